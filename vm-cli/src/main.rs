@@ -1,0 +1,3 @@
+//! The `vm` command: a `lua`-compatible front end.
+
+fn main() {}

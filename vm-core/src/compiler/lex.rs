@@ -1,0 +1,1 @@
+//! Lexer (`llex.c`). STUB: being written.

@@ -1,0 +1,83 @@
+//! The front end: source text to `Proto` (`llex.c`, `lparser.c`, `lcode.c`).
+//!
+//! Data flow: `lex` turns bytes into tokens, `parse` builds an `ast::Chunk`
+//! (bounding nesting depth so deep input is an error, not a Rust stack
+//! overflow), `code` walks the tree and emits register-based bytecode with
+//! constant folding and upvalue resolution.
+
+pub mod ast;
+pub(crate) mod code;
+pub(crate) mod lex;
+pub(crate) mod parse;
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::func::Proto;
+use crate::value::StrRef;
+
+/// Maximum nesting of syntactic constructs (blocks, expressions, calls) the
+/// parser accepts, like `LUAI_MAXCCALLS` (200) in PUC Lua. The code
+/// generator's recursion is bounded by the same limit.
+pub const MAX_SYNTAX_DEPTH: usize = 200;
+
+/// A compile-time error, already formatted as Lua formats it:
+/// `chunkname:line: message near 'token'`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyntaxError(pub String);
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SyntaxError {}
+
+/// Turns string literals into heap strings while compiling.
+pub trait Interner {
+    /// Returns the interned string with these bytes.
+    fn intern(&mut self, bytes: &[u8]) -> StrRef;
+}
+
+/// Parses a chunk. `chunkname` is the display name used in error messages
+/// (`script.lua`, `stdin`, `[string "..."]`).
+///
+/// # Errors
+/// Returns the first syntax error.
+pub fn parse(source: &[u8], chunkname: &str) -> Result<ast::Chunk, SyntaxError> {
+    parse::parse_chunk(source, chunkname)
+}
+
+/// Compiles a parsed chunk into the prototype of its main function. The main
+/// function is variadic and has exactly one upvalue, `_ENV` (`in_stack`,
+/// index 0), which the loader sets to the globals table.
+///
+/// `source` is the raw chunk name stored in every prototype (`@file.lua`,
+/// `=stdin`, or the source text); `chunkname` its display form for errors.
+///
+/// # Errors
+/// Returns errors found while generating code (`goto` into the scope of a
+/// local, assignment to a `<const>` variable, too many registers, ...).
+pub fn generate(
+    chunk: &ast::Chunk,
+    source: Arc<str>,
+    chunkname: &str,
+    interner: &mut dyn Interner,
+) -> Result<Proto, SyntaxError> {
+    code::generate(chunk, source, chunkname, interner)
+}
+
+/// Parses and compiles in one step.
+///
+/// # Errors
+/// Returns the first syntax or code-generation error.
+pub fn compile(
+    text: &[u8],
+    source: Arc<str>,
+    chunkname: &str,
+    interner: &mut dyn Interner,
+) -> Result<Proto, SyntaxError> {
+    let chunk = parse(text, chunkname)?;
+    generate(&chunk, source, chunkname, interner)
+}

@@ -1,0 +1,1 @@
+//! Tables (`ltable.c`). STUB: being written.

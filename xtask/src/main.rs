@@ -1,0 +1,3 @@
+//! Developer automation: `cargo xtask ci | bench`.
+
+fn main() {}
