@@ -1,0 +1,338 @@
+//! Calls, returns and errors (`ldo.c`): `precall`, `postcall`, the driver
+//! loop that runs frames without recursing in Rust (`run`, Lua's `unroll`),
+//! protected calls and error recovery, closing upvalues and to-be-closed
+//! variables (`lfunc.c`'s `luaF_close`).
+//!
+//! Protocol of a call:
+//! 1. The caller puts the function and its arguments on top of the stack.
+//! 2. `precall` pushes a `CallInfo`: for a Lua function it adjusts the
+//!    arguments (fixed parameters, varargs) and reserves `max_stack` slots;
+//!    for a native it records the arguments (the native is started by the
+//!    interpreter or the driver, never by `precall`).
+//! 3. The frame runs; a native answers with a `Step`, a Lua function ends
+//!    with a `RETURN` instruction.
+//! 4. `postcall` moves the results to the slot where the function was and
+//!    pops the frame; the caller continues (a Lua caller that was running a
+//!    metamethod first finishes the interrupted instruction, a native caller
+//!    waiting in a continuation has it called).
+//!
+//! Errors are Rust `Err` values. `run` catches them and looks for the
+//! innermost protected native frame (`pcall`): it applies that frame's
+//! message handler while the failing frames are still intact, then unwinds
+//! to it, closes what must be closed, and calls its continuation with
+//! `Status::Error`.
+
+use crate::error::{LuaError, LuaResult};
+use crate::heap::Upval;
+use crate::meta::Tm;
+use crate::native::{Args, Status, Step};
+use crate::state::{CallInfo, FrameKind, Vm, MAX_CCALLS, MAX_STACK, MULTRET, PROTECTED};
+use crate::value::Value;
+
+/// Native frame flag: the native function itself has been called.
+pub(crate) const STARTED: u8 = 8;
+
+/// Extra slots every frame may use above its registers (for metamethod
+/// calls and natives' pushes), like `LUA_MINSTACK`.
+pub(crate) const EXTRA_STACK: usize = 20;
+
+/// Maximum `__call` chain length when calling a non-function.
+const MAX_CALL_CHAIN: usize = 100;
+
+impl Vm {
+    /// Raises "stack overflow" if a frame needing `needed` slots from `base`
+    /// does not fit.
+    #[inline]
+    fn check_stack(&mut self, base: usize, needed: usize) -> LuaResult<()> {
+        if base + needed + EXTRA_STACK > MAX_STACK {
+            return Err(self.rt_error("stack overflow"));
+        }
+        Ok(())
+    }
+
+    /// Pushes the frame for a call of the value at `func` with the values
+    /// above it as arguments (steps 1-2 of the protocol). Returns true if
+    /// a Lua frame was pushed.
+    pub(crate) fn precall(&mut self, func: usize, nresults: i32) -> LuaResult<bool> {
+        let mut f = self.th.stack[func];
+        let mut chain = 0;
+        loop {
+            match f {
+                Value::LuaFn(cl) => {
+                    let proto = self.heap.lfns[cl].proto.clone();
+                    let nargs = self.th.stack.len() - func - 1;
+                    let np = proto.num_params as usize;
+                    let max = proto.max_stack as usize;
+                    let mut ci = CallInfo::new(func, func + 1, nresults, FrameKind::Lua(cl));
+                    if proto.is_vararg {
+                        // Fixed parameters move above the varargs, next to a
+                        // copy of the function (see `CallInfo::nvarargs`).
+                        let nvar = nargs.saturating_sub(np);
+                        let base = func + nargs + 2;
+                        self.check_stack(base, max)?;
+                        self.th.stack.resize(base + max, Value::Nil);
+                        self.th.stack[base - 1] = f;
+                        for i in 0..np {
+                            let v = if i < nargs { self.th.stack[func + 1 + i] } else { Value::Nil };
+                            self.th.stack[base + i] = v;
+                            if i < nargs {
+                                self.th.stack[func + 1 + i] = Value::Nil;
+                            }
+                        }
+                        ci.base = base;
+                        ci.nvarargs = nvar as u32;
+                    } else {
+                        self.check_stack(func + 1, max)?;
+                        // Missing parameters are nil; extra arguments are
+                        // dropped by truncating before growing.
+                        self.th.stack.truncate(func + 1 + nargs.min(np));
+                        self.th.stack.resize(func + 1 + max, Value::Nil);
+                    }
+                    ci.top = ci.base + max;
+                    self.th.frames.push(ci);
+                    return Ok(true);
+                }
+                Value::Native(n) => {
+                    let nargs = self.th.stack.len() - func - 1;
+                    self.check_stack(func + 1, nargs)?;
+                    let mut ci = CallInfo::new(func, func + 1, nresults, FrameKind::Native(n));
+                    ci.nargs = nargs as u32;
+                    self.th.frames.push(ci);
+                    return Ok(false);
+                }
+                _ => {
+                    // `__call`: insert the handler below the callee.
+                    let h = self.metamethod(f, Tm::Call);
+                    if h.is_nil() || chain >= MAX_CALL_CHAIN {
+                        return Err(self.call_error(func));
+                    }
+                    self.th.stack.insert(func, h);
+                    f = h;
+                    chain += 1;
+                }
+            }
+        }
+    }
+
+    /// Calls the native frame on top of the stack for the first time and
+    /// returns its step.
+    pub(crate) fn start_native(&mut self) -> LuaResult<Step> {
+        let ci = self.th.frames.last_mut().expect("a native frame");
+        ci.flags |= STARTED;
+        let FrameKind::Native(n) = ci.kind else { unreachable!("start_native on a Lua frame") };
+        let args = Args { base: ci.base, count: ci.nargs as usize };
+        let f = self.heap.natives[n].func.func;
+        f(self, args)
+    }
+
+    /// Pops the top frame, moving its `n` results from `first` to the
+    /// frame's function slot (step 4 of the protocol).
+    pub(crate) fn postcall(&mut self, first: usize, n: usize) {
+        let ci = self.th.frames.pop().expect("a frame to return from");
+        let res = ci.func;
+        let stack = &mut self.th.stack;
+        let wanted = if ci.nresults == MULTRET { n } else { ci.nresults as usize };
+        let copy = n.min(wanted);
+        if first != res {
+            stack.copy_within(first..first + copy, res);
+        }
+        stack.truncate(res + copy);
+        stack.resize(res + wanted, Value::Nil);
+        if ci.nresults != MULTRET {
+            if let Some(caller) = self.th.frames.last() {
+                if caller.is_lua() && stack.len() < caller.top {
+                    stack.resize(caller.top, Value::Nil);
+                }
+            }
+        }
+    }
+
+    /// Applies a native's step to the native frame on top of the stack.
+    pub(crate) fn apply_step(&mut self, step: Step) -> LuaResult<()> {
+        match step {
+            Step::Return(n) => {
+                let first = self.th.stack.len() - n;
+                self.postcall(first, n);
+                Ok(())
+            }
+            Step::Call { nargs, k, ctx } => {
+                let callee = self.th.stack.len() - nargs - 1;
+                let ci = self.th.frames.last_mut().expect("native frame");
+                ci.k = Some(k);
+                ci.ctx = ctx;
+                ci.callee = callee;
+                self.precall(callee, MULTRET)?;
+                Ok(())
+            }
+            Step::PCall { nargs, handler, k, ctx } => {
+                let callee = self.th.stack.len() - nargs - 1;
+                let ci = self.th.frames.last_mut().expect("native frame");
+                ci.k = Some(k);
+                ci.ctx = ctx;
+                ci.callee = callee;
+                ci.handler = handler;
+                ci.flags |= PROTECTED;
+                self.precall(callee, MULTRET)?;
+                Ok(())
+            }
+            Step::TailCall { nargs } => {
+                let callee = self.th.stack.len() - nargs - 1;
+                let ci = self.th.frames.pop().expect("native frame");
+                self.th.stack.copy_within(callee.., ci.func);
+                self.th.stack.truncate(ci.func + nargs + 1);
+                self.precall(ci.func, ci.nresults)?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs frames until only `stop` frames remain (Lua's `unroll`): Lua
+    /// frames in the interpreter, natives and their continuations here.
+    pub(crate) fn run(&mut self, stop: usize) -> LuaResult<()> {
+        loop {
+            match self.run_unprotected(stop) {
+                Ok(()) => return Ok(()),
+                Err(e) => self.recover(e, stop)?,
+            }
+        }
+    }
+
+    fn run_unprotected(&mut self, stop: usize) -> LuaResult<()> {
+        while self.th.frames.len() > stop {
+            let ci = *self.th.frames.last().expect("frame");
+            match ci.kind {
+                FrameKind::Lua(_) => self.execute(stop)?,
+                FrameKind::Native(_) => {
+                    let step = if ci.flags & STARTED == 0 {
+                        self.start_native()?
+                    } else {
+                        let k = ci.k.expect("a native frame resumed without continuation");
+                        let args = Args { base: ci.base, count: ci.nargs as usize };
+                        (k.func)(self, args, Status::Ok, ci.ctx)?
+                    };
+                    self.apply_step(step)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles an error raised while running frames above `stop`: if a
+    /// protected frame above `stop` catches it, unwinds to it and lets its
+    /// continuation run; otherwise returns the error.
+    fn recover(&mut self, mut err: LuaError, stop: usize) -> LuaResult<()> {
+        let Some(p) = self.th.frames.iter().rposition(|ci| ci.flags & PROTECTED != 0) else {
+            return Err(err);
+        };
+        if !err.handled {
+            if let Some(h) = self.th.frames[p].handler {
+                err = self.apply_handler(h, err);
+            }
+        }
+        if p < stop {
+            return Err(err);
+        }
+        let ci = self.th.frames[p];
+        let level = ci.callee;
+        self.th.frames.truncate(p + 1);
+        let errv = self.close_on_error(level, err.value);
+        self.th.stack.truncate(level);
+        self.th.stack.push(errv);
+        let top = self.th.frames.last_mut().expect("protected frame");
+        top.flags &= !PROTECTED;
+        top.handler = None;
+        let k = ci.k.expect("protected frame has a continuation");
+        let args = Args { base: ci.base, count: ci.nargs as usize };
+        let step = (k.func)(self, args, Status::Error, ci.ctx)?;
+        self.apply_step(step)
+    }
+
+    /// Calls an `xpcall` message handler on an error, while the frames that
+    /// raised it are still on the stack.
+    fn apply_handler(&mut self, h: usize, err: LuaError) -> LuaError {
+        let handler = self.th.stack[h];
+        let mut value = err.value;
+        // A handler that fails is applied to its own error, a bounded number
+        // of times, then gives up as Lua does.
+        for _ in 0..MAX_CCALLS / 2 {
+            match self.call_value(handler, &[value]) {
+                Ok(res) => {
+                    let v = res.first().copied().unwrap_or(Value::Nil);
+                    return LuaError { value: v, handled: true, message: None };
+                }
+                Err(e) => value = e.value,
+            }
+        }
+        let v = Value::Str(self.heap.intern(b"error in error handling"));
+        LuaError { value: v, handled: true, message: None }
+    }
+
+    /// Closes upvalues and runs pending `__close` handlers (with the error)
+    /// for slots at or above `level`; returns the final error value.
+    fn close_on_error(&mut self, level: usize, mut errv: Value) -> Value {
+        self.close_upvals(level);
+        while let Some(&slot) = self.th.tbc.last() {
+            if slot < level {
+                break;
+            }
+            self.th.tbc.pop();
+            let v = self.th.stack[slot];
+            let h = self.metamethod(v, Tm::Close);
+            if let Err(e) = self.call_value(h, &[v, errv]) {
+                errv = e.value;
+            }
+        }
+        errv
+    }
+
+    /// Closes every open upvalue at or above stack slot `level`.
+    pub(crate) fn close_upvals(&mut self, level: usize) {
+        while let Some(&(slot, uv)) = self.th.open_upvals.last() {
+            if slot < level {
+                break;
+            }
+            self.th.open_upvals.pop();
+            self.heap.upvals[uv] = Upval::Closed(self.th.stack[slot]);
+        }
+    }
+
+    /// Calls `f` with `args` through the recursive (non-yieldable) path and
+    /// returns all its results. Natives use this for callbacks that cannot
+    /// yield (`table.sort` comparators, `__gc`, `tostring`'s `__tostring`).
+    ///
+    /// # Errors
+    /// Returns the error raised by the call; the stack is restored.
+    pub fn call_value(&mut self, f: Value, args: &[Value]) -> LuaResult<Vec<Value>> {
+        if self.n_ccalls >= MAX_CCALLS {
+            return Err(self.rt_error("C stack overflow"));
+        }
+        let func = self.th.stack.len();
+        let depth = self.th.frames.len();
+        self.th.stack.push(f);
+        self.th.stack.extend_from_slice(args);
+        self.n_ccalls += 1;
+        let r = self.precall(func, MULTRET).and_then(|_| self.run(depth));
+        self.n_ccalls -= 1;
+        match r {
+            Ok(()) => {
+                let results = self.th.stack.split_off(func);
+                Ok(results)
+            }
+            Err(e) => {
+                self.unwind_to(depth, func);
+                Err(e)
+            }
+        }
+    }
+
+    /// Discards frames above `depth` and stack slots from `level` after an
+    /// error escaped them (closing their upvalues).
+    pub(crate) fn unwind_to(&mut self, depth: usize, level: usize) {
+        self.close_upvals(level);
+        while self.th.tbc.last().is_some_and(|&s| s >= level) {
+            self.th.tbc.pop();
+        }
+        self.th.frames.truncate(depth);
+        self.th.stack.truncate(level);
+    }
+}

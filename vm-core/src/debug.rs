@@ -1,0 +1,321 @@
+//! Debug information (`ldebug.c`): chunk names, current lines, names of
+//! variables and functions recovered from bytecode for error messages
+//! (`getobjname`, `varinfo`, `funcnamefromcode`), runtime errors with
+//! positions, and tracebacks.
+
+use crate::error::LuaError;
+use crate::func::Proto;
+use crate::opcodes::Op;
+use crate::state::{FrameKind, Vm};
+use crate::value::Value;
+use crate::vm::Src;
+
+/// Longest chunk id (`LUA_IDSIZE`).
+const ID_SIZE: usize = 60;
+
+/// The display form of a chunk name (`luaO_chunkid`): `@file` gives the
+/// file name, `=name` the name, anything else `[string "first line..."]`.
+pub fn chunk_id(source: &str) -> String {
+    if let Some(name) = source.strip_prefix('=') {
+        return name.chars().take(ID_SIZE - 1).collect();
+    }
+    if let Some(file) = source.strip_prefix('@') {
+        if file.len() < ID_SIZE {
+            return file.to_string();
+        }
+        let tail: String = file.chars().rev().take(ID_SIZE - 4).collect::<Vec<_>>().into_iter().rev().collect();
+        return format!("...{tail}");
+    }
+    let first = source.split(['\n', '\r']).next().unwrap_or("");
+    let max = ID_SIZE - 15;
+    if first.len() < source.len() || first.len() > max {
+        let cut: String = first.chars().take(max.min(first.len())).collect();
+        format!("[string \"{cut}...\"]")
+    } else {
+        format!("[string \"{first}\"]")
+    }
+}
+
+/// Kind and name of a variable, as error messages show it.
+type ObjName = (&'static str, String);
+
+fn const_str(vm: &Vm, p: &Proto, k: u32) -> Option<String> {
+    match p.consts.get(k as usize) {
+        Some(Value::Str(s)) => Some(String::from_utf8_lossy(vm.heap.str_bytes(*s)).into_owned()),
+        _ => None,
+    }
+}
+
+/// Name of the `n`-th (0-based) active local at `pc` (`luaF_getlocalname`).
+pub(crate) fn local_name(p: &Proto, n: usize, pc: usize) -> Option<&str> {
+    let mut count = 0;
+    for lv in &p.locvars {
+        if lv.start_pc as usize > pc {
+            break;
+        }
+        if pc < lv.end_pc as usize {
+            if count == n {
+                return Some(&lv.name);
+            }
+            count += 1;
+        }
+    }
+    None
+}
+
+/// Whether instruction `op` writes register `reg` (for `find_set_reg`).
+fn sets_reg(op: Op, reg: u8) -> bool {
+    use Op::*;
+    let a = match op {
+        Move { a, .. } | LoadI { a, .. } | LoadF { a, .. } | LoadK { a, .. } | LoadFalse { a }
+        | LFalseSkip { a } | LoadTrue { a } | GetUpval { a, .. } | GetTabUp { a, .. }
+        | GetTable { a, .. } | GetI { a, .. } | GetField { a, .. } | NewTable { a, .. }
+        | AddI { a, .. } | AddK { a, .. } | SubK { a, .. } | MulK { a, .. } | ModK { a, .. }
+        | PowK { a, .. } | DivK { a, .. } | IDivK { a, .. } | BAndK { a, .. } | BOrK { a, .. }
+        | BXorK { a, .. } | ShrI { a, .. } | ShlI { a, .. } | Add { a, .. } | Sub { a, .. }
+        | Mul { a, .. } | Mod { a, .. } | Pow { a, .. } | Div { a, .. } | IDiv { a, .. }
+        | BAnd { a, .. } | BOr { a, .. } | BXor { a, .. } | Shl { a, .. } | Shr { a, .. }
+        | Unm { a, .. } | BNot { a, .. } | Not { a, .. } | Len { a, .. } | Concat { a, .. }
+        | TestSet { a, .. } | ForLoop { a, .. } | ForPrep { a, .. } | TForLoop { a, .. }
+        | Closure { a, .. } => a,
+        SelfOp { a, .. } => return reg == a || reg == a + 1,
+        LoadNil { a, b } => return a <= reg && reg as u16 <= a as u16 + b as u16,
+        TForCall { a, .. } => return reg >= a.saturating_add(2),
+        Call { a, .. } | TailCall { a, .. } | VarArg { a, .. } => return reg >= a,
+        _ => return false,
+    };
+    a == reg
+}
+
+/// The last instruction before `lastpc` that certainly set `reg`
+/// (`findsetreg`): sets inside code skipped by a forward jump do not count.
+fn find_set_reg(p: &Proto, lastpc: usize, reg: u8) -> Option<usize> {
+    let mut setreg = None;
+    let mut jmptarget = 0usize;
+    for (pc, &op) in p.code.iter().enumerate().take(lastpc) {
+        if let Op::Jmp { sj } = op {
+            let dest = (pc as i64 + 1 + sj as i64) as usize;
+            if pc < dest && dest <= lastpc && dest > jmptarget {
+                jmptarget = dest;
+            }
+            continue;
+        }
+        if sets_reg(op, reg) {
+            setreg = if pc < jmptarget { None } else { Some(pc) };
+        }
+    }
+    setreg
+}
+
+/// Kind and name of the value in register `reg` at `lastpc` (`getobjname`).
+fn obj_name(vm: &Vm, p: &Proto, lastpc: usize, reg: u8) -> Option<ObjName> {
+    if let Some(name) = local_name(p, reg as usize, lastpc) {
+        return Some(("local", name.to_string()));
+    }
+    let pc = find_set_reg(p, lastpc, reg)?;
+    match p.code[pc] {
+        Op::Move { a, b } if b < a => obj_name(vm, p, pc, b),
+        Op::GetTabUp { b, c, .. } => {
+            let k = const_str(vm, p, c)?;
+            let env = p.upvalues.get(b as usize).is_some_and(|u| u.name == "_ENV");
+            Some((if env { "global" } else { "field" }, k))
+        }
+        Op::GetTable { b, c, .. } => {
+            let key = match obj_name(vm, p, pc, c) {
+                Some(("constant", k)) => k,
+                _ => "?".to_string(),
+            };
+            Some((table_kind(vm, p, pc, b), key))
+        }
+        Op::GetI { .. } => Some(("field", "integer index".to_string())),
+        Op::GetField { b, c, .. } => Some((table_kind(vm, p, pc, b), const_str(vm, p, c)?)),
+        Op::GetUpval { b, .. } => Some(("upvalue", p.upvalues.get(b as usize)?.name.clone())),
+        Op::LoadK { bx, .. } => Some(("constant", const_str(vm, p, bx)?)),
+        Op::SelfOp { c, .. } => Some(("method", const_str(vm, p, c)?)),
+        _ => None,
+    }
+}
+
+/// "global" when register `t` holds `_ENV`, else "field" (`isEnv`).
+fn table_kind(vm: &Vm, p: &Proto, pc: usize, t: u8) -> &'static str {
+    match obj_name(vm, p, pc, t) {
+        Some((_, name)) if name == "_ENV" => "global",
+        _ => "field",
+    }
+}
+
+impl Vm {
+    fn frame_proto(&self, fi: usize) -> Option<std::sync::Arc<Proto>> {
+        match self.th.frames.get(fi)?.kind {
+            FrameKind::Lua(cl) => Some(self.heap.lfns[cl].proto.clone()),
+            FrameKind::Native(_) => None,
+        }
+    }
+
+    /// Current line of Lua frame `fi`.
+    pub(crate) fn frame_line(&self, fi: usize) -> Option<u32> {
+        let p = self.frame_proto(fi)?;
+        let pc = self.th.frames[fi].pc as usize;
+        p.lines.get(pc.saturating_sub(1)).copied()
+    }
+
+    /// `chunk:line:` of Lua frame `fi`, or "" for natives.
+    pub(crate) fn frame_where(&self, fi: usize) -> String {
+        match (self.frame_proto(fi), self.frame_line(fi)) {
+            (Some(p), Some(line)) => format!("{}:{}: ", chunk_id(&p.source), line),
+            _ => String::new(),
+        }
+    }
+
+    /// Position prefix of stack level `level` (1 = the function that called
+    /// the running native), as `luaL_where`.
+    pub fn where_(&self, level: usize) -> String {
+        let n = self.th.frames.len();
+        if level >= n + 1 || level == 0 && n == 0 {
+            return String::new();
+        }
+        let fi = n - 1 - level.min(n - 1);
+        self.frame_where(fi)
+    }
+
+    /// A runtime error with the position of the running Lua function
+    /// (`luaG_runerror`).
+    pub(crate) fn rt_error(&mut self, msg: &str) -> LuaError {
+        let prefix = match self.th.frames.len() {
+            0 => String::new(),
+            n => self.frame_where(n - 1),
+        };
+        let s = self.heap.intern(format!("{prefix}{msg}").as_bytes());
+        LuaError::new(Value::Str(s))
+    }
+
+    /// " (local 'x')"-style description of an operand (`varinfo`).
+    pub(crate) fn varinfo(&self, fi: usize, src: Src) -> String {
+        let Some(p) = self.frame_proto(fi) else { return String::new() };
+        let pc = (self.th.frames[fi].pc as usize).saturating_sub(1);
+        let name = match src {
+            Src::Reg(r) => obj_name(self, &p, pc, r),
+            Src::Upval(u) => p.upvalues.get(u as usize).map(|d| ("upvalue", d.name.clone())),
+            Src::Const(k) => const_str(self, &p, k).map(|s| ("constant", s)),
+            Src::Imm => None,
+        };
+        match name {
+            Some((kind, n)) => format!(" ({kind} '{n}')"),
+            None => String::new(),
+        }
+    }
+
+    /// "attempt to call a X value (global 'f')" for the value at `func`.
+    pub(crate) fn call_error(&mut self, func: usize) -> LuaError {
+        let v = self.th.stack[func];
+        let tn = self.type_name_of(v);
+        let info = match self.th.frames.last() {
+            Some(ci) if ci.is_lua() && func >= ci.base && func < ci.top => {
+                self.varinfo(self.th.frames.len() - 1, Src::Reg((func - ci.base) as u8))
+            }
+            _ => String::new(),
+        };
+        self.rt_error(&format!("attempt to call a {tn} value{info}"))
+    }
+
+    /// Name of the local variable living in stack slot `slot` of the top
+    /// Lua frame.
+    pub(crate) fn local_name_at(&self, slot: usize) -> Option<String> {
+        let fi = self.th.frames.len().checked_sub(1)?;
+        let ci = self.th.frames[fi];
+        let p = self.frame_proto(fi)?;
+        let reg = slot.checked_sub(ci.base)?;
+        local_name(&p, reg, (ci.pc as usize).saturating_sub(1)).map(str::to_string)
+    }
+
+    /// How the function running at frame `fi` was called, as error messages
+    /// and tracebacks name it (`funcnamefromcall`): e.g. `("global", "f")`.
+    pub(crate) fn calling_name(&self, fi: usize) -> Option<(&'static str, String)> {
+        let caller = fi.checked_sub(1)?;
+        let ci = self.th.frames[caller];
+        if ci.flags & crate::state::FINISH_OP != 0 {
+            return None;
+        }
+        let p = self.frame_proto(caller)?;
+        let pc = (ci.pc as usize).checked_sub(1)?;
+        match p.code[pc] {
+            Op::Call { a, .. } | Op::TailCall { a, .. } => obj_name(self, &p, pc, a),
+            Op::TForCall { .. } => Some(("for iterator", "for iterator".to_string())),
+            _ => None,
+        }
+    }
+
+    /// Name of the running native for argument errors (`luaL_argerror`):
+    /// the name it was called by, else its registered name.
+    pub fn native_name(&self) -> String {
+        let n = self.th.frames.len();
+        if n == 0 {
+            return "?".to_string();
+        }
+        if let Some((_, name)) = self.calling_name(n - 1) {
+            return name;
+        }
+        match self.th.frames[n - 1].kind {
+            FrameKind::Native(f) => self.heap.natives[f].func.name.to_string(),
+            FrameKind::Lua(_) => "?".to_string(),
+        }
+    }
+
+    /// The stack traceback, innermost first (`luaL_traceback`), starting
+    /// `level` frames below the top.
+    pub fn traceback(&self, level: usize) -> String {
+        let mut out = String::from("stack traceback:");
+        let n = self.th.frames.len();
+        for fi in (0..n.saturating_sub(level)).rev() {
+            let ci = self.th.frames[fi];
+            out.push_str("\n\t");
+            match ci.kind {
+                FrameKind::Native(f) => {
+                    out.push_str("[C]: in ");
+                    match self.calling_name(fi) {
+                        Some((kind, name)) => out.push_str(&describe(kind, &name)),
+                        None => out.push_str(&format!("function '{}'", self.heap.natives[f].func.name)),
+                    }
+                }
+                FrameKind::Lua(cl) => {
+                    let p = &self.heap.lfns[cl].proto;
+                    out.push_str(&self.frame_where(fi));
+                    out.push_str("in ");
+                    if p.line_defined == 0 {
+                        out.push_str("main chunk");
+                    } else {
+                        match self.calling_name(fi) {
+                            Some((kind, name)) => out.push_str(&describe(kind, &name)),
+                            None => {
+                                out.push_str(&format!("function <{}:{}>", chunk_id(&p.source), p.line_defined))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn describe(kind: &str, name: &str) -> String {
+    match kind {
+        "global" => format!("function '{name}'"),
+        "method" => format!("method '{name}'"),
+        "for iterator" => "for iterator 'for iterator'".to_string(),
+        _ => format!("{kind} '{name}'"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunk_id;
+
+    #[test]
+    fn chunk_ids() {
+        assert_eq!(chunk_id("@foo.lua"), "foo.lua");
+        assert_eq!(chunk_id("=stdin"), "stdin");
+        assert_eq!(chunk_id("return 1"), "[string \"return 1\"]");
+        assert_eq!(chunk_id("x = 1\nreturn x"), "[string \"x = 1...\"]");
+    }
+}

@@ -1,0 +1,458 @@
+//! The garbage collector (`lgc.c`): precise, stop-the-world mark-and-sweep
+//! over the heap's arenas, paced by allocation debt, with weak tables
+//! (`__mode`, including ephemerons) and finalizers (`__gc`).
+//!
+//! A collection:
+//! 1. marks from the roots (every thread's stack and open upvalues, the
+//!    registry, the globals, type metatables, the runtime's interned names,
+//!    the embedder's roots, finalizers already due),
+//! 2. propagates through ephemeron tables until nothing changes,
+//! 3. clears weak values that point at unmarked objects,
+//! 4. moves unmarked objects that have a `__gc` to the "to be finalized"
+//!    list and marks them again (they are resurrected until finalized),
+//! 5. clears weak keys and values again, then sweeps every arena.
+//!
+//! Finalizers run later, at a safe point, through `Vm::run_finalizers`.
+//!
+//! Architecture invariant: the collector only runs at interpreter safe
+//! points (`Vm::gc_check`) or when Lua or the embedder asks for it, never
+//! inside an allocation, so Rust code between safe points may hold
+//! unrooted values.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use slotmap::Key;
+
+use crate::func::Proto;
+use crate::heap::Upval;
+use crate::meta::Tm;
+use crate::state::Vm;
+use crate::value::{TableRef, Value};
+
+/// Collector tuning (`collectgarbage("incremental", pause, stepmul)`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GcParams {
+    /// Collect when memory grows to `pause`% of what was live after the last
+    /// collection.
+    pub(crate) pause: u32,
+    /// Kept for `collectgarbage` compatibility.
+    pub(crate) stepmul: u32,
+    /// False after `collectgarbage("stop")`.
+    pub(crate) running: bool,
+    /// Bytes of debt that trigger the next collection.
+    pub(crate) threshold: usize,
+    /// Set while finalizers run, so they do not nest.
+    pub(crate) in_finalizers: bool,
+}
+
+/// Debt allowed before the first collection.
+const MIN_THRESHOLD: usize = 256 * 1024;
+
+impl Default for GcParams {
+    fn default() -> Self {
+        GcParams { pause: 200, stepmul: 100, running: true, threshold: MIN_THRESHOLD, in_finalizers: false }
+    }
+}
+
+/// One mark bit per arena slot, indexed by the slot's index.
+#[derive(Default)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    #[inline]
+    fn index<K: Key>(k: K) -> usize {
+        // The low 32 bits of a slotmap key are the slot index.
+        (k.data().as_ffi() & 0xffff_ffff) as usize
+    }
+
+    /// Sets the bit; returns true if it was clear.
+    #[inline]
+    fn set<K: Key>(&mut self, k: K) -> bool {
+        let i = Self::index(k);
+        let (w, b) = (i / 64, i % 64);
+        if w >= self.0.len() {
+            self.0.resize(w + 1, 0);
+        }
+        let was = self.0[w] & (1 << b) != 0;
+        self.0[w] |= 1 << b;
+        !was
+    }
+
+    #[inline]
+    fn get<K: Key>(&self, k: K) -> bool {
+        let i = Self::index(k);
+        self.0.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Weakness {
+    Strong,
+    Keys,
+    Values,
+    Both,
+}
+
+/// Marking state of one collection.
+#[derive(Default)]
+struct Marker {
+    strings: Bits,
+    tables: Bits,
+    lfns: Bits,
+    natives: Bits,
+    upvals: Bits,
+    threads: Bits,
+    userdata: Bits,
+    gray: Vec<Value>,
+    gray_upvals: Vec<crate::value::UpvalRef>,
+    weak: Vec<(TableRef, Weakness)>,
+    protos: HashSet<*const Proto>,
+}
+
+impl Marker {
+    /// Marks a value; objects with children go to the gray list.
+    fn mark(&mut self, v: Value) {
+        match v {
+            Value::Str(s) => {
+                self.strings.set(s);
+            }
+            Value::Table(t) => {
+                if self.tables.set(t) {
+                    self.gray.push(v);
+                }
+            }
+            Value::LuaFn(f) => {
+                if self.lfns.set(f) {
+                    self.gray.push(v);
+                }
+            }
+            Value::Native(n) => {
+                if self.natives.set(n) {
+                    self.gray.push(v);
+                }
+            }
+            Value::Thread(t) => {
+                if self.threads.set(t) {
+                    self.gray.push(v);
+                }
+            }
+            Value::UserData(u) => {
+                if self.userdata.set(u) {
+                    self.gray.push(v);
+                }
+            }
+            Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Num(_) => {}
+        }
+    }
+
+    /// Whether a value would survive (non-objects and strings always do:
+    /// strings are values, not objects, for weak tables).
+    fn is_live(&self, v: Value) -> bool {
+        match v {
+            Value::Table(t) => self.tables.get(t),
+            Value::LuaFn(f) => self.lfns.get(f),
+            Value::Native(n) => self.natives.get(n),
+            Value::Thread(t) => self.threads.get(t),
+            Value::UserData(u) => self.userdata.get(u),
+            _ => true,
+        }
+    }
+
+    fn mark_proto(&mut self, p: &Arc<Proto>) {
+        if !self.protos.insert(Arc::as_ptr(p)) {
+            return;
+        }
+        for &k in &p.consts {
+            self.mark(k);
+        }
+        for child in &p.protos {
+            self.mark_proto(child);
+        }
+    }
+}
+
+impl Vm {
+    /// Runs a collection if enough has been allocated since the last one.
+    /// Called by the interpreter at safe points.
+    #[inline]
+    pub(crate) fn gc_check(&mut self) {
+        if self.heap.debt >= self.gc.threshold && self.gc.running {
+            self.full_gc();
+        }
+    }
+
+    /// Runs a full collection cycle now (`collectgarbage("collect")`),
+    /// without running finalizers (see `run_finalizers`).
+    pub fn full_gc(&mut self) {
+        let mut m = Marker::default();
+        self.mark_roots(&mut m);
+        self.propagate_all(&mut m);
+        self.clear_weak(&m, false);
+        self.separate_finalizable(&mut m);
+        self.propagate_all(&mut m);
+        self.clear_weak(&m, true);
+        let live = self.sweep(&m);
+        self.heap.live = live;
+        self.heap.debt = 0;
+        let pause = self.gc.pause.max(100) as usize;
+        self.gc.threshold = (live / 100 * (pause - 100)).max(MIN_THRESHOLD);
+    }
+
+    fn mark_roots(&mut self, m: &mut Marker) {
+        m.mark(Value::Table(self.registry));
+        m.mark(Value::Table(self.globals));
+        m.mark(Value::Thread(self.cur));
+        m.mark(Value::Thread(self.main));
+        for mt in self.type_mt.iter().flatten() {
+            m.mark(Value::Table(*mt));
+        }
+        for s in self.names.all() {
+            m.mark(Value::Str(s));
+        }
+        for v in self.roots.iter().flatten() {
+            m.mark(*v);
+        }
+        for &v in &self.tobefnz {
+            m.mark(v);
+        }
+        // The running thread's state is outside the arena.
+        for &v in &self.th.stack {
+            m.mark(v);
+        }
+        for &(_, uv) in &self.th.open_upvals {
+            m.upvals.set(uv);
+        }
+    }
+
+    /// Propagates marks until the gray list is empty and no ephemeron
+    /// table can mark anything more.
+    fn propagate_all(&mut self, m: &mut Marker) {
+        loop {
+            self.propagate(m);
+            if !self.converge_ephemerons(m) {
+                break;
+            }
+        }
+    }
+
+    fn propagate(&mut self, m: &mut Marker) {
+        loop {
+            if let Some(uv) = m.gray_upvals.pop() {
+                self.trace_upval(m, uv);
+                continue;
+            }
+            let Some(v) = m.gray.pop() else { break };
+            match v {
+                Value::Table(t) => self.trace_table(m, t),
+                Value::LuaFn(f) => {
+                    let cl = &self.heap.lfns[f];
+                    m.mark_proto(&cl.proto);
+                    for &uv in cl.upvals.iter() {
+                        if m.upvals.set(uv) {
+                            m.gray_upvals.push(uv);
+                        }
+                    }
+                }
+                Value::Native(n) => {
+                    for &u in &self.heap.natives[n].upvals {
+                        m.mark(u);
+                    }
+                }
+                Value::Thread(t) => {
+                    let th = &self.heap.threads[t];
+                    for &v in &th.stack {
+                        m.mark(v);
+                    }
+                    for &(_, uv) in &th.open_upvals {
+                        m.upvals.set(uv);
+                    }
+                }
+                Value::UserData(u) => {
+                    let ud = &self.heap.userdata[u];
+                    if let Some(mt) = ud.metatable {
+                        m.mark(Value::Table(mt));
+                    }
+                    m.mark(ud.user_value);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn trace_upval(&self, m: &mut Marker, uv: crate::value::UpvalRef) {
+        match self.heap.upvals[uv] {
+            Upval::Closed(v) => m.mark(v),
+            Upval::Open { thread, slot } => {
+                m.mark(Value::Thread(thread));
+                let v = if thread == self.cur {
+                    self.th.stack.get(slot).copied()
+                } else {
+                    self.heap.threads[thread].stack.get(slot).copied()
+                };
+                m.mark(v.unwrap_or_default());
+            }
+        }
+    }
+
+    fn weakness(&self, t: TableRef) -> Weakness {
+        let Some(mt) = self.heap.tables[t].metatable else { return Weakness::Strong };
+        let mode = self.heap.tables[mt].get_str(self.names.tm[Tm::Mode as usize]);
+        let Value::Str(s) = mode else { return Weakness::Strong };
+        let bytes = self.heap.str_bytes(s);
+        match (bytes.contains(&b'k'), bytes.contains(&b'v')) {
+            (true, true) => Weakness::Both,
+            (true, false) => Weakness::Keys,
+            (false, true) => Weakness::Values,
+            (false, false) => Weakness::Strong,
+        }
+    }
+
+    fn trace_table(&self, m: &mut Marker, t: TableRef) {
+        let weak = self.weakness(t);
+        let table = &self.heap.tables[t];
+        if let Some(mt) = table.metatable {
+            m.mark(Value::Table(mt));
+        }
+        match weak {
+            Weakness::Strong => {
+                for (k, v) in table.iter() {
+                    m.mark(k);
+                    m.mark(v);
+                }
+            }
+            Weakness::Values => {
+                for (k, _) in table.iter() {
+                    m.mark(k);
+                }
+                m.weak.push((t, weak));
+            }
+            Weakness::Keys => {
+                // Ephemeron: a value is marked only once its key is.
+                for (k, v) in table.iter() {
+                    if let Value::Str(_) = k {
+                        m.mark(k);
+                    }
+                    if m.is_live(k) {
+                        m.mark(v);
+                    }
+                }
+                m.weak.push((t, weak));
+            }
+            Weakness::Both => m.weak.push((t, weak)),
+        }
+    }
+
+    /// Marks values of ephemeron entries whose keys became marked; returns
+    /// whether anything new was marked.
+    fn converge_ephemerons(&self, m: &mut Marker) -> bool {
+        let mut changed = false;
+        for i in 0..m.weak.len() {
+            let (t, w) = m.weak[i];
+            if w != Weakness::Keys {
+                continue;
+            }
+            let table = &self.heap.tables[t];
+            for (k, v) in table.iter() {
+                if m.is_live(k) && !m.is_live(v) {
+                    m.mark(v);
+                    changed = true;
+                }
+            }
+        }
+        changed || !m.gray.is_empty()
+    }
+
+    fn clear_weak(&mut self, m: &Marker, keys_too: bool) {
+        for &(t, w) in &m.weak {
+            let clear_keys = keys_too && matches!(w, Weakness::Keys | Weakness::Both);
+            let clear_values = matches!(w, Weakness::Values | Weakness::Both);
+            self.heap.tables[t].clear_where(|k, v| {
+                (clear_keys && !m.is_live(k)) || (clear_values && !m.is_live(v))
+            });
+        }
+    }
+
+    /// Moves unreachable objects with finalizers to `tobefnz`, marking them
+    /// (and what they reference) so they survive until finalized.
+    fn separate_finalizable(&mut self, m: &mut Marker) {
+        let mut i = 0;
+        while i < self.finobj.len() {
+            let v = self.finobj[i];
+            if m.is_live(v) {
+                i += 1;
+            } else {
+                self.finobj.swap_remove(i);
+                self.tobefnz.push(v);
+                m.mark(v);
+            }
+        }
+    }
+
+    /// Frees every unmarked object; returns an estimate of live bytes.
+    fn sweep(&mut self, m: &Marker) -> usize {
+        let mut live = 0usize;
+        let dead_strings: Vec<_> =
+            self.heap.strings.keys().filter(|&s| !m.strings.get(s)).collect();
+        for s in dead_strings {
+            self.heap.free_string(s);
+        }
+        for (_, s) in &self.heap.strings {
+            live += s.as_bytes().len() + 40;
+        }
+        self.heap.tables.retain(|t, tab| {
+            let keep = m.tables.get(t);
+            if keep {
+                live += 96 + tab.approx_bytes();
+            }
+            keep
+        });
+        self.heap.lfns.retain(|f, cl| {
+            let keep = m.lfns.get(f);
+            live += if keep { 48 + 8 * cl.upvals.len() } else { 0 };
+            keep
+        });
+        self.heap.natives.retain(|n, _| m.natives.get(n));
+        self.heap.upvals.retain(|u, _| m.upvals.get(u));
+        self.heap.threads.retain(|t, th| {
+            let keep = m.threads.get(t);
+            live += if keep { 16 * th.stack.capacity() } else { 0 };
+            keep
+        });
+        self.heap.userdata.retain(|u, _| m.userdata.get(u));
+        live += 32 * (self.heap.upvals.len() + self.heap.natives.len() + self.heap.userdata.len());
+        live
+    }
+
+    /// Runs the finalizers (`__gc`) of objects found unreachable, in the
+    /// order they were marked for finalization. Errors in finalizers are
+    /// reported through `warn` and otherwise ignored, as in Lua 5.4.
+    pub fn run_finalizers(&mut self) {
+        if self.gc.in_finalizers || self.tobefnz.is_empty() {
+            return;
+        }
+        self.gc.in_finalizers = true;
+        while !self.tobefnz.is_empty() {
+            let obj = self.tobefnz.remove(0);
+            let gc = self.metamethod(obj, Tm::Gc);
+            if gc.is_nil() {
+                continue;
+            }
+            let root = self.root(obj);
+            let r = self.call_value(gc, &[obj]);
+            self.unroot(root);
+            if let Err(e) = r {
+                let msg = self.error_to_string(&e);
+                self.warn(&format!("error in __gc ({msg})"));
+            }
+        }
+        self.gc.in_finalizers = false;
+    }
+
+    /// Runs every pending and remaining finalizer (`lua_close`).
+    pub fn close(&mut self) {
+        let all: Vec<Value> = std::mem::take(&mut self.finobj);
+        self.tobefnz.extend(all);
+        self.run_finalizers();
+    }
+}

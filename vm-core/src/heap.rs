@@ -1,0 +1,216 @@
+//! The heap (`lstring.c`, `lfunc.c` allocation, `lgc.c` accounting): one
+//! `slotmap` arena per kind of object, the string intern table, and the
+//! allocation debt that paces the collector.
+//!
+//! Architecture invariant: a handle (`StrRef`, `TableRef`, ...) is only ever
+//! dereferenced while the object is reachable from a root; the collector
+//! (`gc.rs`) runs only at interpreter safe points, so values held in Rust
+//! locals between two safe points need no rooting.
+
+use std::any::Any;
+use std::fmt;
+
+use hashbrown::HashTable;
+use slotmap::SlotMap;
+
+use crate::func::LuaClosure;
+use crate::native::NativeFunction;
+use crate::state::Thread;
+use crate::table::Table;
+use crate::value::{LuaFnRef, NativeRef, StrRef, TableRef, ThreadRef, UpvalRef, UserDataRef, Value};
+
+/// An interned, immutable byte string.
+pub struct LuaStr {
+    bytes: Box<[u8]>,
+    hash: u64,
+}
+
+impl LuaStr {
+    /// The string's bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// A native closure: a registered native function plus its upvalues.
+#[derive(Debug)]
+pub struct NativeClosure {
+    /// The function.
+    pub func: &'static NativeFunction,
+    /// Upvalues (`lua_upvalueindex`), readable by the native.
+    pub upvals: Vec<Value>,
+}
+
+/// An upvalue cell: open while the variable still lives in a stack slot,
+/// closed (holding its own value) after the variable went out of scope.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Upval {
+    Open { thread: ThreadRef, slot: usize },
+    Closed(Value),
+}
+
+/// A full userdata: an opaque Rust value with a metatable and a user value.
+pub struct UserData {
+    /// Metatable (`__index`, `__gc`, `__name`, ...).
+    pub metatable: Option<TableRef>,
+    /// The associated Lua value (`debug.getuservalue`).
+    pub user_value: Value,
+    /// The payload.
+    pub data: Box<dyn Any + Send>,
+}
+
+impl fmt::Debug for UserData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserData").field("metatable", &self.metatable).finish_non_exhaustive()
+    }
+}
+
+/// All heap objects of one VM.
+#[derive(Default)]
+pub struct Heap {
+    pub(crate) strings: SlotMap<StrRef, LuaStr>,
+    pub(crate) tables: SlotMap<TableRef, Table>,
+    pub(crate) lfns: SlotMap<LuaFnRef, LuaClosure>,
+    pub(crate) natives: SlotMap<NativeRef, NativeClosure>,
+    pub(crate) upvals: SlotMap<UpvalRef, Upval>,
+    pub(crate) threads: SlotMap<ThreadRef, Thread>,
+    pub(crate) userdata: SlotMap<UserDataRef, UserData>,
+    intern: HashTable<StrRef>,
+    /// Bytes allocated since the last collection (approximate).
+    pub(crate) debt: usize,
+    /// Bytes found live by the last collection (approximate).
+    pub(crate) live: usize,
+}
+
+/// Approximate per-object overheads used for pacing the collector.
+const STR_OVERHEAD: usize = 40;
+const TABLE_OVERHEAD: usize = 96;
+const CLOSURE_OVERHEAD: usize = 48;
+const UPVAL_SIZE: usize = 32;
+
+/// A fast, deterministic (unseeded) hash of a byte string.
+pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h: u64 = (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let mut tail = 0u64;
+    for (i, &b) in chunks.remainder().iter().enumerate() {
+        tail |= (b as u64) << (8 * i);
+    }
+    h = (h.rotate_left(5) ^ tail).wrapping_mul(K);
+    h ^ (h >> 29)
+}
+
+impl Heap {
+    /// Interns `bytes`, returning the one string handle with that content.
+    pub fn intern(&mut self, bytes: &[u8]) -> StrRef {
+        let hash = hash_bytes(bytes);
+        let strings = &self.strings;
+        if let Some(&r) = self.intern.find(hash, |&r| &*strings[r].bytes == bytes) {
+            return r;
+        }
+        self.debt += bytes.len() + STR_OVERHEAD;
+        let r = self.strings.insert(LuaStr { bytes: bytes.into(), hash });
+        let strings = &self.strings;
+        self.intern.insert_unique(hash, r, |&r| strings[r].hash);
+        r
+    }
+
+    /// The bytes of a string.
+    #[inline]
+    pub fn str_bytes(&self, s: StrRef) -> &[u8] {
+        &self.strings[s].bytes
+    }
+
+    /// Allocates a table.
+    pub fn new_table(&mut self, table: Table) -> TableRef {
+        self.debt += TABLE_OVERHEAD + table.approx_bytes();
+        self.tables.insert(table)
+    }
+
+    /// Allocates a Lua closure.
+    pub(crate) fn new_lua_closure(&mut self, closure: LuaClosure) -> LuaFnRef {
+        self.debt += CLOSURE_OVERHEAD + 8 * closure.upvals.len();
+        self.lfns.insert(closure)
+    }
+
+    /// Allocates a native closure.
+    pub fn new_native(&mut self, closure: NativeClosure) -> NativeRef {
+        self.debt += CLOSURE_OVERHEAD + 16 * closure.upvals.len();
+        self.natives.insert(closure)
+    }
+
+    /// Allocates an upvalue cell.
+    pub(crate) fn new_upval(&mut self, uv: Upval) -> UpvalRef {
+        self.debt += UPVAL_SIZE;
+        self.upvals.insert(uv)
+    }
+
+    /// Allocates a userdata.
+    pub fn new_userdata(&mut self, ud: UserData) -> UserDataRef {
+        self.debt += 64;
+        self.userdata.insert(ud)
+    }
+
+    /// Removes a string from the arena and the intern table (collector only).
+    pub(crate) fn free_string(&mut self, r: StrRef) {
+        if let Some(s) = self.strings.remove(r) {
+            if let Ok(e) = self.intern.find_entry(s.hash, |&x| x == r) {
+                e.remove();
+            }
+        }
+    }
+
+    /// Number of live objects of every kind (for tests and statistics).
+    pub fn object_count(&self) -> usize {
+        self.strings.len()
+            + self.tables.len()
+            + self.lfns.len()
+            + self.natives.len()
+            + self.upvals.len()
+            + self.threads.len()
+            + self.userdata.len()
+    }
+
+    /// Approximate bytes in use: what the last collection found live plus
+    /// what was allocated since.
+    pub fn approx_bytes(&self) -> usize {
+        self.live + self.debt
+    }
+}
+
+impl crate::compiler::Interner for Heap {
+    fn intern(&mut self, bytes: &[u8]) -> StrRef {
+        Heap::intern(self, bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interning_dedups() {
+        let mut h = Heap::default();
+        let a = h.intern(b"hello");
+        let b = h.intern(b"hello");
+        let c = h.intern(b"world");
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_eq!(h.str_bytes(c), b"world");
+        h.free_string(a);
+        let d = h.intern(b"hello");
+        assert_ne!(a, d, "a freed handle is never reused with the same version");
+        assert_eq!(h.str_bytes(d), b"hello");
+    }
+
+    #[test]
+    fn hash_depends_on_every_byte() {
+        assert_ne!(hash_bytes(b"abcdefgh1"), hash_bytes(b"abcdefgh2"));
+        assert_ne!(hash_bytes(b""), hash_bytes(b"\0"));
+    }
+}

@@ -1,0 +1,238 @@
+//! Metatables and metamethods (`ltm.c`): event names, metatable lookup for
+//! every type, and the absent-metamethod cache kept in each table's `flags`.
+
+use crate::heap::Heap;
+use crate::state::Vm;
+use crate::value::{StrRef, TableRef, Value};
+
+/// Metamethod events (`TMS`). The first eight are cached as "absent" bits
+/// in a metatable's `flags` (`fasttm`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Tm {
+    /// `__index`
+    Index,
+    /// `__newindex`
+    NewIndex,
+    /// `__gc`
+    Gc,
+    /// `__mode`
+    Mode,
+    /// `__len`
+    Len,
+    /// `__eq`
+    Eq,
+    /// `__call`
+    Call,
+    /// `__close`
+    Close,
+    /// `__add`
+    Add,
+    /// `__sub`
+    Sub,
+    /// `__mul`
+    Mul,
+    /// `__mod`
+    Mod,
+    /// `__pow`
+    Pow,
+    /// `__div`
+    Div,
+    /// `__idiv`
+    IDiv,
+    /// `__band`
+    BAnd,
+    /// `__bor`
+    BOr,
+    /// `__bxor`
+    BXor,
+    /// `__shl`
+    Shl,
+    /// `__shr`
+    Shr,
+    /// `__unm`
+    Unm,
+    /// `__bnot`
+    BNot,
+    /// `__lt`
+    Lt,
+    /// `__le`
+    Le,
+    /// `__concat`
+    Concat,
+    /// `__tostring`
+    ToString,
+    /// `__name`
+    Name,
+    /// `__metatable`
+    Metatable,
+    /// `__pairs`
+    Pairs,
+}
+
+const TM_NAMES: [&str; 29] = [
+    "__index",
+    "__newindex",
+    "__gc",
+    "__mode",
+    "__len",
+    "__eq",
+    "__call",
+    "__close",
+    "__add",
+    "__sub",
+    "__mul",
+    "__mod",
+    "__pow",
+    "__div",
+    "__idiv",
+    "__band",
+    "__bor",
+    "__bxor",
+    "__shl",
+    "__shr",
+    "__unm",
+    "__bnot",
+    "__lt",
+    "__le",
+    "__concat",
+    "__tostring",
+    "__name",
+    "__metatable",
+    "__pairs",
+];
+
+impl Tm {
+    /// The event's name, e.g. `"__index"`.
+    pub fn name(self) -> &'static str {
+        TM_NAMES[self as usize]
+    }
+
+    /// The arithmetic event for an arithmetic operator.
+    pub(crate) fn from_arith(op: crate::number::ArithOp) -> Tm {
+        use crate::number::ArithOp as A;
+        match op {
+            A::Add => Tm::Add,
+            A::Sub => Tm::Sub,
+            A::Mul => Tm::Mul,
+            A::Mod => Tm::Mod,
+            A::Pow => Tm::Pow,
+            A::Div => Tm::Div,
+            A::IDiv => Tm::IDiv,
+            A::BAnd => Tm::BAnd,
+            A::BOr => Tm::BOr,
+            A::BXor => Tm::BXor,
+            A::Shl => Tm::Shl,
+            A::Shr => Tm::Shr,
+            A::Unm => Tm::Unm,
+            A::BNot => Tm::BNot,
+        }
+    }
+}
+
+/// Interned strings the runtime needs often, created once per VM and kept
+/// alive by the collector as roots.
+#[derive(Debug)]
+pub(crate) struct MetaNames {
+    pub(crate) tm: [StrRef; 29],
+    pub(crate) mode_k: StrRef,
+    pub(crate) mode_v: StrRef,
+    pub(crate) mode_kv: StrRef,
+}
+
+impl MetaNames {
+    pub(crate) fn new(heap: &mut Heap) -> Self {
+        let tm = TM_NAMES.map(|n| heap.intern(n.as_bytes()));
+        MetaNames {
+            tm,
+            mode_k: heap.intern(b"k"),
+            mode_v: heap.intern(b"v"),
+            mode_kv: heap.intern(b"kv"),
+        }
+    }
+
+    pub(crate) fn all(&self) -> impl Iterator<Item = StrRef> + '_ {
+        self.tm.iter().copied().chain([self.mode_k, self.mode_v, self.mode_kv])
+    }
+}
+
+/// Index of a value's type in `Vm::type_mt` (tables and userdata carry
+/// their own metatables).
+pub(crate) fn type_index(v: Value) -> usize {
+    match v {
+        Value::Nil => 0,
+        Value::Bool(_) => 1,
+        Value::Int(_) | Value::Num(_) => 2,
+        Value::Str(_) => 3,
+        Value::Table(_) => 4,
+        Value::LuaFn(_) | Value::Native(_) => 5,
+        Value::Thread(_) => 6,
+        Value::UserData(_) => 7,
+    }
+}
+
+impl Vm {
+    /// The metatable of any value.
+    #[inline]
+    pub fn metatable(&self, v: Value) -> Option<TableRef> {
+        match v {
+            Value::Table(t) => self.heap.tables[t].metatable,
+            Value::UserData(u) => self.heap.userdata[u].metatable,
+            _ => self.type_mt[type_index(v)],
+        }
+    }
+
+    /// Sets the metatable shared by all values of `v`'s type (strings,
+    /// numbers, ...); for tables and userdata, sets `v`'s own metatable.
+    pub fn set_metatable(&mut self, v: Value, mt: Option<TableRef>) {
+        match v {
+            Value::Table(t) => self.heap.tables[t].metatable = mt,
+            Value::UserData(u) => self.heap.userdata[u].metatable = mt,
+            _ => self.type_mt[type_index(v)] = mt,
+        }
+        if let Some(mt) = mt {
+            if self.heap.tables[mt].get_str(self.names.tm[Tm::Gc as usize]).truthy() {
+                if let Value::Table(_) | Value::UserData(_) = v {
+                    if !self.finobj.iter().any(|o| o.raw_eq(v)) {
+                        self.finobj.push(v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// A metamethod from metatable `mt`, or nil; caches absence for the
+    /// first eight events in the metatable's `flags`.
+    #[inline]
+    pub(crate) fn tm_of(&mut self, mt: TableRef, event: Tm) -> Value {
+        let bit = event as u8;
+        let t = &mut self.heap.tables[mt];
+        if bit < 8 && t.flags & (1 << bit) != 0 {
+            return Value::Nil;
+        }
+        let v = t.get_str(self.names.tm[bit as usize]);
+        if v.is_nil() && bit < 8 {
+            t.flags |= 1 << bit;
+        }
+        v
+    }
+
+    /// The metamethod for `event` of value `v`, or nil.
+    #[inline]
+    pub fn metamethod(&mut self, v: Value, event: Tm) -> Value {
+        match self.metatable(v) {
+            Some(mt) => self.tm_of(mt, event),
+            None => Value::Nil,
+        }
+    }
+
+    /// The `__name` of `v`'s metatable if it is a string (`luaT_objtypename`).
+    pub fn type_name_of(&mut self, v: Value) -> String {
+        if let Some(mt) = self.metatable(v) {
+            if let Value::Str(s) = self.heap.tables[mt].get_str(self.names.tm[Tm::Name as usize]) {
+                return String::from_utf8_lossy(self.heap.str_bytes(s)).into_owned();
+            }
+        }
+        v.type_name().to_string()
+    }
+}

@@ -1,0 +1,220 @@
+//! Global and per-thread state (`lstate.c`): the `Vm` (global state plus the
+//! running thread), `Thread` (a `lua_State`: one value stack and one list of
+//! `CallInfo` frames) and `CallInfo`.
+//!
+//! Architecture invariant: the running thread's `Thread` lives in `Vm::th`;
+//! its slot in the heap's thread arena holds an empty placeholder until the
+//! thread stops running. Everything else about a thread is in the arena.
+
+use crate::heap::Heap;
+use crate::meta::MetaNames;
+use crate::native::Continuation;
+use crate::table::Table;
+use crate::value::{LuaFnRef, NativeRef, TableRef, ThreadRef, UpvalRef, Value};
+
+/// Maximum number of stack slots of one thread (`LUAI_MAXSTACK`).
+pub const MAX_STACK: usize = 1_000_000;
+/// Maximum nesting of recursive (non-yieldable) native-to-Lua calls
+/// (`LUAI_MAXCCALLS`).
+pub const MAX_CCALLS: u32 = 200;
+/// `nresults` value meaning "all results" (`LUA_MULTRET`).
+pub const MULTRET: i32 = -1;
+
+/// Frame flag: when a callee returns into this Lua frame, finish the
+/// instruction that called it (a metamethod call) before going on.
+pub(crate) const FINISH_OP: u8 = 1;
+/// Frame flag: this frame was entered from Rust; when it returns, the
+/// interpreter loop that runs it returns to its Rust caller.
+pub(crate) const FRESH: u8 = 2;
+/// Frame flag: this native frame is a protected call boundary (`pcall`).
+pub(crate) const PROTECTED: u8 = 4;
+
+/// What a frame is running.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum FrameKind {
+    Lua(LuaFnRef),
+    Native(NativeRef),
+}
+
+/// One activation record (`CallInfo`).
+///
+/// Which fields are meaningful: `pc`, `top`, `nvarargs` for Lua frames;
+/// `k`, `ctx`, `handler`, `callee` for native frames waiting in a
+/// continuation; `aux` while a Lua frame is in the middle of a `CONCAT` or a
+/// `RETURN`/`CLOSE` that calls `__close` handlers.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallInfo {
+    /// Slot of the called function; results are moved here on return.
+    pub(crate) func: usize,
+    /// First register (Lua) or first argument (native).
+    pub(crate) base: usize,
+    /// Lua frames: `base + max_stack`, the frame's stack extent.
+    pub(crate) top: usize,
+    /// Results the caller wants (`MULTRET` for all).
+    pub(crate) nresults: i32,
+    /// Lua frames: index of the next instruction.
+    pub(crate) pc: u32,
+    /// Lua frames: number of extra (vararg) arguments, stored just below
+    /// `func`'s copy (see `call::precall`).
+    pub(crate) nvarargs: u32,
+    pub(crate) kind: FrameKind,
+    pub(crate) flags: u8,
+    pub(crate) aux: u32,
+    pub(crate) k: Option<&'static Continuation>,
+    pub(crate) ctx: i64,
+    /// Native frames in a protected call: slot of the message handler.
+    pub(crate) handler: Option<usize>,
+    /// Native frames in a call: the slot where the callee was.
+    pub(crate) callee: usize,
+    /// Native frames: number of arguments the native was called with.
+    pub(crate) nargs: u32,
+}
+
+impl CallInfo {
+    pub(crate) fn new(func: usize, base: usize, nresults: i32, kind: FrameKind) -> Self {
+        CallInfo {
+            func,
+            base,
+            top: base,
+            nresults,
+            pc: 0,
+            nvarargs: 0,
+            kind,
+            flags: 0,
+            aux: 0,
+            k: None,
+            ctx: 0,
+            handler: None,
+            callee: 0,
+            nargs: 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn is_lua(&self) -> bool {
+        matches!(self.kind, FrameKind::Lua(_))
+    }
+}
+
+/// Status of a thread (coroutine).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ThreadStatus {
+    /// Created or yielded, can be resumed.
+    #[default]
+    Suspended,
+    /// Running (the current thread).
+    Running,
+    /// Resumed another coroutine and waits for it.
+    Normal,
+    /// Finished or failed.
+    Dead,
+}
+
+/// A thread's execution state (`lua_State`).
+///
+/// Invariants: `stack.len()` is the stack top; for the innermost Lua frame
+/// `stack.len() >= top` except right after an instruction that left a
+/// variable number of values (a call with `C = 0`, `VARARG` with `C = 0`),
+/// where the next instruction consumes them and restores it.
+/// `open_upvals` is sorted by slot and holds at most one cell per slot;
+/// `tbc` (slots of to-be-closed variables) is sorted.
+#[derive(Debug, Default)]
+pub struct Thread {
+    pub(crate) stack: Vec<Value>,
+    pub(crate) frames: Vec<CallInfo>,
+    pub(crate) open_upvals: Vec<(usize, UpvalRef)>,
+    pub(crate) tbc: Vec<usize>,
+    pub(crate) status: ThreadStatus,
+}
+
+/// One Lua virtual machine: a heap, a registry and globals, and the running
+/// thread.
+pub struct Vm {
+    pub(crate) heap: Heap,
+    /// The running thread's state (see the module invariant).
+    pub(crate) th: Thread,
+    pub(crate) cur: ThreadRef,
+    pub(crate) main: ThreadRef,
+    pub(crate) registry: TableRef,
+    pub(crate) globals: TableRef,
+    /// Metatables of non-table types, by `meta::type_index`.
+    pub(crate) type_mt: [Option<TableRef>; 9],
+    pub(crate) names: MetaNames,
+    /// Current depth of recursive native-to-Lua calls.
+    pub(crate) n_ccalls: u32,
+    /// Values rooted by the embedder (`Vm::root`); `None` marks a free slot.
+    pub(crate) roots: Vec<Option<Value>>,
+    /// Objects with `__gc` whose finalizer has not run yet.
+    pub(crate) finobj: Vec<Value>,
+    /// Unreachable objects whose finalizers are due.
+    pub(crate) tobefnz: Vec<Value>,
+    /// Collector parameters and switches.
+    pub(crate) gc: crate::gc::GcParams,
+}
+
+impl Default for Vm {
+    fn default() -> Self {
+        Vm::new()
+    }
+}
+
+impl Vm {
+    /// Creates a VM with an empty globals table and no libraries.
+    pub fn new() -> Vm {
+        let mut heap = Heap::default();
+        let main = heap.threads.insert(Thread::default());
+        let registry = heap.new_table(Table::new());
+        let globals = heap.new_table(Table::new());
+        let names = MetaNames::new(&mut heap);
+        let mut vm = Vm {
+            heap,
+            th: Thread { status: ThreadStatus::Running, ..Thread::default() },
+            cur: main,
+            main,
+            registry,
+            globals,
+            type_mt: [None; 9],
+            names,
+            n_ccalls: 0,
+            roots: Vec::new(),
+            finobj: Vec::new(),
+            tobefnz: Vec::new(),
+            gc: crate::gc::GcParams::default(),
+        };
+        // registry[1] = main thread, registry[2] = globals, as in PUC Lua.
+        let reg = &mut vm.heap.tables[registry];
+        reg.set_int(1, Value::Thread(main));
+        reg.set_int(2, Value::Table(globals));
+        vm
+    }
+
+    /// The heap (read access to strings, tables, ...).
+    pub fn heap(&self) -> &Heap {
+        &self.heap
+    }
+
+    /// Mutable access to the heap.
+    pub fn heap_mut(&mut self) -> &mut Heap {
+        &mut self.heap
+    }
+
+    /// The globals table (`_G`).
+    pub fn globals(&self) -> TableRef {
+        self.globals
+    }
+
+    /// The registry table.
+    pub fn registry(&self) -> TableRef {
+        self.registry
+    }
+
+    /// The main thread.
+    pub fn main_thread(&self) -> ThreadRef {
+        self.main
+    }
+
+    /// The running thread.
+    pub fn current_thread(&self) -> ThreadRef {
+        self.cur
+    }
+}

@@ -1,0 +1,1028 @@
+//! The interpreter loop (`lvm.c`): executes Lua frames of the running
+//! thread without recursing in Rust. Calls, returns and metamethod calls
+//! push or pop `CallInfo`s and jump back to the top of the loop; natives
+//! with a step other than `Return` hand control to the driver (`call::run`).
+//!
+//! Fast paths (integer and float arithmetic, raw table hits) are inline;
+//! everything else goes through `#[cold]` helpers in `vm::slow`, which
+//! either produce a value, raise an error, or start a metamethod call (the
+//! frame is flagged `FINISH_OP` and `finish_op` completes the instruction
+//! when the metamethod returns, like `luaV_finishOp`).
+
+mod arith;
+mod slow;
+
+use std::sync::Arc;
+
+use crate::error::LuaResult;
+use crate::func::{LuaClosure, Proto};
+use crate::heap::Upval;
+use crate::native::Step;
+use crate::number::{self, ArithOp};
+use crate::opcodes::Op;
+use crate::state::{FrameKind, Vm, FINISH_OP};
+use crate::table::Table;
+use crate::value::{LuaFnRef, UpvalRef, Value};
+
+pub(crate) use slow::Src;
+
+impl Vm {
+    /// Executes Lua frames until fewer than `stop + 1` frames remain or a
+    /// native frame is on top (the driver then takes over).
+    pub(crate) fn execute(&mut self, stop: usize) -> LuaResult<()> {
+        'newframe: loop {
+            if self.th.frames.len() <= stop {
+                return Ok(());
+            }
+            let fi = self.th.frames.len() - 1;
+            let FrameKind::Lua(cl) = self.th.frames[fi].kind else { return Ok(()) };
+            if self.th.frames[fi].flags & FINISH_OP != 0 {
+                self.th.frames[fi].flags &= !FINISH_OP;
+                if !self.finish_op(fi)? {
+                    continue 'newframe;
+                }
+            }
+            let proto: Arc<Proto> = self.heap.lfns[cl].proto.clone();
+            let code = &proto.code[..];
+            let k = &proto.consts[..];
+            let base = self.th.frames[fi].base;
+            let mut pc = self.th.frames[fi].pc as usize;
+
+            macro_rules! savepc {
+                () => {
+                    self.th.frames[fi].pc = pc as u32
+                };
+            }
+            macro_rules! reg {
+                ($r:expr) => {
+                    self.th.stack[base + $r as usize]
+                };
+            }
+            // Runs a slow path that may start a metamethod call (`None`).
+            macro_rules! slow {
+                ($e:expr) => {{
+                    savepc!();
+                    match $e? {
+                        Some(v) => v,
+                        None => continue 'newframe,
+                    }
+                }};
+            }
+            macro_rules! arith {
+                ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $int:expr, $flt:expr) => {{
+                    let (x, y) = ($x, $y);
+                    let v = match (x, y) {
+                        (Value::Int(i), Value::Int(j)) => $int(i, j),
+                        (Value::Num(p), Value::Num(q)) => Value::Num($flt(p, q)),
+                        (Value::Int(i), Value::Num(q)) => Value::Num($flt(i as f64, q)),
+                        (Value::Num(p), Value::Int(j)) => Value::Num($flt(p, j as f64)),
+                        _ => slow!(self.arith_slow(fi, $op, x, y, $sx, $sy)),
+                    };
+                    reg!($a) = v;
+                }};
+            }
+            macro_rules! float_arith {
+                ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $flt:expr) => {{
+                    let (x, y) = ($x, $y);
+                    let v = match (x, y) {
+                        (Value::Num(p), Value::Num(q)) => Value::Num($flt(p, q)),
+                        (Value::Int(i), Value::Int(j)) => Value::Num($flt(i as f64, j as f64)),
+                        (Value::Int(i), Value::Num(q)) => Value::Num($flt(i as f64, q)),
+                        (Value::Num(p), Value::Int(j)) => Value::Num($flt(p, j as f64)),
+                        _ => slow!(self.arith_slow(fi, $op, x, y, $sx, $sy)),
+                    };
+                    reg!($a) = v;
+                }};
+            }
+            macro_rules! checked_int_arith {
+                ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $flt:expr) => {{
+                    let (x, y) = ($x, $y);
+                    let v = match (x, y) {
+                        (Value::Int(_), Value::Int(0)) => slow!(self.arith_slow(fi, $op, x, y, $sx, $sy)),
+                        (Value::Int(i), Value::Int(j)) => {
+                            if $op == ArithOp::Mod {
+                                Value::Int(number::int_mod(i, j))
+                            } else {
+                                Value::Int(number::int_idiv(i, j))
+                            }
+                        }
+                        (Value::Num(p), Value::Num(q)) => Value::Num($flt(p, q)),
+                        (Value::Int(i), Value::Num(q)) => Value::Num($flt(i as f64, q)),
+                        (Value::Num(p), Value::Int(j)) => Value::Num($flt(p, j as f64)),
+                        _ => slow!(self.arith_slow(fi, $op, x, y, $sx, $sy)),
+                    };
+                    reg!($a) = v;
+                }};
+            }
+            macro_rules! bitwise {
+                ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $int:expr) => {{
+                    let (x, y) = ($x, $y);
+                    let v = match (x, y) {
+                        (Value::Int(i), Value::Int(j)) => Value::Int($int(i, j)),
+                        _ => slow!(self.arith_slow(fi, $op, x, y, $sx, $sy)),
+                    };
+                    reg!($a) = v;
+                }};
+            }
+            macro_rules! cond_jump {
+                ($res:expr, $k:expr) => {
+                    if $res != $k {
+                        pc += 1;
+                    }
+                };
+            }
+            macro_rules! cmp_imm {
+                ($a:expr, $sb:expr, $k:expr, $isf:expr, $iop:tt, $ev:expr, $flip:expr) => {{
+                    let x = reg!($a);
+                    let res = match x {
+                        Value::Int(i) => i $iop ($sb as i64),
+                        Value::Num(f) => f $iop ($sb as f64),
+                        _ => {
+                            let imm = if $isf { Value::Num($sb as f64) } else { Value::Int($sb as i64) };
+                            let (l, r) = if $flip { (imm, x) } else { (x, imm) };
+                            let (sl, sr) = if $flip { (Src::Imm, Src::Reg($a)) } else { (Src::Reg($a), Src::Imm) };
+                            let v = slow!(self.compare_slow(fi, $ev, l, r, sl, sr));
+                            v.truthy()
+                        }
+                    };
+                    cond_jump!(res, $k);
+                }};
+            }
+
+            loop {
+                let op = code[pc];
+                pc += 1;
+                match op {
+                    Op::Move { a, b } => reg!(a) = reg!(b),
+                    Op::LoadI { a, sbx } => reg!(a) = Value::Int(sbx as i64),
+                    Op::LoadF { a, sbx } => reg!(a) = Value::Num(sbx as f64),
+                    Op::LoadK { a, bx } => reg!(a) = k[bx as usize],
+                    Op::LoadFalse { a } => reg!(a) = Value::Bool(false),
+                    Op::LFalseSkip { a } => {
+                        reg!(a) = Value::Bool(false);
+                        pc += 1;
+                    }
+                    Op::LoadTrue { a } => reg!(a) = Value::Bool(true),
+                    Op::LoadNil { a, b } => {
+                        for r in a as usize..=a as usize + b as usize {
+                            reg!(r) = Value::Nil;
+                        }
+                    }
+                    Op::GetUpval { a, b } => reg!(a) = self.upval_get(cl, b),
+                    Op::SetUpval { a, b } => {
+                        let v = reg!(a);
+                        self.upval_set(cl, b, v);
+                    }
+                    Op::GetTabUp { a, b, c } => {
+                        let t = self.upval_get(cl, b);
+                        let key = k[c as usize];
+                        let v = match (t, key) {
+                            (Value::Table(tr), Value::Str(s)) => {
+                                let v = self.heap.tables[tr].get_str(s);
+                                if v.is_nil() {
+                                    slow!(self.index_slow(fi, t, key, Src::Upval(b)))
+                                } else {
+                                    v
+                                }
+                            }
+                            _ => slow!(self.index_slow(fi, t, key, Src::Upval(b))),
+                        };
+                        reg!(a) = v;
+                    }
+                    Op::GetTable { a, b, c } => {
+                        let t = reg!(b);
+                        let key = reg!(c);
+                        let v = match t {
+                            Value::Table(tr) => {
+                                let v = match key {
+                                    Value::Int(i) => self.heap.tables[tr].get_int(i),
+                                    Value::Str(s) => self.heap.tables[tr].get_str(s),
+                                    _ => self.heap.tables[tr].get(key),
+                                };
+                                if v.is_nil() {
+                                    slow!(self.index_slow(fi, t, key, Src::Reg(b)))
+                                } else {
+                                    v
+                                }
+                            }
+                            _ => slow!(self.index_slow(fi, t, key, Src::Reg(b))),
+                        };
+                        reg!(a) = v;
+                    }
+                    Op::GetI { a, b, c } => {
+                        let t = reg!(b);
+                        let v = match t {
+                            Value::Table(tr) => {
+                                let v = self.heap.tables[tr].get_int(c as i64);
+                                if v.is_nil() {
+                                    slow!(self.index_slow(fi, t, Value::Int(c as i64), Src::Reg(b)))
+                                } else {
+                                    v
+                                }
+                            }
+                            _ => slow!(self.index_slow(fi, t, Value::Int(c as i64), Src::Reg(b))),
+                        };
+                        reg!(a) = v;
+                    }
+                    Op::GetField { a, b, c } => {
+                        let t = reg!(b);
+                        let key = k[c as usize];
+                        let v = match (t, key) {
+                            (Value::Table(tr), Value::Str(s)) => {
+                                let v = self.heap.tables[tr].get_str(s);
+                                if v.is_nil() {
+                                    slow!(self.index_slow(fi, t, key, Src::Reg(b)))
+                                } else {
+                                    v
+                                }
+                            }
+                            _ => slow!(self.index_slow(fi, t, key, Src::Reg(b))),
+                        };
+                        reg!(a) = v;
+                    }
+                    Op::SetTabUp { a, b, c, k: isk } => {
+                        let t = self.upval_get(cl, a);
+                        let key = k[b as usize];
+                        let v = if isk { k[c as usize] } else { reg!(c) };
+                        if !self.fast_set(t, key, v) {
+                            slow!(self.newindex_slow(fi, t, key, v, Src::Upval(a)));
+                        }
+                    }
+                    Op::SetTable { a, b, c, k: isk } => {
+                        let t = reg!(a);
+                        let key = reg!(b);
+                        let v = if isk { k[c as usize] } else { reg!(c) };
+                        if !self.fast_set(t, key, v) {
+                            slow!(self.newindex_slow(fi, t, key, v, Src::Reg(a)));
+                        }
+                    }
+                    Op::SetI { a, b, c, k: isk } => {
+                        let t = reg!(a);
+                        let v = if isk { k[c as usize] } else { reg!(c) };
+                        if !self.fast_set(t, Value::Int(b as i64), v) {
+                            slow!(self.newindex_slow(fi, t, Value::Int(b as i64), v, Src::Reg(a)));
+                        }
+                    }
+                    Op::SetField { a, b, c, k: isk } => {
+                        let t = reg!(a);
+                        let key = k[b as usize];
+                        let v = if isk { k[c as usize] } else { reg!(c) };
+                        if !self.fast_set(t, key, v) {
+                            slow!(self.newindex_slow(fi, t, key, v, Src::Reg(a)));
+                        }
+                    }
+                    Op::NewTable { a, hash, array } => {
+                        let t = self.heap.new_table(Table::with_capacity(array as usize, hash as usize));
+                        reg!(a) = Value::Table(t);
+                        savepc!();
+                        self.gc_safe_point();
+                    }
+                    Op::SelfOp { a, b, c } => {
+                        let t = reg!(b);
+                        let key = k[c as usize];
+                        reg!(a as usize + 1) = t;
+                        let v = match (t, key) {
+                            (Value::Table(tr), Value::Str(s)) => {
+                                let v = self.heap.tables[tr].get_str(s);
+                                if v.is_nil() {
+                                    slow!(self.index_slow(fi, t, key, Src::Reg(b)))
+                                } else {
+                                    v
+                                }
+                            }
+                            _ => slow!(self.index_slow(fi, t, key, Src::Reg(b))),
+                        };
+                        reg!(a) = v;
+                    }
+                    Op::AddI { a, b, sc } => arith!(
+                        ArithOp::Add,
+                        a,
+                        reg!(b),
+                        Value::Int(sc as i64),
+                        Src::Reg(b),
+                        Src::Imm,
+                        |i: i64, j: i64| Value::Int(i.wrapping_add(j)),
+                        |p: f64, q: f64| p + q
+                    ),
+                    Op::AddK { a, b, c } => arith!(
+                        ArithOp::Add,
+                        a,
+                        reg!(b),
+                        k[c as usize],
+                        Src::Reg(b),
+                        Src::Const(c),
+                        |i: i64, j: i64| Value::Int(i.wrapping_add(j)),
+                        |p: f64, q: f64| p + q
+                    ),
+                    Op::SubK { a, b, c } => arith!(
+                        ArithOp::Sub,
+                        a,
+                        reg!(b),
+                        k[c as usize],
+                        Src::Reg(b),
+                        Src::Const(c),
+                        |i: i64, j: i64| Value::Int(i.wrapping_sub(j)),
+                        |p: f64, q: f64| p - q
+                    ),
+                    Op::MulK { a, b, c } => arith!(
+                        ArithOp::Mul,
+                        a,
+                        reg!(b),
+                        k[c as usize],
+                        Src::Reg(b),
+                        Src::Const(c),
+                        |i: i64, j: i64| Value::Int(i.wrapping_mul(j)),
+                        |p: f64, q: f64| p * q
+                    ),
+                    Op::ModK { a, b, c } => checked_int_arith!(
+                        ArithOp::Mod,
+                        a,
+                        reg!(b),
+                        k[c as usize],
+                        Src::Reg(b),
+                        Src::Const(c),
+                        number::float_mod
+                    ),
+                    Op::PowK { a, b, c } => float_arith!(
+                        ArithOp::Pow,
+                        a,
+                        reg!(b),
+                        k[c as usize],
+                        Src::Reg(b),
+                        Src::Const(c),
+                        arith::pow
+                    ),
+                    Op::DivK { a, b, c } => float_arith!(
+                        ArithOp::Div,
+                        a,
+                        reg!(b),
+                        k[c as usize],
+                        Src::Reg(b),
+                        Src::Const(c),
+                        |p: f64, q: f64| p / q
+                    ),
+                    Op::IDivK { a, b, c } => checked_int_arith!(
+                        ArithOp::IDiv,
+                        a,
+                        reg!(b),
+                        k[c as usize],
+                        Src::Reg(b),
+                        Src::Const(c),
+                        number::float_idiv
+                    ),
+                    Op::BAndK { a, b, c } => bitwise!(
+                        ArithOp::BAnd,
+                        a,
+                        reg!(b),
+                        k[c as usize],
+                        Src::Reg(b),
+                        Src::Const(c),
+                        |i: i64, j: i64| i & j
+                    ),
+                    Op::BOrK { a, b, c } => bitwise!(
+                        ArithOp::BOr,
+                        a,
+                        reg!(b),
+                        k[c as usize],
+                        Src::Reg(b),
+                        Src::Const(c),
+                        |i: i64, j: i64| i | j
+                    ),
+                    Op::BXorK { a, b, c } => bitwise!(
+                        ArithOp::BXor,
+                        a,
+                        reg!(b),
+                        k[c as usize],
+                        Src::Reg(b),
+                        Src::Const(c),
+                        |i: i64, j: i64| i ^ j
+                    ),
+                    Op::ShrI { a, b, sc } => bitwise!(
+                        ArithOp::Shr,
+                        a,
+                        reg!(b),
+                        Value::Int(sc as i64),
+                        Src::Reg(b),
+                        Src::Imm,
+                        |i: i64, j: i64| number::shift_left(i, j.wrapping_neg())
+                    ),
+                    Op::ShlI { a, b, sc } => bitwise!(
+                        ArithOp::Shl,
+                        a,
+                        Value::Int(sc as i64),
+                        reg!(b),
+                        Src::Imm,
+                        Src::Reg(b),
+                        number::shift_left
+                    ),
+                    Op::Add { a, b, c } => arith!(
+                        ArithOp::Add,
+                        a,
+                        reg!(b),
+                        reg!(c),
+                        Src::Reg(b),
+                        Src::Reg(c),
+                        |i: i64, j: i64| Value::Int(i.wrapping_add(j)),
+                        |p: f64, q: f64| p + q
+                    ),
+                    Op::Sub { a, b, c } => arith!(
+                        ArithOp::Sub,
+                        a,
+                        reg!(b),
+                        reg!(c),
+                        Src::Reg(b),
+                        Src::Reg(c),
+                        |i: i64, j: i64| Value::Int(i.wrapping_sub(j)),
+                        |p: f64, q: f64| p - q
+                    ),
+                    Op::Mul { a, b, c } => arith!(
+                        ArithOp::Mul,
+                        a,
+                        reg!(b),
+                        reg!(c),
+                        Src::Reg(b),
+                        Src::Reg(c),
+                        |i: i64, j: i64| Value::Int(i.wrapping_mul(j)),
+                        |p: f64, q: f64| p * q
+                    ),
+                    Op::Mod { a, b, c } => checked_int_arith!(
+                        ArithOp::Mod,
+                        a,
+                        reg!(b),
+                        reg!(c),
+                        Src::Reg(b),
+                        Src::Reg(c),
+                        number::float_mod
+                    ),
+                    Op::Pow { a, b, c } => float_arith!(
+                        ArithOp::Pow,
+                        a,
+                        reg!(b),
+                        reg!(c),
+                        Src::Reg(b),
+                        Src::Reg(c),
+                        arith::pow
+                    ),
+                    Op::Div { a, b, c } => float_arith!(
+                        ArithOp::Div,
+                        a,
+                        reg!(b),
+                        reg!(c),
+                        Src::Reg(b),
+                        Src::Reg(c),
+                        |p: f64, q: f64| p / q
+                    ),
+                    Op::IDiv { a, b, c } => checked_int_arith!(
+                        ArithOp::IDiv,
+                        a,
+                        reg!(b),
+                        reg!(c),
+                        Src::Reg(b),
+                        Src::Reg(c),
+                        number::float_idiv
+                    ),
+                    Op::BAnd { a, b, c } => bitwise!(
+                        ArithOp::BAnd,
+                        a,
+                        reg!(b),
+                        reg!(c),
+                        Src::Reg(b),
+                        Src::Reg(c),
+                        |i: i64, j: i64| i & j
+                    ),
+                    Op::BOr { a, b, c } => bitwise!(
+                        ArithOp::BOr,
+                        a,
+                        reg!(b),
+                        reg!(c),
+                        Src::Reg(b),
+                        Src::Reg(c),
+                        |i: i64, j: i64| i | j
+                    ),
+                    Op::BXor { a, b, c } => bitwise!(
+                        ArithOp::BXor,
+                        a,
+                        reg!(b),
+                        reg!(c),
+                        Src::Reg(b),
+                        Src::Reg(c),
+                        |i: i64, j: i64| i ^ j
+                    ),
+                    Op::Shl { a, b, c } => bitwise!(
+                        ArithOp::Shl,
+                        a,
+                        reg!(b),
+                        reg!(c),
+                        Src::Reg(b),
+                        Src::Reg(c),
+                        number::shift_left
+                    ),
+                    Op::Shr { a, b, c } => bitwise!(
+                        ArithOp::Shr,
+                        a,
+                        reg!(b),
+                        reg!(c),
+                        Src::Reg(b),
+                        Src::Reg(c),
+                        |i: i64, j: i64| number::shift_left(i, j.wrapping_neg())
+                    ),
+                    Op::Unm { a, b } => {
+                        let x = reg!(b);
+                        reg!(a) = match x {
+                            Value::Int(i) => Value::Int(i.wrapping_neg()),
+                            Value::Num(f) => Value::Num(-f),
+                            _ => slow!(self.arith_slow(fi, ArithOp::Unm, x, x, Src::Reg(b), Src::Reg(b))),
+                        };
+                    }
+                    Op::BNot { a, b } => {
+                        let x = reg!(b);
+                        reg!(a) = match x {
+                            Value::Int(i) => Value::Int(!i),
+                            _ => slow!(self.arith_slow(fi, ArithOp::BNot, x, x, Src::Reg(b), Src::Reg(b))),
+                        };
+                    }
+                    Op::Not { a, b } => reg!(a) = Value::Bool(!reg!(b).truthy()),
+                    Op::Len { a, b } => {
+                        let x = reg!(b);
+                        reg!(a) = slow!(self.len_op(fi, x, Src::Reg(b)));
+                    }
+                    Op::Concat { a, b } => {
+                        savepc!();
+                        let first = base + a as usize;
+                        if !self.concat(fi, first, first + b as usize)? {
+                            continue 'newframe;
+                        }
+                        self.gc_safe_point();
+                    }
+                    Op::Close { a } => {
+                        savepc!();
+                        if !self.close_frame_vars(fi, base + a as usize, None)? {
+                            continue 'newframe;
+                        }
+                    }
+                    Op::Tbc { a } => {
+                        savepc!();
+                        self.mark_tbc(base + a as usize)?;
+                    }
+                    Op::Jmp { sj } => pc = (pc as i64 + sj as i64) as usize,
+                    Op::Eq { a, b, k: kk } => {
+                        let (x, y) = (reg!(a), reg!(b));
+                        let res = match (x, y) {
+                            (Value::Table(p), Value::Table(q)) if p != q => {
+                                slow!(self.eq_slow(fi, x, y)).truthy()
+                            }
+                            (Value::UserData(p), Value::UserData(q)) if p != q => {
+                                slow!(self.eq_slow(fi, x, y)).truthy()
+                            }
+                            _ => x.raw_eq(y),
+                        };
+                        cond_jump!(res, kk);
+                    }
+                    Op::Lt { a, b, k: kk } => {
+                        let (x, y) = (reg!(a), reg!(b));
+                        let res = match (x, y) {
+                            (Value::Int(i), Value::Int(j)) => i < j,
+                            (Value::Num(p), Value::Num(q)) => p < q,
+                            _ => slow!(self.compare_slow(
+                                fi,
+                                crate::meta::Tm::Lt,
+                                x,
+                                y,
+                                Src::Reg(a),
+                                Src::Reg(b)
+                            ))
+                            .truthy(),
+                        };
+                        cond_jump!(res, kk);
+                    }
+                    Op::Le { a, b, k: kk } => {
+                        let (x, y) = (reg!(a), reg!(b));
+                        let res = match (x, y) {
+                            (Value::Int(i), Value::Int(j)) => i <= j,
+                            (Value::Num(p), Value::Num(q)) => p <= q,
+                            _ => slow!(self.compare_slow(
+                                fi,
+                                crate::meta::Tm::Le,
+                                x,
+                                y,
+                                Src::Reg(a),
+                                Src::Reg(b)
+                            ))
+                            .truthy(),
+                        };
+                        cond_jump!(res, kk);
+                    }
+                    Op::EqK { a, b, k: kk } => {
+                        let res = reg!(a).raw_eq(k[b as usize]);
+                        cond_jump!(res, kk);
+                    }
+                    Op::EqI { a, sb, k: kk, isf: _ } => {
+                        let res = match reg!(a) {
+                            Value::Int(i) => i == sb as i64,
+                            Value::Num(f) => f == sb as f64,
+                            _ => false,
+                        };
+                        cond_jump!(res, kk);
+                    }
+                    Op::LtI { a, sb, k: kk, isf } => cmp_imm!(a, sb, kk, isf, <, crate::meta::Tm::Lt, false),
+                    Op::LeI { a, sb, k: kk, isf } => cmp_imm!(a, sb, kk, isf, <=, crate::meta::Tm::Le, false),
+                    Op::GtI { a, sb, k: kk, isf } => cmp_imm!(a, sb, kk, isf, >, crate::meta::Tm::Lt, true),
+                    Op::GeI { a, sb, k: kk, isf } => cmp_imm!(a, sb, kk, isf, >=, crate::meta::Tm::Le, true),
+                    Op::Test { a, k: kk } => {
+                        if reg!(a).truthy() != kk {
+                            pc += 1;
+                        }
+                    }
+                    Op::TestSet { a, b, k: kk } => {
+                        let v = reg!(b);
+                        if v.truthy() != kk {
+                            pc += 1;
+                        } else {
+                            reg!(a) = v;
+                        }
+                    }
+                    Op::Call { a, b, c } => {
+                        let func = base + a as usize;
+                        if b != 0 {
+                            self.th.stack.truncate(func + b as usize);
+                        }
+                        savepc!();
+                        if self.precall(func, c as i32 - 1)? {
+                            continue 'newframe;
+                        }
+                        match self.start_native()? {
+                            Step::Return(n) => {
+                                let first = self.th.stack.len() - n;
+                                self.postcall(first, n);
+                            }
+                            step => {
+                                self.apply_step(step)?;
+                                continue 'newframe;
+                            }
+                        }
+                    }
+                    Op::TailCall { a, b } => {
+                        let func = base + a as usize;
+                        if b != 0 {
+                            self.th.stack.truncate(func + b as usize);
+                        }
+                        savepc!();
+                        let f = self.th.stack[func];
+                        if !matches!(f, Value::LuaFn(_) | Value::Native(_))
+                            && self.metamethod(f, crate::meta::Tm::Call).is_nil()
+                        {
+                            return Err(self.call_error(func));
+                        }
+                        self.close_upvals(base);
+                        let ci = self.th.frames.pop().expect("frame");
+                        let n = self.th.stack.len() - func;
+                        self.th.stack.copy_within(func.., ci.func);
+                        self.th.stack.truncate(ci.func + n);
+                        self.precall(ci.func, ci.nresults)?;
+                        continue 'newframe;
+                    }
+                    Op::Return { a, b } => {
+                        let first = base + a as usize;
+                        let n = if b == 0 { self.th.stack.len() - first } else { b as usize - 1 };
+                        savepc!();
+                        if self.has_closables(base) {
+                            self.th.frames[fi].aux = n as u32;
+                            self.th.stack.truncate(first + n);
+                            if !self.close_frame_vars(fi, base, Some(first + n))? {
+                                continue 'newframe;
+                            }
+                        }
+                        self.postcall(first, n);
+                        continue 'newframe;
+                    }
+                    Op::Return0 {} => {
+                        if self.has_closables(base) {
+                            savepc!();
+                            self.th.stack.truncate(base);
+                            if !self.close_frame_vars(fi, base, Some(base))? {
+                                continue 'newframe;
+                            }
+                        }
+                        self.postcall(base, 0);
+                        continue 'newframe;
+                    }
+                    Op::Return1 { a } => {
+                        if self.has_closables(base) {
+                            savepc!();
+                            let first = base + a as usize;
+                            self.th.frames[fi].aux = 1;
+                            self.th.stack.truncate(first + 1);
+                            if !self.close_frame_vars(fi, base, Some(first + 1))? {
+                                continue 'newframe;
+                            }
+                        }
+                        self.postcall(base + a as usize, 1);
+                        continue 'newframe;
+                    }
+                    Op::ForLoop { a, bx } => {
+                        let ra = base + a as usize;
+                        let st = &mut self.th.stack;
+                        match (st[ra], st[ra + 2]) {
+                            (Value::Int(i), Value::Int(step)) => {
+                                let Value::Int(count) = st[ra + 1] else { unreachable!() };
+                                if count as u64 > 0 {
+                                    st[ra + 1] = Value::Int((count as u64 - 1) as i64);
+                                    let i = i.wrapping_add(step);
+                                    st[ra] = Value::Int(i);
+                                    st[ra + 3] = Value::Int(i);
+                                    pc -= bx as usize;
+                                }
+                            }
+                            (Value::Num(i), Value::Num(step)) => {
+                                let Value::Num(limit) = st[ra + 1] else { unreachable!() };
+                                let i = i + step;
+                                if if step > 0.0 { i <= limit } else { limit <= i } {
+                                    st[ra] = Value::Num(i);
+                                    st[ra + 3] = Value::Num(i);
+                                    pc -= bx as usize;
+                                }
+                            }
+                            _ => unreachable!("FORLOOP on unprepared registers"),
+                        }
+                    }
+                    Op::ForPrep { a, bx } => {
+                        savepc!();
+                        if self.for_prep(base + a as usize)? {
+                            pc += bx as usize;
+                        }
+                    }
+                    Op::TForPrep { a, bx } => {
+                        savepc!();
+                        self.mark_tbc(base + a as usize + 3)?;
+                        pc += bx as usize;
+                    }
+                    Op::TForCall { a, c } => {
+                        let ra = base + a as usize;
+                        let st = &mut self.th.stack;
+                        st.copy_within(ra..ra + 3, ra + 4);
+                        st.truncate(ra + 7);
+                        savepc!();
+                        if self.precall(ra + 4, c as i32)? {
+                            continue 'newframe;
+                        }
+                        match self.start_native()? {
+                            Step::Return(n) => {
+                                let first = self.th.stack.len() - n;
+                                self.postcall(first, n);
+                            }
+                            step => {
+                                self.apply_step(step)?;
+                                continue 'newframe;
+                            }
+                        }
+                    }
+                    Op::TForLoop { a, bx } => {
+                        let ra = base + a as usize;
+                        let v = self.th.stack[ra + 4];
+                        if !v.is_nil() {
+                            self.th.stack[ra + 2] = v;
+                            pc -= bx as usize;
+                        }
+                    }
+                    Op::SetList { a, b, c } => {
+                        let ra = base + a as usize;
+                        let n = if b == 0 { self.th.stack.len() - ra - 1 } else { b as usize };
+                        let Value::Table(t) = self.th.stack[ra] else { unreachable!("SETLIST on a non-table") };
+                        let (stack, tables) = (&self.th.stack, &mut self.heap.tables);
+                        let tab = &mut tables[t];
+                        for i in 1..=n {
+                            tab.set_int(c as i64 + i as i64, stack[ra + i]);
+                        }
+                        if b == 0 {
+                            let top = self.th.frames[fi].top;
+                            self.th.stack.resize(top, Value::Nil);
+                        }
+                    }
+                    Op::Closure { a, bx } => {
+                        let p = proto.protos[bx as usize].clone();
+                        let f = self.make_closure(cl, base, p);
+                        reg!(a) = Value::LuaFn(f);
+                        savepc!();
+                        self.gc_safe_point();
+                    }
+                    Op::VarArg { a, c } => {
+                        let ci = self.th.frames[fi];
+                        let nvar = ci.nvarargs as usize;
+                        let from = ci.base - 1 - nvar;
+                        let ra = base + a as usize;
+                        if c == 0 {
+                            let st = &mut self.th.stack;
+                            st.truncate(ra);
+                            st.extend_from_within(from..from + nvar);
+                        } else {
+                            let want = c as usize - 1;
+                            for i in 0..want {
+                                let v = if i < nvar { self.th.stack[from + i] } else { Value::Nil };
+                                self.th.stack[ra + i] = v;
+                            }
+                        }
+                    }
+                    Op::VarArgPrep { .. } => {}
+                }
+            }
+        }
+    }
+
+    /// Reads upvalue `idx` of closure `cl`.
+    #[inline]
+    pub(crate) fn upval_get(&self, cl: LuaFnRef, idx: u8) -> Value {
+        let uv = self.heap.lfns[cl].upvals[idx as usize];
+        match self.heap.upvals[uv] {
+            Upval::Closed(v) => v,
+            Upval::Open { thread, slot } => {
+                if thread == self.cur {
+                    self.th.stack[slot]
+                } else {
+                    self.heap.threads[thread].stack[slot]
+                }
+            }
+        }
+    }
+
+    /// Writes upvalue `idx` of closure `cl`.
+    #[inline]
+    pub(crate) fn upval_set(&mut self, cl: LuaFnRef, idx: u8, v: Value) {
+        let uv = self.heap.lfns[cl].upvals[idx as usize];
+        match self.heap.upvals[uv] {
+            Upval::Closed(_) => self.heap.upvals[uv] = Upval::Closed(v),
+            Upval::Open { thread, slot } => {
+                if thread == self.cur {
+                    self.th.stack[slot] = v;
+                } else {
+                    self.heap.threads[thread].stack[slot] = v;
+                }
+            }
+        }
+    }
+
+    /// The open upvalue for stack slot `slot` of the running thread,
+    /// created if needed (`luaF_findupval`).
+    pub(crate) fn find_upval(&mut self, slot: usize) -> UpvalRef {
+        let list = &self.th.open_upvals;
+        match list.binary_search_by_key(&slot, |&(s, _)| s) {
+            Ok(i) => list[i].1,
+            Err(i) => {
+                let uv = self.heap.new_upval(Upval::Open { thread: self.cur, slot });
+                self.th.open_upvals.insert(i, (slot, uv));
+                uv
+            }
+        }
+    }
+
+    fn make_closure(&mut self, parent: LuaFnRef, base: usize, proto: Arc<Proto>) -> LuaFnRef {
+        let mut upvals = Vec::with_capacity(proto.upvalues.len());
+        for d in &proto.upvalues {
+            let uv = if d.in_stack {
+                self.find_upval(base + d.index as usize)
+            } else {
+                self.heap.lfns[parent].upvals[d.index as usize]
+            };
+            upvals.push(uv);
+        }
+        self.heap.new_lua_closure(LuaClosure { proto, upvals: upvals.into_boxed_slice() })
+    }
+
+    /// Raw set when no metamethod can be involved; false means the slow
+    /// path must decide (`luaV_fastset`).
+    #[inline]
+    fn fast_set(&mut self, t: Value, key: Value, v: Value) -> bool {
+        let Value::Table(tr) = t else { return false };
+        let tab = &mut self.heap.tables[tr];
+        if tab.metatable.is_none() {
+            return match key {
+                Value::Int(i) => {
+                    tab.set_int(i, v);
+                    true
+                }
+                Value::Str(s) => {
+                    tab.set_str(s, v);
+                    true
+                }
+                _ => tab.set(key, v).is_ok(),
+            };
+        }
+        // With a metatable, only overwriting an existing field is raw.
+        if tab.get(key).is_nil() {
+            return false;
+        }
+        let _ = tab.set(key, v);
+        true
+    }
+
+    /// Whether the frame with registers from `base` has open upvalues or
+    /// pending to-be-closed variables.
+    #[inline]
+    fn has_closables(&self, base: usize) -> bool {
+        self.th.open_upvals.last().is_some_and(|&(s, _)| s >= base)
+            || self.th.tbc.last().is_some_and(|&s| s >= base)
+    }
+
+    /// A collector safe point: all live values are on stacks.
+    #[inline]
+    fn gc_safe_point(&mut self) {
+        if self.heap.debt >= self.gc.threshold && self.gc.running {
+            self.full_gc();
+            self.run_finalizers();
+        }
+    }
+
+    /// `FORPREP` (`forprep` in lvm.c); returns true when the loop must be
+    /// skipped.
+    fn for_prep(&mut self, ra: usize) -> LuaResult<bool> {
+        let st = &self.th.stack;
+        let (init, limit, step) = (st[ra], st[ra + 1], st[ra + 2]);
+        if let (Value::Int(i), Value::Int(s)) = (init, step) {
+            if s == 0 {
+                return Err(self.rt_error("'for' step is zero"));
+            }
+            let Some(lim) = self.for_limit(i, limit, s)? else { return Ok(true) };
+            let count = if s > 0 {
+                let c = (lim as u64).wrapping_sub(i as u64);
+                if s != 1 {
+                    c / (s as u64)
+                } else {
+                    c
+                }
+            } else {
+                let c = (i as u64).wrapping_sub(lim as u64);
+                c / ((-(s + 1)) as u64 + 1)
+            };
+            let st = &mut self.th.stack;
+            st[ra + 1] = Value::Int(count as i64);
+            st[ra + 3] = Value::Int(i);
+            return Ok(false);
+        }
+        let lim = self.for_num(limit, "limit")?;
+        let s = self.for_num(step, "step")?;
+        let i = self.for_num(init, "initial value")?;
+        if s == 0.0 {
+            return Err(self.rt_error("'for' step is zero"));
+        }
+        if if s > 0.0 { lim < i } else { i < lim } {
+            return Ok(true);
+        }
+        let st = &mut self.th.stack;
+        st[ra] = Value::Num(i);
+        st[ra + 1] = Value::Num(lim);
+        st[ra + 2] = Value::Num(s);
+        st[ra + 3] = Value::Num(i);
+        Ok(false)
+    }
+
+    /// The integer limit of an integer loop (`forlimit`); `None` when the
+    /// loop must not run.
+    fn for_limit(&mut self, init: i64, limit: Value, step: i64) -> LuaResult<Option<i64>> {
+        let lim = match self.to_number(limit) {
+            Some(Value::Int(l)) => l,
+            Some(Value::Num(f)) => {
+                let conv = if step < 0 { number::float_ceil_to_int(f) } else { number::float_floor_to_int(f) };
+                match conv {
+                    Some(l) => l,
+                    None if f.is_nan() => return Ok(None),
+                    None if f > 0.0 => {
+                        if step < 0 {
+                            return Ok(None);
+                        }
+                        i64::MAX
+                    }
+                    None => {
+                        if step > 0 {
+                            return Ok(None);
+                        }
+                        i64::MIN
+                    }
+                }
+            }
+            _ => return Err(self.for_error(limit, "limit")),
+        };
+        let skip = if step > 0 { init > lim } else { init < lim };
+        Ok(if skip { None } else { Some(lim) })
+    }
+
+    fn for_num(&mut self, v: Value, what: &str) -> LuaResult<f64> {
+        match self.to_number(v) {
+            Some(Value::Int(i)) => Ok(i as f64),
+            Some(Value::Num(f)) => Ok(f),
+            _ => Err(self.for_error(v, what)),
+        }
+    }
+
+    fn for_error(&mut self, v: Value, what: &str) -> crate::error::LuaError {
+        let tn = self.type_name_of(v);
+        self.rt_error(&format!("bad 'for' {what} (number expected, got {tn})"))
+    }
+
+    /// A number, or a string convertible to one (`tonumber` in lvm.h).
+    pub(crate) fn to_number(&self, v: Value) -> Option<Value> {
+        match v {
+            Value::Int(_) | Value::Num(_) => Some(v),
+            Value::Str(s) => number::str_to_number(self.heap.str_bytes(s)),
+            _ => None,
+        }
+    }
+}

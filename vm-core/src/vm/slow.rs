@@ -1,0 +1,464 @@
+//! The interpreter's slow paths (`lvm.c`'s `luaV_finishget`,
+//! `luaV_finishset`, `luaV_concat`, `luaV_equalobj`, `luaV_lessthan`;
+//! `ltm.c`'s `luaT_trybinTM`): type coercions, metamethod dispatch and
+//! error messages, plus `finish_op` (`luaV_finishOp`).
+//!
+//! Every function returning `LuaResult<Option<Value>>` answers `None` when
+//! it started a metamethod call instead of producing a value: the frame is
+//! then flagged `FINISH_OP` and `finish_op` completes the instruction.
+
+use crate::error::{LuaError, LuaResult};
+use crate::meta::Tm;
+use crate::number::{self, ArithOp};
+use crate::opcodes::Op;
+use crate::state::{FrameKind, Vm, FINISH_OP};
+use crate::value::Value;
+
+/// Longest `__index`/`__newindex` chain followed (`MAXTAGLOOP`).
+const MAX_TAG_LOOP: usize = 2000;
+
+/// Where an operand of the failing instruction came from, for error
+/// messages that name variables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Src {
+    Reg(u8),
+    Upval(u8),
+    Const(u32),
+    Imm,
+}
+
+fn is_callable(v: Value) -> bool {
+    matches!(v, Value::LuaFn(_) | Value::Native(_))
+}
+
+fn is_strnum(v: Value) -> bool {
+    matches!(v, Value::Str(_) | Value::Int(_) | Value::Num(_))
+}
+
+fn is_number(v: Value) -> bool {
+    matches!(v, Value::Int(_) | Value::Num(_))
+}
+
+impl Vm {
+    /// Starts a call of metamethod `h` with `args` from Lua frame `fi`
+    /// (placed above everything on the stack; one result).
+    fn call_meta(&mut self, fi: usize, h: Value, args: &[Value]) -> LuaResult<()> {
+        let top = self.th.frames[fi].top;
+        let at = self.th.stack.len().max(top);
+        self.th.stack.resize(at, Value::Nil);
+        self.th.stack.push(h);
+        self.th.stack.extend_from_slice(args);
+        self.th.frames[fi].flags |= FINISH_OP;
+        self.precall(at, 1)?;
+        Ok(())
+    }
+
+    /// Arithmetic and bitwise operators on anything but two numbers of the
+    /// same kind.
+    #[cold]
+    pub(crate) fn arith_slow(
+        &mut self,
+        fi: usize,
+        op: ArithOp,
+        x: Value,
+        y: Value,
+        sx: Src,
+        sy: Src,
+    ) -> LuaResult<Option<Value>> {
+        let bitwise = matches!(
+            op,
+            ArithOp::BAnd | ArithOp::BOr | ArithOp::BXor | ArithOp::Shl | ArithOp::Shr | ArithOp::BNot
+        );
+        let (nx, ny) = if bitwise {
+            (Some(x).filter(|v| is_number(*v)), Some(y).filter(|v| is_number(*v)))
+        } else {
+            (self.to_number(x), self.to_number(y))
+        };
+        if let (Some(a), Some(b)) = (nx, ny) {
+            match number::arith(op, a, b) {
+                Some(Ok(v)) => return Ok(Some(v)),
+                Some(Err(e)) => return Err(self.rt_error(e.message())),
+                None => {}
+            }
+        }
+        let ev = Tm::from_arith(op);
+        let mut h = self.metamethod(x, ev);
+        if h.is_nil() {
+            h = self.metamethod(y, ev);
+        }
+        if !h.is_nil() {
+            self.call_meta(fi, h, &[x, y])?;
+            return Ok(None);
+        }
+        if bitwise {
+            if is_number(x) && is_number(y) {
+                return Err(self.rt_error("number has no integer representation"));
+            }
+            let (bad, src) = if is_number(x) { (y, sy) } else { (x, sx) };
+            return Err(self.type_error(fi, bad, src, "perform bitwise operation on"));
+        }
+        let (bad, src) = if nx.is_some() { (y, sy) } else { (x, sx) };
+        Err(self.type_error(fi, bad, src, "perform arithmetic on"))
+    }
+
+    /// `t[key]` when the raw lookup missed or `t` is not a table.
+    #[cold]
+    pub(crate) fn index_slow(&mut self, fi: usize, t: Value, key: Value, src: Src) -> LuaResult<Option<Value>> {
+        let mut t = t;
+        for depth in 0..MAX_TAG_LOOP {
+            let h = match t {
+                Value::Table(tr) => {
+                    let v = self.heap.tables[tr].get(key);
+                    if !v.is_nil() {
+                        return Ok(Some(v));
+                    }
+                    let Some(mt) = self.heap.tables[tr].metatable else { return Ok(Some(Value::Nil)) };
+                    let h = self.tm_of(mt, Tm::Index);
+                    if h.is_nil() {
+                        return Ok(Some(Value::Nil));
+                    }
+                    h
+                }
+                _ => {
+                    let h = self.metamethod(t, Tm::Index);
+                    if h.is_nil() {
+                        return Err(self.index_error(fi, t, key, if depth == 0 { Some(src) } else { None }));
+                    }
+                    h
+                }
+            };
+            if is_callable(h) {
+                self.call_meta(fi, h, &[t, key])?;
+                return Ok(None);
+            }
+            t = h;
+        }
+        Err(self.rt_error("'__index' chain too long; possibly a loop"))
+    }
+
+    /// `t[key] = v` when the raw store is not possible.
+    #[cold]
+    pub(crate) fn newindex_slow(
+        &mut self,
+        fi: usize,
+        t: Value,
+        key: Value,
+        v: Value,
+        src: Src,
+    ) -> LuaResult<Option<Value>> {
+        let mut t = t;
+        for depth in 0..MAX_TAG_LOOP {
+            let h = match t {
+                Value::Table(tr) => {
+                    let tab = &self.heap.tables[tr];
+                    let mt = tab.metatable;
+                    let h = match mt {
+                        Some(mt) if tab.get(key).is_nil() => self.tm_of(mt, Tm::NewIndex),
+                        _ => Value::Nil,
+                    };
+                    if h.is_nil() {
+                        if let Err(e) = self.heap.tables[tr].set(key, v) {
+                            return Err(self.rt_error(e.message()));
+                        }
+                        return Ok(Some(Value::Nil));
+                    }
+                    h
+                }
+                _ => {
+                    let h = self.metamethod(t, Tm::NewIndex);
+                    if h.is_nil() {
+                        return Err(self.index_error(fi, t, key, if depth == 0 { Some(src) } else { None }));
+                    }
+                    h
+                }
+            };
+            if is_callable(h) {
+                self.call_meta(fi, h, &[t, key, v])?;
+                return Ok(None);
+            }
+            t = h;
+        }
+        Err(self.rt_error("'__newindex' chain too long; possibly a loop"))
+    }
+
+    /// `<` and `<=` on anything but two numbers of the same kind.
+    #[cold]
+    pub(crate) fn compare_slow(
+        &mut self,
+        fi: usize,
+        ev: Tm,
+        x: Value,
+        y: Value,
+        _sx: Src,
+        _sy: Src,
+    ) -> LuaResult<Option<Value>> {
+        let lt = ev == Tm::Lt;
+        let res = match (x, y) {
+            (Value::Int(i), Value::Int(j)) => Some(if lt { i < j } else { i <= j }),
+            (Value::Num(p), Value::Num(q)) => Some(if lt { p < q } else { p <= q }),
+            (Value::Int(i), Value::Num(f)) => {
+                Some(if lt { number::int_lt_float(i, f) } else { number::int_le_float(i, f) })
+            }
+            (Value::Num(f), Value::Int(i)) => {
+                Some(if lt { number::float_lt_int(f, i) } else { number::float_le_int(f, i) })
+            }
+            (Value::Str(a), Value::Str(b)) => {
+                let (a, b) = (self.heap.str_bytes(a), self.heap.str_bytes(b));
+                Some(if lt { a < b } else { a <= b })
+            }
+            _ => None,
+        };
+        if let Some(r) = res {
+            return Ok(Some(Value::Bool(r)));
+        }
+        let mut h = self.metamethod(x, ev);
+        if h.is_nil() {
+            h = self.metamethod(y, ev);
+        }
+        if h.is_nil() {
+            return Err(self.order_error(x, y));
+        }
+        self.call_meta(fi, h, &[x, y])?;
+        Ok(None)
+    }
+
+    /// `==` between two different tables or userdata: `__eq`.
+    #[cold]
+    pub(crate) fn eq_slow(&mut self, fi: usize, x: Value, y: Value) -> LuaResult<Option<Value>> {
+        let mut h = self.metamethod(x, Tm::Eq);
+        if h.is_nil() {
+            h = self.metamethod(y, Tm::Eq);
+        }
+        if h.is_nil() {
+            return Ok(Some(Value::Bool(false)));
+        }
+        self.call_meta(fi, h, &[x, y])?;
+        Ok(None)
+    }
+
+    /// The `#` operator.
+    pub(crate) fn len_op(&mut self, fi: usize, x: Value, src: Src) -> LuaResult<Option<Value>> {
+        match x {
+            Value::Str(s) => return Ok(Some(Value::Int(self.heap.str_bytes(s).len() as i64))),
+            Value::Table(t) => {
+                let h = match self.heap.tables[t].metatable {
+                    Some(mt) => self.tm_of(mt, Tm::Len),
+                    None => Value::Nil,
+                };
+                if h.is_nil() {
+                    return Ok(Some(Value::Int(self.heap.tables[t].len())));
+                }
+                self.call_meta(fi, h, &[x, x])?;
+                return Ok(None);
+            }
+            _ => {}
+        }
+        let h = self.metamethod(x, Tm::Len);
+        if h.is_nil() {
+            return Err(self.type_error(fi, x, src, "get length of"));
+        }
+        self.call_meta(fi, h, &[x, x])?;
+        Ok(None)
+    }
+
+    /// Concatenates stack slots `first..end` into `first`, right to left
+    /// (`luaV_concat`); false when a `__concat` call was started (the
+    /// remaining end is kept in the frame's `aux`).
+    pub(crate) fn concat(&mut self, fi: usize, first: usize, mut end: usize) -> LuaResult<bool> {
+        while end - first > 1 {
+            let (x, y) = (self.th.stack[end - 2], self.th.stack[end - 1]);
+            if is_strnum(x) && is_strnum(y) {
+                let mut n = 2;
+                while end - n > first && is_strnum(self.th.stack[end - n - 1]) {
+                    n += 1;
+                }
+                let mut buf = Vec::new();
+                for i in end - n..end {
+                    let v = self.th.stack[i];
+                    self.append_strnum(v, &mut buf);
+                }
+                let s = self.heap.intern(&buf);
+                self.th.stack[end - n] = Value::Str(s);
+                end -= n - 1;
+            } else {
+                let mut h = self.metamethod(x, Tm::Concat);
+                if h.is_nil() {
+                    h = self.metamethod(y, Tm::Concat);
+                }
+                if h.is_nil() {
+                    let (bad, pos) = if is_strnum(x) { (y, end - 1) } else { (x, end - 2) };
+                    let base = self.th.frames[fi].base;
+                    return Err(self.type_error(fi, bad, Src::Reg((pos - base) as u8), "concatenate"));
+                }
+                self.th.frames[fi].aux = end as u32;
+                self.call_meta(fi, h, &[x, y])?;
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Appends a string or the decimal form of a number.
+    pub(crate) fn append_strnum(&self, v: Value, buf: &mut Vec<u8>) {
+        match v {
+            Value::Str(s) => buf.extend_from_slice(self.heap.str_bytes(s)),
+            Value::Int(i) => number::fmt_int(i, buf),
+            Value::Num(f) => number::fmt_float(f, buf),
+            _ => {}
+        }
+    }
+
+    /// Marks stack slot `slot` as a to-be-closed variable (`TBC`).
+    pub(crate) fn mark_tbc(&mut self, slot: usize) -> LuaResult<()> {
+        let v = self.th.stack[slot];
+        if matches!(v, Value::Nil | Value::Bool(false)) {
+            return Ok(());
+        }
+        if self.metamethod(v, Tm::Close).is_nil() {
+            let name = self.local_name_at(slot).unwrap_or_else(|| "?".to_string());
+            return Err(self.rt_error(&format!("variable '{name}' got a non-closable value")));
+        }
+        self.th.tbc.push(slot);
+        Ok(())
+    }
+
+    /// Closes upvalues and calls the next pending `__close` of frame `fi`
+    /// at or above `level` (`luaF_close`). False when a `__close` call was
+    /// started: the instruction runs again when it returns, to close the
+    /// next one.
+    pub(crate) fn close_frame_vars(&mut self, fi: usize, level: usize, _ret_top: Option<usize>) -> LuaResult<bool> {
+        self.close_upvals(level);
+        if let Some(&slot) = self.th.tbc.last() {
+            if slot >= level {
+                self.th.tbc.pop();
+                let v = self.th.stack[slot];
+                let h = self.metamethod(v, Tm::Close);
+                if h.is_nil() {
+                    let name = self.local_name_at(slot).unwrap_or_else(|| "?".to_string());
+                    return Err(self.rt_error(&format!("metamethod 'close' of variable '{name}' is nil")));
+                }
+                self.call_meta(fi, h, &[v, Value::Nil])?;
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Completes the instruction of Lua frame `fi` that was interrupted by
+    /// a metamethod call whose result is on top of the stack
+    /// (`luaV_finishOp`). False when completing it started another call.
+    pub(crate) fn finish_op(&mut self, fi: usize) -> LuaResult<bool> {
+        let ci = self.th.frames[fi];
+        let FrameKind::Lua(cl) = ci.kind else { unreachable!("finish_op on a native frame") };
+        let op = self.heap.lfns[cl].proto.code[ci.pc as usize - 1];
+        let base = ci.base;
+        let res = self.th.stack.pop().unwrap_or_default();
+        let restore = |vm: &mut Vm| {
+            let top = vm.th.frames[fi].top;
+            vm.th.stack.resize(top, Value::Nil);
+        };
+        match op {
+            Op::GetTabUp { a, .. }
+            | Op::GetTable { a, .. }
+            | Op::GetI { a, .. }
+            | Op::GetField { a, .. }
+            | Op::SelfOp { a, .. }
+            | Op::AddI { a, .. }
+            | Op::AddK { a, .. }
+            | Op::SubK { a, .. }
+            | Op::MulK { a, .. }
+            | Op::ModK { a, .. }
+            | Op::PowK { a, .. }
+            | Op::DivK { a, .. }
+            | Op::IDivK { a, .. }
+            | Op::BAndK { a, .. }
+            | Op::BOrK { a, .. }
+            | Op::BXorK { a, .. }
+            | Op::ShrI { a, .. }
+            | Op::ShlI { a, .. }
+            | Op::Add { a, .. }
+            | Op::Sub { a, .. }
+            | Op::Mul { a, .. }
+            | Op::Mod { a, .. }
+            | Op::Pow { a, .. }
+            | Op::Div { a, .. }
+            | Op::IDiv { a, .. }
+            | Op::BAnd { a, .. }
+            | Op::BOr { a, .. }
+            | Op::BXor { a, .. }
+            | Op::Shl { a, .. }
+            | Op::Shr { a, .. }
+            | Op::Unm { a, .. }
+            | Op::BNot { a, .. }
+            | Op::Len { a, .. } => {
+                restore(self);
+                self.th.stack[base + a as usize] = res;
+            }
+            Op::Eq { k, .. }
+            | Op::Lt { k, .. }
+            | Op::Le { k, .. }
+            | Op::EqK { k, .. }
+            | Op::EqI { k, .. }
+            | Op::LtI { k, .. }
+            | Op::LeI { k, .. }
+            | Op::GtI { k, .. }
+            | Op::GeI { k, .. } => {
+                restore(self);
+                if res.truthy() != k {
+                    self.th.frames[fi].pc += 1;
+                }
+            }
+            Op::SetTabUp { .. } | Op::SetTable { .. } | Op::SetI { .. } | Op::SetField { .. } => restore(self),
+            Op::Concat { a, .. } => {
+                let end = ci.aux as usize;
+                restore(self);
+                self.th.stack[end - 2] = res;
+                return self.concat(fi, base + a as usize, end - 1);
+            }
+            Op::Close { .. } => {
+                restore(self);
+                self.th.frames[fi].pc -= 1;
+            }
+            Op::Return { a, .. } | Op::Return1 { a } => {
+                self.th.stack.truncate(base + a as usize + ci.aux as usize);
+                self.th.frames[fi].pc -= 1;
+            }
+            Op::Return0 {} => {
+                self.th.stack.truncate(base);
+                self.th.frames[fi].pc -= 1;
+            }
+            _ => unreachable!("finish_op after {}", op.name()),
+        }
+        Ok(true)
+    }
+
+    /// "attempt to <op> a <type> value (<variable>)".
+    pub(crate) fn type_error(&mut self, fi: usize, v: Value, src: Src, op: &str) -> LuaError {
+        let tn = self.type_name_of(v);
+        let info = self.varinfo(fi, src);
+        self.rt_error(&format!("attempt to {op} a {tn} value{info}"))
+    }
+
+    fn index_error(&mut self, fi: usize, t: Value, key: Value, src: Option<Src>) -> LuaError {
+        match src {
+            Some(src) => {
+                let _ = key;
+                self.type_error(fi, t, src, "index")
+            }
+            None => {
+                let tn = self.type_name_of(t);
+                self.rt_error(&format!("attempt to index a {tn} value"))
+            }
+        }
+    }
+
+    /// "attempt to compare ..." (`luaG_ordererror`).
+    pub(crate) fn order_error(&mut self, x: Value, y: Value) -> LuaError {
+        let (t1, t2) = (self.type_name_of(x), self.type_name_of(y));
+        if t1 == t2 {
+            self.rt_error(&format!("attempt to compare two {t1} values"))
+        } else {
+            self.rt_error(&format!("attempt to compare {t1} with {t2}"))
+        }
+    }
+}
