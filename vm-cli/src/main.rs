@@ -1,3 +1,283 @@
-//! The `vm` command: a `lua`-compatible front end.
+//! The `vm` command: a `lua`-compatible front end (`lua.c`).
+//!
+//! ```text
+//! vm [options] [script [args]]
+//!   -e stat    execute string 'stat'
+//!   -v         show version information
+//!   --disasm   list the compiled bytecode of the script (like `luac -l`)
+//!   --disasm-full  the same with constants, locals and upvalues (`luac -l -l`)
+//!   --         stop handling options
+//!   -          execute stdin and stop handling options
+//! ```
+//! Uncaught errors print `vm: message` and a stack traceback on standard
+//! error and exit with status 1.
 
-fn main() {}
+use std::io::{IsTerminal, Read, Write};
+use std::process::ExitCode;
+
+use vm_core::{Args, Continuation, LuaError, LuaResult, NativeFunction, Status, Step, Value, Vm};
+
+const PROGNAME: &str = "vm";
+const VERSION: &str = "Lua 5.4 (vm 0.1.0, a Rust VM)";
+
+/// What the command line asks for.
+#[derive(Debug, Default, PartialEq)]
+struct Options {
+    /// `-e` chunks, in order.
+    exec: Vec<String>,
+    /// Show the version.
+    version: bool,
+    /// List bytecode instead of running: `Some(full)`.
+    disasm: Option<bool>,
+    /// Index in argv of the script (`-` for stdin), if any.
+    script: Option<usize>,
+}
+
+/// Parses `lua`-style options; `Err` carries the usage message.
+fn parse_args(argv: &[String]) -> Result<Options, String> {
+    let mut o = Options::default();
+    let mut i = 1;
+    while i < argv.len() {
+        let a = argv[i].as_str();
+        match a {
+            "--" => {
+                if i + 1 < argv.len() {
+                    o.script = Some(i + 1);
+                }
+                return Ok(o);
+            }
+            "-" => {
+                o.script = Some(i);
+                return Ok(o);
+            }
+            "-e" => {
+                let code = argv.get(i + 1).ok_or("'-e' needs argument")?;
+                o.exec.push(code.clone());
+                i += 1;
+            }
+            "-v" => o.version = true,
+            "--disasm" => o.disasm = Some(false),
+            "--disasm-full" => o.disasm = Some(true),
+            _ if a.starts_with("-e") => o.exec.push(a[2..].to_string()),
+            _ if a.starts_with('-') => return Err(format!("unrecognized option '{a}'")),
+            _ => {
+                o.script = Some(i);
+                return Ok(o);
+            }
+        }
+        i += 1;
+    }
+    Ok(o)
+}
+
+fn usage(msg: &str) {
+    eprintln!("{PROGNAME}: {msg}");
+    eprintln!(
+        "usage: {PROGNAME} [options] [script [args]]\n\
+         Available options are:\n  \
+         -e stat   execute string 'stat'\n  \
+         -v        show version information\n  \
+         --disasm  list bytecode (--disasm-full for details)\n  \
+         --        stop handling options\n  \
+         -         stop handling options and execute stdin"
+    );
+}
+
+static MSGHANDLER: NativeFunction = NativeFunction {
+    name: "msghandler",
+    func: msghandler,
+};
+static DOCALL: NativeFunction = NativeFunction {
+    name: "docall",
+    func: docall,
+};
+static DOCALL_K: Continuation = Continuation {
+    name: "docall_k",
+    func: docall_k,
+};
+
+/// Message handler of `docall`: turns the error into a string and appends
+/// a traceback taken where the error happened.
+fn msghandler(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let v = vm.arg(args, 1);
+    let msg = match v {
+        Value::Str(_) | Value::Int(_) | Value::Num(_) => vm.to_display(v),
+        _ => vm.error_to_string(&LuaError::new(v)),
+    };
+    let tb = vm.traceback(1);
+    let s = vm.new_str(format!("{msg}\n{tb}").as_bytes());
+    vm.push(s);
+    Ok(Step::Return(1))
+}
+
+/// `docall(f, ...)`: calls `f` protected by `msghandler`.
+fn docall(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let h = vm.new_native(&MSGHANDLER);
+    vm.frame_insert(args, 0, h);
+    let slot = vm.frame_slot(args, 0);
+    Ok(Step::PCall {
+        nargs: args.len() - 1,
+        handler: Some(slot),
+        k: &DOCALL_K,
+        ctx: 0,
+    })
+}
+
+fn docall_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
+    match status {
+        Status::Ok => Ok(Step::Return(vm.frame_top(args) - 1)),
+        Status::Error => Err(LuaError::new(vm.frame_get(args, 1))),
+    }
+}
+
+/// Runs a function through `docall`; on error prints `vm: message` (with
+/// traceback) and returns false.
+fn run(vm: &mut Vm, f: Value, args: &[Value]) -> bool {
+    let docall = vm.new_native(&DOCALL);
+    let mut all = vec![f];
+    all.extend_from_slice(args);
+    match vm.call(docall, &all) {
+        Ok(_) => true,
+        Err(e) => {
+            report(vm, &e);
+            false
+        }
+    }
+}
+
+fn report(vm: &mut Vm, e: &LuaError) {
+    let msg = vm.error_to_string(e);
+    let _ = std::io::stdout().flush();
+    eprintln!("{PROGNAME}: {msg}");
+}
+
+/// Loads a chunk; on a syntax error prints it and returns `None`.
+fn load(vm: &mut Vm, text: &[u8], chunkname: &str) -> Option<Value> {
+    match vm.load(text, chunkname) {
+        Ok(f) => Some(f),
+        Err(e) => {
+            report(vm, &e);
+            None
+        }
+    }
+}
+
+/// Builds the global `arg` table: script at 0, its arguments at 1.., the
+/// interpreter and options at negative indices.
+fn create_arg_table(vm: &mut Vm, argv: &[String], script: usize) {
+    let t = vm.new_table();
+    let Value::Table(tr) = t else { unreachable!() };
+    for (i, a) in argv.iter().enumerate() {
+        let v = vm.new_str(a.as_bytes());
+        let _ = vm.raw_set(tr, Value::Int(i as i64 - script as i64), v);
+    }
+    vm.set_global("arg", t);
+}
+
+fn read_script(name: &str) -> Result<Vec<u8>, String> {
+    if name == "-" {
+        let mut buf = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut buf)
+            .map_err(|e| format!("cannot read stdin: {e}"))?;
+        Ok(buf)
+    } else {
+        std::fs::read(name).map_err(|e| format!("cannot open {name} ({e})"))
+    }
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    let opts = match parse_args(&argv) {
+        Ok(o) => o,
+        Err(msg) => {
+            usage(&msg);
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut vm = Vm::new();
+    vm_stdlib::open_all(&mut vm);
+    if opts.version {
+        println!("{VERSION}");
+    }
+    let script = opts.script;
+    create_arg_table(&mut vm, &argv, script.unwrap_or(argv.len().min(1)));
+    for code in &opts.exec {
+        let Some(f) = load(&mut vm, code.as_bytes(), "=(command line)") else {
+            return ExitCode::FAILURE;
+        };
+        if !run(&mut vm, f, &[]) {
+            return ExitCode::FAILURE;
+        }
+    }
+    let name = match script {
+        Some(i) => argv[i].clone(),
+        None if opts.exec.is_empty() && !opts.version && !std::io::stdin().is_terminal() => {
+            "-".to_string()
+        }
+        None if opts.exec.is_empty() && !opts.version => {
+            println!("{VERSION}");
+            eprintln!("{PROGNAME}: interactive mode is not available yet; pass a script or -e");
+            return ExitCode::FAILURE;
+        }
+        None => return ExitCode::SUCCESS,
+    };
+    let text = match read_script(&name) {
+        Ok(t) => t,
+        Err(msg) => {
+            eprintln!("{PROGNAME}: {msg}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let chunkname = if name == "-" {
+        "=stdin".to_string()
+    } else {
+        format!("@{name}")
+    };
+    let Some(f) = load(&mut vm, &text, &chunkname) else {
+        return ExitCode::FAILURE;
+    };
+    if let Some(full) = opts.disasm {
+        print!("{}", vm.listing(f, full).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    let script_args: Vec<Value> = match script {
+        Some(i) => argv[i + 1..]
+            .iter()
+            .map(|a| vm.new_str(a.as_bytes()))
+            .collect(),
+        None => Vec::new(),
+    };
+    let ok = run(&mut vm, f, &script_args);
+    vm.close();
+    let _ = std::io::stdout().flush();
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &[&str]) -> Vec<String> {
+        s.iter().map(|a| a.to_string()).collect()
+    }
+
+    #[test]
+    fn options() {
+        let o = parse_args(&argv(&["vm", "-e", "x=1", "s.lua", "a"])).unwrap();
+        assert_eq!(o.exec, vec!["x=1"]);
+        assert_eq!(o.script, Some(3));
+        let o = parse_args(&argv(&["vm", "-"])).unwrap();
+        assert_eq!(o.script, Some(1));
+        let o = parse_args(&argv(&["vm", "--", "-x"])).unwrap();
+        assert_eq!(o.script, Some(2));
+        assert!(parse_args(&argv(&["vm", "-e"])).is_err());
+        assert!(parse_args(&argv(&["vm", "-z"])).is_err());
+        let o = parse_args(&argv(&["vm", "--disasm", "f.lua"])).unwrap();
+        assert_eq!(o.disasm, Some(false));
+    }
+}

@@ -73,7 +73,11 @@ impl Vm {
                         self.th.stack.resize(base + max, Value::Nil);
                         self.th.stack[base - 1] = f;
                         for i in 0..np {
-                            let v = if i < nargs { self.th.stack[func + 1 + i] } else { Value::Nil };
+                            let v = if i < nargs {
+                                self.th.stack[func + 1 + i]
+                            } else {
+                                Value::Nil
+                            };
                             self.th.stack[base + i] = v;
                             if i < nargs {
                                 self.th.stack[func + 1 + i] = Value::Nil;
@@ -119,8 +123,13 @@ impl Vm {
     pub(crate) fn start_native(&mut self) -> LuaResult<Step> {
         let ci = self.th.frames.last_mut().expect("a native frame");
         ci.flags |= STARTED;
-        let FrameKind::Native(n) = ci.kind else { unreachable!("start_native on a Lua frame") };
-        let args = Args { base: ci.base, count: ci.nargs as usize };
+        let FrameKind::Native(n) = ci.kind else {
+            unreachable!("start_native on a Lua frame")
+        };
+        let args = Args {
+            base: ci.base,
+            count: ci.nargs as usize,
+        };
         let f = self.heap.natives[n].func.func;
         f(self, args)
     }
@@ -131,7 +140,11 @@ impl Vm {
         let ci = self.th.frames.pop().expect("a frame to return from");
         let res = ci.func;
         let stack = &mut self.th.stack;
-        let wanted = if ci.nresults == MULTRET { n } else { ci.nresults as usize };
+        let wanted = if ci.nresults == MULTRET {
+            n
+        } else {
+            ci.nresults as usize
+        };
         let copy = n.min(wanted);
         if first != res {
             stack.copy_within(first..first + copy, res);
@@ -164,7 +177,12 @@ impl Vm {
                 self.precall(callee, MULTRET)?;
                 Ok(())
             }
-            Step::PCall { nargs, handler, k, ctx } => {
+            Step::PCall {
+                nargs,
+                handler,
+                k,
+                ctx,
+            } => {
                 let callee = self.th.stack.len() - nargs - 1;
                 let ci = self.th.frames.last_mut().expect("native frame");
                 ci.k = Some(k);
@@ -207,7 +225,10 @@ impl Vm {
                         self.start_native()?
                     } else {
                         let k = ci.k.expect("a native frame resumed without continuation");
-                        let args = Args { base: ci.base, count: ci.nargs as usize };
+                        let args = Args {
+                            base: ci.base,
+                            count: ci.nargs as usize,
+                        };
                         (k.func)(self, args, Status::Ok, ci.ctx)?
                     };
                     self.apply_step(step)?;
@@ -221,7 +242,12 @@ impl Vm {
     /// protected frame above `stop` catches it, unwinds to it and lets its
     /// continuation run; otherwise returns the error.
     fn recover(&mut self, mut err: LuaError, stop: usize) -> LuaResult<()> {
-        let Some(p) = self.th.frames.iter().rposition(|ci| ci.flags & PROTECTED != 0) else {
+        let Some(p) = self
+            .th
+            .frames
+            .iter()
+            .rposition(|ci| ci.flags & PROTECTED != 0)
+        else {
             return Err(err);
         };
         if !err.handled {
@@ -242,7 +268,10 @@ impl Vm {
         top.flags &= !PROTECTED;
         top.handler = None;
         let k = ci.k.expect("protected frame has a continuation");
-        let args = Args { base: ci.base, count: ci.nargs as usize };
+        let args = Args {
+            base: ci.base,
+            count: ci.nargs as usize,
+        };
         let step = (k.func)(self, args, Status::Error, ci.ctx)?;
         self.apply_step(step)
     }
@@ -258,13 +287,21 @@ impl Vm {
             match self.call_value(handler, &[value]) {
                 Ok(res) => {
                     let v = res.first().copied().unwrap_or(Value::Nil);
-                    return LuaError { value: v, handled: true, message: None };
+                    return LuaError {
+                        value: v,
+                        handled: true,
+                        message: None,
+                    };
                 }
                 Err(e) => value = e.value,
             }
         }
         let v = Value::Str(self.heap.intern(b"error in error handling"));
-        LuaError { value: v, handled: true, message: None }
+        LuaError {
+            value: v,
+            handled: true,
+            message: None,
+        }
     }
 
     /// Closes upvalues and runs pending `__close` handlers (with the error)

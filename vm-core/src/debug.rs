@@ -23,7 +23,14 @@ pub fn chunk_id(source: &str) -> String {
         if file.len() < ID_SIZE {
             return file.to_string();
         }
-        let tail: String = file.chars().rev().take(ID_SIZE - 4).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: String = file
+            .chars()
+            .rev()
+            .take(ID_SIZE - 4)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         return format!("...{tail}");
     }
     let first = source.split(['\n', '\r']).next().unwrap_or("");
@@ -67,16 +74,53 @@ pub(crate) fn local_name(p: &Proto, n: usize, pc: usize) -> Option<&str> {
 fn sets_reg(op: Op, reg: u8) -> bool {
     use Op::*;
     let a = match op {
-        Move { a, .. } | LoadI { a, .. } | LoadF { a, .. } | LoadK { a, .. } | LoadFalse { a }
-        | LFalseSkip { a } | LoadTrue { a } | GetUpval { a, .. } | GetTabUp { a, .. }
-        | GetTable { a, .. } | GetI { a, .. } | GetField { a, .. } | NewTable { a, .. }
-        | AddI { a, .. } | AddK { a, .. } | SubK { a, .. } | MulK { a, .. } | ModK { a, .. }
-        | PowK { a, .. } | DivK { a, .. } | IDivK { a, .. } | BAndK { a, .. } | BOrK { a, .. }
-        | BXorK { a, .. } | ShrI { a, .. } | ShlI { a, .. } | Add { a, .. } | Sub { a, .. }
-        | Mul { a, .. } | Mod { a, .. } | Pow { a, .. } | Div { a, .. } | IDiv { a, .. }
-        | BAnd { a, .. } | BOr { a, .. } | BXor { a, .. } | Shl { a, .. } | Shr { a, .. }
-        | Unm { a, .. } | BNot { a, .. } | Not { a, .. } | Len { a, .. } | Concat { a, .. }
-        | TestSet { a, .. } | ForLoop { a, .. } | ForPrep { a, .. } | TForLoop { a, .. }
+        Move { a, .. }
+        | LoadI { a, .. }
+        | LoadF { a, .. }
+        | LoadK { a, .. }
+        | LoadFalse { a }
+        | LFalseSkip { a }
+        | LoadTrue { a }
+        | GetUpval { a, .. }
+        | GetTabUp { a, .. }
+        | GetTable { a, .. }
+        | GetI { a, .. }
+        | GetField { a, .. }
+        | NewTable { a, .. }
+        | AddI { a, .. }
+        | AddK { a, .. }
+        | SubK { a, .. }
+        | MulK { a, .. }
+        | ModK { a, .. }
+        | PowK { a, .. }
+        | DivK { a, .. }
+        | IDivK { a, .. }
+        | BAndK { a, .. }
+        | BOrK { a, .. }
+        | BXorK { a, .. }
+        | ShrI { a, .. }
+        | ShlI { a, .. }
+        | Add { a, .. }
+        | Sub { a, .. }
+        | Mul { a, .. }
+        | Mod { a, .. }
+        | Pow { a, .. }
+        | Div { a, .. }
+        | IDiv { a, .. }
+        | BAnd { a, .. }
+        | BOr { a, .. }
+        | BXor { a, .. }
+        | Shl { a, .. }
+        | Shr { a, .. }
+        | Unm { a, .. }
+        | BNot { a, .. }
+        | Not { a, .. }
+        | Len { a, .. }
+        | Concat { a, .. }
+        | TestSet { a, .. }
+        | ForLoop { a, .. }
+        | ForPrep { a, .. }
+        | TForLoop { a, .. }
         | Closure { a, .. } => a,
         SelfOp { a, .. } => return reg == a || reg == a + 1,
         LoadNil { a, b } => return a <= reg && reg as u16 <= a as u16 + b as u16,
@@ -171,7 +215,7 @@ impl Vm {
     /// the running native), as `luaL_where`.
     pub fn where_(&self, level: usize) -> String {
         let n = self.th.frames.len();
-        if level >= n + 1 || level == 0 && n == 0 {
+        if level > n || n == 0 {
             return String::new();
         }
         let fi = n - 1 - level.min(n - 1);
@@ -191,11 +235,16 @@ impl Vm {
 
     /// " (local 'x')"-style description of an operand (`varinfo`).
     pub(crate) fn varinfo(&self, fi: usize, src: Src) -> String {
-        let Some(p) = self.frame_proto(fi) else { return String::new() };
+        let Some(p) = self.frame_proto(fi) else {
+            return String::new();
+        };
         let pc = (self.th.frames[fi].pc as usize).saturating_sub(1);
         let name = match src {
             Src::Reg(r) => obj_name(self, &p, pc, r),
-            Src::Upval(u) => p.upvalues.get(u as usize).map(|d| ("upvalue", d.name.clone())),
+            Src::Upval(u) => p
+                .upvalues
+                .get(u as usize)
+                .map(|d| ("upvalue", d.name.clone())),
             Src::Const(k) => const_str(self, &p, k).map(|s| ("constant", s)),
             Src::Imm => None,
         };
@@ -274,7 +323,9 @@ impl Vm {
                     out.push_str("[C]: in ");
                     match self.calling_name(fi) {
                         Some((kind, name)) => out.push_str(&describe(kind, &name)),
-                        None => out.push_str(&format!("function '{}'", self.heap.natives[f].func.name)),
+                        None => {
+                            out.push_str(&format!("function '{}'", self.heap.natives[f].func.name))
+                        }
                     }
                 }
                 FrameKind::Lua(cl) => {
@@ -286,9 +337,11 @@ impl Vm {
                     } else {
                         match self.calling_name(fi) {
                             Some((kind, name)) => out.push_str(&describe(kind, &name)),
-                            None => {
-                                out.push_str(&format!("function <{}:{}>", chunk_id(&p.source), p.line_defined))
-                            }
+                            None => out.push_str(&format!(
+                                "function <{}:{}>",
+                                chunk_id(&p.source),
+                                p.line_defined
+                            )),
                         }
                     }
                 }

@@ -25,7 +25,11 @@ pub struct LuaError {
 impl LuaError {
     /// Wraps an error value.
     pub fn new(value: Value) -> Self {
-        LuaError { value, handled: false, message: None }
+        LuaError {
+            value,
+            handled: false,
+            message: None,
+        }
     }
 
     /// The error rendered as text, when it was made by `Vm` for the embedder.

@@ -15,7 +15,7 @@
 //! Finalizers run later, at a safe point, through `Vm::run_finalizers`.
 //!
 //! Architecture invariant: the collector only runs at interpreter safe
-//! points (`Vm::gc_check`) or when Lua or the embedder asks for it, never
+//! points (`Vm::gc_safe_point`) or when Lua or the embedder asks for it, never
 //! inside an allocation, so Rust code between safe points may hold
 //! unrooted values.
 
@@ -51,7 +51,13 @@ const MIN_THRESHOLD: usize = 256 * 1024;
 
 impl Default for GcParams {
     fn default() -> Self {
-        GcParams { pause: 200, stepmul: 100, running: true, threshold: MIN_THRESHOLD, in_finalizers: false }
+        GcParams {
+            pause: 200,
+            stepmul: 100,
+            running: true,
+            threshold: MIN_THRESHOLD,
+            in_finalizers: false,
+        }
     }
 }
 
@@ -173,15 +179,6 @@ impl Marker {
 }
 
 impl Vm {
-    /// Runs a collection if enough has been allocated since the last one.
-    /// Called by the interpreter at safe points.
-    #[inline]
-    pub(crate) fn gc_check(&mut self) {
-        if self.heap.debt >= self.gc.threshold && self.gc.running {
-            self.full_gc();
-        }
-    }
-
     /// Runs a full collection cycle now (`collectgarbage("collect")`),
     /// without running finalizers (see `run_finalizers`).
     pub fn full_gc(&mut self) {
@@ -296,9 +293,13 @@ impl Vm {
     }
 
     fn weakness(&self, t: TableRef) -> Weakness {
-        let Some(mt) = self.heap.tables[t].metatable else { return Weakness::Strong };
+        let Some(mt) = self.heap.tables[t].metatable else {
+            return Weakness::Strong;
+        };
         let mode = self.heap.tables[mt].get_str(self.names.tm[Tm::Mode as usize]);
-        let Value::Str(s) = mode else { return Weakness::Strong };
+        let Value::Str(s) = mode else {
+            return Weakness::Strong;
+        };
         let bytes = self.heap.str_bytes(s);
         match (bytes.contains(&b'k'), bytes.contains(&b'v')) {
             (true, true) => Weakness::Both,
@@ -392,8 +393,12 @@ impl Vm {
     /// Frees every unmarked object; returns an estimate of live bytes.
     fn sweep(&mut self, m: &Marker) -> usize {
         let mut live = 0usize;
-        let dead_strings: Vec<_> =
-            self.heap.strings.keys().filter(|&s| !m.strings.get(s)).collect();
+        let dead_strings: Vec<_> = self
+            .heap
+            .strings
+            .keys()
+            .filter(|&s| !m.strings.get(s))
+            .collect();
         for s in dead_strings {
             self.heap.free_string(s);
         }

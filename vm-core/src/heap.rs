@@ -17,7 +17,9 @@ use crate::func::LuaClosure;
 use crate::native::NativeFunction;
 use crate::state::Thread;
 use crate::table::Table;
-use crate::value::{LuaFnRef, NativeRef, StrRef, TableRef, ThreadRef, UpvalRef, UserDataRef, Value};
+use crate::value::{
+    LuaFnRef, NativeRef, StrRef, TableRef, ThreadRef, UpvalRef, UserDataRef, Value,
+};
 
 /// An interned, immutable byte string.
 pub struct LuaStr {
@@ -61,7 +63,9 @@ pub struct UserData {
 
 impl fmt::Debug for UserData {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("UserData").field("metatable", &self.metatable).finish_non_exhaustive()
+        f.debug_struct("UserData")
+            .field("metatable", &self.metatable)
+            .finish_non_exhaustive()
     }
 }
 
@@ -114,7 +118,10 @@ impl Heap {
             return r;
         }
         self.debt += bytes.len() + STR_OVERHEAD;
-        let r = self.strings.insert(LuaStr { bytes: bytes.into(), hash });
+        let r = self.strings.insert(LuaStr {
+            bytes: bytes.into(),
+            hash,
+        });
         let strings = &self.strings;
         self.intern.insert_unique(hash, r, |&r| strings[r].hash);
         r

@@ -152,7 +152,10 @@ impl MetaNames {
     }
 
     pub(crate) fn all(&self) -> impl Iterator<Item = StrRef> + '_ {
-        self.tm.iter().copied().chain([self.mode_k, self.mode_v, self.mode_kv])
+        self.tm
+            .iter()
+            .copied()
+            .chain([self.mode_k, self.mode_v, self.mode_kv])
     }
 }
 
@@ -191,7 +194,10 @@ impl Vm {
             _ => self.type_mt[type_index(v)] = mt,
         }
         if let Some(mt) = mt {
-            if self.heap.tables[mt].get_str(self.names.tm[Tm::Gc as usize]).truthy() {
+            if self.heap.tables[mt]
+                .get_str(self.names.tm[Tm::Gc as usize])
+                .truthy()
+            {
                 if let Value::Table(_) | Value::UserData(_) = v {
                     if !self.finobj.iter().any(|o| o.raw_eq(v)) {
                         self.finobj.push(v);

@@ -23,9 +23,6 @@ pub const MULTRET: i32 = -1;
 /// Frame flag: when a callee returns into this Lua frame, finish the
 /// instruction that called it (a metamethod call) before going on.
 pub(crate) const FINISH_OP: u8 = 1;
-/// Frame flag: this frame was entered from Rust; when it returns, the
-/// interpreter loop that runs it returns to its Rust caller.
-pub(crate) const FRESH: u8 = 2;
 /// Frame flag: this native frame is a protected call boundary (`pcall`).
 pub(crate) const PROTECTED: u8 = 4;
 
@@ -96,20 +93,6 @@ impl CallInfo {
     }
 }
 
-/// Status of a thread (coroutine).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum ThreadStatus {
-    /// Created or yielded, can be resumed.
-    #[default]
-    Suspended,
-    /// Running (the current thread).
-    Running,
-    /// Resumed another coroutine and waits for it.
-    Normal,
-    /// Finished or failed.
-    Dead,
-}
-
 /// A thread's execution state (`lua_State`).
 ///
 /// Invariants: `stack.len()` is the stack top; for the innermost Lua frame
@@ -124,8 +107,10 @@ pub struct Thread {
     pub(crate) frames: Vec<CallInfo>,
     pub(crate) open_upvals: Vec<(usize, UpvalRef)>,
     pub(crate) tbc: Vec<usize>,
-    pub(crate) status: ThreadStatus,
 }
+
+/// Receives warnings emitted with `warn` (the text of one warning).
+pub type WarnHandler = Box<dyn FnMut(&str) + Send>;
 
 /// One Lua virtual machine: a heap, a registry and globals, and the running
 /// thread.
@@ -150,6 +135,8 @@ pub struct Vm {
     pub(crate) tobefnz: Vec<Value>,
     /// Collector parameters and switches.
     pub(crate) gc: crate::gc::GcParams,
+    /// Receives warnings (`warn`); none by default.
+    pub(crate) warn_handler: Option<WarnHandler>,
 }
 
 impl Default for Vm {
@@ -168,7 +155,7 @@ impl Vm {
         let names = MetaNames::new(&mut heap);
         let mut vm = Vm {
             heap,
-            th: Thread { status: ThreadStatus::Running, ..Thread::default() },
+            th: Thread::default(),
             cur: main,
             main,
             registry,
@@ -180,6 +167,7 @@ impl Vm {
             finobj: Vec::new(),
             tobefnz: Vec::new(),
             gc: crate::gc::GcParams::default(),
+            warn_handler: None,
         };
         // registry[1] = main thread, registry[2] = globals, as in PUC Lua.
         let reg = &mut vm.heap.tables[registry];

@@ -35,7 +35,9 @@ impl Vm {
                 return Ok(());
             }
             let fi = self.th.frames.len() - 1;
-            let FrameKind::Lua(cl) = self.th.frames[fi].kind else { return Ok(()) };
+            let FrameKind::Lua(cl) = self.th.frames[fi].kind else {
+                return Ok(());
+            };
             if self.th.frames[fi].flags & FINISH_OP != 0 {
                 self.th.frames[fi].flags &= !FINISH_OP;
                 if !self.finish_op(fi)? {
@@ -98,7 +100,9 @@ impl Vm {
                 ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $flt:expr) => {{
                     let (x, y) = ($x, $y);
                     let v = match (x, y) {
-                        (Value::Int(_), Value::Int(0)) => slow!(self.arith_slow(fi, $op, x, y, $sx, $sy)),
+                        (Value::Int(_), Value::Int(0)) => {
+                            slow!(self.arith_slow(fi, $op, x, y, $sx, $sy))
+                        }
                         (Value::Int(i), Value::Int(j)) => {
                             if $op == ArithOp::Mod {
                                 Value::Int(number::int_mod(i, j))
@@ -272,7 +276,9 @@ impl Vm {
                         }
                     }
                     Op::NewTable { a, hash, array } => {
-                        let t = self.heap.new_table(Table::with_capacity(array as usize, hash as usize));
+                        let t = self
+                            .heap
+                            .new_table(Table::with_capacity(array as usize, hash as usize));
                         reg!(a) = Value::Table(t);
                         savepc!();
                         self.gc_safe_point();
@@ -531,14 +537,28 @@ impl Vm {
                         reg!(a) = match x {
                             Value::Int(i) => Value::Int(i.wrapping_neg()),
                             Value::Num(f) => Value::Num(-f),
-                            _ => slow!(self.arith_slow(fi, ArithOp::Unm, x, x, Src::Reg(b), Src::Reg(b))),
+                            _ => slow!(self.arith_slow(
+                                fi,
+                                ArithOp::Unm,
+                                x,
+                                x,
+                                Src::Reg(b),
+                                Src::Reg(b)
+                            )),
                         };
                     }
                     Op::BNot { a, b } => {
                         let x = reg!(b);
                         reg!(a) = match x {
                             Value::Int(i) => Value::Int(!i),
-                            _ => slow!(self.arith_slow(fi, ArithOp::BNot, x, x, Src::Reg(b), Src::Reg(b))),
+                            _ => slow!(self.arith_slow(
+                                fi,
+                                ArithOp::BNot,
+                                x,
+                                x,
+                                Src::Reg(b),
+                                Src::Reg(b)
+                            )),
                         };
                     }
                     Op::Not { a, b } => reg!(a) = Value::Bool(!reg!(b).truthy()),
@@ -616,7 +636,12 @@ impl Vm {
                         let res = reg!(a).raw_eq(k[b as usize]);
                         cond_jump!(res, kk);
                     }
-                    Op::EqI { a, sb, k: kk, isf: _ } => {
+                    Op::EqI {
+                        a,
+                        sb,
+                        k: kk,
+                        isf: _,
+                    } => {
                         let res = match reg!(a) {
                             Value::Int(i) => i == sb as i64,
                             Value::Num(f) => f == sb as f64,
@@ -624,10 +649,18 @@ impl Vm {
                         };
                         cond_jump!(res, kk);
                     }
-                    Op::LtI { a, sb, k: kk, isf } => cmp_imm!(a, sb, kk, isf, <, crate::meta::Tm::Lt, false),
-                    Op::LeI { a, sb, k: kk, isf } => cmp_imm!(a, sb, kk, isf, <=, crate::meta::Tm::Le, false),
-                    Op::GtI { a, sb, k: kk, isf } => cmp_imm!(a, sb, kk, isf, >, crate::meta::Tm::Lt, true),
-                    Op::GeI { a, sb, k: kk, isf } => cmp_imm!(a, sb, kk, isf, >=, crate::meta::Tm::Le, true),
+                    Op::LtI { a, sb, k: kk, isf } => {
+                        cmp_imm!(a, sb, kk, isf, <, crate::meta::Tm::Lt, false)
+                    }
+                    Op::LeI { a, sb, k: kk, isf } => {
+                        cmp_imm!(a, sb, kk, isf, <=, crate::meta::Tm::Le, false)
+                    }
+                    Op::GtI { a, sb, k: kk, isf } => {
+                        cmp_imm!(a, sb, kk, isf, >, crate::meta::Tm::Lt, true)
+                    }
+                    Op::GeI { a, sb, k: kk, isf } => {
+                        cmp_imm!(a, sb, kk, isf, >=, crate::meta::Tm::Le, true)
+                    }
                     Op::Test { a, k: kk } => {
                         if reg!(a).truthy() != kk {
                             pc += 1;
@@ -683,7 +716,11 @@ impl Vm {
                     }
                     Op::Return { a, b } => {
                         let first = base + a as usize;
-                        let n = if b == 0 { self.th.stack.len() - first } else { b as usize - 1 };
+                        let n = if b == 0 {
+                            self.th.stack.len() - first
+                        } else {
+                            b as usize - 1
+                        };
                         savepc!();
                         if self.has_closables(base) {
                             self.th.frames[fi].aux = n as u32;
@@ -724,7 +761,9 @@ impl Vm {
                         let st = &mut self.th.stack;
                         match (st[ra], st[ra + 2]) {
                             (Value::Int(i), Value::Int(step)) => {
-                                let Value::Int(count) = st[ra + 1] else { unreachable!() };
+                                let Value::Int(count) = st[ra + 1] else {
+                                    unreachable!()
+                                };
                                 if count as u64 > 0 {
                                     st[ra + 1] = Value::Int((count as u64 - 1) as i64);
                                     let i = i.wrapping_add(step);
@@ -734,7 +773,9 @@ impl Vm {
                                 }
                             }
                             (Value::Num(i), Value::Num(step)) => {
-                                let Value::Num(limit) = st[ra + 1] else { unreachable!() };
+                                let Value::Num(limit) = st[ra + 1] else {
+                                    unreachable!()
+                                };
                                 let i = i + step;
                                 if if step > 0.0 { i <= limit } else { limit <= i } {
                                     st[ra] = Value::Num(i);
@@ -786,8 +827,14 @@ impl Vm {
                     }
                     Op::SetList { a, b, c } => {
                         let ra = base + a as usize;
-                        let n = if b == 0 { self.th.stack.len() - ra - 1 } else { b as usize };
-                        let Value::Table(t) = self.th.stack[ra] else { unreachable!("SETLIST on a non-table") };
+                        let n = if b == 0 {
+                            self.th.stack.len() - ra - 1
+                        } else {
+                            b as usize
+                        };
+                        let Value::Table(t) = self.th.stack[ra] else {
+                            unreachable!("SETLIST on a non-table")
+                        };
                         let (stack, tables) = (&self.th.stack, &mut self.heap.tables);
                         let tab = &mut tables[t];
                         for i in 1..=n {
@@ -817,7 +864,11 @@ impl Vm {
                         } else {
                             let want = c as usize - 1;
                             for i in 0..want {
-                                let v = if i < nvar { self.th.stack[from + i] } else { Value::Nil };
+                                let v = if i < nvar {
+                                    self.th.stack[from + i]
+                                } else {
+                                    Value::Nil
+                                };
                                 self.th.stack[ra + i] = v;
                             }
                         }
@@ -867,7 +918,10 @@ impl Vm {
         match list.binary_search_by_key(&slot, |&(s, _)| s) {
             Ok(i) => list[i].1,
             Err(i) => {
-                let uv = self.heap.new_upval(Upval::Open { thread: self.cur, slot });
+                let uv = self.heap.new_upval(Upval::Open {
+                    thread: self.cur,
+                    slot,
+                });
                 self.th.open_upvals.insert(i, (slot, uv));
                 uv
             }
@@ -884,7 +938,10 @@ impl Vm {
             };
             upvals.push(uv);
         }
-        self.heap.new_lua_closure(LuaClosure { proto, upvals: upvals.into_boxed_slice() })
+        self.heap.new_lua_closure(LuaClosure {
+            proto,
+            upvals: upvals.into_boxed_slice(),
+        })
     }
 
     /// Raw set when no metamethod can be involved; false means the slow
@@ -940,7 +997,9 @@ impl Vm {
             if s == 0 {
                 return Err(self.rt_error("'for' step is zero"));
             }
-            let Some(lim) = self.for_limit(i, limit, s)? else { return Ok(true) };
+            let Some(lim) = self.for_limit(i, limit, s)? else {
+                return Ok(true);
+            };
             let count = if s > 0 {
                 let c = (lim as u64).wrapping_sub(i as u64);
                 if s != 1 {
@@ -980,7 +1039,11 @@ impl Vm {
         let lim = match self.to_number(limit) {
             Some(Value::Int(l)) => l,
             Some(Value::Num(f)) => {
-                let conv = if step < 0 { number::float_ceil_to_int(f) } else { number::float_floor_to_int(f) };
+                let conv = if step < 0 {
+                    number::float_ceil_to_int(f)
+                } else {
+                    number::float_floor_to_int(f)
+                };
                 match conv {
                     Some(l) => l,
                     None if f.is_nan() => return Ok(None),

@@ -1,2 +1,30 @@
 //! vm-stdlib: the Lua 5.4 standard libraries, built only on `vm-core`'s
 //! public API.
+//!
+//! Each library has an `open_*` function; [`open_all`] opens every library
+//! listed in [`LIBRARIES`]. At this stage the base library is complete
+//! enough to write and run tests; the other libraries follow.
+//!
+//! ```
+//! let mut vm = vm_core::Vm::new();
+//! vm_stdlib::open_all(&mut vm);
+//! let r = vm.exec(b"return select('#', pcall(error, 'x'))", "=doc").unwrap();
+//! assert!(matches!(r[0], vm_core::Value::Int(2)));
+//! ```
+
+pub mod base;
+
+use vm_core::Vm;
+
+/// A library: its name and the function that installs it.
+pub type Library = (&'static str, fn(&mut Vm));
+
+/// Every library, in the order `open_all` opens them.
+pub const LIBRARIES: &[Library] = &[("_G", base::open_base)];
+
+/// Opens every standard library.
+pub fn open_all(vm: &mut Vm) {
+    for (_, open) in LIBRARIES {
+        open(vm);
+    }
+}

@@ -67,10 +67,18 @@ impl Vm {
     ) -> LuaResult<Option<Value>> {
         let bitwise = matches!(
             op,
-            ArithOp::BAnd | ArithOp::BOr | ArithOp::BXor | ArithOp::Shl | ArithOp::Shr | ArithOp::BNot
+            ArithOp::BAnd
+                | ArithOp::BOr
+                | ArithOp::BXor
+                | ArithOp::Shl
+                | ArithOp::Shr
+                | ArithOp::BNot
         );
         let (nx, ny) = if bitwise {
-            (Some(x).filter(|v| is_number(*v)), Some(y).filter(|v| is_number(*v)))
+            (
+                Some(x).filter(|v| is_number(*v)),
+                Some(y).filter(|v| is_number(*v)),
+            )
         } else {
             (self.to_number(x), self.to_number(y))
         };
@@ -103,7 +111,13 @@ impl Vm {
 
     /// `t[key]` when the raw lookup missed or `t` is not a table.
     #[cold]
-    pub(crate) fn index_slow(&mut self, fi: usize, t: Value, key: Value, src: Src) -> LuaResult<Option<Value>> {
+    pub(crate) fn index_slow(
+        &mut self,
+        fi: usize,
+        t: Value,
+        key: Value,
+        src: Src,
+    ) -> LuaResult<Option<Value>> {
         let mut t = t;
         for depth in 0..MAX_TAG_LOOP {
             let h = match t {
@@ -112,7 +126,9 @@ impl Vm {
                     if !v.is_nil() {
                         return Ok(Some(v));
                     }
-                    let Some(mt) = self.heap.tables[tr].metatable else { return Ok(Some(Value::Nil)) };
+                    let Some(mt) = self.heap.tables[tr].metatable else {
+                        return Ok(Some(Value::Nil));
+                    };
                     let h = self.tm_of(mt, Tm::Index);
                     if h.is_nil() {
                         return Ok(Some(Value::Nil));
@@ -122,7 +138,12 @@ impl Vm {
                 _ => {
                     let h = self.metamethod(t, Tm::Index);
                     if h.is_nil() {
-                        return Err(self.index_error(fi, t, key, if depth == 0 { Some(src) } else { None }));
+                        return Err(self.index_error(
+                            fi,
+                            t,
+                            key,
+                            if depth == 0 { Some(src) } else { None },
+                        ));
                     }
                     h
                 }
@@ -167,7 +188,12 @@ impl Vm {
                 _ => {
                     let h = self.metamethod(t, Tm::NewIndex);
                     if h.is_nil() {
-                        return Err(self.index_error(fi, t, key, if depth == 0 { Some(src) } else { None }));
+                        return Err(self.index_error(
+                            fi,
+                            t,
+                            key,
+                            if depth == 0 { Some(src) } else { None },
+                        ));
                     }
                     h
                 }
@@ -196,12 +222,16 @@ impl Vm {
         let res = match (x, y) {
             (Value::Int(i), Value::Int(j)) => Some(if lt { i < j } else { i <= j }),
             (Value::Num(p), Value::Num(q)) => Some(if lt { p < q } else { p <= q }),
-            (Value::Int(i), Value::Num(f)) => {
-                Some(if lt { number::int_lt_float(i, f) } else { number::int_le_float(i, f) })
-            }
-            (Value::Num(f), Value::Int(i)) => {
-                Some(if lt { number::float_lt_int(f, i) } else { number::float_le_int(f, i) })
-            }
+            (Value::Int(i), Value::Num(f)) => Some(if lt {
+                number::int_lt_float(i, f)
+            } else {
+                number::int_le_float(i, f)
+            }),
+            (Value::Num(f), Value::Int(i)) => Some(if lt {
+                number::float_lt_int(f, i)
+            } else {
+                number::float_le_int(f, i)
+            }),
             (Value::Str(a), Value::Str(b)) => {
                 let (a, b) = (self.heap.str_bytes(a), self.heap.str_bytes(b));
                 Some(if lt { a < b } else { a <= b })
@@ -286,9 +316,18 @@ impl Vm {
                     h = self.metamethod(y, Tm::Concat);
                 }
                 if h.is_nil() {
-                    let (bad, pos) = if is_strnum(x) { (y, end - 1) } else { (x, end - 2) };
+                    let (bad, pos) = if is_strnum(x) {
+                        (y, end - 1)
+                    } else {
+                        (x, end - 2)
+                    };
                     let base = self.th.frames[fi].base;
-                    return Err(self.type_error(fi, bad, Src::Reg((pos - base) as u8), "concatenate"));
+                    return Err(self.type_error(
+                        fi,
+                        bad,
+                        Src::Reg((pos - base) as u8),
+                        "concatenate",
+                    ));
                 }
                 self.th.frames[fi].aux = end as u32;
                 self.call_meta(fi, h, &[x, y])?;
@@ -326,7 +365,12 @@ impl Vm {
     /// at or above `level` (`luaF_close`). False when a `__close` call was
     /// started: the instruction runs again when it returns, to close the
     /// next one.
-    pub(crate) fn close_frame_vars(&mut self, fi: usize, level: usize, _ret_top: Option<usize>) -> LuaResult<bool> {
+    pub(crate) fn close_frame_vars(
+        &mut self,
+        fi: usize,
+        level: usize,
+        _ret_top: Option<usize>,
+    ) -> LuaResult<bool> {
         self.close_upvals(level);
         if let Some(&slot) = self.th.tbc.last() {
             if slot >= level {
@@ -335,7 +379,9 @@ impl Vm {
                 let h = self.metamethod(v, Tm::Close);
                 if h.is_nil() {
                     let name = self.local_name_at(slot).unwrap_or_else(|| "?".to_string());
-                    return Err(self.rt_error(&format!("metamethod 'close' of variable '{name}' is nil")));
+                    return Err(
+                        self.rt_error(&format!("metamethod 'close' of variable '{name}' is nil"))
+                    );
                 }
                 self.call_meta(fi, h, &[v, Value::Nil])?;
                 return Ok(false);
@@ -349,7 +395,9 @@ impl Vm {
     /// (`luaV_finishOp`). False when completing it started another call.
     pub(crate) fn finish_op(&mut self, fi: usize) -> LuaResult<bool> {
         let ci = self.th.frames[fi];
-        let FrameKind::Lua(cl) = ci.kind else { unreachable!("finish_op on a native frame") };
+        let FrameKind::Lua(cl) = ci.kind else {
+            unreachable!("finish_op on a native frame")
+        };
         let op = self.heap.lfns[cl].proto.code[ci.pc as usize - 1];
         let base = ci.base;
         let res = self.th.stack.pop().unwrap_or_default();
@@ -408,7 +456,9 @@ impl Vm {
                     self.th.frames[fi].pc += 1;
                 }
             }
-            Op::SetTabUp { .. } | Op::SetTable { .. } | Op::SetI { .. } | Op::SetField { .. } => restore(self),
+            Op::SetTabUp { .. } | Op::SetTable { .. } | Op::SetI { .. } | Op::SetField { .. } => {
+                restore(self)
+            }
             Op::Concat { a, .. } => {
                 let end = ci.aux as usize;
                 restore(self);

@@ -1,0 +1,524 @@
+//! The embedding API (`lapi.c`, plus the parts of `lauxlib.c` every
+//! embedder needs): loading chunks, calling functions, reading arguments
+//! and pushing results from natives, tables, strings, rooting values.
+
+use std::sync::Arc;
+
+use crate::compiler;
+use crate::debug::chunk_id;
+use crate::error::{LuaError, LuaResult};
+use crate::func::LuaClosure;
+use crate::heap::{NativeClosure, Upval};
+use crate::meta::Tm;
+use crate::native::{Args, NativeFunction};
+use crate::number;
+use crate::state::Vm;
+use crate::table::Table;
+use crate::value::{StrRef, TableRef, Value};
+
+/// Handle to a value rooted by the embedder (`Vm::root`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RootId(usize);
+
+impl Vm {
+    /// Compiles a chunk into a function whose `_ENV` is the globals table
+    /// (`luaL_loadbuffer`). `chunkname` follows Lua's convention: `@file`,
+    /// `=name`, or the source itself.
+    ///
+    /// # Errors
+    /// A syntax error, as a Lua string value `chunk:line: message`.
+    pub fn load(&mut self, text: &[u8], chunkname: &str) -> LuaResult<Value> {
+        let text = if text.first() == Some(&b'#') {
+            // Skip a shebang line but keep the line count.
+            let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
+            &text[end..]
+        } else {
+            text
+        };
+        let display = chunk_id(chunkname);
+        let source: Arc<str> = Arc::from(chunkname);
+        match compiler::compile(text, source, &display, &mut self.heap) {
+            Ok(proto) => {
+                let env = self
+                    .heap
+                    .new_upval(Upval::Closed(Value::Table(self.globals)));
+                let cl = self.heap.new_lua_closure(LuaClosure {
+                    proto: Arc::new(proto),
+                    upvals: vec![env].into_boxed_slice(),
+                });
+                Ok(Value::LuaFn(cl))
+            }
+            Err(e) => {
+                let s = self.heap.intern(e.0.as_bytes());
+                Err(LuaError::new(Value::Str(s)))
+            }
+        }
+    }
+
+    /// Calls `f` with `args` and returns all results (`lua_pcall` from the
+    /// embedder's side). On error the VM is left usable, with the error's
+    /// text available through [`LuaError::message`].
+    ///
+    /// # Errors
+    /// Any Lua error raised by the call.
+    pub fn call(&mut self, f: Value, args: &[Value]) -> LuaResult<Vec<Value>> {
+        match self.call_value(f, args) {
+            Ok(v) => Ok(v),
+            Err(mut e) => {
+                e.message = Some(self.error_to_string(&e));
+                Err(e)
+            }
+        }
+    }
+
+    /// Loads and runs a chunk, returning its results.
+    ///
+    /// # Errors
+    /// A syntax error or any error raised while running.
+    pub fn exec(&mut self, text: &[u8], chunkname: &str) -> LuaResult<Vec<Value>> {
+        let f = self.load(text, chunkname).map_err(|mut e| {
+            e.message = Some(self.error_to_string(&e));
+            e
+        })?;
+        self.call(f, &[])
+    }
+
+    /// Renders an error value as the `lua` command prints it: strings and
+    /// numbers as themselves, values with `__tostring` through it, others as
+    /// "(error object is a X value)".
+    pub fn error_to_string(&mut self, e: &LuaError) -> String {
+        let v = e.value;
+        match v {
+            Value::Str(_) | Value::Int(_) | Value::Num(_) => self.to_display(v),
+            _ => {
+                if !self.metamethod(v, Tm::ToString).is_nil() {
+                    if let Ok(s) = self.tostring(v) {
+                        return self.to_display(s);
+                    }
+                }
+                format!("(error object is a {} value)", v.type_name())
+            }
+        }
+    }
+
+    /// Interns a string.
+    pub fn new_str(&mut self, bytes: &[u8]) -> Value {
+        Value::Str(self.heap.intern(bytes))
+    }
+
+    /// The bytes of a string value (`None` for other types).
+    pub fn str_bytes(&self, v: Value) -> Option<&[u8]> {
+        match v {
+            Value::Str(s) => Some(self.heap.str_bytes(s)),
+            _ => None,
+        }
+    }
+
+    /// Creates an empty table.
+    pub fn new_table(&mut self) -> Value {
+        Value::Table(self.heap.new_table(Table::new()))
+    }
+
+    /// Creates a native function value.
+    pub fn new_native(&mut self, f: &'static NativeFunction) -> Value {
+        Value::Native(self.heap.new_native(NativeClosure {
+            func: f,
+            upvals: Vec::new(),
+        }))
+    }
+
+    /// Creates a native closure with upvalues.
+    pub fn new_native_closure(&mut self, f: &'static NativeFunction, upvals: Vec<Value>) -> Value {
+        Value::Native(self.heap.new_native(NativeClosure { func: f, upvals }))
+    }
+
+    /// Sets global `name`.
+    pub fn set_global(&mut self, name: &str, v: Value) {
+        let k = self.heap.intern(name.as_bytes());
+        self.heap.tables[self.globals].set_str(k, v);
+    }
+
+    /// Reads global `name` (raw).
+    pub fn get_global(&mut self, name: &str) -> Value {
+        let k = self.heap.intern(name.as_bytes());
+        self.heap.tables[self.globals].get_str(k)
+    }
+
+    /// Registers natives as fields of table `t`.
+    pub fn register(&mut self, t: TableRef, funcs: &[&'static NativeFunction]) {
+        for f in funcs {
+            let v = self.new_native(f);
+            let k = self.heap.intern(f.name.as_bytes());
+            self.heap.tables[t].set_str(k, v);
+        }
+    }
+
+    /// Raw `t[k]`.
+    pub fn raw_get(&self, t: TableRef, k: Value) -> Value {
+        self.heap.tables[t].get(k)
+    }
+
+    /// Raw `t[k] = v`.
+    ///
+    /// # Errors
+    /// "index is nil" / "index is NaN".
+    pub fn raw_set(&mut self, t: TableRef, k: Value, v: Value) -> LuaResult<()> {
+        match self.heap.tables[t].set(k, v) {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.rt_error(e.message())),
+        }
+    }
+
+    /// Raw `t[k]` with a string key.
+    pub fn raw_get_str(&mut self, t: TableRef, k: &str) -> Value {
+        let k = self.heap.intern(k.as_bytes());
+        self.heap.tables[t].get_str(k)
+    }
+
+    /// Raw `t[k] = v` with a string key.
+    pub fn raw_set_str(&mut self, t: TableRef, k: &str, v: Value) {
+        let k = self.heap.intern(k.as_bytes());
+        self.heap.tables[t].set_str(k, v);
+    }
+
+    /// The table border `#t` (raw).
+    pub fn raw_len(&self, t: TableRef) -> i64 {
+        self.heap.tables[t].len()
+    }
+
+    /// `next(t, k)` (raw).
+    ///
+    /// # Errors
+    /// "invalid key to 'next'" for a key not in the table.
+    pub fn next(&mut self, t: TableRef, k: Value) -> LuaResult<Option<(Value, Value)>> {
+        match self.heap.tables[t].next(k) {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.rt_error(e.message())),
+        }
+    }
+
+    /// `t[k]` with `__index` (non-yieldable when it calls a metamethod).
+    ///
+    /// # Errors
+    /// Errors raised while indexing.
+    pub fn index(&mut self, t: Value, k: Value) -> LuaResult<Value> {
+        let mut t = t;
+        for _ in 0..2000 {
+            let h = match t {
+                Value::Table(tr) => {
+                    let v = self.heap.tables[tr].get(k);
+                    if !v.is_nil() {
+                        return Ok(v);
+                    }
+                    let Some(mt) = self.heap.tables[tr].metatable else {
+                        return Ok(Value::Nil);
+                    };
+                    let h = self.tm_of(mt, Tm::Index);
+                    if h.is_nil() {
+                        return Ok(Value::Nil);
+                    }
+                    h
+                }
+                _ => {
+                    let h = self.metamethod(t, Tm::Index);
+                    if h.is_nil() {
+                        let tn = self.type_name_of(t);
+                        return Err(self.rt_error(&format!("attempt to index a {tn} value")));
+                    }
+                    h
+                }
+            };
+            if let Value::LuaFn(_) | Value::Native(_) = h {
+                let r = self.call_value(h, &[t, k])?;
+                return Ok(r.first().copied().unwrap_or_default());
+            }
+            t = h;
+        }
+        Err(self.rt_error("'__index' chain too long; possibly a loop"))
+    }
+
+    /// `tostring(v)` (`luaL_tolstring`): `__tostring`, `__name`, numbers
+    /// and the `type: 0x...` form for objects.
+    ///
+    /// # Errors
+    /// Errors raised by `__tostring`, or "'__tostring' must return a string".
+    pub fn tostring(&mut self, v: Value) -> LuaResult<Value> {
+        let h = self.metamethod(v, Tm::ToString);
+        if !h.is_nil() {
+            let r = self.call_value(h, &[v])?;
+            return match r.first() {
+                Some(s @ Value::Str(_)) => Ok(*s),
+                _ => Err(self.rt_error("'__tostring' must return a string")),
+            };
+        }
+        let s = match v {
+            Value::Str(_) => return Ok(v),
+            Value::Nil => "nil".to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Int(_) | Value::Num(_) => self.to_display(v),
+            _ => {
+                let tn = self.type_name_of(v);
+                format!("{tn}: {}", self.address(v))
+            }
+        };
+        Ok(self.new_str(s.as_bytes()))
+    }
+
+    /// A stable pseudo-address for an object, as `%p` prints it.
+    pub fn address(&self, v: Value) -> String {
+        use slotmap::Key;
+        let (tag, bits) = match v {
+            Value::Table(r) => (1u64, r.data().as_ffi()),
+            Value::LuaFn(r) => (2, r.data().as_ffi()),
+            Value::Native(r) => (3, r.data().as_ffi()),
+            Value::Thread(r) => (4, r.data().as_ffi()),
+            Value::UserData(r) => (5, r.data().as_ffi()),
+            Value::Str(r) => (6, r.data().as_ffi()),
+            _ => (0, 0),
+        };
+        // Index in the low bits, kind and version above: unique per object.
+        let idx = bits & 0xffff_ffff;
+        let ver = bits >> 32;
+        format!(
+            "0x{:014x}",
+            (tag << 52) | ((ver & 0xfff) << 40) | (idx << 4)
+        )
+    }
+
+    /// Plain rendering of strings and numbers (no metamethods).
+    pub fn to_display(&self, v: Value) -> String {
+        let mut buf = Vec::new();
+        match v {
+            Value::Str(s) => buf.extend_from_slice(self.heap.str_bytes(s)),
+            Value::Int(i) => number::fmt_int(i, &mut buf),
+            Value::Num(f) => number::fmt_float(f, &mut buf),
+            Value::Nil => buf.extend_from_slice(b"nil"),
+            Value::Bool(b) => buf.extend_from_slice(if b { b"true" } else { b"false" }),
+            _ => buf.extend_from_slice(self.address(v).as_bytes()),
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+
+    /// Converts a number or numeric string to a number (`lua_tonumber`).
+    pub fn to_number_value(&self, v: Value) -> Option<Value> {
+        self.to_number(v)
+    }
+
+    /// Keeps `v` alive until `unroot` (`luaL_ref` on the registry).
+    pub fn root(&mut self, v: Value) -> RootId {
+        if let Some(i) = self.roots.iter().position(Option::is_none) {
+            self.roots[i] = Some(v);
+            RootId(i)
+        } else {
+            self.roots.push(Some(v));
+            RootId(self.roots.len() - 1)
+        }
+    }
+
+    /// The value behind a root.
+    pub fn rooted(&self, id: RootId) -> Value {
+        self.roots.get(id.0).copied().flatten().unwrap_or_default()
+    }
+
+    /// Releases a root.
+    pub fn unroot(&mut self, id: RootId) {
+        if let Some(slot) = self.roots.get_mut(id.0) {
+            *slot = None;
+        }
+    }
+
+    /// Emits a warning (`lua_warning`) through the warning handler, if any.
+    pub fn warn(&mut self, msg: &str) {
+        if let Some(h) = self.warn_handler.as_mut() {
+            h(msg);
+        }
+    }
+
+    /// Installs the handler that receives warnings.
+    pub fn set_warn_handler(&mut self, h: Option<crate::state::WarnHandler>) {
+        self.warn_handler = h;
+    }
+
+    // ----- native-side helpers -----
+
+    /// Argument `i` (1-based) of a native call, nil when absent.
+    #[inline]
+    pub fn arg(&self, args: Args, i: usize) -> Value {
+        if i >= 1 && i <= args.count {
+            self.th.stack[args.base + i - 1]
+        } else {
+            Value::Nil
+        }
+    }
+
+    /// Replaces argument `i` (1-based, must exist).
+    pub fn set_arg(&mut self, args: Args, i: usize, v: Value) {
+        self.th.stack[args.base + i - 1] = v;
+    }
+
+    /// Pushes a value on the running thread's stack (a native's results are
+    /// the values it pushed last).
+    #[inline]
+    pub fn push(&mut self, v: Value) {
+        self.th.stack.push(v);
+    }
+
+    /// Number of values above the native frame's base (arguments plus
+    /// whatever it pushed).
+    pub fn frame_top(&self, args: Args) -> usize {
+        self.th.stack.len() - args.base
+    }
+
+    /// Value at offset `i` (0-based) from the native frame's base.
+    pub fn frame_get(&self, args: Args, i: usize) -> Value {
+        self.th
+            .stack
+            .get(args.base + i)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Absolute stack slot of offset `i` from the frame's base (for
+    /// `Step::PCall` handlers).
+    pub fn frame_slot(&self, args: Args, i: usize) -> usize {
+        args.base + i
+    }
+
+    /// Inserts `v` at offset `i` from the frame's base, shifting values up.
+    pub fn frame_insert(&mut self, args: Args, i: usize, v: Value) {
+        self.th.stack.insert(args.base + i, v);
+    }
+
+    /// Truncates the native frame's values to `n` above its base.
+    pub fn frame_truncate(&mut self, args: Args, n: usize) {
+        self.th.stack.truncate(args.base + n);
+    }
+
+    /// An error value `msg` with the position of level `level` prefixed,
+    /// as `luaL_error` (level 1) and `error(msg, level)` do.
+    pub fn error_at(&mut self, level: usize, msg: &str) -> LuaError {
+        let w = self.where_(level);
+        let s = self.heap.intern(format!("{w}{msg}").as_bytes());
+        LuaError::new(Value::Str(s))
+    }
+
+    /// `luaL_error`: an error with the position of the native's caller.
+    pub fn error(&mut self, msg: &str) -> LuaError {
+        self.error_at(1, msg)
+    }
+
+    /// `bad argument #i to 'name' (msg)` (`luaL_argerror`).
+    pub fn arg_error(&mut self, i: usize, msg: &str) -> LuaError {
+        let name = self.native_name();
+        self.error(&format!("bad argument #{i} to '{name}' ({msg})"))
+    }
+
+    /// `bad argument #i to 'name' (T expected, got U)` (`luaL_typeerror`).
+    pub fn type_error_arg(&mut self, args: Args, i: usize, expected: &str) -> LuaError {
+        let v = self.arg(args, i);
+        let got = if i > args.count {
+            "no value".to_string()
+        } else {
+            self.type_name_of(v)
+        };
+        self.arg_error(i, &format!("{expected} expected, got {got}"))
+    }
+
+    /// Argument `i` as a table (`luaL_checktype(L, i, LUA_TTABLE)`).
+    ///
+    /// # Errors
+    /// An argument error when it is not a table.
+    pub fn check_table(&mut self, args: Args, i: usize) -> LuaResult<TableRef> {
+        match self.arg(args, i) {
+            Value::Table(t) => Ok(t),
+            _ => Err(self.type_error_arg(args, i, "table")),
+        }
+    }
+
+    /// Argument `i` as an integer (`luaL_checkinteger`).
+    ///
+    /// # Errors
+    /// An argument error when it is not an integer (or convertible).
+    pub fn check_integer(&mut self, args: Args, i: usize) -> LuaResult<i64> {
+        let v = self.arg(args, i);
+        match self.to_number(v) {
+            Some(Value::Int(n)) => Ok(n),
+            Some(Value::Num(f)) => match number::float_to_int_exact(f) {
+                Some(n) => Ok(n),
+                None => Err(self.arg_error(i, "number has no integer representation")),
+            },
+            _ => Err(self.type_error_arg(args, i, "number")),
+        }
+    }
+
+    /// Argument `i` must be present (`luaL_checkany`).
+    ///
+    /// # Errors
+    /// "bad argument #i to 'f' (value expected)".
+    pub fn check_any(&mut self, args: Args, i: usize) -> LuaResult<Value> {
+        if i > args.count {
+            Err(self.arg_error(i, "value expected"))
+        } else {
+            Ok(self.arg(args, i))
+        }
+    }
+
+    /// Interned string handle for a Rust string.
+    pub fn intern(&mut self, s: &str) -> StrRef {
+        self.heap.intern(s.as_bytes())
+    }
+
+    /// Number of memory bytes in use, approximately (`collectgarbage("count")`).
+    pub fn memory_used(&self) -> usize {
+        self.heap.approx_bytes()
+    }
+
+    /// Collector switches for `collectgarbage("stop"/"restart"/"isrunning")`.
+    pub fn gc_set_running(&mut self, on: bool) {
+        self.gc.running = on;
+    }
+
+    /// Whether the collector is running.
+    pub fn gc_is_running(&self) -> bool {
+        self.gc.running
+    }
+
+    /// Sets the collector's pause (percent) and returns the previous one.
+    pub fn gc_set_pause(&mut self, pause: u32) -> u32 {
+        std::mem::replace(&mut self.gc.pause, pause)
+    }
+
+    /// Sets the collector's step multiplier and returns the previous one.
+    pub fn gc_set_stepmul(&mut self, m: u32) -> u32 {
+        std::mem::replace(&mut self.gc.stepmul, m)
+    }
+
+    /// Number of frames on the running thread (for tests and debuggers).
+    pub fn frame_count(&self) -> usize {
+        self.th.frames.len()
+    }
+
+    /// Checks internal invariants of the running thread's stacks; returns a
+    /// description of the first violation (used by tests).
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let th = &self.th;
+        if th.open_upvals.windows(2).any(|w| w[0].0 >= w[1].0) {
+            return Err("open upvalues not sorted by slot".into());
+        }
+        if th.tbc.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("to-be-closed list not sorted".into());
+        }
+        for f in &th.frames {
+            if f.base > th.stack.len().max(f.top) || f.func >= f.base {
+                return Err(format!(
+                    "frame out of stack: func {} base {}",
+                    f.func, f.base
+                ));
+            }
+        }
+        if th.stack.len() > crate::state::MAX_STACK {
+            return Err("stack above its limit".into());
+        }
+        Ok(())
+    }
+}

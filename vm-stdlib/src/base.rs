@@ -1,0 +1,438 @@
+//! The base library (`lbaselib.c`): `print`, `pcall`, `setmetatable`, ...
+//!
+//! `pcall`, `xpcall` and `pairs` (with `__pairs`) run their callees through
+//! `Step::PCall`/`Step::Call` and named continuations, so they never
+//! recurse into the interpreter.
+
+use std::io::Write;
+
+use vm_core::{Args, Continuation, LuaResult, NativeFunction, Status, Step, Value, Vm};
+
+macro_rules! natives {
+    ($($id:ident = $name:literal => $f:path;)*) => {
+        $(static $id: NativeFunction = NativeFunction { name: $name, func: $f };)*
+    };
+}
+
+natives! {
+    PRINT = "print" => print;
+    ASSERT = "assert" => assert;
+    ERROR = "error" => error;
+    PCALL = "pcall" => pcall;
+    XPCALL = "xpcall" => xpcall;
+    TYPE = "type" => type_;
+    TOSTRING = "tostring" => tostring;
+    TONUMBER = "tonumber" => tonumber;
+    SELECT = "select" => select;
+    IPAIRS = "ipairs" => ipairs;
+    IPAIRS_AUX = "ipairs_aux" => ipairs_aux;
+    PAIRS = "pairs" => pairs;
+    NEXT = "next" => next;
+    RAWGET = "rawget" => rawget;
+    RAWSET = "rawset" => rawset;
+    RAWEQUAL = "rawequal" => rawequal;
+    RAWLEN = "rawlen" => rawlen;
+    SETMETATABLE = "setmetatable" => setmetatable;
+    GETMETATABLE = "getmetatable" => getmetatable;
+    COLLECTGARBAGE = "collectgarbage" => collectgarbage;
+}
+
+static PCALL_K: Continuation = Continuation {
+    name: "pcall_k",
+    func: pcall_k,
+};
+static XPCALL_K: Continuation = Continuation {
+    name: "xpcall_k",
+    func: xpcall_k,
+};
+static PAIRS_K: Continuation = Continuation {
+    name: "pairs_k",
+    func: pairs_k,
+};
+
+/// Installs the base library into the globals.
+pub fn open_base(vm: &mut Vm) {
+    let g = vm.globals();
+    vm.register(
+        g,
+        &[
+            &PRINT,
+            &ASSERT,
+            &ERROR,
+            &PCALL,
+            &XPCALL,
+            &TYPE,
+            &TOSTRING,
+            &TONUMBER,
+            &SELECT,
+            &IPAIRS,
+            &PAIRS,
+            &NEXT,
+            &RAWGET,
+            &RAWSET,
+            &RAWEQUAL,
+            &RAWLEN,
+            &SETMETATABLE,
+            &GETMETATABLE,
+            &COLLECTGARBAGE,
+        ],
+    );
+    vm.set_global("_G", Value::Table(g));
+    let v = vm.new_str(b"Lua 5.4");
+    vm.set_global("_VERSION", v);
+}
+
+fn print(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let mut line = Vec::new();
+    for i in 1..=args.len() {
+        if i > 1 {
+            line.push(b'\t');
+        }
+        let s = vm.tostring(vm.arg(args, i))?;
+        line.extend_from_slice(vm.str_bytes(s).unwrap_or_default());
+    }
+    line.push(b'\n');
+    let mut out = std::io::stdout().lock();
+    // Like C's fwrite to stdout, a failed write is silently ignored.
+    let _ = out.write_all(&line);
+    Ok(Step::Return(0))
+}
+
+fn assert(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let v = vm.check_any(args, 1)?;
+    if v.truthy() {
+        return Ok(Step::Return(args.len()));
+    }
+    if args.len() >= 2 {
+        return Err(vm_core::LuaError::new(vm.arg(args, 2)));
+    }
+    let msg = vm.new_str(b"assertion failed!");
+    Err(vm_core::LuaError::new(msg))
+}
+
+fn error(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let v = vm.arg(args, 1);
+    let level = if args.len() >= 2 {
+        vm.check_integer(args, 2)?
+    } else {
+        1
+    };
+    if let (Value::Str(_), true) = (v, level > 0) {
+        let w = vm.where_(level as usize);
+        let msg = [w.as_bytes(), vm.str_bytes(v).unwrap_or_default()].concat();
+        let s = vm.new_str(&msg);
+        return Err(vm_core::LuaError::new(s));
+    }
+    Err(vm_core::LuaError::new(v))
+}
+
+fn pcall(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    vm.check_any(args, 1)?;
+    Ok(Step::PCall {
+        nargs: args.len() - 1,
+        handler: None,
+        k: &PCALL_K,
+        ctx: 0,
+    })
+}
+
+/// Results of the protected call start at the callee's slot (offset 0):
+/// prefix them with the status.
+fn pcall_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
+    vm.frame_insert(args, 0, Value::Bool(status == Status::Ok));
+    Ok(Step::Return(vm.frame_top(args)))
+}
+
+fn xpcall(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    if args.len() < 2 {
+        return Err(vm.arg_error(2, "value expected"));
+    }
+    // Put the handler below the function: [msgh, f, args...].
+    let (f, h) = (vm.arg(args, 1), vm.arg(args, 2));
+    vm.set_arg(args, 1, h);
+    vm.set_arg(args, 2, f);
+    let handler = vm.frame_slot(args, 0);
+    Ok(Step::PCall {
+        nargs: args.len() - 2,
+        handler: Some(handler),
+        k: &XPCALL_K,
+        ctx: 0,
+    })
+}
+
+/// Results (or the error) start at offset 1; offset 0 held the handler.
+fn xpcall_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
+    vm.set_arg(args, 1, Value::Bool(status == Status::Ok));
+    Ok(Step::Return(vm.frame_top(args)))
+}
+
+fn type_(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let v = vm.check_any(args, 1)?;
+    let s = vm.new_str(v.type_name().as_bytes());
+    vm.push(s);
+    Ok(Step::Return(1))
+}
+
+fn tostring(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let v = vm.check_any(args, 1)?;
+    let s = vm.tostring(v)?;
+    vm.push(s);
+    Ok(Step::Return(1))
+}
+
+fn tonumber(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    if args.len() < 2 || vm.arg(args, 2).is_nil() {
+        let v = vm.check_any(args, 1)?;
+        let r = vm.to_number_value(v).unwrap_or(Value::Nil);
+        vm.push(r);
+        return Ok(Step::Return(1));
+    }
+    let base = vm.check_integer(args, 2)?;
+    let s = match vm.arg(args, 1) {
+        Value::Str(_) => vm.str_bytes(vm.arg(args, 1)).unwrap_or_default().to_vec(),
+        _ => return Err(vm.type_error_arg(args, 1, "string")),
+    };
+    if !(2..=36).contains(&base) {
+        return Err(vm.arg_error(2, "base out of range"));
+    }
+    let r = parse_int_base(&s, base as u32).map_or(Value::Nil, Value::Int);
+    vm.push(r);
+    Ok(Step::Return(1))
+}
+
+/// An integer numeral in `base` (2..=36) with optional sign and
+/// surrounding whitespace; wraps around like `luaL_tonumber`'s loop.
+fn parse_int_base(s: &[u8], base: u32) -> Option<i64> {
+    let s = s.trim_ascii();
+    let (neg, digits) = match s.first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: i64 = 0;
+    for &c in digits {
+        let d = (c as char).to_digit(36)?;
+        if d >= base {
+            return None;
+        }
+        n = n.wrapping_mul(base as i64).wrapping_add(d as i64);
+    }
+    Some(if neg { n.wrapping_neg() } else { n })
+}
+
+fn select(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let n = args.len() as i64;
+    if let Some(b"#") = vm.str_bytes(vm.arg(args, 1)) {
+        vm.push(Value::Int(n - 1));
+        return Ok(Step::Return(1));
+    }
+    let i = vm.check_integer(args, 1)?;
+    let i = if i < 0 {
+        n + i
+    } else if i > 0 {
+        i.min(n)
+    } else {
+        0
+    };
+    if i < 1 {
+        return Err(vm.arg_error(1, "index out of range"));
+    }
+    Ok(Step::Return((n - i) as usize))
+}
+
+fn ipairs(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let t = vm.check_any(args, 1)?;
+    let f = vm.new_native(&IPAIRS_AUX);
+    vm.push(f);
+    vm.push(t);
+    vm.push(Value::Int(0));
+    Ok(Step::Return(3))
+}
+
+fn ipairs_aux(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let i = vm.check_integer(args, 2)?.wrapping_add(1);
+    let v = vm.index(vm.arg(args, 1), Value::Int(i))?;
+    if v.is_nil() {
+        vm.push(Value::Nil);
+        return Ok(Step::Return(1));
+    }
+    vm.push(Value::Int(i));
+    vm.push(v);
+    Ok(Step::Return(2))
+}
+
+fn pairs(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let t = vm.check_any(args, 1)?;
+    let h = vm.metamethod(t, vm_core::meta::Tm::Pairs);
+    if h.is_nil() {
+        let next = vm.new_native(&NEXT);
+        vm.push(next);
+        vm.push(t);
+        vm.push(Value::Nil);
+        return Ok(Step::Return(3));
+    }
+    vm.push(h);
+    vm.push(t);
+    Ok(Step::Call {
+        nargs: 1,
+        k: &PAIRS_K,
+        ctx: 0,
+    })
+}
+
+/// `__pairs` results: exactly three values.
+fn pairs_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    let first = args.len();
+    vm.frame_truncate(args, first + 3);
+    while vm.frame_top(args) < first + 3 {
+        vm.push(Value::Nil);
+    }
+    Ok(Step::Return(3))
+}
+
+fn next(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let t = vm.check_table(args, 1)?;
+    match vm.next(t, vm.arg(args, 2))? {
+        Some((k, v)) => {
+            vm.push(k);
+            vm.push(v);
+            Ok(Step::Return(2))
+        }
+        None => {
+            vm.push(Value::Nil);
+            Ok(Step::Return(1))
+        }
+    }
+}
+
+fn rawget(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let t = vm.check_table(args, 1)?;
+    vm.check_any(args, 2)?;
+    let v = vm.raw_get(t, vm.arg(args, 2));
+    vm.push(v);
+    Ok(Step::Return(1))
+}
+
+fn rawset(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let t = vm.check_table(args, 1)?;
+    vm.check_any(args, 2)?;
+    vm.check_any(args, 3)?;
+    vm.raw_set(t, vm.arg(args, 2), vm.arg(args, 3))?;
+    vm.push(Value::Table(t));
+    Ok(Step::Return(1))
+}
+
+fn rawequal(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let a = vm.check_any(args, 1)?;
+    let b = vm.check_any(args, 2)?;
+    vm.push(Value::Bool(a.raw_eq(b)));
+    Ok(Step::Return(1))
+}
+
+fn rawlen(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let n = match vm.arg(args, 1) {
+        Value::Table(t) => vm.raw_len(t),
+        v @ Value::Str(_) => vm.str_bytes(v).map_or(0, |b| b.len() as i64),
+        _ => return Err(vm.arg_error(1, "table or string expected")),
+    };
+    vm.push(Value::Int(n));
+    Ok(Step::Return(1))
+}
+
+fn setmetatable(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let t = vm.check_table(args, 1)?;
+    let mt = match vm.arg(args, 2) {
+        Value::Nil => None,
+        Value::Table(m) => Some(m),
+        _ => return Err(vm.type_error_arg(args, 2, "nil or table")),
+    };
+    if let Some(old) = vm.metatable(Value::Table(t)) {
+        if !vm.raw_get_str(old, "__metatable").is_nil() {
+            return Err(vm.error("cannot change a protected metatable"));
+        }
+    }
+    vm.set_metatable(Value::Table(t), mt);
+    vm.push(Value::Table(t));
+    Ok(Step::Return(1))
+}
+
+fn getmetatable(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let v = vm.check_any(args, 1)?;
+    let r = match vm.metatable(v) {
+        None => Value::Nil,
+        Some(mt) => {
+            let protected = vm.raw_get_str(mt, "__metatable");
+            if protected.is_nil() {
+                Value::Table(mt)
+            } else {
+                protected
+            }
+        }
+    };
+    vm.push(r);
+    Ok(Step::Return(1))
+}
+
+fn collectgarbage(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let opt = match vm.arg(args, 1) {
+        Value::Nil => "collect".to_string(),
+        v @ Value::Str(_) => {
+            String::from_utf8_lossy(vm.str_bytes(v).unwrap_or_default()).into_owned()
+        }
+        _ => return Err(vm.type_error_arg(args, 1, "string")),
+    };
+    let r = match opt.as_str() {
+        "collect" => {
+            vm.full_gc();
+            vm.run_finalizers();
+            Value::Int(0)
+        }
+        "step" => {
+            vm.full_gc();
+            vm.run_finalizers();
+            Value::Bool(true)
+        }
+        "count" => Value::Num(vm.memory_used() as f64 / 1024.0),
+        "isrunning" => Value::Bool(vm.gc_is_running()),
+        "stop" => {
+            vm.gc_set_running(false);
+            Value::Int(0)
+        }
+        "restart" => {
+            vm.gc_set_running(true);
+            Value::Int(0)
+        }
+        "incremental" | "generational" => {
+            if args.len() >= 2 && !vm.arg(args, 2).is_nil() {
+                let p = vm.check_integer(args, 2)?;
+                vm.gc_set_pause(p.clamp(0, 1000) as u32);
+            }
+            if args.len() >= 3 && !vm.arg(args, 3).is_nil() {
+                let m = vm.check_integer(args, 3)?;
+                vm.gc_set_stepmul(m.clamp(0, 1000) as u32);
+            }
+            vm.new_str(b"incremental")
+        }
+        _ => return Err(vm.arg_error(1, &format!("invalid option '{opt}'"))),
+    };
+    vm.push(r);
+    Ok(Step::Return(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_int_base;
+
+    #[test]
+    fn integer_bases() {
+        assert_eq!(parse_int_base(b"ff", 16), Some(255));
+        assert_eq!(parse_int_base(b" -101 ", 2), Some(-5));
+        assert_eq!(parse_int_base(b"z", 36), Some(35));
+        assert_eq!(parse_int_base(b"2", 2), None);
+        assert_eq!(parse_int_base(b"", 10), None);
+        assert_eq!(parse_int_base(b"1.5", 10), None);
+    }
+}
