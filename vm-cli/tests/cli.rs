@@ -1,0 +1,124 @@
+//! Integration tests of the `vm` command: the Lua test corpus and the
+//! command-line behaviour of `lua` (arguments, `-e`, stdin, errors).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn vm() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vm"))
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+}
+
+fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn vm");
+    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    child.wait_with_output().expect("wait for vm")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Every script in `tests/lua/` runs to completion under `vm`, from that
+/// folder, as `cd tests/lua && vm <file>.lua`.
+#[test]
+fn lua_corpus() {
+    let dir = workspace_root().join("tests/lua");
+    let mut scripts: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/lua exists")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "lua"))
+        .collect();
+    scripts.sort();
+    assert!(!scripts.is_empty(), "no scripts in {}", dir.display());
+    let mut failures = Vec::new();
+    for s in &scripts {
+        let name = s.file_name().expect("file name").to_string_lossy().into_owned();
+        let out = vm().arg(&name).current_dir(&dir).stdin(Stdio::null()).output().expect("run vm");
+        if !out.status.success() {
+            failures.push(format!("{name}: {}", text(&out.stderr).lines().next().unwrap_or("(no message)")));
+        }
+    }
+    println!("{} passed, {} failed", scripts.len() - failures.len(), failures.len());
+    assert!(failures.is_empty(), "failing scripts:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn runs_script_with_arguments() {
+    let dir = tempdir();
+    let script = dir.join("args.lua");
+    std::fs::write(&script, "print(#arg, arg[0] ~= nil, arg[1], arg[2], ...)").unwrap();
+    let out = vm().arg(&script).args(["x", "y"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "2\ttrue\tx\ty\tx\ty\n");
+}
+
+#[test]
+fn executes_strings_and_stdin() {
+    let out = vm().args(["-e", "print(1 + 2)"]).output().unwrap();
+    assert_eq!(text(&out.stdout), "3\n");
+    let out = run_with_stdin(
+        {
+            let mut c = vm();
+            c.arg("-");
+            c
+        },
+        "print('from stdin')",
+    );
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "from stdin\n");
+}
+
+#[test]
+fn uncaught_error_prints_message_and_traceback() {
+    let out = vm().args(["-e", "local function f() error('boom') end f()"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("vm: (command line):1: boom\nstack traceback:"), "{err}");
+    assert!(err.contains("[C]: in function 'error'"), "{err}");
+}
+
+#[test]
+fn syntax_error_is_reported() {
+    let out = vm().args(["-e", "x = = 1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "vm: (command line):1: unexpected symbol near '='\n");
+}
+
+#[test]
+fn missing_script_is_an_error() {
+    let out = vm().arg("/nonexistent/script.lua").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("vm: cannot open /nonexistent/script.lua"));
+}
+
+#[test]
+fn error_objects_that_are_not_strings() {
+    let out = vm().args(["-e", "error({})"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).starts_with("vm: (error object is a table value)"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn disassembly_lists_bytecode() {
+    let out = vm().args(["--disasm", "-"]).stdin(Stdio::null()).output().unwrap();
+    assert!(out.status.success());
+    let dir = tempdir();
+    let script = dir.join("d.lua");
+    std::fs::write(&script, "local x = 1\nprint(x + 2)\n").unwrap();
+    let out = vm().arg("--disasm").arg(&script).output().unwrap();
+    let listing = text(&out.stdout);
+    assert!(listing.contains("main <"), "{listing}");
+    assert!(listing.contains("GETTABUP"), "{listing}");
+    assert!(listing.contains("CALL"), "{listing}");
+}
+
+fn tempdir() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("vm-cli-test-{}-{:?}", std::process::id(), std::thread::current().id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
