@@ -519,6 +519,52 @@ impl Vm {
         if th.stack.len() > crate::state::MAX_STACK {
             return Err("stack above its limit".into());
         }
+        self.check_heap()
+    }
+
+    /// Every handle stored anywhere in the heap or on the running stack
+    /// points at a live object (the collector freed nothing reachable).
+    fn check_heap(&self) -> Result<(), String> {
+        let h = &self.heap;
+        let live = |v: Value| match v {
+            Value::Str(r) => h.strings.contains_key(r),
+            Value::Table(r) => h.tables.contains_key(r),
+            Value::LuaFn(r) => h.lfns.contains_key(r),
+            Value::Native(r) => h.natives.contains_key(r),
+            Value::Thread(r) => h.threads.contains_key(r),
+            Value::UserData(r) => h.userdata.contains_key(r),
+            _ => true,
+        };
+        let check = |v: Value, what: &str| if live(v) { Ok(()) } else { Err(format!("dangling {v:?} in {what}")) };
+        for &v in &self.th.stack {
+            check(v, "the running stack")?;
+        }
+        for (_, t) in &h.tables {
+            for (k, v) in t.iter() {
+                check(k, "a table key")?;
+                check(v, "a table value")?;
+            }
+            if let Some(mt) = t.metatable {
+                check(Value::Table(mt), "a metatable")?;
+            }
+        }
+        for (_, cl) in &h.lfns {
+            for &uv in cl.upvals.iter() {
+                match h.upvals.get(uv) {
+                    None => return Err("dangling upvalue cell".into()),
+                    Some(Upval::Closed(v)) => check(*v, "a closed upvalue")?,
+                    Some(Upval::Open { thread, .. }) => check(Value::Thread(*thread), "an open upvalue")?,
+                }
+            }
+            for &k in &cl.proto.consts {
+                check(k, "a constant")?;
+            }
+        }
+        for (_, n) in &h.natives {
+            for &v in &n.upvals {
+                check(v, "a native upvalue")?;
+            }
+        }
         Ok(())
     }
 }
