@@ -112,6 +112,25 @@ while y < 10 do
 end
 assert(evens == 5)
 
+-- A label at the end of a block may follow local declarations: jumping to it
+-- does not enter their scope.
+local visited = {}
+for x = 1, 4 do
+  if x % 2 == 0 then goto continue end
+  local doubled = x * 2
+  visited[#visited + 1] = doubled
+  ::continue::
+end
+assert(#visited == 2 and visited[1] == 2 and visited[2] == 6)
+local wi = 0
+while wi < 3 do
+  wi = wi + 1
+  if wi == 2 then goto skip end
+  local unused = wi
+  ::skip::
+end
+assert(wi == 3)
+
 -- A loop built only from goto.
 local g, total = 1, 0
 ::top::
@@ -202,6 +221,33 @@ for a = 1, 3 do
   end
 end
 assert(count == 27)
+
+-- 'return' must end a block; 'do return end' returns from the middle of one.
+local function early_exit(flag)
+  local trace2 = "a"
+  if flag then
+    trace2 = trace2 .. "b"
+    do return trace2 end
+  end
+  trace2 = trace2 .. "c"
+  return trace2
+end
+assert(early_exit(true) == "ab" and early_exit(false) == "ac")
+local function bare_return() return end
+assert(select("#", bare_return()) == 0)
+
+-- while and repeat whose conditions call functions and use upvalues.
+local budget = 5
+local function take()
+  budget = budget - 1
+  return budget >= 0
+end
+local taken = 0
+while take() do taken = taken + 1 end
+assert(taken == 5 and budget == -1)
+local rounds = 0
+repeat rounds = rounds + 1 until rounds * rounds > 50
+assert(rounds == 8)
 
 -- Empty statements are allowed anywhere.
 ;;; local semi = 1; ; semi = semi + 1;

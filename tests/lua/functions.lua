@@ -43,6 +43,22 @@ local function sum(...)
 end
 assert(sum() == 0 and sum(1, 2, 3, 4) == 10)
 
+-- '...' expands only at the end of a list.
+local function middle(...) return { ..., "end" } end
+local function last(...) return { "start", ... } end
+local mt1, lt1 = middle(1, 2, 3), last(1, 2, 3)
+assert(#mt1 == 2 and mt1[1] == 1 and mt1[2] == "end")
+assert(#lt1 == 4 and lt1[4] == 3)
+local function vsum(...) return count(..., ...) end
+assert(vsum(1, 2, 3) == 4)
+
+-- Global function statements define (or redefine) globals.
+function global_square(x) return x * x end
+assert(global_square(9) == 81 and _G.global_square == global_square)
+function global_square(x) return -x end
+assert(global_square(9) == -9)
+global_square = nil
+
 -- select with positive, negative and out-of-range indices.
 assert(select(1, "a", "b", "c") == "a")
 assert(select(2, "a", "b", "c") == "b")
@@ -116,12 +132,13 @@ function obj.get(self) return self.value end
 function obj:add(n) self.value = self.value + n; return self end
 assert(obj:get() == 5 and obj.get(obj) == 5)
 assert(obj:add(1):add(2):get() == 8)
-assert(obj:add"1":get() == 9)
+function obj:label(prefix) return prefix .. self.value end
+assert(obj:label"v=" == "v=8")
 local ns = { inner = { deeper = {} } }
 function ns.inner.deeper.f(x) return x * 2 end
 function ns.inner.deeper:m(x) return self == ns.inner.deeper and x end
 assert(ns.inner.deeper.f(21) == 42 and ns.inner.deeper:m("me") == "me")
-assert(errmsg(function() local t = {}; t:nomethod() end) == "functions.lua:124: attempt to call a nil value (method 'nomethod')")
+assert(errmsg(function() local t = {}; t:nomethod() end) == "functions.lua:141: attempt to call a nil value (method 'nomethod')")
 
 -- Functions are first-class values.
 local ops = { add = function(a, b) return a + b end, mul = function(a, b) return a * b end }
@@ -166,15 +183,15 @@ assert(depth(190000) == 190000)
 
 -- ... while unbounded recursion is a catchable "stack overflow" error.
 local function forever() return 1 + forever() end
-assert(errmsg(forever) == "functions.lua:168: stack overflow")
+assert(errmsg(forever) == "functions.lua:185: stack overflow")
 local function forever2(x)
   local y = x + 1
   return forever2(y) * 2
 end
-assert(errmsg(forever2, 0) == "functions.lua:172: stack overflow")
+assert(errmsg(forever2, 0) == "functions.lua:189: stack overflow")
 -- The VM still works afterwards, including deep recursion.
 assert(depth(10000) == 10000)
-assert(errmsg(forever) == "functions.lua:168: stack overflow")
+assert(errmsg(forever) == "functions.lua:185: stack overflow")
 assert(loop(1000, 0) == 1000)
 
 print("ok functions")

@@ -51,7 +51,7 @@ assert((-a).x == -7 and last_event == "__unm" and last_a == a)
 assert((a + 1).x == 8 and last_a == a and last_b == 1)
 assert((10 - a).x == 3 and last_a == 10 and last_b == a)
 assert((2 ^ b).x == 4 and last_a == 2 and last_b == b)
-assert(("3" * a).x == 21 and last_a == "3")
+assert((0.5 * a).x == 3.5 and last_a == 0.5)
 assert((1.5 + a).x == 8.5)
 -- Integer division and modulo by zero go to the metamethod, not to an error.
 local Z = setmetatable({}, { __idiv = function() return "idiv" end, __mod = function() return "mod" end })
