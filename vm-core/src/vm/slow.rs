@@ -105,6 +105,13 @@ impl Vm {
             let (bad, src) = if is_number(x) { (y, sy) } else { (x, sx) };
             return Err(self.type_error(fi, bad, src, "perform bitwise operation on"));
         }
+        if matches!(x, Value::Str(_)) || matches!(y, Value::Str(_)) {
+            // Strings take part in arithmetic through the string metatable's
+            // metamethods in Lua 5.4, whose error reads differently.
+            let event = &ev.name()[2..];
+            let msg = format!("attempt to {event} a '{}' with a '{}'", x.type_name(), y.type_name());
+            return Err(self.rt_error(&msg));
+        }
         let (bad, src) = if nx.is_some() { (y, sy) } else { (x, sx) };
         Err(self.type_error(fi, bad, src, "perform arithmetic on"))
     }
