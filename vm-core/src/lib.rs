@@ -9,6 +9,7 @@ pub mod compiler;
 pub mod func;
 pub mod number;
 pub mod opcodes;
+pub mod table;
 pub mod value;
 
 pub use value::Value;
