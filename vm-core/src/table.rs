@@ -82,9 +82,6 @@ pub enum TableError {
 impl TableError {
     /// The error message, without position information.
     ///
-    /// PUC Lua 5.4.3 and later word the first two as "table index is nil"
-    /// and "table index is NaN"; the VM adds that prefix where it raises them.
-    ///
     /// # Examples
     ///
     /// ```
@@ -93,8 +90,8 @@ impl TableError {
     /// ```
     pub fn message(self) -> &'static str {
         match self {
-            TableError::NilKey => "index is nil",
-            TableError::NaNKey => "index is NaN",
+            TableError::NilKey => "table index is nil",
+            TableError::NaNKey => "table index is NaN",
             TableError::InvalidNextKey => "invalid key to 'next'",
         }
     }
@@ -1190,8 +1187,8 @@ mod tests {
             Some(TableError::InvalidNextKey)
         );
         assert!(t.is_empty());
-        assert_eq!(TableError::NilKey.message(), "index is nil");
-        assert_eq!(TableError::NaNKey.message(), "index is NaN");
+        assert_eq!(TableError::NilKey.message(), "table index is nil");
+        assert_eq!(TableError::NaNKey.message(), "table index is NaN");
         assert_eq!(
             TableError::InvalidNextKey.to_string(),
             "invalid key to 'next'"
