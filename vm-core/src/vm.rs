@@ -837,6 +837,7 @@ impl Vm {
                         };
                         let (stack, tables) = (&self.th.stack, &mut self.heap.tables);
                         let tab = &mut tables[t];
+                        tab.grow_array(c as usize + n);
                         for i in 1..=n {
                             tab.set_int(c as i64 + i as i64, stack[ra + i]);
                         }
