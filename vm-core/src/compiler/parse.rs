@@ -105,6 +105,9 @@ struct Parser<'s> {
     tok: Token,
     /// Syntax levels entered (`enterlevel`), at most `MAX_SYNTAX_DEPTH`.
     depth: usize,
+    /// The deepest level that the trees built since the last
+    /// `start_measure` reach (see `subexpr`).
+    reach: usize,
     /// Whether the function being parsed is variadic.
     vararg: bool,
 }
@@ -117,6 +120,7 @@ impl<'s> Parser<'s> {
             lex,
             tok,
             depth: 0,
+            reach: 0,
             vararg: true,
         })
     }
@@ -194,11 +198,36 @@ impl<'s> Parser<'s> {
         if self.depth > MAX_SYNTAX_DEPTH {
             return Err(stack_overflow());
         }
+        self.reach = self.reach.max(self.depth);
         Ok(())
     }
 
     fn leave_level(&mut self) {
         self.depth -= 1;
+    }
+
+    /// Starts measuring how deep the tree parsed next reaches; returns the
+    /// outer measurement, to pass to `end_measure`.
+    fn start_measure(&mut self) -> usize {
+        std::mem::replace(&mut self.reach, self.depth)
+    }
+
+    /// Ends a measurement: the number of levels below the current one that
+    /// the tree parsed since `start_measure` reaches.
+    fn end_measure(&mut self, outer: usize) -> usize {
+        let reached = self.reach;
+        self.reach = outer.max(reached);
+        reached - self.depth
+    }
+
+    /// Checks that a tree reaching `height` levels below the current one
+    /// stays within `MAX_SYNTAX_DEPTH`, and records how deep it reaches.
+    fn check_height(&mut self, height: usize) -> PResult<()> {
+        if self.depth + height > MAX_SYNTAX_DEPTH {
+            return Err(stack_overflow());
+        }
+        self.reach = self.reach.max(self.depth + height);
+        Ok(())
     }
 
     // ---------------------------------------------------------------------
@@ -634,17 +663,29 @@ impl<'s> Parser<'s> {
 
     /// `(simpleexp | unop subexpr) {binop subexpr}`, where only binary
     /// operators whose left priority is above `limit` are taken.
+    ///
+    /// Unlike the nesting of parentheses, a chain of left-associative
+    /// operators (`a + b + c ...`) does not recurse, yet each operator puts
+    /// the tree built so far one level deeper. So that the tree's height
+    /// stays within `MAX_SYNTAX_DEPTH` too (the code generator and even
+    /// `Drop` recurse over it), the levels each operand reaches are
+    /// measured and the chain's height is checked as it grows.
     fn subexpr(&mut self, limit: u8) -> PResult<Box<Expr>> {
         self.enter_level()?;
+        let outer = self.start_measure();
         let mut lhs = match unary_op(self.tok) {
             Some(op) => self.unary_expr(op)?,
             None => self.simple_expr()?,
         };
+        let mut height = self.end_measure(outer);
         while let Some(op) = binary_op(self.tok) {
             if op.priority().0 <= limit {
                 break;
             }
+            let outer = self.start_measure();
             lhs = self.binary_expr(op, lhs)?;
+            height = (height + 1).max(self.end_measure(outer));
+            self.check_height(height)?;
         }
         self.leave_level();
         Ok(lhs)
@@ -712,12 +753,14 @@ impl<'s> Parser<'s> {
     #[inline(never)]
     fn suffixed_expr(&mut self) -> PResult<Box<Expr>> {
         let line = self.line();
+        let outer = self.start_measure();
         let primary = self.primary_expr(line)?;
+        let height = self.end_measure(outer);
         if matches!(
             self.tok,
             Token::Char(b'.' | b'[' | b':' | b'(' | b'{') | Token::Str
         ) {
-            self.suffixes(primary, line)
+            self.suffixes(primary, height, line)
         } else {
             Ok(primary)
         }
@@ -742,12 +785,20 @@ impl<'s> Parser<'s> {
         }
     }
 
-    /// The suffix loop of `suffixedexp`, applied to `expr`. Indexing gets
-    /// the line of its `.` or `[`; calls get `line`, where the whole
-    /// expression starts (as `funcargs` fixes it).
+    /// The suffix loop of `suffixedexp`, applied to `expr`, which reaches
+    /// `height` levels down. Like a chain of binary operators, each suffix
+    /// puts the tree one level deeper (see `subexpr`). Indexing gets the
+    /// line of its `.` or `[`; calls get `line`, where the whole expression
+    /// starts (as `funcargs` fixes it).
     #[inline(never)]
-    fn suffixes(&mut self, mut expr: Box<Expr>, line: u32) -> PResult<Box<Expr>> {
+    fn suffixes(
+        &mut self,
+        mut expr: Box<Expr>,
+        mut height: usize,
+        line: u32,
+    ) -> PResult<Box<Expr>> {
         loop {
+            let outer = self.start_measure();
             expr = match self.tok {
                 Token::Char(b'.') => {
                     let index_line = self.line();
@@ -768,8 +819,13 @@ impl<'s> Parser<'s> {
                     self.call(expr, Some(name), line)?
                 }
                 Token::Char(b'(' | b'{') | Token::Str => self.call(expr, None, line)?,
-                _ => return Ok(expr),
+                _ => {
+                    self.end_measure(outer);
+                    return Ok(expr);
+                }
             };
+            height = (height + 1).max(self.end_measure(outer));
+            self.check_height(height)?;
         }
     }
 
@@ -1524,6 +1580,14 @@ mod tests {
         ("", "for k, v in next, t do ", "", " end", 1),
         ("", "repeat ", "", " until x", 1),
         ("", "if x then ", "", " end", 1),
+        // Chains that do not recurse but make the tree deeper.
+        ("x = a", " + a", "", "", 1),
+        ("x = a", " or a", "", "", 1),
+        ("x = a", ".b", "", "", 1),
+        ("x = a", "[1]", "", "", 1),
+        ("x = f", "()", "", "", 1),
+        ("x = a", ":b()", "", "", 1),
+        ("f", "'s'", "", "", 1),
     ];
 
     /// The deepest nesting of each construct that parses.
@@ -1550,6 +1614,59 @@ mod tests {
         parse_ok(&ok);
         let too_deep = format!("x = {}", nested("(", "1", ")", MAX_SYNTAX_DEPTH - 1));
         assert_eq!(parse_err(&too_deep), "C stack overflow");
+    }
+
+    fn height(e: &Expr) -> usize {
+        let children: Vec<&Expr> = match &e.kind {
+            ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => vec![a, b],
+            ExprKind::Unary(_, a) | ExprKind::Paren(a) => vec![a],
+            ExprKind::Call(f, args) | ExprKind::Method(f, _, args) => {
+                std::iter::once(&**f).chain(args).collect()
+            }
+            ExprKind::Table(fields) => fields
+                .iter()
+                .flat_map(|f| match f {
+                    Field::Positional(v) | Field::Named(_, v) => vec![v],
+                    Field::Keyed(k, v) => vec![k, v],
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        1 + children.into_iter().map(height).max().unwrap_or(0)
+    }
+
+    #[test]
+    fn trees_are_no_deeper_than_the_limit() {
+        // Deep operands followed by long chains: whatever parses has an
+        // expression tree within the limit (`x = e`: the statement and the
+        // expression each take a level, the tree one per node below).
+        let mut accepted = 0;
+        for depth in (0..=200).step_by(10) {
+            for chain in (0..=200).step_by(10) {
+                for (open, close, link) in [
+                    ("(", ")", " + a"),
+                    ("f(", ")", "()"),
+                    ("{", "}", " or a"),
+                    ("- ", "", ".x"),
+                    ("a[", "]", ":m()"),
+                ] {
+                    let src = format!(
+                        "x = {}{}",
+                        nested(open, "a", close, depth),
+                        link.repeat(chain)
+                    );
+                    let Ok(chunk) = parse(src.as_bytes(), "src") else {
+                        continue;
+                    };
+                    accepted += 1;
+                    let StatKind::Assign { exprs, .. } = &chunk.block.stats[0].kind else {
+                        panic!()
+                    };
+                    assert!(height(&exprs[0]) < MAX_SYNTAX_DEPTH, "{src}");
+                }
+            }
+        }
+        assert!(accepted > 300, "{accepted}");
     }
 
     /// 100,000 levels of nesting fail cleanly even on a 256 KiB stack.
