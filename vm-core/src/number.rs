@@ -217,12 +217,12 @@ fn hex_float(s: &[u8]) -> Option<(f64, &[u8])> {
         }
     }
     let exp_len = exponent_len(&s[mantissa..], [b'p', b'P']);
-    let exponent = if exp_len == 0 {
+    let p_exponent = if exp_len == 0 {
         0
     } else {
         parse_exponent(&s[mantissa + 1..mantissa + exp_len])
     };
-    let value = bits.to_f64(bits.exponent.saturating_add(exponent));
+    let value = bits.to_f64(p_exponent);
     Some((value, &s[mantissa + exp_len..]))
 }
 
@@ -266,23 +266,27 @@ impl HexMantissa {
         }
     }
 
-    /// `bits * 2^exponent` rounded to the nearest float, ties to even.
-    fn to_f64(&self, exponent: i64) -> f64 {
+    /// The mantissa times `2^p_exponent`, rounded to the nearest float with
+    /// ties to even.
+    fn to_f64(&self, p_exponent: i64) -> f64 {
         if self.bits == 0 {
             return 0.0;
         }
         let shift = self.bits.leading_zeros();
         let m = self.bits << shift;
         // value = (m / 2^63) * 2^e, with m / 2^63 in [1, 2).
-        let e = exponent.saturating_sub(i64::from(shift)).saturating_add(63);
+        let e = (self.exponent.saturating_add(p_exponent))
+            .saturating_sub(i64::from(shift))
+            .saturating_add(63);
         if e > 1023 {
             return f64::INFINITY;
         }
-        // Normal floats keep 53 bits of m; subnormals keep fewer.
-        let dropped = 11 + (-1022 - e).max(0);
-        if dropped > 64 {
+        if e < -1075 {
             return 0.0; // below half the smallest subnormal
         }
+        // Normal floats keep 53 bits of m; subnormals keep fewer (at most
+        // all 64 bits are dropped, for values in [2^-1075, 2^-1074)).
+        let dropped = 11 + (-1022 - e).max(0);
         let (kept, half, below_half) = if dropped == 64 {
             (0, m >> 63 == 1, (m << 1) != 0)
         } else {
@@ -357,6 +361,12 @@ pub fn fmt_float(f: f64, out: &mut Vec<u8>) {
     }
     if f.is_infinite() {
         out.extend_from_slice(if f < 0.0 { b"-inf" } else { b"inf" });
+        return;
+    }
+    if f.fract() == 0.0 && f.abs() < 1e14 && f.to_bits() != (-0.0f64).to_bits() {
+        // Fast path: whole numbers of at most 14 digits print exactly.
+        fmt_int(f as i64, out);
+        out.extend_from_slice(b".0");
         return;
     }
     let start = out.len();
