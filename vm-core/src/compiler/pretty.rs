@@ -88,13 +88,13 @@ impl Printer {
                 }
             }
             StatKind::Assign { targets, exprs } => {
-                self.statement_start(&targets[..1]);
+                self.statement_start(targets.first());
                 self.expr_list(targets);
                 self.put(" = ");
                 self.expr_list(exprs);
             }
             StatKind::Call(call) => {
-                self.statement_start(std::slice::from_ref(call));
+                self.statement_start(Some(call));
                 self.expr(call);
             }
             StatKind::Do(body) => {
@@ -161,8 +161,8 @@ impl Printer {
 
     /// A statement starting with `(` would continue the previous one as a
     /// call: an empty statement `;` before it keeps them apart.
-    fn statement_start(&mut self, first: &[Expr]) {
-        if first.first().is_some_and(starts_with_paren) {
+    fn statement_start(&mut self, first: Option<&Expr>) {
+        if first.is_some_and(starts_with_paren) {
             self.put(";");
         }
     }
