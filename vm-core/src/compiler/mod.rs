@@ -9,6 +9,8 @@ pub mod ast;
 pub(crate) mod code;
 pub(crate) mod lex;
 pub(crate) mod parse;
+#[cfg(test)]
+pub(crate) mod pretty;
 
 use std::fmt;
 use std::sync::Arc;
