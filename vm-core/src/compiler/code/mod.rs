@@ -1,0 +1,210 @@
+//! Code generator (`lcode.c`, plus the code-emitting half of `lparser.c`):
+//! walks an `ast::Chunk` and produces the main function's `Proto`.
+//!
+//! The generator follows PUC Lua 5.4 closely, so `luac5.4 -l` listings are
+//! a faithful guide to its output: one pass over the tree, expression
+//! descriptors that delay emitting code until the use of a value is known
+//! (`exp`), operators with constant folding and immediate/constant operand
+//! forms (`ops`), registers allocated as a stack above the active locals
+//! (`state`), lexical scopes, upvalues and `goto` resolution (`scope`).
+//!
+//! Module map:
+//! - `state`: one function being compiled (code buffer, line info, jump
+//!   lists, registers, constant table, the final pass),
+//! - `exp`: expression descriptors and how they are discharged into
+//!   registers, constants, jumps and stores,
+//! - `ops`: unary and binary operators,
+//! - `expr`: expressions of the tree (calls, constructors, functions),
+//! - `scope`: variables, upvalues, blocks, labels and gotos,
+//! - `stat`: statements.
+//!
+//! Conventions the interpreter relies on (see also `opcodes.rs`):
+//! - A vararg function starts with `VARARGPREP a` where `a` is its number of
+//!   fixed parameters; the main chunk starts with `VARARGPREP 0`.
+//! - `RETURN0`/`RETURN1` are only emitted in functions that are not vararg
+//!   and have no captured locals or to-be-closed variables, so they need no
+//!   closing and no vararg frame fix-up; everywhere else returns are `RETURN`.
+//! - `TBC a` follows the initialisation of a `<close>` local in register `a`.
+//!   `CLOSE a` is emitted when leaving a block (or jumping out of it with
+//!   `break`/`goto`) whose locals are captured or to be closed, and before a
+//!   backward `goto` that leaves the scope of a local. `RETURN` and
+//!   `TAILCALL` carry no flag: the interpreter closes what is open itself.
+//!   No tail call is emitted inside the scope of a to-be-closed variable.
+//! - A generic `for` at base `a` keeps iterator, state, control and closing
+//!   value in `R[a..a+3]` (`TFORPREP` marks `R[a+3]` to be closed); loop
+//!   variables start at `R[a+4]`, and `max_stack` leaves room for the three
+//!   slots `R[a+4..a+6]` that `TFORCALL` uses to call the iterator.
+//! - Operands are never swapped in a way a metamethod could observe:
+//!   `k + x` and `k * x` load `k` into a register, `x - k` is `SUBK` (not
+//!   `ADDI` with `-k`), `x << k` uses `SHL`. Order comparisons with a constant
+//!   on the left are `GTI`/`GEI`: `k < x` is `GTI x k`, which means
+//!   `k < R[x]` (so `__lt(k, x)` and "attempt to compare number with ...").
+//! - `consts` may hold `nil` (for `t.x = nil`, `x == nil`) besides booleans,
+//!   numbers and strings.
+
+mod exp;
+mod expr;
+mod ops;
+mod scope;
+mod stat;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use std::mem;
+use std::sync::Arc;
+
+use super::{ast, Interner, SyntaxError};
+use crate::func::{Proto, UpvalDesc};
+use crate::opcodes::Op;
+use crate::value::StrRef;
+use exp::ExpDesc;
+use scope::{Goto, Label, VarDesc};
+use state::FuncState;
+
+/// An error found while generating code: a message and the line it is
+/// reported at. `generate` adds the chunk name.
+#[derive(Debug)]
+pub(super) struct CompileError {
+    line: u32,
+    msg: String,
+}
+
+/// Result of a code generation step.
+type CResult<T> = Result<T, CompileError>;
+
+/// Compiles a chunk into the prototype of its main function.
+pub(crate) fn generate(
+    chunk: &ast::Chunk,
+    source: Arc<str>,
+    chunkname: &str,
+    interner: &mut dyn Interner,
+) -> Result<Proto, SyntaxError> {
+    let mut compiler = Compiler::new(source, interner);
+    compiler
+        .main_func(chunk)
+        .map_err(|e| SyntaxError(format!("{chunkname}:{}: {}", e.line, e.msg)))
+}
+
+/// The state of one compilation: the function being compiled, the functions
+/// enclosing it, and the variable, label and goto lists they share (like
+/// `lparser.c`'s `Dyndata`; each function knows where its part starts).
+struct Compiler<'a, 'i> {
+    /// The function being compiled.
+    fs: FuncState,
+    /// Enclosing functions, innermost last.
+    outer: Vec<FuncState>,
+    /// Declared local variables of all open functions.
+    actvar: Vec<VarDesc<'a>>,
+    /// Visible labels of all open blocks.
+    labels: Vec<Label<'a>>,
+    /// Pending (forward) gotos and breaks of all open blocks.
+    gotos: Vec<Goto<'a>>,
+    interner: &'i mut dyn Interner,
+    source: Arc<str>,
+}
+
+impl<'a, 'i> Compiler<'a, 'i> {
+    fn new(source: Arc<str>, interner: &'i mut dyn Interner) -> Self {
+        Compiler {
+            fs: FuncState::new(source.clone(), 0, 0, 0),
+            outer: Vec::new(),
+            actvar: Vec::new(),
+            labels: Vec::new(),
+            gotos: Vec::new(),
+            interner,
+            source,
+        }
+    }
+
+    /// An error reported at the current line.
+    fn error(&self, msg: impl Into<String>) -> CompileError {
+        self.fs.error(msg)
+    }
+
+    fn intern(&mut self, bytes: &[u8]) -> StrRef {
+        self.interner.intern(bytes)
+    }
+
+    /// Compiles the main function (`mainfunc`): variadic, with `_ENV` as its
+    /// only upvalue.
+    fn main_func(&mut self, chunk: &'a ast::Chunk) -> CResult<Proto> {
+        self.fs.line = 1;
+        self.enter_block(false);
+        self.set_vararg(0);
+        self.fs.proto.upvalues.push(UpvalDesc {
+            name: scope::ENV.to_string(),
+            in_stack: true,
+            index: 0,
+        });
+        self.fs.upval_readonly.push(false);
+        self.stat_list(&chunk.block, stat::BlockEnd::at(chunk.end_line))?;
+        self.close_func(chunk.end_line)
+    }
+
+    /// Starts compiling a nested function defined at `line` (`open_func`).
+    fn open_func(&mut self, line: u32) {
+        let child = FuncState::new(
+            self.source.clone(),
+            line,
+            self.actvar.len(),
+            self.labels.len(),
+        );
+        let parent = mem::replace(&mut self.fs, child);
+        self.outer.push(parent);
+        self.enter_block(false);
+    }
+
+    /// Finishes the current function (`close_func`): final return, closing
+    /// of its outermost block (where unresolved gotos are errors, reported
+    /// at `end_line`) and the final pass. Returns its prototype and makes
+    /// the enclosing function current again.
+    fn close_func(&mut self, end_line: u32) -> CResult<Proto> {
+        self.fs.ret(self.fs.nvarstack, Some(0))?;
+        self.fs.line = end_line;
+        self.leave_block()?;
+        self.fs.finish()?;
+        let parent = self.outer.pop();
+        let done = match parent {
+            Some(parent) => mem::replace(&mut self.fs, parent),
+            None => mem::replace(&mut self.fs, FuncState::new(self.source.clone(), 0, 0, 0)),
+        };
+        Ok(done.proto)
+    }
+
+    /// Marks the current function variadic and emits its `VARARGPREP`.
+    fn set_vararg(&mut self, num_params: u8) {
+        self.fs.proto.is_vararg = true;
+        self.fs.emit(Op::VarArgPrep { a: num_params });
+    }
+
+    /// Compiles a function body and leaves the new closure in the next free
+    /// register (`body` + `codeclosure`).
+    fn body(&mut self, func: &'a ast::FuncBody) -> CResult<ExpDesc> {
+        self.open_func(func.line);
+        self.fs.line = func.line;
+        for param in &func.params {
+            self.new_local(param, scope::VarKind::Regular)?;
+        }
+        self.adjust_local_vars(func.params.len());
+        let num_params = self.fs.nactvar;
+        // At most `MAX_VARS` (200) parameters got past `new_local`.
+        self.fs.proto.num_params = u8::try_from(num_params).unwrap_or(u8::MAX);
+        if func.is_vararg {
+            self.set_vararg(self.fs.proto.num_params);
+        }
+        self.fs.reserve_regs(num_params)?;
+        self.fs.proto.line_defined = func.line;
+        self.fs.proto.last_line_defined = func.end_line;
+        self.stat_list(&func.body, stat::BlockEnd::at(func.end_line))?;
+        self.fs.line = func.end_line;
+        let proto = self.close_func(func.end_line)?;
+        self.fs.line = func.end_line;
+        let index = self.fs.index_u32(self.fs.proto.protos.len());
+        self.fs.proto.protos.push(Arc::new(proto));
+        let pc = self.fs.emit(Op::Closure { a: 0, bx: index });
+        let mut e = ExpDesc::new(exp::ExpKind::Reloc(pc));
+        self.exp_to_next_reg(&mut e)?;
+        Ok(e)
+    }
+}
