@@ -10,12 +10,25 @@ fn vm() -> Command {
 }
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
-    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn vm");
-    child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn vm");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
     child.wait_with_output().expect("wait for vm")
 }
 
@@ -37,14 +50,34 @@ fn lua_corpus() {
     assert!(!scripts.is_empty(), "no scripts in {}", dir.display());
     let mut failures = Vec::new();
     for s in &scripts {
-        let name = s.file_name().expect("file name").to_string_lossy().into_owned();
-        let out = vm().arg(&name).current_dir(&dir).stdin(Stdio::null()).output().expect("run vm");
+        let name = s
+            .file_name()
+            .expect("file name")
+            .to_string_lossy()
+            .into_owned();
+        let out = vm()
+            .arg(&name)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run vm");
         if !out.status.success() {
-            failures.push(format!("{name}: {}", text(&out.stderr).lines().next().unwrap_or("(no message)")));
+            failures.push(format!(
+                "{name}: {}",
+                text(&out.stderr).lines().next().unwrap_or("(no message)")
+            ));
         }
     }
-    println!("{} passed, {} failed", scripts.len() - failures.len(), failures.len());
-    assert!(failures.is_empty(), "failing scripts:\n{}", failures.join("\n"));
+    println!(
+        "{} passed, {} failed",
+        scripts.len() - failures.len(),
+        failures.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "failing scripts:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -75,10 +108,16 @@ fn executes_strings_and_stdin() {
 
 #[test]
 fn uncaught_error_prints_message_and_traceback() {
-    let out = vm().args(["-e", "local function f() error('boom') end f()"]).output().unwrap();
+    let out = vm()
+        .args(["-e", "local function f() error('boom') end f()"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.starts_with("vm: (command line):1: boom\nstack traceback:"), "{err}");
+    assert!(
+        err.starts_with("vm: (command line):1: boom\nstack traceback:"),
+        "{err}"
+    );
     assert!(err.contains("[C]: in function 'error'"), "{err}");
 }
 
@@ -86,7 +125,10 @@ fn uncaught_error_prints_message_and_traceback() {
 fn syntax_error_is_reported() {
     let out = vm().args(["-e", "x = = 1"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(text(&out.stderr), "vm: (command line):1: unexpected symbol near '='\n");
+    assert_eq!(
+        text(&out.stderr),
+        "vm: (command line):1: unexpected symbol near '='\n"
+    );
 }
 
 #[test]
@@ -100,12 +142,20 @@ fn missing_script_is_an_error() {
 fn error_objects_that_are_not_strings() {
     let out = vm().args(["-e", "error({})"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).starts_with("vm: (error object is a table value)"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("vm: (error object is a table value)"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn disassembly_lists_bytecode() {
-    let out = vm().args(["--disasm", "-"]).stdin(Stdio::null()).output().unwrap();
+    let out = vm()
+        .args(["--disasm", "-"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let dir = tempdir();
     let script = dir.join("d.lua");
@@ -118,7 +168,11 @@ fn disassembly_lists_bytecode() {
 }
 
 fn tempdir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("vm-cli-test-{}-{:?}", std::process::id(), std::thread::current().id()));
+    let d = std::env::temp_dir().join(format!(
+        "vm-cli-test-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }

@@ -234,7 +234,7 @@ impl Vm {
             }
             t = h;
         }
-        Err(self.rt_error("'__index' chain too long; possibly a loop"))
+        Err(self.rt_error("'__index' chain too long; possible loop"))
     }
 
     /// `tostring(v)` (`luaL_tolstring`): `__tostring`, `__name`, numbers
@@ -348,6 +348,19 @@ impl Vm {
             self.th.stack[args.base + i - 1]
         } else {
             Value::Nil
+        }
+    }
+
+    /// Upvalue `i` (1-based) of the running native closure
+    /// (`lua_upvalueindex`); nil when absent.
+    pub fn upvalue(&self, args: Args, i: usize) -> Value {
+        match self.th.stack.get(args.base.wrapping_sub(1)) {
+            Some(Value::Native(n)) => self.heap.natives[*n]
+                .upvals
+                .get(i.wrapping_sub(1))
+                .copied()
+                .unwrap_or_default(),
+            _ => Value::Nil,
         }
     }
 
@@ -535,7 +548,13 @@ impl Vm {
             Value::UserData(r) => h.userdata.contains_key(r),
             _ => true,
         };
-        let check = |v: Value, what: &str| if live(v) { Ok(()) } else { Err(format!("dangling {v:?} in {what}")) };
+        let check = |v: Value, what: &str| {
+            if live(v) {
+                Ok(())
+            } else {
+                Err(format!("dangling {v:?} in {what}"))
+            }
+        };
         for &v in &self.th.stack {
             check(v, "the running stack")?;
         }
@@ -553,7 +572,9 @@ impl Vm {
                 match h.upvals.get(uv) {
                     None => return Err("dangling upvalue cell".into()),
                     Some(Upval::Closed(v)) => check(*v, "a closed upvalue")?,
-                    Some(Upval::Open { thread, .. }) => check(Value::Thread(*thread), "an open upvalue")?,
+                    Some(Upval::Open { thread, .. }) => {
+                        check(Value::Thread(*thread), "an open upvalue")?
+                    }
                 }
             }
             for &k in &cl.proto.consts {

@@ -252,7 +252,10 @@ impl Vm {
         };
         if !err.handled {
             if let Some(h) = self.th.frames[p].handler {
+                // Errors inside the handler must not re-enter it.
+                self.th.frames[p].handler = None;
                 err = self.apply_handler(h, err);
+                self.th.frames[p].handler = Some(h);
             }
         }
         if p < stop {

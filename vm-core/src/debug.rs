@@ -258,10 +258,15 @@ impl Vm {
     pub(crate) fn call_error(&mut self, func: usize) -> LuaError {
         let v = self.th.stack[func];
         let tn = self.type_name_of(v);
+        let fi = self.th.frames.len().wrapping_sub(1);
         let info = match self.th.frames.last() {
-            Some(ci) if ci.is_lua() && func >= ci.base && func < ci.top => {
-                self.varinfo(self.th.frames.len() - 1, Src::Reg((func - ci.base) as u8))
-            }
+            Some(ci) if ci.is_lua() => match self.funcname_from_code(fi) {
+                Some((kind, name)) => format!(" ({kind} '{name}')"),
+                None if func >= ci.base && func < ci.top => {
+                    self.varinfo(fi, Src::Reg((func - ci.base) as u8))
+                }
+                None => String::new(),
+            },
             _ => String::new(),
         };
         self.rt_error(&format!("attempt to call a {tn} value{info}"))
@@ -280,18 +285,50 @@ impl Vm {
     /// How the function running at frame `fi` was called, as error messages
     /// and tracebacks name it (`funcnamefromcall`): e.g. `("global", "f")`.
     pub(crate) fn calling_name(&self, fi: usize) -> Option<(&'static str, String)> {
-        let caller = fi.checked_sub(1)?;
-        let ci = self.th.frames[caller];
-        if ci.flags & crate::state::FINISH_OP != 0 {
-            return None;
-        }
-        let p = self.frame_proto(caller)?;
+        self.funcname_from_code(fi.checked_sub(1)?)
+    }
+
+    /// Name of the function that the current instruction of Lua frame `fi`
+    /// calls (`funcnamefromcode`): a call names its callee, any other
+    /// instruction names the metamethod it runs.
+    fn funcname_from_code(&self, fi: usize) -> Option<(&'static str, String)> {
+        let ci = self.th.frames[fi];
+        let p = self.frame_proto(fi)?;
         let pc = (ci.pc as usize).checked_sub(1)?;
-        match p.code[pc] {
-            Op::Call { a, .. } | Op::TailCall { a, .. } => obj_name(self, &p, pc, a),
-            Op::TForCall { .. } => Some(("for iterator", "for iterator".to_string())),
-            _ => None,
-        }
+        let event = match p.code[pc] {
+            Op::Call { a, .. } | Op::TailCall { a, .. } => return obj_name(self, &p, pc, a),
+            Op::TForCall { .. } => return Some(("for iterator", "for iterator".to_string())),
+            Op::SelfOp { .. }
+            | Op::GetTabUp { .. }
+            | Op::GetTable { .. }
+            | Op::GetI { .. }
+            | Op::GetField { .. } => "index",
+            Op::SetTabUp { .. } | Op::SetTable { .. } | Op::SetI { .. } | Op::SetField { .. } => {
+                "newindex"
+            }
+            Op::AddI { .. } | Op::AddK { .. } | Op::Add { .. } => "add",
+            Op::SubK { .. } | Op::Sub { .. } => "sub",
+            Op::MulK { .. } | Op::Mul { .. } => "mul",
+            Op::ModK { .. } | Op::Mod { .. } => "mod",
+            Op::PowK { .. } | Op::Pow { .. } => "pow",
+            Op::DivK { .. } | Op::Div { .. } => "div",
+            Op::IDivK { .. } | Op::IDiv { .. } => "idiv",
+            Op::BAndK { .. } | Op::BAnd { .. } => "band",
+            Op::BOrK { .. } | Op::BOr { .. } => "bor",
+            Op::BXorK { .. } | Op::BXor { .. } => "bxor",
+            Op::ShlI { .. } | Op::Shl { .. } => "shl",
+            Op::ShrI { .. } | Op::Shr { .. } => "shr",
+            Op::Unm { .. } => "unm",
+            Op::BNot { .. } => "bnot",
+            Op::Len { .. } => "len",
+            Op::Concat { .. } => "concat",
+            Op::Eq { .. } | Op::EqK { .. } | Op::EqI { .. } => "eq",
+            Op::Lt { .. } | Op::LtI { .. } | Op::GtI { .. } => "lt",
+            Op::Le { .. } | Op::LeI { .. } | Op::GeI { .. } => "le",
+            Op::Close { .. } | Op::Return { .. } | Op::Return0 {} | Op::Return1 { .. } => "close",
+            _ => return None,
+        };
+        Some(("metamethod", event.to_string()))
     }
 
     /// Name of the running native for argument errors (`luaL_argerror`):

@@ -377,16 +377,14 @@ impl Vm {
     /// Moves unreachable objects with finalizers to `tobefnz`, marking them
     /// (and what they reference) so they survive until finalized.
     fn separate_finalizable(&mut self, m: &mut Marker) {
-        let mut i = 0;
-        while i < self.finobj.len() {
-            let v = self.finobj[i];
-            if m.is_live(v) {
-                i += 1;
-            } else {
-                self.finobj.swap_remove(i);
-                self.tobefnz.push(v);
-                m.mark(v);
-            }
+        // Finalizers run in the reverse order of `setmetatable` calls.
+        let (live, dead): (Vec<Value>, Vec<Value>) = std::mem::take(&mut self.finobj)
+            .into_iter()
+            .partition(|&v| m.is_live(v));
+        self.finobj = live;
+        for v in dead.into_iter().rev() {
+            self.tobefnz.push(v);
+            m.mark(v);
         }
     }
 

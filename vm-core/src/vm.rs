@@ -700,11 +700,25 @@ impl Vm {
                             self.th.stack.truncate(func + b as usize);
                         }
                         savepc!();
-                        let f = self.th.stack[func];
-                        if !matches!(f, Value::LuaFn(_) | Value::Native(_))
-                            && self.metamethod(f, crate::meta::Tm::Call).is_nil()
-                        {
-                            return Err(self.call_error(func));
+                        if !matches!(self.th.stack[func], Value::LuaFn(_)) {
+                            // Natives (and callable objects) are called like
+                            // PUC Lua does: above this frame, which stays for
+                            // their error positions; the RETURN that follows
+                            // every TAILCALL returns their results.
+                            if self.precall(func, crate::state::MULTRET)? {
+                                continue 'newframe;
+                            }
+                            match self.start_native()? {
+                                Step::Return(n) => {
+                                    let first = self.th.stack.len() - n;
+                                    self.postcall(first, n);
+                                }
+                                step => {
+                                    self.apply_step(step)?;
+                                    continue 'newframe;
+                                }
+                            }
+                            continue;
                         }
                         self.close_upvals(base);
                         let ci = self.th.frames.pop().expect("frame");

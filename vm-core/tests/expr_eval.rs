@@ -25,14 +25,23 @@ enum R {
 }
 
 const BINOPS: &[&str] = &[
-    "+", "-", "*", "/", "//", "%", "^", "==", "~=", "<", "<=", ">", ">=", "and", "or", "&", "|", "~", "<<", ">>",
+    "+", "-", "*", "/", "//", "%", "^", "==", "~=", "<", "<=", ">", ">=", "and", "or", "&", "|",
+    "~", "<<", ">>",
 ];
 
 fn leaf() -> impl Strategy<Value = E> {
     prop_oneof![
         (-20i64..20).prop_map(E::Int),
         any::<i64>().prop_map(E::Int),
-        prop_oneof![Just(0.0), Just(-0.0), Just(0.5), Just(2.0), Just(1e300), -1e6f64..1e6].prop_map(E::Float),
+        prop_oneof![
+            Just(0.0),
+            Just(-0.0),
+            Just(0.5),
+            Just(2.0),
+            Just(1e300),
+            -1e6f64..1e6
+        ]
+        .prop_map(E::Float),
         any::<bool>().prop_map(E::Bool),
     ]
 }
@@ -41,7 +50,8 @@ fn expr() -> impl Strategy<Value = E> {
     let l = prop_oneof![3 => leaf(), 2 => leaf().prop_map(|e| E::Local(Box::new(e)))];
     l.prop_recursive(5, 40, 2, |inner| {
         prop_oneof![
-            (prop::sample::select(vec!["-", "not", "~"]), inner.clone()).prop_map(|(o, e)| E::Un(o, Box::new(e))),
+            (prop::sample::select(vec!["-", "not", "~"]), inner.clone())
+                .prop_map(|(o, e)| E::Un(o, Box::new(e))),
             (prop::sample::select(BINOPS.to_vec()), inner.clone(), inner)
                 .prop_map(|(o, a, b)| E::Bin(o, Box::new(a), Box::new(b))),
         ]
@@ -76,7 +86,11 @@ fn source(e: &E, decls: &mut Vec<String>) -> String {
 fn to_int(r: R) -> Option<i64> {
     match r {
         R::Int(i) => Some(i),
-        R::Float(f) if f.fract() == 0.0 && f >= -9.223372036854776e18 && f < 9.223372036854776e18 => Some(f as i64),
+        R::Float(f)
+            if f.fract() == 0.0 && f >= -9.223372036854776e18 && f < 9.223372036854776e18 =>
+        {
+            Some(f as i64)
+        }
         _ => None,
     }
 }
@@ -140,7 +154,11 @@ fn floor_div_int(a: i64, b: i64) -> i64 {
     let (a, b) = (a as i128, b as i128);
     let q = a.div_euclid(b);
     // Euclidean and floor division differ when b < 0 and there is a remainder.
-    let q = if b < 0 && a.rem_euclid(b) != 0 { q - 1 } else { q };
+    let q = if b < 0 && a.rem_euclid(b) != 0 {
+        q - 1
+    } else {
+        q
+    };
     q as i64
 }
 
@@ -179,9 +197,15 @@ fn eval(e: &E) -> Result<R, ()> {
                 "==" => R::Bool(eq(x, y)),
                 "~=" => R::Bool(!eq(x, y)),
                 "<" => R::Bool(cmp(x, y)? == Some(std::cmp::Ordering::Less)),
-                "<=" => R::Bool(matches!(cmp(x, y)?, Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal))),
+                "<=" => R::Bool(matches!(
+                    cmp(x, y)?,
+                    Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+                )),
                 ">" => R::Bool(cmp(y, x)? == Some(std::cmp::Ordering::Less)),
-                ">=" => R::Bool(matches!(cmp(y, x)?, Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal))),
+                ">=" => R::Bool(matches!(
+                    cmp(y, x)?,
+                    Some(std::cmp::Ordering::Less | std::cmp::Ordering::Equal)
+                )),
                 "&" | "|" | "~" | "<<" | ">>" => {
                     let (p, q) = (to_int(x).ok_or(())?, to_int(y).ok_or(())?);
                     R::Int(match *op {
@@ -245,14 +269,19 @@ fn same(vm: &Vm, got: Value, want: R) -> bool {
     let _ = vm;
     match (got, want) {
         (Value::Int(a), R::Int(b)) => a == b,
-        (Value::Num(a), R::Float(b)) => a == b && a.is_sign_negative() == b.is_sign_negative() || a.is_nan() && b.is_nan(),
+        (Value::Num(a), R::Float(b)) => {
+            a == b && a.is_sign_negative() == b.is_sign_negative() || a.is_nan() && b.is_nan()
+        }
         (Value::Bool(a), R::Bool(b)) => a == b,
         _ => false,
     }
 }
 
 fn cases() -> u32 {
-    let scale: u32 = std::env::var("VM_TEST_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let scale: u32 = std::env::var("VM_TEST_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     2000 * scale
 }
 

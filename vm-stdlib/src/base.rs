@@ -65,8 +65,6 @@ pub fn open_base(vm: &mut Vm) {
             &TOSTRING,
             &TONUMBER,
             &SELECT,
-            &IPAIRS,
-            &PAIRS,
             &NEXT,
             &RAWGET,
             &RAWSET,
@@ -77,6 +75,13 @@ pub fn open_base(vm: &mut Vm) {
             &COLLECTGARBAGE,
         ],
     );
+    // `pairs` and `ipairs` return the same iterator functions every time.
+    let next = vm.get_global("next");
+    let pairs = vm.new_native_closure(&PAIRS, vec![next]);
+    vm.set_global("pairs", pairs);
+    let aux = vm.new_native(&IPAIRS_AUX);
+    let ipairs = vm.new_native_closure(&IPAIRS, vec![aux]);
+    vm.set_global("ipairs", ipairs);
     vm.set_global("_G", Value::Table(g));
     let v = vm.new_str(b"Lua 5.4");
     vm.set_global("_VERSION", v);
@@ -103,11 +108,13 @@ fn assert(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     if v.truthy() {
         return Ok(Step::Return(args.len()));
     }
-    if args.len() >= 2 {
-        return Err(vm_core::LuaError::new(vm.arg(args, 2)));
-    }
-    let msg = vm.new_str(b"assertion failed!");
-    Err(vm_core::LuaError::new(msg))
+    // Like `error(message or "assertion failed!")`, at level 1.
+    let msg = if args.len() >= 2 {
+        vm.arg(args, 2)
+    } else {
+        vm.new_str(b"assertion failed!")
+    };
+    Err(raise(vm, msg, 1))
 }
 
 fn error(vm: &mut Vm, args: Args) -> LuaResult<Step> {
@@ -117,13 +124,18 @@ fn error(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     } else {
         1
     };
+    Err(raise(vm, v, level))
+}
+
+/// The error `error(v, level)` raises: strings get the position of `level`.
+fn raise(vm: &mut Vm, v: Value, level: i64) -> vm_core::LuaError {
     if let (Value::Str(_), true) = (v, level > 0) {
         let w = vm.where_(level as usize);
         let msg = [w.as_bytes(), vm.str_bytes(v).unwrap_or_default()].concat();
         let s = vm.new_str(&msg);
-        return Err(vm_core::LuaError::new(s));
+        return vm_core::LuaError::new(s);
     }
-    Err(vm_core::LuaError::new(v))
+    vm_core::LuaError::new(v)
 }
 
 fn pcall(vm: &mut Vm, args: Args) -> LuaResult<Step> {
@@ -144,8 +156,8 @@ fn pcall_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step
 }
 
 fn xpcall(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    if args.len() < 2 {
-        return Err(vm.arg_error(2, "value expected"));
+    if !matches!(vm.arg(args, 2), Value::LuaFn(_) | Value::Native(_)) {
+        return Err(vm.type_error_arg(args, 2, "function"));
     }
     // Put the handler below the function: [msgh, f, args...].
     let (f, h) = (vm.arg(args, 1), vm.arg(args, 2));
@@ -245,8 +257,7 @@ fn select(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 
 fn ipairs(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let t = vm.check_any(args, 1)?;
-    let f = vm.new_native(&IPAIRS_AUX);
-    vm.push(f);
+    vm.push(vm.upvalue(args, 1));
     vm.push(t);
     vm.push(Value::Int(0));
     Ok(Step::Return(3))
@@ -268,8 +279,7 @@ fn pairs(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let t = vm.check_any(args, 1)?;
     let h = vm.metamethod(t, vm_core::meta::Tm::Pairs);
     if h.is_nil() {
-        let next = vm.new_native(&NEXT);
-        vm.push(next);
+        vm.push(vm.upvalue(args, 1));
         vm.push(t);
         vm.push(Value::Nil);
         return Ok(Step::Return(3));
@@ -336,7 +346,7 @@ fn rawlen(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let n = match vm.arg(args, 1) {
         Value::Table(t) => vm.raw_len(t),
         v @ Value::Str(_) => vm.str_bytes(v).map_or(0, |b| b.len() as i64),
-        _ => return Err(vm.arg_error(1, "table or string expected")),
+        _ => return Err(vm.type_error_arg(args, 1, "table or string")),
     };
     vm.push(Value::Int(n));
     Ok(Step::Return(1))
@@ -345,7 +355,7 @@ fn rawlen(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 fn setmetatable(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let t = vm.check_table(args, 1)?;
     let mt = match vm.arg(args, 2) {
-        Value::Nil => None,
+        Value::Nil if args.len() >= 2 => None,
         Value::Table(m) => Some(m),
         _ => return Err(vm.type_error_arg(args, 2, "nil or table")),
     };

@@ -85,6 +85,18 @@ impl Vm {
         if let (Some(a), Some(b)) = (nx, ny) {
             match number::arith(op, a, b) {
                 Some(Ok(v)) => return Ok(Some(v)),
+                Some(Err(number::ArithError::NoIntegerRep)) => {
+                    // `luaG_tointerror`: name the operand that is not integral.
+                    let src = if number::tointeger(a).is_none() {
+                        sx
+                    } else {
+                        sy
+                    };
+                    let info = self.varinfo(fi, src);
+                    return Err(
+                        self.rt_error(&format!("number{info} has no integer representation"))
+                    );
+                }
                 Some(Err(e)) => return Err(self.rt_error(e.message())),
                 None => {}
             }
@@ -109,7 +121,11 @@ impl Vm {
             // Strings take part in arithmetic through the string metatable's
             // metamethods in Lua 5.4, whose error reads differently.
             let event = &ev.name()[2..];
-            let msg = format!("attempt to {event} a '{}' with a '{}'", x.type_name(), y.type_name());
+            let msg = format!(
+                "attempt to {event} a '{}' with a '{}'",
+                x.type_name(),
+                y.type_name()
+            );
             return Err(self.rt_error(&msg));
         }
         let (bad, src) = if nx.is_some() { (y, sy) } else { (x, sx) };
@@ -161,7 +177,7 @@ impl Vm {
             }
             t = h;
         }
-        Err(self.rt_error("'__index' chain too long; possibly a loop"))
+        Err(self.rt_error("'__index' chain too long; possible loop"))
     }
 
     /// `t[key] = v` when the raw store is not possible.
@@ -211,7 +227,7 @@ impl Vm {
             }
             t = h;
         }
-        Err(self.rt_error("'__newindex' chain too long; possibly a loop"))
+        Err(self.rt_error("'__newindex' chain too long; possible loop"))
     }
 
     /// `<` and `<=` on anything but two numbers of the same kind.
