@@ -87,7 +87,7 @@ fn to_int(r: R) -> Option<i64> {
     match r {
         R::Int(i) => Some(i),
         R::Float(f)
-            if f.fract() == 0.0 && f >= -9.223372036854776e18 && f < 9.223372036854776e18 =>
+            if f.fract() == 0.0 && (-9.223372036854776e18..9.223372036854776e18).contains(&f) =>
         {
             Some(f as i64)
         }
