@@ -53,6 +53,7 @@ impl Vm {
     /// Pushes the frame for a call of the value at `func` with the values
     /// above it as arguments (steps 1-2 of the protocol). Returns true if
     /// a Lua frame was pushed.
+    #[inline(never)]
     pub(crate) fn precall(&mut self, func: usize, nresults: i32) -> LuaResult<bool> {
         let mut f = self.th.stack[func];
         let mut chain = 0;
@@ -120,6 +121,7 @@ impl Vm {
 
     /// Calls the native frame on top of the stack for the first time and
     /// returns its step.
+    #[inline(never)]
     pub(crate) fn start_native(&mut self) -> LuaResult<Step> {
         let ci = self.th.frames.last_mut().expect("a native frame");
         ci.flags |= STARTED;
@@ -136,6 +138,7 @@ impl Vm {
 
     /// Pops the top frame, moving its `n` results from `first` to the
     /// frame's function slot (step 4 of the protocol).
+    #[inline(never)]
     pub(crate) fn postcall(&mut self, first: usize, n: usize) {
         let ci = self.th.frames.pop().expect("a frame to return from");
         let res = ci.func;
@@ -161,6 +164,7 @@ impl Vm {
     }
 
     /// Applies a native's step to the native frame on top of the stack.
+    #[inline(never)]
     pub(crate) fn apply_step(&mut self, step: Step) -> LuaResult<()> {
         match step {
             Step::Return(n) => {
@@ -326,6 +330,7 @@ impl Vm {
     }
 
     /// Closes every open upvalue at or above stack slot `level`.
+    #[inline(never)]
     pub(crate) fn close_upvals(&mut self, level: usize) {
         while let Some(&(slot, uv)) = self.th.open_upvals.last() {
             if slot < level {

@@ -72,26 +72,30 @@ impl Vm {
             }
             macro_rules! arith {
                 ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $int:expr, $flt:expr) => {{
-                    let (x, y) = ($x, $y);
-                    let v = match (x, y) {
-                        (Value::Int(i), Value::Int(j)) => $int(i, j),
-                        (Value::Num(p), Value::Num(q)) => Value::Num($flt(p, q)),
-                        (Value::Int(i), Value::Num(q)) => Value::Num($flt(i as f64, q)),
-                        (Value::Num(p), Value::Int(j)) => Value::Num($flt(p, j as f64)),
-                        _ => slow!(self.arith_slow(fi, $op, x, y, $sx, $sy)),
+                    let v = match (&$x, &$y) {
+                        (&Value::Int(i), &Value::Int(j)) => $int(i, j),
+                        (&Value::Num(p), &Value::Num(q)) => Value::Num($flt(p, q)),
+                        (&Value::Int(i), &Value::Num(q)) => Value::Num($flt(i as f64, q)),
+                        (&Value::Num(p), &Value::Int(j)) => Value::Num($flt(p, j as f64)),
+                        _ => {
+                            let (x, y) = ($x, $y);
+                            slow!(self.arith_slow(fi, $op, x, y, $sx, $sy))
+                        }
                     };
                     reg!($a) = v;
                 }};
             }
             macro_rules! float_arith {
                 ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $flt:expr) => {{
-                    let (x, y) = ($x, $y);
-                    let v = match (x, y) {
-                        (Value::Num(p), Value::Num(q)) => Value::Num($flt(p, q)),
-                        (Value::Int(i), Value::Int(j)) => Value::Num($flt(i as f64, j as f64)),
-                        (Value::Int(i), Value::Num(q)) => Value::Num($flt(i as f64, q)),
-                        (Value::Num(p), Value::Int(j)) => Value::Num($flt(p, j as f64)),
-                        _ => slow!(self.arith_slow(fi, $op, x, y, $sx, $sy)),
+                    let v = match (&$x, &$y) {
+                        (&Value::Num(p), &Value::Num(q)) => Value::Num($flt(p, q)),
+                        (&Value::Int(i), &Value::Int(j)) => Value::Num($flt(i as f64, j as f64)),
+                        (&Value::Int(i), &Value::Num(q)) => Value::Num($flt(i as f64, q)),
+                        (&Value::Num(p), &Value::Int(j)) => Value::Num($flt(p, j as f64)),
+                        _ => {
+                            let (x, y) = ($x, $y);
+                            slow!(self.arith_slow(fi, $op, x, y, $sx, $sy))
+                        }
                     };
                     reg!($a) = v;
                 }};
@@ -120,10 +124,12 @@ impl Vm {
             }
             macro_rules! bitwise {
                 ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $int:expr) => {{
-                    let (x, y) = ($x, $y);
-                    let v = match (x, y) {
-                        (Value::Int(i), Value::Int(j)) => Value::Int($int(i, j)),
-                        _ => slow!(self.arith_slow(fi, $op, x, y, $sx, $sy)),
+                    let v = match (&$x, &$y) {
+                        (&Value::Int(i), &Value::Int(j)) => Value::Int($int(i, j)),
+                        _ => {
+                            let (x, y) = ($x, $y);
+                            slow!(self.arith_slow(fi, $op, x, y, $sx, $sy))
+                        }
                     };
                     reg!($a) = v;
                 }};
@@ -928,6 +934,7 @@ impl Vm {
 
     /// The open upvalue for stack slot `slot` of the running thread,
     /// created if needed (`luaF_findupval`).
+    #[inline(never)]
     pub(crate) fn find_upval(&mut self, slot: usize) -> UpvalRef {
         let list = &self.th.open_upvals;
         match list.binary_search_by_key(&slot, |&(s, _)| s) {
@@ -943,6 +950,7 @@ impl Vm {
         }
     }
 
+    #[inline(never)]
     fn make_closure(&mut self, parent: LuaFnRef, base: usize, proto: Arc<Proto>) -> LuaFnRef {
         let mut upvals = Vec::with_capacity(proto.upvalues.len());
         for d in &proto.upvalues {
@@ -998,13 +1006,20 @@ impl Vm {
     #[inline]
     fn gc_safe_point(&mut self) {
         if self.heap.debt >= self.gc.threshold && self.gc.running {
-            self.full_gc();
-            self.run_finalizers();
+            self.collect_at_safe_point();
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn collect_at_safe_point(&mut self) {
+        self.full_gc();
+        self.run_finalizers();
     }
 
     /// `FORPREP` (`forprep` in lvm.c); returns true when the loop must be
     /// skipped.
+    #[inline(never)]
     fn for_prep(&mut self, ra: usize) -> LuaResult<bool> {
         let st = &self.th.stack;
         let (init, limit, step) = (st[ra], st[ra + 1], st[ra + 2]);

@@ -42,6 +42,7 @@ fn is_number(v: Value) -> bool {
 impl Vm {
     /// Starts a call of metamethod `h` with `args` from Lua frame `fi`
     /// (placed above everything on the stack; one result).
+    #[inline(never)]
     fn call_meta(&mut self, fi: usize, h: Value, args: &[Value]) -> LuaResult<()> {
         let top = self.th.frames[fi].top;
         let at = self.th.stack.len().max(top);
@@ -290,6 +291,7 @@ impl Vm {
     }
 
     /// The `#` operator.
+    #[inline(never)]
     pub(crate) fn len_op(&mut self, fi: usize, x: Value, src: Src) -> LuaResult<Option<Value>> {
         match x {
             Value::Str(s) => return Ok(Some(Value::Int(self.heap.str_bytes(s).len() as i64))),
@@ -317,6 +319,7 @@ impl Vm {
     /// Concatenates stack slots `first..end` into `first`, right to left
     /// (`luaV_concat`); false when a `__concat` call was started (the
     /// remaining end is kept in the frame's `aux`).
+    #[inline(never)]
     pub(crate) fn concat(&mut self, fi: usize, first: usize, mut end: usize) -> LuaResult<bool> {
         while end - first > 1 {
             let (x, y) = (self.th.stack[end - 2], self.th.stack[end - 1]);
@@ -371,6 +374,7 @@ impl Vm {
     }
 
     /// Marks stack slot `slot` as a to-be-closed variable (`TBC`).
+    #[inline(never)]
     pub(crate) fn mark_tbc(&mut self, slot: usize) -> LuaResult<()> {
         let v = self.th.stack[slot];
         if matches!(v, Value::Nil | Value::Bool(false)) {
@@ -388,6 +392,7 @@ impl Vm {
     /// at or above `level` (`luaF_close`). False when a `__close` call was
     /// started: the instruction runs again when it returns, to close the
     /// next one.
+    #[inline(never)]
     pub(crate) fn close_frame_vars(
         &mut self,
         fi: usize,
@@ -416,6 +421,7 @@ impl Vm {
     /// Completes the instruction of Lua frame `fi` that was interrupted by
     /// a metamethod call whose result is on top of the stack
     /// (`luaV_finishOp`). False when completing it started another call.
+    #[inline(never)]
     pub(crate) fn finish_op(&mut self, fi: usize) -> LuaResult<bool> {
         let ci = self.th.frames[fi];
         let FrameKind::Lua(cl) = ci.kind else {
