@@ -1,0 +1,100 @@
+//! Deep nesting of pcall, metamethods and calls through natives runs on a
+//! small Rust stack: none of it recurses in Rust.
+
+use vm_core::{Value, Vm};
+
+fn on_small_stack(src: &'static str, want: i64) {
+    on_stack(256 * 1024, src, want);
+}
+
+fn on_stack(size: usize, src: &'static str, want: i64) {
+    std::thread::Builder::new()
+        .stack_size(size)
+        .spawn(move || {
+            let mut vm = Vm::new();
+            vm_stdlib::open_all(&mut vm);
+            let r = vm
+                .exec(src.as_bytes(), "=deep")
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                matches!(r.first(), Some(Value::Int(n)) if *n == want),
+                "{src}: {r:?}"
+            );
+            vm.check_invariants().unwrap();
+        })
+        .expect("spawn")
+        .join()
+        .expect("no panic or overflow");
+}
+
+#[test]
+fn nested_pcalls() {
+    on_small_stack(
+        "local function f(n) if n == 0 then return 0 end
+           local ok, v = pcall(f, n - 1) return v + 1 end
+         return f(20000)",
+        20000,
+    );
+}
+
+#[test]
+fn nested_xpcalls_with_errors_at_the_bottom() {
+    on_small_stack(
+        "local function f(n) if n == 0 then error('bottom') end
+           local ok, v = xpcall(f, function(m) return 0 end, n - 1)
+           if ok then return v + 1 else return 1 end end
+         return f(10000)",
+        10000,
+    );
+}
+
+#[test]
+fn index_metamethods_calling_themselves() {
+    on_small_stack(
+        "local t = setmetatable({}, {__index = function(t, k)
+           if k == 0 then return 0 end return t[k - 1] + 1 end})
+         return t[30000]",
+        30000,
+    );
+}
+
+#[test]
+fn arithmetic_and_comparison_metamethods() {
+    on_small_stack(
+        "local mt = {}
+         mt.__add = function(a, b) if b == 0 then return 0 end return (a + (b - 1)) + 1 end
+         mt.__lt = function(a, b) return b > 0 and (a < b - 1) end
+         local o = setmetatable({}, mt)
+         assert(not (o < 20000))
+         return o + 20000",
+        20000,
+    );
+}
+
+#[test]
+fn call_metamethods_and_generic_for() {
+    on_small_stack(
+        "local callable = setmetatable({}, {__call = function(self, n)
+           if n == 0 then return 0 end return self(n - 1) + 1 end})
+         local function iter(s, i) if i < 15000 then return i + 1 end end
+         local n = 0
+         for i in iter, nil, 0 do n = n + 1 end
+         return callable(15000) + n - 15000",
+        15000,
+    );
+}
+
+#[test]
+fn recursive_native_api_is_bounded() {
+    // tostring calls __tostring through the recursive API; nesting it
+    // without end is the Lua error "C stack overflow", not a crash, on a
+    // thread with Rust's default stack size.
+    on_stack(
+        2 * 1024 * 1024,
+        "local mt = {} mt.__tostring = function(o) return tostring(o) end
+         local ok, e = pcall(tostring, setmetatable({}, mt))
+         assert(not ok)
+         return 1",
+        1,
+    );
+}
