@@ -197,9 +197,9 @@ impl<'a, 'i> Compiler<'a, 'i> {
             self.set_vararg(self.fs.proto.num_params);
         }
         self.fs.reserve_regs(num_params)?;
-        self.fs.proto.line_defined = func.line;
         self.fs.proto.last_line_defined = func.end_line;
         self.stat_list(&func.body, stat::BlockEnd::at(func.end_line))?;
+        // The final return and the `CLOSURE` are on the line of `end`.
         self.fs.line = func.end_line;
         let proto = self.close_func(func.end_line)?;
         self.fs.line = func.end_line;
