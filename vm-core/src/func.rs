@@ -34,7 +34,7 @@ pub struct LocVar {
 /// A compiled function.
 ///
 /// Invariant: `lines.len() == code.len()`; every register operand is below
-/// `max_stack`; `consts` holds only booleans, numbers and strings.
+/// `max_stack`; `consts` holds only nil, booleans, numbers and strings.
 #[derive(Clone, Debug, Default)]
 pub struct Proto {
     /// Chunk name as given to `load` (`@file.lua`, `=stdin`, or source text).

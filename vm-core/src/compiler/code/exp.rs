@@ -254,6 +254,7 @@ impl Compiler<'_, '_> {
 
     /// Turns a variable into a value: reads upvalues and fields, resolves
     /// compile-time constants (`luaK_dischargevars`).
+    #[inline(never)]
     pub(super) fn discharge_vars(&mut self, e: &mut ExpDesc) {
         e.k = match e.k {
             ExpKind::Const(i) => match self.actvar.get(i).and_then(|v| v.constant()) {
@@ -341,6 +342,7 @@ impl Compiler<'_, '_> {
     /// Puts the whole expression, jumps included, into register `reg`
     /// (`exp2reg`): `TESTSET`s store their operand there, other jumps land
     /// on `LOADTRUE`/`LFALSESKIP` pairs.
+    #[inline(never)]
     fn exp_to_reg(&mut self, e: &mut ExpDesc, reg: u8) {
         self.discharge_to_reg(e, reg);
         if let ExpKind::Jmp(pc) = e.k {
@@ -453,6 +455,7 @@ impl Compiler<'_, '_> {
     }
 
     /// Stores `ex` into the variable `var` (`luaK_storevar`).
+    #[inline(never)]
     pub(super) fn store_var(&mut self, var: &ExpDesc, mut ex: ExpDesc) -> CResult<()> {
         match var.k {
             ExpKind::Local { reg, .. } => {
@@ -489,6 +492,7 @@ impl Compiler<'_, '_> {
     /// Makes `t` the indexing `t[k]` (`luaK_indexed`): a constant string key
     /// gives a field access (on an upvalue or a register), a small integer
     /// key an integer access, anything else a key in a register.
+    #[inline(never)]
     pub(super) fn indexed(&mut self, t: &mut ExpDesc, mut k: ExpDesc) -> CResult<()> {
         if let ExpKind::Str(s) = k.k {
             k.k = ExpKind::K(self.fs.str_k(s));
@@ -523,6 +527,7 @@ impl Compiler<'_, '_> {
 
     /// Emits `SELF` for `e:key(...)`: the method in a new register and `e`
     /// in the one above (`luaK_self`).
+    #[inline(never)]
     pub(super) fn self_op(&mut self, e: &mut ExpDesc, key: StrRef) -> CResult<()> {
         let obj = self.exp_to_any_reg(e)?;
         self.free_exp(e);
@@ -577,6 +582,7 @@ impl Compiler<'_, '_> {
 
     /// Goes on if `e` is true, jumps (through `e.f`) if false
     /// (`luaK_goiftrue`).
+    #[inline(never)]
     pub(super) fn go_if_true(&mut self, e: &mut ExpDesc) -> CResult<()> {
         self.discharge_vars(e);
         let jump = match e.k {
@@ -600,6 +606,7 @@ impl Compiler<'_, '_> {
 
     /// Goes on if `e` is false, jumps (through `e.t`) if true
     /// (`luaK_goiffalse`).
+    #[inline(never)]
     pub(super) fn go_if_false(&mut self, e: &mut ExpDesc) -> CResult<()> {
         self.discharge_vars(e);
         let jump = match e.k {

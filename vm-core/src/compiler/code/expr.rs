@@ -66,6 +66,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// A binary expression and the binary expressions on its left, in
     /// evaluation order (`subexpr`'s loop).
+    #[inline(never)]
     fn binary_chain(&mut self, e: &'a Expr) -> CResult<ExpDesc> {
         let mut chain: SmallVec<[(BinOp, &'a Expr, u32); 8]> = SmallVec::new();
         let mut leftmost = e;
@@ -85,6 +86,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// A primary expression followed by field accesses, method calls and
     /// calls (`suffixedexp`).
+    #[inline(never)]
     pub(super) fn suffixed_exp(&mut self, e: &'a Expr) -> CResult<ExpDesc> {
         let mut suffixes: SmallVec<[&'a Expr; 8]> = SmallVec::new();
         let mut primary = e;
@@ -138,6 +140,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// The arguments of a call whose function is in register `f`, and the
     /// `CALL` itself, at `line` (`funcargs`).
+    #[inline(never)]
     fn func_args(&mut self, f: &mut ExpDesc, args: &'a [Expr], line: u32) -> CResult<()> {
         let Some(base) = f.reg() else {
             return Err(self.error("syntax error"));
@@ -179,6 +182,7 @@ impl<'a> Compiler<'a, '_> {
     /// keyed fields stored as they come, positional ones gathered in
     /// registers and stored by `SETLIST` every `FIELDS_PER_FLUSH` items (a
     /// final call or `...` adds all its values).
+    #[inline(never)]
     fn constructor(&mut self, fields: &'a [Field]) -> CResult<ExpDesc> {
         let pc = self.fs.emit(Op::NewTable {
             a: 0,
@@ -229,6 +233,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// `[key] = value` or `name = value` in a constructor (`recfield`);
     /// `reg` is the first free register before the key was compiled.
+    #[inline(never)]
     fn keyed_field(
         &mut self,
         cc: &mut Constructor,

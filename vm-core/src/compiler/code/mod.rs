@@ -143,6 +143,7 @@ impl<'a, 'i> Compiler<'a, 'i> {
     }
 
     /// Starts compiling a nested function defined at `line` (`open_func`).
+    #[inline(never)]
     fn open_func(&mut self, line: u32) {
         let child = FuncState::new(
             self.source.clone(),
@@ -159,6 +160,7 @@ impl<'a, 'i> Compiler<'a, 'i> {
     /// of its outermost block (where unresolved gotos are errors, reported
     /// at `end_line`) and the final pass. Returns its prototype and makes
     /// the enclosing function current again.
+    #[inline(never)]
     fn close_func(&mut self, end_line: u32) -> CResult<Proto> {
         self.fs.ret(self.fs.nvarstack, Some(0))?;
         self.fs.line = end_line;
@@ -180,6 +182,7 @@ impl<'a, 'i> Compiler<'a, 'i> {
 
     /// Compiles a function body and leaves the new closure in the next free
     /// register (`body` + `codeclosure`).
+    #[inline(never)]
     fn body(&mut self, func: &'a ast::FuncBody) -> CResult<ExpDesc> {
         self.open_func(func.line);
         self.fs.line = func.line;
@@ -194,9 +197,9 @@ impl<'a, 'i> Compiler<'a, 'i> {
             self.set_vararg(self.fs.proto.num_params);
         }
         self.fs.reserve_regs(num_params)?;
-        self.fs.proto.line_defined = func.line;
         self.fs.proto.last_line_defined = func.end_line;
         self.stat_list(&func.body, stat::BlockEnd::at(func.end_line))?;
+        // The final return and the `CLOSURE` are on the line of `end`.
         self.fs.line = func.end_line;
         let proto = self.close_func(func.end_line)?;
         self.fs.line = func.end_line;

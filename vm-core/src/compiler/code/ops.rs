@@ -133,6 +133,7 @@ fn const_op(op: BinOp, a: u8, b: u8, c: u32) -> Op {
 
 impl Compiler<'_, '_> {
     /// Applies a unary operator (`luaK_prefix`).
+    #[inline(never)]
     pub(super) fn prefix(&mut self, op: UnOp, e: &mut ExpDesc, line: u32) -> CResult<()> {
         self.discharge_vars(e);
         let zero = ExpDesc::new(ExpKind::Int(0));
@@ -163,6 +164,7 @@ impl Compiler<'_, '_> {
 
     /// Prepares the first operand of a binary operator before the second
     /// is compiled (`luaK_infix`).
+    #[inline(never)]
     pub(super) fn infix(&mut self, op: BinOp, v: &mut ExpDesc) -> CResult<()> {
         self.discharge_vars(v);
         match op {
@@ -194,6 +196,7 @@ impl Compiler<'_, '_> {
 
     /// Completes a binary operator once both operands are compiled
     /// (`luaK_posfix`); the result is left in `e1`.
+    #[inline(never)]
     pub(super) fn posfix(
         &mut self,
         op: BinOp,
@@ -331,7 +334,7 @@ impl Compiler<'_, '_> {
         if let Some(Op::Concat { a, b }) = self.fs.previous_instruction() {
             if usize::from(*a) == usize::from(r1) + 1 {
                 *a = r1;
-                *b += 1;
+                *b = b.saturating_add(1);
                 self.free_exp(e2);
                 return;
             }

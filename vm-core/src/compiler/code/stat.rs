@@ -138,6 +138,7 @@ impl<'a> Compiler<'a, '_> {
     }
 
     /// `local n1 <attr>, ... = explist` (`localstat`).
+    #[inline(never)]
     fn local_stat(&mut self, names: &'a [(String, Attrib)], exprs: &'a [Expr]) -> CResult<()> {
         let mut to_close = None;
         for (i, (name, attrib)) in names.iter().enumerate() {
@@ -157,7 +158,7 @@ impl<'a> Compiler<'a, '_> {
         let (nexps, mut e) = self.exp_list(exprs)?;
         let nvars = names.len();
         let constant = match self.last_var_kind() {
-            Some(VarKind::Const) if nvars == nexps => self.exp_to_const(&e),
+            Some(VarKind::Const) if nvars == nexps && nvars > 0 => self.exp_to_const(&e),
             _ => None,
         };
         match constant {
@@ -199,6 +200,7 @@ impl<'a> Compiler<'a, '_> {
     /// Adjusts `nexps` values, the last one `e`, to `nvars` registers:
     /// an open call or `...` supplies what is missing, nils fill the rest,
     /// extra values are dropped (`adjust_assign`).
+    #[inline(never)]
     fn adjust_assign(&mut self, nvars: usize, nexps: usize, e: &mut ExpDesc) -> CResult<()> {
         if e.has_multret() {
             let extra = (nvars + 1).saturating_sub(nexps);
@@ -224,6 +226,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// `t1, t2, ... = explist` (`restassign`): targets are evaluated left to
     /// right, values into consecutive registers, then stored right to left.
+    #[inline(never)]
     fn assign_stat(&mut self, targets: &'a [Expr], exprs: &'a [Expr]) -> CResult<()> {
         let mut vars: Vec<ExpDesc> = Vec::with_capacity(targets.len());
         for target in targets {
@@ -256,6 +259,7 @@ impl<'a> Compiler<'a, '_> {
     /// Before assigning to local or upvalue `v`, makes earlier targets that
     /// index through it use a copy of its old value (`check_conflict`), as
     /// in `a[i], a = 1, 2` or `t[i], i = 1, 2`.
+    #[inline(never)]
     fn check_conflict(&mut self, earlier: &mut [ExpDesc], v: &ExpDesc) -> CResult<()> {
         let extra = self.fs.free_reg_u8();
         let mut conflict = false;
@@ -300,6 +304,7 @@ impl<'a> Compiler<'a, '_> {
     }
 
     /// A call statement: the call keeps no results (`exprstat`).
+    #[inline(never)]
     fn call_stat(&mut self, call: &'a Expr) -> CResult<()> {
         let e = self.suffixed_exp(call)?;
         let ExpKind::Call(pc) = e.k else {
@@ -324,6 +329,7 @@ impl<'a> Compiler<'a, '_> {
     }
 
     /// `while cond do body end`.
+    #[inline(never)]
     fn while_stat(&mut self, cond: &'a Expr, body: &'a Block) -> CResult<()> {
         let init = self.fs.get_label();
         let exit = self.cond(cond)?;
@@ -339,6 +345,7 @@ impl<'a> Compiler<'a, '_> {
     /// `repeat body until cond`: the condition is inside the body's scope.
     /// If the body's locals are captured, going round again must close
     /// them, so the repeat jump goes through a `CLOSE`.
+    #[inline(never)]
     fn repeat_stat(&mut self, body: &'a Block, cond: &'a Expr) -> CResult<()> {
         let init = self.fs.get_label();
         self.enter_block(true);
@@ -364,6 +371,7 @@ impl<'a> Compiler<'a, '_> {
     }
 
     /// `if c1 then b1 elseif c2 then b2 else b3 end` (`ifstat`).
+    #[inline(never)]
     fn if_stat(&mut self, arms: &'a [(Expr, Block)], else_block: Option<&'a Block>) -> CResult<()> {
         let mut escape = None;
         for (i, (cond, block)) in arms.iter().enumerate() {
@@ -380,6 +388,7 @@ impl<'a> Compiler<'a, '_> {
     /// One `cond then block` arm (`test_then_block`). `if c then break`
     /// jumps straight out of the loop when `c` is true. `more`: another arm
     /// or an `else` follows, so the block ends with a jump to the end.
+    #[inline(never)]
     fn test_then_block(
         &mut self,
         cond: &'a Expr,
@@ -424,6 +433,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// `for var = start, limit [, step] do body end` (`fornum`): three
     /// hidden locals, then the control variable.
+    #[inline(never)]
     fn num_for(
         &mut self,
         var: &'a str,
@@ -457,6 +467,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// `for n1, n2, ... in explist do body end` (`forlist`): four hidden
     /// locals (iterator, state, control, closing value), then the names.
+    #[inline(never)]
     fn gen_for(
         &mut self,
         names: &'a [String],
@@ -493,6 +504,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// The loop part of both `for`s (`forbody`): prepare, body with the
     /// `nvars` declared variables, and the loop instruction(s) at `line`.
+    #[inline(never)]
     fn for_body(
         &mut self,
         base: u8,
@@ -539,6 +551,7 @@ impl<'a> Compiler<'a, '_> {
     }
 
     /// `function a.b.c:m(params) body end` (`funcstat`).
+    #[inline(never)]
     fn func_stat(
         &mut self,
         path: &'a [String],
@@ -565,6 +578,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// `local function name(params) body end` (`localfunc`): the name is in
     /// scope inside the body, for recursion.
+    #[inline(never)]
     fn local_func(&mut self, name: &'a str, func: &'a FuncBody) -> CResult<()> {
         let vidx = self.new_local(name, VarKind::Regular)?;
         self.adjust_local_vars(1);
@@ -576,6 +590,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// `return explist` (`retstat`): a single call becomes a tail call
     /// (outside the scope of to-be-closed variables).
+    #[inline(never)]
     fn ret_stat(&mut self, ret: &'a Return) -> CResult<()> {
         self.fs.line = ret.line;
         let mut first = self.fs.nvarstack;

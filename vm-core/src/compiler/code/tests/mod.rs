@@ -8,6 +8,7 @@
 mod errors;
 mod exprs;
 mod props;
+mod source;
 mod stats;
 mod syntax;
 

@@ -7,7 +7,9 @@ use proptest::prelude::*;
 
 use super::syntax::*;
 use super::*;
-use crate::compiler::ast::{Attrib, BinOp, Block, Expr, ExprKind, Field, Stat, StatKind, UnOp};
+use crate::compiler::ast::{
+    Attrib, BinOp, Block, Chunk, Expr, ExprKind, Field, Stat, StatKind, UnOp,
+};
 
 /// Case count for this run: `base` times `VM_TEST_SCALE` (default 1).
 fn cases(base: u32) -> u32 {
@@ -197,12 +199,11 @@ proptest! {
     }
 }
 
-/// Runs `f` on a thread with a small stack, to show it does not recurse
-/// on the length of its input.
-fn on_small_stack<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+/// Runs `f` on a thread with a stack of `kib` KiB.
+fn with_stack<T: Send>(kib: usize, f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
-            .stack_size(512 * 1024)
+            .stack_size(kib * 1024)
             .spawn_scoped(scope, f)
             .expect("spawn a test thread")
             .join()
@@ -244,7 +245,8 @@ fn long_left_leaning_chains_do_not_deepen_the_stack() {
             local(&["t"], vec![fields]),
             call_stat(calls),
         ]);
-        let proto = on_small_stack(|| compile(&chunk).map(|(p, _)| p.code.len()));
+        // A small stack: compiling does not recurse on the chains' length.
+        let proto = with_stack(512, || compile(&chunk).map(|(p, _)| p.code.len()));
         assert!(proto.expect("compiles") > 4 * n);
         drop(chunk);
     });
@@ -335,4 +337,76 @@ fn float_edge_constants() {
     assert_eq!(consts[1], "NaN");
     assert!(consts.contains(&"1.0".to_string()) && consts.contains(&"1".to_string()));
     let _ = ExprKind::Nil;
+}
+
+/// Trees nested `MAX_SYNTAX_DEPTH` deep in each way the parser allows.
+fn deep_trees() -> Vec<(&'static str, Chunk)> {
+    use crate::compiler::MAX_SYNTAX_DEPTH as N;
+    let mut trees = Vec::new();
+    let nest = |f: &dyn Fn(Expr) -> Expr| (0..N).fold(name("x"), |e, _| f(e));
+    trees.push(("parens", nest(&|e| paren(e))));
+    trees.push(("calls", nest(&|e| call(name("f"), vec![e]))));
+    trees.push(("tables", nest(&|e| table(vec![pos(e)]))));
+    trees.push(("negations", nest(&|e| un(UnOp::Neg, e))));
+    trees.push(("nots", nest(&|e| un(UnOp::Not, e))));
+    trees.push(("powers", nest(&|e| bin(BinOp::Pow, name("x"), e))));
+    trees.push(("ands", nest(&|e| bin(BinOp::And, name("x"), paren(e)))));
+    trees.push((
+        "functions",
+        nest(&|e| func(&[], false, block_ret(vec![], vec![e]))),
+    ));
+    let mut chunks: Vec<(&'static str, Chunk)> = trees
+        .into_iter()
+        .map(|(what, e)| (what, chunk(vec![local(&["x"], vec![e])])))
+        .collect();
+    let nest_block = |f: &dyn Fn(Block) -> Stat| {
+        (0..N).fold(
+            block(vec![call_stat(call(name("f"), vec![name("x")]))]),
+            |b, _| block(vec![f(b)]),
+        )
+    };
+    chunks.push((
+        "blocks",
+        Chunk {
+            block: nest_block(&do_),
+            end_line: 1,
+        },
+    ));
+    chunks.push((
+        "ifs",
+        Chunk {
+            block: nest_block(&|b| if_(vec![(name("x"), b)], Some(block(vec![])))),
+            end_line: 1,
+        },
+    ));
+    chunks.push((
+        "whiles",
+        Chunk {
+            block: nest_block(&|b| while_(name("x"), b)),
+            end_line: 1,
+        },
+    ));
+    chunks.push((
+        "fors",
+        Chunk {
+            block: nest_block(&|b| gen_for(&["k"], vec![name("x")], b)),
+            end_line: 1,
+        },
+    ));
+    chunks
+}
+
+#[test]
+fn deep_nesting_fits_a_default_thread_stack() {
+    // Recursion follows nesting, which the parser bounds; at that bound a
+    // default-sized thread (2 MiB) is enough even without optimisations
+    // (about 400 KiB are used with the test profile's).
+    for (what, chunk) in deep_trees() {
+        let result = with_stack(2048, || compile(&chunk).map(|_| ()).map_err(|e| e.0));
+        // Nested loops run out of registers or locals; that is an error,
+        // not a crash.
+        if let Err(e) = result {
+            assert!(e.contains("too many"), "{what}: {e}");
+        }
+    }
 }
