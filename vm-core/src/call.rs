@@ -60,12 +60,15 @@ impl Vm {
         loop {
             match f {
                 Value::LuaFn(cl) => {
-                    let proto = self.heap.lfns[cl].proto.clone();
+                    let proto = &self.heap.lfns[cl].proto;
+                    let (np, max, vararg) = (
+                        proto.num_params as usize,
+                        proto.max_stack as usize,
+                        proto.is_vararg,
+                    );
                     let nargs = self.th.stack.len() - func - 1;
-                    let np = proto.num_params as usize;
-                    let max = proto.max_stack as usize;
                     let mut ci = CallInfo::new(func, func + 1, nresults, FrameKind::Lua(cl));
-                    if proto.is_vararg {
+                    if vararg {
                         // Fixed parameters move above the varargs, next to a
                         // copy of the function (see `CallInfo::nvarargs`).
                         let nvar = nargs.saturating_sub(np);

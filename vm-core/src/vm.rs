@@ -30,6 +30,11 @@ impl Vm {
     /// Executes Lua frames until fewer than `stop + 1` frames remain or a
     /// native frame is on top (the driver then takes over).
     pub(crate) fn execute(&mut self, stop: usize) -> LuaResult<()> {
+        // The running function's prototype. Re-cloned only when the frame
+        // runs a different prototype: reference counting on every call and
+        // return (atomic instructions) would cost more than the rest of the
+        // call sequence.
+        let mut proto: Option<Arc<Proto>> = None;
         'newframe: loop {
             if self.th.frames.len() <= stop {
                 return Ok(());
@@ -44,7 +49,11 @@ impl Vm {
                     continue 'newframe;
                 }
             }
-            let proto: Arc<Proto> = self.heap.lfns[cl].proto.clone();
+            let fp = &self.heap.lfns[cl].proto;
+            if !proto.as_ref().is_some_and(|p| Arc::ptr_eq(p, fp)) {
+                proto = Some(fp.clone());
+            }
+            let proto = proto.as_ref().expect("set above");
             let code = &proto.code[..];
             let k = &proto.consts[..];
             let base = self.th.frames[fi].base;
@@ -901,7 +910,7 @@ impl Vm {
     }
 
     /// Reads upvalue `idx` of closure `cl`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn upval_get(&self, cl: LuaFnRef, idx: u8) -> Value {
         let uv = self.heap.lfns[cl].upvals[idx as usize];
         match self.heap.upvals[uv] {
