@@ -164,7 +164,10 @@ impl Vm {
     /// "index is nil" / "index is NaN".
     pub fn raw_set(&mut self, t: TableRef, k: Value, v: Value) -> LuaResult<()> {
         match self.heap.tables[t].set(k, v) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.heap.debt += self.heap.tables[t].take_growth();
+                Ok(())
+            }
             Err(e) => Err(self.rt_error(e.message())),
         }
     }
@@ -179,6 +182,7 @@ impl Vm {
     pub fn raw_set_str(&mut self, t: TableRef, k: &str, v: Value) {
         let k = self.heap.intern(k.as_bytes());
         self.heap.tables[t].set_str(k, v);
+        self.heap.debt += self.heap.tables[t].take_growth();
     }
 
     /// The table border `#t` (raw).

@@ -145,6 +145,9 @@ pub struct Table {
     array: Vec<Value>,
     /// Every other key (see the invariants in the module docs).
     hash: HashPart,
+    /// Bytes allocated by growth since the last `take_growth` (the heap
+    /// adds them to the collector's debt).
+    grown: u32,
 }
 
 impl Table {
@@ -163,6 +166,7 @@ impl Table {
             flags: 0,
             array: vec![Value::Nil; narray.min(MAX_PREALLOC)],
             hash: HashPart::with_capacity(nhash.min(MAX_PREALLOC)),
+            grown: 0,
         }
     }
 
@@ -345,6 +349,21 @@ impl Table {
         cleared + self.hash.clear_where(dead)
     }
 
+    /// Bytes allocated by this table's growth since the last call (for the
+    /// collector's pacing); resets the count.
+    #[inline]
+    pub fn take_growth(&mut self) -> usize {
+        std::mem::take(&mut self.grown) as usize
+    }
+
+    /// Records the bytes allocated since `approx_bytes` was `before`.
+    fn note_growth(&mut self, before: usize) {
+        let delta = self.approx_bytes().saturating_sub(before);
+        self.grown = self
+            .grown
+            .saturating_add(u32::try_from(delta).unwrap_or(u32::MAX));
+    }
+
     /// Approximate heap bytes owned by this table (for the collector's
     /// pacing), the `Table` itself included.
     pub fn approx_bytes(&self) -> usize {
@@ -361,9 +380,11 @@ impl Table {
         let old_len = self.array.len();
         let len = len.min(MAX_PREALLOC);
         if len > old_len {
+            let before = self.approx_bytes();
             self.array.resize(len, Value::Nil);
             self.hash.move_ints_to_array(&mut self.array, old_len);
             self.absorb_from_hash();
+            self.note_growth(before);
         }
     }
 
@@ -422,6 +443,12 @@ impl Table {
     #[cold]
     #[inline(never)]
     fn push_at_capacity(&mut self, value: Value) {
+        let before = self.approx_bytes();
+        self.push_growing(value);
+        self.note_growth(before);
+    }
+
+    fn push_growing(&mut self, value: Value) {
         let len = self.array.len();
         let live = self.array.iter().filter(|v| !v.is_nil()).count();
         if 2 * (live + 1) > len + 1 {
@@ -476,6 +503,12 @@ impl Table {
     /// `extra` as a key), moving keys across the parts, and rebuilds the hash
     /// part without tombstones and with room for at least one more key.
     fn rehash(&mut self, extra: Value) {
+        let before = self.approx_bytes();
+        self.resize_parts(extra);
+        self.note_growth(before);
+    }
+
+    fn resize_parts(&mut self, extra: Value) {
         let old_len = self.array.len();
         let new_len = self.new_array_len(extra);
         let mut spilled = Vec::new();

@@ -870,6 +870,7 @@ impl Vm {
                         for i in 1..=n {
                             tab.set_int(c as i64 + i as i64, stack[ra + i]);
                         }
+                        self.heap.debt += tab.take_growth();
                         if b == 0 {
                             let top = self.th.frames[fi].top;
                             self.th.stack.resize(top, Value::Nil);
@@ -983,7 +984,7 @@ impl Vm {
         let Value::Table(tr) = t else { return false };
         let tab = &mut self.heap.tables[tr];
         if tab.metatable.is_none() {
-            return match key {
+            let done = match key {
                 Value::Int(i) => {
                     tab.set_int(i, v);
                     true
@@ -994,6 +995,11 @@ impl Vm {
                 }
                 _ => tab.set(key, v).is_ok(),
             };
+            let grown = tab.take_growth();
+            if grown != 0 {
+                self.heap.debt += grown;
+            }
+            return done;
         }
         // With a metatable, only overwriting an existing field is raw.
         if tab.get(key).is_nil() {

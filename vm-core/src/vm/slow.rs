@@ -205,6 +205,7 @@ impl Vm {
                         if let Err(e) = self.heap.tables[tr].set(key, v) {
                             return Err(self.rt_error(e.message()));
                         }
+                        self.heap.debt += self.heap.tables[tr].take_growth();
                         return Ok(Some(Value::Nil));
                     }
                     h
