@@ -152,11 +152,11 @@ impl Vm {
             }
             macro_rules! cmp_imm {
                 ($a:expr, $sb:expr, $k:expr, $isf:expr, $iop:tt, $ev:expr, $flip:expr) => {{
-                    let x = reg!($a);
-                    let res = match x {
+                    let res = match reg!($a) {
                         Value::Int(i) => i $iop ($sb as i64),
                         Value::Num(f) => f $iop ($sb as f64),
                         _ => {
+                            let x = reg!($a);
                             let imm = if $isf { Value::Num($sb as f64) } else { Value::Int($sb as i64) };
                             let (l, r) = if $flip { (imm, x) } else { (x, imm) };
                             let (sl, sr) = if $flip { (Src::Imm, Src::Reg($a)) } else { (Src::Reg($a), Src::Imm) };
@@ -601,28 +601,28 @@ impl Vm {
                     }
                     Op::Jmp { sj } => pc = (pc as i64 + sj as i64) as usize,
                     Op::Eq { a, b, k: kk } => {
-                        let (x, y) = (reg!(a), reg!(b));
-                        let res = match (x, y) {
-                            (Value::Table(p), Value::Table(q)) if p != q => {
-                                slow!(self.eq_slow(fi, x, y)).truthy()
+                        let res = match (&reg!(a), &reg!(b)) {
+                            (&Value::Int(i), &Value::Int(j)) => i == j,
+                            (&Value::Str(p), &Value::Str(q)) => p == q,
+                            (&Value::Table(p), &Value::Table(q)) if p != q => {
+                                slow!(self.eq_slow(fi, Value::Table(p), Value::Table(q))).truthy()
                             }
-                            (Value::UserData(p), Value::UserData(q)) if p != q => {
-                                slow!(self.eq_slow(fi, x, y)).truthy()
+                            (&Value::UserData(p), &Value::UserData(q)) if p != q => {
+                                slow!(self.eq_slow(fi, Value::UserData(p), Value::UserData(q))).truthy()
                             }
-                            _ => x.raw_eq(y),
+                            _ => reg!(a).raw_eq(reg!(b)),
                         };
                         cond_jump!(res, kk);
                     }
                     Op::Lt { a, b, k: kk } => {
-                        let (x, y) = (reg!(a), reg!(b));
-                        let res = match (x, y) {
-                            (Value::Int(i), Value::Int(j)) => i < j,
-                            (Value::Num(p), Value::Num(q)) => p < q,
+                        let res = match (&reg!(a), &reg!(b)) {
+                            (&Value::Int(i), &Value::Int(j)) => i < j,
+                            (&Value::Num(p), &Value::Num(q)) => p < q,
                             _ => slow!(self.compare_slow(
                                 fi,
                                 crate::meta::Tm::Lt,
-                                x,
-                                y,
+                                reg!(a),
+                                reg!(b),
                                 Src::Reg(a),
                                 Src::Reg(b)
                             ))
@@ -631,15 +631,14 @@ impl Vm {
                         cond_jump!(res, kk);
                     }
                     Op::Le { a, b, k: kk } => {
-                        let (x, y) = (reg!(a), reg!(b));
-                        let res = match (x, y) {
-                            (Value::Int(i), Value::Int(j)) => i <= j,
-                            (Value::Num(p), Value::Num(q)) => p <= q,
+                        let res = match (&reg!(a), &reg!(b)) {
+                            (&Value::Int(i), &Value::Int(j)) => i <= j,
+                            (&Value::Num(p), &Value::Num(q)) => p <= q,
                             _ => slow!(self.compare_slow(
                                 fi,
                                 crate::meta::Tm::Le,
-                                x,
-                                y,
+                                reg!(a),
+                                reg!(b),
                                 Src::Reg(a),
                                 Src::Reg(b)
                             ))
@@ -788,8 +787,8 @@ impl Vm {
                     Op::ForLoop { a, bx } => {
                         let ra = base + a as usize;
                         let st = &mut self.th.stack;
-                        match (st[ra], st[ra + 2]) {
-                            (Value::Int(i), Value::Int(step)) => {
+                        match (&st[ra], &st[ra + 2]) {
+                            (&Value::Int(i), &Value::Int(step)) => {
                                 let Value::Int(count) = st[ra + 1] else {
                                     unreachable!()
                                 };
@@ -801,7 +800,7 @@ impl Vm {
                                     pc -= bx as usize;
                                 }
                             }
-                            (Value::Num(i), Value::Num(step)) => {
+                            (&Value::Num(i), &Value::Num(step)) => {
                                 let Value::Num(limit) = st[ra + 1] else {
                                     unreachable!()
                                 };
