@@ -608,7 +608,8 @@ impl Vm {
                                 slow!(self.eq_slow(fi, Value::Table(p), Value::Table(q))).truthy()
                             }
                             (&Value::UserData(p), &Value::UserData(q)) if p != q => {
-                                slow!(self.eq_slow(fi, Value::UserData(p), Value::UserData(q))).truthy()
+                                slow!(self.eq_slow(fi, Value::UserData(p), Value::UserData(q)))
+                                    .truthy()
                             }
                             _ => reg!(a).raw_eq(reg!(b)),
                         };
@@ -697,15 +698,8 @@ impl Vm {
                         if self.precall(func, c as i32 - 1)? {
                             continue 'newframe;
                         }
-                        match self.start_native()? {
-                            Step::Return(n) => {
-                                let first = self.th.stack.len() - n;
-                                self.postcall(first, n);
-                            }
-                            step => {
-                                self.apply_step(step)?;
-                                continue 'newframe;
-                            }
+                        if !self.run_native_inline()? {
+                            continue 'newframe;
                         }
                     }
                     Op::TailCall { a, b } => {
@@ -722,15 +716,8 @@ impl Vm {
                             if self.precall(func, crate::state::MULTRET)? {
                                 continue 'newframe;
                             }
-                            match self.start_native()? {
-                                Step::Return(n) => {
-                                    let first = self.th.stack.len() - n;
-                                    self.postcall(first, n);
-                                }
-                                step => {
-                                    self.apply_step(step)?;
-                                    continue 'newframe;
-                                }
+                            if !self.run_native_inline()? {
+                                continue 'newframe;
                             }
                             continue;
                         }
@@ -834,15 +821,8 @@ impl Vm {
                         if self.precall(ra + 4, c as i32)? {
                             continue 'newframe;
                         }
-                        match self.start_native()? {
-                            Step::Return(n) => {
-                                let first = self.th.stack.len() - n;
-                                self.postcall(first, n);
-                            }
-                            step => {
-                                self.apply_step(step)?;
-                                continue 'newframe;
-                            }
+                        if !self.run_native_inline()? {
+                            continue 'newframe;
                         }
                     }
                     Op::TForLoop { a, bx } => {
@@ -905,6 +885,24 @@ impl Vm {
                     }
                     Op::VarArgPrep { .. } => {}
                 }
+            }
+        }
+    }
+
+    /// Runs the native frame `precall` just pushed. True when it returned at
+    /// once (its results are in place and the calling frame goes on); false
+    /// when its step pushed other frames for the driver or the loop to run.
+    #[inline]
+    fn run_native_inline(&mut self) -> LuaResult<bool> {
+        match self.start_native()? {
+            Step::Return(n) => {
+                let first = self.th.stack.len() - n;
+                self.postcall(first, n);
+                Ok(true)
+            }
+            step => {
+                self.apply_step(step)?;
+                Ok(false)
             }
         }
     }

@@ -13,6 +13,7 @@ mod bench;
 mod ci;
 mod cli;
 mod exec;
+mod tidy;
 
 use std::process::ExitCode;
 
