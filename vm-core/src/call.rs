@@ -143,27 +143,32 @@ impl Vm {
     /// frame's function slot (step 4 of the protocol).
     #[inline(never)]
     pub(crate) fn postcall(&mut self, first: usize, n: usize) {
-        let ci = self.th.frames.pop().expect("a frame to return from");
-        let res = ci.func;
-        let stack = &mut self.th.stack;
-        let wanted = if ci.nresults == MULTRET {
-            n
-        } else {
-            ci.nresults as usize
+        let frames = &mut self.th.frames;
+        let (res, nresults) = match frames.last() {
+            Some(ci) => (ci.func, ci.nresults),
+            None => unreachable!("a frame to return from"),
         };
-        let copy = n.min(wanted);
-        if first != res {
-            stack.copy_within(first..first + copy, res);
+        frames.truncate(frames.len() - 1);
+        let stack = &mut self.th.stack;
+        // Results move down (`first >= res`); few values, so an element
+        // loop beats a `memmove` call.
+        let copy = if nresults == MULTRET { n } else { n.min(nresults as usize) };
+        for i in 0..copy {
+            stack[res + i] = stack[first + i];
         }
-        stack.truncate(res + copy);
-        stack.resize(res + wanted, Value::Nil);
-        if ci.nresults != MULTRET {
-            if let Some(caller) = self.th.frames.last() {
-                if caller.is_lua() && stack.len() < caller.top {
-                    stack.resize(caller.top, Value::Nil);
-                }
+        if nresults == MULTRET {
+            stack.truncate(res + n);
+            return;
+        }
+        // Missing results are nil; a Lua caller gets its frame extent back.
+        let mut end = res + nresults as usize;
+        if let Some(caller) = frames.last() {
+            if caller.is_lua() {
+                end = end.max(caller.top);
             }
         }
+        stack.truncate(res + copy);
+        stack.resize(end, Value::Nil);
     }
 
     /// Applies a native's step to the native frame on top of the stack.
