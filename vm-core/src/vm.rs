@@ -209,53 +209,49 @@ impl Vm {
                         reg!(a) = v;
                     }
                     Op::GetTable { a, b, c } => {
-                        let t = reg!(b);
-                        let key = reg!(c);
-                        let v = match t {
+                        let v = match reg!(b) {
                             Value::Table(tr) => {
-                                let v = match key {
+                                let v = match reg!(c) {
                                     Value::Int(i) => self.heap.tables[tr].get_int(i),
                                     Value::Str(s) => self.heap.tables[tr].get_str(s),
-                                    _ => self.heap.tables[tr].get(key),
+                                    key => self.heap.tables[tr].get(key),
                                 };
                                 if v.is_nil() {
-                                    slow!(self.index_slow(fi, t, key, Src::Reg(b)))
+                                    slow!(self.index_slow(fi, Value::Table(tr), reg!(c), Src::Reg(b)))
                                 } else {
                                     v
                                 }
                             }
-                            _ => slow!(self.index_slow(fi, t, key, Src::Reg(b))),
+                            t => slow!(self.index_slow(fi, t, reg!(c), Src::Reg(b))),
                         };
                         reg!(a) = v;
                     }
                     Op::GetI { a, b, c } => {
-                        let t = reg!(b);
-                        let v = match t {
+                        let v = match reg!(b) {
                             Value::Table(tr) => {
                                 let v = self.heap.tables[tr].get_int(c as i64);
                                 if v.is_nil() {
+                                    let t = Value::Table(tr);
                                     slow!(self.index_slow(fi, t, Value::Int(c as i64), Src::Reg(b)))
                                 } else {
                                     v
                                 }
                             }
-                            _ => slow!(self.index_slow(fi, t, Value::Int(c as i64), Src::Reg(b))),
+                            t => slow!(self.index_slow(fi, t, Value::Int(c as i64), Src::Reg(b))),
                         };
                         reg!(a) = v;
                     }
                     Op::GetField { a, b, c } => {
-                        let t = reg!(b);
-                        let key = k[c as usize];
-                        let v = match (t, key) {
-                            (Value::Table(tr), Value::Str(s)) => {
+                        let v = match (&reg!(b), &k[c as usize]) {
+                            (&Value::Table(tr), &Value::Str(s)) => {
                                 let v = self.heap.tables[tr].get_str(s);
                                 if v.is_nil() {
-                                    slow!(self.index_slow(fi, t, key, Src::Reg(b)))
+                                    slow!(self.index_slow(fi, Value::Table(tr), Value::Str(s), Src::Reg(b)))
                                 } else {
                                     v
                                 }
                             }
-                            _ => slow!(self.index_slow(fi, t, key, Src::Reg(b))),
+                            _ => slow!(self.index_slow(fi, reg!(b), k[c as usize], Src::Reg(b))),
                         };
                         reg!(a) = v;
                     }
@@ -268,26 +264,34 @@ impl Vm {
                         }
                     }
                     Op::SetTable { a, b, c, k: isk } => {
-                        let t = reg!(a);
-                        let key = reg!(b);
                         let v = if isk { k[c as usize] } else { reg!(c) };
-                        if !self.fast_set(t, key, v) {
-                            slow!(self.newindex_slow(fi, t, key, v, Src::Reg(a)));
+                        let done = match (&reg!(a), &reg!(b)) {
+                            (&Value::Table(tr), &Value::Int(i)) => self.fast_set_int(tr, i, v),
+                            (&Value::Table(tr), &Value::Str(s)) => self.fast_set_str(tr, s, v),
+                            _ => false,
+                        };
+                        if !done {
+                            slow!(self.newindex_slow(fi, reg!(a), reg!(b), v, Src::Reg(a)));
                         }
                     }
                     Op::SetI { a, b, c, k: isk } => {
-                        let t = reg!(a);
                         let v = if isk { k[c as usize] } else { reg!(c) };
-                        if !self.fast_set(t, Value::Int(b as i64), v) {
-                            slow!(self.newindex_slow(fi, t, Value::Int(b as i64), v, Src::Reg(a)));
+                        let done = match reg!(a) {
+                            Value::Table(tr) => self.fast_set_int(tr, b as i64, v),
+                            _ => false,
+                        };
+                        if !done {
+                            slow!(self.newindex_slow(fi, reg!(a), Value::Int(b as i64), v, Src::Reg(a)));
                         }
                     }
                     Op::SetField { a, b, c, k: isk } => {
-                        let t = reg!(a);
-                        let key = k[b as usize];
                         let v = if isk { k[c as usize] } else { reg!(c) };
-                        if !self.fast_set(t, key, v) {
-                            slow!(self.newindex_slow(fi, t, key, v, Src::Reg(a)));
+                        let done = match (&reg!(a), &k[b as usize]) {
+                            (&Value::Table(tr), &Value::Str(s)) => self.fast_set_str(tr, s, v),
+                            _ => false,
+                        };
+                        if !done {
+                            slow!(self.newindex_slow(fi, reg!(a), k[b as usize], v, Src::Reg(a)));
                         }
                     }
                     Op::NewTable { a, hash, array } => {
@@ -1003,6 +1007,34 @@ impl Vm {
             return false;
         }
         let _ = tab.set(key, v);
+        true
+    }
+
+    /// `t[i] = v` when no metamethod can be involved (`luaV_fastseti`);
+    /// false means the slow path must decide.
+    #[inline]
+    fn fast_set_int(&mut self, t: crate::value::TableRef, i: i64, v: Value) -> bool {
+        let tab = &mut self.heap.tables[t];
+        if tab.metatable.is_some() && tab.get_int(i).is_nil() {
+            return false;
+        }
+        tab.set_int(i, v);
+        let grown = tab.take_growth();
+        self.heap.debt += grown;
+        true
+    }
+
+    /// `t.s = v` when no metamethod can be involved; false means the slow
+    /// path must decide.
+    #[inline]
+    fn fast_set_str(&mut self, t: crate::value::TableRef, s: crate::value::StrRef, v: Value) -> bool {
+        let tab = &mut self.heap.tables[t];
+        if tab.metatable.is_some() && tab.get_str(s).is_nil() {
+            return false;
+        }
+        tab.set_str(s, v);
+        let grown = tab.take_growth();
+        self.heap.debt += grown;
         true
     }
 
