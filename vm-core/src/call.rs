@@ -152,7 +152,11 @@ impl Vm {
         let stack = &mut self.th.stack;
         // Results move down (`first >= res`); few values, so an element
         // loop beats a `memmove` call.
-        let copy = if nresults == MULTRET { n } else { n.min(nresults as usize) };
+        let copy = if nresults == MULTRET {
+            n
+        } else {
+            n.min(nresults as usize)
+        };
         for i in 0..copy {
             stack[res + i] = stack[first + i];
         }

@@ -26,6 +26,7 @@ pub mod meta;
 pub mod native;
 pub mod number;
 pub mod opcodes;
+mod raw;
 pub mod state;
 pub mod table;
 pub mod value;

@@ -30,11 +30,6 @@ impl Vm {
     /// Executes Lua frames until fewer than `stop + 1` frames remain or a
     /// native frame is on top (the driver then takes over).
     pub(crate) fn execute(&mut self, stop: usize) -> LuaResult<()> {
-        // The running function's prototype. Re-cloned only when the frame
-        // runs a different prototype: reference counting on every call and
-        // return (atomic instructions) would cost more than the rest of the
-        // call sequence.
-        let mut proto: Option<Arc<Proto>> = None;
         'newframe: loop {
             if self.th.frames.len() <= stop {
                 return Ok(());
@@ -49,11 +44,12 @@ impl Vm {
                     continue 'newframe;
                 }
             }
-            let fp = &self.heap.lfns[cl].proto;
-            if !proto.as_ref().is_some_and(|p| Arc::ptr_eq(p, fp)) {
-                proto = Some(fp.clone());
-            }
-            let proto = proto.as_ref().expect("set above");
+            // SAFETY: the closure `cl` runs in frame `fi`, so it is rooted in
+            // that frame's function slot until the frame is popped, and it
+            // owns an `Arc` of its prototype. `proto` is only used until the
+            // next `continue 'newframe`, which every frame change goes
+            // through; no `Proto` is ever mutated once shared.
+            let proto: &Proto = unsafe { crate::raw::detach_proto(&self.heap.lfns[cl].proto) };
             let code = &proto.code[..];
             let k = &proto.consts[..];
             let base = self.th.frames[fi].base;
@@ -217,7 +213,12 @@ impl Vm {
                                     key => self.heap.tables[tr].get(key),
                                 };
                                 if v.is_nil() {
-                                    slow!(self.index_slow(fi, Value::Table(tr), reg!(c), Src::Reg(b)))
+                                    slow!(self.index_slow(
+                                        fi,
+                                        Value::Table(tr),
+                                        reg!(c),
+                                        Src::Reg(b)
+                                    ))
                                 } else {
                                     v
                                 }
@@ -246,7 +247,12 @@ impl Vm {
                             (&Value::Table(tr), &Value::Str(s)) => {
                                 let v = self.heap.tables[tr].get_str(s);
                                 if v.is_nil() {
-                                    slow!(self.index_slow(fi, Value::Table(tr), Value::Str(s), Src::Reg(b)))
+                                    slow!(self.index_slow(
+                                        fi,
+                                        Value::Table(tr),
+                                        Value::Str(s),
+                                        Src::Reg(b)
+                                    ))
                                 } else {
                                     v
                                 }
@@ -281,7 +287,13 @@ impl Vm {
                             _ => false,
                         };
                         if !done {
-                            slow!(self.newindex_slow(fi, reg!(a), Value::Int(b as i64), v, Src::Reg(a)));
+                            slow!(self.newindex_slow(
+                                fi,
+                                reg!(a),
+                                Value::Int(b as i64),
+                                v,
+                                Src::Reg(a)
+                            ));
                         }
                     }
                     Op::SetField { a, b, c, k: isk } => {
@@ -1027,7 +1039,12 @@ impl Vm {
     /// `t.s = v` when no metamethod can be involved; false means the slow
     /// path must decide.
     #[inline]
-    fn fast_set_str(&mut self, t: crate::value::TableRef, s: crate::value::StrRef, v: Value) -> bool {
+    fn fast_set_str(
+        &mut self,
+        t: crate::value::TableRef,
+        s: crate::value::StrRef,
+        v: Value,
+    ) -> bool {
         let tab = &mut self.heap.tables[t];
         if tab.metatable.is_some() && tab.get_str(s).is_nil() {
             return false;

@@ -200,3 +200,25 @@ fn syntax_errors_are_values_not_panics() {
     let deep = "(".repeat(100_000);
     assert!(vm.load(deep.as_bytes(), "=deep").is_err());
 }
+
+#[test]
+fn running_functions_survive_collections_they_trigger() {
+    // The anonymous functions are referenced only by their frames while the
+    // collector runs inside them (the interpreter reads their code without
+    // holding a reference count: `raw::detach_proto`).
+    let mut vm = Vm::new();
+    let r = run(
+        &mut vm,
+        "local s = 0
+         for round = 1, 3 do
+           s = s + (function(k)
+             local keep = {}
+             for i = 1, 100000 do keep[i % 64] = {i, tostring = i} end
+             return (function() for i = 1, 50000 do local x = {i} end return k end)()
+           end)(round)
+         end
+         return s",
+    );
+    assert_eq!(int(&r), 6);
+    vm.check_invariants().unwrap();
+}
