@@ -5,6 +5,20 @@
 //! standard library (`vm-stdlib`) and the drivers (`vm-sched`, `vm-thread`,
 //! `vm-cli`) add those on top of its public API.
 //!
+//! The public API, by concern:
+//! - [`Vm`]: one Lua state. [`Vm::load`] compiles a chunk, [`Vm::call`]
+//!   runs a function, [`Vm::exec`] does both; globals, tables, strings and
+//!   rooting ([`Vm::root`]) are in [`api`].
+//! - [`Value`]: a 16-byte `Copy` value; heap objects are handles into the
+//!   arenas of [`heap::Heap`].
+//! - Natives: a [`NativeFunction`] receives [`Args`] and answers with a
+//!   [`Step`]; calls it requests run on the interpreter's own loop and come
+//!   back to a named [`Continuation`].
+//! - Errors: [`LuaError`] carries any Lua value; [`Vm::error_to_string`]
+//!   renders it as the `lua` command does.
+//! - Tools: [`compiler`] (source to [`func::Proto`]), [`listing`]
+//!   (`luac -l`), [`debug`] (chunk names, tracebacks).
+//!
 //! ```
 //! use vm_core::{Vm, Value};
 //!
