@@ -377,22 +377,22 @@ impl Vm {
     /// the values it pushed last).
     #[inline]
     pub fn push(&mut self, v: Value) {
-        self.th.stack.push(v);
+        self.th.push(v);
     }
 
     /// Number of values above the native frame's base (arguments plus
     /// whatever it pushed).
     pub fn frame_top(&self, args: Args) -> usize {
-        self.th.stack.len() - args.base
+        self.th.top - args.base
     }
 
     /// Value at offset `i` (0-based) from the native frame's base.
     pub fn frame_get(&self, args: Args, i: usize) -> Value {
-        self.th
-            .stack
-            .get(args.base + i)
-            .copied()
-            .unwrap_or_default()
+        if args.base + i < self.th.top {
+            self.th.stack[args.base + i]
+        } else {
+            Value::Nil
+        }
     }
 
     /// Absolute stack slot of offset `i` from the frame's base (for
@@ -403,12 +403,16 @@ impl Vm {
 
     /// Inserts `v` at offset `i` from the frame's base, shifting values up.
     pub fn frame_insert(&mut self, args: Args, i: usize, v: Value) {
-        self.th.stack.insert(args.base + i, v);
+        let (at, top) = (args.base + i, self.th.top);
+        self.th.ensure(top + 1);
+        self.th.stack.copy_within(at..top, at + 1);
+        self.th.stack[at] = v;
+        self.th.top = top + 1;
     }
 
     /// Truncates the native frame's values to `n` above its base.
     pub fn frame_truncate(&mut self, args: Args, n: usize) {
-        self.th.stack.truncate(args.base + n);
+        self.th.top = self.th.top.min(args.base + n);
     }
 
     /// An error value `msg` with the position of level `level` prefixed,
@@ -526,14 +530,17 @@ impl Vm {
             return Err("to-be-closed list not sorted".into());
         }
         for f in &th.frames {
-            if f.base > th.stack.len().max(f.top) || f.func >= f.base {
+            if f.base > th.stack.len() || f.top > th.stack.len() || f.func >= f.base {
                 return Err(format!(
                     "frame out of stack: func {} base {}",
                     f.func, f.base
                 ));
             }
         }
-        if th.stack.len() > crate::state::MAX_STACK {
+        if th.top > th.stack.len() {
+            return Err("top above the allocated stack".into());
+        }
+        if th.top > crate::state::MAX_STACK + 2 * crate::call::EXTRA_STACK {
             return Err("stack above its limit".into());
         }
         self.check_heap()

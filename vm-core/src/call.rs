@@ -66,7 +66,7 @@ impl Vm {
                         proto.max_stack as usize,
                         proto.is_vararg,
                     );
-                    let nargs = self.th.stack.len() - func - 1;
+                    let nargs = self.th.top - func - 1;
                     let mut ci = CallInfo::new(func, func + 1, nresults, FrameKind::Lua(cl));
                     if vararg {
                         // Fixed parameters move above the varargs, next to a
@@ -74,7 +74,7 @@ impl Vm {
                         let nvar = nargs.saturating_sub(np);
                         let base = func + nargs + 2;
                         self.check_stack(base, max)?;
-                        self.th.stack.resize(base + max, Value::Nil);
+                        self.th.ensure(base + max + EXTRA_STACK);
                         self.th.stack[base - 1] = f;
                         for i in 0..np {
                             let v = if i < nargs {
@@ -91,18 +91,22 @@ impl Vm {
                         ci.nvarargs = nvar as u32;
                     } else {
                         self.check_stack(func + 1, max)?;
-                        // Missing parameters are nil; extra arguments are
-                        // dropped by truncating before growing.
-                        self.th.stack.truncate(func + 1 + nargs.min(np));
-                        self.th.stack.resize(func + 1 + max, Value::Nil);
+                        // Missing parameters are nil; registers above the
+                        // parameters are written before they are read.
+                        self.th.ensure(func + 1 + max + EXTRA_STACK);
+                        for slot in &mut self.th.stack[func + 1 + nargs.min(np)..func + 1 + np] {
+                            *slot = Value::Nil;
+                        }
                     }
                     ci.top = ci.base + max;
+                    self.th.top = ci.top;
                     self.th.frames.push(ci);
                     return Ok(true);
                 }
                 Value::Native(n) => {
-                    let nargs = self.th.stack.len() - func - 1;
+                    let nargs = self.th.top - func - 1;
                     self.check_stack(func + 1, nargs)?;
+                    self.th.ensure(self.th.top + EXTRA_STACK);
                     let mut ci = CallInfo::new(func, func + 1, nresults, FrameKind::Native(n));
                     ci.nargs = nargs as u32;
                     self.th.frames.push(ci);
@@ -114,7 +118,11 @@ impl Vm {
                     if h.is_nil() || chain >= MAX_CALL_CHAIN {
                         return Err(self.call_error(func));
                     }
-                    self.th.stack.insert(func, h);
+                    let top = self.th.top;
+                    self.th.ensure(top + 1);
+                    self.th.stack.copy_within(func..top, func + 1);
+                    self.th.stack[func] = h;
+                    self.th.top = top + 1;
                     f = h;
                     chain += 1;
                 }
@@ -161,18 +169,22 @@ impl Vm {
             stack[res + i] = stack[first + i];
         }
         if nresults == MULTRET {
-            stack.truncate(res + n);
+            self.th.top = res + n;
             return;
         }
-        // Missing results are nil; a Lua caller gets its frame extent back.
-        let mut end = res + nresults as usize;
+        // Missing results are nil; a Lua caller gets its frame extent back
+        // (or just above a metamethod's result, which `finish_op` takes).
+        let wanted = nresults as usize;
+        for slot in &mut stack[res + copy..res + wanted] {
+            *slot = Value::Nil;
+        }
+        let mut top = res + wanted;
         if let Some(caller) = frames.last() {
             if caller.is_lua() {
-                end = end.max(caller.top);
+                top = top.max(caller.top);
             }
         }
-        stack.truncate(res + copy);
-        stack.resize(end, Value::Nil);
+        self.th.top = top;
     }
 
     /// Applies a native's step to the native frame on top of the stack.
@@ -180,12 +192,12 @@ impl Vm {
     pub(crate) fn apply_step(&mut self, step: Step) -> LuaResult<()> {
         match step {
             Step::Return(n) => {
-                let first = self.th.stack.len() - n;
+                let first = self.th.top - n;
                 self.postcall(first, n);
                 Ok(())
             }
             Step::Call { nargs, k, ctx } => {
-                let callee = self.th.stack.len() - nargs - 1;
+                let callee = self.th.top - nargs - 1;
                 let ci = self.th.frames.last_mut().expect("native frame");
                 ci.k = Some(k);
                 ci.ctx = ctx;
@@ -199,7 +211,7 @@ impl Vm {
                 k,
                 ctx,
             } => {
-                let callee = self.th.stack.len() - nargs - 1;
+                let callee = self.th.top - nargs - 1;
                 let ci = self.th.frames.last_mut().expect("native frame");
                 ci.k = Some(k);
                 ci.ctx = ctx;
@@ -210,10 +222,10 @@ impl Vm {
                 Ok(())
             }
             Step::TailCall { nargs } => {
-                let callee = self.th.stack.len() - nargs - 1;
+                let callee = self.th.top - nargs - 1;
                 let ci = self.th.frames.pop().expect("native frame");
-                self.th.stack.copy_within(callee.., ci.func);
-                self.th.stack.truncate(ci.func + nargs + 1);
+                self.th.stack.copy_within(callee..self.th.top, ci.func);
+                self.th.top = ci.func + nargs + 1;
                 self.precall(ci.func, ci.nresults)?;
                 Ok(())
             }
@@ -281,8 +293,8 @@ impl Vm {
         let level = ci.callee;
         self.th.frames.truncate(p + 1);
         let errv = self.close_on_error(level, err.value);
-        self.th.stack.truncate(level);
-        self.th.stack.push(errv);
+        self.th.top = level;
+        self.th.push(errv);
         let top = self.th.frames.last_mut().expect("protected frame");
         top.flags &= !PROTECTED;
         top.handler = None;
@@ -363,16 +375,19 @@ impl Vm {
         if self.n_ccalls >= MAX_CCALLS {
             return Err(self.rt_error("C stack overflow"));
         }
-        let func = self.th.stack.len();
+        let func = self.th.top;
         let depth = self.th.frames.len();
-        self.th.stack.push(f);
-        self.th.stack.extend_from_slice(args);
+        self.th.push(f);
+        for &a in args {
+            self.th.push(a);
+        }
         self.n_ccalls += 1;
         let r = self.precall(func, MULTRET).and_then(|_| self.run(depth));
         self.n_ccalls -= 1;
         match r {
             Ok(()) => {
-                let results = self.th.stack.split_off(func);
+                let results = self.th.stack[func..self.th.top].to_vec();
+                self.th.top = func;
                 Ok(results)
             }
             Err(e) => {
@@ -390,6 +405,6 @@ impl Vm {
             self.th.tbc.pop();
         }
         self.th.frames.truncate(depth);
-        self.th.stack.truncate(level);
+        self.th.top = level;
     }
 }

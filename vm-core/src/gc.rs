@@ -178,6 +178,18 @@ impl Marker {
     }
 }
 
+/// Marks a thread's live slots and clears the dead ones above them, so no
+/// slot keeps a handle the sweep may free.
+fn mark_stack(m: &mut Marker, th: &mut crate::state::Thread) {
+    let limit = th.live_limit();
+    for &v in &th.stack[..limit] {
+        m.mark(v);
+    }
+    for slot in &mut th.stack[limit..] {
+        *slot = Value::Nil;
+    }
+}
+
 impl Vm {
     /// Runs a full collection cycle now (`collectgarbage("collect")`),
     /// without running finalizers (see `run_finalizers`).
@@ -214,9 +226,7 @@ impl Vm {
             m.mark(v);
         }
         // The running thread's state is outside the arena.
-        for &v in &self.th.stack {
-            m.mark(v);
-        }
+        mark_stack(m, &mut self.th);
         for &(_, uv) in &self.th.open_upvals {
             m.upvals.set(uv);
         }
@@ -257,10 +267,8 @@ impl Vm {
                     }
                 }
                 Value::Thread(t) => {
-                    let th = &self.heap.threads[t];
-                    for &v in &th.stack {
-                        m.mark(v);
-                    }
+                    let th = &mut self.heap.threads[t];
+                    mark_stack(m, th);
                     for &(_, uv) in &th.open_upvals {
                         m.upvals.set(uv);
                     }

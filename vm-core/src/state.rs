@@ -95,15 +95,17 @@ impl CallInfo {
 
 /// A thread's execution state (`lua_State`).
 ///
-/// Invariants: `stack.len()` is the stack top; for the innermost Lua frame
-/// `stack.len() >= top` except right after an instruction that left a
-/// variable number of values (a call with `C = 0`, `VARARG` with `C = 0`),
-/// where the next instruction consumes them and restores it.
+/// Invariants: `stack` holds the allocated slots, all initialised (it only
+/// grows, nil-filled); `top` is the first free slot: natives' values and
+/// variable numbers of results (a call with `C = 0`, `VARARG` with `C = 0`)
+/// end there. Every slot holds nil or a live value: the collector marks
+/// the slots below `top` and clears the slots above.
 /// `open_upvals` is sorted by slot and holds at most one cell per slot;
 /// `tbc` (slots of to-be-closed variables) is sorted.
 #[derive(Debug, Default)]
 pub struct Thread {
     pub(crate) stack: Vec<Value>,
+    pub(crate) top: usize,
     pub(crate) frames: Vec<CallInfo>,
     pub(crate) open_upvals: Vec<(usize, UpvalRef)>,
     pub(crate) tbc: Vec<usize>,
@@ -111,6 +113,38 @@ pub struct Thread {
 
 /// Receives warnings emitted with `warn` (the text of one warning).
 pub type WarnHandler = Box<dyn FnMut(&str) + Send>;
+
+impl Thread {
+    /// Makes the slots below `end` exist.
+    #[inline]
+    pub(crate) fn ensure(&mut self, end: usize) {
+        if self.stack.len() < end {
+            self.grow(end);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, end: usize) {
+        let len = (end + end / 2).max(64);
+        self.stack.resize(len, Value::Nil);
+    }
+
+    /// Pushes a value at `top`.
+    #[inline]
+    pub(crate) fn push(&mut self, v: Value) {
+        self.ensure(self.top + 1);
+        self.stack[self.top] = v;
+        self.top += 1;
+    }
+
+    /// Slots that may hold live values: those below `top`. The interpreter
+    /// lowers `top` to just above its target register at a collection safe
+    /// point (registers above it are free), as `checkGC` does in PUC Lua.
+    pub(crate) fn live_limit(&self) -> usize {
+        self.top.min(self.stack.len())
+    }
+}
 
 /// One Lua virtual machine: a heap, a registry and globals, and the running
 /// thread.

@@ -312,7 +312,7 @@ impl Vm {
                             .new_table(Table::with_capacity(array as usize, hash as usize));
                         reg!(a) = Value::Table(t);
                         savepc!();
-                        self.gc_safe_point();
+                        self.gc_safe_point(base + a as usize + 1);
                     }
                     Op::SelfOp { a, b, c } => {
                         let t = reg!(b);
@@ -603,7 +603,7 @@ impl Vm {
                         if !self.concat(fi, first, first + b as usize)? {
                             continue 'newframe;
                         }
-                        self.gc_safe_point();
+                        self.gc_safe_point(first + 1);
                     }
                     Op::Close { a } => {
                         savepc!();
@@ -708,7 +708,7 @@ impl Vm {
                     Op::Call { a, b, c } => {
                         let func = base + a as usize;
                         if b != 0 {
-                            self.th.stack.truncate(func + b as usize);
+                            self.th.top = func + b as usize;
                         }
                         savepc!();
                         if self.precall(func, c as i32 - 1)? {
@@ -721,7 +721,7 @@ impl Vm {
                     Op::TailCall { a, b } => {
                         let func = base + a as usize;
                         if b != 0 {
-                            self.th.stack.truncate(func + b as usize);
+                            self.th.top = func + b as usize;
                         }
                         savepc!();
                         if !matches!(self.th.stack[func], Value::LuaFn(_)) {
@@ -739,23 +739,23 @@ impl Vm {
                         }
                         self.close_upvals(base);
                         let ci = self.th.frames.pop().expect("frame");
-                        let n = self.th.stack.len() - func;
-                        self.th.stack.copy_within(func.., ci.func);
-                        self.th.stack.truncate(ci.func + n);
+                        let n = self.th.top - func;
+                        self.th.stack.copy_within(func..func + n, ci.func);
+                        self.th.top = ci.func + n;
                         self.precall(ci.func, ci.nresults)?;
                         continue 'newframe;
                     }
                     Op::Return { a, b } => {
                         let first = base + a as usize;
                         let n = if b == 0 {
-                            self.th.stack.len() - first
+                            self.th.top - first
                         } else {
                             b as usize - 1
                         };
                         savepc!();
                         if self.has_closables(base) {
                             self.th.frames[fi].aux = n as u32;
-                            self.th.stack.truncate(first + n);
+                            self.th.top = first + n;
                             if !self.close_frame_vars(fi, base, Some(first + n))? {
                                 continue 'newframe;
                             }
@@ -766,7 +766,7 @@ impl Vm {
                     Op::Return0 {} => {
                         if self.has_closables(base) {
                             savepc!();
-                            self.th.stack.truncate(base);
+                            self.th.top = base;
                             if !self.close_frame_vars(fi, base, Some(base))? {
                                 continue 'newframe;
                             }
@@ -779,7 +779,7 @@ impl Vm {
                             savepc!();
                             let first = base + a as usize;
                             self.th.frames[fi].aux = 1;
-                            self.th.stack.truncate(first + 1);
+                            self.th.top = first + 1;
                             if !self.close_frame_vars(fi, base, Some(first + 1))? {
                                 continue 'newframe;
                             }
@@ -832,7 +832,7 @@ impl Vm {
                         let ra = base + a as usize;
                         let st = &mut self.th.stack;
                         st.copy_within(ra..ra + 3, ra + 4);
-                        st.truncate(ra + 7);
+                        self.th.top = ra + 7;
                         savepc!();
                         if self.precall(ra + 4, c as i32)? {
                             continue 'newframe;
@@ -852,7 +852,7 @@ impl Vm {
                     Op::SetList { a, b, c } => {
                         let ra = base + a as usize;
                         let n = if b == 0 {
-                            self.th.stack.len() - ra - 1
+                            self.th.top - ra - 1
                         } else {
                             b as usize
                         };
@@ -868,7 +868,7 @@ impl Vm {
                         self.heap.debt += tab.take_growth();
                         if b == 0 {
                             let top = self.th.frames[fi].top;
-                            self.th.stack.resize(top, Value::Nil);
+                            self.th.top = top;
                         }
                     }
                     Op::Closure { a, bx } => {
@@ -876,7 +876,7 @@ impl Vm {
                         let f = self.make_closure(cl, base, p);
                         reg!(a) = Value::LuaFn(f);
                         savepc!();
-                        self.gc_safe_point();
+                        self.gc_safe_point(base + a as usize + 1);
                     }
                     Op::VarArg { a, c } => {
                         let ci = self.th.frames[fi];
@@ -884,9 +884,9 @@ impl Vm {
                         let from = ci.base - 1 - nvar;
                         let ra = base + a as usize;
                         if c == 0 {
-                            let st = &mut self.th.stack;
-                            st.truncate(ra);
-                            st.extend_from_within(from..from + nvar);
+                            self.th.ensure(ra + nvar + crate::call::EXTRA_STACK);
+                            self.th.stack.copy_within(from..from + nvar, ra);
+                            self.th.top = ra + nvar;
                         } else {
                             let want = c as usize - 1;
                             for i in 0..want {
@@ -912,7 +912,7 @@ impl Vm {
     fn run_native_inline(&mut self) -> LuaResult<bool> {
         match self.start_native()? {
             Step::Return(n) => {
-                let first = self.th.stack.len() - n;
+                let first = self.th.top - n;
                 self.postcall(first, n);
                 Ok(true)
             }
@@ -1063,19 +1063,24 @@ impl Vm {
             || self.th.tbc.last().is_some_and(|&s| s >= base)
     }
 
-    /// A collector safe point: all live values are on stacks.
+    /// A collector safe point: all live values are on stacks, those of the
+    /// running frame below `live_top` (registers above the instruction's
+    /// target are free).
     #[inline]
-    fn gc_safe_point(&mut self) {
+    fn gc_safe_point(&mut self, live_top: usize) {
         if self.heap.debt >= self.gc.threshold && self.gc.running {
-            self.collect_at_safe_point();
+            self.collect_at_safe_point(live_top);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn collect_at_safe_point(&mut self) {
+    fn collect_at_safe_point(&mut self, live_top: usize) {
+        let top = self.th.top;
+        self.th.top = live_top;
         self.full_gc();
         self.run_finalizers();
+        self.th.top = top;
     }
 
     /// `FORPREP` (`forprep` in lvm.c); returns true when the loop must be

@@ -45,10 +45,12 @@ impl Vm {
     #[inline(never)]
     fn call_meta(&mut self, fi: usize, h: Value, args: &[Value]) -> LuaResult<()> {
         let top = self.th.frames[fi].top;
-        let at = self.th.stack.len().max(top);
-        self.th.stack.resize(at, Value::Nil);
-        self.th.stack.push(h);
-        self.th.stack.extend_from_slice(args);
+        let at = self.th.top.max(top);
+        self.th.top = at;
+        self.th.push(h);
+        for &a in args {
+            self.th.push(a);
+        }
         self.th.frames[fi].flags |= FINISH_OP;
         self.precall(at, 1)?;
         Ok(())
@@ -430,10 +432,9 @@ impl Vm {
         };
         let op = self.heap.lfns[cl].proto.code[ci.pc as usize - 1];
         let base = ci.base;
-        let res = self.th.stack.pop().unwrap_or_default();
+        let res = self.th.stack[self.th.top - 1];
         let restore = |vm: &mut Vm| {
-            let top = vm.th.frames[fi].top;
-            vm.th.stack.resize(top, Value::Nil);
+            vm.th.top = vm.th.frames[fi].top;
         };
         match op {
             Op::GetTabUp { a, .. }
@@ -500,11 +501,11 @@ impl Vm {
                 self.th.frames[fi].pc -= 1;
             }
             Op::Return { a, .. } | Op::Return1 { a } => {
-                self.th.stack.truncate(base + a as usize + ci.aux as usize);
+                self.th.top = base + a as usize + ci.aux as usize;
                 self.th.frames[fi].pc -= 1;
             }
             Op::Return0 {} => {
-                self.th.stack.truncate(base);
+                self.th.top = base;
                 self.th.frames[fi].pc -= 1;
             }
             _ => unreachable!("finish_op after {}", op.name()),
