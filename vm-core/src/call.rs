@@ -53,8 +53,47 @@ impl Vm {
     /// Pushes the frame for a call of the value at `func` with the values
     /// above it as arguments (steps 1-2 of the protocol). Returns true if
     /// a Lua frame was pushed.
-    #[inline(never)]
+    #[inline]
     pub(crate) fn precall(&mut self, func: usize, nresults: i32) -> LuaResult<bool> {
+        // The common case: a Lua function with fixed parameters.
+        if let Value::LuaFn(cl) = self.th.stack[func] {
+            let proto = &self.heap.lfns[cl].proto;
+            if !proto.is_vararg {
+                let (np, base) = (proto.num_params as usize, func + 1);
+                let top = base + proto.max_stack as usize;
+                if top + EXTRA_STACK > self.th.stack.len() {
+                    self.grow_stack(top)?;
+                }
+                // Missing parameters are nil; registers above the
+                // parameters are written before they are read.
+                let nargs = self.th.top - base;
+                for slot in &mut self.th.stack[base + nargs.min(np)..base + np] {
+                    *slot = Value::Nil;
+                }
+                self.th.top = top;
+                let mut ci = CallInfo::new(func, base, nresults, FrameKind::Lua(cl));
+                ci.top = top;
+                self.th.frames.push(ci);
+                return Ok(true);
+            }
+        }
+        self.precall_general(func, nresults)
+    }
+
+    /// Makes room for a frame reaching `top`, or raises "stack overflow".
+    #[cold]
+    #[inline(never)]
+    fn grow_stack(&mut self, top: usize) -> LuaResult<()> {
+        if top + EXTRA_STACK > MAX_STACK {
+            return Err(self.rt_error("stack overflow"));
+        }
+        self.th.ensure(top + EXTRA_STACK);
+        Ok(())
+    }
+
+    /// `precall` for vararg functions, natives and `__call`.
+    #[inline(never)]
+    fn precall_general(&mut self, func: usize, nresults: i32) -> LuaResult<bool> {
         let mut f = self.th.stack[func];
         let mut chain = 0;
         loop {
