@@ -88,6 +88,8 @@ fn sets_reg(op: Op, reg: u8) -> bool {
         | GetField { a, .. }
         | NewTable { a, .. }
         | AddI { a, .. }
+        | AddKL { a, .. }
+        | MulKL { a, .. }
         | AddK { a, .. }
         | SubK { a, .. }
         | MulK { a, .. }
@@ -306,9 +308,9 @@ impl Vm {
             Op::SetTabUp { .. } | Op::SetTable { .. } | Op::SetI { .. } | Op::SetField { .. } => {
                 "newindex"
             }
-            Op::AddI { .. } | Op::AddK { .. } | Op::Add { .. } => "add",
+            Op::AddI { .. } | Op::AddK { .. } | Op::AddKL { .. } | Op::Add { .. } => "add",
             Op::SubK { .. } | Op::Sub { .. } => "sub",
-            Op::MulK { .. } | Op::Mul { .. } => "mul",
+            Op::MulK { .. } | Op::MulKL { .. } | Op::Mul { .. } => "mul",
             Op::ModK { .. } | Op::Mod { .. } => "mod",
             Op::PowK { .. } | Op::Pow { .. } => "pow",
             Op::DivK { .. } | Op::Div { .. } => "div",

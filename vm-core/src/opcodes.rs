@@ -84,6 +84,10 @@ opcodes! {
     AddI "ADDI" { a: u8, b: u8, sc: i16 } = 1,
     /// `R[A] := R[B] + K[C]` (`K[C]` a number)
     AddK "ADDK" { a: u8, b: u8, c: u32 } = 1,
+    /// `R[A] := K[C] + R[B]` (`K[C]` a number; a metamethod sees `K[C]` first)
+    AddKL "ADDKL" { a: u8, b: u8, c: u32 } = 1,
+    /// `R[A] := K[C] * R[B]` (`K[C]` a number; a metamethod sees `K[C]` first)
+    MulKL "MULKL" { a: u8, b: u8, c: u32 } = 1,
     /// `R[A] := R[B] - K[C]` (`K[C]` a number)
     SubK "SUBK" { a: u8, b: u8, c: u32 } = 1,
     /// `R[A] := R[B] * K[C]` (`K[C]` a number)

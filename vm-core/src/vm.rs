@@ -351,6 +351,26 @@ impl Vm {
                         |i: i64, j: i64| Value::Int(i.wrapping_add(j)),
                         |p: f64, q: f64| p + q
                     ),
+                    Op::AddKL { a, b, c } => arith!(
+                        ArithOp::Add,
+                        a,
+                        k[c as usize],
+                        reg!(b),
+                        Src::Const(c),
+                        Src::Reg(b),
+                        |i: i64, j: i64| Value::Int(i.wrapping_add(j)),
+                        |p: f64, q: f64| p + q
+                    ),
+                    Op::MulKL { a, b, c } => arith!(
+                        ArithOp::Mul,
+                        a,
+                        k[c as usize],
+                        reg!(b),
+                        Src::Const(c),
+                        Src::Reg(b),
+                        |i: i64, j: i64| Value::Int(i.wrapping_mul(j)),
+                        |p: f64, q: f64| p * q
+                    ),
                     Op::SubK { a, b, c } => arith!(
                         ArithOp::Sub,
                         a,

@@ -444,6 +444,8 @@ impl Vm {
             | Op::SelfOp { a, .. }
             | Op::AddI { a, .. }
             | Op::AddK { a, .. }
+            | Op::AddKL { a, .. }
+            | Op::MulKL { a, .. }
             | Op::SubK { a, .. }
             | Op::MulK { a, .. }
             | Op::ModK { a, .. }

@@ -146,6 +146,8 @@ fn set_target(op: &mut Op, reg: u8) {
         | Op::GetField { a, .. }
         | Op::AddI { a, .. }
         | Op::AddK { a, .. }
+        | Op::AddKL { a, .. }
+        | Op::MulKL { a, .. }
         | Op::SubK { a, .. }
         | Op::MulK { a, .. }
         | Op::ModK { a, .. }

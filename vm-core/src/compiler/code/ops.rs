@@ -223,6 +223,9 @@ impl Compiler<'_, '_> {
                 self.exp_to_next_reg(&mut e2)?;
                 self.code_concat(e1, &e2, line);
             }
+            BinOp::Add | BinOp::Mul if e1.numeral().is_some() && e2.numeral().is_none() => {
+                self.code_arith_const_left(op, e1, e2, line)?;
+            }
             BinOp::Add => match sc_int(&e2) {
                 Some(sc) => self.finish_binary(e1, &e2, |a, b| Op::AddI { a, b, sc }, line)?,
                 None => self.code_arith(op, e1, e2, line)?,
@@ -281,6 +284,28 @@ impl Compiler<'_, '_> {
             None => None,
         };
         self.code_binary_k_or_reg(op, e1, e2, k, line)
+    }
+
+    /// `k + x` and `k * x` with the numeral `k` as a constant operand that
+    /// stays on the left (`ADDKL`/`MULKL`), so metamethods see the operands
+    /// in source order.
+    fn code_arith_const_left(
+        &mut self,
+        op: BinOp,
+        e1: &mut ExpDesc,
+        e2: ExpDesc,
+        line: u32,
+    ) -> CResult<()> {
+        let mut k = *e1;
+        let Some(c) = self.exp_to_k(&mut k, u32::MAX) else {
+            return self.code_arith(op, e1, e2, line);
+        };
+        *e1 = e2;
+        let make = |a, b| match op {
+            BinOp::Add => Op::AddKL { a, b, c },
+            _ => Op::MulKL { a, b, c },
+        };
+        self.finish_binary(e1, &k, make, line)
     }
 
     /// `e1 op K[k]` if the constant `k` is given, else `e1 op e2` on registers.

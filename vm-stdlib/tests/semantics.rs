@@ -1,0 +1,41 @@
+//! Language details that depend on code generation choices, checked end to
+//! end with the base library.
+
+use vm_core::Vm;
+
+fn eval(src: &str) -> String {
+    let mut vm = Vm::new();
+    vm_stdlib::open_all(&mut vm);
+    let r = vm
+        .exec(src.as_bytes(), "=t")
+        .unwrap_or_else(|e| panic!("{src}: {e}"));
+    r.iter()
+        .map(|v| vm.to_display(*v))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[test]
+fn constant_left_operands_reach_metamethods_in_source_order() {
+    // `k * x` and `k + x` compile to MULKL/ADDKL: the constant stays first.
+    let src = "local mt = {__mul = function(a, b) return type(a) .. '*' .. type(b) end,
+                           __add = function(a, b) return type(a) .. '+' .. type(b) end}
+               local o = setmetatable({}, mt)
+               return 2 * o, o * 2, 1.5 + o, o + 1";
+    assert_eq!(
+        eval(src),
+        "number*table,table*number,number+table,table+number"
+    );
+}
+
+#[test]
+fn constant_left_arithmetic_keeps_integer_and_float_results() {
+    assert_eq!(
+        eval("local x, y = 3, 2.5 return 2 * x, 2.0 * x, 1 + x, 1 + y, 7 * y"),
+        "6,6.0,4,3.5,17.5"
+    );
+    assert_eq!(
+        eval("local x = math_max or 9223372036854775807 return 2 * x, 1 + x"),
+        "-2,-9223372036854775808"
+    );
+}
