@@ -105,14 +105,12 @@ fn constant_operands_keep_their_order() {
         "VARARGPREP 0
          VARARG 0 3
          LOADNIL 2 0
-         LOADI 3 1
-         ADD 2 3 0
-         LOADI 3 2
-         MUL 2 3 0
+         ADDKL 2 0 0
+         MULKL 2 0 1
          ADDI 2 0 1
-         ADDK 2 0 0
-         MULK 2 0 1
-         BANDK 2 0 2
+         ADDK 2 0 2
+         MULK 2 0 3
+         BANDK 2 0 4
          LOADI 3 3
          BAND 2 3 0
          LOADI 3 1
@@ -121,11 +119,11 @@ fn constant_operands_keep_their_order() {
          SHRI 2 0 1
          LOADI 3 300
          SHR 2 0 3
-         SUBK 2 0 3
-         SUBK 2 0 4
+         SUBK 2 0 0
+         SUBK 2 0 5
          MOVE 3 0
          MOVE 4 1
-         LOADK 5 5
+         LOADK 5 6
          CONCAT 3 3
          MOVE 2 3
          MOVE 3 0
@@ -137,7 +135,7 @@ fn constant_operands_keep_their_order() {
     );
     assert_eq!(
         constants(&proto, &interner),
-        ["300", "2.5", "3", "1", "-1", "\"c\""]
+        ["1", "2", "300", "2.5", "3", "-1", "\"c\""]
     );
 }
 

@@ -301,6 +301,8 @@ fn check_op(proto: &Proto, pc: usize, op: &Op) {
             reg(b);
         }
         Op::AddK { a, b, c }
+        | Op::AddKL { a, b, c }
+        | Op::MulKL { a, b, c }
         | Op::SubK { a, b, c }
         | Op::MulK { a, b, c }
         | Op::ModK { a, b, c }
