@@ -804,6 +804,16 @@ impl Vm {
                                 continue 'newframe;
                             }
                         }
+                        // The common case, one result into a Lua caller that
+                        // wants one: `postcall` reduced to a move.
+                        let (func, nresults) =
+                            (self.th.frames[fi].func, self.th.frames[fi].nresults);
+                        if nresults == 1 && fi > 0 && self.th.frames[fi - 1].is_lua() {
+                            self.th.stack[func] = reg!(a);
+                            self.th.frames.pop();
+                            self.th.top = (func + 1).max(self.th.frames[fi - 1].top);
+                            continue 'newframe;
+                        }
                         self.postcall(base + a as usize, 1);
                         continue 'newframe;
                     }
