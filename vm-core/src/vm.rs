@@ -791,6 +791,13 @@ impl Vm {
                                 continue 'newframe;
                             }
                         }
+                        let (func, nresults) =
+                            (self.th.frames[fi].func, self.th.frames[fi].nresults);
+                        if nresults == 0 && fi > 0 && self.th.frames[fi - 1].is_lua() {
+                            self.th.frames.pop();
+                            self.th.top = func.max(self.th.frames[fi - 1].top);
+                            continue 'newframe;
+                        }
                         self.postcall(base, 0);
                         continue 'newframe;
                     }
