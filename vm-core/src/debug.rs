@@ -73,64 +73,14 @@ pub(crate) fn local_name(p: &Proto, n: usize, pc: usize) -> Option<&str> {
 /// Whether instruction `op` writes register `reg` (for `find_set_reg`).
 fn sets_reg(op: Op, reg: u8) -> bool {
     use Op::*;
-    let a = match op {
-        Move { a, .. }
-        | LoadI { a, .. }
-        | LoadF { a, .. }
-        | LoadK { a, .. }
-        | LoadFalse { a }
-        | LFalseSkip { a }
-        | LoadTrue { a }
-        | GetUpval { a, .. }
-        | GetTabUp { a, .. }
-        | GetTable { a, .. }
-        | GetI { a, .. }
-        | GetField { a, .. }
-        | NewTable { a, .. }
-        | AddI { a, .. }
-        | AddKL { a, .. }
-        | MulKL { a, .. }
-        | AddK { a, .. }
-        | SubK { a, .. }
-        | MulK { a, .. }
-        | ModK { a, .. }
-        | PowK { a, .. }
-        | DivK { a, .. }
-        | IDivK { a, .. }
-        | BAndK { a, .. }
-        | BOrK { a, .. }
-        | BXorK { a, .. }
-        | ShrI { a, .. }
-        | ShlI { a, .. }
-        | Add { a, .. }
-        | Sub { a, .. }
-        | Mul { a, .. }
-        | Mod { a, .. }
-        | Pow { a, .. }
-        | Div { a, .. }
-        | IDiv { a, .. }
-        | BAnd { a, .. }
-        | BOr { a, .. }
-        | BXor { a, .. }
-        | Shl { a, .. }
-        | Shr { a, .. }
-        | Unm { a, .. }
-        | BNot { a, .. }
-        | Not { a, .. }
-        | Len { a, .. }
-        | Concat { a, .. }
-        | TestSet { a, .. }
-        | ForLoop { a, .. }
-        | ForPrep { a, .. }
-        | TForLoop { a, .. }
-        | Closure { a, .. } => a,
-        SelfOp { a, .. } => return reg == a || reg == a + 1,
-        LoadNil { a, b } => return a <= reg && reg as u16 <= a as u16 + b as u16,
-        TForCall { a, .. } => return reg >= a.saturating_add(2),
-        Call { a, .. } | TailCall { a, .. } | VarArg { a, .. } => return reg >= a,
-        _ => return false,
-    };
-    a == reg
+    match op {
+        SelfOp { a, .. } => reg == a || reg == a + 1,
+        LoadNil { a, b } => a <= reg && reg as u16 <= a as u16 + b as u16,
+        TForCall { a, .. } => reg >= a.saturating_add(2),
+        Call { a, .. } | TailCall { a, .. } | VarArg { a, .. } => reg >= a,
+        ForLoop { a, .. } | ForPrep { a, .. } | TForLoop { a, .. } => reg == a,
+        _ => op.result_register() == Some(reg),
+    }
 }
 
 /// The last instruction before `lastpc` that certainly set `reg`

@@ -208,6 +208,73 @@ opcodes! {
     VarArgPrep "VARARGPREP" { a: u8 } = 1,
 }
 
+impl Op {
+    /// The register that receives the instruction's result, `R[A]` (for
+    /// `VARARG`, the first of its results; for `SELF`, the method), or
+    /// `None` for instructions without one. Code generation, metamethod
+    /// completion and debug information all rely on this one list.
+    pub fn result_register(&self) -> Option<u8> {
+        let mut op = *self;
+        op.result_register_mut().map(|a| *a)
+    }
+
+    /// Mutable access to the result register (see `result_register`).
+    pub fn result_register_mut(&mut self) -> Option<&mut u8> {
+        match self {
+            Op::Move { a, .. }
+            | Op::LoadI { a, .. }
+            | Op::LoadF { a, .. }
+            | Op::LoadK { a, .. }
+            | Op::LoadFalse { a, .. }
+            | Op::LFalseSkip { a, .. }
+            | Op::LoadTrue { a, .. }
+            | Op::GetUpval { a, .. }
+            | Op::GetTabUp { a, .. }
+            | Op::GetTable { a, .. }
+            | Op::GetI { a, .. }
+            | Op::GetField { a, .. }
+            | Op::NewTable { a, .. }
+            | Op::SelfOp { a, .. }
+            | Op::AddI { a, .. }
+            | Op::AddK { a, .. }
+            | Op::AddKL { a, .. }
+            | Op::MulKL { a, .. }
+            | Op::SubK { a, .. }
+            | Op::MulK { a, .. }
+            | Op::ModK { a, .. }
+            | Op::PowK { a, .. }
+            | Op::DivK { a, .. }
+            | Op::IDivK { a, .. }
+            | Op::BAndK { a, .. }
+            | Op::BOrK { a, .. }
+            | Op::BXorK { a, .. }
+            | Op::ShrI { a, .. }
+            | Op::ShlI { a, .. }
+            | Op::Add { a, .. }
+            | Op::Sub { a, .. }
+            | Op::Mul { a, .. }
+            | Op::Mod { a, .. }
+            | Op::Pow { a, .. }
+            | Op::Div { a, .. }
+            | Op::IDiv { a, .. }
+            | Op::BAnd { a, .. }
+            | Op::BOr { a, .. }
+            | Op::BXor { a, .. }
+            | Op::Shl { a, .. }
+            | Op::Shr { a, .. }
+            | Op::Unm { a, .. }
+            | Op::BNot { a, .. }
+            | Op::Not { a, .. }
+            | Op::Len { a, .. }
+            | Op::Concat { a, .. }
+            | Op::TestSet { a, .. }
+            | Op::Closure { a, .. }
+            | Op::VarArg { a, .. } => Some(a),
+            _ => None,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,5 +295,23 @@ mod tests {
         assert_eq!(op.name(), "SETFIELD");
         assert_eq!(op.operands().as_slice(), &[1, 7, 2, 1]);
         assert_eq!(Op::Return0 {}.operands().len(), 0);
+    }
+
+    #[test]
+    fn result_registers() {
+        assert_eq!(Op::AddK { a: 3, b: 1, c: 0 }.result_register(), Some(3));
+        assert_eq!(
+            Op::SetField {
+                a: 1,
+                b: 0,
+                c: 2,
+                k: false
+            }
+            .result_register(),
+            None
+        );
+        let mut op = Op::GetField { a: 0, b: 1, c: 2 };
+        *op.result_register_mut().unwrap() = 7;
+        assert_eq!(op, Op::GetField { a: 7, b: 1, c: 2 });
     }
 }

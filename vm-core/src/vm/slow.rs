@@ -437,44 +437,6 @@ impl Vm {
             vm.th.top = vm.th.frames[fi].top;
         };
         match op {
-            Op::GetTabUp { a, .. }
-            | Op::GetTable { a, .. }
-            | Op::GetI { a, .. }
-            | Op::GetField { a, .. }
-            | Op::SelfOp { a, .. }
-            | Op::AddI { a, .. }
-            | Op::AddK { a, .. }
-            | Op::AddKL { a, .. }
-            | Op::MulKL { a, .. }
-            | Op::SubK { a, .. }
-            | Op::MulK { a, .. }
-            | Op::ModK { a, .. }
-            | Op::PowK { a, .. }
-            | Op::DivK { a, .. }
-            | Op::IDivK { a, .. }
-            | Op::BAndK { a, .. }
-            | Op::BOrK { a, .. }
-            | Op::BXorK { a, .. }
-            | Op::ShrI { a, .. }
-            | Op::ShlI { a, .. }
-            | Op::Add { a, .. }
-            | Op::Sub { a, .. }
-            | Op::Mul { a, .. }
-            | Op::Mod { a, .. }
-            | Op::Pow { a, .. }
-            | Op::Div { a, .. }
-            | Op::IDiv { a, .. }
-            | Op::BAnd { a, .. }
-            | Op::BOr { a, .. }
-            | Op::BXor { a, .. }
-            | Op::Shl { a, .. }
-            | Op::Shr { a, .. }
-            | Op::Unm { a, .. }
-            | Op::BNot { a, .. }
-            | Op::Len { a, .. } => {
-                restore(self);
-                self.th.stack[base + a as usize] = res;
-            }
             Op::Eq { k, .. }
             | Op::Lt { k, .. }
             | Op::Le { k, .. }
@@ -510,7 +472,14 @@ impl Vm {
                 self.th.top = base;
                 self.th.frames[fi].pc -= 1;
             }
-            _ => unreachable!("finish_op after {}", op.name()),
+            _ => match op.result_register() {
+                // Table reads, arithmetic, `#`: the result goes to `R[A]`.
+                Some(a) => {
+                    restore(self);
+                    self.th.stack[base + a as usize] = res;
+                }
+                None => unreachable!("finish_op after {}", op.name()),
+            },
         }
         Ok(true)
     }

@@ -138,46 +138,9 @@ pub(super) fn const_exp(v: Value) -> ExpKind {
 
 /// Sets the target register of a relocatable instruction.
 fn set_target(op: &mut Op, reg: u8) {
-    match op {
-        Op::GetUpval { a, .. }
-        | Op::GetTabUp { a, .. }
-        | Op::GetTable { a, .. }
-        | Op::GetI { a, .. }
-        | Op::GetField { a, .. }
-        | Op::AddI { a, .. }
-        | Op::AddK { a, .. }
-        | Op::AddKL { a, .. }
-        | Op::MulKL { a, .. }
-        | Op::SubK { a, .. }
-        | Op::MulK { a, .. }
-        | Op::ModK { a, .. }
-        | Op::PowK { a, .. }
-        | Op::DivK { a, .. }
-        | Op::IDivK { a, .. }
-        | Op::BAndK { a, .. }
-        | Op::BOrK { a, .. }
-        | Op::BXorK { a, .. }
-        | Op::ShrI { a, .. }
-        | Op::ShlI { a, .. }
-        | Op::Add { a, .. }
-        | Op::Sub { a, .. }
-        | Op::Mul { a, .. }
-        | Op::Mod { a, .. }
-        | Op::Pow { a, .. }
-        | Op::Div { a, .. }
-        | Op::IDiv { a, .. }
-        | Op::BAnd { a, .. }
-        | Op::BOr { a, .. }
-        | Op::BXor { a, .. }
-        | Op::Shl { a, .. }
-        | Op::Shr { a, .. }
-        | Op::Unm { a, .. }
-        | Op::BNot { a, .. }
-        | Op::Not { a, .. }
-        | Op::Len { a, .. }
-        | Op::Closure { a, .. }
-        | Op::VarArg { a, .. } => *a = reg,
-        _ => debug_assert!(false, "not a relocatable instruction: {op:?}"),
+    match op.result_register_mut() {
+        Some(a) => *a = reg,
+        None => debug_assert!(false, "not a relocatable instruction: {op:?}"),
     }
 }
 
