@@ -75,68 +75,84 @@ impl Vm {
                     }
                 }};
             }
+            // Each arm writes its register itself: a result merged from
+            // several arms would be built in memory and copied byte-range
+            // by byte-range into the register.
             macro_rules! arith {
                 ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $int:expr, $flt:expr) => {{
-                    let v = match (&$x, &$y) {
-                        (&Value::Int(i), &Value::Int(j)) => $int(i, j),
-                        (&Value::Num(p), &Value::Num(q)) => Value::Num($flt(p, q)),
-                        (&Value::Int(i), &Value::Num(q)) => Value::Num($flt(i as f64, q)),
-                        (&Value::Num(p), &Value::Int(j)) => Value::Num($flt(p, j as f64)),
+                    match (&$x, &$y) {
+                        (&Value::Int(i), &Value::Int(j)) => reg!($a) = $int(i, j),
+                        (&Value::Num(p), &Value::Num(q)) => reg!($a) = Value::Num($flt(p, q)),
+                        (&Value::Int(i), &Value::Num(q)) => {
+                            reg!($a) = Value::Num($flt(i as f64, q))
+                        }
+                        (&Value::Num(p), &Value::Int(j)) => {
+                            reg!($a) = Value::Num($flt(p, j as f64))
+                        }
                         _ => {
                             let (x, y) = ($x, $y);
-                            slow!(self.arith_slow(fi, $op, x, y, $sx, $sy))
+                            let v = slow!(self.arith_slow(fi, $op, x, y, $sx, $sy));
+                            reg!($a) = v;
                         }
-                    };
-                    reg!($a) = v;
+                    }
                 }};
             }
             macro_rules! float_arith {
                 ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $flt:expr) => {{
-                    let v = match (&$x, &$y) {
-                        (&Value::Num(p), &Value::Num(q)) => Value::Num($flt(p, q)),
-                        (&Value::Int(i), &Value::Int(j)) => Value::Num($flt(i as f64, j as f64)),
-                        (&Value::Int(i), &Value::Num(q)) => Value::Num($flt(i as f64, q)),
-                        (&Value::Num(p), &Value::Int(j)) => Value::Num($flt(p, j as f64)),
+                    match (&$x, &$y) {
+                        (&Value::Num(p), &Value::Num(q)) => reg!($a) = Value::Num($flt(p, q)),
+                        (&Value::Int(i), &Value::Int(j)) => {
+                            reg!($a) = Value::Num($flt(i as f64, j as f64))
+                        }
+                        (&Value::Int(i), &Value::Num(q)) => {
+                            reg!($a) = Value::Num($flt(i as f64, q))
+                        }
+                        (&Value::Num(p), &Value::Int(j)) => {
+                            reg!($a) = Value::Num($flt(p, j as f64))
+                        }
                         _ => {
                             let (x, y) = ($x, $y);
-                            slow!(self.arith_slow(fi, $op, x, y, $sx, $sy))
+                            let v = slow!(self.arith_slow(fi, $op, x, y, $sx, $sy));
+                            reg!($a) = v;
                         }
-                    };
-                    reg!($a) = v;
+                    }
                 }};
             }
             macro_rules! checked_int_arith {
                 ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $flt:expr) => {{
-                    let (x, y) = ($x, $y);
-                    let v = match (x, y) {
-                        (Value::Int(_), Value::Int(0)) => {
-                            slow!(self.arith_slow(fi, $op, x, y, $sx, $sy))
-                        }
-                        (Value::Int(i), Value::Int(j)) => {
-                            if $op == ArithOp::Mod {
-                                Value::Int(number::int_mod(i, j))
+                    match (&$x, &$y) {
+                        (&Value::Int(i), &Value::Int(j)) if j != 0 => {
+                            reg!($a) = Value::Int(if $op == ArithOp::Mod {
+                                number::int_mod(i, j)
                             } else {
-                                Value::Int(number::int_idiv(i, j))
-                            }
+                                number::int_idiv(i, j)
+                            })
                         }
-                        (Value::Num(p), Value::Num(q)) => Value::Num($flt(p, q)),
-                        (Value::Int(i), Value::Num(q)) => Value::Num($flt(i as f64, q)),
-                        (Value::Num(p), Value::Int(j)) => Value::Num($flt(p, j as f64)),
-                        _ => slow!(self.arith_slow(fi, $op, x, y, $sx, $sy)),
-                    };
-                    reg!($a) = v;
+                        (&Value::Num(p), &Value::Num(q)) => reg!($a) = Value::Num($flt(p, q)),
+                        (&Value::Int(i), &Value::Num(q)) => {
+                            reg!($a) = Value::Num($flt(i as f64, q))
+                        }
+                        (&Value::Num(p), &Value::Int(j)) => {
+                            reg!($a) = Value::Num($flt(p, j as f64))
+                        }
+                        _ => {
+                            let (x, y) = ($x, $y);
+                            let v = slow!(self.arith_slow(fi, $op, x, y, $sx, $sy));
+                            reg!($a) = v;
+                        }
+                    }
                 }};
             }
             macro_rules! bitwise {
                 ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $int:expr) => {{
-                    let v = match (&$x, &$y) {
-                        (&Value::Int(i), &Value::Int(j)) => Value::Int($int(i, j)),
+                    match (&$x, &$y) {
+                        (&Value::Int(i), &Value::Int(j)) => reg!($a) = Value::Int($int(i, j)),
                         _ => {
                             let (x, y) = ($x, $y);
-                            slow!(self.arith_slow(fi, $op, x, y, $sx, $sy))
+                            let v = slow!(self.arith_slow(fi, $op, x, y, $sx, $sy));
+                            reg!($a) = v;
                         }
-                    };
-                    reg!($a) = v;
+                    }
                 }};
             }
             macro_rules! cond_jump {
