@@ -206,77 +206,85 @@ impl Vm {
                     }
                     Op::GetTabUp { a, b, c } => {
                         let t = self.upval_get(cl, b);
-                        let key = k[c as usize];
-                        let v = match (t, key) {
-                            (Value::Table(tr), Value::Str(s)) => {
+                        match (t, &k[c as usize]) {
+                            (Value::Table(tr), &Value::Str(s)) => {
                                 let v = self.heap.tables[tr].get_str(s);
                                 if v.is_nil() {
-                                    slow!(self.index_slow(fi, t, key, Src::Upval(b)))
+                                    let v =
+                                        slow!(self.index_slow(fi, t, Value::Str(s), Src::Upval(b)));
+                                    reg!(a) = v;
                                 } else {
-                                    v
+                                    reg!(a) = v;
                                 }
                             }
-                            _ => slow!(self.index_slow(fi, t, key, Src::Upval(b))),
-                        };
-                        reg!(a) = v;
-                    }
-                    Op::GetTable { a, b, c } => {
-                        let v = match reg!(b) {
-                            Value::Table(tr) => {
-                                let v = match reg!(c) {
-                                    Value::Int(i) => self.heap.tables[tr].get_int(i),
-                                    Value::Str(s) => self.heap.tables[tr].get_str(s),
-                                    key => self.heap.tables[tr].get(key),
-                                };
-                                if v.is_nil() {
-                                    slow!(self.index_slow(
-                                        fi,
-                                        Value::Table(tr),
-                                        reg!(c),
-                                        Src::Reg(b)
-                                    ))
-                                } else {
-                                    v
-                                }
+                            _ => {
+                                let v = slow!(self.index_slow(fi, t, k[c as usize], Src::Upval(b)));
+                                reg!(a) = v;
                             }
-                            t => slow!(self.index_slow(fi, t, reg!(c), Src::Reg(b))),
-                        };
-                        reg!(a) = v;
+                        }
                     }
-                    Op::GetI { a, b, c } => {
-                        let v = match reg!(b) {
-                            Value::Table(tr) => {
-                                let v = self.heap.tables[tr].get_int(c as i64);
-                                if v.is_nil() {
-                                    let t = Value::Table(tr);
-                                    slow!(self.index_slow(fi, t, Value::Int(c as i64), Src::Reg(b)))
-                                } else {
-                                    v
-                                }
+                    Op::GetTable { a, b, c } => match reg!(b) {
+                        Value::Table(tr) => {
+                            let v = match reg!(c) {
+                                Value::Int(i) => self.heap.tables[tr].get_int(i),
+                                Value::Str(s) => self.heap.tables[tr].get_str(s),
+                                key => self.heap.tables[tr].get(key),
+                            };
+                            if v.is_nil() {
+                                let v = slow!(self.index_slow(
+                                    fi,
+                                    Value::Table(tr),
+                                    reg!(c),
+                                    Src::Reg(b)
+                                ));
+                                reg!(a) = v;
+                            } else {
+                                reg!(a) = v;
                             }
-                            t => slow!(self.index_slow(fi, t, Value::Int(c as i64), Src::Reg(b))),
-                        };
-                        reg!(a) = v;
-                    }
-                    Op::GetField { a, b, c } => {
-                        let v = match (&reg!(b), &k[c as usize]) {
-                            (&Value::Table(tr), &Value::Str(s)) => {
-                                let v = self.heap.tables[tr].get_str(s);
-                                if v.is_nil() {
-                                    slow!(self.index_slow(
-                                        fi,
-                                        Value::Table(tr),
-                                        Value::Str(s),
-                                        Src::Reg(b)
-                                    ))
-                                } else {
-                                    v
-                                }
+                        }
+                        t => {
+                            let v = slow!(self.index_slow(fi, t, reg!(c), Src::Reg(b)));
+                            reg!(a) = v;
+                        }
+                    },
+                    Op::GetI { a, b, c } => match reg!(b) {
+                        Value::Table(tr) => {
+                            let v = self.heap.tables[tr].get_int(c as i64);
+                            if v.is_nil() {
+                                let t = Value::Table(tr);
+                                let v = slow!(self.index_slow(
+                                    fi,
+                                    t,
+                                    Value::Int(c as i64),
+                                    Src::Reg(b)
+                                ));
+                                reg!(a) = v;
+                            } else {
+                                reg!(a) = v;
                             }
-                            _ => slow!(self.index_slow(fi, reg!(b), k[c as usize], Src::Reg(b))),
-                        };
-                        reg!(a) = v;
-                    }
+                        }
+                        t => {
+                            let v =
+                                slow!(self.index_slow(fi, t, Value::Int(c as i64), Src::Reg(b)));
+                            reg!(a) = v;
+                        }
+                    },
+                    Op::GetField { a, b, c } => match (&reg!(b), &k[c as usize]) {
+                        (&Value::Table(tr), &Value::Str(s)) => {
+                            let v = self.heap.tables[tr].get_str(s);
+                            if v.is_nil() {
+                                let t = Value::Table(tr);
+                                let v = slow!(self.index_slow(fi, t, Value::Str(s), Src::Reg(b)));
+                                reg!(a) = v;
+                            } else {
+                                reg!(a) = v;
+                            }
+                        }
+                        _ => {
+                            let v = slow!(self.index_slow(fi, reg!(b), k[c as usize], Src::Reg(b)));
+                            reg!(a) = v;
+                        }
+                    },
                     Op::SetTabUp { a, b, c, k: isk } => {
                         let t = self.upval_get(cl, a);
                         let key = k[b as usize];
@@ -332,20 +340,23 @@ impl Vm {
                     }
                     Op::SelfOp { a, b, c } => {
                         let t = reg!(b);
-                        let key = k[c as usize];
                         reg!(a as usize + 1) = t;
-                        let v = match (t, key) {
-                            (Value::Table(tr), Value::Str(s)) => {
+                        match (t, &k[c as usize]) {
+                            (Value::Table(tr), &Value::Str(s)) => {
                                 let v = self.heap.tables[tr].get_str(s);
                                 if v.is_nil() {
-                                    slow!(self.index_slow(fi, t, key, Src::Reg(b)))
+                                    let v =
+                                        slow!(self.index_slow(fi, t, Value::Str(s), Src::Reg(b)));
+                                    reg!(a) = v;
                                 } else {
-                                    v
+                                    reg!(a) = v;
                                 }
                             }
-                            _ => slow!(self.index_slow(fi, t, key, Src::Reg(b))),
-                        };
-                        reg!(a) = v;
+                            _ => {
+                                let v = slow!(self.index_slow(fi, t, k[c as usize], Src::Reg(b)));
+                                reg!(a) = v;
+                            }
+                        }
                     }
                     Op::AddI { a, b, sc } => arith!(
                         ArithOp::Add,
@@ -599,35 +610,35 @@ impl Vm {
                         Src::Reg(c),
                         |i: i64, j: i64| number::shift_left(i, j.wrapping_neg())
                     ),
-                    Op::Unm { a, b } => {
-                        let x = reg!(b);
-                        reg!(a) = match x {
-                            Value::Int(i) => Value::Int(i.wrapping_neg()),
-                            Value::Num(f) => Value::Num(-f),
-                            _ => slow!(self.arith_slow(
+                    Op::Unm { a, b } => match reg!(b) {
+                        Value::Int(i) => reg!(a) = Value::Int(i.wrapping_neg()),
+                        Value::Num(f) => reg!(a) = Value::Num(-f),
+                        x => {
+                            let v = slow!(self.arith_slow(
                                 fi,
                                 ArithOp::Unm,
                                 x,
                                 x,
                                 Src::Reg(b),
                                 Src::Reg(b)
-                            )),
-                        };
-                    }
-                    Op::BNot { a, b } => {
-                        let x = reg!(b);
-                        reg!(a) = match x {
-                            Value::Int(i) => Value::Int(!i),
-                            _ => slow!(self.arith_slow(
+                            ));
+                            reg!(a) = v;
+                        }
+                    },
+                    Op::BNot { a, b } => match reg!(b) {
+                        Value::Int(i) => reg!(a) = Value::Int(!i),
+                        x => {
+                            let v = slow!(self.arith_slow(
                                 fi,
                                 ArithOp::BNot,
                                 x,
                                 x,
                                 Src::Reg(b),
                                 Src::Reg(b)
-                            )),
-                        };
-                    }
+                            ));
+                            reg!(a) = v;
+                        }
+                    },
                     Op::Not { a, b } => reg!(a) = Value::Bool(!reg!(b).truthy()),
                     Op::Len { a, b } => {
                         let x = reg!(b);
