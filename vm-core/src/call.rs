@@ -53,7 +53,7 @@ impl Vm {
     /// Pushes the frame for a call of the value at `func` with the values
     /// above it as arguments (steps 1-2 of the protocol). Returns true if
     /// a Lua frame was pushed.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn precall(&mut self, func: usize, nresults: i32) -> LuaResult<bool> {
         // The common case: a Lua function with fixed parameters.
         if let Value::LuaFn(cl) = self.th.stack[func] {
