@@ -240,7 +240,7 @@ impl Vm {
                 let ci = self.th.frames.last_mut().expect("native frame");
                 ci.k = Some(k);
                 ci.ctx = ctx;
-                ci.callee = callee;
+                ci.callee = callee as u32;
                 self.precall(callee, MULTRET)?;
                 Ok(())
             }
@@ -254,8 +254,8 @@ impl Vm {
                 let ci = self.th.frames.last_mut().expect("native frame");
                 ci.k = Some(k);
                 ci.ctx = ctx;
-                ci.callee = callee;
-                ci.handler = handler;
+                ci.callee = callee as u32;
+                ci.handler = handler.map(|h| h as u32);
                 ci.flags |= PROTECTED;
                 self.precall(callee, MULTRET)?;
                 Ok(())
@@ -321,7 +321,7 @@ impl Vm {
             if let Some(h) = self.th.frames[p].handler {
                 // Errors inside the handler must not re-enter it.
                 self.th.frames[p].handler = None;
-                err = self.apply_handler(h, err);
+                err = self.apply_handler(h as usize, err);
                 self.th.frames[p].handler = Some(h);
             }
         }
@@ -329,7 +329,7 @@ impl Vm {
             return Err(err);
         }
         let ci = self.th.frames[p];
-        let level = ci.callee;
+        let level = ci.callee as usize;
         self.th.frames.truncate(p + 1);
         let errv = self.close_on_error(level, err.value);
         self.th.top = level;

@@ -60,9 +60,9 @@ pub(crate) struct CallInfo {
     pub(crate) k: Option<&'static Continuation>,
     pub(crate) ctx: i64,
     /// Native frames in a protected call: slot of the message handler.
-    pub(crate) handler: Option<usize>,
+    pub(crate) handler: Option<u32>,
     /// Native frames in a call: the slot where the callee was.
-    pub(crate) callee: usize,
+    pub(crate) callee: u32,
     /// Native frames: number of arguments the native was called with.
     pub(crate) nargs: u32,
 }
