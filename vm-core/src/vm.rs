@@ -782,26 +782,9 @@ impl Vm {
                             self.th.top = func + b as usize;
                         }
                         savepc!();
-                        if !matches!(self.th.stack[func], Value::LuaFn(_)) {
-                            // Natives (and callable objects) are called like
-                            // PUC Lua does: above this frame, which stays for
-                            // their error positions; the RETURN that follows
-                            // every TAILCALL returns their results.
-                            if self.precall(func, crate::state::MULTRET)? {
-                                continue 'newframe;
-                            }
-                            if !self.run_native_inline()? {
-                                continue 'newframe;
-                            }
-                            continue;
+                        if self.tail_call(base, func)? {
+                            continue 'newframe;
                         }
-                        self.close_upvals(base);
-                        let ci = self.th.frames.pop().expect("frame");
-                        let n = self.th.top - func;
-                        self.th.stack.copy_within(func..func + n, ci.func);
-                        self.th.top = ci.func + n;
-                        self.precall(ci.func, ci.nresults)?;
-                        continue 'newframe;
                     }
                     Op::Return { a, b } => {
                         let first = base + a as usize;
@@ -924,28 +907,7 @@ impl Vm {
                             pc -= bx as usize;
                         }
                     }
-                    Op::SetList { a, b, c } => {
-                        let ra = base + a as usize;
-                        let n = if b == 0 {
-                            self.th.top - ra - 1
-                        } else {
-                            b as usize
-                        };
-                        let Value::Table(t) = self.th.stack[ra] else {
-                            unreachable!("SETLIST on a non-table")
-                        };
-                        let (stack, tables) = (&self.th.stack, &mut self.heap.tables);
-                        let tab = &mut tables[t];
-                        tab.grow_array(c as usize + n);
-                        for i in 1..=n {
-                            tab.set_int(c as i64 + i as i64, stack[ra + i]);
-                        }
-                        self.heap.debt += tab.take_growth();
-                        if b == 0 {
-                            let top = self.th.frames[fi].top;
-                            self.th.top = top;
-                        }
-                    }
+                    Op::SetList { a, b, c } => self.set_list(fi, base + a as usize, b, c),
                     Op::Closure { a, bx } => {
                         let p = proto.protos[bx as usize].clone();
                         let f = self.make_closure(cl, base, p);
@@ -953,29 +915,76 @@ impl Vm {
                         savepc!();
                         self.gc_safe_point(base + a as usize + 1);
                     }
-                    Op::VarArg { a, c } => {
-                        let ci = self.th.frames[fi];
-                        let nvar = ci.nvarargs as usize;
-                        let from = ci.base - 1 - nvar;
-                        let ra = base + a as usize;
-                        if c == 0 {
-                            self.th.ensure(ra + nvar + crate::call::EXTRA_STACK);
-                            self.th.stack.copy_within(from..from + nvar, ra);
-                            self.th.top = ra + nvar;
-                        } else {
-                            let want = c as usize - 1;
-                            for i in 0..want {
-                                let v = if i < nvar {
-                                    self.th.stack[from + i]
-                                } else {
-                                    Value::Nil
-                                };
-                                self.th.stack[ra + i] = v;
-                            }
-                        }
-                    }
+                    Op::VarArg { a, c } => self.vararg(fi, base + a as usize, c),
                     Op::VarArgPrep { .. } => {}
                 }
+            }
+        }
+    }
+
+    /// `TAILCALL` of the function at slot `func` from the frame whose
+    /// registers start at `base`. True when the interpreter must go on with
+    /// the top frame (`continue 'newframe`), false for the next instruction.
+    #[inline(never)]
+    fn tail_call(&mut self, base: usize, func: usize) -> LuaResult<bool> {
+        if !matches!(self.th.stack[func], Value::LuaFn(_)) {
+            // Natives (and callable objects) are called as PUC Lua does:
+            // above this frame, which stays for their error positions; the
+            // RETURN that follows every TAILCALL returns their results.
+            if self.precall(func, crate::state::MULTRET)? {
+                return Ok(true);
+            }
+            return Ok(!self.run_native_inline()?);
+        }
+        self.close_upvals(base);
+        let ci = self.th.frames.pop().expect("frame");
+        let n = self.th.top - func;
+        self.th.stack.copy_within(func..func + n, ci.func);
+        self.th.top = ci.func + n;
+        self.precall(ci.func, ci.nresults)?;
+        Ok(true)
+    }
+
+    /// `SETLIST`: stores `n` values above table `R[A]` (at slot `ra`).
+    #[inline(never)]
+    fn set_list(&mut self, fi: usize, ra: usize, b: u8, c: u32) {
+        let n = if b == 0 {
+            self.th.top - ra - 1
+        } else {
+            b as usize
+        };
+        let Value::Table(t) = self.th.stack[ra] else {
+            unreachable!("SETLIST on a non-table")
+        };
+        let (stack, tables) = (&self.th.stack, &mut self.heap.tables);
+        let tab = &mut tables[t];
+        tab.grow_array(c as usize + n);
+        for i in 1..=n {
+            tab.set_int(c as i64 + i as i64, stack[ra + i]);
+        }
+        self.heap.debt += tab.take_growth();
+        if b == 0 {
+            self.th.top = self.th.frames[fi].top;
+        }
+    }
+
+    /// `VARARG`: copies the frame's extra arguments to slot `ra` and up.
+    #[inline(never)]
+    fn vararg(&mut self, fi: usize, ra: usize, c: u8) {
+        let ci = self.th.frames[fi];
+        let nvar = ci.nvarargs as usize;
+        let from = ci.base - 1 - nvar;
+        if c == 0 {
+            self.th.ensure(ra + nvar + crate::call::EXTRA_STACK);
+            self.th.stack.copy_within(from..from + nvar, ra);
+            self.th.top = ra + nvar;
+        } else {
+            for i in 0..c as usize - 1 {
+                self.th.stack[ra + i] = if i < nvar {
+                    self.th.stack[from + i]
+                } else {
+                    Value::Nil
+                };
             }
         }
     }
