@@ -342,12 +342,8 @@ impl Vm {
                         }
                     }
                     Op::NewTable { a, hash, array } => {
-                        let t = self
-                            .heap
-                            .new_table(Table::with_capacity(array as usize, hash as usize));
-                        reg!(a) = Value::Table(t);
                         savepc!();
-                        self.gc_safe_point(base + a as usize + 1);
+                        self.new_table_op(base + a as usize, hash, array);
                     }
                     Op::SelfOp { a, b, c } => {
                         let t = reg!(b);
@@ -909,17 +905,34 @@ impl Vm {
                     }
                     Op::SetList { a, b, c } => self.set_list(fi, base + a as usize, b, c),
                     Op::Closure { a, bx } => {
-                        let p = proto.protos[bx as usize].clone();
-                        let f = self.make_closure(cl, base, p);
-                        reg!(a) = Value::LuaFn(f);
                         savepc!();
-                        self.gc_safe_point(base + a as usize + 1);
+                        self.closure_op(cl, base, a, &proto.protos[bx as usize]);
                     }
                     Op::VarArg { a, c } => self.vararg(fi, base + a as usize, c),
                     Op::VarArgPrep { .. } => {}
                 }
             }
         }
+    }
+
+    /// `NEWTABLE` into slot `ra`, then a collector safe point.
+    #[inline(never)]
+    fn new_table_op(&mut self, ra: usize, hash: u16, array: u32) {
+        let t = self
+            .heap
+            .new_table(Table::with_capacity(array as usize, hash as usize));
+        self.th.stack[ra] = Value::Table(t);
+        self.gc_safe_point(ra + 1);
+    }
+
+    /// `CLOSURE` of prototype `p` into register `a`, then a collector safe
+    /// point.
+    #[inline(never)]
+    fn closure_op(&mut self, parent: LuaFnRef, base: usize, a: u8, p: &Arc<Proto>) {
+        let f = self.make_closure(parent, base, p.clone());
+        let ra = base + a as usize;
+        self.th.stack[ra] = Value::LuaFn(f);
+        self.gc_safe_point(ra + 1);
     }
 
     /// `TAILCALL` of the function at slot `func` from the frame whose
