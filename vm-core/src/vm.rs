@@ -790,12 +790,10 @@ impl Vm {
                             b as usize - 1
                         };
                         savepc!();
-                        if self.has_closables(base) {
-                            self.th.frames[fi].aux = n as u32;
-                            self.th.top = first + n;
-                            if !self.close_frame_vars(fi, base, Some(first + n))? {
-                                continue 'newframe;
-                            }
+                        if self.has_closables(base)
+                            && !self.close_before_return(fi, base, first, n)?
+                        {
+                            continue 'newframe;
                         }
                         self.postcall(first, n);
                         continue 'newframe;
@@ -803,8 +801,7 @@ impl Vm {
                     Op::Return0 {} => {
                         if self.has_closables(base) {
                             savepc!();
-                            self.th.top = base;
-                            if !self.close_frame_vars(fi, base, Some(base))? {
+                            if !self.close_before_return(fi, base, base, 0)? {
                                 continue 'newframe;
                             }
                         }
@@ -821,10 +818,7 @@ impl Vm {
                     Op::Return1 { a } => {
                         if self.has_closables(base) {
                             savepc!();
-                            let first = base + a as usize;
-                            self.th.frames[fi].aux = 1;
-                            self.th.top = first + 1;
-                            if !self.close_frame_vars(fi, base, Some(first + 1))? {
+                            if !self.close_before_return(fi, base, base + a as usize, 1)? {
                                 continue 'newframe;
                             }
                         }
@@ -913,6 +907,23 @@ impl Vm {
                 }
             }
         }
+    }
+
+    /// Before a return of `n` values from slot `first`: closes the frame's
+    /// upvalues and runs its next pending `__close`. False when a `__close`
+    /// call was started (the return instruction runs again afterwards).
+    #[cold]
+    #[inline(never)]
+    fn close_before_return(
+        &mut self,
+        fi: usize,
+        base: usize,
+        first: usize,
+        n: usize,
+    ) -> LuaResult<bool> {
+        self.th.frames[fi].aux = n as u32;
+        self.th.top = first + n;
+        self.close_frame_vars(fi, base, Some(first + n))
     }
 
     /// `NEWTABLE` into slot `ra`, then a collector safe point.
