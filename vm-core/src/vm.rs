@@ -79,7 +79,7 @@ impl Vm {
             // several arms would be built in memory and copied byte-range
             // by byte-range into the register.
             macro_rules! arith {
-                ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $int:expr, $flt:expr) => {{
+                ($ins:expr, $op:expr, $a:expr, $x:expr, $y:expr, $int:expr, $flt:expr) => {{
                     match (&$x, &$y) {
                         (&Value::Int(i), &Value::Int(j)) => reg!($a) = $int(i, j),
                         (&Value::Num(p), &Value::Num(q)) => reg!($a) = Value::Num($flt(p, q)),
@@ -90,15 +90,14 @@ impl Vm {
                             reg!($a) = Value::Num($flt(p, j as f64))
                         }
                         _ => {
-                            let (x, y) = ($x, $y);
-                            let v = slow!(self.arith_slow(fi, $op, x, y, $sx, $sy));
+                            let v = slow!(self.arith_fallback(fi, $ins));
                             reg!($a) = v;
                         }
                     }
                 }};
             }
             macro_rules! float_arith {
-                ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $flt:expr) => {{
+                ($ins:expr, $op:expr, $a:expr, $x:expr, $y:expr, $flt:expr) => {{
                     match (&$x, &$y) {
                         (&Value::Num(p), &Value::Num(q)) => reg!($a) = Value::Num($flt(p, q)),
                         (&Value::Int(i), &Value::Int(j)) => {
@@ -111,15 +110,14 @@ impl Vm {
                             reg!($a) = Value::Num($flt(p, j as f64))
                         }
                         _ => {
-                            let (x, y) = ($x, $y);
-                            let v = slow!(self.arith_slow(fi, $op, x, y, $sx, $sy));
+                            let v = slow!(self.arith_fallback(fi, $ins));
                             reg!($a) = v;
                         }
                     }
                 }};
             }
             macro_rules! checked_int_arith {
-                ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $flt:expr) => {{
+                ($ins:expr, $op:expr, $a:expr, $x:expr, $y:expr, $flt:expr) => {{
                     match (&$x, &$y) {
                         (&Value::Int(i), &Value::Int(j)) if j != 0 => {
                             reg!($a) = Value::Int(if $op == ArithOp::Mod {
@@ -136,20 +134,18 @@ impl Vm {
                             reg!($a) = Value::Num($flt(p, j as f64))
                         }
                         _ => {
-                            let (x, y) = ($x, $y);
-                            let v = slow!(self.arith_slow(fi, $op, x, y, $sx, $sy));
+                            let v = slow!(self.arith_fallback(fi, $ins));
                             reg!($a) = v;
                         }
                     }
                 }};
             }
             macro_rules! bitwise {
-                ($op:expr, $a:expr, $x:expr, $y:expr, $sx:expr, $sy:expr, $int:expr) => {{
+                ($ins:expr, $op:expr, $a:expr, $x:expr, $y:expr, $int:expr) => {{
                     match (&$x, &$y) {
                         (&Value::Int(i), &Value::Int(j)) => reg!($a) = Value::Int($int(i, j)),
                         _ => {
-                            let (x, y) = ($x, $y);
-                            let v = slow!(self.arith_slow(fi, $op, x, y, $sx, $sy));
+                            let v = slow!(self.arith_fallback(fi, $ins));
                             reg!($a) = v;
                         }
                     }
@@ -366,257 +362,191 @@ impl Vm {
                         }
                     }
                     Op::AddI { a, b, sc } => arith!(
+                        op,
                         ArithOp::Add,
                         a,
                         reg!(b),
                         Value::Int(sc as i64),
-                        Src::Reg(b),
-                        Src::Imm,
                         |i: i64, j: i64| Value::Int(i.wrapping_add(j)),
                         |p: f64, q: f64| p + q
                     ),
                     Op::AddK { a, b, c } => arith!(
+                        op,
                         ArithOp::Add,
                         a,
                         reg!(b),
                         k[c as usize],
-                        Src::Reg(b),
-                        Src::Const(c),
                         |i: i64, j: i64| Value::Int(i.wrapping_add(j)),
                         |p: f64, q: f64| p + q
                     ),
                     Op::AddKL { a, b, c } => arith!(
+                        op,
                         ArithOp::Add,
                         a,
                         k[c as usize],
                         reg!(b),
-                        Src::Const(c),
-                        Src::Reg(b),
                         |i: i64, j: i64| Value::Int(i.wrapping_add(j)),
                         |p: f64, q: f64| p + q
                     ),
                     Op::MulKL { a, b, c } => arith!(
+                        op,
                         ArithOp::Mul,
                         a,
                         k[c as usize],
                         reg!(b),
-                        Src::Const(c),
-                        Src::Reg(b),
                         |i: i64, j: i64| Value::Int(i.wrapping_mul(j)),
                         |p: f64, q: f64| p * q
                     ),
                     Op::SubK { a, b, c } => arith!(
+                        op,
                         ArithOp::Sub,
                         a,
                         reg!(b),
                         k[c as usize],
-                        Src::Reg(b),
-                        Src::Const(c),
                         |i: i64, j: i64| Value::Int(i.wrapping_sub(j)),
                         |p: f64, q: f64| p - q
                     ),
                     Op::MulK { a, b, c } => arith!(
+                        op,
                         ArithOp::Mul,
                         a,
                         reg!(b),
                         k[c as usize],
-                        Src::Reg(b),
-                        Src::Const(c),
                         |i: i64, j: i64| Value::Int(i.wrapping_mul(j)),
                         |p: f64, q: f64| p * q
                     ),
                     Op::ModK { a, b, c } => checked_int_arith!(
+                        op,
                         ArithOp::Mod,
                         a,
                         reg!(b),
                         k[c as usize],
-                        Src::Reg(b),
-                        Src::Const(c),
                         number::float_mod
                     ),
-                    Op::PowK { a, b, c } => float_arith!(
-                        ArithOp::Pow,
-                        a,
-                        reg!(b),
-                        k[c as usize],
-                        Src::Reg(b),
-                        Src::Const(c),
-                        arith::pow
-                    ),
+                    Op::PowK { a, b, c } => {
+                        float_arith!(op, ArithOp::Pow, a, reg!(b), k[c as usize], arith::pow)
+                    }
                     Op::DivK { a, b, c } => float_arith!(
+                        op,
                         ArithOp::Div,
                         a,
                         reg!(b),
                         k[c as usize],
-                        Src::Reg(b),
-                        Src::Const(c),
                         |p: f64, q: f64| p / q
                     ),
                     Op::IDivK { a, b, c } => checked_int_arith!(
+                        op,
                         ArithOp::IDiv,
                         a,
                         reg!(b),
                         k[c as usize],
-                        Src::Reg(b),
-                        Src::Const(c),
                         number::float_idiv
                     ),
                     Op::BAndK { a, b, c } => bitwise!(
+                        op,
                         ArithOp::BAnd,
                         a,
                         reg!(b),
                         k[c as usize],
-                        Src::Reg(b),
-                        Src::Const(c),
                         |i: i64, j: i64| i & j
                     ),
                     Op::BOrK { a, b, c } => bitwise!(
+                        op,
                         ArithOp::BOr,
                         a,
                         reg!(b),
                         k[c as usize],
-                        Src::Reg(b),
-                        Src::Const(c),
                         |i: i64, j: i64| i | j
                     ),
                     Op::BXorK { a, b, c } => bitwise!(
+                        op,
                         ArithOp::BXor,
                         a,
                         reg!(b),
                         k[c as usize],
-                        Src::Reg(b),
-                        Src::Const(c),
                         |i: i64, j: i64| i ^ j
                     ),
                     Op::ShrI { a, b, sc } => bitwise!(
+                        op,
                         ArithOp::Shr,
                         a,
                         reg!(b),
                         Value::Int(sc as i64),
-                        Src::Reg(b),
-                        Src::Imm,
                         |i: i64, j: i64| number::shift_left(i, j.wrapping_neg())
                     ),
                     Op::ShlI { a, b, sc } => bitwise!(
+                        op,
                         ArithOp::Shl,
                         a,
                         Value::Int(sc as i64),
                         reg!(b),
-                        Src::Imm,
-                        Src::Reg(b),
                         number::shift_left
                     ),
                     Op::Add { a, b, c } => arith!(
+                        op,
                         ArithOp::Add,
                         a,
                         reg!(b),
                         reg!(c),
-                        Src::Reg(b),
-                        Src::Reg(c),
                         |i: i64, j: i64| Value::Int(i.wrapping_add(j)),
                         |p: f64, q: f64| p + q
                     ),
                     Op::Sub { a, b, c } => arith!(
+                        op,
                         ArithOp::Sub,
                         a,
                         reg!(b),
                         reg!(c),
-                        Src::Reg(b),
-                        Src::Reg(c),
                         |i: i64, j: i64| Value::Int(i.wrapping_sub(j)),
                         |p: f64, q: f64| p - q
                     ),
                     Op::Mul { a, b, c } => arith!(
+                        op,
                         ArithOp::Mul,
                         a,
                         reg!(b),
                         reg!(c),
-                        Src::Reg(b),
-                        Src::Reg(c),
                         |i: i64, j: i64| Value::Int(i.wrapping_mul(j)),
                         |p: f64, q: f64| p * q
                     ),
-                    Op::Mod { a, b, c } => checked_int_arith!(
-                        ArithOp::Mod,
-                        a,
-                        reg!(b),
-                        reg!(c),
-                        Src::Reg(b),
-                        Src::Reg(c),
-                        number::float_mod
-                    ),
-                    Op::Pow { a, b, c } => float_arith!(
-                        ArithOp::Pow,
-                        a,
-                        reg!(b),
-                        reg!(c),
-                        Src::Reg(b),
-                        Src::Reg(c),
-                        arith::pow
-                    ),
-                    Op::Div { a, b, c } => float_arith!(
-                        ArithOp::Div,
-                        a,
-                        reg!(b),
-                        reg!(c),
-                        Src::Reg(b),
-                        Src::Reg(c),
-                        |p: f64, q: f64| p / q
-                    ),
+                    Op::Mod { a, b, c } => {
+                        checked_int_arith!(op, ArithOp::Mod, a, reg!(b), reg!(c), number::float_mod)
+                    }
+                    Op::Pow { a, b, c } => {
+                        float_arith!(op, ArithOp::Pow, a, reg!(b), reg!(c), arith::pow)
+                    }
+                    Op::Div { a, b, c } => {
+                        float_arith!(op, ArithOp::Div, a, reg!(b), reg!(c), |p: f64, q: f64| p
+                            / q)
+                    }
                     Op::IDiv { a, b, c } => checked_int_arith!(
+                        op,
                         ArithOp::IDiv,
                         a,
                         reg!(b),
                         reg!(c),
-                        Src::Reg(b),
-                        Src::Reg(c),
                         number::float_idiv
                     ),
-                    Op::BAnd { a, b, c } => bitwise!(
-                        ArithOp::BAnd,
-                        a,
-                        reg!(b),
-                        reg!(c),
-                        Src::Reg(b),
-                        Src::Reg(c),
-                        |i: i64, j: i64| i & j
-                    ),
-                    Op::BOr { a, b, c } => bitwise!(
-                        ArithOp::BOr,
-                        a,
-                        reg!(b),
-                        reg!(c),
-                        Src::Reg(b),
-                        Src::Reg(c),
-                        |i: i64, j: i64| i | j
-                    ),
-                    Op::BXor { a, b, c } => bitwise!(
-                        ArithOp::BXor,
-                        a,
-                        reg!(b),
-                        reg!(c),
-                        Src::Reg(b),
-                        Src::Reg(c),
-                        |i: i64, j: i64| i ^ j
-                    ),
-                    Op::Shl { a, b, c } => bitwise!(
-                        ArithOp::Shl,
-                        a,
-                        reg!(b),
-                        reg!(c),
-                        Src::Reg(b),
-                        Src::Reg(c),
-                        number::shift_left
-                    ),
-                    Op::Shr { a, b, c } => bitwise!(
-                        ArithOp::Shr,
-                        a,
-                        reg!(b),
-                        reg!(c),
-                        Src::Reg(b),
-                        Src::Reg(c),
-                        |i: i64, j: i64| number::shift_left(i, j.wrapping_neg())
-                    ),
+                    Op::BAnd { a, b, c } => {
+                        bitwise!(op, ArithOp::BAnd, a, reg!(b), reg!(c), |i: i64, j: i64| i
+                            & j)
+                    }
+                    Op::BOr { a, b, c } => {
+                        bitwise!(op, ArithOp::BOr, a, reg!(b), reg!(c), |i: i64, j: i64| i
+                            | j)
+                    }
+                    Op::BXor { a, b, c } => {
+                        bitwise!(op, ArithOp::BXor, a, reg!(b), reg!(c), |i: i64, j: i64| i
+                            ^ j)
+                    }
+                    Op::Shl { a, b, c } => {
+                        bitwise!(op, ArithOp::Shl, a, reg!(b), reg!(c), number::shift_left)
+                    }
+                    Op::Shr { a, b, c } => {
+                        bitwise!(op, ArithOp::Shr, a, reg!(b), reg!(c), |i: i64, j: i64| {
+                            number::shift_left(i, j.wrapping_neg())
+                        })
+                    }
                     Op::Unm { a, b } => match reg!(b) {
                         Value::Int(i) => reg!(a) = Value::Int(i.wrapping_neg()),
                         Value::Num(f) => reg!(a) = Value::Num(-f),

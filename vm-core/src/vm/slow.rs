@@ -14,6 +14,24 @@ use crate::opcodes::Op;
 use crate::state::{FrameKind, Vm, FINISH_OP};
 use crate::value::Value;
 
+/// The operator of a binary arithmetic or bitwise instruction.
+fn arith_op_of(ins: Op) -> ArithOp {
+    match ins {
+        Op::Add { .. } | Op::AddK { .. } | Op::AddI { .. } | Op::AddKL { .. } => ArithOp::Add,
+        Op::Sub { .. } | Op::SubK { .. } => ArithOp::Sub,
+        Op::Mul { .. } | Op::MulK { .. } | Op::MulKL { .. } => ArithOp::Mul,
+        Op::Mod { .. } | Op::ModK { .. } => ArithOp::Mod,
+        Op::Pow { .. } | Op::PowK { .. } => ArithOp::Pow,
+        Op::Div { .. } | Op::DivK { .. } => ArithOp::Div,
+        Op::IDiv { .. } | Op::IDivK { .. } => ArithOp::IDiv,
+        Op::BAnd { .. } | Op::BAndK { .. } => ArithOp::BAnd,
+        Op::BOr { .. } | Op::BOrK { .. } => ArithOp::BOr,
+        Op::BXor { .. } | Op::BXorK { .. } => ArithOp::BXor,
+        Op::Shl { .. } | Op::ShlI { .. } => ArithOp::Shl,
+        _ => ArithOp::Shr,
+    }
+}
+
 /// Longest `__index`/`__newindex` chain followed (`MAXTAGLOOP`).
 const MAX_TAG_LOOP: usize = 2000;
 
@@ -133,6 +151,82 @@ impl Vm {
         }
         let (bad, src) = if nx.is_some() { (y, sy) } else { (x, sx) };
         Err(self.type_error(fi, bad, src, "perform arithmetic on"))
+    }
+
+    /// The slow path of an arithmetic or bitwise instruction of Lua frame
+    /// `fi`, decoding its operands itself so that the interpreter's fast
+    /// paths stay small (see `arith_slow`).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn arith_fallback(&mut self, fi: usize, ins: Op) -> LuaResult<Option<Value>> {
+        use ArithOp as A;
+        let ci = self.th.frames[fi];
+        let FrameKind::Lua(cl) = ci.kind else {
+            unreachable!("arithmetic in a native frame")
+        };
+        let r = |vm: &Vm, x: u8| vm.th.stack[ci.base + x as usize];
+        let k = |vm: &Vm, c: u32| vm.heap.lfns[cl].proto.consts[c as usize];
+        let (op, x, y, sx, sy) = match ins {
+            Op::AddI { b, sc, .. } => (
+                A::Add,
+                r(self, b),
+                Value::Int(sc.into()),
+                Src::Reg(b),
+                Src::Imm,
+            ),
+            Op::ShrI { b, sc, .. } => (
+                A::Shr,
+                r(self, b),
+                Value::Int(sc.into()),
+                Src::Reg(b),
+                Src::Imm,
+            ),
+            Op::ShlI { b, sc, .. } => (
+                A::Shl,
+                Value::Int(sc.into()),
+                r(self, b),
+                Src::Imm,
+                Src::Reg(b),
+            ),
+            Op::AddKL { b, c, .. } => (A::Add, k(self, c), r(self, b), Src::Const(c), Src::Reg(b)),
+            Op::MulKL { b, c, .. } => (A::Mul, k(self, c), r(self, b), Src::Const(c), Src::Reg(b)),
+            Op::AddK { b, c, .. }
+            | Op::SubK { b, c, .. }
+            | Op::MulK { b, c, .. }
+            | Op::ModK { b, c, .. }
+            | Op::PowK { b, c, .. }
+            | Op::DivK { b, c, .. }
+            | Op::IDivK { b, c, .. }
+            | Op::BAndK { b, c, .. }
+            | Op::BOrK { b, c, .. }
+            | Op::BXorK { b, c, .. } => (
+                arith_op_of(ins),
+                r(self, b),
+                k(self, c),
+                Src::Reg(b),
+                Src::Const(c),
+            ),
+            Op::Add { b, c, .. }
+            | Op::Sub { b, c, .. }
+            | Op::Mul { b, c, .. }
+            | Op::Mod { b, c, .. }
+            | Op::Pow { b, c, .. }
+            | Op::Div { b, c, .. }
+            | Op::IDiv { b, c, .. }
+            | Op::BAnd { b, c, .. }
+            | Op::BOr { b, c, .. }
+            | Op::BXor { b, c, .. }
+            | Op::Shl { b, c, .. }
+            | Op::Shr { b, c, .. } => (
+                arith_op_of(ins),
+                r(self, b),
+                r(self, c),
+                Src::Reg(b),
+                Src::Reg(c),
+            ),
+            _ => unreachable!("arith_fallback on {}", ins.name()),
+        };
+        self.arith_slow(fi, op, x, y, sx, sy)
     }
 
     /// `t[key]` when the raw lookup missed or `t` is not a table.
