@@ -102,6 +102,13 @@ fn msghandler(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let v = vm.arg(args, 1);
     let msg = match v {
         Value::Str(_) | Value::Int(_) | Value::Num(_) => vm.to_display(v),
+        _ if !vm.metamethod(v, vm_core::meta::Tm::ToString).is_nil() => {
+            // An object with `__tostring` is its own message, without a
+            // traceback, as `lua.c` does.
+            let s = vm.tostring(v)?;
+            vm.push(s);
+            return Ok(Step::Return(1));
+        }
         _ => vm.error_to_string(&LuaError::new(v)),
     };
     let tb = vm.traceback(1);

@@ -150,6 +150,19 @@ fn error_objects_that_are_not_strings() {
 }
 
 #[test]
+fn error_objects_with_tostring_are_their_own_message() {
+    let out = vm()
+        .args([
+            "-e",
+            "error(setmetatable({}, {__tostring = function() return 'custom' end}))",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stderr), "vm: custom\n");
+}
+
+#[test]
 fn disassembly_lists_bytecode() {
     let out = vm()
         .args(["--disasm", "-"])
