@@ -59,6 +59,7 @@ impl Vm {
         if let Value::LuaFn(cl) = self.th.stack[func] {
             let proto = &self.heap.lfns[cl].proto;
             if !proto.is_vararg {
+                let addr = crate::raw::proto_addr(proto);
                 let (np, base) = (proto.num_params as usize, func + 1);
                 let top = base + proto.max_stack as usize;
                 if top + EXTRA_STACK > self.th.stack.len() {
@@ -73,6 +74,7 @@ impl Vm {
                 self.th.top = top;
                 let mut ci = CallInfo::new(func, base, nresults, FrameKind::Lua(cl));
                 ci.top = top;
+                ci.proto = addr;
                 self.th.frames.push(ci);
                 return Ok(true);
             }
@@ -107,6 +109,7 @@ impl Vm {
                     );
                     let nargs = self.th.top - func - 1;
                     let mut ci = CallInfo::new(func, func + 1, nresults, FrameKind::Lua(cl));
+                    ci.proto = crate::raw::proto_addr(proto);
                     if vararg {
                         // Fixed parameters move above the varargs, next to a
                         // copy of the function (see `CallInfo::nvarargs`).

@@ -1,31 +1,40 @@
 //! The crate's only `unsafe` code, each use justified by a benchmark.
 //!
-//! `detach_proto`: the interpreter reads the running function's code on
-//! every instruction. Holding it through `Arc::clone` costs two atomic
-//! operations per call and per return; in `bench/closures.lua`, where calls
-//! alternate between many functions, that was half of the run time
-//! (BENCHMARKS.md). The running closure is always rooted (it sits in its
-//! frame's function slot), and it owns its `Arc<Proto>`, so the prototype
-//! outlives the frame without any count being taken.
+//! Prototype addresses: the interpreter reads the running function's code
+//! on every instruction. Holding it through `Arc::clone` cost two atomic
+//! operations per call and per return (half the run time of
+//! `bench/closures.lua`), and looking the closure up in its arena on every
+//! frame entry cost about 4% of `bench/fib.lua` (BENCHMARKS.md). So a frame
+//! records its prototype's address when it is pushed (`proto_addr`) and the
+//! interpreter turns it back into a reference (`proto_at`). This is sound
+//! because the running closure is always rooted (it sits in its frame's
+//! function slot, which the collector marks) and owns its `Arc<Proto>`, so
+//! the prototype outlives the frame; prototypes are never mutated once
+//! shared.
 
 use std::sync::Arc;
 
 use crate::func::Proto;
 
-/// Borrows the prototype behind `proto` for a caller-chosen lifetime,
-/// without touching its reference count.
+/// The address of a prototype, kept in its frames' `CallInfo` so that
+/// entering a frame needs no arena lookup (see `proto_at`).
+#[inline(always)]
+pub(crate) fn proto_addr(proto: &Arc<Proto>) -> usize {
+    Arc::as_ptr(proto).expose_provenance()
+}
+
+/// The prototype at an address taken by `proto_addr`.
 ///
 /// # Safety
-/// For as long as the returned reference is used, some `Arc` keeping the
-/// prototype alive must exist and must not be dropped: in the interpreter,
-/// the closure running in the current frame (which the collector marks
-/// through the frame's function slot, and which owns its `Arc<Proto>`).
+/// `addr` must come from `proto_addr`, and an `Arc` owning that prototype
+/// must outlive every use of the reference: in the interpreter, the closure
+/// running in the frame that recorded the address.
 #[inline(always)]
-pub(crate) unsafe fn detach_proto<'a>(proto: &Arc<Proto>) -> &'a Proto {
-    // SAFETY: `Arc::as_ptr` points at the live allocation; the caller
-    // guarantees an owning `Arc` outlives every use of the reference, and
-    // `Proto` is immutable once shared, so no `&mut` to it can exist.
-    unsafe { &*Arc::as_ptr(proto) }
+pub(crate) unsafe fn proto_at<'a>(addr: usize) -> &'a Proto {
+    // SAFETY: `addr` came from `proto_addr` on a live `Arc<Proto>` (its
+    // provenance exposed there), and the caller guarantees the allocation
+    // outlives the reference; prototypes are immutable once shared.
+    unsafe { &*std::ptr::with_exposed_provenance::<Proto>(addr) }
 }
 
 #[cfg(test)]
@@ -33,13 +42,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn detached_prototype_reads_the_shared_one() {
+    fn prototype_addresses_round_trip() {
         let owner = Arc::new(Proto {
             num_params: 3,
             ..Proto::default()
         });
         // SAFETY: `owner` lives until the end of the test, past every use.
-        let p = unsafe { detach_proto(&owner) };
+        let p = unsafe { proto_at(proto_addr(&owner)) };
         assert_eq!(p.num_params, 3);
         assert!(std::ptr::eq(p, Arc::as_ptr(&owner)));
     }

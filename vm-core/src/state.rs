@@ -65,6 +65,8 @@ pub(crate) struct CallInfo {
     pub(crate) callee: u32,
     /// Native frames: number of arguments the native was called with.
     pub(crate) nargs: u32,
+    /// Lua frames: the running prototype's address (`raw::proto_addr`).
+    pub(crate) proto: usize,
 }
 
 impl CallInfo {
@@ -84,6 +86,7 @@ impl CallInfo {
             handler: None,
             callee: 0,
             nargs: 0,
+            proto: 0,
         }
     }
 

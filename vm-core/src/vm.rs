@@ -44,12 +44,12 @@ impl Vm {
                     continue 'newframe;
                 }
             }
-            // SAFETY: the closure `cl` runs in frame `fi`, so it is rooted in
-            // that frame's function slot until the frame is popped, and it
-            // owns an `Arc` of its prototype. `proto` is only used until the
-            // next `continue 'newframe`, which every frame change goes
-            // through; no `Proto` is ever mutated once shared.
-            let proto: &Proto = unsafe { crate::raw::detach_proto(&self.heap.lfns[cl].proto) };
+            // SAFETY: frame `fi` recorded the address of the prototype of the
+            // closure `cl` it runs (`precall`); that closure is rooted in the
+            // frame's function slot until the frame is popped and owns an
+            // `Arc` of the prototype. `proto` is only used until the next
+            // `continue 'newframe`, which every frame change goes through.
+            let proto: &Proto = unsafe { crate::raw::proto_at(self.th.frames[fi].proto) };
             let code = &proto.code[..];
             let k = &proto.consts[..];
             let base = self.th.frames[fi].base;

@@ -205,7 +205,7 @@ fn syntax_errors_are_values_not_panics() {
 fn running_functions_survive_collections_they_trigger() {
     // The anonymous functions are referenced only by their frames while the
     // collector runs inside them (the interpreter reads their code without
-    // holding a reference count: `raw::detach_proto`).
+    // looking them up nor counting references: see `raw`).
     let mut vm = Vm::new();
     let r = run(
         &mut vm,
