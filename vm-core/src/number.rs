@@ -440,14 +440,14 @@ fn push_scientific(digits: &[u8], exp: i32, out: &mut Vec<u8>) {
 fn push_fixed(digits: &[u8], exp: i32, out: &mut Vec<u8>) {
     if exp < 0 {
         out.extend_from_slice(b"0.");
-        out.extend(std::iter::repeat(b'0').take((-exp - 1) as usize));
+        out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
         out.extend_from_slice(digits);
         return;
     }
     let int_len = exp as usize + 1;
     if digits.len() <= int_len {
         out.extend_from_slice(digits);
-        out.extend(std::iter::repeat(b'0').take(int_len - digits.len()));
+        out.extend(std::iter::repeat_n(b'0', int_len - digits.len()));
     } else {
         out.extend_from_slice(&digits[..int_len]);
         out.push(b'.');
@@ -1224,12 +1224,12 @@ mod tests {
         zeros.extend_from_slice(b"12");
         assert!(same(str_to_number(&zeros), Some(Value::Int(12))));
         let mut hex = b"0x1".to_vec();
-        hex.extend(std::iter::repeat(b'0').take(300));
+        hex.extend(std::iter::repeat_n(b'0', 300));
         hex.extend_from_slice(b"p-1200");
         // 2^(4*300 - 1200) = 1
         assert!(same(str_to_number(&hex), Some(Value::Num(1.0))));
         let mut frac = b"0x0.".to_vec();
-        frac.extend(std::iter::repeat(b'0').take(300));
+        frac.extend(std::iter::repeat_n(b'0', 300));
         frac.extend_from_slice(b"1p1204");
         assert!(same(str_to_number(&frac), Some(Value::Num(1.0))));
     }

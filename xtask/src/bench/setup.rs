@@ -105,7 +105,7 @@ pub(crate) fn discover(dir: &Path, filter: Option<&str>) -> Result<Vec<Benchmark
             }
             _ => continue,
         };
-        if filter.map_or(true, |wanted| name.contains(wanted)) {
+        if filter.is_none_or(|wanted| name.contains(wanted)) {
             benchmarks.push(Benchmark { name, path });
         }
     }
