@@ -178,6 +178,15 @@ impl Marker {
     }
 }
 
+/// Identity of an object that can have a finalizer (tables and userdata).
+pub(crate) fn fin_key(v: Value) -> Option<(u8, u64)> {
+    match v {
+        Value::Table(t) => Some((0, t.data().as_ffi())),
+        Value::UserData(u) => Some((1, u.data().as_ffi())),
+        _ => None,
+    }
+}
+
 /// Marks a thread's live slots and clears the dead ones above them, so no
 /// slot keeps a handle the sweep may free.
 fn mark_stack(m: &mut Marker, th: &mut crate::state::Thread) {
@@ -390,6 +399,11 @@ impl Vm {
             .into_iter()
             .partition(|&v| m.is_live(v));
         self.finobj = live;
+        for v in &dead {
+            if let Some(key) = fin_key(*v) {
+                self.finobj_keys.remove(&key);
+            }
+        }
         for v in dead.into_iter().rev() {
             self.tobefnz.push(v);
             m.mark(v);
@@ -463,6 +477,7 @@ impl Vm {
     /// Runs every pending and remaining finalizer (`lua_close`).
     pub fn close(&mut self) {
         let all: Vec<Value> = std::mem::take(&mut self.finobj);
+        self.finobj_keys.clear();
         self.tobefnz.extend(all);
         self.run_finalizers();
     }

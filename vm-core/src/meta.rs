@@ -198,8 +198,8 @@ impl Vm {
                 .get_str(self.names.tm[Tm::Gc as usize])
                 .truthy()
             {
-                if let Value::Table(_) | Value::UserData(_) = v {
-                    if !self.finobj.iter().any(|o| o.raw_eq(v)) {
+                if let Some(key) = crate::gc::fin_key(v) {
+                    if self.finobj_keys.insert(key) {
                         self.finobj.push(v);
                     }
                 }

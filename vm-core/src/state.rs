@@ -168,6 +168,9 @@ pub struct Vm {
     pub(crate) roots: Vec<Option<Value>>,
     /// Objects with `__gc` whose finalizer has not run yet.
     pub(crate) finobj: Vec<Value>,
+    /// Identities of the objects in `finobj` (`gc::fin_key`), for O(1)
+    /// membership checks in `setmetatable`.
+    pub(crate) finobj_keys: std::collections::HashSet<(u8, u64)>,
     /// Unreachable objects whose finalizers are due.
     pub(crate) tobefnz: Vec<Value>,
     /// Collector parameters and switches.
@@ -202,6 +205,7 @@ impl Vm {
             n_ccalls: 0,
             roots: Vec::new(),
             finobj: Vec::new(),
+            finobj_keys: std::collections::HashSet::new(),
             tobefnz: Vec::new(),
             gc: crate::gc::GcParams::default(),
             warn_handler: None,
