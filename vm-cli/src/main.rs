@@ -100,17 +100,15 @@ static DOCALL_K: Continuation = Continuation {
 /// a traceback taken where the error happened.
 fn msghandler(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let v = vm.arg(args, 1);
-    let msg = match v {
-        Value::Str(_) | Value::Int(_) | Value::Num(_) => vm.to_display(v),
-        _ if !vm.metamethod(v, vm_core::meta::Tm::ToString).is_nil() => {
-            // An object with `__tostring` is its own message, without a
-            // traceback, as `lua.c` does.
-            let s = vm.tostring(v)?;
-            vm.push(s);
-            return Ok(Step::Return(1));
-        }
-        _ => vm.error_to_string(&LuaError::new(v)),
-    };
+    let is_text = matches!(v, Value::Str(_) | Value::Int(_) | Value::Num(_));
+    if !is_text && !vm.metamethod(v, vm_core::meta::Tm::ToString).is_nil() {
+        // An object with `__tostring` is its own message, without a
+        // traceback, as `lua.c` does.
+        let s = vm.tostring(v)?;
+        vm.push(s);
+        return Ok(Step::Return(1));
+    }
+    let msg = vm.error_to_string(&LuaError::new(v));
     let tb = vm.traceback(1);
     let s = vm.new_str(format!("{msg}\n{tb}").as_bytes());
     vm.push(s);
@@ -181,6 +179,16 @@ fn create_arg_table(vm: &mut Vm, argv: &[String], script: usize) {
     vm.set_global("arg", t);
 }
 
+/// The system's text for an I/O error, as C's `strerror` gives it (without
+/// Rust's " (os error N)" suffix).
+fn os_message(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
 fn read_script(name: &str) -> Result<Vec<u8>, String> {
     if name == "-" {
         let mut buf = Vec::new();
@@ -189,7 +197,7 @@ fn read_script(name: &str) -> Result<Vec<u8>, String> {
             .map_err(|e| format!("cannot read stdin: {e}"))?;
         Ok(buf)
     } else {
-        std::fs::read(name).map_err(|e| format!("cannot open {name} ({e})"))
+        std::fs::read(name).map_err(|e| format!("cannot open {name}: {}", os_message(&e)))
     }
 }
 
@@ -208,7 +216,9 @@ fn main() -> ExitCode {
         println!("{VERSION}");
     }
     let script = opts.script;
-    create_arg_table(&mut vm, &argv, script.unwrap_or(argv.len().min(1)));
+    // Without a script, the interpreter's name is `arg[0]` and the options
+    // follow at positive indices, as `lua.c` does.
+    create_arg_table(&mut vm, &argv, script.unwrap_or(0));
     for code in &opts.exec {
         let Some(f) = load(&mut vm, code.as_bytes(), "=(command line)") else {
             return ExitCode::FAILURE;

@@ -91,6 +91,15 @@ fn runs_script_with_arguments() {
 }
 
 #[test]
+fn arg_table_without_a_script_starts_with_the_interpreter() {
+    let out = vm()
+        .args(["-e", "print(arg[1], arg[2] ~= nil, arg[-1])"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "-e\ttrue\tnil\n");
+}
+
+#[test]
 fn executes_strings_and_stdin() {
     let out = vm().args(["-e", "print(1 + 2)"]).output().unwrap();
     assert_eq!(text(&out.stdout), "3\n");
@@ -135,7 +144,10 @@ fn syntax_error_is_reported() {
 fn missing_script_is_an_error() {
     let out = vm().arg("/nonexistent/script.lua").output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).starts_with("vm: cannot open /nonexistent/script.lua"));
+    assert_eq!(
+        text(&out.stderr),
+        "vm: cannot open /nonexistent/script.lua: No such file or directory\n"
+    );
 }
 
 #[test]
