@@ -25,16 +25,11 @@ impl Vm {
     /// (`luaL_loadbuffer`). `chunkname` follows Lua's convention: `@file`,
     /// `=name`, or the source itself.
     ///
+    /// A first line starting with `#` (a shebang) is skipped by the parser.
+    ///
     /// # Errors
     /// A syntax error, as a Lua string value `chunk:line: message`.
     pub fn load(&mut self, text: &[u8], chunkname: &str) -> LuaResult<Value> {
-        let text = if text.first() == Some(&b'#') {
-            // Skip a shebang line but keep the line count.
-            let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
-            &text[end..]
-        } else {
-            text
-        };
         let display = chunk_id(chunkname);
         let source: Arc<str> = Arc::from(chunkname);
         match compiler::compile(text, source, &display, &mut self.heap) {
