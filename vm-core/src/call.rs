@@ -432,21 +432,14 @@ impl Vm {
                 self.th.top = func;
                 Ok(results)
             }
-            Err(e) => {
-                self.unwind_to(depth, func);
+            Err(mut e) => {
+                // Pending `__close` handlers of the abandoned frames run with
+                // the error, as a protected call's would.
+                self.th.frames.truncate(depth);
+                e.value = self.close_on_error(func, e.value);
+                self.th.top = func;
                 Err(e)
             }
         }
-    }
-
-    /// Discards frames above `depth` and stack slots from `level` after an
-    /// error escaped them (closing their upvalues).
-    pub(crate) fn unwind_to(&mut self, depth: usize, level: usize) {
-        self.close_upvals(level);
-        while self.th.tbc.last().is_some_and(|&s| s >= level) {
-            self.th.tbc.pop();
-        }
-        self.th.frames.truncate(depth);
-        self.th.top = level;
     }
 }

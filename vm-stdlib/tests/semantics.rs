@@ -39,3 +39,17 @@ fn constant_left_arithmetic_keeps_integer_and_float_results() {
         "-2,-9223372036854775808"
     );
 }
+
+#[test]
+fn to_be_closed_variables_close_when_a_recursive_call_fails() {
+    // `tostring` runs `__tostring` through the recursive API; the error
+    // leaving it still closes its `<close>` variable, with the error.
+    let src = "local closed
+               local mt = {__tostring = function(o)
+                 local c <close> = setmetatable({}, {__close = function(_, e) closed = e end})
+                 error('boom', 0)
+               end}
+               local ok, e = pcall(tostring, setmetatable({}, mt))
+               return ok, e, closed";
+    assert_eq!(eval(src), "false,boom,boom");
+}
