@@ -129,7 +129,10 @@ impl Thread {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, end: usize) {
-        let len = (end + end / 2).max(64);
+        // Headroom for amortised growth, but never past the stack limit
+        // (`call::grow_stack` refuses frames beyond it).
+        let limit = MAX_STACK + 2 * crate::call::EXTRA_STACK;
+        let len = (end + end / 2).max(64).min(limit).max(end);
         self.stack.resize(len, Value::Nil);
     }
 
