@@ -166,12 +166,10 @@ impl Vm {
     /// Position prefix of stack level `level` (1 = the function that called
     /// the running native), as `luaL_where`.
     pub fn where_(&self, level: usize) -> String {
-        let n = self.th.frames.len();
-        if level > n || n == 0 {
-            return String::new();
+        match self.th.frames.len().checked_sub(level + 1) {
+            Some(fi) => self.frame_where(fi),
+            None => String::new(),
         }
-        let fi = n - 1 - level.min(n - 1);
-        self.frame_where(fi)
     }
 
     /// A runtime error with the position of the running Lua function

@@ -26,6 +26,7 @@ use slotmap::Key;
 
 use crate::func::Proto;
 use crate::heap::Upval;
+use crate::heap::{CLOSURE_OVERHEAD, STR_OVERHEAD, UPVAL_SIZE};
 use crate::meta::Tm;
 use crate::state::Vm;
 use crate::value::{TableRef, Value};
@@ -423,18 +424,22 @@ impl Vm {
             self.heap.free_string(s);
         }
         for (_, s) in &self.heap.strings {
-            live += s.as_bytes().len() + 40;
+            live += s.as_bytes().len() + STR_OVERHEAD;
         }
         self.heap.tables.retain(|t, tab| {
             let keep = m.tables.get(t);
             if keep {
-                live += 96 + tab.approx_bytes();
+                live += tab.approx_bytes();
             }
             keep
         });
         self.heap.lfns.retain(|f, cl| {
             let keep = m.lfns.get(f);
-            live += if keep { 48 + 8 * cl.upvals.len() } else { 0 };
+            live += if keep {
+                CLOSURE_OVERHEAD + 8 * cl.upvals.len()
+            } else {
+                0
+            };
             keep
         });
         self.heap.natives.retain(|n, _| m.natives.get(n));
@@ -445,7 +450,8 @@ impl Vm {
             keep
         });
         self.heap.userdata.retain(|u, _| m.userdata.get(u));
-        live += 32 * (self.heap.upvals.len() + self.heap.natives.len() + self.heap.userdata.len());
+        live += UPVAL_SIZE
+            * (self.heap.upvals.len() + self.heap.natives.len() + self.heap.userdata.len());
         live
     }
 

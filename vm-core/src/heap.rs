@@ -86,11 +86,12 @@ pub struct Heap {
     pub(crate) live: usize,
 }
 
-/// Approximate per-object overheads used for pacing the collector.
-const STR_OVERHEAD: usize = 40;
-const TABLE_OVERHEAD: usize = 96;
-const CLOSURE_OVERHEAD: usize = 48;
-const UPVAL_SIZE: usize = 32;
+/// Approximate per-object overheads used for pacing the collector, both
+/// when allocating (`debt`) and when the sweep counts what is live. A
+/// table's own size comes from `Table::approx_bytes`.
+pub(crate) const STR_OVERHEAD: usize = 40;
+pub(crate) const CLOSURE_OVERHEAD: usize = 48;
+pub(crate) const UPVAL_SIZE: usize = 32;
 
 /// A fast, deterministic (unseeded) hash of a byte string.
 pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
@@ -135,7 +136,7 @@ impl Heap {
 
     /// Allocates a table.
     pub fn new_table(&mut self, table: Table) -> TableRef {
-        self.debt += TABLE_OVERHEAD + table.approx_bytes();
+        self.debt += table.approx_bytes();
         self.tables.insert(table)
     }
 

@@ -135,27 +135,16 @@ impl Tm {
 #[derive(Debug)]
 pub(crate) struct MetaNames {
     pub(crate) tm: [StrRef; 29],
-    pub(crate) mode_k: StrRef,
-    pub(crate) mode_v: StrRef,
-    pub(crate) mode_kv: StrRef,
 }
 
 impl MetaNames {
     pub(crate) fn new(heap: &mut Heap) -> Self {
         let tm = TM_NAMES.map(|n| heap.intern(n.as_bytes()));
-        MetaNames {
-            tm,
-            mode_k: heap.intern(b"k"),
-            mode_v: heap.intern(b"v"),
-            mode_kv: heap.intern(b"kv"),
-        }
+        MetaNames { tm }
     }
 
     pub(crate) fn all(&self) -> impl Iterator<Item = StrRef> + '_ {
-        self.tm
-            .iter()
-            .copied()
-            .chain([self.mode_k, self.mode_v, self.mode_kv])
+        self.tm.iter().copied()
     }
 }
 

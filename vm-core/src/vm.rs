@@ -167,8 +167,7 @@ impl Vm {
                             let x = reg!($a);
                             let imm = if $isf { Value::Num($sb as f64) } else { Value::Int($sb as i64) };
                             let (l, r) = if $flip { (imm, x) } else { (x, imm) };
-                            let (sl, sr) = if $flip { (Src::Imm, Src::Reg($a)) } else { (Src::Reg($a), Src::Imm) };
-                            let v = slow!(self.compare_slow(fi, $ev, l, r, sl, sr));
+                            let v = slow!(self.compare_slow(fi, $ev, l, r));
                             v.truthy()
                         }
                     };
@@ -294,10 +293,13 @@ impl Vm {
                     },
                     Op::SetTabUp { a, b, c, k: isk } => {
                         let t = self.upval_get(cl, a);
-                        let key = k[b as usize];
                         let v = if isk { k[c as usize] } else { reg!(c) };
-                        if !self.fast_set(t, key, v) {
-                            slow!(self.newindex_slow(fi, t, key, v, Src::Upval(a)));
+                        let done = match (t, &k[b as usize]) {
+                            (Value::Table(tr), &Value::Str(s)) => self.fast_set_str(tr, s, v),
+                            _ => false,
+                        };
+                        if !done {
+                            slow!(self.newindex_slow(fi, t, k[b as usize], v, Src::Upval(a)));
                         }
                     }
                     Op::SetTable { a, b, c, k: isk } => {
@@ -591,7 +593,7 @@ impl Vm {
                     }
                     Op::Close { a } => {
                         savepc!();
-                        if !self.close_frame_vars(fi, base + a as usize, None)? {
+                        if !self.close_frame_vars(fi, base + a as usize)? {
                             continue 'newframe;
                         }
                     }
@@ -619,15 +621,10 @@ impl Vm {
                         let res = match (&reg!(a), &reg!(b)) {
                             (&Value::Int(i), &Value::Int(j)) => i < j,
                             (&Value::Num(p), &Value::Num(q)) => p < q,
-                            _ => slow!(self.compare_slow(
-                                fi,
-                                crate::meta::Tm::Lt,
-                                reg!(a),
-                                reg!(b),
-                                Src::Reg(a),
-                                Src::Reg(b)
-                            ))
-                            .truthy(),
+                            _ => {
+                                slow!(self.compare_slow(fi, crate::meta::Tm::Lt, reg!(a), reg!(b)))
+                                    .truthy()
+                            }
                         };
                         cond_jump!(res, kk);
                     }
@@ -635,15 +632,10 @@ impl Vm {
                         let res = match (&reg!(a), &reg!(b)) {
                             (&Value::Int(i), &Value::Int(j)) => i <= j,
                             (&Value::Num(p), &Value::Num(q)) => p <= q,
-                            _ => slow!(self.compare_slow(
-                                fi,
-                                crate::meta::Tm::Le,
-                                reg!(a),
-                                reg!(b),
-                                Src::Reg(a),
-                                Src::Reg(b)
-                            ))
-                            .truthy(),
+                            _ => {
+                                slow!(self.compare_slow(fi, crate::meta::Tm::Le, reg!(a), reg!(b)))
+                                    .truthy()
+                            }
                         };
                         cond_jump!(res, kk);
                     }
@@ -853,7 +845,7 @@ impl Vm {
     ) -> LuaResult<bool> {
         self.th.frames[fi].aux = n as u32;
         self.th.top = first + n;
-        self.close_frame_vars(fi, base, Some(first + n))
+        self.close_frame_vars(fi, base)
     }
 
     /// `NEWTABLE` into slot `ra`, then a collector safe point.
@@ -1026,38 +1018,6 @@ impl Vm {
             proto,
             upvals: upvals.into_boxed_slice(),
         })
-    }
-
-    /// Raw set when no metamethod can be involved; false means the slow
-    /// path must decide (`luaV_fastset`).
-    #[inline]
-    fn fast_set(&mut self, t: Value, key: Value, v: Value) -> bool {
-        let Value::Table(tr) = t else { return false };
-        let tab = &mut self.heap.tables[tr];
-        if tab.metatable.is_none() {
-            let done = match key {
-                Value::Int(i) => {
-                    tab.set_int(i, v);
-                    true
-                }
-                Value::Str(s) => {
-                    tab.set_str(s, v);
-                    true
-                }
-                _ => tab.set(key, v).is_ok(),
-            };
-            let grown = tab.take_growth();
-            if grown != 0 {
-                self.heap.debt += grown;
-            }
-            return done;
-        }
-        // With a metatable, only overwriting an existing field is raw.
-        if tab.get(key).is_nil() {
-            return false;
-        }
-        let _ = tab.set(key, v);
-        true
     }
 
     /// `t[i] = v` when no metamethod can be involved (`luaV_fastseti`);

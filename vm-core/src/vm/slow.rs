@@ -258,12 +258,7 @@ impl Vm {
                 _ => {
                     let h = self.metamethod(t, Tm::Index);
                     if h.is_nil() {
-                        return Err(self.index_error(
-                            fi,
-                            t,
-                            key,
-                            if depth == 0 { Some(src) } else { None },
-                        ));
+                        return Err(self.index_error(fi, t, (depth == 0).then_some(src)));
                     }
                     h
                 }
@@ -309,12 +304,7 @@ impl Vm {
                 _ => {
                     let h = self.metamethod(t, Tm::NewIndex);
                     if h.is_nil() {
-                        return Err(self.index_error(
-                            fi,
-                            t,
-                            key,
-                            if depth == 0 { Some(src) } else { None },
-                        ));
+                        return Err(self.index_error(fi, t, (depth == 0).then_some(src)));
                     }
                     h
                 }
@@ -336,8 +326,6 @@ impl Vm {
         ev: Tm,
         x: Value,
         y: Value,
-        _sx: Src,
-        _sy: Src,
     ) -> LuaResult<Option<Value>> {
         let lt = ev == Tm::Lt;
         let res = match (x, y) {
@@ -490,12 +478,7 @@ impl Vm {
     /// started: the instruction runs again when it returns, to close the
     /// next one.
     #[inline(never)]
-    pub(crate) fn close_frame_vars(
-        &mut self,
-        fi: usize,
-        level: usize,
-        _ret_top: Option<usize>,
-    ) -> LuaResult<bool> {
+    pub(crate) fn close_frame_vars(&mut self, fi: usize, level: usize) -> LuaResult<bool> {
         self.close_upvals(level);
         if let Some(&slot) = self.th.tbc.last() {
             if slot >= level {
@@ -585,12 +568,9 @@ impl Vm {
         self.rt_error(&format!("attempt to {op} a {tn} value{info}"))
     }
 
-    fn index_error(&mut self, fi: usize, t: Value, key: Value, src: Option<Src>) -> LuaError {
+    fn index_error(&mut self, fi: usize, t: Value, src: Option<Src>) -> LuaError {
         match src {
-            Some(src) => {
-                let _ = key;
-                self.type_error(fi, t, src, "index")
-            }
+            Some(src) => self.type_error(fi, t, src, "index"),
             None => {
                 let tn = self.type_name_of(t);
                 self.rt_error(&format!("attempt to index a {tn} value"))
