@@ -201,39 +201,19 @@ impl Vm {
     /// # Errors
     /// Errors raised while indexing.
     pub fn index(&mut self, t: Value, k: Value) -> LuaResult<Value> {
-        let mut t = t;
-        for _ in 0..2000 {
-            let h = match t {
-                Value::Table(tr) => {
-                    let v = self.heap.tables[tr].get(k);
-                    if !v.is_nil() {
-                        return Ok(v);
-                    }
-                    let Some(mt) = self.heap.tables[tr].metatable else {
-                        return Ok(Value::Nil);
-                    };
-                    let h = self.tm_of(mt, Tm::Index);
-                    if h.is_nil() {
-                        return Ok(Value::Nil);
-                    }
-                    h
-                }
-                _ => {
-                    let h = self.metamethod(t, Tm::Index);
-                    if h.is_nil() {
-                        let tn = self.type_name_of(t);
-                        return Err(self.rt_error(&format!("attempt to index a {tn} value")));
-                    }
-                    h
-                }
-            };
-            if let Value::LuaFn(_) | Value::Native(_) = h {
-                let r = self.call_value(h, &[t, k])?;
-                return Ok(r.first().copied().unwrap_or_default());
+        use crate::vm::IndexTarget;
+        match self.index_target(t, k) {
+            IndexTarget::Value(v) => Ok(v),
+            IndexTarget::Call(h, obj) => {
+                let r = self.call_value(h, &[obj, k])?;
+                Ok(r.first().copied().unwrap_or_default())
             }
-            t = h;
+            IndexTarget::NotIndexable(obj, _) => {
+                let tn = self.type_name_of(obj);
+                Err(self.rt_error(&format!("attempt to index a {tn} value")))
+            }
+            IndexTarget::TooLong => Err(self.rt_error(crate::vm::INDEX_LOOP)),
         }
-        Err(self.rt_error("'__index' chain too long; possible loop"))
     }
 
     /// `tostring(v)` (`luaL_tolstring`): `__tostring`, `__name`, numbers

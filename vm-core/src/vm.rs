@@ -24,7 +24,7 @@ use crate::state::{FrameKind, Vm, FINISH_OP};
 use crate::table::Table;
 use crate::value::{LuaFnRef, UpvalRef, Value};
 
-pub(crate) use slow::Src;
+pub(crate) use slow::{IndexTarget, Src, INDEX_LOOP};
 
 impl Vm {
     /// Executes Lua frames until fewer than `stop + 1` frames remain or a

@@ -32,6 +32,22 @@ fn arith_op_of(ins: Op) -> ArithOp {
     }
 }
 
+/// Where an indexing operation leads (see `Vm::index_target`).
+pub(crate) enum IndexTarget {
+    /// The result: a raw hit, or nil when no metamethod applies.
+    Value(Value),
+    /// Call this `__index` function with the object reached and the key.
+    Call(Value, Value),
+    /// This object, reached after this many `__index` steps, cannot be
+    /// indexed.
+    NotIndexable(Value, usize),
+    /// The chain is longer than `MAX_TAG_LOOP`.
+    TooLong,
+}
+
+/// The error for an `__index` chain longer than `MAX_TAG_LOOP`.
+pub(crate) const INDEX_LOOP: &str = "'__index' chain too long; possible loop";
+
 /// Longest `__index`/`__newindex` chain followed (`MAXTAGLOOP`).
 const MAX_TAG_LOOP: usize = 2000;
 
@@ -238,38 +254,54 @@ impl Vm {
         key: Value,
         src: Src,
     ) -> LuaResult<Option<Value>> {
+        match self.index_target(t, key) {
+            IndexTarget::Value(v) => Ok(Some(v)),
+            IndexTarget::Call(h, obj) => {
+                self.call_meta(fi, h, &[obj, key])?;
+                Ok(None)
+            }
+            IndexTarget::NotIndexable(obj, depth) => {
+                Err(self.index_error(fi, obj, (depth == 0).then_some(src)))
+            }
+            IndexTarget::TooLong => Err(self.rt_error(INDEX_LOOP)),
+        }
+    }
+
+    /// Follows `t[key]` through `__index` tables (`luaV_finishget`'s loop),
+    /// for the interpreter and for `Vm::index`, which differ only in how
+    /// they call an `__index` function and word their errors.
+    pub(crate) fn index_target(&mut self, t: Value, key: Value) -> IndexTarget {
         let mut t = t;
         for depth in 0..MAX_TAG_LOOP {
             let h = match t {
                 Value::Table(tr) => {
                     let v = self.heap.tables[tr].get(key);
                     if !v.is_nil() {
-                        return Ok(Some(v));
+                        return IndexTarget::Value(v);
                     }
                     let Some(mt) = self.heap.tables[tr].metatable else {
-                        return Ok(Some(Value::Nil));
+                        return IndexTarget::Value(Value::Nil);
                     };
                     let h = self.tm_of(mt, Tm::Index);
                     if h.is_nil() {
-                        return Ok(Some(Value::Nil));
+                        return IndexTarget::Value(Value::Nil);
                     }
                     h
                 }
                 _ => {
                     let h = self.metamethod(t, Tm::Index);
                     if h.is_nil() {
-                        return Err(self.index_error(fi, t, (depth == 0).then_some(src)));
+                        return IndexTarget::NotIndexable(t, depth);
                     }
                     h
                 }
             };
             if is_callable(h) {
-                self.call_meta(fi, h, &[t, key])?;
-                return Ok(None);
+                return IndexTarget::Call(h, t);
             }
             t = h;
         }
-        Err(self.rt_error("'__index' chain too long; possible loop"))
+        IndexTarget::TooLong
     }
 
     /// `t[key] = v` when the raw store is not possible.
