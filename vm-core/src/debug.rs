@@ -303,47 +303,55 @@ impl Vm {
         let mut out = String::from("stack traceback:");
         let n = self.th.frames.len();
         for fi in (0..n.saturating_sub(level)).rev() {
-            let ci = self.th.frames[fi];
             out.push_str("\n\t");
-            match ci.kind {
-                FrameKind::Native(f) => {
-                    out.push_str("[C]: in ");
-                    match self.calling_name(fi) {
-                        Some((kind, name)) => out.push_str(&describe(kind, &name)),
-                        None => {
-                            out.push_str(&format!("function '{}'", self.heap.natives[f].func.name))
-                        }
-                    }
-                }
-                FrameKind::Lua(cl) => {
-                    let p = &self.heap.lfns[cl].proto;
-                    out.push_str(&self.frame_where(fi));
-                    out.push_str("in ");
-                    if p.line_defined == 0 {
-                        out.push_str("main chunk");
-                    } else {
-                        match self.calling_name(fi) {
-                            Some((kind, name)) => out.push_str(&describe(kind, &name)),
-                            None => out.push_str(&format!(
-                                "function <{}:{}>",
-                                chunk_id(&p.source),
-                                p.line_defined
-                            )),
-                        }
-                    }
-                }
+            match self.th.frames[fi].kind {
+                FrameKind::Native(_) => out.push_str("[C]: "),
+                FrameKind::Lua(_) => out.push_str(&self.frame_where(fi)),
             }
+            out.push_str("in ");
+            out.push_str(&self.frame_description(fi));
         }
         out
     }
-}
 
-fn describe(kind: &str, name: &str) -> String {
-    match kind {
-        "global" => format!("function '{name}'"),
-        "method" => format!("method '{name}'"),
-        "for iterator" => "for iterator 'for iterator'".to_string(),
-        _ => format!("{kind} '{name}'"),
+    /// How a traceback names frame `fi`, in `luaL_traceback`'s order: a
+    /// global function by its global name, else how it was called, else
+    /// the main chunk, a Lua function by its definition, a native as `?`.
+    fn frame_description(&self, fi: usize) -> String {
+        let ci = self.th.frames[fi];
+        if let Some(name) = self.global_name(self.th.stack[ci.func]) {
+            return format!("function '{name}'");
+        }
+        if let Some((kind, name)) = self.calling_name(fi) {
+            return format!("{kind} '{name}'");
+        }
+        match ci.kind {
+            FrameKind::Lua(cl) => {
+                let p = &self.heap.lfns[cl].proto;
+                if p.line_defined == 0 {
+                    "main chunk".to_string()
+                } else {
+                    format!("function <{}:{}>", chunk_id(&p.source), p.line_defined)
+                }
+            }
+            FrameKind::Native(_) => "?".to_string(),
+        }
+    }
+
+    /// The name of a global variable holding function `f`
+    /// (`pushglobalfuncname`, over the globals table).
+    fn global_name(&self, f: Value) -> Option<String> {
+        if !matches!(f, Value::LuaFn(_) | Value::Native(_)) {
+            return None;
+        }
+        self.heap.tables[self.globals]
+            .iter()
+            .find_map(|(k, v)| match k {
+                Value::Str(s) if v.raw_eq(f) => {
+                    Some(String::from_utf8_lossy(self.heap.str_bytes(s)).into_owned())
+                }
+                _ => None,
+            })
     }
 }
 
