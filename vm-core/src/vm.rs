@@ -78,10 +78,33 @@ impl Vm {
             // Each arm writes its register itself: a result merged from
             // several arms would be built in memory and copied byte-range
             // by byte-range into the register.
+            macro_rules! arith_fallback {
+                ($ins:expr, $a:expr) => {{
+                    let v = slow!(self.arith_fallback(fi, $ins));
+                    reg!($a) = v;
+                }};
+            }
+            // Arithmetic: `$int` gives the integer result, or `None` when
+            // the slow path must decide (division by zero); `$flt` the float
+            // one.
             macro_rules! arith {
-                ($ins:expr, $op:expr, $a:expr, $x:expr, $y:expr, $int:expr, $flt:expr) => {{
+                // `/` and `^`: float results for integer operands too.
+                ($ins:expr, $a:expr, $x:expr, $y:expr, float: $flt:expr) => {
+                    arith!(
+                        $ins,
+                        $a,
+                        $x,
+                        $y,
+                        |i: i64, j: i64| Some(Value::Num($flt(i as f64, j as f64))),
+                        $flt
+                    )
+                };
+                ($ins:expr, $a:expr, $x:expr, $y:expr, $int:expr, $flt:expr) => {{
                     match (&$x, &$y) {
-                        (&Value::Int(i), &Value::Int(j)) => reg!($a) = $int(i, j),
+                        (&Value::Int(i), &Value::Int(j)) => match $int(i, j) {
+                            Some(v) => reg!($a) = v,
+                            None => arith_fallback!($ins, $a),
+                        },
                         (&Value::Num(p), &Value::Num(q)) => reg!($a) = Value::Num($flt(p, q)),
                         (&Value::Int(i), &Value::Num(q)) => {
                             reg!($a) = Value::Num($flt(i as f64, q))
@@ -89,65 +112,15 @@ impl Vm {
                         (&Value::Num(p), &Value::Int(j)) => {
                             reg!($a) = Value::Num($flt(p, j as f64))
                         }
-                        _ => {
-                            let v = slow!(self.arith_fallback(fi, $ins));
-                            reg!($a) = v;
-                        }
-                    }
-                }};
-            }
-            macro_rules! float_arith {
-                ($ins:expr, $op:expr, $a:expr, $x:expr, $y:expr, $flt:expr) => {{
-                    match (&$x, &$y) {
-                        (&Value::Num(p), &Value::Num(q)) => reg!($a) = Value::Num($flt(p, q)),
-                        (&Value::Int(i), &Value::Int(j)) => {
-                            reg!($a) = Value::Num($flt(i as f64, j as f64))
-                        }
-                        (&Value::Int(i), &Value::Num(q)) => {
-                            reg!($a) = Value::Num($flt(i as f64, q))
-                        }
-                        (&Value::Num(p), &Value::Int(j)) => {
-                            reg!($a) = Value::Num($flt(p, j as f64))
-                        }
-                        _ => {
-                            let v = slow!(self.arith_fallback(fi, $ins));
-                            reg!($a) = v;
-                        }
-                    }
-                }};
-            }
-            macro_rules! checked_int_arith {
-                ($ins:expr, $op:expr, $a:expr, $x:expr, $y:expr, $flt:expr) => {{
-                    match (&$x, &$y) {
-                        (&Value::Int(i), &Value::Int(j)) if j != 0 => {
-                            reg!($a) = Value::Int(if $op == ArithOp::Mod {
-                                number::int_mod(i, j)
-                            } else {
-                                number::int_idiv(i, j)
-                            })
-                        }
-                        (&Value::Num(p), &Value::Num(q)) => reg!($a) = Value::Num($flt(p, q)),
-                        (&Value::Int(i), &Value::Num(q)) => {
-                            reg!($a) = Value::Num($flt(i as f64, q))
-                        }
-                        (&Value::Num(p), &Value::Int(j)) => {
-                            reg!($a) = Value::Num($flt(p, j as f64))
-                        }
-                        _ => {
-                            let v = slow!(self.arith_fallback(fi, $ins));
-                            reg!($a) = v;
-                        }
+                        _ => arith_fallback!($ins, $a),
                     }
                 }};
             }
             macro_rules! bitwise {
-                ($ins:expr, $op:expr, $a:expr, $x:expr, $y:expr, $int:expr) => {{
+                ($ins:expr, $a:expr, $x:expr, $y:expr, $int:expr) => {{
                     match (&$x, &$y) {
                         (&Value::Int(i), &Value::Int(j)) => reg!($a) = Value::Int($int(i, j)),
-                        _ => {
-                            let v = slow!(self.arith_fallback(fi, $ins));
-                            reg!($a) = v;
-                        }
+                        _ => arith_fallback!($ins, $a),
                     }
                 }};
             }
@@ -365,187 +338,175 @@ impl Vm {
                     }
                     Op::AddI { a, b, sc } => arith!(
                         op,
-                        ArithOp::Add,
                         a,
                         reg!(b),
                         Value::Int(sc as i64),
-                        |i: i64, j: i64| Value::Int(i.wrapping_add(j)),
+                        |i: i64, j: i64| Some(Value::Int(i.wrapping_add(j))),
                         |p: f64, q: f64| p + q
                     ),
                     Op::AddK { a, b, c } => arith!(
                         op,
-                        ArithOp::Add,
                         a,
                         reg!(b),
                         k[c as usize],
-                        |i: i64, j: i64| Value::Int(i.wrapping_add(j)),
+                        |i: i64, j: i64| Some(Value::Int(i.wrapping_add(j))),
                         |p: f64, q: f64| p + q
                     ),
                     Op::AddKL { a, b, c } => arith!(
                         op,
-                        ArithOp::Add,
                         a,
                         k[c as usize],
                         reg!(b),
-                        |i: i64, j: i64| Value::Int(i.wrapping_add(j)),
+                        |i: i64, j: i64| Some(Value::Int(i.wrapping_add(j))),
                         |p: f64, q: f64| p + q
                     ),
                     Op::MulKL { a, b, c } => arith!(
                         op,
-                        ArithOp::Mul,
                         a,
                         k[c as usize],
                         reg!(b),
-                        |i: i64, j: i64| Value::Int(i.wrapping_mul(j)),
+                        |i: i64, j: i64| Some(Value::Int(i.wrapping_mul(j))),
                         |p: f64, q: f64| p * q
                     ),
                     Op::SubK { a, b, c } => arith!(
                         op,
-                        ArithOp::Sub,
                         a,
                         reg!(b),
                         k[c as usize],
-                        |i: i64, j: i64| Value::Int(i.wrapping_sub(j)),
+                        |i: i64, j: i64| Some(Value::Int(i.wrapping_sub(j))),
                         |p: f64, q: f64| p - q
                     ),
                     Op::MulK { a, b, c } => arith!(
                         op,
-                        ArithOp::Mul,
                         a,
                         reg!(b),
                         k[c as usize],
-                        |i: i64, j: i64| Value::Int(i.wrapping_mul(j)),
+                        |i: i64, j: i64| Some(Value::Int(i.wrapping_mul(j))),
                         |p: f64, q: f64| p * q
                     ),
-                    Op::ModK { a, b, c } => checked_int_arith!(
+                    Op::ModK { a, b, c } => arith!(
                         op,
-                        ArithOp::Mod,
                         a,
                         reg!(b),
                         k[c as usize],
+                        |i: i64, j: i64| (j != 0).then(|| Value::Int(number::int_mod(i, j))),
                         number::float_mod
                     ),
                     Op::PowK { a, b, c } => {
-                        float_arith!(op, ArithOp::Pow, a, reg!(b), k[c as usize], arith::pow)
+                        arith!(
+                            op,
+                            a,
+                            reg!(b),
+                            k[c as usize],
+                            float: arith::pow
+                        )
                     }
-                    Op::DivK { a, b, c } => float_arith!(
+                    Op::DivK { a, b, c } => arith!(
                         op,
-                        ArithOp::Div,
                         a,
                         reg!(b),
                         k[c as usize],
-                        |p: f64, q: f64| p / q
+                        float: |p: f64, q: f64| p / q
                     ),
-                    Op::IDivK { a, b, c } => checked_int_arith!(
+                    Op::IDivK { a, b, c } => arith!(
                         op,
-                        ArithOp::IDiv,
                         a,
                         reg!(b),
                         k[c as usize],
+                        |i: i64, j: i64| (j != 0).then(|| Value::Int(number::int_idiv(i, j))),
                         number::float_idiv
                     ),
-                    Op::BAndK { a, b, c } => bitwise!(
-                        op,
-                        ArithOp::BAnd,
-                        a,
-                        reg!(b),
-                        k[c as usize],
-                        |i: i64, j: i64| i & j
-                    ),
-                    Op::BOrK { a, b, c } => bitwise!(
-                        op,
-                        ArithOp::BOr,
-                        a,
-                        reg!(b),
-                        k[c as usize],
-                        |i: i64, j: i64| i | j
-                    ),
-                    Op::BXorK { a, b, c } => bitwise!(
-                        op,
-                        ArithOp::BXor,
-                        a,
-                        reg!(b),
-                        k[c as usize],
-                        |i: i64, j: i64| i ^ j
-                    ),
-                    Op::ShrI { a, b, sc } => bitwise!(
-                        op,
-                        ArithOp::Shr,
-                        a,
-                        reg!(b),
-                        Value::Int(sc as i64),
-                        |i: i64, j: i64| number::shift_left(i, j.wrapping_neg())
-                    ),
-                    Op::ShlI { a, b, sc } => bitwise!(
-                        op,
-                        ArithOp::Shl,
-                        a,
-                        Value::Int(sc as i64),
-                        reg!(b),
-                        number::shift_left
-                    ),
+                    Op::BAndK { a, b, c } => {
+                        bitwise!(op, a, reg!(b), k[c as usize], |i: i64, j: i64| i & j)
+                    }
+                    Op::BOrK { a, b, c } => {
+                        bitwise!(op, a, reg!(b), k[c as usize], |i: i64, j: i64| i | j)
+                    }
+                    Op::BXorK { a, b, c } => {
+                        bitwise!(op, a, reg!(b), k[c as usize], |i: i64, j: i64| i ^ j)
+                    }
+                    Op::ShrI { a, b, sc } => {
+                        bitwise!(op, a, reg!(b), Value::Int(sc as i64), |i: i64, j: i64| {
+                            number::shift_left(i, j.wrapping_neg())
+                        })
+                    }
+                    Op::ShlI { a, b, sc } => {
+                        bitwise!(op, a, Value::Int(sc as i64), reg!(b), number::shift_left)
+                    }
                     Op::Add { a, b, c } => arith!(
                         op,
-                        ArithOp::Add,
                         a,
                         reg!(b),
                         reg!(c),
-                        |i: i64, j: i64| Value::Int(i.wrapping_add(j)),
+                        |i: i64, j: i64| Some(Value::Int(i.wrapping_add(j))),
                         |p: f64, q: f64| p + q
                     ),
                     Op::Sub { a, b, c } => arith!(
                         op,
-                        ArithOp::Sub,
                         a,
                         reg!(b),
                         reg!(c),
-                        |i: i64, j: i64| Value::Int(i.wrapping_sub(j)),
+                        |i: i64, j: i64| Some(Value::Int(i.wrapping_sub(j))),
                         |p: f64, q: f64| p - q
                     ),
                     Op::Mul { a, b, c } => arith!(
                         op,
-                        ArithOp::Mul,
                         a,
                         reg!(b),
                         reg!(c),
-                        |i: i64, j: i64| Value::Int(i.wrapping_mul(j)),
+                        |i: i64, j: i64| Some(Value::Int(i.wrapping_mul(j))),
                         |p: f64, q: f64| p * q
                     ),
                     Op::Mod { a, b, c } => {
-                        checked_int_arith!(op, ArithOp::Mod, a, reg!(b), reg!(c), number::float_mod)
+                        arith!(
+                            op,
+                            a,
+                            reg!(b),
+                            reg!(c),
+                            |i: i64, j: i64| (j != 0).then(|| Value::Int(number::int_mod(i, j))),
+                            number::float_mod
+                        )
                     }
                     Op::Pow { a, b, c } => {
-                        float_arith!(op, ArithOp::Pow, a, reg!(b), reg!(c), arith::pow)
+                        arith!(
+                            op,
+                            a,
+                            reg!(b),
+                            reg!(c),
+                            float: arith::pow
+                        )
                     }
                     Op::Div { a, b, c } => {
-                        float_arith!(op, ArithOp::Div, a, reg!(b), reg!(c), |p: f64, q: f64| p
-                            / q)
+                        arith!(
+                            op,
+                            a,
+                            reg!(b),
+                            reg!(c),
+                            float: |p: f64, q: f64| p / q
+                        )
                     }
-                    Op::IDiv { a, b, c } => checked_int_arith!(
+                    Op::IDiv { a, b, c } => arith!(
                         op,
-                        ArithOp::IDiv,
                         a,
                         reg!(b),
                         reg!(c),
+                        |i: i64, j: i64| (j != 0).then(|| Value::Int(number::int_idiv(i, j))),
                         number::float_idiv
                     ),
                     Op::BAnd { a, b, c } => {
-                        bitwise!(op, ArithOp::BAnd, a, reg!(b), reg!(c), |i: i64, j: i64| i
-                            & j)
+                        bitwise!(op, a, reg!(b), reg!(c), |i: i64, j: i64| i & j)
                     }
                     Op::BOr { a, b, c } => {
-                        bitwise!(op, ArithOp::BOr, a, reg!(b), reg!(c), |i: i64, j: i64| i
-                            | j)
+                        bitwise!(op, a, reg!(b), reg!(c), |i: i64, j: i64| i | j)
                     }
                     Op::BXor { a, b, c } => {
-                        bitwise!(op, ArithOp::BXor, a, reg!(b), reg!(c), |i: i64, j: i64| i
-                            ^ j)
+                        bitwise!(op, a, reg!(b), reg!(c), |i: i64, j: i64| i ^ j)
                     }
                     Op::Shl { a, b, c } => {
-                        bitwise!(op, ArithOp::Shl, a, reg!(b), reg!(c), number::shift_left)
+                        bitwise!(op, a, reg!(b), reg!(c), number::shift_left)
                     }
                     Op::Shr { a, b, c } => {
-                        bitwise!(op, ArithOp::Shr, a, reg!(b), reg!(c), |i: i64, j: i64| {
+                        bitwise!(op, a, reg!(b), reg!(c), |i: i64, j: i64| {
                             number::shift_left(i, j.wrapping_neg())
                         })
                     }
