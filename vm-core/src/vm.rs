@@ -167,18 +167,7 @@ impl Vm {
                             reg!(r) = Value::Nil;
                         }
                     }
-                    Op::GetUpval { a, b } => {
-                        let uv = self.heap.lfns[cl].upvals[b as usize];
-                        match self.heap.upvals[uv] {
-                            Upval::Closed(v) => reg!(a) = v,
-                            Upval::Open { thread, slot } if thread == self.cur => {
-                                reg!(a) = self.th.stack[slot]
-                            }
-                            Upval::Open { thread, slot } => {
-                                reg!(a) = self.heap.threads[thread].stack[slot]
-                            }
-                        }
-                    }
+                    Op::GetUpval { a, b } => reg!(a) = self.upval_get(cl, b),
                     Op::SetUpval { a, b } => {
                         let v = reg!(a);
                         self.upval_set(cl, b, v);
