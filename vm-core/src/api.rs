@@ -484,6 +484,12 @@ impl Vm {
         std::mem::replace(&mut self.gc.pause, pause)
     }
 
+    /// Sets the collector's mode (`collectgarbage("generational")` or
+    /// `("incremental")`) and returns whether it was generational.
+    pub fn gc_set_generational(&mut self, on: bool) -> bool {
+        std::mem::replace(&mut self.gc.generational, on)
+    }
+
     /// Sets the collector's step multiplier and returns the previous one.
     pub fn gc_set_stepmul(&mut self, m: u32) -> u32 {
         std::mem::replace(&mut self.gc.stepmul, m)

@@ -45,6 +45,9 @@ pub(crate) struct GcParams {
     pub(crate) threshold: usize,
     /// Set while finalizers run, so they do not nest.
     pub(crate) in_finalizers: bool,
+    /// The mode `collectgarbage` reports. Collections are full,
+    /// stop-the-world cycles in either mode.
+    pub(crate) generational: bool,
 }
 
 /// Debt allowed before the first collection.
@@ -58,6 +61,7 @@ impl Default for GcParams {
             running: true,
             threshold: MIN_THRESHOLD,
             in_finalizers: false,
+            generational: false,
         }
     }
 }

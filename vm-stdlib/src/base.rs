@@ -416,20 +416,35 @@ fn collectgarbage(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             Value::Int(0)
         }
         "incremental" | "generational" => {
-            if args.len() >= 2 && !vm.arg(args, 2).is_nil() {
-                let p = vm.check_integer(args, 2)?;
-                vm.gc_set_pause(p.clamp(0, 1000) as u32);
+            let generational = opt == "generational";
+            // Integer parameters: pause and step multiplier for the
+            // incremental mode; the generational ones are accepted unused.
+            let p = optional_integer(vm, args, 2)?;
+            let m = optional_integer(vm, args, 3)?;
+            if !generational {
+                if let Some(p) = p {
+                    vm.gc_set_pause(p.clamp(0, 1000) as u32);
+                }
+                if let Some(m) = m {
+                    vm.gc_set_stepmul(m.clamp(0, 1000) as u32);
+                }
             }
-            if args.len() >= 3 && !vm.arg(args, 3).is_nil() {
-                let m = vm.check_integer(args, 3)?;
-                vm.gc_set_stepmul(m.clamp(0, 1000) as u32);
-            }
-            vm.new_str(b"incremental")
+            let was = vm.gc_set_generational(generational);
+            vm.new_str(if was { b"generational" } else { b"incremental" })
         }
         _ => return Err(vm.arg_error(1, &format!("invalid option '{opt}'"))),
     };
     vm.push(r);
     Ok(Step::Return(1))
+}
+
+/// Argument `i` as an integer when present and not nil.
+fn optional_integer(vm: &mut Vm, args: Args, i: usize) -> LuaResult<Option<i64>> {
+    if args.len() >= i && !vm.arg(args, i).is_nil() {
+        vm.check_integer(args, i).map(Some)
+    } else {
+        Ok(None)
+    }
 }
 
 #[cfg(test)]

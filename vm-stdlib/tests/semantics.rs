@@ -53,3 +53,9 @@ fn to_be_closed_variables_close_when_a_recursive_call_fails() {
                return ok, e, closed";
     assert_eq!(eval(src), "false,boom,boom");
 }
+
+#[test]
+fn collectgarbage_reports_the_previous_mode() {
+    let src = "return collectgarbage('generational'), collectgarbage('incremental'), collectgarbage('incremental')";
+    assert_eq!(eval(src), "incremental,generational,incremental");
+}
