@@ -218,6 +218,24 @@ impl Op {
         op.result_register_mut().map(|a| *a)
     }
 
+    /// The `k` flag of a comparison (`EQ` ... `GEI`): the instruction skips
+    /// the following jump when the comparison's result differs from it.
+    /// `None` for other instructions.
+    pub fn condition_mut(&mut self) -> Option<&mut bool> {
+        match self {
+            Op::Eq { k, .. }
+            | Op::Lt { k, .. }
+            | Op::Le { k, .. }
+            | Op::EqK { k, .. }
+            | Op::EqI { k, .. }
+            | Op::LtI { k, .. }
+            | Op::LeI { k, .. }
+            | Op::GtI { k, .. }
+            | Op::GeI { k, .. } => Some(k),
+            _ => None,
+        }
+    }
+
     /// Mutable access to the result register (see `result_register`).
     pub fn result_register_mut(&mut self) -> Option<&mut u8> {
         match self {

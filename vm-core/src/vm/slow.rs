@@ -545,21 +545,17 @@ impl Vm {
         let restore = |vm: &mut Vm| {
             vm.th.top = vm.th.frames[fi].top;
         };
-        match op {
-            Op::Eq { k, .. }
-            | Op::Lt { k, .. }
-            | Op::Le { k, .. }
-            | Op::EqK { k, .. }
-            | Op::EqI { k, .. }
-            | Op::LtI { k, .. }
-            | Op::LeI { k, .. }
-            | Op::GtI { k, .. }
-            | Op::GeI { k, .. } => {
-                restore(self);
-                if res.truthy() != k {
-                    self.th.frames[fi].pc += 1;
-                }
+        let mut probe = op;
+        if let Some(&mut k) = probe.condition_mut() {
+            // A comparison: skip the jump that follows when the result
+            // differs from `k`.
+            restore(self);
+            if res.truthy() != k {
+                self.th.frames[fi].pc += 1;
             }
+            return Ok(true);
+        }
+        match op {
             Op::SetTabUp { .. } | Op::SetTable { .. } | Op::SetI { .. } | Op::SetField { .. } => {
                 restore(self)
             }

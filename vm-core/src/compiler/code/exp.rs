@@ -507,17 +507,9 @@ impl Compiler<'_, '_> {
     /// Flips the condition of a comparison (`negatecondition`).
     fn negate_condition(&mut self, jump: usize) {
         if let Some(op) = self.fs.jump_control_mut(jump) {
-            match op {
-                Op::Eq { k, .. }
-                | Op::Lt { k, .. }
-                | Op::Le { k, .. }
-                | Op::EqK { k, .. }
-                | Op::EqI { k, .. }
-                | Op::LtI { k, .. }
-                | Op::LeI { k, .. }
-                | Op::GtI { k, .. }
-                | Op::GeI { k, .. } => *k = !*k,
-                _ => debug_assert!(false, "not a comparison: {op:?}"),
+            match op.condition_mut() {
+                Some(k) => *k = !*k,
+                None => debug_assert!(false, "not a comparison: {op:?}"),
             }
         }
     }
