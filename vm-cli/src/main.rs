@@ -83,18 +83,9 @@ fn usage(msg: &str) {
     );
 }
 
-static MSGHANDLER: NativeFunction = NativeFunction {
-    name: "msghandler",
-    func: msghandler,
-};
-static DOCALL: NativeFunction = NativeFunction {
-    name: "docall",
-    func: docall,
-};
-static DOCALL_K: Continuation = Continuation {
-    name: "docall_k",
-    func: docall_k,
-};
+static MSGHANDLER: NativeFunction = NativeFunction::new("msghandler", msghandler);
+static DOCALL: NativeFunction = NativeFunction::new("docall", docall);
+static DOCALL_K: Continuation = Continuation::new("docall_k", docall_k);
 
 /// Message handler of `docall`: turns the error into a string and appends
 /// a traceback taken where the error happened.
@@ -130,8 +121,8 @@ fn docall(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 
 fn docall_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
     match status {
-        Status::Ok => Ok(Step::Return(vm.frame_top(args) - 1)),
         Status::Error => Err(LuaError::new(vm.frame_get(args, 1))),
+        Status::Ok | Status::Yield => Ok(Step::Return(vm.frame_top(args) - 1)),
     }
 }
 

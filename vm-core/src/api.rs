@@ -139,6 +139,32 @@ impl Vm {
         self.heap.tables[self.globals].get_str(k)
     }
 
+    /// The table of loaded modules (`registry._LOADED`, Lua's
+    /// `package.loaded`), created on first use.
+    pub fn loaded_table(&mut self) -> TableRef {
+        let k = self.heap.intern(b"_LOADED");
+        match self.heap.tables[self.registry].get_str(k) {
+            Value::Table(t) => t,
+            _ => {
+                let t = self.heap.new_table(crate::table::Table::new());
+                self.heap.tables[self.registry].set_str(k, Value::Table(t));
+                t
+            }
+        }
+    }
+
+    /// Installs a library table: global `name` and `_LOADED[name]`
+    /// (`luaL_requiref`). Error messages and tracebacks name the functions
+    /// found there as `name.field`.
+    pub fn register_library(&mut self, name: &str, t: TableRef) {
+        let loaded = self.loaded_table();
+        let k = self.heap.intern(name.as_bytes());
+        self.heap.tables[loaded].set_str(k, Value::Table(t));
+        if name != "_G" {
+            self.set_global(name, Value::Table(t));
+        }
+    }
+
     /// Registers natives as fields of table `t`.
     pub fn register(&mut self, t: TableRef, funcs: &[&'static NativeFunction]) {
         for f in funcs {

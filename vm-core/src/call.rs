@@ -26,11 +26,11 @@ use crate::error::{LuaError, LuaResult};
 use crate::heap::Upval;
 use crate::meta::Tm;
 use crate::native::{Args, Status, Step};
-use crate::state::{CallInfo, FrameKind, Vm, MAX_CCALLS, MAX_STACK, MULTRET, PROTECTED};
-use crate::value::{LuaFnRef, Value};
-
-/// Native frame flag: the native function itself has been called.
-pub(crate) const STARTED: u8 = 8;
+use crate::state::{
+    CallInfo, FrameKind, Vm, CLOSING, K_ERROR, K_YIELD, MAX_CCALLS, MAX_STACK, MULTRET, OFFLOADED,
+    PROTECTED, STARTED, YIELDED,
+};
+use crate::value::{LuaFnRef, ThreadRef, Value};
 
 /// Extra slots every frame may use above its registers (for metamethod
 /// calls and natives' pushes), like `LUA_MINSTACK`.
@@ -217,8 +217,9 @@ impl Vm {
             base: ci.base,
             count: ci.nargs as usize,
         };
-        let f = self.heap.natives[n].func.func;
-        f(self, args)
+        let nf = self.heap.natives[n].func;
+        self.fuel -= i64::from(nf.cost);
+        (nf.func)(self, args)
     }
 
     /// Pops the top frame, moving its `n` results from `first` to the
@@ -303,82 +304,181 @@ impl Vm {
                 self.precall(ci.func, ci.nresults)?;
                 Ok(())
             }
+            Step::Yield { nresults, k, ctx } => self.yield_step(nresults, k, ctx),
+            Step::Resume {
+                thread,
+                nargs,
+                k,
+                ctx,
+            } => self.resume_step(thread, nargs, k, ctx),
+            Step::Offload { job, k, ctx } => self.offload_step(job, k, ctx),
         }
     }
 
-    /// Runs frames until only `stop` frames remain (Lua's `unroll`): Lua
-    /// frames in the interpreter, natives and their continuations here.
+    /// Runs frames until only `stop` frames of the running thread remain
+    /// (Lua's `unroll`): Lua frames in the interpreter, natives and their
+    /// continuations here.
     pub(crate) fn run(&mut self, stop: usize) -> LuaResult<()> {
+        self.run_anchored(self.cur, stop)
+    }
+
+    /// Runs frames until only `stop` frames of thread `anchor` remain, or a
+    /// driver-level suspension (`Vm::suspend`). Coroutines resumed meanwhile
+    /// run in the same loop: a thread switch just changes which frames are
+    /// on top.
+    pub(crate) fn run_anchored(&mut self, anchor: ThreadRef, stop: usize) -> LuaResult<()> {
         loop {
-            match self.run_unprotected(stop) {
+            match self.run_unprotected(anchor, stop) {
                 Ok(()) => return Ok(()),
-                Err(e) => self.recover(e, stop)?,
+                Err(e) => self.recover(e, anchor, stop)?,
             }
         }
     }
 
-    fn run_unprotected(&mut self, stop: usize) -> LuaResult<()> {
-        while self.th.frames.len() > stop {
+    fn run_unprotected(&mut self, anchor: ThreadRef, stop: usize) -> LuaResult<()> {
+        loop {
+            if let Some(step) = self.pending_step.take() {
+                self.apply_step(step)?;
+                continue;
+            }
+            if self.suspend.is_some() {
+                return Ok(());
+            }
+            let n = self.th.frames.len();
+            let floor = if self.cur == anchor {
+                if n <= stop {
+                    return Ok(());
+                }
+                stop
+            } else {
+                if n == 0 {
+                    self.coroutine_return();
+                    continue;
+                }
+                0
+            };
             let ci = *self.th.frames.last().expect("frame");
             match ci.kind {
-                FrameKind::Lua(_) => self.execute(stop)?,
+                FrameKind::Lua(_) => self.execute(floor)?,
                 FrameKind::Native(_) => {
-                    let step = if ci.flags & STARTED == 0 {
-                        self.start_native()?
+                    if ci.flags & STARTED == 0 {
+                        if self.fuel <= 0 && self.out_of_fuel() {
+                            return Ok(());
+                        }
+                        let step = self.start_native()?;
+                        self.apply_step(step)?;
                     } else {
-                        let k = ci.k.expect("a native frame resumed without continuation");
-                        let args = Args {
-                            base: ci.base,
-                            count: ci.nargs as usize,
-                        };
-                        (k.func)(self, args, Status::Ok, ci.ctx)?
-                    };
-                    self.apply_step(step)?;
+                        if ci.flags & (YIELDED | OFFLOADED) != 0 {
+                            unreachable!(
+                                "a waiting native frame is never on top of a running thread"
+                            );
+                        }
+                        if self.fuel <= 0 && self.out_of_fuel() {
+                            return Ok(());
+                        }
+                        if ci.flags & CLOSING != 0 {
+                            self.close_step(ci)?;
+                            continue;
+                        }
+                        let step = self.continue_native(ci)?;
+                        self.apply_step(step)?;
+                    }
                 }
+            }
+        }
+    }
+
+    /// One step of a protected frame's unwinding (`CLOSING`): calls the
+    /// next pending `__close` handler above its callee with the error, or,
+    /// when none is left, hands the error to the continuation. A handler
+    /// that fails replaces the error (`recover` catches it here again).
+    fn close_step(&mut self, ci: CallInfo) -> LuaResult<()> {
+        let level = ci.callee as usize;
+        match self.th.tbc.last() {
+            Some(&slot) if slot > level => {
+                self.th.tbc.pop();
+                let v = self.th.stack[slot];
+                let h = self.metamethod(v, Tm::Close);
+                let errv = self.th.stack[level];
+                self.th.top = slot + 1;
+                let func = self.th.top;
+                self.th.push(h);
+                self.th.push(v);
+                self.th.push(errv);
+                self.precall(func, 0)?;
+            }
+            _ => {
+                self.th.top = level + 1;
+                let top = self.th.frames.last_mut().expect("protected frame");
+                top.flags &= !(CLOSING | PROTECTED);
+                top.flags |= K_ERROR;
+                top.handler = None;
             }
         }
         Ok(())
     }
 
-    /// Handles an error raised while running frames above `stop`: if a
-    /// protected frame above `stop` catches it, unwinds to it and lets its
-    /// continuation run; otherwise returns the error.
-    fn recover(&mut self, mut err: LuaError, stop: usize) -> LuaResult<()> {
-        let Some(p) = self
-            .th
-            .frames
-            .iter()
-            .rposition(|ci| ci.flags & PROTECTED != 0)
-        else {
-            return Err(err);
+    /// Calls the continuation of the native frame `ci` (on top), with the
+    /// status its flags record.
+    fn continue_native(&mut self, ci: CallInfo) -> LuaResult<Step> {
+        let status = if ci.flags & K_ERROR != 0 {
+            Status::Error
+        } else if ci.flags & K_YIELD != 0 {
+            Status::Yield
+        } else {
+            Status::Ok
         };
-        if !err.handled {
-            if let Some(h) = self.th.frames[p].handler {
-                // Errors inside the handler must not re-enter it.
-                self.th.frames[p].handler = None;
-                err = self.apply_handler(h as usize, err);
-                self.th.frames[p].handler = Some(h);
-            }
-        }
-        if p < stop {
-            return Err(err);
-        }
-        let ci = self.th.frames[p];
-        let level = ci.callee as usize;
-        self.th.frames.truncate(p + 1);
-        let errv = self.close_on_error(level, err.value);
-        self.th.top = level;
-        self.th.push(errv);
-        let top = self.th.frames.last_mut().expect("protected frame");
-        top.flags &= !PROTECTED;
-        top.handler = None;
-        let k = ci.k.expect("protected frame has a continuation");
+        let top = self.th.frames.last_mut().expect("native frame");
+        top.flags &= !(K_ERROR | K_YIELD);
+        let k = ci.k.expect("a native frame resumed without continuation");
         let args = Args {
             base: ci.base,
             count: ci.nargs as usize,
         };
-        let step = (k.func)(self, args, Status::Error, ci.ctx)?;
-        self.apply_step(step)
+        (k.func)(self, args, status, ci.ctx)
+    }
+
+    /// Handles an error raised while running frames: if a protected frame
+    /// of the running thread catches it (above `stop` on `anchor`), unwinds
+    /// to it and lets its continuation run; if the running thread is a
+    /// coroutine above `anchor`, it dies and its resumer gets the error;
+    /// otherwise returns the error.
+    fn recover(&mut self, mut err: LuaError, anchor: ThreadRef, stop: usize) -> LuaResult<()> {
+        let floor = if self.cur == anchor { stop } else { 0 };
+        if let Some(p) = self
+            .th
+            .frames
+            .iter()
+            .rposition(|ci| ci.flags & PROTECTED != 0)
+        {
+            if !err.handled && self.th.frames[p].flags & CLOSING == 0 {
+                if let Some(h) = self.th.frames[p].handler {
+                    // Errors inside the handler must not re-enter it.
+                    self.th.frames[p].handler = None;
+                    err = self.apply_handler(h as usize, err);
+                    self.th.frames[p].handler = Some(h);
+                }
+            }
+            if p >= floor {
+                // Unwind to the protected frame, which then closes the
+                // pending variables above its callee (`close_step`) with
+                // the error kept in the callee's slot.
+                let level = self.th.frames[p].callee as usize;
+                self.th.frames.truncate(p + 1);
+                self.close_upvals(level);
+                self.th.stack[level] = err.value;
+                let pending = self.th.tbc.last().filter(|&&s| s > level);
+                self.th.top = pending.map_or(level + 1, |&s| s + 1);
+                let top = self.th.frames.last_mut().expect("protected frame");
+                top.flags |= CLOSING;
+                return Ok(());
+            }
+        }
+        if self.cur == anchor {
+            return Err(err);
+        }
+        self.coroutine_die(err.value);
+        Ok(())
     }
 
     /// Calls an `xpcall` message handler on an error, while the frames that
@@ -411,8 +511,24 @@ impl Vm {
 
     /// Closes upvalues and runs pending `__close` handlers (with the error)
     /// for slots at or above `level`; returns the final error value.
-    fn close_on_error(&mut self, level: usize, mut errv: Value) -> Value {
+    pub(crate) fn close_on_error(&mut self, level: usize, errv: Value) -> Value {
+        self.close_from(level, errv).unwrap_or(errv)
+    }
+
+    /// Closes every upvalue and pending to-be-closed variable of the
+    /// running thread, passing `errv` to the `__close` handlers; returns the
+    /// error a handler raised, if any (`lua_closethread`).
+    pub(crate) fn close_all(&mut self, errv: Value) -> Option<Value> {
+        self.close_from(0, errv)
+    }
+
+    /// Closes upvalues and runs the pending `__close` handlers at or above
+    /// `level` through the non-yieldable path. Each handler gets the
+    /// current error; one that fails replaces it, and the last replacement
+    /// is returned.
+    fn close_from(&mut self, level: usize, mut errv: Value) -> Option<Value> {
         self.close_upvals(level);
+        let mut raised = None;
         while let Some(&slot) = self.th.tbc.last() {
             if slot < level {
                 break;
@@ -422,9 +538,10 @@ impl Vm {
             let h = self.metamethod(v, Tm::Close);
             if let Err(e) = self.call_value(h, &[v, errv]) {
                 errv = e.value;
+                raised = Some(e.value);
             }
         }
-        errv
+        raised
     }
 
     /// Closes every open upvalue at or above stack slot `level`.
@@ -456,7 +573,9 @@ impl Vm {
             self.th.push(a);
         }
         self.n_ccalls += 1;
+        self.th.nny += 1;
         let r = self.precall(func, MULTRET).and_then(|_| self.run(depth));
+        self.th.nny -= 1;
         self.n_ccalls -= 1;
         match r {
             Ok(()) => {

@@ -282,7 +282,8 @@ impl Vm {
     }
 
     /// Name of the running native for argument errors (`luaL_argerror`):
-    /// the name it was called by, else its registered name.
+    /// the name it was called by, else its name in a loaded module, else
+    /// "?".
     pub fn native_name(&self) -> String {
         let n = self.th.frames.len();
         if n == 0 {
@@ -291,10 +292,8 @@ impl Vm {
         if let Some((_, name)) = self.calling_name(n - 1) {
             return name;
         }
-        match self.th.frames[n - 1].kind {
-            FrameKind::Native(f) => self.heap.natives[f].func.name.to_string(),
-            FrameKind::Lua(_) => "?".to_string(),
-        }
+        let f = self.th.stack[self.th.frames[n - 1].func];
+        self.global_name(f).unwrap_or_else(|| "?".to_string())
     }
 
     /// The stack traceback, innermost first (`luaL_traceback`), starting
@@ -344,14 +343,36 @@ impl Vm {
         if !matches!(f, Value::LuaFn(_) | Value::Native(_)) {
             return None;
         }
-        self.heap.tables[self.globals]
-            .iter()
-            .find_map(|(k, v)| match k {
-                Value::Str(s) if v.raw_eq(f) => {
-                    Some(String::from_utf8_lossy(self.heap.str_bytes(s)).into_owned())
-                }
+        let find = |t: crate::value::TableRef| {
+            self.heap.tables[t].iter().find_map(|(k, v)| match k {
+                Value::Str(s) if v.raw_eq(f) => Some(self.heap.str_bytes(s)),
                 _ => None,
             })
+        };
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        // Like `pushglobalfuncname`: search the loaded modules, with the
+        // globals' names unqualified.
+        let loaded = self
+            .heap
+            .find_str(b"_LOADED")
+            .map(|k| self.heap.tables[self.registry].get_str(k));
+        if let Some(Value::Table(loaded)) = loaded {
+            for (m, v) in self.heap.tables[loaded].iter() {
+                let (Value::Str(m), Value::Table(t)) = (m, v) else {
+                    continue;
+                };
+                if let Some(field) = find(t) {
+                    let module = self.heap.str_bytes(m);
+                    return Some(if module == b"_G" {
+                        text(field)
+                    } else {
+                        format!("{}.{}", text(module), text(field))
+                    });
+                }
+            }
+            return None;
+        }
+        find(self.globals).map(text)
     }
 }
 

@@ -239,6 +239,13 @@ impl Vm {
         for &v in &self.tobefnz {
             m.mark(v);
         }
+        for &(root, top) in &self.parked {
+            m.mark(Value::Thread(root));
+            m.mark(Value::Thread(top));
+        }
+        if let Some(p) = self.th.parent {
+            m.mark(Value::Thread(p));
+        }
         // The running thread's state is outside the arena.
         mark_stack(m, &mut self.th);
         for &(_, uv) in &self.th.open_upvals {
@@ -283,6 +290,9 @@ impl Vm {
                 Value::Thread(t) => {
                     let th = &mut self.heap.threads[t];
                     mark_stack(m, th);
+                    if let Some(p) = th.parent {
+                        m.mark(Value::Thread(p));
+                    }
                     for &(_, uv) in &th.open_upvals {
                         m.upvals.set(uv);
                     }

@@ -128,6 +128,15 @@ impl Heap {
         r
     }
 
+    /// The interned string with content `bytes`, if one exists (no
+    /// allocation).
+    pub fn find_str(&self, bytes: &[u8]) -> Option<StrRef> {
+        let strings = &self.strings;
+        self.intern
+            .find(hash_bytes(bytes), |&r| &*strings[r].bytes == bytes)
+            .copied()
+    }
+
     /// The bytes of a string.
     #[inline]
     pub fn str_bytes(&self, s: StrRef) -> &[u8] {

@@ -41,6 +41,7 @@ pub mod native;
 pub mod number;
 pub mod opcodes;
 mod raw;
+mod resume;
 pub mod state;
 pub mod table;
 pub mod value;
@@ -48,6 +49,8 @@ mod vm;
 
 pub use api::RootId;
 pub use error::{LuaError, LuaResult};
-pub use native::{Args, Continuation, NativeFunction, Status, Step};
+pub use native::{Args, Continuation, Job, JobResult, JobValue, NativeFunction, Status, Step};
+pub use resume::Outcome;
+pub use state::ThreadStatus;
 pub use state::Vm;
 pub use value::Value;

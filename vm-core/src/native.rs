@@ -12,6 +12,7 @@
 
 use crate::error::LuaResult;
 use crate::state::Vm;
+use crate::value::ThreadRef;
 
 /// Where a native frame's values live: stack slots `base..` of the running
 /// thread. Argument `i` (1-based) is `vm.arg(args, i)`.
@@ -48,6 +49,26 @@ pub struct NativeFunction {
     pub name: &'static str,
     /// The function.
     pub func: NativeFn,
+    /// Fuel charged each time the native is started (the instruction
+    /// budget counts one unit per VM instruction).
+    pub cost: u32,
+}
+
+impl NativeFunction {
+    /// A native costing one unit of fuel per call.
+    pub const fn new(name: &'static str, func: NativeFn) -> Self {
+        NativeFunction {
+            name,
+            func,
+            cost: 1,
+        }
+    }
+
+    /// A native costing `cost` units of fuel per call (for natives whose
+    /// work is worth many instructions).
+    pub const fn with_cost(name: &'static str, func: NativeFn, cost: u32) -> Self {
+        NativeFunction { name, func, cost }
+    }
 }
 
 /// A continuation with its stable name.
@@ -59,20 +80,31 @@ pub struct Continuation {
     pub func: ContinuationFn,
 }
 
+impl Continuation {
+    /// A continuation registered under `name`.
+    pub const fn new(name: &'static str, func: ContinuationFn) -> Self {
+        Continuation { name, func }
+    }
+}
+
 /// Outcome of a call requested by a native, as seen by its continuation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
     /// The call returned; its results are on top of the stack, starting at
     /// the slot where the called function was.
     Ok,
-    /// A protected call failed; the error value is on top of the stack, at
-    /// the slot where the called function was.
+    /// A protected call failed (or an offloaded job failed, or the resumed
+    /// coroutine died); the error value is on top of the stack, at the slot
+    /// where the called function was.
     Error,
+    /// The native yielded (`Step::Yield` with a continuation) and was
+    /// resumed: the values passed to `resume` are on top of the stack.
+    Yield,
 }
 
 /// What the interpreter must do after a native function (or continuation)
 /// returns.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 pub enum Step {
     /// Return the top `n` values of the stack to the caller.
     Return(usize),
@@ -106,4 +138,100 @@ pub enum Step {
         /// Number of arguments on top of the stack.
         nargs: usize,
     },
+    /// Yield the top `nresults` values to the resumer (`lua_yieldk`). When
+    /// the coroutine is resumed, `k` (if any) is called with
+    /// `Status::Yield` and the resume arguments on top of the stack;
+    /// without `k`, the resume arguments are the native's results.
+    Yield {
+        /// Number of values on top of the stack to yield.
+        nresults: usize,
+        /// Continuation run when resumed.
+        k: Option<&'static Continuation>,
+        /// Context integer passed to `k`.
+        ctx: i64,
+    },
+    /// Resume coroutine `thread` with the top `nargs` values as arguments
+    /// (`lua_resume`, stackless). When it yields or returns, `k` is called
+    /// with `Status::Ok` and the transferred values pushed where the
+    /// arguments were; when it dies with an error, with `Status::Error`
+    /// and the error value there.
+    Resume {
+        /// The coroutine to resume (must be suspended).
+        thread: ThreadRef,
+        /// Number of arguments on top of the stack.
+        nargs: usize,
+        /// Continuation run with the outcome.
+        k: &'static Continuation,
+        /// Context integer passed to `k`.
+        ctx: i64,
+    },
+    /// Run `job` outside the VM (it may block) and continue in `k` with its
+    /// result: values pushed (`Status::Ok`) or an error message
+    /// (`Status::Error`). The whole chain of coroutines being resumed is
+    /// suspended and the job is handed to the driver; where the VM cannot
+    /// be suspended (inside a non-yieldable native call) the job runs in
+    /// place.
+    Offload {
+        /// The blocking work.
+        job: Job,
+        /// Continuation run with the job's result.
+        k: &'static Continuation,
+        /// Context integer passed to `k`.
+        ctx: i64,
+    },
+}
+
+/// A Lua value that can cross OS threads: what an offloaded job receives
+/// from and returns to the VM.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JobValue {
+    /// `nil`
+    Nil,
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Num(f64),
+    /// A string (bytes).
+    Str(Vec<u8>),
+}
+
+/// What a job produces: values, or an error message.
+pub type JobResult = Result<Vec<JobValue>, String>;
+
+/// Blocking work requested by a native (`Step::Offload`). It owns its
+/// inputs and touches no VM state, so the driver may run it on any thread.
+pub struct Job(Box<dyn FnOnce() -> JobResult + Send>);
+
+impl Job {
+    /// Wraps the work.
+    pub fn new(f: impl FnOnce() -> JobResult + Send + 'static) -> Job {
+        Job(Box::new(f))
+    }
+
+    /// Runs the work (a panic inside it becomes an error message).
+    pub fn run(self) -> JobResult {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(self.0)) {
+            Ok(r) => r,
+            Err(p) => Err(crate::native::panic_message(&*p)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Job")
+    }
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        format!("job panicked: {s}")
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        format!("job panicked: {s}")
+    } else {
+        "job panicked".to_string()
+    }
 }

@@ -23,8 +23,24 @@ pub const MULTRET: i32 = -1;
 /// Frame flag: when a callee returns into this Lua frame, finish the
 /// instruction that called it (a metamethod call) before going on.
 pub(crate) const FINISH_OP: u8 = 1;
+/// Native frame flag: a protected call caught an error and the frame runs
+/// the pending `__close` handlers above its callee, one call at a time (so
+/// they may yield), before its continuation gets the error.
+pub(crate) const CLOSING: u8 = 2;
 /// Frame flag: this native frame is a protected call boundary (`pcall`).
 pub(crate) const PROTECTED: u8 = 4;
+/// Native frame flag: the native function itself has been called.
+pub(crate) const STARTED: u8 = 8;
+/// Native frame flag: the native yielded (`Step::Yield`); resuming the
+/// coroutine delivers the resume arguments to it.
+pub(crate) const YIELDED: u8 = 16;
+/// Native frame flag: its continuation is due with `Status::Error` (the
+/// error value is on top of the stack).
+pub(crate) const K_ERROR: u8 = 32;
+/// Native frame flag: its continuation is due with `Status::Yield`.
+pub(crate) const K_YIELD: u8 = 64;
+/// Native frame flag: waiting for an offloaded job's result.
+pub(crate) const OFFLOADED: u8 = 128;
 
 /// What a frame is running.
 #[derive(Clone, Copy, Debug)]
@@ -105,6 +121,12 @@ impl CallInfo {
 /// the slots below `top` and clears the slots above.
 /// `open_upvals` is sorted by slot and holds at most one cell per slot;
 /// `tbc` (slots of to-be-closed variables) is sorted.
+///
+/// Coroutine state: `status` (the running thread's is `Running`), `parent`
+/// (the thread that resumed this one, while it runs or is normal), `nny`
+/// (how many non-yieldable native-to-Lua calls are in progress on it).
+/// A thread that died by an error keeps its frames (for tracebacks and
+/// `coroutine.close`) and has the error value on top of its stack.
 #[derive(Debug, Default)]
 pub struct Thread {
     pub(crate) stack: Vec<Value>,
@@ -112,6 +134,36 @@ pub struct Thread {
     pub(crate) frames: Vec<CallInfo>,
     pub(crate) open_upvals: Vec<(usize, UpvalRef)>,
     pub(crate) tbc: Vec<usize>,
+    pub(crate) status: ThreadStatus,
+    pub(crate) parent: Option<ThreadRef>,
+    pub(crate) nny: u32,
+    pub(crate) errored: bool,
+}
+
+/// A coroutine's status, as `coroutine.status` reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ThreadStatus {
+    /// Not started, or yielded: `resume` may run it.
+    #[default]
+    Suspended,
+    /// Running (or the top of a chain suspended by its driver).
+    Running,
+    /// Resumed another coroutine and waits for it.
+    Normal,
+    /// Returned or died by an error.
+    Dead,
+}
+
+impl ThreadStatus {
+    /// The name `coroutine.status` gives.
+    pub fn name(self) -> &'static str {
+        match self {
+            ThreadStatus::Suspended => "suspended",
+            ThreadStatus::Running => "running",
+            ThreadStatus::Normal => "normal",
+            ThreadStatus::Dead => "dead",
+        }
+    }
 }
 
 /// Receives warnings emitted with `warn` (the text of one warning).
@@ -180,6 +232,23 @@ pub struct Vm {
     pub(crate) gc: crate::gc::GcParams,
     /// Receives warnings (`warn`); none by default.
     pub(crate) warn_handler: Option<WarnHandler>,
+    /// Instruction budget left in the current `start`/`resume`.
+    pub(crate) fuel: i64,
+    /// Why the driver loop must stop (set by fuel exhaustion, an offload
+    /// or a yield to the driver).
+    pub(crate) suspend: Option<crate::resume::Suspend>,
+    /// A thread-switching step returned by a native started inside the
+    /// interpreter loop, for the driver loop to apply.
+    pub(crate) pending_step: Option<crate::native::Step>,
+    /// The call `Vm::start` runs on the main thread: its function slot and
+    /// the frame depth below it.
+    pub(crate) main_task: Option<(usize, usize)>,
+    /// Chains suspended by their driver: (thread the driver resumed, thread
+    /// that was running), kept alive by the collector.
+    pub(crate) parked: Vec<(ThreadRef, ThreadRef)>,
+    /// True while a driver runs a thread (`Vm::start`/`Vm::resume`): the
+    /// base run may then be suspended.
+    pub(crate) suspendable: bool,
 }
 
 impl Default for Vm {
@@ -212,7 +281,14 @@ impl Vm {
             tobefnz: Vec::new(),
             gc: crate::gc::GcParams::default(),
             warn_handler: None,
+            fuel: i64::MAX,
+            suspend: None,
+            pending_step: None,
+            main_task: None,
+            parked: Vec::new(),
+            suspendable: false,
         };
+        vm.th.status = ThreadStatus::Running;
         // registry[1] = main thread, registry[2] = globals, as in PUC Lua.
         let reg = &mut vm.heap.tables[registry];
         reg.set_int(1, Value::Thread(main));

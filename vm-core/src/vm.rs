@@ -149,6 +149,14 @@ impl Vm {
             }
 
             loop {
+                // The instruction budget: one unit per instruction; when
+                // it is spent, stop before the next one (if this run can
+                // be suspended; otherwise overrun).
+                if self.fuel <= 0 && self.out_of_fuel() {
+                    savepc!();
+                    return Ok(());
+                }
+                self.fuel -= 1;
                 let op = code[pc];
                 pc += 1;
                 match op {
@@ -888,16 +896,25 @@ impl Vm {
     /// Runs the native frame `precall` just pushed. True when it returned at
     /// once (its results are in place and the calling frame goes on); false
     /// when its step pushed other frames for the driver or the loop to run.
+    /// Steps that switch threads or stop the run are left to the driver
+    /// loop (`pending_step`), which knows which thread it runs for.
     #[inline]
     fn run_native_inline(&mut self) -> LuaResult<bool> {
+        if self.fuel <= 0 && self.out_of_fuel() {
+            return Ok(false);
+        }
         match self.start_native()? {
             Step::Return(n) => {
                 let first = self.th.top - n;
                 self.postcall(first, n);
                 Ok(true)
             }
-            step => {
+            step @ (Step::Call { .. } | Step::PCall { .. } | Step::TailCall { .. }) => {
                 self.apply_step(step)?;
+                Ok(false)
+            }
+            step => {
+                self.pending_step = Some(step);
                 Ok(false)
             }
         }

@@ -10,7 +10,7 @@ use vm_core::{Args, Continuation, LuaResult, NativeFunction, Status, Step, Value
 
 macro_rules! natives {
     ($($id:ident = $name:literal => $f:path;)*) => {
-        $(static $id: NativeFunction = NativeFunction { name: $name, func: $f };)*
+        $(static $id: NativeFunction = NativeFunction::new($name, $f);)*
     };
 }
 
@@ -37,18 +37,9 @@ natives! {
     COLLECTGARBAGE = "collectgarbage" => collectgarbage;
 }
 
-static PCALL_K: Continuation = Continuation {
-    name: "pcall_k",
-    func: pcall_k,
-};
-static XPCALL_K: Continuation = Continuation {
-    name: "xpcall_k",
-    func: xpcall_k,
-};
-static PAIRS_K: Continuation = Continuation {
-    name: "pairs_k",
-    func: pairs_k,
-};
+static PCALL_K: Continuation = Continuation::new("pcall_k", pcall_k);
+static XPCALL_K: Continuation = Continuation::new("xpcall_k", xpcall_k);
+static PAIRS_K: Continuation = Continuation::new("pairs_k", pairs_k);
 
 /// Installs the base library into the globals.
 pub fn open_base(vm: &mut Vm) {
@@ -83,6 +74,7 @@ pub fn open_base(vm: &mut Vm) {
     let ipairs = vm.new_native_closure(&IPAIRS, vec![aux]);
     vm.set_global("ipairs", ipairs);
     vm.set_global("_G", Value::Table(g));
+    vm.register_library("_G", g);
     let v = vm.new_str(b"Lua 5.4");
     vm.set_global("_VERSION", v);
 }

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod base;
+pub mod coroutine;
 
 use vm_core::Vm;
 
@@ -20,7 +21,10 @@ use vm_core::Vm;
 pub type Library = (&'static str, fn(&mut Vm));
 
 /// Every library, in the order `open_all` opens them.
-pub const LIBRARIES: &[Library] = &[("_G", base::open_base)];
+pub const LIBRARIES: &[Library] = &[
+    ("_G", base::open_base),
+    ("coroutine", coroutine::open_coroutine),
+];
 
 /// Opens every standard library.
 pub fn open_all(vm: &mut Vm) {

@@ -1,0 +1,562 @@
+//! Coroutines and drivers (`ldo.c`'s `lua_resume`/`lua_yieldk`, stackless):
+//! switching the running thread, yields, coroutine returns and deaths, the
+//! instruction budget, offloaded jobs, and the driver API ([`Vm::start`],
+//! [`Vm::resume`], [`Vm::complete_offload`]).
+//!
+//! Data flow: a resume moves the arguments from the resumer's stack to the
+//! coroutine's and makes the coroutine the running thread (`Vm::th`); the
+//! driver loop (`call::run`) simply goes on with the new thread's top
+//! frame. A yield or a return moves values back and switches to the
+//! `parent`; the parent's top frame is the native that asked for the resume
+//! (`Step::Resume`), whose continuation receives them. Nothing recurses in
+//! Rust, so chains of coroutines are as deep as memory allows.
+//!
+//! A driver (the embedder, a scheduler, the `vm` command) runs a thread
+//! with a budget. When the budget is spent, or a native offloads a job,
+//! the whole chain of coroutines that this resume runs is *parked*: its
+//! threads keep their frames, the main thread becomes the running one
+//! again, and the next [`Vm::resume`] of the same thread continues exactly
+//! where it stopped.
+
+use smallvec::SmallVec;
+
+use crate::error::{LuaError, LuaResult};
+use crate::native::{Continuation, Job, JobResult, JobValue};
+use crate::state::{ThreadStatus, Vm, K_ERROR, K_YIELD, MULTRET, OFFLOADED, YIELDED};
+use crate::value::{ThreadRef, Value};
+
+/// Why the driver loop stopped before its frames finished.
+#[derive(Debug)]
+pub(crate) enum Suspend {
+    /// The instruction budget ran out.
+    OutOfFuel,
+    /// A native offloaded a job.
+    Offload(Job),
+    /// The driven thread yielded this many values to its driver.
+    Yield(usize),
+}
+
+/// How a [`Vm::start`] or [`Vm::resume`] ended (errors are the `Err` side).
+#[derive(Debug)]
+pub enum Outcome {
+    /// The thread's function returned these values; the thread is dead
+    /// (the main thread is ready for the next `start`).
+    Return(Vec<Value>),
+    /// The thread yielded these values; resume it to continue.
+    Yield(Vec<Value>),
+    /// The budget ran out; resume the thread (with no arguments) to go on.
+    OutOfFuel,
+    /// A native asked for blocking work: run the job, hand its result to
+    /// [`Vm::complete_offload`], then resume the thread.
+    Offload(Job),
+}
+
+/// Values moved between threads.
+type Transfer = SmallVec<[Value; 8]>;
+
+impl Vm {
+    /// Makes `t` the running thread: the current one goes back to its arena
+    /// slot, `t`'s state moves into `Vm::th`.
+    pub(crate) fn switch_to(&mut self, t: ThreadRef) {
+        if t == self.cur {
+            return;
+        }
+        let incoming = std::mem::take(&mut self.heap.threads[t]);
+        let outgoing = std::mem::replace(&mut self.th, incoming);
+        self.heap.threads[self.cur] = outgoing;
+        self.cur = t;
+    }
+
+    /// Pops the top `n` values of the running thread.
+    fn take_top(&mut self, n: usize) -> Transfer {
+        let first = self.th.top - n;
+        let vals = Transfer::from_slice(&self.th.stack[first..self.th.top]);
+        self.th.top = first;
+        vals
+    }
+
+    /// Pushes values on the running thread.
+    fn push_all(&mut self, vals: &[Value]) {
+        self.th
+            .ensure(self.th.top + vals.len() + crate::call::EXTRA_STACK);
+        for &v in vals {
+            self.th.push(v);
+        }
+    }
+
+    /// Why `t` cannot be resumed, if it cannot (the message
+    /// `coroutine.resume` returns).
+    pub fn resume_error(&self, t: ThreadRef) -> Option<&'static str> {
+        if t == self.cur {
+            return Some("cannot resume non-suspended coroutine");
+        }
+        let th = self.heap.threads.get(t)?;
+        match th.status {
+            ThreadStatus::Suspended if th.frames.is_empty() && th.top == 0 => {
+                Some("cannot resume dead coroutine")
+            }
+            ThreadStatus::Suspended => None,
+            ThreadStatus::Dead => Some("cannot resume dead coroutine"),
+            ThreadStatus::Running | ThreadStatus::Normal => {
+                Some("cannot resume non-suspended coroutine")
+            }
+        }
+    }
+
+    /// The status of thread `t` as `coroutine.status` reports it.
+    pub fn thread_status(&self, t: ThreadRef) -> ThreadStatus {
+        if t == self.cur {
+            return ThreadStatus::Running;
+        }
+        match self.heap.threads.get(t) {
+            Some(th)
+                if th.status == ThreadStatus::Suspended && th.frames.is_empty() && th.top == 0 =>
+            {
+                ThreadStatus::Dead
+            }
+            Some(th) => th.status,
+            None => ThreadStatus::Dead,
+        }
+    }
+
+    /// Whether the running thread may yield (`lua_isyieldable`).
+    pub fn is_yieldable(&self) -> bool {
+        self.cur != self.main && self.th.nny == 0
+    }
+
+    /// Whether thread `t` could yield if it ran: not the main thread, and no
+    /// non-yieldable native call in progress on it.
+    pub fn thread_is_yieldable(&self, t: ThreadRef) -> bool {
+        if t == self.cur {
+            return self.is_yieldable();
+        }
+        t != self.main && self.heap.threads.get(t).is_some_and(|th| th.nny == 0)
+    }
+
+    /// Creates a coroutine that will call `f` (`lua_newthread` plus pushing
+    /// the body). The thread is a collectable object: keep it reachable
+    /// from Lua or [`Vm::root`] it while the embedder holds the handle.
+    pub fn new_thread(&mut self, f: Value) -> ThreadRef {
+        let mut th = crate::state::Thread::default();
+        th.push(f);
+        self.heap.debt += 16 * th.stack.capacity();
+        self.heap.threads.insert(th)
+    }
+
+    /// Applies `Step::Resume` from the native frame on top: moves the
+    /// arguments to `co` and makes it run.
+    pub(crate) fn resume_step(
+        &mut self,
+        co: ThreadRef,
+        nargs: usize,
+        k: &'static Continuation,
+        ctx: i64,
+    ) -> LuaResult<()> {
+        if let Some(msg) = self.resume_error(co) {
+            return Err(self.rt_error(msg));
+        }
+        let vals = self.take_top(nargs);
+        let top = self.th.top;
+        let ci = self.th.frames.last_mut().expect("native frame");
+        ci.k = Some(k);
+        ci.ctx = ctx;
+        ci.callee = top as u32;
+        self.th.status = ThreadStatus::Normal;
+        let from = self.cur;
+        self.switch_to(co);
+        self.th.status = ThreadStatus::Running;
+        self.th.parent = Some(from);
+        self.deliver_resume(&vals)
+    }
+
+    /// Gives the running (just resumed) thread its resume arguments: the
+    /// arguments of its body when it starts, or the results of its yield.
+    fn deliver_resume(&mut self, vals: &[Value]) -> LuaResult<()> {
+        if self.th.frames.is_empty() {
+            // Not started: the body is at slot 0.
+            self.push_all(vals);
+            self.precall(0, MULTRET)?;
+            return Ok(());
+        }
+        let ci = self.th.frames.last_mut().expect("yielded frame");
+        debug_assert!(
+            ci.flags & YIELDED != 0,
+            "resumed a frame that did not yield"
+        );
+        ci.flags &= !YIELDED;
+        if ci.k.is_some() {
+            ci.flags |= K_YIELD;
+            self.push_all(vals);
+        } else {
+            // `coroutine.yield` itself: the resume arguments are its results.
+            let first = self.th.top;
+            self.push_all(vals);
+            self.postcall(first, vals.len());
+        }
+        Ok(())
+    }
+
+    /// Applies `Step::Yield` from the native frame on top.
+    pub(crate) fn yield_step(
+        &mut self,
+        nresults: usize,
+        k: Option<&'static Continuation>,
+        ctx: i64,
+    ) -> LuaResult<()> {
+        if self.cur == self.main {
+            return Err(self.rt_error("attempt to yield from outside a coroutine"));
+        }
+        if self.th.nny > 0 || (self.th.parent.is_none() && self.n_ccalls > 0) {
+            return Err(self.rt_error("attempt to yield across a C-call boundary"));
+        }
+        let ci = self.th.frames.last_mut().expect("native frame");
+        ci.k = k;
+        ci.ctx = ctx;
+        ci.flags |= YIELDED;
+        self.th.status = ThreadStatus::Suspended;
+        match self.th.parent.take() {
+            Some(p) => {
+                let vals = self.take_top(nresults);
+                self.switch_to(p);
+                self.th.status = ThreadStatus::Running;
+                self.push_all(&vals);
+            }
+            // A thread resumed by the driver yields to the driver; the
+            // values stay on its stack until `Vm::resume` takes them.
+            None => self.suspend = Some(Suspend::Yield(nresults)),
+        }
+        Ok(())
+    }
+
+    /// The running coroutine's body returned (its results are at slot 0 and
+    /// up): it dies and its parent's continuation gets the results.
+    pub(crate) fn coroutine_return(&mut self) {
+        let n = self.th.top;
+        let vals = self.take_top(n);
+        self.th.status = ThreadStatus::Dead;
+        let p = self
+            .th
+            .parent
+            .take()
+            .expect("a resumed coroutine has a parent");
+        self.switch_to(p);
+        self.th.status = ThreadStatus::Running;
+        self.push_all(&vals);
+    }
+
+    /// The running coroutine raised an error it does not catch: it dies
+    /// (keeping its frames and the error on its stack) and its parent's
+    /// continuation gets the error.
+    pub(crate) fn coroutine_die(&mut self, err: Value) {
+        self.th.status = ThreadStatus::Dead;
+        self.th.errored = true;
+        self.th.push(err);
+        let p = self
+            .th
+            .parent
+            .take()
+            .expect("a resumed coroutine has a parent");
+        self.switch_to(p);
+        self.th.status = ThreadStatus::Running;
+        self.th.push(err);
+        let ci = self.th.frames.last_mut().expect("resuming frame");
+        ci.flags |= K_ERROR;
+    }
+
+    /// Applies `Step::Offload` from the native frame on top.
+    pub(crate) fn offload_step(
+        &mut self,
+        job: Job,
+        k: &'static Continuation,
+        ctx: i64,
+    ) -> LuaResult<()> {
+        let ci = self.th.frames.last_mut().expect("native frame");
+        ci.k = Some(k);
+        ci.ctx = ctx;
+        ci.callee = self.th.top as u32;
+        if self.n_ccalls == 0 && self.suspendable {
+            ci.flags |= OFFLOADED;
+            self.suspend = Some(Suspend::Offload(job));
+        } else {
+            // No driver can take the job: run it here, blocking.
+            let r = job.run();
+            self.push_job_result(r);
+        }
+        Ok(())
+    }
+
+    /// Puts a job's result on the running thread for the continuation of
+    /// the native frame on top.
+    fn push_job_result(&mut self, r: JobResult) {
+        match r {
+            Ok(vals) => {
+                for v in vals {
+                    let v = self.job_value(v);
+                    self.th.push(v);
+                }
+            }
+            Err(msg) => {
+                let v = self.new_str(msg.as_bytes());
+                self.th.push(v);
+                let ci = self.th.frames.last_mut().expect("native frame");
+                ci.flags |= K_ERROR;
+            }
+        }
+    }
+
+    fn job_value(&mut self, v: JobValue) -> Value {
+        match v {
+            JobValue::Nil => Value::Nil,
+            JobValue::Bool(b) => Value::Bool(b),
+            JobValue::Int(i) => Value::Int(i),
+            JobValue::Num(n) => Value::Num(n),
+            JobValue::Str(s) => self.new_str(&s),
+        }
+    }
+
+    /// Called before an instruction or a native start when the fuel is
+    /// spent: true (and the loop must stop) when this run can be suspended.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn out_of_fuel(&mut self) -> bool {
+        if self.n_ccalls == 0 && self.suspendable {
+            self.suspend = Some(Suspend::OutOfFuel);
+            true
+        } else {
+            // Inside a non-yieldable native call the run cannot stop: it
+            // overruns its budget and stops at the first chance afterwards.
+            false
+        }
+    }
+
+    // ----- driver API -----
+
+    /// Runs `f(args...)` on the main thread with an instruction budget
+    /// (one unit per VM instruction, natives their declared cost).
+    ///
+    /// Returns `Outcome::Return` when the call finished, or
+    /// `Outcome::OutOfFuel`/`Outcome::Offload` when it was suspended:
+    /// continue it with [`Vm::resume`] of [`Vm::main_thread`]. A yield
+    /// outside any coroutine is an error, as in the `lua` command.
+    ///
+    /// # Errors
+    /// Any Lua error the call raises (the main thread is then ready for the
+    /// next call), or an error when a call started this way is still
+    /// suspended or the VM is already running.
+    pub fn start(&mut self, f: Value, args: &[Value], budget: u64) -> LuaResult<Outcome> {
+        self.check_idle()?;
+        if self.main_task.is_some() {
+            return Err(self.driver_error("the main thread is running a suspended call"));
+        }
+        let func = self.th.top;
+        let depth = self.th.frames.len();
+        self.th.push(f);
+        self.push_all(args);
+        self.main_task = Some((func, depth));
+        if let Err(e) = self.precall(func, MULTRET) {
+            self.main_task = None;
+            self.th.top = func;
+            return Err(self.escaped(e));
+        }
+        self.drive(self.main, budget)
+    }
+
+    /// Resumes thread `t` with a budget: a coroutine created by
+    /// [`Vm::new_thread`] (or by Lua) that is suspended, with `args` passed
+    /// as `coroutine.resume` would; or a chain suspended by the driver
+    /// (out of fuel, offload), which continues where it stopped (`args`
+    /// must be empty).
+    ///
+    /// # Errors
+    /// The error that killed the thread, or the reason it cannot be
+    /// resumed (dead, running, waiting for [`Vm::complete_offload`]).
+    pub fn resume(&mut self, t: ThreadRef, args: &[Value], budget: u64) -> LuaResult<Outcome> {
+        self.check_idle()?;
+        if let Some(i) = self.parked.iter().position(|&(root, _)| root == t) {
+            if !args.is_empty() {
+                return Err(self.driver_error("a suspended run continues without arguments"));
+            }
+            let (_, top) = self.parked[i];
+            if self.frame_flags(top) & OFFLOADED != 0 {
+                return Err(self.driver_error("the thread waits for complete_offload"));
+            }
+            self.parked.swap_remove(i);
+            self.switch_to(top);
+            return self.drive(t, budget);
+        }
+        if t == self.main {
+            return Err(self.driver_error("the main thread runs calls with Vm::start"));
+        }
+        if !self.heap.threads.contains_key(t) {
+            return Err(self.driver_error("invalid thread"));
+        }
+        if let Some(msg) = self.resume_error(t) {
+            return Err(self.driver_error(msg));
+        }
+        self.switch_to(t);
+        self.th.status = ThreadStatus::Running;
+        self.th.parent = None;
+        if let Err(e) = self.deliver_resume(args) {
+            return self.drive_end(t, Err(e));
+        }
+        self.drive(t, budget)
+    }
+
+    /// Hands the result of the job of an `Outcome::Offload` to the thread
+    /// the driver resumed (`t`); the next [`Vm::resume`] of `t` continues
+    /// in the native's continuation with it.
+    ///
+    /// # Errors
+    /// When `t` is not waiting for a job.
+    pub fn complete_offload(&mut self, t: ThreadRef, result: JobResult) -> LuaResult<()> {
+        let Some(&(_, top)) = self.parked.iter().find(|&&(root, _)| root == t) else {
+            return Err(self.driver_error("the thread is not waiting for a job"));
+        };
+        if self.frame_flags(top) & OFFLOADED == 0 {
+            return Err(self.driver_error("the thread is not waiting for a job"));
+        }
+        let cur = self.cur;
+        self.switch_to(top);
+        if let Some(ci) = self.th.frames.last_mut() {
+            ci.flags &= !OFFLOADED;
+        }
+        self.push_job_result(result);
+        self.switch_to(cur);
+        Ok(())
+    }
+
+    /// Flags of the top frame of thread `t`.
+    fn frame_flags(&self, t: ThreadRef) -> u8 {
+        let th = if t == self.cur {
+            &self.th
+        } else {
+            &self.heap.threads[t]
+        };
+        th.frames.last().map_or(0, |ci| ci.flags)
+    }
+
+    fn check_idle(&mut self) -> LuaResult<()> {
+        if self.cur != self.main || self.n_ccalls > 0 || self.suspendable {
+            return Err(self.driver_error("cannot start or resume a thread while the VM runs"));
+        }
+        Ok(())
+    }
+
+    fn driver_error(&mut self, msg: &str) -> LuaError {
+        let v = self.new_str(msg.as_bytes());
+        let mut e = LuaError::new(v);
+        e.message = Some(msg.to_string());
+        e
+    }
+
+    /// An error leaving the VM: rendered for the embedder.
+    fn escaped(&mut self, mut e: LuaError) -> LuaError {
+        e.message = Some(self.error_to_string(&e));
+        e
+    }
+
+    /// Runs the driven thread `t` (already running, possibly inside its
+    /// parked chain) with `budget` until it ends or is suspended.
+    fn drive(&mut self, t: ThreadRef, budget: u64) -> LuaResult<Outcome> {
+        self.fuel = i64::try_from(budget).unwrap_or(i64::MAX);
+        let stop = if t == self.main {
+            self.main_task.map_or(0, |(_, depth)| depth)
+        } else {
+            0
+        };
+        self.suspendable = true;
+        let r = self.run_anchored(t, stop);
+        self.suspendable = false;
+        self.drive_end(t, r)
+    }
+
+    /// Turns the end of a driven run into an `Outcome` and makes the main
+    /// thread the running one again.
+    fn drive_end(&mut self, t: ThreadRef, r: LuaResult<()>) -> LuaResult<Outcome> {
+        let out = match r {
+            Ok(()) => match self.suspend.take() {
+                Some(Suspend::OutOfFuel) => {
+                    self.parked.push((t, self.cur));
+                    Ok(Outcome::OutOfFuel)
+                }
+                Some(Suspend::Offload(job)) => {
+                    self.parked.push((t, self.cur));
+                    Ok(Outcome::Offload(job))
+                }
+                Some(Suspend::Yield(n)) => Ok(Outcome::Yield(self.take_top(n).to_vec())),
+                None if t == self.main => {
+                    let (func, _) = self.main_task.take().expect("main task");
+                    let vals = self.th.stack[func..self.th.top].to_vec();
+                    self.th.top = func;
+                    Ok(Outcome::Return(vals))
+                }
+                None => {
+                    let n = self.th.top;
+                    let vals = self.take_top(n).to_vec();
+                    self.th.status = ThreadStatus::Dead;
+                    Ok(Outcome::Return(vals))
+                }
+            },
+            Err(e) => {
+                if t == self.main {
+                    let (func, depth) = self.main_task.take().expect("main task");
+                    self.th.frames.truncate(depth);
+                    let v = self.close_on_error(func, e.value);
+                    self.th.top = func;
+                    Err(LuaError { value: v, ..e })
+                } else {
+                    self.th.status = ThreadStatus::Dead;
+                    self.th.errored = true;
+                    self.th.push(e.value);
+                    Err(e)
+                }
+            }
+        };
+        if self.cur != self.main {
+            if self.th.status == ThreadStatus::Running
+                && !matches!(out, Ok(Outcome::OutOfFuel | Outcome::Offload(_)))
+            {
+                self.th.status = ThreadStatus::Suspended;
+            }
+            self.switch_to(self.main);
+        }
+        self.fuel = i64::MAX;
+        out.map_err(|e| self.escaped(e))
+    }
+
+    /// `coroutine.close`/`lua_closethread`: closes the pending to-be-closed
+    /// variables and upvalues of a suspended or dead coroutine, which is
+    /// dead afterwards. Returns the error that killed it or that a
+    /// `__close` raised, if any.
+    ///
+    /// # Errors
+    /// When `t` is running or normal ("cannot close a running coroutine").
+    pub fn close_thread(&mut self, t: ThreadRef) -> LuaResult<Option<Value>> {
+        match self.thread_status(t) {
+            ThreadStatus::Running => return Err(self.rt_error("cannot close a running coroutine")),
+            ThreadStatus::Normal => return Err(self.rt_error("cannot close a normal coroutine")),
+            _ => {}
+        }
+        let from = self.cur;
+        self.switch_to(t);
+        let mut err = if self.th.errored {
+            Some(self.th.stack[self.th.top - 1])
+        } else {
+            None
+        };
+        // The handlers run on the coroutine, which cannot yield meanwhile.
+        self.th.nny += 1;
+        self.th.status = ThreadStatus::Running;
+        self.th.frames.clear();
+        let errv = err.unwrap_or(Value::Nil);
+        if let Some(v) = self.close_all(errv) {
+            err = Some(v);
+        }
+        self.th.nny -= 1;
+        self.th.top = 0;
+        self.th.status = ThreadStatus::Dead;
+        self.th.errored = false;
+        self.switch_to(from);
+        Ok(err)
+    }
+}

@@ -1,0 +1,196 @@
+//! The coroutine library (`lcorolib.c`): `create`, `resume`, `yield`,
+//! `status`, `wrap`, `isyieldable`, `running`, `close`.
+//!
+//! `resume` and the functions made by `wrap` answer with `Step::Resume`
+//! and `yield` with `Step::Yield`: the interpreter switches threads in its
+//! own loop, so neither recurses in Rust and coroutines nest without limit.
+
+use vm_core::value::ThreadRef;
+use vm_core::{Args, Continuation, LuaError, LuaResult, NativeFunction, Status, Step, Value, Vm};
+
+macro_rules! natives {
+    ($($id:ident = $name:literal => $f:path;)*) => {
+        $(static $id: NativeFunction = NativeFunction::new($name, $f);)*
+    };
+}
+
+natives! {
+    CREATE = "create" => create;
+    RESUME = "resume" => resume;
+    YIELD = "yield" => yield_;
+    STATUS = "status" => status;
+    WRAP = "wrap" => wrap;
+    WRAPPED = "wrapped" => wrapped;
+    ISYIELDABLE = "isyieldable" => isyieldable;
+    RUNNING = "running" => running;
+    CLOSE = "close" => close;
+}
+
+static RESUME_K: Continuation = Continuation::new("coroutine.resume_k", resume_k);
+static WRAP_K: Continuation = Continuation::new("coroutine.wrap_k", wrap_k);
+
+/// Installs the `coroutine` table into the globals.
+pub fn open_coroutine(vm: &mut Vm) {
+    let t = vm.new_table();
+    let Value::Table(tr) = t else {
+        unreachable!("new_table makes a table")
+    };
+    vm.register(
+        tr,
+        &[
+            &CREATE,
+            &RESUME,
+            &YIELD,
+            &STATUS,
+            &WRAP,
+            &ISYIELDABLE,
+            &RUNNING,
+            &CLOSE,
+        ],
+    );
+    vm.register_library("coroutine", tr);
+}
+
+fn check_thread(vm: &mut Vm, args: Args, i: usize) -> LuaResult<ThreadRef> {
+    match vm.arg(args, i) {
+        Value::Thread(t) => Ok(t),
+        _ => Err(vm.type_error_arg(args, i, "thread")),
+    }
+}
+
+/// A new coroutine for the function argument (`create`, `wrap`).
+fn new_coroutine(vm: &mut Vm, args: Args) -> LuaResult<ThreadRef> {
+    let f = vm.arg(args, 1);
+    if !matches!(f, Value::LuaFn(_) | Value::Native(_)) {
+        return Err(vm.type_error_arg(args, 1, "function"));
+    }
+    Ok(vm.new_thread(f))
+}
+
+fn create(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let co = new_coroutine(vm, args)?;
+    vm.push(Value::Thread(co));
+    Ok(Step::Return(1))
+}
+
+fn resume(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let co = check_thread(vm, args, 1)?;
+    if let Some(msg) = vm.resume_error(co) {
+        vm.push(Value::Bool(false));
+        let m = vm.new_str(msg.as_bytes());
+        vm.push(m);
+        return Ok(Step::Return(2));
+    }
+    Ok(Step::Resume {
+        thread: co,
+        nargs: args.len() - 1,
+        k: &RESUME_K,
+        ctx: 0,
+    })
+}
+
+/// `resume` gets the coroutine's values (or its error) above its first
+/// argument.
+fn resume_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
+    let ok = status != Status::Error;
+    vm.frame_insert(args, 1, Value::Bool(ok));
+    Ok(Step::Return(vm.frame_top(args) - 1))
+}
+
+fn yield_(_vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    Ok(Step::Yield {
+        nresults: args.len(),
+        k: None,
+        ctx: 0,
+    })
+}
+
+fn status(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let co = check_thread(vm, args, 1)?;
+    let name = vm.thread_status(co).name();
+    let s = vm.new_str(name.as_bytes());
+    vm.push(s);
+    Ok(Step::Return(1))
+}
+
+fn wrap(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let co = new_coroutine(vm, args)?;
+    let f = vm.new_native_closure(&WRAPPED, vec![Value::Thread(co)]);
+    vm.push(f);
+    Ok(Step::Return(1))
+}
+
+/// A function made by `wrap`: resumes its coroutine with its arguments.
+fn wrapped(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let Value::Thread(co) = vm.upvalue(args, 1) else {
+        return Err(vm.error("wrapped coroutine lost its thread"));
+    };
+    if let Some(msg) = vm.resume_error(co) {
+        return Err(vm.error(msg));
+    }
+    Ok(Step::Resume {
+        thread: co,
+        nargs: args.len(),
+        k: &WRAP_K,
+        ctx: 0,
+    })
+}
+
+/// Results of a wrapped coroutine, or its error propagated: a dead
+/// coroutine's pending variables are closed first, and a string error gets
+/// the caller's position prefixed (as `auxwrap` does).
+fn wrap_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
+    if status != Status::Error {
+        return Ok(Step::Return(vm.frame_top(args)));
+    }
+    let mut err = vm.frame_get(args, vm.frame_top(args) - 1);
+    if let Value::Thread(co) = vm.upvalue(args, 1) {
+        if let Ok(Some(e)) = vm.close_thread(co) {
+            err = e;
+        }
+    }
+    if let Value::Str(_) = err {
+        let mut full = vm.where_(1).into_bytes();
+        full.extend_from_slice(vm.str_bytes(err).unwrap_or_default());
+        err = vm.new_str(&full);
+    }
+    Err(LuaError::new(err))
+}
+
+fn isyieldable(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let y = if args.is_empty() {
+        vm.is_yieldable()
+    } else {
+        let co = check_thread(vm, args, 1)?;
+        vm.thread_is_yieldable(co)
+    };
+    vm.push(Value::Bool(y));
+    Ok(Step::Return(1))
+}
+
+fn running(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+    let cur = vm.current_thread();
+    vm.push(Value::Thread(cur));
+    vm.push(Value::Bool(cur == vm.main_thread()));
+    Ok(Step::Return(2))
+}
+
+fn close(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let co = check_thread(vm, args, 1)?;
+    match vm.thread_status(co) {
+        vm_core::ThreadStatus::Running => return Err(vm.error("cannot close a running coroutine")),
+        vm_core::ThreadStatus::Normal => return Err(vm.error("cannot close a normal coroutine")),
+        _ => {}
+    }
+    match vm.close_thread(co)? {
+        None => {
+            vm.push(Value::Bool(true));
+            Ok(Step::Return(1))
+        }
+        Some(e) => {
+            vm.push(Value::Bool(false));
+            vm.push(e);
+            Ok(Step::Return(2))
+        }
+    }
+}
