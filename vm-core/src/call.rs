@@ -217,7 +217,12 @@ impl Vm {
             base: ci.base,
             count: ci.nargs as usize,
         };
-        let f = self.heap.natives[n].func.func;
+        let nc = &self.heap.natives[n];
+        if let Some(c) = &nc.closure {
+            let c = std::sync::Arc::clone(c);
+            return (c.func)(self, args);
+        }
+        let f = nc.func.func;
         f(self, args)
     }
 

@@ -292,7 +292,7 @@ impl Vm {
             return name;
         }
         match self.th.frames[n - 1].kind {
-            FrameKind::Native(f) => self.heap.natives[f].func.name.to_string(),
+            FrameKind::Native(f) => self.heap.natives[f].name().to_string(),
             FrameKind::Lua(_) => "?".to_string(),
         }
     }
