@@ -119,12 +119,17 @@ impl Vm {
         Value::Native(self.heap.new_native(NativeClosure {
             func: f,
             upvals: Vec::new(),
+            closure: None,
         }))
     }
 
     /// Creates a native closure with upvalues.
     pub fn new_native_closure(&mut self, f: &'static NativeFunction, upvals: Vec<Value>) -> Value {
-        Value::Native(self.heap.new_native(NativeClosure { func: f, upvals }))
+        Value::Native(self.heap.new_native(NativeClosure {
+            func: f,
+            upvals,
+            closure: None,
+        }))
     }
 
     /// Sets global `name`.

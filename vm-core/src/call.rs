@@ -217,9 +217,13 @@ impl Vm {
             base: ci.base,
             count: ci.nargs as usize,
         };
-        let nf = self.heap.natives[n].func;
-        self.fuel -= i64::from(nf.cost);
-        (nf.func)(self, args)
+        let nc = &self.heap.natives[n];
+        self.fuel -= i64::from(nc.func.cost);
+        if let Some(c) = &nc.closure {
+            let c = std::sync::Arc::clone(c);
+            return (c.func)(self, args);
+        }
+        (nc.func.func)(self, args)
     }
 
     /// Pops the top frame, moving its `n` results from `first` to the

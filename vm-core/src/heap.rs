@@ -9,13 +9,15 @@
 
 use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 
 use hashbrown::HashTable;
 use slotmap::SlotMap;
 
+use crate::error::LuaResult;
 use crate::func::LuaClosure;
-use crate::native::NativeFunction;
-use crate::state::Thread;
+use crate::native::{Args, NativeFunction, Step};
+use crate::state::{Thread, Vm};
 use crate::table::Table;
 use crate::value::{
     LuaFnRef, NativeRef, StrRef, TableRef, ThreadRef, UpvalRef, UserDataRef, Value,
@@ -41,6 +43,39 @@ pub struct NativeClosure {
     pub func: &'static NativeFunction,
     /// Upvalues (`lua_upvalueindex`), readable by the native.
     pub upvals: Vec<Value>,
+    /// A Rust closure run instead of `func` (`Vm::create_function`).
+    /// Not persistable: it may capture state the VM cannot see.
+    pub closure: Option<Arc<RustClosure>>,
+}
+
+impl NativeClosure {
+    /// The name used in error messages: the closure's, else the function's.
+    pub fn name(&self) -> &'static str {
+        self.closure.as_ref().map_or(self.func.name, |c| c.name)
+    }
+}
+
+/// The body of a [`RustClosure`]: the native ABI, as a closure.
+pub type RustFn = dyn Fn(&mut Vm, Args) -> LuaResult<Step> + Send + Sync;
+
+/// A Rust closure registered as a native function (`Vm::create_function`).
+///
+/// Unlike a [`NativeFunction`] it may capture state of its own, so it is
+/// not persistable: saving a VM that holds one must fail with an error
+/// naming it (DESIGN.md section 3).
+pub struct RustClosure {
+    /// Name for error messages ("bad argument #1 to 'name'").
+    pub name: &'static str,
+    /// The body, with the native ABI.
+    pub func: Box<RustFn>,
+}
+
+impl fmt::Debug for RustClosure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RustClosure")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// An upvalue cell: open while the variable still lives in a stack slot,

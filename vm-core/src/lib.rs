@@ -13,7 +13,8 @@
 //!   arenas of [`heap::Heap`].
 //! - Natives: a [`NativeFunction`] receives [`Args`] and answers with a
 //!   [`Step`]; calls it requests run on the interpreter's own loop and come
-//!   back to a named [`Continuation`].
+//!   back to a named [`Continuation`]. Rust closures with typed arguments
+//!   and results ([`Vm::create_function`]) are in [`convert`].
 //! - Errors: [`LuaError`] carries any Lua value; [`Vm::error_to_string`]
 //!   renders it as the `lua` command does.
 //! - Tools: [`compiler`] (source to [`func::Proto`]), [`listing`]
@@ -30,6 +31,7 @@
 pub mod api;
 mod call;
 pub mod compiler;
+pub mod convert;
 pub mod debug;
 pub mod error;
 pub mod func;
@@ -48,6 +50,7 @@ pub mod value;
 mod vm;
 
 pub use api::RootId;
+pub use convert::{ConvertError, FromLua, FromLuaArgs, Function, IntoLua, IntoLuaMulti, Variadic};
 pub use error::{LuaError, LuaResult};
 pub use native::{Args, Continuation, Job, JobResult, JobValue, NativeFunction, Status, Step};
 pub use resume::Outcome;
