@@ -6,16 +6,25 @@
 //!   -v         show version information
 //!   --disasm   list the compiled bytecode of the script (like `luac -l`)
 //!   --disasm-full  the same with constants, locals and upvalues (`luac -l -l`)
+//!   --slice N  run by resuming with a budget of N instructions at a time
 //!   --         stop handling options
 //!   -          execute stdin and stop handling options
 //! ```
 //! Uncaught errors print `vm: message` and a stack traceback on standard
 //! error and exit with status 1.
+//!
+//! Every chunk runs on the main thread through [`Vm::start`] and
+//! [`Vm::resume`], the driver API: with `--slice N` each resume gets a
+//! budget of N instructions, so a script's output is the same for every N
+//! (this is how exact resumption is checked from the command line). Jobs
+//! that natives offload run here, on the command's own thread.
 
 use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
-use vm_core::{Args, Continuation, LuaError, LuaResult, NativeFunction, Status, Step, Value, Vm};
+use vm_core::{
+    Args, Continuation, LuaError, LuaResult, NativeFunction, Outcome, Status, Step, Value, Vm,
+};
 
 const PROGNAME: &str = "vm";
 const VERSION: &str = "Lua 5.4 (vm 0.1.0, a Rust VM)";
@@ -31,6 +40,8 @@ struct Options {
     disasm: Option<bool>,
     /// Index in argv of the script (`-` for stdin), if any.
     script: Option<usize>,
+    /// Instruction budget of each resume (`--slice N`).
+    slice: Option<u64>,
 }
 
 /// Parses `lua`-style options; `Err` carries the usage message.
@@ -58,6 +69,14 @@ fn parse_args(argv: &[String]) -> Result<Options, String> {
             "-v" => o.version = true,
             "--disasm" => o.disasm = Some(false),
             "--disasm-full" => o.disasm = Some(true),
+            "--slice" => {
+                let n = argv.get(i + 1).ok_or("'--slice' needs argument")?;
+                match n.parse::<u64>() {
+                    Ok(n) if n > 0 => o.slice = Some(n),
+                    _ => return Err(format!("'--slice' needs a positive integer, got '{n}'")),
+                }
+                i += 1;
+            }
             _ if a.starts_with("-e") => o.exec.push(a[2..].to_string()),
             _ if a.starts_with('-') => return Err(format!("unrecognized option '{a}'")),
             _ => {
@@ -78,6 +97,7 @@ fn usage(msg: &str) {
          -e stat   execute string 'stat'\n  \
          -v        show version information\n  \
          --disasm  list bytecode (--disasm-full for details)\n  \
+         --slice N run in slices of N instructions\n  \
          --        stop handling options\n  \
          -         stop handling options and execute stdin"
     );
@@ -126,17 +146,30 @@ fn docall_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Ste
     }
 }
 
-/// Runs a function through `docall`; on error prints `vm: message` (with
+/// Runs a function through `docall` on the main thread, resuming it with
+/// `slice` instructions at a time; on error prints `vm: message` (with
 /// traceback) and returns false.
-fn run(vm: &mut Vm, f: Value, args: &[Value]) -> bool {
+fn run(vm: &mut Vm, f: Value, args: &[Value], slice: u64) -> bool {
     let docall = vm.new_native(&DOCALL);
     let mut all = vec![f];
     all.extend_from_slice(args);
-    match vm.call(docall, &all) {
-        Ok(_) => true,
-        Err(e) => {
-            report(vm, &e);
-            false
+    let main = vm.main_thread();
+    let mut step = vm.start(docall, &all, slice);
+    loop {
+        match step {
+            Ok(Outcome::Return(_)) => return true,
+            Ok(Outcome::OutOfFuel) => step = vm.resume(main, &[], slice),
+            Ok(Outcome::Offload(job)) => {
+                let result = job.run();
+                step = vm
+                    .complete_offload(main, result)
+                    .and_then(|()| vm.resume(main, &[], slice));
+            }
+            Ok(Outcome::Yield(_)) => unreachable!("the main thread cannot yield"),
+            Err(e) => {
+                report(vm, &e);
+                return false;
+            }
         }
     }
 }
@@ -207,6 +240,7 @@ fn main() -> ExitCode {
         println!("{VERSION}");
     }
     let script = opts.script;
+    let slice = opts.slice.unwrap_or(u64::MAX);
     // Without a script, the interpreter's name is `arg[0]` and the options
     // follow at positive indices, as `lua.c` does.
     create_arg_table(&mut vm, &argv, script.unwrap_or(0));
@@ -214,7 +248,7 @@ fn main() -> ExitCode {
         let Some(f) = load(&mut vm, code.as_bytes(), "=(command line)") else {
             return ExitCode::FAILURE;
         };
-        if !run(&mut vm, f, &[]) {
+        if !run(&mut vm, f, &[], slice) {
             return ExitCode::FAILURE;
         }
     }
@@ -256,7 +290,7 @@ fn main() -> ExitCode {
             .collect(),
         None => Vec::new(),
     };
-    let ok = run(&mut vm, f, &script_args);
+    let ok = run(&mut vm, f, &script_args, slice);
     vm.close();
     let _ = std::io::stdout().flush();
     if ok {

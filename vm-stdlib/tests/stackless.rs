@@ -98,3 +98,68 @@ fn recursive_native_api_is_bounded() {
         1,
     );
 }
+
+#[test]
+fn a_chain_of_ten_thousand_coroutines_each_resuming_the_next() {
+    on_small_stack(
+        "local co = coroutine.create(function() return 0 end)
+         for i = 1, 10000 do
+           local inner = co
+           co = coroutine.create(function()
+             local ok, v = coroutine.resume(inner)
+             assert(ok, v)
+             return v + 1
+           end)
+         end
+         local ok, v = coroutine.resume(co)
+         return v",
+        10000,
+    );
+}
+
+#[test]
+fn yields_pass_through_ten_thousand_wrapped_coroutines() {
+    // Every level yields what the level below yielded, then returns.
+    on_small_stack(
+        "local gen = coroutine.wrap(function() coroutine.yield(1) coroutine.yield(2) return 3 end)
+         for i = 1, 10000 do
+           local inner = gen
+           gen = coroutine.wrap(function()
+             coroutine.yield(inner()) coroutine.yield(inner()) return inner()
+           end)
+         end
+         return gen() + gen() * 10 + gen() * 100",
+        321,
+    );
+}
+
+#[test]
+fn yield_from_inside_ten_thousand_pcalls_and_metamethods() {
+    on_small_stack(
+        "local mt = {}
+         mt.__index = function(t, n)
+           if n == 0 then return coroutine.yield('bottom') end
+           local ok, v = pcall(function() return t[n - 1] end)
+           return v + 1
+         end
+         local co = coroutine.wrap(function() return setmetatable({}, mt)[10000] end)
+         assert(co() == 'bottom')
+         return co(5)",
+        10005,
+    );
+}
+
+#[test]
+fn errors_unwind_ten_thousand_wrapped_coroutines() {
+    on_small_stack(
+        "local f = coroutine.wrap(function() error({ depth = 0 }) end)
+         for i = 1, 10000 do
+           local inner = f
+           f = coroutine.wrap(function() return inner() end)
+         end
+         local ok, e = pcall(f)
+         assert(not ok and e.depth == 0)
+         return 1",
+        1,
+    );
+}

@@ -1,0 +1,408 @@
+//! The driver API: instruction budgets (`Vm::start`/`Vm::resume` with
+//! fuel), yields to the driver, native continuations interrupted by the
+//! budget, declared native costs, and offloaded jobs run by a driver on
+//! another OS thread.
+
+use std::sync::mpsc;
+
+use vm_core::{
+    Args, Continuation, Job, JobValue, LuaError, LuaResult, NativeFunction, Outcome, Status, Step,
+    ThreadStatus, Value, Vm,
+};
+
+static CHEAP: NativeFunction = NativeFunction::new("cheap", nothing);
+static DEAR: NativeFunction = NativeFunction::with_cost("dear", nothing, 1000);
+static CALLK: NativeFunction = NativeFunction::new("callk", callk);
+static CALLK_K: Continuation = Continuation::new("callk_k", callk_k);
+static BLOCKING_ADD: NativeFunction = NativeFunction::new("blocking_add", blocking_add);
+static FAILING_JOB: NativeFunction = NativeFunction::new("failing_job", failing_job);
+static JOB_K: Continuation = Continuation::new("job_k", job_k);
+
+fn nothing(_vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+    Ok(Step::Return(0))
+}
+
+/// `callk(f, x)`: calls `f(x)` through the interpreter and returns its
+/// first result plus one (from the continuation).
+fn callk(_vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    Ok(Step::Call {
+        nargs: args.len() - 1,
+        k: &CALLK_K,
+        ctx: 1,
+    })
+}
+
+fn callk_k(vm: &mut Vm, args: Args, status: Status, ctx: i64) -> LuaResult<Step> {
+    assert_eq!(status, Status::Ok);
+    let Value::Int(r) = vm.frame_get(args, 0) else {
+        return Err(vm.error("callk: integer expected"));
+    };
+    vm.push(Value::Int(r + ctx));
+    Ok(Step::Return(1))
+}
+
+/// `blocking_add(a, b)`: adds in an offloaded job.
+fn blocking_add(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let a = vm.check_integer(args, 1)?;
+    let b = vm.check_integer(args, 2)?;
+    Ok(Step::Offload {
+        job: Job::new(move || {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            Ok(vec![JobValue::Int(a + b), JobValue::Str(b"done".to_vec())])
+        }),
+        k: &JOB_K,
+        ctx: 0,
+    })
+}
+
+fn failing_job(_vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+    Ok(Step::Offload {
+        job: Job::new(|| Err("disk on fire".to_string())),
+        k: &JOB_K,
+        ctx: 0,
+    })
+}
+
+/// The job's values are the native's results; its error is raised.
+fn job_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
+    let n = vm.frame_top(args) - args.len();
+    match status {
+        Status::Error => {
+            let e = vm.frame_get(args, args.len());
+            Err(LuaError::new(e))
+        }
+        _ => Ok(Step::Return(n)),
+    }
+}
+
+fn new_vm() -> Vm {
+    let mut vm = Vm::new();
+    vm_stdlib::open_all(&mut vm);
+    let g = vm.globals();
+    vm.register(g, &[&CHEAP, &DEAR, &CALLK, &BLOCKING_ADD, &FAILING_JOB]);
+    vm
+}
+
+fn text(vm: &Vm, v: Value) -> String {
+    match v {
+        Value::Str(_) => String::from_utf8_lossy(vm.str_bytes(v).unwrap()).into_owned(),
+        other => format!("{other:?}"),
+    }
+}
+
+/// Runs `src` on the main thread in slices of `budget`, running offloaded
+/// jobs in place; returns the results and the number of slices.
+fn run_sliced(vm: &mut Vm, src: &str, budget: u64) -> (Vec<String>, usize) {
+    let f = vm.load(src.as_bytes(), "=sliced").expect("compiles");
+    let main = vm.main_thread();
+    let mut slices = 1;
+    let mut out = vm.start(f, &[], budget);
+    loop {
+        match out {
+            Ok(Outcome::Return(vals)) => {
+                vm.check_invariants().unwrap();
+                return (vals.into_iter().map(|v| text(vm, v)).collect(), slices);
+            }
+            Ok(Outcome::OutOfFuel) => {
+                slices += 1;
+                out = vm.resume(main, &[], budget);
+            }
+            Ok(Outcome::Offload(job)) => {
+                let r = job.run();
+                vm.complete_offload(main, r).unwrap();
+                slices += 1;
+                out = vm.resume(main, &[], budget);
+            }
+            Ok(Outcome::Yield(_)) => panic!("the main thread yielded"),
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+/// Exercises every kind of frame interruption: deep calls, pcall with an
+/// error after a yield, metamethods, generic-for iterators, wraps, a
+/// native's continuation, `__close`, offloads.
+const MIXED: &str = r##"
+local log = ""
+local function emit(x) log = log .. tostring(x) .. "," end
+local function deep(n) if n == 0 then return 0 end return deep(n - 1) + 1 end
+emit(deep(50))
+local mt = {
+  __index = function(t, k) return k * 2 end,
+  __add = function(a, b) return 100 end,
+  __lt = function(a, b) return true end,
+  __concat = function(a, b) return "cat" end,
+  __close = function() emit("closed") end,
+}
+local obj = setmetatable({}, mt)
+emit(obj[21]); emit(obj + 1); emit(obj < obj); emit(obj .. "x")
+do local c <close> = obj end
+local gen = coroutine.wrap(function()
+  for i = 1, 5 do
+    local ok, e = pcall(function()
+      coroutine.yield(i)
+      if i % 2 == 0 then error("even " .. i, 0) end
+      return i
+    end)
+    emit(tostring(ok) .. ":" .. tostring(e))
+  end
+end)
+for v in gen do emit(v) end
+emit(callk(function(x) return deep(x) end, 30))
+local co = coroutine.create(function(a, b)
+  local c = coroutine.yield(a + b)
+  local d, e = blocking_add(c, 1)
+  return d, e, obj[c]
+end)
+emit(select(2, coroutine.resume(co, 1, 2)))
+local _, d, e, f = coroutine.resume(co, 10)
+emit(d); emit(e); emit(f)
+emit(select("#", pcall(error, { code = 1 })))
+return log, blocking_add(2, 3)
+"##;
+
+#[test]
+fn every_budget_gives_the_same_results() {
+    let mut vm = new_vm();
+    let (want, one) = run_sliced(&mut vm, MIXED, u64::MAX);
+    assert_eq!(one, 3, "one slice plus one per offload");
+    assert_eq!(
+        want[0],
+        "50,42,100,true,cat,closed,1,true:1,2,false:even 2,3,true:3,4,false:even 4,5,true:5,31,3,11,done,20,2,"
+    );
+    assert_eq!(want[1..], ["Int(5)".to_string(), "done".to_string()]);
+    for budget in [1, 2, 3, 5, 7, 16, 100, 1000] {
+        let mut vm = new_vm();
+        let (got, slices) = run_sliced(&mut vm, MIXED, budget);
+        assert_eq!(got, want, "budget {budget}");
+        if budget <= 5 {
+            assert!(slices > 200, "budget {budget}: only {slices} slices");
+        }
+    }
+}
+
+#[test]
+fn a_budget_bounds_the_instructions_of_a_slice() {
+    let src = "local s = 0 for i = 1, 1000 do s = s + i end return s";
+    let mut vm = new_vm();
+    let (r, slices) = run_sliced(&mut vm, src, 100);
+    assert_eq!(r, ["Int(500500)"]);
+    // Each iteration is two instructions (ADD, FORLOOP).
+    assert!((20..=22).contains(&slices), "{slices} slices");
+}
+
+#[test]
+fn natives_are_charged_their_declared_cost() {
+    let loop_of = |f: &str| format!("for i = 1, 10 do {f}() end return 1");
+    let mut vm = new_vm();
+    let f = vm.load(loop_of("cheap").as_bytes(), "=c").unwrap();
+    assert!(matches!(vm.start(f, &[], 200), Ok(Outcome::Return(_))));
+    let f = vm.load(loop_of("dear").as_bytes(), "=d").unwrap();
+    let mut slices = 1;
+    let mut out = vm.start(f, &[], 2000);
+    while let Ok(Outcome::OutOfFuel) = out {
+        slices += 1;
+        out = vm.resume(vm.main_thread(), &[], 2000);
+    }
+    assert!(matches!(out, Ok(Outcome::Return(_))));
+    // 10 calls at 1000 each: at least five slices of 2000.
+    assert!(slices >= 5, "{slices} slices");
+}
+
+#[test]
+fn yields_reach_the_driver_of_a_coroutine() {
+    let mut vm = new_vm();
+    let f = vm
+        .load(
+            b"return function(a) local b = coroutine.yield(a + 1, 'y') return b * 2 end",
+            "=co",
+        )
+        .unwrap();
+    let body = vm.call(f, &[]).unwrap()[0];
+    let t = vm.new_thread(body);
+    let root = vm.root(Value::Thread(t));
+    assert_eq!(vm.thread_status(t), ThreadStatus::Suspended);
+    let Ok(Outcome::Yield(vals)) = vm.resume(t, &[Value::Int(1)], u64::MAX) else {
+        panic!("expected a yield")
+    };
+    assert!(matches!(vals[0], Value::Int(2)));
+    assert_eq!(text(&vm, vals[1]), "y");
+    assert_eq!(vm.thread_status(t), ThreadStatus::Suspended);
+    let Ok(Outcome::Return(vals)) = vm.resume(t, &[Value::Int(5)], u64::MAX) else {
+        panic!("expected a return")
+    };
+    assert!(matches!(vals[..], [Value::Int(10)]));
+    assert_eq!(vm.thread_status(t), ThreadStatus::Dead);
+    let e = vm.resume(t, &[], u64::MAX).unwrap_err();
+    assert_eq!(e.to_string(), "cannot resume dead coroutine");
+    vm.unroot(root);
+}
+
+#[test]
+fn a_driven_coroutine_runs_in_slices_and_reports_its_error() {
+    let mut vm = new_vm();
+    let f = vm
+        .load(
+            b"return function() local s = 0 for i = 1, 100 do s = s + i end error('boom ' .. s) end",
+            "=co",
+        )
+        .unwrap();
+    let body = vm.call(f, &[]).unwrap()[0];
+    let t = vm.new_thread(body);
+    let _root = vm.root(Value::Thread(t));
+    let mut out = vm.resume(t, &[], 10);
+    let mut slices = 1;
+    while let Ok(Outcome::OutOfFuel) = out {
+        slices += 1;
+        out = vm.resume(t, &[], 10);
+    }
+    assert!(slices > 10);
+    let e = out.unwrap_err();
+    assert_eq!(e.to_string(), "co:1: boom 5050");
+    assert_eq!(vm.thread_status(t), ThreadStatus::Dead);
+    // The dead coroutine still reports its error through close.
+    let closed = vm.close_thread(t).unwrap().expect("the error");
+    assert_eq!(text(&vm, closed), "co:1: boom 5050");
+}
+
+#[test]
+fn offloaded_jobs_run_on_another_os_thread() {
+    let (job_tx, job_rx) = mpsc::channel::<Job>();
+    let (res_tx, res_rx) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let me = std::thread::current().id();
+        for job in job_rx {
+            res_tx.send((job.run(), me)).unwrap();
+        }
+    });
+    let mut vm = new_vm();
+    let src = r#"
+        local a, s = blocking_add(1, 2)
+        CO = coroutine.create(function(x) return blocking_add(x, 10) end)
+        local ok, b = coroutine.resume(CO, a)
+        local ok2, e = pcall(failing_job)
+        return a, s, ok, b, ok2, e
+    "#;
+    let f = vm.load(src.as_bytes(), "=offload").unwrap();
+    let main = vm.main_thread();
+    let mut out = vm.start(f, &[], u64::MAX);
+    let mut jobs = 0;
+    let results = loop {
+        match out {
+            Ok(Outcome::Offload(job)) => {
+                jobs += 1;
+                // Parked on the job: the chain is intact and not resumable.
+                let e = vm.resume(main, &[], u64::MAX).unwrap_err();
+                assert!(e.to_string().contains("complete_offload"), "{e}");
+                if jobs == 2 {
+                    let probe = vm.exec(b"return coroutine.resume(CO)", "=probe").unwrap();
+                    assert!(matches!(probe[0], Value::Bool(false)));
+                    assert_eq!(text(&vm, probe[1]), "cannot resume non-suspended coroutine");
+                    let st = vm.exec(b"return coroutine.status(CO)", "=p").unwrap()[0];
+                    assert_eq!(text(&vm, st), "running");
+                }
+                job_tx.send(job).unwrap();
+                let (r, ran_on) = res_rx.recv().unwrap();
+                assert_ne!(ran_on, std::thread::current().id());
+                vm.complete_offload(main, r).unwrap();
+                assert!(vm.complete_offload(main, Ok(vec![])).is_err());
+                out = vm.resume(main, &[], u64::MAX);
+            }
+            Ok(Outcome::Return(vals)) => break vals,
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    drop(job_tx);
+    worker.join().unwrap();
+    assert_eq!(jobs, 3);
+    let r: Vec<String> = results.iter().map(|&v| text(&vm, v)).collect();
+    assert_eq!(
+        r,
+        [
+            "Int(3)",
+            "done",
+            "Bool(true)",
+            "Int(13)",
+            "Bool(false)",
+            "disk on fire"
+        ]
+    );
+    vm.check_invariants().unwrap();
+}
+
+#[test]
+fn offload_in_a_non_yieldable_call_runs_in_place() {
+    let mut vm = new_vm();
+    // `Vm::exec` is not a driver: the job runs at once, blocking.
+    let r = vm.exec(b"return blocking_add(40, 2)", "=inline").unwrap();
+    assert!(matches!(r[0], Value::Int(42)));
+    // So does one under a metamethod called through the recursive API.
+    let r = vm
+        .exec(
+            b"local t = setmetatable({}, {__tostring = function() return (blocking_add(1, 1)) .. '' end})
+              return tostring(t)",
+            "=inline",
+        )
+        .unwrap();
+    assert_eq!(text(&vm, r[0]), "2");
+}
+
+#[test]
+fn job_panics_become_error_messages() {
+    let r = Job::new(|| panic!("the job broke")).run();
+    assert_eq!(r, Err("job panicked: the job broke".to_string()));
+}
+
+#[test]
+fn collections_while_a_chain_is_parked_keep_it_intact() {
+    let src = r#"
+        local gen = coroutine.wrap(function()
+          for i = 1, 50 do coroutine.yield({ i }) end
+        end)
+        local s = 0
+        for i = 1, 50 do s = s + gen()[1] end
+        return s
+    "#;
+    let mut vm = new_vm();
+    let f = vm.load(src.as_bytes(), "=gc").unwrap();
+    let main = vm.main_thread();
+    let mut out = vm.start(f, &[], 7);
+    while let Ok(Outcome::OutOfFuel) = out {
+        vm.exec(b"collectgarbage()", "=collect").unwrap();
+        vm.check_invariants().unwrap();
+        out = vm.resume(main, &[], 7);
+    }
+    let Ok(Outcome::Return(vals)) = out else {
+        panic!("{out:?}")
+    };
+    assert!(matches!(vals[0], Value::Int(1275)));
+}
+
+#[test]
+fn driver_misuse_is_an_error_not_a_panic() {
+    let mut vm = new_vm();
+    let main = vm.main_thread();
+    assert!(vm.resume(main, &[], 10).is_err());
+    let f = vm.load(b"for i = 1, 100 do end", "=loop").unwrap();
+    assert!(matches!(vm.start(f, &[], 5), Ok(Outcome::OutOfFuel)));
+    // A second call cannot start while the first is parked.
+    assert!(vm.start(f, &[], 5).is_err());
+    assert!(vm.resume(main, &[Value::Int(1)], 5).is_err());
+    assert!(vm.complete_offload(main, Ok(vec![])).is_err());
+    let mut out = vm.resume(main, &[], 5);
+    while let Ok(Outcome::OutOfFuel) = out {
+        out = vm.resume(main, &[], 5);
+    }
+    assert!(matches!(out, Ok(Outcome::Return(_))));
+    // A syntax-correct call of a non-function fails cleanly.
+    let e = vm.start(Value::Int(3), &[], 5).unwrap_err();
+    assert!(
+        e.to_string().contains("attempt to call a number value"),
+        "{e}"
+    );
+    // And the main thread is usable afterwards.
+    assert!(matches!(
+        vm.exec(b"return 1 + 1", "=after").unwrap()[0],
+        Value::Int(2)
+    ));
+}
