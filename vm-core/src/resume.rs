@@ -329,6 +329,19 @@ impl Vm {
         }
     }
 
+    /// `out_of_fuel` for the interpreter, which has already charged the
+    /// instruction it is about to run: refunds it when the run stops.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn out_of_fuel_before_instruction(&mut self) -> bool {
+        self.fuel += 1;
+        if self.fuel <= 0 && self.out_of_fuel() {
+            return true;
+        }
+        self.fuel -= 1;
+        false
+    }
+
     // ----- driver API -----
 
     /// Runs `f(args...)` on the main thread with an instruction budget

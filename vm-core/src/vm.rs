@@ -152,11 +152,11 @@ impl Vm {
                 // The instruction budget: one unit per instruction; when
                 // it is spent, stop before the next one (if this run can
                 // be suspended; otherwise overrun).
-                if self.fuel <= 0 && self.out_of_fuel() {
+                self.fuel -= 1;
+                if self.fuel < 0 && self.out_of_fuel_before_instruction() {
                     savepc!();
                     return Ok(());
                 }
-                self.fuel -= 1;
                 let op = code[pc];
                 pc += 1;
                 match op {
