@@ -9,12 +9,19 @@
 //! - [`Vm`]: one Lua state. [`Vm::load`] compiles a chunk, [`Vm::call`]
 //!   runs a function, [`Vm::exec`] does both; globals, tables, strings and
 //!   rooting ([`Vm::root`]) are in [`api`].
+//! - Driving: [`Vm::start`] runs a call on the main thread and
+//!   [`Vm::resume`] runs a coroutine ([`Vm::new_thread`]), each with an
+//!   instruction budget; the [`Outcome`] says whether it returned, yielded,
+//!   ran out of fuel or offloaded a [`Job`], and the next `resume`
+//!   continues exactly where it stopped.
 //! - [`Value`]: a 16-byte `Copy` value; heap objects are handles into the
 //!   arenas of [`heap::Heap`].
 //! - Natives: a [`NativeFunction`] receives [`Args`] and answers with a
-//!   [`Step`]; calls it requests run on the interpreter's own loop and come
-//!   back to a named [`Continuation`]. Rust closures with typed arguments
-//!   and results ([`Vm::create_function`]) are in [`convert`].
+//!   [`Step`] (return, call or protected call with a continuation, tail
+//!   call, yield, resume a coroutine, offload); calls it requests run on
+//!   the interpreter's own loop and come back to a named [`Continuation`].
+//!   Rust closures with typed arguments and results
+//!   ([`Vm::create_function`]) are in [`convert`].
 //! - Errors: [`LuaError`] carries any Lua value; [`Vm::error_to_string`]
 //!   renders it as the `lua` command does.
 //! - Tools: [`compiler`] (source to [`func::Proto`]), [`listing`]
@@ -26,6 +33,96 @@
 //! let mut vm = Vm::new();
 //! let results = vm.exec(b"local x = 6 return x * 7", "=example").unwrap();
 //! assert!(matches!(results[0], Value::Int(42)));
+//! ```
+//!
+//! # Embedding: natives, continuations, budgets and offload
+//!
+//! A native that calls back into Lua returns `Step::Call` and finishes in
+//! its continuation, so the call can yield or run out of fuel in the
+//! middle. A native that must block returns `Step::Offload` with a
+//! [`Job`]: the driver runs it (here on a worker thread) and hands the
+//! result back with [`Vm::complete_offload`].
+//!
+//! ```
+//! use vm_core::{
+//!     Args, Continuation, Job, JobValue, LuaResult, NativeFunction, Outcome, Status, Step,
+//!     Value, Vm,
+//! };
+//!
+//! // `twice(f, x)` returns f(f(x)): two calls through the interpreter.
+//! static TWICE: NativeFunction = NativeFunction::new("twice", twice);
+//! static TWICE_K: Continuation = Continuation::new("twice_k", twice_k);
+//!
+//! fn twice(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+//!     let (f, x) = (vm.arg(args, 1), vm.arg(args, 2));
+//!     vm.push(f);
+//!     vm.push(x);
+//!     Ok(Step::Call { nargs: 1, k: &TWICE_K, ctx: 1 })
+//! }
+//!
+//! // The continuation's state is the frame's values and `ctx`: the
+//! // result of the call is at offset 2 (where the callee was pushed).
+//! fn twice_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+//!     let r = vm.frame_get(args, 2);
+//!     if ctx == 0 {
+//!         return Ok(Step::Return(1));
+//!     }
+//!     vm.frame_truncate(args, 2);
+//!     vm.push(vm.arg(args, 1));
+//!     vm.push(r);
+//!     Ok(Step::Call { nargs: 1, k: &TWICE_K, ctx: 0 })
+//! }
+//!
+//! // `slow_square(n)` computes n * n in a job that may block.
+//! static SLOW_SQUARE: NativeFunction = NativeFunction::new("slow_square", slow_square);
+//! static JOB_DONE: Continuation = Continuation::new("job_done", job_done);
+//!
+//! fn slow_square(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+//!     let n = vm.check_integer(args, 1)?;
+//!     let job = Job::new(move || Ok(vec![JobValue::Int(n * n)]));
+//!     Ok(Step::Offload { job, k: &JOB_DONE, ctx: 0 })
+//! }
+//!
+//! // The job's values were pushed above the arguments.
+//! fn job_done(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
+//!     let n = vm.frame_top(args) - args.len();
+//!     if status == Status::Error {
+//!         return Err(vm.error("the job failed"));
+//!     }
+//!     Ok(Step::Return(n))
+//! }
+//!
+//! let mut vm = Vm::new();
+//! let g = vm.globals();
+//! vm.register(g, &[&TWICE, &SLOW_SQUARE]);
+//! // A typed Rust closure needs no stack handling at all.
+//! vm.set_global_function("add", |_, (a, b): (i64, i64)| a + b);
+//!
+//! let f = vm
+//!     .load(b"local s = 0
+//!             for i = 1, 100 do s = add(s, i) end
+//!             return twice(function(x) return x * 3 end, s), slow_square(12)",
+//!           "=embedded")
+//!     .unwrap();
+//!
+//! // Drive the call 50 instructions at a time; run jobs on a worker thread.
+//! let main = vm.main_thread();
+//! let (mut slices, mut out) = (1, vm.start(f, &[], 50));
+//! let results = loop {
+//!     match out.unwrap() {
+//!         Outcome::Return(values) => break values,
+//!         Outcome::OutOfFuel => {}
+//!         Outcome::Offload(job) => {
+//!             let result = std::thread::spawn(move || job.run()).join().unwrap();
+//!             vm.complete_offload(main, result).unwrap();
+//!         }
+//!         Outcome::Yield(_) => unreachable!("the main thread does not yield"),
+//!     }
+//!     slices += 1;
+//!     out = vm.resume(main, &[], 50);
+//! };
+//! assert!(matches!(results[..], [Value::Int(45450), Value::Int(144)]));
+//! assert!(slices > 5);
 //! ```
 
 pub mod api;

@@ -1,6 +1,6 @@
 //! The instruction set (`lopcodes.h`): each opcode declared once, with its
-//! meaning and its fuel cost; the `Op` enum, `Op::name` (for listings) and
-//! `Op::cost` (for the instruction budget) all come from the one table.
+//! meaning; the `Op` enum and `Op::name` (for listings) come from the one
+//! table. Every instruction costs one unit of the instruction budget.
 //!
 //! Notation: `R[X]` is register X of the current frame, `K[X]` constant X of
 //! the prototype, `UpValue[X]` upvalue X of the running closure, `RK(C)` is
@@ -10,7 +10,7 @@
 //! Registers are `u8`; constant indices are `u32`.
 
 macro_rules! opcodes {
-    ($( $(#[doc = $doc:literal])* $name:ident $lname:literal { $($field:ident : $ty:ty),* } = $cost:literal, )*) => {
+    ($( $(#[doc = $doc:literal])* $name:ident $lname:literal { $($field:ident : $ty:ty),* }, )*) => {
         /// One VM instruction.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Op {
@@ -21,12 +21,6 @@ macro_rules! opcodes {
             /// The opcode's name in listings (`MOVE`, `GETTABUP`, ...).
             pub fn name(&self) -> &'static str {
                 match self { $( Op::$name { .. } => $lname, )* }
-            }
-
-            /// Fuel charged for executing this instruction.
-            #[inline]
-            pub fn cost(&self) -> u32 {
-                match self { $( Op::$name { .. } => $cost, )* }
             }
 
             /// The operands in declaration order (booleans as 0/1), for listings.
@@ -41,171 +35,171 @@ macro_rules! opcodes {
 
 opcodes! {
     /// `R[A] := R[B]`
-    Move "MOVE" { a: u8, b: u8 } = 1,
+    Move "MOVE" { a: u8, b: u8 },
     /// `R[A] := sbx` (an integer)
-    LoadI "LOADI" { a: u8, sbx: i32 } = 1,
+    LoadI "LOADI" { a: u8, sbx: i32 },
     /// `R[A] := (float) sbx`
-    LoadF "LOADF" { a: u8, sbx: i32 } = 1,
+    LoadF "LOADF" { a: u8, sbx: i32 },
     /// `R[A] := K[bx]`
-    LoadK "LOADK" { a: u8, bx: u32 } = 1,
+    LoadK "LOADK" { a: u8, bx: u32 },
     /// `R[A] := false`
-    LoadFalse "LOADFALSE" { a: u8 } = 1,
+    LoadFalse "LOADFALSE" { a: u8 },
     /// `R[A] := false; pc++` (used to materialise comparison results)
-    LFalseSkip "LFALSESKIP" { a: u8 } = 1,
+    LFalseSkip "LFALSESKIP" { a: u8 },
     /// `R[A] := true`
-    LoadTrue "LOADTRUE" { a: u8 } = 1,
+    LoadTrue "LOADTRUE" { a: u8 },
     /// `R[A], R[A+1], ..., R[A+B] := nil`
-    LoadNil "LOADNIL" { a: u8, b: u8 } = 1,
+    LoadNil "LOADNIL" { a: u8, b: u8 },
     /// `R[A] := UpValue[B]`
-    GetUpval "GETUPVAL" { a: u8, b: u8 } = 1,
+    GetUpval "GETUPVAL" { a: u8, b: u8 },
     /// `UpValue[B] := R[A]`
-    SetUpval "SETUPVAL" { a: u8, b: u8 } = 1,
+    SetUpval "SETUPVAL" { a: u8, b: u8 },
     /// `R[A] := UpValue[B][K[C]]` (`K[C]` a string; global reads through `_ENV`)
-    GetTabUp "GETTABUP" { a: u8, b: u8, c: u32 } = 1,
+    GetTabUp "GETTABUP" { a: u8, b: u8, c: u32 },
     /// `R[A] := R[B][R[C]]`
-    GetTable "GETTABLE" { a: u8, b: u8, c: u8 } = 1,
+    GetTable "GETTABLE" { a: u8, b: u8, c: u8 },
     /// `R[A] := R[B][C]` (C an integer key 0..=255)
-    GetI "GETI" { a: u8, b: u8, c: u8 } = 1,
+    GetI "GETI" { a: u8, b: u8, c: u8 },
     /// `R[A] := R[B][K[C]]` (`K[C]` a string)
-    GetField "GETFIELD" { a: u8, b: u8, c: u32 } = 1,
+    GetField "GETFIELD" { a: u8, b: u8, c: u32 },
     /// `UpValue[A][K[B]] := RK(C)` (`K[B]` a string; global writes through `_ENV`)
-    SetTabUp "SETTABUP" { a: u8, b: u32, c: u8, k: bool } = 1,
+    SetTabUp "SETTABUP" { a: u8, b: u32, c: u8, k: bool },
     /// `R[A][R[B]] := RK(C)`
-    SetTable "SETTABLE" { a: u8, b: u8, c: u8, k: bool } = 1,
+    SetTable "SETTABLE" { a: u8, b: u8, c: u8, k: bool },
     /// `R[A][B] := RK(C)` (B an integer key 0..=255)
-    SetI "SETI" { a: u8, b: u8, c: u8, k: bool } = 1,
+    SetI "SETI" { a: u8, b: u8, c: u8, k: bool },
     /// `R[A][K[B]] := RK(C)` (`K[B]` a string)
-    SetField "SETFIELD" { a: u8, b: u32, c: u8, k: bool } = 1,
+    SetField "SETFIELD" { a: u8, b: u32, c: u8, k: bool },
     /// `R[A] := {}` with room for `array` array items and `hash` hash items
-    NewTable "NEWTABLE" { a: u8, hash: u16, array: u32 } = 1,
+    NewTable "NEWTABLE" { a: u8, hash: u16, array: u32 },
     /// `R[A+1] := R[B]; R[A] := R[B][K[C]]` (`K[C]` a string: method lookup)
-    SelfOp "SELF" { a: u8, b: u8, c: u32 } = 1,
+    SelfOp "SELF" { a: u8, b: u8, c: u32 },
     /// `R[A] := R[B] + sc`
-    AddI "ADDI" { a: u8, b: u8, sc: i16 } = 1,
+    AddI "ADDI" { a: u8, b: u8, sc: i16 },
     /// `R[A] := R[B] + K[C]` (`K[C]` a number)
-    AddK "ADDK" { a: u8, b: u8, c: u32 } = 1,
+    AddK "ADDK" { a: u8, b: u8, c: u32 },
     /// `R[A] := K[C] + R[B]` (`K[C]` a number; a metamethod sees `K[C]` first)
-    AddKL "ADDKL" { a: u8, b: u8, c: u32 } = 1,
+    AddKL "ADDKL" { a: u8, b: u8, c: u32 },
     /// `R[A] := K[C] * R[B]` (`K[C]` a number; a metamethod sees `K[C]` first)
-    MulKL "MULKL" { a: u8, b: u8, c: u32 } = 1,
+    MulKL "MULKL" { a: u8, b: u8, c: u32 },
     /// `R[A] := R[B] - K[C]` (`K[C]` a number)
-    SubK "SUBK" { a: u8, b: u8, c: u32 } = 1,
+    SubK "SUBK" { a: u8, b: u8, c: u32 },
     /// `R[A] := R[B] * K[C]` (`K[C]` a number)
-    MulK "MULK" { a: u8, b: u8, c: u32 } = 1,
+    MulK "MULK" { a: u8, b: u8, c: u32 },
     /// `R[A] := R[B] % K[C]` (`K[C]` a number)
-    ModK "MODK" { a: u8, b: u8, c: u32 } = 1,
+    ModK "MODK" { a: u8, b: u8, c: u32 },
     /// `R[A] := R[B] ^ K[C]` (`K[C]` a number)
-    PowK "POWK" { a: u8, b: u8, c: u32 } = 1,
+    PowK "POWK" { a: u8, b: u8, c: u32 },
     /// `R[A] := R[B] / K[C]` (`K[C]` a number)
-    DivK "DIVK" { a: u8, b: u8, c: u32 } = 1,
+    DivK "DIVK" { a: u8, b: u8, c: u32 },
     /// `R[A] := R[B] // K[C]` (`K[C]` a number)
-    IDivK "IDIVK" { a: u8, b: u8, c: u32 } = 1,
+    IDivK "IDIVK" { a: u8, b: u8, c: u32 },
     /// `R[A] := R[B] & K[C]` (`K[C]` an integer)
-    BAndK "BANDK" { a: u8, b: u8, c: u32 } = 1,
+    BAndK "BANDK" { a: u8, b: u8, c: u32 },
     /// `R[A] := R[B] | K[C]` (`K[C]` an integer)
-    BOrK "BORK" { a: u8, b: u8, c: u32 } = 1,
+    BOrK "BORK" { a: u8, b: u8, c: u32 },
     /// `R[A] := R[B] ~ K[C]` (`K[C]` an integer)
-    BXorK "BXORK" { a: u8, b: u8, c: u32 } = 1,
+    BXorK "BXORK" { a: u8, b: u8, c: u32 },
     /// `R[A] := R[B] >> sc`
-    ShrI "SHRI" { a: u8, b: u8, sc: i16 } = 1,
+    ShrI "SHRI" { a: u8, b: u8, sc: i16 },
     /// `R[A] := sc << R[B]`
-    ShlI "SHLI" { a: u8, b: u8, sc: i16 } = 1,
+    ShlI "SHLI" { a: u8, b: u8, sc: i16 },
     /// `R[A] := R[B] + R[C]`
-    Add "ADD" { a: u8, b: u8, c: u8 } = 1,
+    Add "ADD" { a: u8, b: u8, c: u8 },
     /// `R[A] := R[B] - R[C]`
-    Sub "SUB" { a: u8, b: u8, c: u8 } = 1,
+    Sub "SUB" { a: u8, b: u8, c: u8 },
     /// `R[A] := R[B] * R[C]`
-    Mul "MUL" { a: u8, b: u8, c: u8 } = 1,
+    Mul "MUL" { a: u8, b: u8, c: u8 },
     /// `R[A] := R[B] % R[C]`
-    Mod "MOD" { a: u8, b: u8, c: u8 } = 1,
+    Mod "MOD" { a: u8, b: u8, c: u8 },
     /// `R[A] := R[B] ^ R[C]`
-    Pow "POW" { a: u8, b: u8, c: u8 } = 1,
+    Pow "POW" { a: u8, b: u8, c: u8 },
     /// `R[A] := R[B] / R[C]`
-    Div "DIV" { a: u8, b: u8, c: u8 } = 1,
+    Div "DIV" { a: u8, b: u8, c: u8 },
     /// `R[A] := R[B] // R[C]`
-    IDiv "IDIV" { a: u8, b: u8, c: u8 } = 1,
+    IDiv "IDIV" { a: u8, b: u8, c: u8 },
     /// `R[A] := R[B] & R[C]`
-    BAnd "BAND" { a: u8, b: u8, c: u8 } = 1,
+    BAnd "BAND" { a: u8, b: u8, c: u8 },
     /// `R[A] := R[B] | R[C]`
-    BOr "BOR" { a: u8, b: u8, c: u8 } = 1,
+    BOr "BOR" { a: u8, b: u8, c: u8 },
     /// `R[A] := R[B] ~ R[C]`
-    BXor "BXOR" { a: u8, b: u8, c: u8 } = 1,
+    BXor "BXOR" { a: u8, b: u8, c: u8 },
     /// `R[A] := R[B] << R[C]`
-    Shl "SHL" { a: u8, b: u8, c: u8 } = 1,
+    Shl "SHL" { a: u8, b: u8, c: u8 },
     /// `R[A] := R[B] >> R[C]`
-    Shr "SHR" { a: u8, b: u8, c: u8 } = 1,
+    Shr "SHR" { a: u8, b: u8, c: u8 },
     /// `R[A] := -R[B]`
-    Unm "UNM" { a: u8, b: u8 } = 1,
+    Unm "UNM" { a: u8, b: u8 },
     /// `R[A] := ~R[B]`
-    BNot "BNOT" { a: u8, b: u8 } = 1,
+    BNot "BNOT" { a: u8, b: u8 },
     /// `R[A] := not R[B]`
-    Not "NOT" { a: u8, b: u8 } = 1,
+    Not "NOT" { a: u8, b: u8 },
     /// `R[A] := #R[B]`
-    Len "LEN" { a: u8, b: u8 } = 1,
+    Len "LEN" { a: u8, b: u8 },
     /// `R[A] := R[A] .. ... .. R[A+B-1]` (B >= 2 values)
-    Concat "CONCAT" { a: u8, b: u8 } = 1,
+    Concat "CONCAT" { a: u8, b: u8 },
     /// close upvalues and to-be-closed variables at registers `>= A`
-    Close "CLOSE" { a: u8 } = 1,
+    Close "CLOSE" { a: u8 },
     /// mark register A as a to-be-closed variable
-    Tbc "TBC" { a: u8 } = 1,
+    Tbc "TBC" { a: u8 },
     /// `pc += sj`
-    Jmp "JMP" { sj: i32 } = 1,
+    Jmp "JMP" { sj: i32 },
     /// `if ((R[A] == R[B]) ~= k) then pc++` (always followed by a `JMP`)
-    Eq "EQ" { a: u8, b: u8, k: bool } = 1,
+    Eq "EQ" { a: u8, b: u8, k: bool },
     /// `if ((R[A] < R[B]) ~= k) then pc++`
-    Lt "LT" { a: u8, b: u8, k: bool } = 1,
+    Lt "LT" { a: u8, b: u8, k: bool },
     /// `if ((R[A] <= R[B]) ~= k) then pc++`
-    Le "LE" { a: u8, b: u8, k: bool } = 1,
+    Le "LE" { a: u8, b: u8, k: bool },
     /// `if ((R[A] == K[B]) ~= k) then pc++` (`K[B]` any constant)
-    EqK "EQK" { a: u8, b: u32, k: bool } = 1,
+    EqK "EQK" { a: u8, b: u32, k: bool },
     /// `if ((R[A] == sb) ~= k) then pc++` (`isf`: the literal was a float)
-    EqI "EQI" { a: u8, sb: i16, k: bool, isf: bool } = 1,
+    EqI "EQI" { a: u8, sb: i16, k: bool, isf: bool },
     /// `if ((R[A] < sb) ~= k) then pc++`
-    LtI "LTI" { a: u8, sb: i16, k: bool, isf: bool } = 1,
+    LtI "LTI" { a: u8, sb: i16, k: bool, isf: bool },
     /// `if ((R[A] <= sb) ~= k) then pc++`
-    LeI "LEI" { a: u8, sb: i16, k: bool, isf: bool } = 1,
+    LeI "LEI" { a: u8, sb: i16, k: bool, isf: bool },
     /// `if ((R[A] > sb) ~= k) then pc++`
-    GtI "GTI" { a: u8, sb: i16, k: bool, isf: bool } = 1,
+    GtI "GTI" { a: u8, sb: i16, k: bool, isf: bool },
     /// `if ((R[A] >= sb) ~= k) then pc++`
-    GeI "GEI" { a: u8, sb: i16, k: bool, isf: bool } = 1,
+    GeI "GEI" { a: u8, sb: i16, k: bool, isf: bool },
     /// `if (not R[A] == k) then pc++`
-    Test "TEST" { a: u8, k: bool } = 1,
+    Test "TEST" { a: u8, k: bool },
     /// `if (not R[B] == k) then pc++ else R[A] := R[B]`
-    TestSet "TESTSET" { a: u8, b: u8, k: bool } = 1,
+    TestSet "TESTSET" { a: u8, b: u8, k: bool },
     /// `R[A], ..., R[A+C-2] := R[A](R[A+1], ..., R[A+B-1])`;
     /// B = 0: arguments run up to the top; C = 0: keep all results (sets top)
-    Call "CALL" { a: u8, b: u8, c: u8 } = 1,
+    Call "CALL" { a: u8, b: u8, c: u8 },
     /// `return R[A](R[A+1], ..., R[A+B-1])`; B = 0: arguments up to the top
-    TailCall "TAILCALL" { a: u8, b: u8 } = 1,
+    TailCall "TAILCALL" { a: u8, b: u8 },
     /// `return R[A], ..., R[A+B-2]`; B = 0: values up to the top
-    Return "RETURN" { a: u8, b: u8 } = 1,
+    Return "RETURN" { a: u8, b: u8 },
     /// `return`
-    Return0 "RETURN0" {} = 1,
+    Return0 "RETURN0" {},
     /// `return R[A]`
-    Return1 "RETURN1" { a: u8 } = 1,
+    Return1 "RETURN1" { a: u8 },
     /// numeric for step: `R[A]` init/internal, `R[A+1]` limit/count, `R[A+2]`
     /// step, `R[A+3]` the control variable; if the loop goes on, update them
     /// and `pc -= bx` (back to the body, i.e. the instruction after FORPREP;
     /// with FORPREP at index p and FORLOOP at q, both carry `bx = q - p`)
-    ForLoop "FORLOOP" { a: u8, bx: u32 } = 1,
+    ForLoop "FORLOOP" { a: u8, bx: u32 },
     /// numeric for setup: check and convert `R[A..A+2]`, set `R[A+3]`;
     /// if the loop does not run at all, `pc += bx` (past the FORLOOP)
-    ForPrep "FORPREP" { a: u8, bx: u32 } = 1,
+    ForPrep "FORPREP" { a: u8, bx: u32 },
     /// generic for setup: `R[A]` iterator, `R[A+1]` state, `R[A+2]` control,
     /// `R[A+3]` closing value (marked to-be-closed); `pc += bx` (to TFORCALL)
-    TForPrep "TFORPREP" { a: u8, bx: u32 } = 1,
+    TForPrep "TFORPREP" { a: u8, bx: u32 },
     /// `R[A+4], ..., R[A+3+C] := R[A](R[A+1], R[A+2])`
-    TForCall "TFORCALL" { a: u8, c: u8 } = 1,
+    TForCall "TFORCALL" { a: u8, c: u8 },
     /// `if R[A+4] ~= nil then { R[A+2] := R[A+4]; pc -= bx }` (back to the body)
-    TForLoop "TFORLOOP" { a: u8, bx: u32 } = 1,
+    TForLoop "TFORLOOP" { a: u8, bx: u32 },
     /// `R[A][C+i] := R[A+i]` for `1 <= i <= B`; B = 0: values up to the top
-    SetList "SETLIST" { a: u8, b: u8, c: u32 } = 1,
+    SetList "SETLIST" { a: u8, b: u8, c: u32 },
     /// `R[A] := closure(protos[bx])`
-    Closure "CLOSURE" { a: u8, bx: u32 } = 1,
+    Closure "CLOSURE" { a: u8, bx: u32 },
     /// `R[A], ..., R[A+C-2] := vararg`; C = 0: all of them (sets top)
-    VarArg "VARARG" { a: u8, c: u8 } = 1,
+    VarArg "VARARG" { a: u8, c: u8 },
     /// adjust the vararg frame of a function with `a` fixed parameters
-    VarArgPrep "VARARGPREP" { a: u8 } = 1,
+    VarArgPrep "VARARGPREP" { a: u8 },
 }
 
 impl Op {
