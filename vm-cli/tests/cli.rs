@@ -80,6 +80,62 @@ fn lua_corpus() {
     );
 }
 
+/// Every corpus script prints exactly the same under `--slice N` as in one
+/// go: a run resumed every N instructions continues exactly where it
+/// stopped.
+#[test]
+fn lua_corpus_is_identical_in_slices() {
+    let dir = workspace_root().join("tests/lua");
+    let mut scripts: Vec<String> = std::fs::read_dir(&dir)
+        .expect("tests/lua exists")
+        .map(|e| {
+            e.expect("dir entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|n| n.ends_with(".lua"))
+        .collect();
+    scripts.sort();
+    let run = |name: &str, slice: Option<&str>| {
+        let mut cmd = vm();
+        if let Some(n) = slice {
+            cmd.args(["--slice", n]);
+        }
+        let out = cmd
+            .arg(name)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run vm");
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+    let mut failures = Vec::new();
+    for name in &scripts {
+        let whole = run(name, None);
+        for n in ["1", "3", "64"] {
+            let sliced = run(name, Some(n));
+            if sliced != whole {
+                failures.push(format!("{name} --slice {n}: {:?} vs {:?}", sliced, whole));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn slice_needs_a_positive_count() {
+    for bad in [&["--slice"][..], &["--slice", "0"], &["--slice", "x"]] {
+        let out = vm().args(bad).arg("-e").arg("print(1)").output().unwrap();
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("'--slice' needs"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
+
 #[test]
 fn runs_script_with_arguments() {
     let dir = tempdir();
