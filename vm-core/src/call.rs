@@ -221,9 +221,27 @@ impl Vm {
         self.fuel -= i64::from(nc.func.cost);
         if let Some(c) = &nc.closure {
             let c = std::sync::Arc::clone(c);
-            return (c.func)(self, args);
+            return self.guarded(|vm| (c.func)(vm, args));
         }
-        (nc.func.func)(self, args)
+        let f = nc.func.func;
+        self.guarded(|vm| f(vm, args))
+    }
+
+    /// Runs a native or continuation, turning a Rust panic inside it into a
+    /// Lua error (the VM stays usable: natives change it only through the
+    /// API, whose operations leave it consistent between calls).
+    #[inline(always)]
+    pub(crate) fn guarded(
+        &mut self,
+        f: impl FnOnce(&mut Vm) -> LuaResult<Step>,
+    ) -> LuaResult<Step> {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
+            Ok(r) => r,
+            Err(p) => {
+                let msg = crate::native::panic_message(&*p);
+                Err(self.rt_error(&format!("native function {msg}")))
+            }
+        }
     }
 
     /// Pops the top frame, moving its `n` results from `first` to the
@@ -439,7 +457,7 @@ impl Vm {
             base: ci.base,
             count: ci.nargs as usize,
         };
-        (k.func)(self, args, status, ci.ctx)
+        self.guarded(|vm| (k.func)(vm, args, status, ci.ctx))
     }
 
     /// Handles an error raised while running frames: if a protected frame

@@ -214,7 +214,7 @@ impl Job {
     pub fn run(self) -> JobResult {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(self.0)) {
             Ok(r) => r,
-            Err(p) => Err(crate::native::panic_message(&*p)),
+            Err(p) => Err(format!("job {}", panic_message(&*p))),
         }
     }
 }
@@ -225,13 +225,13 @@ impl std::fmt::Debug for Job {
     }
 }
 
-/// The text of a panic payload.
+/// "panicked: <message>" for a panic payload.
 pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = p.downcast_ref::<&str>() {
-        format!("job panicked: {s}")
+        format!("panicked: {s}")
     } else if let Some(s) = p.downcast_ref::<String>() {
-        format!("job panicked: {s}")
+        format!("panicked: {s}")
     } else {
-        "job panicked".to_string()
+        "panicked".to_string()
     }
 }

@@ -17,6 +17,50 @@ static CALLK_K: Continuation = Continuation::new("callk_k", callk_k);
 static BLOCKING_ADD: NativeFunction = NativeFunction::new("blocking_add", blocking_add);
 static FAILING_JOB: NativeFunction = NativeFunction::new("failing_job", failing_job);
 static JOB_K: Continuation = Continuation::new("job_k", job_k);
+static PANICS: NativeFunction = NativeFunction::new("panics", panics);
+static SUM_YIELDS: NativeFunction = NativeFunction::new("sum_yields", sum_yields);
+static SUM_YIELDS_K: Continuation = Continuation::new("sum_yields_k", sum_yields_k);
+
+fn panics(_vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+    panic!("a bug in a native")
+}
+
+/// `sum_yields(n)`: yields 1..=n one at a time (`lua_yieldk`) and returns
+/// the sum of the values it is resumed with; the running sum is the frame's
+/// second value, the counter the context.
+fn sum_yields(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    vm.check_integer(args, 1)?;
+    vm.frame_truncate(args, 1);
+    vm.push(Value::Int(0));
+    vm.push(Value::Int(1));
+    Ok(Step::Yield {
+        nresults: 1,
+        k: Some(&SUM_YIELDS_K),
+        ctx: 1,
+    })
+}
+
+fn sum_yields_k(vm: &mut Vm, args: Args, status: Status, ctx: i64) -> LuaResult<Step> {
+    assert_eq!(status, Status::Yield);
+    let (Value::Int(n), Value::Int(sum)) = (vm.frame_get(args, 0), vm.frame_get(args, 1)) else {
+        return Err(vm.error("sum_yields: lost its state"));
+    };
+    let got = match vm.frame_get(args, 2) {
+        Value::Int(i) => i,
+        _ => 0,
+    };
+    vm.frame_truncate(args, 1);
+    vm.push(Value::Int(sum + got));
+    if ctx == n {
+        return Ok(Step::Return(1));
+    }
+    vm.push(Value::Int(ctx + 1));
+    Ok(Step::Yield {
+        nresults: 1,
+        k: Some(&SUM_YIELDS_K),
+        ctx: ctx + 1,
+    })
+}
 
 fn nothing(_vm: &mut Vm, _args: Args) -> LuaResult<Step> {
     Ok(Step::Return(0))
@@ -79,7 +123,18 @@ fn new_vm() -> Vm {
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm);
     let g = vm.globals();
-    vm.register(g, &[&CHEAP, &DEAR, &CALLK, &BLOCKING_ADD, &FAILING_JOB]);
+    vm.register(
+        g,
+        &[
+            &CHEAP,
+            &DEAR,
+            &CALLK,
+            &BLOCKING_ADD,
+            &FAILING_JOB,
+            &PANICS,
+            &SUM_YIELDS,
+        ],
+    );
     vm
 }
 
@@ -405,4 +460,44 @@ fn driver_misuse_is_an_error_not_a_panic() {
         vm.exec(b"return 1 + 1", "=after").unwrap()[0],
         Value::Int(2)
     ));
+}
+
+#[test]
+fn a_native_yields_with_a_continuation() {
+    let mut vm = new_vm();
+    let src = r#"
+        local co = coroutine.wrap(function(n) return "sum", sum_yields(n) end)
+        local seen = {}
+        local v = co(4)
+        while type(v) == "number" do
+          seen[#seen + 1] = v
+          v, total = co(v * 10)
+        end
+        return v, total, #seen, seen[1], seen[4]
+    "#;
+    for budget in [1, 2, 5, u64::MAX] {
+        let (r, _) = run_sliced(&mut vm, src, budget);
+        assert_eq!(
+            r,
+            ["sum", "Int(100)", "Int(4)", "Int(1)", "Int(4)"],
+            "budget {budget}"
+        );
+    }
+}
+
+#[test]
+fn a_panic_in_a_native_is_a_lua_error() {
+    let mut vm = new_vm();
+    let r = vm
+        .exec(b"local ok, e = pcall(panics) return ok, e", "=panic")
+        .unwrap();
+    assert!(matches!(r[0], Value::Bool(false)));
+    assert_eq!(
+        text(&vm, r[1]),
+        "native function panicked: a bug in a native"
+    );
+    // The VM goes on working.
+    let r = vm.exec(b"return 6 * 7", "=after").unwrap();
+    assert!(matches!(r[0], Value::Int(42)));
+    vm.check_invariants().unwrap();
 }
