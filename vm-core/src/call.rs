@@ -330,9 +330,10 @@ impl Vm {
             Step::Resume {
                 thread,
                 nargs,
+                deliver,
                 k,
                 ctx,
-            } => self.resume_step(thread, nargs, k, ctx),
+            } => self.resume_step(thread, nargs, deliver, k, ctx),
             Step::Offload { job, k, ctx } => self.offload_step(job, k, ctx),
         }
     }
@@ -349,39 +350,51 @@ impl Vm {
     /// run in the same loop: a thread switch just changes which frames are
     /// on top.
     pub(crate) fn run_anchored(&mut self, anchor: ThreadRef, stop: usize) -> LuaResult<()> {
-        loop {
+        let outer = (self.anchor, self.anchor_stop);
+        (self.anchor, self.anchor_stop) = (anchor, stop);
+        self.set_exec_floor();
+        let r = loop {
             match self.run_unprotected(anchor, stop) {
-                Ok(()) => return Ok(()),
-                Err(e) => self.recover(e, anchor, stop)?,
+                Ok(()) => break Ok(()),
+                Err(e) => {
+                    if let Err(e) = self.recover(e, anchor, stop) {
+                        break Err(e);
+                    }
+                }
             }
-        }
+        };
+        (self.anchor, self.anchor_stop) = outer;
+        self.set_exec_floor();
+        r
+    }
+
+    /// Recomputes `exec_floor` for the running thread.
+    #[inline]
+    pub(crate) fn set_exec_floor(&mut self) {
+        self.exec_floor = if self.cur == self.anchor {
+            self.anchor_stop
+        } else {
+            0
+        };
     }
 
     fn run_unprotected(&mut self, anchor: ThreadRef, stop: usize) -> LuaResult<()> {
         loop {
-            if let Some(step) = self.pending_step.take() {
-                self.apply_step(step)?;
-                continue;
-            }
             if self.suspend.is_some() {
                 return Ok(());
             }
             let n = self.th.frames.len();
-            let floor = if self.cur == anchor {
+            if self.cur == anchor {
                 if n <= stop {
                     return Ok(());
                 }
-                stop
-            } else {
-                if n == 0 {
-                    self.coroutine_return();
-                    continue;
-                }
-                0
-            };
+            } else if n == 0 {
+                self.coroutine_return();
+                continue;
+            }
             let ci = *self.th.frames.last().expect("frame");
             match ci.kind {
-                FrameKind::Lua(_) => self.execute(floor)?,
+                FrameKind::Lua(_) => self.execute()?,
                 FrameKind::Native(_) => {
                     if ci.flags & STARTED == 0 {
                         if self.fuel <= 0 && self.out_of_fuel() {

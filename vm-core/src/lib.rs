@@ -149,7 +149,9 @@ mod vm;
 pub use api::RootId;
 pub use convert::{ConvertError, FromLua, FromLuaArgs, Function, IntoLua, IntoLuaMulti, Variadic};
 pub use error::{LuaError, LuaResult};
-pub use native::{Args, Continuation, Job, JobResult, JobValue, NativeFunction, Status, Step};
+pub use native::{
+    Args, Continuation, Deliver, Job, JobResult, JobValue, NativeFunction, Status, Step,
+};
 pub use resume::Outcome;
 pub use state::ThreadStatus;
 pub use state::Vm;

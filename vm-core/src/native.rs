@@ -151,16 +151,19 @@ pub enum Step {
         ctx: i64,
     },
     /// Resume coroutine `thread` with the top `nargs` values as arguments
-    /// (`lua_resume`, stackless). When it yields or returns, `k` is called
-    /// with `Status::Ok` and the transferred values pushed where the
-    /// arguments were; when it dies with an error, with `Status::Error`
-    /// and the error value there.
+    /// (`lua_resume`, stackless). When it yields or returns, the values it
+    /// transfers are delivered as `deliver` says; when it dies with an
+    /// error, `k` is called with `Status::Error` and the error value pushed
+    /// where the arguments were.
     Resume {
         /// The coroutine to resume (must be suspended).
         thread: ThreadRef,
         /// Number of arguments on top of the stack.
         nargs: usize,
-        /// Continuation run with the outcome.
+        /// How the values of a yield or return reach this native.
+        deliver: Deliver,
+        /// Continuation run with the error (and with the values under
+        /// `Deliver::Continuation`).
         k: &'static Continuation,
         /// Context integer passed to `k`.
         ctx: i64,
@@ -179,6 +182,21 @@ pub enum Step {
         /// Context integer passed to `k`.
         ctx: i64,
     },
+}
+
+/// How a native that resumed a coroutine (`Step::Resume`) receives the
+/// values the coroutine yields or returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Deliver {
+    /// Its continuation is called with `Status::Ok` and the values pushed
+    /// where the arguments were.
+    Continuation,
+    /// The values are the native's results (what `coroutine.wrap`'s
+    /// functions return), without calling the continuation.
+    Results,
+    /// `true` followed by the values are the native's results (what
+    /// `coroutine.resume` returns), without calling the continuation.
+    TrueAndResults,
 }
 
 /// A Lua value that can cross OS threads: what an offloaded job receives

@@ -18,10 +18,8 @@
 //! again, and the next [`Vm::resume`] of the same thread continues exactly
 //! where it stopped.
 
-use smallvec::SmallVec;
-
 use crate::error::{LuaError, LuaResult};
-use crate::native::{Continuation, Job, JobResult, JobValue};
+use crate::native::{Continuation, Deliver, Job, JobResult, JobValue};
 use crate::state::{ThreadStatus, Vm, K_ERROR, K_YIELD, MULTRET, OFFLOADED, YIELDED};
 use crate::value::{ThreadRef, Value};
 
@@ -51,9 +49,6 @@ pub enum Outcome {
     Offload(Job),
 }
 
-/// Values moved between threads.
-type Transfer = SmallVec<[Value; 8]>;
-
 impl Vm {
     /// Makes `t` the running thread: the current one goes back to its arena
     /// slot, `t`'s state moves into `Vm::th`.
@@ -65,23 +60,39 @@ impl Vm {
         let outgoing = std::mem::replace(&mut self.th, incoming);
         self.heap.threads[self.cur] = outgoing;
         self.cur = t;
+        self.set_exec_floor();
     }
 
     /// Pops the top `n` values of the running thread.
-    fn take_top(&mut self, n: usize) -> Transfer {
+    fn take_top(&mut self, n: usize) -> Vec<Value> {
         let first = self.th.top - n;
-        let vals = Transfer::from_slice(&self.th.stack[first..self.th.top]);
+        let vals = self.th.stack[first..self.th.top].to_vec();
         self.th.top = first;
         vals
     }
 
     /// Pushes values on the running thread.
     fn push_all(&mut self, vals: &[Value]) {
-        self.th
-            .ensure(self.th.top + vals.len() + crate::call::EXTRA_STACK);
+        self.th.ensure(self.th.top + vals.len() + crate::call::EXTRA_STACK);
         for &v in vals {
             self.th.push(v);
         }
+    }
+
+    /// Moves the top `n` values of the running thread to the top of thread
+    /// `t` (not running); returns the slot of the first one there.
+    fn transfer_to(&mut self, t: ThreadRef, n: usize) -> usize {
+        let first = self.th.top - n;
+        let dst = &mut self.heap.threads[t];
+        let at = dst.top;
+        dst.ensure(at + n + crate::call::EXTRA_STACK);
+        // Few values: an element loop beats a `memcpy` call.
+        for i in 0..n {
+            dst.stack[at + i] = self.th.stack[first + i];
+        }
+        dst.top = at + n;
+        self.th.top = first;
+        at
     }
 
     /// Why `t` cannot be resumed, if it cannot (the message
@@ -149,49 +160,45 @@ impl Vm {
         &mut self,
         co: ThreadRef,
         nargs: usize,
+        deliver: Deliver,
         k: &'static Continuation,
         ctx: i64,
     ) -> LuaResult<()> {
         if let Some(msg) = self.resume_error(co) {
             return Err(self.rt_error(msg));
         }
-        let vals = self.take_top(nargs);
+        let at = self.transfer_to(co, nargs);
         let top = self.th.top;
         let ci = self.th.frames.last_mut().expect("native frame");
         ci.k = Some(k);
         ci.ctx = ctx;
         ci.callee = top as u32;
+        ci.aux = deliver as u32;
         self.th.status = ThreadStatus::Normal;
         let from = self.cur;
         self.switch_to(co);
         self.th.status = ThreadStatus::Running;
         self.th.parent = Some(from);
-        self.deliver_resume(&vals)
+        self.deliver_resume(at, nargs)
     }
 
-    /// Gives the running (just resumed) thread its resume arguments: the
-    /// arguments of its body when it starts, or the results of its yield.
-    fn deliver_resume(&mut self, vals: &[Value]) -> LuaResult<()> {
+    /// Gives the running (just resumed) thread its resume arguments, the `n`
+    /// values from slot `first` to its top: the arguments of its body when
+    /// it starts, or the results of its yield.
+    fn deliver_resume(&mut self, first: usize, n: usize) -> LuaResult<()> {
         if self.th.frames.is_empty() {
             // Not started: the body is at slot 0.
-            self.push_all(vals);
             self.precall(0, MULTRET)?;
             return Ok(());
         }
         let ci = self.th.frames.last_mut().expect("yielded frame");
-        debug_assert!(
-            ci.flags & YIELDED != 0,
-            "resumed a frame that did not yield"
-        );
+        debug_assert!(ci.flags & YIELDED != 0, "resumed a frame that did not yield");
         ci.flags &= !YIELDED;
         if ci.k.is_some() {
             ci.flags |= K_YIELD;
-            self.push_all(vals);
         } else {
             // `coroutine.yield` itself: the resume arguments are its results.
-            let first = self.th.top;
-            self.push_all(vals);
-            self.postcall(first, vals.len());
+            self.postcall(first, n);
         }
         Ok(())
     }
@@ -216,10 +223,10 @@ impl Vm {
         self.th.status = ThreadStatus::Suspended;
         match self.th.parent.take() {
             Some(p) => {
-                let vals = self.take_top(nresults);
+                let at = self.transfer_to(p, nresults);
                 self.switch_to(p);
                 self.th.status = ThreadStatus::Running;
-                self.push_all(&vals);
+                self.deliver_to_resumer(at, nresults);
             }
             // A thread resumed by the driver yields to the driver; the
             // values stay on its stack until `Vm::resume` takes them.
@@ -231,17 +238,38 @@ impl Vm {
     /// The running coroutine's body returned (its results are at slot 0 and
     /// up): it dies and its parent's continuation gets the results.
     pub(crate) fn coroutine_return(&mut self) {
-        let n = self.th.top;
-        let vals = self.take_top(n);
-        self.th.status = ThreadStatus::Dead;
         let p = self
             .th
             .parent
             .take()
             .expect("a resumed coroutine has a parent");
+        let n = self.th.top;
+        let at = self.transfer_to(p, n);
+        self.th.status = ThreadStatus::Dead;
         self.switch_to(p);
         self.th.status = ThreadStatus::Running;
-        self.push_all(&vals);
+        self.deliver_to_resumer(at, n);
+    }
+
+    /// The running thread just got `n` values at slot `at` from the
+    /// coroutine its top (native) frame resumed: returns them as that
+    /// native's results, or leaves them for its continuation, as the
+    /// frame's `Deliver` mode says.
+    fn deliver_to_resumer(&mut self, at: usize, n: usize) {
+        let ci = self.th.frames.last().expect("resuming frame");
+        if ci.aux == Deliver::Results as u32 {
+            self.postcall(at, n);
+        } else if ci.aux == Deliver::TrueAndResults as u32 && at > ci.base {
+            // The slot below the values held the coroutine argument.
+            self.th.stack[at - 1] = Value::Bool(true);
+            self.postcall(at - 1, n + 1);
+        } else if ci.aux == Deliver::TrueAndResults as u32 {
+            self.th.ensure(self.th.top + 1);
+            self.th.stack.copy_within(at..at + n, at + 1);
+            self.th.stack[at] = Value::Bool(true);
+            self.th.top += 1;
+            self.postcall(at, n + 1);
+        }
     }
 
     /// The running coroutine raised an error it does not catch: it dies
@@ -409,7 +437,9 @@ impl Vm {
         self.switch_to(t);
         self.th.status = ThreadStatus::Running;
         self.th.parent = None;
-        if let Err(e) = self.deliver_resume(args) {
+        let first = self.th.top;
+        self.push_all(args);
+        if let Err(e) = self.deliver_resume(first, args.len()) {
             return self.drive_end(t, Err(e));
         }
         self.drive(t, budget)
@@ -496,7 +526,7 @@ impl Vm {
                     self.parked.push((t, self.cur));
                     Ok(Outcome::Offload(job))
                 }
-                Some(Suspend::Yield(n)) => Ok(Outcome::Yield(self.take_top(n).to_vec())),
+                Some(Suspend::Yield(n)) => Ok(Outcome::Yield(self.take_top(n))),
                 None if t == self.main => {
                     let (func, _) = self.main_task.take().expect("main task");
                     let vals = self.th.stack[func..self.th.top].to_vec();
@@ -505,7 +535,7 @@ impl Vm {
                 }
                 None => {
                     let n = self.th.top;
-                    let vals = self.take_top(n).to_vec();
+                    let vals = self.take_top(n);
                     self.th.status = ThreadStatus::Dead;
                     Ok(Outcome::Return(vals))
                 }

@@ -237,9 +237,14 @@ pub struct Vm {
     /// Why the driver loop must stop (set by fuel exhaustion, an offload
     /// or a yield to the driver).
     pub(crate) suspend: Option<crate::resume::Suspend>,
-    /// A thread-switching step returned by a native started inside the
-    /// interpreter loop, for the driver loop to apply.
-    pub(crate) pending_step: Option<crate::native::Step>,
+    /// The thread and frame depth the innermost driver loop runs down to
+    /// (`call::run_anchored`).
+    pub(crate) anchor: ThreadRef,
+    pub(crate) anchor_stop: usize,
+    /// The frame depth of the running thread at which the interpreter
+    /// returns to the driver loop: `anchor_stop` on the anchor thread, 0
+    /// on the coroutines it resumed (kept in step by `switch_to`).
+    pub(crate) exec_floor: usize,
     /// The call `Vm::start` runs on the main thread: its function slot and
     /// the frame depth below it.
     pub(crate) main_task: Option<(usize, usize)>,
@@ -283,7 +288,9 @@ impl Vm {
             warn_handler: None,
             fuel: i64::MAX,
             suspend: None,
-            pending_step: None,
+            anchor: main,
+            anchor_stop: 0,
+            exec_floor: 0,
             main_task: None,
             parked: Vec::new(),
             suspendable: false,

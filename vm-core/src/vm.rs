@@ -27,11 +27,13 @@ use crate::value::{LuaFnRef, UpvalRef, Value};
 pub(crate) use slow::{IndexTarget, Src, INDEX_LOOP};
 
 impl Vm {
-    /// Executes Lua frames until fewer than `stop + 1` frames remain or a
-    /// native frame is on top (the driver then takes over).
-    pub(crate) fn execute(&mut self, stop: usize) -> LuaResult<()> {
+    /// Executes Lua frames until the running thread is down to
+    /// `exec_floor` frames or a native frame is on top (the driver loop then
+    /// takes over). A native's step may switch threads (a coroutine resume
+    /// or yield): the loop simply goes on with the new thread's top frame.
+    pub(crate) fn execute(&mut self) -> LuaResult<()> {
         'newframe: loop {
-            if self.th.frames.len() <= stop {
+            if self.th.frames.len() <= self.exec_floor {
                 return Ok(());
             }
             let fi = self.th.frames.len() - 1;
@@ -896,8 +898,6 @@ impl Vm {
     /// Runs the native frame `precall` just pushed. True when it returned at
     /// once (its results are in place and the calling frame goes on); false
     /// when its step pushed other frames for the driver or the loop to run.
-    /// Steps that switch threads or stop the run are left to the driver
-    /// loop (`pending_step`), which knows which thread it runs for.
     #[inline]
     fn run_native_inline(&mut self) -> LuaResult<bool> {
         if self.fuel <= 0 && self.out_of_fuel() {
@@ -909,12 +909,8 @@ impl Vm {
                 self.postcall(first, n);
                 Ok(true)
             }
-            step @ (Step::Call { .. } | Step::PCall { .. } | Step::TailCall { .. }) => {
-                self.apply_step(step)?;
-                Ok(false)
-            }
             step => {
-                self.pending_step = Some(step);
+                self.apply_step(step)?;
                 Ok(false)
             }
         }

@@ -6,7 +6,9 @@
 //! own loop, so neither recurses in Rust and coroutines nest without limit.
 
 use vm_core::value::ThreadRef;
-use vm_core::{Args, Continuation, LuaError, LuaResult, NativeFunction, Status, Step, Value, Vm};
+use vm_core::{
+    Args, Continuation, Deliver, LuaError, LuaResult, NativeFunction, Status, Step, Value, Vm,
+};
 
 macro_rules! natives {
     ($($id:ident = $name:literal => $f:path;)*) => {
@@ -84,16 +86,16 @@ fn resume(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     Ok(Step::Resume {
         thread: co,
         nargs: args.len() - 1,
+        deliver: Deliver::TrueAndResults,
         k: &RESUME_K,
         ctx: 0,
     })
 }
 
-/// `resume` gets the coroutine's values (or its error) above its first
-/// argument.
+/// `resume` gets the coroutine's error above its first argument (its
+/// values are returned directly, `Deliver::TrueAndResults`).
 fn resume_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
-    let ok = status != Status::Error;
-    vm.frame_insert(args, 1, Value::Bool(ok));
+    vm.frame_insert(args, 1, Value::Bool(status != Status::Error));
     Ok(Step::Return(vm.frame_top(args) - 1))
 }
 
@@ -131,6 +133,7 @@ fn wrapped(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     Ok(Step::Resume {
         thread: co,
         nargs: args.len(),
+        deliver: Deliver::Results,
         k: &WRAP_K,
         ctx: 0,
     })
