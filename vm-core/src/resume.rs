@@ -73,7 +73,8 @@ impl Vm {
 
     /// Pushes values on the running thread.
     fn push_all(&mut self, vals: &[Value]) {
-        self.th.ensure(self.th.top + vals.len() + crate::call::EXTRA_STACK);
+        self.th
+            .ensure(self.th.top + vals.len() + crate::call::EXTRA_STACK);
         for &v in vals {
             self.th.push(v);
         }
@@ -192,7 +193,10 @@ impl Vm {
             return Ok(());
         }
         let ci = self.th.frames.last_mut().expect("yielded frame");
-        debug_assert!(ci.flags & YIELDED != 0, "resumed a frame that did not yield");
+        debug_assert!(
+            ci.flags & YIELDED != 0,
+            "resumed a frame that did not yield"
+        );
         ci.flags &= !YIELDED;
         if ci.k.is_some() {
             ci.flags |= K_YIELD;

@@ -1,7 +1,6 @@
-//! Checks the random program generator (`support/progen.rs`): every
-//! generated program without coroutines runs under the VM with the base
-//! library and returns what `lua5.4` returns for it; programs with
-//! coroutines compile under the VM and run under `lua5.4`.
+//! Differential test of random programs (`support/progen.rs`): every
+//! generated program, with and without coroutines, returns under the VM
+//! exactly what `lua5.4` returns for it.
 //!
 //! Without `lua5.4` on the `PATH` the comparisons are skipped (with a
 //! message) and only the VM side is checked. `VM_TEST_SCALE` multiplies the
@@ -9,13 +8,6 @@
 
 #[path = "support/progen.rs"]
 mod progen;
-
-// The base library, compiled into this test from vm-stdlib's source: a
-// dev-dependency of vm-core on vm-stdlib would make a dependency cycle.
-// The module uses only vm-core's public API.
-#[allow(dead_code, unreachable_pub)]
-#[path = "../../vm-stdlib/src/base.rs"]
-mod base;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -85,11 +77,11 @@ fn run_lua(src: &str) -> Result<Vec<u8>, String> {
     }
 }
 
-/// Runs `src` under the VM with the base library and returns the string
-/// the chunk returns.
+/// Runs `src` under the VM with the standard library and returns the
+/// string the chunk returns.
 fn run_vm(src: &str) -> Result<Vec<u8>, String> {
     let mut vm = Vm::new();
-    base::open_base(&mut vm);
+    vm_stdlib::open_all(&mut vm);
     let results = vm
         .exec(src.as_bytes(), CHUNK)
         .map_err(|e| format!("VM error: {e}"))?;
@@ -104,33 +96,34 @@ proptest! {
 
     #[test]
     fn programs_agree_with_lua(src in progen::program()) {
-        let ours = run_vm(&src);
-        if lua_available() {
-            let theirs = run_lua(&src);
-            prop_assert!(theirs.is_ok(), "generated program fails under lua5.4:\n{src}\n{}", theirs.unwrap_err());
-            prop_assert!(ours.is_ok(), "{src}\n{}", ours.unwrap_err());
-            let (ours, theirs) = (ours.unwrap(), theirs.unwrap());
-            prop_assert!(
-                ours == theirs,
-                "{src}\nVM:     {}\nlua5.4: {}",
-                String::from_utf8_lossy(&ours),
-                String::from_utf8_lossy(&theirs)
-            );
-        } else {
-            prop_assert!(ours.is_ok(), "{src}\n{}", ours.unwrap_err());
-        }
+        agree(&src)?;
     }
 
     #[test]
-    fn coroutine_programs_compile_and_run_under_lua(src in progen::program_with_coroutines()) {
-        let mut vm = Vm::new();
-        let loaded = vm.load(src.as_bytes(), CHUNK);
-        prop_assert!(loaded.is_ok(), "{src}\nVM cannot compile it: {:?}", loaded.err().map(|e| vm.error_to_string(&e)));
-        if lua_available() {
-            let theirs = run_lua(&src);
-            prop_assert!(theirs.is_ok(), "generated program fails under lua5.4:\n{src}\n{}", theirs.unwrap_err());
-        }
+    fn coroutine_programs_agree_with_lua(src in progen::program_with_coroutines()) {
+        agree(&src)?;
     }
+}
+
+fn agree(src: &str) -> Result<(), TestCaseError> {
+    let ours = run_vm(src);
+    prop_assert!(ours.is_ok(), "{src}\n{}", ours.unwrap_err());
+    if lua_available() {
+        let theirs = run_lua(src);
+        prop_assert!(
+            theirs.is_ok(),
+            "generated program fails under lua5.4:\n{src}\n{}",
+            theirs.unwrap_err()
+        );
+        let (ours, theirs) = (ours.unwrap(), theirs.unwrap());
+        prop_assert!(
+            ours == theirs,
+            "{src}\nVM:     {}\nlua5.4: {}",
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&theirs)
+        );
+    }
+    Ok(())
 }
 
 /// The same tape always gives the same program, and an empty tape a
