@@ -146,4 +146,13 @@ assert(errmsg(function() return -t end) == "arith.lua:145: attempt to perform ar
 assert(errmsg(function() return 2 ^ {} end) == "arith.lua:146: attempt to perform arithmetic on a table value")
 assert(errmsg(function() return t.x * 2 end) == "arith.lua:147: attempt to perform arithmetic on a nil value (field 'x')")
 
+-- `x - k` with a small integer k adds -k, as luac compiles it: -0.0 - 0 is
+-- 0.0; the metamethod is still __sub with the operand k.
+do
+  local z = -0.0
+  assert(tostring(z - 0) == "0.0" and tostring(z - 1) == "-1.0")
+  local m = setmetatable({}, { __sub = function(a, b) return b end })
+  assert(m - 7 == 7 and m - -3 == -3)
+end
+
 print("ok arith")

@@ -257,7 +257,7 @@ impl Vm {
                 "newindex"
             }
             Op::AddI { .. } | Op::AddK { .. } | Op::AddKL { .. } | Op::Add { .. } => "add",
-            Op::SubK { .. } | Op::Sub { .. } => "sub",
+            Op::SubK { .. } | Op::SubI { .. } | Op::Sub { .. } => "sub",
             Op::MulK { .. } | Op::MulKL { .. } | Op::Mul { .. } => "mul",
             Op::ModK { .. } | Op::Mod { .. } => "mod",
             Op::PowK { .. } | Op::Pow { .. } => "pow",

@@ -76,6 +76,10 @@ opcodes! {
     SelfOp "SELF" { a: u8, b: u8, c: u32 },
     /// `R[A] := R[B] + sc`
     AddI "ADDI" { a: u8, b: u8, sc: i16 },
+    /// `R[A] := R[B] - (-sc)`, computed as `R[B] + sc` (so `-0.0 - 0` is
+    /// `0.0`, as luac's `ADDI` for `x - k` gives); its metamethod is
+    /// `__sub` with the operand `-sc`. Listed as `ADDI`.
+    SubI "ADDI" { a: u8, b: u8, sc: i16 },
     /// `R[A] := R[B] + K[C]` (`K[C]` a number)
     AddK "ADDK" { a: u8, b: u8, c: u32 },
     /// `R[A] := K[C] + R[B]` (`K[C]` a number; a metamethod sees `K[C]` first)
@@ -248,6 +252,7 @@ impl Op {
             | Op::NewTable { a, .. }
             | Op::SelfOp { a, .. }
             | Op::AddI { a, .. }
+            | Op::SubI { a, .. }
             | Op::AddK { a, .. }
             | Op::AddKL { a, .. }
             | Op::MulKL { a, .. }

@@ -335,7 +335,7 @@ impl Vm {
                             }
                         }
                     }
-                    Op::AddI { a, b, sc } => arith!(
+                    Op::AddI { a, b, sc } | Op::SubI { a, b, sc } => arith!(
                         op,
                         a,
                         reg!(b),

@@ -18,7 +18,7 @@ use crate::value::Value;
 fn arith_op_of(ins: Op) -> ArithOp {
     match ins {
         Op::Add { .. } | Op::AddK { .. } | Op::AddI { .. } | Op::AddKL { .. } => ArithOp::Add,
-        Op::Sub { .. } | Op::SubK { .. } => ArithOp::Sub,
+        Op::Sub { .. } | Op::SubK { .. } | Op::SubI { .. } => ArithOp::Sub,
         Op::Mul { .. } | Op::MulK { .. } | Op::MulKL { .. } => ArithOp::Mul,
         Op::Mod { .. } | Op::ModK { .. } => ArithOp::Mod,
         Op::Pow { .. } | Op::PowK { .. } => ArithOp::Pow,
@@ -187,6 +187,13 @@ impl Vm {
                 A::Add,
                 r(self, b),
                 Value::Int(sc.into()),
+                Src::Reg(b),
+                Src::Imm,
+            ),
+            Op::SubI { b, sc, .. } => (
+                A::Sub,
+                r(self, b),
+                Value::Int(-i64::from(sc)),
                 Src::Reg(b),
                 Src::Imm,
             ),

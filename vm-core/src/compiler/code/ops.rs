@@ -230,7 +230,16 @@ impl Compiler<'_, '_> {
                 Some(sc) => self.finish_binary(e1, &e2, |a, b| Op::AddI { a, b, sc }, line)?,
                 None => self.code_arith(op, e1, e2, line)?,
             },
-            BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::IDiv | BinOp::Mod | BinOp::Pow => {
+            // `x - k` is `x + -k` (`finishbinexpneg`), with `__sub` as its
+            // metamethod.
+            BinOp::Sub => match sc_int(&e2).filter(|&k| fits_sc(-i64::from(k))) {
+                Some(k) => {
+                    let sc = -k;
+                    self.finish_binary(e1, &e2, |a, b| Op::SubI { a, b, sc }, line)?
+                }
+                None => self.code_arith(op, e1, e2, line)?,
+            },
+            BinOp::Mul | BinOp::Div | BinOp::IDiv | BinOp::Mod | BinOp::Pow => {
                 self.code_arith(op, e1, e2, line)?;
             }
             BinOp::BAnd | BinOp::BOr | BinOp::BXor => {

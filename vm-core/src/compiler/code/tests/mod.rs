@@ -296,7 +296,10 @@ fn check_op(proto: &Proto, pc: usize, op: &Op) {
             reg(b);
             string_k(c);
         }
-        Op::AddI { a, b, .. } | Op::ShrI { a, b, .. } | Op::ShlI { a, b, .. } => {
+        Op::AddI { a, b, .. }
+        | Op::SubI { a, b, .. }
+        | Op::ShrI { a, b, .. }
+        | Op::ShlI { a, b, .. } => {
             reg(a);
             reg(b);
         }

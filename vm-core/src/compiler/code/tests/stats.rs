@@ -391,7 +391,7 @@ fn for_loops_to_be_closed_and_returns() {
          TEST 0 0
          JMP 4
          GETUPVAL 1 0
-         SUBK 2 0 0
+         ADDI 2 0 -1
          TAILCALL 1 2
          RETURN 1 0
          GETUPVAL 1 0
