@@ -29,7 +29,8 @@ pub(crate) struct Sample {
 ///
 /// # Errors
 /// If the process cannot be started or waited for, or exits unsuccessfully; the message
-/// then carries the exit status and the last line of its stderr (a Lua error message).
+/// then carries the exit status and the last line of its stderr before any traceback (a Lua
+/// error message).
 pub(crate) fn run(command: &mut Command) -> Result<Sample, String> {
     command
         .stdin(Stdio::null())
@@ -103,7 +104,13 @@ fn wait_with_rusage(pid: u32) -> Result<(ExitStatus, u64), String> {
 
 /// The last non-blank line of `output`, trimmed, for error messages.
 fn last_line(output: &[u8]) -> Option<String> {
-    String::from_utf8_lossy(output)
+    let text = String::from_utf8_lossy(output);
+    // A Lua error is followed by its traceback: report the message.
+    let message_part = match text.find("stack traceback:") {
+        Some(at) => &text[..at],
+        None => &text[..],
+    };
+    message_part
         .lines()
         .map(str::trim)
         .rev()
@@ -146,6 +153,9 @@ mod tests {
             .expect_err("must fail");
         assert!(err.contains("exit status: 3"), "{err}");
         assert!(err.ends_with("lua: x.lua:1: boom"), "{err}");
+        let err = sh("echo 'lua: x.lua:2: bad' >&2; printf 'stack traceback:\\n\\t[C]: in ?\\n' >&2; exit 1")
+            .expect_err("must fail");
+        assert!(err.ends_with("lua: x.lua:2: bad"), "{err}");
     }
 
     #[test]
