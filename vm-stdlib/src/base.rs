@@ -6,13 +6,7 @@
 
 use std::io::Write;
 
-use vm_core::{Args, Continuation, LuaResult, NativeFunction, Status, Step, Value, Vm};
-
-macro_rules! natives {
-    ($($id:ident = $name:literal => $f:path;)*) => {
-        $(static $id: NativeFunction = NativeFunction::new($name, $f);)*
-    };
-}
+use vm_core::{Args, Continuation, LuaResult, Status, Step, Value, Vm};
 
 natives! {
     PRINT = "print" => print;

@@ -6,15 +6,7 @@
 //! own loop, so neither recurses in Rust and coroutines nest without limit.
 
 use vm_core::value::ThreadRef;
-use vm_core::{
-    Args, Continuation, Deliver, LuaError, LuaResult, NativeFunction, Status, Step, Value, Vm,
-};
-
-macro_rules! natives {
-    ($($id:ident = $name:literal => $f:path;)*) => {
-        $(static $id: NativeFunction = NativeFunction::new($name, $f);)*
-    };
-}
+use vm_core::{Args, Continuation, Deliver, LuaError, LuaResult, Status, Step, Value, Vm};
 
 natives! {
     CREATE = "create" => create;

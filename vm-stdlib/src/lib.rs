@@ -12,6 +12,13 @@
 //! assert!(matches!(r[0], vm_core::Value::Int(2)));
 //! ```
 
+/// Declares `static` native functions: `ID = "name" => function;`.
+macro_rules! natives {
+    ($($id:ident = $name:literal => $f:path;)*) => {
+        $(static $id: vm_core::NativeFunction = vm_core::NativeFunction::new($name, $f);)*
+    };
+}
+
 pub mod base;
 pub mod coroutine;
 

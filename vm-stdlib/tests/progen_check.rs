@@ -19,14 +19,6 @@ use vm_core::{Value, Vm};
 /// The chunk name both interpreters use, so error positions agree.
 const CHUNK: &str = "=prog";
 
-fn cases() -> u32 {
-    let scale: u32 = std::env::var("VM_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    64 * scale
-}
-
 fn lua_available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
     *AVAILABLE.get_or_init(|| {
@@ -92,7 +84,7 @@ fn run_vm(src: &str) -> Result<Vec<u8>, String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: progen::cases(64), ..ProptestConfig::default() })]
 
     #[test]
     fn programs_agree_with_lua(src in progen::program()) {

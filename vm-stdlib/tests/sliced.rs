@@ -11,14 +11,6 @@ mod progen;
 use proptest::prelude::*;
 use vm_core::{Outcome, Value, Vm};
 
-fn cases() -> u32 {
-    let scale: u32 = std::env::var("VM_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    32 * scale
-}
-
 /// Runs `src` on a fresh VM, resuming with the budgets of `slices` in turn
 /// (cycling); returns the chunk's results rendered as text (or the error)
 /// and the number of resumes.
@@ -67,7 +59,7 @@ fn slices() -> impl Strategy<Value = Vec<u64>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: progen::cases(32), ..ProptestConfig::default() })]
 
     #[test]
     fn sliced_runs_match_unsliced(src in progen::program_with_coroutines(), slices in slices()) {

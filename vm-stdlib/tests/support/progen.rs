@@ -38,6 +38,15 @@ use std::rc::Rc;
 
 use proptest::prelude::*;
 
+/// Number of proptest cases: `base` times `VM_TEST_SCALE` (default 1).
+pub fn cases(base: u32) -> u32 {
+    let scale: u32 = std::env::var("VM_TEST_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    base * scale
+}
+
 /// Random programs without coroutines.
 pub fn program() -> impl Strategy<Value = String> {
     tape().prop_map(|t| generate(&t, false))

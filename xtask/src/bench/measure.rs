@@ -153,8 +153,10 @@ mod tests {
             .expect_err("must fail");
         assert!(err.contains("exit status: 3"), "{err}");
         assert!(err.ends_with("lua: x.lua:1: boom"), "{err}");
-        let err = sh("echo 'lua: x.lua:2: bad' >&2; printf 'stack traceback:\\n\\t[C]: in ?\\n' >&2; exit 1")
-            .expect_err("must fail");
+        let err = sh(
+            "echo 'lua: x.lua:2: bad' >&2; printf 'stack traceback:\\n\\t[C]: in ?\\n' >&2; exit 1",
+        )
+        .expect_err("must fail");
         assert!(err.ends_with("lua: x.lua:2: bad"), "{err}");
     }
 
