@@ -514,7 +514,12 @@ impl<'a> Compiler<'a, '_> {
         };
         self.labels.push(label);
         if self.solve_gotos(&label, err_line)? {
-            let a = self.stack_level_u8(self.fs.nvarstack);
+            // Close from the label's own level: a label ending its block is
+            // outside the scope of the block's locals, so a goto that left
+            // an inner block with a to-be-closed variable closes it here.
+            // (luac 5.4.4 uses the current level, which misses a variable
+            // whose slot a later local of the block has taken.)
+            let a = self.stack_level_u8(self.reg_level(nactvar));
             self.fs.emit(Op::Close { a });
             return Ok(true);
         }
