@@ -37,25 +37,28 @@ impl Vm {
                 return Ok(());
             }
             let fi = self.th.frames.len() - 1;
-            let FrameKind::Lua(cl) = self.th.frames[fi].kind else {
+            // One read of the frame (each indexing is a bounds check).
+            let ci = &self.th.frames[fi];
+            let FrameKind::Lua(cl) = ci.kind else {
                 return Ok(());
             };
-            if self.th.frames[fi].flags & FINISH_OP != 0 {
+            let (base, pc, proto_addr) = (ci.base, ci.pc, ci.proto);
+            if ci.flags & FINISH_OP != 0 {
+                // Finish the interrupted instruction, then look at the top
+                // frame again (the finish may have started another call).
                 self.th.frames[fi].flags &= !FINISH_OP;
-                if !self.finish_op(fi)? {
-                    continue 'newframe;
-                }
+                self.finish_op(fi)?;
+                continue 'newframe;
             }
             // SAFETY: frame `fi` recorded the address of the prototype of the
             // closure `cl` it runs (`precall`); that closure is rooted in the
             // frame's function slot until the frame is popped and owns an
             // `Arc` of the prototype. `proto` is only used until the next
             // `continue 'newframe`, which every frame change goes through.
-            let proto: &Proto = unsafe { crate::raw::proto_at(self.th.frames[fi].proto) };
+            let proto: &Proto = unsafe { crate::raw::proto_at(proto_addr) };
             let code = &proto.code[..];
             let k = &proto.consts[..];
-            let base = self.th.frames[fi].base;
-            let mut pc = self.th.frames[fi].pc as usize;
+            let mut pc = pc as usize;
 
             macro_rules! savepc {
                 () => {
@@ -687,12 +690,13 @@ impl Vm {
                                 continue 'newframe;
                             }
                         }
-                        let (func, nresults) =
-                            (self.th.frames[fi].func, self.th.frames[fi].nresults);
-                        if nresults == 0 && fi > 0 && self.th.frames[fi - 1].is_lua() {
-                            self.th.frames.pop();
-                            self.th.top = func.max(self.th.frames[fi - 1].top);
-                            continue 'newframe;
+                        if let [.., caller, ci] = &self.th.frames[..] {
+                            if ci.nresults == 0 && caller.is_lua() {
+                                let top = ci.func.max(caller.top);
+                                self.th.frames.pop();
+                                self.th.top = top;
+                                continue 'newframe;
+                            }
                         }
                         self.postcall(base, 0);
                         continue 'newframe;
@@ -706,13 +710,14 @@ impl Vm {
                         }
                         // The common case, one result into a Lua caller that
                         // wants one: `postcall` reduced to a move.
-                        let (func, nresults) =
-                            (self.th.frames[fi].func, self.th.frames[fi].nresults);
-                        if nresults == 1 && fi > 0 && self.th.frames[fi - 1].is_lua() {
-                            self.th.stack[func] = reg!(a);
-                            self.th.frames.pop();
-                            self.th.top = (func + 1).max(self.th.frames[fi - 1].top);
-                            continue 'newframe;
+                        if let [.., caller, ci] = &self.th.frames[..] {
+                            if ci.nresults == 1 && caller.is_lua() {
+                                let (func, caller_top) = (ci.func, caller.top);
+                                self.th.stack[func] = reg!(a);
+                                self.th.frames.pop();
+                                self.th.top = (func + 1).max(caller_top);
+                                continue 'newframe;
+                            }
                         }
                         self.postcall(base + a as usize, 1);
                         continue 'newframe;

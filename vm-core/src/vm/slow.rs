@@ -539,9 +539,10 @@ impl Vm {
 
     /// Completes the instruction of Lua frame `fi` that was interrupted by
     /// a metamethod call whose result is on top of the stack
-    /// (`luaV_finishOp`). False when completing it started another call.
+    /// (`luaV_finishOp`). Completing a `CONCAT` may start another call;
+    /// the interpreter looks at the top frame again either way.
     #[inline(never)]
-    pub(crate) fn finish_op(&mut self, fi: usize) -> LuaResult<bool> {
+    pub(crate) fn finish_op(&mut self, fi: usize) -> LuaResult<()> {
         let ci = self.th.frames[fi];
         let FrameKind::Lua(cl) = ci.kind else {
             unreachable!("finish_op on a native frame")
@@ -560,7 +561,7 @@ impl Vm {
             if res.truthy() != k {
                 self.th.frames[fi].pc += 1;
             }
-            return Ok(true);
+            return Ok(());
         }
         match op {
             Op::SetTabUp { .. } | Op::SetTable { .. } | Op::SetI { .. } | Op::SetField { .. } => {
@@ -570,7 +571,7 @@ impl Vm {
                 let end = ci.aux as usize;
                 restore(self);
                 self.th.stack[end - 2] = res;
-                return self.concat(fi, base + a as usize, end - 1);
+                self.concat(fi, base + a as usize, end - 1)?;
             }
             Op::Close { .. } => {
                 restore(self);
@@ -593,7 +594,7 @@ impl Vm {
                 None => unreachable!("finish_op after {}", op.name()),
             },
         }
-        Ok(true)
+        Ok(())
     }
 
     /// "attempt to <op> a <type> value (<variable>)".
