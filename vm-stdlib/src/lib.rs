@@ -2,8 +2,9 @@
 //! public API.
 //!
 //! Each library has an `open_*` function; [`open_all`] opens every library
-//! listed in [`LIBRARIES`]. At this stage the base library is complete
-//! enough to write and run tests; the other libraries follow.
+//! listed in [`LIBRARIES`], each registered in `registry._LOADED` (so error
+//! messages name `coroutine.create` as Lua does). Today: the base library
+//! and the complete `coroutine` library; the others follow.
 //!
 //! ```
 //! let mut vm = vm_core::Vm::new();
