@@ -289,12 +289,12 @@ impl Vm {
     pub(crate) fn apply_step(&mut self, step: Step) -> LuaResult<()> {
         match step {
             Step::Return(n) => {
-                let first = self.th.top - n;
+                let first = self.frame_values(n)?;
                 self.postcall(first, n);
                 Ok(())
             }
             Step::Call { nargs, k, ctx } => {
-                let callee = self.th.top - nargs - 1;
+                let callee = self.frame_values(nargs + 1)?;
                 let ci = self.th.frames.last_mut().expect("native frame");
                 ci.k = Some(k);
                 ci.ctx = ctx;
@@ -308,7 +308,12 @@ impl Vm {
                 k,
                 ctx,
             } => {
-                let callee = self.th.top - nargs - 1;
+                let callee = self.frame_values(nargs + 1)?;
+                if handler.is_some_and(|h| h >= callee) {
+                    return Err(
+                        self.rt_error("native frame error: message handler slot above the call")
+                    );
+                }
                 let ci = self.th.frames.last_mut().expect("native frame");
                 ci.k = Some(k);
                 ci.ctx = ctx;
@@ -319,22 +324,43 @@ impl Vm {
                 Ok(())
             }
             Step::TailCall { nargs } => {
-                let callee = self.th.top - nargs - 1;
+                let callee = self.frame_values(nargs + 1)?;
                 let ci = self.th.frames.pop().expect("native frame");
                 self.th.stack.copy_within(callee..self.th.top, ci.func);
                 self.th.top = ci.func + nargs + 1;
                 self.precall(ci.func, ci.nresults)?;
                 Ok(())
             }
-            Step::Yield { nresults, k, ctx } => self.yield_step(nresults, k, ctx),
+            Step::Yield { nresults, k, ctx } => {
+                self.frame_values(nresults)?;
+                self.yield_step(nresults, k, ctx)
+            }
             Step::Resume {
                 thread,
                 nargs,
                 deliver,
                 k,
                 ctx,
-            } => self.resume_step(thread, nargs, deliver, k, ctx),
+            } => {
+                self.frame_values(nargs)?;
+                self.resume_step(thread, nargs, deliver, k, ctx)
+            }
             Step::Offload { job, k, ctx } => self.offload_step(job, k, ctx),
+        }
+    }
+
+    /// The slot of the first of the top `n` values of the native frame on
+    /// top: a native that counts more values than its frame holds gets an
+    /// error instead of reaching into its caller's frame.
+    #[inline]
+    pub(crate) fn frame_values(&mut self, n: usize) -> LuaResult<usize> {
+        let base = self.th.frames.last().map_or(0, |ci| ci.base);
+        match self.th.top.checked_sub(n) {
+            Some(first) if first >= base => Ok(first),
+            _ => Err(self.rt_error(&format!(
+                "native frame error: {n} values asked for, {} on the frame",
+                self.th.top.saturating_sub(base)
+            ))),
         }
     }
 

@@ -102,7 +102,10 @@ impl Vm {
         if t == self.cur {
             return Some("cannot resume non-suspended coroutine");
         }
-        let th = self.heap.threads.get(t)?;
+        let Some(th) = self.heap.threads.get(t) else {
+            // A handle to a collected thread.
+            return Some("cannot resume dead coroutine");
+        };
         match th.status {
             ThreadStatus::Suspended if th.frames.is_empty() && th.top == 0 => {
                 Some("cannot resume dead coroutine")
@@ -579,6 +582,9 @@ impl Vm {
     /// # Errors
     /// When `t` is running or normal ("cannot close a running coroutine").
     pub fn close_thread(&mut self, t: ThreadRef) -> LuaResult<Option<Value>> {
+        if !self.heap.threads.contains_key(t) {
+            return Ok(None);
+        }
         match self.thread_status(t) {
             ThreadStatus::Running => return Err(self.rt_error("cannot close a running coroutine")),
             ThreadStatus::Normal => return Err(self.rt_error("cannot close a normal coroutine")),

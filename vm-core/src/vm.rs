@@ -910,7 +910,7 @@ impl Vm {
         }
         match self.start_native()? {
             Step::Return(n) => {
-                let first = self.th.top - n;
+                let first = self.frame_values(n)?;
                 self.postcall(first, n);
                 Ok(true)
             }

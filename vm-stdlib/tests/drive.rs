@@ -18,6 +18,24 @@ static BLOCKING_ADD: NativeFunction = NativeFunction::new("blocking_add", blocki
 static FAILING_JOB: NativeFunction = NativeFunction::new("failing_job", failing_job);
 static JOB_K: Continuation = Continuation::new("job_k", job_k);
 static PANICS: NativeFunction = NativeFunction::new("panics", panics);
+static MISCOUNTS: NativeFunction = NativeFunction::new("miscounts", miscounts);
+
+/// Claims more results (and call arguments) than it pushed.
+fn miscounts(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    match vm.arg(args, 1) {
+        Value::Int(1) => Ok(Step::Return(7)),
+        Value::Int(2) => Ok(Step::Call {
+            nargs: 9,
+            k: &CALLK_K,
+            ctx: 0,
+        }),
+        _ => Ok(Step::Yield {
+            nresults: 9,
+            k: None,
+            ctx: 0,
+        }),
+    }
+}
 static SUM_YIELDS: NativeFunction = NativeFunction::new("sum_yields", sum_yields);
 static SUM_YIELDS_K: Continuation = Continuation::new("sum_yields_k", sum_yields_k);
 
@@ -133,6 +151,7 @@ fn new_vm() -> Vm {
             &FAILING_JOB,
             &PANICS,
             &SUM_YIELDS,
+            &MISCOUNTS,
         ],
     );
     vm
@@ -500,4 +519,35 @@ fn a_panic_in_a_native_is_a_lua_error() {
     let r = vm.exec(b"return 6 * 7", "=after").unwrap();
     assert!(matches!(r[0], Value::Int(42)));
     vm.check_invariants().unwrap();
+}
+
+#[test]
+fn a_native_that_miscounts_its_values_gets_an_error() {
+    let mut vm = new_vm();
+    for case in 1..=3 {
+        let src = format!(
+            "local co = coroutine.wrap(function() return miscounts({case}) end)
+             return pcall(co)"
+        );
+        let r = vm.exec(src.as_bytes(), "=miscount").unwrap();
+        assert!(matches!(r[0], Value::Bool(false)), "case {case}");
+        assert!(
+            text(&vm, r[1]).contains("native frame error"),
+            "case {case}: {}",
+            text(&vm, r[1])
+        );
+    }
+    vm.check_invariants().unwrap();
+}
+
+#[test]
+fn handles_to_collected_threads_are_dead() {
+    let mut vm = new_vm();
+    let f = vm.load(b"return 1", "=t").unwrap();
+    let t = vm.new_thread(f);
+    vm.exec(b"collectgarbage()", "=gc").unwrap();
+    assert_eq!(vm.thread_status(t), ThreadStatus::Dead);
+    let e = vm.resume(t, &[], 10).unwrap_err();
+    assert_eq!(e.to_string(), "invalid thread");
+    assert!(matches!(vm.close_thread(t), Ok(None)));
 }
