@@ -357,11 +357,17 @@ impl Vm {
         let base = self.th.frames.last().map_or(0, |ci| ci.base);
         match self.th.top.checked_sub(n) {
             Some(first) if first >= base => Ok(first),
-            _ => Err(self.rt_error(&format!(
-                "native frame error: {n} values asked for, {} on the frame",
-                self.th.top.saturating_sub(base)
-            ))),
+            _ => Err(self.frame_values_error(n, base)),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn frame_values_error(&mut self, n: usize, base: usize) -> LuaError {
+        let have = self.th.top.saturating_sub(base);
+        self.rt_error(&format!(
+            "native frame error: {n} values asked for, {have} on the frame"
+        ))
     }
 
     /// Runs frames until only `stop` frames of the running thread remain

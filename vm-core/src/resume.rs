@@ -562,14 +562,9 @@ impl Vm {
                 }
             }
         };
-        if self.cur != self.main {
-            if self.th.status == ThreadStatus::Running
-                && !matches!(out, Ok(Outcome::OutOfFuel | Outcome::Offload(_)))
-            {
-                self.th.status = ThreadStatus::Suspended;
-            }
-            self.switch_to(self.main);
-        }
+        // Statuses are already right: dead, suspended after a yield, or
+        // running at the top of a parked chain.
+        self.switch_to(self.main);
         self.fuel = i64::MAX;
         out.map_err(|e| self.escaped(e))
     }
