@@ -17,10 +17,18 @@
 //!    waiting in a continuation has it called).
 //!
 //! Errors are Rust `Err` values. `run` catches them and looks for the
-//! innermost protected native frame (`pcall`): it applies that frame's
-//! message handler while the failing frames are still intact, then unwinds
-//! to it, closes what must be closed, and calls its continuation with
-//! `Status::Error`.
+//! innermost protected native frame (`pcall`) of the running thread: it
+//! applies that frame's message handler while the failing frames are still
+//! intact, then unwinds to it and marks it `CLOSING`; the loop then runs
+//! the pending `__close` handlers above it one ordinary call at a time (so
+//! they may yield) and finally calls its continuation with `Status::Error`.
+//! An error no frame of a coroutine catches kills the coroutine and goes to
+//! its resumer (`resume::coroutine_die`).
+//!
+//! The loop is anchored to a thread and a frame depth (`run_anchored`):
+//! coroutine switches happen inside it (`resume`), and it returns when the
+//! anchor thread is back to that depth or a driver-level suspension (fuel,
+//! offload, a yield to the driver) is pending.
 
 use crate::error::{LuaError, LuaResult};
 use crate::heap::Upval;

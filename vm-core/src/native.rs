@@ -5,7 +5,10 @@
 //! must do next. Calls requested this way (`Step::Call`, `Step::PCall`) run
 //! on the interpreter's own loop, and when they finish the interpreter calls
 //! the named [`Continuation`] of the native's frame with the results on the
-//! stack. Natives and continuations are plain `fn` items registered under
+//! stack. The same holds for yields (`Step::Yield`), coroutine resumes
+//! (`Step::Resume`) and blocking work handed to the driver
+//! (`Step::Offload` with a [`Job`]). A native is charged its declared
+//! fuel cost each time it starts; a panic inside it becomes a Lua error. Natives and continuations are plain `fn` items registered under
 //! stable names; their state is Lua values on the stack plus a small integer
 //! context, never a captured closure (that is what makes a suspended native
 //! frame persistable).
