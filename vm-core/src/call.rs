@@ -423,6 +423,9 @@ impl Vm {
             if self.suspend.is_some() {
                 return Ok(());
             }
+            // A safe point between steps: every value is on a stack (errors
+            // in flight were pushed where they are caught).
+            self.gc_safe_point(self.th.top);
             let n = self.th.frames.len();
             if self.cur == anchor {
                 if n <= stop {

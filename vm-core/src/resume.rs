@@ -102,6 +102,9 @@ impl Vm {
         if t == self.cur {
             return Some("cannot resume non-suspended coroutine");
         }
+        if self.th.depth >= crate::state::MAX_RESUME_DEPTH {
+            return Some("C stack overflow");
+        }
         let Some(th) = self.heap.threads.get(t) else {
             // A handle to a collected thread.
             return Some("cannot resume dead coroutine");
@@ -179,10 +182,11 @@ impl Vm {
         ci.callee = top as u32;
         ci.aux = deliver as u32;
         self.th.status = ThreadStatus::Normal;
-        let from = self.cur;
+        let (from, depth) = (self.cur, self.th.depth);
         self.switch_to(co);
         self.th.status = ThreadStatus::Running;
         self.th.parent = Some(from);
+        self.th.depth = depth + 1;
         self.deliver_resume(at, nargs)
     }
 
@@ -444,6 +448,7 @@ impl Vm {
         self.switch_to(t);
         self.th.status = ThreadStatus::Running;
         self.th.parent = None;
+        self.th.depth = 0;
         let first = self.th.top;
         self.push_all(args);
         if let Err(e) = self.deliver_resume(first, args.len()) {

@@ -17,6 +17,11 @@ pub const MAX_STACK: usize = 1_000_000;
 /// Maximum nesting of recursive (non-yieldable) native-to-Lua calls
 /// (`LUAI_MAXCCALLS`).
 pub const MAX_CCALLS: u32 = 200;
+/// Maximum length of a chain of coroutines each resuming the next. Resumes
+/// do not nest in Rust, so this only bounds the memory a runaway chain can
+/// take; past it, resuming fails with "C stack overflow", as PUC Lua's
+/// (much shorter, C-stack-bound) chains do.
+pub const MAX_RESUME_DEPTH: u32 = 20_000;
 /// `nresults` value meaning "all results" (`LUA_MULTRET`).
 pub const MULTRET: i32 = -1;
 
@@ -138,6 +143,9 @@ pub struct Thread {
     pub(crate) parent: Option<ThreadRef>,
     pub(crate) nny: u32,
     pub(crate) errored: bool,
+    /// Position in the chain of resumes (0 for the main thread and for a
+    /// thread the driver resumed).
+    pub(crate) depth: u32,
 }
 
 /// A coroutine's status, as `coroutine.status` reports it.

@@ -912,6 +912,9 @@ impl Vm {
             Step::Return(n) => {
                 let first = self.frame_values(n)?;
                 self.postcall(first, n);
+                // A safe point: natives allocate (strings, tables) and a
+                // loop of native calls may hold no other one.
+                self.gc_safe_point(self.th.top);
                 Ok(true)
             }
             step => {
@@ -1033,7 +1036,7 @@ impl Vm {
     /// running frame below `live_top` (registers above the instruction's
     /// target are free).
     #[inline]
-    fn gc_safe_point(&mut self, live_top: usize) {
+    pub(crate) fn gc_safe_point(&mut self, live_top: usize) {
         if self.heap.debt >= self.gc.threshold && self.gc.running {
             self.collect_at_safe_point(live_top);
         }

@@ -163,3 +163,51 @@ fn errors_unwind_ten_thousand_wrapped_coroutines() {
         1,
     );
 }
+
+#[test]
+fn a_runaway_chain_of_resumes_is_a_c_stack_overflow() {
+    // Each coroutine resumes a new one: bounded (MAX_RESUME_DEPTH), with
+    // PUC Lua's message, instead of growing until memory runs out. Through
+    // `wrap`, every level prefixes its position to the message.
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let mut vm = Vm::new();
+            vm_stdlib::open_all(&mut vm);
+            let r = vm
+                .exec(
+                    b"local levels = 0
+                      local function f()
+                        levels = levels + 1
+                        local ok, e = coroutine.resume(coroutine.create(f))
+                        return e
+                      end
+                      local depth = 0
+                      local function g()
+                        depth = depth + 1
+                        return coroutine.wrap(g)()
+                      end
+                      local ok, e = pcall(g)
+                      local bottom = f()
+                      return depth, e, levels, bottom",
+                    "=deep",
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+            // The main thread's call plus 20,000 coroutines, the last of
+            // which cannot resume another.
+            assert!(matches!(r[0], Value::Int(20_001)), "{:?}", r[0]);
+            let wrapped = vm.to_display(r[1]);
+            assert!(
+                wrapped.starts_with("deep:10: deep:10: "),
+                "{}",
+                &wrapped[..40]
+            );
+            assert!(wrapped.ends_with("deep:10: C stack overflow"));
+            assert!(matches!(r[2], Value::Int(20_001)), "{:?}", r[2]);
+            assert_eq!(vm.to_display(r[3]), "C stack overflow");
+            vm.check_invariants().unwrap();
+        })
+        .expect("spawn")
+        .join()
+        .expect("no panic or overflow");
+}
