@@ -213,11 +213,13 @@ impl Vm {
     }
 
     /// Calls the native frame on top of the stack for the first time and
-    /// returns its step.
+    /// returns its step, charging its declared cost. `None` when the budget
+    /// cannot pay for it and the run stops first (the frame starts on the
+    /// next resume); a native costing more than a whole budget still runs
+    /// when it is the first thing a slice does, so every slice progresses.
     #[inline(never)]
-    pub(crate) fn start_native(&mut self) -> LuaResult<Step> {
-        let ci = self.th.frames.last_mut().expect("a native frame");
-        ci.flags |= STARTED;
+    pub(crate) fn start_native(&mut self) -> LuaResult<Option<Step>> {
+        let ci = self.th.frames.last().expect("a native frame");
         let FrameKind::Native(n) = ci.kind else {
             unreachable!("start_native on a Lua frame")
         };
@@ -226,13 +228,21 @@ impl Vm {
             count: ci.nargs as usize,
         };
         let nc = &self.heap.natives[n];
-        self.fuel -= i64::from(nc.func.cost);
+        let cost = i64::from(nc.func.cost);
+        if self.fuel < cost && self.fuel < self.slice_fuel && self.out_of_fuel() {
+            return Ok(None);
+        }
+        self.fuel -= cost;
+        if let Some(ci) = self.th.frames.last_mut() {
+            ci.flags |= STARTED;
+        }
+        let nc = &self.heap.natives[n];
         if let Some(c) = &nc.closure {
             let c = std::sync::Arc::clone(c);
-            return self.guarded(|vm| (c.func)(vm, args));
+            return self.guarded(|vm| (c.func)(vm, args)).map(Some);
         }
         let f = nc.func.func;
-        self.guarded(|vm| f(vm, args))
+        self.guarded(|vm| f(vm, args)).map(Some)
     }
 
     /// Runs a native or continuation, turning a Rust panic inside it into a
@@ -440,10 +450,9 @@ impl Vm {
                 FrameKind::Lua(_) => self.execute()?,
                 FrameKind::Native(_) => {
                     if ci.flags & STARTED == 0 {
-                        if self.fuel <= 0 && self.out_of_fuel() {
+                        let Some(step) = self.start_native()? else {
                             return Ok(());
-                        }
-                        let step = self.start_native()?;
+                        };
                         self.apply_step(step)?;
                     } else {
                         if ci.flags & (YIELDED | OFFLOADED) != 0 {

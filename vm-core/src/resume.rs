@@ -137,6 +137,14 @@ impl Vm {
         }
     }
 
+    /// The fuel the last [`Vm::start`] or [`Vm::resume`] used: instructions
+    /// plus the declared costs of the natives it started. It stays within
+    /// the budget, except where a non-yieldable native call overran it or a
+    /// native costing more than the whole budget ran alone in its slice.
+    pub fn fuel_used(&self) -> u64 {
+        self.last_fuel_used
+    }
+
     /// Whether the running thread may yield (`lua_isyieldable`).
     pub fn is_yieldable(&self) -> bool {
         self.cur != self.main && self.th.nny == 0
@@ -514,6 +522,7 @@ impl Vm {
     /// parked chain) with `budget` until it ends or is suspended.
     fn drive(&mut self, t: ThreadRef, budget: u64) -> LuaResult<Outcome> {
         self.fuel = i64::try_from(budget).unwrap_or(i64::MAX);
+        self.slice_fuel = self.fuel;
         let stop = if t == self.main {
             self.main_task.map_or(0, |(_, depth)| depth)
         } else {
@@ -570,7 +579,9 @@ impl Vm {
         // Statuses are already right: dead, suspended after a yield, or
         // running at the top of a parked chain.
         self.switch_to(self.main);
+        self.last_fuel_used = u64::try_from(self.slice_fuel.saturating_sub(self.fuel)).unwrap_or(0);
         self.fuel = i64::MAX;
+        self.slice_fuel = i64::MAX;
         out.map_err(|e| self.escaped(e))
     }
 

@@ -242,6 +242,10 @@ pub struct Vm {
     pub(crate) warn_handler: Option<WarnHandler>,
     /// Instruction budget left in the current `start`/`resume`.
     pub(crate) fuel: i64,
+    /// The budget the current `start`/`resume` began with.
+    pub(crate) slice_fuel: i64,
+    /// Fuel the last `start`/`resume` used (`Vm::fuel_used`).
+    pub(crate) last_fuel_used: u64,
     /// Why the driver loop must stop (set by fuel exhaustion, an offload
     /// or a yield to the driver).
     pub(crate) suspend: Option<crate::resume::Suspend>,
@@ -295,6 +299,8 @@ impl Vm {
             gc: crate::gc::GcParams::default(),
             warn_handler: None,
             fuel: i64::MAX,
+            slice_fuel: i64::MAX,
+            last_fuel_used: 0,
             suspend: None,
             anchor: main,
             anchor_stop: 0,

@@ -905,10 +905,10 @@ impl Vm {
     /// when its step pushed other frames for the driver or the loop to run.
     #[inline]
     fn run_native_inline(&mut self) -> LuaResult<bool> {
-        if self.fuel <= 0 && self.out_of_fuel() {
+        let Some(step) = self.start_native()? else {
             return Ok(false);
-        }
-        match self.start_native()? {
+        };
+        match step {
             Step::Return(n) => {
                 let first = self.frame_values(n)?;
                 self.postcall(first, n);

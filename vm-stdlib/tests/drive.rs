@@ -271,16 +271,45 @@ fn natives_are_charged_their_declared_cost() {
     let mut vm = new_vm();
     let f = vm.load(loop_of("cheap").as_bytes(), "=c").unwrap();
     assert!(matches!(vm.start(f, &[], 200), Ok(Outcome::Return(_))));
+    let cheap_total = vm.fuel_used();
+    // Instructions plus one unit per call.
+    assert!((40..60).contains(&cheap_total), "{cheap_total}");
     let f = vm.load(loop_of("dear").as_bytes(), "=d").unwrap();
-    let mut slices = 1;
+    let (mut slices, mut total) = (1, 0);
     let mut out = vm.start(f, &[], 2000);
+    loop {
+        // No slice spends more than its budget: a native that does not fit
+        // waits for the next slice.
+        assert!(vm.fuel_used() <= 2000, "slice {slices}: {}", vm.fuel_used());
+        total += vm.fuel_used();
+        match out {
+            Ok(Outcome::OutOfFuel) => {
+                slices += 1;
+                out = vm.resume(vm.main_thread(), &[], 2000);
+            }
+            Ok(Outcome::Return(_)) => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    // 10 calls at 1000 each: one fits per slice once the loop runs.
+    assert_eq!(slices, 10);
+    assert_eq!(total, cheap_total + 10 * 999);
+}
+
+#[test]
+fn a_native_dearer_than_the_budget_still_runs_alone() {
+    let mut vm = new_vm();
+    let f = vm.load(b"dear() dear() return 7", "=d").unwrap();
+    let mut out = vm.start(f, &[], 10);
+    let mut slices = 1;
     while let Ok(Outcome::OutOfFuel) = out {
         slices += 1;
-        out = vm.resume(vm.main_thread(), &[], 2000);
+        out = vm.resume(vm.main_thread(), &[], 10);
     }
-    assert!(matches!(out, Ok(Outcome::Return(_))));
-    // 10 calls at 1000 each: at least five slices of 2000.
-    assert!(slices >= 5, "{slices} slices");
+    assert!(matches!(out, Ok(Outcome::Return(ref v)) if matches!(v[..], [Value::Int(7)])));
+    // Each `dear()` waits for a fresh slice and then has it to itself:
+    // [GETTABUP CALL] [dear] [GETTABUP CALL] [dear] [LOADI RETURN].
+    assert_eq!(slices, 5);
 }
 
 #[test]
