@@ -228,7 +228,7 @@ impl Vm {
             count: ci.nargs as usize,
         };
         let nc = &self.heap.natives[n];
-        let cost = i64::from(nc.func.cost);
+        let (cost, f, closure) = (i64::from(nc.func.cost), nc.func.func, nc.closure.clone());
         if self.fuel < cost && self.fuel < self.slice_fuel && self.out_of_fuel() {
             return Ok(None);
         }
@@ -236,13 +236,10 @@ impl Vm {
         if let Some(ci) = self.th.frames.last_mut() {
             ci.flags |= STARTED;
         }
-        let nc = &self.heap.natives[n];
-        if let Some(c) = &nc.closure {
-            let c = std::sync::Arc::clone(c);
-            return self.guarded(|vm| (c.func)(vm, args)).map(Some);
+        match closure {
+            Some(c) => self.guarded(|vm| (c.func)(vm, args)).map(Some),
+            None => self.guarded(|vm| f(vm, args)).map(Some),
         }
-        let f = nc.func.func;
-        self.guarded(|vm| f(vm, args)).map(Some)
     }
 
     /// Runs a native or continuation, turning a Rust panic inside it into a
