@@ -38,7 +38,7 @@ use crate::state::{
     CallInfo, FrameKind, Vm, CLOSING, K_ERROR, K_YIELD, MAX_CCALLS, MAX_STACK, MULTRET, OFFLOADED,
     PROTECTED, STARTED, YIELDED,
 };
-use crate::value::{LuaFnRef, ThreadRef, Value};
+use crate::value::{LuaFnRef, NativeRef, ThreadRef, Value};
 
 /// Extra slots every frame may use above its registers (for metamethod
 /// calls and natives' pushes), like `LUA_MINSTACK`.
@@ -85,13 +85,31 @@ impl Vm {
     pub(crate) fn precall(&mut self, func: usize, nresults: i32) -> LuaResult<bool> {
         // The common case, inlined into the interpreter: a Lua function
         // with fixed parameters.
-        if let Value::LuaFn(cl) = self.th.stack[func] {
-            let shape = self.frame_shape(cl);
-            if !shape.vararg {
-                return self.push_fixed_frame(func, cl, shape, nresults);
+        match self.th.stack[func] {
+            Value::LuaFn(cl) => {
+                let shape = self.frame_shape(cl);
+                if !shape.vararg {
+                    return self.push_fixed_frame(func, cl, shape, nresults);
+                }
             }
+            Value::Native(n) => return self.push_native_frame(func, n, nresults),
+            _ => {}
         }
         self.precall_general(func, nresults)
+    }
+
+    /// Pushes the frame of native `n` at `func` (it is started by the
+    /// interpreter or the driver loop).
+    #[inline(always)]
+    fn push_native_frame(&mut self, func: usize, n: NativeRef, nresults: i32) -> LuaResult<bool> {
+        let nargs = self.th.top - func - 1;
+        if self.th.top + EXTRA_STACK > self.th.stack.len() {
+            self.grow_stack(self.th.top)?;
+        }
+        let mut ci = CallInfo::new(func, func + 1, nresults, FrameKind::Native(n));
+        ci.nargs = nargs as u32;
+        self.th.frames.push(ci);
+        Ok(false)
     }
 
     /// What pushing a frame of closure `cl` needs from its prototype.
@@ -186,14 +204,7 @@ impl Vm {
                         self.push_fixed_frame(func, cl, shape, nresults)
                     };
                 }
-                Value::Native(n) => {
-                    let nargs = self.th.top - func - 1;
-                    self.reserve(self.th.top)?;
-                    let mut ci = CallInfo::new(func, func + 1, nresults, FrameKind::Native(n));
-                    ci.nargs = nargs as u32;
-                    self.th.frames.push(ci);
-                    return Ok(false);
-                }
+                Value::Native(n) => return self.push_native_frame(func, n, nresults),
                 _ => {
                     // `__call`: insert the handler below the callee.
                     let h = self.metamethod(f, Tm::Call);
