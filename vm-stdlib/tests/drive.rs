@@ -580,3 +580,72 @@ fn handles_to_collected_threads_are_dead() {
     assert_eq!(e.to_string(), "invalid thread");
     assert!(matches!(vm.close_thread(t), Ok(None)));
 }
+
+/// Several threads driven round-robin with small budgets, as a scheduler
+/// would: each parks and resumes independently (several chains parked at
+/// once), and each computes what it computes alone.
+#[test]
+fn round_robin_over_parked_threads() {
+    let mut vm = new_vm();
+    let make = vm
+        .load(
+            br#"return function(seed)
+                  local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
+                  local gen = coroutine.wrap(function()
+                    for i = 1, 30 do coroutine.yield(fib(i % 12) + seed) end
+                  end)
+                  local acc = 0
+                  for v in gen do acc = (acc * 31 + v) % 1000003 end
+                  local ok, e = pcall(function() error({ seed = seed }) end)
+                  return acc, e.seed
+                end"#,
+            "=rr",
+        )
+        .unwrap();
+    let body = vm.call(make, &[]).unwrap()[0];
+    let alone: Vec<(i64, i64)> = (0..4)
+        .map(|seed| {
+            let r = vm.call(body, &[Value::Int(seed)]).unwrap();
+            match (r[0], r[1]) {
+                (Value::Int(a), Value::Int(s)) => (a, s),
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect();
+    let threads: Vec<_> = (0..4).map(|_| vm.new_thread(body)).collect();
+    let _roots: Vec<_> = threads.iter().map(|&t| vm.root(Value::Thread(t))).collect();
+    let mut results = vec![None; 4];
+    let mut started = [false; 4];
+    let mut rounds = 0;
+    while results.iter().any(Option::is_none) {
+        rounds += 1;
+        for (i, &t) in threads.iter().enumerate() {
+            if results[i].is_some() {
+                continue;
+            }
+            let args = if started[i] {
+                vec![]
+            } else {
+                vec![Value::Int(i as i64)]
+            };
+            started[i] = true;
+            match vm.resume(t, &args, 37) {
+                Ok(Outcome::OutOfFuel) => {}
+                Ok(Outcome::Return(r)) => {
+                    results[i] = match (r[0], r[1]) {
+                        (Value::Int(a), Value::Int(s)) => Some((a, s)),
+                        other => panic!("{other:?}"),
+                    }
+                }
+                other => panic!("thread {i}: {other:?}"),
+            }
+            if rounds % 16 == 0 {
+                vm.exec(b"collectgarbage()", "=gc").unwrap();
+            }
+        }
+    }
+    assert!(rounds > 50, "{rounds} rounds");
+    let results: Vec<_> = results.into_iter().map(Option::unwrap).collect();
+    assert_eq!(results, alone);
+    vm.check_invariants().unwrap();
+}
