@@ -159,7 +159,10 @@ pub enum Step {
     /// (`lua_resume`, stackless). When it yields or returns, the values it
     /// transfers are delivered as `deliver` says; when it dies with an
     /// error, `k` is called with `Status::Error` and the error value pushed
-    /// where the arguments were.
+    /// where the arguments were. A coroutine that cannot be resumed (dead,
+    /// running, normal) is reported the same way with the message
+    /// `coroutine.resume` gives, except that under `Deliver::Results` it is
+    /// raised, with the caller's position.
     Resume {
         /// The coroutine to resume (must be suspended).
         thread: ThreadRef,

@@ -180,7 +180,7 @@ impl Vm {
         ctx: i64,
     ) -> LuaResult<()> {
         if let Some(msg) = self.resume_error(co) {
-            return Err(self.rt_error(msg));
+            return self.refuse_resume(msg, nargs, deliver, k, ctx);
         }
         let at = self.transfer_to(co, nargs);
         let top = self.th.top;
@@ -196,6 +196,43 @@ impl Vm {
         self.th.parent = Some(from);
         self.th.depth = depth + 1;
         self.deliver_resume(at, nargs)
+    }
+
+    /// A resume that cannot happen (dead, running or normal coroutine, chain
+    /// too long), answered as `lua_resume`'s callers do: `false` and the
+    /// message as results (`Deliver::TrueAndResults`), an error with the
+    /// caller's position (`Deliver::Results`, as `coroutine.wrap`), or the
+    /// continuation with `Status::Error`.
+    fn refuse_resume(
+        &mut self,
+        msg: &str,
+        nargs: usize,
+        deliver: Deliver,
+        k: &'static Continuation,
+        ctx: i64,
+    ) -> LuaResult<()> {
+        self.th.top -= nargs;
+        let m = self.new_str(msg.as_bytes());
+        match deliver {
+            Deliver::Results => Err(self.error_at(1, msg)),
+            Deliver::TrueAndResults => {
+                let first = self.th.top;
+                self.th.push(Value::Bool(false));
+                self.th.push(m);
+                self.postcall(first, 2);
+                Ok(())
+            }
+            Deliver::Continuation => {
+                let top = self.th.top;
+                let ci = self.th.frames.last_mut().expect("native frame");
+                ci.k = Some(k);
+                ci.ctx = ctx;
+                ci.callee = top as u32;
+                ci.flags |= K_ERROR;
+                self.th.push(m);
+                Ok(())
+            }
+        }
     }
 
     /// Gives the running (just resumed) thread its resume arguments, the `n`

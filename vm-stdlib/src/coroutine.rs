@@ -69,12 +69,6 @@ fn create(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 
 fn resume(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let co = check_thread(vm, args, 1)?;
-    if let Some(msg) = vm.resume_error(co) {
-        vm.push(Value::Bool(false));
-        let m = vm.new_str(msg.as_bytes());
-        vm.push(m);
-        return Ok(Step::Return(2));
-    }
     Ok(Step::Resume {
         thread: co,
         nargs: args.len() - 1,
@@ -119,9 +113,6 @@ fn wrapped(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let Value::Thread(co) = vm.upvalue(args, 1) else {
         return Err(vm.error("wrapped coroutine lost its thread"));
     };
-    if let Some(msg) = vm.resume_error(co) {
-        return Err(vm.error(msg));
-    }
     Ok(Step::Resume {
         thread: co,
         nargs: args.len(),
