@@ -19,6 +19,34 @@ static FAILING_JOB: NativeFunction = NativeFunction::new("failing_job", failing_
 static JOB_K: Continuation = Continuation::new("job_k", job_k);
 static PANICS: NativeFunction = NativeFunction::new("panics", panics);
 static MISCOUNTS: NativeFunction = NativeFunction::new("miscounts", miscounts);
+static RESUME_K_STYLE: NativeFunction = NativeFunction::new("resume_k_style", resume_k_style);
+static TAGGED_K: Continuation = Continuation::new("tagged_k", tagged_k);
+
+/// `resume_k_style(co, ...)`: resumes `co` and reports through its
+/// continuation: "ok" or "error" followed by the values or the message.
+fn resume_k_style(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let Value::Thread(thread) = vm.arg(args, 1) else {
+        return Err(vm.type_error_arg(args, 1, "thread"));
+    };
+    Ok(Step::Resume {
+        thread,
+        nargs: args.len() - 1,
+        deliver: vm_core::Deliver::Continuation,
+        k: &TAGGED_K,
+        ctx: 0,
+    })
+}
+
+fn tagged_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
+    let tag = if status == Status::Error {
+        "error"
+    } else {
+        "ok"
+    };
+    let tag = vm.new_str(tag.as_bytes());
+    vm.frame_insert(args, 1, tag);
+    Ok(Step::Return(vm.frame_top(args) - 1))
+}
 
 /// Claims more results (and call arguments) than it pushed.
 fn miscounts(vm: &mut Vm, args: Args) -> LuaResult<Step> {
@@ -152,6 +180,7 @@ fn new_vm() -> Vm {
             &PANICS,
             &SUM_YIELDS,
             &MISCOUNTS,
+            &RESUME_K_STYLE,
         ],
     );
     vm
@@ -648,4 +677,31 @@ fn round_robin_over_parked_threads() {
     let results: Vec<_> = results.into_iter().map(Option::unwrap).collect();
     assert_eq!(results, alone);
     vm.check_invariants().unwrap();
+}
+
+#[test]
+fn continuation_style_resumes_report_values_errors_and_refusals() {
+    let mut vm = new_vm();
+    let r = vm
+        .exec(
+            br#"local co = coroutine.create(function(a) local b = coroutine.yield(a + 1) error("bad " .. b, 0) end)
+                local t1, v1 = resume_k_style(co, 1)
+                local t2, v2 = resume_k_style(co, 5)
+                local t3, v3 = resume_k_style(co)
+                return t1, v1, t2, v2, t3, v3"#,
+            "=k",
+        )
+        .unwrap();
+    let got: Vec<String> = r.iter().map(|&v| text(&vm, v)).collect();
+    assert_eq!(
+        got,
+        [
+            "ok",
+            "Int(2)",
+            "error",
+            "bad 5",
+            "error",
+            "cannot resume dead coroutine"
+        ]
+    );
 }
