@@ -56,9 +56,14 @@ impl Vm {
         if t == self.cur {
             return;
         }
-        let incoming = std::mem::take(&mut self.heap.threads[t]);
-        let outgoing = std::mem::replace(&mut self.th, incoming);
-        self.heap.threads[self.cur] = outgoing;
+        let [slot_cur, slot_t] = self
+            .heap
+            .threads
+            .get_disjoint_mut([self.cur, t])
+            .expect("live threads");
+        // `slot_cur` holds the running thread's empty placeholder.
+        std::mem::swap(slot_cur, &mut self.th);
+        std::mem::swap(&mut self.th, slot_t);
         self.cur = t;
         self.set_exec_floor();
     }
