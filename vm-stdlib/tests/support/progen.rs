@@ -1529,16 +1529,7 @@ impl<'a> Gen<'a> {
                 self.line(&format!(
                     "local function {f}(...) local s = 0 for i = 1, select('#', ...) do s = s + (select(i, ...)) end return s end"
                 ));
-                self.declare(
-                    &f,
-                    Ty::Fun(Rc::new(Sig {
-                        params: vec![],
-                        variadic: true,
-                        rets: vec![S::Int],
-                        cost: 40,
-                    })),
-                    false,
-                );
+                self.declare(&f, variadic_fun(&[S::Int], 40), false);
             }
             1 => {
                 self.line(&format!(
@@ -1557,16 +1548,7 @@ impl<'a> Gen<'a> {
                 self.line(&format!(
                     "local function {f}(first, ...) if first == nil then return 0 end return first + {f}(...) end"
                 ));
-                self.declare(
-                    &f,
-                    Ty::Fun(Rc::new(Sig {
-                        params: vec![],
-                        variadic: true,
-                        rets: vec![S::Int],
-                        cost: 40,
-                    })),
-                    false,
-                );
+                self.declare(&f, variadic_fun(&[S::Int], 40), false);
             }
             _ => {
                 let a = self.any_expr(1);
@@ -2734,6 +2716,16 @@ fn prefix(s: S) -> &'static str {
         S::Str => "s",
         S::Bool => "b",
     }
+}
+
+/// The type of a function taking any number of integers.
+fn variadic_fun(rets: &[S], cost: u64) -> Ty {
+    Ty::Fun(Rc::new(Sig {
+        params: vec![],
+        variadic: true,
+        rets: rets.to_vec(),
+        cost,
+    }))
 }
 
 fn fun(params: &[S], rets: &[S], cost: u64) -> Ty {
