@@ -102,44 +102,31 @@ impl Vm {
     }
 
     /// Why `t` cannot be resumed, if it cannot (the message
-    /// `coroutine.resume` returns).
+    /// `coroutine.resume` returns), checked in `lua_resume`'s order: the
+    /// coroutine's status, then the length of the chain of resumes.
     pub fn resume_error(&self, t: ThreadRef) -> Option<&'static str> {
-        if t == self.cur {
-            return Some("cannot resume non-suspended coroutine");
-        }
-        if self.th.depth >= crate::state::MAX_RESUME_DEPTH {
-            return Some("C stack overflow");
-        }
-        let Some(th) = self.heap.threads.get(t) else {
-            // A handle to a collected thread.
-            return Some("cannot resume dead coroutine");
-        };
-        match th.status {
-            ThreadStatus::Suspended if th.frames.is_empty() && th.top == 0 => {
-                Some("cannot resume dead coroutine")
-            }
-            ThreadStatus::Suspended => None,
+        match self.thread_status(t) {
             ThreadStatus::Dead => Some("cannot resume dead coroutine"),
             ThreadStatus::Running | ThreadStatus::Normal => {
                 Some("cannot resume non-suspended coroutine")
             }
+            ThreadStatus::Suspended if self.th.depth >= crate::state::MAX_RESUME_DEPTH => {
+                Some("C stack overflow")
+            }
+            ThreadStatus::Suspended => None,
         }
     }
 
-    /// The status of thread `t` as `coroutine.status` reports it.
+    /// The status of thread `t` as `coroutine.status` reports it (a handle
+    /// to a collected thread is dead).
     pub fn thread_status(&self, t: ThreadRef) -> ThreadStatus {
         if t == self.cur {
             return ThreadStatus::Running;
         }
-        match self.heap.threads.get(t) {
-            Some(th)
-                if th.status == ThreadStatus::Suspended && th.frames.is_empty() && th.top == 0 =>
-            {
-                ThreadStatus::Dead
-            }
-            Some(th) => th.status,
-            None => ThreadStatus::Dead,
-        }
+        self.heap
+            .threads
+            .get(t)
+            .map_or(ThreadStatus::Dead, |th| th.status)
     }
 
     /// The fuel the last [`Vm::start`] or [`Vm::resume`] used: instructions
@@ -274,7 +261,9 @@ impl Vm {
         if self.cur == self.main {
             return Err(self.rt_error("attempt to yield from outside a coroutine"));
         }
-        if self.th.nny > 0 || (self.th.parent.is_none() && self.n_ccalls > 0) {
+        // A thread without a parent yields to its driver, which only runs
+        // it outside native calls, so `nny` covers that case too.
+        if self.th.nny > 0 {
             return Err(self.rt_error("attempt to yield across a C-call boundary"));
         }
         let ci = self.th.frames.last_mut().expect("native frame");
@@ -337,9 +326,7 @@ impl Vm {
     /// (keeping its frames and the error on its stack) and its parent's
     /// continuation gets the error.
     pub(crate) fn coroutine_die(&mut self, err: Value) {
-        self.th.status = ThreadStatus::Dead;
-        self.th.errored = true;
-        self.th.push(err);
+        self.die_by_error(err);
         let p = self
             .th
             .parent
@@ -350,6 +337,14 @@ impl Vm {
         self.th.push(err);
         let ci = self.th.frames.last_mut().expect("resuming frame");
         ci.flags |= K_ERROR;
+    }
+
+    /// Marks the running thread dead by error `err`, which it keeps on top
+    /// of its stack (with its frames) for `coroutine.close`.
+    fn die_by_error(&mut self, err: Value) {
+        self.th.status = ThreadStatus::Dead;
+        self.th.errored = true;
+        self.th.push(err);
     }
 
     /// Applies `Step::Offload` from the native frame on top.
@@ -423,12 +418,11 @@ impl Vm {
     #[cold]
     #[inline(never)]
     pub(crate) fn out_of_fuel_before_instruction(&mut self) -> bool {
-        self.fuel += 1;
-        if self.fuel <= 0 && self.out_of_fuel() {
-            return true;
+        let stop = self.out_of_fuel();
+        if stop {
+            self.fuel += 1;
         }
-        self.fuel -= 1;
-        false
+        stop
     }
 
     // ----- driver API -----
@@ -611,9 +605,7 @@ impl Vm {
                     self.th.top = func;
                     Err(LuaError { value: v, ..e })
                 } else {
-                    self.th.status = ThreadStatus::Dead;
-                    self.th.errored = true;
-                    self.th.push(e.value);
+                    self.die_by_error(e.value);
                     Err(e)
                 }
             }
@@ -633,14 +625,15 @@ impl Vm {
     /// `__close` raised, if any.
     ///
     /// # Errors
-    /// When `t` is running or normal ("cannot close a running coroutine").
+    /// When `t` is running or normal ("cannot close a running coroutine",
+    /// positioned at the running native's caller as `luaL_error` does).
     pub fn close_thread(&mut self, t: ThreadRef) -> LuaResult<Option<Value>> {
         if !self.heap.threads.contains_key(t) {
             return Ok(None);
         }
         match self.thread_status(t) {
-            ThreadStatus::Running => return Err(self.rt_error("cannot close a running coroutine")),
-            ThreadStatus::Normal => return Err(self.rt_error("cannot close a normal coroutine")),
+            ThreadStatus::Running => return Err(self.error("cannot close a running coroutine")),
+            ThreadStatus::Normal => return Err(self.error("cannot close a normal coroutine")),
             _ => {}
         }
         let from = self.cur;

@@ -78,10 +78,12 @@ fn resume(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     })
 }
 
-/// `resume` gets the coroutine's error above its first argument (its
-/// values are returned directly, `Deliver::TrueAndResults`).
+/// `resume` gets here only when the coroutine died (its values are
+/// returned directly, `Deliver::TrueAndResults`): `false` and the error,
+/// which is above its first argument.
 fn resume_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
-    vm.frame_insert(args, 1, Value::Bool(status != Status::Error));
+    debug_assert_eq!(status, Status::Error);
+    vm.frame_insert(args, 1, Value::Bool(false));
     Ok(Step::Return(vm.frame_top(args) - 1))
 }
 
@@ -122,13 +124,12 @@ fn wrapped(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     })
 }
 
-/// Results of a wrapped coroutine, or its error propagated: a dead
-/// coroutine's pending variables are closed first, and a string error gets
-/// the caller's position prefixed (as `auxwrap` does).
+/// A wrapped coroutine died (its values are returned directly,
+/// `Deliver::Results`): its error propagates, after its pending variables
+/// are closed, with the caller's position prefixed to a string error (as
+/// `auxwrap` does).
 fn wrap_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
-    if status != Status::Error {
-        return Ok(Step::Return(vm.frame_top(args)));
-    }
+    debug_assert_eq!(status, Status::Error);
     let mut err = vm.frame_get(args, vm.frame_top(args) - 1);
     if let Value::Thread(co) = vm.upvalue(args, 1) {
         if let Ok(Some(e)) = vm.close_thread(co) {
@@ -163,11 +164,6 @@ fn running(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
 
 fn close(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let co = check_thread(vm, args, 1)?;
-    match vm.thread_status(co) {
-        vm_core::ThreadStatus::Running => return Err(vm.error("cannot close a running coroutine")),
-        vm_core::ThreadStatus::Normal => return Err(vm.error("cannot close a normal coroutine")),
-        _ => {}
-    }
     match vm.close_thread(co)? {
         None => {
             vm.push(Value::Bool(true));
