@@ -443,10 +443,22 @@ impl Vm {
     /// `bad argument #i to 'name' (T expected, got U)` (`luaL_typeerror`).
     pub fn type_error_arg(&mut self, args: Args, i: usize, expected: &str) -> LuaError {
         let v = self.arg(args, i);
+        self.type_error_for(args, i, expected, v)
+    }
+
+    /// `type_error_arg` for a value `got` found in argument `i` (a field of
+    /// it, say): "no value" when the argument is absent.
+    pub(crate) fn type_error_for(
+        &mut self,
+        args: Args,
+        i: usize,
+        expected: &str,
+        got: Value,
+    ) -> LuaError {
         let got = if i > args.count {
             "no value".to_string()
         } else {
-            self.type_name_of(v)
+            self.type_name_of(got)
         };
         self.arg_error(i, &format!("{expected} expected, got {got}"))
     }

@@ -14,8 +14,9 @@
 //! - [`Vm::create_function`] wraps a Rust closure `Fn(&mut Vm, A) -> R` as a
 //!   Lua function ([`Vm::create_plain_function`] for a closure without the
 //!   `&mut Vm` parameter); [`Vm::set_global_function`] also stores it in a
-//!   global. The name given is the one error messages use when the call
-//!   site does not name the function.
+//!   global. The name given identifies the closure (it is not persistable);
+//!   error messages name the function as Lua does, by how it was called or
+//!   by its global name, else `?`.
 //!
 //! | Rust | to Lua | from Lua |
 //! |------|--------|----------|
@@ -129,14 +130,7 @@ impl ConvertError {
     /// 'name' (msg)` (`luaL_argerror`).
     pub fn into_arg_error(self, vm: &mut Vm, args: Args, i: usize) -> LuaError {
         match self {
-            ConvertError::Type { expected, got } => {
-                let got = if i > args.len() {
-                    "no value".to_string()
-                } else {
-                    vm.type_name_of(got)
-                };
-                vm.arg_error(i, &format!("{expected} expected, got {got}"))
-            }
+            ConvertError::Type { expected, got } => vm.type_error_for(args, i, &expected, got),
             ConvertError::Invalid(msg) => vm.arg_error(i, &msg),
             ConvertError::Lua(e) => e,
         }
@@ -272,28 +266,9 @@ impl FromLua for i64 {
     }
 }
 
-/// Integer types that always fit in an `i64`.
-macro_rules! small_int {
-    ($($t:ty),*) => {$(
-        impl IntoLua for $t {
-            fn into_lua(self, _vm: &mut Vm) -> LuaResult<Value> {
-                Ok(Value::Int(i64::from(self)))
-            }
-        }
-
-        impl FromLua for $t {
-            fn from_lua(value: Value, vm: &mut Vm) -> Result<Self, ConvertError> {
-                <$t>::try_from(to_integer(value, vm)?)
-                    .map_err(|_| ConvertError::Invalid(OUT_OF_RANGE.into()))
-            }
-        }
-    )*};
-}
-
-small_int!(i8, i16, i32, u16, u32);
-
-/// Integer types that may not fit in an `i64`.
-macro_rules! wide_int {
+/// Integer types other than `i64`: range-checked both ways ("value out of
+/// range" from Lua, an error for a value beyond `i64` to Lua).
+macro_rules! other_int {
     ($($t:ty),*) => {$(
         impl IntoLua for $t {
             fn into_lua(self, vm: &mut Vm) -> LuaResult<Value> {
@@ -313,7 +288,7 @@ macro_rules! wide_int {
     )*};
 }
 
-wide_int!(isize, u64, usize);
+other_int!(i8, i16, i32, u16, u32, isize, u64, usize);
 
 impl IntoLua for f64 {
     fn into_lua(self, _vm: &mut Vm) -> LuaResult<Value> {
@@ -701,7 +676,7 @@ impl Vm {
 
     /// Creates a Lua function running a Rust closure with the raw native
     /// ABI (arguments in [`Args`], results pushed, a [`Step`] returned).
-    /// `name` is used in error messages. Not persistable.
+    /// `name` identifies it. Not persistable.
     pub fn create_raw_function<F>(&mut self, name: &'static str, f: F) -> Value
     where
         F: Fn(&mut Vm, Args) -> LuaResult<Step> + Send + Sync + 'static,
@@ -719,7 +694,7 @@ impl Vm {
 
     /// Creates a Lua function running `f`: its arguments are converted to
     /// `A` ([`FromLuaArgs`], with Lua's bad-argument errors naming the
-    /// function as called, else as `name`) and its result `R` becomes the
+    /// function as called, else by its global name) and its result `R` becomes the
     /// function's results ([`IntoLuaMulti`]; an `Err` is a Lua error).
     ///
     /// `f` may capture state (counters, handles): such a function is not

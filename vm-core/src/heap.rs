@@ -48,13 +48,6 @@ pub struct NativeClosure {
     pub closure: Option<Arc<RustClosure>>,
 }
 
-impl NativeClosure {
-    /// The name used in error messages: the closure's, else the function's.
-    pub fn name(&self) -> &'static str {
-        self.closure.as_ref().map_or(self.func.name, |c| c.name)
-    }
-}
-
 /// The body of a [`RustClosure`]: the native ABI, as a closure.
 pub type RustFn = dyn Fn(&mut Vm, Args) -> LuaResult<Step> + Send + Sync;
 
@@ -64,7 +57,8 @@ pub type RustFn = dyn Fn(&mut Vm, Args) -> LuaResult<Step> + Send + Sync;
 /// not persistable: saving a VM that holds one must fail with an error
 /// naming it (DESIGN.md section 3).
 pub struct RustClosure {
-    /// Name for error messages ("bad argument #1 to 'name'").
+    /// The name it was registered under (argument errors name a function
+    /// as Lua does: by how it was called, or its global name).
     pub name: &'static str,
     /// The body, with the native ABI.
     pub func: Box<RustFn>,
