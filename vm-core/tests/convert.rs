@@ -1,42 +1,20 @@
 //! Tests of the typed conversions (`vm_core::convert`): every `IntoLua` and
 //! `FromLua` type, range errors, Lua-exact bad-argument messages, Rust
 //! closures with captured state, `Option` arguments, and `Result` errors
-//! caught by a protected call. vm-core has no standard library, so the
-//! tests bring a minimal `pcall` of their own.
+//! caught by a protected call.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use vm_core::value::{StrRef, TableRef, ThreadRef};
 use vm_core::{
-    Args, Continuation, ConvertError, FromLua, Function, IntoLua, LuaError, LuaResult,
-    NativeFunction, Status, Step, Value, Variadic, Vm,
+    ConvertError, FromLua, Function, IntoLua, LuaError, LuaResult, Step, Value, Variadic, Vm,
 };
 
-static PCALL: NativeFunction = NativeFunction::new("pcall", pcall);
-static PCALL_K: Continuation = Continuation::new("pcall_k", pcall_k);
-
-/// `pcall` as the base library has it.
-fn pcall(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    vm.check_any(args, 1)?;
-    Ok(Step::PCall {
-        nargs: args.len() - 1,
-        handler: None,
-        k: &PCALL_K,
-        ctx: 0,
-    })
-}
-
-fn pcall_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
-    vm.frame_insert(args, 0, Value::Bool(status == Status::Ok));
-    Ok(Step::Return(vm.frame_top(args)))
-}
-
-/// A VM with `pcall`.
+/// A VM with the standard library (for `pcall`).
 fn vm() -> Vm {
     let mut vm = Vm::new();
-    let g = vm.globals();
-    vm.register(g, &[&PCALL]);
+    vm_stdlib::open_all(&mut vm);
     vm
 }
 
