@@ -8,8 +8,10 @@
 //! stack. The same holds for yields (`Step::Yield`), coroutine resumes
 //! (`Step::Resume`) and blocking work handed to the driver
 //! (`Step::Offload` with a [`Job`]). A native is charged its declared
-//! fuel cost each time it starts; a panic inside it becomes a Lua error. Natives and continuations are plain `fn` items registered under
-//! stable names; their state is Lua values on the stack plus a small integer
+//! fuel cost each time it starts; a panic inside it becomes a Lua error.
+//!
+//! Natives and continuations are plain `fn` items registered under stable
+//! names; their state is Lua values on the stack plus a small integer
 //! context, never a captured closure (that is what makes a suspended native
 //! frame persistable).
 

@@ -307,18 +307,22 @@ impl Vm {
     /// frame's `Deliver` mode says.
     fn deliver_to_resumer(&mut self, at: usize, n: usize) {
         let ci = self.th.frames.last().expect("resuming frame");
-        if ci.aux == Deliver::Results as u32 {
+        let (mode, base) = (ci.aux, ci.base);
+        if mode == Deliver::Results as u32 {
             self.postcall(at, n);
-        } else if ci.aux == Deliver::TrueAndResults as u32 && at > ci.base {
-            // The slot below the values held the coroutine argument.
-            self.th.stack[at - 1] = Value::Bool(true);
-            self.postcall(at - 1, n + 1);
-        } else if ci.aux == Deliver::TrueAndResults as u32 {
-            self.th.ensure(self.th.top + 1);
-            self.th.stack.copy_within(at..at + n, at + 1);
-            self.th.stack[at] = Value::Bool(true);
-            self.th.top += 1;
-            self.postcall(at, n + 1);
+        } else if mode == Deliver::TrueAndResults as u32 {
+            // `true` goes below the values: into the slot of the coroutine
+            // argument when there is one, else the values move up.
+            let first = if at > base {
+                at - 1
+            } else {
+                self.th.ensure(self.th.top + 1);
+                self.th.stack.copy_within(at..at + n, at + 1);
+                self.th.top += 1;
+                at
+            };
+            self.th.stack[first] = Value::Bool(true);
+            self.postcall(first, n + 1);
         }
     }
 
