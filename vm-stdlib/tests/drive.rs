@@ -705,3 +705,35 @@ fn continuation_style_resumes_report_values_errors_and_refusals() {
         ]
     );
 }
+
+/// `Deliver::TrueAndResults` from a native whose every value is an
+/// argument of the resume (no slot below them for `true`).
+#[test]
+fn true_and_results_with_no_slot_below_the_values() {
+    let mut vm = new_vm();
+    let resume_co = vm.create_raw_function("resume_co", |vm: &mut Vm, args: Args| {
+        let Value::Thread(thread) = vm.get_global("CO") else {
+            return Err(vm.error("no CO"));
+        };
+        Ok(Step::Resume {
+            thread,
+            nargs: args.len(),
+            deliver: vm_core::Deliver::TrueAndResults,
+            k: &TAGGED_K,
+            ctx: 0,
+        })
+    });
+    vm.set_global("resume_co", resume_co);
+    let r = vm
+        .exec(
+            b"CO = coroutine.create(function(a, b) local c = coroutine.yield(a + b, 'x') return c end)
+              local r1 = select('#', resume_co(1, 2))
+              local ok, s, x = resume_co(0, 0)
+              return r1, ok, s, x",
+            "=t",
+        )
+        .unwrap();
+    let got: Vec<String> = r.iter().map(|&v| text(&vm, v)).collect();
+    // First resume: true, 3, "x" (3 values); second: the body returns 0.
+    assert_eq!(got, ["Int(3)", "Bool(true)", "Int(0)", "Nil"]);
+}
