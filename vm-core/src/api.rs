@@ -543,7 +543,8 @@ impl Vm {
         self.th.frames.len()
     }
 
-    /// Checks internal invariants of the running thread's stacks; returns a
+    /// Checks internal invariants of the running thread's stacks and of
+    /// thread switching (call it between driven runs); returns a
     /// description of the first violation (used by tests).
     pub fn check_invariants(&self) -> Result<(), String> {
         let th = &self.th;
@@ -566,6 +567,14 @@ impl Vm {
         }
         if th.top > crate::state::MAX_STACK + 2 * crate::call::EXTRA_STACK {
             return Err("stack above its limit".into());
+        }
+        // The running thread's state is in `Vm::th`, its arena slot empty.
+        match self.heap.threads.get(self.cur) {
+            Some(slot) if slot.stack.is_empty() && slot.frames.is_empty() => {}
+            _ => return Err("the running thread's arena slot is not a placeholder".into()),
+        }
+        if self.suspend.is_some() || self.suspendable {
+            return Err("a driver-level suspension outside a driven run".into());
         }
         self.check_heap()
     }
