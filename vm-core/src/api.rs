@@ -14,7 +14,7 @@ use crate::native::{Args, NativeFunction};
 use crate::number;
 use crate::state::Vm;
 use crate::table::Table;
-use crate::value::{StrRef, TableRef, Value};
+use crate::value::{StrRef, TableRef, ThreadRef, Value};
 
 /// Handle to a value rooted by the embedder (`Vm::root`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -471,6 +471,29 @@ impl Vm {
         match self.arg(args, i) {
             Value::Table(t) => Ok(t),
             _ => Err(self.type_error_arg(args, i, "table")),
+        }
+    }
+
+    /// Argument `i` as a thread (`getco` in `lcorolib.c`).
+    ///
+    /// # Errors
+    /// An argument error when it is not a thread.
+    pub fn check_thread(&mut self, args: Args, i: usize) -> LuaResult<ThreadRef> {
+        match self.arg(args, i) {
+            Value::Thread(t) => Ok(t),
+            _ => Err(self.type_error_arg(args, i, "thread")),
+        }
+    }
+
+    /// Argument `i` as a function, Lua or native
+    /// (`luaL_checktype(L, i, LUA_TFUNCTION)`).
+    ///
+    /// # Errors
+    /// An argument error when it is not a function.
+    pub fn check_function(&mut self, args: Args, i: usize) -> LuaResult<Value> {
+        match self.arg(args, i) {
+            f @ (Value::LuaFn(_) | Value::Native(_)) => Ok(f),
+            _ => Err(self.type_error_arg(args, i, "function")),
         }
     }
 

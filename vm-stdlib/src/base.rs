@@ -142,9 +142,7 @@ fn pcall_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step
 }
 
 fn xpcall(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    if !matches!(vm.arg(args, 2), Value::LuaFn(_) | Value::Native(_)) {
-        return Err(vm.type_error_arg(args, 2, "function"));
-    }
+    vm.check_function(args, 2)?;
     // Put the handler below the function: [msgh, f, args...].
     let (f, h) = (vm.arg(args, 1), vm.arg(args, 2));
     vm.set_arg(args, 1, h);

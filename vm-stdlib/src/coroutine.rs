@@ -45,19 +45,9 @@ pub fn open_coroutine(vm: &mut Vm) {
     vm.register_library("coroutine", tr);
 }
 
-fn check_thread(vm: &mut Vm, args: Args, i: usize) -> LuaResult<ThreadRef> {
-    match vm.arg(args, i) {
-        Value::Thread(t) => Ok(t),
-        _ => Err(vm.type_error_arg(args, i, "thread")),
-    }
-}
-
 /// A new coroutine for the function argument (`create`, `wrap`).
 fn new_coroutine(vm: &mut Vm, args: Args) -> LuaResult<ThreadRef> {
-    let f = vm.arg(args, 1);
-    if !matches!(f, Value::LuaFn(_) | Value::Native(_)) {
-        return Err(vm.type_error_arg(args, 1, "function"));
-    }
+    let f = vm.check_function(args, 1)?;
     Ok(vm.new_thread(f))
 }
 
@@ -68,7 +58,7 @@ fn create(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 }
 
 fn resume(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let co = check_thread(vm, args, 1)?;
+    let co = vm.check_thread(args, 1)?;
     Ok(Step::Resume {
         thread: co,
         nargs: args.len() - 1,
@@ -96,7 +86,7 @@ fn yield_(_vm: &mut Vm, args: Args) -> LuaResult<Step> {
 }
 
 fn status(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let co = check_thread(vm, args, 1)?;
+    let co = vm.check_thread(args, 1)?;
     let name = vm.thread_status(co).name();
     let s = vm.new_str(name.as_bytes());
     vm.push(s);
@@ -148,7 +138,7 @@ fn isyieldable(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let y = if args.is_empty() {
         vm.is_yieldable()
     } else {
-        let co = check_thread(vm, args, 1)?;
+        let co = vm.check_thread(args, 1)?;
         vm.thread_is_yieldable(co)
     };
     vm.push(Value::Bool(y));
@@ -163,7 +153,7 @@ fn running(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
 }
 
 fn close(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let co = check_thread(vm, args, 1)?;
+    let co = vm.check_thread(args, 1)?;
     match vm.close_thread(co)? {
         None => {
             vm.push(Value::Bool(true));
