@@ -254,21 +254,9 @@ fn to_float(v: Value, vm: &Vm) -> Result<f64, ConvertError> {
     }
 }
 
-impl IntoLua for i64 {
-    fn into_lua(self, _vm: &mut Vm) -> LuaResult<Value> {
-        Ok(Value::Int(self))
-    }
-}
-
-impl FromLua for i64 {
-    fn from_lua(value: Value, vm: &mut Vm) -> Result<Self, ConvertError> {
-        to_integer(value, vm)
-    }
-}
-
-/// Integer types other than `i64`: range-checked both ways ("value out of
-/// range" from Lua, an error for a value beyond `i64` to Lua).
-macro_rules! other_int {
+/// Integer types: range-checked both ways ("value out of range" from Lua,
+/// an error for a value beyond `i64` to Lua; both checks vanish for `i64`).
+macro_rules! int_conversions {
     ($($t:ty),*) => {$(
         impl IntoLua for $t {
             fn into_lua(self, vm: &mut Vm) -> LuaResult<Value> {
@@ -288,7 +276,7 @@ macro_rules! other_int {
     )*};
 }
 
-other_int!(i8, i16, i32, u16, u32, isize, u64, usize);
+int_conversions!(i8, i16, i32, i64, u16, u32, isize, u64, usize);
 
 impl IntoLua for f64 {
     fn into_lua(self, _vm: &mut Vm) -> LuaResult<Value> {
