@@ -32,7 +32,10 @@ impl Vm {
     pub fn load(&mut self, text: &[u8], chunkname: &str) -> LuaResult<Value> {
         let display = chunk_id(chunkname);
         let source: Arc<str> = Arc::from(chunkname);
-        match compiler::compile(text, source, &display, &mut self.heap) {
+        let compiled = compiler::compile(text, source, &display, &mut self.heap)
+            .map_err(|e| e.0)
+            .and_then(|proto| crate::verify::verify(&proto).map(|()| proto));
+        match compiled {
             Ok(proto) => {
                 let env = self
                     .heap
@@ -44,7 +47,7 @@ impl Vm {
                 Ok(Value::LuaFn(cl))
             }
             Err(e) => {
-                let s = self.heap.intern(e.0.as_bytes());
+                let s = self.heap.intern(e.as_bytes());
                 Err(LuaError::new(Value::Str(s)))
             }
         }

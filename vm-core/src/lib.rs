@@ -144,6 +144,7 @@ mod resume;
 pub mod state;
 pub mod table;
 pub mod value;
+mod verify;
 mod vm;
 
 pub use api::RootId;

@@ -1,0 +1,345 @@
+//! The bytecode verifier: checks once, when a chunk is loaded, the facts
+//! about a prototype that the interpreter relies on without checking them
+//! on every instruction (`vm::execute` reads registers, constants and
+//! instructions without bounds checks).
+//!
+//! A prototype is valid when, for every instruction:
+//! - every register it names (including the fixed ranges it implies, such
+//!   as `R[A+3]` of `FORLOOP`) is below `max_stack`;
+//! - every constant, upvalue and nested prototype index is in range;
+//! - every instruction it may continue with (the next one, a skipped one,
+//!   a jump target) exists, so the program counter never leaves the code;
+//!
+//! and its nested prototypes are valid. Register ranges sized at run time
+//! (`CALL` with `B = 0`, `VARARG` with `C = 0`, ...) are not covered: the
+//! interpreter checks those.
+//!
+//! Only the compiler makes prototypes today, so a failure here is a
+//! compiler bug, reported as an error instead of undefined behaviour; a
+//! loader of binary chunks must pass its prototypes through here too.
+
+use crate::func::Proto;
+use crate::opcodes::Op;
+
+/// Checks `proto` and its nested prototypes (see the module docs).
+pub(crate) fn verify(proto: &Proto) -> Result<(), String> {
+    let v = Verifier { p: proto };
+    for (pc, op) in proto.code.iter().enumerate() {
+        v.instruction(pc, *op)
+            .map_err(|e| format!("invalid bytecode: {} at instruction {pc}: {e}", op.name()))?;
+    }
+    if proto.lines.len() != proto.code.len() {
+        return Err("invalid bytecode: line information does not match the code".into());
+    }
+    if proto.num_params > proto.max_stack {
+        return Err("invalid bytecode: more parameters than registers".into());
+    }
+    proto.protos.iter().try_for_each(|p| verify(p))
+}
+
+struct Verifier<'a> {
+    p: &'a Proto,
+}
+
+impl Verifier<'_> {
+    /// Registers `first .. first + count` exist.
+    fn regs(&self, first: u8, count: usize) -> Result<(), String> {
+        if first as usize + count > self.p.max_stack as usize {
+            return Err(format!(
+                "register {} beyond the frame's {} registers",
+                first as usize + count - 1,
+                self.p.max_stack
+            ));
+        }
+        Ok(())
+    }
+
+    fn reg(&self, r: u8) -> Result<(), String> {
+        self.regs(r, 1)
+    }
+
+    fn konst(&self, k: u32) -> Result<(), String> {
+        if k as usize >= self.p.consts.len() {
+            return Err(format!("constant {k} out of range"));
+        }
+        Ok(())
+    }
+
+    fn upval(&self, u: u8) -> Result<(), String> {
+        if u as usize >= self.p.upvalues.len() {
+            return Err(format!("upvalue {u} out of range"));
+        }
+        Ok(())
+    }
+
+    /// `RK(C)`: a constant when `k` is set, else a register.
+    fn rk(&self, c: u8, k: bool) -> Result<(), String> {
+        if k {
+            self.konst(c as u32)
+        } else {
+            self.reg(c)
+        }
+    }
+
+    /// The instruction at `pc + 1 + offset` exists.
+    fn target(&self, pc: usize, offset: i64) -> Result<(), String> {
+        let t = pc as i64 + 1 + offset;
+        if t < 0 || t >= self.p.code.len() as i64 {
+            return Err(format!("jump to {t}, outside the code"));
+        }
+        Ok(())
+    }
+
+    fn instruction(&self, pc: usize, op: Op) -> Result<(), String> {
+        // Every instruction but the returns may go on with the next one.
+        let falls_through = !matches!(
+            op,
+            Op::Return { .. } | Op::Return0 {} | Op::Return1 { .. } | Op::Jmp { .. }
+        );
+        if falls_through {
+            self.target(pc, 0)?;
+        }
+        match op {
+            Op::Move { a, b }
+            | Op::Unm { a, b }
+            | Op::BNot { a, b }
+            | Op::Not { a, b }
+            | Op::Len { a, b }
+            | Op::TestSet { a, b, .. }
+            | Op::Eq { a, b, .. }
+            | Op::Lt { a, b, .. }
+            | Op::Le { a, b, .. }
+            | Op::AddI { a, b, .. }
+            | Op::SubI { a, b, .. }
+            | Op::ShrI { a, b, .. }
+            | Op::ShlI { a, b, .. } => {
+                self.reg(a)?;
+                self.reg(b)?;
+            }
+            Op::LoadI { a, .. }
+            | Op::LoadF { a, .. }
+            | Op::LoadFalse { a }
+            | Op::LoadTrue { a }
+            | Op::NewTable { a, .. }
+            | Op::Close { a }
+            | Op::Tbc { a }
+            | Op::Test { a, .. }
+            | Op::EqI { a, .. }
+            | Op::LtI { a, .. }
+            | Op::LeI { a, .. }
+            | Op::GtI { a, .. }
+            | Op::GeI { a, .. }
+            | Op::Return1 { a } => self.reg(a)?,
+            Op::LFalseSkip { a } => {
+                self.reg(a)?;
+                self.target(pc, 1)?;
+            }
+            Op::LoadK { a, bx } => {
+                self.reg(a)?;
+                self.konst(bx)?;
+            }
+            Op::LoadNil { a, b } => self.regs(a, b as usize + 1)?,
+            Op::GetUpval { a, b } | Op::SetUpval { a, b } => {
+                self.reg(a)?;
+                self.upval(b)?;
+            }
+            Op::GetTabUp { a, b, c } => {
+                self.reg(a)?;
+                self.upval(b)?;
+                self.konst(c)?;
+            }
+            Op::GetTable { a, b, c }
+            | Op::Add { a, b, c }
+            | Op::Sub { a, b, c }
+            | Op::Mul { a, b, c }
+            | Op::Mod { a, b, c }
+            | Op::Pow { a, b, c }
+            | Op::Div { a, b, c }
+            | Op::IDiv { a, b, c }
+            | Op::BAnd { a, b, c }
+            | Op::BOr { a, b, c }
+            | Op::BXor { a, b, c }
+            | Op::Shl { a, b, c }
+            | Op::Shr { a, b, c } => {
+                self.reg(a)?;
+                self.reg(b)?;
+                self.reg(c)?;
+            }
+            Op::GetI { a, b, .. } => {
+                self.reg(a)?;
+                self.reg(b)?;
+            }
+            Op::GetField { a, b, c }
+            | Op::AddK { a, b, c }
+            | Op::AddKL { a, b, c }
+            | Op::MulKL { a, b, c }
+            | Op::SubK { a, b, c }
+            | Op::MulK { a, b, c }
+            | Op::ModK { a, b, c }
+            | Op::PowK { a, b, c }
+            | Op::DivK { a, b, c }
+            | Op::IDivK { a, b, c }
+            | Op::BAndK { a, b, c }
+            | Op::BOrK { a, b, c }
+            | Op::BXorK { a, b, c } => {
+                self.reg(a)?;
+                self.reg(b)?;
+                self.konst(c)?;
+            }
+            Op::SetTabUp { a, b, c, k } => {
+                self.upval(a)?;
+                self.konst(b)?;
+                self.rk(c, k)?;
+            }
+            Op::SetTable { a, b, c, k } => {
+                self.reg(a)?;
+                self.reg(b)?;
+                self.rk(c, k)?;
+            }
+            Op::SetI { a, c, k, .. } => {
+                self.reg(a)?;
+                self.rk(c, k)?;
+            }
+            Op::SetField { a, b, c, k } => {
+                self.reg(a)?;
+                self.konst(b)?;
+                self.rk(c, k)?;
+            }
+            Op::SelfOp { a, b, c } => {
+                self.regs(a, 2)?;
+                self.reg(b)?;
+                self.konst(c)?;
+            }
+            Op::Concat { a, b } => self.regs(a, (b as usize).max(1))?,
+            Op::Jmp { sj } => self.target(pc, sj as i64)?,
+            Op::EqK { a, b, .. } => {
+                self.reg(a)?;
+                self.konst(b)?;
+            }
+            Op::Call { a, b, c } => {
+                self.regs(a, (b as usize).max(1))?;
+                self.regs(a, (c as usize).saturating_sub(1))?;
+            }
+            Op::TailCall { a, b } => self.regs(a, (b as usize).max(1))?,
+            Op::Return { a, b } => self.regs(a, (b as usize).saturating_sub(1))?,
+            Op::Return0 {} => {}
+            Op::ForLoop { a, bx } | Op::TForLoop { a, bx } => {
+                self.regs(
+                    a,
+                    if matches!(op, Op::ForLoop { .. }) {
+                        4
+                    } else {
+                        5
+                    },
+                )?;
+                self.target(pc, -(bx as i64))?;
+            }
+            Op::ForPrep { a, bx } | Op::TForPrep { a, bx } => {
+                self.regs(a, 4)?;
+                self.target(pc, bx as i64)?;
+            }
+            // The iterator, state and control are copied to `R[A+4..A+6]` for
+            // the call, whose results land from `R[A+4]`.
+            Op::TForCall { a, c } => self.regs(a, 4 + (c as usize).max(3))?,
+            Op::SetList { a, b, .. } => self.regs(a, b as usize + 1)?,
+            Op::Closure { a, bx } => {
+                self.reg(a)?;
+                if bx as usize >= self.p.protos.len() {
+                    return Err(format!("prototype {bx} out of range"));
+                }
+            }
+            Op::VarArg { a, c } => self.regs(a, (c as usize).saturating_sub(1))?,
+            Op::VarArgPrep { .. } => {}
+        }
+        // A comparison or test skips the next instruction (its jump) when
+        // its condition fails.
+        if op.condition_mut_copy().is_some() || matches!(op, Op::Test { .. } | Op::TestSet { .. }) {
+            self.target(pc, 1)?;
+        }
+        Ok(())
+    }
+}
+
+impl Op {
+    /// `condition_mut` on a copy: whether this is a conditional skip.
+    fn condition_mut_copy(mut self) -> Option<bool> {
+        self.condition_mut().map(|k| *k)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+
+    fn proto(code: Vec<Op>, max_stack: u8) -> Proto {
+        Proto {
+            lines: vec![1; code.len()],
+            code,
+            max_stack,
+            consts: vec![Value::Int(1)],
+            ..Proto::default()
+        }
+    }
+
+    #[test]
+    fn accepts_valid_code() {
+        let p = proto(
+            vec![
+                Op::LoadK { a: 0, bx: 0 },
+                Op::ForPrep { a: 1, bx: 1 },
+                Op::ForLoop { a: 1, bx: 1 },
+                Op::Return1 { a: 0 },
+            ],
+            5,
+        );
+        assert_eq!(verify(&p), Ok(()));
+    }
+
+    #[test]
+    fn rejects_out_of_range_operands() {
+        let cases = [
+            (vec![Op::Move { a: 0, b: 3 }, Op::Return0 {}], "register 3"),
+            (
+                vec![Op::LoadK { a: 0, bx: 1 }, Op::Return0 {}],
+                "constant 1",
+            ),
+            (
+                vec![Op::GetUpval { a: 0, b: 0 }, Op::Return0 {}],
+                "upvalue 0",
+            ),
+            (
+                vec![Op::ForLoop { a: 0, bx: 0 }, Op::Return0 {}],
+                "register 3",
+            ),
+            (
+                vec![Op::Closure { a: 0, bx: 0 }, Op::Return0 {}],
+                "prototype 0",
+            ),
+            (vec![Op::Jmp { sj: 5 }, Op::Return0 {}], "jump to 6"),
+            (vec![Op::Jmp { sj: -2 }, Op::Return0 {}], "jump to -1"),
+            (vec![Op::Move { a: 0, b: 1 }], "jump to 1"),
+            (
+                vec![Op::Return0 {}, Op::Test { a: 0, k: true }],
+                "jump to 2",
+            ),
+        ];
+        for (code, want) in cases {
+            let err = verify(&proto(code.clone(), 3)).expect_err("invalid code");
+            assert!(err.contains(want), "{code:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn checks_nested_prototypes_and_line_info() {
+        let mut p = proto(vec![Op::Return0 {}], 1);
+        p.protos.push(std::sync::Arc::new(proto(
+            vec![Op::Move { a: 0, b: 9 }, Op::Return0 {}],
+            2,
+        )));
+        assert!(verify(&p).unwrap_err().contains("register 9"));
+        let mut q = proto(vec![Op::Return0 {}], 1);
+        q.lines.clear();
+        assert!(verify(&q).unwrap_err().contains("line information"));
+    }
+}
