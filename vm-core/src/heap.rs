@@ -106,7 +106,7 @@ pub struct Heap {
     pub(crate) lfns: SlotMap<LuaFnRef, LuaClosure>,
     pub(crate) natives: SlotMap<NativeRef, NativeClosure>,
     pub(crate) upvals: SlotMap<UpvalRef, Upval>,
-    pub(crate) threads: SlotMap<ThreadRef, Thread>,
+    pub(crate) threads: SlotMap<ThreadRef, Box<Thread>>,
     pub(crate) userdata: SlotMap<UserDataRef, UserData>,
     intern: HashTable<StrRef>,
     /// Bytes allocated since the last collection (approximate).

@@ -56,14 +56,11 @@ impl Vm {
         if t == self.cur {
             return;
         }
-        let [slot_cur, slot_t] = self
-            .heap
-            .threads
-            .get_disjoint_mut([self.cur, t])
-            .expect("live threads");
-        // `slot_cur` holds the running thread's empty placeholder.
-        std::mem::swap(slot_cur, &mut self.th);
-        std::mem::swap(&mut self.th, slot_t);
+        // The running thread's slot holds an empty placeholder: it takes
+        // the running thread's state and `t`'s slot takes the placeholder.
+        // (Threads are boxed, so these are pointer swaps.)
+        std::mem::swap(&mut self.th, &mut self.heap.threads[self.cur]);
+        std::mem::swap(&mut self.th, &mut self.heap.threads[t]);
         self.cur = t;
         self.set_exec_floor();
     }
@@ -155,7 +152,7 @@ impl Vm {
     /// the body). The thread is a collectable object: keep it reachable
     /// from Lua or [`Vm::root`] it while the embedder holds the handle.
     pub fn new_thread(&mut self, f: Value) -> ThreadRef {
-        let mut th = crate::state::Thread::default();
+        let mut th = Box::<crate::state::Thread>::default();
         th.push(f);
         self.heap.debt += 16 * th.stack.capacity();
         self.heap.threads.insert(th)

@@ -217,7 +217,7 @@ impl Thread {
 pub struct Vm {
     pub(crate) heap: Heap,
     /// The running thread's state (see the module invariant).
-    pub(crate) th: Thread,
+    pub(crate) th: Box<Thread>,
     pub(crate) cur: ThreadRef,
     pub(crate) main: ThreadRef,
     pub(crate) registry: TableRef,
@@ -278,13 +278,13 @@ impl Vm {
     /// Creates a VM with an empty globals table and no libraries.
     pub fn new() -> Vm {
         let mut heap = Heap::default();
-        let main = heap.threads.insert(Thread::default());
+        let main = heap.threads.insert(Box::default());
         let registry = heap.new_table(Table::new());
         let globals = heap.new_table(Table::new());
         let names = MetaNames::new(&mut heap);
         let mut vm = Vm {
             heap,
-            th: Thread::default(),
+            th: Box::default(),
             cur: main,
             main,
             registry,

@@ -59,15 +59,52 @@ impl Vm {
             let code = &proto.code[..];
             let k = &proto.consts[..];
             let mut pc = pc as usize;
+            // The frame's registers. Valid until the stack is reallocated
+            // (it only grows) or the running thread changes, so it is
+            // re-derived (`sync!`) after anything that may call a function,
+            // collect garbage or grow the stack.
+            let mut regs: *mut Value = self.th.stack.as_mut_ptr().wrapping_add(base);
 
             macro_rules! savepc {
                 () => {
                     self.th.frames[fi].pc = pc as u32
                 };
             }
+            macro_rules! sync {
+                () => {
+                    regs = self.th.stack.as_mut_ptr().wrapping_add(base)
+                };
+            }
+            // Register `$r`, read (`reg!`) or written (`w!`).
+            // SAFETY (both): the verifier (`verify.rs`) checked that every
+            // register operand, with the fixed offsets the instructions
+            // add, is below the prototype's `max_stack`; `precall` made
+            // the stack hold `base + max_stack` slots, and it never
+            // shrinks; `regs` is re-derived after every operation that may
+            // reallocate it or switch threads (checked by the assertion).
             macro_rules! reg {
                 ($r:expr) => {
-                    self.th.stack[base + $r as usize]
+                    (*unsafe {
+                        debug_assert!(self.regs_valid(regs, base, $r as usize, fi));
+                        &*regs.add($r as usize)
+                    })
+                };
+            }
+            macro_rules! w {
+                ($r:expr) => {
+                    (*unsafe {
+                        debug_assert!(self.regs_valid(regs, base, $r as usize, fi));
+                        &mut *regs.add($r as usize)
+                    })
+                };
+            }
+            // Constant `$i`. SAFETY: the verifier checked constant indices.
+            macro_rules! konst {
+                ($i:expr) => {
+                    (*unsafe {
+                        debug_assert!(($i as usize) < k.len());
+                        k.get_unchecked($i as usize)
+                    })
                 };
             }
             // Runs a slow path that may start a metamethod call (`None`).
@@ -75,7 +112,10 @@ impl Vm {
                 ($e:expr) => {{
                     savepc!();
                     match $e? {
-                        Some(v) => v,
+                        Some(v) => {
+                            sync!();
+                            v
+                        }
                         None => continue 'newframe,
                     }
                 }};
@@ -86,7 +126,7 @@ impl Vm {
             macro_rules! arith_fallback {
                 ($ins:expr, $a:expr) => {{
                     let v = slow!(self.arith_fallback(fi, $ins));
-                    reg!($a) = v;
+                    w!($a) = v;
                 }};
             }
             // Arithmetic: `$int` gives the integer result, or `None` when
@@ -107,16 +147,12 @@ impl Vm {
                 ($ins:expr, $a:expr, $x:expr, $y:expr, $int:expr, $flt:expr) => {{
                     match (&$x, &$y) {
                         (&Value::Int(i), &Value::Int(j)) => match $int(i, j) {
-                            Some(v) => reg!($a) = v,
+                            Some(v) => w!($a) = v,
                             None => arith_fallback!($ins, $a),
                         },
-                        (&Value::Num(p), &Value::Num(q)) => reg!($a) = Value::Num($flt(p, q)),
-                        (&Value::Int(i), &Value::Num(q)) => {
-                            reg!($a) = Value::Num($flt(i as f64, q))
-                        }
-                        (&Value::Num(p), &Value::Int(j)) => {
-                            reg!($a) = Value::Num($flt(p, j as f64))
-                        }
+                        (&Value::Num(p), &Value::Num(q)) => w!($a) = Value::Num($flt(p, q)),
+                        (&Value::Int(i), &Value::Num(q)) => w!($a) = Value::Num($flt(i as f64, q)),
+                        (&Value::Num(p), &Value::Int(j)) => w!($a) = Value::Num($flt(p, j as f64)),
                         _ => arith_fallback!($ins, $a),
                     }
                 }};
@@ -124,7 +160,7 @@ impl Vm {
             macro_rules! bitwise {
                 ($ins:expr, $a:expr, $x:expr, $y:expr, $int:expr) => {{
                     match (&$x, &$y) {
-                        (&Value::Int(i), &Value::Int(j)) => reg!($a) = Value::Int($int(i, j)),
+                        (&Value::Int(i), &Value::Int(j)) => w!($a) = Value::Int($int(i, j)),
                         _ => arith_fallback!($ins, $a),
                     }
                 }};
@@ -162,45 +198,52 @@ impl Vm {
                     savepc!();
                     return Ok(());
                 }
-                let op = code[pc];
+                // SAFETY: the verifier checked that no instruction goes
+                // on past the end of the code, and frames only record
+                // program counters of instructions.
+                let op = unsafe {
+                    debug_assert!(pc < code.len());
+                    *code.get_unchecked(pc)
+                };
                 pc += 1;
                 match op {
-                    Op::Move { a, b } => reg!(a) = reg!(b),
-                    Op::LoadI { a, sbx } => reg!(a) = Value::Int(sbx as i64),
-                    Op::LoadF { a, sbx } => reg!(a) = Value::Num(sbx as f64),
-                    Op::LoadK { a, bx } => reg!(a) = k[bx as usize],
-                    Op::LoadFalse { a } => reg!(a) = Value::Bool(false),
+                    Op::Move { a, b } => w!(a) = reg!(b),
+                    Op::LoadI { a, sbx } => w!(a) = Value::Int(sbx as i64),
+                    Op::LoadF { a, sbx } => w!(a) = Value::Num(sbx as f64),
+                    Op::LoadK { a, bx } => w!(a) = konst!(bx),
+                    Op::LoadFalse { a } => w!(a) = Value::Bool(false),
                     Op::LFalseSkip { a } => {
-                        reg!(a) = Value::Bool(false);
+                        w!(a) = Value::Bool(false);
                         pc += 1;
                     }
-                    Op::LoadTrue { a } => reg!(a) = Value::Bool(true),
+                    Op::LoadTrue { a } => w!(a) = Value::Bool(true),
                     Op::LoadNil { a, b } => {
                         for r in a as usize..=a as usize + b as usize {
-                            reg!(r) = Value::Nil;
+                            w!(r) = Value::Nil;
                         }
                     }
-                    Op::GetUpval { a, b } => reg!(a) = self.upval_get(cl, b),
+                    Op::GetUpval { a, b } => w!(a) = self.upval_get(cl, b),
                     Op::SetUpval { a, b } => {
                         let v = reg!(a);
                         self.upval_set(cl, b, v);
+                        sync!();
                     }
                     Op::GetTabUp { a, b, c } => {
                         let t = self.upval_get(cl, b);
-                        match (t, &k[c as usize]) {
+                        match (t, &konst!(c)) {
                             (Value::Table(tr), &Value::Str(s)) => {
                                 let v = self.heap.tables[tr].get_str(s);
                                 if v.is_nil() {
                                     let v =
                                         slow!(self.index_slow(fi, t, Value::Str(s), Src::Upval(b)));
-                                    reg!(a) = v;
+                                    w!(a) = v;
                                 } else {
-                                    reg!(a) = v;
+                                    w!(a) = v;
                                 }
                             }
                             _ => {
-                                let v = slow!(self.index_slow(fi, t, k[c as usize], Src::Upval(b)));
-                                reg!(a) = v;
+                                let v = slow!(self.index_slow(fi, t, konst!(c), Src::Upval(b)));
+                                w!(a) = v;
                             }
                         }
                     }
@@ -218,14 +261,14 @@ impl Vm {
                                     reg!(c),
                                     Src::Reg(b)
                                 ));
-                                reg!(a) = v;
+                                w!(a) = v;
                             } else {
-                                reg!(a) = v;
+                                w!(a) = v;
                             }
                         }
                         t => {
                             let v = slow!(self.index_slow(fi, t, reg!(c), Src::Reg(b)));
-                            reg!(a) = v;
+                            w!(a) = v;
                         }
                     },
                     Op::GetI { a, b, c } => match reg!(b) {
@@ -239,46 +282,46 @@ impl Vm {
                                     Value::Int(c as i64),
                                     Src::Reg(b)
                                 ));
-                                reg!(a) = v;
+                                w!(a) = v;
                             } else {
-                                reg!(a) = v;
+                                w!(a) = v;
                             }
                         }
                         t => {
                             let v =
                                 slow!(self.index_slow(fi, t, Value::Int(c as i64), Src::Reg(b)));
-                            reg!(a) = v;
+                            w!(a) = v;
                         }
                     },
-                    Op::GetField { a, b, c } => match (&reg!(b), &k[c as usize]) {
+                    Op::GetField { a, b, c } => match (&reg!(b), &konst!(c)) {
                         (&Value::Table(tr), &Value::Str(s)) => {
                             let v = self.heap.tables[tr].get_str(s);
                             if v.is_nil() {
                                 let t = Value::Table(tr);
                                 let v = slow!(self.index_slow(fi, t, Value::Str(s), Src::Reg(b)));
-                                reg!(a) = v;
+                                w!(a) = v;
                             } else {
-                                reg!(a) = v;
+                                w!(a) = v;
                             }
                         }
                         _ => {
-                            let v = slow!(self.index_slow(fi, reg!(b), k[c as usize], Src::Reg(b)));
-                            reg!(a) = v;
+                            let v = slow!(self.index_slow(fi, reg!(b), konst!(c), Src::Reg(b)));
+                            w!(a) = v;
                         }
                     },
                     Op::SetTabUp { a, b, c, k: isk } => {
                         let t = self.upval_get(cl, a);
-                        let v = if isk { k[c as usize] } else { reg!(c) };
-                        let done = match (t, &k[b as usize]) {
+                        let v = if isk { konst!(c) } else { reg!(c) };
+                        let done = match (t, &konst!(b)) {
                             (Value::Table(tr), &Value::Str(s)) => self.fast_set_str(tr, s, v),
                             _ => false,
                         };
                         if !done {
-                            slow!(self.newindex_slow(fi, t, k[b as usize], v, Src::Upval(a)));
+                            slow!(self.newindex_slow(fi, t, konst!(b), v, Src::Upval(a)));
                         }
                     }
                     Op::SetTable { a, b, c, k: isk } => {
-                        let v = if isk { k[c as usize] } else { reg!(c) };
+                        let v = if isk { konst!(c) } else { reg!(c) };
                         let done = match (&reg!(a), &reg!(b)) {
                             (&Value::Table(tr), &Value::Int(i)) => self.fast_set_int(tr, i, v),
                             (&Value::Table(tr), &Value::Str(s)) => self.fast_set_str(tr, s, v),
@@ -289,7 +332,7 @@ impl Vm {
                         }
                     }
                     Op::SetI { a, b, c, k: isk } => {
-                        let v = if isk { k[c as usize] } else { reg!(c) };
+                        let v = if isk { konst!(c) } else { reg!(c) };
                         let done = match reg!(a) {
                             Value::Table(tr) => self.fast_set_int(tr, b as i64, v),
                             _ => false,
@@ -305,36 +348,37 @@ impl Vm {
                         }
                     }
                     Op::SetField { a, b, c, k: isk } => {
-                        let v = if isk { k[c as usize] } else { reg!(c) };
-                        let done = match (&reg!(a), &k[b as usize]) {
+                        let v = if isk { konst!(c) } else { reg!(c) };
+                        let done = match (&reg!(a), &konst!(b)) {
                             (&Value::Table(tr), &Value::Str(s)) => self.fast_set_str(tr, s, v),
                             _ => false,
                         };
                         if !done {
-                            slow!(self.newindex_slow(fi, reg!(a), k[b as usize], v, Src::Reg(a)));
+                            slow!(self.newindex_slow(fi, reg!(a), konst!(b), v, Src::Reg(a)));
                         }
                     }
                     Op::NewTable { a, hash, array } => {
                         savepc!();
                         self.new_table_op(base + a as usize, hash, array);
+                        sync!();
                     }
                     Op::SelfOp { a, b, c } => {
                         let t = reg!(b);
-                        reg!(a as usize + 1) = t;
-                        match (t, &k[c as usize]) {
+                        w!(a as usize + 1) = t;
+                        match (t, &konst!(c)) {
                             (Value::Table(tr), &Value::Str(s)) => {
                                 let v = self.heap.tables[tr].get_str(s);
                                 if v.is_nil() {
                                     let v =
                                         slow!(self.index_slow(fi, t, Value::Str(s), Src::Reg(b)));
-                                    reg!(a) = v;
+                                    w!(a) = v;
                                 } else {
-                                    reg!(a) = v;
+                                    w!(a) = v;
                                 }
                             }
                             _ => {
-                                let v = slow!(self.index_slow(fi, t, k[c as usize], Src::Reg(b)));
-                                reg!(a) = v;
+                                let v = slow!(self.index_slow(fi, t, konst!(c), Src::Reg(b)));
+                                w!(a) = v;
                             }
                         }
                     }
@@ -350,14 +394,14 @@ impl Vm {
                         op,
                         a,
                         reg!(b),
-                        k[c as usize],
+                        konst!(c),
                         |i: i64, j: i64| Some(Value::Int(i.wrapping_add(j))),
                         |p: f64, q: f64| p + q
                     ),
                     Op::AddKL { a, b, c } => arith!(
                         op,
                         a,
-                        k[c as usize],
+                        konst!(c),
                         reg!(b),
                         |i: i64, j: i64| Some(Value::Int(i.wrapping_add(j))),
                         |p: f64, q: f64| p + q
@@ -365,7 +409,7 @@ impl Vm {
                     Op::MulKL { a, b, c } => arith!(
                         op,
                         a,
-                        k[c as usize],
+                        konst!(c),
                         reg!(b),
                         |i: i64, j: i64| Some(Value::Int(i.wrapping_mul(j))),
                         |p: f64, q: f64| p * q
@@ -374,7 +418,7 @@ impl Vm {
                         op,
                         a,
                         reg!(b),
-                        k[c as usize],
+                        konst!(c),
                         |i: i64, j: i64| Some(Value::Int(i.wrapping_sub(j))),
                         |p: f64, q: f64| p - q
                     ),
@@ -382,7 +426,7 @@ impl Vm {
                         op,
                         a,
                         reg!(b),
-                        k[c as usize],
+                        konst!(c),
                         |i: i64, j: i64| Some(Value::Int(i.wrapping_mul(j))),
                         |p: f64, q: f64| p * q
                     ),
@@ -390,7 +434,7 @@ impl Vm {
                         op,
                         a,
                         reg!(b),
-                        k[c as usize],
+                        konst!(c),
                         |i: i64, j: i64| (j != 0).then(|| Value::Int(number::int_mod(i, j))),
                         number::float_mod
                     ),
@@ -399,7 +443,7 @@ impl Vm {
                             op,
                             a,
                             reg!(b),
-                            k[c as usize],
+                            konst!(c),
                             float: arith::pow
                         )
                     }
@@ -407,25 +451,25 @@ impl Vm {
                         op,
                         a,
                         reg!(b),
-                        k[c as usize],
+                        konst!(c),
                         float: |p: f64, q: f64| p / q
                     ),
                     Op::IDivK { a, b, c } => arith!(
                         op,
                         a,
                         reg!(b),
-                        k[c as usize],
+                        konst!(c),
                         |i: i64, j: i64| (j != 0).then(|| Value::Int(number::int_idiv(i, j))),
                         number::float_idiv
                     ),
                     Op::BAndK { a, b, c } => {
-                        bitwise!(op, a, reg!(b), k[c as usize], |i: i64, j: i64| i & j)
+                        bitwise!(op, a, reg!(b), konst!(c), |i: i64, j: i64| i & j)
                     }
                     Op::BOrK { a, b, c } => {
-                        bitwise!(op, a, reg!(b), k[c as usize], |i: i64, j: i64| i | j)
+                        bitwise!(op, a, reg!(b), konst!(c), |i: i64, j: i64| i | j)
                     }
                     Op::BXorK { a, b, c } => {
-                        bitwise!(op, a, reg!(b), k[c as usize], |i: i64, j: i64| i ^ j)
+                        bitwise!(op, a, reg!(b), konst!(c), |i: i64, j: i64| i ^ j)
                     }
                     Op::ShrI { a, b, sc } => {
                         bitwise!(op, a, reg!(b), Value::Int(sc as i64), |i: i64, j: i64| {
@@ -513,8 +557,8 @@ impl Vm {
                         })
                     }
                     Op::Unm { a, b } => match reg!(b) {
-                        Value::Int(i) => reg!(a) = Value::Int(i.wrapping_neg()),
-                        Value::Num(f) => reg!(a) = Value::Num(-f),
+                        Value::Int(i) => w!(a) = Value::Int(i.wrapping_neg()),
+                        Value::Num(f) => w!(a) = Value::Num(-f),
                         x => {
                             let v = slow!(self.arith_slow(
                                 fi,
@@ -524,11 +568,11 @@ impl Vm {
                                 Src::Reg(b),
                                 Src::Reg(b)
                             ));
-                            reg!(a) = v;
+                            w!(a) = v;
                         }
                     },
                     Op::BNot { a, b } => match reg!(b) {
-                        Value::Int(i) => reg!(a) = Value::Int(!i),
+                        Value::Int(i) => w!(a) = Value::Int(!i),
                         x => {
                             let v = slow!(self.arith_slow(
                                 fi,
@@ -538,13 +582,13 @@ impl Vm {
                                 Src::Reg(b),
                                 Src::Reg(b)
                             ));
-                            reg!(a) = v;
+                            w!(a) = v;
                         }
                     },
-                    Op::Not { a, b } => reg!(a) = Value::Bool(!reg!(b).truthy()),
+                    Op::Not { a, b } => w!(a) = Value::Bool(!reg!(b).truthy()),
                     Op::Len { a, b } => {
                         let x = reg!(b);
-                        reg!(a) = slow!(self.len_op(fi, x, Src::Reg(b)));
+                        w!(a) = slow!(self.len_op(fi, x, Src::Reg(b)));
                     }
                     Op::Concat { a, b } => {
                         savepc!();
@@ -553,12 +597,14 @@ impl Vm {
                             continue 'newframe;
                         }
                         self.gc_safe_point(first + 1);
+                        sync!();
                     }
                     Op::Close { a } => {
                         savepc!();
                         if !self.close_frame_vars(fi, base + a as usize)? {
                             continue 'newframe;
                         }
+                        sync!();
                     }
                     Op::Tbc { a } => {
                         savepc!();
@@ -603,7 +649,7 @@ impl Vm {
                         cond_jump!(res, kk);
                     }
                     Op::EqK { a, b, k: kk } => {
-                        let res = reg!(a).raw_eq(k[b as usize]);
+                        let res = reg!(a).raw_eq(konst!(b));
                         cond_jump!(res, kk);
                     }
                     Op::EqI {
@@ -641,7 +687,7 @@ impl Vm {
                         if v.truthy() != kk {
                             pc += 1;
                         } else {
-                            reg!(a) = v;
+                            w!(a) = v;
                         }
                     }
                     Op::Call { a, b, c } => {
@@ -656,6 +702,7 @@ impl Vm {
                         if !self.run_native_inline()? {
                             continue 'newframe;
                         }
+                        sync!();
                     }
                     Op::TailCall { a, b } => {
                         let func = base + a as usize;
@@ -666,6 +713,7 @@ impl Vm {
                         if self.tail_call(base, func)? {
                             continue 'newframe;
                         }
+                        sync!();
                     }
                     Op::Return { a, b } => {
                         let first = base + a as usize;
@@ -723,29 +771,28 @@ impl Vm {
                         continue 'newframe;
                     }
                     Op::ForLoop { a, bx } => {
-                        let ra = base + a as usize;
-                        let st = &mut self.th.stack;
-                        match (&st[ra], &st[ra + 2]) {
+                        let a = a as usize;
+                        match (&reg!(a), &reg!(a + 2)) {
                             (&Value::Int(i), &Value::Int(step)) => {
-                                let Value::Int(count) = st[ra + 1] else {
+                                let Value::Int(count) = reg!(a + 1) else {
                                     unreachable!()
                                 };
                                 if count as u64 > 0 {
-                                    st[ra + 1] = Value::Int((count as u64 - 1) as i64);
+                                    w!(a + 1) = Value::Int((count as u64 - 1) as i64);
                                     let i = i.wrapping_add(step);
-                                    st[ra] = Value::Int(i);
-                                    st[ra + 3] = Value::Int(i);
+                                    w!(a) = Value::Int(i);
+                                    w!(a + 3) = Value::Int(i);
                                     pc -= bx as usize;
                                 }
                             }
                             (&Value::Num(i), &Value::Num(step)) => {
-                                let Value::Num(limit) = st[ra + 1] else {
+                                let Value::Num(limit) = reg!(a + 1) else {
                                     unreachable!()
                                 };
                                 let i = i + step;
                                 if if step > 0.0 { i <= limit } else { limit <= i } {
-                                    st[ra] = Value::Num(i);
-                                    st[ra + 3] = Value::Num(i);
+                                    w!(a) = Value::Num(i);
+                                    w!(a + 3) = Value::Num(i);
                                     pc -= bx as usize;
                                 }
                             }
@@ -761,12 +808,15 @@ impl Vm {
                     Op::TForPrep { a, bx } => {
                         savepc!();
                         self.mark_tbc(base + a as usize + 3)?;
+                        sync!();
                         pc += bx as usize;
                     }
                     Op::TForCall { a, c } => {
-                        let ra = base + a as usize;
-                        let st = &mut self.th.stack;
-                        st.copy_within(ra..ra + 3, ra + 4);
+                        let ra = a as usize;
+                        for i in 0..3 {
+                            w!(ra + 4 + i) = reg!(ra + i);
+                        }
+                        let ra = base + ra;
                         self.th.top = ra + 7;
                         savepc!();
                         if self.precall(ra + 4, c as i32)? {
@@ -775,12 +825,12 @@ impl Vm {
                         if !self.run_native_inline()? {
                             continue 'newframe;
                         }
+                        sync!();
                     }
                     Op::TForLoop { a, bx } => {
-                        let ra = base + a as usize;
-                        let v = self.th.stack[ra + 4];
+                        let v = reg!(a as usize + 4);
                         if !v.is_nil() {
-                            self.th.stack[ra + 2] = v;
+                            w!(a as usize + 2) = v;
                             pc -= bx as usize;
                         }
                     }
@@ -788,12 +838,27 @@ impl Vm {
                     Op::Closure { a, bx } => {
                         savepc!();
                         self.closure_op(cl, base, a, &proto.protos[bx as usize]);
+                        sync!();
                     }
-                    Op::VarArg { a, c } => self.vararg(fi, base + a as usize, c),
+                    Op::VarArg { a, c } => {
+                        self.vararg(fi, base + a as usize, c);
+                        sync!();
+                    }
                     Op::VarArgPrep { .. } => {}
                 }
             }
         }
+    }
+
+    /// Whether `regs` is the register window of frame `fi` (based at
+    /// `base`) and register `r` is one of the frame's: the interpreter's
+    /// discipline for its unchecked register accesses.
+    fn regs_valid(&self, regs: *mut Value, base: usize, r: usize, fi: usize) -> bool {
+        let ci = &self.th.frames[fi];
+        std::ptr::eq(regs, self.th.stack.as_ptr().wrapping_add(base))
+            && ci.base == base
+            && base + r < ci.top
+            && ci.top <= self.th.stack.len()
     }
 
     /// Before a return of `n` values from slot `first`: closes the frame's
