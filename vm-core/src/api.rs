@@ -63,7 +63,7 @@ impl Vm {
         match self.call_value(f, args) {
             Ok(v) => Ok(v),
             Err(mut e) => {
-                e.message = Some(self.error_to_string(&e));
+                e.0.message = Some(self.error_to_string(&e));
                 Err(e)
             }
         }
@@ -75,7 +75,7 @@ impl Vm {
     /// A syntax error or any error raised while running.
     pub fn exec(&mut self, text: &[u8], chunkname: &str) -> LuaResult<Vec<Value>> {
         let f = self.load(text, chunkname).map_err(|mut e| {
-            e.message = Some(self.error_to_string(&e));
+            e.0.message = Some(self.error_to_string(&e));
             e
         })?;
         self.call(f, &[])
@@ -85,7 +85,7 @@ impl Vm {
     /// numbers as themselves, values with `__tostring` through it, others as
     /// "(error object is a X value)".
     pub fn error_to_string(&mut self, e: &LuaError) -> String {
-        let v = e.value;
+        let v = e.0.value;
         match v {
             Value::Str(_) | Value::Int(_) | Value::Num(_) => self.to_display(v),
             _ => {

@@ -546,7 +546,7 @@ impl Vm {
             .iter()
             .rposition(|ci| ci.flags & PROTECTED != 0)
         {
-            if !err.handled && self.th.frames[p].flags & CLOSING == 0 {
+            if !err.0.handled && self.th.frames[p].flags & CLOSING == 0 {
                 if let Some(h) = self.th.frames[p].handler {
                     // Errors inside the handler must not re-enter it.
                     self.th.frames[p].handler = None;
@@ -561,7 +561,7 @@ impl Vm {
                 let level = self.th.frames[p].callee as usize;
                 self.th.frames.truncate(p + 1);
                 self.close_upvals(level);
-                self.th.stack[level] = err.value;
+                self.th.stack[level] = err.0.value;
                 let pending = self.th.tbc.last().filter(|&&s| s > level);
                 self.th.top = pending.map_or(level + 1, |&s| s + 1);
                 let top = self.th.frames.last_mut().expect("protected frame");
@@ -572,7 +572,7 @@ impl Vm {
         if self.cur == anchor {
             return Err(err);
         }
-        self.coroutine_die(err.value);
+        self.coroutine_die(err.0.value);
         Ok(())
     }
 
@@ -580,28 +580,20 @@ impl Vm {
     /// raised it are still on the stack.
     fn apply_handler(&mut self, h: usize, err: LuaError) -> LuaError {
         let handler = self.th.stack[h];
-        let mut value = err.value;
+        let mut value = err.0.value;
         // A handler that fails is applied to its own error, a bounded number
         // of times, then gives up as Lua does.
         for _ in 0..MAX_CCALLS / 2 {
             match self.call_value(handler, &[value]) {
                 Ok(res) => {
                     let v = res.first().copied().unwrap_or(Value::Nil);
-                    return LuaError {
-                        value: v,
-                        handled: true,
-                        message: None,
-                    };
+                    return LuaError::handled(v);
                 }
-                Err(e) => value = e.value,
+                Err(e) => value = e.0.value,
             }
         }
         let v = Value::Str(self.heap.intern(b"error in error handling"));
-        LuaError {
-            value: v,
-            handled: true,
-            message: None,
-        }
+        LuaError::handled(v)
     }
 
     /// Closes upvalues and runs pending `__close` handlers (with the error)
@@ -632,8 +624,8 @@ impl Vm {
             let v = self.th.stack[slot];
             let h = self.metamethod(v, Tm::Close);
             if let Err(e) = self.call_value(h, &[v, errv]) {
-                errv = e.value;
-                raised = Some(e.value);
+                errv = e.0.value;
+                raised = Some(e.0.value);
             }
         }
         raised
@@ -682,7 +674,7 @@ impl Vm {
                 // Pending `__close` handlers of the abandoned frames run with
                 // the error, as a protected call's would.
                 self.th.frames.truncate(depth);
-                e.value = self.close_on_error(func, e.value);
+                e.0.value = self.close_on_error(func, e.0.value);
                 self.th.top = func;
                 Err(e)
             }

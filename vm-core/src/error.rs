@@ -11,10 +11,17 @@ use std::fmt;
 use crate::value::Value;
 
 /// An error raised by Lua code, a native function or the runtime.
+///
+/// Boxed, so that a `LuaResult` is hardly bigger than its success value:
+/// results of the interpreter's hot paths (`LuaResult<()>`,
+/// `LuaResult<bool>`) travel in registers, and errors are rare.
 #[derive(Clone, Debug)]
-pub struct LuaError {
+pub struct LuaError(pub(crate) Box<ErrorData>);
+
+#[derive(Clone, Debug)]
+pub(crate) struct ErrorData {
     /// The error object (usually a string with a `chunk:line:` prefix).
-    pub value: Value,
+    pub(crate) value: Value,
     /// Set once the message handler of the innermost `xpcall` has been
     /// applied, so outer levels do not apply it again.
     pub(crate) handled: bool,
@@ -25,24 +32,36 @@ pub struct LuaError {
 impl LuaError {
     /// Wraps an error value.
     pub fn new(value: Value) -> Self {
-        LuaError {
+        LuaError(Box::new(ErrorData {
             value,
             handled: false,
             message: None,
-        }
+        }))
+    }
+
+    /// An error value that a message handler already processed.
+    pub(crate) fn handled(value: Value) -> Self {
+        let mut e = LuaError::new(value);
+        e.0.handled = true;
+        e
+    }
+
+    /// The error object (usually a string with a `chunk:line:` prefix).
+    pub fn value(&self) -> Value {
+        self.0.value
     }
 
     /// The error rendered as text, when it was made by `Vm` for the embedder.
     pub fn message(&self) -> Option<&str> {
-        self.message.as_deref()
+        self.0.message.as_deref()
     }
 }
 
 impl fmt::Display for LuaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.message {
+        match &self.0.message {
             Some(m) => f.write_str(m),
-            None => write!(f, "(error object is a {} value)", self.value.type_name()),
+            None => write!(f, "(error object is a {} value)", self.0.value.type_name()),
         }
     }
 }

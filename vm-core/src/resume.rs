@@ -545,13 +545,13 @@ impl Vm {
     fn driver_error(&mut self, msg: &str) -> LuaError {
         let v = self.new_str(msg.as_bytes());
         let mut e = LuaError::new(v);
-        e.message = Some(msg.to_string());
+        e.0.message = Some(msg.to_string());
         e
     }
 
     /// An error leaving the VM: rendered for the embedder.
     fn escaped(&mut self, mut e: LuaError) -> LuaError {
-        e.message = Some(self.error_to_string(&e));
+        e.0.message = Some(self.error_to_string(&e));
         e
     }
 
@@ -602,11 +602,13 @@ impl Vm {
                 if t == self.main {
                     let (func, depth) = self.main_task.take().expect("main task");
                     self.th.frames.truncate(depth);
-                    let v = self.close_on_error(func, e.value);
+                    let v = self.close_on_error(func, e.0.value);
                     self.th.top = func;
-                    Err(LuaError { value: v, ..e })
+                    let mut e = e;
+                    e.0.value = v;
+                    Err(e)
                 } else {
-                    self.die_by_error(e.value);
+                    self.die_by_error(e.0.value);
                     Err(e)
                 }
             }
