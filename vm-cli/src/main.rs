@@ -131,12 +131,7 @@ fn docall(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let h = vm.new_native(&MSGHANDLER);
     vm.frame_insert(args, 0, h);
     let slot = vm.frame_slot(args, 0);
-    Ok(Step::PCall {
-        nargs: args.len() - 1,
-        handler: Some(slot),
-        k: &DOCALL_K,
-        ctx: 0,
-    })
+    Ok(vm.pcallk(args.len() - 1, Some(slot), &DOCALL_K, 0))
 }
 
 fn docall_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {

@@ -405,7 +405,7 @@ impl Vm {
     }
 
     /// Absolute stack slot of offset `i` from the frame's base (for
-    /// `Step::PCall` handlers).
+    /// `Vm::pcallk` handlers).
     pub fn frame_slot(&self, args: Args, i: usize) -> usize {
         args.base + i
     }

@@ -33,7 +33,7 @@
 use crate::error::{LuaError, LuaResult};
 use crate::heap::Upval;
 use crate::meta::Tm;
-use crate::native::{Args, Status, Step};
+use crate::native::{Args, Request, Status, Step};
 use crate::state::{
     CallInfo, FrameKind, Vm, CLOSING, K_ERROR, K_YIELD, MAX_CCALLS, MAX_STACK, MULTRET, OFFLOADED,
     PROTECTED, STARTED, YIELDED,
@@ -223,46 +223,60 @@ impl Vm {
         }
     }
 
-    /// Calls the native frame on top of the stack for the first time and
-    /// returns its step, charging its declared cost. `None` when the budget
-    /// cannot pay for it and the run stops first (the frame starts on the
-    /// next resume); a native costing more than a whole budget still runs
-    /// when it is the first thing a slice does, so every slice progresses.
-    #[inline(never)]
-    pub(crate) fn start_native(&mut self) -> LuaResult<Option<Step>> {
-        let ci = self.th.frames.last().expect("a native frame");
-        let FrameKind::Native(n) = ci.kind else {
-            unreachable!("start_native on a Lua frame")
-        };
+    /// Whether the native frame on top may start now: charges its declared
+    /// cost, or, when the budget cannot pay for it, stops the run first
+    /// (false; the frame starts on the next resume). A native costing more
+    /// than a whole budget still runs when it is the first thing a slice
+    /// does, so every slice progresses.
+    #[inline(always)]
+    pub(crate) fn native_may_start(&mut self, n: NativeRef) -> bool {
+        let cost = i64::from(self.heap.natives[n].func.cost);
+        if self.fuel < cost && self.fuel < self.slice_fuel && self.out_of_fuel() {
+            return false;
+        }
+        self.fuel -= cost;
+        true
+    }
+
+    /// Calls native `n`, whose frame is on top, for the first time (after
+    /// `native_may_start`) and returns its step.
+    #[inline(always)]
+    pub(crate) fn start_native(&mut self, n: NativeRef) -> LuaResult<Step> {
+        let ci = self.th.frames.last_mut().expect("a native frame");
+        ci.flags |= STARTED;
         let args = Args {
             base: ci.base,
             count: ci.nargs as usize,
         };
         let nc = &self.heap.natives[n];
-        let (cost, f, closure) = (i64::from(nc.func.cost), nc.func.func, nc.closure.clone());
-        if self.fuel < cost && self.fuel < self.slice_fuel && self.out_of_fuel() {
-            return Ok(None);
-        }
-        self.fuel -= cost;
-        if let Some(ci) = self.th.frames.last_mut() {
-            ci.flags |= STARTED;
-        }
-        match closure {
-            Some(c) => self.guarded(|vm| (c.func)(vm, args)).map(Some),
-            None => self.guarded(|vm| f(vm, args)).map(Some),
+        match nc.closure.clone() {
+            Some(c) => self.guarded(|vm| (c.func)(vm, args)),
+            None => {
+                let f = nc.func.func;
+                self.guarded(|vm| f(vm, args))
+            }
         }
     }
 
     /// Runs a native or continuation, turning a Rust panic inside it into a
     /// Lua error (the VM stays usable: natives change it only through the
     /// API, whose operations leave it consistent between calls).
+    ///
+    /// The step is written straight into the result's place and read from
+    /// there field by field: moving the whole fresh `Step` (which the
+    /// native just stored field by field) costs a store-forwarding stall
+    /// per native call.
     #[inline(always)]
     pub(crate) fn guarded(
         &mut self,
         f: impl FnOnce(&mut Vm) -> LuaResult<Step>,
     ) -> LuaResult<Step> {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self))) {
-            Ok(r) => r,
+        let mut out = std::mem::MaybeUninit::<LuaResult<Step>>::uninit();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            out.write(f(self));
+        })) {
+            // SAFETY: the closure returned normally, so it wrote `out`.
+            Ok(()) => unsafe { out.assume_init() },
             Err(p) => {
                 let msg = crate::native::panic_message(&*p);
                 Err(self.rt_error(&format!("native function {msg}")))
@@ -310,43 +324,14 @@ impl Vm {
         self.th.top = top;
     }
 
-    /// Applies a native's step to the native frame on top of the stack.
+    /// Applies a native's step to the native frame on top of the stack
+    /// (where the request's continuation and operands are recorded).
     #[inline(never)]
     pub(crate) fn apply_step(&mut self, step: Step) -> LuaResult<()> {
         match step {
             Step::Return(n) => {
                 let first = self.frame_values(n)?;
                 self.postcall(first, n);
-                Ok(())
-            }
-            Step::Call { nargs, k, ctx } => {
-                let callee = self.frame_values(nargs + 1)?;
-                let ci = self.th.frames.last_mut().expect("native frame");
-                ci.k = Some(k);
-                ci.ctx = ctx;
-                ci.callee = callee as u32;
-                self.precall(callee, MULTRET)?;
-                Ok(())
-            }
-            Step::PCall {
-                nargs,
-                handler,
-                k,
-                ctx,
-            } => {
-                let callee = self.frame_values(nargs + 1)?;
-                if handler.is_some_and(|h| h >= callee) {
-                    return Err(
-                        self.rt_error("native frame error: message handler slot above the call")
-                    );
-                }
-                let ci = self.th.frames.last_mut().expect("native frame");
-                ci.k = Some(k);
-                ci.ctx = ctx;
-                ci.callee = callee as u32;
-                ci.handler = handler.map(|h| h as u32);
-                ci.flags |= PROTECTED;
-                self.precall(callee, MULTRET)?;
                 Ok(())
             }
             Step::TailCall { nargs } => {
@@ -357,21 +342,41 @@ impl Vm {
                 self.precall(ci.func, ci.nresults)?;
                 Ok(())
             }
-            Step::Yield { nresults, k, ctx } => {
+            Step::Call(Request(nargs)) => {
+                let callee = self.frame_values(nargs + 1)?;
+                let ci = self.th.frames.last_mut().expect("native frame");
+                ci.callee = callee as u32;
+                self.precall(callee, MULTRET)?;
+                Ok(())
+            }
+            Step::PCall(Request(nargs)) => {
+                let callee = self.frame_values(nargs + 1)?;
+                let ci = self.th.frames.last_mut().expect("native frame");
+                if ci.handler.is_some_and(|h| h as usize >= callee) {
+                    return Err(
+                        self.rt_error("native frame error: message handler slot above the call")
+                    );
+                }
+                ci.callee = callee as u32;
+                ci.flags |= PROTECTED;
+                self.precall(callee, MULTRET)?;
+                Ok(())
+            }
+            Step::Yield(Request(nresults)) => {
                 self.frame_values(nresults)?;
-                self.yield_step(nresults, k, ctx)
+                self.yield_step(nresults)
             }
-            Step::Resume {
-                thread,
-                nargs,
-                deliver,
-                k,
-                ctx,
-            } => {
+            Step::Resume(Request(nargs)) => {
                 self.frame_values(nargs)?;
-                self.resume_step(thread, nargs, deliver, k, ctx)
+                match self.request_thread.take() {
+                    Some(thread) => self.resume_step(thread, nargs),
+                    None => Err(self.request_error()),
+                }
             }
-            Step::Offload { job, k, ctx } => self.offload_step(job, k, ctx),
+            Step::Offload(_) => match self.request_job.take() {
+                Some(job) => self.offload_step(job),
+                None => Err(self.request_error()),
+            },
         }
     }
 
@@ -385,6 +390,14 @@ impl Vm {
             Some(first) if first >= base => Ok(first),
             _ => Err(self.frame_values_error(n, base)),
         }
+    }
+
+    /// A step whose operands were not recorded on this frame (a `Step`
+    /// kept from another native's request).
+    #[cold]
+    #[inline(never)]
+    fn request_error(&mut self) -> LuaError {
+        self.rt_error("native frame error: a request without its continuation or operands")
     }
 
     #[cold]
@@ -458,9 +471,13 @@ impl Vm {
                 FrameKind::Lua(_) => self.execute()?,
                 FrameKind::Native(_) => {
                     if ci.flags & STARTED == 0 {
-                        let Some(step) = self.start_native()? else {
-                            return Ok(());
+                        let FrameKind::Native(n) = ci.kind else {
+                            unreachable!()
                         };
+                        if !self.native_may_start(n) {
+                            return Ok(());
+                        }
+                        let step = self.start_native(n)?;
                         self.apply_step(step)?;
                     } else {
                         if ci.flags & (YIELDED | OFFLOADED) != 0 {
@@ -525,7 +542,9 @@ impl Vm {
         };
         let top = self.th.frames.last_mut().expect("native frame");
         top.flags &= !(K_ERROR | K_YIELD);
-        let k = ci.k.expect("a native frame resumed without continuation");
+        let Some(k) = ci.k else {
+            return Err(self.request_error());
+        };
         let args = Args {
             base: ci.base,
             count: ci.nargs as usize,

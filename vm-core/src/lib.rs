@@ -37,10 +37,10 @@
 //!
 //! # Embedding: natives, continuations, budgets and offload
 //!
-//! A native that calls back into Lua returns `Step::Call` and finishes in
-//! its continuation, so the call can yield or run out of fuel in the
-//! middle. A native that must block returns `Step::Offload` with a
-//! [`Job`]: the driver runs it (here on a worker thread) and hands the
+//! A native that calls back into Lua returns the request made by
+//! [`Vm::callk`] and finishes in its continuation, so the call can yield or
+//! run out of fuel in the middle. A native that must block returns
+//! [`Vm::offloadk`] with a [`Job`]: the driver runs it (here on a worker thread) and hands the
 //! result back with [`Vm::complete_offload`].
 //!
 //! ```
@@ -57,7 +57,7 @@
 //!     let (f, x) = (vm.arg(args, 1), vm.arg(args, 2));
 //!     vm.push(f);
 //!     vm.push(x);
-//!     Ok(Step::Call { nargs: 1, k: &TWICE_K, ctx: 1 })
+//!     Ok(vm.callk(1, &TWICE_K, 1))
 //! }
 //!
 //! // The continuation's state is the frame's values and `ctx`: the
@@ -70,7 +70,7 @@
 //!     vm.frame_truncate(args, 2);
 //!     vm.push(vm.arg(args, 1));
 //!     vm.push(r);
-//!     Ok(Step::Call { nargs: 1, k: &TWICE_K, ctx: 0 })
+//!     Ok(vm.callk(1, &TWICE_K, 0))
 //! }
 //!
 //! // `slow_square(n)` computes n * n in a job that may block.
@@ -80,7 +80,7 @@
 //! fn slow_square(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 //!     let n = vm.check_integer(args, 1)?;
 //!     let job = Job::new(move || Ok(vec![JobValue::Int(n * n)]));
-//!     Ok(Step::Offload { job, k: &JOB_DONE, ctx: 0 })
+//!     Ok(vm.offloadk(job, &JOB_DONE, 0))
 //! }
 //!
 //! // The job's values were pushed above the arguments.

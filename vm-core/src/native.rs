@@ -2,12 +2,12 @@
 //!
 //! A native never calls back into the interpreter to run Lua code that may
 //! need to be resumable: it returns a [`Step`] saying what the interpreter
-//! must do next. Calls requested this way (`Step::Call`, `Step::PCall`) run
-//! on the interpreter's own loop, and when they finish the interpreter calls
-//! the named [`Continuation`] of the native's frame with the results on the
-//! stack. The same holds for yields (`Step::Yield`), coroutine resumes
-//! (`Step::Resume`) and blocking work handed to the driver
-//! (`Step::Offload` with a [`Job`]). A native is charged its declared
+//! must do next. Calls requested this way ([`Vm::callk`], [`Vm::pcallk`])
+//! run on the interpreter's own loop, and when they finish the interpreter
+//! calls the named [`Continuation`] recorded on the native's frame with the
+//! results on the stack. The same holds for yields ([`Vm::yieldk`]),
+//! coroutine resumes ([`Vm::resumek`]) and blocking work handed to the
+//! driver ([`Vm::offloadk`] with a [`Job`]). A native is charged its declared
 //! fuel cost each time it starts; a panic inside it becomes a Lua error.
 //!
 //! Natives and continuations are plain `fn` items registered under stable
@@ -104,59 +104,99 @@ pub enum Status {
     /// coroutine died); the error value is on top of the stack, at the slot
     /// where the called function was.
     Error,
-    /// The native yielded (`Step::Yield` with a continuation) and was
+    /// The native yielded (`Vm::yieldk` with a continuation) and was
     /// resumed: the values passed to `resume` are on top of the stack.
     Yield,
 }
 
 /// What the interpreter must do after a native function (or continuation)
 /// returns.
-#[derive(Debug)]
+///
+/// Returns and tail calls are plain values. Everything after which the
+/// native goes on in a continuation (a call, a protected call, a yield, a
+/// coroutine resume, an offloaded job) is made by the `Vm` method that
+/// also records the continuation, its context and the request's other
+/// operands on the native's frame, as `lua_callk` does: [`Vm::callk`],
+/// [`Vm::pcallk`], [`Vm::yieldk`], [`Vm::resumek`], [`Vm::offloadk`]. Such
+/// a step must be returned at once (a later request replaces the record).
+///
+/// Every variant holds one word, so a `LuaResult<Step>` comes back from a
+/// native in two registers: a bigger step, written to memory by the native
+/// and copied by the interpreter, cost a store-forwarding stall per call.
+#[derive(Debug, PartialEq, Eq)]
 pub enum Step {
     /// Return the top `n` values of the stack to the caller.
     Return(usize),
-    /// Call the value `nargs + 1` slots below the top with the `nargs`
-    /// values above it as arguments, keeping all results; then call `k`.
-    Call {
-        /// Number of arguments on top of the stack.
-        nargs: usize,
-        /// Continuation run with the results.
-        k: &'static Continuation,
-        /// Context integer passed to `k`.
-        ctx: i64,
-    },
-    /// As `Call`, but errors raised by the call are caught: `k` receives
-    /// `Status::Error` with the error value. With a `handler` (a stack slot
-    /// of this frame holding a function), the handler is applied to the
-    /// error first, as `xpcall` does.
-    PCall {
-        /// Number of arguments on top of the stack.
-        nargs: usize,
-        /// Absolute stack slot of the message handler, if any.
-        handler: Option<usize>,
-        /// Continuation run with the results or the error.
-        k: &'static Continuation,
-        /// Context integer passed to `k`.
-        ctx: i64,
-    },
     /// Replace this native's frame with a call of the value `nargs + 1`
     /// slots below the top (a tail call).
     TailCall {
         /// Number of arguments on top of the stack.
         nargs: usize,
     },
+    /// Made by [`Vm::callk`].
+    Call(Request),
+    /// Made by [`Vm::pcallk`].
+    PCall(Request),
+    /// Made by [`Vm::yieldk`].
+    Yield(Request),
+    /// Made by [`Vm::resumek`].
+    Resume(Request),
+    /// Made by [`Vm::offloadk`].
+    Offload(Request),
+}
+
+/// The value count of a request whose other operands are recorded on the
+/// native's frame (see [`Step`]); only the `Vm` methods that record them
+/// make one.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Request(pub(crate) usize);
+
+impl Vm {
+    /// Records continuation `k` with context `ctx` on the native frame on
+    /// top (the native that is running).
+    fn set_continuation(&mut self, k: Option<&'static Continuation>, ctx: i64) {
+        if let Some(ci) = self.th.frames.last_mut() {
+            ci.k = k;
+            ci.ctx = ctx;
+        }
+    }
+
+    /// Call the value `nargs + 1` slots below the top with the `nargs`
+    /// values above it as arguments, keeping all results; then call `k`
+    /// with `Status::Ok` (`lua_callk`).
+    pub fn callk(&mut self, nargs: usize, k: &'static Continuation, ctx: i64) -> Step {
+        self.set_continuation(Some(k), ctx);
+        Step::Call(Request(nargs))
+    }
+
+    /// As [`Vm::callk`], but errors raised by the call are caught: `k`
+    /// receives `Status::Error` with the error value (`lua_pcallk`). With a
+    /// `handler` (an absolute stack slot of this frame holding a function),
+    /// the handler is applied to the error first, as `xpcall` does.
+    pub fn pcallk(
+        &mut self,
+        nargs: usize,
+        handler: Option<usize>,
+        k: &'static Continuation,
+        ctx: i64,
+    ) -> Step {
+        self.set_continuation(Some(k), ctx);
+        if let Some(ci) = self.th.frames.last_mut() {
+            // A slot beyond `u32` is beyond the stack: the request fails.
+            ci.handler = handler.map(|h| u32::try_from(h).unwrap_or(u32::MAX));
+        }
+        Step::PCall(Request(nargs))
+    }
+
     /// Yield the top `nresults` values to the resumer (`lua_yieldk`). When
     /// the coroutine is resumed, `k` (if any) is called with
     /// `Status::Yield` and the resume arguments on top of the stack;
     /// without `k`, the resume arguments are the native's results.
-    Yield {
-        /// Number of values on top of the stack to yield.
-        nresults: usize,
-        /// Continuation run when resumed.
-        k: Option<&'static Continuation>,
-        /// Context integer passed to `k`.
-        ctx: i64,
-    },
+    pub fn yieldk(&mut self, nresults: usize, k: Option<&'static Continuation>, ctx: i64) -> Step {
+        self.set_continuation(k, ctx);
+        Step::Yield(Request(nresults))
+    }
+
     /// Resume coroutine `thread` with the top `nargs` values as arguments
     /// (`lua_resume`, stackless). When it yields or returns, the values it
     /// transfers are delivered as `deliver` says; when it dies with an
@@ -165,36 +205,36 @@ pub enum Step {
     /// running, normal) is reported the same way with the message
     /// `coroutine.resume` gives, except that under `Deliver::Results` it is
     /// raised, with the caller's position.
-    Resume {
-        /// The coroutine to resume (must be suspended).
+    pub fn resumek(
+        &mut self,
         thread: ThreadRef,
-        /// Number of arguments on top of the stack.
         nargs: usize,
-        /// How the values of a yield or return reach this native.
         deliver: Deliver,
-        /// Continuation run with the error (and with the values under
-        /// `Deliver::Continuation`).
         k: &'static Continuation,
-        /// Context integer passed to `k`.
         ctx: i64,
-    },
+    ) -> Step {
+        self.set_continuation(Some(k), ctx);
+        if let Some(ci) = self.th.frames.last_mut() {
+            ci.aux = deliver as u32;
+        }
+        self.request_thread = Some(thread);
+        Step::Resume(Request(nargs))
+    }
+
     /// Run `job` outside the VM (it may block) and continue in `k` with its
     /// result: values pushed (`Status::Ok`) or an error message
     /// (`Status::Error`). The whole chain of coroutines being resumed is
     /// suspended and the job is handed to the driver; where the VM cannot
     /// be suspended (inside a non-yieldable native call) the job runs in
     /// place.
-    Offload {
-        /// The blocking work.
-        job: Job,
-        /// Continuation run with the job's result.
-        k: &'static Continuation,
-        /// Context integer passed to `k`.
-        ctx: i64,
-    },
+    pub fn offloadk(&mut self, job: Job, k: &'static Continuation, ctx: i64) -> Step {
+        self.set_continuation(Some(k), ctx);
+        self.request_job = Some(job);
+        Step::Offload(Request(0))
+    }
 }
 
-/// How a native that resumed a coroutine (`Step::Resume`) receives the
+/// How a native that resumed a coroutine (`Vm::resumek`) receives the
 /// values the coroutine yields or returns.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Deliver {
@@ -228,7 +268,7 @@ pub enum JobValue {
 /// What a job produces: values, or an error message.
 pub type JobResult = Result<Vec<JobValue>, String>;
 
-/// Blocking work requested by a native (`Step::Offload`). It owns its
+/// Blocking work requested by a native (`Vm::offloadk`). It owns its
 /// inputs and touches no VM state, so the driver may run it on any thread.
 pub struct Job(Box<dyn FnOnce() -> JobResult + Send>);
 
@@ -261,5 +301,16 @@ pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
         format!("panicked: {s}")
     } else {
         "panicked".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_native_result_fits_in_two_registers() {
+        assert_eq!(std::mem::size_of::<Step>(), 16);
+        assert_eq!(std::mem::size_of::<LuaResult<Step>>(), 16);
     }
 }

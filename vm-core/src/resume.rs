@@ -8,7 +8,7 @@
 //! driver loop (`call::run`) simply goes on with the new thread's top
 //! frame. A yield or a return moves values back and switches to the
 //! `parent`; the parent's top frame is the native that asked for the resume
-//! (`Step::Resume`), whose continuation receives them. Nothing recurses in
+//! (`Vm::resumek`), whose continuation receives them. Nothing recurses in
 //! Rust, so chains of coroutines are as deep as memory allows.
 //!
 //! A driver (the embedder, a scheduler, the `vm` command) runs a thread
@@ -19,7 +19,7 @@
 //! where it stopped.
 
 use crate::error::{LuaError, LuaResult};
-use crate::native::{Continuation, Deliver, Job, JobResult, JobValue};
+use crate::native::{Deliver, Job, JobResult, JobValue};
 use crate::state::{ThreadStatus, Vm, K_ERROR, K_YIELD, MULTRET, OFFLOADED, YIELDED};
 use crate::value::{ThreadRef, Value};
 
@@ -158,26 +158,16 @@ impl Vm {
         self.heap.threads.insert(th)
     }
 
-    /// Applies `Step::Resume` from the native frame on top: moves the
+    /// Applies a resume request (`Vm::resumek`) from the native frame on top: moves the
     /// arguments to `co` and makes it run.
-    pub(crate) fn resume_step(
-        &mut self,
-        co: ThreadRef,
-        nargs: usize,
-        deliver: Deliver,
-        k: &'static Continuation,
-        ctx: i64,
-    ) -> LuaResult<()> {
+    pub(crate) fn resume_step(&mut self, co: ThreadRef, nargs: usize) -> LuaResult<()> {
         if let Some(msg) = self.resume_error(co) {
-            return self.refuse_resume(msg, nargs, deliver, k, ctx);
+            return self.refuse_resume(msg, nargs);
         }
         let at = self.transfer_to(co, nargs);
         let top = self.th.top;
         let ci = self.th.frames.last_mut().expect("native frame");
-        ci.k = Some(k);
-        ci.ctx = ctx;
         ci.callee = top as u32;
-        ci.aux = deliver as u32;
         self.th.status = ThreadStatus::Normal;
         let (from, depth) = (self.cur, self.th.depth);
         self.switch_to(co);
@@ -192,30 +182,22 @@ impl Vm {
     /// message as results (`Deliver::TrueAndResults`), an error with the
     /// caller's position (`Deliver::Results`, as `coroutine.wrap`), or the
     /// continuation with `Status::Error`.
-    fn refuse_resume(
-        &mut self,
-        msg: &str,
-        nargs: usize,
-        deliver: Deliver,
-        k: &'static Continuation,
-        ctx: i64,
-    ) -> LuaResult<()> {
+    fn refuse_resume(&mut self, msg: &str, nargs: usize) -> LuaResult<()> {
         self.th.top -= nargs;
         let m = self.new_str(msg.as_bytes());
+        let deliver = self.th.frames.last().expect("native frame").aux;
         match deliver {
-            Deliver::Results => Err(self.error_at(1, msg)),
-            Deliver::TrueAndResults => {
+            d if d == Deliver::Results as u32 => Err(self.error_at(1, msg)),
+            d if d == Deliver::TrueAndResults as u32 => {
                 let first = self.th.top;
                 self.th.push(Value::Bool(false));
                 self.th.push(m);
                 self.postcall(first, 2);
                 Ok(())
             }
-            Deliver::Continuation => {
+            _ => {
                 let top = self.th.top;
                 let ci = self.th.frames.last_mut().expect("native frame");
-                ci.k = Some(k);
-                ci.ctx = ctx;
                 ci.callee = top as u32;
                 ci.flags |= K_ERROR;
                 self.th.push(m);
@@ -248,13 +230,8 @@ impl Vm {
         Ok(())
     }
 
-    /// Applies `Step::Yield` from the native frame on top.
-    pub(crate) fn yield_step(
-        &mut self,
-        nresults: usize,
-        k: Option<&'static Continuation>,
-        ctx: i64,
-    ) -> LuaResult<()> {
+    /// Applies a yield request (`Vm::yieldk`) from the native frame on top.
+    pub(crate) fn yield_step(&mut self, nresults: usize) -> LuaResult<()> {
         if self.cur == self.main {
             return Err(self.rt_error("attempt to yield from outside a coroutine"));
         }
@@ -264,8 +241,6 @@ impl Vm {
             return Err(self.rt_error("attempt to yield across a C-call boundary"));
         }
         let ci = self.th.frames.last_mut().expect("native frame");
-        ci.k = k;
-        ci.ctx = ctx;
         ci.flags |= YIELDED;
         self.th.status = ThreadStatus::Suspended;
         match self.th.parent.take() {
@@ -348,16 +323,9 @@ impl Vm {
         self.th.push(err);
     }
 
-    /// Applies `Step::Offload` from the native frame on top.
-    pub(crate) fn offload_step(
-        &mut self,
-        job: Job,
-        k: &'static Continuation,
-        ctx: i64,
-    ) -> LuaResult<()> {
+    /// Applies an offload request (`Vm::offloadk`) from the native frame on top.
+    pub(crate) fn offload_step(&mut self, job: Job) -> LuaResult<()> {
         let ci = self.th.frames.last_mut().expect("native frame");
-        ci.k = Some(k);
-        ci.ctx = ctx;
         ci.callee = self.th.top as u32;
         if self.n_ccalls == 0 && self.suspendable {
             ci.flags |= OFFLOADED;

@@ -36,7 +36,7 @@ pub(crate) const CLOSING: u8 = 2;
 pub(crate) const PROTECTED: u8 = 4;
 /// Native frame flag: the native function itself has been called.
 pub(crate) const STARTED: u8 = 8;
-/// Native frame flag: the native yielded (`Step::Yield`); resuming the
+/// Native frame flag: the native yielded (`Vm::yieldk`); resuming the
 /// coroutine delivers the resume arguments to it.
 pub(crate) const YIELDED: u8 = 16;
 /// Native frame flag: its continuation is due with `Status::Error` (the
@@ -266,6 +266,10 @@ pub struct Vm {
     /// True while a driver runs a thread (`Vm::start`/`Vm::resume`): the
     /// base run may then be suspended.
     pub(crate) suspendable: bool,
+    /// The operands of the last `Vm::resumek` / `Vm::offloadk` that do not
+    /// fit in a `Step` (its single word is the value count).
+    pub(crate) request_thread: Option<ThreadRef>,
+    pub(crate) request_job: Option<crate::native::Job>,
 }
 
 impl Default for Vm {
@@ -308,6 +312,8 @@ impl Vm {
             main_task: None,
             parked: Vec::new(),
             suspendable: false,
+            request_thread: None,
+            request_job: None,
         };
         vm.th.status = ThreadStatus::Running;
         // registry[1] = main thread, registry[2] = globals, as in PUC Lua.

@@ -968,12 +968,19 @@ impl Vm {
     /// Runs the native frame `precall` just pushed. True when it returned at
     /// once (its results are in place and the calling frame goes on); false
     /// when its step pushed other frames for the driver or the loop to run.
-    #[inline]
+    #[inline(never)]
     fn run_native_inline(&mut self) -> LuaResult<bool> {
-        let Some(step) = self.start_native()? else {
-            return Ok(false);
+        let Some(&crate::state::CallInfo {
+            kind: FrameKind::Native(n),
+            ..
+        }) = self.th.frames.last()
+        else {
+            unreachable!("run_native_inline without a native frame")
         };
-        match step {
+        if !self.native_may_start(n) {
+            return Ok(false);
+        }
+        match self.start_native(n)? {
             Step::Return(n) => {
                 let first = self.frame_values(n)?;
                 self.postcall(first, n);

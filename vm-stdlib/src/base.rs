@@ -1,7 +1,7 @@
 //! The base library (`lbaselib.c`): `print`, `pcall`, `setmetatable`, ...
 //!
 //! `pcall`, `xpcall` and `pairs` (with `__pairs`) run their callees through
-//! `Step::PCall`/`Step::Call` and named continuations, so they never
+//! `Vm::pcallk`/`Vm::callk` and named continuations, so they never
 //! recurse into the interpreter.
 
 use std::io::Write;
@@ -126,12 +126,7 @@ fn raise(vm: &mut Vm, v: Value, level: i64) -> vm_core::LuaError {
 
 fn pcall(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     vm.check_any(args, 1)?;
-    Ok(Step::PCall {
-        nargs: args.len() - 1,
-        handler: None,
-        k: &PCALL_K,
-        ctx: 0,
-    })
+    Ok(vm.pcallk(args.len() - 1, None, &PCALL_K, 0))
 }
 
 /// Results of the protected call start at the callee's slot (offset 0):
@@ -148,12 +143,7 @@ fn xpcall(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     vm.set_arg(args, 1, h);
     vm.set_arg(args, 2, f);
     let handler = vm.frame_slot(args, 0);
-    Ok(Step::PCall {
-        nargs: args.len() - 2,
-        handler: Some(handler),
-        k: &XPCALL_K,
-        ctx: 0,
-    })
+    Ok(vm.pcallk(args.len() - 2, Some(handler), &XPCALL_K, 0))
 }
 
 /// Results (or the error) start at offset 1; offset 0 held the handler.
@@ -270,11 +260,7 @@ fn pairs(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     }
     vm.push(h);
     vm.push(t);
-    Ok(Step::Call {
-        nargs: 1,
-        k: &PAIRS_K,
-        ctx: 0,
-    })
+    Ok(vm.callk(1, &PAIRS_K, 0))
 }
 
 /// `__pairs` results: exactly three values.

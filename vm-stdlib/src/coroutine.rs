@@ -1,8 +1,8 @@
 //! The coroutine library (`lcorolib.c`): `create`, `resume`, `yield`,
 //! `status`, `wrap`, `isyieldable`, `running`, `close`.
 //!
-//! `resume` and the functions made by `wrap` answer with `Step::Resume`
-//! and `yield` with `Step::Yield`: the interpreter switches threads in its
+//! `resume` and the functions made by `wrap` answer with `Vm::resumek`
+//! and `yield` with `Vm::yieldk`: the interpreter switches threads in its
 //! own loop, so neither recurses in Rust and coroutines nest without limit.
 
 use vm_core::value::ThreadRef;
@@ -59,13 +59,7 @@ fn create(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 
 fn resume(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let co = vm.check_thread(args, 1)?;
-    Ok(Step::Resume {
-        thread: co,
-        nargs: args.len() - 1,
-        deliver: Deliver::TrueAndResults,
-        k: &RESUME_K,
-        ctx: 0,
-    })
+    Ok(vm.resumek(co, args.len() - 1, Deliver::TrueAndResults, &RESUME_K, 0))
 }
 
 /// `resume` gets here only when the coroutine died (its values are
@@ -77,12 +71,8 @@ fn resume_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Ste
     Ok(Step::Return(vm.frame_top(args) - 1))
 }
 
-fn yield_(_vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    Ok(Step::Yield {
-        nresults: args.len(),
-        k: None,
-        ctx: 0,
-    })
+fn yield_(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    Ok(vm.yieldk(args.len(), None, 0))
 }
 
 fn status(vm: &mut Vm, args: Args) -> LuaResult<Step> {
@@ -105,13 +95,7 @@ fn wrapped(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let Value::Thread(co) = vm.upvalue(args, 1) else {
         return Err(vm.error("wrapped coroutine lost its thread"));
     };
-    Ok(Step::Resume {
-        thread: co,
-        nargs: args.len(),
-        deliver: Deliver::Results,
-        k: &WRAP_K,
-        ctx: 0,
-    })
+    Ok(vm.resumek(co, args.len(), Deliver::Results, &WRAP_K, 0))
 }
 
 /// A wrapped coroutine died (its values are returned directly,

@@ -28,13 +28,13 @@ fn resume_k_style(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let Value::Thread(thread) = vm.arg(args, 1) else {
         return Err(vm.type_error_arg(args, 1, "thread"));
     };
-    Ok(Step::Resume {
+    Ok(vm.resumek(
         thread,
-        nargs: args.len() - 1,
-        deliver: vm_core::Deliver::Continuation,
-        k: &TAGGED_K,
-        ctx: 0,
-    })
+        args.len() - 1,
+        vm_core::Deliver::Continuation,
+        &TAGGED_K,
+        0,
+    ))
 }
 
 fn tagged_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
@@ -52,16 +52,8 @@ fn tagged_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Ste
 fn miscounts(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     match vm.arg(args, 1) {
         Value::Int(1) => Ok(Step::Return(7)),
-        Value::Int(2) => Ok(Step::Call {
-            nargs: 9,
-            k: &CALLK_K,
-            ctx: 0,
-        }),
-        _ => Ok(Step::Yield {
-            nresults: 9,
-            k: None,
-            ctx: 0,
-        }),
+        Value::Int(2) => Ok(vm.callk(9, &CALLK_K, 0)),
+        _ => Ok(vm.yieldk(9, None, 0)),
     }
 }
 static SUM_YIELDS: NativeFunction = NativeFunction::new("sum_yields", sum_yields);
@@ -79,11 +71,7 @@ fn sum_yields(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     vm.frame_truncate(args, 1);
     vm.push(Value::Int(0));
     vm.push(Value::Int(1));
-    Ok(Step::Yield {
-        nresults: 1,
-        k: Some(&SUM_YIELDS_K),
-        ctx: 1,
-    })
+    Ok(vm.yieldk(1, Some(&SUM_YIELDS_K), 1))
 }
 
 fn sum_yields_k(vm: &mut Vm, args: Args, status: Status, ctx: i64) -> LuaResult<Step> {
@@ -101,11 +89,7 @@ fn sum_yields_k(vm: &mut Vm, args: Args, status: Status, ctx: i64) -> LuaResult<
         return Ok(Step::Return(1));
     }
     vm.push(Value::Int(ctx + 1));
-    Ok(Step::Yield {
-        nresults: 1,
-        k: Some(&SUM_YIELDS_K),
-        ctx: ctx + 1,
-    })
+    Ok(vm.yieldk(1, Some(&SUM_YIELDS_K), ctx + 1))
 }
 
 fn nothing(_vm: &mut Vm, _args: Args) -> LuaResult<Step> {
@@ -114,12 +98,8 @@ fn nothing(_vm: &mut Vm, _args: Args) -> LuaResult<Step> {
 
 /// `callk(f, x)`: calls `f(x)` through the interpreter and returns its
 /// first result plus one (from the continuation).
-fn callk(_vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    Ok(Step::Call {
-        nargs: args.len() - 1,
-        k: &CALLK_K,
-        ctx: 1,
-    })
+fn callk(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    Ok(vm.callk(args.len() - 1, &CALLK_K, 1))
 }
 
 fn callk_k(vm: &mut Vm, args: Args, status: Status, ctx: i64) -> LuaResult<Step> {
@@ -135,22 +115,15 @@ fn callk_k(vm: &mut Vm, args: Args, status: Status, ctx: i64) -> LuaResult<Step>
 fn blocking_add(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let a = vm.check_integer(args, 1)?;
     let b = vm.check_integer(args, 2)?;
-    Ok(Step::Offload {
-        job: Job::new(move || {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-            Ok(vec![JobValue::Int(a + b), JobValue::Str(b"done".to_vec())])
-        }),
-        k: &JOB_K,
-        ctx: 0,
-    })
+    let job = Job::new(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        Ok(vec![JobValue::Int(a + b), JobValue::Str(b"done".to_vec())])
+    });
+    Ok(vm.offloadk(job, &JOB_K, 0))
 }
 
-fn failing_job(_vm: &mut Vm, _args: Args) -> LuaResult<Step> {
-    Ok(Step::Offload {
-        job: Job::new(|| Err("disk on fire".to_string())),
-        k: &JOB_K,
-        ctx: 0,
-    })
+fn failing_job(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+    Ok(vm.offloadk(Job::new(|| Err("disk on fire".to_string())), &JOB_K, 0))
 }
 
 /// The job's values are the native's results; its error is raised.
@@ -715,13 +688,13 @@ fn true_and_results_with_no_slot_below_the_values() {
         let Value::Thread(thread) = vm.get_global("CO") else {
             return Err(vm.error("no CO"));
         };
-        Ok(Step::Resume {
+        Ok(vm.resumek(
             thread,
-            nargs: args.len(),
-            deliver: vm_core::Deliver::TrueAndResults,
-            k: &TAGGED_K,
-            ctx: 0,
-        })
+            args.len(),
+            vm_core::Deliver::TrueAndResults,
+            &TAGGED_K,
+            0,
+        ))
     });
     vm.set_global("resume_co", resume_co);
     let r = vm
