@@ -271,12 +271,11 @@ impl Vm {
         &mut self,
         f: impl FnOnce(&mut Vm) -> LuaResult<Step>,
     ) -> LuaResult<Step> {
-        let mut out = std::mem::MaybeUninit::<LuaResult<Step>>::uninit();
+        let mut out = None;
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            out.write(f(self));
+            out = Some(f(self));
         })) {
-            // SAFETY: the closure returned normally, so it wrote `out`.
-            Ok(()) => unsafe { out.assume_init() },
+            Ok(()) => out.unwrap_or_else(|| unreachable!("the native returned")),
             Err(p) => {
                 let msg = crate::native::panic_message(&*p);
                 Err(self.rt_error(&format!("native function {msg}")))

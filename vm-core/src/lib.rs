@@ -17,9 +17,11 @@
 //! - [`Value`]: a 16-byte `Copy` value; heap objects are handles into the
 //!   arenas of [`heap::Heap`].
 //! - Natives: a [`NativeFunction`] receives [`Args`] and answers with a
-//!   [`Step`] (return, call or protected call with a continuation, tail
-//!   call, yield, resume a coroutine, offload); calls it requests run on
-//!   the interpreter's own loop and come back to a named [`Continuation`].
+//!   [`Step`]: a return, a tail call, or a request that records a named
+//!   [`Continuation`] on the native's frame, as `lua_callk` does
+//!   ([`Vm::callk`], [`Vm::pcallk`], [`Vm::yieldk`], [`Vm::resumek`],
+//!   [`Vm::offloadk`]); calls it requests run on the interpreter's own loop
+//!   and come back to the continuation.
 //!   Rust closures with typed arguments and results
 //!   ([`Vm::create_function`]) are in [`convert`].
 //! - Errors: [`LuaError`] carries any Lua value; [`Vm::error_to_string`]
@@ -151,7 +153,7 @@ pub use api::RootId;
 pub use convert::{ConvertError, FromLua, FromLuaArgs, Function, IntoLua, IntoLuaMulti, Variadic};
 pub use error::{LuaError, LuaResult};
 pub use native::{
-    Args, Continuation, Deliver, Job, JobResult, JobValue, NativeFunction, Status, Step,
+    Args, Continuation, Deliver, Job, JobResult, JobValue, NativeFunction, Request, Status, Step,
 };
 pub use resume::Outcome;
 pub use state::ThreadStatus;

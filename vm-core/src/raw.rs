@@ -1,4 +1,6 @@
-//! The crate's only `unsafe` code, each use justified by a benchmark.
+//! `unsafe` helpers, each use justified by a benchmark. (The interpreter's
+//! unchecked register, constant and instruction reads are in `vm.rs`, next
+//! to the discipline that makes them sound: see `verify.rs`.)
 //!
 //! Prototype addresses: the interpreter reads the running function's code
 //! on every instruction. Holding it through `Arc::clone` cost two atomic

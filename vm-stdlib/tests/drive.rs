@@ -56,6 +56,17 @@ fn miscounts(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         _ => Ok(vm.yieldk(9, None, 0)),
     }
 }
+static STALE_REQUEST: NativeFunction = NativeFunction::new("stale_request", stale_request);
+
+/// Makes an offload request but does not return it at once: a nested
+/// native's offload uses up the recorded job first.
+fn stale_request(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+    let step = vm.offloadk(Job::new(|| Ok(vec![])), &JOB_K, 0);
+    let nested = vm.new_native(&BLOCKING_ADD);
+    vm.call_value(nested, &[Value::Int(1), Value::Int(2)])?;
+    Ok(step)
+}
+
 static SUM_YIELDS: NativeFunction = NativeFunction::new("sum_yields", sum_yields);
 static SUM_YIELDS_K: Continuation = Continuation::new("sum_yields_k", sum_yields_k);
 
@@ -154,6 +165,7 @@ fn new_vm() -> Vm {
             &SUM_YIELDS,
             &MISCOUNTS,
             &RESUME_K_STYLE,
+            &STALE_REQUEST,
         ],
     );
     vm
@@ -568,6 +580,19 @@ fn a_native_that_miscounts_its_values_gets_an_error() {
             text(&vm, r[1])
         );
     }
+    vm.check_invariants().unwrap();
+}
+
+#[test]
+fn a_request_not_returned_at_once_is_an_error() {
+    let mut vm = new_vm();
+    let r = vm.exec(b"return pcall(stale_request)", "=stale").unwrap();
+    assert!(matches!(r[0], Value::Bool(false)));
+    let msg = text(&vm, r[1]);
+    assert!(
+        msg.contains("a request without its continuation or operands"),
+        "{msg}"
+    );
     vm.check_invariants().unwrap();
 }
 
