@@ -23,7 +23,14 @@ new_key_type! {
 ///
 /// Strings are interned (every string, short or long), so two string values
 /// are equal exactly when their handles are equal.
+///
+/// Layout: an 8-byte tag, then every payload at offset 8 (`repr(u64)`).
+/// With the default layout a boolean sat at offset 1 and handles at offset
+/// 4, so copying a value of unknown type moved bytes 1..16 piecewise, and
+/// the next 16-byte load of that slot missed store-to-load forwarding:
+/// 10-13% of the run time of calls and method lookups (BENCHMARKS.md).
 #[derive(Clone, Copy, Debug, Default)]
+#[repr(u64)]
 pub enum Value {
     /// `nil`
     #[default]
