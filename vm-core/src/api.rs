@@ -34,7 +34,7 @@ impl Vm {
         let source: Arc<str> = Arc::from(chunkname);
         let compiled = compiler::compile(text, source, &display, &mut self.heap)
             .map_err(|e| e.0)
-            .and_then(|proto| crate::verify::verify(&proto).map(|()| proto));
+            .and_then(|proto| crate::verify::verify_main(&proto).map(|()| proto));
         match compiled {
             Ok(proto) => {
                 let env = self

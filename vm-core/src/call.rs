@@ -52,6 +52,8 @@ struct FrameShape {
     vararg: bool,
     /// `raw::proto_addr` of the prototype.
     addr: usize,
+    /// `raw::upvals_addr` of the closure.
+    upvals: usize,
 }
 
 /// Maximum `__call` chain length when calling a non-function.
@@ -115,12 +117,14 @@ impl Vm {
     /// What pushing a frame of closure `cl` needs from its prototype.
     #[inline(always)]
     fn frame_shape(&self, cl: LuaFnRef) -> FrameShape {
-        let proto = &self.heap.lfns[cl].proto;
+        let closure = &self.heap.lfns[cl];
+        let proto = &closure.proto;
         FrameShape {
             params: proto.num_params as usize,
             max_stack: proto.max_stack as usize,
             vararg: proto.is_vararg,
             addr: crate::raw::proto_addr(proto),
+            upvals: crate::raw::upvals_addr(closure),
         }
     }
 
@@ -150,6 +154,7 @@ impl Vm {
         let mut ci = CallInfo::new(func, base, nresults, FrameKind::Lua(cl));
         ci.top = top;
         ci.proto = addr;
+        ci.upvals = shape.upvals;
         self.th.frames.push(ci);
         Ok(true)
     }
@@ -184,6 +189,7 @@ impl Vm {
         ci.nvarargs = nargs.saturating_sub(np) as u32;
         ci.top = base + max;
         ci.proto = addr;
+        ci.upvals = shape.upvals;
         self.th.top = ci.top;
         self.th.frames.push(ci);
         Ok(true)

@@ -68,6 +68,8 @@ pub struct Proto {
 pub struct LuaClosure {
     /// The function's code.
     pub proto: Arc<Proto>,
-    /// One cell per entry of `proto.upvalues`.
+    /// One cell per entry of `proto.upvalues`. Frames record the address
+    /// of this slice (`raw::upvals_addr`): rebind a cell in place, never
+    /// replace the slice.
     pub upvals: Box<[UpvalRef]>,
 }

@@ -180,6 +180,13 @@ impl Heap {
 
     /// Allocates a Lua closure.
     pub(crate) fn new_lua_closure(&mut self, closure: LuaClosure) -> LuaFnRef {
+        // The interpreter reads upvalue handles unchecked (`raw::upval_at`),
+        // trusting the verifier's bound: the prototype's upvalue count.
+        assert_eq!(
+            closure.upvals.len(),
+            closure.proto.upvalues.len(),
+            "a closure has one upvalue cell per upvalue of its prototype"
+        );
         self.debt += CLOSURE_OVERHEAD + 8 * closure.upvals.len();
         self.lfns.insert(closure)
     }

@@ -13,10 +13,19 @@
 //! function slot, which the collector marks) and owns its `Arc<Proto>`, so
 //! the prototype outlives the frame; prototypes are never mutated once
 //! shared.
+//!
+//! Upvalue handles: `GETUPVAL` looked its closure up in the arena and then
+//! its upvalue; a frame now records the address of the closure's boxed
+//! upvalue handles (`upvals_addr`), one lookup fewer per access (oop -5%
+//! instructions, fib -2.6%). Sound for the same reason, and because a
+//! closure's box of handles is never replaced while it lives (anything
+//! that rebinds an upvalue, such as `debug.upvaluejoin`, must write the
+//! handle in place).
 
 use std::sync::Arc;
 
-use crate::func::Proto;
+use crate::func::{LuaClosure, Proto};
+use crate::value::UpvalRef;
 
 /// The address of a prototype, kept in its frames' `CallInfo` so that
 /// entering a frame needs no arena lookup (see `proto_at`).
@@ -37,6 +46,29 @@ pub(crate) unsafe fn proto_at<'a>(addr: usize) -> &'a Proto {
     // provenance exposed there), and the caller guarantees the allocation
     // outlives the reference; prototypes are immutable once shared.
     unsafe { &*std::ptr::with_exposed_provenance::<Proto>(addr) }
+}
+
+/// The address of a closure's upvalue handles, kept in its frames'
+/// `CallInfo` so that `GETUPVAL` needs no arena lookup (see `upval_at`).
+/// The handles live in the closure's boxed slice, which stays put when the
+/// closure arena grows, and a running closure is rooted by its frame.
+#[inline(always)]
+pub(crate) fn upvals_addr(cl: &LuaClosure) -> usize {
+    cl.upvals.as_ptr().expose_provenance()
+}
+
+/// Upvalue handle `idx` of the closure whose handles are at `addr`.
+///
+/// # Safety
+/// `addr` must come from `upvals_addr` on a closure that is still alive
+/// (the one running in the frame that recorded it), and `idx` must be below
+/// its number of upvalues (`Proto::upvalues.len()`, which the verifier
+/// checked every upvalue operand against).
+#[inline(always)]
+pub(crate) unsafe fn upval_at(addr: usize, idx: u8) -> UpvalRef {
+    // SAFETY: as the caller guarantees, `addr` points to a live slice of
+    // more than `idx` handles (its provenance exposed by `upvals_addr`).
+    unsafe { *std::ptr::with_exposed_provenance::<UpvalRef>(addr).add(idx as usize) }
 }
 
 #[cfg(test)]

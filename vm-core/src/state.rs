@@ -88,6 +88,9 @@ pub(crate) struct CallInfo {
     pub(crate) nargs: u32,
     /// Lua frames: the running prototype's address (`raw::proto_addr`).
     pub(crate) proto: usize,
+    /// Lua frames: the address of the running closure's upvalue handles
+    /// (`raw::upvals_addr`).
+    pub(crate) upvals: usize,
 }
 
 impl CallInfo {
@@ -108,6 +111,7 @@ impl CallInfo {
             callee: 0,
             nargs: 0,
             proto: 0,
+            upvals: 0,
         }
     }
 

@@ -21,6 +21,15 @@
 use crate::func::Proto;
 use crate::opcodes::Op;
 
+/// Checks a main chunk: valid, with the one upvalue (`_ENV`) that `load`
+/// gives it.
+pub(crate) fn verify_main(proto: &Proto) -> Result<(), String> {
+    if proto.upvalues.len() != 1 {
+        return Err("invalid bytecode: a main chunk has one upvalue".into());
+    }
+    verify(proto)
+}
+
 /// Checks `proto` and its nested prototypes (see the module docs).
 pub(crate) fn verify(proto: &Proto) -> Result<(), String> {
     let v = Verifier { p: proto };
@@ -328,6 +337,12 @@ mod tests {
             let err = verify(&proto(code.clone(), 3)).expect_err("invalid code");
             assert!(err.contains(want), "{code:?}: {err}");
         }
+    }
+
+    #[test]
+    fn a_main_chunk_has_one_upvalue() {
+        let p = proto(vec![Op::Return0 {}], 1);
+        assert!(verify_main(&p).unwrap_err().contains("one upvalue"));
     }
 
     #[test]

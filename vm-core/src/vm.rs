@@ -42,7 +42,7 @@ impl Vm {
             let FrameKind::Lua(cl) = ci.kind else {
                 return Ok(());
             };
-            let (base, pc, proto_addr) = (ci.base, ci.pc, ci.proto);
+            let (base, pc, proto_addr, upvals) = (ci.base, ci.pc, ci.proto, ci.upvals);
             if ci.flags & FINISH_OP != 0 {
                 // Finish the interrupted instruction, then look at the top
                 // frame again (the finish may have started another call).
@@ -96,6 +96,16 @@ impl Vm {
                         debug_assert!(self.regs_valid(regs, base, $r as usize, fi));
                         &mut *regs.add($r as usize)
                     })
+                };
+            }
+            // Upvalue handle `$i` of the running closure. SAFETY: the frame
+            // recorded its closure's handles (`precall`), the closure is
+            // rooted by the frame, and the verifier checked upvalue indices
+            // against the prototype's count, which is the closure's
+            // (`Heap::new_lua_closure`).
+            macro_rules! upval {
+                ($i:expr) => {
+                    unsafe { crate::raw::upval_at(upvals, $i) }
                 };
             }
             // Constant `$i`. SAFETY: the verifier checked constant indices.
@@ -222,14 +232,14 @@ impl Vm {
                             w!(r) = Value::Nil;
                         }
                     }
-                    Op::GetUpval { a, b } => w!(a) = self.upval_get(cl, b),
+                    Op::GetUpval { a, b } => w!(a) = self.upval_get(upval!(b)),
                     Op::SetUpval { a, b } => {
                         let v = reg!(a);
-                        self.upval_set(cl, b, v);
+                        self.upval_set(upval!(b), v);
                         sync!();
                     }
                     Op::GetTabUp { a, b, c } => {
-                        let t = self.upval_get(cl, b);
+                        let t = self.upval_get(upval!(b));
                         match (t, &konst!(c)) {
                             (Value::Table(tr), &Value::Str(s)) => {
                                 let v = self.heap.tables[tr].get_str(s);
@@ -310,7 +320,7 @@ impl Vm {
                         }
                     },
                     Op::SetTabUp { a, b, c, k: isk } => {
-                        let t = self.upval_get(cl, a);
+                        let t = self.upval_get(upval!(a));
                         let v = if isk { konst!(c) } else { reg!(c) };
                         let done = match (t, &konst!(b)) {
                             (Value::Table(tr), &Value::Str(s)) => self.fast_set_str(tr, s, v),
@@ -996,10 +1006,9 @@ impl Vm {
         }
     }
 
-    /// Reads upvalue `idx` of closure `cl`.
+    /// Reads upvalue cell `uv`.
     #[inline(always)]
-    pub(crate) fn upval_get(&self, cl: LuaFnRef, idx: u8) -> Value {
-        let uv = self.heap.lfns[cl].upvals[idx as usize];
+    pub(crate) fn upval_get(&self, uv: UpvalRef) -> Value {
         match self.heap.upvals[uv] {
             Upval::Closed(v) => v,
             Upval::Open { thread, slot } => {
@@ -1012,10 +1021,9 @@ impl Vm {
         }
     }
 
-    /// Writes upvalue `idx` of closure `cl`.
+    /// Writes upvalue cell `uv`.
     #[inline]
-    pub(crate) fn upval_set(&mut self, cl: LuaFnRef, idx: u8, v: Value) {
-        let uv = self.heap.lfns[cl].upvals[idx as usize];
+    pub(crate) fn upval_set(&mut self, uv: UpvalRef, v: Value) {
         match self.heap.upvals[uv] {
             Upval::Closed(_) => self.heap.upvals[uv] = Upval::Closed(v),
             Upval::Open { thread, slot } => {
