@@ -36,13 +36,13 @@ impl Vm {
             if self.th.frames.len() <= self.exec_floor {
                 return Ok(());
             }
-            let fi = self.th.frames.len() - 1;
+            let mut fi = self.th.frames.len() - 1;
             // One read of the frame (each indexing is a bounds check).
             let ci = &self.th.frames[fi];
-            let FrameKind::Lua(cl) = ci.kind else {
+            let FrameKind::Lua(mut cl) = ci.kind else {
                 return Ok(());
             };
-            let (base, pc, proto_addr, upvals) = (ci.base, ci.pc, ci.proto, ci.upvals);
+            let (mut base, pc, proto_addr, mut upvals) = (ci.base, ci.pc, ci.proto, ci.upvals);
             if ci.flags & FINISH_OP != 0 {
                 // Finish the interrupted instruction, then look at the top
                 // frame again (the finish may have started another call).
@@ -53,11 +53,12 @@ impl Vm {
             // SAFETY: frame `fi` recorded the address of the prototype of the
             // closure `cl` it runs (`precall`); that closure is rooted in the
             // frame's function slot until the frame is popped and owns an
-            // `Arc` of the prototype. `proto` is only used until the next
-            // `continue 'newframe`, which every frame change goes through.
-            let proto: &Proto = unsafe { crate::raw::proto_at(proto_addr) };
-            let code = &proto.code[..];
-            let k = &proto.consts[..];
+            // `Arc` of the prototype. `proto` is only used while frame `fi`
+            // runs: every frame change goes through `continue 'newframe` or
+            // `enter!`, which take the new frame's prototype.
+            let mut proto: &Proto = unsafe { crate::raw::proto_at(proto_addr) };
+            let mut code = &proto.code[..];
+            let mut k = &proto.consts[..];
             let mut pc = pc as usize;
             // The frame's registers. Valid until the stack is reallocated
             // (it only grows) or the running thread changes, so it is
@@ -69,6 +70,28 @@ impl Vm {
                 () => {
                     self.th.frames[fi].pc = pc as u32
                 };
+            }
+            // Goes on with Lua frame `$fi` (a copy of its `CallInfo`), which
+            // is not waiting to finish an instruction and is above the
+            // floor: what `continue 'newframe` would find, without looking.
+            macro_rules! enter {
+                ($fi:expr, $ci:expr) => {{
+                    let (to, ci): (usize, crate::state::CallInfo) = ($fi, $ci);
+                    let FrameKind::Lua(c) = ci.kind else {
+                        unreachable!("enter! on a native frame")
+                    };
+                    debug_assert!(ci.flags & FINISH_OP == 0 && to >= self.exec_floor);
+                    fi = to;
+                    cl = c;
+                    base = ci.base;
+                    pc = ci.pc as usize;
+                    upvals = ci.upvals;
+                    // SAFETY: as for the frame entry above.
+                    proto = unsafe { crate::raw::proto_at(ci.proto) };
+                    code = &proto.code[..];
+                    k = &proto.consts[..];
+                    sync!();
+                }};
             }
             macro_rules! sync {
                 () => {
@@ -707,7 +730,10 @@ impl Vm {
                         }
                         savepc!();
                         if self.precall(func, c as i32 - 1)? {
-                            continue 'newframe;
+                            // A fresh Lua frame (flags clear) right above.
+                            let callee = *self.th.frames.last().expect("pushed frame");
+                            enter!(fi + 1, callee);
+                            continue;
                         }
                         if !self.run_native_inline()? {
                             continue 'newframe;
@@ -750,9 +776,13 @@ impl Vm {
                         }
                         if let [.., caller, ci] = &self.th.frames[..] {
                             if ci.nresults == 0 && caller.is_lua() {
-                                let top = ci.func.max(caller.top);
+                                let (top, caller) = (ci.func.max(caller.top), *caller);
                                 self.th.frames.pop();
                                 self.th.top = top;
+                                if caller.flags & FINISH_OP == 0 && fi > self.exec_floor {
+                                    enter!(fi - 1, caller);
+                                    continue;
+                                }
                                 continue 'newframe;
                             }
                         }
@@ -770,10 +800,14 @@ impl Vm {
                         // wants one: `postcall` reduced to a move.
                         if let [.., caller, ci] = &self.th.frames[..] {
                             if ci.nresults == 1 && caller.is_lua() {
-                                let (func, caller_top) = (ci.func, caller.top);
+                                let (func, caller) = (ci.func, *caller);
                                 self.th.stack[func] = reg!(a);
                                 self.th.frames.pop();
-                                self.th.top = (func + 1).max(caller_top);
+                                self.th.top = (func + 1).max(caller.top);
+                                if caller.flags & FINISH_OP == 0 && fi > self.exec_floor {
+                                    enter!(fi - 1, caller);
+                                    continue;
+                                }
                                 continue 'newframe;
                             }
                         }
