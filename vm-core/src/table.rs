@@ -680,11 +680,17 @@ impl HashPart {
     /// An empty hash part with room for `n` entries (rounded up to a power
     /// of two).
     fn with_capacity(n: usize) -> Self {
-        let mut part = HashPart::default();
-        if n > 0 {
-            part.rebuild(n, Vec::new());
+        if n == 0 {
+            return HashPart::default();
         }
-        part
+        // What `rebuild` makes from nothing, without its passes over the
+        // (absent) entries: table constructors make many of these.
+        let capacity = n.next_power_of_two();
+        HashPart {
+            entries: Vec::with_capacity(capacity),
+            index: vec![EMPTY; 2 * capacity].into_boxed_slice(),
+            ..HashPart::default()
+        }
     }
 
     /// How many entries (tombstones included) fit before a rebuild.

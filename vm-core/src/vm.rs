@@ -3,7 +3,8 @@
 //! push or pop `CallInfo`s and jump back to the top of the loop; natives
 //! with a step other than `Return` hand control to the driver (`call::run`).
 //!
-//! Fast paths (integer and float arithmetic, raw table hits) are inline;
+//! Fast paths (integer and float arithmetic, raw table hits, and misses
+//! in tables without a metatable, which are nil) are inline;
 //! everything else goes through `#[cold]` helpers in `vm::slow`, which
 //! either produce a value, raise an error, or start a metamethod call (the
 //! frame is flagged `FINISH_OP` and `finish_op` completes the instruction
@@ -265,8 +266,9 @@ impl Vm {
                         let t = self.upval_get(upval!(b));
                         match (t, &konst!(c)) {
                             (Value::Table(tr), &Value::Str(s)) => {
-                                let v = self.heap.tables[tr].get_str(s);
-                                if v.is_nil() {
+                                let tab = &self.heap.tables[tr];
+                                let v = tab.get_str(s);
+                                if v.is_nil() && tab.metatable.is_some() {
                                     let v =
                                         slow!(self.index_slow(fi, t, Value::Str(s), Src::Upval(b)));
                                     w!(a) = v;
@@ -282,12 +284,13 @@ impl Vm {
                     }
                     Op::GetTable { a, b, c } => match reg!(b) {
                         Value::Table(tr) => {
+                            let tab = &self.heap.tables[tr];
                             let v = match reg!(c) {
-                                Value::Int(i) => self.heap.tables[tr].get_int(i),
-                                Value::Str(s) => self.heap.tables[tr].get_str(s),
-                                key => self.heap.tables[tr].get(key),
+                                Value::Int(i) => tab.get_int(i),
+                                Value::Str(s) => tab.get_str(s),
+                                key => tab.get(key),
                             };
-                            if v.is_nil() {
+                            if v.is_nil() && tab.metatable.is_some() {
                                 let v = slow!(self.index_slow(
                                     fi,
                                     Value::Table(tr),
@@ -306,8 +309,9 @@ impl Vm {
                     },
                     Op::GetI { a, b, c } => match reg!(b) {
                         Value::Table(tr) => {
-                            let v = self.heap.tables[tr].get_int(c as i64);
-                            if v.is_nil() {
+                            let tab = &self.heap.tables[tr];
+                            let v = tab.get_int(c as i64);
+                            if v.is_nil() && tab.metatable.is_some() {
                                 let t = Value::Table(tr);
                                 let v = slow!(self.index_slow(
                                     fi,
@@ -328,8 +332,9 @@ impl Vm {
                     },
                     Op::GetField { a, b, c } => match (&reg!(b), &konst!(c)) {
                         (&Value::Table(tr), &Value::Str(s)) => {
-                            let v = self.heap.tables[tr].get_str(s);
-                            if v.is_nil() {
+                            let tab = &self.heap.tables[tr];
+                            let v = tab.get_str(s);
+                            if v.is_nil() && tab.metatable.is_some() {
                                 let t = Value::Table(tr);
                                 let v = slow!(self.index_slow(fi, t, Value::Str(s), Src::Reg(b)));
                                 w!(a) = v;
@@ -400,8 +405,9 @@ impl Vm {
                         w!(a as usize + 1) = t;
                         match (t, &konst!(c)) {
                             (Value::Table(tr), &Value::Str(s)) => {
-                                let v = self.heap.tables[tr].get_str(s);
-                                if v.is_nil() {
+                                let tab = &self.heap.tables[tr];
+                                let v = tab.get_str(s);
+                                if v.is_nil() && tab.metatable.is_some() {
                                     let v =
                                         slow!(self.index_slow(fi, t, Value::Str(s), Src::Reg(b)));
                                     w!(a) = v;
