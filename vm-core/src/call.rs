@@ -293,40 +293,8 @@ impl Vm {
     /// frame's function slot (step 4 of the protocol).
     #[inline(never)]
     pub(crate) fn postcall(&mut self, first: usize, n: usize) {
-        let frames = &mut self.th.frames;
-        let (res, nresults) = match frames.last() {
-            Some(ci) => (ci.func, ci.nresults),
-            None => unreachable!("a frame to return from"),
-        };
-        frames.truncate(frames.len() - 1);
-        let stack = &mut self.th.stack;
-        // Results move down (`first >= res`); few values, so an element
-        // loop beats a `memmove` call.
-        let copy = if nresults == MULTRET {
-            n
-        } else {
-            n.min(nresults as usize)
-        };
-        for i in 0..copy {
-            stack[res + i] = stack[first + i];
-        }
-        if nresults == MULTRET {
-            self.th.top = res + n;
-            return;
-        }
-        // Missing results are nil; a Lua caller gets its frame extent back
-        // (or just above a metamethod's result, which `finish_op` takes).
-        let wanted = nresults as usize;
-        for slot in &mut stack[res + copy..res + wanted] {
-            *slot = Value::Nil;
-        }
-        let mut top = res + wanted;
-        if let Some(caller) = frames.last() {
-            if caller.is_lua() {
-                top = top.max(caller.top);
-            }
-        }
-        self.th.top = top;
+        // Results move down (`first >= res`), so copying in order is safe.
+        self.th.pop_frame_with(n, |stack, i| stack[first + i]);
     }
 
     /// Applies a native's step to the native frame on top of the stack

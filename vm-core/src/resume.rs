@@ -82,20 +82,35 @@ impl Vm {
         }
     }
 
-    /// Moves the top `n` values of the running thread to the top of thread
-    /// `t` (not running); returns the slot of the first one there.
-    fn transfer_to(&mut self, t: ThreadRef, n: usize) -> usize {
-        let first = self.th.top - n;
-        let dst = &mut self.heap.threads[t];
-        let at = dst.top;
-        dst.ensure(at + n + crate::call::EXTRA_STACK);
+    /// Pushes `n` values of (non-running) thread `from`'s stack, from slot
+    /// `first`, on the running thread; returns the slot of the first.
+    fn push_from(&mut self, from: ThreadRef, first: usize, n: usize) -> usize {
+        let at = self.th.top;
+        self.th.ensure(at + n + crate::call::EXTRA_STACK);
+        let src = &self.heap.threads[from].stack[first..first + n];
         // Few values: an element loop beats a `memcpy` call.
-        for i in 0..n {
-            dst.stack[at + i] = self.th.stack[first + i];
+        for (d, s) in self.th.stack[at..at + n].iter_mut().zip(src) {
+            *d = *s;
         }
-        dst.top = at + n;
-        self.th.top = first;
+        self.th.top = at + n;
         at
+    }
+
+    /// Returns from the running thread's top frame with `n` values of
+    /// (non-running) thread `from`'s stack, from slot `first`, preceded by
+    /// `prefix` if any: `postcall` with values taken straight from the
+    /// other thread, so they are copied once.
+    fn return_from(&mut self, from: ThreadRef, first: usize, n: usize, prefix: Option<Value>) {
+        let res = self.th.frames.last().expect("a frame to return from").func;
+        let total = n + usize::from(prefix.is_some());
+        self.th.ensure(res + total + crate::call::EXTRA_STACK);
+        let src = &self.heap.threads[from].stack[first..first + n];
+        match prefix {
+            None => self.th.pop_frame_with(n, |_, i| src[i]),
+            Some(p) => self
+                .th
+                .pop_frame_with(total, |_, i| if i == 0 { p } else { src[i - 1] }),
+        }
     }
 
     /// Why `t` cannot be resumed, if it cannot (the message
@@ -164,17 +179,19 @@ impl Vm {
         if let Some(msg) = self.resume_error(co) {
             return self.refuse_resume(msg, nargs);
         }
-        let at = self.transfer_to(co, nargs);
-        let top = self.th.top;
+        // The arguments leave the resumer's stack; they are copied to the
+        // coroutine once it runs.
+        let first = self.th.top - nargs;
+        self.th.top = first;
         let ci = self.th.frames.last_mut().expect("native frame");
-        ci.callee = top as u32;
+        ci.callee = first as u32;
         self.th.status = ThreadStatus::Normal;
         let (from, depth) = (self.cur, self.th.depth);
         self.switch_to(co);
         self.th.status = ThreadStatus::Running;
         self.th.parent = Some(from);
         self.th.depth = depth + 1;
-        self.deliver_resume(at, nargs)
+        self.deliver_resume(Some(from), first, nargs)
     }
 
     /// A resume that cannot happen (dead, running or normal coroutine, chain
@@ -207,15 +224,18 @@ impl Vm {
     }
 
     /// Gives the running (just resumed) thread its resume arguments, the `n`
-    /// values from slot `first` to its top: the arguments of its body when
-    /// it starts, or the results of its yield.
-    fn deliver_resume(&mut self, first: usize, n: usize) -> LuaResult<()> {
-        if self.th.frames.is_empty() {
+    /// values from slot `first` of the resumer `from` (or of its own stack,
+    /// where a driver pushed them, when `from` is `None`): the arguments of
+    /// its body when it starts, or the results of its yield.
+    fn deliver_resume(&mut self, from: Option<ThreadRef>, first: usize, n: usize) -> LuaResult<()> {
+        let Some(ci) = self.th.frames.last_mut() else {
             // Not started: the body is at slot 0.
+            if let Some(from) = from {
+                self.push_from(from, first, n);
+            }
             self.precall(0, MULTRET)?;
             return Ok(());
-        }
-        let ci = self.th.frames.last_mut().expect("yielded frame");
+        };
         debug_assert!(
             ci.flags & YIELDED != 0,
             "resumed a frame that did not yield"
@@ -223,9 +243,15 @@ impl Vm {
         ci.flags &= !YIELDED;
         if ci.k.is_some() {
             ci.flags |= K_YIELD;
+            if let Some(from) = from {
+                self.push_from(from, first, n);
+            }
         } else {
             // `coroutine.yield` itself: the resume arguments are its results.
-            self.postcall(first, n);
+            match from {
+                Some(from) => self.return_from(from, first, n, None),
+                None => self.postcall(first, n),
+            }
         }
         Ok(())
     }
@@ -245,10 +271,11 @@ impl Vm {
         self.th.status = ThreadStatus::Suspended;
         match self.th.parent.take() {
             Some(p) => {
-                let at = self.transfer_to(p, nresults);
+                let (from, first) = (self.cur, self.th.top - nresults);
+                self.th.top = first;
                 self.switch_to(p);
                 self.th.status = ThreadStatus::Running;
-                self.deliver_to_resumer(at, nresults);
+                self.deliver_to_resumer(from, first, nresults);
             }
             // A thread resumed by the driver yields to the driver; the
             // values stay on its stack until `Vm::resume` takes them.
@@ -265,36 +292,26 @@ impl Vm {
             .parent
             .take()
             .expect("a resumed coroutine has a parent");
-        let n = self.th.top;
-        let at = self.transfer_to(p, n);
+        let (from, n) = (self.cur, self.th.top);
+        self.th.top = 0;
         self.th.status = ThreadStatus::Dead;
         self.switch_to(p);
         self.th.status = ThreadStatus::Running;
-        self.deliver_to_resumer(at, n);
+        self.deliver_to_resumer(from, 0, n);
     }
 
-    /// The running thread just got `n` values at slot `at` from the
-    /// coroutine its top (native) frame resumed: returns them as that
-    /// native's results, or leaves them for its continuation, as the
-    /// frame's `Deliver` mode says.
-    fn deliver_to_resumer(&mut self, at: usize, n: usize) {
-        let ci = self.th.frames.last().expect("resuming frame");
-        let (mode, base) = (ci.aux, ci.base);
+    /// The coroutine `from` that the running thread's top (native) frame
+    /// resumed yielded or returned the `n` values at slot `first` of its
+    /// stack: they become that native's results, with `true` first, or are
+    /// pushed for its continuation, as the frame's `Deliver` mode says.
+    fn deliver_to_resumer(&mut self, from: ThreadRef, first: usize, n: usize) {
+        let mode = self.th.frames.last().expect("resuming frame").aux;
         if mode == Deliver::Results as u32 {
-            self.postcall(at, n);
+            self.return_from(from, first, n, None);
         } else if mode == Deliver::TrueAndResults as u32 {
-            // `true` goes below the values: into the slot of the coroutine
-            // argument when there is one, else the values move up.
-            let first = if at > base {
-                at - 1
-            } else {
-                self.th.ensure(self.th.top + 1);
-                self.th.stack.copy_within(at..at + n, at + 1);
-                self.th.top += 1;
-                at
-            };
-            self.th.stack[first] = Value::Bool(true);
-            self.postcall(first, n + 1);
+            self.return_from(from, first, n, Some(Value::Bool(true)));
+        } else {
+            self.push_from(from, first, n);
         }
     }
 
@@ -464,7 +481,7 @@ impl Vm {
         self.th.depth = 0;
         let first = self.th.top;
         self.push_all(args);
-        if let Err(e) = self.deliver_resume(first, args.len()) {
+        if let Err(e) = self.deliver_resume(None, first, args.len()) {
             return self.drive_end(t, Err(e));
         }
         self.drive(t, budget)

@@ -208,6 +208,46 @@ impl Thread {
         self.top += 1;
     }
 
+    /// Pops the top frame and stores its `n` results, `get(stack, i)` for
+    /// `i` in `0..n`, from the frame's function slot up (`luaD_poscall`):
+    /// as many as the caller wants (`nresults`), missing ones nil. A Lua
+    /// caller gets its frame extent back as `top` (or just above a
+    /// metamethod's result, which `finish_op` takes). `get` must not read
+    /// a slot below one already written (results only move down, or come
+    /// from another stack), and the stack must hold the results.
+    #[inline(always)]
+    pub(crate) fn pop_frame_with(&mut self, n: usize, get: impl Fn(&[Value], usize) -> Value) {
+        let (res, nresults) = match self.frames.pop() {
+            Some(ci) => (ci.func, ci.nresults),
+            None => unreachable!("a frame to return from"),
+        };
+        // Few values: an element loop beats a `memmove` call.
+        let copy = if nresults == MULTRET {
+            n
+        } else {
+            n.min(nresults as usize)
+        };
+        for i in 0..copy {
+            let v = get(&self.stack, i);
+            self.stack[res + i] = v;
+        }
+        if nresults == MULTRET {
+            self.top = res + n;
+            return;
+        }
+        let wanted = nresults as usize;
+        for slot in &mut self.stack[res + copy..res + wanted] {
+            *slot = Value::Nil;
+        }
+        let mut top = res + wanted;
+        if let Some(caller) = self.frames.last() {
+            if caller.is_lua() {
+                top = top.max(caller.top);
+            }
+        }
+        self.top = top;
+    }
+
     /// Slots that may hold live values: those below `top`. The interpreter
     /// lowers `top` to just above its target register at a collection safe
     /// point (registers above it are free), as `checkGC` does in PUC Lua.
