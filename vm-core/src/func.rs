@@ -3,6 +3,7 @@
 //! A `Proto` is immutable once compiled and shared through `Arc` by every
 //! closure made from it (and by its parent prototype).
 
+use std::sync::atomic::AtomicU32;
 use std::sync::Arc;
 
 use crate::opcodes::Op;
@@ -29,6 +30,45 @@ pub struct LocVar {
     pub start_pc: u32,
     /// First instruction where the variable is dead.
     pub end_pc: u32,
+}
+
+/// Per-instruction hints for field lookups by constant name (`GETFIELD`,
+/// `GETTABUP`, `SELF`): the position in a table's hash part where the last
+/// lookup by that instruction found its key. Tables built by the same code
+/// put their fields in the same order, so the hint usually hits and the
+/// lookup costs one comparison instead of hashing and probing. A stale or
+/// foreign hint only costs that comparison: the lookup then probes as
+/// usual.
+///
+/// Atomics with relaxed ordering, because prototypes are shared (`Arc`)
+/// and a hint is only ever a guess.
+#[derive(Default)]
+pub struct FieldCache(Box<[AtomicU32]>);
+
+impl FieldCache {
+    /// One hint per instruction of a function of `len` instructions.
+    pub fn new(len: usize) -> Self {
+        FieldCache((0..len).map(|_| AtomicU32::new(0)).collect())
+    }
+
+    /// The hint of instruction `pc` (none for a prototype built without
+    /// hints).
+    #[inline(always)]
+    pub(crate) fn at(&self, pc: usize) -> Option<&AtomicU32> {
+        self.0.get(pc)
+    }
+}
+
+impl Clone for FieldCache {
+    fn clone(&self) -> Self {
+        FieldCache::new(self.0.len())
+    }
+}
+
+impl std::fmt::Debug for FieldCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "FieldCache({} slots)", self.0.len())
+    }
 }
 
 /// A compiled function.
@@ -61,6 +101,8 @@ pub struct Proto {
     pub upvalues: Vec<UpvalDesc>,
     /// Local variable debug information, in order of declaration.
     pub locvars: Vec<LocVar>,
+    /// Lookup hints of the field instructions (see [`FieldCache`]).
+    pub field_cache: FieldCache,
 }
 
 /// A Lua closure: a prototype plus its upvalue cells.

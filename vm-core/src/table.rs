@@ -205,6 +205,16 @@ impl Table {
         self.hash.get_str(key)
     }
 
+    /// `get_str` trying position `hint` of the hash part first, and
+    /// recording where the key was found (see `func::FieldCache`).
+    #[inline(always)]
+    pub(crate) fn get_str_hinted(&self, key: StrRef, hint: Option<&AtomicU32>) -> Value {
+        match hint {
+            Some(hint) => self.hash.get_str_hinted(key, hint),
+            None => self.hash.get_str(key),
+        }
+    }
+
     /// Raw set (`rawset`). A float key with an integer value is stored as
     /// that integer. Setting nil removes the key (an absent key stays
     /// absent).
@@ -756,6 +766,31 @@ impl HashPart {
         self.value_at(pos)
     }
 
+    /// `get_str` through a position hint. Keys are unique among the entries
+    /// (a removed key keeps its entry until a rebuild, and comes back to
+    /// it), so an entry holding the key is the key's entry.
+    #[inline(always)]
+    fn get_str_hinted(&self, key: StrRef, hint: &AtomicU32) -> Value {
+        if let Some(e) = self.entries.get(hint.load(Ordering::Relaxed) as usize) {
+            if matches!(e.key, Value::Str(s) if s == key) {
+                return e.value;
+            }
+        }
+        self.get_str_recording(key, hint)
+    }
+
+    /// `get_str`, recording where the key was found in `hint`.
+    #[inline(never)]
+    fn get_str_recording(&self, key: StrRef, hint: &AtomicU32) -> Value {
+        let is_key = |k: Value| matches!(k, Value::Str(s) if s == key);
+        let pos = self.find(hash_str(key), is_key);
+        if let Some(p) = pos {
+            // Positions stay below 2^32 (see `rebuild`).
+            hint.store(p as u32, Ordering::Relaxed);
+        }
+        self.value_at(pos)
+    }
+
     /// The position of a normalised key for `next`, tombstones included:
     /// the traversal hint first, then the index.
     fn position_for_next(&self, key: Value) -> Option<usize> {
@@ -1126,6 +1161,33 @@ mod tests {
             assert!(same(a.0, b.0) && same(a.1, b.1), "next and iter disagree");
         }
         pairs
+    }
+
+    #[test]
+    fn hinted_lookups_agree_with_plain_ones_whatever_the_hint() {
+        let k = strings(4);
+        let mut a = Table::new();
+        let mut b = Table::new();
+        // The same fields in different orders, one removed and put back.
+        for (i, &s) in k[..3].iter().enumerate() {
+            a.set_str(s, int(i as i64));
+            b.set_str(k[2 - i], int(10 + i as i64));
+        }
+        a.set_str(k[1], Value::Nil);
+        let hint = AtomicU32::new(u32::MAX);
+        for _ in 0..3 {
+            for t in [&a, &b] {
+                for &s in &k {
+                    let plain = t.get_str(s);
+                    assert!(same(t.get_str_hinted(s, Some(&hint)), plain));
+                    assert!(same(t.get_str_hinted(s, None), plain));
+                }
+            }
+            a.set_str(k[1], int(7));
+        }
+        // A hit records where the key is: the next lookup takes the hint.
+        a.get_str_hinted(k[2], Some(&hint));
+        assert_eq!(hint.load(Ordering::Relaxed), 2);
     }
 
     fn assert_border(t: &Table) {

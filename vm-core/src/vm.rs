@@ -267,7 +267,7 @@ impl Vm {
                         match (t, &konst!(c)) {
                             (Value::Table(tr), &Value::Str(s)) => {
                                 let tab = &self.heap.tables[tr];
-                                let v = tab.get_str(s);
+                                let v = tab.get_str_hinted(s, proto.field_cache.at(pc - 1));
                                 if v.is_nil() && tab.metatable.is_some() {
                                     let v =
                                         slow!(self.index_slow(fi, t, Value::Str(s), Src::Upval(b)));
@@ -333,7 +333,7 @@ impl Vm {
                     Op::GetField { a, b, c } => match (&reg!(b), &konst!(c)) {
                         (&Value::Table(tr), &Value::Str(s)) => {
                             let tab = &self.heap.tables[tr];
-                            let v = tab.get_str(s);
+                            let v = tab.get_str_hinted(s, proto.field_cache.at(pc - 1));
                             if v.is_nil() && tab.metatable.is_some() {
                                 let t = Value::Table(tr);
                                 let v = slow!(self.index_slow(fi, t, Value::Str(s), Src::Reg(b)));
@@ -406,7 +406,7 @@ impl Vm {
                         match (t, &konst!(c)) {
                             (Value::Table(tr), &Value::Str(s)) => {
                                 let tab = &self.heap.tables[tr];
-                                let v = tab.get_str(s);
+                                let v = tab.get_str_hinted(s, proto.field_cache.at(pc - 1));
                                 if v.is_nil() && tab.metatable.is_some() {
                                     let v =
                                         slow!(self.index_slow(fi, t, Value::Str(s), Src::Reg(b)));

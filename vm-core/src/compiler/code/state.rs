@@ -509,6 +509,7 @@ impl FuncState {
             return Err(self.error("control structure too long"));
         }
         debug_assert_eq!(self.proto.code.len(), self.proto.lines.len());
+        self.proto.field_cache = crate::func::FieldCache::new(self.proto.code.len());
         Ok(())
     }
 }
