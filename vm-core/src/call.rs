@@ -147,8 +147,10 @@ impl Vm {
         // Missing parameters are nil; registers above the parameters are
         // written before they are read.
         let nargs = self.th.top - base;
-        for slot in &mut self.th.stack[base + nargs.min(np)..base + np] {
-            *slot = Value::Nil;
+        if nargs < np {
+            for slot in &mut self.th.stack[base + nargs..base + np] {
+                *slot = Value::Nil;
+            }
         }
         self.th.top = top;
         let mut ci = CallInfo::new(func, base, nresults, FrameKind::Lua(cl));

@@ -774,12 +774,11 @@ impl Vm {
                         continue 'newframe;
                     }
                     Op::Return0 {} => {
-                        if self.has_closables(base) {
-                            savepc!();
-                            if !self.close_before_return(fi, base, base, 0)? {
-                                continue 'newframe;
-                            }
-                        }
+                        // RETURN0 and RETURN1 come only from functions with
+                        // no captured local and no to-be-closed variable
+                        // (`FuncState::finish`): nothing to close, as in
+                        // PUC Lua.
+                        debug_assert!(!self.has_closables(base));
                         if let [.., caller, ci] = &self.th.frames[..] {
                             if ci.nresults == 0 && caller.is_lua() {
                                 let (top, caller) = (ci.func.max(caller.top), *caller);
@@ -796,12 +795,7 @@ impl Vm {
                         continue 'newframe;
                     }
                     Op::Return1 { a } => {
-                        if self.has_closables(base) {
-                            savepc!();
-                            if !self.close_before_return(fi, base, base + a as usize, 1)? {
-                                continue 'newframe;
-                            }
-                        }
+                        debug_assert!(!self.has_closables(base));
                         // The common case, one result into a Lua caller that
                         // wants one: `postcall` reduced to a move.
                         if let [.., caller, ci] = &self.th.frames[..] {
