@@ -46,14 +46,14 @@ pub(crate) const EXTRA_STACK: usize = 20;
 
 /// What pushing a Lua frame needs from the function's prototype.
 #[derive(Clone, Copy)]
-struct FrameShape {
+pub(crate) struct FrameShape {
     params: usize,
     max_stack: usize,
-    vararg: bool,
+    pub(crate) vararg: bool,
     /// `raw::proto_addr` of the prototype.
-    addr: usize,
+    pub(crate) addr: usize,
     /// `raw::upvals_addr` of the closure.
-    upvals: usize,
+    pub(crate) upvals: usize,
 }
 
 /// Maximum `__call` chain length when calling a non-function.
@@ -116,7 +116,7 @@ impl Vm {
 
     /// What pushing a frame of closure `cl` needs from its prototype.
     #[inline(always)]
-    fn frame_shape(&self, cl: LuaFnRef) -> FrameShape {
+    pub(crate) fn frame_shape(&self, cl: LuaFnRef) -> FrameShape {
         let closure = &self.heap.lfns[cl];
         let proto = &closure.proto;
         FrameShape {
@@ -130,7 +130,7 @@ impl Vm {
 
     /// Pushes the frame of Lua function `cl` (not vararg) at `func`.
     #[inline(always)]
-    fn push_fixed_frame(
+    pub(crate) fn push_fixed_frame(
         &mut self,
         func: usize,
         cl: LuaFnRef,

@@ -94,6 +94,24 @@ impl Vm {
                     sync!();
                 }};
             }
+            // Goes on with the Lua frame `precall` just pushed at `$fi` for
+            // closure `$cl` (registers from `$base`, prototype and upvalue
+            // handles at the recorded addresses), without reading it back.
+            macro_rules! enter_new {
+                ($fi:expr, $cl:expr, $base:expr, $shape:expr) => {{
+                    let shape: crate::call::FrameShape = $shape;
+                    fi = $fi;
+                    cl = $cl;
+                    base = $base;
+                    pc = 0;
+                    upvals = shape.upvals;
+                    // SAFETY: as for the frame entry above.
+                    proto = unsafe { crate::raw::proto_at(shape.addr) };
+                    code = &proto.code[..];
+                    k = &proto.consts[..];
+                    sync!();
+                }};
+            }
             macro_rules! sync {
                 () => {
                     regs = self.th.stack.as_mut_ptr().wrapping_add(base)
@@ -735,6 +753,16 @@ impl Vm {
                             self.th.top = func + b as usize;
                         }
                         savepc!();
+                        // The common case inline: a Lua function with fixed
+                        // parameters.
+                        if let Value::LuaFn(callee) = self.th.stack[func] {
+                            let shape = self.frame_shape(callee);
+                            if !shape.vararg {
+                                self.push_fixed_frame(func, callee, shape, c as i32 - 1)?;
+                                enter_new!(fi + 1, callee, func + 1, shape);
+                                continue;
+                            }
+                        }
                         if self.precall(func, c as i32 - 1)? {
                             // A fresh Lua frame (flags clear) right above.
                             let callee = *self.th.frames.last().expect("pushed frame");
