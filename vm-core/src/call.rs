@@ -231,39 +231,30 @@ impl Vm {
         }
     }
 
-    /// Whether the native frame on top may start now: charges its declared
-    /// cost, or, when the budget cannot pay for it, stops the run first
-    /// (false; the frame starts on the next resume). A native costing more
-    /// than a whole budget still runs when it is the first thing a slice
-    /// does, so every slice progresses.
+    /// Starts native `n`, whose frame is on top: charges its declared cost
+    /// and calls it, returning its step; or, when the budget cannot pay for
+    /// it, stops the run first (`None`: the frame starts on the next
+    /// resume). A native costing more than a whole budget still runs when
+    /// it is the first thing a slice does, so every slice progresses.
     #[inline(always)]
-    pub(crate) fn native_may_start(&mut self, n: NativeRef) -> bool {
-        let cost = i64::from(self.heap.natives[n].func.cost);
+    pub(crate) fn start_native(&mut self, n: NativeRef) -> Option<LuaResult<Step>> {
+        let nc = &self.heap.natives[n];
+        let (cost, f) = (i64::from(nc.func.cost), nc.func.func);
+        let closure = nc.closure.clone();
         if self.fuel < cost && self.fuel < self.slice_fuel && self.out_of_fuel() {
-            return false;
+            return None;
         }
         self.fuel -= cost;
-        true
-    }
-
-    /// Calls native `n`, whose frame is on top, for the first time (after
-    /// `native_may_start`) and returns its step.
-    #[inline(always)]
-    pub(crate) fn start_native(&mut self, n: NativeRef) -> LuaResult<Step> {
         let ci = self.th.frames.last_mut().expect("a native frame");
         ci.flags |= STARTED;
         let args = Args {
             base: ci.base,
             count: ci.nargs as usize,
         };
-        let nc = &self.heap.natives[n];
-        match nc.closure.clone() {
+        Some(match closure {
             Some(c) => self.guarded(|vm| (c.func)(vm, args)),
-            None => {
-                let f = nc.func.func;
-                self.guarded(|vm| f(vm, args))
-            }
-        }
+            None => self.guarded(|vm| f(vm, args)),
+        })
     }
 
     /// Runs a native or continuation, turning a Rust panic inside it into a
@@ -449,11 +440,10 @@ impl Vm {
                         let FrameKind::Native(n) = ci.kind else {
                             unreachable!()
                         };
-                        if !self.native_may_start(n) {
+                        let Some(step) = self.start_native(n) else {
                             return Ok(());
-                        }
-                        let step = self.start_native(n)?;
-                        self.apply_step(step)?;
+                        };
+                        self.apply_step(step?)?;
                     } else {
                         if ci.flags & (YIELDED | OFFLOADED) != 0 {
                             unreachable!(

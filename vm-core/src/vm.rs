@@ -1049,10 +1049,10 @@ impl Vm {
         else {
             unreachable!("run_native_inline without a native frame")
         };
-        if !self.native_may_start(n) {
+        let Some(step) = self.start_native(n) else {
             return Ok(false);
-        }
-        match self.start_native(n)? {
+        };
+        match step? {
             Step::Return(n) => {
                 let first = self.frame_values(n)?;
                 self.postcall(first, n);
