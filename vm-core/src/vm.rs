@@ -72,44 +72,35 @@ impl Vm {
                     self.th.frames[fi].pc = pc as u32
                 };
             }
-            // Goes on with Lua frame `$fi` (a copy of its `CallInfo`), which
-            // is not waiting to finish an instruction and is above the
-            // floor: what `continue 'newframe` would find, without looking.
-            macro_rules! enter {
-                ($fi:expr, $ci:expr) => {{
-                    let (to, ci): (usize, crate::state::CallInfo) = ($fi, $ci);
-                    let FrameKind::Lua(c) = ci.kind else {
-                        unreachable!("enter! on a native frame")
-                    };
-                    debug_assert!(ci.flags & FINISH_OP == 0 && to >= self.exec_floor);
-                    fi = to;
-                    cl = c;
-                    base = ci.base;
-                    pc = ci.pc as usize;
-                    upvals = ci.upvals;
+            // Goes on with Lua frame `$fi` (closure `$cl`, registers from
+            // `$base`, next instruction `$pc`, prototype and upvalue handles
+            // at the addresses the frame recorded), which is not waiting to
+            // finish an instruction and is above the floor: what `continue
+            // 'newframe` would find, without looking.
+            macro_rules! enter_frame {
+                ($fi:expr, $cl:expr, $base:expr, $pc:expr, $proto:expr, $upvals:expr) => {{
+                    fi = $fi;
+                    debug_assert!(fi >= self.exec_floor);
+                    cl = $cl;
+                    base = $base;
+                    pc = $pc;
+                    upvals = $upvals;
                     // SAFETY: as for the frame entry above.
-                    proto = unsafe { crate::raw::proto_at(ci.proto) };
+                    proto = unsafe { crate::raw::proto_at($proto) };
                     code = &proto.code[..];
                     k = &proto.consts[..];
                     sync!();
                 }};
             }
-            // Goes on with the Lua frame `precall` just pushed at `$fi` for
-            // closure `$cl` (registers from `$base`, prototype and upvalue
-            // handles at the recorded addresses), without reading it back.
-            macro_rules! enter_new {
-                ($fi:expr, $cl:expr, $base:expr, $shape:expr) => {{
-                    let shape: crate::call::FrameShape = $shape;
-                    fi = $fi;
-                    cl = $cl;
-                    base = $base;
-                    pc = 0;
-                    upvals = shape.upvals;
-                    // SAFETY: as for the frame entry above.
-                    proto = unsafe { crate::raw::proto_at(shape.addr) };
-                    code = &proto.code[..];
-                    k = &proto.consts[..];
-                    sync!();
+            // `enter_frame!` from a copy of the frame's `CallInfo`.
+            macro_rules! enter {
+                ($fi:expr, $ci:expr) => {{
+                    let ci: crate::state::CallInfo = $ci;
+                    let FrameKind::Lua(c) = ci.kind else {
+                        unreachable!("enter! on a native frame")
+                    };
+                    debug_assert!(ci.flags & FINISH_OP == 0);
+                    enter_frame!($fi, c, ci.base, ci.pc as usize, ci.proto, ci.upvals);
                 }};
             }
             macro_rules! sync {
@@ -759,7 +750,8 @@ impl Vm {
                             let shape = self.frame_shape(callee);
                             if !shape.vararg {
                                 self.push_fixed_frame(func, callee, shape, c as i32 - 1)?;
-                                enter_new!(fi + 1, callee, func + 1, shape);
+                                // The frame `precall` just pushed, not read back.
+                                enter_frame!(fi + 1, callee, func + 1, 0, shape.addr, shape.upvals);
                                 continue;
                             }
                         }
