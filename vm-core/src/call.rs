@@ -506,7 +506,11 @@ impl Vm {
             Status::Ok
         };
         let top = self.th.frames.last_mut().expect("native frame");
-        top.flags &= !(K_ERROR | K_YIELD);
+        // Whatever the native asked for is over: in particular a protected
+        // call no longer protects the frame (`finishpcallk`), so an error
+        // its continuation raises goes to the caller.
+        top.flags &= !(K_ERROR | K_YIELD | PROTECTED);
+        top.handler = None;
         let Some(k) = ci.k else {
             return Err(self.request_error());
         };

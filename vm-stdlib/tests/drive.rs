@@ -67,6 +67,27 @@ fn stale_request(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
     Ok(step)
 }
 
+static PCALL_THEN_FAIL: NativeFunction = NativeFunction::new("pcall_then_fail", pcall_then_fail);
+static PCALL_THEN_FAIL_K: Continuation = Continuation::new("pcall_then_fail_k", pcall_then_fail_k);
+
+/// `pcall_then_fail(f)`: calls `f` protected, then raises an error of its
+/// own from the continuation. That error is not the protected call's: it
+/// must reach the caller, not come back to this continuation.
+fn pcall_then_fail(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    vm.check_function(args, 1)?;
+    Ok(vm.pcallk(0, None, &PCALL_THEN_FAIL_K, 0))
+}
+
+fn pcall_then_fail_k(vm: &mut Vm, _args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
+    match status {
+        Status::Ok => Err(vm.error("raised after the protected call")),
+        _ => {
+            vm.push(Value::Bool(false));
+            Ok(Step::Return(1))
+        }
+    }
+}
+
 static SUM_YIELDS: NativeFunction = NativeFunction::new("sum_yields", sum_yields);
 static SUM_YIELDS_K: Continuation = Continuation::new("sum_yields_k", sum_yields_k);
 
@@ -166,6 +187,7 @@ fn new_vm() -> Vm {
             &MISCOUNTS,
             &RESUME_K_STYLE,
             &STALE_REQUEST,
+            &PCALL_THEN_FAIL,
         ],
     );
     vm
@@ -577,6 +599,25 @@ fn a_native_that_miscounts_its_values_gets_an_error() {
         assert!(
             text(&vm, r[1]).contains("native frame error"),
             "case {case}: {}",
+            text(&vm, r[1])
+        );
+    }
+    vm.check_invariants().unwrap();
+}
+
+#[test]
+fn a_protected_call_protects_only_itself() {
+    let mut vm = new_vm();
+    for src in [
+        "return pcall(pcall_then_fail, function() end)",
+        // The same inside a coroutine.
+        "return coroutine.wrap(function() return pcall(pcall_then_fail, print) end)()",
+    ] {
+        let r = vm.exec(src.as_bytes(), "=protect").unwrap();
+        assert!(matches!(r[0], Value::Bool(false)), "{src}");
+        assert!(
+            text(&vm, r[1]).contains("raised after the protected call"),
+            "{src}: {}",
             text(&vm, r[1])
         );
     }
