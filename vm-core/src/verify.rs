@@ -14,6 +14,14 @@
 //! (`CALL` with `B = 0`, `VARARG` with `C = 0`, ...) are not covered: the
 //! interpreter checks those.
 //!
+//! It also checks the shape the code generator gives code, which the
+//! interpreter's handlers assume: a function ends with a return; a vararg
+//! function starts with `VARARGPREP` and only it uses `VARARG`; every
+//! comparison or test is followed by its jump; `FORPREP` and `FORLOOP`,
+//! `TFORPREP`, `TFORCALL` and `TFORLOOP` come in matching groups; field
+//! names are string constants and arithmetic constants numbers; local
+//! variable ranges lie inside the code.
+//!
 //! Only the compiler makes prototypes today, so a failure here is a
 //! compiler bug, reported as an error instead of undefined behaviour; a
 //! loader of binary chunks must pass its prototypes through here too.
@@ -37,12 +45,7 @@ pub(crate) fn verify(proto: &Proto) -> Result<(), String> {
         v.instruction(pc, *op)
             .map_err(|e| format!("invalid bytecode: {} at instruction {pc}: {e}", op.name()))?;
     }
-    if proto.lines.len() != proto.code.len() {
-        return Err("invalid bytecode: line information does not match the code".into());
-    }
-    if proto.num_params > proto.max_stack {
-        return Err("invalid bytecode: more parameters than registers".into());
-    }
+    v.function().map_err(|e| format!("invalid bytecode: {e}"))?;
     proto.protos.iter().try_for_each(|p| verify(p))
 }
 
@@ -51,13 +54,67 @@ struct Verifier<'a> {
 }
 
 impl Verifier<'_> {
-    /// Registers `first .. first + count` exist.
+    /// The checks on the function as a whole.
+    fn function(&self) -> Result<(), String> {
+        let p = self.p;
+        if p.lines.len() != p.code.len() {
+            return Err("line information does not match the code".into());
+        }
+        if p.num_params > p.max_stack {
+            return Err("more parameters than registers".into());
+        }
+        if !matches!(
+            p.code.last(),
+            Some(Op::Return { .. } | Op::Return0 {} | Op::Return1 { .. })
+        ) {
+            return Err("a function ends with a return".into());
+        }
+        if p.is_vararg && p.code[0] != (Op::VarArgPrep { a: p.num_params }) {
+            return Err("a vararg function starts with VARARGPREP".into());
+        }
+        for var in &p.locvars {
+            if var.start_pc > var.end_pc || var.end_pc as usize > p.code.len() {
+                return Err(format!("local {} has a range outside the code", var.name));
+            }
+        }
+        Ok(())
+    }
+
+    /// Instruction `pc` is `want` (the partner of a loop instruction).
+    fn is_at(&self, pc: i64, want: impl Fn(Op) -> bool, what: &str) -> Result<(), String> {
+        match usize::try_from(pc).ok().and_then(|pc| self.p.code.get(pc)) {
+            Some(&op) if want(op) => Ok(()),
+            _ => Err(format!("instruction {pc} is not its {what}")),
+        }
+    }
+
+    /// A string constant (a field name).
+    fn name_k(&self, k: u32) -> Result<(), String> {
+        self.konst(k)?;
+        match self.p.consts[k as usize] {
+            crate::value::Value::Str(_) => Ok(()),
+            _ => Err(format!("constant {k} is not a string")),
+        }
+    }
+
+    /// A number constant (an arithmetic operand).
+    fn number_k(&self, k: u32) -> Result<(), String> {
+        self.konst(k)?;
+        match self.p.consts[k as usize] {
+            crate::value::Value::Int(_) | crate::value::Value::Num(_) => Ok(()),
+            _ => Err(format!("constant {k} is not a number")),
+        }
+    }
+
+    /// Registers `first .. first + count` exist; with no registers,
+    /// `first` is only a position, at most the frame's extent.
     fn regs(&self, first: u8, count: usize) -> Result<(), String> {
-        if first as usize + count > self.p.max_stack as usize {
+        let (first, max) = (first as usize, self.p.max_stack as usize);
+        let end = first + count;
+        if end > max || first > max {
+            let last = if count == 0 { first } else { end - 1 };
             return Err(format!(
-                "register {} beyond the frame's {} registers",
-                first as usize + count - 1,
-                self.p.max_stack
+                "register {last} beyond the frame's {max} registers"
             ));
         }
         Ok(())
@@ -155,7 +212,7 @@ impl Verifier<'_> {
             Op::GetTabUp { a, b, c } => {
                 self.reg(a)?;
                 self.upval(b)?;
-                self.konst(c)?;
+                self.name_k(c)?;
             }
             Op::GetTable { a, b, c }
             | Op::Add { a, b, c }
@@ -178,8 +235,12 @@ impl Verifier<'_> {
                 self.reg(a)?;
                 self.reg(b)?;
             }
-            Op::GetField { a, b, c }
-            | Op::AddK { a, b, c }
+            Op::GetField { a, b, c } => {
+                self.reg(a)?;
+                self.reg(b)?;
+                self.name_k(c)?;
+            }
+            Op::AddK { a, b, c }
             | Op::AddKL { a, b, c }
             | Op::MulKL { a, b, c }
             | Op::SubK { a, b, c }
@@ -193,11 +254,11 @@ impl Verifier<'_> {
             | Op::BXorK { a, b, c } => {
                 self.reg(a)?;
                 self.reg(b)?;
-                self.konst(c)?;
+                self.number_k(c)?;
             }
             Op::SetTabUp { a, b, c, k } => {
                 self.upval(a)?;
-                self.konst(b)?;
+                self.name_k(b)?;
                 self.rk(c, k)?;
             }
             Op::SetTable { a, b, c, k } => {
@@ -211,15 +272,20 @@ impl Verifier<'_> {
             }
             Op::SetField { a, b, c, k } => {
                 self.reg(a)?;
-                self.konst(b)?;
+                self.name_k(b)?;
                 self.rk(c, k)?;
             }
             Op::SelfOp { a, b, c } => {
                 self.regs(a, 2)?;
                 self.reg(b)?;
-                self.konst(c)?;
+                self.name_k(c)?;
             }
-            Op::Concat { a, b } => self.regs(a, (b as usize).max(1))?,
+            Op::Concat { a, b } => {
+                if b < 2 {
+                    return Err("concatenates fewer than two values".into());
+                }
+                self.regs(a, b as usize)?
+            }
             Op::Jmp { sj } => self.target(pc, sj as i64)?,
             Op::EqK { a, b, .. } => {
                 self.reg(a)?;
@@ -230,6 +296,8 @@ impl Verifier<'_> {
                 self.regs(a, (c as usize).saturating_sub(1))?;
             }
             Op::TailCall { a, b } => self.regs(a, (b as usize).max(1))?,
+            // B <= 1: no values, or values from R[A] up to the top; R[A] may
+            // be the first register past the frame's own.
             Op::Return { a, b } => self.regs(a, (b as usize).saturating_sub(1))?,
             Op::Return0 {} => {}
             Op::ForLoop { a, bx } | Op::TForLoop { a, bx } => {
@@ -243,13 +311,27 @@ impl Verifier<'_> {
                 )?;
                 self.target(pc, -(bx as i64))?;
             }
-            Op::ForPrep { a, bx } | Op::TForPrep { a, bx } => {
+            // FORPREP skips to just past its FORLOOP, which jumps back to
+            // the body; TFORPREP jumps to its TFORCALL.
+            Op::ForPrep { a, bx } => {
                 self.regs(a, 4)?;
                 self.target(pc, bx as i64)?;
+                let pair = |o| matches!(o, Op::ForLoop { a: la, bx: lb } if la == a && lb == bx);
+                self.is_at(pc as i64 + bx as i64, pair, "FORLOOP")?;
             }
-            // The iterator, state and control are copied to `R[A+4..A+6]` for
-            // the call, whose results land from `R[A+4]`.
-            Op::TForCall { a, c } => self.regs(a, 4 + (c as usize).max(3))?,
+            Op::TForPrep { a, bx } => {
+                self.regs(a, 4)?;
+                self.target(pc, bx as i64)?;
+                let call = |o| matches!(o, Op::TForCall { a: ca, .. } if ca == a);
+                self.is_at(pc as i64 + 1 + bx as i64, call, "TFORCALL")?;
+            }
+            // The iterator, state and control are copied to `R[A+4..A+6]`
+            // for the call, whose results land from `R[A+4]`.
+            Op::TForCall { a, c } => {
+                self.regs(a, 4 + (c as usize).max(3))?;
+                let lp = |o| matches!(o, Op::TForLoop { a: la, .. } if la == a);
+                self.is_at(pc as i64 + 1, lp, "TFORLOOP")?;
+            }
             Op::SetList { a, b, .. } => self.regs(a, b as usize + 1)?,
             Op::Closure { a, bx } => {
                 self.reg(a)?;
@@ -257,13 +339,22 @@ impl Verifier<'_> {
                     return Err(format!("prototype {bx} out of range"));
                 }
             }
-            Op::VarArg { a, c } => self.regs(a, (c as usize).saturating_sub(1))?,
-            Op::VarArgPrep { .. } => {}
+            Op::VarArg { a, c } => {
+                if !self.p.is_vararg {
+                    return Err("VARARG outside a vararg function".into());
+                }
+                self.regs(a, (c as usize).saturating_sub(1))?
+            }
+            Op::VarArgPrep { .. } => {
+                if pc != 0 {
+                    return Err("VARARGPREP after the first instruction".into());
+                }
+            }
         }
-        // A comparison or test skips the next instruction (its jump) when
+        // A comparison or test skips the next instruction, its jump, when
         // its condition fails.
         if op.condition_mut_copy().is_some() || matches!(op, Op::Test { .. } | Op::TestSet { .. }) {
-            self.target(pc, 1)?;
+            self.is_at(pc as i64 + 1, |o| matches!(o, Op::Jmp { .. }), "jump")?;
         }
         Ok(())
     }
@@ -335,6 +426,52 @@ mod tests {
         ];
         for (code, want) in cases {
             let err = verify(&proto(code.clone(), 3)).expect_err("invalid code");
+            assert!(err.contains(want), "{code:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn rejects_code_not_shaped_as_the_compiler_shapes_it() {
+        let cases = [
+            (
+                vec![
+                    Op::Lt {
+                        a: 0,
+                        b: 1,
+                        k: false,
+                    },
+                    Op::Return0 {},
+                    Op::Return0 {},
+                ],
+                "not its jump",
+            ),
+            (
+                vec![Op::ForPrep { a: 0, bx: 0 }, Op::Return0 {}],
+                "not its FORLOOP",
+            ),
+            (
+                vec![Op::TForCall { a: 0, c: 1 }, Op::Return0 {}],
+                "not its TFORLOOP",
+            ),
+            (
+                vec![Op::GetField { a: 0, b: 0, c: 0 }, Op::Return0 {}],
+                "not a string",
+            ),
+            (
+                vec![Op::VarArg { a: 0, c: 2 }, Op::Return0 {}],
+                "outside a vararg",
+            ),
+            (
+                vec![Op::Concat { a: 0, b: 1 }, Op::Return0 {}],
+                "fewer than two",
+            ),
+            (
+                vec![Op::Return0 {}, Op::Jmp { sj: -2 }],
+                "ends with a return",
+            ),
+        ];
+        for (code, want) in cases {
+            let err = verify(&proto(code.clone(), 8)).expect_err("invalid code");
             assert!(err.contains(want), "{code:?}: {err}");
         }
     }
