@@ -56,7 +56,7 @@ impl Vm {
             // frame's function slot until the frame is popped and owns an
             // `Arc` of the prototype. `proto` is only used while frame `fi`
             // runs: every frame change goes through `continue 'newframe` or
-            // `enter!`, which take the new frame's prototype.
+            // `enter_frame!`, which take the new frame's prototype.
             let mut proto: &Proto = unsafe { crate::raw::proto_at(proto_addr) };
             let mut code = &proto.code[..];
             let mut k = &proto.consts[..];
