@@ -40,7 +40,7 @@ impl Vm {
             let mut fi = self.th.frames.len() - 1;
             // One read of the frame (each indexing is a bounds check).
             let ci = &self.th.frames[fi];
-            let FrameKind::Lua(mut cl) = ci.kind else {
+            let FrameKind::Lua(_) = ci.kind else {
                 return Ok(());
             };
             let (mut base, pc, proto_addr, mut upvals) = (ci.base, ci.pc, ci.proto, ci.upvals);
@@ -72,16 +72,14 @@ impl Vm {
                     self.th.frames[fi].pc = pc as u32
                 };
             }
-            // Goes on with Lua frame `$fi` (closure `$cl`, registers from
-            // `$base`, next instruction `$pc`, prototype and upvalue handles
+            // Goes on with Lua frame `$fi` (registers from `$base`, next instruction `$pc`, prototype and upvalue handles
             // at the addresses the frame recorded), which is not waiting to
             // finish an instruction and is above the floor: what `continue
             // 'newframe` would find, without looking.
             macro_rules! enter_frame {
-                ($fi:expr, $cl:expr, $base:expr, $pc:expr, $proto:expr, $upvals:expr) => {{
+                ($fi:expr, $base:expr, $pc:expr, $proto:expr, $upvals:expr) => {{
                     fi = $fi;
                     debug_assert!(fi >= self.exec_floor);
-                    cl = $cl;
                     base = $base;
                     pc = $pc;
                     upvals = $upvals;
@@ -96,11 +94,8 @@ impl Vm {
             macro_rules! enter {
                 ($fi:expr, $ci:expr) => {{
                     let ci: crate::state::CallInfo = $ci;
-                    let FrameKind::Lua(c) = ci.kind else {
-                        unreachable!("enter! on a native frame")
-                    };
-                    debug_assert!(ci.flags & FINISH_OP == 0);
-                    enter_frame!($fi, c, ci.base, ci.pc as usize, ci.proto, ci.upvals);
+                    debug_assert!(ci.is_lua() && ci.flags & FINISH_OP == 0);
+                    enter_frame!($fi, ci.base, ci.pc as usize, ci.proto, ci.upvals);
                 }};
             }
             macro_rules! sync {
@@ -751,7 +746,7 @@ impl Vm {
                             if !shape.vararg {
                                 self.push_fixed_frame(func, callee, shape, c as i32 - 1)?;
                                 // The frame `precall` just pushed, not read back.
-                                enter_frame!(fi + 1, callee, func + 1, 0, shape.addr, shape.upvals);
+                                enter_frame!(fi + 1, func + 1, 0, shape.addr, shape.upvals);
                                 continue;
                             }
                         }
@@ -901,7 +896,7 @@ impl Vm {
                     Op::SetList { a, b, c } => self.set_list(fi, base + a as usize, b, c),
                     Op::Closure { a, bx } => {
                         savepc!();
-                        self.closure_op(cl, base, a, &proto.protos[bx as usize]);
+                        self.closure_op(fi, base, a, &proto.protos[bx as usize]);
                         sync!();
                     }
                     Op::VarArg { a, c } => {
@@ -955,7 +950,10 @@ impl Vm {
     /// `CLOSURE` of prototype `p` into register `a`, then a collector safe
     /// point.
     #[inline(never)]
-    fn closure_op(&mut self, parent: LuaFnRef, base: usize, a: u8, p: &Arc<Proto>) {
+    fn closure_op(&mut self, fi: usize, base: usize, a: u8, p: &Arc<Proto>) {
+        let FrameKind::Lua(parent) = self.th.frames[fi].kind else {
+            unreachable!("CLOSURE in a native frame")
+        };
         let f = self.make_closure(parent, base, p.clone());
         let ra = base + a as usize;
         self.th.stack[ra] = Value::LuaFn(f);
