@@ -435,11 +435,8 @@ impl Vm {
             let ci = *self.th.frames.last().expect("frame");
             match ci.kind {
                 FrameKind::Lua(_) => self.execute()?,
-                FrameKind::Native(_) => {
+                FrameKind::Native(n) => {
                     if ci.flags & STARTED == 0 {
-                        let FrameKind::Native(n) = ci.kind else {
-                            unreachable!()
-                        };
                         let Some(step) = self.start_native(n) else {
                             return Ok(());
                         };

@@ -83,8 +83,8 @@ impl Vm {
     }
 
     /// Pushes `n` values of (non-running) thread `from`'s stack, from slot
-    /// `first`, on the running thread; returns the slot of the first.
-    fn push_from(&mut self, from: ThreadRef, first: usize, n: usize) -> usize {
+    /// `first`, on the running thread.
+    fn push_from(&mut self, from: ThreadRef, first: usize, n: usize) {
         let at = self.th.top;
         self.th.ensure(at + n + crate::call::EXTRA_STACK);
         let src = &self.heap.threads[from].stack[first..first + n];
@@ -93,7 +93,6 @@ impl Vm {
             *d = *s;
         }
         self.th.top = at + n;
-        at
     }
 
     /// Returns from the running thread's top frame with `n` values of
@@ -570,17 +569,16 @@ impl Vm {
                     Ok(Outcome::Offload(job))
                 }
                 Some(Suspend::Yield(n)) => Ok(Outcome::Yield(self.take_top(n))),
-                None if t == self.main => {
-                    let (func, _) = self.main_task.take().expect("main task");
-                    let vals = self.th.stack[func..self.th.top].to_vec();
-                    self.th.top = func;
-                    Ok(Outcome::Return(vals))
-                }
                 None => {
-                    let n = self.th.top;
-                    let vals = self.take_top(n);
-                    self.th.status = ThreadStatus::Dead;
-                    Ok(Outcome::Return(vals))
+                    // The results run from the called function's slot (the
+                    // main task's, or a coroutine's slot 0) to the top.
+                    let first = if t == self.main {
+                        self.main_task.take().expect("main task").0
+                    } else {
+                        self.th.status = ThreadStatus::Dead;
+                        0
+                    };
+                    Ok(Outcome::Return(self.take_top(self.th.top - first)))
                 }
             },
             Err(e) => {
