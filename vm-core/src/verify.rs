@@ -6,7 +6,8 @@
 //! A prototype is valid when, for every instruction:
 //! - every register it names (including the fixed ranges it implies, such
 //!   as `R[A+3]` of `FORLOOP`) is below `max_stack`;
-//! - every constant, upvalue and nested prototype index is in range;
+//! - every constant, upvalue and nested prototype index is in range, and
+//!   nested closures capture registers and upvalues that exist;
 //! - every instruction it may continue with (the next one, a skipped one,
 //!   a jump target) exists, so the program counter never leaves the code;
 //!
@@ -71,6 +72,23 @@ impl Verifier<'_> {
         }
         if p.is_vararg && p.code[0] != (Op::VarArgPrep { a: p.num_params }) {
             return Err("a vararg function starts with VARARGPREP".into());
+        }
+        // A closure's upvalues come from this frame's registers or this
+        // function's own upvalues (`CLOSURE`).
+        for (i, child) in p.protos.iter().enumerate() {
+            for d in &child.upvalues {
+                let (limit, what) = if d.in_stack {
+                    (p.max_stack as usize, "register")
+                } else {
+                    (p.upvalues.len(), "upvalue")
+                };
+                if d.index as usize >= limit {
+                    return Err(format!(
+                        "prototype {i} captures {what} {} out of range",
+                        d.index
+                    ));
+                }
+            }
         }
         for var in &p.locvars {
             if var.start_pc > var.end_pc || var.end_pc as usize > p.code.len() {
@@ -473,6 +491,22 @@ mod tests {
         for (code, want) in cases {
             let err = verify(&proto(code.clone(), 8)).expect_err("invalid code");
             assert!(err.contains(want), "{code:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn closures_capture_only_what_their_parent_has() {
+        for (in_stack, want) in [(true, "register 5"), (false, "upvalue 5")] {
+            let mut child = proto(vec![Op::Return0 {}], 1);
+            child.upvalues.push(crate::func::UpvalDesc {
+                name: "x".into(),
+                in_stack,
+                index: 5,
+            });
+            let mut p = proto(vec![Op::Closure { a: 0, bx: 0 }, Op::Return0 {}], 2);
+            p.protos.push(std::sync::Arc::new(child));
+            let err = verify(&p).expect_err("out-of-range capture");
+            assert!(err.contains(want), "{err}");
         }
     }
 
