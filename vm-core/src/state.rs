@@ -59,7 +59,9 @@ pub(crate) enum FrameKind {
 /// Which fields are meaningful: `pc`, `top`, `nvarargs` for Lua frames;
 /// `k`, `ctx`, `handler`, `callee` for native frames waiting in a
 /// continuation; `aux` while a Lua frame is in the middle of a `CONCAT` or a
-/// `RETURN`/`CLOSE` that calls `__close` handlers.
+/// `RETURN`/`CLOSE` that calls `__close` handlers, and for a native frame
+/// that resumed a coroutine, how its values come back (`Deliver`, recorded
+/// by `Vm::resumek`).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CallInfo {
     /// Slot of the called function; results are moved here on return.
