@@ -505,14 +505,21 @@ impl Vm {
     /// # Errors
     /// An argument error when it is not an integer (or convertible).
     pub fn check_integer(&mut self, args: Args, i: usize) -> LuaResult<i64> {
-        let v = self.arg(args, i);
+        match self.to_integer(self.arg(args, i)) {
+            Ok(n) => Ok(n),
+            Err(true) => Err(self.arg_error(i, "number has no integer representation")),
+            Err(false) => Err(self.type_error_arg(args, i, "number")),
+        }
+    }
+
+    /// `lua_tointegerx`: an integer, a float with an exact integer value or
+    /// a string convertible to one; otherwise `Err(true)` for a number
+    /// without an integer representation, `Err(false)` for a non-number.
+    pub(crate) fn to_integer(&self, v: Value) -> Result<i64, bool> {
         match self.to_number(v) {
             Some(Value::Int(n)) => Ok(n),
-            Some(Value::Num(f)) => match number::float_to_int_exact(f) {
-                Some(n) => Ok(n),
-                None => Err(self.arg_error(i, "number has no integer representation")),
-            },
-            _ => Err(self.type_error_arg(args, i, "number")),
+            Some(Value::Num(f)) => number::float_to_int_exact(f).ok_or(true),
+            _ => Err(false),
         }
     }
 

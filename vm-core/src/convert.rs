@@ -236,13 +236,13 @@ pub trait IntoLuaMulti {
 /// `lua_tointegerx`: integers, floats with an exact integer value, and
 /// strings convertible to one of those.
 fn to_integer(v: Value, vm: &Vm) -> Result<i64, ConvertError> {
-    match vm.to_number(v) {
-        Some(Value::Int(i)) => Ok(i),
-        Some(Value::Num(f)) => {
-            number::float_to_int_exact(f).ok_or(ConvertError::Invalid(NO_INTEGER.into()))
+    vm.to_integer(v).map_err(|has_number| {
+        if has_number {
+            ConvertError::Invalid(NO_INTEGER.into())
+        } else {
+            ConvertError::expected("number", v)
         }
-        _ => Err(ConvertError::expected("number", v)),
-    }
+    })
 }
 
 /// `lua_tonumberx`: numbers and numeric strings, as a float.
