@@ -89,7 +89,8 @@ impl Vm {
         // with fixed parameters.
         match self.th.stack[func] {
             Value::LuaFn(cl) => {
-                let shape = self.frame_shape(cl);
+                // SAFETY: a function on the stack is live.
+                let shape = unsafe { self.frame_shape(cl) };
                 if !shape.vararg {
                     return self.push_fixed_frame(func, cl, shape, nresults);
                 }
@@ -115,9 +116,13 @@ impl Vm {
     }
 
     /// What pushing a frame of closure `cl` needs from its prototype.
+    ///
+    /// # Safety
+    /// `cl` must be live: the function slot of a call.
     #[inline(always)]
-    pub(crate) fn frame_shape(&self, cl: LuaFnRef) -> FrameShape {
-        let closure = &self.heap.lfns[cl];
+    pub(crate) unsafe fn frame_shape(&self, cl: LuaFnRef) -> FrameShape {
+        // SAFETY: the caller guarantees that `cl` is live.
+        let closure = unsafe { crate::raw::live(&self.heap.lfns, cl) };
         let proto = &closure.proto;
         FrameShape {
             params: proto.num_params as usize,
@@ -205,7 +210,9 @@ impl Vm {
         loop {
             match f {
                 Value::LuaFn(cl) => {
-                    let shape = self.frame_shape(cl);
+                    // SAFETY: a function on the stack or in a metatable is
+                    // live.
+                    let shape = unsafe { self.frame_shape(cl) };
                     return if shape.vararg {
                         self.push_vararg_frame(func, cl, shape, nresults)
                     } else {
@@ -236,9 +243,14 @@ impl Vm {
     /// it, stops the run first (`None`: the frame starts on the next
     /// resume). A native costing more than a whole budget still runs when
     /// it is the first thing a slice does, so every slice progresses.
+    ///
+    /// # Safety
+    /// `n` must be the native of the frame on top, which its function slot
+    /// keeps live.
     #[inline(always)]
-    pub(crate) fn start_native(&mut self, n: NativeRef) -> Option<LuaResult<Step>> {
-        let nc = &self.heap.natives[n];
+    pub(crate) unsafe fn start_native(&mut self, n: NativeRef) -> Option<LuaResult<Step>> {
+        // SAFETY: the caller guarantees that `n` is live.
+        let nc = unsafe { crate::raw::live(&self.heap.natives, n) };
         let (cost, f) = (i64::from(nc.func.cost), nc.func.func);
         let closure = nc.closure.clone();
         if self.fuel < cost && self.fuel < self.slice_fuel && self.out_of_fuel() {
@@ -437,7 +449,8 @@ impl Vm {
                 FrameKind::Lua(_) => self.execute()?,
                 FrameKind::Native(n) => {
                     if ci.flags & STARTED == 0 {
-                        let Some(step) = self.start_native(n) else {
+                        // SAFETY: `n` is the native of the frame on top.
+                        let Some(step) = (unsafe { self.start_native(n) }) else {
                             return Ok(());
                         };
                         self.apply_step(step?)?;

@@ -21,11 +21,51 @@
 //! closure's box of handles is never replaced while it lives (anything
 //! that rebinds an upvalue, such as `debug.upvaluejoin`, must write the
 //! handle in place).
+//!
+//! Live handles: an arena lookup (`SlotMap` indexing) checks the slot's
+//! bounds and version, seven instructions and three branches. The
+//! interpreter's hot paths (`GETFIELD` and the other table accesses,
+//! `GETUPVAL`/`SETUPVAL`, the callee of `CALL`, the native a frame starts)
+//! only dereference handles read from a register or a frame's function
+//! slot, from a running closure's upvalue handles, or from an upvalue's
+//! value, and those name live objects: the collector marks every stack
+//! slot below `top` and clears the slots above it, a closure marks its
+//! upvalue cells, and a cell its value (the heap invariant in `heap.rs`).
+//! So they skip the check (`live`, `live_mut`; debug builds still assert
+//! it): fib -8.6% instructions, closures -7.6%, oop -5.8%, generators
+//! -4.4%.
 
 use std::sync::Arc;
 
+use slotmap::{Key, SlotMap};
+
 use crate::func::{LuaClosure, Proto};
 use crate::value::UpvalRef;
+
+/// The object `key` names in `arena`, without the bounds and version
+/// checks of indexing.
+///
+/// # Safety
+/// `key` must name a live object of `arena`: a handle read from a stack
+/// slot below `top`, from a running closure's upvalue handles, or from a
+/// live object's fields (see the module docs).
+#[inline(always)]
+pub(crate) unsafe fn live<K: Key, V>(arena: &SlotMap<K, V>, key: K) -> &V {
+    debug_assert!(arena.contains_key(key), "a dead handle in a live place");
+    // SAFETY: the caller guarantees that the slot is occupied by `key`.
+    unsafe { arena.get_unchecked(key) }
+}
+
+/// `live` for writing.
+///
+/// # Safety
+/// As for `live`.
+#[inline(always)]
+pub(crate) unsafe fn live_mut<K: Key, V>(arena: &mut SlotMap<K, V>, key: K) -> &mut V {
+    debug_assert!(arena.contains_key(key), "a dead handle in a live place");
+    // SAFETY: the caller guarantees that the slot is occupied by `key`.
+    unsafe { arena.get_unchecked_mut(key) }
+}
 
 /// The address of a prototype, kept in its frames' `CallInfo` so that
 /// entering a frame needs no arena lookup (see `proto_at`).

@@ -126,14 +126,21 @@ impl Vm {
                     })
                 };
             }
-            // Upvalue handle `$i` of the running closure. SAFETY: the frame
-            // recorded its closure's handles (`precall`), the closure is
-            // rooted by the frame, and the verifier checked upvalue indices
-            // against the prototype's count, which is the closure's
-            // (`Heap::new_lua_closure`).
-            macro_rules! upval {
+            // The value of upvalue `$i` of the running closure, read
+            // (`upval_get!`) or written (`upval_set!`). SAFETY (both): the
+            // frame recorded its closure's handles (`precall`), the closure
+            // is rooted by the frame, and the verifier checked upvalue
+            // indices against the prototype's count, which is the
+            // closure's (`Heap::new_lua_closure`); a running closure's
+            // upvalue cells are live.
+            macro_rules! upval_get {
                 ($i:expr) => {
-                    unsafe { crate::raw::upval_at(upvals, $i) }
+                    unsafe { self.upval_get(crate::raw::upval_at(upvals, $i)) }
+                };
+            }
+            macro_rules! upval_set {
+                ($i:expr, $v:expr) => {
+                    unsafe { self.upval_set(crate::raw::upval_at(upvals, $i), $v) }
                 };
             }
             // Constant `$i`. SAFETY: the verifier checked constant indices.
@@ -260,17 +267,18 @@ impl Vm {
                             w!(r) = Value::Nil;
                         }
                     }
-                    Op::GetUpval { a, b } => w!(a) = self.upval_get(upval!(b)),
+                    Op::GetUpval { a, b } => w!(a) = upval_get!(b),
                     Op::SetUpval { a, b } => {
                         let v = reg!(a);
-                        self.upval_set(upval!(b), v);
+                        upval_set!(b, v);
                         sync!();
                     }
                     Op::GetTabUp { a, b, c } => {
-                        let t = self.upval_get(upval!(b));
+                        let t = upval_get!(b);
                         match (t, &konst!(c)) {
                             (Value::Table(tr), &Value::Str(s)) => {
-                                let tab = &self.heap.tables[tr];
+                                // SAFETY: a table in a register or an upvalue is live.
+                                let tab = unsafe { crate::raw::live(&self.heap.tables, tr) };
                                 let v = tab.get_str_hinted(s, proto.field_cache.at(pc - 1));
                                 if v.is_nil() && tab.metatable.is_some() {
                                     let v =
@@ -288,7 +296,8 @@ impl Vm {
                     }
                     Op::GetTable { a, b, c } => match reg!(b) {
                         Value::Table(tr) => {
-                            let tab = &self.heap.tables[tr];
+                            // SAFETY: a table in a register or an upvalue is live.
+                            let tab = unsafe { crate::raw::live(&self.heap.tables, tr) };
                             let v = match reg!(c) {
                                 Value::Int(i) => tab.get_int(i),
                                 Value::Str(s) => tab.get_str(s),
@@ -313,7 +322,8 @@ impl Vm {
                     },
                     Op::GetI { a, b, c } => match reg!(b) {
                         Value::Table(tr) => {
-                            let tab = &self.heap.tables[tr];
+                            // SAFETY: a table in a register or an upvalue is live.
+                            let tab = unsafe { crate::raw::live(&self.heap.tables, tr) };
                             let v = tab.get_int(c as i64);
                             if v.is_nil() && tab.metatable.is_some() {
                                 let t = Value::Table(tr);
@@ -336,7 +346,8 @@ impl Vm {
                     },
                     Op::GetField { a, b, c } => match (&reg!(b), &konst!(c)) {
                         (&Value::Table(tr), &Value::Str(s)) => {
-                            let tab = &self.heap.tables[tr];
+                            // SAFETY: a table in a register or an upvalue is live.
+                            let tab = unsafe { crate::raw::live(&self.heap.tables, tr) };
                             let v = tab.get_str_hinted(s, proto.field_cache.at(pc - 1));
                             if v.is_nil() && tab.metatable.is_some() {
                                 let t = Value::Table(tr);
@@ -352,10 +363,13 @@ impl Vm {
                         }
                     },
                     Op::SetTabUp { a, b, c, k: isk } => {
-                        let t = self.upval_get(upval!(a));
+                        let t = upval_get!(a);
                         let v = if isk { konst!(c) } else { reg!(c) };
+                        // SAFETY: a table in an upvalue is live.
                         let done = match (t, &konst!(b)) {
-                            (Value::Table(tr), &Value::Str(s)) => self.fast_set_str(tr, s, v),
+                            (Value::Table(tr), &Value::Str(s)) => unsafe {
+                                self.fast_set_str(tr, s, v)
+                            },
                             _ => false,
                         };
                         if !done {
@@ -364,9 +378,14 @@ impl Vm {
                     }
                     Op::SetTable { a, b, c, k: isk } => {
                         let v = if isk { konst!(c) } else { reg!(c) };
+                        // SAFETY: a table in a register is live.
                         let done = match (&reg!(a), &reg!(b)) {
-                            (&Value::Table(tr), &Value::Int(i)) => self.fast_set_int(tr, i, v),
-                            (&Value::Table(tr), &Value::Str(s)) => self.fast_set_str(tr, s, v),
+                            (&Value::Table(tr), &Value::Int(i)) => unsafe {
+                                self.fast_set_int(tr, i, v)
+                            },
+                            (&Value::Table(tr), &Value::Str(s)) => unsafe {
+                                self.fast_set_str(tr, s, v)
+                            },
                             _ => false,
                         };
                         if !done {
@@ -375,8 +394,9 @@ impl Vm {
                     }
                     Op::SetI { a, b, c, k: isk } => {
                         let v = if isk { konst!(c) } else { reg!(c) };
+                        // SAFETY: a table in a register is live.
                         let done = match reg!(a) {
-                            Value::Table(tr) => self.fast_set_int(tr, b as i64, v),
+                            Value::Table(tr) => unsafe { self.fast_set_int(tr, b as i64, v) },
                             _ => false,
                         };
                         if !done {
@@ -391,8 +411,11 @@ impl Vm {
                     }
                     Op::SetField { a, b, c, k: isk } => {
                         let v = if isk { konst!(c) } else { reg!(c) };
+                        // SAFETY: a table in a register is live.
                         let done = match (&reg!(a), &konst!(b)) {
-                            (&Value::Table(tr), &Value::Str(s)) => self.fast_set_str(tr, s, v),
+                            (&Value::Table(tr), &Value::Str(s)) => unsafe {
+                                self.fast_set_str(tr, s, v)
+                            },
                             _ => false,
                         };
                         if !done {
@@ -409,7 +432,8 @@ impl Vm {
                         w!(a as usize + 1) = t;
                         match (t, &konst!(c)) {
                             (Value::Table(tr), &Value::Str(s)) => {
-                                let tab = &self.heap.tables[tr];
+                                // SAFETY: a table in a register or an upvalue is live.
+                                let tab = unsafe { crate::raw::live(&self.heap.tables, tr) };
                                 let v = tab.get_str_hinted(s, proto.field_cache.at(pc - 1));
                                 if v.is_nil() && tab.metatable.is_some() {
                                     let v =
@@ -741,8 +765,9 @@ impl Vm {
                         savepc!();
                         // The common case inline: a Lua function with fixed
                         // parameters.
-                        if let Value::LuaFn(callee) = self.th.stack[func] {
-                            let shape = self.frame_shape(callee);
+                        if let Value::LuaFn(callee) = reg!(a) {
+                            // SAFETY: a function in a register is live.
+                            let shape = unsafe { self.frame_shape(callee) };
                             if !shape.vararg {
                                 self.push_fixed_frame(func, callee, shape, c as i32 - 1)?;
                                 // The frame `precall` just pushed, not read back.
@@ -1039,7 +1064,8 @@ impl Vm {
         else {
             unreachable!("run_native_inline without a native frame")
         };
-        let Some(step) = self.start_native(n) else {
+        // SAFETY: `n` is the native of the frame on top.
+        let Some(step) = (unsafe { self.start_native(n) }) else {
             return Ok(false);
         };
         match step? {
@@ -1059,9 +1085,13 @@ impl Vm {
     }
 
     /// Reads upvalue cell `uv`.
+    ///
+    /// # Safety
+    /// `uv` must be live: one of a running closure's upvalue handles.
     #[inline(always)]
-    pub(crate) fn upval_get(&self, uv: UpvalRef) -> Value {
-        match self.heap.upvals[uv] {
+    pub(crate) unsafe fn upval_get(&self, uv: UpvalRef) -> Value {
+        // SAFETY: the caller guarantees that `uv` is live.
+        match *unsafe { crate::raw::live(&self.heap.upvals, uv) } {
             Upval::Closed(v) => v,
             Upval::Open { thread, slot } => {
                 if thread == self.cur {
@@ -1074,10 +1104,15 @@ impl Vm {
     }
 
     /// Writes upvalue cell `uv`.
+    ///
+    /// # Safety
+    /// As for `upval_get`.
     #[inline]
-    pub(crate) fn upval_set(&mut self, uv: UpvalRef, v: Value) {
-        match self.heap.upvals[uv] {
-            Upval::Closed(_) => self.heap.upvals[uv] = Upval::Closed(v),
+    pub(crate) unsafe fn upval_set(&mut self, uv: UpvalRef, v: Value) {
+        // SAFETY: the caller guarantees that `uv` is live.
+        let cell = unsafe { crate::raw::live_mut(&mut self.heap.upvals, uv) };
+        match *cell {
+            Upval::Closed(_) => *cell = Upval::Closed(v),
             Upval::Open { thread, slot } => {
                 if thread == self.cur {
                     self.th.stack[slot] = v;
@@ -1125,9 +1160,13 @@ impl Vm {
 
     /// `t[i] = v` when no metamethod can be involved (`luaV_fastseti`);
     /// false means the slow path must decide.
+    ///
+    /// # Safety
+    /// `t` must be live: read from a register or an upvalue.
     #[inline]
-    fn fast_set_int(&mut self, t: crate::value::TableRef, i: i64, v: Value) -> bool {
-        let tab = &mut self.heap.tables[t];
+    unsafe fn fast_set_int(&mut self, t: crate::value::TableRef, i: i64, v: Value) -> bool {
+        // SAFETY: the caller guarantees that `t` is live.
+        let tab = unsafe { crate::raw::live_mut(&mut self.heap.tables, t) };
         if tab.metatable.is_some() && tab.get_int(i).is_nil() {
             return false;
         }
@@ -1139,14 +1178,18 @@ impl Vm {
 
     /// `t.s = v` when no metamethod can be involved; false means the slow
     /// path must decide.
+    ///
+    /// # Safety
+    /// As for `fast_set_int`.
     #[inline]
-    fn fast_set_str(
+    unsafe fn fast_set_str(
         &mut self,
         t: crate::value::TableRef,
         s: crate::value::StrRef,
         v: Value,
     ) -> bool {
-        let tab = &mut self.heap.tables[t];
+        // SAFETY: the caller guarantees that `t` is live.
+        let tab = unsafe { crate::raw::live_mut(&mut self.heap.tables, t) };
         if tab.metatable.is_some() && tab.get_str(s).is_nil() {
             return false;
         }
