@@ -302,6 +302,25 @@ fn a_budget_bounds_the_instructions_of_a_slice() {
 }
 
 #[test]
+fn instructions_cut_short_by_an_error_are_charged() {
+    // `pcall(f)` with an `f` that raises, against one that returns: each
+    // call runs `f`'s GETTABUP, LOADK and CALL and the `error` native
+    // (cost 1) instead of a RETURN0, 3 more units per call, however the
+    // interpreter unwinds.
+    let used = |body: &str| {
+        let src = format!("local function f() {body} end for i = 1, 100 do pcall(f) end");
+        let mut vm = new_vm();
+        let f = vm.load(src.as_bytes(), "=e").unwrap();
+        assert!(matches!(
+            vm.start(f, &[], 1_000_000),
+            Ok(Outcome::Return(_))
+        ));
+        vm.fuel_used()
+    };
+    assert_eq!(used("error('x')") - used(""), 100 * 3);
+}
+
+#[test]
 fn natives_are_charged_their_declared_cost() {
     let loop_of = |f: &str| format!("for i = 1, 10 do {f}() end return 1");
     let mut vm = new_vm();
