@@ -12,7 +12,7 @@
 //! handles are arena slots, whose values depend on allocation and collection
 //! history, so any order derived from a hash would break that promise the
 //! moment the heap layout, the hash function or an index capacity differed.
-//! So the hash part keeps its entries in a `Vec` in the order keys were
+//! So the hash part keeps its entries in a vector in the order keys were
 //! inserted, and the hash only finds entries, never orders them: the order is
 //! a function of the program's sequence of insertions alone. As a bonus,
 //! `next` is "this entry's position + 1" and traversal is a linear scan of
@@ -25,7 +25,8 @@
 //!   leaves a `nil` hole. Appending `t[n+1] = v` pushes.
 //! - hash part: `entries` in insertion order and `index`, an open-addressing
 //!   (linear probing) table of entry positions with load at most 1/2, so a
-//!   miss stops after ~2.5 probes. Setting a key to nil keeps its entry as a
+//!   miss stops after ~2.5 probes. Up to 8 entries the index is inline in
+//!   the table (`table/index.rs`). Setting a key to nil keeps its entry as a
 //!   tombstone (nil value), so `next` from that key still works during a
 //!   traversal; setting it again revives the entry in place.
 //! - When the hash part is full, [`Table`] rehashes like `luaH_resize`: it
@@ -48,13 +49,17 @@
 //! 4. `live_ints` counts the entries with an integer key and a non-nil
 //!    value.
 
+mod index;
+
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use slotmap::Key;
+use thin_vec::ThinVec;
 
 use crate::number::float_to_int_exact;
 use crate::value::{StrRef, TableRef, Value};
+use index::Index;
 
 /// Largest preallocation honoured by [`Table::with_capacity`] and
 /// [`Table::grow_array`]: sizes come from bytecode, and a hint must not be
@@ -64,9 +69,6 @@ const MAX_PREALLOC: usize = 1 << 20;
 /// Integer keys above `2^MAX_ARRAY_BITS` are never counted for the array
 /// part (`MAXABITS`).
 const MAX_ARRAY_BITS: usize = 30;
-
-/// Marks an unused slot of the hash index.
-const EMPTY: u32 = u32::MAX;
 
 /// Error from a raw table operation; the VM raises it as a Lua error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -647,11 +649,14 @@ struct Entry {
 struct HashPart {
     /// Entries in insertion order, tombstones included. Never longer than
     /// `capacity()`, so pushing never reallocates behind the index's back.
-    entries: Vec<Entry>,
-    /// Open-addressing index: each slot holds an entry position or `EMPTY`.
-    /// Its length is 0 or twice `capacity()` (a power of two), so at least
-    /// half the slots are empty and every probe sequence ends.
-    index: Box<[u32]>,
+    /// A `ThinVec` (length and capacity in its allocation): one word in
+    /// the table, which a table without a hash part (an array, a tree node
+    /// of array fields) does not use.
+    entries: ThinVec<Entry>,
+    /// Open-addressing index: each slot holds an entry position or is
+    /// empty. Its length is 0 or twice `capacity()` (a power of two), so at
+    /// least half the slots are empty and every probe sequence ends.
+    index: Index,
     /// Entries with a non-nil value and an integer key.
     live_ints: u32,
     /// Where `next` found its last pair.
@@ -697,8 +702,8 @@ impl HashPart {
         // (absent) entries: table constructors make many of these.
         let capacity = n.next_power_of_two();
         HashPart {
-            entries: Vec::with_capacity(capacity),
-            index: vec![EMPTY; 2 * capacity].into_boxed_slice(),
+            entries: ThinVec::with_capacity(capacity),
+            index: Index::with_slots(2 * capacity),
             ..HashPart::default()
         }
     }
@@ -733,19 +738,7 @@ impl HashPart {
     /// would be recorded (meaningless when the index is empty).
     #[inline]
     fn probe(&self, hash: u64, is_key: impl Fn(Value) -> bool) -> Result<usize, usize> {
-        let mask = self.index.len().wrapping_sub(1);
-        let mut slot = hash as usize & mask;
-        loop {
-            let Some(&pos) = self.index.get(slot) else {
-                return Err(slot);
-            };
-            // `EMPTY` is beyond any entry position, so `get` misses on it.
-            match self.entries.get(pos as usize) {
-                None => return Err(slot),
-                Some(entry) if is_key(entry.key) => return Ok(pos as usize),
-                Some(_) => slot = (slot + 1) & mask,
-            }
-        }
+        self.index.probe(hash, &self.entries, is_key)
     }
 
     #[inline]
@@ -848,9 +841,9 @@ impl HashPart {
         }
         let pos = self.entries.len();
         self.entries.push(Entry { key, value });
-        match vacant.and_then(|slot| self.index.get_mut(slot)) {
-            Some(slot) if *slot == EMPTY => *slot = pos as u32,
-            _ => index_insert(&mut self.index, hash, pos),
+        match vacant {
+            Some(slot) if self.index.is_vacant(slot) => self.index.set(slot, pos),
+            _ => self.index.insert(hash, pos),
         }
         if matches!(key, Value::Int(_)) {
             self.live_ints += 1;
@@ -902,14 +895,13 @@ impl HashPart {
         }
         let capacity = capacity.next_power_of_two();
         if self.entries.capacity() > capacity {
-            self.entries.shrink_to(capacity);
-        } else {
-            self.entries.reserve_exact(capacity - self.entries.len());
+            self.entries.shrink_to_fit();
         }
+        self.entries.reserve_exact(capacity - self.entries.len());
         self.entries.extend(extra);
-        let mut index = vec![EMPTY; 2 * capacity].into_boxed_slice();
+        let mut index = Index::with_slots(2 * capacity);
         for (pos, entry) in self.entries.iter().enumerate() {
-            index_insert(&mut index, hash_key(entry.key), pos);
+            index.insert(hash_key(entry.key), pos);
         }
         self.index = index;
         let live_ints = self
@@ -918,7 +910,7 @@ impl HashPart {
             .filter(|e| matches!(e.key, Value::Int(_)))
             .count();
         // Capacities stay far below 2^32 entries (each is 32 bytes), as
-        // `index_insert` also relies on.
+        // `Index::set` also relies on.
         self.live_ints = live_ints as u32;
     }
 
@@ -940,26 +932,7 @@ impl HashPart {
     }
 
     fn approx_bytes(&self) -> usize {
-        self.entries.capacity() * std::mem::size_of::<Entry>()
-            + self.index.len() * std::mem::size_of::<u32>()
-    }
-}
-
-/// Records entry `pos` in the first empty slot of its probe sequence.
-fn index_insert(index: &mut [u32], hash: u64, pos: usize) {
-    debug_assert!(pos < EMPTY as usize);
-    let Some(mask) = index.len().checked_sub(1) else {
-        return;
-    };
-    let mut slot = hash as usize & mask;
-    // At most half the slots are used, so an empty one is found; the bound
-    // only makes termination evident.
-    for _ in 0..index.len() {
-        if index[slot] == EMPTY {
-            index[slot] = pos as u32;
-            return;
-        }
-        slot = (slot + 1) & mask;
+        self.entries.capacity() * std::mem::size_of::<Entry>() + self.index.heap_bytes()
     }
 }
 
@@ -1101,7 +1074,7 @@ impl Table {
     pub(crate) fn check_invariants(&self) {
         let n = self.array.len();
         let hash = &self.hash;
-        assert!(hash.index.is_empty() || hash.index.len().is_power_of_two());
+        assert!(hash.index.len() == 0 || hash.index.len().is_power_of_two());
         assert!(hash.entries.len() <= hash.capacity());
         let mut live_ints = 0;
         for (pos, entry) in hash.entries.iter().enumerate() {
@@ -1122,8 +1095,7 @@ impl Table {
             }
         }
         assert_eq!(hash.live_ints, live_ints);
-        let used = hash.index.iter().filter(|&&p| p != EMPTY).count();
-        assert_eq!(used, hash.entries.len());
+        assert_eq!(hash.index.used(), hash.entries.len());
     }
 }
 
@@ -1212,7 +1184,9 @@ mod tests {
     fn table_is_small_send_and_sync() {
         fn send_sync<T: Send + Sync>() {}
         send_sync::<Table>();
-        assert!(std::mem::size_of::<Table>() <= 88);
+        // Tables are many: the header holds the inline index
+        // (`table/index.rs`) but only a pointer to the entries.
+        assert!(std::mem::size_of::<Table>() <= 80);
     }
 
     #[test]
