@@ -70,6 +70,9 @@ const MAX_PREALLOC: usize = 1 << 20;
 /// part (`MAXABITS`).
 const MAX_ARRAY_BITS: usize = 30;
 
+/// What a lookup of an absent key refers to.
+static NIL: Value = Value::Nil;
+
 /// Error from a raw table operation; the VM raises it as a Lua error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TableError {
@@ -176,12 +179,18 @@ impl Table {
     /// NaN keys are never present, so they give nil.
     #[inline]
     pub fn get(&self, key: Value) -> Value {
+        *self.get_ref(key)
+    }
+
+    /// `get` as a reference (see `get_int_ref`).
+    #[inline]
+    pub(crate) fn get_ref(&self, key: Value) -> &Value {
         match key {
-            Value::Int(i) => self.get_int(i),
-            Value::Str(s) => self.get_str(s),
-            Value::Nil => Value::Nil,
+            Value::Int(i) => self.get_int_ref(i),
+            Value::Str(s) => self.hash.get_str(s),
+            Value::Nil => &NIL,
             Value::Num(f) => match float_to_int_exact(f) {
-                Some(i) => self.get_int(i),
+                Some(i) => self.get_int_ref(i),
                 // A NaN is never stored, so its lookup simply misses.
                 None => self.hash.get(key),
             },
@@ -192,11 +201,20 @@ impl Table {
     /// Raw get of an integer key.
     #[inline]
     pub fn get_int(&self, key: i64) -> Value {
-        if let Some(&value) = self.array.get(array_index(key)) {
+        *self.get_int_ref(key)
+    }
+
+    /// `get_int` as a reference to the value in the table (or to a nil).
+    /// The interpreter tests and copies it in place: a `Value` returned by
+    /// value was spilled to the stack to test its tag, and the reload
+    /// waited on the spill.
+    #[inline]
+    pub(crate) fn get_int_ref(&self, key: i64) -> &Value {
+        if let Some(value) = self.array.get(array_index(key)) {
             return value;
         }
         if self.hash.live_ints == 0 {
-            return Value::Nil;
+            return &NIL;
         }
         self.hash.get_int(key)
     }
@@ -204,13 +222,14 @@ impl Table {
     /// Raw get of a string key.
     #[inline]
     pub fn get_str(&self, key: StrRef) -> Value {
-        self.hash.get_str(key)
+        *self.hash.get_str(key)
     }
 
-    /// `get_str` trying position `hint` of the hash part first, and
-    /// recording where the key was found (see `func::FieldCache`).
+    /// `get_str` as a reference (see `get_int_ref`), trying position `hint`
+    /// of the hash part first and recording where the key was found (see
+    /// `func::FieldCache`).
     #[inline(always)]
-    pub(crate) fn get_str_hinted(&self, key: StrRef, hint: Option<&AtomicU32>) -> Value {
+    pub(crate) fn get_str_hinted(&self, key: StrRef, hint: Option<&AtomicU32>) -> &Value {
         match hint {
             Some(hint) => self.hash.get_str_hinted(key, hint),
             None => self.hash.get_str(key),
@@ -742,19 +761,19 @@ impl HashPart {
     }
 
     #[inline]
-    fn value_at(&self, pos: Option<usize>) -> Value {
+    fn value_at(&self, pos: Option<usize>) -> &Value {
         pos.and_then(|p| self.entries.get(p))
-            .map_or(Value::Nil, |e| e.value)
+            .map_or(&NIL, |e| &e.value)
     }
 
     #[inline]
-    fn get_int(&self, key: i64) -> Value {
+    fn get_int(&self, key: i64) -> &Value {
         let pos = self.find(hash_int(key), |k| matches!(k, Value::Int(i) if i == key));
         self.value_at(pos)
     }
 
     #[inline]
-    fn get_str(&self, key: StrRef) -> Value {
+    fn get_str(&self, key: StrRef) -> &Value {
         let pos = self.find(hash_str(key), |k| matches!(k, Value::Str(s) if s == key));
         self.value_at(pos)
     }
@@ -763,10 +782,10 @@ impl HashPart {
     /// (a removed key keeps its entry until a rebuild, and comes back to
     /// it), so an entry holding the key is the key's entry.
     #[inline(always)]
-    fn get_str_hinted(&self, key: StrRef, hint: &AtomicU32) -> Value {
+    fn get_str_hinted(&self, key: StrRef, hint: &AtomicU32) -> &Value {
         if let Some(e) = self.entries.get(hint.load(Ordering::Relaxed) as usize) {
             if matches!(e.key, Value::Str(s) if s == key) {
-                return e.value;
+                return &e.value;
             }
         }
         self.get_str_recording(key, hint)
@@ -774,7 +793,7 @@ impl HashPart {
 
     /// `get_str`, recording where the key was found in `hint`.
     #[inline(never)]
-    fn get_str_recording(&self, key: StrRef, hint: &AtomicU32) -> Value {
+    fn get_str_recording(&self, key: StrRef, hint: &AtomicU32) -> &Value {
         let is_key = |k: Value| matches!(k, Value::Str(s) if s == key);
         let pos = self.find(hash_str(key), is_key);
         if let Some(p) = pos {
@@ -804,7 +823,7 @@ impl HashPart {
     }
 
     /// Lookup of any normalised key.
-    fn get(&self, key: Value) -> Value {
+    fn get(&self, key: Value) -> &Value {
         self.value_at(self.find(hash_key(key), |k| same_key(k, key)))
     }
 
@@ -1151,8 +1170,8 @@ mod tests {
             for t in [&a, &b] {
                 for &s in &k {
                     let plain = t.get_str(s);
-                    assert!(same(t.get_str_hinted(s, Some(&hint)), plain));
-                    assert!(same(t.get_str_hinted(s, None), plain));
+                    assert!(same(*t.get_str_hinted(s, Some(&hint)), plain));
+                    assert!(same(*t.get_str_hinted(s, None), plain));
                 }
             }
             a.set_str(k[1], int(7));

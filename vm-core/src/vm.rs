@@ -311,7 +311,7 @@ impl Vm {
                                         slow!(self.index_slow(fi, t, Value::Str(s), Src::Upval(b)));
                                     w!(a) = v;
                                 } else {
-                                    w!(a) = v;
+                                    w!(a) = *v;
                                 }
                             }
                             _ => {
@@ -325,9 +325,8 @@ impl Vm {
                             // SAFETY: a table in a register or an upvalue is live.
                             let tab = unsafe { crate::raw::live(&self.heap.tables, tr) };
                             let v = match reg!(c) {
-                                Value::Int(i) => tab.get_int(i),
-                                Value::Str(s) => tab.get_str(s),
-                                key => tab.get(key),
+                                Value::Int(i) => tab.get_int_ref(i),
+                                key => tab.get_ref(key),
                             };
                             if v.is_nil() && tab.metatable.is_some() {
                                 let v = slow!(self.index_slow(
@@ -338,7 +337,7 @@ impl Vm {
                                 ));
                                 w!(a) = v;
                             } else {
-                                w!(a) = v;
+                                w!(a) = *v;
                             }
                         }
                         t => {
@@ -350,7 +349,7 @@ impl Vm {
                         Value::Table(tr) => {
                             // SAFETY: a table in a register or an upvalue is live.
                             let tab = unsafe { crate::raw::live(&self.heap.tables, tr) };
-                            let v = tab.get_int(c as i64);
+                            let v = tab.get_int_ref(c as i64);
                             if v.is_nil() && tab.metatable.is_some() {
                                 let t = Value::Table(tr);
                                 let v = slow!(self.index_slow(
@@ -361,7 +360,7 @@ impl Vm {
                                 ));
                                 w!(a) = v;
                             } else {
-                                w!(a) = v;
+                                w!(a) = *v;
                             }
                         }
                         t => {
@@ -380,7 +379,7 @@ impl Vm {
                                 let v = slow!(self.index_slow(fi, t, Value::Str(s), Src::Reg(b)));
                                 w!(a) = v;
                             } else {
-                                w!(a) = v;
+                                w!(a) = *v;
                             }
                         }
                         _ => {
@@ -466,7 +465,7 @@ impl Vm {
                                         slow!(self.index_slow(fi, t, Value::Str(s), Src::Reg(b)));
                                     w!(a) = v;
                                 } else {
-                                    w!(a) = v;
+                                    w!(a) = *v;
                                 }
                             }
                             _ => {
