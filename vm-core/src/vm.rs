@@ -680,7 +680,19 @@ impl Vm {
                     Op::Not { a, b } => w!(a) = Value::Bool(!reg!(b).truthy()),
                     Op::Len { a, b } => {
                         let x = reg!(b);
-                        w!(a) = slow!(self.len_op(fi, x, Src::Reg(b)));
+                        // The length of a table without a metatable inline.
+                        let raw = match x {
+                            Value::Table(tr) => {
+                                // SAFETY: a table in a register is live.
+                                let tab = unsafe { crate::raw::live(&self.heap.tables, tr) };
+                                tab.metatable.is_none().then(|| tab.len())
+                            }
+                            _ => None,
+                        };
+                        match raw {
+                            Some(n) => w!(a) = Value::Int(n),
+                            None => w!(a) = slow!(self.len_op(fi, x, Src::Reg(b))),
+                        }
                     }
                     Op::Concat { a, b } => {
                         savepc!();
@@ -913,9 +925,23 @@ impl Vm {
                         }
                     }
                     Op::ForPrep { a, bx } => {
-                        savepc!();
-                        if self.for_prep(base + a as usize)? {
-                            pc += bx as usize;
+                        let a = a as usize;
+                        // The common loop inline: integer bounds, step 1
+                        // (the iteration count is `limit - init`).
+                        if let (Value::Int(init), Value::Int(limit), Value::Int(1)) =
+                            (reg!(a), reg!(a + 1), reg!(a + 2))
+                        {
+                            if init > limit {
+                                pc += bx as usize;
+                            } else {
+                                w!(a + 1) = Value::Int(limit.wrapping_sub(init));
+                                w!(a + 3) = Value::Int(init);
+                            }
+                        } else {
+                            savepc!();
+                            if self.for_prep(base + a)? {
+                                pc += bx as usize;
+                            }
                         }
                     }
                     Op::TForPrep { a, bx } => {
