@@ -1149,11 +1149,16 @@ impl Vm {
         match *unsafe { crate::raw::live(&self.heap.upvals, uv) } {
             Upval::Closed(v) => v,
             Upval::Open { thread, slot } => {
-                if thread == self.cur {
-                    self.th.stack[slot]
+                // SAFETY: a live open cell's thread is live (the collector
+                // marks it), and its slot was on that thread's stack when
+                // the cell opened; stacks never shrink.
+                let stack = if thread == self.cur {
+                    &self.th.stack
                 } else {
-                    self.heap.threads[thread].stack[slot]
-                }
+                    &unsafe { crate::raw::live(&self.heap.threads, thread) }.stack
+                };
+                debug_assert!(slot < stack.len(), "an open upvalue beyond its stack");
+                *unsafe { stack.get_unchecked(slot) }
             }
         }
     }
@@ -1169,11 +1174,14 @@ impl Vm {
         match *cell {
             Upval::Closed(_) => *cell = Upval::Closed(v),
             Upval::Open { thread, slot } => {
-                if thread == self.cur {
-                    self.th.stack[slot] = v;
+                // SAFETY: as in `upval_get`.
+                let stack = if thread == self.cur {
+                    &mut self.th.stack
                 } else {
-                    self.heap.threads[thread].stack[slot] = v;
-                }
+                    &mut unsafe { crate::raw::live_mut(&mut self.heap.threads, thread) }.stack
+                };
+                debug_assert!(slot < stack.len(), "an open upvalue beyond its stack");
+                *unsafe { stack.get_unchecked_mut(slot) } = v;
             }
         }
     }
