@@ -97,18 +97,25 @@ impl Vm {
 
     /// Returns from the running thread's top frame with `n` values of
     /// (non-running) thread `from`'s stack, from slot `first`, preceded by
-    /// `prefix` if any: `postcall` with values taken straight from the
-    /// other thread, so they are copied once.
-    fn return_from(&mut self, from: ThreadRef, first: usize, n: usize, prefix: Option<Value>) {
+    /// `true` if `with_true` (`coroutine.resume`'s status): `postcall` with
+    /// values taken straight from the other thread, so they are copied
+    /// once. (A flag rather than an optional value: a `Value` argument is
+    /// passed through memory, and this runs on every switch.)
+    fn return_from(&mut self, from: ThreadRef, first: usize, n: usize, with_true: bool) {
         let res = self.th.frames.last().expect("a frame to return from").func;
-        let total = n + usize::from(prefix.is_some());
+        let total = n + usize::from(with_true);
         self.th.ensure(res + total + crate::call::EXTRA_STACK);
         let src = &self.heap.threads[from].stack[first..first + n];
-        match prefix {
-            None => self.th.pop_frame_with(n, |_, i| src[i]),
-            Some(p) => self
-                .th
-                .pop_frame_with(total, |_, i| if i == 0 { p } else { src[i - 1] }),
+        if with_true {
+            self.th.pop_frame_with(total, |_, i| {
+                if i == 0 {
+                    Value::Bool(true)
+                } else {
+                    src[i - 1]
+                }
+            });
+        } else {
+            self.th.pop_frame_with(n, |_, i| src[i]);
         }
     }
 
@@ -248,7 +255,7 @@ impl Vm {
         } else {
             // `coroutine.yield` itself: the resume arguments are its results.
             match from {
-                Some(from) => self.return_from(from, first, n, None),
+                Some(from) => self.return_from(from, first, n, false),
                 None => self.postcall(first, n),
             }
         }
@@ -306,9 +313,9 @@ impl Vm {
     fn deliver_to_resumer(&mut self, from: ThreadRef, first: usize, n: usize) {
         let mode = self.th.frames.last().expect("resuming frame").aux;
         if mode == Deliver::Results as u32 {
-            self.return_from(from, first, n, None);
+            self.return_from(from, first, n, false);
         } else if mode == Deliver::TrueAndResults as u32 {
-            self.return_from(from, first, n, Some(Value::Bool(true)));
+            self.return_from(from, first, n, true);
         } else {
             self.push_from(from, first, n);
         }
