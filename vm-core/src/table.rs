@@ -219,6 +219,13 @@ impl Table {
         self.hash.get_int(key)
     }
 
+    /// The array slot of integer key `key`, if the array part has one
+    /// (storing there never reorganises the table).
+    #[inline(always)]
+    pub(crate) fn array_slot_mut(&mut self, key: i64) -> Option<&mut Value> {
+        self.array.get_mut(array_index(key))
+    }
+
     /// Raw get of a string key.
     #[inline]
     pub fn get_str(&self, key: StrRef) -> Value {

@@ -1226,10 +1226,26 @@ impl Vm {
     ///
     /// # Safety
     /// `t` must be live: read from a register or an upvalue.
-    #[inline]
+    #[inline(always)]
     unsafe fn fast_set_int(&mut self, t: crate::value::TableRef, i: i64, v: Value) -> bool {
         // SAFETY: the caller guarantees that `t` is live.
         let tab = unsafe { crate::raw::live_mut(&mut self.heap.tables, t) };
+        let no_meta = tab.metatable.is_none();
+        // A store into the array part, inline: it cannot grow the table.
+        if let Some(slot) = tab.array_slot_mut(i) {
+            if no_meta || !slot.is_nil() {
+                *slot = v;
+                return true;
+            }
+            return false;
+        }
+        self.set_int_outside_array(t, i, v)
+    }
+
+    /// `fast_set_int` for a key outside the array part.
+    #[inline(never)]
+    fn set_int_outside_array(&mut self, t: crate::value::TableRef, i: i64, v: Value) -> bool {
+        let tab = &mut self.heap.tables[t];
         if tab.metatable.is_some() && tab.get_int(i).is_nil() {
             return false;
         }
