@@ -674,8 +674,8 @@ struct Entry {
 #[derive(Clone, Debug, Default)]
 struct HashPart {
     /// Entries in insertion order, tombstones included. Never longer than
-    /// `capacity()`, so pushing never reallocates behind the index's back.
-    /// A `ThinVec` (length and capacity in its allocation): one word in
+    /// `capacity()` (the index holds positions, so a push that reallocates
+    /// them moves nothing it refers to). A `ThinVec` (length and capacity in its allocation): one word in
     /// the table, which a table without a hash part (an array, a tree node
     /// of array fields) does not use.
     entries: ThinVec<Entry>,
@@ -725,10 +725,14 @@ impl HashPart {
             return HashPart::default();
         }
         // What `rebuild` makes from nothing, without its passes over the
-        // (absent) entries: table constructors make many of these.
+        // (absent) entries: table constructors make many of these. The
+        // entries get exactly the `n` a constructor asks for (a record of
+        // three fields takes three, not four): a key beyond `n` reallocates
+        // them, as a push past a vector's capacity does, before the table
+        // is full.
         let capacity = n.next_power_of_two();
         HashPart {
-            entries: ThinVec::with_capacity(capacity),
+            entries: ThinVec::with_capacity(n),
             index: Index::with_slots(2 * capacity),
             ..HashPart::default()
         }
