@@ -68,7 +68,7 @@ impl Vm {
             let mut regs: *mut Value = self.th.stack.as_mut_ptr().wrapping_add(base);
             // The instruction budget, in a register: counting down
             // `self.fuel` in memory made every instruction wait on the
-            // previous one's store (fib +9% time). `self.fuel` is the true
+            // previous one's store (BENCHMARKS.md). `self.fuel` is the true
             // count outside the instructions' inline paths: the local is
             // written back (`flush!`, which `savepc!` does) before anything
             // that may read or charge fuel, raise an error or leave this
