@@ -232,8 +232,11 @@ local function make_finalized()
     setmetatable({}, { __gc = function() finalized[#finalized + 1] = i end })
   end
 end
+-- (The collector is stopped so that one collection finds all three.)
+collectgarbage("stop")
 make_finalized()
 collectgarbage("collect")
+collectgarbage("restart")
 assert(#finalized == 3 and finalized[1] == 3 and finalized[2] == 2 and finalized[3] == 1)
 -- A __gc added to the metatable after setmetatable does not mark the object.
 local late_gc = 0

@@ -571,6 +571,18 @@ impl Vm {
         std::mem::replace(&mut self.gc.stepmul, m)
     }
 
+    /// Stress mode: a full collection at every safe point (every
+    /// allocating instruction and native return), so that a value the
+    /// interpreter holds unrooted, or a handle it trusts to be live, meets
+    /// a collection as soon as possible. For testing the collector and its
+    /// callers; programs run many times slower.
+    pub fn gc_set_stress(&mut self, on: bool) {
+        self.gc.stress = on;
+        if on {
+            self.gc.threshold = 0;
+        }
+    }
+
     /// Number of frames on the running thread (for tests and debuggers).
     pub fn frame_count(&self) -> usize {
         self.th.frames.len()

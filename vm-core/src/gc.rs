@@ -48,6 +48,8 @@ pub(crate) struct GcParams {
     /// The mode `collectgarbage` reports. Collections are full,
     /// stop-the-world cycles in either mode.
     pub(crate) generational: bool,
+    /// Collect at every safe point (`Vm::gc_set_stress`).
+    pub(crate) stress: bool,
 }
 
 /// Debt allowed before the first collection.
@@ -62,6 +64,7 @@ impl Default for GcParams {
             threshold: MIN_THRESHOLD,
             in_finalizers: false,
             generational: false,
+            stress: false,
         }
     }
 }
@@ -219,7 +222,11 @@ impl Vm {
         self.heap.live = live;
         self.heap.debt = 0;
         let pause = self.gc.pause.max(100) as usize;
-        self.gc.threshold = (live / 100 * (pause - 100)).max(MIN_THRESHOLD);
+        self.gc.threshold = if self.gc.stress {
+            0
+        } else {
+            (live / 100 * (pause - 100)).max(MIN_THRESHOLD)
+        };
     }
 
     fn mark_roots(&mut self, m: &mut Marker) {
