@@ -7,8 +7,9 @@
 //!    first in each round (lua5.4 in the first) so neither always runs on a warmer machine.
 //! 3. Every run's stdout must equal lua5.4's first one; otherwise, or if a run fails, the
 //!    benchmark is marked failed and left out of the means.
-//! 4. Print the table (median time and highest peak memory per VM, with ratios) and the
-//!    geometric means; with `--write`, also put them in `BENCHMARKS.md`.
+//! 4. Print the table (median time and highest peak memory per VM, with ratios, and the
+//!    range of the per-round time ratios) and the geometric means; with `--write`, also
+//!    put them in `BENCHMARKS.md`.
 //!
 //! Adding a benchmark is dropping a deterministic `.lua` file in `bench/`.
 
@@ -107,7 +108,23 @@ fn run_benchmark(
     Ok(Measured {
         vm: figures(&vm_samples)?,
         lua: figures(&lua_samples)?,
+        round_ratios: round_ratios(&vm_samples, &lua_samples)?,
     })
+}
+
+/// The lowest and highest vm/lua time ratio among the rounds.
+fn round_ratios(vm: &[Sample], lua: &[Sample]) -> Result<(f64, f64), String> {
+    let ratios: Vec<f64> = vm
+        .iter()
+        .zip(lua)
+        .map(|(v, l)| v.seconds / l.seconds)
+        .collect();
+    let min = ratios.iter().copied().reduce(f64::min);
+    let max = ratios.iter().copied().reduce(f64::max);
+    match (min, max) {
+        (Some(min), Some(max)) if min.is_finite() && max.is_finite() => Ok((min, max)),
+        _ => Err("no valid timing was recorded".to_string()),
+    }
 }
 
 /// Median time and highest peak memory of a VM's samples.
@@ -218,6 +235,20 @@ mod tests {
         );
         let err = check_output(b"a\nb", b"a\nb\n", "lua5.4").unwrap_err();
         assert_eq!(err, "lua5.4 output differs from lua5.4's in line endings");
+    }
+
+    #[test]
+    fn round_ratios_pair_the_runs_of_each_round() {
+        let sample = |seconds| Sample {
+            seconds,
+            peak_bytes: 0,
+            stdout: Vec::new(),
+        };
+        let vm = [sample(1.0), sample(3.0), sample(2.0)];
+        let lua = [sample(2.0), sample(2.0), sample(1.0)];
+        assert_eq!(round_ratios(&vm, &lua), Ok((0.5, 2.0)));
+        assert!(round_ratios(&[], &[]).is_err());
+        assert!(round_ratios(&[sample(1.0)], &[sample(0.0)]).is_err());
     }
 
     #[test]

@@ -28,6 +28,10 @@ pub(crate) struct Measured {
     pub(crate) vm: Figures,
     /// The reference, PUC Lua 5.4.
     pub(crate) lua: Figures,
+    /// The lowest and highest vm/lua time ratio of a single round (each
+    /// round runs both interpreters back to back): how far one run's ratio
+    /// can be trusted on this machine.
+    pub(crate) round_ratios: (f64, f64),
 }
 
 impl Measured {
@@ -66,11 +70,15 @@ pub(crate) struct Context {
     pub(crate) command: String,
 }
 
-const HEADER: [&str; 7] = [
+/// Columns of the table.
+const COLUMNS: usize = 8;
+
+const HEADER: [&str; COLUMNS] = [
     "benchmark",
     "vm median (s)",
     "lua5.4 median (s)",
     "vm/lua",
+    "vm/lua by round",
     "vm peak MiB",
     "lua peak MiB",
     "mem vm/lua",
@@ -78,7 +86,7 @@ const HEADER: [&str; 7] = [
 
 /// The results as an aligned Markdown table, one row per benchmark.
 pub(crate) fn table(rows: &[Row]) -> String {
-    let body: Vec<[String; 7]> = rows.iter().map(cells).collect();
+    let body: Vec<[String; COLUMNS]> = rows.iter().map(cells).collect();
     let mut widths = HEADER.map(str::len);
     for row in &body {
         for (width, cell) in widths.iter_mut().zip(row) {
@@ -94,19 +102,20 @@ pub(crate) fn table(rows: &[Row]) -> String {
 }
 
 /// The cells of one row; a failed benchmark shows `failed` and no figures.
-fn cells(row: &Row) -> [String; 7] {
+fn cells(row: &Row) -> [String; COLUMNS] {
     match &row.outcome {
         Ok(m) => [
             row.name.clone(),
             format!("{:.3}", m.vm.median_seconds),
             format!("{:.3}", m.lua.median_seconds),
             format!("{:.2}", m.time_ratio()),
+            format!("{:.2}-{:.2}", m.round_ratios.0, m.round_ratios.1),
             format!("{:.1}", m.vm.peak_bytes as f64 / MIB),
             format!("{:.1}", m.lua.peak_bytes as f64 / MIB),
             format!("{:.2}", m.memory_ratio()),
         ],
         Err(_) => {
-            let mut cells = [(); 7].map(|()| "-".to_string());
+            let mut cells = [(); COLUMNS].map(|()| "-".to_string());
             cells[0] = row.name.clone();
             cells[1] = "failed".to_string();
             cells
@@ -115,7 +124,7 @@ fn cells(row: &Row) -> [String; 7] {
 }
 
 /// One table line: the first column left-aligned, the figures right-aligned.
-fn render_line(cells: &[String; 7], widths: &[usize; 7]) -> String {
+fn render_line(cells: &[String; COLUMNS], widths: &[usize; COLUMNS]) -> String {
     let mut line = String::from("|");
     for (column, (cell, width)) in cells.iter().zip(widths).enumerate() {
         if column == 0 {
@@ -129,7 +138,7 @@ fn render_line(cells: &[String; 7], widths: &[usize; 7]) -> String {
 }
 
 /// The Markdown header separator, with alignment markers matching [`render_line`].
-fn separator(widths: &[usize; 7]) -> String {
+fn separator(widths: &[usize; COLUMNS]) -> String {
     let mut line = String::from("|");
     for (column, width) in widths.iter().enumerate() {
         let dashes = "-".repeat(width + 1);
@@ -250,6 +259,7 @@ mod tests {
                 median_seconds: lua_s,
                 peak_bytes: lua_mib << 20,
             },
+            round_ratios: (vm_s / lua_s * 0.9, vm_s / lua_s * 1.2),
         }
     }
 
@@ -280,11 +290,11 @@ mod tests {
     #[test]
     fn table_is_aligned_markdown() {
         let expected = "\
-| benchmark    | vm median (s) | lua5.4 median (s) | vm/lua | vm peak MiB | lua peak MiB | mem vm/lua |
-|--------------|--------------:|------------------:|-------:|------------:|-------------:|-----------:|
-| fib          |         1.500 |             1.000 |   1.50 |         4.0 |          2.0 |       2.00 |
-| binary_trees |         0.500 |             1.000 |   0.50 |        16.0 |         32.0 |       0.50 |
-| sort         |        failed |                 - |      - |           - |            - |          - |
+| benchmark    | vm median (s) | lua5.4 median (s) | vm/lua | vm/lua by round | vm peak MiB | lua peak MiB | mem vm/lua |
+|--------------|--------------:|------------------:|-------:|----------------:|------------:|-------------:|-----------:|
+| fib          |         1.500 |             1.000 |   1.50 |       1.35-1.80 |         4.0 |          2.0 |       2.00 |
+| binary_trees |         0.500 |             1.000 |   0.50 |       0.45-0.60 |        16.0 |         32.0 |       0.50 |
+| sort         |        failed |                 - |      - |               - |           - |            - |          - |
 ";
         assert_eq!(table(&rows()), expected);
     }
