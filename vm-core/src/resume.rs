@@ -100,7 +100,11 @@ impl Vm {
     /// `true` if `with_true` (`coroutine.resume`'s status): `postcall` with
     /// values taken straight from the other thread, so they are copied
     /// once. (A flag rather than an optional value: a `Value` argument is
-    /// passed through memory, and this runs on every switch.)
+    /// passed through memory, and this runs on every switch.) It and the
+    /// `deliver_*` helpers are inlined into the switch paths: as calls,
+    /// their prologues and epilogues were 7% of a round trip's
+    /// instructions.
+    #[inline(always)]
     fn return_from(&mut self, from: ThreadRef, first: usize, n: usize, with_true: bool) {
         let res = self.th.frames.last().expect("a frame to return from").func;
         let total = n + usize::from(with_true);
@@ -233,6 +237,7 @@ impl Vm {
     /// values from slot `first` of the resumer `from` (or of its own stack,
     /// where a driver pushed them, when `from` is `None`): the arguments of
     /// its body when it starts, or the results of its yield.
+    #[inline(always)]
     fn deliver_resume(&mut self, from: Option<ThreadRef>, first: usize, n: usize) -> LuaResult<()> {
         let Some(ci) = self.th.frames.last_mut() else {
             // Not started: the body is at slot 0.
@@ -310,6 +315,7 @@ impl Vm {
     /// resumed yielded or returned the `n` values at slot `first` of its
     /// stack: they become that native's results, with `true` first, or are
     /// pushed for its continuation, as the frame's `Deliver` mode says.
+    #[inline(always)]
     fn deliver_to_resumer(&mut self, from: ThreadRef, first: usize, n: usize) {
         let mode = self.th.frames.last().expect("resuming frame").aux;
         if mode == Deliver::Results as u32 {
