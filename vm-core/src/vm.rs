@@ -1239,20 +1239,13 @@ impl Vm {
             }
             return false;
         }
-        self.set_int_outside_array(t, i, v)
-    }
-
-    /// `fast_set_int` for a key outside the array part.
-    #[inline(never)]
-    fn set_int_outside_array(&mut self, t: crate::value::TableRef, i: i64, v: Value) -> bool {
-        let tab = &mut self.heap.tables[t];
-        if tab.metatable.is_some() && tab.get_int(i).is_nil() {
-            return false;
+        match set_int_outside_array(tab, i, v) {
+            Some(grown) => {
+                self.heap.debt += grown;
+                true
+            }
+            None => false,
         }
-        tab.set_int(i, v);
-        let grown = tab.take_growth();
-        self.heap.debt += grown;
-        true
     }
 
     /// `t.s = v` when no metamethod can be involved; false means the slow
@@ -1407,4 +1400,15 @@ impl Vm {
             _ => None,
         }
     }
+}
+
+/// `Vm::fast_set_int` for a key outside the array part: the bytes the
+/// table grew by, or `None` when a `__newindex` may apply.
+#[inline(never)]
+fn set_int_outside_array(tab: &mut Table, i: i64, v: Value) -> Option<usize> {
+    if tab.metatable.is_some() && tab.get_int(i).is_nil() {
+        return None;
+    }
+    tab.set_int(i, v);
+    Some(tab.take_growth())
 }
