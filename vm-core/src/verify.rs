@@ -400,6 +400,15 @@ mod tests {
         }
     }
 
+    /// Each code, in a prototype of `max_stack` registers, is rejected
+    /// with a message containing its expected words.
+    fn assert_rejected<const N: usize>(cases: [(Vec<Op>, &str); N], max_stack: u8) {
+        for (code, want) in cases {
+            let err = verify(&proto(code.clone(), max_stack)).expect_err("invalid code");
+            assert!(err.contains(want), "{code:?}: {err}");
+        }
+    }
+
     #[test]
     fn accepts_valid_code() {
         let p = proto(
@@ -442,10 +451,7 @@ mod tests {
                 "jump to 2",
             ),
         ];
-        for (code, want) in cases {
-            let err = verify(&proto(code.clone(), 3)).expect_err("invalid code");
-            assert!(err.contains(want), "{code:?}: {err}");
-        }
+        assert_rejected(cases, 3);
     }
 
     #[test]
@@ -488,10 +494,7 @@ mod tests {
                 "ends with a return",
             ),
         ];
-        for (code, want) in cases {
-            let err = verify(&proto(code.clone(), 8)).expect_err("invalid code");
-            assert!(err.contains(want), "{code:?}: {err}");
-        }
+        assert_rejected(cases, 8);
     }
 
     #[test]

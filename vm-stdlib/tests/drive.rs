@@ -193,6 +193,14 @@ fn new_vm() -> Vm {
     vm
 }
 
+/// Runs `src`, which returns `pcall(...)`, and returns the error message
+/// of the call, which must have failed.
+fn pcall_error(vm: &mut Vm, src: &str) -> String {
+    let r = vm.exec(src.as_bytes(), "=pcall").unwrap();
+    assert!(matches!(r[0], Value::Bool(false)), "{src}: {r:?}");
+    text(vm, r[1])
+}
+
 fn text(vm: &Vm, v: Value) -> String {
     match v {
         Value::Str(_) => String::from_utf8_lossy(vm.str_bytes(v).unwrap()).into_owned(),
@@ -613,13 +621,8 @@ fn a_native_that_miscounts_its_values_gets_an_error() {
             "local co = coroutine.wrap(function() return miscounts({case}) end)
              return pcall(co)"
         );
-        let r = vm.exec(src.as_bytes(), "=miscount").unwrap();
-        assert!(matches!(r[0], Value::Bool(false)), "case {case}");
-        assert!(
-            text(&vm, r[1]).contains("native frame error"),
-            "case {case}: {}",
-            text(&vm, r[1])
-        );
+        let msg = pcall_error(&mut vm, &src);
+        assert!(msg.contains("native frame error"), "case {case}: {msg}");
     }
     vm.check_invariants().unwrap();
 }
@@ -632,12 +635,10 @@ fn a_protected_call_protects_only_itself() {
         // The same inside a coroutine.
         "return coroutine.wrap(function() return pcall(pcall_then_fail, print) end)()",
     ] {
-        let r = vm.exec(src.as_bytes(), "=protect").unwrap();
-        assert!(matches!(r[0], Value::Bool(false)), "{src}");
+        let msg = pcall_error(&mut vm, src);
         assert!(
-            text(&vm, r[1]).contains("raised after the protected call"),
-            "{src}: {}",
-            text(&vm, r[1])
+            msg.contains("raised after the protected call"),
+            "{src}: {msg}"
         );
     }
     vm.check_invariants().unwrap();
@@ -646,9 +647,7 @@ fn a_protected_call_protects_only_itself() {
 #[test]
 fn a_request_not_returned_at_once_is_an_error() {
     let mut vm = new_vm();
-    let r = vm.exec(b"return pcall(stale_request)", "=stale").unwrap();
-    assert!(matches!(r[0], Value::Bool(false)));
-    let msg = text(&vm, r[1]);
+    let msg = pcall_error(&mut vm, "return pcall(stale_request)");
     assert!(
         msg.contains("a request without its continuation or operands"),
         "{msg}"
