@@ -577,10 +577,7 @@ impl Vm {
     /// a collection as soon as possible. For testing the collector and its
     /// callers; programs run many times slower.
     pub fn gc_set_stress(&mut self, on: bool) {
-        self.gc.stress = on;
-        if on {
-            self.gc.threshold = 0;
-        }
+        self.gc.set_stress(on);
     }
 
     /// Number of frames on the running thread (for tests and debuggers).

@@ -69,6 +69,16 @@ impl Default for GcParams {
     }
 }
 
+impl GcParams {
+    /// Enters or leaves stress mode (`Vm::gc_set_stress`). Leaving it
+    /// re-arms the first collection's threshold rather than collecting at
+    /// the next safe point.
+    pub(crate) fn set_stress(&mut self, on: bool) {
+        self.stress = on;
+        self.threshold = if on { 0 } else { MIN_THRESHOLD };
+    }
+}
+
 /// One mark bit per arena slot, indexed by the slot's index.
 #[derive(Default)]
 struct Bits(Vec<u64>);

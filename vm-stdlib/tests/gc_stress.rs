@@ -44,23 +44,36 @@ fn the_corpus_runs_with_a_collection_at_every_safe_point() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// True when a weak value lost its last strong reference has vanished by
+/// the next safe point.
+const WEAK_VALUE_GONE: &[u8] = br#"
+    local cache = setmetatable({}, { __mode = "v" })
+    cache[1] = {}
+    local t = {} -- an allocation: a safe point
+    return cache[1] == nil
+"#;
+
 #[test]
 fn stress_mode_collects_at_every_safe_point() {
     // Weak values vanish at the first safe point after their last strong
     // reference goes, not at the next collection the debt would trigger.
-    let src = br#"
-        local cache = setmetatable({}, { __mode = "v" })
-        cache[1] = {}
-        local t = {} -- an allocation: a safe point
-        return cache[1] == nil
-    "#;
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm);
     vm.gc_set_stress(true);
-    let r = vm.exec(src, "=stress").expect("runs");
+    let r = vm.exec(WEAK_VALUE_GONE, "=stress").expect("runs");
     assert!(matches!(r[..], [vm_core::Value::Bool(true)]), "{r:?}");
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm);
-    let r = vm.exec(src, "=normal").expect("runs");
+    let r = vm.exec(WEAK_VALUE_GONE, "=normal").expect("runs");
+    assert!(matches!(r[..], [vm_core::Value::Bool(false)]), "{r:?}");
+}
+
+#[test]
+fn leaving_stress_mode_restores_the_normal_pace() {
+    let mut vm = Vm::new();
+    vm_stdlib::open_all(&mut vm);
+    vm.gc_set_stress(true);
+    vm.gc_set_stress(false);
+    let r = vm.exec(WEAK_VALUE_GONE, "=off").expect("runs");
     assert!(matches!(r[..], [vm_core::Value::Bool(false)]), "{r:?}");
 }
