@@ -55,7 +55,7 @@ pub struct NativeFunction {
     /// The function.
     pub func: NativeFn,
     /// Fuel charged each time the native is started (the instruction
-    /// budget counts one unit per VM instruction). A native that the rest
+    /// budget counts one unit per VM instruction dispatched). A native that the rest
     /// of a slice's budget cannot pay for waits for the next slice, unless
     /// it is the first thing that slice does.
     pub cost: u32,

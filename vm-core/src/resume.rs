@@ -426,7 +426,9 @@ impl Vm {
     // ----- driver API -----
 
     /// Runs `f(args...)` on the main thread with an instruction budget
-    /// (one unit per VM instruction, natives their declared cost).
+    /// (one unit per VM instruction dispatched, natives their declared
+    /// cost; a comparison and the jump it takes are one dispatch, as PUC
+    /// Lua's count hook counts them).
     ///
     /// Returns `Outcome::Return` when the call finished, or
     /// `Outcome::OutOfFuel`/`Outcome::Offload` when it was suspended:

@@ -233,10 +233,25 @@ impl Vm {
                     }
                 }};
             }
+            // A comparison or test is followed by its jump (checked by the
+            // verifier): skip it when the condition fails, otherwise take
+            // it here (`donextjump`) rather than in a dispatch of its own.
+            // Like PUC Lua's count hook, the budget counts dispatches, so
+            // the pair costs one unit.
             macro_rules! cond_jump {
                 ($res:expr, $k:expr) => {
                     if $res != $k {
                         pc += 1;
+                    } else {
+                        // SAFETY: the verifier checked that the next
+                        // instruction exists (it is the jump).
+                        let next = unsafe {
+                            debug_assert!(pc < code.len());
+                            *code.get_unchecked(pc)
+                        };
+                        if let Op::Jmp { sj } = next {
+                            pc = (pc as i64 + 1 + sj as i64) as usize;
+                        }
                     }
                 };
             }
@@ -781,18 +796,14 @@ impl Vm {
                     Op::GeI { a, sb, k: kk, isf } => {
                         cmp_imm!(a, sb, kk, isf, >=, crate::meta::Tm::Le, true)
                     }
-                    Op::Test { a, k: kk } => {
-                        if reg!(a).truthy() != kk {
-                            pc += 1;
-                        }
-                    }
+                    Op::Test { a, k: kk } => cond_jump!(reg!(a).truthy(), kk),
                     Op::TestSet { a, b, k: kk } => {
                         let v = reg!(b);
-                        if v.truthy() != kk {
-                            pc += 1;
-                        } else {
+                        let t = v.truthy();
+                        if t == kk {
                             w!(a) = v;
                         }
+                        cond_jump!(t, kk);
                     }
                     Op::Call { a, b, c } => {
                         let func = base + a as usize;

@@ -310,6 +310,34 @@ fn a_budget_bounds_the_instructions_of_a_slice() {
 }
 
 #[test]
+fn a_comparison_and_the_jump_it_takes_cost_one_unit() {
+    // `if i < lim then x = i end`: LTI, then either the jump taken or,
+    // when the condition holds, the jump skipped and MOVE run; plus
+    // FORLOOP. Taken inline, the jump is not dispatched and not charged,
+    // as PUC Lua's count hook does not count it: 2 units per iteration
+    // against 3.
+    let used = |lim: i64| {
+        let src = format!("local x for i = 1, 100 do if i < {lim} then x = i end end");
+        let mut vm = new_vm();
+        let f = vm.load(src.as_bytes(), "=j").unwrap();
+        assert!(matches!(
+            vm.start(f, &[], 1_000_000),
+            Ok(Outcome::Return(_))
+        ));
+        vm.fuel_used()
+    };
+    let (taken, skipped) = (used(0), used(101));
+    assert_eq!(skipped - taken, 100);
+    // Sliced at every budget, the run with the jumps taken still ends.
+    for budget in 1..8 {
+        let src = "local x = 0 for i = 1, 50 do if i % 3 == 0 then x = x + i end end return x";
+        let mut vm = new_vm();
+        let (r, _) = run_sliced(&mut vm, src, budget);
+        assert_eq!(r, ["Int(408)"], "budget {budget}");
+    }
+}
+
+#[test]
 fn instructions_cut_short_by_an_error_are_charged() {
     // `pcall(f)` with an `f` that raises, against one that returns: each
     // call runs `f`'s GETTABUP, LOADK and CALL and the `error` native
