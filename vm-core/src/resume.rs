@@ -53,14 +53,37 @@ impl Vm {
     /// Makes `t` the running thread: the current one goes back to its arena
     /// slot, `t`'s state moves into `Vm::th`.
     pub(crate) fn switch_to(&mut self, t: ThreadRef) {
+        assert!(self.heap.threads.contains_key(t), "switch to a dead thread");
+        // SAFETY: just checked.
+        unsafe { self.switch_to_live(t) }
+    }
+
+    /// `switch_to` a thread known to be live: one the running thread
+    /// resumes after `resume_error` found it suspended, or the running
+    /// thread's parent (the collector marks the whole chain of resumers).
+    ///
+    /// # Safety
+    /// `t` must name a live thread.
+    #[inline(always)]
+    unsafe fn switch_to_live(&mut self, t: ThreadRef) {
         if t == self.cur {
             return;
         }
         // The running thread's slot holds an empty placeholder: it takes
         // the running thread's state and `t`'s slot takes the placeholder.
         // (Threads are boxed, so these are pointer swaps.)
-        std::mem::swap(&mut self.th, &mut self.heap.threads[self.cur]);
-        std::mem::swap(&mut self.th, &mut self.heap.threads[t]);
+        // SAFETY: the running thread's slot stays occupied (by the
+        // placeholder) while it runs; the caller guarantees `t`.
+        unsafe {
+            std::mem::swap(
+                &mut self.th,
+                crate::raw::live_mut(&mut self.heap.threads, self.cur),
+            );
+            std::mem::swap(
+                &mut self.th,
+                crate::raw::live_mut(&mut self.heap.threads, t),
+            );
+        }
         self.cur = t;
         self.set_exec_floor();
     }
@@ -87,7 +110,8 @@ impl Vm {
     fn push_from(&mut self, from: ThreadRef, first: usize, n: usize) {
         let at = self.th.top;
         self.th.ensure(at + n + crate::call::EXTRA_STACK);
-        let src = &self.heap.threads[from].stack[first..first + n];
+        // SAFETY: `from` ran until this switch, so it is live.
+        let src = &unsafe { crate::raw::live(&self.heap.threads, from) }.stack[first..first + n];
         // Few values: an element loop beats a `memcpy` call.
         for (d, s) in self.th.stack[at..at + n].iter_mut().zip(src) {
             *d = *s;
@@ -109,17 +133,24 @@ impl Vm {
         let res = self.th.frames.last().expect("a frame to return from").func;
         let total = n + usize::from(with_true);
         self.th.ensure(res + total + crate::call::EXTRA_STACK);
-        let src = &self.heap.threads[from].stack[first..first + n];
+        // SAFETY: `from` ran until this switch, so it is live.
+        let src = &unsafe { crate::raw::live(&self.heap.threads, from) }.stack[first..first + n];
         if with_true {
+            // SAFETY (both): `pop_frame_with` asks for `i < total` (or
+            // `i < n`), and `src` holds `n` values.
             self.th.pop_frame_with(total, |_, i| {
                 if i == 0 {
                     Value::Bool(true)
                 } else {
-                    src[i - 1]
+                    debug_assert!(i - 1 < src.len());
+                    *unsafe { src.get_unchecked(i - 1) }
                 }
             });
         } else {
-            self.th.pop_frame_with(n, |_, i| src[i]);
+            self.th.pop_frame_with(n, |_, i| {
+                debug_assert!(i < src.len());
+                *unsafe { src.get_unchecked(i) }
+            });
         }
     }
 
@@ -197,7 +228,8 @@ impl Vm {
         ci.callee = first as u32;
         self.th.status = ThreadStatus::Normal;
         let (from, depth) = (self.cur, self.th.depth);
-        self.switch_to(co);
+        // SAFETY: `resume_error` found `co` in the arena, suspended.
+        unsafe { self.switch_to_live(co) };
         self.th.status = ThreadStatus::Running;
         self.th.parent = Some(from);
         self.th.depth = depth + 1;
@@ -284,7 +316,8 @@ impl Vm {
             Some(p) => {
                 let (from, first) = (self.cur, self.th.top - nresults);
                 self.th.top = first;
-                self.switch_to(p);
+                // SAFETY: the collector marks the parent of a running thread.
+                unsafe { self.switch_to_live(p) };
                 self.th.status = ThreadStatus::Running;
                 self.deliver_to_resumer(from, first, nresults);
             }
@@ -306,7 +339,8 @@ impl Vm {
         let (from, n) = (self.cur, self.th.top);
         self.th.top = 0;
         self.th.status = ThreadStatus::Dead;
-        self.switch_to(p);
+        // SAFETY: the collector marks the parent of a running thread.
+        unsafe { self.switch_to_live(p) };
         self.th.status = ThreadStatus::Running;
         self.deliver_to_resumer(from, 0, n);
     }
