@@ -82,7 +82,12 @@ impl Vm {
             }
             macro_rules! savepc {
                 () => {{
-                    self.th.frames[fi].pc = pc as u32;
+                    // SAFETY: `fi` is the running frame, on the stack of
+                    // frames until the loop leaves it.
+                    unsafe {
+                        debug_assert!(fi < self.th.frames.len());
+                        self.th.frames.get_unchecked_mut(fi).pc = pc as u32;
+                    }
                     flush!();
                 }};
             }
@@ -891,7 +896,13 @@ impl Vm {
                         if let [.., caller, ci] = &self.th.frames[..] {
                             if ci.nresults == 1 && caller.is_lua() {
                                 let (func, caller) = (ci.func, *caller);
-                                self.th.stack[func] = reg!(a);
+                                let v = reg!(a);
+                                // SAFETY: a frame's function slot is below
+                                // its registers, which the stack holds.
+                                unsafe {
+                                    debug_assert!(func < base);
+                                    *self.th.stack.get_unchecked_mut(func) = v;
+                                }
                                 self.th.frames.pop();
                                 self.th.top = (func + 1).max(caller.top);
                                 if caller.flags & FINISH_OP == 0 && fi > self.exec_floor {
