@@ -309,6 +309,17 @@ fn a_budget_bounds_the_instructions_of_a_slice() {
     assert!((20..=22).contains(&slices), "{slices} slices");
 }
 
+/// The fuel a fresh VM spends running `src` to its end in one slice.
+fn fuel_to_finish(src: &str) -> u64 {
+    let mut vm = new_vm();
+    let f = vm.load(src.as_bytes(), "=fuel").unwrap();
+    assert!(matches!(
+        vm.start(f, &[], 1_000_000),
+        Ok(Outcome::Return(_))
+    ));
+    vm.fuel_used()
+}
+
 #[test]
 fn a_comparison_and_the_jump_it_takes_cost_one_unit() {
     // `if i < lim then x = i end`: LTI, then either the jump taken or,
@@ -317,14 +328,9 @@ fn a_comparison_and_the_jump_it_takes_cost_one_unit() {
     // as PUC Lua's count hook does not count it: 2 units per iteration
     // against 3.
     let used = |lim: i64| {
-        let src = format!("local x for i = 1, 100 do if i < {lim} then x = i end end");
-        let mut vm = new_vm();
-        let f = vm.load(src.as_bytes(), "=j").unwrap();
-        assert!(matches!(
-            vm.start(f, &[], 1_000_000),
-            Ok(Outcome::Return(_))
-        ));
-        vm.fuel_used()
+        fuel_to_finish(&format!(
+            "local x for i = 1, 100 do if i < {lim} then x = i end end"
+        ))
     };
     let (taken, skipped) = (used(0), used(101));
     assert_eq!(skipped - taken, 100);
@@ -344,14 +350,9 @@ fn instructions_cut_short_by_an_error_are_charged() {
     // (cost 1) instead of a RETURN0, 3 more units per call, however the
     // interpreter unwinds.
     let used = |body: &str| {
-        let src = format!("local function f() {body} end for i = 1, 100 do pcall(f) end");
-        let mut vm = new_vm();
-        let f = vm.load(src.as_bytes(), "=e").unwrap();
-        assert!(matches!(
-            vm.start(f, &[], 1_000_000),
-            Ok(Outcome::Return(_))
-        ));
-        vm.fuel_used()
+        fuel_to_finish(&format!(
+            "local function f() {body} end for i = 1, 100 do pcall(f) end"
+        ))
     };
     assert_eq!(used("error('x')") - used(""), 100 * 3);
 }
