@@ -437,10 +437,139 @@ impl Vm {
         self.error_at(1, msg)
     }
 
-    /// `bad argument #i to 'name' (msg)` (`luaL_argerror`).
+    /// `bad argument #i to 'name' (msg)` (`luaL_argerror`). In a method
+    /// call (`obj:name(...)`) the receiver is not counted, and a bad
+    /// receiver is reported as `calling 'name' on bad self`.
     pub fn arg_error(&mut self, i: usize, msg: &str) -> LuaError {
+        let n = self.th.frames.len();
+        let method = n > 0
+            && self
+                .calling_name(n - 1)
+                .is_some_and(|(kind, _)| kind == "method");
         let name = self.native_name();
+        if method {
+            if i == 1 {
+                return self.error(&format!("calling '{name}' on bad self"));
+            }
+            return self.error(&format!("bad argument #{} to '{name}' ({msg})", i - 1));
+        }
         self.error(&format!("bad argument #{i} to '{name}' ({msg})"))
+    }
+
+    /// Whether argument `i` is absent or nil (`lua_isnoneornil`): where an
+    /// optional argument takes its default.
+    pub fn is_none_or_nil(&self, args: Args, i: usize) -> bool {
+        self.arg(args, i).is_nil()
+    }
+
+    /// Argument `i` as a number, integer or float as given (strings are
+    /// converted, `luaL_checknumber` keeping the subtype).
+    ///
+    /// # Errors
+    /// An argument error when it is not a number (or convertible).
+    pub fn check_number(&mut self, args: Args, i: usize) -> LuaResult<Value> {
+        match self.to_number(self.arg(args, i)) {
+            Some(n) => Ok(n),
+            None => Err(self.type_error_arg(args, i, "number")),
+        }
+    }
+
+    /// Argument `i` as a float (`luaL_checknumber`).
+    ///
+    /// # Errors
+    /// An argument error when it is not a number (or convertible).
+    pub fn check_float(&mut self, args: Args, i: usize) -> LuaResult<f64> {
+        Ok(match self.check_number(args, i)? {
+            Value::Int(n) => n as f64,
+            Value::Num(f) => f,
+            _ => unreachable!("to_number gives numbers"),
+        })
+    }
+
+    /// Argument `i` as a string value (`luaL_checklstring`): a number is
+    /// converted, and the converted string replaces it in the argument
+    /// slot, as `lua_tolstring` does.
+    ///
+    /// # Errors
+    /// An argument error when it is neither a string nor a number.
+    pub fn check_string(&mut self, args: Args, i: usize) -> LuaResult<Value> {
+        match self.arg(args, i) {
+            v @ Value::Str(_) => Ok(v),
+            v @ (Value::Int(_) | Value::Num(_)) => {
+                let s = self.tostring(v)?;
+                self.set_arg(args, i, s);
+                Ok(s)
+            }
+            _ => Err(self.type_error_arg(args, i, "string")),
+        }
+    }
+
+    /// Argument `i` as an integer, or `default` when absent or nil
+    /// (`luaL_optinteger`).
+    ///
+    /// # Errors
+    /// As `check_integer`.
+    pub fn opt_integer(&mut self, args: Args, i: usize, default: i64) -> LuaResult<i64> {
+        if self.is_none_or_nil(args, i) {
+            Ok(default)
+        } else {
+            self.check_integer(args, i)
+        }
+    }
+
+    /// Argument `i` as a float, or `default` when absent or nil
+    /// (`luaL_optnumber`).
+    ///
+    /// # Errors
+    /// As `check_float`.
+    pub fn opt_float(&mut self, args: Args, i: usize, default: f64) -> LuaResult<f64> {
+        if self.is_none_or_nil(args, i) {
+            Ok(default)
+        } else {
+            self.check_float(args, i)
+        }
+    }
+
+    /// Argument `i` as a string value, or `None` when absent or nil
+    /// (`luaL_optlstring` without a default).
+    ///
+    /// # Errors
+    /// As `check_string`.
+    pub fn opt_string(&mut self, args: Args, i: usize) -> LuaResult<Option<Value>> {
+        if self.is_none_or_nil(args, i) {
+            Ok(None)
+        } else {
+            self.check_string(args, i).map(Some)
+        }
+    }
+
+    /// Argument `i` as the index of one of `options`, or of `default` when
+    /// absent or nil (`luaL_checkoption`).
+    ///
+    /// # Errors
+    /// "invalid option 'x'" for a string not in the list; an argument error
+    /// for a non-string.
+    pub fn check_option(
+        &mut self,
+        args: Args,
+        i: usize,
+        default: Option<&str>,
+        options: &[&str],
+    ) -> LuaResult<usize> {
+        let name = match (self.is_none_or_nil(args, i), default) {
+            (true, Some(d)) => d.as_bytes().to_vec(),
+            _ => {
+                let s = self.check_string(args, i)?;
+                self.str_bytes(s).unwrap_or_default().to_vec()
+            }
+        };
+        match options.iter().position(|o| o.as_bytes() == name) {
+            Some(k) => Ok(k),
+            None => {
+                let msg = format!("invalid option '{}'", String::from_utf8_lossy(&name));
+                Err(self.arg_error(i, &msg))
+            }
+        }
     }
 
     /// `bad argument #i to 'name' (T expected, got U)` (`luaL_typeerror`).
