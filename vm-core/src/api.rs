@@ -250,6 +250,63 @@ impl Vm {
         }
     }
 
+    /// `t[k] = v` with `__newindex` (non-yieldable when it calls a
+    /// metamethod).
+    ///
+    /// # Errors
+    /// Errors raised while assigning ("index is nil", a metamethod's).
+    pub fn set_index(&mut self, t: Value, k: Value, v: Value) -> LuaResult<()> {
+        use crate::vm::NewIndexTarget;
+        match self.newindex_target(t, k, v)? {
+            NewIndexTarget::Stored => Ok(()),
+            NewIndexTarget::Call(h, obj) => self.call_value(h, &[obj, k, v]).map(drop),
+            NewIndexTarget::NotIndexable(obj, _) => {
+                let tn = self.type_name_of(obj);
+                Err(self.rt_error(&format!("attempt to index a {tn} value")))
+            }
+            NewIndexTarget::TooLong => Err(self.rt_error(crate::vm::NEWINDEX_LOOP)),
+        }
+    }
+
+    /// `#v` with `__len` (`lua_len`; non-yieldable when it calls a
+    /// metamethod).
+    ///
+    /// # Errors
+    /// "attempt to get length of a T value", or a metamethod's error.
+    pub fn len(&mut self, v: Value) -> LuaResult<Value> {
+        let h = match v {
+            Value::Str(s) => return Ok(Value::Int(self.heap.str_bytes(s).len() as i64)),
+            Value::Table(t) => match self.heap.tables[t].metatable {
+                Some(mt) => self.tm_of(mt, Tm::Len),
+                None => Value::Nil,
+            },
+            _ => self.metamethod(v, Tm::Len),
+        };
+        if h.is_nil() {
+            if let Value::Table(t) = v {
+                return Ok(Value::Int(self.heap.tables[t].len()));
+            }
+            let tn = self.type_name_of(v);
+            return Err(self.rt_error(&format!("attempt to get length of a {tn} value")));
+        }
+        let r = self.call_value(h, &[v, v])?;
+        Ok(r.first().copied().unwrap_or_default())
+    }
+
+    /// `a < b` with `__lt` (`lua_compare(L, a, b, LUA_OPLT)`;
+    /// non-yieldable when it calls a metamethod).
+    ///
+    /// # Errors
+    /// "attempt to compare ...", or a metamethod's error.
+    pub fn less_than(&mut self, a: Value, b: Value) -> LuaResult<bool> {
+        if let Some(r) = self.raw_order(true, a, b) {
+            return Ok(r);
+        }
+        let h = self.order_handler(Tm::Lt, a, b)?;
+        let r = self.call_value(h, &[a, b])?;
+        Ok(r.first().is_some_and(|v| v.truthy()))
+    }
+
     /// `tostring(v)` (`luaL_tolstring`): `__tostring`, `__name`, numbers
     /// and the `type: 0x...` form for objects.
     ///

@@ -25,7 +25,7 @@ use crate::state::{FrameKind, Vm, FINISH_OP};
 use crate::table::Table;
 use crate::value::{LuaFnRef, UpvalRef, Value};
 
-pub(crate) use slow::{IndexTarget, Src, INDEX_LOOP};
+pub(crate) use slow::{IndexTarget, NewIndexTarget, Src, INDEX_LOOP, NEWINDEX_LOOP};
 
 impl Vm {
     /// Executes Lua frames until the running thread is down to

@@ -28,6 +28,19 @@ fn method(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     Ok(Step::Return(1))
 }
 
+/// `ops(t, k, v, a, b)`: `t[k] = v`, then returns `#t` and `a < b`, all
+/// through the metamethod-aware API.
+fn ops(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let t = vm.arg(args, 1);
+    vm.set_index(t, vm.arg(args, 2), vm.arg(args, 3))?;
+    let n = vm.len(t)?;
+    let lt = vm.less_than(vm.arg(args, 4), vm.arg(args, 5))?;
+    vm.push(n);
+    vm.push(Value::Bool(lt));
+    Ok(Step::Return(2))
+}
+
+static OPS: NativeFunction = NativeFunction::new("ops", ops);
 static PROBE: NativeFunction = NativeFunction::new("probe", probe);
 static METHOD: NativeFunction = NativeFunction::new("method", method);
 
@@ -36,10 +49,14 @@ fn vm() -> Vm {
     vm_stdlib::open_all(&mut vm);
     let f = vm.new_native(&PROBE);
     vm.set_global("probe", f);
+    let f = vm.new_native(&OPS);
+    vm.set_global("ops", f);
     let f = vm.new_native(&METHOD);
     vm.set_global("method", f);
     // Booleans get `method` as a method, for a receiver of the wrong type.
-    let mt = vm.exec(b"return {__index = {method = method}}", "=mt").unwrap()[0];
+    let mt = vm
+        .exec(b"return {__index = {method = method}}", "=mt")
+        .unwrap()[0];
     let Value::Table(mt) = mt else { unreachable!() };
     vm.set_metatable(Value::Bool(true), Some(mt));
     vm
@@ -69,8 +86,14 @@ fn run(src: &str) -> String {
 #[test]
 fn values_are_accepted_and_converted() {
     assert_eq!(run("return probe(3, 'x')"), "i:3 f:3.0 x i:7 i:1");
-    assert_eq!(run("return probe(2.5, 10, nil, 'c')"), "f:2.5 f:2.5 10 i:7 i:2");
-    assert_eq!(run("return probe('0x10', 'y', 4.0, 'a')"), "i:16 f:16.0 y i:4 i:0");
+    assert_eq!(
+        run("return probe(2.5, 10, nil, 'c')"),
+        "f:2.5 f:2.5 10 i:7 i:2"
+    );
+    assert_eq!(
+        run("return probe('0x10', 'y', 4.0, 'a')"),
+        "i:16 f:16.0 y i:4 i:0"
+    );
     // A number given as the string argument is converted in place.
     assert_eq!(run("return probe(1, 2.0)"), "i:1 f:1.0 2.0 i:7 i:1");
 }
@@ -132,5 +155,45 @@ fn method_calls_do_not_count_the_receiver() {
     assert_eq!(
         run("return (true):method(1)"),
         "t:1: calling 'method' on bad self"
+    );
+}
+
+#[test]
+fn the_api_honours_metamethods() {
+    assert_eq!(
+        run("local t = {} return ops(t, 1, 'x', 1, 2.5)"),
+        "i:1 true"
+    );
+    // Raised by the API inside a native, as `lua_settable` would: no
+    // position (the running function is not Lua).
+    assert_eq!(
+        run("return ops('abc', 1, 2, 'b', 'a')"),
+        "attempt to index a string value"
+    );
+    let proxy = "local log = {} local t = setmetatable({}, {
+        __newindex = function(t, k, v) log[#log + 1] = k rawset(t, k, v) end,
+        __len = function() return 42 end,
+        __lt = function(a, b) return a.n < b.n end})";
+    assert_eq!(
+        run(&format!(
+            "{proxy} local a, b = ops(t, 'k', 1, 2, 1) return a, b, log[1], rawget(t, 'k')"
+        )),
+        "i:42 false k i:1"
+    );
+    assert_eq!(
+        run(&format!(
+            "{proxy} t.n = 1 local u = setmetatable({{n = 2}}, getmetatable(t)) \
+                       return select(2, ops({{}}, 1, 1, t, u))"
+        )),
+        "true"
+    );
+    assert_eq!(
+        run("return ops({}, 1, 1, {}, {})"),
+        "attempt to compare two table values"
+    );
+    assert_eq!(run("return ops({}, nil, 1, 1, 2)"), "table index is nil");
+    assert_eq!(
+        run("return ops(setmetatable({}, {__newindex = function() error('no') end}), 1, 1, 1, 2)"),
+        "t:1: no"
     );
 }

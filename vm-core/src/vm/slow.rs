@@ -48,6 +48,23 @@ pub(crate) enum IndexTarget {
 /// The error for an `__index` chain longer than `MAX_TAG_LOOP`.
 pub(crate) const INDEX_LOOP: &str = "'__index' chain too long; possible loop";
 
+/// Where an assignment `t[k] = v` leads (see `Vm::newindex_target`).
+pub(crate) enum NewIndexTarget {
+    /// Stored in a table raw.
+    Stored,
+    /// Call this `__newindex` function with the object reached, the key
+    /// and the value.
+    Call(Value, Value),
+    /// This object, reached after this many `__newindex` steps, cannot be
+    /// indexed.
+    NotIndexable(Value, usize),
+    /// The chain is longer than `MAX_TAG_LOOP`.
+    TooLong,
+}
+
+/// The error for a `__newindex` chain longer than `MAX_TAG_LOOP`.
+pub(crate) const NEWINDEX_LOOP: &str = "'__newindex' chain too long; possible loop";
+
 /// Longest `__index`/`__newindex` chain followed (`MAXTAGLOOP`).
 const MAX_TAG_LOOP: usize = 2000;
 
@@ -321,6 +338,28 @@ impl Vm {
         v: Value,
         src: Src,
     ) -> LuaResult<Option<Value>> {
+        match self.newindex_target(t, key, v)? {
+            NewIndexTarget::Stored => Ok(Some(Value::Nil)),
+            NewIndexTarget::Call(h, obj) => {
+                self.call_meta(fi, h, &[obj, key, v])?;
+                Ok(None)
+            }
+            NewIndexTarget::NotIndexable(obj, depth) => {
+                Err(self.index_error(fi, obj, (depth == 0).then_some(src)))
+            }
+            NewIndexTarget::TooLong => Err(self.rt_error(NEWINDEX_LOOP)),
+        }
+    }
+
+    /// Follows `t[key] = v` through `__newindex` tables (`luaV_finishset`'s
+    /// loop), storing it where no metamethod intervenes: shared by the
+    /// interpreter and `Vm::set_index`.
+    pub(crate) fn newindex_target(
+        &mut self,
+        t: Value,
+        key: Value,
+        v: Value,
+    ) -> LuaResult<NewIndexTarget> {
         let mut t = t;
         for depth in 0..MAX_TAG_LOOP {
             let h = match t {
@@ -336,25 +375,24 @@ impl Vm {
                             return Err(self.rt_error(e.message()));
                         }
                         self.heap.debt += self.heap.tables[tr].take_growth();
-                        return Ok(Some(Value::Nil));
+                        return Ok(NewIndexTarget::Stored);
                     }
                     h
                 }
                 _ => {
                     let h = self.metamethod(t, Tm::NewIndex);
                     if h.is_nil() {
-                        return Err(self.index_error(fi, t, (depth == 0).then_some(src)));
+                        return Ok(NewIndexTarget::NotIndexable(t, depth));
                     }
                     h
                 }
             };
             if is_callable(h) {
-                self.call_meta(fi, h, &[t, key, v])?;
-                return Ok(None);
+                return Ok(NewIndexTarget::Call(h, t));
             }
             t = h;
         }
-        Err(self.rt_error("'__newindex' chain too long; possible loop"))
+        Ok(NewIndexTarget::TooLong)
     }
 
     /// `<` and `<=` on anything but two numbers of the same kind.
@@ -366,8 +404,18 @@ impl Vm {
         x: Value,
         y: Value,
     ) -> LuaResult<Option<Value>> {
-        let lt = ev == Tm::Lt;
-        let res = match (x, y) {
+        if let Some(r) = self.raw_order(ev == Tm::Lt, x, y) {
+            return Ok(Some(Value::Bool(r)));
+        }
+        let h = self.order_handler(ev, x, y)?;
+        self.call_meta(fi, h, &[x, y])?;
+        Ok(None)
+    }
+
+    /// `x < y` (`lt`) or `x <= y` between two numbers or two strings,
+    /// without metamethods; `None` for other operands.
+    pub(crate) fn raw_order(&self, lt: bool, x: Value, y: Value) -> Option<bool> {
+        match (x, y) {
             (Value::Int(i), Value::Int(j)) => Some(if lt { i < j } else { i <= j }),
             (Value::Num(p), Value::Num(q)) => Some(if lt { p < q } else { p <= q }),
             (Value::Int(i), Value::Num(f)) => Some(if lt {
@@ -385,10 +433,12 @@ impl Vm {
                 Some(if lt { a < b } else { a <= b })
             }
             _ => None,
-        };
-        if let Some(r) = res {
-            return Ok(Some(Value::Bool(r)));
         }
+    }
+
+    /// The `__lt`/`__le` metamethod of either operand, or the "attempt to
+    /// compare" error.
+    pub(crate) fn order_handler(&mut self, ev: Tm, x: Value, y: Value) -> LuaResult<Value> {
         let mut h = self.metamethod(x, ev);
         if h.is_nil() {
             h = self.metamethod(y, ev);
@@ -396,8 +446,7 @@ impl Vm {
         if h.is_nil() {
             return Err(self.order_error(x, y));
         }
-        self.call_meta(fi, h, &[x, y])?;
-        Ok(None)
+        Ok(h)
     }
 
     /// `==` between two different tables or userdata: `__eq`.
