@@ -20,29 +20,73 @@ use crate::value::{StrRef, TableRef, ThreadRef, Value};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RootId(usize);
 
+/// Which kinds of chunk [`Vm::load_chunk`] accepts (`load`'s `mode`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadMode {
+    /// Source text only ("t").
+    Text,
+    /// Binary chunks only ("b").
+    Binary,
+    /// Either ("bt").
+    Any,
+}
+
 impl Vm {
     /// Compiles a chunk into a function whose `_ENV` is the globals table
-    /// (`luaL_loadbuffer`). `chunkname` follows Lua's convention: `@file`,
-    /// `=name`, or the source itself.
+    /// (`luaL_loadbuffer`): source text, or a binary chunk made by
+    /// [`Vm::dump`]. `chunkname` follows Lua's convention: `@file`, `=name`,
+    /// or the source itself.
     ///
     /// A first line starting with `#` (a shebang) is skipped by the parser.
     ///
     /// # Errors
-    /// A syntax error, as a Lua string value `chunk:line: message`.
-    pub fn load(&mut self, text: &[u8], chunkname: &str) -> LuaResult<Value> {
-        let display = chunk_id(chunkname);
-        let source: Arc<str> = Arc::from(chunkname);
-        let compiled = compiler::compile(text, source, &display, &mut self.heap)
-            .map_err(|e| e.0)
-            .and_then(|proto| crate::verify::verify_main(&proto).map(|()| proto));
+    /// A syntax error, as a Lua string value `chunk:line: message`, or a
+    /// malformed binary chunk.
+    pub fn load(&mut self, chunk: &[u8], chunkname: &str) -> LuaResult<Value> {
+        self.load_chunk(chunk, chunkname, LoadMode::Any, None)
+    }
+
+    /// `lua_load` with a mode and an environment: loads text and/or binary
+    /// chunks as `mode` allows, and makes the function's first upvalue (its
+    /// `_ENV`) `env`, or the globals table; a binary chunk's other upvalues
+    /// start as nil.
+    ///
+    /// # Errors
+    /// As [`Vm::load`], plus "attempt to load a binary chunk (mode is 't')"
+    /// and its converse.
+    pub fn load_chunk(
+        &mut self,
+        chunk: &[u8],
+        chunkname: &str,
+        mode: LoadMode,
+        env: Option<Value>,
+    ) -> LuaResult<Value> {
+        let binary = chunk.first() == Some(&crate::dump::SIGNATURE[0]);
+        let compiled = match (binary, mode) {
+            (true, LoadMode::Text) => Err("attempt to load a binary chunk (mode is 't')".into()),
+            (false, LoadMode::Binary) => Err("attempt to load a text chunk (mode is 'b')".into()),
+            (true, _) => crate::dump::undump(chunk, chunkname, &mut self.heap)
+                .and_then(|proto| crate::verify::verify(&proto).map(|()| proto)),
+            (false, _) => {
+                let display = chunk_id(chunkname);
+                let source: Arc<str> = Arc::from(chunkname);
+                compiler::compile(chunk, source, &display, &mut self.heap)
+                    .map_err(|e| e.0)
+                    .and_then(|proto| crate::verify::verify_main(&proto).map(|()| proto))
+            }
+        };
         match compiled {
             Ok(proto) => {
-                let env = self
-                    .heap
-                    .new_upval(Upval::Closed(Value::Table(self.globals)));
+                let env = env.unwrap_or(Value::Table(self.globals));
+                let upvals: Box<[_]> = (0..proto.upvalues.len())
+                    .map(|i| {
+                        let v = if i == 0 { env } else { Value::Nil };
+                        self.heap.new_upval(Upval::Closed(v))
+                    })
+                    .collect();
                 let cl = self.heap.new_lua_closure(LuaClosure {
                     proto: Arc::new(proto),
-                    upvals: vec![env].into_boxed_slice(),
+                    upvals,
                 });
                 Ok(Value::LuaFn(cl))
             }
@@ -50,6 +94,20 @@ impl Vm {
                 let s = self.heap.intern(e.as_bytes());
                 Err(LuaError::new(Value::Str(s)))
             }
+        }
+    }
+
+    /// The binary chunk of Lua function `f` (`lua_dump`), which
+    /// [`Vm::load`] turns back into a function with the same code; `strip`
+    /// leaves out the source name and the names of locals and upvalues.
+    /// `None` when `f` is not a Lua function.
+    pub fn dump(&self, f: Value, strip: bool) -> Option<Vec<u8>> {
+        match f {
+            Value::LuaFn(cl) => {
+                let proto = &self.heap.lfns.get(cl)?.proto;
+                Some(crate::dump::dump(proto, &self.heap, strip))
+            }
+            _ => None,
         }
     }
 

@@ -132,6 +132,7 @@ mod call;
 pub mod compiler;
 pub mod convert;
 pub mod debug;
+mod dump;
 pub mod error;
 pub mod func;
 mod gc;
@@ -149,7 +150,7 @@ pub mod value;
 mod verify;
 mod vm;
 
-pub use api::RootId;
+pub use api::{LoadMode, RootId};
 pub use convert::{ConvertError, FromLua, FromLuaArgs, Function, IntoLua, IntoLuaMulti, Variadic};
 pub use error::{LuaError, LuaResult};
 pub use native::{

@@ -29,9 +29,71 @@ macro_rules! opcodes {
                     $( Op::$name { $($field),* } => smallvec::smallvec![$($field as i64),*], )*
                 }
             }
+
+            /// The opcode's number: its position in the instruction set
+            /// (binary chunks store it).
+            pub(crate) fn code(&self) -> u8 {
+                match self { $( Op::$name { .. } => OpCode::$name as u8, )* }
+            }
+
+            /// The number of operands of the instructions with opcode number
+            /// `code`, or `None` for an unknown opcode.
+            pub(crate) fn operand_count(code: u8) -> Option<usize> {
+                $(
+                    if code == OpCode::$name as u8 {
+                        let fields: &[&str] = &[$(stringify!($field)),*];
+                        return Some(fields.len());
+                    }
+                )*
+                None
+            }
+
+            /// The instruction with opcode number `code` and these operands
+            /// (as `operands` gives them); `None` for an unknown opcode, a
+            /// wrong operand count or an operand out of its field's range.
+            pub(crate) fn from_parts(code: u8, operands: &[i64]) -> Option<Op> {
+                $(
+                    if code == OpCode::$name as u8 {
+                        let mut it = operands.iter().copied();
+                        let op = Op::$name { $($field: <$ty as Operand>::from_i64(it.next()?)?),* };
+                        return if it.next().is_none() { Some(op) } else { None };
+                    }
+                )*
+                None
+            }
         }
+
+        /// Opcode numbers, in declaration order.
+        #[repr(u8)]
+        enum OpCode { $($name),* }
     };
     }
+
+/// An instruction field's type, converted back from `Op::operands`' `i64`.
+trait Operand: Sized {
+    fn from_i64(v: i64) -> Option<Self>;
+}
+
+macro_rules! int_operand {
+    ($($t:ty),*) => {
+        $(impl Operand for $t {
+            fn from_i64(v: i64) -> Option<Self> {
+                <$t>::try_from(v).ok()
+            }
+        })*
+    };
+}
+int_operand!(u8, u16, u32, i16, i32);
+
+impl Operand for bool {
+    fn from_i64(v: i64) -> Option<Self> {
+        match v {
+            0 => Some(false),
+            1 => Some(true),
+            _ => None,
+        }
+    }
+}
 
 opcodes! {
     /// `R[A] := R[B]`

@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use vm_core::{Args, Continuation, LuaResult, Status, Step, Value, Vm};
+use vm_core::{Args, Continuation, LoadMode, LuaError, LuaResult, Status, Step, Value, Vm};
 
 natives! {
     PRINT = "print" => print;
@@ -29,11 +29,16 @@ natives! {
     SETMETATABLE = "setmetatable" => setmetatable;
     GETMETATABLE = "getmetatable" => getmetatable;
     COLLECTGARBAGE = "collectgarbage" => collectgarbage;
+    LOAD = "load" => load;
+    LOADFILE = "loadfile" => loadfile;
+    DOFILE = "dofile" => dofile;
+    WARN = "warn" => warn;
 }
 
 static PCALL_K: Continuation = Continuation::new("pcall_k", pcall_k);
 static XPCALL_K: Continuation = Continuation::new("xpcall_k", xpcall_k);
 static PAIRS_K: Continuation = Continuation::new("pairs_k", pairs_k);
+static DOFILE_K: Continuation = Continuation::new("dofile_k", dofile_k);
 
 /// Installs the base library into the globals.
 pub fn open_base(vm: &mut Vm) {
@@ -58,6 +63,10 @@ pub fn open_base(vm: &mut Vm) {
             &SETMETATABLE,
             &GETMETATABLE,
             &COLLECTGARBAGE,
+            &LOAD,
+            &LOADFILE,
+            &DOFILE,
+            &WARN,
         ],
     );
     // `pairs` and `ipairs` return the same iterator functions every time.
@@ -71,6 +80,30 @@ pub fn open_base(vm: &mut Vm) {
     vm.register_library("_G", g);
     let v = vm.new_str(b"Lua 5.4");
     vm.set_global("_VERSION", v);
+    vm.set_warn_handler(Some(stderr_warnings()));
+}
+
+/// The warning handler `luaL_newstate` installs: off until a `@on`
+/// control message, then `Lua warning: ...` lines on standard error; other
+/// messages starting with `@` are controls and ignored. (Replace it with
+/// `Vm::set_warn_handler` after opening the libraries.)
+fn stderr_warnings() -> vm_core::state::WarnHandler {
+    let mut on = false;
+    Box::new(move |msg: &str| match msg {
+        "@on" => on = true,
+        "@off" => on = false,
+        m if m.starts_with('@') => {}
+        m if on => {
+            let _ = writeln!(std::io::stderr(), "Lua warning: {m}");
+        }
+        _ => {}
+    })
+}
+
+/// An error whose value is `msg` as is, without a position (`lua_error`
+/// of a pushed string).
+fn plain_error(vm: &mut Vm, msg: &str) -> LuaError {
+    LuaError::new(vm.new_str(msg.as_bytes()))
 }
 
 fn print(vm: &mut Vm, args: Args) -> LuaResult<Step> {
@@ -406,6 +439,171 @@ fn collectgarbage(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     };
     vm.push(r);
     Ok(Step::Return(1))
+}
+
+/// `load(chunk [, chunkname [, mode [, env]]])`: a string, or a reader
+/// function called (non-yieldably, as `lua_load` does) until it returns
+/// nil or an empty string. Failures are returned as `nil, message`.
+fn load(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let chunk = vm.arg(args, 1);
+    let (bytes, default_name) = match chunk {
+        Value::Str(_) | Value::Int(_) | Value::Num(_) => {
+            let chunk = vm.check_string(args, 1)?;
+            let b = vm.str_bytes(chunk).unwrap_or_default().to_vec();
+            let name = String::from_utf8_lossy(&b).into_owned();
+            (Ok(b), name)
+        }
+        _ => {
+            let f = vm.check_function(args, 1)?;
+            (read_all(vm, f), "=(load)".to_string())
+        }
+    };
+    let name = match vm.opt_string(args, 2)? {
+        Some(n) => String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned(),
+        None => default_name,
+    };
+    let mode = load_mode(vm, args, 3)?;
+    // An `env` given, even nil, replaces the globals (`!lua_isnone`).
+    let env = (args.len() >= 4).then(|| vm.arg(args, 4));
+    let loaded = bytes.and_then(|b| load_checked(vm, &b, &name, &mode, env));
+    finish_load(vm, loaded)
+}
+
+/// The reader function's pieces, concatenated.
+fn read_all(vm: &mut Vm, reader: Value) -> LuaResult<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let piece = vm.call_value(reader, &[])?;
+        match piece.first().copied().unwrap_or_default() {
+            Value::Nil => return Ok(out),
+            // Numbers are strings to `lua_isstring`.
+            v @ (Value::Str(_) | Value::Int(_) | Value::Num(_)) => {
+                let v = vm.tostring(v)?;
+                let b = vm.str_bytes(v).unwrap_or_default();
+                if b.is_empty() {
+                    return Ok(out);
+                }
+                out.extend_from_slice(b);
+            }
+            _ => return Err(vm.error("reader function must return a string")),
+        }
+    }
+}
+
+/// `load`'s mode argument as given (default "bt").
+fn load_mode(vm: &mut Vm, args: Args, i: usize) -> LuaResult<String> {
+    Ok(match vm.opt_string(args, i)? {
+        Some(m) => String::from_utf8_lossy(vm.str_bytes(m).unwrap_or_default()).into_owned(),
+        None => "bt".to_string(),
+    })
+}
+
+/// Loads `bytes` if `mode` allows its kind (`checkmode`, with the mode
+/// string as given in the message).
+fn load_checked(
+    vm: &mut Vm,
+    bytes: &[u8],
+    name: &str,
+    mode: &str,
+    env: Option<Value>,
+) -> LuaResult<Value> {
+    let (kind, letter) = if bytes.first() == Some(&0x1b) {
+        ("binary", 'b')
+    } else {
+        ("text", 't')
+    };
+    if !mode.contains(letter) {
+        let msg = format!("attempt to load a {kind} chunk (mode is '{mode}')");
+        return Err(plain_error(vm, &msg));
+    }
+    vm.load_chunk(bytes, name, LoadMode::Any, env)
+}
+
+/// `load`'s results: the function, or `nil` and the error message.
+fn finish_load(vm: &mut Vm, loaded: LuaResult<Value>) -> LuaResult<Step> {
+    match loaded {
+        Ok(f) => {
+            vm.push(f);
+            Ok(Step::Return(1))
+        }
+        Err(e) => {
+            vm.push(Value::Nil);
+            vm.push(e.value());
+            Ok(Step::Return(2))
+        }
+    }
+}
+
+/// The contents of file `name` (standard input when `None`) and its chunk
+/// name, with a first line starting with `#` blanked out as
+/// `luaL_loadfilex` skips it (the newline stays, so line numbers hold).
+fn read_chunk_file(vm: &mut Vm, name: Option<&str>) -> LuaResult<(Vec<u8>, String)> {
+    use std::io::Read;
+    let (read, chunkname) = match name {
+        Some(n) => (std::fs::read(n), format!("@{n}")),
+        None => {
+            let mut b = Vec::new();
+            let r = std::io::stdin().read_to_end(&mut b).map(|_| b);
+            (r, "=stdin".to_string())
+        }
+    };
+    match read {
+        Ok(mut b) => {
+            if b.first() == Some(&b'#') {
+                let end = b.iter().position(|&c| c == b'\n').unwrap_or(b.len());
+                b.drain(..end);
+            }
+            Ok((b, chunkname))
+        }
+        Err(e) => {
+            let what = if name.is_some() { "open" } else { "read" };
+            let shown = name.unwrap_or("stdin");
+            let msg = format!("cannot {what} {shown}: {}", crate::os_error_text(&e));
+            Err(plain_error(vm, &msg))
+        }
+    }
+}
+
+/// `loadfile([filename [, mode [, env]]])`.
+fn loadfile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let name = vm
+        .opt_string(args, 1)?
+        .map(|n| String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned());
+    let mode = load_mode(vm, args, 2)?;
+    let env = (args.len() >= 3).then(|| vm.arg(args, 3));
+    let loaded = read_chunk_file(vm, name.as_deref())
+        .and_then(|(b, chunkname)| load_checked(vm, &b, &chunkname, &mode, env));
+    finish_load(vm, loaded)
+}
+
+/// `dofile([filename])`: runs the file's chunk and returns its results;
+/// errors propagate (and the call may yield, as in 5.4).
+fn dofile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let name = vm
+        .opt_string(args, 1)?
+        .map(|n| String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned());
+    let (b, chunkname) = read_chunk_file(vm, name.as_deref())?;
+    let f = vm.load_chunk(&b, &chunkname, LoadMode::Any, None)?;
+    vm.frame_truncate(args, 0);
+    vm.push(f);
+    Ok(vm.callk(0, &DOFILE_K, 0))
+}
+
+fn dofile_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    Ok(Step::Return(vm.frame_top(args)))
+}
+
+/// `warn(msg1, ...)`: the pieces concatenated; a single `@on`/`@off`
+/// turns warnings on or off (the VM's warning handler decides).
+fn warn(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    vm.check_string(args, 1)?;
+    let mut msg = Vec::new();
+    for i in 1..=args.len() {
+        let s = vm.check_string(args, i)?;
+        msg.extend_from_slice(vm.str_bytes(s).unwrap_or_default());
+    }
+    vm.warn(&String::from_utf8_lossy(&msg));
+    Ok(Step::Return(0))
 }
 
 /// Argument `i` as an integer when present and not nil.

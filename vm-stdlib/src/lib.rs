@@ -40,3 +40,13 @@ pub fn open_all(vm: &mut Vm) {
         open(vm);
     }
 }
+
+/// An OS error as C's `strerror` words it (Rust's `Display` adds
+/// " (os error N)"), for the messages Lua builds from `errno`.
+pub(crate) fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}

@@ -1,0 +1,3 @@
+#!/usr/bin/env lua
+local a = ...
+return (a or 1) + 1, "chunk"

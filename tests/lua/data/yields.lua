@@ -1,0 +1,2 @@
+local v = coroutine.yield("paused")
+return v * 2

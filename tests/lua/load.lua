@@ -1,0 +1,100 @@
+-- load, loadfile, dofile and warn: strings and reader functions, chunk names, modes,
+-- environments, files (with a first '#' line skipped), errors returned or raised, and
+-- dofile yielding through its continuation.
+
+-- load of a string
+assert(load("return 1 + 1")() == 2)
+local f, err = load("syntax error here")
+assert(f == nil and err == [[[string "syntax error here"]:1: syntax error near 'error']])
+f, err = load("return +", "=mine")
+assert(f == nil and err == "mine:1: unexpected symbol near '+'")
+f, err = load("x = ", "@file.lua")
+assert(f == nil and err == "file.lua:1: unexpected symbol near <eof>")
+assert(select("#", load("return 1")) == 1)
+assert(select("#", load("return +")) == 2)
+assert(load("return ...", "varargs")(1, 2, 3) == 1)
+assert(select("#", load("return ...")(1, 2, 3)) == 3)
+local ok, msg = pcall(load("error('boom')", "=c"))
+assert(not ok and msg == "c:1: boom")
+
+-- environments
+assert(load("return x", "=e", "t", {x = 5})() == 5)
+local env = {}
+load("y = 7", "=e", "t", env)()
+assert(env.y == 7 and y == nil)
+assert(load("return _ENV", nil, nil, nil)() == nil)
+assert(load("return _ENV")() == _G)
+ok, msg = pcall(load("return x.y", "=e", "t", {}))
+assert(not ok and msg == "e:1: attempt to index a nil value (global 'x')")
+
+-- modes
+f, err = load("return 1", "chunk", "b")
+assert(f == nil and err == "attempt to load a text chunk (mode is 'b')")
+f, err = load("return 1", "chunk", "x")
+assert(f == nil and err == "attempt to load a text chunk (mode is 'x')")
+assert(load("return 1", "chunk", "t")() == 1)
+assert(load("return 1", "chunk", "bt")() == 1)
+f, err = load("\27Lua", "bin", "t")
+assert(f == nil and err == "attempt to load a binary chunk (mode is 't')")
+f, err = load("\27Lux")
+assert(f == nil and type(err) == "string")
+
+-- reader functions
+local parts = {"return ", "1", "0"}
+local i = 0
+assert(load(function() i = i + 1 return parts[i] end)() == 10)
+i = 0
+local pieces = {"return 4", 2}
+assert(load(function() i = i + 1 return pieces[i] end)() == 42)
+i = 0
+local stop_empty = {"return 3", "", "+ 1"}
+assert(load(function() i = i + 1 return stop_empty[i] end)() == 3)
+assert(type(load(function() return nil end)) == "function")
+f, err = load(function() return {} end)
+assert(f == nil and type(err) == "string")
+f, err = load(function() error("in reader") end)
+assert(f == nil and type(err) == "string")
+f, err = load(function() return nil end, "=named")
+assert(f and f() == nil)
+i = 0
+f, err = load(function() i = i + 1 if i == 1 then return "return +" end end, "=r")
+assert(f == nil and err == "r:1: unexpected symbol near '+'")
+ok, msg = pcall(load)
+assert(not ok and msg == "bad argument #1 to 'load' (function expected, got no value)")
+f, err = load(1)
+assert(f == nil and err == [[[string "1"]:1: unexpected symbol near '1']])
+ok, msg = pcall(load, true)
+assert(not ok and msg == "bad argument #1 to 'load' (function expected, got boolean)")
+ok, msg = pcall(load, "return 1", {})
+assert(not ok and msg == "bad argument #2 to 'load' (string expected, got table)")
+
+-- loadfile and dofile
+local a, b = loadfile("data/chunk.lua")(41)
+assert(a == 42 and b == "chunk")
+a, b = dofile("data/chunk.lua")
+assert(a == 2 and b == "chunk")
+f, err = loadfile("data/missing.lua")
+assert(f == nil and err == "cannot open data/missing.lua: No such file or directory")
+f, err = loadfile("data/broken.lua")
+assert(f == nil and err == "data/broken.lua:3: unexpected symbol near <eof>")
+f, err = loadfile("data/chunk.lua", "b")
+assert(f == nil and err == "attempt to load a text chunk (mode is 'b')")
+assert(loadfile("data/chunk.lua", "t", {})() == 2)
+ok, msg = pcall(dofile, "data/missing.lua")
+assert(not ok and msg == "cannot open data/missing.lua: No such file or directory")
+ok, msg = pcall(dofile, "data/broken.lua")
+assert(not ok and msg == "data/broken.lua:3: unexpected symbol near <eof>")
+local co = coroutine.wrap(function() return dofile("data/yields.lua") end)
+assert(co() == "paused")
+assert(co(21) == 42)
+
+-- warn
+warn("@on")
+warn("@off")
+warn("not shown")
+ok, msg = pcall(warn)
+assert(not ok and msg == "bad argument #1 to 'warn' (string expected, got no value)")
+ok, msg = pcall(warn, "a", {})
+assert(not ok and msg == "bad argument #2 to 'warn' (string expected, got table)")
+
+print("ok load")
