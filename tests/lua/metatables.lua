@@ -258,4 +258,8 @@ collectgarbage("collect")
 assert(zombie and zombie.name == "zombie")
 zombie = nil
 
+-- A number is a string to `__tostring`'s caller, as `lua_isstring` says.
+assert(tostring(setmetatable({}, { __tostring = function() return 4.5 end })) == "4.5")
+assert(select(2, pcall(function() return tostring(setmetatable({}, { __tostring = function() return true end })) end)) == "metatables.lua:263: '__tostring' must return a string")
+
 print("ok metatables")

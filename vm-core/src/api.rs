@@ -376,7 +376,9 @@ impl Vm {
             let r = self.call_value(h, &[v])?;
             return match r.first() {
                 Some(s @ Value::Str(_)) => Ok(*s),
-                _ => Err(self.rt_error("'__tostring' must return a string")),
+                // Numbers are strings to `lua_isstring`.
+                Some(&n @ (Value::Int(_) | Value::Num(_))) => self.tostring(n),
+                _ => Err(self.error("'__tostring' must return a string")),
             };
         }
         let s = match v {
