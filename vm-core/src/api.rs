@@ -175,6 +175,41 @@ impl Vm {
         Value::Table(self.heap.new_table(Table::new()))
     }
 
+    /// Creates a full userdata holding `data`, with metatable `mt`
+    /// (`lua_newuserdatauv` plus `lua_setmetatable`). A `__gc` in `mt` is
+    /// registered as a finalizer, as `setmetatable` would.
+    pub fn new_userdata(
+        &mut self,
+        data: Box<dyn std::any::Any + Send>,
+        mt: Option<TableRef>,
+    ) -> Value {
+        let u = self.heap.new_userdata(crate::heap::UserData {
+            metatable: None,
+            user_value: Value::Nil,
+            data,
+        });
+        let v = Value::UserData(u);
+        self.set_metatable(v, mt);
+        v
+    }
+
+    /// The payload of userdata `v` if it is a `T` (`luaL_testudata` with
+    /// the type standing for the metatable check).
+    pub fn userdata_ref<T: std::any::Any>(&self, v: Value) -> Option<&T> {
+        match v {
+            Value::UserData(u) => self.heap.userdata.get(u)?.data.downcast_ref(),
+            _ => None,
+        }
+    }
+
+    /// `userdata_ref` for writing.
+    pub fn userdata_mut<T: std::any::Any>(&mut self, v: Value) -> Option<&mut T> {
+        match v {
+            Value::UserData(u) => self.heap.userdata.get_mut(u)?.data.downcast_mut(),
+            _ => None,
+        }
+    }
+
     /// Creates a native function value.
     pub fn new_native(&mut self, f: &'static NativeFunction) -> Value {
         Value::Native(self.heap.new_native(NativeClosure {
@@ -556,7 +591,7 @@ impl Vm {
 
     /// `bad argument #i to 'name' (msg)` (`luaL_argerror`). In a method
     /// call (`obj:name(...)`) the receiver is not counted, and a bad
-    /// receiver is reported as `calling 'name' on bad self`.
+    /// receiver is reported as `calling 'name' on bad self (msg)`.
     pub fn arg_error(&mut self, i: usize, msg: &str) -> LuaError {
         let n = self.th.frames.len();
         let method = n > 0
@@ -566,7 +601,7 @@ impl Vm {
         let name = self.native_name();
         if method {
             if i == 1 {
-                return self.error(&format!("calling '{name}' on bad self"));
+                return self.error(&format!("calling '{name}' on bad self ({msg})"));
             }
             return self.error(&format!("bad argument #{} to '{name}' ({msg})", i - 1));
         }

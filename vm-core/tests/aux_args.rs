@@ -154,7 +154,7 @@ fn method_calls_do_not_count_the_receiver() {
     );
     assert_eq!(
         run("return (true):method(1)"),
-        "t:1: calling 'method' on bad self"
+        "t:1: calling 'method' on bad self (table expected, got boolean)"
     );
 }
 
@@ -196,4 +196,28 @@ fn the_api_honours_metamethods() {
         run("return ops(setmetatable({}, {__newindex = function() error('no') end}), 1, 1, 1, 2)"),
         "t:1: no"
     );
+}
+
+#[test]
+fn userdata_carry_a_typed_payload_and_a_metatable() {
+    let mut vm = vm();
+    let mt = vm
+        .exec(
+            b"return {__index = {kind = 'counter'}, __name = 'Counter'}",
+            "=mt",
+        )
+        .unwrap()[0];
+    let Value::Table(mt) = mt else { unreachable!() };
+    let u = vm.new_userdata(Box::new(41_u32), Some(mt));
+    *vm.userdata_mut::<u32>(u).unwrap() += 1;
+    assert_eq!(vm.userdata_ref::<u32>(u), Some(&42));
+    // The wrong type, or not a userdata: no payload.
+    assert_eq!(vm.userdata_ref::<i64>(u), None);
+    assert_eq!(vm.userdata_ref::<u32>(Value::Int(1)), None);
+    vm.set_global("u", u);
+    let r = vm
+        .exec(b"return type(u), u.kind, tostring(u):sub(1, 9)", "=t")
+        .unwrap();
+    let shown: Vec<String> = r.iter().map(|&v| vm.to_display(v)).collect();
+    assert_eq!(shown, ["userdata", "counter", "Counter: "]);
 }
