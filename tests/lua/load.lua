@@ -97,4 +97,19 @@ assert(not ok and msg == "bad argument #1 to 'warn' (string expected, got no val
 ok, msg = pcall(warn, "a", {})
 assert(not ok and msg == "bad argument #2 to 'warn' (string expected, got table)")
 
+-- binary chunks: string.dump and load of its output
+local function mul(a, b) return a * b + 1 end
+local bin = string.dump(mul)
+assert(type(bin) == "string" and bin:sub(1, 4) == "\27Lua")
+assert(load(bin)(6, 7) == 43)
+assert(load(string.dump(mul, true), "stripped", "b")(2, 3) == 7)
+f, err = load(bin, "bin", "t")
+assert(f == nil and err == "attempt to load a binary chunk (mode is 't')")
+local counter = load(string.dump(function() local n = 0 return function() n = n + 1 return n end end))()
+assert(counter() == 1 and counter() == 2)
+ok, msg = pcall(string.dump, print)
+assert(not ok and msg == "unable to dump given function")
+f, err = load(bin:sub(1, #bin - 3))
+assert(f == nil and type(err) == "string")
+
 print("ok load")

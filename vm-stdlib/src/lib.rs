@@ -3,8 +3,9 @@
 //!
 //! Each library has an `open_*` function; [`open_all`] opens every library
 //! listed in [`LIBRARIES`], each registered in `registry._LOADED` (so error
-//! messages name `coroutine.create` as Lua does). Today: the base library
-//! and the complete `coroutine` library; the others follow.
+//! messages name `coroutine.create` as Lua does). Today: `base`, `coroutine`
+//! and `string` (patterns, `format`, `pack`, `dump`); `io`, `os`, `package`
+//! and `debug` follow.
 //!
 //! ```
 //! let mut vm = vm_core::Vm::new();
@@ -22,6 +23,7 @@ macro_rules! natives {
 
 pub mod base;
 pub mod coroutine;
+pub mod string;
 
 use vm_core::Vm;
 
@@ -32,6 +34,7 @@ pub type Library = (&'static str, fn(&mut Vm));
 pub const LIBRARIES: &[Library] = &[
     ("_G", base::open_base),
     ("coroutine", coroutine::open_coroutine),
+    ("string", string::open_string),
 ];
 
 /// Opens every standard library.
