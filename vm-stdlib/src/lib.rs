@@ -3,9 +3,9 @@
 //!
 //! Each library has an `open_*` function; [`open_all`] opens every library
 //! listed in [`LIBRARIES`], each registered in `registry._LOADED` (so error
-//! messages name `coroutine.create` as Lua does). Today: `base`, `coroutine`
-//! and `string` (patterns, `format`, `pack`, `dump`); `io`, `os`, `package`
-//! and `debug` follow.
+//! messages name `coroutine.create` as Lua does). Today: `base`, `coroutine`,
+//! `string` (patterns, `format`, `pack`, `dump`), `math` and `utf8`; `io`,
+//! `os`, `package` and `debug` follow.
 //!
 //! ```
 //! let mut vm = vm_core::Vm::new();
@@ -23,7 +23,9 @@ macro_rules! natives {
 
 pub mod base;
 pub mod coroutine;
+pub mod math;
 pub mod string;
+pub mod utf8;
 
 use vm_core::Vm;
 
@@ -35,6 +37,8 @@ pub const LIBRARIES: &[Library] = &[
     ("_G", base::open_base),
     ("coroutine", coroutine::open_coroutine),
     ("string", string::open_string),
+    ("math", math::open_math),
+    ("utf8", utf8::open_utf8),
 ];
 
 /// Opens every standard library.
