@@ -4,8 +4,8 @@
 //! Each library has an `open_*` function; [`open_all`] opens every library
 //! listed in [`LIBRARIES`], each registered in `registry._LOADED` (so error
 //! messages name `coroutine.create` as Lua does). Today: `base`, `coroutine`,
-//! `string` (patterns, `format`, `pack`, `dump`), `math` and `utf8`; `io`,
-//! `os`, `package` and `debug` follow.
+//! `string` (patterns, `format`, `pack`, `dump`), `math`, `utf8` and `os`;
+//! `io`, `package` and `debug` follow.
 //!
 //! ```
 //! let mut vm = vm_core::Vm::new();
@@ -24,6 +24,7 @@ macro_rules! natives {
 pub mod base;
 pub mod coroutine;
 pub mod math;
+pub mod os;
 pub mod string;
 pub mod utf8;
 
@@ -39,6 +40,7 @@ pub const LIBRARIES: &[Library] = &[
     ("string", string::open_string),
     ("math", math::open_math),
     ("utf8", utf8::open_utf8),
+    ("os", os::open_os),
 ];
 
 /// Opens every standard library.
