@@ -3,9 +3,9 @@
 //!
 //! Each library has an `open_*` function; [`open_all`] opens every library
 //! listed in [`LIBRARIES`], each registered in `registry._LOADED` (so error
-//! messages name `coroutine.create` as Lua does). Today: `base`, `coroutine`,
-//! `string` (patterns, `format`, `pack`, `dump`), `math`, `utf8` and `os`;
-//! `io`, `package` and `debug` follow.
+//! messages name `coroutine.create` as Lua does). Today: `base`,
+//! `coroutine`, `string` (patterns, `format`, `pack`, `dump`), `table`,
+//! `math`, `utf8` and `os`; `io`, `package` and `debug` follow.
 //!
 //! ```
 //! let mut vm = vm_core::Vm::new();
@@ -26,6 +26,7 @@ pub mod coroutine;
 pub mod math;
 pub mod os;
 pub mod string;
+pub mod table;
 pub mod utf8;
 
 use vm_core::Vm;
@@ -37,6 +38,7 @@ pub type Library = (&'static str, fn(&mut Vm));
 pub const LIBRARIES: &[Library] = &[
     ("_G", base::open_base),
     ("coroutine", coroutine::open_coroutine),
+    ("table", table::open_table),
     ("string", string::open_string),
     ("math", math::open_math),
     ("utf8", utf8::open_utf8),
