@@ -30,6 +30,7 @@ natives! {
     GETMETATABLE = "getmetatable" => getmetatable;
     COLLECTGARBAGE = "collectgarbage" => collectgarbage;
     LOAD = "load" => load;
+    LOAD_TEXT = "load" => load_text;
     LOADFILE = "loadfile" => loadfile;
     DOFILE = "dofile" => dofile;
     WARN = "warn" => warn;
@@ -81,6 +82,16 @@ pub fn open_base(vm: &mut Vm) {
     let v = vm.new_str(b"Lua 5.4");
     vm.set_global("_VERSION", v);
     vm.set_warn_handler(Some(stderr_warnings()));
+}
+
+/// Installs the base library of the sandbox profile: no `dofile` or
+/// `loadfile` (no file access), and a `load` of text chunks only.
+pub fn open_base_sandboxed(vm: &mut Vm) {
+    open_base(vm);
+    vm.set_global("dofile", Value::Nil);
+    vm.set_global("loadfile", Value::Nil);
+    let load = vm.new_native(&LOAD_TEXT);
+    vm.set_global("load", load);
 }
 
 /// The warning handler `luaL_newstate` installs: off until a `@on`
@@ -445,6 +456,18 @@ fn collectgarbage(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// function called (non-yieldably, as `lua_load` does) until it returns
 /// nil or an empty string. Failures are returned as `nil, message`.
 fn load(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    load_with(vm, args, None)
+}
+
+/// `load` of the sandbox profile: text chunks only, whatever the mode
+/// argument says (binary chunks are not checked for everything the
+/// interpreter trusts the compiler with).
+fn load_text(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    load_with(vm, args, Some("t"))
+}
+
+/// `load`, with its mode argument overridden by `forced_mode`.
+fn load_with(vm: &mut Vm, args: Args, forced_mode: Option<&str>) -> LuaResult<Step> {
     let chunk = vm.arg(args, 1);
     let (bytes, default_name) = match chunk {
         Value::Str(_) | Value::Int(_) | Value::Num(_) => {
@@ -463,6 +486,7 @@ fn load(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         None => default_name,
     };
     let mode = load_mode(vm, args, 3)?;
+    let mode = forced_mode.map_or(mode, str::to_string);
     // An `env` given, even nil, replaces the globals (`!lua_isnone`).
     let env = (args.len() >= 4).then(|| vm.arg(args, 4));
     let loaded = bytes.and_then(|b| load_checked(vm, &b, &name, &mode, env));
