@@ -608,6 +608,18 @@ impl Vm {
         self.error(&format!("bad argument #{i} to '{name}' ({msg})"))
     }
 
+    /// Whether `n` more values fit on the running thread's stack, above its
+    /// top and the margin every frame keeps (`lua_checkstack`). Natives that
+    /// push a number of results chosen by their arguments ask first, and
+    /// raise their own "stack overflow (...)" or "too many results" error.
+    pub fn has_stack_room(&self, n: usize) -> bool {
+        self.th
+            .top
+            .checked_add(n)
+            .and_then(|t| t.checked_add(crate::call::EXTRA_STACK))
+            .is_some_and(|t| t <= crate::state::MAX_STACK)
+    }
+
     /// Whether argument `i` is absent or nil (`lua_isnoneornil`): where an
     /// optional argument takes its default.
     pub fn is_none_or_nil(&self, args: Args, i: usize) -> bool {

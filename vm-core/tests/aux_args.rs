@@ -221,3 +221,20 @@ fn userdata_carry_a_typed_payload_and_a_metatable() {
     let shown: Vec<String> = r.iter().map(|&v| vm.to_display(v)).collect();
     assert_eq!(shown, ["userdata", "counter", "Counter: "]);
 }
+
+#[test]
+fn stack_room_is_bounded_by_the_stack_limit() {
+    let vm = vm();
+    assert!(vm.has_stack_room(1000));
+    assert!(!vm.has_stack_room(vm_core::state::MAX_STACK));
+    assert!(!vm.has_stack_room(usize::MAX));
+    // From Lua: `table.unpack` asks before pushing.
+    assert_eq!(
+        run("return pcall(table.unpack, {}, 1, 1e6)"),
+        "false too many results to unpack"
+    );
+    assert_eq!(
+        run("return select('#', table.unpack({}, 1, 1000))"),
+        "i:1000"
+    );
+}

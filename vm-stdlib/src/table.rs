@@ -12,7 +12,6 @@
 //! metamethod or comparator may run, so that a collection triggered there
 //! cannot free them (only stack slots and rooted values are marked).
 
-use vm_core::state::MAX_STACK;
 use vm_core::{number, Args, LuaError, LuaResult, Step, Value, Vm};
 
 natives! {
@@ -296,10 +295,6 @@ fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     Ok(Step::Return(1))
 }
 
-/// Stack slots `lua_checkstack` keeps free above any request
-/// (vm-core reserves the same margin above every frame).
-const EXTRA_STACK: usize = 20;
-
 /// `table.unpack(list [, i [, j]])`: `list[i], ..., list[j]`.
 fn unpack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let list = vm.arg(args, 1);
@@ -315,9 +310,7 @@ fn unpack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     // Elements minus one, computed unsigned so that no range overflows;
     // refused before anything is pushed, as `lua_checkstack` would.
     let n = (last as u64).wrapping_sub(first as u64);
-    let top = vm.frame_slot(args, vm.frame_top(args));
-    let room = MAX_STACK.saturating_sub(top + EXTRA_STACK) as u64;
-    if n >= i32::MAX as u64 || n + 1 > room {
+    if n >= i32::MAX as u64 || !vm.has_stack_room(n as usize + 1) {
         return Err(vm.error("too many results to unpack"));
     }
     for i in 0..=n {

@@ -11,7 +11,6 @@
 //! byte; [`byte_at`] gives the same answer (0, never a continuation byte)
 //! for the positions at and beyond the end.
 
-use vm_core::state::MAX_STACK;
 use vm_core::{Args, LuaResult, Step, Value, Vm};
 
 natives! {
@@ -29,9 +28,6 @@ const MAX_UNICODE: u32 = 0x10_FFFF;
 
 /// Largest code point of Lua's extended UTF-8.
 const MAX_UTF: u32 = 0x7FFF_FFFF;
-
-/// Slots `lua_checkstack` keeps free above a request (PUC's `EXTRA_STACK`).
-const EXTRA_STACK: usize = 5;
 
 /// The message of every decoding error.
 const MSG_INVALID: &str = "invalid UTF-8 code";
@@ -231,8 +227,7 @@ fn codepoint(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     if pose - posi >= i64::from(i32::MAX) {
         return Err(vm.error("string slice too long"));
     }
-    let top = vm.frame_slot(args, vm.frame_top(args));
-    if top + EXTRA_STACK + (pose - posi + 1) as usize > MAX_STACK {
+    if !vm.has_stack_room((pose - posi + 1) as usize) {
         return Err(vm.error("stack overflow (string slice too long)"));
     }
     // A character starting at `pose` is decoded whole, past `pose`.

@@ -141,9 +141,8 @@ fn pattern_error(vm: &mut Vm, e: PatternError) -> LuaError {
 }
 
 /// Makes sure `n` more values fit on the stack (`luaL_checkstack`).
-fn check_stack(vm: &mut Vm, args: Args, n: usize, what: &str) -> LuaResult<()> {
-    let top = vm.frame_slot(args, vm.frame_top(args));
-    if top.saturating_add(n) > vm_core::state::MAX_STACK {
+fn check_stack(vm: &mut Vm, n: usize, what: &str) -> LuaResult<()> {
+    if !vm.has_stack_room(n) {
         return Err(vm.error(&format!("stack overflow ({what})")));
     }
     Ok(())
@@ -266,7 +265,7 @@ fn byte(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     if n >= i32::MAX as usize {
         return Err(vm.error("string slice too long"));
     }
-    check_stack(vm, args, n, "string slice too long")?;
+    check_stack(vm, n, "string slice too long")?;
     for i in start - 1..end {
         let b = bytes(vm, s)[i];
         vm.push(Value::Int(i64::from(b)));

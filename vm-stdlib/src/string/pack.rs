@@ -5,7 +5,6 @@
 //! x86-64 Linux, so that packed data is interchangeable with `lua5.4`'s.
 //! A format string ends at its first NUL, as the C code reads it.
 
-use vm_core::state::MAX_STACK;
 use vm_core::value::TableRef;
 use vm_core::{Args, LuaError, LuaResult, Step, Value, Vm};
 
@@ -397,8 +396,7 @@ fn unpack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             return Err(vm.arg_error(2, "data string too short"));
         }
         pos += pad;
-        let at = vm.frame_slot(args, vm.frame_top(args));
-        if at + 2 > MAX_STACK {
+        if !vm.has_stack_room(2) {
             return Err(vm.error("stack overflow (too many results)"));
         }
         let bytes = vm.str_bytes(data).unwrap_or_default();
