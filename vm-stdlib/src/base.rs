@@ -524,7 +524,7 @@ fn load_mode(vm: &mut Vm, args: Args, i: usize) -> LuaResult<String> {
 
 /// Loads `bytes` if `mode` allows its kind (`checkmode`, with the mode
 /// string as given in the message).
-fn load_checked(
+pub(crate) fn load_checked(
     vm: &mut Vm,
     bytes: &[u8],
     name: &str,
@@ -561,7 +561,7 @@ fn finish_load(vm: &mut Vm, loaded: LuaResult<Value>) -> LuaResult<Step> {
 /// The contents of file `name` (standard input when `None`) and its chunk
 /// name, with a first line starting with `#` blanked out as
 /// `luaL_loadfilex` skips it (the newline stays, so line numbers hold).
-fn read_chunk_file(vm: &mut Vm, name: Option<&str>) -> LuaResult<(Vec<u8>, String)> {
+pub(crate) fn read_chunk_file(vm: &mut Vm, name: Option<&str>) -> LuaResult<(Vec<u8>, String)> {
     use std::io::Read;
     let (read, chunkname) = match name {
         Some(n) => (std::fs::read(n), format!("@{n}")),

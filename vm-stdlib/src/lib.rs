@@ -4,8 +4,9 @@
 //! Each library has an `open_*` function; [`open_all`] opens every library
 //! listed in [`LIBRARIES`], each registered in `registry._LOADED` (so error
 //! messages name `coroutine.create` as Lua does). Today: `base`,
-//! `coroutine`, `string` (patterns, `format`, `pack`, `dump`), `table`,
-//! `math`, `utf8` and `os`; `io`, `package` and `debug` follow.
+//! `package` (`require` of Lua modules), `coroutine`, `string` (patterns,
+//! `format`, `pack`, `dump`), `table`, `math`, `utf8` and `os`; `io` and
+//! `debug` follow.
 //!
 //! ```
 //! let mut vm = vm_core::Vm::new();
@@ -25,6 +26,7 @@ pub mod base;
 pub mod coroutine;
 pub mod math;
 pub mod os;
+pub mod package;
 pub mod string;
 pub mod table;
 pub mod utf8;
@@ -37,6 +39,7 @@ pub type Library = (&'static str, fn(&mut Vm));
 /// Every library, in the order `open_all` opens them.
 pub const LIBRARIES: &[Library] = &[
     ("_G", base::open_base),
+    ("package", package::open_package),
     ("coroutine", coroutine::open_coroutine),
     ("table", table::open_table),
     ("string", string::open_string),

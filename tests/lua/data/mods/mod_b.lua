@@ -1,0 +1,1 @@
+loaded_b = (loaded_b or 0) + 1

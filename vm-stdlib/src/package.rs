@@ -1,0 +1,387 @@
+//! The package library (`loadlib.c`): `require` and the `package` table
+//! (`path`, `cpath`, `config`, `loaded`, `preload`, `searchers`,
+//! `searchpath`, `loadlib`).
+//!
+//! Modules written in Lua are found through `package.path` (`?` templates,
+//! `LUA_PATH_5_4` or `LUA_PATH` with `;;` standing for the default). This
+//! VM cannot load native (C) modules: the C searchers still walk
+//! `package.cpath`, so a missing module's message lists every path tried
+//! as PUC's does, and a native module that exists is refused with a clear
+//! error. Loaders run through the non-yieldable call, as `lua_call` in
+//! `ll_require` does.
+
+use vm_core::value::TableRef;
+use vm_core::{Args, LuaError, LuaResult, Step, Value, Vm};
+
+natives! {
+    REQUIRE = "require" => require;
+    SEARCHPATH = "searchpath" => searchpath;
+    LOADLIB = "loadlib" => loadlib;
+    SEARCHER_PRELOAD = "searcher_preload" => searcher_preload;
+    SEARCHER_LUA = "searcher_Lua" => searcher_lua;
+    SEARCHER_C = "searcher_C" => searcher_c;
+    SEARCHER_CROOT = "searcher_Croot" => searcher_croot;
+}
+
+/// `LUA_PATH_DEFAULT` of PUC's `luaconf.h` on POSIX systems.
+const PATH_DEFAULT: &str = "/usr/local/share/lua/5.4/?.lua;/usr/local/share/lua/5.4/?/init.lua;\
+/usr/local/lib/lua/5.4/?.lua;/usr/local/lib/lua/5.4/?/init.lua;./?.lua;./?/init.lua";
+/// `LUA_CPATH_DEFAULT`.
+const CPATH_DEFAULT: &str = "/usr/local/lib/lua/5.4/?.so;/usr/local/lib/lua/5.4/loadall.so;./?.so";
+/// Directory separator, path separator, template mark, executable-directory
+/// mark, ignore mark (`LUA_DIRSEP` ... `LUA_IGMARK`).
+const CONFIG: &str = "/\n;\n?\n!\n-\n";
+
+/// Installs `require` and the `package` table.
+pub fn open_package(vm: &mut Vm) {
+    let Value::Table(t) = vm.new_table() else {
+        unreachable!("new_table makes a table")
+    };
+    vm.register(t, &[&SEARCHPATH, &LOADLIB]);
+    let path = env_path(&["LUA_PATH_5_4", "LUA_PATH"], PATH_DEFAULT);
+    let s = vm.new_str(path.as_bytes());
+    vm.raw_set_str(t, "path", s);
+    let cpath = env_path(&["LUA_CPATH_5_4", "LUA_CPATH"], CPATH_DEFAULT);
+    let s = vm.new_str(cpath.as_bytes());
+    vm.raw_set_str(t, "cpath", s);
+    let s = vm.new_str(CONFIG.as_bytes());
+    vm.raw_set_str(t, "config", s);
+    let loaded = vm.loaded_table();
+    vm.raw_set_str(t, "loaded", Value::Table(loaded));
+    let preload = vm.new_table();
+    vm.raw_set_str(t, "preload", preload);
+    // The searchers find `package` as their upvalue, as in `createsearcherstable`.
+    let Value::Table(searchers) = vm.new_table() else {
+        unreachable!("new_table makes a table")
+    };
+    for (i, f) in [
+        &SEARCHER_PRELOAD,
+        &SEARCHER_LUA,
+        &SEARCHER_C,
+        &SEARCHER_CROOT,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let s = vm.new_native_closure(f, vec![Value::Table(t)]);
+        let _ = vm.raw_set(searchers, Value::Int(i as i64 + 1), s);
+    }
+    vm.raw_set_str(t, "searchers", Value::Table(searchers));
+    vm.register_library("package", t);
+    let require = vm.new_native_closure(&REQUIRE, vec![Value::Table(t)]);
+    vm.set_global("require", require);
+}
+
+/// A path from the first set environment variable, with `;;` replaced by
+/// the default (`setpath`), or the default.
+fn env_path(vars: &[&str], default: &str) -> String {
+    let Some(v) = vars.iter().find_map(|v| std::env::var(v).ok()) else {
+        return default.to_string();
+    };
+    match v.find(";;") {
+        None => v,
+        Some(i) => {
+            let (pre, post) = (&v[..i], &v[i + 2..]);
+            let mut out = String::from(pre);
+            if !pre.is_empty() {
+                out.push(';');
+            }
+            out.push_str(default);
+            if !post.is_empty() {
+                out.push(';');
+                out.push_str(post);
+            }
+            out
+        }
+    }
+}
+
+/// The `package` table the functions were created with.
+fn package_table(vm: &Vm, args: Args) -> TableRef {
+    match vm.upvalue(args, 1) {
+        Value::Table(t) => t,
+        _ => unreachable!("package functions are made with the package table"),
+    }
+}
+
+/// Bytes of a string value (empty for anything else).
+fn bytes(vm: &Vm, v: Value) -> Vec<u8> {
+    vm.str_bytes(v).unwrap_or_default().to_vec()
+}
+
+/// `require(name)`: `package.loaded[name]`, or the result of the first
+/// loader a searcher finds, stored there; returns it and the loader data.
+fn require(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let name = vm.check_string(args, 1)?;
+    let loaded = vm.loaded_table();
+    let have = vm.raw_get(loaded, name);
+    if have.truthy() {
+        vm.push(have);
+        return Ok(Step::Return(1));
+    }
+    let package = package_table(vm, args);
+    let Value::Table(searchers) = vm.raw_get_str(package, "searchers") else {
+        return Err(vm.error("'package.searchers' must be a table"));
+    };
+    let mut notfound = Vec::new();
+    let mut i = 1;
+    let (loader, data) = loop {
+        let searcher = vm.raw_get(searchers, Value::Int(i));
+        if searcher.is_nil() {
+            let mut msg = format!("module '{}' not found:", lossy(&bytes(vm, name))).into_bytes();
+            msg.extend_from_slice(&notfound);
+            let m = vm.new_str(&msg);
+            return Err(error_with_position(vm, m));
+        }
+        let r = vm.call_value(searcher, &[name])?;
+        match r.first().copied().unwrap_or_default() {
+            f @ (Value::LuaFn(_) | Value::Native(_)) => {
+                break (f, r.get(1).copied().unwrap_or_default());
+            }
+            s @ Value::Str(_) => notfound.extend_from_slice(&bytes(vm, s)),
+            _ => {}
+        }
+        i += 1;
+    };
+    let r = vm.call_value(loader, &[name, data])?;
+    let result = r.first().copied().unwrap_or_default();
+    if !result.is_nil() {
+        vm.raw_set(loaded, name, result)?;
+    }
+    let mut module = vm.raw_get(loaded, name);
+    if module.is_nil() {
+        module = Value::Bool(true);
+        vm.raw_set(loaded, name, module)?;
+    }
+    vm.push(module);
+    vm.push(data);
+    Ok(Step::Return(2))
+}
+
+/// `luaL_error` with a message that is already a Lua string.
+fn error_with_position(vm: &mut Vm, msg: Value) -> LuaError {
+    let at = vm.where_(1);
+    let full = [at.as_bytes(), &bytes(vm, msg)].concat();
+    LuaError::new(vm.new_str(&full))
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// `package.preload[name]`, or why not.
+fn searcher_preload(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let name = vm.check_string(args, 1)?;
+    let package = package_table(vm, args);
+    let Value::Table(preload) = vm.raw_get_str(package, "preload") else {
+        return Err(vm.error("'package.preload' must be a table"));
+    };
+    let f = vm.raw_get(preload, name);
+    if f.is_nil() {
+        let msg = format!(
+            "\n\tno field package.preload['{}']",
+            lossy(&bytes(vm, name))
+        );
+        let s = vm.new_str(msg.as_bytes());
+        vm.push(s);
+        return Ok(Step::Return(1));
+    }
+    vm.push(f);
+    let s = vm.new_str(b":preload:");
+    vm.push(s);
+    Ok(Step::Return(2))
+}
+
+/// The file `name` maps to in `path` (`searchpath`): the first template,
+/// with `sep` in the name replaced by `rep` and `?` by the result, that
+/// names a readable file; otherwise the "no file" list.
+fn search_path(name: &[u8], path: &[u8], sep: &[u8], rep: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+    let name = if sep.is_empty() {
+        name.to_vec()
+    } else {
+        replace(name, sep, rep)
+    };
+    let mut tried = Vec::new();
+    for template in path.split(|&c| c == b';').filter(|t| !t.is_empty()) {
+        let file = replace(template, b"?", &name);
+        if std::fs::File::open(bytes_to_path(&file)).is_ok() {
+            return Ok(file);
+        }
+        tried.extend_from_slice(b"\n\tno file '");
+        tried.extend_from_slice(&file);
+        tried.push(b'\'');
+    }
+    Err(tried)
+}
+
+#[cfg(unix)]
+fn bytes_to_path(b: &[u8]) -> std::path::PathBuf {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::OsStr::from_bytes(b).into()
+}
+
+#[cfg(not(unix))]
+fn bytes_to_path(b: &[u8]) -> std::path::PathBuf {
+    String::from_utf8_lossy(b).into_owned().into()
+}
+
+/// `s` with every occurrence of `from` replaced by `to`.
+fn replace(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        if s[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(s[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// `package.searchpath(name, path [, sep [, rep]])`.
+fn searchpath(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    // PUC's compiled `ll_searchpath` evaluates its arguments last to first.
+    let path = vm.check_string(args, 2)?;
+    let name = vm.check_string(args, 1)?;
+    let sep = match vm.opt_string(args, 3)? {
+        Some(s) => bytes(vm, s),
+        None => b".".to_vec(),
+    };
+    let rep = match vm.opt_string(args, 4)? {
+        Some(s) => bytes(vm, s),
+        None => b"/".to_vec(),
+    };
+    match search_path(&bytes(vm, name), &bytes(vm, path), &sep, &rep) {
+        Ok(file) => {
+            let s = vm.new_str(&file);
+            vm.push(s);
+            Ok(Step::Return(1))
+        }
+        Err(tried) => {
+            vm.push(Value::Nil);
+            // The list without its leading "\n\t" (`searchpath`'s result).
+            let s = vm.new_str(tried.get(2..).unwrap_or_default());
+            vm.push(s);
+            Ok(Step::Return(2))
+        }
+    }
+}
+
+/// Searches `package[field]` for `name` (`findfile`).
+fn find_file(
+    vm: &mut Vm,
+    args: Args,
+    name: &[u8],
+    field: &str,
+) -> LuaResult<Result<Vec<u8>, Vec<u8>>> {
+    let package = package_table(vm, args);
+    let path = vm.raw_get_str(package, field);
+    if !matches!(path, Value::Str(_)) {
+        return Err(vm.error(&format!("'package.{field}' must be a string")));
+    }
+    Ok(search_path(name, &bytes(vm, path), b".", b"/"))
+}
+
+/// Lua modules through `package.path`: the chunk of the file found, with
+/// the file name as loader data.
+fn searcher_lua(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let name = vm.check_string(args, 1)?;
+    let name_bytes = bytes(vm, name);
+    let file = match find_file(vm, args, &name_bytes, "path")? {
+        Ok(file) => file,
+        Err(tried) => {
+            let s = vm.new_str(&tried);
+            vm.push(s);
+            return Ok(Step::Return(1));
+        }
+    };
+    let file_str = lossy(&file);
+    let loaded = crate::base::read_chunk_file(vm, Some(&file_str))
+        .and_then(|(b, chunkname)| crate::base::load_checked(vm, &b, &chunkname, "bt", None));
+    match loaded {
+        Ok(f) => {
+            vm.push(f);
+            let s = vm.new_str(&file);
+            vm.push(s);
+            Ok(Step::Return(2))
+        }
+        Err(e) => {
+            let why = vm.error_to_string(&e);
+            let msg = format!(
+                "error loading module '{}' from file '{file_str}':\n\t{why}",
+                lossy(&name_bytes)
+            );
+            Err(vm.error(&msg))
+        }
+    }
+}
+
+/// Native modules through `package.cpath`: listed when missing, refused
+/// when present (this VM loads no machine code).
+fn searcher_c(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let name = vm.check_string(args, 1)?;
+    let name_bytes = bytes(vm, name);
+    c_search(vm, args, &name_bytes, &name_bytes)
+}
+
+/// `a.b.c` as the native module `a` (`searcher_Croot`).
+fn searcher_croot(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let name = vm.check_string(args, 1)?;
+    let name_bytes = bytes(vm, name);
+    let Some(dot) = name_bytes.iter().position(|&c| c == b'.') else {
+        return Ok(Step::Return(0));
+    };
+    c_search(vm, args, &name_bytes[..dot], &name_bytes)
+}
+
+fn c_search(vm: &mut Vm, args: Args, file_name: &[u8], module: &[u8]) -> LuaResult<Step> {
+    match find_file(vm, args, file_name, "cpath")? {
+        Err(tried) => {
+            let s = vm.new_str(&tried);
+            vm.push(s);
+            Ok(Step::Return(1))
+        }
+        Ok(file) => {
+            let msg = format!(
+                "error loading module '{}' from file '{}':\n\tnative (C) modules are not supported by this VM",
+                lossy(module),
+                lossy(&file)
+            );
+            Err(vm.error(&msg))
+        }
+    }
+}
+
+/// `package.loadlib(path, funcname)`: always fails as PUC does where
+/// dynamic libraries are not supported (`nil, message, "absent"`).
+fn loadlib(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    vm.check_string(args, 1)?;
+    vm.check_string(args, 2)?;
+    vm.push(Value::Nil);
+    let s = vm.new_str(b"dynamic libraries not enabled; check your Lua installation");
+    vm.push(s);
+    let s = vm.new_str(b"absent");
+    vm.push(s);
+    Ok(Step::Return(3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{env_path, replace, search_path};
+
+    #[test]
+    fn templates_and_replacements() {
+        assert_eq!(replace(b"a.b.c", b".", b"/"), b"a/b/c");
+        assert_eq!(replace(b"./?.lua;?/x", b"?", b"m"), b"./m.lua;m/x");
+        let err =
+            search_path(b"no.such", b"/nonexistent/?.lua;;/x/?/init.lua", b".", b"/").unwrap_err();
+        assert_eq!(
+            err,
+            b"\n\tno file '/nonexistent/no/such.lua'\n\tno file '/x/no/such/init.lua'"
+        );
+        assert_eq!(env_path(&["VM_TEST_SURELY_UNSET_VAR"], "d"), "d");
+    }
+}
