@@ -231,6 +231,9 @@ fn main() -> ExitCode {
     };
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm);
+    // `lua.c` switches the collector to generational mode at startup, so
+    // `collectgarbage("incremental")` first reports "generational".
+    vm.gc_set_generational(true);
     if opts.version {
         println!("{VERSION}");
     }

@@ -257,3 +257,18 @@ fn tempdir() -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+/// `lua.c` starts the collector in generational mode; the first switch
+/// reports it.
+#[test]
+fn the_collector_starts_generational_as_in_lua() {
+    let out = vm()
+        .args([
+            "-e",
+            "print(collectgarbage('incremental'), collectgarbage('incremental'))",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "generational\tincremental\n");
+}
