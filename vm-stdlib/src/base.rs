@@ -582,7 +582,10 @@ pub(crate) fn read_chunk_file(vm: &mut Vm, name: Option<&str>) -> LuaResult<(Vec
         Err(e) => {
             let what = if name.is_some() { "open" } else { "read" };
             let shown = name.unwrap_or("stdin");
-            let msg = format!("cannot {what} {shown}: {}", crate::os_error_text(&e));
+            let msg = format!(
+                "cannot {what} {shown}: {}",
+                crate::auxlib::os_error_text(&e)
+            );
             Err(plain_error(vm, &msg))
         }
     }

@@ -5,8 +5,8 @@
 //! listed in [`LIBRARIES`], each registered in `registry._LOADED` (so error
 //! messages name `coroutine.create` as Lua does). Today: `base`,
 //! `package` (`require` of Lua modules), `coroutine`, `string` (patterns,
-//! `format`, `pack`, `dump`), `table`, `math`, `utf8` and `os`; `io` and
-//! `debug` follow.
+//! `format`, `pack`, `dump`), `table`, `math`, `utf8`, `io` and `os`;
+//! `debug` follows.
 //!
 //! ```
 //! let mut vm = vm_core::Vm::new();
@@ -22,8 +22,10 @@ macro_rules! natives {
     };
 }
 
+mod auxlib;
 pub mod base;
 pub mod coroutine;
+pub mod io;
 pub mod math;
 pub mod os;
 pub mod package;
@@ -45,6 +47,7 @@ pub const LIBRARIES: &[Library] = &[
     ("string", string::open_string),
     ("math", math::open_math),
     ("utf8", utf8::open_utf8),
+    ("io", io::open_io),
     ("os", os::open_os),
 ];
 
@@ -83,15 +86,5 @@ pub const SANDBOX_LIBRARIES: &[Library] = &[
 pub fn open_sandboxed(vm: &mut Vm) {
     for (_, open) in SANDBOX_LIBRARIES {
         open(vm);
-    }
-}
-
-/// An OS error as C's `strerror` words it (Rust's `Display` adds
-/// " (os error N)"), for the messages Lua builds from `errno`.
-pub(crate) fn os_error_text(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.find(" (os error ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
     }
 }

@@ -13,14 +13,14 @@
 //! `rename` and `execute` return `nil, message, errno` (`luaL_fileresult`).
 //! The library is Unix-only: it uses `/bin/sh`, `/tmp` and POSIX calls.
 
+use crate::auxlib::{check_c_string, exec_result, file_result, until_nul};
 use std::ffi::{CStr, OsStr};
 use std::fs::OpenOptions;
 use std::hash::BuildHasher;
 use std::io::{ErrorKind, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::process::ExitStatusExt;
-use std::process::{Command, ExitStatus};
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use vm_core::number::tointeger;
@@ -76,37 +76,6 @@ fn install(vm: &mut Vm, funcs: &[&'static vm_core::NativeFunction]) {
 fn ret(vm: &mut Vm, v: Value) -> LuaResult<Step> {
     vm.push(v);
     Ok(Step::Return(1))
-}
-
-/// `b` up to its first NUL: what a C function receiving it sees.
-fn until_nul(b: &[u8]) -> &[u8] {
-    &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]
-}
-
-/// Argument `i` as the C string PUC Lua would pass on.
-fn check_c_string(vm: &mut Vm, args: Args, i: usize) -> LuaResult<Vec<u8>> {
-    let s = vm.check_string(args, i)?;
-    Ok(until_nul(vm.str_bytes(s).unwrap_or_default()).to_vec())
-}
-
-/// `luaL_fileresult`: `true`, or `nil, "name: message", errno` (the
-/// message alone without a name).
-fn file_result(vm: &mut Vm, r: std::io::Result<()>, name: Option<&[u8]>) -> LuaResult<Step> {
-    let e = match r {
-        Ok(()) => return ret(vm, Value::Bool(true)),
-        Err(e) => e,
-    };
-    let mut msg = Vec::new();
-    if let Some(name) = name {
-        msg.extend_from_slice(name);
-        msg.extend_from_slice(b": ");
-    }
-    msg.extend_from_slice(crate::os_error_text(&e).as_bytes());
-    let msg = vm.new_str(&msg);
-    vm.push(Value::Nil);
-    vm.push(msg);
-    vm.push(Value::Int(e.raw_os_error().unwrap_or(0).into()));
-    Ok(Step::Return(3))
 }
 
 // ---------------------------------------------------------------------------
@@ -167,26 +136,6 @@ fn execute(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     }
 }
 
-/// The three results of `luaL_execresult` for a finished command.
-fn exec_result(vm: &mut Vm, status: ExitStatus) -> LuaResult<Step> {
-    let (what, code) = match (status.code(), status.signal()) {
-        (Some(code), _) => ("exit", code),
-        (None, Some(signal)) => ("signal", signal),
-        // A stopped child is not reported by the wait `status` makes.
-        (None, None) => ("exit", status.into_raw()),
-    };
-    let first = if what == "exit" && code == 0 {
-        Value::Bool(true)
-    } else {
-        Value::Nil
-    };
-    let what = vm.new_str(what.as_bytes());
-    vm.push(first);
-    vm.push(what);
-    vm.push(Value::Int(code.into()));
-    Ok(Step::Return(3))
-}
-
 /// `os.exit([code [, close]])`: ends the process with `code` (`true`
 /// success, `false` failure, or an integer), after flushing the standard
 /// streams as C's `exit` does.
@@ -215,7 +164,7 @@ fn remove(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         Err(e) if e.kind() == ErrorKind::IsADirectory => std::fs::remove_dir(path),
         r => r,
     };
-    file_result(vm, r, Some(&name))
+    file_result(vm, r.map(|()| Value::Bool(true)), Some(&name))
 }
 
 /// `os.rename(from, to)`; a failure's message does not name the files.
@@ -223,7 +172,7 @@ fn rename(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let from = check_c_string(vm, args, 1)?;
     let to = check_c_string(vm, args, 2)?;
     let r = std::fs::rename(OsStr::from_bytes(&from), OsStr::from_bytes(&to));
-    file_result(vm, r, None)
+    file_result(vm, r.map(|()| Value::Bool(true)), None)
 }
 
 /// `os.tmpname()`: creates an empty file `/tmp/lua_XXXXXX` readable only by

@@ -1,0 +1,77 @@
+//! Helpers the libraries share, counterparts of `lauxlib.c`'s result
+//! builders: `luaL_fileresult`, `luaL_execresult`, C strings and C's
+//! wording of OS errors.
+
+use std::os::unix::process::ExitStatusExt;
+use std::process::ExitStatus;
+
+use vm_core::{Args, LuaResult, Step, Value, Vm};
+
+/// An OS error as C's `strerror` words it (Rust's `Display` adds
+/// " (os error N)"), for the messages Lua builds from `errno`.
+pub(crate) fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(i) => text[..i].to_string(),
+        None => text,
+    }
+}
+
+/// `b` up to its first NUL: what a C function receiving it sees.
+pub(crate) fn until_nul(b: &[u8]) -> &[u8] {
+    &b[..b.iter().position(|&c| c == 0).unwrap_or(b.len())]
+}
+
+/// Argument `i` as the C string PUC Lua would pass on.
+pub(crate) fn check_c_string(vm: &mut Vm, args: Args, i: usize) -> LuaResult<Vec<u8>> {
+    let s = vm.check_string(args, i)?;
+    Ok(until_nul(vm.str_bytes(s).unwrap_or_default()).to_vec())
+}
+
+/// `luaL_fileresult`: the value, or `nil, "name: message", errno` (the
+/// message alone without a name).
+pub(crate) fn file_result(
+    vm: &mut Vm,
+    r: std::io::Result<Value>,
+    name: Option<&[u8]>,
+) -> LuaResult<Step> {
+    let e = match r {
+        Ok(v) => {
+            vm.push(v);
+            return Ok(Step::Return(1));
+        }
+        Err(e) => e,
+    };
+    let mut msg = Vec::new();
+    if let Some(name) = name {
+        msg.extend_from_slice(name);
+        msg.extend_from_slice(b": ");
+    }
+    msg.extend_from_slice(os_error_text(&e).as_bytes());
+    let msg = vm.new_str(&msg);
+    vm.push(Value::Nil);
+    vm.push(msg);
+    vm.push(Value::Int(e.raw_os_error().unwrap_or(0).into()));
+    Ok(Step::Return(3))
+}
+
+/// `luaL_execresult` for a finished command: `true|nil, "exit"|"signal",
+/// code`.
+pub(crate) fn exec_result(vm: &mut Vm, status: ExitStatus) -> LuaResult<Step> {
+    let (what, code) = match (status.code(), status.signal()) {
+        (Some(code), _) => ("exit", code),
+        (None, Some(signal)) => ("signal", signal),
+        // A stopped child is not reported by the wait `status` makes.
+        (None, None) => ("exit", status.into_raw()),
+    };
+    let first = if what == "exit" && code == 0 {
+        Value::Bool(true)
+    } else {
+        Value::Nil
+    };
+    let what = vm.new_str(what.as_bytes());
+    vm.push(first);
+    vm.push(what);
+    vm.push(Value::Int(code.into()));
+    Ok(Step::Return(3))
+}
