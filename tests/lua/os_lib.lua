@@ -213,6 +213,9 @@ if arg then
   assert(os.execute(lua .. "'os.exit()'") == true)
   -- Output written before exiting is flushed.
   assert(os.execute("test \"$(" .. lua .. "'print(42) os.exit(3)')\" = 42") == true)
+  -- Closing the state first runs the finalizers still pending; without it they do not run.
+  assert(os.execute("test \"$(" .. lua .. "'setmetatable({}, {__gc = function() print(\"gc\") end}) os.exit(0, true)')\" = gc") == true)
+  assert(os.execute("test -z \"$(" .. lua .. "'setmetatable({}, {__gc = function() print(\"gc\") end}) os.exit(0)')\"") == true)
 end
 assert(errmsg(os.exit, {}) == "bad argument #1 to 'os.exit' (number expected, got table)")
 assert(errmsg(os.exit, 1.5) == "bad argument #1 to 'os.exit' (number has no integer representation)")

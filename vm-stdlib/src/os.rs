@@ -140,15 +140,17 @@ fn execute(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// success, `false` failure, or an integer), after flushing the standard
 /// streams as C's `exit` does.
 ///
-/// A true `close` makes PUC Lua close the state first, running pending
-/// finalizers; the VM has no close operation yet, so the argument is
-/// ignored and the process ends the same way.
+/// A true `close` closes the VM first (`lua_close`: every pending
+/// finalizer runs).
 fn exit(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let status = match vm.arg(args, 1) {
         Value::Bool(b) => i32::from(!b),
         // C's conversion of `lua_Integer` to `int`: the low 32 bits.
         _ => vm.opt_integer(args, 1, 0)? as i32,
     };
+    if vm.arg(args, 2).truthy() {
+        vm.close();
+    }
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();
     std::process::exit(status)
