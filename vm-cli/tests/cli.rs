@@ -272,3 +272,18 @@ fn the_collector_starts_generational_as_in_lua() {
     assert!(out.status.success());
     assert_eq!(text(&out.stdout), "generational\tincremental\n");
 }
+
+/// A long traceback shows its first 10 and last 11 levels, as
+/// `luaL_traceback` does.
+#[test]
+fn long_tracebacks_skip_the_middle_levels() {
+    let src = "local function f(n) if n == 0 then error('deep') end f(n - 1) end f(30)";
+    let out = vm().args(["-e", src]).output().unwrap();
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    // The message, "stack traceback:", 10 levels, the skip line, 11 levels.
+    assert_eq!(lines.len(), 24, "{err}");
+    assert_eq!(lines[12], "\t...\t(skipping 12 levels)");
+    assert_eq!(lines[23], "\t[C]: in ?");
+}

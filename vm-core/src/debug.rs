@@ -298,10 +298,24 @@ impl Vm {
 
     /// The stack traceback, innermost first (`luaL_traceback`), starting
     /// `level` frames below the top.
+    ///
+    /// Like `luaL_traceback`, a traceback of more than 22 levels shows the
+    /// first 10 and the last 11, with a line saying how many it skips (a
+    /// count one short of the levels left out, as PUC's).
     pub fn traceback(&self, level: usize) -> String {
+        const LEVELS1: usize = 10;
+        const LEVELS2: usize = 11;
         let mut out = String::from("stack traceback:");
         let n = self.th.frames.len();
-        for fi in (0..n.saturating_sub(level)).rev() {
+        let shown = n.saturating_sub(level);
+        for (k, fi) in (0..shown).rev().enumerate() {
+            if shown > LEVELS1 + LEVELS2 + 1 && (LEVELS1..shown - LEVELS2).contains(&k) {
+                if k == LEVELS1 {
+                    let skipped = shown - LEVELS1 - LEVELS2 - 1;
+                    out.push_str(&format!("\n\t...\t(skipping {skipped} levels)"));
+                }
+                continue;
+            }
             out.push_str("\n\t");
             match self.th.frames[fi].kind {
                 FrameKind::Native(_) => out.push_str("[C]: "),
