@@ -390,6 +390,224 @@ impl Vm {
     }
 }
 
+/// What `lua_getinfo` reports about a function, or about the function
+/// running at a stack level (`lua_Debug`).
+#[derive(Clone, Debug)]
+pub struct DebugInfo {
+    /// The chunk name the function was loaded with (`=[C]` for natives).
+    pub source: String,
+    /// Its display form (`luaO_chunkid`).
+    pub short_src: String,
+    /// `"Lua"`, `"C"` or `"main"`.
+    pub what: &'static str,
+    /// Line where the function starts (-1 for natives, 0 for a main chunk).
+    pub line_defined: i64,
+    /// Line where it ends (-1 for natives).
+    pub last_line_defined: i64,
+    /// The line running at that level (-1 for natives and functions
+    /// inspected outside a call).
+    pub current_line: i64,
+    /// Number of upvalues.
+    pub nups: usize,
+    /// Number of fixed parameters.
+    pub nparams: usize,
+    /// Whether the function takes `...` (always true for natives).
+    pub is_vararg: bool,
+    /// How the caller named the function (levels only), and what kind of
+    /// name that is (`"global"`, `"local"`, `"method"`, `"field"`,
+    /// `"upvalue"`, `"for iterator"`, `"metamethod"`, or `""`).
+    pub name: Option<String>,
+    /// See `name`.
+    pub namewhat: &'static str,
+    /// The function itself.
+    pub func: Value,
+    /// The lines with code, in order (Lua functions; `activelines`).
+    pub active_lines: Vec<u32>,
+}
+
+impl Vm {
+    /// `lua_getinfo` of a function value; `None` for anything else.
+    pub fn function_info(&self, f: Value) -> Option<DebugInfo> {
+        match f {
+            Value::LuaFn(cl) => {
+                let p = &self.heap.lfns.get(cl)?.proto;
+                Some(self.lua_info(p, f, -1))
+            }
+            Value::Native(n) => Some(DebugInfo {
+                source: "=[C]".to_string(),
+                short_src: "[C]".to_string(),
+                what: "C",
+                line_defined: -1,
+                last_line_defined: -1,
+                current_line: -1,
+                nups: self.heap.natives.get(n)?.upvals.len(),
+                nparams: 0,
+                is_vararg: true,
+                name: None,
+                namewhat: "",
+                func: f,
+                active_lines: Vec::new(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// `lua_getstack` plus `lua_getinfo`: the function running at stack
+    /// level `level` of the running thread (0 is the running function,
+    /// a native asking about its caller uses 1); `None` past the bottom.
+    pub fn level_info(&self, level: usize) -> Option<DebugInfo> {
+        let fi = self.th.frames.len().checked_sub(level + 1)?;
+        let func = self.th.stack[self.th.frames[fi].func];
+        let mut info = match self.frame_proto(fi) {
+            Some(p) => {
+                let line = self.frame_line(fi).map_or(-1, i64::from);
+                self.lua_info(&p, func, line)
+            }
+            None => self.function_info(func)?,
+        };
+        if let Some((kind, name)) = self.calling_name(fi) {
+            info.namewhat = kind;
+            info.name = Some(name);
+        }
+        Some(info)
+    }
+
+    /// The number of active stack levels of the running thread.
+    pub fn stack_depth(&self) -> usize {
+        self.th.frames.len()
+    }
+
+    /// Runs `f` with thread `t` made the running one, for inspecting its
+    /// stack (`lua_getstack` on another thread), then switches back. `f`
+    /// must only read: it runs outside the interpreter's loop.
+    pub fn inspect_thread<R>(&mut self, t: crate::value::ThreadRef, f: impl FnOnce(&Vm) -> R) -> R {
+        let cur = self.cur;
+        if t == cur || !self.heap.threads.contains_key(t) {
+            return f(self);
+        }
+        self.switch_to(t);
+        let r = f(self);
+        self.switch_to(cur);
+        r
+    }
+
+    /// Upvalue `n` (1-based) of function `f`, with its name
+    /// (`lua_getupvalue`): a Lua closure's variable name, `"(no name)"`
+    /// when stripped, `""` for a native's; `None` when there is no such
+    /// upvalue.
+    pub fn get_upvalue(&self, f: Value, n: usize) -> Option<(String, Value)> {
+        let i = n.checked_sub(1)?;
+        match f {
+            Value::LuaFn(cl) => {
+                let c = self.heap.lfns.get(cl)?;
+                let uv = *c.upvals.get(i)?;
+                let name = &c.proto.upvalues.get(i)?.name;
+                let name = if name.is_empty() { "(no name)" } else { name };
+                Some((name.to_string(), self.cell_value(uv)))
+            }
+            Value::Native(nc) => {
+                let v = *self.heap.natives.get(nc)?.upvals.get(i)?;
+                Some((String::new(), v))
+            }
+            _ => None,
+        }
+    }
+
+    /// Sets upvalue `n` (1-based) of function `f` (`lua_setupvalue`);
+    /// returns its name, or `None` when there is no such upvalue.
+    pub fn set_upvalue(&mut self, f: Value, n: usize, v: Value) -> Option<String> {
+        let (name, _) = self.get_upvalue(f, n)?;
+        match f {
+            Value::LuaFn(cl) => {
+                let uv = self.heap.lfns.get(cl)?.upvals[n - 1];
+                match self.heap.upvals[uv] {
+                    crate::heap::Upval::Closed(_) => {
+                        self.heap.upvals[uv] = crate::heap::Upval::Closed(v);
+                    }
+                    crate::heap::Upval::Open { thread, slot } => {
+                        let stack = if thread == self.cur {
+                            &mut self.th.stack
+                        } else {
+                            &mut self.heap.threads[thread].stack
+                        };
+                        stack[slot] = v;
+                    }
+                }
+            }
+            Value::Native(nc) => self.heap.natives.get_mut(nc)?.upvals[n - 1] = v,
+            _ => return None,
+        }
+        Some(name)
+    }
+
+    /// The value in upvalue cell `uv`, open or closed.
+    fn cell_value(&self, uv: crate::value::UpvalRef) -> Value {
+        match self.heap.upvals[uv] {
+            crate::heap::Upval::Closed(v) => v,
+            crate::heap::Upval::Open { thread, slot } => {
+                let stack = if thread == self.cur {
+                    &self.th.stack
+                } else {
+                    &self.heap.threads[thread].stack
+                };
+                stack[slot]
+            }
+        }
+    }
+
+    /// The user value of userdata `u` (`lua_getiuservalue` with one value);
+    /// `None` when `u` is not a full userdata.
+    pub fn user_value(&self, u: Value) -> Option<Value> {
+        match u {
+            Value::UserData(r) => Some(self.heap.userdata.get(r)?.user_value),
+            _ => None,
+        }
+    }
+
+    /// Sets the user value of userdata `u`; false when `u` is not one.
+    pub fn set_user_value(&mut self, u: Value, v: Value) -> bool {
+        match u {
+            Value::UserData(r) => match self.heap.userdata.get_mut(r) {
+                Some(ud) => {
+                    ud.user_value = v;
+                    true
+                }
+                None => false,
+            },
+            _ => false,
+        }
+    }
+
+    fn lua_info(&self, p: &Proto, func: Value, current_line: i64) -> DebugInfo {
+        let mut active_lines: Vec<u32> = p
+            .lines
+            .iter()
+            .enumerate()
+            // A vararg function's VARARGPREP is not a line of its own
+            // (`collectvalidlines`).
+            .filter(|&(pc, _)| !(p.is_vararg && pc == 0))
+            .map(|(_, &l)| l)
+            .collect();
+        active_lines.sort_unstable();
+        active_lines.dedup();
+        DebugInfo {
+            source: p.source.to_string(),
+            short_src: chunk_id(&p.source),
+            what: if p.line_defined == 0 { "main" } else { "Lua" },
+            line_defined: p.line_defined.into(),
+            last_line_defined: p.last_line_defined.into(),
+            current_line,
+            nups: p.upvalues.len(),
+            nparams: p.num_params.into(),
+            is_vararg: p.is_vararg,
+            name: None,
+            namewhat: "",
+            func,
+            active_lines,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::chunk_id;

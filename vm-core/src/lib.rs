@@ -152,6 +152,7 @@ mod vm;
 
 pub use api::{LoadMode, RootId};
 pub use convert::{ConvertError, FromLua, FromLuaArgs, Function, IntoLua, IntoLuaMulti, Variadic};
+pub use debug::DebugInfo;
 pub use error::{LuaError, LuaResult};
 pub use native::{
     Args, Continuation, Deliver, Job, JobResult, JobValue, NativeFunction, Request, Status, Step,

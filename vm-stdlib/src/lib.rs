@@ -5,8 +5,9 @@
 //! listed in [`LIBRARIES`], each registered in `registry._LOADED` (so error
 //! messages name `coroutine.create` as Lua does). Today: `base`,
 //! `package` (`require` of Lua modules), `coroutine`, `string` (patterns,
-//! `format`, `pack`, `dump`), `table`, `math`, `utf8`, `io` and `os`;
-//! `debug` follows.
+//! `format`, `pack`, `dump`), `table`, `math`, `utf8`, `io`, `os` and the
+//! first part of `debug` (no `getlocal`/`setlocal`, hooks or
+//! `upvalueid`/`upvaluejoin` yet).
 //!
 //! ```
 //! let mut vm = vm_core::Vm::new();
@@ -25,6 +26,7 @@ macro_rules! natives {
 mod auxlib;
 pub mod base;
 pub mod coroutine;
+pub mod debug;
 pub mod io;
 pub mod math;
 pub mod os;
@@ -49,6 +51,7 @@ pub const LIBRARIES: &[Library] = &[
     ("utf8", utf8::open_utf8),
     ("io", io::open_io),
     ("os", os::open_os),
+    ("debug", debug::open_debug),
 ];
 
 /// Opens every standard library.

@@ -1,0 +1,118 @@
+-- The debug library, first part: getinfo (functions, levels, threads, every option),
+-- traceback (messages, levels, threads, non-string messages), getmetatable and
+-- setmetatable of any type, getregistry, getupvalue/setupvalue, getuservalue and
+-- setuservalue, and the argument errors.
+
+local function errmsg(f, ...)
+  local ok, msg = pcall(f, ...)
+  assert(not ok)
+  return msg
+end
+-- Tracebacks end with the host's own frames (`lua.c`'s, or none when the
+-- chunk is run by an embedder), so only their beginnings are compared.
+local function starts(s, prefix) return s:sub(1, #prefix) == prefix end
+
+-- getinfo of a running function (level 1) and of a function value
+local function f(a, b, ...)
+  local info = debug.getinfo(1)
+  return info
+end
+local i = f(1, 2)
+assert(i.short_src == "debug_lib.lua" and i.source == "@debug_lib.lua" and i.what == "Lua")
+assert(i.linedefined == 16 and i.lastlinedefined == 19 and i.currentline == 17)
+assert(i.nups == 1 and i.nparams == 2 and i.isvararg == true)
+assert(i.name == "f" and i.namewhat == "local" and i.func == f and i.istailcall == false)
+assert(i.ftransfer == 0 and i.ntransfer == 0)
+local lines = {}
+for l in pairs(debug.getinfo(f, "L").activelines) do lines[#lines + 1] = l end
+table.sort(lines)
+assert(table.concat(lines, ",") == "17,18,19")
+local fi = debug.getinfo(f)
+assert(fi.currentline == -1 and fi.name == nil and fi.namewhat == "" and fi.func == f)
+local only = debug.getinfo(f, "S")
+assert(only.what == "Lua" and only.currentline == nil and only.func == nil and only.nups == nil)
+
+-- natives and the main chunk
+local m = debug.getinfo(print)
+assert(m.short_src == "[C]" and m.what == "C" and m.source == "=[C]")
+assert(m.linedefined == -1 and m.lastlinedefined == -1 and m.currentline == -1)
+assert(m.nups == 0 and m.nparams == 0 and m.isvararg == true and m.activelines == nil)
+local main = debug.getinfo(1, "S")
+assert(main.what == "main" and main.linedefined == 0)
+assert(debug.getinfo(0, "n").name == "getinfo")
+
+-- levels and names
+assert(debug.getinfo(100) == nil and debug.getinfo(-1) == nil)
+local function g() return debug.getinfo(2, "n") end
+local function h() local r = g() return r end
+local r = h()
+assert(r.name == "h" and r.namewhat == "local")
+local t = {}
+function t.method() return debug.getinfo(1, "n") end
+r = t.method()
+assert(r.name == "method" and r.namewhat == "field")
+function t:m2() return debug.getinfo(1, "n") end
+r = t:m2()
+assert(r.name == "m2" and r.namewhat == "method")
+
+-- option errors
+assert(errmsg(debug.getinfo, {}) == "bad argument #1 to 'debug.getinfo' (number expected, got table)")
+assert(errmsg(debug.getinfo, 1, ">S") == "bad argument #2 to 'debug.getinfo' (invalid option '>')")
+assert(errmsg(debug.getinfo, 1, "x") == "bad argument #2 to 'debug.getinfo' (invalid option)")
+
+-- traceback
+assert(starts(debug.traceback("msg"), "msg\nstack traceback:\n\tdebug_lib.lua:64: in main chunk"))
+assert(starts(debug.traceback("msg", 2), "msg\nstack traceback:") and not debug.traceback("msg", 2):find("main chunk"))
+assert(starts(debug.traceback(nil), "stack traceback:\n\tdebug_lib.lua:66: in main chunk"))
+assert(starts(debug.traceback(12), "12\nstack traceback:\n\tdebug_lib.lua:67: in main chunk"))
+local tab = {}
+assert(debug.traceback(tab) == tab)
+local function inner() return debug.traceback("in", 1) end
+assert(starts(inner(), "in\nstack traceback:\n\tdebug_lib.lua:70: in local 'inner'\n\tdebug_lib.lua:71: in main chunk"))
+
+-- threads
+local co = coroutine.create(function(x)
+  local y = coroutine.yield(x)
+  return y
+end)
+coroutine.resume(co, 1)
+assert(debug.traceback(co) == "stack traceback:\n\t[C]: in function 'coroutine.yield'\n\tdebug_lib.lua:75: in function <debug_lib.lua:74>")
+assert(debug.traceback(co, "hi", 1) == "hi\nstack traceback:\n\tdebug_lib.lua:75: in function <debug_lib.lua:74>")
+local ci = debug.getinfo(co, 1, "Sl")
+assert(ci.currentline == 75 and ci.what == "Lua")
+assert(debug.getinfo(co, 0, "n").name == "yield" and debug.getinfo(co, 0, "S").what == "C")
+assert(debug.getinfo(co, 5) == nil)
+
+-- upvalues
+local up1, up2 = 10, 20
+local function uf() return up1 + up2 end
+local n1, v1 = debug.getupvalue(uf, 1)
+assert(n1 == "up1" and v1 == 10)
+assert(select(2, debug.getupvalue(uf, 2)) == 20)
+assert(select("#", debug.getupvalue(uf, 3)) == 0 and select("#", debug.getupvalue(uf, 0)) == 0)
+assert(debug.setupvalue(uf, 2, 5) == "up2" and uf() == 15 and up2 == 5)
+assert(select("#", debug.setupvalue(uf, 9, 5)) == 0)
+local gm = string.gmatch("a", "a")
+assert(debug.getupvalue(gm, 1) == "")
+assert(errmsg(debug.getupvalue, 1, 1) == "bad argument #1 to 'debug.getupvalue' (function expected, got number)")
+assert(errmsg(debug.setupvalue, uf, 1) == "bad argument #3 to 'debug.setupvalue' (value expected)")
+local closed = (function() local c = 1 return function() c = c + 1 return c end end)()
+assert(debug.setupvalue(closed, 1, 41) == "c" and closed() == 42)
+
+-- metatables of any type
+assert(debug.getmetatable("").__index == string)
+assert(debug.setmetatable(10, {__index = {twice = function(x) return x * 2 end}}) == 10)
+assert((5):twice() == 10 and (2.5):twice() == 5.0)
+debug.setmetatable(10, nil)
+assert(debug.getmetatable(1) == nil)
+local protected = setmetatable({}, {__metatable = "locked"})
+assert(getmetatable(protected) == "locked" and type(debug.getmetatable(protected)) == "table")
+assert(errmsg(debug.setmetatable, 1, 2) == "bad argument #2 to 'debug.setmetatable' (nil or table expected, got number)")
+assert(errmsg(debug.getmetatable) == "bad argument #1 to 'debug.getmetatable' (value expected)")
+
+-- the registry and user values
+assert(type(debug.getregistry()) == "table" and debug.getregistry()._LOADED == package.loaded)
+assert(debug.getuservalue(1) == nil and select("#", debug.getuservalue(1)) == 1)
+assert(errmsg(debug.setuservalue, {}, 1) == "bad argument #1 to 'debug.setuservalue' (userdata expected, got table)")
+
+print("ok debug_lib")

@@ -1,0 +1,313 @@
+//! The debug library (`ldblib.c`), first part: `traceback`, `getinfo`,
+//! `getmetatable`, `setmetatable`, `getregistry`, `getupvalue`,
+//! `setupvalue`, `getuservalue`, `setuservalue` and `debug.debug`.
+//! `getlocal`/`setlocal`, hooks and `upvalueid`/`upvaluejoin` are not
+//! written yet.
+//!
+//! Functions taking an optional thread first inspect that thread's stack
+//! through `Vm::inspect_thread`.
+
+use std::io::{BufRead, Write};
+
+use vm_core::value::ThreadRef;
+use vm_core::{Args, DebugInfo, LuaResult, Step, Value, Vm};
+
+natives! {
+    TRACEBACK = "traceback" => traceback;
+    GETINFO = "getinfo" => getinfo;
+    GETMETATABLE = "getmetatable" => getmetatable;
+    SETMETATABLE = "setmetatable" => setmetatable;
+    GETREGISTRY = "getregistry" => getregistry;
+    GETUPVALUE = "getupvalue" => getupvalue;
+    SETUPVALUE = "setupvalue" => setupvalue;
+    GETUSERVALUE = "getuservalue" => getuservalue;
+    SETUSERVALUE = "setuservalue" => setuservalue;
+    DEBUG = "debug" => debug;
+}
+
+/// Installs the `debug` table.
+pub fn open_debug(vm: &mut Vm) {
+    let Value::Table(t) = vm.new_table() else {
+        unreachable!("new_table makes a table")
+    };
+    vm.register(
+        t,
+        &[
+            &TRACEBACK,
+            &GETINFO,
+            &GETMETATABLE,
+            &SETMETATABLE,
+            &GETREGISTRY,
+            &GETUPVALUE,
+            &SETUPVALUE,
+            &GETUSERVALUE,
+            &SETUSERVALUE,
+            &DEBUG,
+        ],
+    );
+    vm.set_global("debug", Value::Table(t));
+    vm.register_library("debug", t);
+}
+
+/// The optional thread argument (`getthread`): the thread and the index of
+/// the first argument after it.
+fn thread_arg(vm: &Vm, args: Args) -> (Option<ThreadRef>, usize) {
+    match vm.arg(args, 1) {
+        Value::Thread(t) => (Some(t), 1),
+        _ => (None, 0),
+    }
+}
+
+/// `debug.traceback([thread,] [message [, level]])`.
+fn traceback(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let (thread, a) = thread_arg(vm, args);
+    let msg = vm.arg(args, a + 1);
+    // A message that is neither a string nor a number is returned as is.
+    let msg = match msg {
+        Value::Str(_) | Value::Int(_) | Value::Num(_) => Some(vm.tostring(msg)?),
+        Value::Nil => None,
+        other => {
+            vm.push(other);
+            return Ok(Step::Return(1));
+        }
+    };
+    let own = thread.is_none() || thread == Some(vm.current_thread());
+    let level = vm.opt_integer(args, a + 2, if own { 1 } else { 0 })?;
+    let level = usize::try_from(level).unwrap_or(0);
+    let tb = match thread {
+        Some(t) => vm.inspect_thread(t, |vm| vm.traceback(level)),
+        None => vm.traceback(level),
+    };
+    let mut out = Vec::new();
+    if let Some(m) = msg {
+        out.extend_from_slice(vm.str_bytes(m).unwrap_or_default());
+        out.push(b'\n');
+    }
+    out.extend_from_slice(tb.as_bytes());
+    let s = vm.new_str(&out);
+    vm.push(s);
+    Ok(Step::Return(1))
+}
+
+/// `debug.getinfo([thread,] f | level [, what])`.
+fn getinfo(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let (thread, a) = thread_arg(vm, args);
+    let what = match vm.opt_string(args, a + 2)? {
+        Some(s) => String::from_utf8_lossy(vm.str_bytes(s).unwrap_or_default()).into_owned(),
+        None => "flnSrtu".to_string(),
+    };
+    if what.starts_with('>') {
+        return Err(vm.arg_error(a + 2, "invalid option '>'"));
+    }
+    if what.chars().any(|c| !"SlnrutLf".contains(c)) {
+        return Err(vm.arg_error(a + 2, "invalid option"));
+    }
+    let target = vm.arg(args, a + 1);
+    let info = match target {
+        Value::LuaFn(_) | Value::Native(_) => vm.function_info(target),
+        Value::Int(_) | Value::Num(_) => {
+            let level = vm.check_integer(args, a + 1)?;
+            let Ok(level) = usize::try_from(level) else {
+                vm.push(Value::Nil);
+                return Ok(Step::Return(1));
+            };
+            // Our own frame is level 0 of the running thread, as in PUC.
+            match thread {
+                Some(t) if t != vm.current_thread() => {
+                    vm.inspect_thread(t, |vm| vm.level_info(level))
+                }
+                _ => vm.level_info(level),
+            }
+        }
+        // Neither a function nor a level: `luaL_checkinteger`'s error.
+        _ => {
+            vm.check_integer(args, a + 1)?;
+            unreachable!("check_integer accepts only numbers")
+        }
+    };
+    let Some(info) = info else {
+        vm.push(Value::Nil);
+        return Ok(Step::Return(1));
+    };
+    let t = info_table(vm, &info, &what)?;
+    vm.push(t);
+    Ok(Step::Return(1))
+}
+
+/// The table `getinfo` returns, with the fields `what` asks for.
+fn info_table(vm: &mut Vm, info: &DebugInfo, what: &str) -> LuaResult<Value> {
+    let t = vm.new_table();
+    let Value::Table(tr) = t else {
+        unreachable!("new_table makes a table")
+    };
+    let set_str = |vm: &mut Vm, k: &str, s: &str| {
+        let v = vm.new_str(s.as_bytes());
+        vm.raw_set_str(tr, k, v);
+    };
+    if what.contains('S') {
+        set_str(vm, "source", &info.source);
+        set_str(vm, "short_src", &info.short_src);
+        set_str(vm, "what", info.what);
+        vm.raw_set_str(tr, "linedefined", Value::Int(info.line_defined));
+        vm.raw_set_str(tr, "lastlinedefined", Value::Int(info.last_line_defined));
+    }
+    if what.contains('l') {
+        vm.raw_set_str(tr, "currentline", Value::Int(info.current_line));
+    }
+    if what.contains('u') {
+        vm.raw_set_str(tr, "nups", Value::Int(info.nups as i64));
+        vm.raw_set_str(tr, "nparams", Value::Int(info.nparams as i64));
+        vm.raw_set_str(tr, "isvararg", Value::Bool(info.is_vararg));
+    }
+    if what.contains('n') {
+        if let Some(name) = &info.name {
+            set_str(vm, "name", name);
+        }
+        set_str(vm, "namewhat", info.namewhat);
+    }
+    if what.contains('r') {
+        vm.raw_set_str(tr, "ftransfer", Value::Int(0));
+        vm.raw_set_str(tr, "ntransfer", Value::Int(0));
+    }
+    if what.contains('t') {
+        // Tail calls reuse their caller's frame without a mark.
+        vm.raw_set_str(tr, "istailcall", Value::Bool(false));
+    }
+    if what.contains('L') && info.what != "C" {
+        let Value::Table(lines) = vm.new_table() else {
+            unreachable!("new_table makes a table")
+        };
+        for &l in &info.active_lines {
+            vm.raw_set(lines, Value::Int(l.into()), Value::Bool(true))?;
+        }
+        vm.raw_set_str(tr, "activelines", Value::Table(lines));
+    }
+    if what.contains('f') {
+        vm.raw_set_str(tr, "func", info.func);
+    }
+    Ok(t)
+}
+
+/// `debug.getmetatable(v)`: the metatable, ignoring `__metatable`.
+fn getmetatable(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let v = vm.check_any(args, 1)?;
+    let mt = vm.metatable(v).map_or(Value::Nil, Value::Table);
+    vm.push(mt);
+    Ok(Step::Return(1))
+}
+
+/// `debug.setmetatable(v, mt)`: any type's metatable; returns `v`.
+fn setmetatable(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let v = vm.arg(args, 1);
+    let mt = match vm.arg(args, 2) {
+        Value::Table(t) => Some(t),
+        Value::Nil => None,
+        _ => return Err(vm.type_error_arg(args, 2, "nil or table")),
+    };
+    vm.set_metatable(v, mt);
+    vm.push(v);
+    Ok(Step::Return(1))
+}
+
+/// `debug.getregistry()`.
+fn getregistry(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+    let r = vm.registry();
+    vm.push(Value::Table(r));
+    Ok(Step::Return(1))
+}
+
+/// Argument 1 as a function and argument 2 as an upvalue index.
+fn function_and_index(vm: &mut Vm, args: Args) -> LuaResult<(Value, usize)> {
+    let n = vm.check_integer(args, 2)?;
+    let f = vm.check_function(args, 1)?;
+    Ok((f, usize::try_from(n).unwrap_or(0)))
+}
+
+/// `debug.getupvalue(f, n)`: its name and value, or nothing.
+fn getupvalue(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let (f, n) = function_and_index(vm, args)?;
+    match vm.get_upvalue(f, n) {
+        Some((name, v)) => {
+            let s = vm.new_str(name.as_bytes());
+            vm.push(s);
+            vm.push(v);
+            Ok(Step::Return(2))
+        }
+        None => Ok(Step::Return(0)),
+    }
+}
+
+/// `debug.setupvalue(f, n, v)`: its name, or nothing.
+fn setupvalue(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let v = vm.check_any(args, 3)?;
+    let (f, n) = function_and_index(vm, args)?;
+    match vm.set_upvalue(f, n, v) {
+        Some(name) => {
+            let s = vm.new_str(name.as_bytes());
+            vm.push(s);
+            Ok(Step::Return(1))
+        }
+        None => Ok(Step::Return(0)),
+    }
+}
+
+/// `debug.getuservalue(u [, n])`: the value and `true`, `nil` past the
+/// single user value this VM gives a userdata, or fail for a non-userdata.
+fn getuservalue(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let u = vm.arg(args, 1);
+    let n = vm.opt_integer(args, 2, 1)?;
+    match vm.user_value(u) {
+        Some(v) if n == 1 => {
+            vm.push(v);
+            vm.push(Value::Bool(true));
+            Ok(Step::Return(2))
+        }
+        _ => {
+            vm.push(Value::Nil);
+            Ok(Step::Return(1))
+        }
+    }
+}
+
+/// `debug.setuservalue(u, v [, n])`: `u`, or fail when there is no user
+/// value `n`.
+fn setuservalue(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let u = vm.arg(args, 1);
+    if !matches!(u, Value::UserData(_)) {
+        return Err(vm.type_error_arg(args, 1, "userdata"));
+    }
+    let v = vm.check_any(args, 2)?;
+    let n = vm.opt_integer(args, 3, 1)?;
+    if n == 1 && vm.set_user_value(u, v) {
+        vm.push(u);
+    } else {
+        vm.push(Value::Nil);
+    }
+    Ok(Step::Return(1))
+}
+
+/// `debug.debug()`: runs each line read from standard input as a chunk
+/// until a line `cont` or the end of input, reporting errors on standard
+/// error (`db_debug`).
+fn debug(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+    let stdin = std::io::stdin();
+    loop {
+        let _ = write!(std::io::stderr(), "lua_debug> ");
+        let _ = std::io::stderr().flush();
+        let mut line = String::new();
+        match stdin.lock().read_line(&mut line) {
+            Ok(0) | Err(_) => return Ok(Step::Return(0)),
+            Ok(_) => {}
+        }
+        if line == "cont\n" || line == "cont" {
+            return Ok(Step::Return(0));
+        }
+        let r = vm
+            .load(line.as_bytes(), "=(debug command)")
+            .and_then(|f| vm.call_value(f, &[]));
+        if let Err(e) = r {
+            let msg = vm.error_to_string(&e);
+            let _ = writeln!(std::io::stderr(), "{msg}");
+        }
+    }
+}
