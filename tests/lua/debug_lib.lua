@@ -115,4 +115,41 @@ assert(type(debug.getregistry()) == "table" and debug.getregistry()._LOADED == p
 assert(debug.getuservalue(1) == nil and select("#", debug.getuservalue(1)) == 1)
 assert(errmsg(debug.setuservalue, {}, 1) == "bad argument #1 to 'debug.setuservalue' (userdata expected, got table)")
 
+-- locals: active ones, loop state, varargs, setting them, levels below, parameters
+local function loc(a, b, ...)
+  local x = a + b
+  do local inner = 5 end
+  local names = {}
+  for k = 1, 10 do
+    local n, v = debug.getlocal(1, k)
+    if not n then break end
+    names[#names + 1] = n .. "=" .. (type(v) == "table" and "t" or tostring(v))
+  end
+  assert(table.concat(names, " ") == "a=1 b=2 x=3 names=t (for state)=5 (for state)=4 (for state)=1 k=8")
+  local n1 = debug.getlocal(1, -1)
+  local n2, v2 = debug.getlocal(1, -2)
+  assert(n1 == "(vararg)" and n2 == "(vararg)" and v2 == "vb" and debug.getlocal(1, -3) == nil)
+  assert(debug.setlocal(1, 3, 99) == "x" and x == 99)
+  assert(debug.setlocal(1, -1, "v1") == "(vararg)" and select(1, ...) == "v1")
+  assert(debug.setlocal(1, 50, 1) == nil)
+  local caller, cv = debug.getlocal(2, 1)
+  assert(caller == "errmsg" and type(cv) == "function")
+  return x
+end
+assert(loc(1, 2, "va", "vb") == 99)
+assert(debug.getlocal(loc, 1) == "a" and debug.getlocal(loc, 2) == "b")
+assert(debug.getlocal(loc, 3) == nil and debug.getlocal(print, 1) == nil)
+assert(select("#", debug.getlocal(1, 1000)) == 1)
+assert(errmsg(debug.getlocal, 50, 1) == "bad argument #1 to 'debug.getlocal' (level out of range)")
+assert(errmsg(debug.setlocal, 50, 1, 1) == "bad argument #1 to 'debug.setlocal' (level out of range)")
+assert(errmsg(debug.getlocal, 1) == "bad argument #2 to 'debug.getlocal' (number expected, got no value)")
+assert(errmsg(debug.setlocal, 1, 1) == "bad argument #3 to 'debug.setlocal' (value expected)")
+local lco = coroutine.create(function(p1) local q = p1 * 2 coroutine.yield() return q end)
+coroutine.resume(lco, 21)
+local pn, pv = debug.getlocal(lco, 1, 1)
+local qn, qv = debug.getlocal(lco, 1, 2)
+assert(pn == "p1" and pv == 21 and qn == "q" and qv == 42 and debug.getlocal(lco, 1, 3) == nil)
+assert(debug.setlocal(lco, 1, 2, 7) == "q" and select(2, coroutine.resume(lco)) == 7)
+assert(errmsg(debug.getlocal, lco, 1, 1) == "bad argument #2 to 'debug.getlocal' (level out of range)")
+
 print("ok debug_lib")

@@ -491,6 +491,95 @@ impl Vm {
         r
     }
 
+    /// Local `n` of the function at stack level `level` of the running
+    /// thread, with its name (`lua_getlocal`): `n > 0` counts active
+    /// locals (then other live stack slots, named "(temporary)" or "(C
+    /// temporary)"), `n < 0` the varargs of a vararg function ("(vararg)").
+    pub fn get_local(&self, level: usize, n: i64) -> Option<(String, Value)> {
+        let fi = self.th.frames.len().checked_sub(level + 1)?;
+        let (name, slot) = self.find_local(fi, n)?;
+        Some((name, self.th.stack[slot]))
+    }
+
+    /// Sets local `n` of stack level `level` (`lua_setlocal`); returns its
+    /// name, or `None` when there is no such local.
+    pub fn set_local(&mut self, level: usize, n: i64, v: Value) -> Option<String> {
+        let fi = self.th.frames.len().checked_sub(level + 1)?;
+        let (name, slot) = self.find_local(fi, n)?;
+        self.th.stack[slot] = v;
+        Some(name)
+    }
+
+    /// `set_local` on thread `t`'s stack (which need not be running).
+    pub fn set_local_of(
+        &mut self,
+        t: crate::value::ThreadRef,
+        level: usize,
+        n: i64,
+        v: Value,
+    ) -> Option<String> {
+        let cur = self.cur;
+        if t == cur {
+            return self.set_local(level, n, v);
+        }
+        if !self.heap.threads.contains_key(t) {
+            return None;
+        }
+        self.switch_to(t);
+        let r = self.set_local(level, n, v);
+        self.switch_to(cur);
+        r
+    }
+
+    /// The name of parameter `n` (1-based) of Lua function `f`
+    /// (`lua_getlocal` with a function): `None` past the parameters or for
+    /// natives.
+    pub fn param_name(&self, f: Value, n: usize) -> Option<String> {
+        let Value::LuaFn(cl) = f else { return None };
+        let p = &self.heap.lfns.get(cl)?.proto;
+        if n == 0 || n > p.num_params as usize {
+            return None;
+        }
+        local_name(p, n - 1, 0).map(str::to_string)
+    }
+
+    /// Name and stack slot of local `n` of frame `fi` (`luaG_findlocal`).
+    fn find_local(&self, fi: usize, n: i64) -> Option<(String, usize)> {
+        let ci = self.th.frames[fi];
+        let proto = self.frame_proto(fi);
+        if let Some(p) = &proto {
+            if n < 0 {
+                // Varargs sit just below the function's copy (`base - 1`).
+                let nextra = ci.nvarargs as i64;
+                if !p.is_vararg || n < -nextra {
+                    return None;
+                }
+                let slot = ci.base as i64 - 1 - nextra + (-n - 1);
+                return Some(("(vararg)".to_string(), usize::try_from(slot).ok()?));
+            }
+            let pc = (ci.pc as usize).saturating_sub(1);
+            if let Some(name) = local_name(p, usize::try_from(n).ok()?.checked_sub(1)?, pc) {
+                return Some((name.to_string(), ci.base + n as usize - 1));
+            }
+        }
+        // Other live slots of the frame: up to the next frame's function,
+        // or the top for the innermost one.
+        let limit = match self.th.frames.get(fi + 1) {
+            Some(next) => next.func,
+            None => self.th.top,
+        };
+        let n = usize::try_from(n).ok().filter(|&n| n > 0)?;
+        if limit.saturating_sub(ci.base) < n {
+            return None;
+        }
+        let name = if proto.is_some() {
+            "(temporary)"
+        } else {
+            "(C temporary)"
+        };
+        Some((name.to_string(), ci.base + n - 1))
+    }
+
     /// Upvalue `n` (1-based) of function `f`, with its name
     /// (`lua_getupvalue`): a Lua closure's variable name, `"(no name)"`
     /// when stripped, `""` for a native's; `None` when there is no such

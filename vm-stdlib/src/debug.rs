@@ -1,8 +1,7 @@
 //! The debug library (`ldblib.c`), first part: `traceback`, `getinfo`,
-//! `getmetatable`, `setmetatable`, `getregistry`, `getupvalue`,
-//! `setupvalue`, `getuservalue`, `setuservalue` and `debug.debug`.
-//! `getlocal`/`setlocal`, hooks and `upvalueid`/`upvaluejoin` are not
-//! written yet.
+//! `getlocal`, `setlocal`, `getmetatable`, `setmetatable`, `getregistry`,
+//! `getupvalue`, `setupvalue`, `getuservalue`, `setuservalue` and
+//! `debug.debug`. Hooks and `upvalueid`/`upvaluejoin` are not written yet.
 //!
 //! Functions taking an optional thread first inspect that thread's stack
 //! through `Vm::inspect_thread`.
@@ -18,6 +17,8 @@ natives! {
     GETMETATABLE = "getmetatable" => getmetatable;
     SETMETATABLE = "setmetatable" => setmetatable;
     GETREGISTRY = "getregistry" => getregistry;
+    GETLOCAL = "getlocal" => getlocal;
+    SETLOCAL = "setlocal" => setlocal;
     GETUPVALUE = "getupvalue" => getupvalue;
     SETUPVALUE = "setupvalue" => setupvalue;
     GETUSERVALUE = "getuservalue" => getuservalue;
@@ -38,6 +39,8 @@ pub fn open_debug(vm: &mut Vm) {
             &GETMETATABLE,
             &SETMETATABLE,
             &GETREGISTRY,
+            &GETLOCAL,
+            &SETLOCAL,
             &GETUPVALUE,
             &SETUPVALUE,
             &GETUSERVALUE,
@@ -186,6 +189,74 @@ fn info_table(vm: &mut Vm, info: &DebugInfo, what: &str) -> LuaResult<Value> {
         vm.raw_set_str(tr, "func", info.func);
     }
     Ok(t)
+}
+
+/// `debug.getlocal([thread,] f | level, n)`: a level's local as name and
+/// value, or a function's parameter name.
+fn getlocal(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let (thread, a) = thread_arg(vm, args);
+    let n = vm.check_integer(args, a + 2)?;
+    let target = vm.arg(args, a + 1);
+    if let Value::LuaFn(_) | Value::Native(_) = target {
+        let name = usize::try_from(n)
+            .ok()
+            .and_then(|n| vm.param_name(target, n));
+        let v = match name {
+            Some(name) => vm.new_str(name.as_bytes()),
+            None => Value::Nil,
+        };
+        vm.push(v);
+        return Ok(Step::Return(1));
+    }
+    let level = level_arg(vm, args, a + 1, thread)?;
+    let found = match thread {
+        Some(t) if t != vm.current_thread() => vm.inspect_thread(t, |vm| vm.get_local(level, n)),
+        _ => vm.get_local(level, n),
+    };
+    match found {
+        Some((name, v)) => {
+            let s = vm.new_str(name.as_bytes());
+            vm.push(s);
+            vm.push(v);
+            Ok(Step::Return(2))
+        }
+        None => {
+            vm.push(Value::Nil);
+            Ok(Step::Return(1))
+        }
+    }
+}
+
+/// `debug.setlocal([thread,] level, n, v)`: the local's name, or nil.
+fn setlocal(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let (thread, a) = thread_arg(vm, args);
+    let level = level_arg(vm, args, a + 1, thread)?;
+    let n = vm.check_integer(args, a + 2)?;
+    let v = vm.check_any(args, a + 3)?;
+    let name = match thread {
+        Some(t) => vm.set_local_of(t, level, n, v),
+        _ => vm.set_local(level, n, v),
+    };
+    let r = match name {
+        Some(name) => vm.new_str(name.as_bytes()),
+        None => Value::Nil,
+    };
+    vm.push(r);
+    Ok(Step::Return(1))
+}
+
+/// Argument `i` as a stack level of `thread` (or the running thread):
+/// "level out of range" past its bottom.
+fn level_arg(vm: &mut Vm, args: Args, i: usize, thread: Option<ThreadRef>) -> LuaResult<usize> {
+    let level = vm.check_integer(args, i)?;
+    let depth = match thread {
+        Some(t) if t != vm.current_thread() => vm.inspect_thread(t, |vm| vm.stack_depth()),
+        _ => vm.stack_depth(),
+    };
+    match usize::try_from(level) {
+        Ok(l) if l < depth => Ok(l),
+        _ => Err(vm.arg_error(i, "level out of range")),
+    }
 }
 
 /// `debug.getmetatable(v)`: the metatable, ignoring `__metatable`.

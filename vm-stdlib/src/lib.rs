@@ -6,8 +6,7 @@
 //! messages name `coroutine.create` as Lua does). Today: `base`,
 //! `package` (`require` of Lua modules), `coroutine`, `string` (patterns,
 //! `format`, `pack`, `dump`), `table`, `math`, `utf8`, `io`, `os` and the
-//! first part of `debug` (no `getlocal`/`setlocal`, hooks or
-//! `upvalueid`/`upvaluejoin` yet).
+//! first part of `debug` (no hooks or `upvalueid`/`upvaluejoin` yet).
 //!
 //! ```
 //! let mut vm = vm_core::Vm::new();
