@@ -152,4 +152,21 @@ assert(pn == "p1" and pv == 21 and qn == "q" and qv == 42 and debug.getlocal(lco
 assert(debug.setlocal(lco, 1, 2, 7) == "q" and select(2, coroutine.resume(lco)) == 7)
 assert(errmsg(debug.getlocal, lco, 1, 1) == "bad argument #2 to 'debug.getlocal' (level out of range)")
 
+-- upvalue identities and joins (identities are numbers here, light userdata in PUC)
+local ua, ub = 1, 2
+local function fa() return ua end
+local function fb() return ub end
+local function fa2() return ua end
+assert(debug.upvalueid(fa, 1) == debug.upvalueid(fa2, 1))
+assert(debug.upvalueid(fa, 1) ~= debug.upvalueid(fb, 1))
+assert(debug.upvalueid(fa, 5) == nil)
+debug.upvaluejoin(fa, 1, fb, 1)
+assert(fa() == 2 and fa2() == 1 and debug.upvalueid(fa, 1) == debug.upvalueid(fb, 1))
+ub = 3
+assert(fa() == 3)
+assert(errmsg(debug.upvaluejoin, fa, 1, print, 1) == "bad argument #4 to 'debug.upvaluejoin' (invalid upvalue index)")
+assert(errmsg(debug.upvaluejoin, fa, 3, fb, 1) == "bad argument #2 to 'debug.upvaluejoin' (invalid upvalue index)")
+assert(errmsg(debug.upvaluejoin, string.gmatch("a", "a"), 1, fa, 1) == "bad argument #1 to 'debug.upvaluejoin' (Lua function expected)")
+assert(errmsg(debug.upvalueid, {}, 1) == "bad argument #1 to 'debug.upvalueid' (function expected, got table)")
+
 print("ok debug_lib")

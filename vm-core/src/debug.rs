@@ -629,6 +629,47 @@ impl Vm {
         Some(name)
     }
 
+    /// An identity for upvalue `n` (1-based) of Lua closure `f`
+    /// (`lua_upvalueid`): closures sharing the variable get the same
+    /// number, different live variables different ones. `None` for
+    /// natives and indices out of range (PUC gives natives' upvalues ids
+    /// too).
+    pub fn upvalue_id(&self, f: Value, n: usize) -> Option<i64> {
+        let Value::LuaFn(cl) = f else { return None };
+        let uv = *self.heap.lfns.get(cl)?.upvals.get(n.checked_sub(1)?)?;
+        Some(slotmap::Key::data(&uv).as_ffi() as i64)
+    }
+
+    /// Makes upvalue `n1` of Lua closure `f1` refer to upvalue `n2` of Lua
+    /// closure `f2` (`lua_upvaluejoin`); false when either is not a Lua
+    /// closure or an index is out of range.
+    pub fn upvalue_join(&mut self, f1: Value, n1: usize, f2: Value, n2: usize) -> bool {
+        let (Value::LuaFn(c1), Value::LuaFn(c2)) = (f1, f2) else {
+            return false;
+        };
+        let Some(&cell) = self
+            .heap
+            .lfns
+            .get(c2)
+            .and_then(|c| c.upvals.get(n2.wrapping_sub(1)))
+        else {
+            return false;
+        };
+        // Rebound in place: frames hold the address of this slice.
+        match self
+            .heap
+            .lfns
+            .get_mut(c1)
+            .and_then(|c| c.upvals.get_mut(n1.wrapping_sub(1)))
+        {
+            Some(slot) => {
+                *slot = cell;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The value in upvalue cell `uv`, open or closed.
     fn cell_value(&self, uv: crate::value::UpvalRef) -> Value {
         match self.heap.upvals[uv] {

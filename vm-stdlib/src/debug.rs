@@ -1,7 +1,9 @@
 //! The debug library (`ldblib.c`), first part: `traceback`, `getinfo`,
 //! `getlocal`, `setlocal`, `getmetatable`, `setmetatable`, `getregistry`,
 //! `getupvalue`, `setupvalue`, `getuservalue`, `setuservalue` and
-//! `debug.debug`. Hooks and `upvalueid`/`upvaluejoin` are not written yet.
+//! `debug.debug`, `upvalueid` and `upvaluejoin`. Hooks are not written
+//! yet. `upvalueid` returns an integer (the VM has no light userdata), and
+//! none for a native's upvalues.
 //!
 //! Functions taking an optional thread first inspect that thread's stack
 //! through `Vm::inspect_thread`.
@@ -21,6 +23,8 @@ natives! {
     SETLOCAL = "setlocal" => setlocal;
     GETUPVALUE = "getupvalue" => getupvalue;
     SETUPVALUE = "setupvalue" => setupvalue;
+    UPVALUEID = "upvalueid" => upvalueid;
+    UPVALUEJOIN = "upvaluejoin" => upvaluejoin;
     GETUSERVALUE = "getuservalue" => getuservalue;
     SETUSERVALUE = "setuservalue" => setuservalue;
     DEBUG = "debug" => debug;
@@ -43,6 +47,8 @@ pub fn open_debug(vm: &mut Vm) {
             &SETLOCAL,
             &GETUPVALUE,
             &SETUPVALUE,
+            &UPVALUEID,
+            &UPVALUEJOIN,
             &GETUSERVALUE,
             &SETUSERVALUE,
             &DEBUG,
@@ -320,6 +326,46 @@ fn setupvalue(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         }
         None => Ok(Step::Return(0)),
     }
+}
+
+/// `checkupval`: argument `argnup` as an upvalue index of the function
+/// in argument `argf`, which must exist when `required`.
+fn upvalue_arg(
+    vm: &mut Vm,
+    args: Args,
+    argf: usize,
+    argnup: usize,
+    required: bool,
+) -> LuaResult<(Value, usize)> {
+    let n = vm.check_integer(args, argnup)?;
+    let f = vm.check_function(args, argf)?;
+    let n = usize::try_from(n).unwrap_or(0);
+    if required && vm.get_upvalue(f, n).is_none() {
+        return Err(vm.arg_error(argnup, "invalid upvalue index"));
+    }
+    Ok((f, n))
+}
+
+/// `debug.upvalueid(f, n)`: an identity of the variable, or fail.
+fn upvalueid(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let (f, n) = upvalue_arg(vm, args, 1, 2, false)?;
+    let id = vm.upvalue_id(f, n).map_or(Value::Nil, Value::Int);
+    vm.push(id);
+    Ok(Step::Return(1))
+}
+
+/// `debug.upvaluejoin(f1, n1, f2, n2)`: `f1`'s upvalue `n1` becomes
+/// `f2`'s upvalue `n2`.
+fn upvaluejoin(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let (f1, n1) = upvalue_arg(vm, args, 1, 2, true)?;
+    let (f2, n2) = upvalue_arg(vm, args, 3, 4, true)?;
+    for (i, f) in [(1, f1), (3, f2)] {
+        if !matches!(f, Value::LuaFn(_)) {
+            return Err(vm.arg_error(i, "Lua function expected"));
+        }
+    }
+    vm.upvalue_join(f1, n1, f2, n2);
+    Ok(Step::Return(0))
 }
 
 /// `debug.getuservalue(u [, n])`: the value and `true`, `nil` past the

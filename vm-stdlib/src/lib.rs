@@ -5,8 +5,8 @@
 //! listed in [`LIBRARIES`], each registered in `registry._LOADED` (so error
 //! messages name `coroutine.create` as Lua does). Today: `base`,
 //! `package` (`require` of Lua modules), `coroutine`, `string` (patterns,
-//! `format`, `pack`, `dump`), `table`, `math`, `utf8`, `io`, `os` and the
-//! first part of `debug` (no hooks or `upvalueid`/`upvaluejoin` yet).
+//! `format`, `pack`, `dump`), `table`, `math`, `utf8`, `io`, `os` and
+//! `debug` but its hooks.
 //!
 //! ```
 //! let mut vm = vm_core::Vm::new();
