@@ -329,6 +329,13 @@ impl Vm {
     /// Errors raised while indexing.
     pub fn index(&mut self, t: Value, k: Value) -> LuaResult<Value> {
         use crate::vm::IndexTarget;
+        // The common case first, as `luaV_fastgeti`: a value in a table.
+        if let (Value::Table(tr), Value::Int(i)) = (t, k) {
+            let v = *self.heap.tables[tr].get_int_ref(i);
+            if !v.is_nil() {
+                return Ok(v);
+            }
+        }
         match self.index_target(t, k) {
             IndexTarget::Value(v) => Ok(v),
             IndexTarget::Call(h, obj) => {
@@ -350,6 +357,18 @@ impl Vm {
     /// Errors raised while assigning ("index is nil", a metamethod's).
     pub fn set_index(&mut self, t: Value, k: Value, v: Value) -> LuaResult<()> {
         use crate::vm::NewIndexTarget;
+        // The common case first, as `luaV_fastseti`: an array slot that is
+        // in use, or any array slot of a table without a metatable.
+        if let (Value::Table(tr), Value::Int(i)) = (t, k) {
+            let tab = &mut self.heap.tables[tr];
+            let plain = tab.metatable.is_none();
+            if let Some(slot) = tab.array_slot_mut(i) {
+                if plain || !slot.is_nil() {
+                    *slot = v;
+                    return Ok(());
+                }
+            }
+        }
         match self.newindex_target(t, k, v)? {
             NewIndexTarget::Stored => Ok(()),
             NewIndexTarget::Call(h, obj) => self.call_value(h, &[obj, k, v]).map(drop),
