@@ -598,14 +598,25 @@ impl Vm {
     /// An error value `msg` with the position of level `level` prefixed,
     /// as `luaL_error` (level 1) and `error(msg, level)` do.
     pub fn error_at(&mut self, level: usize, msg: &str) -> LuaError {
+        self.error_bytes_at(level, msg.as_bytes())
+    }
+
+    /// `error_at` with a message of any bytes (one quoting a byte of a
+    /// format string, or a Lua string that is not UTF-8).
+    pub fn error_bytes_at(&mut self, level: usize, msg: &[u8]) -> LuaError {
         let w = self.where_(level);
-        let s = self.heap.intern(format!("{w}{msg}").as_bytes());
+        let s = self.heap.intern(&[w.as_bytes(), msg].concat());
         LuaError::new(Value::Str(s))
     }
 
     /// `luaL_error`: an error with the position of the native's caller.
     pub fn error(&mut self, msg: &str) -> LuaError {
         self.error_at(1, msg)
+    }
+
+    /// `error` with a message of any bytes.
+    pub fn error_bytes(&mut self, msg: &[u8]) -> LuaError {
+        self.error_bytes_at(1, msg)
     }
 
     /// `bad argument #i to 'name' (msg)` (`luaL_argerror`). In a method

@@ -111,9 +111,8 @@ fn wrap_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step>
         }
     }
     if let Value::Str(_) = err {
-        let mut full = vm.where_(1).into_bytes();
-        full.extend_from_slice(vm.str_bytes(err).unwrap_or_default());
-        err = vm.new_str(&full);
+        let msg = vm.str_bytes(err).unwrap_or_default().to_vec();
+        return Err(vm.error_bytes(&msg));
     }
     Err(LuaError::new(err))
 }

@@ -11,7 +11,7 @@
 //! `ll_require` does.
 
 use vm_core::value::TableRef;
-use vm_core::{Args, LuaError, LuaResult, Step, Value, Vm};
+use vm_core::{Args, LuaResult, Step, Value, Vm};
 
 natives! {
     REQUIRE = "require" => require;
@@ -128,10 +128,14 @@ fn require(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let (loader, data) = loop {
         let searcher = vm.raw_get(searchers, Value::Int(i));
         if searcher.is_nil() {
-            let mut msg = format!("module '{}' not found:", lossy(&bytes(vm, name))).into_bytes();
-            msg.extend_from_slice(&notfound);
-            let m = vm.new_str(&msg);
-            return Err(error_with_position(vm, m));
+            let msg = [
+                &b"module '"[..],
+                &bytes(vm, name),
+                b"' not found:",
+                &notfound,
+            ]
+            .concat();
+            return Err(vm.error_bytes(&msg));
         }
         let r = vm.call_value(searcher, &[name])?;
         match r.first().copied().unwrap_or_default() {
@@ -156,13 +160,6 @@ fn require(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     vm.push(module);
     vm.push(data);
     Ok(Step::Return(2))
-}
-
-/// `luaL_error` with a message that is already a Lua string.
-fn error_with_position(vm: &mut Vm, msg: Value) -> LuaError {
-    let at = vm.where_(1);
-    let full = [at.as_bytes(), &bytes(vm, msg)].concat();
-    LuaError::new(vm.new_str(&full))
 }
 
 fn lossy(b: &[u8]) -> String {

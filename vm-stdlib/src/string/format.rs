@@ -10,7 +10,7 @@
 
 use vm_core::number::fmt_int;
 use vm_core::value::TableRef;
-use vm_core::{Args, LuaError, LuaResult, Step, Value, Vm};
+use vm_core::{Args, LuaResult, Step, Value, Vm};
 
 natives! {
     FORMAT = "format" => format;
@@ -159,18 +159,10 @@ fn conversion(
             // C prints the specification up to a NUL.
             let shown = form.split(|&c| c == 0).next().unwrap_or_default();
             let msg = [b"invalid conversion '", shown, b"' to 'format'"].concat();
-            return Err(error_bytes(vm, &msg));
+            return Err(vm.error_bytes(&msg));
         }
     }
     Ok(())
-}
-
-/// `luaL_error` with a message that need not be UTF-8 (it may quote any
-/// byte of the format).
-fn error_bytes(vm: &mut Vm, msg: &[u8]) -> LuaError {
-    let at = vm.where_(1);
-    let s = vm.new_str(&[at.as_bytes(), msg].concat());
-    LuaError::new(s)
 }
 
 /// A validated conversion specification.
@@ -202,7 +194,7 @@ fn check_spec(vm: &mut Vm, form: &[u8], flags: &[u8], precision: bool) -> LuaRes
         Some(spec) => Ok(spec),
         None => {
             let msg = [b"invalid conversion specification: '", form, b"'"].concat();
-            Err(error_bytes(vm, &msg))
+            Err(vm.error_bytes(&msg))
         }
     }
 }

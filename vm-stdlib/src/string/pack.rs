@@ -147,9 +147,7 @@ impl<'a> Format<'a> {
             _ => {
                 // The option may be any byte: build the message as bytes.
                 let msg = [&b"invalid format option '"[..], &[c], b"'"].concat();
-                let at = vm.where_(1);
-                let s = vm.new_str(&[at.as_bytes(), &msg].concat());
-                return Err(LuaError::new(s));
+                return Err(vm.error_bytes(&msg));
             }
         })
     }
