@@ -169,4 +169,7 @@ assert(errmsg(debug.upvaluejoin, fa, 3, fb, 1) == "bad argument #2 to 'debug.upv
 assert(errmsg(debug.upvaluejoin, string.gmatch("a", "a"), 1, fa, 1) == "bad argument #1 to 'debug.upvaluejoin' (Lua function expected)")
 assert(errmsg(debug.upvalueid, {}, 1) == "bad argument #1 to 'debug.upvalueid' (function expected, got table)")
 
+-- a negative level names no frame
+assert(debug.traceback("neg", -1) == "neg\nstack traceback:")
+
 print("ok debug_lib")

@@ -481,6 +481,12 @@ impl Vm {
     /// stack (`lua_getstack` on another thread), then switches back. `f`
     /// must only read: it runs outside the interpreter's loop.
     pub fn inspect_thread<R>(&mut self, t: crate::value::ThreadRef, f: impl FnOnce(&Vm) -> R) -> R {
+        self.on_thread(t, |vm| f(vm))
+    }
+
+    /// Runs `f` with thread `t` switched in (when it is a live thread other
+    /// than the running one), then switches back.
+    fn on_thread<R>(&mut self, t: crate::value::ThreadRef, f: impl FnOnce(&mut Vm) -> R) -> R {
         let cur = self.cur;
         if t == cur || !self.heap.threads.contains_key(t) {
             return f(self);
@@ -510,7 +516,8 @@ impl Vm {
         Some(name)
     }
 
-    /// `set_local` on thread `t`'s stack (which need not be running).
+    /// `set_local` on thread `t`'s stack (which need not be running; a
+    /// dead handle has no locals).
     pub fn set_local_of(
         &mut self,
         t: crate::value::ThreadRef,
@@ -518,17 +525,10 @@ impl Vm {
         n: i64,
         v: Value,
     ) -> Option<String> {
-        let cur = self.cur;
-        if t == cur {
-            return self.set_local(level, n, v);
-        }
-        if !self.heap.threads.contains_key(t) {
+        if !self.heap.threads.contains_key(t) && t != self.cur {
             return None;
         }
-        self.switch_to(t);
-        let r = self.set_local(level, n, v);
-        self.switch_to(cur);
-        r
+        self.on_thread(t, |vm| vm.set_local(level, n, v))
     }
 
     /// The name of parameter `n` (1-based) of Lua function `f`

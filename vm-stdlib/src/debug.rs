@@ -58,12 +58,12 @@ pub fn open_debug(vm: &mut Vm) {
     vm.register_library("debug", t);
 }
 
-/// The optional thread argument (`getthread`): the thread and the index of
-/// the first argument after it.
-fn thread_arg(vm: &Vm, args: Args) -> (Option<ThreadRef>, usize) {
+/// The optional thread argument (`getthread`): the thread (the running
+/// one when absent) and the index of the argument before the others.
+fn thread_arg(vm: &Vm, args: Args) -> (ThreadRef, usize) {
     match vm.arg(args, 1) {
-        Value::Thread(t) => (Some(t), 1),
-        _ => (None, 0),
+        Value::Thread(t) => (t, 1),
+        _ => (vm.current_thread(), 0),
     }
 }
 
@@ -80,13 +80,11 @@ fn traceback(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             return Ok(Step::Return(1));
         }
     };
-    let own = thread.is_none() || thread == Some(vm.current_thread());
+    let own = thread == vm.current_thread();
     let level = vm.opt_integer(args, a + 2, if own { 1 } else { 0 })?;
-    let level = usize::try_from(level).unwrap_or(0);
-    let tb = match thread {
-        Some(t) => vm.inspect_thread(t, |vm| vm.traceback(level)),
-        None => vm.traceback(level),
-    };
+    // A negative level names no frame: the traceback is empty, as PUC's.
+    let level = usize::try_from(level).unwrap_or(usize::MAX);
+    let tb = vm.inspect_thread(thread, |vm| vm.traceback(level));
     let mut out = Vec::new();
     if let Some(m) = msg {
         out.extend_from_slice(vm.str_bytes(m).unwrap_or_default());
@@ -121,12 +119,7 @@ fn getinfo(vm: &mut Vm, args: Args) -> LuaResult<Step> {
                 return Ok(Step::Return(1));
             };
             // Our own frame is level 0 of the running thread, as in PUC.
-            match thread {
-                Some(t) if t != vm.current_thread() => {
-                    vm.inspect_thread(t, |vm| vm.level_info(level))
-                }
-                _ => vm.level_info(level),
-            }
+            vm.inspect_thread(thread, |vm| vm.level_info(level))
         }
         // Neither a function nor a level: `luaL_checkinteger`'s error.
         _ => {
@@ -215,10 +208,7 @@ fn getlocal(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         return Ok(Step::Return(1));
     }
     let level = level_arg(vm, args, a + 1, thread)?;
-    let found = match thread {
-        Some(t) if t != vm.current_thread() => vm.inspect_thread(t, |vm| vm.get_local(level, n)),
-        _ => vm.get_local(level, n),
-    };
+    let found = vm.inspect_thread(thread, |vm| vm.get_local(level, n));
     match found {
         Some((name, v)) => {
             let s = vm.new_str(name.as_bytes());
@@ -239,11 +229,7 @@ fn setlocal(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let level = level_arg(vm, args, a + 1, thread)?;
     let n = vm.check_integer(args, a + 2)?;
     let v = vm.check_any(args, a + 3)?;
-    let name = match thread {
-        Some(t) => vm.set_local_of(t, level, n, v),
-        _ => vm.set_local(level, n, v),
-    };
-    let r = match name {
+    let r = match vm.set_local_of(thread, level, n, v) {
         Some(name) => vm.new_str(name.as_bytes()),
         None => Value::Nil,
     };
@@ -251,14 +237,11 @@ fn setlocal(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     Ok(Step::Return(1))
 }
 
-/// Argument `i` as a stack level of `thread` (or the running thread):
-/// "level out of range" past its bottom.
-fn level_arg(vm: &mut Vm, args: Args, i: usize, thread: Option<ThreadRef>) -> LuaResult<usize> {
+/// Argument `i` as a stack level of `thread`: "level out of range" past
+/// its bottom.
+fn level_arg(vm: &mut Vm, args: Args, i: usize, thread: ThreadRef) -> LuaResult<usize> {
     let level = vm.check_integer(args, i)?;
-    let depth = match thread {
-        Some(t) if t != vm.current_thread() => vm.inspect_thread(t, |vm| vm.stack_depth()),
-        _ => vm.stack_depth(),
-    };
+    let depth = vm.inspect_thread(thread, |vm| vm.stack_depth());
     match usize::try_from(level) {
         Ok(l) if l < depth => Ok(l),
         _ => Err(vm.arg_error(i, "level out of range")),
