@@ -20,17 +20,6 @@ use crate::value::{StrRef, TableRef, ThreadRef, Value};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RootId(usize);
 
-/// Which kinds of chunk [`Vm::load_chunk`] accepts (`load`'s `mode`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LoadMode {
-    /// Source text only ("t").
-    Text,
-    /// Binary chunks only ("b").
-    Binary,
-    /// Either ("bt").
-    Any,
-}
-
 impl Vm {
     /// Compiles a chunk into a function whose `_ENV` is the globals table
     /// (`luaL_loadbuffer`): source text, or a binary chunk made by
@@ -43,37 +32,42 @@ impl Vm {
     /// A syntax error, as a Lua string value `chunk:line: message`, or a
     /// malformed binary chunk.
     pub fn load(&mut self, chunk: &[u8], chunkname: &str) -> LuaResult<Value> {
-        self.load_chunk(chunk, chunkname, LoadMode::Any, None)
+        self.load_chunk(chunk, chunkname, "bt", None)
     }
 
     /// `lua_load` with a mode and an environment: loads text and/or binary
-    /// chunks as `mode` allows, and makes the function's first upvalue (its
-    /// `_ENV`) `env`, or the globals table; a binary chunk's other upvalues
-    /// start as nil.
+    /// chunks as `mode` allows (`"t"`, `"b"`, `"bt"`: the letters it
+    /// contains), and makes the function's first upvalue (its `_ENV`)
+    /// `env`, or the globals table; a binary chunk's other upvalues start
+    /// as nil.
     ///
     /// # Errors
     /// As [`Vm::load`], plus "attempt to load a binary chunk (mode is 't')"
-    /// and its converse.
+    /// and its converse, quoting `mode` (`checkmode`).
     pub fn load_chunk(
         &mut self,
         chunk: &[u8],
         chunkname: &str,
-        mode: LoadMode,
+        mode: &str,
         env: Option<Value>,
     ) -> LuaResult<Value> {
         let binary = chunk.first() == Some(&crate::dump::SIGNATURE[0]);
-        let compiled = match (binary, mode) {
-            (true, LoadMode::Text) => Err("attempt to load a binary chunk (mode is 't')".into()),
-            (false, LoadMode::Binary) => Err("attempt to load a text chunk (mode is 'b')".into()),
-            (true, _) => crate::dump::undump(chunk, chunkname, &mut self.heap)
-                .and_then(|proto| crate::verify::verify(&proto).map(|()| proto)),
-            (false, _) => {
-                let display = chunk_id(chunkname);
-                let source: Arc<str> = Arc::from(chunkname);
-                compiler::compile(chunk, source, &display, &mut self.heap)
-                    .map_err(|e| e.0)
-                    .and_then(|proto| crate::verify::verify_main(&proto).map(|()| proto))
-            }
+        let (kind, letter) = if binary {
+            ("binary", 'b')
+        } else {
+            ("text", 't')
+        };
+        let compiled = if !mode.contains(letter) {
+            Err(format!("attempt to load a {kind} chunk (mode is '{mode}')"))
+        } else if binary {
+            crate::dump::undump(chunk, chunkname, &mut self.heap)
+                .and_then(|proto| crate::verify::verify(&proto).map(|()| proto))
+        } else {
+            let display = chunk_id(chunkname);
+            let source: Arc<str> = Arc::from(chunkname);
+            compiler::compile(chunk, source, &display, &mut self.heap)
+                .map_err(|e| e.0)
+                .and_then(|proto| crate::verify::verify_main(&proto).map(|()| proto))
         };
         match compiled {
             Ok(proto) => {

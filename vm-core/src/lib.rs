@@ -150,7 +150,7 @@ pub mod value;
 mod verify;
 mod vm;
 
-pub use api::{LoadMode, RootId};
+pub use api::RootId;
 pub use convert::{ConvertError, FromLua, FromLuaArgs, Function, IntoLua, IntoLuaMulti, Variadic};
 pub use debug::DebugInfo;
 pub use error::{LuaError, LuaResult};

@@ -4,7 +4,7 @@
 //! chunk that passes the verifier, never a panic.
 
 use proptest::prelude::*;
-use vm_core::{LoadMode, Value, Vm};
+use vm_core::{Value, Vm};
 
 fn vm() -> Vm {
     let mut vm = Vm::new();
@@ -75,9 +75,7 @@ fn stripping_drops_names_but_keeps_lines() {
         (true, "?:1: attempt to index a number value (local '?')"),
     ] {
         let bin = vm.dump(inner, strip).unwrap();
-        let g = vm
-            .load_chunk(&bin, "=ignored", LoadMode::Binary, None)
-            .unwrap();
+        let g = vm.load_chunk(&bin, "=ignored", "b", None).unwrap();
         let e = vm.call(g, &[Value::Int(1)]).unwrap_err();
         let msg = vm.error_to_string(&e);
         assert!(msg == want || (strip && msg.starts_with("?:1:")), "{msg}");
@@ -93,7 +91,7 @@ fn a_loaded_function_gets_env_first_and_nil_upvalues() {
     let bin = vm.dump(inner, false).unwrap();
     // `inner`'s first upvalue is `a`: loading makes it the environment.
     let env = vm.new_table();
-    let g = vm.load_chunk(&bin, "=b", LoadMode::Any, Some(env)).unwrap();
+    let g = vm.load_chunk(&bin, "=b", "bt", Some(env)).unwrap();
     let r = match vm.call(g, &[]) {
         Ok(r) => r,
         Err(e) => panic!("{}", vm.error_to_string(&e)),
@@ -105,14 +103,12 @@ fn a_loaded_function_gets_env_first_and_nil_upvalues() {
 fn modes_are_enforced() {
     let mut vm = vm();
     let bin = dumped(&mut vm, "return 1", false);
-    let e = vm.load_chunk(&bin, "=b", LoadMode::Text, None).unwrap_err();
+    let e = vm.load_chunk(&bin, "=b", "t", None).unwrap_err();
     assert_eq!(
         vm.error_to_string(&e),
         "attempt to load a binary chunk (mode is 't')"
     );
-    let e = vm
-        .load_chunk(b"return 1", "=t", LoadMode::Binary, None)
-        .unwrap_err();
+    let e = vm.load_chunk(b"return 1", "=t", "b", None).unwrap_err();
     assert_eq!(
         vm.error_to_string(&e),
         "attempt to load a text chunk (mode is 'b')"

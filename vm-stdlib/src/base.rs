@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use vm_core::{Args, Continuation, LoadMode, LuaError, LuaResult, Status, Step, Value, Vm};
+use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
 
 natives! {
     PRINT = "print" => print;
@@ -489,7 +489,7 @@ fn load_with(vm: &mut Vm, args: Args, forced_mode: Option<&str>) -> LuaResult<St
     let mode = forced_mode.map_or(mode, str::to_string);
     // An `env` given, even nil, replaces the globals (`!lua_isnone`).
     let env = (args.len() >= 4).then(|| vm.arg(args, 4));
-    let loaded = bytes.and_then(|b| load_checked(vm, &b, &name, &mode, env));
+    let loaded = bytes.and_then(|b| vm.load_chunk(&b, &name, &mode, env));
     finish_load(vm, loaded)
 }
 
@@ -520,27 +520,6 @@ fn load_mode(vm: &mut Vm, args: Args, i: usize) -> LuaResult<String> {
         Some(m) => String::from_utf8_lossy(vm.str_bytes(m).unwrap_or_default()).into_owned(),
         None => "bt".to_string(),
     })
-}
-
-/// Loads `bytes` if `mode` allows its kind (`checkmode`, with the mode
-/// string as given in the message).
-pub(crate) fn load_checked(
-    vm: &mut Vm,
-    bytes: &[u8],
-    name: &str,
-    mode: &str,
-    env: Option<Value>,
-) -> LuaResult<Value> {
-    let (kind, letter) = if bytes.first() == Some(&0x1b) {
-        ("binary", 'b')
-    } else {
-        ("text", 't')
-    };
-    if !mode.contains(letter) {
-        let msg = format!("attempt to load a {kind} chunk (mode is '{mode}')");
-        return Err(plain_error(vm, &msg));
-    }
-    vm.load_chunk(bytes, name, LoadMode::Any, env)
 }
 
 /// `load`'s results: the function, or `nil` and the error message.
@@ -599,7 +578,7 @@ fn loadfile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let mode = load_mode(vm, args, 2)?;
     let env = (args.len() >= 3).then(|| vm.arg(args, 3));
     let loaded = read_chunk_file(vm, name.as_deref())
-        .and_then(|(b, chunkname)| load_checked(vm, &b, &chunkname, &mode, env));
+        .and_then(|(b, chunkname)| vm.load_chunk(&b, &chunkname, &mode, env));
     finish_load(vm, loaded)
 }
 
@@ -610,7 +589,7 @@ fn dofile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         .opt_string(args, 1)?
         .map(|n| String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned());
     let (b, chunkname) = read_chunk_file(vm, name.as_deref())?;
-    let f = vm.load_chunk(&b, &chunkname, LoadMode::Any, None)?;
+    let f = vm.load_chunk(&b, &chunkname, "bt", None)?;
     vm.frame_truncate(args, 0);
     vm.push(f);
     Ok(vm.callk(0, &DOFILE_K, 0))

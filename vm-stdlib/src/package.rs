@@ -297,7 +297,7 @@ fn searcher_lua(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     };
     let file_str = lossy(&file);
     let loaded = crate::base::read_chunk_file(vm, Some(&file_str))
-        .and_then(|(b, chunkname)| crate::base::load_checked(vm, &b, &chunkname, "bt", None));
+        .and_then(|(b, chunkname)| vm.load_chunk(&b, &chunkname, "bt", None));
     match loaded {
         Ok(f) => {
             vm.push(f);
