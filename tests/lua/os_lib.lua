@@ -230,4 +230,7 @@ end
 assert(errmsg(os.setlocale, "C", "bogus") == "bad argument #2 to 'os.setlocale' (invalid option 'bogus')")
 assert(errmsg(os.setlocale, {}) == "bad argument #1 to 'os.setlocale' (string expected, got table)")
 
+-- the bad specifier is quoted byte for byte, whatever its bytes
+assert(select(2, pcall(os.date, "%\255x")) == "bad argument #1 to 'os.date' (invalid conversion specifier '%\255x')")
+
 print("ok os_lib")

@@ -617,19 +617,23 @@ impl Vm {
     /// call (`obj:name(...)`) the receiver is not counted, and a bad
     /// receiver is reported as `calling 'name' on bad self (msg)`.
     pub fn arg_error(&mut self, i: usize, msg: &str) -> LuaError {
+        self.arg_error_bytes(i, msg.as_bytes())
+    }
+
+    /// `arg_error` with a detail of any bytes (one quoting the argument).
+    pub fn arg_error_bytes(&mut self, i: usize, msg: &[u8]) -> LuaError {
         let n = self.th.frames.len();
         let method = n > 0
             && self
                 .calling_name(n - 1)
                 .is_some_and(|(kind, _)| kind == "method");
         let name = self.native_name();
-        if method {
-            if i == 1 {
-                return self.error(&format!("calling '{name}' on bad self ({msg})"));
-            }
-            return self.error(&format!("bad argument #{} to '{name}' ({msg})", i - 1));
-        }
-        self.error(&format!("bad argument #{i} to '{name}' ({msg})"))
+        let head = match (method, i) {
+            (true, 1) => format!("calling '{name}' on bad self ("),
+            (true, _) => format!("bad argument #{} to '{name}' (", i - 1),
+            (false, _) => format!("bad argument #{i} to '{name}' ("),
+        };
+        self.error_bytes(&[head.as_bytes(), msg, b")"].concat())
     }
 
     /// Whether `n` more values fit on the running thread's stack, above its

@@ -466,9 +466,13 @@ fn date(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         }
         let Some(len) = conversion_len(rest) else {
             // The message quotes the rest of the format, as PUC Lua's does.
-            let spec = String::from_utf8_lossy(until_nul(rest));
-            let msg = format!("invalid conversion specifier '%{spec}'");
-            return Err(vm.arg_error(1, &msg));
+            let msg = [
+                &b"invalid conversion specifier '%"[..],
+                until_nul(rest),
+                b"'",
+            ]
+            .concat();
+            return Err(vm.arg_error_bytes(1, &msg));
         };
         // The E and O modifiers change nothing in the "C" locale.
         strftime(&mut out, rest[len - 1], &tm);
