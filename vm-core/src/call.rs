@@ -36,7 +36,7 @@ use crate::meta::Tm;
 use crate::native::{Args, Request, Status, Step};
 use crate::state::{
     CallInfo, FrameKind, Vm, CLOSING, K_ERROR, K_YIELD, MAX_CCALLS, MAX_STACK, MULTRET, OFFLOADED,
-    PROTECTED, STARTED, YIELDED,
+    PROTECTED, RETURNING, STARTED, YIELDED,
 };
 use crate::value::{LuaFnRef, NativeRef, ThreadRef, Value};
 
@@ -253,8 +253,14 @@ impl Vm {
         let nc = unsafe { crate::raw::live(&self.heap.natives, n) };
         let (cost, f) = (i64::from(nc.func.cost), nc.func.func);
         let closure = nc.closure.clone();
-        if self.fuel < cost && self.fuel < self.slice_fuel && self.out_of_fuel() {
-            return None;
+        // At or below the cost: the budget may be spent, or a hook holds
+        // it back to see the call.
+        if self.fuel <= cost {
+            match self.native_start_slow(cost) {
+                Ok(true) => {}
+                Ok(false) => return None,
+                Err(e) => return Some(Err(e)),
+            }
         }
         self.fuel -= cost;
         let ci = self.th.frames.last_mut().expect("a native frame");
@@ -309,6 +315,9 @@ impl Vm {
         match step {
             Step::Return(n) => {
                 let first = self.frame_values(n)?;
+                if self.hooks_seen {
+                    self.native_return_hook(first, n)?;
+                }
                 self.postcall(first, n);
                 Ok(())
             }
@@ -460,11 +469,17 @@ impl Vm {
                                 "a waiting native frame is never on top of a running thread"
                             );
                         }
-                        if self.fuel <= 0 && self.out_of_fuel() {
+                        if self.fuel <= 0 && self.real_fuel() <= 0 && self.out_of_fuel() {
                             return Ok(());
                         }
                         if ci.flags & CLOSING != 0 {
                             self.close_step(ci)?;
+                            continue;
+                        }
+                        if ci.flags & RETURNING != 0 {
+                            self.th.frames.last_mut().expect("native frame").flags &= !RETURNING;
+                            let n = self.th.top - ci.callee as usize;
+                            self.apply_step(Step::Return(n))?;
                             continue;
                         }
                         let step = self.continue_native(ci)?;

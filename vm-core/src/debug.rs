@@ -6,7 +6,7 @@
 use crate::error::LuaError;
 use crate::func::Proto;
 use crate::opcodes::Op;
-use crate::state::{FrameKind, Vm};
+use crate::state::{FrameKind, Vm, HOOKED, TAIL};
 use crate::value::Value;
 use crate::vm::Src;
 
@@ -141,7 +141,7 @@ fn table_kind(vm: &Vm, p: &Proto, pc: usize, t: u8) -> &'static str {
 }
 
 impl Vm {
-    fn frame_proto(&self, fi: usize) -> Option<std::sync::Arc<Proto>> {
+    pub(crate) fn frame_proto(&self, fi: usize) -> Option<std::sync::Arc<Proto>> {
         match self.th.frames.get(fi)?.kind {
             FrameKind::Lua(cl) => Some(self.heap.lfns[cl].proto.clone()),
             FrameKind::Native(_) => None,
@@ -235,7 +235,15 @@ impl Vm {
     /// How the function running at frame `fi` was called, as error messages
     /// and tracebacks name it (`funcnamefromcall`): e.g. `("global", "f")`.
     pub(crate) fn calling_name(&self, fi: usize) -> Option<(&'static str, String)> {
-        self.funcname_from_code(fi.checked_sub(1)?)
+        // A tail call leaves no caller to ask (`getfuncname`).
+        if self.th.frames[fi].flags & TAIL != 0 {
+            return None;
+        }
+        let caller = fi.checked_sub(1)?;
+        if self.th.frames[caller].flags & HOOKED != 0 {
+            return Some(("hook", "?".to_string()));
+        }
+        self.funcname_from_code(caller)
     }
 
     /// Name of the function that the current instruction of Lua frame `fi`
@@ -323,6 +331,9 @@ impl Vm {
             }
             out.push_str("in ");
             out.push_str(&self.frame_description(fi));
+            if self.th.frames[fi].flags & TAIL != 0 {
+                out.push_str("\n\t(...tail calls...)");
+            }
         }
         out
     }
@@ -423,6 +434,14 @@ pub struct DebugInfo {
     pub func: Value,
     /// The lines with code, in order (Lua functions; `activelines`).
     pub active_lines: Vec<u32>,
+    /// Whether the level was entered by a tail call (levels only).
+    pub is_tail_call: bool,
+    /// While a call or return hook of the level runs: the index of the
+    /// first value transferred (the arguments or the results, as locals)
+    /// and how many there are; 0 and 0 otherwise.
+    pub ftransfer: usize,
+    /// See `ftransfer`.
+    pub ntransfer: usize,
 }
 
 impl Vm {
@@ -447,6 +466,9 @@ impl Vm {
                 namewhat: "",
                 func: f,
                 active_lines: Vec::new(),
+                is_tail_call: false,
+                ftransfer: 0,
+                ntransfer: 0,
             }),
             _ => None,
         }
@@ -469,6 +491,7 @@ impl Vm {
             info.namewhat = kind;
             info.name = Some(name);
         }
+        (info.is_tail_call, info.ftransfer, info.ntransfer) = self.frame_tail_and_transfer(fi);
         Some(info)
     }
 
@@ -734,6 +757,9 @@ impl Vm {
             namewhat: "",
             func,
             active_lines,
+            is_tail_call: false,
+            ftransfer: 0,
+            ntransfer: 0,
         }
     }
 }

@@ -137,6 +137,7 @@ pub mod error;
 pub mod func;
 mod gc;
 pub mod heap;
+pub mod hook;
 pub mod listing;
 pub mod meta;
 pub mod native;
@@ -154,6 +155,7 @@ pub use api::RootId;
 pub use convert::{ConvertError, FromLua, FromLuaArgs, Function, IntoLua, IntoLuaMulti, Variadic};
 pub use debug::DebugInfo;
 pub use error::{LuaError, LuaResult};
+pub use hook::{Hook, HookEvent, HookFn, HookMask};
 pub use native::{
     Args, Continuation, Deliver, Job, JobResult, JobValue, NativeFunction, Request, Status, Step,
 };

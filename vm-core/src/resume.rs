@@ -20,7 +20,7 @@
 
 use crate::error::{LuaError, LuaResult};
 use crate::native::{Deliver, Job, JobResult, JobValue};
-use crate::state::{ThreadStatus, Vm, K_ERROR, K_YIELD, MULTRET, OFFLOADED, YIELDED};
+use crate::state::{ThreadStatus, Vm, K_ERROR, K_YIELD, MULTRET, OFFLOADED, RETURNING, YIELDED};
 use crate::value::{ThreadRef, Value};
 
 /// Why the driver loop stopped before its frames finished.
@@ -86,6 +86,9 @@ impl Vm {
         }
         self.cur = t;
         self.set_exec_floor();
+        if self.hooks_seen {
+            self.rewindow();
+        }
     }
 
     /// Pops the top `n` values of the running thread.
@@ -130,6 +133,10 @@ impl Vm {
     /// instructions.
     #[inline(always)]
     fn return_from(&mut self, from: ThreadRef, first: usize, n: usize, with_true: bool) {
+        if self.hooks_seen && self.wants_return() {
+            self.defer_return(Some(from), first, n, with_true);
+            return;
+        }
         let res = self.th.frames.last().expect("a frame to return from").func;
         let total = n + usize::from(with_true);
         self.th.ensure(res + total + crate::call::EXTRA_STACK);
@@ -152,6 +159,29 @@ impl Vm {
                 *unsafe { src.get_unchecked(i) }
             });
         }
+    }
+
+    /// `return_from` (or `postcall` of the values at `first` of the
+    /// running thread's own stack, when `from` is `None`) for a thread
+    /// whose return hook must see the results: they are put on top and
+    /// the driver loop returns them (`RETURNING`), where the hook may fail.
+    #[cold]
+    #[inline(never)]
+    fn defer_return(&mut self, from: Option<ThreadRef>, first: usize, n: usize, with_true: bool) {
+        let at = match from {
+            Some(from) => {
+                let at = self.th.top;
+                if with_true {
+                    self.th.push(Value::Bool(true));
+                }
+                self.push_from(from, first, n);
+                at
+            }
+            None => first,
+        };
+        let ci = self.th.frames.last_mut().expect("native frame");
+        ci.callee = at as u32;
+        ci.flags |= RETURNING;
     }
 
     /// Why `t` cannot be resumed, if it cannot (the message
@@ -209,6 +239,7 @@ impl Vm {
     /// from Lua or [`Vm::root`] it while the embedder holds the handle.
     pub fn new_thread(&mut self, f: Value) -> ThreadRef {
         let mut th = Box::<crate::state::Thread>::default();
+        th.hook = self.th.hook.inherited();
         th.push(f);
         self.heap.debt += 16 * th.stack.capacity();
         self.heap.threads.insert(th)
@@ -251,6 +282,9 @@ impl Vm {
                 let first = self.th.top;
                 self.th.push(Value::Bool(false));
                 self.th.push(m);
+                if self.hooks_seen {
+                    self.native_return_hook(first, 2)?;
+                }
                 self.postcall(first, 2);
                 Ok(())
             }
@@ -293,6 +327,9 @@ impl Vm {
             // `coroutine.yield` itself: the resume arguments are its results.
             match from {
                 Some(from) => self.return_from(from, first, n, false),
+                None if self.hooks_seen && self.wants_return() => {
+                    self.defer_return(None, first, n, false);
+                }
                 None => self.postcall(first, n),
             }
         }
@@ -445,18 +482,6 @@ impl Vm {
         }
     }
 
-    /// `out_of_fuel` for the interpreter, which has already charged the
-    /// instruction it is about to run: refunds it when the run stops.
-    #[cold]
-    #[inline(never)]
-    pub(crate) fn out_of_fuel_before_instruction(&mut self) -> bool {
-        let stop = self.out_of_fuel();
-        if stop {
-            self.fuel += 1;
-        }
-        stop
-    }
-
     // ----- driver API -----
 
     /// Runs `f(args...)` on the main thread with an instruction budget
@@ -559,7 +584,7 @@ impl Vm {
     }
 
     /// Flags of the top frame of thread `t`.
-    fn frame_flags(&self, t: ThreadRef) -> u8 {
+    fn frame_flags(&self, t: ThreadRef) -> u16 {
         let th = if t == self.cur {
             &self.th
         } else {
@@ -591,8 +616,9 @@ impl Vm {
     /// Runs the driven thread `t` (already running, possibly inside its
     /// parked chain) with `budget` until it ends or is suspended.
     fn drive(&mut self, t: ThreadRef, budget: u64) -> LuaResult<Outcome> {
-        self.fuel = i64::try_from(budget).unwrap_or(i64::MAX);
-        self.slice_fuel = self.fuel;
+        let budget = i64::try_from(budget).unwrap_or(i64::MAX);
+        self.slice_fuel = budget;
+        self.set_fuel(budget);
         let stop = if t == self.main {
             self.main_task.map_or(0, |(_, depth)| depth)
         } else {
@@ -648,9 +674,10 @@ impl Vm {
         // Statuses are already right: dead, suspended after a yield, or
         // running at the top of a parked chain.
         self.switch_to(self.main);
-        self.last_fuel_used = u64::try_from(self.slice_fuel.saturating_sub(self.fuel)).unwrap_or(0);
-        self.fuel = i64::MAX;
+        let used = self.slice_fuel.saturating_sub(self.real_fuel());
+        self.last_fuel_used = u64::try_from(used).unwrap_or(0);
         self.slice_fuel = i64::MAX;
+        self.set_fuel(i64::MAX);
         out.map_err(|e| self.escaped(e))
     }
 

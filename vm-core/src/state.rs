@@ -27,25 +27,37 @@ pub const MULTRET: i32 = -1;
 
 /// Frame flag: when a callee returns into this Lua frame, finish the
 /// instruction that called it (a metamethod call) before going on.
-pub(crate) const FINISH_OP: u8 = 1;
+pub(crate) const FINISH_OP: u16 = 1;
 /// Native frame flag: a protected call caught an error and the frame runs
 /// the pending `__close` handlers above its callee, one call at a time (so
 /// they may yield), before its continuation gets the error.
-pub(crate) const CLOSING: u8 = 2;
+pub(crate) const CLOSING: u16 = 2;
 /// Frame flag: this native frame is a protected call boundary (`pcall`).
-pub(crate) const PROTECTED: u8 = 4;
+pub(crate) const PROTECTED: u16 = 4;
 /// Native frame flag: the native function itself has been called.
-pub(crate) const STARTED: u8 = 8;
+pub(crate) const STARTED: u16 = 8;
 /// Native frame flag: the native yielded (`Vm::yieldk`); resuming the
 /// coroutine delivers the resume arguments to it.
-pub(crate) const YIELDED: u8 = 16;
+pub(crate) const YIELDED: u16 = 16;
 /// Native frame flag: its continuation is due with `Status::Error` (the
 /// error value is on top of the stack).
-pub(crate) const K_ERROR: u8 = 32;
+pub(crate) const K_ERROR: u16 = 32;
 /// Native frame flag: its continuation is due with `Status::Yield`.
-pub(crate) const K_YIELD: u8 = 64;
+pub(crate) const K_YIELD: u16 = 64;
 /// Native frame flag: waiting for an offloaded job's result.
-pub(crate) const OFFLOADED: u8 = 128;
+pub(crate) const OFFLOADED: u16 = 128;
+/// Lua frame flag: the frame was entered by a tail call (`CIST_TAIL`).
+pub(crate) const TAIL: u16 = 256;
+/// Frame flag: a hook has seen this frame (its call event is past), so the
+/// next instruction traced in it is not a function entry (`hook.rs`).
+pub(crate) const TRACED: u16 = 512;
+/// Frame flag: a hook is running on top of this frame (`CIST_HOOKED`).
+pub(crate) const HOOKED: u16 = 1024;
+/// Native frame flag: its results are on top of the stack from slot
+/// `callee` up, and the driver loop returns them (`Step::Return`), so a
+/// return hook sees them: a resume or yield delivered to a thread with a
+/// return hook (`Vm::defer_return`).
+pub(crate) const RETURNING: u16 = 2048;
 
 /// What a frame is running.
 #[derive(Clone, Copy, Debug)]
@@ -78,7 +90,7 @@ pub(crate) struct CallInfo {
     /// `func`'s copy (see `call::precall`).
     pub(crate) nvarargs: u32,
     pub(crate) kind: FrameKind,
-    pub(crate) flags: u8,
+    pub(crate) flags: u16,
     pub(crate) aux: u32,
     pub(crate) k: Option<&'static Continuation>,
     pub(crate) ctx: i64,
@@ -152,6 +164,8 @@ pub struct Thread {
     /// Position in the chain of resumes (0 for the main thread and for a
     /// thread the driver resumed).
     pub(crate) depth: u32,
+    /// The debug hook and its tracing state (`hook.rs`).
+    pub(crate) hook: crate::hook::HookState,
 }
 
 /// A coroutine's status, as `coroutine.status` reports it.
@@ -288,6 +302,12 @@ pub struct Vm {
     pub(crate) warn_handler: Option<WarnHandler>,
     /// Instruction budget left in the current `start`/`resume`.
     pub(crate) fuel: i64,
+    /// Budget held back from `fuel` while the running thread's hook traps
+    /// every instruction (`Vm::set_fuel`); the budget left is the sum.
+    pub(crate) fuel_reserve: i64,
+    /// Some thread has had a hook: thread switches and native returns
+    /// then look for one.
+    pub(crate) hooks_seen: bool,
     /// The budget the current `start`/`resume` began with.
     pub(crate) slice_fuel: i64,
     /// Fuel the last `start`/`resume` used (`Vm::fuel_used`).
@@ -349,6 +369,8 @@ impl Vm {
             gc: crate::gc::GcParams::default(),
             warn_handler: None,
             fuel: i64::MAX,
+            fuel_reserve: 0,
+            hooks_seen: false,
             slice_fuel: i64::MAX,
             last_fuel_used: 0,
             suspend: None,
@@ -397,5 +419,15 @@ impl Vm {
     /// The running thread.
     pub fn current_thread(&self) -> ThreadRef {
         self.cur
+    }
+
+    /// The state of thread `t`, running or not (`None` if it was
+    /// collected).
+    pub(crate) fn thread_mut(&mut self, t: ThreadRef) -> Option<&mut Thread> {
+        if t == self.cur {
+            Some(&mut self.th)
+        } else {
+            self.heap.threads.get_mut(t).map(|th| &mut **th)
+        }
     }
 }

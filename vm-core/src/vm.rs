@@ -280,14 +280,16 @@ impl Vm {
             loop {
                 // The instruction budget: one unit per instruction; when
                 // it is spent, stop before the next one (if this run can
-                // be suspended; otherwise overrun).
+                // be suspended; otherwise overrun). A thread with a hook
+                // spends it at every instruction (`hook.rs`).
                 fuel -= 1;
                 if fuel < 0 {
                     savepc!();
-                    if self.out_of_fuel_before_instruction() {
+                    if self.before_instruction(fi)? {
                         return Ok(());
                     }
-                    fuel = self.fuel;
+                    // A hook may have run.
+                    sync!();
                 }
                 // SAFETY: the verifier checked that no instruction goes
                 // on past the end of the code, and frames only record
@@ -1082,6 +1084,8 @@ impl Vm {
         self.th.stack.copy_within(func..func + n, ci.func);
         self.th.top = ci.func + n;
         self.precall(ci.func, ci.nresults)?;
+        let callee = self.th.frames.last_mut().expect("pushed frame");
+        callee.flags |= crate::state::TAIL;
         Ok(true)
     }
 
@@ -1148,6 +1152,9 @@ impl Vm {
         match step? {
             Step::Return(n) => {
                 let first = self.frame_values(n)?;
+                if self.hooks_seen {
+                    self.native_return_hook(first, n)?;
+                }
                 self.postcall(first, n);
                 // A safe point: natives allocate (strings, tables) and a
                 // loop of native calls may hold no other one.

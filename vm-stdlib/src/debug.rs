@@ -1,17 +1,23 @@
-//! The debug library (`ldblib.c`), first part: `traceback`, `getinfo`,
-//! `getlocal`, `setlocal`, `getmetatable`, `setmetatable`, `getregistry`,
-//! `getupvalue`, `setupvalue`, `getuservalue`, `setuservalue` and
-//! `debug.debug`, `upvalueid` and `upvaluejoin`. Hooks are not written
-//! yet. `upvalueid` returns an integer (the VM has no light userdata), and
+//! The debug library (`ldblib.c`): `traceback`, `getinfo`, `getlocal`,
+//! `setlocal`, `getmetatable`, `setmetatable`, `getregistry`,
+//! `getupvalue`, `setupvalue`, `getuservalue`, `setuservalue`,
+//! `upvalueid`, `upvaluejoin`, `sethook`, `gethook` and `debug.debug`.
+//! `upvalueid` returns an integer (the VM has no light userdata), and
 //! none for a native's upvalues.
 //!
 //! Functions taking an optional thread first inspect that thread's stack
 //! through `Vm::inspect_thread`.
+//!
+//! Hooks work as in PUC Lua: each thread's Lua hook function is kept in
+//! the registry's weak-keyed `_HOOKKEY` table, and the thread's VM hook is
+//! `lua_hook`, which looks it up. A new coroutine inherits its creator's
+//! VM hook (and so its mask and count) but has no Lua function there, so
+//! Lua hooks do not follow into coroutines unless set on them.
 
 use std::io::{BufRead, Write};
 
 use vm_core::value::ThreadRef;
-use vm_core::{Args, DebugInfo, LuaResult, Step, Value, Vm};
+use vm_core::{Args, DebugInfo, Hook, HookEvent, HookMask, LuaResult, Step, Value, Vm};
 
 natives! {
     TRACEBACK = "traceback" => traceback;
@@ -27,6 +33,8 @@ natives! {
     UPVALUEJOIN = "upvaluejoin" => upvaluejoin;
     GETUSERVALUE = "getuservalue" => getuservalue;
     SETUSERVALUE = "setuservalue" => setuservalue;
+    SETHOOK = "sethook" => sethook;
+    GETHOOK = "gethook" => gethook;
     DEBUG = "debug" => debug;
 }
 
@@ -51,6 +59,8 @@ pub fn open_debug(vm: &mut Vm) {
             &UPVALUEJOIN,
             &GETUSERVALUE,
             &SETUSERVALUE,
+            &SETHOOK,
+            &GETHOOK,
             &DEBUG,
         ],
     );
@@ -168,12 +178,11 @@ fn info_table(vm: &mut Vm, info: &DebugInfo, what: &str) -> LuaResult<Value> {
         set_str(vm, "namewhat", info.namewhat);
     }
     if what.contains('r') {
-        vm.raw_set_str(tr, "ftransfer", Value::Int(0));
-        vm.raw_set_str(tr, "ntransfer", Value::Int(0));
+        vm.raw_set_str(tr, "ftransfer", Value::Int(info.ftransfer as i64));
+        vm.raw_set_str(tr, "ntransfer", Value::Int(info.ntransfer as i64));
     }
     if what.contains('t') {
-        // Tail calls reuse their caller's frame without a mark.
-        vm.raw_set_str(tr, "istailcall", Value::Bool(false));
+        vm.raw_set_str(tr, "istailcall", Value::Bool(info.is_tail_call));
     }
     if what.contains('L') && info.what != "C" {
         let Value::Table(lines) = vm.new_table() else {
@@ -384,6 +393,101 @@ fn setuservalue(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         vm.push(Value::Nil);
     }
     Ok(Step::Return(1))
+}
+
+/// The registry field holding each thread's Lua hook function.
+const HOOKKEY: &str = "_HOOKKEY";
+
+/// `debug.sethook([thread,] hook, mask [, count])`, or with no hook,
+/// removes the thread's hook.
+fn sethook(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let (thread, a) = thread_arg(vm, args);
+    let (func, hook) = if vm.is_none_or_nil(args, a + 1) {
+        (Value::Nil, None)
+    } else {
+        let smask = vm.check_string(args, a + 2)?;
+        vm.check_function(args, a + 1)?;
+        // `(int)luaL_optinteger`: counts wrap to C's int.
+        let count = vm.opt_integer(args, a + 3, 0)? as i32;
+        let smask = vm.str_bytes(smask).unwrap_or_default();
+        let mask = HookMask {
+            call: smask.contains(&b'c'),
+            ret: smask.contains(&b'r'),
+            line: smask.contains(&b'l'),
+        };
+        let hook = Hook {
+            func: lua_hook,
+            mask,
+            count: u32::try_from(count).unwrap_or(0),
+        };
+        (vm.arg(args, a + 1), Some(hook))
+    };
+    let table = hook_table(vm)?;
+    vm.raw_set(table, Value::Thread(thread), func)?;
+    vm.set_hook(thread, hook);
+    Ok(Step::Return(0))
+}
+
+/// `debug.gethook([thread])`: the hook function, its mask and count; fail
+/// without a hook, "external hook" for one set from Rust.
+fn gethook(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let (thread, _) = thread_arg(vm, args);
+    let Some(hook) = vm.hook(thread) else {
+        vm.push(Value::Nil);
+        return Ok(Step::Return(1));
+    };
+    let f = if std::ptr::fn_addr_eq(hook.func, lua_hook as vm_core::HookFn) {
+        let table = hook_table(vm)?;
+        vm.raw_get(table, Value::Thread(thread))
+    } else {
+        vm.new_str(b"external hook")
+    };
+    let mut mask = String::new();
+    for (on, c) in [(hook.mask.call, 'c'), (hook.mask.ret, 'r'), (hook.mask.line, 'l')] {
+        if on {
+            mask.push(c);
+        }
+    }
+    let mask = vm.new_str(mask.as_bytes());
+    vm.push(f);
+    vm.push(mask);
+    vm.push(Value::Int(hook.count.into()));
+    Ok(Step::Return(3))
+}
+
+/// The registry's table of Lua hook functions by thread (weak keys),
+/// created on first use.
+fn hook_table(vm: &mut Vm) -> LuaResult<vm_core::value::TableRef> {
+    let reg = vm.registry();
+    if let Value::Table(t) = vm.raw_get_str(reg, HOOKKEY) {
+        return Ok(t);
+    }
+    let Value::Table(t) = vm.new_table() else {
+        unreachable!("new_table makes a table")
+    };
+    let k = vm.new_str(b"k");
+    vm.raw_set_str(t, "__mode", k);
+    vm.set_metatable(Value::Table(t), Some(t));
+    vm.raw_set_str(reg, HOOKKEY, Value::Table(t));
+    Ok(t)
+}
+
+/// The VM hook of threads with a Lua hook (`hookf`): calls the running
+/// thread's Lua hook function with the event's name and, for line events,
+/// the line.
+fn lua_hook(vm: &mut Vm, event: HookEvent) -> LuaResult<()> {
+    let table = hook_table(vm)?;
+    let f = vm.raw_get(table, Value::Thread(vm.current_thread()));
+    if !matches!(f, Value::LuaFn(_) | Value::Native(_)) {
+        return Ok(());
+    }
+    let name = vm.new_str(event.name().as_bytes());
+    let line = match event {
+        HookEvent::Line(l) => Value::Int(l.into()),
+        _ => Value::Nil,
+    };
+    vm.call_value(f, &[name, line])?;
+    Ok(())
 }
 
 /// `debug.debug()`: runs each line read from standard input as a chunk
