@@ -107,6 +107,9 @@ pub(crate) struct HookState {
     /// pc is `None` when the next one must fire a line event).
     last_frame: usize,
     old_pc: Option<usize>,
+    /// Frame whose instruction runs again after a `__close` handler
+    /// (`finish_op`): traced once already.
+    redo: Option<usize>,
     /// While a call or return hook runs: the hooked frame, and the first
     /// value transferred (as a local index) and how many (`getinfo`'s
     /// `r`).
@@ -146,6 +149,7 @@ impl Vm {
             in_hook,
             last_frame: usize::MAX,
             old_pc: None,
+            redo: None,
             transfer: None,
         };
         if t == cur {
@@ -163,10 +167,12 @@ impl Vm {
         }
     }
 
-    /// Whether the running thread's hook sees every instruction.
+    /// Whether the running thread's hook sees every instruction (its
+    /// own too, while it runs: they count for the count hook, as in PUC
+    /// Lua).
     #[inline]
     pub(crate) fn trap(&self) -> bool {
-        self.th.hook.hook.is_some() && !self.th.hook.in_hook
+        self.th.hook.hook.is_some()
     }
 
     /// The budget left: what the interpreter counts down plus what a hook
@@ -216,12 +222,24 @@ impl Vm {
         };
         let pc = ci.pc as usize;
         let op = p.code[pc];
-        if ci.flags & TRACED == 0 {
-            // Vararg functions report their call once their varargs are
-            // in place.
-            if matches!(op, Op::VarArgPrep { .. }) {
-                return Ok(());
+        // Vararg functions report their call once their varargs are in
+        // place; PUC Lua does not trace `VARARGPREP` at all.
+        if matches!(op, Op::VarArgPrep { .. }) {
+            return Ok(());
+        }
+        let redo = self.th.hook.redo.take() == Some(fi);
+        if self.th.hook.in_hook {
+            // The hook's own instructions: counted, not reported.
+            if !redo {
+                self.count_tick();
             }
+            self.th.hook.last_frame = fi;
+            return Ok(());
+        }
+        if redo {
+            return self.trace_return(fi, op);
+        }
+        if ci.flags & TRACED == 0 {
             self.th.frames[fi].flags |= TRACED;
             self.th.hook.last_frame = fi;
             self.th.hook.old_pc = None;
@@ -238,13 +256,8 @@ impl Vm {
             self.th.hook.last_frame = fi;
             self.th.hook.old_pc = Some(pc.saturating_sub(1));
         }
-        if self.wants(|h| h.count > 0) {
-            let hs = &mut self.th.hook;
-            hs.countdown = hs.countdown.saturating_sub(1);
-            if hs.countdown == 0 {
-                hs.countdown = hs.hook.map_or(0, |h| h.count);
-                self.run_hook(HookEvent::Count, None)?;
-            }
+        if self.count_tick() && self.wants(|h| h.count > 0) {
+            self.run_hook(HookEvent::Count, None)?;
         }
         if self.wants(|h| h.mask.line) {
             let line = p.lines[pc];
@@ -256,6 +269,16 @@ impl Vm {
                 self.run_hook(HookEvent::Line(line), None)?;
             }
             self.th.hook.old_pc = Some(pc);
+        }
+        self.trace_return(fi, op)
+    }
+
+    /// The return event of instruction `op` of Lua frame `fi`, if it is
+    /// a `RETURN` with no `__close` handler left to call first.
+    fn trace_return(&mut self, fi: usize, op: Op) -> LuaResult<()> {
+        let ci = self.th.frames[fi];
+        if self.th.tbc.last().is_some_and(|&s| s >= ci.base) {
+            return Ok(());
         }
         if self.wants(|h| h.mask.ret) {
             let (first, n) = match op {
@@ -274,6 +297,26 @@ impl Vm {
             self.run_hook(HookEvent::Return, Some((first, n)))?;
         }
         Ok(())
+    }
+
+    /// Frame `fi` runs its current instruction again (after a `__close`
+    /// handler): its line and count were traced.
+    pub(crate) fn hook_redo(&mut self, fi: usize) {
+        self.th.hook.redo = Some(fi);
+    }
+
+    /// Counts one instruction for the count hook: true when it is due.
+    fn count_tick(&mut self) -> bool {
+        let hs = &mut self.th.hook;
+        let Some(count) = hs.hook.map(|h| h.count).filter(|&c| c > 0) else {
+            return false;
+        };
+        hs.countdown = hs.countdown.saturating_sub(1);
+        if hs.countdown > 0 {
+            return false;
+        }
+        hs.countdown = count;
+        true
     }
 
     /// Whether the running thread's hook wants return events now.
@@ -337,16 +380,22 @@ impl Vm {
         self.th.hook.transfer = transfer
             .filter(|&(_, n)| n > 0)
             .map(|(first, n)| (fi, first, n));
-        // The hook's own instructions run on the whole budget.
-        self.rewindow();
         let r = self.guarded_hook(hook.func, event);
         self.th.hook.in_hook = false;
         self.th.hook.transfer = None;
         self.th.frames[fi].flags &= !HOOKED;
         if ci.is_lua() {
             self.th.frames[fi].pc -= 1;
+            if self.th.hook.last_frame != fi {
+                // Lua code the hook called returned into the frame: PUC
+                // Lua's `rethook` then makes the traced instruction the
+                // last one, so a line check after a count event fires.
+                self.th.hook.last_frame = fi;
+                self.th.hook.old_pc = Some(ci.pc as usize);
+            }
         }
         self.th.top = saved_top;
+        // The hook may have changed or removed itself.
         self.rewindow();
         r
     }

@@ -128,14 +128,12 @@ impl Vm {
                 | ArithOp::Shr
                 | ArithOp::BNot
         );
-        let (nx, ny) = if bitwise {
-            (
-                Some(x).filter(|v| is_number(*v)),
-                Some(y).filter(|v| is_number(*v)),
-            )
-        } else {
-            (self.to_number(x), self.to_number(y))
-        };
+        // Lua 5.4 converts no string here: numeric strings take part in
+        // arithmetic through the string metatable's metamethods.
+        let (nx, ny) = (
+            Some(x).filter(|v| is_number(*v)),
+            Some(y).filter(|v| is_number(*v)),
+        );
         if let (Some(a), Some(b)) = (nx, ny) {
             match number::arith(op, a, b) {
                 Some(Ok(v)) => return Ok(Some(v)),
@@ -170,17 +168,6 @@ impl Vm {
             }
             let (bad, src) = if is_number(x) { (y, sy) } else { (x, sx) };
             return Err(self.type_error(fi, bad, src, "perform bitwise operation on"));
-        }
-        if matches!(x, Value::Str(_)) || matches!(y, Value::Str(_)) {
-            // Strings take part in arithmetic through the string metatable's
-            // metamethods in Lua 5.4, whose error reads differently.
-            let event = &ev.name()[2..];
-            let msg = format!(
-                "attempt to {event} a '{}' with a '{}'",
-                x.type_name(),
-                y.type_name()
-            );
-            return Err(self.rt_error(&msg));
         }
         let (bad, src) = if nx.is_some() { (y, sy) } else { (x, sx) };
         Err(self.type_error(fi, bad, src, "perform arithmetic on"))
@@ -625,14 +612,17 @@ impl Vm {
             Op::Close { .. } => {
                 restore(self);
                 self.th.frames[fi].pc -= 1;
+                self.hook_redo(fi);
             }
             Op::Return { a, .. } | Op::Return1 { a } => {
                 self.th.top = base + a as usize + ci.aux as usize;
                 self.th.frames[fi].pc -= 1;
+                self.hook_redo(fi);
             }
             Op::Return0 {} => {
                 self.th.top = base;
                 self.th.frames[fi].pc -= 1;
+                self.hook_redo(fi);
             }
             _ => match op.result_register() {
                 // Table reads, arithmetic, `#`: the result goes to `R[A]`.
