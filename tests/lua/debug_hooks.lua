@@ -194,4 +194,67 @@ assert(errmsg(debug.sethook, function() end, "l", "x") == "bad argument #3 to 'd
 assert(errmsg(debug.sethook, co, function() end) == "bad argument #3 to 'debug.sethook' (string expected, got no value)")
 assert(debug.gethook(1) == nil)
 
+-- leaving a generic for is on the line of its `end`; a table's last items are stored at its `}`
+local L4 = debug.getinfo(1, "l").currentline
+local function loops()
+  local s = 0
+  for _, v in ipairs({1, 2}) do
+    s = s + v
+  end
+  local t = {
+    s, s
+  }
+  return t
+end
+local le = record("l", 0, L4, loops)
+assert(le:find(",line 2,line 3,line 4,line 3,line 4,line 3,line 5,line 6,line 7,line 8,line 9,", 1, true), le)
+-- a native tail-called returns, then its caller, at the tail call's line; no line event for the return
+local L5 = debug.getinfo(1, "l").currentline
+local function tail_native(x)
+  return tostring(x)
+end
+local tn = {}
+debug.sethook(function(e, l)
+  local i = debug.getinfo(2, "l")
+  tn[#tn + 1] = e .. ":" .. (i.currentline == -1 and "C" or i.currentline - L5)
+end, "crl")
+tail_native(1)
+debug.sethook()
+assert(table.concat(tn, ",", 1, 6) == "return:C,line:9,call:2,line:2,call:C,return:C", table.concat(tn, ","))
+assert(tn[7] == "return:2", tn[7])
+-- to-be-closed variables are closed before the return event
+local order = {}
+local function with_close()
+  local c <close> = setmetatable({}, {__close = function() order[#order + 1] = "close" end})
+  return 1
+end
+debug.sethook(function(e)
+  if debug.getinfo(2, "f").func == with_close then order[#order + 1] = e end
+end, "cr")
+with_close()
+debug.sethook()
+assert(table.concat(order, ",") == "call,close,return", table.concat(order, ","))
+-- finalizers run without hook events, named "__gc"
+local fin_name, fin_seen = nil, false
+local function fin() fin_name = debug.getinfo(1, "n").name end
+setmetatable({}, {__gc = fin})
+debug.sethook(function() if debug.getinfo(2, "f").func == fin then fin_seen = true end end, "crl")
+collectgarbage()
+debug.sethook()
+assert(fin_name == "__gc" and not fin_seen)
+-- numeric strings take part in arithmetic through the string metatable (hooks see the call)
+local smt = getmetatable("")
+local sadd = smt.__add
+local se = {}
+debug.sethook(function(e) se[#se + 1] = debug.getinfo(2, "n").name end, "c")
+local _ = "10" + 1
+debug.sethook()
+assert(se[1] == "add", tostring(se[1]))
+smt.__add = nil
+assert(errmsg(function() return "10" + 1 end):find("attempt to perform arithmetic on a string value", 1, true))
+smt.__add = function() return "replaced" end
+assert("10" + 1 == "replaced")
+smt.__add = sadd
+assert("10" + 1 == 11)
+
 print("ok debug_hooks")

@@ -6,7 +6,7 @@
 use crate::error::LuaError;
 use crate::func::Proto;
 use crate::opcodes::Op;
-use crate::state::{FrameKind, Vm, HOOKED, TAIL};
+use crate::state::{FrameKind, Vm, FIN, HOOKED, TAIL};
 use crate::value::Value;
 use crate::vm::Src;
 
@@ -240,8 +240,12 @@ impl Vm {
             return None;
         }
         let caller = fi.checked_sub(1)?;
-        if self.th.frames[caller].flags & HOOKED != 0 {
+        let flags = self.th.frames[caller].flags;
+        if flags & HOOKED != 0 {
             return Some(("hook", "?".to_string()));
+        }
+        if flags & FIN != 0 {
+            return Some(("metamethod", "__gc".to_string()));
         }
         self.funcname_from_code(caller)
     }

@@ -28,7 +28,7 @@ use crate::func::Proto;
 use crate::heap::Upval;
 use crate::heap::{CLOSURE_OVERHEAD, STR_OVERHEAD, UPVAL_SIZE};
 use crate::meta::Tm;
-use crate::state::Vm;
+use crate::state::{Vm, FIN};
 use crate::value::{TableRef, Value};
 
 /// Collector tuning (`collectgarbage("incremental", pause, stepmul)`).
@@ -501,7 +501,19 @@ impl Vm {
                 continue;
             }
             let root = self.root(obj);
+            // As PUC Lua's `GCTM`: no hook events inside, and the
+            // finalizer is named "__gc" (`CIST_FIN` on the frame below).
+            let allowed = self.set_hooks_allowed(false);
+            let marked = self.th.frames.last_mut().map(|ci| {
+                let had = ci.flags & FIN;
+                ci.flags |= FIN;
+                had
+            });
             let r = self.call_value(gc, &[obj]);
+            if let (Some(0), Some(ci)) = (marked, self.th.frames.last_mut()) {
+                ci.flags &= !FIN;
+            }
+            self.set_hooks_allowed(allowed);
             self.unroot(root);
             if let Err(e) = r {
                 let msg = self.error_to_string(&e);

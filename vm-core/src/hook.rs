@@ -29,6 +29,7 @@
 //! hooks set from Lua.
 
 use crate::error::LuaResult;
+use crate::func::Proto;
 use crate::opcodes::Op;
 use crate::state::{HOOKED, TAIL, TRACED};
 use crate::value::ThreadRef;
@@ -95,6 +96,17 @@ impl Hook {
     }
 }
 
+/// Why the next instruction of a frame is traced only for its return.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Redo {
+    /// It runs again after a `__close` handler (`finish_op`): its line
+    /// and count were traced.
+    Finish(usize),
+    /// It is the `RETURN` after a tail call of a native that returned:
+    /// PUC Lua returns from within the `TAILCALL`, at its line.
+    TailReturn(usize),
+}
+
 /// A thread's hook and the state tracing needs.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct HookState {
@@ -107,9 +119,8 @@ pub(crate) struct HookState {
     /// pc is `None` when the next one must fire a line event).
     last_frame: usize,
     old_pc: Option<usize>,
-    /// Frame whose instruction runs again after a `__close` handler
-    /// (`finish_op`): traced once already.
-    redo: Option<usize>,
+    /// The next instruction traced in this frame was reached again.
+    redo: Option<Redo>,
     /// While a call or return hook runs: the hooked frame, and the first
     /// value transferred (as a local index) and how many (`getinfo`'s
     /// `r`).
@@ -216,18 +227,25 @@ impl Vm {
     /// Reports the events of the instruction at the saved pc of Lua frame
     /// `fi` (on top), in PUC Lua's order: call, count, line, return.
     fn trace_exec(&mut self, fi: usize) -> LuaResult<()> {
-        let ci = self.th.frames[fi];
-        let Some(p) = self.frame_proto(fi) else {
+        // Only the fields needed (a whole `CallInfo` is 104 bytes).
+        let ci = &self.th.frames[fi];
+        if !ci.is_lua() {
             return Ok(());
-        };
-        let pc = ci.pc as usize;
+        }
+        let (flags, pc, base) = (ci.flags, ci.pc as usize, ci.base);
+        // SAFETY: a Lua frame records its prototype's address, and its
+        // closure, which owns the prototype, stays in the frame's function
+        // slot while the frame runs (hooks run above it).
+        let p: &Proto = unsafe { crate::raw::proto_at(ci.proto) };
         let op = p.code[pc];
         // Vararg functions report their call once their varargs are in
         // place; PUC Lua does not trace `VARARGPREP` at all.
         if matches!(op, Op::VarArgPrep { .. }) {
             return Ok(());
         }
-        let redo = self.th.hook.redo.take() == Some(fi);
+        let redo = self.th.hook.redo.take();
+        let tail = redo == Some(Redo::TailReturn(fi));
+        let redo = tail || redo == Some(Redo::Finish(fi));
         if self.th.hook.in_hook {
             // The hook's own instructions: counted, not reported.
             if !redo {
@@ -237,14 +255,14 @@ impl Vm {
             return Ok(());
         }
         if redo {
-            return self.trace_return(fi, op);
+            return self.trace_return(base, op, tail);
         }
-        if ci.flags & TRACED == 0 {
+        if flags & TRACED == 0 {
             self.th.frames[fi].flags |= TRACED;
             self.th.hook.last_frame = fi;
             self.th.hook.old_pc = None;
             if self.wants(|h| h.mask.call) {
-                let event = if ci.flags & TAIL != 0 {
+                let event = if flags & TAIL != 0 {
                     HookEvent::TailCall
                 } else {
                     HookEvent::Call
@@ -270,21 +288,24 @@ impl Vm {
             }
             self.th.hook.old_pc = Some(pc);
         }
-        self.trace_return(fi, op)
+        self.trace_return(base, op, false)
     }
 
-    /// The return event of instruction `op` of Lua frame `fi`, if it is
-    /// a `RETURN` with no `__close` handler left to call first.
-    fn trace_return(&mut self, fi: usize, op: Op) -> LuaResult<()> {
-        let ci = self.th.frames[fi];
-        if self.th.tbc.last().is_some_and(|&s| s >= ci.base) {
+    /// The return event of instruction `op` of the Lua frame on top (its
+    /// registers from `base`), if it is a `RETURN` with no `__close`
+    /// handler left to call first (reported at the instruction before it
+    /// after a tail call).
+    fn trace_return(&mut self, base: usize, op: Op, after_tail_call: bool) -> LuaResult<()> {
+        if !matches!(op, Op::Return { .. } | Op::Return0 {} | Op::Return1 { .. })
+            || self.th.tbc.last().is_some_and(|&s| s >= base)
+        {
             return Ok(());
         }
         if self.wants(|h| h.mask.ret) {
             let (first, n) = match op {
                 Op::Return { a, b } => {
                     let n = if b == 0 {
-                        self.th.top - (ci.base + a as usize)
+                        self.th.top - (base + a as usize)
                     } else {
                         b as usize - 1
                     };
@@ -294,15 +315,27 @@ impl Vm {
                 Op::Return0 {} => (1, 0),
                 _ => return Ok(()),
             };
-            self.run_hook(HookEvent::Return, Some((first, n)))?;
+            self.run_hook_at(HookEvent::Return, Some((first, n)), !after_tail_call)?;
         }
         Ok(())
+    }
+
+    /// Allows or forbids hook events on the running thread (`allowhook`);
+    /// returns whether they were allowed.
+    pub(crate) fn set_hooks_allowed(&mut self, allowed: bool) -> bool {
+        !std::mem::replace(&mut self.th.hook.in_hook, !allowed)
     }
 
     /// Frame `fi` runs its current instruction again (after a `__close`
     /// handler): its line and count were traced.
     pub(crate) fn hook_redo(&mut self, fi: usize) {
-        self.th.hook.redo = Some(fi);
+        self.th.hook.redo = Some(Redo::Finish(fi));
+    }
+
+    /// The native that the frame on top tail-called has returned: its
+    /// `RETURN` reports the return at the `TAILCALL`.
+    pub(crate) fn hook_tail_return(&mut self) {
+        self.th.hook.redo = Some(Redo::TailReturn(self.th.frames.len() - 1));
     }
 
     /// Counts one instruction for the count hook: true when it is due.
@@ -362,18 +395,29 @@ impl Vm {
     /// (`luaD_hook`), with the values it transfers (call and return
     /// events).
     fn run_hook(&mut self, event: HookEvent, transfer: Option<(usize, usize)>) -> LuaResult<()> {
+        self.run_hook_at(event, transfer, true)
+    }
+
+    /// `run_hook`; a hooked Lua frame reports the traced instruction as
+    /// its current one (`at_traced`), or the one before it.
+    fn run_hook_at(
+        &mut self,
+        event: HookEvent,
+        transfer: Option<(usize, usize)>,
+        at_traced: bool,
+    ) -> LuaResult<()> {
         let Some(hook) = self.th.hook.hook else {
             return Ok(());
         };
         let fi = self.th.frames.len() - 1;
         let ci = self.th.frames[fi];
         let saved_top = self.th.top;
+        let bump = u32::from(ci.is_lua() && at_traced);
         if ci.is_lua() {
-            // The hook's values go above the whole frame; the frame
-            // reports the instruction being traced as its current one.
+            // The hook's values go above the whole frame.
             self.th.top = saved_top.max(ci.top);
-            self.th.frames[fi].pc += 1;
         }
+        self.th.frames[fi].pc += bump;
         self.th.frames[fi].flags |= HOOKED;
         self.th.hook.in_hook = true;
         // No values, no transfer information, as in PUC Lua.
@@ -384,15 +428,13 @@ impl Vm {
         self.th.hook.in_hook = false;
         self.th.hook.transfer = None;
         self.th.frames[fi].flags &= !HOOKED;
-        if ci.is_lua() {
-            self.th.frames[fi].pc -= 1;
-            if self.th.hook.last_frame != fi {
-                // Lua code the hook called returned into the frame: PUC
-                // Lua's `rethook` then makes the traced instruction the
-                // last one, so a line check after a count event fires.
-                self.th.hook.last_frame = fi;
-                self.th.hook.old_pc = Some(ci.pc as usize);
-            }
+        self.th.frames[fi].pc -= bump;
+        if ci.is_lua() && self.th.hook.last_frame != fi {
+            // Lua code the hook called returned into the frame: PUC Lua's
+            // `rethook` then makes the traced instruction the last one, so
+            // a line check after a count event fires.
+            self.th.hook.last_frame = fi;
+            self.th.hook.old_pc = Some(ci.pc as usize);
         }
         self.th.top = saved_top;
         // The hook may have changed or removed itself.

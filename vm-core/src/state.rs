@@ -58,6 +58,8 @@ pub(crate) const HOOKED: u16 = 1024;
 /// return hook sees them: a resume or yield delivered to a thread with a
 /// return hook (`Vm::defer_return`).
 pub(crate) const RETURNING: u16 = 2048;
+/// Frame flag: a finalizer is running on top of this frame (`CIST_FIN`).
+pub(crate) const FIN: u16 = 4096;
 
 /// What a frame is running.
 #[derive(Clone, Copy, Debug)]

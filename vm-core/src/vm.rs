@@ -1076,7 +1076,11 @@ impl Vm {
             if self.precall(func, crate::state::MULTRET)? {
                 return Ok(true);
             }
-            return Ok(!self.run_native_inline()?);
+            let done = self.run_native_inline()?;
+            if done {
+                self.hook_tail_return();
+            }
+            return Ok(!done);
         }
         self.close_upvals(base);
         let ci = self.th.frames.pop().expect("frame");

@@ -50,6 +50,9 @@ pub struct Stat {
     pub kind: StatKind,
     /// Line where the statement starts.
     pub line: u32,
+    /// Line of its last token (`ls->lastline` once it is parsed), where
+    /// PUC Lua puts the code that ends a block or loop.
+    pub end_line: u32,
 }
 
 /// The kinds of statement.
@@ -183,8 +186,9 @@ pub enum ExprKind {
     Vararg,
     /// `function (params) body end`
     Function(Box<FuncBody>),
-    /// `{ fields }`
-    Table(Vec<Field>),
+    /// `{ fields }`, with the line of its `}` (where PUC Lua stores the
+    /// last positional fields).
+    Table(Vec<Field>, u32),
     /// `lhs op rhs`
     Binary(BinOp, Box<Expr>, Box<Expr>),
     /// `op operand`

@@ -110,6 +110,8 @@ struct Parser<'s> {
     lex: Lexer<'s>,
     /// The current token (`ls->t`).
     tok: Token,
+    /// Line of the last token consumed (`ls->lastline`).
+    last_line: u32,
     /// Syntax levels entered (`enterlevel`), at most `MAX_SYNTAX_DEPTH`.
     depth: usize,
     /// The deepest level that the trees built since the last
@@ -126,6 +128,7 @@ impl<'s> Parser<'s> {
         Ok(Parser {
             lex,
             tok,
+            last_line: 1,
             depth: 0,
             reach: 0,
             vararg: true,
@@ -144,6 +147,7 @@ impl<'s> Parser<'s> {
     /// would grow every recursive frame.
     #[inline(never)]
     fn next(&mut self) -> PResult<()> {
+        self.last_line = self.line();
         self.tok = self.lex.next_token()?;
         Ok(())
     }
@@ -308,12 +312,12 @@ impl<'s> Parser<'s> {
             Token::DbColon => self.label_stat(line, stats)?,
             Token::Break => {
                 self.next()?;
-                push_stat(stats, line, || StatKind::Break);
+                push_stat(stats, line, self.last_line, || StatKind::Break);
             }
             Token::Goto => {
                 self.next()?;
                 let label = self.check_name()?;
-                push_stat(stats, line, || StatKind::Goto(label));
+                push_stat(stats, line, self.last_line, || StatKind::Goto(label));
             }
             _ => self.expr_stat(line, stats)?,
         }
@@ -341,7 +345,7 @@ impl<'s> Parser<'s> {
             None
         };
         self.check_match(Token::End, Token::If, line)?;
-        push_stat(stats, line, || StatKind::If {
+        push_stat(stats, line, self.last_line, || StatKind::If {
             arms,
             else_block: else_block.map(|b| *b),
         });
@@ -356,7 +360,7 @@ impl<'s> Parser<'s> {
         self.check_next(Token::Do)?;
         let body = self.block()?;
         self.check_match(Token::End, Token::While, line)?;
-        push_stat(stats, line, || StatKind::While {
+        push_stat(stats, line, self.last_line, || StatKind::While {
             cond: *cond,
             body: *body,
         });
@@ -369,7 +373,7 @@ impl<'s> Parser<'s> {
         self.next()?;
         let body = self.block()?;
         self.check_match(Token::End, Token::Do, line)?;
-        push_stat(stats, line, || StatKind::Do(*body));
+        push_stat(stats, line, self.last_line, || StatKind::Do(*body));
         Ok(())
     }
 
@@ -380,7 +384,7 @@ impl<'s> Parser<'s> {
         let body = self.block()?;
         self.check_match(Token::Until, Token::Repeat, line)?;
         let cond = self.expr()?;
-        push_stat(stats, line, || StatKind::Repeat {
+        push_stat(stats, line, self.last_line, || StatKind::Repeat {
             body: *body,
             cond: *cond,
         });
@@ -411,7 +415,7 @@ impl<'s> Parser<'s> {
             None
         };
         let body = self.for_body(line)?;
-        push_stat(stats, line, || StatKind::NumFor {
+        push_stat(stats, line, self.last_line, || StatKind::NumFor {
             var,
             start: *start,
             limit: *limit,
@@ -430,7 +434,7 @@ impl<'s> Parser<'s> {
         self.check_next(Token::In)?;
         let exprs = self.expr_list()?;
         let body = self.for_body(line)?;
-        push_stat(stats, line, || StatKind::GenFor {
+        push_stat(stats, line, self.last_line, || StatKind::GenFor {
             names,
             exprs,
             body: *body,
@@ -460,7 +464,7 @@ impl<'s> Parser<'s> {
             None
         };
         let func = self.body(method.is_some(), line, line)?;
-        push_stat(stats, line, || StatKind::Function {
+        push_stat(stats, line, self.last_line, || StatKind::Function {
             path,
             method,
             func: *func,
@@ -478,7 +482,7 @@ impl<'s> Parser<'s> {
             self.next()?;
             let name = self.check_name()?;
             let func = self.body(false, function_line, self.line())?;
-            push_stat(stats, line, || StatKind::LocalFunction {
+            push_stat(stats, line, self.last_line, || StatKind::LocalFunction {
                 name,
                 func: *func,
             });
@@ -506,7 +510,10 @@ impl<'s> Parser<'s> {
         } else {
             Vec::new()
         };
-        push_stat(stats, line, || StatKind::Local { names, exprs });
+        push_stat(stats, line, self.last_line, || StatKind::Local {
+            names,
+            exprs,
+        });
         Ok(())
     }
 
@@ -533,7 +540,7 @@ impl<'s> Parser<'s> {
         self.next()?;
         let name = self.check_name()?;
         self.check_next(Token::DbColon)?;
-        push_stat(stats, line, || StatKind::Label(name));
+        push_stat(stats, line, self.last_line, || StatKind::Label(name));
         while matches!(self.tok, Token::Char(b';') | Token::DbColon) {
             self.statement(stats)?;
         }
@@ -566,7 +573,7 @@ impl<'s> Parser<'s> {
         if !matches!(first.kind, ExprKind::Call(..) | ExprKind::Method(..)) {
             return Err(self.error("syntax error"));
         }
-        push_stat(stats, line, || StatKind::Call(*first));
+        push_stat(stats, line, self.last_line, || StatKind::Call(*first));
         Ok(())
     }
 
@@ -592,7 +599,10 @@ impl<'s> Parser<'s> {
         self.check_next(sym(b'='))?;
         let exprs = self.expr_list()?;
         self.depth -= levels;
-        push_stat(stats, line, || StatKind::Assign { targets, exprs });
+        push_stat(stats, line, self.last_line, || StatKind::Assign {
+            targets,
+            exprs,
+        });
         Ok(())
     }
 
@@ -884,7 +894,8 @@ impl<'s> Parser<'s> {
             }
         }
         self.check_match(sym(b'}'), sym(b'{'), line)?;
-        Ok(node(line, || ExprKind::Table(fields)))
+        let end_line = self.last_line;
+        Ok(node(line, || ExprKind::Table(fields, end_line)))
     }
 
     /// `NAME '=' expr | '[' expr ']' '=' expr | expr`, appended to `fields`.
@@ -931,10 +942,11 @@ impl<'s> Parser<'s> {
 }
 
 /// Appends the statement `build()` to `stats`.
-fn push_stat(stats: &mut Vec<Stat>, line: u32, build: impl FnOnce() -> StatKind) {
+fn push_stat(stats: &mut Vec<Stat>, line: u32, end_line: u32, build: impl FnOnce() -> StatKind) {
     push_built(stats, || Stat {
         kind: build(),
         line,
+        end_line,
     });
 }
 
@@ -1018,7 +1030,7 @@ mod tests {
                     f.params.iter().map(|p| format!(" {p}")).collect::<String>()
                 )
             }
-            ExprKind::Table(fields) => {
+            ExprKind::Table(fields, _) => {
                 let fields: Vec<String> = fields
                     .iter()
                     .map(|f| match f {
@@ -1630,7 +1642,7 @@ mod tests {
             ExprKind::Call(f, args) | ExprKind::Method(f, _, args) => {
                 std::iter::once(&**f).chain(args).collect()
             }
-            ExprKind::Table(fields) => fields
+            ExprKind::Table(fields, _) => fields
                 .iter()
                 .flat_map(|f| match f {
                     Field::Positional(v) | Field::Named(_, v) => vec![v],

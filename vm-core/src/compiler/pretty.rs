@@ -230,7 +230,7 @@ impl Printer {
                 self.put("function");
                 self.func_body(func, 0);
             }
-            ExprKind::Table(fields) => self.table(fields),
+            ExprKind::Table(fields, _) => self.table(fields),
             ExprKind::Binary(op, lhs, rhs) => {
                 self.expr(lhs);
                 let _ = write!(self.out, " {} ", binary_spelling(*op));
@@ -508,7 +508,7 @@ mod tests {
     fn walk_expr(expr: &mut Expr, vararg: bool, v: &mut impl Visitor) {
         match &mut expr.kind {
             ExprKind::Function(func) => walk_func(func, v),
-            ExprKind::Table(fields) => {
+            ExprKind::Table(fields, _) => {
                 for field in fields {
                     match field {
                         Field::Positional(value) | Field::Named(_, value) => {
@@ -541,9 +541,13 @@ mod tests {
     impl Visitor for EraseLines {
         fn expr(&mut self, expr: &mut Expr, _: bool) {
             expr.line = 0;
+            if let ExprKind::Table(_, end_line) = &mut expr.kind {
+                *end_line = 0;
+            }
         }
         fn stat(&mut self, stat: &mut Stat) {
             stat.line = 0;
+            stat.end_line = 0;
         }
         fn func(&mut self, func: &mut FuncBody) {
             func.line = 0;
@@ -801,7 +805,11 @@ mod tests {
             name().prop_map(StatKind::Goto),
             name().prop_map(StatKind::Label),
         ]
-        .prop_map(|kind| Stat { kind, line: 0 })
+        .prop_map(|kind| Stat {
+            kind,
+            line: 0,
+            end_line: 0,
+        })
         .boxed()
     }
 
@@ -818,7 +826,7 @@ mod tests {
                     2 => (inner.clone(), inner.clone())
                         .prop_map(|(o, k)| ExprKind::Index(Box::new(o), Box::new(k))),
                     1 => inner.clone().prop_map(|a| ExprKind::Paren(Box::new(a))),
-                    1 => vec(field(inner.clone()), 0..4).prop_map(ExprKind::Table),
+                    1 => vec(field(inner.clone()), 0..4).prop_map(|f| ExprKind::Table(f, 0)),
                     1 => func_body(body).prop_map(|f| ExprKind::Function(Box::new(f))),
                     2 => call(inner),
                 ]
@@ -875,7 +883,11 @@ mod tests {
                     (name(), func_body(body))
                         .prop_map(|(name, func)| StatKind::LocalFunction { name, func }),
                 ]
-                .prop_map(|kind| Stat { kind, line: 0 })
+                .prop_map(|kind| Stat {
+                    kind,
+                    line: 0,
+                    end_line: 0,
+                })
             })
             .boxed()
     }

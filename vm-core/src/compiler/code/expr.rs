@@ -55,7 +55,7 @@ impl<'a> Compiler<'a, '_> {
                 Ok(ExpDesc::new(ExpKind::Vararg(pc)))
             }
             ExprKind::Function(body) => self.body(body),
-            ExprKind::Table(fields) => self.constructor(fields),
+            ExprKind::Table(fields, end_line) => self.constructor(fields, *end_line),
             ExprKind::Name(_)
             | ExprKind::Index(..)
             | ExprKind::Call(..)
@@ -183,7 +183,7 @@ impl<'a> Compiler<'a, '_> {
     /// registers and stored by `SETLIST` every `FIELDS_PER_FLUSH` items (a
     /// final call or `...` adds all its values).
     #[inline(never)]
-    fn constructor(&mut self, fields: &'a [Field]) -> CResult<ExpDesc> {
+    fn constructor(&mut self, fields: &'a [Field], end_line: u32) -> CResult<ExpDesc> {
         let pc = self.fs.emit(Op::NewTable {
             a: 0,
             hash: 0,
@@ -218,6 +218,8 @@ impl<'a> Compiler<'a, '_> {
                 }
             }
         }
+        // The last positional fields are stored at the `}`.
+        self.fs.line = end_line;
         self.last_list_field(&mut cc)?;
         let hash = u16::try_from(cc.hashed).unwrap_or(u16::MAX);
         let array = u32::try_from(cc.stored).unwrap_or(u32::MAX);

@@ -34,7 +34,13 @@ impl BlockEnd {
 impl<'a> Compiler<'a, '_> {
     /// Compiles a block's statements in the current scope (`statlist`).
     pub(super) fn stat_list(&mut self, block: &'a Block, end: BlockEnd) -> CResult<()> {
-        self.stat_slice(&block.stats, block.ret.as_ref(), end)
+        self.stat_slice(&block.stats, block.ret.as_ref(), end)?;
+        // What ends the block (a `CLOSE`, a loop's jump back, the jump over
+        // an `else`) is on the line of its last token, as in PUC Lua.
+        if let (Some(last), None) = (block.stats.last(), &block.ret) {
+            self.fs.line = last.end_line;
+        }
+        Ok(())
     }
 
     /// Compiles statements and an optional final `return`.
@@ -104,10 +110,12 @@ impl<'a> Compiler<'a, '_> {
         let line = stat.line;
         match &stat.kind {
             StatKind::Local { names, exprs } => self.local_stat(names, exprs)?,
-            StatKind::Assign { targets, exprs } => self.assign_stat(targets, exprs)?,
+            StatKind::Assign { targets, exprs } => {
+                self.assign_stat(targets, exprs, stat.end_line)?;
+            }
             StatKind::Call(call) => self.call_stat(call)?,
             StatKind::Do(block) => self.block(block)?,
-            StatKind::While { cond, body } => self.while_stat(cond, body)?,
+            StatKind::While { cond, body } => self.while_stat(cond, body, stat.end_line)?,
             StatKind::Repeat { body, cond } => self.repeat_stat(body, cond)?,
             StatKind::If { arms, else_block } => self.if_stat(arms, else_block.as_ref())?,
             StatKind::NumFor {
@@ -116,8 +124,16 @@ impl<'a> Compiler<'a, '_> {
                 limit,
                 step,
                 body,
-            } => self.num_for(var, [start, limit], step.as_ref(), body, line)?,
-            StatKind::GenFor { names, exprs, body } => self.gen_for(names, exprs, body, line)?,
+            } => self.num_for(
+                var,
+                [start, limit],
+                step.as_ref(),
+                body,
+                [line, stat.end_line],
+            )?,
+            StatKind::GenFor { names, exprs, body } => {
+                self.gen_for(names, exprs, body, [line, stat.end_line])?;
+            }
             StatKind::Function { path, method, func } => {
                 self.func_stat(path, method.as_deref(), func, line)?;
             }
@@ -227,7 +243,12 @@ impl<'a> Compiler<'a, '_> {
     /// `t1, t2, ... = explist` (`restassign`): targets are evaluated left to
     /// right, values into consecutive registers, then stored right to left.
     #[inline(never)]
-    fn assign_stat(&mut self, targets: &'a [Expr], exprs: &'a [Expr]) -> CResult<()> {
+    fn assign_stat(
+        &mut self,
+        targets: &'a [Expr],
+        exprs: &'a [Expr],
+        end_line: u32,
+    ) -> CResult<()> {
         let mut vars: Vec<ExpDesc> = Vec::with_capacity(targets.len());
         for target in targets {
             let var = self.suffixed_exp(target)?;
@@ -241,6 +262,8 @@ impl<'a> Compiler<'a, '_> {
             vars.push(var);
         }
         let (nexps, mut e) = self.exp_list(exprs)?;
+        // The stores come once the whole statement is read.
+        self.fs.line = end_line;
         if nexps == vars.len() {
             self.set_one_ret(&mut e);
             if let Some(last) = vars.pop() {
@@ -330,13 +353,15 @@ impl<'a> Compiler<'a, '_> {
 
     /// `while cond do body end`.
     #[inline(never)]
-    fn while_stat(&mut self, cond: &'a Expr, body: &'a Block) -> CResult<()> {
+    fn while_stat(&mut self, cond: &'a Expr, body: &'a Block, end_line: u32) -> CResult<()> {
         let init = self.fs.get_label();
         let exit = self.cond(cond)?;
         self.enter_block(true);
         self.block(body)?;
         let back = self.fs.jump();
         self.fs.patch_list(Some(back), init);
+        // Leaving the loop (a `CLOSE` for `break`) is at its `end`.
+        self.fs.line = end_line;
         self.leave_block()?;
         self.fs.patch_to_here(exit);
         Ok(())
@@ -402,6 +427,7 @@ impl<'a> Compiler<'a, '_> {
             Some(Stat {
                 kind: StatKind::Break,
                 line,
+                ..
             }) => {
                 self.go_if_false(&mut v)?;
                 self.enter_block(false);
@@ -440,7 +466,7 @@ impl<'a> Compiler<'a, '_> {
         bounds: [&'a Expr; 2],
         step: Option<&'a Expr>,
         body: &'a Block,
-        line: u32,
+        [line, end_line]: [u32; 2],
     ) -> CResult<()> {
         self.enter_block(true);
         let base = self.fs.free_reg_u8();
@@ -461,6 +487,8 @@ impl<'a> Compiler<'a, '_> {
         }
         self.adjust_local_vars(3);
         self.for_body(base, line, 1, false, body)?;
+        // Leaving the loop (a `CLOSE` for `break`) is at its `end`.
+        self.fs.line = end_line;
         self.leave_block()?;
         Ok(())
     }
@@ -473,7 +501,7 @@ impl<'a> Compiler<'a, '_> {
         names: &'a [String],
         exprs: &'a [Expr],
         body: &'a Block,
-        line: u32,
+        [line, end_line]: [u32; 2],
     ) -> CResult<()> {
         self.enter_block(true);
         let base = self.fs.free_reg_u8();
@@ -492,6 +520,8 @@ impl<'a> Compiler<'a, '_> {
         // Room for `TFORCALL` to call the iterator.
         self.fs.check_stack(3)?;
         self.for_body(base, call_line, names.len(), true, body)?;
+        // Leaving the loop closes its closing value, at its `end`.
+        self.fs.line = end_line;
         self.leave_block()?;
         Ok(())
     }

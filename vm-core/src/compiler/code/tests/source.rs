@@ -50,11 +50,11 @@ return s
          RETURN 1 2
          RETURN 2 1",
     );
-    // As luac, except the `CLOSE` leaving the second loop: luac gives it
-    // the line of `end` (10), which the tree does not record.
+    // As luac, the `CLOSE` leaving the second loop on the line of its
+    // `end` (10).
     assert_eq!(
         proto.lines,
-        [1, 1, 2, 2, 2, 2, 5, 5, 5, 2, 7, 8, 8, 8, 8, 9, 9, 9, 8, 8, 9, 11, 11]
+        [1, 1, 2, 2, 2, 2, 5, 5, 5, 2, 7, 8, 8, 8, 8, 9, 9, 9, 8, 8, 10, 11, 11]
     );
     let f = &proto.protos[0];
     assert_eq!((f.line_defined, f.last_line_defined), (3, 5));

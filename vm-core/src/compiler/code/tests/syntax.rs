@@ -79,7 +79,7 @@ pub(crate) fn method(obj: Expr, m: &str, args: Vec<Expr>) -> Expr {
 }
 
 pub(crate) fn table(fields: Vec<Field>) -> Expr {
-    e(ExprKind::Table(fields))
+    e(ExprKind::Table(fields, 1))
 }
 
 pub(crate) fn pos(v: Expr) -> Field {
@@ -119,7 +119,11 @@ pub(crate) fn func(params: &[&str], is_vararg: bool, block: Block) -> Expr {
 }
 
 pub(crate) fn s(kind: StatKind) -> Stat {
-    Stat { kind, line: 1 }
+    Stat {
+        kind,
+        line: 1,
+        end_line: 1,
+    }
 }
 
 pub(crate) fn local(names: &[&str], exprs: Vec<Expr>) -> Stat {
@@ -233,6 +237,7 @@ pub(crate) fn chunk_ret(stats: Vec<Stat>, exprs: Vec<Expr>) -> Chunk {
 /// function bodies) on line `line`.
 pub(crate) fn on(line: u32, mut stat: Stat) -> Stat {
     stat.line = line;
+    stat.end_line = line;
     let exprs: Vec<&mut Expr> = match &mut stat.kind {
         StatKind::Local { exprs, .. } => exprs.iter_mut().collect(),
         StatKind::Assign { targets, exprs } => targets.iter_mut().chain(exprs.iter_mut()).collect(),
@@ -267,7 +272,8 @@ fn set_line(line: u32, e: &mut Expr) {
             set_line(line, f);
             args.iter_mut().for_each(|a| set_line(line, a));
         }
-        ExprKind::Table(fields) => {
+        ExprKind::Table(fields, end_line) => {
+            *end_line = line;
             for field in fields {
                 match field {
                     Field::Positional(v) | Field::Named(_, v) => set_line(line, v),
