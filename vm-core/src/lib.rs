@@ -27,7 +27,8 @@
 //! - Errors: [`LuaError`] carries any Lua value; [`Vm::error_to_string`]
 //!   renders it as the `lua` command does.
 //! - Tools: [`compiler`] (source to [`func::Proto`]), [`listing`]
-//!   (`luac -l`), [`debug`] (chunk names, tracebacks).
+//!   (`luac -l`), [`debug`] (chunk names, tracebacks, [`DebugInfo`]),
+//!   [`hook`] (call, return, line and count hooks: [`Vm::set_hook`]).
 //!
 //! ```
 //! use vm_core::{Vm, Value};

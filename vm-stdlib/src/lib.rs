@@ -6,7 +6,7 @@
 //! messages name `coroutine.create` as Lua does). Today: `base`,
 //! `package` (`require` of Lua modules), `coroutine`, `string` (patterns,
 //! `format`, `pack`, `dump`), `table`, `math`, `utf8`, `io`, `os` and
-//! `debug` but its hooks.
+//! `debug` (hooks included).
 //!
 //! ```
 //! let mut vm = vm_core::Vm::new();
