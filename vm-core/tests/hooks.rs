@@ -44,6 +44,12 @@ const ALL: HookMask = HookMask {
     line: true,
 };
 
+const LINE: HookMask = HookMask {
+    call: false,
+    ret: false,
+    line: true,
+};
+
 const SCRIPT: &[u8] = b"local function sq(x)
   return x * x
 end
@@ -159,15 +165,11 @@ fn removing_the_hook_and_empty_hooks() {
 fn new_threads_inherit_the_creators_hook() {
     let mut vm = Vm::new();
     let main = vm.main_thread();
-    let line = HookMask {
-        line: true,
-        ..HookMask::default()
-    };
-    vm.set_hook(main, hook(line, 2));
+    vm.set_hook(main, hook(LINE, 2));
     let f = vm.load(b"return 1", "=body").unwrap();
     let t = vm.new_thread(f);
     let h = vm.hook(t).expect("inherited");
-    assert_eq!((h.mask, h.count), (line, 2));
+    assert_eq!((h.mask, h.count), (LINE, 2));
     vm.set_hook(main, None);
     assert!(vm.hook(t).is_some(), "each thread keeps its own hook");
     take_events();
@@ -192,15 +194,11 @@ fn panicking(_: &mut Vm, _: HookEvent) -> LuaResult<()> {
 fn a_hook_error_is_raised_where_the_event_happened() {
     let mut vm = Vm::new();
     let main = vm.main_thread();
-    let line = HookMask {
-        line: true,
-        ..HookMask::default()
-    };
     vm.set_hook(
         main,
         Some(Hook {
             func: failing,
-            mask: line,
+            mask: LINE,
             count: 0,
         }),
     );
@@ -220,7 +218,7 @@ fn a_hook_error_is_raised_where_the_event_happened() {
         main,
         Some(Hook {
             func: panicking,
-            mask: line,
+            mask: LINE,
             count: 0,
         }),
     );
