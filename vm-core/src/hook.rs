@@ -96,15 +96,17 @@ impl Hook {
     }
 }
 
-/// Why the next instruction of a frame is traced only for its return.
+/// An instruction (frame index and pc) traced only for its return event
+/// when it next runs: one running again after a `__close` handler
+/// (`finish_op`), whose line and count were traced, or the `RETURN` after
+/// a tail call of a native (`tail`), which PUC Lua returns from within
+/// the `TAILCALL`, at its line. Keyed by pc too, so that a mark left by a
+/// frame an error unwound cannot apply to another instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Redo {
-    /// It runs again after a `__close` handler (`finish_op`): its line
-    /// and count were traced.
-    Finish(usize),
-    /// It is the `RETURN` after a tail call of a native that returned:
-    /// PUC Lua returns from within the `TAILCALL`, at its line.
-    TailReturn(usize),
+struct Redo {
+    frame: usize,
+    pc: usize,
+    tail: bool,
 }
 
 /// A thread's hook and the state tracing needs.
@@ -243,9 +245,12 @@ impl Vm {
         if matches!(op, Op::VarArgPrep { .. }) {
             return Ok(());
         }
-        let redo = self.th.hook.redo.take();
-        let tail = redo == Some(Redo::TailReturn(fi));
-        let redo = tail || redo == Some(Redo::Finish(fi));
+        let redo = match self.th.hook.redo {
+            Some(r) if r.frame == fi && r.pc == pc => self.th.hook.redo.take(),
+            _ => None,
+        };
+        let tail = redo.is_some_and(|r| r.tail);
+        let redo = redo.is_some();
         if self.th.hook.in_hook {
             // The hook's own instructions: counted, not reported.
             if !redo {
@@ -329,13 +334,22 @@ impl Vm {
     /// Frame `fi` runs its current instruction again (after a `__close`
     /// handler): its line and count were traced.
     pub(crate) fn hook_redo(&mut self, fi: usize) {
-        self.th.hook.redo = Some(Redo::Finish(fi));
+        self.th.hook.redo = Some(Redo {
+            frame: fi,
+            pc: self.th.frames[fi].pc as usize,
+            tail: false,
+        });
     }
 
-    /// The native that the frame on top tail-called has returned: its
-    /// `RETURN` reports the return at the `TAILCALL`.
-    pub(crate) fn hook_tail_return(&mut self) {
-        self.th.hook.redo = Some(Redo::TailReturn(self.th.frames.len() - 1));
+    /// Lua frame `fi` tail-called a native (whose frame is above it): the
+    /// `RETURN` at its saved pc reports the return at the `TAILCALL`,
+    /// however the native finishes (in this slice or a later one).
+    pub(crate) fn hook_tail_return(&mut self, fi: usize) {
+        self.th.hook.redo = Some(Redo {
+            frame: fi,
+            pc: self.th.frames[fi].pc as usize,
+            tail: true,
+        });
     }
 
     /// Counts one instruction for the count hook: true when it is due.

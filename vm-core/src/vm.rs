@@ -1076,11 +1076,8 @@ impl Vm {
             if self.precall(func, crate::state::MULTRET)? {
                 return Ok(true);
             }
-            let done = self.run_native_inline()?;
-            if done {
-                self.hook_tail_return();
-            }
-            return Ok(!done);
+            self.hook_tail_return(self.th.frames.len() - 2);
+            return Ok(!self.run_native_inline()?);
         }
         self.close_upvals(base);
         let ci = self.th.frames.pop().expect("frame");

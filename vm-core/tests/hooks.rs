@@ -5,7 +5,9 @@
 
 use std::cell::RefCell;
 
-use vm_core::{Hook, HookEvent, HookMask, LuaResult, Outcome, Value, Vm};
+use vm_core::{
+    Args, Hook, HookEvent, HookMask, LuaResult, NativeFunction, Outcome, Step, Value, Vm,
+};
 
 thread_local! {
     /// What `recorder` saw, one line per event (each test runs on its own
@@ -118,31 +120,73 @@ fn a_count_hook_counts_instructions_and_the_budget_stays_exact() {
     assert_eq!(take_events().len() as u64, (plain - 1) / 5);
 }
 
+/// `double(x)`: a native costing 5 units, so that budgets often run out
+/// right before it starts.
+static DOUBLE: NativeFunction = NativeFunction::with_cost("double", double, 5);
+
+fn double(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let x = vm.check_integer(args, 1)?;
+    vm.push(Value::Int(2 * x));
+    Ok(Step::Return(1))
+}
+
+/// Natives called and tail-called by Lua functions.
+const NATIVE_SCRIPT: &[u8] = b"local function tail(x)
+  return double(x)
+end
+local function plain(x)
+  local y = double(x)
+  return y
+end
+local s = 0
+for i = 1, 3 do
+  s = s + tail(i) + plain(i)
+end
+return s";
+
+/// The events of `script` run whole, then run in slices of `budget`.
+fn events_whole_and_sliced(script: &[u8], budget: u64) -> (Vec<String>, Vec<String>, usize) {
+    let setup = |vm: &mut Vm| {
+        let g = vm.globals();
+        vm.register(g, &[&DOUBLE]);
+        let f = vm.load(script, "=script").unwrap();
+        let main = vm.main_thread();
+        vm.set_hook(main, hook(ALL, 3));
+        (f, main)
+    };
+    let mut vm = Vm::new();
+    let (f, _) = setup(&mut vm);
+    let whole_results = vm.call(f, &[]).unwrap();
+    let whole = take_events();
+    let mut vm = Vm::new();
+    let (f, main) = setup(&mut vm);
+    let mut out = vm.start(f, &[], budget).unwrap();
+    let mut slices = 1;
+    while let Outcome::OutOfFuel = out {
+        out = vm.resume(main, &[], budget).unwrap();
+        slices += 1;
+    }
+    let Outcome::Return(results) = out else {
+        panic!("the script returns")
+    };
+    assert_eq!(format!("{results:?}"), format!("{whole_results:?}"));
+    (whole, take_events(), slices)
+}
+
 #[test]
 fn a_sliced_run_sees_the_same_events_at_any_budget() {
-    let whole = {
-        let mut vm = Vm::new();
-        let f = vm.load(SCRIPT, "=script").unwrap();
-        let main = vm.main_thread();
-        vm.set_hook(main, hook(ALL, 3));
-        vm.call(f, &[]).unwrap();
-        take_events()
-    };
-    for budget in [1, 2, 3, 7, 1000] {
-        let mut vm = Vm::new();
-        let f = vm.load(SCRIPT, "=script").unwrap();
-        let main = vm.main_thread();
-        vm.set_hook(main, hook(ALL, 3));
-        let mut out = vm.start(f, &[], budget).unwrap();
-        let mut slices = 1;
-        while let Outcome::OutOfFuel = out {
-            out = vm.resume(main, &[], budget).unwrap();
-            slices += 1;
+    for script in [SCRIPT, NATIVE_SCRIPT] {
+        for budget in [1, 2, 3, 5, 6, 7, 1000] {
+            let (whole, sliced, slices) = events_whole_and_sliced(script, budget);
+            assert!(budget > 3 || slices > 5, "budget {budget}: {slices} slices");
+            assert_eq!(sliced, whole, "budget {budget}");
         }
-        assert!(matches!(out, Outcome::Return(ref v) if matches!(v[..], [Value::Int(5)])));
-        assert!(budget > 3 || slices > 5, "budget {budget}: {slices} slices");
-        assert_eq!(take_events(), whole, "budget {budget}");
     }
+    // A tail-called native returns, then its caller, at the tail call's
+    // line (2), with no line event for the RETURN after it (line 3).
+    let (whole, _, _) = events_whole_and_sliced(NATIVE_SCRIPT, 1000);
+    let at = whole.iter().position(|e| e == "call double@-1").unwrap();
+    assert_eq!(whole[at + 1..at + 3], ["return double@-1", "return tail@2"]);
 }
 
 #[test]
