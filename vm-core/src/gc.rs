@@ -205,9 +205,12 @@ pub(crate) fn fin_key(v: Value) -> Option<(u8, u64)> {
     }
 }
 
-/// Marks a thread's live slots and clears the dead ones above them, so no
-/// slot keeps a handle the sweep may free.
+/// Marks a thread's live slots (and its hook's value) and clears the dead
+/// slots above them, so no slot keeps a handle the sweep may free.
 fn mark_stack(m: &mut Marker, th: &mut crate::state::Thread) {
+    if let Some(h) = th.hook.hook {
+        m.mark(h.data);
+    }
     let limit = th.live_limit();
     for &v in &th.stack[..limit] {
         m.mark(v);

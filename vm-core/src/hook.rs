@@ -32,7 +32,7 @@ use crate::error::LuaResult;
 use crate::func::Proto;
 use crate::opcodes::Op;
 use crate::state::{HOOKED, TAIL, TRACED};
-use crate::value::ThreadRef;
+use crate::value::{ThreadRef, Value};
 use crate::Vm;
 
 /// What a hook is called for (`lua_Debug.event`).
@@ -88,6 +88,10 @@ pub struct Hook {
     pub mask: HookMask,
     /// Call it every `count` instructions too (0: never).
     pub count: u32,
+    /// A value for the hook function (the debug library keeps the Lua
+    /// function to call here), kept alive by the thread. New threads
+    /// inherit the function, mask and count, not this value.
+    pub data: Value,
 }
 
 impl Hook {
@@ -133,7 +137,10 @@ impl HookState {
     /// The state a new thread starts with: its creator's hook.
     pub(crate) fn inherited(&self) -> HookState {
         HookState {
-            hook: self.hook,
+            hook: self.hook.map(|h| Hook {
+                data: Value::Nil,
+                ..h
+            }),
             countdown: self.hook.map_or(0, |h| h.count),
             ..HookState::default()
         }

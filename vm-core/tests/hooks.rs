@@ -37,6 +37,7 @@ fn hook(mask: HookMask, count: u32) -> Option<Hook> {
         func: recorder,
         mask,
         count,
+        data: Value::Nil,
     })
 }
 
@@ -244,6 +245,7 @@ fn a_hook_error_is_raised_where_the_event_happened() {
             func: failing,
             mask: LINE,
             count: 0,
+            data: Value::Nil,
         }),
     );
     let f = vm
@@ -264,6 +266,7 @@ fn a_hook_error_is_raised_where_the_event_happened() {
             func: panicking,
             mask: LINE,
             count: 0,
+            data: Value::Nil,
         }),
     );
     let e = vm.call(f, &[]).unwrap_err();

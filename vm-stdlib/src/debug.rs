@@ -8,11 +8,11 @@
 //! Functions taking an optional thread first inspect that thread's stack
 //! through `Vm::inspect_thread`.
 //!
-//! Hooks work as in PUC Lua: each thread's Lua hook function is kept in
-//! the registry's weak-keyed `_HOOKKEY` table, and the thread's VM hook is
-//! `lua_hook`, which looks it up. A new coroutine inherits its creator's
-//! VM hook (and so its mask and count) but has no Lua function there, so
-//! Lua hooks do not follow into coroutines unless set on them.
+//! Hooks: a thread's VM hook is `lua_hook`, with the Lua function to call
+//! as the hook's value. A new coroutine inherits its creator's VM hook
+//! (and so its mask and count) but not the value, so, as in PUC Lua
+//! (where the function is looked up by thread), Lua hooks do not follow
+//! into coroutines unless set on them.
 
 use std::io::{BufRead, Write};
 
@@ -395,15 +395,12 @@ fn setuservalue(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     Ok(Step::Return(1))
 }
 
-/// The registry field holding each thread's Lua hook function.
-const HOOKKEY: &str = "_HOOKKEY";
-
 /// `debug.sethook([thread,] hook, mask [, count])`, or with no hook,
 /// removes the thread's hook.
 fn sethook(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let (thread, a) = thread_arg(vm, args);
-    let (func, hook) = if vm.is_none_or_nil(args, a + 1) {
-        (Value::Nil, None)
+    let hook = if vm.is_none_or_nil(args, a + 1) {
+        None
     } else {
         let smask = vm.check_string(args, a + 2)?;
         vm.check_function(args, a + 1)?;
@@ -419,11 +416,10 @@ fn sethook(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             func: lua_hook,
             mask,
             count: u32::try_from(count).unwrap_or(0),
+            data: vm.arg(args, a + 1),
         };
-        (vm.arg(args, a + 1), Some(hook))
+        Some(hook)
     };
-    let table = hook_table(vm)?;
-    vm.raw_set(table, Value::Thread(thread), func)?;
     vm.set_hook(thread, hook);
     Ok(Step::Return(0))
 }
@@ -438,8 +434,7 @@ fn gethook(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     };
     // One non-generic function of this crate has one address.
     let f = if hook.func as usize == (lua_hook as vm_core::HookFn) as usize {
-        let table = hook_table(vm)?;
-        vm.raw_get(table, Value::Thread(thread))
+        hook.data
     } else {
         vm.new_str(b"external hook")
     };
@@ -460,29 +455,11 @@ fn gethook(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     Ok(Step::Return(3))
 }
 
-/// The registry's table of Lua hook functions by thread (weak keys),
-/// created on first use.
-fn hook_table(vm: &mut Vm) -> LuaResult<vm_core::value::TableRef> {
-    let reg = vm.registry();
-    if let Value::Table(t) = vm.raw_get_str(reg, HOOKKEY) {
-        return Ok(t);
-    }
-    let Value::Table(t) = vm.new_table() else {
-        unreachable!("new_table makes a table")
-    };
-    let k = vm.new_str(b"k");
-    vm.raw_set_str(t, "__mode", k);
-    vm.set_metatable(Value::Table(t), Some(t));
-    vm.raw_set_str(reg, HOOKKEY, Value::Table(t));
-    Ok(t)
-}
-
 /// The VM hook of threads with a Lua hook (`hookf`): calls the running
 /// thread's Lua hook function with the event's name and, for line events,
 /// the line.
 fn lua_hook(vm: &mut Vm, event: HookEvent) -> LuaResult<()> {
-    let table = hook_table(vm)?;
-    let f = vm.raw_get(table, Value::Thread(vm.current_thread()));
+    let f = vm.hook(vm.current_thread()).map_or(Value::Nil, |h| h.data);
     if !matches!(f, Value::LuaFn(_) | Value::Native(_)) {
         return Ok(());
     }
