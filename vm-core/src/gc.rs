@@ -440,7 +440,7 @@ impl Vm {
             }
         }
         for v in dead.into_iter().rev() {
-            self.tobefnz.push(v);
+            self.tobefnz.push_back(v);
             m.mark(v);
         }
     }
@@ -497,8 +497,7 @@ impl Vm {
             return;
         }
         self.gc.in_finalizers = true;
-        while !self.tobefnz.is_empty() {
-            let obj = self.tobefnz.remove(0);
+        while let Some(obj) = self.tobefnz.pop_front() {
             let gc = self.metamethod(obj, Tm::Gc);
             if gc.is_nil() {
                 continue;

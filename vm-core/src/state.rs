@@ -297,7 +297,7 @@ pub struct Vm {
     /// membership checks in `setmetatable`.
     pub(crate) finobj_keys: std::collections::HashSet<(u8, u64)>,
     /// Unreachable objects whose finalizers are due.
-    pub(crate) tobefnz: Vec<Value>,
+    pub(crate) tobefnz: std::collections::VecDeque<Value>,
     /// Collector parameters and switches.
     pub(crate) gc: crate::gc::GcParams,
     /// Receives warnings (`warn`); none by default.
@@ -367,7 +367,7 @@ impl Vm {
             roots: Vec::new(),
             finobj: Vec::new(),
             finobj_keys: std::collections::HashSet::new(),
-            tobefnz: Vec::new(),
+            tobefnz: std::collections::VecDeque::new(),
             gc: crate::gc::GcParams::default(),
             warn_handler: None,
             fuel: i64::MAX,
