@@ -194,4 +194,10 @@ assert(depth(10000) == 10000)
 assert(errmsg(forever) == "functions.lua:185: stack overflow")
 assert(loop(1000, 0) == 1000)
 
+-- Tail calls through __call handlers are proper tail calls too.
+local countdown = setmetatable({}, {__call = function(self, n)
+  if n == 0 then return "landed" end
+  return self(n - 1)
+end})
+assert(countdown(1000000) == "landed")
 print("ok functions")

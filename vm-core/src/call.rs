@@ -205,37 +205,41 @@ impl Vm {
     /// `precall` for vararg functions, natives and `__call`.
     #[inline(never)]
     fn precall_general(&mut self, func: usize, nresults: i32) -> LuaResult<bool> {
-        let mut f = self.th.stack[func];
-        let mut chain = 0;
-        loop {
-            match f {
-                Value::LuaFn(cl) => {
-                    // SAFETY: a function on the stack or in a metatable is
-                    // live.
-                    let shape = unsafe { self.frame_shape(cl) };
-                    return if shape.vararg {
-                        self.push_vararg_frame(func, cl, shape, nresults)
-                    } else {
-                        self.push_fixed_frame(func, cl, shape, nresults)
-                    };
-                }
-                Value::Native(n) => return self.push_native_frame(func, n, nresults),
-                _ => {
-                    // `__call`: insert the handler below the callee.
-                    let h = self.metamethod(f, Tm::Call);
-                    if h.is_nil() || chain >= MAX_CALL_CHAIN {
-                        return Err(self.call_error(func));
-                    }
-                    let top = self.th.top;
-                    self.th.ensure(top + 1);
-                    self.th.stack.copy_within(func..top, func + 1);
-                    self.th.stack[func] = h;
-                    self.th.top = top + 1;
-                    f = h;
-                    chain += 1;
+        match self.resolve_call(func)? {
+            Value::LuaFn(cl) => {
+                // SAFETY: a function on the stack is live.
+                let shape = unsafe { self.frame_shape(cl) };
+                if shape.vararg {
+                    self.push_vararg_frame(func, cl, shape, nresults)
+                } else {
+                    self.push_fixed_frame(func, cl, shape, nresults)
                 }
             }
+            Value::Native(n) => self.push_native_frame(func, n, nresults),
+            _ => unreachable!("resolve_call leaves a function"),
         }
+    }
+
+    /// Makes the value at `func` a function (`tryfuncTM`): while it is not
+    /// one, inserts its `__call` handler below it (the value becoming the
+    /// first argument). Returns the function.
+    pub(crate) fn resolve_call(&mut self, func: usize) -> LuaResult<Value> {
+        let mut f = self.th.stack[func];
+        let mut chain = 0;
+        while !matches!(f, Value::LuaFn(_) | Value::Native(_)) {
+            let h = self.metamethod(f, Tm::Call);
+            if h.is_nil() || chain >= MAX_CALL_CHAIN {
+                return Err(self.call_error(func));
+            }
+            let top = self.th.top;
+            self.th.ensure(top + 1);
+            self.th.stack.copy_within(func..top, func + 1);
+            self.th.stack[func] = h;
+            self.th.top = top + 1;
+            f = h;
+            chain += 1;
+        }
+        Ok(f)
     }
 
     /// Starts native `n`, whose frame is on top: charges its declared cost

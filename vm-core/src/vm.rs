@@ -1069,13 +1069,13 @@ impl Vm {
     /// the top frame (`continue 'newframe`), false for the next instruction.
     #[inline(never)]
     fn tail_call(&mut self, base: usize, func: usize) -> LuaResult<bool> {
-        if !matches!(self.th.stack[func], Value::LuaFn(_)) {
-            // Natives (and callable objects) are called as PUC Lua does:
-            // above this frame, which stays for their error positions; the
-            // RETURN that follows every TAILCALL returns their results.
-            if self.precall(func, crate::state::MULTRET)? {
-                return Ok(true);
-            }
+        // A callable object's `__call` handler is the function tail-called
+        // (`luaD_pretailcall`'s `tryfuncTM`).
+        if !matches!(self.resolve_call(func)?, Value::LuaFn(_)) {
+            // Natives are called as PUC Lua does: above this frame, which
+            // stays for their error positions; the RETURN that follows
+            // every TAILCALL returns their results.
+            self.precall(func, crate::state::MULTRET)?;
             self.hook_tail_return(self.th.frames.len() - 2);
             return Ok(!self.run_native_inline()?);
         }
