@@ -26,7 +26,9 @@
 //! A hook runs with the hooked frame on top, marked `HOOKED` (functions it
 //! calls are named "?" of kind "hook"), and cannot itself be hooked or
 //! yield: it calls Lua through the non-yieldable path, like PUC Lua's
-//! hooks set from Lua.
+//! hooks set from Lua. As in PUC Lua, the instructions a hook (or a
+//! finalizer) runs still count for the count hook, and finalizers run
+//! without events.
 
 use crate::error::LuaResult;
 use crate::func::Proto;
@@ -119,18 +121,19 @@ pub(crate) struct HookState {
     pub(crate) hook: Option<Hook>,
     /// Instructions until the next count event.
     countdown: u32,
-    /// A hook is running on this thread (`!allowhook`): no events.
+    /// Events are off (`!allowhook`) while a hook or a finalizer runs on
+    /// this thread; its instructions still count for the count hook.
     in_hook: bool,
     /// The frame and pc of the last traced instruction (`L->oldpc`; the
     /// pc is `None` when the next one must fire a line event).
     last_frame: usize,
     old_pc: Option<usize>,
-    /// The next instruction traced in this frame was reached again.
+    /// An instruction to trace only for its return event (`Redo`).
     redo: Option<Redo>,
     /// While a call or return hook runs: the hooked frame, and the first
     /// value transferred (as a local index) and how many (`getinfo`'s
     /// `r`).
-    pub(crate) transfer: Option<(usize, usize, usize)>,
+    transfer: Option<(usize, usize, usize)>,
 }
 
 impl HookState {
@@ -474,9 +477,9 @@ impl Vm {
         }
     }
 
-    /// Whether stack level `level` of the running thread was entered by a
-    /// tail call, and the values a running call or return hook of it
-    /// transfers.
+    /// Whether frame `fi` of the running thread was entered by a tail
+    /// call, and the values a running call or return hook of it transfers
+    /// (first as a local index, count; 0 and 0 outside such a hook).
     pub(crate) fn frame_tail_and_transfer(&self, fi: usize) -> (bool, usize, usize) {
         let tail = self.th.frames[fi].flags & TAIL != 0;
         match self.th.hook.transfer {
