@@ -112,4 +112,13 @@ assert(not ok and msg == "unable to dump given function")
 f, err = load(bin:sub(1, #bin - 3))
 assert(f == nil and type(err) == "string")
 
+-- stripped chunks lose their line information too, as in lua5.4
+local sf = load(string.dump(function(a) local b = a + 1 error("x" .. b) end, true))
+assert(select(2, pcall(sf, 1)) == "x2")
+local sg = load(string.dump(function(a) return a.b end, true))
+assert(select(2, pcall(sg, 1)) == "?:-1: attempt to index a number value")
+local sh = load(string.dump(function() return debug.getinfo(1, "l").currentline, debug.traceback("t") end, true))
+local sline, stb = sh()
+assert(sline == -1 and stb:find("\n\t?: in ", 1, true))
+assert(debug.getinfo(sf, "S").source == "=?" and next(debug.getinfo(sf, "L").activelines) == nil)
 print("ok load")

@@ -93,7 +93,8 @@ impl Vm {
 
     /// The binary chunk of Lua function `f` (`lua_dump`), which
     /// [`Vm::load`] turns back into a function with the same code; `strip`
-    /// leaves out the source name and the names of locals and upvalues.
+    /// leaves out the source name, the line information and the names of
+    /// locals and upvalues.
     /// `None` when `f` is not a Lua function.
     pub fn dump(&self, f: Value, strip: bool) -> Option<Vec<u8>> {
         match f {

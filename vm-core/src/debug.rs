@@ -155,7 +155,8 @@ impl Vm {
         p.lines.get(pc.saturating_sub(1)).copied()
     }
 
-    /// `chunk:line:` of Lua frame `fi`, or "" for natives.
+    /// `chunk:line:` of Lua frame `fi` (`luaL_where`), or "" for natives
+    /// and functions without line information (stripped).
     pub(crate) fn frame_where(&self, fi: usize) -> String {
         match (self.frame_proto(fi), self.frame_line(fi)) {
             (Some(p), Some(line)) => format!("{}:{}: ", chunk_id(&p.source), line),
@@ -173,11 +174,14 @@ impl Vm {
     }
 
     /// A runtime error with the position of the running Lua function
-    /// (`luaG_runerror`).
+    /// (`luaG_runerror`: line -1 in a stripped function).
     pub(crate) fn rt_error(&mut self, msg: &str) -> LuaError {
-        let prefix = match self.th.frames.len() {
-            0 => String::new(),
-            n => self.frame_where(n - 1),
+        let prefix = match self.th.frames.len().checked_sub(1) {
+            None => String::new(),
+            Some(fi) => match (self.frame_proto(fi), self.frame_line(fi)) {
+                (Some(p), None) => format!("{}:-1: ", chunk_id(&p.source)),
+                _ => self.frame_where(fi),
+            },
         };
         let s = self.heap.intern(format!("{prefix}{msg}").as_bytes());
         LuaError::new(Value::Str(s))
@@ -331,7 +335,15 @@ impl Vm {
             out.push_str("\n\t");
             match self.th.frames[fi].kind {
                 FrameKind::Native(_) => out.push_str("[C]: "),
-                FrameKind::Lua(_) => out.push_str(&self.frame_where(fi)),
+                FrameKind::Lua(_) => match self.frame_line(fi) {
+                    Some(_) => out.push_str(&self.frame_where(fi)),
+                    // No line information (stripped): `chunk: in`.
+                    None => {
+                        if let Some(p) = self.frame_proto(fi) {
+                            out.push_str(&format!("{}: ", chunk_id(&p.source)));
+                        }
+                    }
+                },
             }
             out.push_str("in ");
             out.push_str(&self.frame_description(fi));

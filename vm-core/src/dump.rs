@@ -18,8 +18,8 @@
 //! limited, instructions are rebuilt through `Op::from_parts` (which range-
 //! checks every operand) and the result goes through the verifier like
 //! compiled code, so a hostile chunk gets an error, never undefined
-//! behaviour. `strip` drops the source name, local variable and upvalue
-//! names, but keeps line numbers (PUC drops those too).
+//! behaviour. `strip` drops the source name, the line information and
+//! local variable and upvalue names, as PUC's does.
 
 use std::sync::Arc;
 
@@ -130,8 +130,9 @@ impl Writer<'_> {
         for child in &p.protos {
             self.function(child, Some(&p.source));
         }
-        self.uint(p.lines.len() as u64);
-        for &l in &p.lines {
+        let lines = if self.strip { &[][..] } else { &p.lines[..] };
+        self.uint(lines.len() as u64);
+        for &l in lines {
             self.uint(l.into());
         }
         let locvars = if self.strip { &[][..] } else { &p.locvars[..] };
@@ -339,7 +340,7 @@ impl Reader<'_, '_> {
         for _ in 0..n {
             lines.push(self.u32()?);
         }
-        if lines.len() != code.len() {
+        if !lines.is_empty() && lines.len() != code.len() {
             return Err("corrupted chunk");
         }
         let n = self.count()?;

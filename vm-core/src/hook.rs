@@ -292,8 +292,8 @@ impl Vm {
         if self.count_tick() && self.wants(|h| h.count > 0) {
             self.run_hook(HookEvent::Count, None)?;
         }
-        if self.wants(|h| h.mask.line) {
-            let line = p.lines[pc];
+        // Stripped functions have no lines to report.
+        if let (true, Some(&line)) = (self.wants(|h| h.mask.line), p.lines.get(pc)) {
             let new_line = match self.th.hook.old_pc {
                 None => true,
                 Some(old) => pc <= old || p.lines.get(old) != Some(&line),
