@@ -1070,8 +1070,11 @@ impl Vm {
     #[inline(never)]
     fn tail_call(&mut self, base: usize, func: usize) -> LuaResult<bool> {
         // A callable object's `__call` handler is the function tail-called
-        // (`luaD_pretailcall`'s `tryfuncTM`).
-        if !matches!(self.resolve_call(func)?, Value::LuaFn(_)) {
+        // (`luaD_pretailcall`'s `tryfuncTM`); the common case, a Lua
+        // function, is decided here without the call.
+        let lua = matches!(self.th.stack[func], Value::LuaFn(_))
+            || matches!(self.resolve_call(func)?, Value::LuaFn(_));
+        if !lua {
             // Natives are called as PUC Lua does: above this frame, which
             // stays for their error positions; the RETURN that follows
             // every TAILCALL returns their results.
