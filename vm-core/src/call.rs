@@ -312,19 +312,24 @@ impl Vm {
         self.th.pop_frame_with(n, |stack, i| stack[first + i]);
     }
 
+    /// Returns from the native frame on top with its top `n` values (which
+    /// must be on the frame): its return hook, then `postcall`.
+    #[inline(always)]
+    pub(crate) fn return_native(&mut self, n: usize) -> LuaResult<()> {
+        let first = self.frame_values(n)?;
+        if self.hooks_seen {
+            self.native_return_hook(first, n)?;
+        }
+        self.postcall(first, n);
+        Ok(())
+    }
+
     /// Applies a native's step to the native frame on top of the stack
     /// (where the request's continuation and operands are recorded).
     #[inline(never)]
     pub(crate) fn apply_step(&mut self, step: Step) -> LuaResult<()> {
         match step {
-            Step::Return(n) => {
-                let first = self.frame_values(n)?;
-                if self.hooks_seen {
-                    self.native_return_hook(first, n)?;
-                }
-                self.postcall(first, n);
-                Ok(())
-            }
+            Step::Return(n) => self.return_native(n),
             Step::TailCall { nargs } => {
                 let callee = self.frame_values(nargs + 1)?;
                 let ci = self.th.frames.pop().expect("native frame");
@@ -482,8 +487,7 @@ impl Vm {
                         }
                         if ci.flags & RETURNING != 0 {
                             self.th.frames.last_mut().expect("native frame").flags &= !RETURNING;
-                            let n = self.th.top - ci.callee as usize;
-                            self.apply_step(Step::Return(n))?;
+                            self.return_native(self.th.top - ci.callee as usize)?;
                             continue;
                         }
                         let step = self.continue_native(ci)?;

@@ -279,14 +279,9 @@ impl Vm {
         match deliver {
             d if d == Deliver::Results as u32 => Err(self.error_at(1, msg)),
             d if d == Deliver::TrueAndResults as u32 => {
-                let first = self.th.top;
                 self.th.push(Value::Bool(false));
                 self.th.push(m);
-                if self.hooks_seen {
-                    self.native_return_hook(first, 2)?;
-                }
-                self.postcall(first, 2);
-                Ok(())
+                self.return_native(2)
             }
             _ => {
                 let top = self.th.top;

@@ -54,7 +54,7 @@ pub(crate) const TRACED: u16 = 512;
 /// Frame flag: a hook is running on top of this frame (`CIST_HOOKED`).
 pub(crate) const HOOKED: u16 = 1024;
 /// Native frame flag: its results are on top of the stack from slot
-/// `callee` up, and the driver loop returns them (`Step::Return`), so a
+/// `callee` up, and the driver loop returns them (`Vm::return_native`), so a
 /// return hook sees them: a resume or yield delivered to a thread with a
 /// return hook (`Vm::defer_return`).
 pub(crate) const RETURNING: u16 = 2048;

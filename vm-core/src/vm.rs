@@ -1155,11 +1155,7 @@ impl Vm {
         };
         match step? {
             Step::Return(n) => {
-                let first = self.frame_values(n)?;
-                if self.hooks_seen {
-                    self.native_return_hook(first, n)?;
-                }
-                self.postcall(first, n);
+                self.return_native(n)?;
                 // A safe point: natives allocate (strings, tables) and a
                 // loop of native calls may hold no other one.
                 self.gc_safe_point(self.th.top);
