@@ -505,16 +505,12 @@ impl Vm {
             let root = self.root(obj);
             // As PUC Lua's `GCTM`: no hook events inside, and the
             // finalizer is named "__gc" (`CIST_FIN` on the frame below).
+            // Finalizers do not nest (`in_finalizers`), so no frame below
+            // has the mark already.
             let allowed = self.set_hooks_allowed(false);
-            let marked = self.th.frames.last_mut().map(|ci| {
-                let had = ci.flags & FIN;
-                ci.flags |= FIN;
-                had
-            });
+            self.set_top_frame_flag(FIN, true);
             let r = self.call_value(gc, &[obj]);
-            if let (Some(0), Some(ci)) = (marked, self.th.frames.last_mut()) {
-                ci.flags &= !FIN;
-            }
+            self.set_top_frame_flag(FIN, false);
             self.set_hooks_allowed(allowed);
             self.unroot(root);
             if let Err(e) = r {

@@ -123,7 +123,7 @@ pub(crate) struct HookState {
     countdown: u32,
     /// Events are off (`!allowhook`) while a hook or a finalizer runs on
     /// this thread; its instructions still count for the count hook.
-    in_hook: bool,
+    events_off: bool,
     /// The frame and pc of the last traced instruction (`L->oldpc`; the
     /// pc is `None` when the next one must fire a line event).
     last_frame: usize,
@@ -165,15 +165,12 @@ impl Vm {
         for ci in &mut th.frames {
             ci.flags |= TRACED;
         }
-        let in_hook = th.hook.in_hook;
         th.hook = HookState {
             hook,
             countdown: hook.map_or(0, |h| h.count),
-            in_hook,
+            events_off: th.hook.events_off,
             last_frame: usize::MAX,
-            old_pc: None,
-            redo: None,
-            transfer: None,
+            ..HookState::default()
         };
         if t == cur {
             self.rewindow();
@@ -261,7 +258,7 @@ impl Vm {
         };
         let tail = redo.is_some_and(|r| r.tail);
         let redo = redo.is_some();
-        if self.th.hook.in_hook {
+        if self.th.hook.events_off {
             // The hook's own instructions: counted, not reported.
             if !redo {
                 self.count_tick();
@@ -338,7 +335,7 @@ impl Vm {
     /// Allows or forbids hook events on the running thread (`allowhook`);
     /// returns whether they were allowed.
     pub(crate) fn set_hooks_allowed(&mut self, allowed: bool) -> bool {
-        !std::mem::replace(&mut self.th.hook.in_hook, !allowed)
+        !std::mem::replace(&mut self.th.hook.events_off, !allowed)
     }
 
     /// Frame `fi` runs its current instruction again (after a `__close`
@@ -383,7 +380,7 @@ impl Vm {
 
     /// Whether the running thread's hook (still) traps and wants `event`.
     fn wants(&self, event: impl Fn(&Hook) -> bool) -> bool {
-        !self.th.hook.in_hook && self.th.hook.hook.as_ref().is_some_and(event)
+        !self.th.hook.events_off && self.th.hook.hook.as_ref().is_some_and(event)
     }
 
     /// The budget check and call hook of the native frame on top starting
@@ -443,13 +440,13 @@ impl Vm {
         }
         self.th.frames[fi].pc += bump;
         self.th.frames[fi].flags |= HOOKED;
-        self.th.hook.in_hook = true;
+        self.th.hook.events_off = true;
         // No values, no transfer information, as in PUC Lua.
         self.th.hook.transfer = transfer
             .filter(|&(_, n)| n > 0)
             .map(|(first, n)| (fi, first, n));
         let r = self.guarded_hook(hook.func, event);
-        self.th.hook.in_hook = false;
+        self.th.hook.events_off = false;
         self.th.hook.transfer = None;
         self.th.frames[fi].flags &= !HOOKED;
         self.th.frames[fi].pc -= bump;

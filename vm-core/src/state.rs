@@ -423,6 +423,18 @@ impl Vm {
         self.cur
     }
 
+    /// Sets (`on`) or clears `flag` on the running thread's top frame, if
+    /// it has one.
+    pub(crate) fn set_top_frame_flag(&mut self, flag: u16, on: bool) {
+        if let Some(ci) = self.th.frames.last_mut() {
+            if on {
+                ci.flags |= flag;
+            } else {
+                ci.flags &= !flag;
+            }
+        }
+    }
+
     /// The state of thread `t`, running or not (`None` if it was
     /// collected).
     pub(crate) fn thread_mut(&mut self, t: ThreadRef) -> Option<&mut Thread> {
