@@ -172,4 +172,8 @@ assert(errmsg(debug.upvalueid, {}, 1) == "bad argument #1 to 'debug.upvalueid' (
 -- a negative level names no frame
 assert(debug.traceback("neg", -1) == "neg\nstack traceback:")
 
+-- a level may be a numeric string, as luaL_checkinteger reads it
+assert(debug.getinfo("1", "l").currentline == debug.getinfo(1, "l").currentline)
+assert(debug.getinfo("0x7fffffffffffffff") == nil)
+
 print("ok debug_lib")

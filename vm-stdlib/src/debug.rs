@@ -122,7 +122,9 @@ fn getinfo(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let target = vm.arg(args, a + 1);
     let info = match target {
         Value::LuaFn(_) | Value::Native(_) => vm.function_info(target),
-        Value::Int(_) | Value::Num(_) => {
+        // Anything else is a level, numeric strings included
+        // (`luaL_checkinteger`).
+        _ => {
             let level = vm.check_integer(args, a + 1)?;
             let Ok(level) = usize::try_from(level) else {
                 vm.push(Value::Nil);
@@ -130,11 +132,6 @@ fn getinfo(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             };
             // Our own frame is level 0 of the running thread, as in PUC.
             vm.inspect_thread(thread, |vm| vm.level_info(level))
-        }
-        // Neither a function nor a level: `luaL_checkinteger`'s error.
-        _ => {
-            vm.check_integer(args, a + 1)?;
-            unreachable!("check_integer accepts only numbers")
         }
     };
     let Some(info) = info else {

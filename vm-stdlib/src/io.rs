@@ -1125,8 +1125,10 @@ fn io_readline(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     if file_state(vm, file) != Some(true) {
         return Err(vm.error("file is already closed"));
     }
+    // The count is an upvalue `debug.setupvalue` may change: never more
+    // formats than `lines` can store.
     let n = match vm.upvalue(args, 2) {
-        Value::Int(n) => usize::try_from(n).unwrap_or(0),
+        Value::Int(n) => usize::try_from(n).unwrap_or(0).min(MAX_LINES_FORMATS),
         _ => 0,
     };
     let formats: Vec<Value> = (4..4 + n).map(|i| vm.upvalue(args, i)).collect();

@@ -11,7 +11,7 @@
 //! `ll_require` does.
 
 use vm_core::value::TableRef;
-use vm_core::{Args, LuaResult, Step, Value, Vm};
+use vm_core::{Args, LuaError, LuaResult, Step, Value, Vm};
 
 natives! {
     REQUIRE = "require" => require;
@@ -97,10 +97,17 @@ fn env_path(vars: &[&str], default: &str) -> String {
 }
 
 /// The `package` table the functions were created with.
-fn package_table(vm: &Vm, args: Args) -> TableRef {
+/// `debug.setupvalue` can replace it: then indexing it fails, as PUC's
+/// `lua_getfield` on the upvalue does.
+fn package_table(vm: &mut Vm, args: Args) -> LuaResult<TableRef> {
     match vm.upvalue(args, 1) {
-        Value::Table(t) => t,
-        _ => unreachable!("package functions are made with the package table"),
+        Value::Table(t) => Ok(t),
+        other => {
+            // Raised inside this native: no position, as in PUC Lua.
+            let tn = vm.type_name_of(other);
+            let msg = vm.new_str(format!("attempt to index a {tn} value").as_bytes());
+            Err(LuaError::new(msg))
+        }
     }
 }
 
@@ -119,7 +126,7 @@ fn require(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         vm.push(have);
         return Ok(Step::Return(1));
     }
-    let package = package_table(vm, args);
+    let package = package_table(vm, args)?;
     let Value::Table(searchers) = vm.raw_get_str(package, "searchers") else {
         return Err(vm.error("'package.searchers' must be a table"));
     };
@@ -169,7 +176,7 @@ fn lossy(b: &[u8]) -> String {
 /// `package.preload[name]`, or why not.
 fn searcher_preload(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let name = vm.check_string(args, 1)?;
-    let package = package_table(vm, args);
+    let package = package_table(vm, args)?;
     let Value::Table(preload) = vm.raw_get_str(package, "preload") else {
         return Err(vm.error("'package.preload' must be a table"));
     };
@@ -274,7 +281,7 @@ fn find_file(
     name: &[u8],
     field: &str,
 ) -> LuaResult<Result<Vec<u8>, Vec<u8>>> {
-    let package = package_table(vm, args);
+    let package = package_table(vm, args)?;
     let path = vm.raw_get_str(package, field);
     if !matches!(path, Value::Str(_)) {
         return Err(vm.error(&format!("'package.{field}' must be a string")));
