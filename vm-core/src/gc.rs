@@ -205,6 +205,16 @@ pub(crate) fn fin_key(v: Value) -> Option<(u8, u64)> {
     }
 }
 
+/// Strings are values, not objects, for weak tables (`iscleared` in
+/// `lgc.c`): a weak table keeps the strings it holds, so they are marked
+/// like strong references.
+#[inline]
+fn mark_if_string(m: &mut Marker, v: Value) {
+    if let Value::Str(s) = v {
+        m.strings.set(s);
+    }
+}
+
 /// Marks a thread's live slots (and its hook's value) and clears the dead
 /// slots above them, so no slot keeps a handle the sweep may free.
 fn mark_stack(m: &mut Marker, th: &mut crate::state::Thread) {
@@ -375,24 +385,29 @@ impl Vm {
                 }
             }
             Weakness::Values => {
-                for (k, _) in table.iter() {
+                for (k, v) in table.iter() {
                     m.mark(k);
+                    mark_if_string(m, v);
                 }
                 m.weak.push((t, weak));
             }
             Weakness::Keys => {
                 // Ephemeron: a value is marked only once its key is.
                 for (k, v) in table.iter() {
-                    if let Value::Str(_) = k {
-                        m.mark(k);
-                    }
+                    mark_if_string(m, k);
                     if m.is_live(k) {
                         m.mark(v);
                     }
                 }
                 m.weak.push((t, weak));
             }
-            Weakness::Both => m.weak.push((t, weak)),
+            Weakness::Both => {
+                for (k, v) in table.iter() {
+                    mark_if_string(m, k);
+                    mark_if_string(m, v);
+                }
+                m.weak.push((t, weak));
+            }
         }
     }
 
@@ -407,9 +422,18 @@ impl Vm {
             }
             let table = &self.heap.tables[t];
             for (k, v) in table.iter() {
-                if m.is_live(k) && !m.is_live(v) {
-                    m.mark(v);
-                    changed = true;
+                if !m.is_live(k) {
+                    continue;
+                }
+                match v {
+                    // `is_live` calls every string live; its mark is what
+                    // keeps it.
+                    Value::Str(s) => changed |= m.strings.set(s),
+                    _ if !m.is_live(v) => {
+                        m.mark(v);
+                        changed = true;
+                    }
+                    _ => {}
                 }
             }
         }
