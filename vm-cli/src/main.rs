@@ -7,6 +7,8 @@
 //!   --disasm   list the compiled bytecode of the script (like `luac -l`)
 //!   --disasm-full  the same with constants, locals and upvalues (`luac -l -l`)
 //!   --slice N  run by resuming with a budget of N instructions at a time
+//!   --instruction-limit N  fail with "instruction limit exceeded" past N
+//!              instructions in all (natives count their fuel cost)
 //!   --         stop handling options
 //!   -          execute stdin and stop handling options
 //! ```
@@ -42,6 +44,17 @@ struct Options {
     script: Option<usize>,
     /// Instruction budget of each resume (`--slice N`).
     slice: Option<u64>,
+    /// Hard limit on the instructions run in all (`--instruction-limit N`).
+    instruction_limit: Option<u64>,
+}
+
+/// The positive integer argument of option `name` at `argv[i]`.
+fn count_arg(argv: &[String], i: usize, name: &str) -> Result<u64, String> {
+    let n = argv.get(i).ok_or(format!("'{name}' needs argument"))?;
+    match n.parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{name}' needs a positive integer, got '{n}'")),
+    }
 }
 
 /// Parses `lua`-style options; `Err` carries the usage message.
@@ -70,11 +83,11 @@ fn parse_args(argv: &[String]) -> Result<Options, String> {
             "--disasm" => o.disasm = Some(false),
             "--disasm-full" => o.disasm = Some(true),
             "--slice" => {
-                let n = argv.get(i + 1).ok_or("'--slice' needs argument")?;
-                match n.parse::<u64>() {
-                    Ok(n) if n > 0 => o.slice = Some(n),
-                    _ => return Err(format!("'--slice' needs a positive integer, got '{n}'")),
-                }
+                o.slice = Some(count_arg(argv, i + 1, a)?);
+                i += 1;
+            }
+            "--instruction-limit" => {
+                o.instruction_limit = Some(count_arg(argv, i + 1, a)?);
                 i += 1;
             }
             _ if a.starts_with("-e") => o.exec.push(a[2..].to_string()),
@@ -98,6 +111,7 @@ fn usage(msg: &str) {
          -v        show version information\n  \
          --disasm  list bytecode (--disasm-full for details)\n  \
          --slice N run in slices of N instructions\n  \
+         --instruction-limit N  stop past N instructions in all\n  \
          --        stop handling options\n  \
          -         stop handling options and execute stdin"
     );
@@ -239,6 +253,7 @@ fn main() -> ExitCode {
     }
     let script = opts.script;
     let slice = opts.slice.unwrap_or(u64::MAX);
+    vm.set_instruction_limit(opts.instruction_limit);
     // Without a script, the interpreter's name is `arg[0]` and the options
     // follow at positive indices, as `lua.c` does.
     create_arg_table(&mut vm, &argv, script.unwrap_or(0));
@@ -319,5 +334,9 @@ mod tests {
         assert!(parse_args(&argv(&["vm", "-z"])).is_err());
         let o = parse_args(&argv(&["vm", "--disasm", "f.lua"])).unwrap();
         assert_eq!(o.disasm, Some(false));
+        let o = parse_args(&argv(&["vm", "--instruction-limit", "50", "f.lua"])).unwrap();
+        assert_eq!((o.instruction_limit, o.script), (Some(50), Some(3)));
+        assert!(parse_args(&argv(&["vm", "--instruction-limit", "-1"])).is_err());
+        assert!(parse_args(&argv(&["vm", "--slice"])).is_err());
     }
 }

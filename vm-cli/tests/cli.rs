@@ -287,3 +287,31 @@ fn long_tracebacks_skip_the_middle_levels() {
     assert_eq!(lines[12], "\t...\t(skipping 12 levels)");
     assert_eq!(lines[23], "\t[C]: in ?");
 }
+
+#[test]
+fn instruction_limit_ends_a_runaway_script_with_a_traceback() {
+    let endless = [
+        "while true do end",
+        "table.sort({3, 1, 2}, function(a, b) while true do end end)",
+        "while true do pcall(function() while true do end end) end",
+    ];
+    for src in endless {
+        let out = vm()
+            .args(["--instruction-limit", "100000", "-e", src])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{src}");
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with("vm: (command line):1: instruction limit exceeded\nstack traceback:"),
+            "{src}: {err}"
+        );
+    }
+    let out = vm()
+        .args(["--instruction-limit", "100000", "--slice", "3", "-e"])
+        .arg("local s = 0 for i = 1, 1000 do s = s + i end print(s)")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "500500\n");
+}

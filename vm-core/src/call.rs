@@ -35,8 +35,8 @@ use crate::heap::Upval;
 use crate::meta::Tm;
 use crate::native::{Args, Request, Status, Step};
 use crate::state::{
-    CallInfo, FrameKind, Vm, CLOSING, K_ERROR, K_YIELD, MAX_CCALLS, MAX_STACK, MULTRET, OFFLOADED,
-    PROTECTED, RETURNING, STARTED, YIELDED,
+    CallInfo, FrameKind, Vm, CALLING, CLOSING, K_ERROR, K_YIELD, MAX_CCALLS, MAX_STACK, MULTRET,
+    OFFLOADED, PROTECTED, RETURNING, STARTED, YIELDED,
 };
 use crate::value::{LuaFnRef, NativeRef, ThreadRef, Value};
 
@@ -340,6 +340,7 @@ impl Vm {
             }
             Step::Call(Request(nargs)) => {
                 let callee = self.frame_values(nargs + 1)?;
+                self.enter_ccall()?;
                 let ci = self.th.frames.last_mut().expect("native frame");
                 ci.callee = callee as u32;
                 self.precall(callee, MULTRET)?;
@@ -355,6 +356,9 @@ impl Vm {
                 }
                 ci.callee = callee as u32;
                 ci.flags |= PROTECTED;
+                // Past the nesting limit the call fails inside its own
+                // protection, as `luaD_call` does in `lua_pcallk`.
+                self.enter_ccall()?;
                 self.precall(callee, MULTRET)?;
                 Ok(())
             }
@@ -478,6 +482,10 @@ impl Vm {
                                 "a waiting native frame is never on top of a running thread"
                             );
                         }
+                        // (No instruction-limit check here: an error
+                        // raised on a protected frame about to continue
+                        // would be caught by that same frame again. What
+                        // the continuation runs next is checked.)
                         if self.fuel <= 0 && self.real_fuel() <= 0 && self.out_of_fuel() {
                             return Ok(());
                         }
@@ -542,7 +550,10 @@ impl Vm {
         // Whatever the native asked for is over: in particular a protected
         // call no longer protects the frame (`finishpcallk`), so an error
         // its continuation raises goes to the caller.
-        top.flags &= !(K_ERROR | K_YIELD | PROTECTED);
+        if top.flags & CALLING != 0 {
+            self.th.ncalls -= 1;
+        }
+        top.flags &= !(K_ERROR | K_YIELD | PROTECTED | CALLING);
         top.handler = None;
         let Some(k) = ci.k else {
             return Err(self.request_error());
@@ -581,6 +592,7 @@ impl Vm {
                 // the error kept in the callee's slot.
                 let level = self.th.frames[p].callee as usize;
                 self.th.frames.truncate(p + 1);
+                self.recount_ccalls();
                 self.close_upvals(level);
                 self.th.stack[level] = err.0.value;
                 let pending = self.th.tbc.last().filter(|&&s| s > level);
@@ -605,7 +617,7 @@ impl Vm {
         // A handler that fails is applied to its own error, a bounded number
         // of times, then gives up as Lua does.
         for _ in 0..MAX_CCALLS / 2 {
-            match self.call_value(handler, &[value]) {
+            match self.with_handler_grace(|vm| vm.call_value(handler, &[value])) {
                 Ok(res) => {
                     let v = res.first().copied().unwrap_or(Value::Nil);
                     return LuaError::handled(v);
@@ -695,6 +707,7 @@ impl Vm {
                 // Pending `__close` handlers of the abandoned frames run with
                 // the error, as a protected call's would.
                 self.th.frames.truncate(depth);
+                self.recount_ccalls();
                 e.0.value = self.close_on_error(func, e.0.value);
                 self.th.top = func;
                 Err(e)

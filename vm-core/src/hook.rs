@@ -205,7 +205,8 @@ impl Vm {
     /// Sets the budget left to `real`: all of it in `fuel`, or, while the
     /// running thread traps, none of it above zero.
     pub(crate) fn set_fuel(&mut self, real: i64) {
-        self.fuel = if self.trap() { real.min(0) } else { real };
+        let fuel = real.min(self.limit_distance(real));
+        self.fuel = if self.trap() { fuel.min(0) } else { fuel };
         self.fuel_reserve = real - self.fuel;
     }
 
@@ -221,6 +222,7 @@ impl Vm {
     #[cold]
     #[inline(never)]
     pub(crate) fn before_instruction(&mut self, fi: usize) -> LuaResult<bool> {
+        self.check_limit(0)?;
         if self.real_fuel() < 0 && self.out_of_fuel() {
             // Refund the instruction, charged already.
             self.fuel += 1;
@@ -389,6 +391,7 @@ impl Vm {
     #[cold]
     #[inline(never)]
     pub(crate) fn native_start_slow(&mut self, cost: i64) -> LuaResult<bool> {
+        self.check_limit(cost)?;
         let real = self.real_fuel();
         if real < cost && real < self.slice_fuel && self.out_of_fuel() {
             return Ok(false);

@@ -139,6 +139,7 @@ pub mod func;
 mod gc;
 pub mod heap;
 pub mod hook;
+pub mod limit;
 pub mod listing;
 pub mod meta;
 pub mod native;

@@ -613,7 +613,7 @@ impl Vm {
     fn drive(&mut self, t: ThreadRef, budget: u64) -> LuaResult<Outcome> {
         let budget = i64::try_from(budget).unwrap_or(i64::MAX);
         self.slice_fuel = budget;
-        self.set_fuel(budget);
+        self.set_budget(budget);
         let stop = if t == self.main {
             self.main_task.map_or(0, |(_, depth)| depth)
         } else {
@@ -655,6 +655,7 @@ impl Vm {
                 if t == self.main {
                     let (func, depth) = self.main_task.take().expect("main task");
                     self.th.frames.truncate(depth);
+                    self.recount_ccalls();
                     let v = self.close_on_error(func, e.0.value);
                     self.th.top = func;
                     let mut e = e;
@@ -672,7 +673,7 @@ impl Vm {
         let used = self.slice_fuel.saturating_sub(self.real_fuel());
         self.last_fuel_used = u64::try_from(used).unwrap_or(0);
         self.slice_fuel = i64::MAX;
-        self.set_fuel(i64::MAX);
+        self.set_budget(i64::MAX);
         out.map_err(|e| self.escaped(e))
     }
 
@@ -704,6 +705,7 @@ impl Vm {
         self.th.nny += 1;
         self.th.status = ThreadStatus::Running;
         self.th.frames.clear();
+        self.th.ncalls = 0;
         let errv = err.unwrap_or(Value::Nil);
         if let Some(v) = self.close_all(errv) {
             err = Some(v);

@@ -60,6 +60,9 @@ pub(crate) const HOOKED: u16 = 1024;
 pub(crate) const RETURNING: u16 = 2048;
 /// Frame flag: a finalizer is running on top of this frame (`CIST_FIN`).
 pub(crate) const FIN: u16 = 4096;
+/// Native frame flag: waiting for a call it requested (`Vm::callk`,
+/// `Vm::pcallk`); such frames count towards `MAX_CCALLS` (`limit.rs`).
+pub(crate) const CALLING: u16 = 8192;
 
 /// What a frame is running.
 #[derive(Clone, Copy, Debug)]
@@ -162,6 +165,8 @@ pub struct Thread {
     pub(crate) status: ThreadStatus,
     pub(crate) parent: Option<ThreadRef>,
     pub(crate) nny: u32,
+    /// Native frames waiting for a call they requested (`CALLING`).
+    pub(crate) ncalls: u32,
     pub(crate) errored: bool,
     /// Position in the chain of resumes (0 for the main thread and for a
     /// thread the driver resumed).
@@ -307,6 +312,8 @@ pub struct Vm {
     /// Budget held back from `fuel` while the running thread's hook traps
     /// every instruction (`Vm::set_fuel`); the budget left is the sum.
     pub(crate) fuel_reserve: i64,
+    /// The hard instruction limit, if any (`limit.rs`).
+    pub(crate) limit: Option<crate::limit::InstructionLimit>,
     /// Some thread has had a hook: thread switches and native returns
     /// then look for one.
     pub(crate) hooks_seen: bool,
@@ -372,6 +379,7 @@ impl Vm {
             warn_handler: None,
             fuel: i64::MAX,
             fuel_reserve: 0,
+            limit: None,
             hooks_seen: false,
             slice_fuel: i64::MAX,
             last_fuel_used: 0,

@@ -240,12 +240,7 @@ impl World {
                 count += 1;
                 k = nk;
             }
-            prop_assert_eq!(
-                count,
-                self.model[t].len(),
-                "entries of table {:?}",
-                mode
-            );
+            prop_assert_eq!(count, self.model[t].len(), "entries of table {:?}", mode);
             let entries: Vec<_> = self.model[t].clone().into_iter().collect();
             for (mk, mv) in entries {
                 let key = self.value(&mk).expect("a live key");

@@ -1,0 +1,144 @@
+//! Limits that hold whatever a program does: the hard instruction limit
+//! and the nesting of calls made by natives (`LUAI_MAXCCALLS`).
+//!
+//! **The instruction limit** ([`Vm::set_instruction_limit`]) counts every
+//! unit of fuel the VM spends, in driven runs and in recursive calls alike
+//! (where a budget cannot suspend the run, the limit still stops it). It
+//! rides on the budget's slow path: the interpreter's share of the budget
+//! (`Vm::fuel`) never exceeds the distance to the limit, the rest waiting
+//! in `Vm::fuel_reserve` as a hook's does, so the fast path checks nothing
+//! new. The limit is the level of the real budget (`Vm::real_fuel`) at
+//! which it is exceeded, `limit_mark`; whenever a driver resets the budget
+//! the mark moves with it (`Vm::set_budget`).
+//!
+//! Past the limit, the error "instruction limit exceeded" is raised at the
+//! next instruction or native start, and again at every one after it, so
+//! a `pcall` that catches it cannot go on. Only a message handler
+//! (`xpcall`'s, the `vm` command's traceback) runs with a small grace of
+//! its own (`LIMIT_GRACE` units), so that the error can be reported.
+//!
+//! **Native call nesting.** Natives call Lua through the interpreter loop
+//! (`Vm::callk`, `Vm::pcallk`), which costs no Rust stack, but a chain such
+//! as `local function f() return pcall(f) end` must still end as it does
+//! in PUC Lua: each native frame waiting for a call it requested counts
+//! (`CALLING` flag, `Thread::ncalls`), and past `MAX_CCALLS` on one thread
+//! the request fails with "C stack overflow". Lua-to-Lua calls, tail calls
+//! and coroutine resumes do not count.
+
+use crate::error::{LuaError, LuaResult};
+use crate::state::{Vm, CALLING, MAX_CCALLS};
+
+/// Units a message handler may spend past the instruction limit.
+const LIMIT_GRACE: i64 = 10_000;
+
+/// The message of the error raised past the instruction limit.
+pub const LIMIT_MESSAGE: &str = "instruction limit exceeded";
+
+/// State of the instruction limit (`Vm::limit`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct InstructionLimit {
+    /// The real budget's level below which the limit is exceeded.
+    pub(crate) mark: i64,
+}
+
+impl Vm {
+    /// Sets a hard limit on the fuel (instructions plus natives' costs)
+    /// that this VM may spend from now on, counted across every driven run
+    /// and recursive call (`None`: no limit, the default). Past it, the
+    /// running code gets the Lua error "instruction limit exceeded" (a
+    /// short grace lets message handlers run; every other instruction
+    /// fails again, but for message handlers); setting a new limit re-arms it.
+    pub fn set_instruction_limit(&mut self, limit: Option<u64>) {
+        self.limit = limit.map(|n| InstructionLimit {
+            mark: self
+                .real_fuel()
+                .saturating_sub(i64::try_from(n).unwrap_or(i64::MAX)),
+        });
+        self.rewindow();
+    }
+
+    /// The fuel left before the instruction limit (`None` without one).
+    pub fn instruction_limit_left(&self) -> Option<u64> {
+        self.limit
+            .map(|l| u64::try_from(self.real_fuel().saturating_sub(l.mark)).unwrap_or(0))
+    }
+
+    /// How far the interpreter may count down before the limit's check:
+    /// the distance from the real budget `real` to the limit's mark.
+    #[inline]
+    pub(crate) fn limit_distance(&self, real: i64) -> i64 {
+        match self.limit {
+            Some(l) => real.saturating_sub(l.mark),
+            None => i64::MAX,
+        }
+    }
+
+    /// Makes `real` the budget left (a driver starting or ending a run):
+    /// the limit's mark moves by the same amount, so what is left of the
+    /// limit is unchanged.
+    pub(crate) fn set_budget(&mut self, real: i64) {
+        if let Some(l) = &mut self.limit {
+            let left = (self.fuel + self.fuel_reserve).saturating_sub(l.mark);
+            l.mark = real.saturating_sub(left);
+        }
+        self.set_fuel(real);
+    }
+
+    /// Raises the limit's error when spending `cost` more units would go
+    /// past it. Called on the budget's slow paths only.
+    #[inline]
+    pub(crate) fn check_limit(&mut self, cost: i64) -> LuaResult<()> {
+        match self.limit {
+            Some(l) if self.real_fuel().saturating_sub(cost) < l.mark => Err(self.limit_exceeded()),
+            _ => Ok(()),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn limit_exceeded(&mut self) -> LuaError {
+        self.rt_error(LIMIT_MESSAGE)
+    }
+
+    /// Runs a message handler `f` with at least `LIMIT_GRACE` units left
+    /// before the instruction limit; what it spends still counts.
+    pub(crate) fn with_handler_grace<T>(&mut self, f: impl FnOnce(&mut Vm) -> T) -> T {
+        let saved = self.limit;
+        let real = self.real_fuel();
+        if let Some(l) = &mut self.limit {
+            l.mark = l.mark.min(real.saturating_sub(LIMIT_GRACE));
+            self.rewindow();
+        }
+        let r = f(self);
+        if saved.is_some() {
+            self.limit = saved;
+            self.rewindow();
+        }
+        r
+    }
+
+    /// Marks the native frame on top as waiting for a call it requested,
+    /// or fails with "C stack overflow" when `MAX_CCALLS` such frames are
+    /// waiting on this thread already.
+    #[inline]
+    pub(crate) fn enter_ccall(&mut self) -> LuaResult<()> {
+        if self.th.ncalls + self.n_ccalls + 1 >= MAX_CCALLS {
+            return Err(self.rt_error("C stack overflow"));
+        }
+        self.th.ncalls += 1;
+        if let Some(ci) = self.th.frames.last_mut() {
+            ci.flags |= CALLING;
+        }
+        Ok(())
+    }
+
+    /// Recounts the waiting native frames after an error unwound frames.
+    pub(crate) fn recount_ccalls(&mut self) {
+        self.th.ncalls = self
+            .th
+            .frames
+            .iter()
+            .filter(|ci| ci.flags & CALLING != 0)
+            .count() as u32;
+    }
+}

@@ -1,0 +1,190 @@
+//! Limits that hold whatever a program does: the hard instruction limit
+//! (in driven runs and inside callbacks that cannot be suspended) and the
+//! nesting of calls made by natives ("C stack overflow").
+
+use vm_core::{Outcome, Value, Vm};
+
+fn vm() -> Vm {
+    let mut vm = Vm::new();
+    vm_stdlib::open_all(&mut vm);
+    vm
+}
+
+/// Runs `src` to its end through `Vm::exec`; the error message on failure.
+fn exec(vm: &mut Vm, src: &str) -> Result<Vec<Value>, String> {
+    vm.exec(src.as_bytes(), "=test")
+        .map_err(|e| vm.error_to_string(&e))
+}
+
+fn int(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) => *i,
+        other => panic!("not an integer: {other:?}"),
+    }
+}
+
+/// Endless loops in every place the standard library calls Lua from.
+const ENDLESS: &[(&str, &str)] = &[
+    ("main chunk", "while true do end"),
+    ("pcall loop", "while true do pcall(function() while true do end end) end"),
+    ("pcall of error", "while true do pcall(error, 'x') end"),
+    ("sort comparator", "table.sort({3, 1, 2, 5, 4}, function(a, b) while true do end end)"),
+    ("gsub callback", "string.gsub('abc', '%w', function(c) while true do end end)"),
+    ("__tostring", "tostring(setmetatable({}, {__tostring = function() while true do end end}))"),
+    ("__index from table.concat", "table.concat(setmetatable({}, {__index = function() while true do end end, __len = function() return 2 end}))"),
+    ("__gc", "setmetatable({}, {__gc = function() while true do end end}) collectgarbage() collectgarbage()"),
+    ("load reader", "load(function() while true do end end)"),
+    ("xpcall handler", "xpcall(error, function() while true do end end)"),
+    ("__close", "do local x <close> = setmetatable({}, {__close = function() while true do end end}) end"),
+    ("__lt from sort", "local mt = {__lt = function() while true do end end} table.sort({setmetatable({}, mt), setmetatable({}, mt)})"),
+];
+
+#[test]
+fn the_instruction_limit_stops_endless_loops_everywhere() {
+    for (what, src) in ENDLESS {
+        let mut vm = vm();
+        vm.set_instruction_limit(Some(100_000));
+        let r = exec(&mut vm, src);
+        match r {
+            Err(msg) => assert!(msg.contains("instruction limit exceeded"), "{what}: {msg}"),
+            Ok(_) => panic!("{what}: finished"),
+        }
+        // The VM is usable again once the limit is lifted.
+        vm.set_instruction_limit(None);
+        let r = exec(&mut vm, "return 1 + 1").unwrap();
+        assert_eq!(int(&r[0]), 2, "{what}");
+    }
+}
+
+#[test]
+fn the_instruction_limit_counts_across_driven_slices() {
+    let mut vm = vm();
+    vm.set_instruction_limit(Some(10_000));
+    let f = vm
+        .load(b"local s = 0 for i = 1, 1e9 do s = s + i end", "=slices")
+        .unwrap();
+    let main = vm.main_thread();
+    let mut out = vm.start(f, &[], 7);
+    let mut slices = 0;
+    let err = loop {
+        match out {
+            Ok(Outcome::OutOfFuel) => {
+                slices += 1;
+                out = vm.resume(main, &[], 7);
+            }
+            Ok(other) => panic!("unexpected {other:?}"),
+            Err(e) => break vm.error_to_string(&e),
+        }
+    };
+    assert!(err.contains("instruction limit exceeded"), "{err}");
+    // 10,000 units in slices of 7: about 1,430 slices, none of them longer.
+    assert!((1400..=1440).contains(&slices), "{slices} slices");
+    assert_eq!(vm.instruction_limit_left(), Some(0));
+}
+
+#[test]
+fn a_pcall_cannot_outlive_the_instruction_limit() {
+    let mut vm = vm();
+    vm.set_instruction_limit(Some(50_000));
+    let r = exec(
+        &mut vm,
+        "local caught = 0
+         while true do
+           local ok = pcall(function() while true do end end)
+           if not ok then caught = caught + 1 end
+         end",
+    );
+    assert!(r.unwrap_err().contains("instruction limit exceeded"));
+}
+
+#[test]
+fn a_message_handler_may_still_run_past_the_limit() {
+    let mut vm = vm();
+    vm.set_instruction_limit(Some(20_000));
+    let r = exec(
+        &mut vm,
+        "local got
+         xpcall(function() while true do end end, function(m) got = 'handled: ' .. m end)
+         return got",
+    );
+    // The handler ran (and built its string); the chunk itself then failed.
+    assert!(r.unwrap_err().contains("instruction limit exceeded"));
+}
+
+#[test]
+fn a_limit_well_above_the_work_changes_nothing() {
+    let mut vm = vm();
+    vm.set_instruction_limit(Some(10_000_000));
+    let r = exec(
+        &mut vm,
+        "local s = 0 for i = 1, 1000 do s = s + i end return s",
+    )
+    .unwrap();
+    assert_eq!(int(&r[0]), 500_500);
+    let left = vm.instruction_limit_left().unwrap();
+    // Two instructions an iteration (ADD, FORLOOP) and a few around.
+    let used = 10_000_000 - left;
+    assert!((2000..2020).contains(&used), "{used}");
+}
+
+#[test]
+fn pcall_recursion_ends_with_c_stack_overflow() {
+    let mut vm = vm();
+    let r = exec(
+        &mut vm,
+        "local n = 0
+         local function f() n = n + 1 return pcall(f) end
+         local t = table.pack(f())
+         return n, t.n, t[t.n], t[1], t[t.n - 1]",
+    )
+    .unwrap();
+    let n = int(&r[0]);
+    assert!((190..=200).contains(&n), "{n} levels");
+    assert_eq!(int(&r[1]), n + 1);
+    assert_eq!(vm.str_bytes(r[2]), Some(&b"C stack overflow"[..]));
+    assert!(matches!(r[3], Value::Bool(true)));
+    assert!(matches!(r[4], Value::Bool(false)));
+    // The count unwinds with the calls: the same depth is available again.
+    let again = exec(
+        &mut vm,
+        "local n = 0
+         local function f() n = n + 1 return pcall(f) end
+         f() return n",
+    )
+    .unwrap();
+    assert_eq!(int(&again[0]), n);
+}
+
+#[test]
+fn errors_unwinding_native_calls_give_their_depth_back() {
+    let mut vm = vm();
+    let r = exec(
+        &mut vm,
+        "local n = 0
+         local function f(d) if d == 0 then error('bottom') end n = n + 1 return select(2, pcall(f, d - 1)) end
+         for i = 1, 50 do n = 0 local ok = pcall(function() f(150) error('x') end) end
+         n = 0
+         local function g() n = n + 1 return pcall(g) end
+         g() return n",
+    )
+    .unwrap();
+    assert!((190..=200).contains(&int(&r[0])), "{:?}", r[0]);
+}
+
+#[test]
+fn lua_recursion_and_coroutine_chains_are_not_native_nesting() {
+    let mut vm = vm();
+    let r = exec(
+        &mut vm,
+        "local function depth(n) if n == 0 then return 0 end return 1 + depth(n - 1) end
+         local d = depth(100000)
+         local function chain(n)
+           if n == 0 then return 0 end
+           return 1 + select(2, coroutine.resume(coroutine.create(chain), n - 1))
+         end
+         return d, chain(5000)",
+    )
+    .unwrap();
+    assert_eq!(int(&r[0]), 100_000);
+    assert_eq!(int(&r[1]), 5000);
+}
