@@ -388,16 +388,24 @@ assert(errmsg(function() table.sort(withlen(MAXI)) end) == "table_lib.lua:387: b
 assert(errmsg(table.sort, withlen(2^40)) == "bad argument #1 to 'table.sort' (array too big)")
 assert(errmsg(function() table.sort(nil) end) == "table_lib.lua:389: bad argument #1 to 'sort' (table expected, got nil)")
 assert(errmsg(function() table.sort("abc") end) == "table_lib.lua:390: bad argument #1 to 'sort' (table expected, got string)")
--- The comparator cannot yield: sort is not a yieldable C function in PUC Lua.
+-- A comparator may yield: an extension of this VM, where the sort runs its
+-- comparator through the interpreter loop (PUC Lua: "attempt to yield across
+-- a C-call boundary"). Both behaviours are accepted, so the script runs under
+-- both interpreters.
 local co = coroutine.wrap(function()
-  table.sort({3, 2, 1}, function(x, y) coroutine.yield() return x < y end)
+  local list = {3, 2, 1}
+  table.sort(list, function(x, y) coroutine.yield("cmp") return x < y end)
+  return list
 end)
-assert(errmsg(co) == "attempt to yield across a C-call boundary")
-co = coroutine.create(function()
-  table.sort({3, 2, 1}, function(x, y) coroutine.yield() return x < y end)
+local yields, r = 0
+local ok, err = pcall(function()
+  repeat r = co() yields = yields + 1 until type(r) == "table"
 end)
-local ok, err = coroutine.resume(co)
-assert(not ok and err == "attempt to yield across a C-call boundary")
+if ok then
+  assert(r[1] == 1 and r[2] == 2 and r[3] == 3 and yields > 2)
+else
+  assert(err:find("attempt to yield across a C%-call boundary"))
+end
 -- A comparator may collect garbage and build tables while the sort runs.
 t = {}
 for i = 1, 120 do t[i] = {v = (i * 7919) % 120} end

@@ -20,6 +20,24 @@ use crate::value::{StrRef, TableRef, ThreadRef, Value};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RootId(usize);
 
+/// The outcome of an operation that may have to call a metamethod, for a
+/// native that must stay suspendable ([`Vm::index_k`], [`Vm::set_index_k`],
+/// [`Vm::len_k`], [`Vm::less_than_k`], [`Vm::tostring_k`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meta<T> {
+    /// Done without calling Lua.
+    Done(T),
+    /// The metamethod and its arguments (this many) are pushed on top of
+    /// the native's frame: return `vm.callk(nargs, k, ctx)` and take the
+    /// answer from the call's first result in continuation `k`.
+    Call(usize),
+}
+
+/// The first of a call's results (nil if none).
+fn first_value(r: Vec<Value>) -> Value {
+    r.first().copied().unwrap_or_default()
+}
+
 impl Vm {
     /// Compiles a chunk into a function whose `_ENV` is the globals table
     /// (`luaL_loadbuffer`): source text, or a binary chunk made by
@@ -318,25 +336,36 @@ impl Vm {
         }
     }
 
-    /// `t[k]` with `__index` (non-yieldable when it calls a metamethod).
+    /// `t[k]` with `__index` (non-yieldable when it calls a metamethod:
+    /// natives that may be suspended use [`Vm::index_k`]).
     ///
     /// # Errors
     /// Errors raised while indexing.
     pub fn index(&mut self, t: Value, k: Value) -> LuaResult<Value> {
+        match self.index_k(t, k)? {
+            Meta::Done(v) => Ok(v),
+            Meta::Call(n) => self.call_pushed(n).map(first_value),
+        }
+    }
+
+    /// `t[k]` with `__index`, for a native that must stay suspendable:
+    /// the value, or the `__index` function's call pushed for the native
+    /// to request (see [`Meta`]); its first result is the value.
+    ///
+    /// # Errors
+    /// "attempt to index a T value", or a chain of `__index` too long.
+    pub fn index_k(&mut self, t: Value, k: Value) -> LuaResult<Meta<Value>> {
         use crate::vm::IndexTarget;
         // The common case first, as `luaV_fastgeti`: a value in a table.
         if let (Value::Table(tr), Value::Int(i)) = (t, k) {
             let v = *self.heap.tables[tr].get_int_ref(i);
             if !v.is_nil() {
-                return Ok(v);
+                return Ok(Meta::Done(v));
             }
         }
         match self.index_target(t, k) {
-            IndexTarget::Value(v) => Ok(v),
-            IndexTarget::Call(h, obj) => {
-                let r = self.call_value(h, &[obj, k])?;
-                Ok(r.first().copied().unwrap_or_default())
-            }
+            IndexTarget::Value(v) => Ok(Meta::Done(v)),
+            IndexTarget::Call(h, obj) => Ok(self.push_call(&[h, obj, k])),
             IndexTarget::NotIndexable(obj, _) => {
                 let tn = self.type_name_of(obj);
                 Err(self.rt_error(&format!("attempt to index a {tn} value")))
@@ -346,11 +375,24 @@ impl Vm {
     }
 
     /// `t[k] = v` with `__newindex` (non-yieldable when it calls a
-    /// metamethod).
+    /// metamethod: natives that may be suspended use [`Vm::set_index_k`]).
     ///
     /// # Errors
     /// Errors raised while assigning ("index is nil", a metamethod's).
     pub fn set_index(&mut self, t: Value, k: Value, v: Value) -> LuaResult<()> {
+        match self.set_index_k(t, k, v)? {
+            Meta::Done(()) => Ok(()),
+            Meta::Call(n) => self.call_pushed(n).map(drop),
+        }
+    }
+
+    /// `t[k] = v` with `__newindex`, for a native that must stay
+    /// suspendable: done, or the `__newindex` function's call pushed for
+    /// the native to request (see [`Meta`]).
+    ///
+    /// # Errors
+    /// "index is nil", "attempt to index a T value", a chain too long.
+    pub fn set_index_k(&mut self, t: Value, k: Value, v: Value) -> LuaResult<Meta<()>> {
         use crate::vm::NewIndexTarget;
         // The common case first, as `luaV_fastseti`: an array slot that is
         // in use, or any array slot of a table without a metatable.
@@ -360,13 +402,13 @@ impl Vm {
             if let Some(slot) = tab.array_slot_mut(i) {
                 if plain || !slot.is_nil() {
                     *slot = v;
-                    return Ok(());
+                    return Ok(Meta::Done(()));
                 }
             }
         }
         match self.newindex_target(t, k, v)? {
-            NewIndexTarget::Stored => Ok(()),
-            NewIndexTarget::Call(h, obj) => self.call_value(h, &[obj, k, v]).map(drop),
+            NewIndexTarget::Stored => Ok(Meta::Done(())),
+            NewIndexTarget::Call(h, obj) => Ok(self.push_call(&[h, obj, k, v])),
             NewIndexTarget::NotIndexable(obj, _) => {
                 let tn = self.type_name_of(obj);
                 Err(self.rt_error(&format!("attempt to index a {tn} value")))
@@ -376,13 +418,28 @@ impl Vm {
     }
 
     /// `#v` with `__len` (`lua_len`; non-yieldable when it calls a
-    /// metamethod).
+    /// metamethod: natives that may be suspended use [`Vm::len_k`]).
     ///
     /// # Errors
     /// "attempt to get length of a T value", or a metamethod's error.
     pub fn len(&mut self, v: Value) -> LuaResult<Value> {
+        match self.len_k(v)? {
+            Meta::Done(n) => Ok(n),
+            Meta::Call(n) => self.call_pushed(n).map(first_value),
+        }
+    }
+
+    /// `#v` with `__len`, for a native that must stay suspendable: the
+    /// length, or the `__len` call pushed (see [`Meta`]); its first result
+    /// is the length.
+    ///
+    /// # Errors
+    /// "attempt to get length of a T value".
+    pub fn len_k(&mut self, v: Value) -> LuaResult<Meta<Value>> {
         let h = match v {
-            Value::Str(s) => return Ok(Value::Int(self.heap.str_bytes(s).len() as i64)),
+            Value::Str(s) => {
+                return Ok(Meta::Done(Value::Int(self.heap.str_bytes(s).len() as i64)))
+            }
             Value::Table(t) => match self.heap.tables[t].metatable {
                 Some(mt) => self.tm_of(mt, Tm::Len),
                 None => Value::Nil,
@@ -391,47 +448,71 @@ impl Vm {
         };
         if h.is_nil() {
             if let Value::Table(t) = v {
-                return Ok(Value::Int(self.heap.tables[t].len()));
+                return Ok(Meta::Done(Value::Int(self.heap.tables[t].len())));
             }
             let tn = self.type_name_of(v);
             return Err(self.rt_error(&format!("attempt to get length of a {tn} value")));
         }
-        let r = self.call_value(h, &[v, v])?;
-        Ok(r.first().copied().unwrap_or_default())
+        Ok(self.push_call(&[h, v, v]))
     }
 
     /// `a < b` with `__lt` (`lua_compare(L, a, b, LUA_OPLT)`;
-    /// non-yieldable when it calls a metamethod).
+    /// non-yieldable when it calls a metamethod: natives that may be
+    /// suspended use [`Vm::less_than_k`]).
     ///
     /// # Errors
     /// "attempt to compare ...", or a metamethod's error.
     pub fn less_than(&mut self, a: Value, b: Value) -> LuaResult<bool> {
+        match self.less_than_k(a, b)? {
+            Meta::Done(r) => Ok(r),
+            Meta::Call(n) => self.call_pushed(n).map(|r| first_value(r).truthy()),
+        }
+    }
+
+    /// `a < b` with `__lt`, for a native that must stay suspendable: the
+    /// answer, or the `__lt` call pushed (see [`Meta`]); the truth of its
+    /// first result is the answer.
+    ///
+    /// # Errors
+    /// "attempt to compare ...".
+    pub fn less_than_k(&mut self, a: Value, b: Value) -> LuaResult<Meta<bool>> {
         if let Some(r) = self.raw_order(true, a, b) {
-            return Ok(r);
+            return Ok(Meta::Done(r));
         }
         let h = self.order_handler(Tm::Lt, a, b)?;
-        let r = self.call_value(h, &[a, b])?;
-        Ok(r.first().is_some_and(|v| v.truthy()))
+        Ok(self.push_call(&[h, a, b]))
     }
 
     /// `tostring(v)` (`luaL_tolstring`): `__tostring`, `__name`, numbers
-    /// and the `type: 0x...` form for objects.
+    /// and the `type: 0x...` form for objects (non-yieldable when it calls
+    /// `__tostring`: natives that may be suspended use
+    /// [`Vm::tostring_k`]).
     ///
     /// # Errors
     /// Errors raised by `__tostring`, or "'__tostring' must return a string".
     pub fn tostring(&mut self, v: Value) -> LuaResult<Value> {
+        match self.tostring_k(v)? {
+            Meta::Done(s) => Ok(s),
+            Meta::Call(n) => {
+                let r = self.call_pushed(n).map(first_value)?;
+                self.tostring_result(r)
+            }
+        }
+    }
+
+    /// `tostring(v)`, for a native that must stay suspendable: the string,
+    /// or the `__tostring` call pushed (see [`Meta`]), whose first result
+    /// goes through [`Vm::tostring_result`].
+    ///
+    /// # Errors
+    /// None today; kept for the other conversions' sake.
+    pub fn tostring_k(&mut self, v: Value) -> LuaResult<Meta<Value>> {
         let h = self.metamethod(v, Tm::ToString);
         if !h.is_nil() {
-            let r = self.call_value(h, &[v])?;
-            return match r.first() {
-                Some(s @ Value::Str(_)) => Ok(*s),
-                // Numbers are strings to `lua_isstring`.
-                Some(&n @ (Value::Int(_) | Value::Num(_))) => self.tostring(n),
-                _ => Err(self.error("'__tostring' must return a string")),
-            };
+            return Ok(self.push_call(&[h, v]));
         }
         let s = match v {
-            Value::Str(_) => return Ok(v),
+            Value::Str(_) => return Ok(Meta::Done(v)),
             Value::Nil => "nil".to_string(),
             Value::Bool(b) => b.to_string(),
             Value::Int(_) | Value::Num(_) => self.to_display(v),
@@ -440,7 +521,39 @@ impl Vm {
                 format!("{tn}: {}", self.address(v))
             }
         };
-        Ok(self.new_str(s.as_bytes()))
+        Ok(Meta::Done(self.new_str(s.as_bytes())))
+    }
+
+    /// What a `__tostring` handler returned, made the string `tostring`
+    /// gives.
+    ///
+    /// # Errors
+    /// "'__tostring' must return a string".
+    pub fn tostring_result(&mut self, r: Value) -> LuaResult<Value> {
+        match r {
+            Value::Str(_) => Ok(r),
+            // Numbers are strings to `lua_isstring`.
+            Value::Int(_) | Value::Num(_) => self.tostring(r),
+            _ => Err(self.error("'__tostring' must return a string")),
+        }
+    }
+
+    /// Pushes a metamethod call (function then arguments) for a native to
+    /// request.
+    fn push_call<T>(&mut self, call: &[Value]) -> Meta<T> {
+        for &v in call {
+            self.th.push(v);
+        }
+        Meta::Call(call.len() - 1)
+    }
+
+    /// Runs the call pushed by a `*_k` operation through the recursive
+    /// path and returns its results.
+    fn call_pushed(&mut self, nargs: usize) -> LuaResult<Vec<Value>> {
+        let func = self.th.top - nargs - 1;
+        let call = self.th.stack[func..self.th.top].to_vec();
+        self.th.top = func;
+        self.call_value(call[0], &call[1..])
     }
 
     /// A stable pseudo-address for an object, as `%p` prints it.

@@ -373,6 +373,9 @@ impl Vm {
                     None => Err(self.request_error()),
                 }
             }
+            // The driver loop calls the continuation of a started native
+            // on top after its budget check.
+            Step::Pause(_) => Ok(()),
             Step::Offload(_) => match self.request_job.take() {
                 Some(job) => self.offload_step(job),
                 None => Err(self.request_error()),

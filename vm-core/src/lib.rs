@@ -153,7 +153,7 @@ pub mod value;
 mod verify;
 mod vm;
 
-pub use api::RootId;
+pub use api::{Meta, RootId};
 pub use convert::{ConvertError, FromLua, FromLuaArgs, Function, IntoLua, IntoLuaMulti, Variadic};
 pub use debug::DebugInfo;
 pub use error::{LuaError, LuaResult};

@@ -143,6 +143,8 @@ pub enum Step {
     Resume(Request),
     /// Made by [`Vm::offloadk`].
     Offload(Request),
+    /// Made by [`Vm::pausek`].
+    Pause(Request),
 }
 
 /// The value count of a request whose other operands are recorded on the
@@ -219,6 +221,37 @@ impl Vm {
         }
         self.request_thread = Some(thread);
         Step::Resume(Request(nargs))
+    }
+
+    /// Charges `units` of fuel for work the native does (bytes produced or
+    /// scanned, elements moved), on top of its declared cost: a long native
+    /// pays in proportion, and once the budget is spent it should return
+    /// [`Vm::pausek`] at its next consistent point.
+    ///
+    /// # Errors
+    /// "instruction limit exceeded" past the VM's instruction limit.
+    pub fn charge(&mut self, units: u64) -> LuaResult<()> {
+        let units = i64::try_from(units).unwrap_or(i64::MAX);
+        self.fuel = self.fuel.saturating_sub(units);
+        if self.fuel < 0 {
+            self.check_limit(0)?;
+        }
+        Ok(())
+    }
+
+    /// Whether the budget of this run is spent: a native working in steps
+    /// should then return [`Vm::pausek`].
+    pub fn budget_spent(&self) -> bool {
+        self.fuel <= 0 && self.real_fuel() <= 0
+    }
+
+    /// Continue in `k` (with `Status::Ok` and the frame as it is), after
+    /// letting the driver suspend the run if its budget is spent: what a
+    /// native doing long work in steps returns between two steps. Where the
+    /// run cannot be suspended, `k` is called at once.
+    pub fn pausek(&mut self, k: &'static Continuation, ctx: i64) -> Step {
+        self.set_continuation(Some(k), ctx);
+        Step::Pause(Request(0))
     }
 
     /// Run `job` outside the VM (it may block) and continue in `k` with its

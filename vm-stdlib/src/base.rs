@@ -8,6 +8,8 @@ use std::io::Write;
 
 use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
 
+use crate::resumable::{int_at, pause, set_int, PhaseLog};
+
 natives! {
     PRINT = "print" => print;
     ASSERT = "assert" => assert;
@@ -40,6 +42,8 @@ static PCALL_K: Continuation = Continuation::new("pcall_k", pcall_k);
 static XPCALL_K: Continuation = Continuation::new("xpcall_k", xpcall_k);
 static PAIRS_K: Continuation = Continuation::new("pairs_k", pairs_k);
 static DOFILE_K: Continuation = Continuation::new("dofile_k", dofile_k);
+static PRINT_K: Continuation = Continuation::new("print_k", print_k);
+static TOSTRING_K: Continuation = Continuation::new("tostring_k", tostring_k);
 
 /// Installs the base library into the globals.
 pub fn open_base(vm: &mut Vm) {
@@ -117,20 +121,45 @@ fn plain_error(vm: &mut Vm, msg: &str) -> LuaError {
     LuaError::new(vm.new_str(msg.as_bytes()))
 }
 
+/// `print(...)`: each argument through `tostring` (whose `__tostring` runs
+/// through the interpreter, so it can be suspended), written as soon as it
+/// is converted, as `luaB_print` does. State: the index of the next
+/// argument, in the slot above the arguments; each argument is a phase.
 fn print(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let mut line = Vec::new();
-    for i in 1..=args.len() {
-        if i > 1 {
-            line.push(b'\t');
+    vm.push(Value::Int(0));
+    print_run(vm, args)
+}
+
+fn print_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+    PhaseLog::settle(vm, args, args.len() + 1, ctx);
+    print_run(vm, args)
+}
+
+fn print_run(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let n = args.len();
+    loop {
+        let i = int_at(vm, args, n) as usize;
+        // Like C's fwrite to stdout, a failed write is silently ignored.
+        if i == n {
+            let _ = std::io::stdout().lock().write_all(b"\n");
+            return Ok(Step::Return(0));
         }
-        let s = vm.tostring(vm.arg(args, i))?;
-        line.extend_from_slice(vm.str_bytes(s).unwrap_or_default());
+        let mut log = PhaseLog::open(args, n + 1);
+        let Some(s) = log.tostring(vm, vm.arg(args, i + 1))? else {
+            return Ok(log.request(vm, &PRINT_K));
+        };
+        {
+            let mut out = std::io::stdout().lock();
+            if i > 0 {
+                let _ = out.write_all(b"\t");
+            }
+            let _ = out.write_all(vm.str_bytes(s).unwrap_or_default());
+        }
+        set_int(vm, args, n, i as i64 + 1);
+        if log.commit(vm)? {
+            return Ok(pause(vm, &PRINT_K));
+        }
     }
-    line.push(b'\n');
-    let mut out = std::io::stdout().lock();
-    // Like C's fwrite to stdout, a failed write is silently ignored.
-    let _ = out.write_all(&line);
-    Ok(Step::Return(0))
 }
 
 fn assert(vm: &mut Vm, args: Args) -> LuaResult<Step> {
@@ -203,11 +232,27 @@ fn type_(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     Ok(Step::Return(1))
 }
 
+/// `tostring(v)`: `__tostring` runs through the interpreter (one phase,
+/// its log above the arguments).
 fn tostring(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let v = vm.check_any(args, 1)?;
-    let s = vm.tostring(v)?;
-    vm.push(s);
-    Ok(Step::Return(1))
+    vm.check_any(args, 1)?;
+    tostring_run(vm, args)
+}
+
+fn tostring_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+    PhaseLog::settle(vm, args, args.len(), ctx);
+    tostring_run(vm, args)
+}
+
+fn tostring_run(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let mut log = PhaseLog::open(args, args.len());
+    match log.tostring(vm, vm.arg(args, 1))? {
+        Some(s) => {
+            vm.push(s);
+            Ok(Step::Return(1))
+        }
+        None => Ok(log.request(vm, &TOSTRING_K)),
+    }
 }
 
 fn tonumber(vm: &mut Vm, args: Args) -> LuaResult<Step> {

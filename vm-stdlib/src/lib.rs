@@ -30,6 +30,7 @@ pub mod io;
 pub mod math;
 pub mod os;
 pub mod package;
+mod resumable;
 pub mod string;
 pub mod table;
 pub mod utf8;

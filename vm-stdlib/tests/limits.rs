@@ -188,3 +188,100 @@ fn lua_recursion_and_coroutine_chains_are_not_native_nesting() {
     assert_eq!(int(&r[0]), 100_000);
     assert_eq!(int(&r[1]), 5000);
 }
+
+/// Runs `src` in slices of `slice` units until it ends; returns how many
+/// slices ran and the largest fuel one of them used.
+fn sliced(src: &str, slice: u64, cap: usize) -> (usize, u64, Result<(), String>) {
+    let mut vm = vm();
+    let f = vm.load(src.as_bytes(), "=sliced").unwrap();
+    let main = vm.main_thread();
+    let mut out = vm.start(f, &[], slice);
+    let (mut slices, mut most) = (1, vm.fuel_used());
+    loop {
+        match out {
+            Ok(Outcome::OutOfFuel) if slices < cap => {
+                out = vm.resume(main, &[], slice);
+                slices += 1;
+                most = most.max(vm.fuel_used());
+            }
+            Ok(Outcome::OutOfFuel) => return (slices, most, Err("still running".into())),
+            Ok(_) => return (slices, most, Ok(())),
+            Err(e) => return (slices, most, Err(vm.error_to_string(&e))),
+        }
+    }
+}
+
+/// Endless loops inside callbacks that run through the interpreter loop:
+/// every slice comes back to the driver within its budget plus a small
+/// overshoot.
+#[test]
+fn endless_callbacks_come_back_to_the_driver_every_slice() {
+    let cases = [
+        "table.sort({3, 1, 2, 5, 4}, function(a, b) while true do end end)",
+        "local mt = {__lt = function() while true do end end} table.sort({setmetatable({}, mt), setmetatable({}, mt)})",
+        "tostring(setmetatable({}, {__tostring = function() while true do end end}))",
+        "print(1, setmetatable({}, {__tostring = function() while true do end end}))",
+        "table.sort(setmetatable({}, {__len = function() while true do end end, __index = rawget, __newindex = rawset}))",
+        "table.sort(setmetatable({}, {__len = function() return 3 end, __index = function() while true do end end, __newindex = rawset}))",
+    ];
+    for src in cases {
+        let (slices, most, end) = sliced(src, 1000, 50);
+        assert_eq!(end, Err("still running".to_string()), "{src}");
+        assert_eq!(slices, 50, "{src}");
+        assert!(most <= 1010, "{src}: a slice used {most}");
+    }
+}
+
+/// Sorting in slices gives the same comparator calls and result as
+/// sorting in one go, including the metamethods of a proxy list.
+#[test]
+fn a_sliced_sort_is_the_same_sort() {
+    let src = "
+        local log = {}
+        local store = {}
+        for i = 1, 300 do store[i] = (i * 7919) % 1009 end
+        local proxy = setmetatable({}, {
+          __len = function() return #store end,
+          __index = function(_, i) log[#log + 1] = i return store[i] end,
+          __newindex = function(_, i, v) store[i] = v end,
+        })
+        local calls = 0
+        table.sort(proxy, function(a, b) calls = calls + 1 return a > b end)
+        for i = 2, #store do assert(store[i - 1] >= store[i]) end
+        local plain = {}
+        for i = 1, 2000 do plain[i] = (i * 31) % 977 end
+        table.sort(plain)
+        for i = 2, #plain do assert(plain[i - 1] <= plain[i]) end
+        RESULT = calls * 100000 + #log
+    ";
+    let whole = {
+        let mut vm = vm();
+        vm.exec(src.as_bytes(), "=whole").unwrap();
+        vm.get_global("RESULT")
+    };
+    for slice in [1, 7, 100, 5000] {
+        let mut vm = vm();
+        let f = vm.load(src.as_bytes(), "=sliced").unwrap();
+        let main = vm.main_thread();
+        let mut out = vm.start(f, &[], slice);
+        while let Ok(Outcome::OutOfFuel) = out {
+            vm.full_gc();
+            out = vm.resume(main, &[], slice);
+        }
+        assert!(matches!(out, Ok(Outcome::Return(_))), "{out:?}");
+        assert!(vm.get_global("RESULT").raw_eq(whole), "slice {slice}");
+    }
+}
+
+/// A sort of a large plain list pays for its work: it is suspended many
+/// times instead of running in one unit.
+#[test]
+fn a_long_sort_is_paid_for_and_suspended() {
+    let src = "local t = {} for i = 1, 20000 do t[i] = (i * 7919) % 10007 end
+               table.sort(t)
+               for i = 2, #t do assert(t[i - 1] <= t[i]) end";
+    let (slices, most, end) = sliced(src, 10_000, 100_000);
+    assert_eq!(end, Ok(()));
+    assert!(slices > 20, "{slices} slices");
+    assert!(most <= 10_100, "a slice used {most}");
+}

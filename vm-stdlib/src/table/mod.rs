@@ -4,15 +4,21 @@
 //! Every element is read and written as `t[i]` with `__index` and
 //! `__newindex`, and lengths are taken with `__len`, so any value whose
 //! metatable supplies the metamethods a function needs is accepted in place
-//! of a table (`checktab`). Metamethods and `sort`'s comparator run through
-//! `Vm::call_value`: like PUC Lua's library, none of these functions can be
-//! interrupted by a yield ("attempt to yield across a C-call boundary").
+//! of a table (`checktab`). `sort` (module `sort`) is a suspendable state
+//! machine: its comparator and metamethods run through the interpreter
+//! loop, under the budget, and may yield. The other functions still call
+//! metamethods through `Vm::call_value`, as PUC Lua's library does (a yield
+//! there is "attempt to yield across a C-call boundary"; the instruction
+//! limit still bounds them).
 //!
 //! Values read from the array are kept on the native's stack frame while a
 //! metamethod or comparator may run, so that a collection triggered there
 //! cannot free them (only stack slots and rooted values are marked).
 
-use vm_core::{number, Args, LuaError, LuaResult, Step, Value, Vm};
+mod sort;
+
+use sort::sort;
+use vm_core::{number, Args, LuaResult, Step, Value, Vm};
 
 natives! {
     CONCAT = "concat" => concat;
@@ -318,230 +324,4 @@ fn unpack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         vm.push(v);
     }
     Ok(Step::Return(n as usize + 1))
-}
-
-// ----- sort -----
-
-/// Array index type of the sort: PUC Lua sorts with `unsigned int`
-/// indices, and their wrap-around shows in `Sorter::sort`'s imbalance test.
-type Idx = u32;
-
-/// Partitions of at least this many elements may use a randomised pivot
-/// (`RANLIMIT`).
-const RANDOM_LIMIT: Idx = 100;
-
-/// `table.sort(list [, comp])`.
-fn sort(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let (t, n) = table_and_len(vm, args, RWL)?;
-    // As in PUC Lua, shorter lists are not looked at: not even the
-    // comparator is checked.
-    if n > 1 {
-        if n >= i64::from(i32::MAX) {
-            return Err(vm.arg_error(1, "array too big"));
-        }
-        let comp = if vm.is_none_or_nil(args, 2) {
-            Value::Nil
-        } else {
-            vm.check_function(args, 2)?
-        };
-        let mut sorter = Sorter {
-            t,
-            comp,
-            args,
-            // Never zero: n < 2^31 and the constant has its top bit set.
-            seed: n as u32 ^ 0x9e37_79b9,
-        };
-        sorter.sort(vm, 1, n as Idx, 0)?;
-    }
-    Ok(Step::Return(0))
-}
-
-/// A running `table.sort`: a port of `ltablib.c`'s quicksort that reads,
-/// compares and writes elements in the same order as PUC Lua, so that
-/// metamethods and comparators see the same calls and an inconsistent
-/// comparator is reported ("invalid order function for sorting") in the
-/// same situations.
-///
-/// Elements being worked on are pushed on the native's frame (stack
-/// discipline, as the C code keeps them on the Lua stack): each helper that
-/// reads pushes, and the caller pops when the values are no longer needed.
-struct Sorter {
-    /// The array (argument 1, so rooted by the frame).
-    t: Value,
-    /// The comparator (argument 2), or nil for `<`.
-    comp: Value,
-    /// The native's frame.
-    args: Args,
-    /// State of the deterministic substitute for `l_randomizePivot`
-    /// (xorshift, never zero).
-    seed: u32,
-}
-
-impl Sorter {
-    /// Pushes and returns `a[i]`.
-    fn get(&self, vm: &mut Vm, i: Idx) -> LuaResult<Value> {
-        let v = geti(vm, self.t, i64::from(i))?;
-        vm.push(v);
-        Ok(v)
-    }
-
-    /// `a[i] = v`; `v` must be on the stack (a metamethod may collect).
-    fn set(&self, vm: &mut Vm, i: Idx, v: Value) -> LuaResult<()> {
-        seti(vm, self.t, i64::from(i), v)
-    }
-
-    /// Drops the `n` values pushed last.
-    fn pop(&self, vm: &mut Vm, n: usize) {
-        let top = vm.frame_top(self.args);
-        vm.frame_truncate(self.args, top - n);
-    }
-
-    /// Whether `a` sorts before `b` (`sort_comp`); both are on the stack.
-    fn less(&self, vm: &mut Vm, a: Value, b: Value) -> LuaResult<bool> {
-        if self.comp.is_nil() {
-            return vm.less_than(a, b);
-        }
-        let r = vm.call_value(self.comp, &[a, b])?;
-        Ok(r.first().is_some_and(|v| v.truthy()))
-    }
-
-    /// Stands in for `l_randomizePivot`, which PUC Lua feeds from `clock()`
-    /// and `time()`. A fixed xorshift sequence seeded with the array length
-    /// keeps sorting deterministic (the same comparator calls under any
-    /// budget or run), at the price of pivots an adversary could predict.
-    fn randomize_pivot(&mut self) -> u32 {
-        let mut x = self.seed;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.seed = x;
-        x
-    }
-
-    /// Sorts `a[lo..=up]` (`auxsort`): median of three, partition, recurse
-    /// into the smaller part and loop on the larger one, so the Rust
-    /// recursion is at most about 31 deep.
-    fn sort(&mut self, vm: &mut Vm, mut lo: Idx, mut up: Idx, mut rnd: u32) -> LuaResult<()> {
-        while lo < up {
-            // Order a[lo] <= a[up].
-            let a_lo = self.get(vm, lo)?;
-            let a_up = self.get(vm, up)?;
-            if self.less(vm, a_up, a_lo)? {
-                self.set2(vm, lo, a_up, up, a_lo)?;
-            }
-            self.pop(vm, 2);
-            if up - lo == 1 {
-                return Ok(());
-            }
-            let mut p = if up - lo < RANDOM_LIMIT || rnd == 0 {
-                (lo + up) / 2
-            } else {
-                choose_pivot(lo, up, rnd)
-            };
-            // Order a[lo] <= a[p] <= a[up].
-            let a_p = self.get(vm, p)?;
-            let a_lo = self.get(vm, lo)?;
-            if self.less(vm, a_p, a_lo)? {
-                self.set2(vm, p, a_lo, lo, a_p)?;
-                self.pop(vm, 2);
-            } else {
-                self.pop(vm, 1);
-                let a_up = self.get(vm, up)?;
-                if self.less(vm, a_up, a_p)? {
-                    self.set2(vm, p, a_up, up, a_p)?;
-                }
-                self.pop(vm, 2);
-            }
-            if up - lo == 2 {
-                return Ok(());
-            }
-            // Move the pivot to a[up - 1]; it stays pushed during the
-            // partition.
-            let pivot = self.get(vm, p)?;
-            let a_up1 = self.get(vm, up - 1)?;
-            self.set2(vm, p, a_up1, up - 1, pivot)?;
-            self.pop(vm, 1);
-            p = self.partition(vm, lo, up, pivot)?;
-            self.pop(vm, 1);
-            // Recurse into the smaller part, loop on the larger.
-            let smaller;
-            if p - lo < up - p {
-                self.sort(vm, lo, p - 1, rnd)?;
-                smaller = p - lo;
-                lo = p + 1;
-            } else {
-                self.sort(vm, p + 1, up, rnd)?;
-                smaller = up - p;
-                up = p - 1;
-            }
-            // Unsigned as in C: when `up` dropped below `lo` the difference
-            // wraps and this re-seeds; the loop ends anyway.
-            if up.wrapping_sub(lo) / 128 > smaller {
-                rnd = self.randomize_pivot();
-            }
-        }
-        Ok(())
-    }
-
-    /// `a[i] = vi; a[j] = vj`, in that order: the swap of two elements
-    /// already read and pushed.
-    fn set2(&self, vm: &mut Vm, i: Idx, vi: Value, j: Idx, vj: Value) -> LuaResult<()> {
-        self.set(vm, i, vi)?;
-        self.set(vm, j, vj)
-    }
-
-    /// Partitions `a[lo + 1 ..= up - 2]` around `pivot` (== a[up - 1]),
-    /// given a[lo] <= pivot <= a[up]; returns the pivot's final index `i`,
-    /// with a[lo..i] <= a[i] == pivot <= a[i + 1..=up].
-    fn partition(&mut self, vm: &mut Vm, lo: Idx, up: Idx, pivot: Value) -> LuaResult<Idx> {
-        let mut i = lo;
-        let mut j = up - 1;
-        loop {
-            // Advance i while a[i] < P. a[up - 1] is P itself, so getting
-            // there means the comparator is inconsistent.
-            let a_i = loop {
-                i += 1;
-                let a_i = self.get(vm, i)?;
-                if !self.less(vm, a_i, pivot)? {
-                    break a_i;
-                }
-                if i == up - 1 {
-                    return Err(invalid_order(vm));
-                }
-                self.pop(vm, 1);
-            };
-            // Retreat j while P < a[j]; passing i means a[j] > P where
-            // a[lo .. i - 1] < P was established.
-            let a_j = loop {
-                j -= 1;
-                let a_j = self.get(vm, j)?;
-                if !self.less(vm, pivot, a_j)? {
-                    break a_j;
-                }
-                if j < i {
-                    return Err(invalid_order(vm));
-                }
-                self.pop(vm, 1);
-            };
-            if j < i {
-                // Nothing out of place: put the pivot at i.
-                self.set2(vm, up - 1, a_i, i, pivot)?;
-                self.pop(vm, 2);
-                return Ok(i);
-            }
-            self.set2(vm, i, a_j, j, a_i)?;
-            self.pop(vm, 2);
-        }
-    }
-}
-
-/// A pivot index in the middle half of `[lo, up]`, offset by `rnd`
-/// (`choosePivot`); `up - lo >= RANDOM_LIMIT`, so the modulus is not zero.
-fn choose_pivot(lo: Idx, up: Idx, rnd: u32) -> Idx {
-    let r4 = (up - lo) / 4;
-    rnd % (r4 * 2) + (lo + r4)
-}
-
-fn invalid_order(vm: &mut Vm) -> LuaError {
-    vm.error("invalid order function for sorting")
 }
