@@ -548,26 +548,91 @@ impl Vm {
 
     /// Sets local `n` of stack level `level` (`lua_setlocal`); returns its
     /// name, or `None` when there is no such local.
-    pub fn set_local(&mut self, level: usize, n: i64, v: Value) -> Option<String> {
-        let fi = self.th.frames.len().checked_sub(level + 1)?;
-        let (name, slot) = self.find_local(fi, n)?;
+    ///
+    /// # Errors
+    /// A register whose kind of value the interpreter relies on (a numeric
+    /// `for` loop's hidden state, the table a constructor is filling) takes
+    /// only a value of that kind; another value is refused, the register
+    /// keeps its value, and the error says what it takes: "integer
+    /// expected for '(for state)', got string". (PUC Lua stores the value,
+    /// then reads its bits as a number or a table: a runaway loop or a
+    /// crash.)
+    pub fn set_local(&mut self, level: usize, n: i64, v: Value) -> Result<Option<String>, String> {
+        let Some(fi) = self.th.frames.len().checked_sub(level + 1) else {
+            return Ok(None);
+        };
+        let Some((name, slot)) = self.find_local(fi, n) else {
+            return Ok(None);
+        };
+        self.check_trusted_kind(fi, slot, &name, v)?;
         self.th.stack[slot] = v;
-        Some(name)
+        Ok(Some(name))
     }
 
     /// `set_local` on thread `t`'s stack (which need not be running; a
     /// dead handle has no locals).
+    ///
+    /// # Errors
+    /// As [`Vm::set_local`].
     pub fn set_local_of(
         &mut self,
         t: crate::value::ThreadRef,
         level: usize,
         n: i64,
         v: Value,
-    ) -> Option<String> {
+    ) -> Result<Option<String>, String> {
         if !self.heap.threads.contains_key(t) && t != self.cur {
-            return None;
+            return Ok(None);
         }
         self.on_thread(t, |vm| vm.set_local(level, n, v))
+    }
+
+    /// Refuses `v` for stack slot `slot` (local `name` of frame `fi`) when
+    /// the slot is a register the verifier proved to hold a table or a
+    /// loop's state where the frame goes on (`verify::trusted_kind`) and
+    /// `v` is not of the same kind. `FORLOOP` and `SETLIST` read those
+    /// registers without checking them: refusing here keeps the checks out
+    /// of the interpreter's loop, and an error (rather than ignoring the
+    /// value) tells the caller that nothing was stored. A value of the same
+    /// kind is stored, and does what it does in PUC Lua (another loop
+    /// index, count, limit or step; another table to fill).
+    fn check_trusted_kind(
+        &self,
+        fi: usize,
+        slot: usize,
+        name: &str,
+        v: Value,
+    ) -> Result<(), String> {
+        let old = self.th.stack[slot];
+        let same_kind = matches!(
+            (old, v),
+            (Value::Table(_), Value::Table(_))
+                | (Value::Int(_), Value::Int(_))
+                | (Value::Num(_), Value::Num(_))
+        );
+        // Only tables and numbers are ever trusted.
+        if same_kind || !matches!(old, Value::Table(_) | Value::Int(_) | Value::Num(_)) {
+            return Ok(());
+        }
+        let (Some(p), Some(reg)) = (
+            self.frame_proto(fi),
+            slot.checked_sub(self.th.frames[fi].base),
+        ) else {
+            return Ok(());
+        };
+        let pc = self.th.frames[fi].pc as usize;
+        let want = match crate::verify::trusted_kind(&p, pc, reg) {
+            None => return Ok(()),
+            Some(crate::verify::Trusted::Table) => "table",
+            Some(crate::verify::Trusted::LoopState) if matches!(old, Value::Int(_)) => "integer",
+            Some(crate::verify::Trusted::LoopState) => "float",
+        };
+        let got = match v {
+            Value::Int(_) => "integer",
+            Value::Num(_) => "float",
+            _ => v.type_name(),
+        };
+        Err(format!("{want} expected for '{name}', got {got}"))
     }
 
     /// The name of parameter `n` (1-based) of Lua function `f`

@@ -236,8 +236,11 @@ fn setlocal(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let n = vm.check_integer(args, a + 2)?;
     let v = vm.check_any(args, a + 3)?;
     let r = match vm.set_local_of(thread, level, n, v) {
-        Some(name) => vm.new_str(name.as_bytes()),
-        None => Value::Nil,
+        Ok(Some(name)) => vm.new_str(name.as_bytes()),
+        Ok(None) => Value::Nil,
+        // A loop's state or a constructor's table takes only a value of
+        // its kind (`Vm::set_local`).
+        Err(why) => return Err(vm.arg_error(a + 3, &why)),
     };
     vm.push(r);
     Ok(Step::Return(1))
