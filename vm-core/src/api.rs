@@ -18,7 +18,7 @@ use crate::value::{StrRef, TableRef, ThreadRef, Value};
 
 /// Handle to a value rooted by the embedder (`Vm::root`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RootId(usize);
+pub struct RootId(pub(crate) usize);
 
 /// The outcome of an operation that may have to call a metamethod, for a
 /// native that must stay suspendable ([`Vm::index_k`], [`Vm::set_index_k`],

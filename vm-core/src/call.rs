@@ -652,6 +652,9 @@ impl Vm {
     fn close_from(&mut self, level: usize, mut errv: Value) -> Option<Value> {
         self.close_upvals(level);
         let mut raised = None;
+        // The error is in no stack slot the collector sees once a handler
+        // drops its argument: rooted while the handlers run.
+        let root = self.root(errv);
         while let Some(&slot) = self.th.tbc.last() {
             if slot < level {
                 break;
@@ -662,8 +665,10 @@ impl Vm {
             if let Err(e) = self.call_value(h, &[v, errv]) {
                 errv = e.0.value;
                 raised = Some(e.0.value);
+                self.roots[root.0] = Some(errv);
             }
         }
+        self.unroot(root);
         raised
     }
 

@@ -1160,28 +1160,20 @@ fn run_unchecked(bytes: &[u8], run: Run) -> Result<Ending, String> {
             }),
         );
     }
-    // Errors are caught inside the run: one escaping a driven run is not
-    // rooted while the `__close` handlers of the main thread run
-    // (`Vm::close_from`), so a handler that drops its error argument lets
-    // a collection free it (a known bug, not the verifier's).
-    let wrapper = vm
-        .load(b"local f = ... return pcall(f)", "=wrapper")
-        .expect("the wrapper compiles");
     vm.gc_set_stress(run.stress);
     // Code that no budget can suspend (a hook, a finalizer, a `__tostring`
     // called by a native) stops at the hard limit.
     vm.set_instruction_limit(Some(2 * CAP));
     let mut spent = 0;
-    let mut out = vm.start(wrapper, &[f], run.slice);
+    // Errors escape the driven run, so the `__close` handlers of the
+    // abandoned frames run on that path too (`Vm::close_from`).
+    let mut out = vm.start(f, &[], run.slice);
     let ending = loop {
         spent += vm.fuel_used();
         match out {
             Ok(Outcome::OutOfFuel) if spent < CAP => out = vm.resume(main, &[], run.slice),
             Ok(Outcome::OutOfFuel) => break Ending::Stopped,
-            Ok(Outcome::Return(r)) if matches!(r.first(), Some(Value::Bool(true))) => {
-                break Ending::Returned
-            }
-            Ok(Outcome::Return(_)) => break Ending::Raised,
+            Ok(Outcome::Return(_)) => break Ending::Returned,
             Ok(_) => break Ending::Other,
             Err(_) => break Ending::Raised,
         }
