@@ -649,7 +649,7 @@ impl Vm {
     /// `level` through the non-yieldable path. Each handler gets the
     /// current error; one that fails replaces it, and the last replacement
     /// is returned.
-    fn close_from(&mut self, level: usize, mut errv: Value) -> Option<Value> {
+    pub(crate) fn close_from(&mut self, level: usize, mut errv: Value) -> Option<Value> {
         self.close_upvals(level);
         let mut raised = None;
         // The error is in no stack slot the collector sees once a handler

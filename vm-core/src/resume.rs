@@ -677,6 +677,68 @@ impl Vm {
         out.map_err(|e| self.escaped(e))
     }
 
+    /// Abandons a run: the call [`Vm::start`] left suspended on the main
+    /// thread, or a thread the driver resumed whose chain is parked (out of
+    /// fuel, waiting for an offloaded job, whose result is then dropped),
+    /// or a coroutine suspended by a yield. Every thread of the chain, from
+    /// the innermost coroutine down to `t`, unwinds as `coroutine.close`
+    /// does: its pending `__close` handlers run with the error value
+    /// `"cancelled"` (they cannot yield), its upvalues close, its frames and
+    /// stack are freed and it is dead (the main thread is ready for the next
+    /// `start` instead). Returns the last error a `__close` handler raised,
+    /// if any.
+    ///
+    /// # Errors
+    /// When the VM is running, or `t` is not suspended (a running or normal
+    /// coroutine, or the main thread without a suspended call).
+    pub fn cancel(&mut self, t: ThreadRef) -> LuaResult<Option<Value>> {
+        self.check_idle()?;
+        let Some(i) = self.parked.iter().position(|&(root, _)| root == t) else {
+            if t == self.main {
+                return Err(self.driver_error("the main thread has no suspended call"));
+            }
+            return match self.thread_status(t) {
+                ThreadStatus::Suspended | ThreadStatus::Dead => self.close_thread(t),
+                _ => Err(self.driver_error("cannot cancel a running or normal coroutine")),
+            };
+        };
+        let (_, top) = self.parked.swap_remove(i);
+        let errv = self.new_str(b"cancelled");
+        let mut raised = None;
+        let mut at = top;
+        loop {
+            self.switch_to(at);
+            let parent = self.th.parent.take();
+            // The handlers run on this thread and cannot yield.
+            self.th.nny += 1;
+            self.th.status = ThreadStatus::Running;
+            if at == self.main {
+                let (func, depth) = self.main_task.take().expect("a parked main call");
+                self.th.frames.truncate(depth);
+                self.recount_ccalls();
+                raised = self.close_from(func, errv).or(raised);
+                self.th.top = func;
+                self.th.nny -= 1;
+            } else {
+                self.th.frames.clear();
+                self.th.ncalls = 0;
+                raised = self.close_all(errv).or(raised);
+                self.th.nny -= 1;
+                self.th.status = ThreadStatus::Dead;
+                self.th.errored = false;
+                self.th.top = 0;
+                self.th.stack = Vec::new();
+                self.th.tbc.clear();
+            }
+            match parent {
+                Some(p) if at != t => at = p,
+                _ => break,
+            }
+        }
+        self.switch_to(self.main);
+        Ok(raised)
+    }
+
     /// `coroutine.close`/`lua_closethread`: closes the pending to-be-closed
     /// variables and upvalues of a suspended or dead coroutine, which is
     /// dead afterwards. Returns the error that killed it or that a

@@ -2,7 +2,21 @@
 //! (in driven runs and inside callbacks that cannot be suspended) and the
 //! nesting of calls made by natives ("C stack overflow").
 
-use vm_core::{Outcome, Value, Vm};
+use vm_core::{
+    Args, Continuation, Job, JobValue, LuaResult, NativeFunction, Outcome, Status, Step, Value, Vm,
+};
+
+static SLOW: NativeFunction = NativeFunction::new("slow", slow);
+static SLOW_K: Continuation = Continuation::new("slow_k", slow_k);
+
+/// `slow()`: offloads a job that answers 1.
+fn slow(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+    Ok(vm.offloadk(Job::new(|| Ok(vec![JobValue::Int(1)])), &SLOW_K, 0))
+}
+
+fn slow_k(_vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    Ok(Step::Return(1))
+}
 
 fn vm() -> Vm {
     let mut vm = Vm::new();
@@ -284,4 +298,139 @@ fn a_long_sort_is_paid_for_and_suspended() {
     assert_eq!(end, Ok(()));
     assert!(slices > 20, "{slices} slices");
     assert!(most <= 10_100, "a slice used {most}");
+}
+
+/// Starts `src` on the main thread with a budget of `slice` and resumes it
+/// `slices - 1` more times: the run is then parked.
+fn park_main(vm: &mut Vm, src: &str, slice: u64, slices: usize) {
+    let f = vm.load(src.as_bytes(), "=parked").unwrap();
+    let main = vm.main_thread();
+    let mut out = vm.start(f, &[], slice);
+    for _ in 1..slices {
+        assert!(matches!(out, Ok(Outcome::OutOfFuel)), "{out:?}");
+        out = vm.resume(main, &[], slice);
+    }
+    assert!(matches!(out, Ok(Outcome::OutOfFuel)), "{out:?}");
+}
+
+#[test]
+fn cancel_unwinds_a_parked_main_run_and_leaves_the_vm_usable() {
+    let mut vm = vm();
+    vm.gc_set_stress(true);
+    park_main(
+        &mut vm,
+        "local outer <close> = setmetatable({}, {__close = function(_, e) CLOSED = (CLOSED or '') .. 'outer:' .. tostring(e) .. ';' end})
+         pcall(function()
+           local inner <close> = setmetatable({}, {__close = function(_, e) CLOSED = (CLOSED or '') .. 'inner:' .. tostring(e) .. ';' end})
+           while true do end
+         end)",
+        100,
+        3,
+    );
+    let main = vm.main_thread();
+    assert!(matches!(vm.cancel(main), Ok(None)));
+    let closed = vm.get_global("CLOSED");
+    assert_eq!(
+        vm.str_bytes(closed),
+        Some(&b"inner:cancelled;outer:cancelled;"[..])
+    );
+    // Nothing is left to resume; a new call runs.
+    assert!(vm.resume(main, &[], 100).is_err());
+    assert!(vm.cancel(main).is_err());
+    let r = exec(&mut vm, "return 6 * 7").unwrap();
+    assert_eq!(int(&r[0]), 42);
+    vm.check_invariants().unwrap();
+}
+
+#[test]
+fn cancel_unwinds_every_coroutine_of_a_parked_chain() {
+    let mut vm = vm();
+    exec(
+        &mut vm,
+        "LOG = {}
+         local function closer(name)
+           return setmetatable({}, {__close = function(_, e) LOG[#LOG + 1] = name .. ':' .. tostring(e) end})
+         end
+         INNER = coroutine.create(function()
+           local c <close> = closer('inner')
+           while true do end
+         end)
+         OUTER = coroutine.create(function()
+           local c <close> = closer('outer')
+           coroutine.resume(INNER)
+         end)",
+    )
+    .unwrap();
+    let Value::Thread(outer) = vm.get_global("OUTER") else {
+        panic!("a thread")
+    };
+    let Value::Thread(inner) = vm.get_global("INNER") else {
+        panic!("a thread")
+    };
+    assert!(matches!(vm.resume(outer, &[], 500), Ok(Outcome::OutOfFuel)));
+    assert!(matches!(vm.cancel(outer), Ok(None)));
+    let log = exec(&mut vm, "return table.concat(LOG, ' ')").unwrap();
+    assert_eq!(
+        vm.str_bytes(log[0]),
+        Some(&b"inner:cancelled outer:cancelled"[..])
+    );
+    assert_eq!(vm.thread_status(outer), vm_core::ThreadStatus::Dead);
+    assert_eq!(vm.thread_status(inner), vm_core::ThreadStatus::Dead);
+    assert!(vm.resume(outer, &[], 100).is_err());
+    let r = exec(
+        &mut vm,
+        "return coroutine.status(INNER), coroutine.close(INNER)",
+    )
+    .unwrap();
+    assert_eq!(vm.str_bytes(r[0]), Some(&b"dead"[..]));
+    vm.check_invariants().unwrap();
+}
+
+#[test]
+fn cancel_drops_a_pending_offload_and_closes_a_yielded_coroutine() {
+    let mut vm = vm();
+    // A run waiting for its job is cancelled; the job's result has no
+    // taker any more.
+    let slow = vm.new_native(&SLOW);
+    vm.set_global("slow", slow);
+    let f = vm
+        .load(b"local c <close> = setmetatable({}, {__close = function(_, e) OFF = e end}) return slow()", "=off")
+        .unwrap();
+    let main = vm.main_thread();
+    let Ok(Outcome::Offload(job)) = vm.start(f, &[], 1000) else {
+        panic!("an offload")
+    };
+    assert!(matches!(vm.cancel(main), Ok(None)));
+    let off = vm.get_global("OFF");
+    assert_eq!(vm.str_bytes(off), Some(&b"cancelled"[..]));
+    assert!(vm.complete_offload(main, job.run()).is_err());
+    // A yielded coroutine is closed as coroutine.close would.
+    exec(
+        &mut vm,
+        "CO = coroutine.create(function()
+           local c <close> = setmetatable({}, {__close = function(_, e) CLOSED_WITH = e end})
+           coroutine.yield(1)
+         end)",
+    )
+    .unwrap();
+    let Value::Thread(co) = vm.get_global("CO") else {
+        panic!("a thread")
+    };
+    assert!(matches!(vm.resume(co, &[], 1000), Ok(Outcome::Yield(_))));
+    assert!(matches!(vm.cancel(co), Ok(None)));
+    assert_eq!(vm.thread_status(co), vm_core::ThreadStatus::Dead);
+    assert!(vm.get_global("CLOSED_WITH").is_nil());
+    // A __close handler's error is reported.
+    park_main(
+        &mut vm,
+        "local c <close> = setmetatable({}, {__close = function() error('in close', 0) end})
+         while true do end",
+        50,
+        1,
+    );
+    let main = vm.main_thread();
+    let raised = vm.cancel(main).unwrap().expect("the handler's error");
+    assert_eq!(vm.str_bytes(raised), Some(&b"in close"[..]));
+    let r = exec(&mut vm, "return 1").unwrap();
+    assert_eq!(int(&r[0]), 1);
 }
