@@ -8,13 +8,21 @@
 //! Lua 5.4.4 does (`getformat`, `checkformat`), which also bounds widths
 //! and precisions to two digits: no format can ask for a large buffer.
 
+use std::ops::Range;
+
+use vm_core::meta::Tm;
 use vm_core::number::fmt_int;
 use vm_core::value::TableRef;
-use vm_core::{Args, LuaResult, Step, Value, Vm};
+use vm_core::{Args, Continuation, LuaResult, Meta, Status, Step, Value, Vm};
+
+use super::cost::charge_bytes;
+use crate::resumable::{int_at, pause, set_int, PhaseLog};
 
 natives! {
     FORMAT = "format" => format;
 }
+
+static FORMAT_K: Continuation = Continuation::new("string.format_k", format_k);
 
 /// Adds `format` to the string table.
 pub(crate) fn register(vm: &mut Vm, string: TableRef) {
@@ -41,11 +49,93 @@ const LONG_STRING: usize = 100;
 
 fn format(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let fmt = vm.check_string(args, 1)?;
-    // A copy: converting arguments may run `__tostring`, which needs `vm`.
+    // A copy: converting arguments needs `vm` mutably.
     let fmt = vm.str_bytes(fmt).unwrap_or_default().to_vec();
     let mut out = Vec::with_capacity(fmt.len());
-    let mut arg = 1;
-    let mut i = 0;
+    match format_from(vm, args, &fmt, 0, 1, &mut out)? {
+        None => format_done(vm, out),
+        Some((i, arg)) => {
+            // A `__tostring` to call: the state moves to the frame.
+            let buf = vm.new_userdata(Box::new(out), None);
+            vm.push(buf);
+            vm.push(Value::Int(i as i64));
+            vm.push(Value::Int(arg as i64));
+            format_run(vm, args)
+        }
+    }
+}
+
+// Once `format` must call a `__tostring`, its frame holds, above the
+// arguments: the result so far (a userdata holding a `Vec<u8>`), the
+// format position just past the `%` of the pending `%s`, and that
+// conversion's argument; then the phase log with the handler's answer.
+const FMT_BUF: usize = 0;
+const FMT_POS: usize = 1;
+const FMT_ARG: usize = 2;
+const FMT_LOG: usize = 3;
+
+fn format_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+    PhaseLog::settle(vm, args, args.len() + FMT_LOG, ctx);
+    format_run(vm, args)
+}
+
+/// The suspendable part of `format`: each phase converts a pending `%s`
+/// argument through its `__tostring` (requested with `Vm::callk`, so it
+/// runs under the budget and may yield), then formats on to the next one.
+fn format_run(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let n = args.len();
+    loop {
+        let (i, arg) = (int_at(vm, args, n + FMT_POS), int_at(vm, args, n + FMT_ARG));
+        let (i, arg) = (i as usize, arg as usize);
+        let mut log = PhaseLog::open(args, n + FMT_LOG);
+        let Some(s) = log.tostring(vm, vm.arg(args, arg))? else {
+            return Ok(log.request(vm, &FORMAT_K));
+        };
+        let fmt = vm.check_string(args, 1)?;
+        let fmt = vm.str_bytes(fmt).unwrap_or_default().to_vec();
+        let buf = vm.frame_get(args, n + FMT_BUF);
+        let mut out = vm
+            .userdata_mut::<Vec<u8>>(buf)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        let (form, next) = spec_at(vm, &fmt, i)?;
+        add_string(vm, arg, &fmt[form], s, &mut out)?;
+        match format_from(vm, args, &fmt, next, arg, &mut out)? {
+            None => return format_done(vm, out),
+            Some((i, arg)) => {
+                if let Some(b) = vm.userdata_mut::<Vec<u8>>(buf) {
+                    *b = out;
+                }
+                set_int(vm, args, n + FMT_POS, i as i64);
+                set_int(vm, args, n + FMT_ARG, arg as i64);
+                if log.commit(vm)? {
+                    return Ok(pause(vm, &FORMAT_K));
+                }
+            }
+        }
+    }
+}
+
+/// The result: charged for its bytes, then pushed.
+fn format_done(vm: &mut Vm, out: Vec<u8>) -> LuaResult<Step> {
+    charge_bytes(vm, out.len())?;
+    let s = vm.new_str(&out);
+    vm.push(s);
+    Ok(Step::Return(1))
+}
+
+/// Formats `fmt` from byte `i`, `arg` being the last argument consumed,
+/// appending to `out`. Stops before a `%s` whose argument has a
+/// `__tostring`, answering the position just past its `%` and its
+/// argument.
+fn format_from(
+    vm: &mut Vm,
+    args: Args,
+    fmt: &[u8],
+    mut i: usize,
+    mut arg: usize,
+    out: &mut Vec<u8>,
+) -> LuaResult<Option<(usize, usize)>> {
     while i < fmt.len() {
         let c = fmt[i];
         i += 1;
@@ -62,23 +152,33 @@ fn format(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         if arg > args.len() {
             return Err(vm.arg_error(arg, "no value"));
         }
-        let span = fmt[i..]
-            .iter()
-            .take_while(|c| SPEC_CHARS.contains(c))
-            .count();
-        if span + 1 >= MAX_FORMAT - 10 {
-            return Err(vm.error("invalid format (too long)"));
+        let (form, next) = spec_at(vm, fmt, i)?;
+        let form = &fmt[form];
+        if form.last() == Some(&b's') && form.len() > 1 {
+            let v = vm.arg(args, arg);
+            if !matches!(v, Value::Str(_)) && !vm.metamethod(v, Tm::ToString).is_nil() {
+                return Ok(Some((i, arg)));
+            }
         }
-        // `%`, the spanned characters and the conversion (absent at the
-        // end of the string, where C sees the terminating NUL).
-        let end = (i + span + 1).min(fmt.len());
-        let form = &fmt[i - 1..end];
-        i += span + 1;
-        conversion(vm, args, arg, form, &mut out)?;
+        i = next;
+        conversion(vm, args, arg, form, out)?;
     }
-    let s = vm.new_str(&out);
-    vm.push(s);
-    Ok(Step::Return(1))
+    Ok(None)
+}
+
+/// The specification starting at the `%` just before `fmt[i]` (`%`, the
+/// spanned characters and the conversion, absent at the end of the
+/// string, where C sees the terminating NUL), and the position after it.
+fn spec_at(vm: &mut Vm, fmt: &[u8], i: usize) -> LuaResult<(Range<usize>, usize)> {
+    let span = fmt[i..]
+        .iter()
+        .take_while(|c| SPEC_CHARS.contains(c))
+        .count();
+    if span + 1 >= MAX_FORMAT - 10 {
+        return Err(vm.error("invalid format (too long)"));
+    }
+    let end = (i + span + 1).min(fmt.len());
+    Ok((i - 1..end, i + span + 1))
 }
 
 /// Formats argument `arg` by `form` (`%`, flags, width, precision and the
@@ -138,22 +238,12 @@ fn conversion(
             add_literal(vm, args, arg, out)?;
         }
         b's' => {
-            let s = vm.tostring(vm.arg(args, arg))?;
-            if form.len() == 2 {
-                out.extend_from_slice(vm.str_bytes(s).unwrap_or_default());
-                return Ok(());
-            }
-            // C's `%s` stops at a NUL: refuse rather than truncate.
-            if vm.str_bytes(s).unwrap_or_default().contains(&0) {
-                return Err(vm.arg_error(arg, "string contains zeros"));
-            }
-            let spec = check_spec(vm, form, FLAGS_CHAR, true)?;
-            let bytes = vm.str_bytes(s).unwrap_or_default();
-            match spec.precision {
-                None if bytes.len() >= LONG_STRING => out.extend_from_slice(bytes),
-                None => pad(out, &spec, b"", bytes, false),
-                Some(p) => pad(out, &spec, b"", &bytes[..p.min(bytes.len())], false),
-            }
+            // No `__tostring` here: `format_from` stops before those.
+            let s = match vm.tostring_k(vm.arg(args, arg))? {
+                Meta::Done(s) => s,
+                Meta::Call(_) => unreachable!("__tostring is called by format_run"),
+            };
+            add_string(vm, arg, form, s, out)?;
         }
         _ => {
             // C prints the specification up to a NUL.
@@ -161,6 +251,26 @@ fn conversion(
             let msg = [b"invalid conversion '", shown, b"' to 'format'"].concat();
             return Err(vm.error_bytes(&msg));
         }
+    }
+    Ok(())
+}
+
+/// `%s` of argument `arg`, whose string is `s`.
+fn add_string(vm: &mut Vm, arg: usize, form: &[u8], s: Value, out: &mut Vec<u8>) -> LuaResult<()> {
+    if form.len() == 2 {
+        out.extend_from_slice(vm.str_bytes(s).unwrap_or_default());
+        return Ok(());
+    }
+    // C's `%s` stops at a NUL: refuse rather than truncate.
+    if vm.str_bytes(s).unwrap_or_default().contains(&0) {
+        return Err(vm.arg_error(arg, "string contains zeros"));
+    }
+    let spec = check_spec(vm, form, FLAGS_CHAR, true)?;
+    let bytes = vm.str_bytes(s).unwrap_or_default();
+    match spec.precision {
+        None if bytes.len() >= LONG_STRING => out.extend_from_slice(bytes),
+        None => pad(out, &spec, b"", bytes, false),
+        Some(p) => pad(out, &spec, b"", &bytes[..p.min(bytes.len())], false),
     }
     Ok(())
 }

@@ -6,19 +6,27 @@
 //! Strings are bytes; classes and case mapping follow the C locale. The
 //! pattern matcher lives in `pattern` and never touches the VM: the
 //! natives borrow a subject while matching, then copy out what they push.
-//! `gsub` calls replacement functions (and `__index` of replacement
-//! tables) through `Vm::call_value`, so, as in PUC Lua, a yield inside
-//! them is "attempt to yield across a C-call boundary".
+//!
+//! Natives pay for the bytes they produce or scan (`cost`). `rep` and
+//! `gsub` work in steps and may be suspended between two (`Vm::pausek`),
+//! their state in their frame. `gsub` calls replacement functions (and
+//! `__index` of replacement tables) with `Vm::callk`, as do `format`'s
+//! `__tostring` and the arithmetic metamethods' fallback: that Lua code
+//! runs under the budget and may yield, where PUC Lua says "attempt to
+//! yield across a C-call boundary" (an extension).
 
 use std::ops::Range;
 
 use vm_core::meta::Tm;
 use vm_core::number::{self, ArithOp};
 use vm_core::value::TableRef;
-use vm_core::{Args, LuaError, LuaResult, Step, Value, Vm};
+use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
 
+use crate::resumable::{int_at, set_int};
+use cost::{charge_bytes, charge_work, STEP_BYTES};
 use pattern::{CaptureValue, Captures, MatchState, PatternError};
 
+pub(crate) mod cost;
 mod format;
 mod pack;
 mod pattern;
@@ -47,6 +55,10 @@ natives! {
     IDIV = "__idiv" => arith_idiv;
     UNM = "__unm" => arith_unm;
 }
+
+static REP_K: Continuation = Continuation::new("string.rep_k", rep_k);
+static GSUB_K: Continuation = Continuation::new("string.gsub_k", gsub_k);
+static ARITH_K: Continuation = Continuation::new("string.arith_k", arith_k);
 
 /// Largest string `rep` builds (`MAXSIZE` in `lstrlib.c` on 64-bit
 /// machines, where it is `INT_MAX`).
@@ -148,22 +160,6 @@ fn check_stack(vm: &mut Vm, n: usize, what: &str) -> LuaResult<()> {
     Ok(())
 }
 
-/// Capture `i` of the match `m` of `subject` as a Lua value: a new string
-/// or a position.
-fn capture_value(
-    vm: &mut Vm,
-    subject: &[u8],
-    caps: &Captures,
-    i: usize,
-    m: Range<usize>,
-) -> LuaResult<Value> {
-    match caps.get(i, m) {
-        Ok(CaptureValue::Str(r)) => Ok(vm.new_str(&subject[r])),
-        Ok(CaptureValue::Position(p)) => Ok(Value::Int(p)),
-        Err(e) => Err(pattern_error(vm, e)),
-    }
-}
-
 /// Pushes the captures of the match `m` of `subject` (`push_captures`);
 /// `whole` yields the whole match for a pattern without captures.
 /// Returns how many values it pushed.
@@ -205,28 +201,41 @@ fn sub(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     if start > end {
         return return_str(vm, b"");
     }
+    charge_bytes(vm, end + 1 - start)?;
     let piece = bytes(vm, s)[start - 1..end].to_vec();
     return_str(vm, &piece)
 }
 
 fn reverse(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let (s, _) = check_str(vm, args, 1)?;
+    let (s, l) = check_str(vm, args, 1)?;
+    charge_bytes(vm, l)?;
     let r: Vec<u8> = bytes(vm, s).iter().rev().copied().collect();
     return_str(vm, &r)
 }
 
 fn lower(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let (s, _) = check_str(vm, args, 1)?;
+    let (s, l) = check_str(vm, args, 1)?;
+    charge_bytes(vm, l)?;
     let r = bytes(vm, s).to_ascii_lowercase();
     return_str(vm, &r)
 }
 
 fn upper(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let (s, _) = check_str(vm, args, 1)?;
+    let (s, l) = check_str(vm, args, 1)?;
+    charge_bytes(vm, l)?;
     let r = bytes(vm, s).to_ascii_uppercase();
     return_str(vm, &r)
 }
 
+// `rep`'s frame once it has paused: its three arguments (the strings they
+// stand for), the buffer (a userdata holding the `Vec<u8>` built so far)
+// and the length of the result.
+const REP_BUF: usize = 3;
+const REP_TOTAL: usize = 4;
+
+/// `string.rep(s, n [, sep])`, built in steps of `STEP_BYTES` bytes: a
+/// result of any size costs fuel in proportion and lets the driver
+/// suspend the run between two steps.
 fn rep(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let (s, l) = check_str(vm, args, 1)?;
     let n = vm.check_integer(args, 2)?;
@@ -242,15 +251,96 @@ fn rep(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         return Err(vm.error("resulting string too large"));
     }
     let total = n * l + (n - 1) * lsep;
-    let mut out = Vec::with_capacity(total);
-    let (text, sep) = (bytes(vm, s), sep.map_or(&[][..], |sep| bytes(vm, sep)));
-    for i in 0..n {
-        if i > 0 {
-            out.extend_from_slice(sep);
+    rep_run(vm, args, [s, sep.unwrap_or_default()], total, None)
+}
+
+fn rep_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    let parts = [vm.frame_get(args, 0), vm.frame_get(args, 2)];
+    let total = int_at(vm, args, REP_TOTAL) as usize;
+    let buf = vm.frame_get(args, REP_BUF);
+    let out = vm
+        .userdata_mut::<Vec<u8>>(buf)
+        .map(std::mem::take)
+        .unwrap_or_default();
+    rep_run(vm, args, parts, total, Some(out))
+}
+
+/// Builds `rep`'s result (the string and the separator in `parts`, the
+/// separator nil when absent) from what `out` holds, `None` before the
+/// first step.
+fn rep_run(
+    vm: &mut Vm,
+    args: Args,
+    parts: [Value; 2],
+    total: usize,
+    out: Option<Vec<u8>>,
+) -> LuaResult<Step> {
+    let paused = out.is_some();
+    let mut out = out.unwrap_or_else(|| Vec::with_capacity(total));
+    loop {
+        let chunk = (total - out.len()).min(STEP_BYTES);
+        charge_bytes(vm, chunk)?;
+        let text = bytes(vm, parts[0]);
+        let sep = vm.str_bytes(parts[1]).unwrap_or_default();
+        rep_fill(&mut out, text, sep, chunk);
+        if out.len() == total {
+            return return_str(vm, &out);
         }
-        out.extend_from_slice(text);
+        if vm.budget_spent() {
+            break;
+        }
     }
-    return_str(vm, &out)
+    if paused {
+        let buf = vm.frame_get(args, REP_BUF);
+        if let Some(b) = vm.userdata_mut::<Vec<u8>>(buf) {
+            *b = out;
+        }
+    } else {
+        // `lua_settop(L, 3)`, the arguments made the strings they stand
+        // for, then the buffer and the total.
+        set_top(vm, args, 3);
+        vm.set_arg(args, 1, parts[0]);
+        vm.set_arg(args, 3, parts[1]);
+        let buf = vm.new_userdata(Box::new(out), None);
+        vm.push(buf);
+        vm.push(Value::Int(total as i64));
+    }
+    Ok(vm.pausek(&REP_K, 0))
+}
+
+/// Appends the next `chunk` bytes of `text sep text sep ... text` to
+/// `out`: the first copy from the strings, then from `out` itself, whose
+/// prefix repeats with the period of one copy and its separator.
+fn rep_fill(out: &mut Vec<u8>, text: &[u8], sep: &[u8], mut chunk: usize) {
+    let unit = text.len() + sep.len();
+    while chunk > 0 {
+        let len = out.len();
+        let at = len % unit;
+        let piece = if len >= unit {
+            // out[at + j] is the byte due at len + j, for at + j < len.
+            let piece = chunk.min(len - at);
+            out.extend_from_within(at..at + piece);
+            piece
+        } else {
+            let (from, off) = if at < text.len() {
+                (text, at)
+            } else {
+                (sep, at - text.len())
+            };
+            let piece = chunk.min(from.len() - off);
+            out.extend_from_slice(&from[off..off + piece]);
+            piece
+        };
+        chunk -= piece;
+    }
+}
+
+/// `lua_settop(L, n)` for a native's frame: nils added or values dropped.
+fn set_top(vm: &mut Vm, args: Args, n: usize) {
+    while vm.frame_top(args) < n {
+        vm.push(Value::Nil);
+    }
+    vm.frame_truncate(args, n);
 }
 
 fn byte(vm: &mut Vm, args: Args) -> LuaResult<Step> {
@@ -266,6 +356,8 @@ fn byte(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         return Err(vm.error("string slice too long"));
     }
     check_stack(vm, n, "string slice too long")?;
+    // Each value pushed is worth a byte produced.
+    charge_bytes(vm, n)?;
     for i in start - 1..end {
         let b = bytes(vm, s)[i];
         vm.push(Value::Int(i64::from(b)));
@@ -274,6 +366,7 @@ fn byte(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 }
 
 fn char(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    charge_bytes(vm, args.len())?;
     let mut out = Vec::with_capacity(args.len());
     for i in 1..=args.len() {
         let c = vm.check_integer(args, i)?;
@@ -297,7 +390,8 @@ fn match_(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 }
 
 /// `find` (positions, then captures) and `match` (captures, or the whole
-/// match) share their search (`str_find_aux`).
+/// match) share their search (`str_find_aux`). Each pays for the bytes
+/// its search scanned.
 fn find_aux(vm: &mut Vm, args: Args, find: bool) -> LuaResult<Step> {
     let (s, ls) = check_str(vm, args, 1)?;
     let (p, lp) = check_str(vm, args, 2)?;
@@ -307,6 +401,7 @@ fn find_aux(vm: &mut Vm, args: Args, find: bool) -> LuaResult<Step> {
     }
     if find && (vm.arg(args, 4).truthy() || pattern::is_literal(bytes(vm, p))) {
         let found = pattern::find_literal(&bytes(vm, s)[init..], bytes(vm, p));
+        charge_bytes(vm, found.map_or(ls - init, |at| at + lp))?;
         let Some(at) = found.map(|at| at + init) else {
             return return_fail(vm);
         };
@@ -314,7 +409,9 @@ fn find_aux(vm: &mut Vm, args: Args, find: bool) -> LuaResult<Step> {
         vm.push(Value::Int((at + lp) as i64));
         return Ok(Step::Return(2));
     }
-    let found = pattern::search(bytes(vm, s), bytes(vm, p), init);
+    let mut work = 0;
+    let found = pattern::search(bytes(vm, s), bytes(vm, p), init, &mut work);
+    charge_work(vm, work)?;
     let found = match found {
         Ok(Some(f)) => f,
         Ok(None) => return return_fail(vm),
@@ -354,7 +451,8 @@ fn gmatch(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// The iterator `gmatch` returns (`gmatch_aux`): the next match starting
 /// at or after the current position that does not end where the previous
 /// one did (so an empty match right after a match is skipped). A leading
-/// `^` is an ordinary byte here, as in PUC Lua.
+/// `^` is an ordinary byte here, as in PUC Lua. Each step pays for the
+/// bytes its search scanned.
 fn gmatch_step(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let (s, p) = (vm.upvalue(args, 1), vm.upvalue(args, 2));
     let Value::Table(state) = vm.upvalue(args, 3) else {
@@ -367,7 +465,9 @@ fn gmatch_step(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         Value::Int(e) => Some(e as usize),
         _ => None,
     };
-    let found = next_gmatch(bytes(vm, s), bytes(vm, p), pos as usize, last);
+    let mut work = 0;
+    let found = next_gmatch(bytes(vm, s), bytes(vm, p), pos as usize, last, &mut work);
+    charge_work(vm, work)?;
     let (m, caps) = match found {
         Ok(Some(found)) => found,
         Ok(None) => return Ok(Step::Return(0)),
@@ -380,21 +480,32 @@ fn gmatch_step(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     Ok(Step::Return(n))
 }
 
-/// The search of one `gmatch` step: the match and its captures.
+/// The search of one `gmatch` step: the match and its captures; the
+/// matcher's steps are added to `work`.
 fn next_gmatch(
     src: &[u8],
     pat: &[u8],
     from: usize,
     last: Option<usize>,
+    work: &mut u64,
 ) -> Result<Option<(Range<usize>, Captures)>, PatternError> {
     let mut ms = MatchState::new(src, pat);
+    let mut found = Ok(None);
     for start in from..=src.len() {
-        match ms.match_at(start)? {
-            Some(end) if Some(end) != last => return Ok(Some((start..end, *ms.captures()))),
-            _ => {}
+        match ms.match_at(start) {
+            Ok(Some(end)) if Some(end) != last => {
+                found = Ok(Some((start..end, *ms.captures())));
+                break;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                found = Err(e);
+                break;
+            }
         }
     }
-    Ok(None)
+    *work += ms.work();
+    found
 }
 
 /// What `gsub` replaces each match with.
@@ -408,6 +519,54 @@ enum Replacement {
     Function(Value),
 }
 
+/// The values a `gsub` works on: the subject and the pattern (strings)
+/// and the replacement.
+#[derive(Clone, Copy)]
+struct GsubArgs {
+    subject: Value,
+    pat: Value,
+    repl: Replacement,
+}
+
+/// A `gsub`'s progress: the next subject position, the end of the last
+/// match (an empty match there is skipped), the matches replaced, the
+/// most allowed, and whether the result differs from the subject.
+struct GsubState {
+    pos: usize,
+    last: Option<usize>,
+    n: i64,
+    max: i64,
+    changed: bool,
+}
+
+// `gsub`'s frame once it has stopped, for a callback or a pause: its four
+// arguments (the strings they stand for), its state as integers, the
+// result so far (a userdata holding a `Vec<u8>`), and where a requested
+// call sits (the function, then its arguments; its first result lands
+// there).
+const GSUB_MAX: usize = 4;
+const GSUB_POS: usize = 5;
+const GSUB_LAST: usize = 6;
+const GSUB_N: usize = 7;
+const GSUB_CHANGED: usize = 8;
+/// The end of the match a requested call replaces; [`GSUB_TAIL`] once
+/// the matching is over and the rest of the subject is being copied.
+const GSUB_END: usize = 9;
+const GSUB_BUF: usize = 10;
+const GSUB_CALL: usize = 11;
+const GSUB_TAIL: i64 = -2;
+
+// Contexts of `gsub_k`.
+const GSUB_CALLED: i64 = 0;
+const GSUB_PAUSED: i64 = 1;
+
+/// `string.gsub(s, pattern, repl [, n])` (`str_gsub`). The subject is
+/// scanned in steps of about `STEP_BYTES` bytes scanned or produced, each
+/// paid for; between two steps, and around every replacement function or
+/// `__index` call (requested with `Vm::callk`), the state moves to the
+/// frame (`gsub_spill`), so the driver may suspend the run and a
+/// callback may yield. A `gsub` that does neither keeps its state in
+/// locals.
 fn gsub(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let (subject, ls) = check_str(vm, args, 1)?;
     let (pat, _) = check_str(vm, args, 2)?;
@@ -420,19 +579,187 @@ fn gsub(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         f @ (Value::LuaFn(_) | Value::Native(_)) => Replacement::Function(f),
         _ => return Err(vm.type_error_arg(args, 3, "string/function/table")),
     };
-    // Copied, because replacements may run Lua code (the copies are no
-    // bigger than the result being built).
-    let src = bytes(vm, subject).to_vec();
-    let pat = bytes(vm, pat).to_vec();
-    let (anchor, pat) = pattern::split_anchor(&pat);
-    let mut ms = MatchState::new(&src, pat);
-    let mut out = Vec::new();
-    let (mut pos, mut last, mut n, mut changed) = (0, None, 0i64, false);
-    while n < max {
-        match ms.match_at(pos).map_err(|e| pattern_error(vm, e))? {
-            Some(end) if Some(end) != last => {
+    let g = GsubArgs { subject, pat, repl };
+    let st = GsubState {
+        pos: 0,
+        last: None,
+        n: 0,
+        max,
+        changed: false,
+    };
+    gsub_run(vm, args, g, st, Vec::new(), false)
+}
+
+/// Continues a `gsub` after a requested call (`ctx` [`GSUB_CALLED`]: its
+/// first result replaces the pending match) or a pause.
+fn gsub_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+    let repl = match vm.frame_get(args, 2) {
+        t @ Value::Table(_) => Replacement::Table(t),
+        f @ (Value::LuaFn(_) | Value::Native(_)) => Replacement::Function(f),
+        r => Replacement::Text(r),
+    };
+    let g = GsubArgs {
+        subject: vm.frame_get(args, 0),
+        pat: vm.frame_get(args, 1),
+        repl,
+    };
+    let mut st = GsubState {
+        pos: int_at(vm, args, GSUB_POS) as usize,
+        last: usize::try_from(int_at(vm, args, GSUB_LAST)).ok(),
+        n: int_at(vm, args, GSUB_N),
+        max: int_at(vm, args, GSUB_MAX),
+        changed: int_at(vm, args, GSUB_CHANGED) != 0,
+    };
+    let buf = vm.frame_get(args, GSUB_BUF);
+    let mut out = vm
+        .userdata_mut::<Vec<u8>>(buf)
+        .map(std::mem::take)
+        .unwrap_or_default();
+    let end = int_at(vm, args, GSUB_END);
+    if ctx == GSUB_CALLED {
+        let v = vm.frame_get(args, GSUB_CALL);
+        vm.frame_truncate(args, GSUB_CALL);
+        gsub_apply(vm, g, &mut st, &mut out, end as usize, v)?;
+        if anchored(vm, g) {
+            return gsub_finish(vm, args, g, st, out, true);
+        }
+    } else if end == GSUB_TAIL {
+        return gsub_finish(vm, args, g, st, out, true);
+    }
+    gsub_run(vm, args, g, st, out, true)
+}
+
+/// Whether the pattern starts with `^`: one attempt, at the start.
+fn anchored(vm: &Vm, g: GsubArgs) -> bool {
+    bytes(vm, g.pat).first() == Some(&b'^')
+}
+
+/// How a `gsub` scan stopped.
+enum Scan {
+    /// The subject is done, or `max` matches were replaced.
+    Done,
+    /// A step's worth of work was done.
+    Step,
+    /// A match ending here, its captures copied out, needs its
+    /// replacement function or table (through `__index`), or its
+    /// replacement raises an error.
+    Match(usize),
+    /// A pattern or replacement-string error.
+    Error(PatternError),
+}
+
+/// Runs a `gsub` from `st` until it ends or stops for a callback or a
+/// pause; `spilled` tells whether its frame holds its state already.
+fn gsub_run(
+    vm: &mut Vm,
+    args: Args,
+    g: GsubArgs,
+    mut st: GsubState,
+    mut out: Vec<u8>,
+    spilled: bool,
+) -> LuaResult<Step> {
+    let mut caps = Captures::new();
+    loop {
+        let (scan, work) = gsub_scan(vm, g, &mut st, &mut out, &mut caps);
+        charge_work(vm, work)?;
+        let end = match scan {
+            Scan::Done => return gsub_finish(vm, args, g, st, out, spilled),
+            Scan::Error(e) => return Err(pattern_error(vm, e)),
+            Scan::Step => {
+                if vm.budget_spent() {
+                    gsub_spill(vm, args, g, &st, out, spilled, -1, 0);
+                    return Ok(vm.pausek(&GSUB_K, GSUB_PAUSED));
+                }
+                continue;
+            }
+            Scan::Match(end) => end,
+        };
+        let m = st.pos..end;
+        let v = match g.repl {
+            Replacement::Function(f) => {
+                let n = caps.count(true);
+                check_stack(vm, n + 1, "too many captures")?;
+                gsub_spill(vm, args, g, &st, out, spilled, end as i64, 0);
+                vm.push(f);
+                for i in 0..n {
+                    let v = capture_of(vm, g.subject, &caps, i, m.clone())?;
+                    vm.push(v);
+                }
+                return Ok(vm.callk(n, &GSUB_K, GSUB_CALLED));
+            }
+            Replacement::Table(t) => {
+                let key = capture_of(vm, g.subject, &caps, 0, m)?;
+                match vm.index_k(t, key)? {
+                    vm_core::Meta::Done(v) => v,
+                    vm_core::Meta::Call(nargs) => {
+                        gsub_spill(vm, args, g, &st, out, spilled, end as i64, nargs + 1);
+                        return Ok(vm.callk(nargs, &GSUB_K, GSUB_CALLED));
+                    }
+                }
+            }
+            Replacement::Text(_) => unreachable!("gsub_scan makes text replacements"),
+        };
+        gsub_apply(vm, g, &mut st, &mut out, end, v)?;
+        if anchored(vm, g) {
+            return gsub_finish(vm, args, g, st, out, spilled);
+        }
+    }
+}
+
+/// Scans from `st.pos`, making text replacements and those of tables
+/// without a metatable, until the subject is done, a match needs Lua
+/// (its captures then copied to `caps`), or about `STEP_BYTES` bytes
+/// were scanned or produced. Returns how it stopped and the work done.
+fn gsub_scan(
+    vm: &Vm,
+    g: GsubArgs,
+    st: &mut GsubState,
+    out: &mut Vec<u8>,
+    caps: &mut Captures,
+) -> (Scan, u64) {
+    let src = bytes(vm, g.subject);
+    let (anchor, pat) = pattern::split_anchor(bytes(vm, g.pat));
+    let text = match g.repl {
+        Replacement::Text(r) => Some(bytes(vm, r)),
+        _ => None,
+    };
+    let plain = match g.repl {
+        Replacement::Table(t @ Value::Table(tr)) if vm.metatable(t).is_none() => Some(tr),
+        _ => None,
+    };
+    let mut ms = MatchState::new(src, pat);
+    let out0 = out.len();
+    // The state in locals while scanning (registers, not memory).
+    let (mut pos, mut last, mut n, mut changed) = (st.pos, st.last, st.n, st.changed);
+    let scan = loop {
+        if n >= st.max {
+            break Scan::Done;
+        }
+        match ms.match_at(pos) {
+            Err(e) => break Scan::Error(e),
+            Ok(Some(end)) if Some(end) != last => {
+                let m = pos..end;
+                if let Some(text) = text {
+                    let r = pattern::expand_replacement(out, text, src, m, ms.captures());
+                    if let Err(e) = r {
+                        break Scan::Error(e);
+                    }
+                    changed = true;
+                } else {
+                    let v = plain.map(|t| plain_lookup(vm, t, src, ms.captures(), m.clone()));
+                    match v {
+                        Some(Some(v)) if !v.truthy() => out.extend_from_slice(&src[m]),
+                        Some(Some(v @ Value::Str(_))) => {
+                            out.extend_from_slice(bytes(vm, v));
+                            changed = true;
+                        }
+                        _ => {
+                            caps.copy_from(ms.captures());
+                            break Scan::Match(end);
+                        }
+                    }
+                }
                 n += 1;
-                changed |= add_value(vm, &mut out, &src, pos..end, ms.captures(), repl)?;
                 (pos, last) = (end, Some(end));
             }
             // No match here: keep one byte and move on.
@@ -440,66 +767,172 @@ fn gsub(vm: &mut Vm, args: Args) -> LuaResult<Step> {
                 out.push(src[pos]);
                 pos += 1;
             }
-            _ => break,
+            _ => break Scan::Done,
         }
         if anchor {
-            break;
+            break Scan::Done;
         }
-    }
-    if changed {
-        out.extend_from_slice(&src[pos..]);
-        let r = vm.new_str(&out);
-        vm.push(r);
-    } else {
-        vm.push(subject); // nothing changed: the original string
-    }
-    vm.push(Value::Int(n));
-    Ok(Step::Return(2))
-}
-
-/// Appends the replacement of the match `m` to `out` (`add_value`).
-/// Returns whether it changed the subject: a function or table giving
-/// false or nil keeps the match as it was.
-fn add_value(
-    vm: &mut Vm,
-    out: &mut Vec<u8>,
-    src: &[u8],
-    m: Range<usize>,
-    caps: &Captures,
-    repl: Replacement,
-) -> LuaResult<bool> {
-    let v = match repl {
-        Replacement::Text(r) => {
-            let r = pattern::expand_replacement(out, bytes(vm, r), src, m, caps);
-            r.map_err(|e| pattern_error(vm, e))?;
-            return Ok(true);
-        }
-        Replacement::Table(t) => {
-            let key = capture_value(vm, src, caps, 0, m.clone())?;
-            vm.index(t, key)?
-        }
-        Replacement::Function(f) => {
-            let argv = (0..caps.count(true))
-                .map(|i| capture_value(vm, src, caps, i, m.clone()))
-                .collect::<LuaResult<Vec<_>>>()?;
-            let results = vm.call_value(f, &argv)?;
-            results.first().copied().unwrap_or_default()
+        if ms.work() + (out.len() - out0) as u64 >= STEP_BYTES as u64 {
+            break Scan::Step;
         }
     };
+    (st.pos, st.last, st.n, st.changed) = (pos, last, n, changed);
+    (scan, ms.work() + (out.len() - out0) as u64)
+}
+
+/// `t[k]` for the first capture `k` of the match `m` of `src`, in a table
+/// without a metatable, when that needs no new string: a key string that
+/// does not exist is in no table. `None` when the capture is malformed.
+fn plain_lookup(
+    vm: &Vm,
+    t: TableRef,
+    src: &[u8],
+    caps: &Captures,
+    m: Range<usize>,
+) -> Option<Value> {
+    let key = match caps.get(0, m).ok()? {
+        CaptureValue::Str(r) => match vm.heap().find_str(&src[r]) {
+            Some(s) => Value::Str(s),
+            None => return Some(Value::Nil),
+        },
+        CaptureValue::Position(p) => Value::Int(p),
+    };
+    Some(vm.raw_get(t, key))
+}
+
+/// Appends the replacement `v` of the match `st.pos..end` (a callback's
+/// answer) and moves past the match (`add_value`): false or nil keeps
+/// the match as it was.
+fn gsub_apply(
+    vm: &mut Vm,
+    g: GsubArgs,
+    st: &mut GsubState,
+    out: &mut Vec<u8>,
+    end: usize,
+    v: Value,
+) -> LuaResult<()> {
     match v {
-        _ if !v.truthy() => {
-            out.extend_from_slice(&src[m]);
-            Ok(false)
+        _ if !v.truthy() => out.extend_from_slice(&bytes(vm, g.subject)[st.pos..end]),
+        Value::Str(_) => {
+            out.extend_from_slice(bytes(vm, v));
+            st.changed = true;
         }
-        Value::Str(_) | Value::Int(_) | Value::Num(_) => {
-            let s = vm.tostring(v)?;
-            out.extend_from_slice(bytes(vm, s));
-            Ok(true)
+        // `lua_tolstring`: no `__tostring` for numbers.
+        Value::Int(_) | Value::Num(_) => {
+            out.extend_from_slice(vm.to_display(v).as_bytes());
+            st.changed = true;
         }
         _ => {
             let msg = format!("invalid replacement value (a {})", v.type_name());
-            Err(vm.error(&msg))
+            return Err(vm.error(&msg));
         }
+    }
+    st.n += 1;
+    (st.pos, st.last) = (end, Some(end));
+    Ok(())
+}
+
+/// Ends a `gsub`: the result with the rest of the subject copied in
+/// steps, or the subject itself when nothing changed; then the count.
+fn gsub_finish(
+    vm: &mut Vm,
+    args: Args,
+    g: GsubArgs,
+    mut st: GsubState,
+    mut out: Vec<u8>,
+    spilled: bool,
+) -> LuaResult<Step> {
+    if !st.changed {
+        vm.push(g.subject); // nothing changed: the original string
+        vm.push(Value::Int(st.n));
+        return Ok(Step::Return(2));
+    }
+    let ls = bytes(vm, g.subject).len();
+    while st.pos < ls {
+        let piece = (ls - st.pos).min(STEP_BYTES);
+        charge_bytes(vm, piece)?;
+        out.extend_from_slice(&bytes(vm, g.subject)[st.pos..st.pos + piece]);
+        st.pos += piece;
+        if st.pos < ls && vm.budget_spent() {
+            gsub_spill(vm, args, g, &st, out, spilled, GSUB_TAIL, 0);
+            return Ok(vm.pausek(&GSUB_K, GSUB_PAUSED));
+        }
+    }
+    let r = vm.new_str(&out);
+    vm.push(r);
+    vm.push(Value::Int(st.n));
+    Ok(Step::Return(2))
+}
+
+/// Writes a `gsub`'s state to its frame before it stops: `end` for
+/// [`GSUB_END`], and `call` values (a call `Vm::index_k` pushed) kept on
+/// top. The first time, the frame is laid out first (`lua_settop(L, 4)`
+/// with the strings the arguments stand for, then the slots).
+#[allow(clippy::too_many_arguments)]
+fn gsub_spill(
+    vm: &mut Vm,
+    args: Args,
+    g: GsubArgs,
+    st: &GsubState,
+    out: Vec<u8>,
+    spilled: bool,
+    end: i64,
+    call: usize,
+) {
+    if !spilled {
+        let top = vm.frame_top(args);
+        let pushed: Vec<Value> = (top - call..top).map(|i| vm.frame_get(args, i)).collect();
+        vm.frame_truncate(args, top - call);
+        set_top(vm, args, 4);
+        vm.set_arg(args, 1, g.subject);
+        vm.set_arg(args, 2, g.pat);
+        if let Replacement::Text(r) = g.repl {
+            vm.set_arg(args, 3, r);
+        }
+        for _ in GSUB_MAX..GSUB_BUF {
+            vm.push(Value::Int(0));
+        }
+        let buf = vm.new_userdata(Box::new(Vec::<u8>::new()), None);
+        vm.push(buf);
+        for v in pushed {
+            vm.push(v);
+        }
+    }
+    set_int(vm, args, GSUB_MAX, st.max);
+    set_int(vm, args, GSUB_POS, st.pos as i64);
+    set_int(vm, args, GSUB_LAST, st.last.map_or(-1, |l| l as i64));
+    set_int(vm, args, GSUB_N, st.n);
+    set_int(vm, args, GSUB_CHANGED, i64::from(st.changed));
+    set_int(vm, args, GSUB_END, end);
+    let buf = vm.frame_get(args, GSUB_BUF);
+    if let Some(b) = vm.userdata_mut::<Vec<u8>>(buf) {
+        *b = out;
+    }
+}
+
+/// Capture `i` of the match `m` of `subject` as a Lua value: a new string
+/// or a position.
+fn capture_of(
+    vm: &mut Vm,
+    subject: Value,
+    caps: &Captures,
+    i: usize,
+    m: Range<usize>,
+) -> LuaResult<Value> {
+    match caps.get(i, m) {
+        Ok(CaptureValue::Str(r)) => {
+            // Copied out: making the string needs the VM mutably.
+            let mut short = [0u8; 64];
+            if r.len() <= short.len() {
+                let short = &mut short[..r.len()];
+                short.copy_from_slice(&bytes(vm, subject)[r]);
+                return Ok(vm.new_str(short));
+            }
+            let text = bytes(vm, subject)[r].to_vec();
+            Ok(vm.new_str(&text))
+        }
+        Ok(CaptureValue::Position(p)) => Ok(Value::Int(p)),
+        Err(e) => Err(pattern_error(vm, e)),
     }
 }
 
@@ -550,8 +983,20 @@ fn arith(vm: &mut Vm, args: Args, op: ArithOp, event: Tm, name: &str) -> LuaResu
         );
         return Err(vm.error(&msg));
     }
-    let r = vm.call_value(h, &[a, b])?;
-    vm.push(r.first().copied().unwrap_or_default());
+    // `trymt`: the metamethod called with the two operands, through the
+    // interpreter loop; its first result is the answer.
+    set_top(vm, args, 2);
+    vm.push(h);
+    vm.push(a);
+    vm.push(b);
+    Ok(vm.callk(2, &ARITH_K, 0))
+}
+
+/// The answer of the metamethod `arith` called: its first result.
+fn arith_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    let v = vm.frame_get(args, 2);
+    vm.frame_truncate(args, 2);
+    vm.push(v);
     Ok(Step::Return(1))
 }
 

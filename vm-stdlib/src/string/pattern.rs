@@ -13,6 +13,12 @@
 //! optimized (the deepest match fits in 64 KiB; a test runs the worst
 //! cases on a 128 KiB stack), about 2 KiB in unoptimized builds (under
 //! 512 KiB in all).
+//!
+//! A match counts its work ([`MatchState::work`]: one step per subject
+//! position tried, plus the bytes a repetition, a back-reference or a
+//! balance scans), which the natives charge as bytes scanned (`cost`).
+//! Between two counted steps the matcher does at most work proportional
+//! to the pattern's length.
 
 use std::ops::Range;
 
@@ -119,6 +125,24 @@ pub(crate) struct Captures {
 }
 
 impl Captures {
+    /// No captures.
+    pub(crate) fn new() -> Captures {
+        Captures {
+            level: 0,
+            slots: [Capture {
+                init: 0,
+                len: CapLen::Unfinished,
+            }; MAX_CAPTURES],
+        }
+    }
+
+    /// Makes these the captures `other` holds, copying only the slots in
+    /// use.
+    pub(crate) fn copy_from(&mut self, other: &Captures) {
+        self.level = other.level;
+        self.slots[..other.level].copy_from_slice(&other.slots[..other.level]);
+    }
+
     /// Number of values a successful match yields (`push_captures`): its
     /// captures, or the whole match when the pattern has none and `whole`
     /// is true (`match`, `gmatch`, `gsub`; not `find`).
@@ -163,6 +187,8 @@ pub(crate) struct MatchState<'a> {
     /// Recursion levels left before "pattern too complex".
     depth: u32,
     caps: Captures,
+    /// Steps taken since the state was made (see the module docs).
+    work: u64,
 }
 
 impl<'a> MatchState<'a> {
@@ -172,14 +198,14 @@ impl<'a> MatchState<'a> {
             src,
             pat,
             depth: MAX_DEPTH,
-            caps: Captures {
-                level: 0,
-                slots: [Capture {
-                    init: 0,
-                    len: CapLen::Unfinished,
-                }; MAX_CAPTURES],
-            },
+            caps: Captures::new(),
+            work: 0,
         }
+    }
+
+    /// The matcher's steps so far: bytes scanned, for the cost model.
+    pub(crate) fn work(&self) -> u64 {
+        self.work
     }
 
     /// Matches the whole pattern at subject position `s`, forgetting the
@@ -188,6 +214,7 @@ impl<'a> MatchState<'a> {
     pub(crate) fn match_at(&mut self, s: usize) -> Step {
         self.caps.level = 0;
         self.depth = MAX_DEPTH;
+        self.work += 1;
         self.do_match(s, 0)
     }
 
@@ -263,6 +290,7 @@ impl<'a> MatchState<'a> {
             }
             match suffix {
                 Some(b'?') => {
+                    self.work += 1;
                     if let Some(e) = self.do_match(s + 1, ep + 1)? {
                         break Some(e);
                     }
@@ -324,6 +352,7 @@ impl<'a> MatchState<'a> {
         while self.single_match(s + i, p, ep) {
             i += 1;
         }
+        self.work += i as u64;
         loop {
             if let Some(e) = self.do_match(s + i, ep + 1)? {
                 return Ok(Some(e));
@@ -340,6 +369,7 @@ impl<'a> MatchState<'a> {
     #[inline(always)] // one Rust frame per recursion level
     fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> Step {
         loop {
+            self.work += 1;
             if let Some(e) = self.do_match(s, ep + 1)? {
                 return Ok(Some(e));
             }
@@ -353,7 +383,7 @@ impl<'a> MatchState<'a> {
     /// A back-reference `%d` at `s`: the text of capture `d` again. A
     /// position capture never matches (its length is a sentinel in PUC
     /// Lua, larger than any subject).
-    fn match_capture(&self, s: usize, d: u8) -> Step {
+    fn match_capture(&mut self, s: usize, d: u8) -> Step {
         let l = usize::from(d - b'0');
         let Some(c) = l
             .checked_sub(1)
@@ -366,6 +396,7 @@ impl<'a> MatchState<'a> {
             CapLen::Unfinished => Err(PatternError::InvalidCaptureIndex(l)),
             CapLen::Position => Ok(None),
             CapLen::Closed(len) => {
+                self.work += len as u64;
                 let text = &self.src[c.init..c.init + len];
                 Ok(self.src[s..].starts_with(text).then_some(s + len))
             }
@@ -374,7 +405,7 @@ impl<'a> MatchState<'a> {
 
     /// `%bxy` at `s` (the delimiters at `p`): a balanced run from an `x` to
     /// its matching `y`.
-    fn match_balance(&self, s: usize, p: usize) -> Step {
+    fn match_balance(&mut self, s: usize, p: usize) -> Step {
         let (Some(&open), Some(&close)) = (self.pat.get(p), self.pat.get(p + 1)) else {
             return Err(PatternError::MissingBalanceArgs);
         };
@@ -386,12 +417,14 @@ impl<'a> MatchState<'a> {
             if c == close {
                 depth -= 1;
                 if depth == 0 {
+                    self.work += (i - s) as u64;
                     return Ok(Some(i + 1));
                 }
             } else if c == open {
                 depth += 1;
             }
         }
+        self.work += (self.src.len() - s) as u64;
         Ok(None) // the subject ends out of balance
     }
 
@@ -528,11 +561,26 @@ pub(crate) fn split_anchor(pat: &[u8]) -> (bool, &[u8]) {
 
 /// The first match of `pat` in `src` starting at or after `init`, which
 /// is at most `src.len()` (the loop of `str_find_aux`); a leading `^`
-/// anchors the match at `init`.
-pub(crate) fn search(src: &[u8], pat: &[u8], init: usize) -> Result<Option<Found>, PatternError> {
+/// anchors the match at `init`. Adds the matcher's steps to `work`.
+pub(crate) fn search(
+    src: &[u8],
+    pat: &[u8],
+    init: usize,
+    work: &mut u64,
+) -> Result<Option<Found>, PatternError> {
     let (anchor, pat) = split_anchor(pat);
     let mut ms = MatchState::new(src, pat);
-    for start in init..=src.len() {
+    let r = search_from(&mut ms, init, anchor);
+    *work += ms.work;
+    r
+}
+
+fn search_from(
+    ms: &mut MatchState<'_>,
+    init: usize,
+    anchor: bool,
+) -> Result<Option<Found>, PatternError> {
+    for start in init..=ms.src.len() {
         if let Some(end) = ms.match_at(start)? {
             return Ok(Some(Found {
                 start,
@@ -608,7 +656,7 @@ mod tests {
 
     /// `string.find(src, pat)`: where the first match starts and ends.
     fn find(src: &str, pat: &str) -> Result<Option<(usize, usize)>, PatternError> {
-        let found = search(src.as_bytes(), pat.as_bytes(), 0)?;
+        let found = search(src.as_bytes(), pat.as_bytes(), 0, &mut 0)?;
         Ok(found.map(|f| (f.start, f.end)))
     }
 
