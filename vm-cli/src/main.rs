@@ -9,6 +9,8 @@
 //!   --slice N  run by resuming with a budget of N instructions at a time
 //!   --instruction-limit N  fail with "instruction limit exceeded" past N
 //!              instructions in all (natives count their fuel cost)
+//!   --memory-limit BYTES  fail with "not enough memory" past BYTES of heap
+//!              (suffixes k, M, G allowed)
 //!   --         stop handling options
 //!   -          execute stdin and stop handling options
 //! ```
@@ -46,6 +48,23 @@ struct Options {
     slice: Option<u64>,
     /// Hard limit on the instructions run in all (`--instruction-limit N`).
     instruction_limit: Option<u64>,
+    /// Limit on the heap's size (`--memory-limit BYTES`).
+    memory_limit: Option<u64>,
+}
+
+/// A byte count with an optional `k`, `M` or `G` suffix (powers of 1024).
+fn byte_count(argv: &[String], i: usize, name: &str) -> Result<u64, String> {
+    let n = argv.get(i).ok_or(format!("'{name}' needs argument"))?;
+    let (digits, unit) = match n.char_indices().last() {
+        Some((at, 'k' | 'K')) => (&n[..at], 1u64 << 10),
+        Some((at, 'm' | 'M')) => (&n[..at], 1 << 20),
+        Some((at, 'g' | 'G')) => (&n[..at], 1 << 30),
+        _ => (n.as_str(), 1),
+    };
+    match digits.parse::<u64>().ok().and_then(|d| d.checked_mul(unit)) {
+        Some(b) if b > 0 => Ok(b),
+        _ => Err(format!("'{name}' needs a positive byte count, got '{n}'")),
+    }
 }
 
 /// The positive integer argument of option `name` at `argv[i]`.
@@ -90,6 +109,10 @@ fn parse_args(argv: &[String]) -> Result<Options, String> {
                 o.instruction_limit = Some(count_arg(argv, i + 1, a)?);
                 i += 1;
             }
+            "--memory-limit" => {
+                o.memory_limit = Some(byte_count(argv, i + 1, a)?);
+                i += 1;
+            }
             _ if a.starts_with("-e") => o.exec.push(a[2..].to_string()),
             _ if a.starts_with('-') => return Err(format!("unrecognized option '{a}'")),
             _ => {
@@ -112,6 +135,7 @@ fn usage(msg: &str) {
          --disasm  list bytecode (--disasm-full for details)\n  \
          --slice N run in slices of N instructions\n  \
          --instruction-limit N  stop past N instructions in all\n  \
+         --memory-limit BYTES   stop past BYTES of memory (k, M, G)\n  \
          --        stop handling options\n  \
          -         stop handling options and execute stdin"
     );
@@ -254,6 +278,10 @@ fn main() -> ExitCode {
     let script = opts.script;
     let slice = opts.slice.unwrap_or(u64::MAX);
     vm.set_instruction_limit(opts.instruction_limit);
+    vm.set_memory_limit(
+        opts.memory_limit
+            .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
+    );
     // Without a script, the interpreter's name is `arg[0]` and the options
     // follow at positive indices, as `lua.c` does.
     create_arg_table(&mut vm, &argv, script.unwrap_or(0));
@@ -338,5 +366,15 @@ mod tests {
         assert_eq!((o.instruction_limit, o.script), (Some(50), Some(3)));
         assert!(parse_args(&argv(&["vm", "--instruction-limit", "-1"])).is_err());
         assert!(parse_args(&argv(&["vm", "--slice"])).is_err());
+        let o = parse_args(&argv(&["vm", "--memory-limit", "64M", "f.lua"])).unwrap();
+        assert_eq!(o.memory_limit, Some(64 << 20));
+        let o = parse_args(&argv(&["vm", "--memory-limit", "1000"])).unwrap();
+        assert_eq!(o.memory_limit, Some(1000));
+        for bad in ["0", "x", "12T", "-5", "k"] {
+            assert!(
+                parse_args(&argv(&["vm", "--memory-limit", bad])).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

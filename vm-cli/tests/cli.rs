@@ -315,3 +315,23 @@ fn instruction_limit_ends_a_runaway_script_with_a_traceback() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "500500\n");
 }
+
+#[test]
+fn memory_limit_turns_a_memory_bomb_into_an_error() {
+    let out = vm()
+        .args(["--memory-limit", "16M", "-e"])
+        .arg("local t = {} for i = 1, 1e9 do t[i] = i end")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.starts_with("vm: not enough memory"), "{err}");
+    // Caught, the error leaves the script running.
+    let out = vm()
+        .args(["--memory-limit", "16M", "-e"])
+        .arg("print(pcall(function() local s = 'x' while true do s = s .. s end end)) print(#{1, 2})")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "false\tnot enough memory\n2\n");
+}

@@ -131,7 +131,13 @@ impl Vm {
     /// # Errors
     /// Any Lua error raised by the call.
     pub fn call(&mut self, f: Value, args: &[Value]) -> LuaResult<Vec<Value>> {
-        match self.call_value(f, args) {
+        let r = self.call_value(f, args);
+        // Called from outside any run: no interpreter holds the stack, so a
+        // stack left large by a deep call (or an overflow) goes back.
+        if self.th.frames.is_empty() && !self.suspendable {
+            self.th.shrink();
+        }
+        match r {
             Ok(v) => Ok(v),
             Err(mut e) => {
                 e.0.message = Some(self.error_to_string(&e));
@@ -300,7 +306,11 @@ impl Vm {
     pub fn raw_set(&mut self, t: TableRef, k: Value, v: Value) -> LuaResult<()> {
         match self.heap.tables[t].set(k, v) {
             Ok(()) => {
-                self.heap.debt += self.heap.tables[t].take_growth();
+                let grown = self.heap.tables[t].take_growth();
+                self.heap.debt += grown;
+                if grown > 0 && self.heap.over_limit(0) {
+                    return Err(self.memory_error());
+                }
                 Ok(())
             }
             Err(e) => Err(self.rt_error(e.message())),
@@ -407,6 +417,7 @@ impl Vm {
             }
         }
         match self.newindex_target(t, k, v)? {
+            NewIndexTarget::Stored if self.heap.over_limit(0) => Err(self.memory_error()),
             NewIndexTarget::Stored => Ok(Meta::Done(())),
             NewIndexTarget::Call(h, obj) => Ok(self.push_call(&[h, obj, k, v])),
             NewIndexTarget::NotIndexable(obj, _) => {

@@ -77,7 +77,10 @@ impl Vm {
             return Err(self.rt_error("stack overflow"));
         }
         self.th.ensure(top + EXTRA_STACK);
-        Ok(())
+        // The frame list grows with the stack; its growth since the last
+        // stack growth is counted here too.
+        let grown = self.th.take_growth();
+        self.stack_grew(grown)
     }
 
     /// Pushes the frame for a call of the value at `func` with the values
@@ -459,7 +462,7 @@ impl Vm {
             }
             // A safe point between steps: every value is on a stack (errors
             // in flight were pushed where they are caught).
-            self.gc_safe_point(self.th.top);
+            self.gc_safe_point(self.th.top)?;
             let n = self.th.frames.len();
             if self.cur == anchor {
                 if n <= stop {

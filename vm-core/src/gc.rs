@@ -250,6 +250,7 @@ impl Vm {
         } else {
             (live / 100 * (pause - 100)).max(MIN_THRESHOLD)
         };
+        self.cap_threshold();
     }
 
     fn mark_roots(&mut self, m: &mut Marker) {
@@ -502,11 +503,23 @@ impl Vm {
         });
         self.heap.natives.retain(|n, _| m.natives.get(n));
         self.heap.upvals.retain(|u, _| m.upvals.get(u));
+        // The running thread's stack shrinks too: the interpreter re-derives
+        // its register window after every safe point, as after a growth.
+        self.th.shrink();
+        let mut stacks = self.th.bytes();
         self.heap.threads.retain(|t, th| {
             let keep = m.threads.get(t);
-            live += if keep { 16 * th.stack.capacity() } else { 0 };
+            if keep {
+                // Not running: no interpreter holds its stack.
+                th.shrink();
+                stacks += th.bytes();
+                th.accounted = th.bytes();
+            }
             keep
         });
+        self.th.accounted = self.th.bytes();
+        self.stack_bytes = stacks;
+        live += stacks;
         self.heap.userdata.retain(|u, _| m.userdata.get(u));
         live += UPVAL_SIZE
             * (self.heap.upvals.len() + self.heap.natives.len() + self.heap.userdata.len());

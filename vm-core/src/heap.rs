@@ -113,6 +113,8 @@ pub struct Heap {
     pub(crate) debt: usize,
     /// Bytes found live by the last collection (approximate).
     pub(crate) live: usize,
+    /// The memory limit (`Vm::set_memory_limit`); `None`: no limit.
+    pub(crate) limit: Option<usize>,
 }
 
 /// Approximate per-object overheads used for pacing the collector, both
@@ -233,6 +235,13 @@ impl Heap {
     /// what was allocated since.
     pub fn approx_bytes(&self) -> usize {
         self.live + self.debt
+    }
+
+    /// Whether `extra` more bytes would take the heap past its limit.
+    #[inline]
+    pub(crate) fn over_limit(&self, extra: usize) -> bool {
+        self.limit
+            .is_some_and(|l| self.approx_bytes().saturating_add(extra) > l)
     }
 }
 

@@ -17,6 +17,20 @@
 //! (`xpcall`'s, the `vm` command's traceback) runs with a small grace of
 //! its own (`LIMIT_GRACE` units), so that the error can be reported.
 //!
+//! **The memory limit** ([`Vm::set_memory_limit`]) bounds the heap's
+//! accounting (`Heap::approx_bytes`: objects, strings, table parts, thread
+//! stacks and frames). The collector's threshold never lets the debt run
+//! past the limit, so a safe point collects before it is reached. Where
+//! the heap grows between safe points (a table growing in a loop, a
+//! stack, a concatenation), the growth is checked: past the limit the VM
+//! collects if it safely can and otherwise, or if that is not enough,
+//! raises "not enough memory" (no position, as PUC Lua's), which `pcall`
+//! catches; the VM stays usable. Natives about to make a large object
+//! check first ([`Vm::reserve_memory`]). Without a limit, large buffers
+//! are reserved fallibly, so an allocation the system refuses is the same
+//! error rather than an abort, and the thread stacks of all coroutines
+//! together stay under `STACK_CAP` ("stack overflow").
+//!
 //! **Native call nesting.** Natives call Lua through the interpreter loop
 //! (`Vm::callk`, `Vm::pcallk`), which costs no Rust stack, but a chain such
 //! as `local function f() return pcall(f) end` must still end as it does
@@ -27,6 +41,14 @@
 
 use crate::error::{LuaError, LuaResult};
 use crate::state::{Vm, CALLING, MAX_CCALLS};
+
+/// The total size of all thread stacks without a memory limit: a chain of
+/// thousands of coroutines, each deep in calls, ends in "stack overflow"
+/// rather than taking all memory.
+pub(crate) const STACK_CAP: usize = 1 << 30;
+
+/// The error value of a failed allocation (`LUA_ERRMEM`'s message).
+pub const MEMORY_MESSAGE: &str = "not enough memory";
 
 /// Units a message handler may spend past the instruction limit.
 const LIMIT_GRACE: i64 = 10_000;
@@ -115,6 +137,91 @@ impl Vm {
             self.rewindow();
         }
         r
+    }
+
+    /// Limits the memory this VM's heap may use (`None`: no limit, the
+    /// default), in the units of [`Vm::memory_used`]. Past it, allocations
+    /// made by Lua code raise "not enough memory"; a limit below what is
+    /// in use takes effect at the next allocation.
+    pub fn set_memory_limit(&mut self, bytes: Option<usize>) {
+        self.heap.limit = bytes;
+        self.cap_threshold();
+    }
+
+    /// The memory limit, if any.
+    pub fn memory_limit(&self) -> Option<usize> {
+        self.heap.limit
+    }
+
+    /// Fails with "not enough memory" when `bytes` more would take the heap
+    /// past its limit: what a native checks before it makes a large object
+    /// (a long string, a big table). It does not collect (the native may
+    /// hold unrooted values).
+    ///
+    /// # Errors
+    /// "not enough memory".
+    pub fn reserve_memory(&mut self, bytes: usize) -> LuaResult<()> {
+        if self.heap.over_limit(bytes) {
+            return Err(self.memory_error());
+        }
+        Ok(())
+    }
+
+    /// The "not enough memory" error (a plain message, as `lua_error` of
+    /// PUC's memory error gives).
+    #[cold]
+    #[inline(never)]
+    pub fn memory_error(&mut self) -> LuaError {
+        LuaError::new(self.new_str(MEMORY_MESSAGE.as_bytes()))
+    }
+
+    /// Keeps the collector's threshold under the memory limit, so that a
+    /// safe point collects before the limit is reached.
+    pub(crate) fn cap_threshold(&mut self) {
+        if let Some(limit) = self.heap.limit {
+            let room = limit.saturating_sub(self.heap.live);
+            // Collect when half the room is used, so that garbage made
+            // between two safe points rarely reaches the limit; but not
+            // more often than every 1/16 of the limit, or a heap whose
+            // live data nears the limit would collect at every safe point
+            // (the growth checks raise the error there).
+            self.gc.threshold = self.gc.threshold.min((room / 2).max(limit / 16));
+        }
+    }
+
+    /// Called where the heap grew past its limit at a point where a
+    /// collection is safe (every live value on a stack): collects, then
+    /// fails if the heap is still over the limit.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn memory_breach(&mut self) -> LuaResult<()> {
+        if !self.heap.over_limit(0) {
+            return Ok(());
+        }
+        self.full_gc();
+        if self.heap.over_limit(0) {
+            return Err(self.memory_error());
+        }
+        Ok(())
+    }
+
+    /// Accounts for `bytes` of thread stack growth: against the memory
+    /// limit, or without one against `STACK_CAP` for all stacks together.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn stack_grew(&mut self, bytes: usize) -> LuaResult<()> {
+        self.heap.debt += bytes;
+        self.stack_bytes += bytes;
+        if self.heap.limit.is_some() {
+            return self.memory_breach();
+        }
+        if self.stack_bytes > STACK_CAP {
+            self.full_gc();
+            if self.stack_bytes > STACK_CAP {
+                return Err(self.rt_error("stack overflow"));
+            }
+        }
+        Ok(())
     }
 
     /// Marks the native frame on top as waiting for a call it requested,

@@ -32,7 +32,8 @@
 //! slot below `top` and clears the slots above it, a closure marks its
 //! upvalue cells, a closed cell its value and an open cell its thread
 //! (the heap invariant in `heap.rs`). An open cell's slot also stays
-//! within its thread's stack, which never shrinks.
+//! within its thread's stack: a stack shrinks only down to its frames'
+//! extents (`Thread::shrink`), and an open cell is a local of a frame.
 //! So they skip the check (`live`, `live_mut`; debug builds still assert
 //! it): fib -8.6% instructions, closures -7.6%, oop -5.8%, generators
 //! -4.4%.

@@ -241,7 +241,9 @@ impl Vm {
         let mut th = Box::<crate::state::Thread>::default();
         th.hook = self.th.hook.inherited();
         th.push(f);
-        self.heap.debt += 16 * th.stack.capacity();
+        let bytes = th.take_growth();
+        self.heap.debt += bytes;
+        self.stack_bytes += bytes;
         self.heap.threads.insert(th)
     }
 
@@ -670,6 +672,11 @@ impl Vm {
         // Statuses are already right: dead, suspended after a yield, or
         // running at the top of a parked chain.
         self.switch_to(self.main);
+        // No interpreter runs now: a stack left large by a deep run (or a
+        // stack overflow) goes back, as PUC's `luaD_shrinkstack` does.
+        if self.th.frames.is_empty() {
+            self.th.shrink();
+        }
         let used = self.slice_fuel.saturating_sub(self.real_fuel());
         self.last_fuel_used = u64::try_from(used).unwrap_or(0);
         self.slice_fuel = i64::MAX;

@@ -173,6 +173,8 @@ pub struct Thread {
     pub(crate) depth: u32,
     /// The debug hook and its tracing state (`hook.rs`).
     pub(crate) hook: crate::hook::HookState,
+    /// Bytes of stack and frame list already counted in the heap's debt.
+    pub(crate) accounted: usize,
 }
 
 /// A coroutine's status, as `coroutine.status` reports it.
@@ -221,6 +223,44 @@ impl Thread {
         let limit = MAX_STACK + 2 * crate::call::EXTRA_STACK;
         let len = (end + end / 2).max(64).min(limit).max(end);
         self.stack.resize(len, Value::Nil);
+    }
+
+    /// Bytes the stack and frame list hold.
+    pub(crate) fn bytes(&self) -> usize {
+        self.stack.capacity() * std::mem::size_of::<Value>()
+            + self.frames.capacity() * std::mem::size_of::<CallInfo>()
+    }
+
+    /// Bytes the stack and frame list grew by since last asked.
+    pub(crate) fn take_growth(&mut self) -> usize {
+        let now = self.bytes();
+        let grown = now.saturating_sub(self.accounted);
+        self.accounted = now;
+        grown
+    }
+
+    /// Gives back the stack and frame space beyond what the frames use
+    /// (`luaD_shrinkstack`): every frame keeps its extent and
+    /// `EXTRA_STACK` twice over. Only where a growth could happen too (a
+    /// collection, the end of a run): the interpreter re-derives its
+    /// register window after both.
+    pub(crate) fn shrink(&mut self) {
+        let used = self
+            .frames
+            .iter()
+            .map(|ci| ci.top)
+            .max()
+            .unwrap_or(0)
+            .max(self.top)
+            + 2 * crate::call::EXTRA_STACK;
+        if self.stack.capacity() > 2 * used.max(64) {
+            self.stack.truncate(used.max(64).min(self.stack.len()));
+            self.stack.shrink_to(2 * used.max(64));
+        }
+        if self.frames.capacity() > 2 * self.frames.len().max(8) {
+            self.frames.shrink_to(2 * self.frames.len().max(8));
+        }
+        self.accounted = self.accounted.min(self.bytes());
     }
 
     /// Pushes a value at `top`.
@@ -312,6 +352,9 @@ pub struct Vm {
     /// Budget held back from `fuel` while the running thread's hook traps
     /// every instruction (`Vm::set_fuel`); the budget left is the sum.
     pub(crate) fuel_reserve: i64,
+    /// Bytes of all thread stacks and frame lists, as of the last
+    /// collection plus growth since (`limit.rs`).
+    pub(crate) stack_bytes: usize,
     /// The hard instruction limit, if any (`limit.rs`).
     pub(crate) limit: Option<crate::limit::InstructionLimit>,
     /// Some thread has had a hook: thread switches and native returns
@@ -380,6 +423,7 @@ impl Vm {
             fuel: i64::MAX,
             fuel_reserve: 0,
             limit: None,
+            stack_bytes: 0,
             hooks_seen: false,
             slice_fuel: i64::MAX,
             last_fuel_used: 0,

@@ -62,7 +62,8 @@ impl Vm {
             let mut k = &proto.consts[..];
             let mut pc = pc as usize;
             // The frame's registers. Valid until the stack is reallocated
-            // (it only grows) or the running thread changes, so it is
+            // (it grows, or a collection shrinks it to its frames' extents)
+            // or the running thread changes, so it is
             // re-derived (`sync!`) after anything that may call a function,
             // collect garbage or grow the stack.
             let mut regs: *mut Value = self.th.stack.as_mut_ptr().wrapping_add(base);
@@ -136,7 +137,7 @@ impl Vm {
             // register operand, with the fixed offsets the instructions
             // add, is below the prototype's `max_stack`; `precall` made
             // the stack hold `base + max_stack` slots, and it never
-            // shrinks; `regs` is re-derived after every operation that may
+            // shrinks below a frame's extent; `regs` is re-derived after every operation that may
             // reallocate it or switch threads (checked by the assertion).
             macro_rules! reg {
                 ($r:expr) => {
@@ -471,7 +472,7 @@ impl Vm {
                     }
                     Op::NewTable { a, hash, array } => {
                         savepc!();
-                        self.new_table_op(base + a as usize, hash, array);
+                        self.new_table_op(base + a as usize, hash, array)?;
                         sync!();
                     }
                     Op::SelfOp { a, b, c } => {
@@ -722,7 +723,7 @@ impl Vm {
                         if !self.concat(fi, first, first + b as usize)? {
                             continue 'newframe;
                         }
-                        self.gc_safe_point(first + 1);
+                        self.gc_safe_point(first + 1)?;
                         sync!();
                     }
                     Op::Close { a } => {
@@ -997,10 +998,10 @@ impl Vm {
                             pc -= bx as usize;
                         }
                     }
-                    Op::SetList { a, b, c } => self.set_list(fi, base + a as usize, b, c),
+                    Op::SetList { a, b, c } => slow!(self.set_list(fi, base + a as usize, b, c)),
                     Op::Closure { a, bx } => {
                         savepc!();
-                        self.closure_op(fi, base, a, &proto.protos[bx as usize]);
+                        self.closure_op(fi, base, a, &proto.protos[bx as usize])?;
                         sync!();
                     }
                     Op::VarArg { a, c } => {
@@ -1043,25 +1044,25 @@ impl Vm {
 
     /// `NEWTABLE` into slot `ra`, then a collector safe point.
     #[inline(never)]
-    fn new_table_op(&mut self, ra: usize, hash: u16, array: u32) {
+    fn new_table_op(&mut self, ra: usize, hash: u16, array: u32) -> LuaResult<()> {
         let t = self
             .heap
             .new_table(Table::with_capacity(array as usize, hash as usize));
         self.th.stack[ra] = Value::Table(t);
-        self.gc_safe_point(ra + 1);
+        self.gc_safe_point(ra + 1)
     }
 
     /// `CLOSURE` of prototype `p` into register `a`, then a collector safe
     /// point.
     #[inline(never)]
-    fn closure_op(&mut self, fi: usize, base: usize, a: u8, p: &Arc<Proto>) {
+    fn closure_op(&mut self, fi: usize, base: usize, a: u8, p: &Arc<Proto>) -> LuaResult<()> {
         let FrameKind::Lua(parent) = self.th.frames[fi].kind else {
             unreachable!("CLOSURE in a native frame")
         };
         let f = self.make_closure(parent, base, p.clone());
         let ra = base + a as usize;
         self.th.stack[ra] = Value::LuaFn(f);
-        self.gc_safe_point(ra + 1);
+        self.gc_safe_point(ra + 1)
     }
 
     /// `TAILCALL` of the function at slot `func` from the frame whose
@@ -1095,7 +1096,7 @@ impl Vm {
 
     /// `SETLIST`: stores `n` values above table `R[A]` (at slot `ra`).
     #[inline(never)]
-    fn set_list(&mut self, fi: usize, ra: usize, b: u8, c: u32) {
+    fn set_list(&mut self, fi: usize, ra: usize, b: u8, c: u32) -> LuaResult<Option<()>> {
         let n = if b == 0 {
             self.th.top - ra - 1
         } else {
@@ -1114,6 +1115,10 @@ impl Vm {
         if b == 0 {
             self.th.top = self.th.frames[fi].top;
         }
+        if self.heap.over_limit(0) {
+            self.memory_breach()?;
+        }
+        Ok(Some(()))
     }
 
     /// `VARARG`: copies the frame's extra arguments to slot `ra` and up.
@@ -1158,7 +1163,7 @@ impl Vm {
                 self.return_native(n)?;
                 // A safe point: natives allocate (strings, tables) and a
                 // loop of native calls may hold no other one.
-                self.gc_safe_point(self.th.top);
+                self.gc_safe_point(self.th.top)?;
                 Ok(true)
             }
             step => {
@@ -1269,10 +1274,7 @@ impl Vm {
             return false;
         }
         match set_int_outside_array(tab, i, v) {
-            Some(grown) => {
-                self.heap.debt += grown;
-                true
-            }
+            Some(grown) => self.table_grew(grown),
             None => false,
         }
     }
@@ -1296,8 +1298,16 @@ impl Vm {
         }
         tab.set_str(s, v);
         let grown = tab.take_growth();
+        self.table_grew(grown)
+    }
+
+    /// Accounts for a table's growth by a fast store; false (the slow path
+    /// must check the memory limit, the value being stored already) when
+    /// the heap is past its limit.
+    #[inline(always)]
+    fn table_grew(&mut self, grown: usize) -> bool {
         self.heap.debt += grown;
-        true
+        grown == 0 || !self.heap.over_limit(0)
     }
 
     /// Whether the frame with registers from `base` has open upvalues or
@@ -1312,20 +1322,29 @@ impl Vm {
     /// running frame below `live_top` (registers above the instruction's
     /// target are free).
     #[inline]
-    pub(crate) fn gc_safe_point(&mut self, live_top: usize) {
-        if self.heap.debt >= self.gc.threshold && self.gc.running {
-            self.collect_at_safe_point(live_top);
+    pub(crate) fn gc_safe_point(&mut self, live_top: usize) -> LuaResult<()> {
+        if self.heap.debt >= self.gc.threshold {
+            return self.collect_at_safe_point(live_top);
         }
+        Ok(())
     }
 
+    /// Collects (unless the collector is stopped), then raises "not enough
+    /// memory" if the heap is still past its limit.
     #[cold]
     #[inline(never)]
-    fn collect_at_safe_point(&mut self, live_top: usize) {
-        let top = self.th.top;
-        self.th.top = live_top;
-        self.full_gc();
-        self.run_finalizers();
-        self.th.top = top;
+    fn collect_at_safe_point(&mut self, live_top: usize) -> LuaResult<()> {
+        if self.gc.running {
+            let top = self.th.top;
+            self.th.top = live_top;
+            self.full_gc();
+            self.run_finalizers();
+            self.th.top = top;
+        }
+        if self.heap.over_limit(0) {
+            return Err(self.memory_error());
+        }
+        Ok(())
     }
 
     /// `FORPREP` (`forprep` in lvm.c); returns true when the loop must be

@@ -434,3 +434,111 @@ fn cancel_drops_a_pending_offload_and_closes_a_yielded_coroutine() {
     let r = exec(&mut vm, "return 1").unwrap();
     assert_eq!(int(&r[0]), 1);
 }
+
+/// Memory bombs under a limit: each raises "not enough memory", which
+/// `pcall` catches, and the VM goes on (the garbage is collected).
+const BOMBS: &[(&str, &str)] = &[
+    (
+        "table growth",
+        "local t = {} for i = 1, 1e9 do t[i] = i end",
+    ),
+    (
+        "hash growth",
+        "local t = {} for i = 1, 1e9 do t['k' .. i] = true end",
+    ),
+    (
+        "string doubling",
+        "local s = 'x' while true do s = s .. s end",
+    ),
+    (
+        "tables of tables",
+        "local t = {} for i = 1, 1e9 do t[i] = {i, i, i} end",
+    ),
+    (
+        "constructor",
+        "local t = {} for i = 1, 1e9 do t[#t + 1] = {1, 2, 3, 4, 5, 6, 7, 8} end",
+    ),
+    (
+        "closures",
+        "local t = {} for i = 1, 1e9 do t[i] = function() return i end end",
+    ),
+    (
+        "deep recursion",
+        "local function f(n) return f(n + 1) + 1 end f(1)",
+    ),
+    (
+        "coroutines",
+        "local t = {} for i = 1, 1e9 do t[i] = coroutine.create(print) end",
+    ),
+];
+
+#[test]
+fn memory_bombs_raise_not_enough_memory_and_the_vm_goes_on() {
+    for (what, src) in BOMBS {
+        let mut vm = vm();
+        vm.set_memory_limit(Some(32 << 20));
+        let r = exec(
+            &mut vm,
+            &format!("local ok, e = pcall(function() {src} end) return ok, e"),
+        );
+        let r = r.unwrap_or_else(|e| panic!("{what}: escaped: {e}"));
+        assert!(matches!(r[0], Value::Bool(false)), "{what}");
+        let msg = String::from_utf8_lossy(vm.str_bytes(r[1]).unwrap_or(b"?")).into_owned();
+        assert!(
+            msg == "not enough memory" || msg.ends_with("stack overflow"),
+            "{what}: {msg}"
+        );
+        // The garbage goes and the VM works normally again.
+        let r = exec(
+            &mut vm,
+            "collectgarbage() local t = {} for i = 1, 1000 do t[i] = i .. '' end return #t",
+        )
+        .unwrap();
+        assert_eq!(int(&r[0]), 1000, "{what}");
+        assert!(vm.memory_used() < 32 << 20, "{what}: {}", vm.memory_used());
+        vm.check_invariants().unwrap();
+    }
+}
+
+#[test]
+fn garbage_heavy_programs_run_under_a_tight_limit() {
+    let mut vm = vm();
+    vm.set_memory_limit(Some(4 << 20));
+    // Far more than 4 MiB allocated in all, little of it live at once.
+    let r = exec(
+        &mut vm,
+        "local n = 0
+         for i = 1, 20000 do
+           local t = {i, tostring(i), {i}}
+           local s = string.rep('x', 100) .. i
+           n = n + #t + #s
+         end
+         return n",
+    )
+    .unwrap();
+    assert!(int(&r[0]) > 20000 * 100);
+}
+
+#[test]
+fn memory_used_counts_thread_stacks() {
+    let mut vm = vm();
+    vm.full_gc();
+    let before = vm.memory_used();
+    exec(
+        &mut vm,
+        "COS = {}
+         for i = 1, 100 do
+           local co = coroutine.create(function(n)
+             local function deep(k) if k == 0 then coroutine.yield() return 0 end return deep(k - 1) + 1 end
+             deep(n)
+           end)
+           coroutine.resume(co, 1000)
+           COS[i] = co
+         end",
+    )
+    .unwrap();
+    vm.full_gc();
+    let grown = vm.memory_used() - before;
+    // 100 stacks of at least 1,000 frames' registers (16 bytes a slot).
+    assert!(grown > 100 * 1000 * 16, "{grown}");
+}

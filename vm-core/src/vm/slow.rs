@@ -326,7 +326,14 @@ impl Vm {
         src: Src,
     ) -> LuaResult<Option<Value>> {
         match self.newindex_target(t, key, v)? {
-            NewIndexTarget::Stored => Ok(Some(Value::Nil)),
+            NewIndexTarget::Stored => {
+                // The fast paths send a store that grew a table past the
+                // memory limit here, where a collection is safe.
+                if self.heap.over_limit(0) {
+                    self.memory_breach()?;
+                }
+                Ok(Some(Value::Nil))
+            }
             NewIndexTarget::Call(h, obj) => {
                 self.call_meta(fi, h, &[obj, key, v])?;
                 Ok(None)
@@ -476,6 +483,36 @@ impl Vm {
         Ok(None)
     }
 
+    /// A buffer for the concatenation of the strings and numbers in
+    /// `slots`, its size checked against the memory limit and reserved
+    /// fallibly: "not enough memory" rather than an abort.
+    fn concat_buffer(&mut self, slots: std::ops::Range<usize>) -> LuaResult<Vec<u8>> {
+        let end = slots.end;
+        // A number's text is at most 44 bytes (`%.14g` of a float).
+        let len = slots.fold(0usize, |n, i| {
+            n.saturating_add(match self.th.stack[i] {
+                Value::Str(s) => self.heap.str_bytes(s).len(),
+                _ => 44,
+            })
+        });
+        if self.heap.over_limit(len) {
+            // Operands are on the stack: a collection is safe here, with
+            // the top above them.
+            let top = self.th.top;
+            self.th.top = top.max(end);
+            self.full_gc();
+            self.th.top = top;
+            if self.heap.over_limit(len) {
+                return Err(self.memory_error());
+            }
+        }
+        let mut buf = Vec::new();
+        if buf.try_reserve_exact(len).is_err() {
+            return Err(self.memory_error());
+        }
+        Ok(buf)
+    }
+
     /// Concatenates stack slots `first..end` into `first`, right to left
     /// (`luaV_concat`); false when a `__concat` call was started (the
     /// remaining end is kept in the frame's `aux`).
@@ -488,7 +525,7 @@ impl Vm {
                 while end - n > first && is_strnum(self.th.stack[end - n - 1]) {
                     n += 1;
                 }
-                let mut buf = Vec::new();
+                let mut buf = self.concat_buffer(end - n..end)?;
                 for i in end - n..end {
                     let v = self.th.stack[i];
                     self.append_strnum(v, &mut buf);
