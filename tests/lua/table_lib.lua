@@ -406,6 +406,49 @@ if ok then
 else
   assert(err:find("attempt to yield across a C%-call boundary"))
 end
+-- The metamethods concat, insert, remove, move and unpack call may yield as
+-- well (the same extension). `through_yields` answers each yield of `f`'s
+-- coroutine with "v" .. the yielded value; it returns the yields seen and
+-- f's results, or nil and the error.
+local function yielding(n)
+  return setmetatable({}, {
+    __index = function(_, i) return coroutine.yield(i) end,
+    __newindex = function(t, i, v) coroutine.yield(i) rawset(t, i, v) end,
+    __len = function() return n end,
+  })
+end
+local function through_yields(f)
+  local co = coroutine.create(f)
+  local seen, res = {}, table.pack(coroutine.resume(co))
+  while res[1] and coroutine.status(co) == "suspended" do
+    seen[#seen + 1] = res[2]
+    res = table.pack(coroutine.resume(co, "v" .. res[2]))
+  end
+  if not res[1] then return nil, res[2] end
+  return table.concat(seen, " "), table.unpack(res, 2, res.n)
+end
+local function yielded(seen, expected, ...)
+  if seen then
+    assert(seen == expected, seen)
+    return true
+  end
+  assert((...):find("attempt to yield across a C%-call boundary"))
+  return false
+end
+local seen, r1, r2, r3 = through_yields(function() return table.concat(yielding(3), ",") end)
+if yielded(seen, "1 2 3", r1) then assert(r1 == "v1,v2,v3") end
+local yt = yielding(2)
+seen, r1, r2 = through_yields(function() table.insert(yt, 1, "x") return rawget(yt, 1), rawget(yt, 3) end)
+if yielded(seen, "2 3 1 2 1", r1) then assert(r1 == "x" and r2 == "v2") end
+yt = yielding(2)
+seen, r1 = through_yields(function() return table.remove(yt, 1) end)
+if yielded(seen, "1 2 1 2", r1) then assert(r1 == "v1" and rawget(yt, 1) == "v2") end
+yt = yielding(0)
+seen, r1 = through_yields(function() return table.move({"a", "b"}, 1, 2, 1, yt) end)
+if yielded(seen, "1 2", r1) then assert(r1 == yt and rawget(yt, 2) == "b") end
+seen, r1, r2, r3 = through_yields(function() return table.unpack(yielding(2)) end)
+if yielded(seen, "1 2", r1) then assert(r1 == "v1" and r2 == "v2" and r3 == nil) end
+
 -- A comparator may collect garbage and build tables while the sort runs.
 t = {}
 for i = 1, 120 do t[i] = {v = (i * 7919) % 120} end

@@ -21,6 +21,7 @@
 //! Between phases a native pays for its work (`Vm::charge`) and, when the
 //! budget is spent, returns `Vm::pausek` to let the driver suspend it.
 
+use vm_core::meta::Tm;
 use vm_core::{Args, Continuation, LuaResult, Meta, Step, Value, Vm};
 
 /// Context of a pause (`Vm::pausek`): no call result to settle.
@@ -132,6 +133,33 @@ impl PhaseLog {
         }
     }
 
+    /// `a == b` with `__eq` (`lua_compare(L, a, b, LUA_OPEQ)`): raw
+    /// equality, else, for two tables or two full userdata, the first
+    /// operand's `__eq` or the second's.
+    pub(crate) fn equals(&mut self, vm: &mut Vm, a: Value, b: Value) -> Answer<bool> {
+        let r = self.op(vm, |vm| {
+            let comparable = matches!(
+                (a, b),
+                (Value::Table(_), Value::Table(_)) | (Value::UserData(_), Value::UserData(_))
+            );
+            if a.raw_eq(b) || !comparable {
+                return Ok(Meta::Done(Value::Bool(a.raw_eq(b))));
+            }
+            let mut h = vm.metamethod(a, Tm::Eq);
+            if h.is_nil() {
+                h = vm.metamethod(b, Tm::Eq);
+            }
+            if h.is_nil() {
+                return Ok(Meta::Done(Value::Bool(false)));
+            }
+            vm.push(h);
+            vm.push(a);
+            vm.push(b);
+            Ok(Meta::Call(2))
+        })?;
+        Ok(r.map(Value::truthy))
+    }
+
     /// `f(a, b)`'s first result.
     pub(crate) fn call2(&mut self, vm: &mut Vm, f: Value, a: Value, b: Value) -> Answer<Value> {
         self.op(vm, |vm| {
@@ -147,6 +175,21 @@ impl PhaseLog {
     pub(crate) fn request(&mut self, vm: &mut Vm, k: &'static Continuation) -> Step {
         let nargs = self.pending.take().unwrap_or(0);
         vm.callk(nargs, k, self.next as i64)
+    }
+
+    /// Whether no operation of this phase has answered yet: the phase has
+    /// not run Lua, so it may still take a direct path that does without
+    /// the log (and must not once the log holds an answer).
+    pub(crate) fn fresh(&self, vm: &Vm) -> bool {
+        vm.frame_top(self.args) <= self.mark
+    }
+
+    /// Ends a phase whose answers stay on the frame (values the native
+    /// returns, as `table.unpack`'s elements): charges its operations.
+    /// True when the budget is spent, as for [`PhaseLog::commit`].
+    pub(crate) fn keep(self, vm: &mut Vm) -> LuaResult<bool> {
+        vm.charge(self.next as u64)?;
+        Ok(vm.budget_spent())
     }
 
     /// Ends the phase: drops its log and charges its operations. True
