@@ -35,8 +35,8 @@ use crate::heap::Upval;
 use crate::meta::Tm;
 use crate::native::{Args, Request, Status, Step};
 use crate::state::{
-    CallInfo, FrameKind, Vm, CALLING, CLOSING, K_ERROR, K_YIELD, MAX_CCALLS, MAX_STACK, MULTRET,
-    OFFLOADED, PROTECTED, RETURNING, STARTED, YIELDED,
+    CallInfo, FrameKind, Vm, CALLING, CLOSING, K_ERROR, K_YIELD, MAX_CCALLS, MAX_STACK, MSGH,
+    MULTRET, OFFLOADED, PROTECTED, RETURNING, STARTED, YIELDED,
 };
 use crate::value::{LuaFnRef, NativeRef, ThreadRef, Value};
 
@@ -56,6 +56,9 @@ pub(crate) struct FrameShape {
     pub(crate) upvals: usize,
 }
 
+/// Stack slots a message handler may use past `MAX_STACK`.
+const HANDLER_STACK: usize = 200;
+
 /// Maximum `__call` chain length when calling a non-function.
 const MAX_CALL_CHAIN: usize = 100;
 
@@ -73,7 +76,7 @@ impl Vm {
     #[cold]
     #[inline(never)]
     fn grow_stack(&mut self, top: usize) -> LuaResult<()> {
-        if top + EXTRA_STACK > MAX_STACK {
+        if top + EXTRA_STACK > MAX_STACK && !self.handler_stack(top) {
             return Err(self.rt_error("stack overflow"));
         }
         self.th.ensure(top + EXTRA_STACK);
@@ -81,6 +84,15 @@ impl Vm {
         // stack growth is counted here too.
         let grown = self.th.take_growth();
         self.stack_grew(grown)
+    }
+
+    /// Whether a stack reaching `top` fits in the extra space PUC Lua keeps
+    /// for error handling (`ERRORSTACKSIZE`): while a message handler runs
+    /// or is being started, so that it runs after a stack overflow.
+    #[cold]
+    fn handler_stack(&self, top: usize) -> bool {
+        top + EXTRA_STACK <= MAX_STACK + HANDLER_STACK
+            && (self.starting_handler || self.th.frames.iter().any(|ci| ci.flags & MSGH != 0))
     }
 
     /// Pushes the frame for a call of the value at `func` with the values
@@ -586,10 +598,21 @@ impl Vm {
         {
             if !err.0.handled && self.th.frames[p].flags & CLOSING == 0 {
                 if let Some(h) = self.th.frames[p].handler {
-                    // Errors inside the handler must not re-enter it.
-                    self.th.frames[p].handler = None;
-                    err = self.apply_handler(h as usize, err);
-                    self.th.frames[p].handler = Some(h);
+                    if p >= floor {
+                        // The handler runs as a frame above the failing
+                        // ones (`msgh.rs`); its result comes back here as
+                        // an error already handled.
+                        match self.push_handler(p, h as usize, err) {
+                            Ok(()) => return Ok(()),
+                            Err(e) if e.0.handled => err = e,
+                            Err(e) => err = LuaError::handled(e.0.value),
+                        }
+                    } else {
+                        // Errors inside the handler must not re-enter it.
+                        self.th.frames[p].handler = None;
+                        err = self.apply_handler(h as usize, err);
+                        self.th.frames[p].handler = Some(h);
+                    }
                 }
             }
             if p >= floor {
@@ -597,8 +620,7 @@ impl Vm {
                 // pending variables above its callee (`close_step`) with
                 // the error kept in the callee's slot.
                 let level = self.th.frames[p].callee as usize;
-                self.th.frames.truncate(p + 1);
-                self.recount_ccalls();
+                self.unwind_frames(p + 1);
                 self.close_upvals(level);
                 self.th.stack[level] = err.0.value;
                 let pending = self.th.tbc.last().filter(|&&s| s > level);
@@ -717,8 +739,7 @@ impl Vm {
             Err(mut e) => {
                 // Pending `__close` handlers of the abandoned frames run with
                 // the error, as a protected call's would.
-                self.th.frames.truncate(depth);
-                self.recount_ccalls();
+                self.unwind_frames(depth);
                 e.0.value = self.close_on_error(func, e.0.value);
                 self.th.top = func;
                 Err(e)

@@ -6,7 +6,7 @@
 use crate::error::LuaError;
 use crate::func::Proto;
 use crate::opcodes::Op;
-use crate::state::{FrameKind, Vm, FIN, HOOKED, TAIL};
+use crate::state::{FrameKind, Vm, FIN, HOOKED, MSGH, TAIL};
 use crate::value::Value;
 use crate::vm::Src;
 
@@ -164,10 +164,33 @@ impl Vm {
         }
     }
 
+    /// The frame of stack level `level` of the running thread (0: the top
+    /// frame). Message handlers' trampolines (`msgh.rs`) are not levels:
+    /// a handler's caller is the function that failed, as in PUC Lua.
+    pub(crate) fn level_frame(&self, level: usize) -> Option<usize> {
+        let frames = &self.th.frames;
+        let top = frames.len().checked_sub(1)?;
+        if !frames.iter().any(|ci| ci.flags & MSGH != 0) {
+            return top.checked_sub(level);
+        }
+        (0..=top)
+            .rev()
+            .filter(|&fi| frames[fi].flags & MSGH == 0)
+            .nth(level)
+    }
+
+    /// The frames that are stack levels, innermost first.
+    fn level_frames(&self) -> Vec<usize> {
+        (0..self.th.frames.len())
+            .rev()
+            .filter(|&fi| self.th.frames[fi].flags & MSGH == 0)
+            .collect()
+    }
+
     /// Position prefix of stack level `level` (1 = the function that called
     /// the running native), as `luaL_where`.
     pub fn where_(&self, level: usize) -> String {
-        match self.th.frames.len().checked_sub(level + 1) {
+        match self.level_frame(level) {
             Some(fi) => self.frame_where(fi),
             None => String::new(),
         }
@@ -322,9 +345,9 @@ impl Vm {
         const LEVELS1: usize = 10;
         const LEVELS2: usize = 11;
         let mut out = String::from("stack traceback:");
-        let n = self.th.frames.len();
-        let shown = n.saturating_sub(level);
-        for (k, fi) in (0..shown).rev().enumerate() {
+        let levels = self.level_frames();
+        let shown = levels.len().saturating_sub(level);
+        for (k, &fi) in levels[levels.len() - shown..].iter().enumerate() {
             if shown > LEVELS1 + LEVELS2 + 1 && (LEVELS1..shown - LEVELS2).contains(&k) {
                 if k == LEVELS1 {
                     let skipped = shown - LEVELS1 - LEVELS2 - 1;
@@ -494,7 +517,7 @@ impl Vm {
     /// level `level` of the running thread (0 is the running function,
     /// a native asking about its caller uses 1); `None` past the bottom.
     pub fn level_info(&self, level: usize) -> Option<DebugInfo> {
-        let fi = self.th.frames.len().checked_sub(level + 1)?;
+        let fi = self.level_frame(level)?;
         let func = self.th.stack[self.th.frames[fi].func];
         let mut info = match self.frame_proto(fi) {
             Some(p) => {
@@ -513,7 +536,7 @@ impl Vm {
 
     /// The number of active stack levels of the running thread.
     pub fn stack_depth(&self) -> usize {
-        self.th.frames.len()
+        self.level_frames().len()
     }
 
     /// Runs `f` with thread `t` made the running one, for inspecting its
@@ -541,7 +564,7 @@ impl Vm {
     /// locals (then other live stack slots, named "(temporary)" or "(C
     /// temporary)"), `n < 0` the varargs of a vararg function ("(vararg)").
     pub fn get_local(&self, level: usize, n: i64) -> Option<(String, Value)> {
-        let fi = self.th.frames.len().checked_sub(level + 1)?;
+        let fi = self.level_frame(level)?;
         let (name, slot) = self.find_local(fi, n)?;
         Some((name, self.th.stack[slot]))
     }
@@ -558,7 +581,7 @@ impl Vm {
     /// then reads its bits as a number or a table: a runaway loop or a
     /// crash.)
     pub fn set_local(&mut self, level: usize, n: i64, v: Value) -> Result<Option<String>, String> {
-        let Some(fi) = self.th.frames.len().checked_sub(level + 1) else {
+        let Some(fi) = self.level_frame(level) else {
             return Ok(None);
         };
         let Some((name, slot)) = self.find_local(fi, n) else {

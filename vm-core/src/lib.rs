@@ -142,6 +142,7 @@ pub mod hook;
 pub mod limit;
 pub mod listing;
 pub mod meta;
+mod msgh;
 pub mod native;
 pub mod number;
 pub mod opcodes;

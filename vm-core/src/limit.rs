@@ -40,7 +40,7 @@
 //! and coroutine resumes do not count.
 
 use crate::error::{LuaError, LuaResult};
-use crate::state::{Vm, CALLING, MAX_CCALLS};
+use crate::state::{Vm, CALLING, MAX_CCALLS, MSGH};
 
 /// The total size of all thread stacks without a memory limit: a chain of
 /// thousands of coroutines, each deep in calls, ends in "stack overflow"
@@ -120,6 +120,26 @@ impl Vm {
     #[inline(never)]
     fn limit_exceeded(&mut self) -> LuaError {
         self.rt_error(LIMIT_MESSAGE)
+    }
+
+    /// Gives a message handler about to run at least `LIMIT_GRACE` units
+    /// before the instruction limit; returns the mark to restore when it
+    /// ends (`restore_limit_mark`), if there is a limit.
+    pub(crate) fn grant_handler_grace(&mut self) -> Option<i64> {
+        let real = self.real_fuel();
+        let l = self.limit.as_mut()?;
+        let saved = l.mark;
+        l.mark = l.mark.min(real.saturating_sub(LIMIT_GRACE));
+        self.rewindow();
+        Some(saved)
+    }
+
+    /// Ends a handler's grace: the limit's mark from before it.
+    pub(crate) fn restore_limit_mark(&mut self, mark: i64) {
+        if let Some(l) = &mut self.limit {
+            l.mark = mark;
+            self.rewindow();
+        }
     }
 
     /// Runs a message handler `f` with at least `LIMIT_GRACE` units left
@@ -229,7 +249,7 @@ impl Vm {
     /// waiting on this thread already.
     #[inline]
     pub(crate) fn enter_ccall(&mut self) -> LuaResult<()> {
-        if self.th.ncalls + self.n_ccalls + 1 >= MAX_CCALLS {
+        if self.th.ncalls + self.n_ccalls + 1 >= MAX_CCALLS && !self.handler_room() {
             return Err(self.rt_error("C stack overflow"));
         }
         self.th.ncalls += 1;
@@ -237,6 +257,15 @@ impl Vm {
             ci.flags |= CALLING;
         }
         Ok(())
+    }
+
+    /// Whether a message handler is running on this thread and may use the
+    /// extra tenth of `MAX_CCALLS` PUC Lua keeps for error handling
+    /// (`luaE_checkcstack`).
+    #[cold]
+    fn handler_room(&self) -> bool {
+        self.th.ncalls + self.n_ccalls + 1 < MAX_CCALLS + MAX_CCALLS / 10
+            && self.th.frames.iter().any(|ci| ci.flags & MSGH != 0)
     }
 
     /// Recounts the waiting native frames after an error unwound frames.

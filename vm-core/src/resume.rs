@@ -656,8 +656,7 @@ impl Vm {
             Err(e) => {
                 if t == self.main {
                     let (func, depth) = self.main_task.take().expect("main task");
-                    self.th.frames.truncate(depth);
-                    self.recount_ccalls();
+                    self.unwind_frames(depth);
                     let v = self.close_on_error(func, e.0.value);
                     self.th.top = func;
                     let mut e = e;
@@ -721,14 +720,12 @@ impl Vm {
             self.th.status = ThreadStatus::Running;
             if at == self.main {
                 let (func, depth) = self.main_task.take().expect("a parked main call");
-                self.th.frames.truncate(depth);
-                self.recount_ccalls();
+                self.unwind_frames(depth);
                 raised = self.close_from(func, errv).or(raised);
                 self.th.top = func;
                 self.th.nny -= 1;
             } else {
-                self.th.frames.clear();
-                self.th.ncalls = 0;
+                self.unwind_frames(0);
                 raised = self.close_all(errv).or(raised);
                 self.th.nny -= 1;
                 self.th.status = ThreadStatus::Dead;
@@ -773,8 +770,7 @@ impl Vm {
         // The handlers run on the coroutine, which cannot yield meanwhile.
         self.th.nny += 1;
         self.th.status = ThreadStatus::Running;
-        self.th.frames.clear();
-        self.th.ncalls = 0;
+        self.unwind_frames(0);
         let errv = err.unwrap_or(Value::Nil);
         if let Some(v) = self.close_all(errv) {
             err = Some(v);

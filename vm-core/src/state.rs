@@ -63,6 +63,8 @@ pub(crate) const FIN: u16 = 4096;
 /// Native frame flag: waiting for a call it requested (`Vm::callk`,
 /// `Vm::pcallk`); such frames count towards `MAX_CCALLS` (`limit.rs`).
 pub(crate) const CALLING: u16 = 8192;
+/// Native frame flag: a message handler's trampoline (`msgh.rs`).
+pub(crate) const MSGH: u16 = 16384;
 
 /// What a frame is running.
 #[derive(Clone, Copy, Debug)]
@@ -355,6 +357,9 @@ pub struct Vm {
     /// Bytes of all thread stacks and frame lists, as of the last
     /// collection plus growth since (`limit.rs`).
     pub(crate) stack_bytes: usize,
+    /// A message handler's trampoline is being pushed (`msgh.rs`): it may
+    /// use the error-handling stack space.
+    pub(crate) starting_handler: bool,
     /// The hard instruction limit, if any (`limit.rs`).
     pub(crate) limit: Option<crate::limit::InstructionLimit>,
     /// Some thread has had a hook: thread switches and native returns
@@ -424,6 +429,7 @@ impl Vm {
             fuel_reserve: 0,
             limit: None,
             stack_bytes: 0,
+            starting_handler: false,
             hooks_seen: false,
             slice_fuel: i64::MAX,
             last_fuel_used: 0,
