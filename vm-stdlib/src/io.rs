@@ -20,6 +20,12 @@
 //! Names and modes passed to the system end at their first NUL byte, where
 //! the C functions PUC Lua calls see them end. Unix-only (`/bin/sh`,
 //! `lseek`, `tmpfile`).
+//!
+//! Reads and writes pay for the bytes they move, one unit of fuel per 32
+//! (the string library's cost model, `string/cost.rs`): a read charges
+//! the strings it returns once it has them, a write the strings it is
+//! given before it writes them. A read is not split into steps: one
+//! `read("a")` of a large file ends its slice late by that charge.
 
 use crate::auxlib::{check_c_string, exec_result, file_result, until_nul};
 use std::ffi::OsStr;
@@ -31,6 +37,8 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 
 use vm_core::number::{float_to_int_exact, fmt_float, fmt_int, str_to_number};
 use vm_core::{Args, LuaError, LuaResult, Step, Value, Vm};
+
+use crate::string::cost::charge_bytes;
 
 natives! {
     IO_CLOSE = "close" => io_close;
@@ -889,6 +897,14 @@ fn push_read(vm: &mut Vm, outcome: ReadOutcome) -> LuaResult<Step> {
         Err(e) => return file_result(vm, Err(e), None),
     };
     let n = got.len();
+    let bytes = got
+        .iter()
+        .map(|g| match g {
+            Some(Got::Str(s)) => s.len(),
+            _ => 0,
+        })
+        .sum();
+    charge_bytes(vm, bytes)?;
     for item in got {
         let v = match item {
             Some(Got::Str(s)) => vm.new_str(&s),
@@ -908,6 +924,10 @@ fn args_from(vm: &Vm, args: Args, from: usize) -> Vec<Value> {
 /// Writes arguments `from..` to the open handle `file` and returns it
 /// (`g_write`).
 fn write_args(vm: &mut Vm, args: Args, file: Value, from: usize) -> LuaResult<Step> {
+    let bytes = (from..=args.len())
+        .map(|i| vm.str_bytes(vm.arg(args, i)).map_or(0, <[u8]>::len))
+        .sum();
+    charge_bytes(vm, bytes)?;
     let failure = with_stream(vm, file, |vm, stream| {
         let mut failure = None;
         let mut number = Vec::new();

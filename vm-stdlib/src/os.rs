@@ -12,6 +12,10 @@
 //! where the C functions PUC Lua calls see them end. Failures of `remove`,
 //! `rename` and `execute` return `nil, message, errno` (`luaL_fileresult`).
 //! The library is Unix-only: it uses `/bin/sh`, `/tmp` and POSIX calls.
+//!
+//! Functions that make strings (`date`, `getenv`) pay for their bytes,
+//! one unit of fuel per 32 (the string library's cost model,
+//! `string/cost.rs`).
 
 use crate::auxlib::{check_c_string, exec_result, file_result, until_nul};
 use std::ffi::{CStr, OsStr};
@@ -26,6 +30,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use vm_core::number::tointeger;
 use vm_core::value::TableRef;
 use vm_core::{Args, LuaResult, Step, Value, Vm};
+
+use crate::string::cost::charge_bytes;
 
 natives! {
     CLOCK = "clock" => clock;
@@ -105,7 +111,10 @@ fn clock(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
 fn getenv(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let name = check_c_string(vm, args, 1)?;
     let v = match std::env::var_os(OsStr::from_bytes(&name)) {
-        Some(value) => vm.new_str(value.as_bytes()),
+        Some(value) => {
+            charge_bytes(vm, value.len())?;
+            vm.new_str(value.as_bytes())
+        }
         None => Value::Nil,
     };
     ret(vm, v)
@@ -478,6 +487,7 @@ fn date(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         strftime(&mut out, rest[len - 1], &tm);
         rest = &rest[len..];
     }
+    charge_bytes(vm, format.len() + out.len())?;
     let s = vm.new_str(&out);
     ret(vm, s)
 }

@@ -10,8 +10,13 @@
 //! PUC Lua reads past a position freely because its strings end in a NUL
 //! byte; [`byte_at`] gives the same answer (0, never a continuation byte)
 //! for the positions at and beyond the end.
+//!
+//! Every function pays for the bytes it produces or scans, one unit of
+//! fuel per 32 (the string library's cost model, `string/cost.rs`).
 
 use vm_core::{Args, LuaResult, Step, Value, Vm};
+
+use crate::string::cost::charge_bytes;
 
 natives! {
     CHAR = "char" => char;
@@ -163,6 +168,7 @@ fn char(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         };
         encode(code, &mut out);
     }
+    charge_bytes(vm, out.len())?;
     let s = vm.new_str(&out);
     vm.push(s);
     Ok(Step::Return(1))
@@ -181,6 +187,9 @@ fn len(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     if posj > len as i64 {
         return Err(vm.arg_error(3, "final position out of bounds"));
     }
+    // The range is scanned (up to an invalid sequence, or a little past
+    // its end for the last character).
+    charge_bytes(vm, (posj + 1 - posi).max(0) as usize)?;
     // 0-based from here; the range may be empty (`posj` 0).
     match count_chars(bytes(vm, s), (posi - 1) as usize, posj - 1, !lax) {
         Ok(n) => {
@@ -230,6 +239,7 @@ fn codepoint(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     if !vm.has_stack_room((pose - posi + 1) as usize) {
         return Err(vm.error("stack overflow (string slice too long)"));
     }
+    charge_bytes(vm, (pose - posi + 1) as usize)?;
     // A character starting at `pose` is decoded whole, past `pose`.
     let (mut i, end) = ((posi - 1) as usize, pose as usize);
     let mut codes = Vec::new();
@@ -258,7 +268,16 @@ fn offset(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     if !(1..=len as i64 + 1).contains(&posi) {
         return Err(vm.arg_error(3, "position out of bounds"));
     }
-    match char_start(bytes(vm, s), n, (posi - 1) as usize) {
+    let from = (posi - 1) as usize;
+    let found = char_start(bytes(vm, s), n, from);
+    // The bytes walked over: to the answer, or to the end the walk met.
+    let to = match found {
+        Ok(Some(p)) => p,
+        Ok(None) if n > 0 => len,
+        _ => 0,
+    };
+    charge_bytes(vm, to.abs_diff(from))?;
+    match found {
         Ok(r) => {
             vm.push(r.map_or(Value::Nil, |p| Value::Int(p as i64 + 1)));
             Ok(Step::Return(1))
@@ -343,10 +362,15 @@ fn iter_step(vm: &mut Vm, args: Args, strict: bool) -> LuaResult<Step> {
         .and_then(vm_core::number::tointeger)
         .unwrap_or(0);
     let mut n = usize::try_from(control).unwrap_or(usize::MAX);
-    let s = bytes(vm, s);
-    while n < len && is_cont(s[n]) {
+    let from = n;
+    while n < len && is_cont(bytes(vm, s)[n]) {
         n += 1;
     }
+    // Stray continuation bytes skipped: scanned.
+    if n > from {
+        charge_bytes(vm, n - from)?;
+    }
+    let s = bytes(vm, s);
     if n >= len {
         return Ok(Step::Return(0));
     }

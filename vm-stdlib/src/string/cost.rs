@@ -9,7 +9,8 @@
 //! reads or examines (the pattern matcher counts its steps, one per
 //! pattern item tried at a subject position plus the bytes repetitions,
 //! back-references and balances scan). Copying a finished result into a
-//! Lua string is covered by the charge for producing it.
+//! Lua string is covered by the charge for producing it. A file probe of
+//! `package.searchpath` costs one more unit.
 //!
 //! Natives whose work is known before they start charge first, so that
 //! an instruction limit stops them before the work; the others charge as

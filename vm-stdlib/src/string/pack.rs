@@ -4,9 +4,14 @@
 //! The "native" sizes, alignment and endianness are those of PUC Lua on
 //! x86-64 Linux, so that packed data is interchangeable with `lua5.4`'s.
 //! A format string ends at its first NUL, as the C code reads it.
+//!
+//! Both pay for their work (`cost`): `pack` for the format and the bytes
+//! it produces, `unpack` for the format and the bytes it reads.
 
 use vm_core::value::TableRef;
 use vm_core::{Args, LuaError, LuaResult, Step, Value, Vm};
+
+use super::cost::charge_bytes;
 
 natives! {
     PACK = "pack" => pack;
@@ -331,6 +336,7 @@ fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             Kind::PadAlign | Kind::Nop => arg -= 1,
         }
     }
+    charge_bytes(vm, fmt.len() + out.len())?;
     let s = vm.new_str(&out);
     vm.push(s);
     Ok(Step::Return(1))
@@ -386,6 +392,7 @@ fn unpack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     if pos > ld {
         return Err(vm.arg_error(3, "initial position out of string"));
     }
+    let init = pos;
     let mut f = Format::new(&fmt);
     let mut n = 0;
     while !f.done() {
@@ -457,6 +464,7 @@ fn unpack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         n += 1;
         pos += size;
     }
+    charge_bytes(vm, fmt.len() + (pos - init))?;
     vm.push(Value::Int(pos as i64 + 1));
     Ok(Step::Return(n + 1))
 }

@@ -1,0 +1,108 @@
+//! `string.pack`/`unpack`, `utf8`, `io`, `os` and `package` pay for the
+//! bytes they produce or scan, one unit of fuel per 32, as the string
+//! library does (`string/cost.rs`).
+
+use vm_core::{Outcome, Vm};
+
+fn vm() -> Vm {
+    let mut vm = Vm::new();
+    vm_stdlib::open_all(&mut vm);
+    vm
+}
+
+/// Fuel a whole driven run of `src` uses.
+fn fuel(src: &str) -> u64 {
+    let mut vm = vm();
+    let f = vm.load(src.as_bytes(), "=cost").unwrap();
+    match vm.start(f, &[], u64::MAX / 2) {
+        Ok(Outcome::Return(_)) => vm.fuel_used(),
+        other => panic!("{src}: {other:?}"),
+    }
+}
+
+/// Checks that each expression pays `units` more than its baseline, in a
+/// chunk that starts with `setup`.
+fn paid(setup: &str, cases: &[(&str, &str, u64)]) {
+    for &(expr, baseline, units) in cases {
+        let base = fuel(&format!("{setup} local r = {baseline} return 0"));
+        let cost = fuel(&format!("{setup} local r = {expr} return 0"));
+        let paid = cost.saturating_sub(base);
+        // A baseline may differ by an instruction or two.
+        assert!(paid + 2 >= units, "{expr}: paid {paid}, expected {units}");
+        assert!(
+            paid <= units + units / 50 + 100,
+            "{expr}: paid {paid}, expected {units}"
+        );
+    }
+}
+
+const MB: u64 = 32_768;
+
+#[test]
+fn pack_and_utf8_pay_for_their_bytes() {
+    let setup = "local N = 1 << 20 local S = string.rep('x', N) local Z = S .. '\\0'
+                 local P = string.pack('s4', S)
+                 local T = {} for i = 1, 1000 do T[i] = 0x10FFFF end
+                 local U = string.rep(utf8.char(0x10FFFF), N // 4)
+                 local C = string.rep('\\x80', N) ";
+    paid(
+        setup,
+        &[
+            ("string.pack('s4', S)", "string.pack('s4', 'x')", MB),
+            ("string.pack('z', S)", "string.pack('z', 'x')", MB),
+            ("string.unpack('s4', P)", "string.unpack('i4', P)", MB),
+            ("string.unpack('z', Z)", "string.unpack('z', 'x\\0')", MB),
+            ("utf8.len(S)", "utf8.len('x')", MB),
+            ("utf8.len(U)", "utf8.len('x')", MB),
+            (
+                "utf8.codepoint(U, 1, 4 * 1000)",
+                "utf8.codepoint(U, 1, 4)",
+                125,
+            ),
+            ("utf8.offset(U, N // 4)", "utf8.offset(U, 1)", MB - 1),
+            ("utf8.offset(S, -N)", "utf8.offset(S, -1)", MB - 1),
+            (
+                "utf8.char(table.unpack(T))",
+                "select('#', table.unpack(T))",
+                125,
+            ),
+            ("utf8.codes(C)(C, 0)", "utf8.codes(C)(C, N)", MB),
+        ],
+    );
+}
+
+#[test]
+fn io_os_and_package_pay_for_their_bytes() {
+    let dir = std::env::temp_dir().join(format!("vm-cost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("data");
+    std::fs::write(&file, vec![b'y'; 1 << 20]).unwrap();
+    let out = dir.join("out");
+    let setup = format!(
+        "local N = 1 << 20 local S = string.rep('x', N)
+         local function rd(fmt) local f = io.open('{}') local r = f:read(fmt) f:close() return r end
+         local function wr(s) local f = io.open('{}', 'w') f:write(s) f:close() return true end
+         local D = string.rep('%Y', 1000) local P = string.rep('/x/?;', 10000) ",
+        file.display(),
+        out.display()
+    );
+    paid(
+        &setup,
+        &[
+            ("rd('a')", "rd(1)", MB),
+            ("rd(N)", "rd(1)", MB),
+            ("rd('l')", "rd(1)", MB),
+            ("wr(S)", "wr('x')", MB),
+            // 1,000 conversions of two bytes into four.
+            ("os.date(D, 0)", "os.date('%Y', 0)", 6000 / 32),
+            // The path, the "no file" list (16 bytes a template), and a
+            // unit per file probed.
+            (
+                "package.searchpath('m', P)",
+                "package.searchpath('m', '/x/?')",
+                (50_000 + 160_000) / 32 + 10_000,
+            ),
+        ],
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
