@@ -97,4 +97,38 @@ ok, msg = pcall(require, "nothing_here")
 assert(not ok and msg == "'package.path' must be a string")
 package.path = saved_path
 
+-- A searcher that yields, and a loader (a module's main chunk) that
+-- yields: PUC Lua refuses ("attempt to yield across a C-call boundary");
+-- this VM calls them through the interpreter loop, where they may yield
+-- (an extension). Both are accepted.
+package.preload.yielder = function(name, data)
+  local v = coroutine.yield("loading " .. name)
+  return v .. " from " .. data
+end
+local co = coroutine.wrap(function() return require("yielder") end)
+ok, msg = pcall(co)
+if ok then
+  assert(msg == "loading yielder")
+  local m, d = co("module")
+  assert(m == "module from :preload:" and d == ":preload:")
+  assert(package.loaded.yielder == m and require("yielder") == m)
+  table.insert(package.searchers, 1, function(name)
+    local answer = coroutine.yield(name)
+    if answer then return function() return answer end, "yielding searcher" end
+    return "\n\tno answer for " .. name
+  end)
+  co = coroutine.wrap(function() return pcall(require, "asked") end)
+  assert(co() == "asked")
+  local ok2, err = co(false)
+  assert(not ok2 and err:find("no answer for asked", 1, true))
+  co = coroutine.wrap(function() return require("asked") end)
+  assert(co() == "asked")
+  m, d = co("an answer")
+  assert(m == "an answer" and d == "yielding searcher")
+  table.remove(package.searchers, 1)
+else
+  assert(msg:find("attempt to yield across a C-call boundary", 1, true))
+end
+package.loaded.yielder, package.loaded.asked = nil, nil
+
 print("ok package_lib")

@@ -7,11 +7,20 @@
 //! VM cannot load native (C) modules: the C searchers still walk
 //! `package.cpath`, so a missing module's message lists every path tried
 //! as PUC's does, and a native module that exists is refused with a clear
-//! error. Loaders run through the non-yieldable call, as `lua_call` in
-//! `ll_require` does.
+//! error.
+//!
+//! `require` calls the searchers and the loader with `Vm::callk`, its
+//! state in its frame: a module's main chunk runs through the interpreter
+//! loop, under the budget, and may yield (PUC Lua: "attempt to yield
+//! across a C-call boundary"). Searching pays for the bytes of the paths
+//! it builds and the file it loads (the string library's cost model,
+//! `string/cost.rs`).
 
 use vm_core::value::TableRef;
-use vm_core::{Args, LuaError, LuaResult, Step, Value, Vm};
+use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
+
+use crate::resumable::{int_at, set_int};
+use crate::string::cost::charge_bytes;
 
 natives! {
     REQUIRE = "require" => require;
@@ -22,6 +31,8 @@ natives! {
     SEARCHER_C = "searcher_C" => searcher_c;
     SEARCHER_CROOT = "searcher_Croot" => searcher_croot;
 }
+
+static REQUIRE_K: Continuation = Continuation::new("require_k", require_k);
 
 /// `LUA_PATH_DEFAULT` of PUC's `luaconf.h` on POSIX systems.
 const PATH_DEFAULT: &str = "/usr/local/share/lua/5.4/?.lua;/usr/local/share/lua/5.4/?/init.lua;\
@@ -116,8 +127,21 @@ fn bytes(vm: &Vm, v: Value) -> Vec<u8> {
     vm.str_bytes(v).unwrap_or_default().to_vec()
 }
 
-/// `require(name)`: `package.loaded[name]`, or the result of the first
-/// loader a searcher finds, stored there; returns it and the loader data.
+// `require`'s frame once it looks for a loader: the name, the number of
+// the searcher being called, the "not found" messages so far (a userdata
+// holding a `Vec<u8>`), then the call requested. While the loader runs,
+// the loader data takes the call's place and the call sits above it.
+const REQ_SEARCHER: usize = 1;
+const REQ_MESSAGES: usize = 2;
+const REQ_CALL: usize = 3;
+
+// Contexts of `require_k`.
+const SEARCHED: i64 = 0;
+const LOADED: i64 = 1;
+
+/// `require(name)` (`ll_require`): `package.loaded[name]`, or the result
+/// of the first loader a searcher finds, stored there; returns it and the
+/// loader data. The searchers and the loader are called with `Vm::callk`.
 fn require(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let name = vm.check_string(args, 1)?;
     let loaded = vm.loaded_table();
@@ -126,36 +150,86 @@ fn require(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         vm.push(have);
         return Ok(Step::Return(1));
     }
+    // `lua_settop(L, 1)` with the name as a string, then the state.
+    while vm.frame_top(args) < 1 {
+        vm.push(Value::Nil);
+    }
+    vm.frame_truncate(args, 1);
+    vm.set_arg(args, 1, name);
+    vm.push(Value::Int(0));
+    let messages = vm.new_userdata(Box::new(Vec::<u8>::new()), None);
+    vm.push(messages);
+    next_searcher(vm, args)
+}
+
+fn require_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+    let (first, second) = (
+        vm.frame_get(args, REQ_CALL),
+        vm.frame_get(args, REQ_CALL + 1),
+    );
+    vm.frame_truncate(args, REQ_CALL);
+    if ctx == LOADED {
+        // `first` is the loader data, `second` the loader's result.
+        return module_loaded(vm, args, first, second);
+    }
+    match first {
+        Value::LuaFn(_) | Value::Native(_) => {
+            // A loader: call it with the name and the loader data.
+            vm.push(second);
+            vm.push(first);
+            vm.push(vm.frame_get(args, 0));
+            vm.push(second);
+            return Ok(vm.callk(2, &REQUIRE_K, LOADED));
+        }
+        Value::Str(_) | Value::Int(_) | Value::Num(_) => {
+            let text = vm.to_display(first);
+            let text = match first {
+                Value::Str(_) => bytes(vm, first),
+                _ => text.into_bytes(),
+            };
+            let messages = vm.frame_get(args, REQ_MESSAGES);
+            if let Some(m) = vm.userdata_mut::<Vec<u8>>(messages) {
+                m.extend_from_slice(&text);
+            }
+        }
+        _ => {}
+    }
+    next_searcher(vm, args)
+}
+
+/// Calls the next searcher of `package.searchers` with the name, or
+/// raises "module not found" when there is none (`findloader`).
+fn next_searcher(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let package = package_table(vm, args)?;
     let Value::Table(searchers) = vm.raw_get_str(package, "searchers") else {
         return Err(vm.error("'package.searchers' must be a table"));
     };
-    let mut notfound = Vec::new();
-    let mut i = 1;
-    let (loader, data) = loop {
-        let searcher = vm.raw_get(searchers, Value::Int(i));
-        if searcher.is_nil() {
-            let msg = [
-                &b"module '"[..],
-                &bytes(vm, name),
-                b"' not found:",
-                &notfound,
-            ]
-            .concat();
-            return Err(vm.error_bytes(&msg));
-        }
-        let r = vm.call_value(searcher, &[name])?;
-        match r.first().copied().unwrap_or_default() {
-            f @ (Value::LuaFn(_) | Value::Native(_)) => {
-                break (f, r.get(1).copied().unwrap_or_default());
-            }
-            s @ Value::Str(_) => notfound.extend_from_slice(&bytes(vm, s)),
-            _ => {}
-        }
-        i += 1;
-    };
-    let r = vm.call_value(loader, &[name, data])?;
-    let result = r.first().copied().unwrap_or_default();
+    let i = int_at(vm, args, REQ_SEARCHER) + 1;
+    set_int(vm, args, REQ_SEARCHER, i);
+    let name = vm.frame_get(args, 0);
+    let searcher = vm.raw_get(searchers, Value::Int(i));
+    if searcher.is_nil() {
+        let messages = vm.frame_get(args, REQ_MESSAGES);
+        let notfound = vm.userdata_ref::<Vec<u8>>(messages).cloned();
+        let msg = [
+            &b"module '"[..],
+            &bytes(vm, name),
+            b"' not found:",
+            &notfound.unwrap_or_default(),
+        ]
+        .concat();
+        return Err(vm.error_bytes(&msg));
+    }
+    vm.push(searcher);
+    vm.push(name);
+    Ok(vm.callk(1, &REQUIRE_K, SEARCHED))
+}
+
+/// Stores what the loader returned and returns the module and the loader
+/// data.
+fn module_loaded(vm: &mut Vm, args: Args, data: Value, result: Value) -> LuaResult<Step> {
+    let name = vm.frame_get(args, 0);
+    let loaded = vm.loaded_table();
     if !result.is_nil() {
         vm.raw_set(loaded, name, result)?;
     }
@@ -258,7 +332,10 @@ fn searchpath(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         Some(s) => bytes(vm, s),
         None => b"/".to_vec(),
     };
-    match search_path(&bytes(vm, name), &bytes(vm, path), &sep, &rep) {
+    let (name, path) = (bytes(vm, name), bytes(vm, path));
+    let found = search_path(&name, &path, &sep, &rep);
+    charge_search(vm, &path, &found)?;
+    match found {
         Ok(file) => {
             let s = vm.new_str(&file);
             vm.push(s);
@@ -286,7 +363,21 @@ fn find_file(
     if !matches!(path, Value::Str(_)) {
         return Err(vm.error(&format!("'package.{field}' must be a string")));
     }
-    Ok(search_path(name, &bytes(vm, path), b".", b"/"))
+    let path = bytes(vm, path);
+    let found = search_path(name, &path, b".", b"/");
+    charge_search(vm, &path, &found)?;
+    Ok(found)
+}
+
+/// Charges a path search: the templates scanned, the names built (the
+/// "no file" list when nothing was found), and a unit per file probed.
+fn charge_search(vm: &mut Vm, path: &[u8], found: &Result<Vec<u8>, Vec<u8>>) -> LuaResult<()> {
+    let built = match found {
+        Ok(file) | Err(file) => file.len(),
+    };
+    let probes = path.split(|&c| c == b';').filter(|t| !t.is_empty()).count();
+    charge_bytes(vm, path.len() + built)?;
+    vm.charge(probes as u64)
 }
 
 /// Lua modules through `package.path`: the chunk of the file found, with
@@ -303,8 +394,11 @@ fn searcher_lua(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         }
     };
     let file_str = lossy(&file);
-    let loaded = crate::base::read_chunk_file(vm, Some(&file_str))
-        .and_then(|(b, chunkname)| vm.load_chunk(&b, &chunkname, "bt", None));
+    let loaded = crate::base::read_chunk_file(vm, Some(&file_str)).and_then(|(b, chunkname)| {
+        // Read and compiled: paid as bytes scanned.
+        charge_bytes(vm, b.len())?;
+        vm.load_chunk(&b, &chunkname, "bt", None)
+    });
     match loaded {
         Ok(f) => {
             vm.push(f);

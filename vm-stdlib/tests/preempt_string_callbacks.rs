@@ -1,7 +1,8 @@
 //! Lua code that the string library calls (`gsub` replacement functions
 //! and `__index` of replacement tables, `format`'s `__tostring`, the
-//! arithmetic metamethods' fallback) runs through the interpreter loop:
-//! a driver's budget suspends it like any other Lua code, it may yield,
+//! arithmetic metamethods' fallback), and `require`'s searchers and
+//! loaders (a module's main chunk), run through the interpreter loop: a
+//! driver's budget suspends them like any other Lua code, they may yield,
 //! and a sliced run gives the same results as a whole one.
 
 use vm_core::{Outcome, Vm};
@@ -192,4 +193,58 @@ fn callback_errors_keep_their_messages() {
          errors:6: invalid replacement value (a boolean)|\
          errors:7: '__tostring' must return a string|ts"
     );
+}
+
+/// A module directory with `name.lua` holding `text`, for `package.path`.
+fn module_dir(tag: &str, name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("vm-preempt-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.lua")), text).unwrap();
+    dir
+}
+
+#[test]
+fn endless_module_chunks_and_searchers_come_back_to_the_driver() {
+    let dir = module_dir("endless", "spin", "while true do end");
+    let path = format!("{}/?.lua", dir.display());
+    let cases = [
+        "package.preload.spin = function() while true do end end require('spin')".to_string(),
+        format!("package.path = '{path}' require('spin')"),
+        "table.insert(package.searchers, 1, function() while true do end end) require('x')"
+            .to_string(),
+    ];
+    for src in &cases {
+        let (slices, most, end) = sliced(src, 1000, 50);
+        assert_eq!(end, Err("still running".to_string()), "{src}");
+        assert_eq!(slices, 50, "{src}");
+        assert!(most <= 1010, "{src}: a slice used {most}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_sliced_require_loads_the_same_module() {
+    let dir = module_dir(
+        "same",
+        "counter",
+        "local name, file = ...
+         local t = {}
+         for i = 1, 2000 do t[i] = (i * 7) % 13 end
+         table.sort(t)
+         return {sum = t[1] + t[#t] + #t, name = name, file = file:match('[^/]*$')}",
+    );
+    let src = format!(
+        "package.path = '{}/?.lua'
+         local m, data = require('counter')
+         local again = require('counter')
+         return m.sum .. m.name .. m.file .. tostring(m == again) .. data:match('[^/]*$')",
+        dir.display()
+    );
+    let expected = whole(&src);
+    assert_eq!(expected, "2012countercounter.luatruecounter.lua");
+    for slice in [1, 10, 1000] {
+        let (_, _, end) = sliced(&src, slice, usize::MAX);
+        assert_eq!(end.as_deref(), Ok(expected.as_str()), "slice {slice}");
+    }
+    std::fs::remove_dir_all(dir).ok();
 }
