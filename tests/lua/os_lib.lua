@@ -233,4 +233,36 @@ assert(errmsg(os.setlocale, {}) == "bad argument #1 to 'os.setlocale' (string ex
 -- the bad specifier is quoted byte for byte, whatever its bytes
 assert(select(2, pcall(os.date, "%\255x")) == "bad argument #1 to 'os.date' (invalid conversion specifier '%\255x')")
 
+-- os.time reads and writes the date table through metamethods, in
+-- getfield's and setallfields' order.
+local reads, writes = {}, {}
+local store = {year = 2000, month = 14, day = 1}
+local proxy = setmetatable({}, {
+  __index = function(_, k) reads[#reads + 1] = k return store[k] end,
+  __newindex = function(_, k, v) writes[#writes + 1] = k store[k] = v end,
+})
+assert(os.time(proxy) == os.time{year = 2001, month = 2, day = 1})
+assert(table.concat(reads, " ") == "year month day hour min sec isdst")
+assert(table.concat(writes, " "):find("^year month day hour min sec yday wday"))
+assert(store.year == 2001 and store.month == 2 and store.hour == 12)
+assert(select(2, pcall(os.time, setmetatable({}, {__index = function(_, k)
+  if k == "day" then error("no day", 0) end return 1
+end}))) == "no day")
+-- A yield inside those metamethods: PUC Lua refuses it; this VM runs them
+-- through the interpreter loop, where they may yield (an extension).
+local co = coroutine.wrap(function()
+  return os.time(setmetatable({}, {__index = function(_, k)
+    return coroutine.yield(k)
+  end}))
+end)
+local ok, first = pcall(co)
+if ok then
+  assert(first == "year")
+  assert(co(2000) == "month" and co(1) == "day" and co(1) == "hour")
+  assert(co(nil) == "min" and co(nil) == "sec" and co(nil) == "isdst")
+  assert(co(nil) == noon)
+else
+  assert(first:find("attempt to yield across a C-call boundary", 1, true))
+end
+
 print("ok os_lib")

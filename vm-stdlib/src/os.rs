@@ -15,7 +15,9 @@
 //!
 //! Functions that make strings (`date`, `getenv`) pay for their bytes,
 //! one unit of fuel per 32 (the string library's cost model,
-//! `string/cost.rs`).
+//! `string/cost.rs`). `os.time` reaches its table's metamethods through
+//! the interpreter loop (`resumable.rs`), so they run under the budget and
+//! may yield.
 
 use crate::auxlib::{check_c_string, exec_result, file_result, until_nul};
 use std::ffi::{CStr, OsStr};
@@ -28,10 +30,12 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use vm_core::number::tointeger;
-use vm_core::value::TableRef;
-use vm_core::{Args, LuaResult, Step, Value, Vm};
+use vm_core::{Args, Continuation, LuaResult, Status, Step, Value, Vm};
 
+use crate::resumable::PhaseLog;
 use crate::string::cost::charge_bytes;
+
+static TIME_K: Continuation = Continuation::new("os.time_k", time_k);
 
 natives! {
     CLOCK = "clock" => clock;
@@ -345,10 +349,10 @@ fn broken_down(t: libc::time_t, utc: bool) -> Option<Tm> {
     (!r.is_null()).then(|| Tm::from_c(&tm))
 }
 
-/// Sets the fields of a date table from `tm` (`setallfields`), through
-/// metamethods as `lua_setfield` does.
-fn set_all_fields(vm: &mut Vm, table: Value, tm: &Tm) -> LuaResult<()> {
-    let fields = [
+/// The fields of a date table for `tm`, in `setallfields`' order; an
+/// unknown summer-time flag leaves `isdst` out.
+fn date_fields(tm: &Tm) -> Vec<(&'static str, Value)> {
+    let mut fields: Vec<(&str, Value)> = [
         ("year", i64::from(tm.year) + 1900),
         ("month", i64::from(tm.mon) + 1),
         ("day", tm.mday.into()),
@@ -357,21 +361,19 @@ fn set_all_fields(vm: &mut Vm, table: Value, tm: &Tm) -> LuaResult<()> {
         ("sec", tm.sec.into()),
         ("yday", i64::from(tm.yday) + 1),
         ("wday", i64::from(tm.wday) + 1),
-    ];
-    for (key, v) in fields {
-        let k = vm.new_str(key.as_bytes());
-        vm.set_index(table, k, Value::Int(v))?;
-    }
-    // An unknown summer-time flag leaves the field alone.
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, Value::Int(v)))
+    .collect();
     if tm.isdst >= 0 {
-        let k = vm.new_str(b"isdst");
-        vm.set_index(table, k, Value::Bool(tm.isdst > 0))?;
+        fields.push(("isdst", Value::Bool(tm.isdst > 0)));
     }
-    Ok(())
+    fields
 }
 
 /// Field `key` of a date table as a `struct tm` value: the field minus
-/// `delta`, or `default` when it is nil (`getfield`).
+/// `delta`, or `default` when it is nil (`getfield`), read through
+/// `__index` as a logged operation of `log` (`None`: its call is pending).
 ///
 /// # Errors
 /// "field 'day' missing in date table" without a default, "field 'x' is
@@ -379,49 +381,85 @@ fn set_all_fields(vm: &mut Vm, table: Value, tm: &Tm) -> LuaResult<()> {
 /// not fit a C `int`.
 fn date_field(
     vm: &mut Vm,
-    table: TableRef,
+    log: &mut PhaseLog,
+    table: Value,
     key: &str,
     default: Option<i32>,
     delta: i32,
-) -> LuaResult<i32> {
+) -> LuaResult<Option<i32>> {
     let k = vm.new_str(key.as_bytes());
-    let v = vm.index(Value::Table(table), k)?;
+    let Some(v) = log.index(vm, table, k)? else {
+        return Ok(None);
+    };
     match vm.to_number_value(v).and_then(tointeger) {
         Some(n) => n
             .checked_sub(delta.into())
             .and_then(|field| i32::try_from(field).ok())
+            .map(Some)
             .ok_or_else(|| vm.error(&format!("field '{key}' is out-of-bound"))),
         None if !v.is_nil() => Err(vm.error(&format!("field '{key}' is not an integer"))),
-        None => default.ok_or_else(|| vm.error(&format!("field '{key}' missing in date table"))),
+        None => default
+            .map(Some)
+            .ok_or_else(|| vm.error(&format!("field '{key}' missing in date table"))),
     }
 }
 
 /// `os.time([table])`: now, or the local time the table describes. The
 /// table's fields are normalised in place, as `mktime` normalised them
-/// (`{month = 14}` becomes February of the next year).
+/// (`{month = 14}` becomes February of the next year). The fields are
+/// read and written through metamethods, as `lua_getfield` and
+/// `lua_setfield` do, in one phase of a `PhaseLog` (`resumable.rs`): a
+/// metamethod runs through the interpreter loop and the phase is replayed
+/// from its log.
 fn time(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let t = if vm.is_none_or_nil(args, 1) {
-        now()
-    } else {
-        let table = vm.check_table(args, 1)?;
-        // SAFETY: all-zero bytes are a valid `struct tm`.
-        let mut tm: libc::tm = unsafe { std::mem::zeroed() };
-        tm.tm_year = date_field(vm, table, "year", None, 1900)?;
-        tm.tm_mon = date_field(vm, table, "month", None, 1)?;
-        tm.tm_mday = date_field(vm, table, "day", None, 0)?;
-        tm.tm_hour = date_field(vm, table, "hour", Some(12), 0)?;
-        tm.tm_min = date_field(vm, table, "min", Some(0), 0)?;
-        tm.tm_sec = date_field(vm, table, "sec", Some(0), 0)?;
-        let k = vm.new_str(b"isdst");
-        tm.tm_isdst = match vm.index(Value::Table(table), k)? {
-            Value::Nil => -1,
-            v => v.truthy().into(),
+    if vm.is_none_or_nil(args, 1) {
+        return time_result(vm, now());
+    }
+    vm.check_table(args, 1)?;
+    vm.frame_truncate(args, 1);
+    time_run(vm, args)
+}
+
+fn time_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+    PhaseLog::settle(vm, args, 1, ctx);
+    time_run(vm, args)
+}
+
+fn time_run(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let table = vm.frame_get(args, 0);
+    let mut log = PhaseLog::open(args, 1);
+    macro_rules! ask {
+        ($e:expr) => {
+            match $e? {
+                Some(v) => v,
+                None => return Ok(log.request(vm, &TIME_K)),
+            }
         };
-        // SAFETY: `mktime` reads and normalises only the `tm` it is given.
-        let t = unsafe { libc::mktime(&mut tm) };
-        set_all_fields(vm, Value::Table(table), &Tm::from_c(&tm))?;
-        widen(t)
+    }
+    // SAFETY: all-zero bytes are a valid `struct tm`.
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    tm.tm_year = ask!(date_field(vm, &mut log, table, "year", None, 1900));
+    tm.tm_mon = ask!(date_field(vm, &mut log, table, "month", None, 1));
+    tm.tm_mday = ask!(date_field(vm, &mut log, table, "day", None, 0));
+    tm.tm_hour = ask!(date_field(vm, &mut log, table, "hour", Some(12), 0));
+    tm.tm_min = ask!(date_field(vm, &mut log, table, "min", Some(0), 0));
+    tm.tm_sec = ask!(date_field(vm, &mut log, table, "sec", Some(0), 0));
+    let k = vm.new_str(b"isdst");
+    tm.tm_isdst = match ask!(log.index(vm, table, k)) {
+        Value::Nil => -1,
+        v => v.truthy().into(),
     };
+    // SAFETY: `mktime` reads and normalises only the `tm` it is given.
+    let t = unsafe { libc::mktime(&mut tm) };
+    for (key, v) in date_fields(&Tm::from_c(&tm)) {
+        let k = vm.new_str(key.as_bytes());
+        ask!(log.set_index(vm, table, k, v));
+    }
+    time_result(vm, widen(t))
+}
+
+/// Returns time `t`, refusing `mktime`'s failure value.
+fn time_result(vm: &mut Vm, t: i64) -> LuaResult<Step> {
     // -1 is `mktime`'s failure; PUC Lua refuses it even where it is the
     // genuine answer (one second before the epoch, in UTC).
     if t == -1 {
@@ -461,9 +499,14 @@ fn date(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     };
     // PUC Lua compares with `strcmp`, so a NUL ends the format here.
     if until_nul(format) == b"*t" {
-        let table = vm.new_table();
-        set_all_fields(vm, table, &tm)?;
-        return ret(vm, table);
+        let Value::Table(table) = vm.new_table() else {
+            unreachable!("new_table makes a table")
+        };
+        // A new table: no metamethods to honour.
+        for (key, v) in date_fields(&tm) {
+            vm.raw_set_str(table, key, v);
+        }
+        return ret(vm, Value::Table(table));
     }
     let mut out = Vec::with_capacity(format.len() * 2);
     let mut rest = format;

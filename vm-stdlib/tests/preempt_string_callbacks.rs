@@ -1,9 +1,10 @@
 //! Lua code that the string library calls (`gsub` replacement functions
 //! and `__index` of replacement tables, `format`'s `__tostring`, the
-//! arithmetic metamethods' fallback), and `require`'s searchers and
-//! loaders (a module's main chunk), run through the interpreter loop: a
-//! driver's budget suspends them like any other Lua code, they may yield,
-//! and a sliced run gives the same results as a whole one.
+//! arithmetic metamethods' fallback), `require`'s searchers and loaders
+//! (a module's main chunk), and the metamethods of `os.time`'s date
+//! table, run through the interpreter loop: a driver's budget suspends
+//! them like any other Lua code, they may yield, and a sliced run gives
+//! the same results as a whole one.
 
 use vm_core::{Outcome, Vm};
 
@@ -67,6 +68,8 @@ fn endless_string_callbacks_come_back_to_the_driver_every_slice() {
         "string.format('%d %5s', 1, setmetatable({}, {__tostring = function() while true do end end}))",
         "local _ = '1' + setmetatable({}, {__add = function() while true do end end})",
         "local _ = ('abc'):rep(3) .. -setmetatable({}, {__unm = function() while true do end end})",
+        "os.time(setmetatable({}, {__index = function() while true do end end}))",
+        "os.time(setmetatable({}, {__index = function() return 1 end, __newindex = function() while true do end end}))",
     ];
     for src in cases {
         let (slices, most, end) = sliced(src, 1000, 50);
