@@ -136,6 +136,7 @@ impl Vm {
         // stack left large by a deep call (or an overflow) goes back.
         if self.th.frames.is_empty() && !self.suspendable {
             self.th.shrink();
+            self.run_finalizers();
         }
         match r {
             Ok(v) => Ok(v),

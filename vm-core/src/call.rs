@@ -607,7 +607,11 @@ impl Vm {
                             Err(e) if e.0.handled => err = e,
                             Err(e) => err = LuaError::handled(e.0.value),
                         }
-                    } else {
+                    } else if !self.gc.in_finalizers {
+                        // A recursive call (`call_value`) raises through a
+                        // protected call's handler, as `lua_call` does;
+                        // finalizers are protected calls of their own
+                        // (`GCTM`), so theirs do not.
                         // Errors inside the handler must not re-enter it.
                         self.th.frames[p].handler = None;
                         err = self.apply_handler(h as usize, err);

@@ -239,6 +239,11 @@ impl Vm {
         self.propagate_all(&mut m);
         self.clear_weak(&m, false);
         self.separate_finalizable(&mut m);
+        if !self.tobefnz.is_empty() && !self.gc.in_finalizers {
+            // The interpreter starts them at its next instruction.
+            self.fin_due = true;
+            self.rewindow();
+        }
         self.propagate_all(&mut m);
         self.clear_weak(&m, true);
         let live = self.sweep(&m);

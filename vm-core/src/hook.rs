@@ -206,7 +206,11 @@ impl Vm {
     /// running thread traps, none of it above zero.
     pub(crate) fn set_fuel(&mut self, real: i64) {
         let fuel = real.min(self.limit_distance(real));
-        self.fuel = if self.trap() { fuel.min(0) } else { fuel };
+        self.fuel = if self.trap() || self.fin_due {
+            fuel.min(0)
+        } else {
+            fuel
+        };
         self.fuel_reserve = real - self.fuel;
     }
 
@@ -226,6 +230,12 @@ impl Vm {
         if self.real_fuel() < 0 && self.out_of_fuel() {
             // Refund the instruction, charged already.
             self.fuel += 1;
+            return Ok(true);
+        }
+        if self.fin_due && self.start_finalizers()? {
+            // The instruction runs after the finalizers.
+            self.fuel += 1;
+            self.rewindow();
             return Ok(true);
         }
         if self.trap() {

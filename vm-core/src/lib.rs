@@ -134,6 +134,7 @@ pub mod compiler;
 pub mod convert;
 pub mod debug;
 mod dump;
+mod finalize;
 pub mod error;
 pub mod func;
 mod gc;

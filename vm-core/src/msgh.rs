@@ -101,10 +101,13 @@ impl Vm {
         // handler's grace.
         let mut lowest = None;
         let mut ended = 0;
-        for ci in self.th.frames.iter().skip(keep).rev() {
+        for fi in (keep..self.th.frames.len()).rev() {
+            let ci = &self.th.frames[fi];
             if ci.flags & MSGH != 0 {
                 lowest = Some(ci.ctx);
                 ended += 1;
+            } else if ci.flags & crate::state::FIN != 0 && self.is_runner_frame(fi) {
+                self.unwind_runner(fi);
             }
         }
         if let Some(ctx) = lowest {

@@ -672,9 +672,11 @@ impl Vm {
         // running at the top of a parked chain.
         self.switch_to(self.main);
         // No interpreter runs now: a stack left large by a deep run (or a
-        // stack overflow) goes back, as PUC's `luaD_shrinkstack` does.
+        // stack overflow) goes back, as PUC's `luaD_shrinkstack` does, and
+        // finalizers that no instruction was left to start run here.
         if self.th.frames.is_empty() {
             self.th.shrink();
+            self.run_finalizers();
         }
         let used = self.slice_fuel.saturating_sub(self.real_fuel());
         self.last_fuel_used = u64::try_from(used).unwrap_or(0);

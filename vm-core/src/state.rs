@@ -357,6 +357,9 @@ pub struct Vm {
     /// Bytes of all thread stacks and frame lists, as of the last
     /// collection plus growth since (`limit.rs`).
     pub(crate) stack_bytes: usize,
+    /// Finalizers are due: the next instruction boundary starts their
+    /// runner (`finalize.rs`).
+    pub(crate) fin_due: bool,
     /// A message handler's trampoline is being pushed (`msgh.rs`): it may
     /// use the error-handling stack space.
     pub(crate) starting_handler: bool,
@@ -430,6 +433,7 @@ impl Vm {
             limit: None,
             stack_bytes: 0,
             starting_handler: false,
+            fin_due: false,
             hooks_seen: false,
             slice_fuel: i64::MAX,
             last_fuel_used: 0,

@@ -1338,7 +1338,6 @@ impl Vm {
             let top = self.th.top;
             self.th.top = live_top;
             self.full_gc();
-            self.run_finalizers();
             self.th.top = top;
         }
         if self.heap.over_limit(0) {

@@ -236,6 +236,7 @@ fn endless_callbacks_come_back_to_the_driver_every_slice() {
         "tostring(setmetatable({}, {__tostring = function() while true do end end}))",
         "print(1, setmetatable({}, {__tostring = function() while true do end end}))",
         "xpcall(error, function() while true do end end)",
+        "setmetatable({}, {__gc = function() while true do end end}) for i = 1, 1e7 do local t = {} end",
         "xpcall(function() local x = nil; return x.y end, function(m) return select(2, pcall(function() while true do end end)) end)",
         "table.sort(setmetatable({}, {__len = function() while true do end end, __index = rawget, __newindex = rawset}))",
         "table.sort(setmetatable({}, {__len = function() return 3 end, __index = function() while true do end end, __newindex = rawset}))",
