@@ -165,3 +165,35 @@ fn string_functions_charge_for_the_bytes_they_handle() {
         ("S:byte(1, 4096)", "S:byte(1)", 128),
     ]);
 }
+
+/// Under a memory limit, a string native checks that its result fits
+/// before building it (`Vm::reserve_memory`): "not enough memory",
+/// caught by `pcall`, and the VM goes on.
+#[test]
+fn huge_string_results_under_a_memory_limit_raise_not_enough_memory() {
+    let mut vm = vm();
+    vm.set_memory_limit(Some(32 << 20));
+    let r = vm
+        .exec(
+            b"local S = string.rep('x', 1 << 20)
+              local out = {}
+              for _, f in ipairs({
+                  function() return string.rep('x', 1e9) end,
+                  function() return string.rep(S, 100, ',') end,
+                  function() return S:gsub('x', '%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0%0') end,
+                  function() return string.format(string.rep('%s', 40), table.unpack(setmetatable({}, {__index = function() return S end}), 1, 40)) end,
+              }) do
+                  local ok, e = pcall(f)
+                  out[#out + 1] = tostring(ok) .. ':' .. tostring(e)
+              end
+              out[#out + 1] = #string.rep('y', 1000)
+              return table.concat(out, ' ')",
+            "=memory",
+        )
+        .unwrap();
+    assert_eq!(
+        vm.to_display(r[0]),
+        "false:not enough memory false:not enough memory false:not enough memory \
+         false:not enough memory 1000"
+    );
+}

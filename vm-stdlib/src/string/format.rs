@@ -119,6 +119,7 @@ fn format_run(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// The result: charged for its bytes, then pushed.
 fn format_done(vm: &mut Vm, out: Vec<u8>) -> LuaResult<Step> {
     charge_bytes(vm, out.len())?;
+    vm.reserve_memory(out.len())?;
     let s = vm.new_str(&out);
     vm.push(s);
     Ok(Step::Return(1))

@@ -112,6 +112,7 @@ fn check_str(vm: &mut Vm, args: Args, i: usize) -> LuaResult<(Value, usize)> {
 
 /// Pushes a new string and returns one result.
 fn return_str(vm: &mut Vm, b: &[u8]) -> LuaResult<Step> {
+    vm.reserve_memory(b.len())?;
     let s = vm.new_str(b);
     vm.push(s);
     Ok(Step::Return(1))
@@ -251,7 +252,14 @@ fn rep(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         return Err(vm.error("resulting string too large"));
     }
     let total = n * l + (n - 1) * lsep;
-    rep_run(vm, args, [s, sep.unwrap_or_default()], total, None)
+    // Under a memory limit the result must fit; without one, the buffer
+    // is reserved fallibly (a refusal is "not enough memory").
+    vm.reserve_memory(total)?;
+    let mut out = Vec::new();
+    if out.try_reserve_exact(total).is_err() {
+        return Err(vm.memory_error());
+    }
+    rep_run(vm, args, [s, sep.unwrap_or_default()], total, out, false)
 }
 
 fn rep_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
@@ -262,21 +270,20 @@ fn rep_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step>
         .userdata_mut::<Vec<u8>>(buf)
         .map(std::mem::take)
         .unwrap_or_default();
-    rep_run(vm, args, parts, total, Some(out))
+    rep_run(vm, args, parts, total, out, true)
 }
 
 /// Builds `rep`'s result (the string and the separator in `parts`, the
-/// separator nil when absent) from what `out` holds, `None` before the
-/// first step.
+/// separator nil when absent) on from what `out` holds; `paused` when the
+/// frame holds the state already.
 fn rep_run(
     vm: &mut Vm,
     args: Args,
     parts: [Value; 2],
     total: usize,
-    out: Option<Vec<u8>>,
+    mut out: Vec<u8>,
+    paused: bool,
 ) -> LuaResult<Step> {
-    let paused = out.is_some();
-    let mut out = out.unwrap_or_else(|| Vec::with_capacity(total));
     loop {
         let chunk = (total - out.len()).min(STEP_BYTES);
         charge_bytes(vm, chunk)?;
@@ -666,6 +673,8 @@ fn gsub_run(
             Scan::Done => return gsub_finish(vm, args, g, st, out, spilled),
             Scan::Error(e) => return Err(pattern_error(vm, e)),
             Scan::Step => {
+                // The result so far must still fit under a memory limit.
+                vm.reserve_memory(out.len())?;
                 if vm.budget_spent() {
                     gsub_spill(vm, args, g, &st, out, spilled, -1, 0);
                     return Ok(vm.pausek(&GSUB_K, GSUB_PAUSED));
@@ -858,6 +867,7 @@ fn gsub_finish(
             return Ok(vm.pausek(&GSUB_K, GSUB_PAUSED));
         }
     }
+    vm.reserve_memory(out.len())?;
     let r = vm.new_str(&out);
     vm.push(r);
     vm.push(Value::Int(st.n));
