@@ -12,6 +12,8 @@ commands:
     --runs N         runs per VM and benchmark, alternating (default 5)
     --filter NAME    only benchmarks whose file name contains NAME
     --write          rewrite the figures section of BENCHMARKS.md
+  fuzz [--scale N]   run the fuzzers and property tests N times larger
+                     than cargo test does (default 20), in release mode
   help               print this message
 
 environment:
@@ -30,6 +32,11 @@ pub(crate) enum Command {
     Ci,
     /// `cargo xtask bench ...`.
     Bench(BenchOptions),
+    /// `cargo xtask fuzz [--scale N]`.
+    Fuzz {
+        /// `VM_TEST_SCALE` for the run.
+        scale: u32,
+    },
 }
 
 /// Options of `cargo xtask bench`.
@@ -78,6 +85,7 @@ pub(crate) fn parse(args: &[String]) -> Result<Command, String> {
             ))),
         },
         "bench" => parse_bench(rest).map(Command::Bench).map_err(with_usage),
+        "fuzz" => parse_fuzz(rest).map_err(with_usage),
         other => Err(with_usage(format!("unknown command `{other}`"))),
     }
 }
@@ -113,6 +121,30 @@ fn parse_bench(args: &[String]) -> Result<BenchOptions, String> {
     Ok(options)
 }
 
+/// Parses the options of `fuzz`: `--scale N` or `--scale=N`.
+fn parse_fuzz(args: &[String]) -> Result<Command, String> {
+    let scale = match args {
+        [] => crate::fuzz::DEFAULT_SCALE,
+        [flag, n] if flag == "--scale" => parse_scale(n)?,
+        [arg] => match arg.strip_prefix("--scale=") {
+            Some(n) => parse_scale(n)?,
+            None if arg == "--scale" => return Err("`--scale` needs a value".to_string()),
+            None => return Err(format!("unknown option `{arg}` for `fuzz`")),
+        },
+        _ => return Err(format!("unknown options `{}` for `fuzz`", args.join(" "))),
+    };
+    Ok(Command::Fuzz { scale })
+}
+
+fn parse_scale(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!(
+            "`--scale` expects a positive integer, got `{text}`"
+        )),
+    }
+}
+
 /// Parses a `--runs` value: a positive integer.
 fn parse_runs(text: &str) -> Result<u32, String> {
     match text.parse::<u32>() {
@@ -145,6 +177,17 @@ mod tests {
         assert_eq!(parse_strs(&["ci"]), Ok(Command::Ci));
         assert_eq!(parse_strs(&["help"]), Ok(Command::Help));
         assert_eq!(parse_strs(&["--help"]), Ok(Command::Help));
+        assert_eq!(parse_strs(&["fuzz"]), Ok(Command::Fuzz { scale: 20 }));
+        assert_eq!(
+            parse_strs(&["fuzz", "--scale", "5"]),
+            Ok(Command::Fuzz { scale: 5 })
+        );
+        assert_eq!(
+            parse_strs(&["fuzz", "--scale=7"]),
+            Ok(Command::Fuzz { scale: 7 })
+        );
+        assert!(parse_strs(&["fuzz", "--scale", "0"]).is_err());
+        assert!(parse_strs(&["fuzz", "--fast"]).is_err());
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //! - `cargo xtask bench [--runs N] [--filter NAME] [--write]`: the Lua programs under
 //!   `bench/` timed side by side with PUC Lua 5.4; see [`mod@bench`].
 //!
+//! - `cargo xtask fuzz [--scale N]`: the fuzzers and property tests, large; see
+//!   [`fuzz`].
+//!
 //! `stress` is reserved for a later issue. xtask is a developer tool, never a runtime
 //! dependency of the VM crates. Every failure is reported as a message on stderr with a
 //! non-zero exit status, never as a panic.
@@ -13,6 +16,7 @@ mod bench;
 mod ci;
 mod cli;
 mod exec;
+mod fuzz;
 mod tidy;
 
 use std::process::ExitCode;
@@ -41,5 +45,6 @@ fn run(command: Command) -> Result<(), String> {
         }
         Command::Ci => ci::run(),
         Command::Bench(options) => bench::run(&options),
+        Command::Fuzz { scale } => fuzz::run(scale),
     }
 }
