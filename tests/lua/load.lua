@@ -121,4 +121,30 @@ local sh = load(string.dump(function() return debug.getinfo(1, "l").currentline,
 local sline, stb = sh()
 assert(sline == -1 and stb:find("\n\t?: in ", 1, true))
 assert(debug.getinfo(sf, "S").source == "=?" and next(debug.getinfo(sf, "L").activelines) == nil)
+-- A reader function may yield: an extension of this VM, which calls it through
+-- the interpreter loop (PUC Lua: "attempt to yield across a C-call boundary").
+-- Both behaviours are accepted, so the script runs under both interpreters.
+local co = coroutine.create(function()
+  local pieces, k = {"return ", "6 ", "* ", "7"}, 0
+  return load(function() k = k + 1 return coroutine.yield(pieces[k]) end)
+end)
+local yielded, r = {}, table.pack(coroutine.resume(co))
+while r[1] and coroutine.status(co) == "suspended" do
+  yielded[#yielded + 1] = r[2]
+  r = table.pack(coroutine.resume(co, r[2]))
+end
+if #yielded > 0 then
+  assert(table.concat(yielded) == "return 6 * 7" and r[1] and r[2]() == 42)
+else
+  -- PUC: the yield fails inside load, which returns nil and the message.
+  assert(r[1] and r[2] == nil and r[3]:find("attempt to yield across a C%-call boundary"))
+end
+-- The reader's errors and bad pieces are load's failures, not errors. (The
+-- standalone lua5.4 applies its message handler to the reader's error value
+-- and returns a string with a traceback; this VM returns the value.)
+f, err = load(function() error({code = 1}) end)
+assert(f == nil and (type(err) == "table" and err.code == 1 or type(err) == "string"))
+i = 0
+f, err = load(function() i = i + 1 return i == 1 and "return 1" or true end)
+assert(f == nil and err:find("reader function must return a string"))
 print("ok load")

@@ -2,11 +2,19 @@
 //!
 //! `pcall`, `xpcall` and `pairs` (with `__pairs`) run their callees through
 //! `Vm::pcallk`/`Vm::callk` and named continuations, so they never
-//! recurse into the interpreter.
+//! recurse into the interpreter; so do the Lua functions the others reach:
+//! `__tostring` from `tostring` and `print` (`resumable.rs`), `__index`
+//! from `ipairs`'s iterator, `load`'s reader function. All of them run
+//! under the budget and may yield (PUC Lua: "attempt to yield across a
+//! C-call boundary").
+//!
+//! Cost model: one unit a call; `load`, `loadfile` and `dofile` pay one
+//! more unit for every 32 bytes of the chunk they compile, before compiling
+//! it (the compiler runs in one go).
 
 use std::io::Write;
 
-use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
+use vm_core::{Args, Continuation, LuaError, LuaResult, Meta, Status, Step, Value, Vm};
 
 use crate::resumable::{int_at, pause, set_int, PhaseLog};
 
@@ -44,6 +52,8 @@ static PAIRS_K: Continuation = Continuation::new("pairs_k", pairs_k);
 static DOFILE_K: Continuation = Continuation::new("dofile_k", dofile_k);
 static PRINT_K: Continuation = Continuation::new("print_k", print_k);
 static TOSTRING_K: Continuation = Continuation::new("tostring_k", tostring_k);
+static IPAIRS_AUX_K: Continuation = Continuation::new("ipairs_aux_k", ipairs_aux_k);
+static LOAD_K: Continuation = Continuation::new("load_k", load_k);
 
 /// Installs the base library into the globals.
 pub fn open_base(vm: &mut Vm) {
@@ -326,16 +336,33 @@ fn ipairs(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     Ok(Step::Return(3))
 }
 
+/// `ipairs`'s iterator: `i + 1, t[i + 1]`, or nil at the first nil. An
+/// `__index` runs through the interpreter (continuing in `ipairs_aux_k`,
+/// with `i + 1` as the context).
 fn ipairs_aux(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let i = vm.check_integer(args, 2)?.wrapping_add(1);
-    let v = vm.index(vm.arg(args, 1), Value::Int(i))?;
+    match vm.index_k(vm.arg(args, 1), Value::Int(i))? {
+        Meta::Done(v) => Ok(ipairs_result(vm, i, v)),
+        Meta::Call(nargs) => Ok(vm.callk(nargs, &IPAIRS_AUX_K, i)),
+    }
+}
+
+/// The `__index` call's first result is the value (its function was
+/// pushed above the arguments).
+fn ipairs_aux_k(vm: &mut Vm, args: Args, _status: Status, i: i64) -> LuaResult<Step> {
+    let v = vm.frame_get(args, args.len());
+    vm.frame_truncate(args, args.len());
+    Ok(ipairs_result(vm, i, v))
+}
+
+fn ipairs_result(vm: &mut Vm, i: i64, v: Value) -> Step {
     if v.is_nil() {
         vm.push(Value::Nil);
-        return Ok(Step::Return(1));
+        return Step::Return(1);
     }
     vm.push(Value::Int(i));
     vm.push(v);
-    Ok(Step::Return(2))
+    Step::Return(2)
 }
 
 fn pairs(vm: &mut Vm, args: Args) -> LuaResult<Step> {
@@ -498,65 +525,122 @@ fn collectgarbage(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 }
 
 /// `load(chunk [, chunkname [, mode [, env]]])`: a string, or a reader
-/// function called (non-yieldably, as `lua_load` does) until it returns
-/// nil or an empty string. Failures are returned as `nil, message`.
+/// function called until it returns nil or an empty string. The reader runs
+/// through the interpreter (`Vm::pcallk`, one call a piece, continuing in
+/// `load_k`), so it may be suspended or yield; its pieces gather in a
+/// buffer (a userdata holding a `Vec<u8>`) above the arguments. Failures,
+/// the reader's errors included, are returned as `nil, message`.
 fn load(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    load_with(vm, args, None)
+    load_with(vm, args, LOAD_ANY)
 }
 
 /// `load` of the sandbox profile: text chunks only, whatever the mode
 /// argument says (binary chunks are not checked for everything the
 /// interpreter trusts the compiler with).
 fn load_text(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    load_with(vm, args, Some("t"))
+    load_with(vm, args, LOAD_TEXT_ONLY)
 }
 
-/// `load`, with its mode argument overridden by `forced_mode`.
-fn load_with(vm: &mut Vm, args: Args, forced_mode: Option<&str>) -> LuaResult<Step> {
+/// `load`'s context: whether the mode argument is overridden by "t".
+const LOAD_ANY: i64 = 0;
+const LOAD_TEXT_ONLY: i64 = 1;
+
+/// `load`, with its mode argument overridden when `forced` says so. The
+/// arguments are checked in `luaB_load`'s order: mode, chunk name, then
+/// the reader's type.
+fn load_with(vm: &mut Vm, args: Args, forced: i64) -> LuaResult<Step> {
+    load_mode(vm, args, 3)?;
     let chunk = vm.arg(args, 1);
-    let (bytes, default_name) = match chunk {
-        Value::Str(_) | Value::Int(_) | Value::Num(_) => {
-            let chunk = vm.check_string(args, 1)?;
-            let b = vm.str_bytes(chunk).unwrap_or_default().to_vec();
-            let name = String::from_utf8_lossy(&b).into_owned();
-            (Ok(b), name)
-        }
+    if let Value::Str(_) | Value::Int(_) | Value::Num(_) = chunk {
+        let chunk = vm.check_string(args, 1)?;
+        let b = vm.str_bytes(chunk).unwrap_or_default().to_vec();
+        let name = match vm.opt_string(args, 2)? {
+            Some(n) => n,
+            None => chunk,
+        };
+        return finish_load_bytes(vm, args, &b, name, forced);
+    }
+    vm.opt_string(args, 2)?;
+    vm.check_function(args, 1)?;
+    vm.frame_truncate(args, args.len());
+    let buf = vm.new_userdata(Box::new(Vec::<u8>::new()), None);
+    vm.push(buf);
+    Ok(call_reader(vm, args, forced))
+}
+
+/// Requests the reader's next piece (above the buffer).
+fn call_reader(vm: &mut Vm, args: Args, forced: i64) -> Step {
+    vm.push(vm.arg(args, 1));
+    vm.pcallk(0, None, &LOAD_K, forced)
+}
+
+/// The reader returned (its first result is the piece, where it was
+/// pushed) or failed (its error there).
+fn load_k(vm: &mut Vm, args: Args, status: Status, forced: i64) -> LuaResult<Step> {
+    let at = args.len() + 1;
+    let piece = vm.frame_get(args, at);
+    vm.frame_truncate(args, at);
+    if status == Status::Error {
+        vm.push(Value::Nil);
+        vm.push(piece);
+        return Ok(Step::Return(2));
+    }
+    let piece = match piece {
+        Value::Nil => None,
+        Value::Str(_) => vm
+            .str_bytes(piece)
+            .filter(|b| !b.is_empty())
+            .map(<[u8]>::to_vec),
+        // Numbers are strings to `lua_isstring`, converted without
+        // metamethods.
+        Value::Int(_) | Value::Num(_) => Some(vm.to_display(piece).into_bytes()),
         _ => {
-            let f = vm.check_function(args, 1)?;
-            (read_all(vm, f), "=(load)".to_string())
+            let e = vm.error("reader function must return a string");
+            vm.push(Value::Nil);
+            vm.push(e.value());
+            return Ok(Step::Return(2));
         }
     };
-    let name = match vm.opt_string(args, 2)? {
-        Some(n) => String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned(),
-        None => default_name,
+    let buf = vm.frame_get(args, args.len());
+    let Some(piece) = piece else {
+        let b = vm
+            .userdata_mut::<Vec<u8>>(buf)
+            .map(std::mem::take)
+            .unwrap_or_default();
+        let name = vm.new_str(b"=(load)");
+        let name = vm.opt_string(args, 2)?.unwrap_or(name);
+        return finish_load_bytes(vm, args, &b, name, forced);
     };
-    let mode = load_mode(vm, args, 3)?;
-    let mode = forced_mode.map_or(mode, str::to_string);
+    if let Some(b) = vm.userdata_mut::<Vec<u8>>(buf) {
+        b.extend_from_slice(&piece);
+    }
+    Ok(call_reader(vm, args, forced))
+}
+
+/// Compiles `b` as `load` does with chunk name `name` (a string), its mode
+/// and environment arguments, and returns the function or `nil, message`.
+fn finish_load_bytes(
+    vm: &mut Vm,
+    args: Args,
+    b: &[u8],
+    name: Value,
+    forced: i64,
+) -> LuaResult<Step> {
+    let name = String::from_utf8_lossy(vm.str_bytes(name).unwrap_or_default()).into_owned();
+    let mode = match forced {
+        LOAD_TEXT_ONLY => "t".to_string(),
+        _ => load_mode(vm, args, 3)?,
+    };
     // An `env` given, even nil, replaces the globals (`!lua_isnone`).
     let env = (args.len() >= 4).then(|| vm.arg(args, 4));
-    let loaded = bytes.and_then(|b| vm.load_chunk(&b, &name, &mode, env));
+    charge_compile(vm, b)?;
+    let loaded = vm.load_chunk(b, &name, &mode, env);
     finish_load(vm, loaded)
 }
 
-/// The reader function's pieces, concatenated.
-fn read_all(vm: &mut Vm, reader: Value) -> LuaResult<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let piece = vm.call_value(reader, &[])?;
-        match piece.first().copied().unwrap_or_default() {
-            Value::Nil => return Ok(out),
-            // Numbers are strings to `lua_isstring`.
-            v @ (Value::Str(_) | Value::Int(_) | Value::Num(_)) => {
-                let v = vm.tostring(v)?;
-                let b = vm.str_bytes(v).unwrap_or_default();
-                if b.is_empty() {
-                    return Ok(out);
-                }
-                out.extend_from_slice(b);
-            }
-            _ => return Err(vm.error("reader function must return a string")),
-        }
-    }
+/// Charges the compilation of `chunk`: one unit every 32 bytes.
+fn charge_compile(vm: &mut Vm, chunk: &[u8]) -> LuaResult<()> {
+    vm.charge((chunk.len() / 32) as u64)
 }
 
 /// `load`'s mode argument as given (default "bt").
@@ -622,8 +706,13 @@ fn loadfile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         .map(|n| String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned());
     let mode = load_mode(vm, args, 2)?;
     let env = (args.len() >= 3).then(|| vm.arg(args, 3));
-    let loaded = read_chunk_file(vm, name.as_deref())
-        .and_then(|(b, chunkname)| vm.load_chunk(&b, &chunkname, &mode, env));
+    let loaded = match read_chunk_file(vm, name.as_deref()) {
+        Ok((b, chunkname)) => {
+            charge_compile(vm, &b)?;
+            vm.load_chunk(&b, &chunkname, &mode, env)
+        }
+        Err(e) => Err(e),
+    };
     finish_load(vm, loaded)
 }
 
@@ -634,6 +723,7 @@ fn dofile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         .opt_string(args, 1)?
         .map(|n| String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned());
     let (b, chunkname) = read_chunk_file(vm, name.as_deref())?;
+    charge_compile(vm, &b)?;
     let f = vm.load_chunk(&b, &chunkname, "bt", None)?;
     vm.frame_truncate(args, 0);
     vm.push(f);
