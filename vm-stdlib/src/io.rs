@@ -22,10 +22,13 @@
 //! `lseek`, `tmpfile`).
 //!
 //! Reads and writes pay for the bytes they move, one unit of fuel per 32
-//! (the string library's cost model, `string/cost.rs`): a read charges
-//! the strings it returns once it has them, a write the strings it is
-//! given before it writes them. A read is not split into steps: one
-//! `read("a")` of a large file ends its slice late by that charge.
+//! (the string library's cost model, `string/cost.rs`); a write charges
+//! the strings it is given before it writes them. Reads of lines, counts
+//! and "a" go in steps of `STEP_BYTES`, each paid for and checked against
+//! a memory limit, and pause between two when the budget is spent (their
+//! progress in a userdata in their frame), so reading a huge file, or
+//! `/dev/zero`, comes back to the driver. (`read("n")` reads a numeral of
+//! at most 200 bytes in one go, after whatever white space precedes it.)
 
 use crate::auxlib::{check_c_string, exec_result, file_result, until_nul};
 use std::ffi::OsStr;
@@ -36,9 +39,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 
 use vm_core::number::{float_to_int_exact, fmt_float, fmt_int, str_to_number};
-use vm_core::{Args, LuaError, LuaResult, Step, Value, Vm};
+use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
 
-use crate::string::cost::charge_bytes;
+use crate::string::cost::{charge_bytes, STEP_BYTES};
+
+static READ_K: Continuation = Continuation::new("io.read_k", read_k);
 
 natives! {
     IO_CLOSE = "close" => io_close;
@@ -549,54 +554,71 @@ impl<'a> Reader<'a> {
         self.fill().first().copied()
     }
 
-    /// A line (`read_line`), with its newline when `keep_newline`; `None`
-    /// when there was neither a byte nor a newline to read.
-    fn line(&mut self, keep_newline: bool) -> Option<Vec<u8>> {
-        let mut line = Vec::new();
+    /// Reads on into `out` (what the format got so far) by at most
+    /// `limit` bytes: a line (`read_line`), with its newline when
+    /// `keep_newline`; `None` when there was neither a byte nor a newline
+    /// to read.
+    fn line(&mut self, out: &mut Vec<u8>, keep_newline: bool, limit: usize) -> Part {
+        let mut left = limit;
         loop {
             let buf = self.fill();
             if buf.is_empty() {
-                return (!line.is_empty()).then_some(line);
+                return Part::Done((!out.is_empty()).then(|| std::mem::take(out)));
             }
+            let buf = &buf[..buf.len().min(left)];
             if let Some(i) = buf.iter().position(|&c| c == b'\n') {
-                line.extend_from_slice(&buf[..i + usize::from(keep_newline)]);
+                out.extend_from_slice(&buf[..i + usize::from(keep_newline)]);
                 self.consume(i + 1);
-                return Some(line);
+                return Part::Done(Some(std::mem::take(out)));
             }
-            line.extend_from_slice(buf);
             let n = buf.len();
+            out.extend_from_slice(buf);
             self.consume(n);
+            left -= n;
+            if left == 0 {
+                return Part::More;
+            }
         }
     }
 
-    /// Everything up to the end (`read_all`).
-    fn all(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
+    /// Reads on into `out` by at most `limit` bytes: everything up to the
+    /// end (`read_all`).
+    fn all(&mut self, out: &mut Vec<u8>, limit: usize) -> Part {
+        let mut left = limit;
         loop {
             let buf = self.fill();
             if buf.is_empty() {
-                return out;
+                return Part::Done(Some(std::mem::take(out)));
             }
-            out.extend_from_slice(buf);
-            let n = buf.len();
+            let n = buf.len().min(left);
+            out.extend_from_slice(&buf[..n]);
             self.consume(n);
+            left -= n;
+            if left == 0 {
+                return Part::More;
+            }
         }
     }
 
-    /// Up to `n` bytes (`read_chars`); `None` when there were none.
-    fn chars(&mut self, n: u64) -> Option<Vec<u8>> {
-        let mut out = Vec::new();
+    /// Reads on into `out` by at most `limit` bytes: up to `n` bytes in all
+    /// (`read_chars`); `None` when there were none.
+    fn chars(&mut self, out: &mut Vec<u8>, n: u64, limit: usize) -> Part {
+        let mut left = limit;
         while (out.len() as u64) < n {
             let buf = self.fill();
             if buf.is_empty() {
                 break;
             }
-            let take =
-                usize::try_from(n - out.len() as u64).map_or(buf.len(), |k| k.min(buf.len()));
+            let want = usize::try_from(n - out.len() as u64).unwrap_or(usize::MAX);
+            let take = want.min(buf.len()).min(left);
             out.extend_from_slice(&buf[..take]);
             self.consume(take);
+            left -= take;
+            if left == 0 && (out.len() as u64) < n {
+                return Part::More;
+            }
         }
-        (!out.is_empty()).then_some(out)
+        Part::Done((!out.is_empty()).then(|| std::mem::take(out)))
     }
 
     /// A numeral (`read_number`): the longest prefix of the input that
@@ -850,42 +872,88 @@ enum Got {
     Number(Value),
 }
 
+/// How far one step of reading a format got.
+enum Part {
+    /// The format is read: its string, or `None` when it failed.
+    Done(Option<Vec<u8>>),
+    /// It wants more bytes than a step takes.
+    More,
+}
+
 /// What `g_read` found: its results (the last one `None` when it failed,
 /// which ends the reading), or the error that ended the data.
 type ReadOutcome = Result<Vec<Option<Got>>, io::Error>;
 
+/// Where a read stands between two steps (kept in a userdata while the
+/// run is suspended): the next format, the results so far, and the bytes
+/// of the format being read.
+#[derive(Default)]
+struct ReadState {
+    k: usize,
+    got: Vec<Option<Got>>,
+    partial: Vec<u8>,
+}
+
 /// Reads `formats` (a line when there are none) from the open handle
-/// `file` (`g_read`); `first` is the stack index of the first format.
+/// `file` (`g_read`) from where `st` stands; `first` is the stack index of
+/// the first format. Reads in steps of `STEP_BYTES`, each paid for, and
+/// stops between two when the budget is spent (`Ok(None)`, `st` keeping
+/// the progress), so that a long read (a huge file, `/dev/zero`) comes
+/// back to the driver; a memory limit is checked at every step.
 fn read_formats(
     vm: &mut Vm,
     file: Value,
     formats: &[Value],
     first: usize,
-) -> LuaResult<ReadOutcome> {
+    st: &mut ReadState,
+) -> LuaResult<Option<ReadOutcome>> {
     with_stream(vm, file, |vm, stream| {
         stream.with_reader(|r| {
-            let mut got = Vec::new();
-            if formats.is_empty() {
-                got.push(r.line(false).map(Got::Str));
-            }
-            for (k, &v) in formats.iter().enumerate() {
-                let item = match parse_format(vm, v, first + k)? {
-                    Format::Number => r.number().map(Got::Number),
-                    Format::Line { keep_newline } => r.line(keep_newline).map(Got::Str),
-                    Format::All => Some(Got::Str(r.all())),
-                    Format::Count(0) => r.peek().map(|_| Got::Str(Vec::new())),
-                    Format::Count(n) => r.chars(n).map(Got::Str),
+            let count = formats.len().max(1);
+            while st.k < count {
+                let format = match formats.get(st.k) {
+                    None => Format::Line {
+                        keep_newline: false,
+                    },
+                    Some(&v) => parse_format(vm, v, first + st.k)?,
                 };
+                let before = st.partial.len();
+                let part = match format {
+                    Format::Number => Part::Done(None),
+                    Format::Line { keep_newline } => {
+                        r.line(&mut st.partial, keep_newline, STEP_BYTES)
+                    }
+                    Format::All => r.all(&mut st.partial, STEP_BYTES),
+                    Format::Count(0) => Part::Done(r.peek().map(|_| Vec::new())),
+                    Format::Count(n) => r.chars(&mut st.partial, n, STEP_BYTES),
+                };
+                let item = match (format, part) {
+                    (Format::Number, _) => r.number().map(Got::Number),
+                    (_, Part::Done(s)) => s.map(Got::Str),
+                    (_, Part::More) => {
+                        charge_bytes(vm, st.partial.len() - before)?;
+                        vm.reserve_memory(st.partial.len())?;
+                        if vm.budget_spent() {
+                            return Ok(None);
+                        }
+                        continue;
+                    }
+                };
+                if let Some(Got::Str(s)) = &item {
+                    charge_bytes(vm, s.len().saturating_sub(before))?;
+                    vm.reserve_memory(s.len())?;
+                }
                 let failed = item.is_none();
-                got.push(item);
+                st.got.push(item);
+                st.k += 1;
                 if failed {
                     break;
                 }
             }
-            Ok(match r.error.take() {
+            Ok(Some(match r.error.take() {
                 Some(e) => Err(e),
-                None => Ok(got),
-            })
+                None => Ok(std::mem::take(&mut st.got)),
+            }))
         })
     })
 }
@@ -897,14 +965,6 @@ fn push_read(vm: &mut Vm, outcome: ReadOutcome) -> LuaResult<Step> {
         Err(e) => return file_result(vm, Err(e), None),
     };
     let n = got.len();
-    let bytes = got
-        .iter()
-        .map(|g| match g {
-            Some(Got::Str(s)) => s.len(),
-            _ => 0,
-        })
-        .sum();
-    charge_bytes(vm, bytes)?;
     for item in got {
         let v = match item {
             Some(Got::Str(s)) => vm.new_str(&s),
@@ -1145,14 +1205,58 @@ fn io_readline(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     if file_state(vm, file) != Some(true) {
         return Err(vm.error("file is already closed"));
     }
+    read_run(vm, args, file, LINES, ReadState::default(), false)
+}
+
+/// The formats of a `lines` iterator (its upvalues).
+fn lines_formats(vm: &Vm, args: Args) -> Vec<Value> {
     // The count is an upvalue `debug.setupvalue` may change: never more
     // formats than `lines` can store.
     let n = match vm.upvalue(args, 2) {
         Value::Int(n) => usize::try_from(n).unwrap_or(0).min(MAX_LINES_FORMATS),
         _ => 0,
     };
-    let formats: Vec<Value> = (4..4 + n).map(|i| vm.upvalue(args, i)).collect();
-    match read_formats(vm, file, &formats, 2)? {
+    (4..4 + n).map(|i| vm.upvalue(args, i)).collect()
+}
+
+/// The context of a read standing for a `lines` iterator; any other is
+/// the stack index of the first format among the arguments.
+const LINES: i64 = 0;
+
+/// Runs a read (`io.read`, `file:read`, a `lines` iterator: `how`) from
+/// `st` until it ends, or pauses it between two steps when the budget is
+/// spent, its handle and state (a userdata holding the `ReadState`) then
+/// above the arguments; `paused` when they are there already.
+fn read_run(
+    vm: &mut Vm,
+    args: Args,
+    file: Value,
+    how: i64,
+    mut st: ReadState,
+    paused: bool,
+) -> LuaResult<Step> {
+    let (formats, first) = match how {
+        LINES => (lines_formats(vm, args), 2),
+        first => (args_from(vm, args, first as usize), first as usize),
+    };
+    let Some(outcome) = read_formats(vm, file, &formats, first, &mut st)? else {
+        let at = args.len();
+        if paused {
+            let state = vm.frame_get(args, at + 1);
+            if let Some(s) = vm.userdata_mut::<ReadState>(state) {
+                *s = st;
+            }
+        } else {
+            vm.push(file);
+            let state = vm.new_userdata(Box::new(st), None);
+            vm.push(state);
+        }
+        return Ok(vm.pausek(&READ_K, how));
+    };
+    if how != LINES {
+        return push_read(vm, outcome);
+    }
+    match outcome {
         Ok(got) if matches!(got.first(), Some(Some(_))) => push_read(vm, Ok(got)),
         Ok(_) => {
             if vm.upvalue(args, 3).truthy() {
@@ -1162,6 +1266,22 @@ fn io_readline(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         }
         Err(e) => Err(vm.error(&crate::auxlib::os_error_text(&e))),
     }
+}
+
+/// Continues a read paused between two steps. The handle may have been
+/// closed meanwhile (by another coroutine).
+fn read_k(vm: &mut Vm, args: Args, _status: Status, how: i64) -> LuaResult<Step> {
+    let at = args.len();
+    let file = vm.frame_get(args, at);
+    let state = vm.frame_get(args, at + 1);
+    let st = vm
+        .userdata_mut::<ReadState>(state)
+        .map(std::mem::take)
+        .unwrap_or_default();
+    if file_state(vm, file) != Some(true) {
+        return Err(vm.error("file is already closed"));
+    }
+    read_run(vm, args, file, how, st, true)
 }
 
 /// `io.popen(command [, mode])`: a handle reading the output of `command`
@@ -1203,9 +1323,7 @@ fn io_popen(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// `io.read(...)`: reads from the default input.
 fn io_read(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let file = default_file(vm, IO_INPUT_KEY)?;
-    let formats = args_from(vm, args, 1);
-    let outcome = read_formats(vm, file, &formats, 1)?;
-    push_read(vm, outcome)
+    read_run(vm, args, file, 1, ReadState::default(), false)
 }
 
 /// `io.tmpfile()`: a new file for reading and writing, removed when
@@ -1283,9 +1401,7 @@ fn f_lines(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// `file:read(...)`.
 fn f_read(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let file = check_file(vm, args)?;
-    let formats = args_from(vm, args, 2);
-    let outcome = read_formats(vm, file, &formats, 2)?;
-    push_read(vm, outcome)
+    read_run(vm, args, file, 2, ReadState::default(), false)
 }
 
 /// `file:seek([whence [, offset]])`: moves and returns the position.
@@ -1372,7 +1488,10 @@ mod tests {
             Some(_) => unreachable!("numerals are numbers"),
             None => "fail".to_string(),
         };
-        (v, r.all())
+        match r.all(&mut Vec::new(), usize::MAX) {
+            Part::Done(rest) => (v, rest.unwrap_or_default()),
+            Part::More => unreachable!("no limit"),
+        }
     }
 
     #[test]

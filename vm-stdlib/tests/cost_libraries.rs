@@ -106,3 +106,85 @@ fn io_os_and_package_pay_for_their_bytes() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Runs `src` in slices of `slice` units, at most `cap` of them; the
+/// slices run, the most fuel one used, and the first result (or why the
+/// run did not end).
+fn sliced(vm: &mut Vm, src: &str, slice: u64, cap: usize) -> (usize, u64, Result<String, String>) {
+    let f = vm.load(src.as_bytes(), "=sliced").unwrap();
+    let main = vm.main_thread();
+    let mut out = vm.start(f, &[], slice);
+    let (mut slices, mut most) = (1, vm.fuel_used());
+    loop {
+        match out {
+            Ok(Outcome::OutOfFuel) if slices < cap => {
+                vm.full_gc();
+                out = vm.resume(main, &[], slice);
+                slices += 1;
+                most = most.max(vm.fuel_used());
+            }
+            Ok(Outcome::OutOfFuel) => return (slices, most, Err("still running".into())),
+            Ok(Outcome::Return(v)) => {
+                let r = v.first().map_or(String::new(), |&v| vm.to_display(v));
+                return (slices, most, Ok(r));
+            }
+            Ok(other) => return (slices, most, Err(format!("{other:?}"))),
+            Err(e) => return (slices, most, Err(vm.error_to_string(&e))),
+        }
+    }
+}
+
+/// Reads of a large file go in paid steps: a sliced run comes back to the
+/// driver every slice, within its budget plus one step, and reads what a
+/// whole run reads; endless reads of `/dev/zero` come back too, and under
+/// a memory limit end with "not enough memory".
+#[test]
+fn long_reads_come_back_to_the_driver_every_slice() {
+    let dir = std::env::temp_dir().join(format!("vm-cost-read-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("lines");
+    let mut text = Vec::new();
+    for i in 0..40_000 {
+        text.extend_from_slice(format!("line {i} {}\n", "x".repeat(i % 700)).as_bytes());
+    }
+    std::fs::write(&file, &text).unwrap();
+    let name = file.display();
+    let cases = [
+        format!("local f = io.open('{name}') local s = f:read('a') f:close() return #s .. s:sub(-12)"),
+        format!("local f = io.open('{name}') local a, b, c = f:read(5, 3e6, 'L') f:close() return #a .. #b .. c"),
+        format!("local n, t = 0, 0 for l in io.lines('{name}') do n = n + 1 t = t + #l end return n .. ' ' .. t"),
+        format!("local f = io.open('{name}') local t = {{}} for a, b in f:lines(100000, 'l') do t[#t + 1] = #a + #(b or '') end f:close() return #t .. ' ' .. t[1]"),
+        format!("io.input('{name}') local s = io.read('a') io.input():close() return #s"),
+    ];
+    for src in &cases {
+        let mut whole = vm();
+        let r = whole.exec(src.as_bytes(), "=whole").unwrap();
+        let expected = whole.to_display(r[0]);
+        let mut v = vm();
+        let (slices, most, end) = sliced(&mut v, src, 10_000, usize::MAX);
+        assert_eq!(end, Ok(expected), "{src}");
+        assert!(slices >= 5, "{src}: {slices} slices");
+        assert!(most <= 10_000 + 160, "{src}: a slice used {most}");
+    }
+    std::fs::remove_dir_all(dir).ok();
+    for src in [
+        "local f = io.open('/dev/zero') return #f:read('a')",
+        "local f = io.open('/dev/zero') return #f:read('l')",
+        "return #io.lines('/dev/zero', 1e12)()",
+    ] {
+        let mut v = vm();
+        let (slices, most, end) = sliced(&mut v, src, 10_000, 30);
+        assert_eq!(end, Err("still running".to_string()), "{src}");
+        assert_eq!(slices, 30, "{src}");
+        assert!(most <= 10_000 + 160, "{src}: a slice used {most}");
+        let mut v = vm();
+        v.set_memory_limit(Some(16 << 20));
+        let r = v
+            .exec(
+                format!("return select(2, pcall(function() {src} end))").as_bytes(),
+                "=zero",
+            )
+            .unwrap();
+        assert_eq!(v.to_display(r[0]), "not enough memory", "{src}");
+    }
+}
