@@ -481,14 +481,15 @@ fn collectgarbage(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         _ => return Err(vm.type_error_arg(args, 1, "string")),
     };
     let r = match opt.as_str() {
+        // The finalizers the collection finds run as soon as this call
+        // returns, at the caller's next instruction, through the
+        // interpreter loop (preempted by the budget like any Lua code).
         "collect" => {
             vm.full_gc();
-            vm.run_finalizers();
             Value::Int(0)
         }
         "step" => {
             vm.full_gc();
-            vm.run_finalizers();
             Value::Bool(true)
         }
         "count" => Value::Num(vm.memory_used() as f64 / 1024.0),
