@@ -13,7 +13,7 @@
 //! cannot yield (`Thread::nny`), as in PUC Lua.
 //!
 //! `Vm::run_finalizers` keeps the recursive path for callers outside the
-//! interpreter loop (`collectgarbage`, `Vm::close`, the end of a run).
+//! interpreter loop (`Vm::close`, the end of a run: no instruction follows).
 
 use crate::error::LuaResult;
 use crate::meta::Tm;
