@@ -17,10 +17,16 @@
 //! they go. How that bounds a driven run:
 //!
 //! - Natives that may produce or scan without bound in one call
-//!   (`string.rep`, `gsub`) work in steps of about [`STEP_BYTES`] bytes
-//!   (128 units), check the budget after each step, and when it is spent
-//!   return `Vm::pausek` with their state in their frame: a driver's
-//!   slice overshoots its budget by at most one step.
+//!   (`string.rep`, `gsub`, the searches of `find`, `match` and `gmatch`,
+//!   `io` reads) work in steps of about [`STEP_BYTES`] bytes (128 units),
+//!   check the budget after each step, and when it is spent return
+//!   `Vm::pausek` with their state in their frame: a driver's slice
+//!   overshoots its budget by at most one step. A pattern search's step
+//!   ends after the match attempt (one position) that crosses
+//!   `STEP_BYTES`; an attempt cannot be cut, and can take time
+//!   exponential in the pattern's length, so under an instruction limit
+//!   the matcher stops at the limit (`MatchState::set_work_cap`) and
+//!   raises its error.
 //! - The others charge their whole work in one go (`Vm::charge` lowers
 //!   the fuel; the next budget check stops the run): the slice in which
 //!   such a call ends may overshoot by that call's charge. Their work is

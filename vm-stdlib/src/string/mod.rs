@@ -24,7 +24,7 @@ use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
 
 use crate::resumable::{int_at, set_int};
 use cost::{charge_bytes, charge_work, STEP_BYTES};
-use pattern::{CaptureValue, Captures, MatchState, PatternError};
+use pattern::{CaptureValue, Captures, MatchState, PatternError, Search};
 
 pub(crate) mod cost;
 mod format;
@@ -59,6 +59,8 @@ natives! {
 static REP_K: Continuation = Continuation::new("string.rep_k", rep_k);
 static GSUB_K: Continuation = Continuation::new("string.gsub_k", gsub_k);
 static ARITH_K: Continuation = Continuation::new("string.arith_k", arith_k);
+static FIND_K: Continuation = Continuation::new("string.find_k", find_k);
+static GMATCH_K: Continuation = Continuation::new("string.gmatch_k", gmatch_k);
 
 /// Largest string `rep` builds (`MAXSIZE` in `lstrlib.c` on 64-bit
 /// machines, where it is `INT_MAX`).
@@ -151,6 +153,17 @@ fn end_pos(pos: i64, len: usize) -> usize {
 /// Raises a pattern error at the caller's position (`luaL_error`).
 fn pattern_error(vm: &mut Vm, e: PatternError) -> LuaError {
     vm.error(&e.message())
+}
+
+/// The most work a match may do (`MatchState::set_work_cap`): under an
+/// instruction limit, what the fuel left before it pays for; its charge
+/// (made before the pattern error is looked at) then raises the limit's
+/// error.
+fn work_cap(vm: &Vm) -> u64 {
+    vm.instruction_limit_left().map_or(u64::MAX, |left| {
+        left.saturating_add(1)
+            .saturating_mul(cost::BYTES_PER_UNIT as u64)
+    })
 }
 
 /// Makes sure `n` more values fit on the stack (`luaL_checkstack`).
@@ -416,13 +429,55 @@ fn find_aux(vm: &mut Vm, args: Args, find: bool) -> LuaResult<Step> {
         vm.push(Value::Int((at + lp) as i64));
         return Ok(Step::Return(2));
     }
-    let mut work = 0;
-    let found = pattern::search(bytes(vm, s), bytes(vm, p), init, &mut work);
-    charge_work(vm, work)?;
-    let found = match found {
-        Ok(Some(f)) => f,
-        Ok(None) => return return_fail(vm),
-        Err(e) => return Err(pattern_error(vm, e)),
+    find_search(vm, args, find, [s, p], init, false)
+}
+
+// The frame of a `find` or `match` paused between two steps of its
+// search: its arguments (`lua_settop(L, 4)`, the subject and the pattern
+// as strings), then where the search goes on.
+const FIND_FROM: usize = 4;
+
+fn find_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+    let sp = [vm.frame_get(args, 0), vm.frame_get(args, 1)];
+    let from = int_at(vm, args, FIND_FROM) as usize;
+    find_search(vm, args, ctx != 0, sp, from, true)
+}
+
+/// The pattern search of `find` and `match` from position `from`, in
+/// steps of about `STEP_BYTES` of matcher work, each paid for; between
+/// two, when the budget is spent, the search pauses (its position in its
+/// frame, `paused` once it is there).
+fn find_search(
+    vm: &mut Vm,
+    args: Args,
+    find: bool,
+    [s, p]: [Value; 2],
+    mut from: usize,
+    paused: bool,
+) -> LuaResult<Step> {
+    let found = loop {
+        let mut work = 0;
+        let cap = work_cap(vm);
+        let step = STEP_BYTES as u64;
+        let found = pattern::search(bytes(vm, s), bytes(vm, p), from, &mut work, step, cap);
+        charge_work(vm, work)?;
+        match found {
+            Ok(Search::Found(f)) => break f,
+            Ok(Search::NotFound) => return return_fail(vm),
+            Ok(Search::Paused(next)) => from = next,
+            Err(e) => return Err(pattern_error(vm, e)),
+        }
+        if vm.budget_spent() {
+            if paused {
+                set_int(vm, args, FIND_FROM, from as i64);
+            } else {
+                set_top(vm, args, 4);
+                vm.set_arg(args, 1, s);
+                vm.set_arg(args, 2, p);
+                vm.push(Value::Int(from as i64));
+            }
+            return Ok(vm.pausek(&FIND_K, i64::from(find)));
+        }
     };
     let m = found.start..found.end;
     if find {
@@ -472,13 +527,24 @@ fn gmatch_step(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         Value::Int(e) => Some(e as usize),
         _ => None,
     };
-    let mut work = 0;
-    let found = next_gmatch(bytes(vm, s), bytes(vm, p), pos as usize, last, &mut work);
-    charge_work(vm, work)?;
-    let (m, caps) = match found {
-        Ok(Some(found)) => found,
-        Ok(None) => return Ok(Step::Return(0)),
-        Err(e) => return Err(pattern_error(vm, e)),
+    let mut from = pos as usize;
+    let (m, caps) = loop {
+        let mut work = 0;
+        let cap = work_cap(vm);
+        let found = next_gmatch(bytes(vm, s), bytes(vm, p), from, last, &mut work, cap);
+        charge_work(vm, work)?;
+        match found {
+            Ok(Search::Found(f)) => break (f.start..f.end, f.caps),
+            Ok(Search::NotFound) => return Ok(Step::Return(0)),
+            Ok(Search::Paused(next)) => from = next,
+            Err(e) => return Err(pattern_error(vm, e)),
+        }
+        if vm.budget_spent() {
+            // The positions before `from` have no match to give: the
+            // search goes on from there, in this call's continuation.
+            vm.raw_set(state, Value::Int(GMATCH_POS), Value::Int(from as i64))?;
+            return Ok(vm.pausek(&GMATCH_K, 0));
+        }
     };
     let end = Value::Int(m.end as i64);
     vm.raw_set(state, Value::Int(GMATCH_POS), end)?;
@@ -487,21 +553,30 @@ fn gmatch_step(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     Ok(Step::Return(n))
 }
 
-/// The search of one `gmatch` step: the match and its captures; the
-/// matcher's steps are added to `work`.
+/// The search of one `gmatch` step from `from`: the match and its
+/// captures, or a pause once the matcher's steps (added to `work`) reach
+/// `STEP_BYTES`; past `cap` steps the match fails.
 fn next_gmatch(
     src: &[u8],
     pat: &[u8],
     from: usize,
     last: Option<usize>,
     work: &mut u64,
-) -> Result<Option<(Range<usize>, Captures)>, PatternError> {
+    cap: u64,
+) -> Result<Search, PatternError> {
     let mut ms = MatchState::new(src, pat);
-    let mut found = Ok(None);
+    ms.set_work_cap(cap);
+    let mut found = Ok(Search::NotFound);
+    let mut tried = 0;
     for start in from..=src.len() {
+        tried += 1;
         match ms.match_at(start) {
             Ok(Some(end)) if Some(end) != last => {
-                found = Ok(Some((start..end, *ms.captures())));
+                found = Ok(Search::Found(pattern::Found {
+                    start,
+                    end,
+                    caps: *ms.captures(),
+                }));
                 break;
             }
             Ok(_) => {}
@@ -510,9 +585,17 @@ fn next_gmatch(
                 break;
             }
         }
+        if ms.work() + tried >= STEP_BYTES as u64 && start < src.len() {
+            found = Ok(Search::Paused(start + 1));
+            break;
+        }
     }
-    *work += ms.work();
+    *work += ms.work() + tried;
     found
+}
+
+fn gmatch_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    gmatch_step(vm, args)
 }
 
 /// What `gsub` replaces each match with.
@@ -737,9 +820,11 @@ fn gsub_scan(
         _ => None,
     };
     let mut ms = MatchState::new(src, pat);
+    ms.set_work_cap(work_cap(vm));
     let out0 = out.len();
     // The state in locals while scanning (registers, not memory).
     let (mut pos, mut last, mut n, mut changed) = (st.pos, st.last, st.n, st.changed);
+    let pos0 = pos;
     let scan = loop {
         if n >= st.max {
             break Scan::Done;
@@ -781,12 +866,14 @@ fn gsub_scan(
         if anchor {
             break Scan::Done;
         }
-        if ms.work() + (out.len() - out0) as u64 >= STEP_BYTES as u64 {
+        // Work: the matcher's, the subject scanned, the result produced.
+        if ms.work() + (pos - pos0 + out.len() - out0) as u64 >= STEP_BYTES as u64 {
             break Scan::Step;
         }
     };
+    let work = ms.work() + (pos - pos0 + out.len() - out0) as u64;
     (st.pos, st.last, st.n, st.changed) = (pos, last, n, changed);
-    (scan, ms.work() + (out.len() - out0) as u64)
+    (scan, work)
 }
 
 /// `t[k]` for the first capture `k` of the match `m` of `src`, in a table

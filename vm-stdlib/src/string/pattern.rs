@@ -14,9 +14,10 @@
 //! cases on a 128 KiB stack), about 2 KiB in unoptimized builds (under
 //! 512 KiB in all).
 //!
-//! A match counts its work ([`MatchState::work`]: one step per subject
-//! position tried, plus the bytes a repetition, a back-reference or a
-//! balance scans), which the natives charge as bytes scanned (`cost`).
+//! A match counts its work ([`MatchState::work`]: the bytes a repetition,
+//! a back-reference or a balance scans; the loops over positions add one
+//! step per position tried), which the natives charge as bytes scanned
+//! (`cost`).
 //! Between two counted steps the matcher does at most work proportional
 //! to the pattern's length.
 
@@ -60,6 +61,10 @@ pub(crate) enum PatternError {
     TooComplex,
     /// A `%` in a replacement string followed by neither a digit nor `%`.
     InvalidReplacementEscape,
+    /// The match's work passed the cap it was given
+    /// ([`MatchState::set_work_cap`]): the natives turn this into the
+    /// instruction limit's error.
+    WorkCap,
 }
 
 impl PatternError {
@@ -80,6 +85,7 @@ impl PatternError {
             PatternError::InvalidReplacementEscape => {
                 "invalid use of '%' in replacement string".into()
             }
+            PatternError::WorkCap => "instruction limit exceeded".into(),
         }
     }
 }
@@ -189,6 +195,8 @@ pub(crate) struct MatchState<'a> {
     caps: Captures,
     /// Steps taken since the state was made (see the module docs).
     work: u64,
+    /// Past this much work, the match fails with [`PatternError::WorkCap`].
+    cap: u64,
 }
 
 impl<'a> MatchState<'a> {
@@ -200,7 +208,26 @@ impl<'a> MatchState<'a> {
             depth: MAX_DEPTH,
             caps: Captures::new(),
             work: 0,
+            cap: u64::MAX,
         }
+    }
+
+    /// Makes a match fail with [`PatternError::WorkCap`] once the work
+    /// passes `cap`: a single match can take time exponential in the
+    /// pattern's length, and no budget can suspend it half-way, but an
+    /// instruction limit can end it.
+    pub(crate) fn set_work_cap(&mut self, cap: u64) {
+        self.cap = cap;
+    }
+
+    /// Counts `n` steps of work, failing past the cap.
+    #[inline]
+    fn tick(&mut self, n: u64) -> Result<(), PatternError> {
+        self.work += n;
+        if self.work > self.cap {
+            return Err(PatternError::WorkCap);
+        }
+        Ok(())
     }
 
     /// The matcher's steps so far: bytes scanned, for the cost model.
@@ -214,7 +241,6 @@ impl<'a> MatchState<'a> {
     pub(crate) fn match_at(&mut self, s: usize) -> Step {
         self.caps.level = 0;
         self.depth = MAX_DEPTH;
-        self.work += 1;
         self.do_match(s, 0)
     }
 
@@ -290,7 +316,7 @@ impl<'a> MatchState<'a> {
             }
             match suffix {
                 Some(b'?') => {
-                    self.work += 1;
+                    self.tick(1)?;
                     if let Some(e) = self.do_match(s + 1, ep + 1)? {
                         break Some(e);
                     }
@@ -352,7 +378,7 @@ impl<'a> MatchState<'a> {
         while self.single_match(s + i, p, ep) {
             i += 1;
         }
-        self.work += i as u64;
+        self.tick(i as u64)?;
         loop {
             if let Some(e) = self.do_match(s + i, ep + 1)? {
                 return Ok(Some(e));
@@ -369,7 +395,7 @@ impl<'a> MatchState<'a> {
     #[inline(always)] // one Rust frame per recursion level
     fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> Step {
         loop {
-            self.work += 1;
+            self.tick(1)?;
             if let Some(e) = self.do_match(s, ep + 1)? {
                 return Ok(Some(e));
             }
@@ -396,7 +422,7 @@ impl<'a> MatchState<'a> {
             CapLen::Unfinished => Err(PatternError::InvalidCaptureIndex(l)),
             CapLen::Position => Ok(None),
             CapLen::Closed(len) => {
-                self.work += len as u64;
+                self.tick(len as u64)?;
                 let text = &self.src[c.init..c.init + len];
                 Ok(self.src[s..].starts_with(text).then_some(s + len))
             }
@@ -417,14 +443,14 @@ impl<'a> MatchState<'a> {
             if c == close {
                 depth -= 1;
                 if depth == 0 {
-                    self.work += (i - s) as u64;
+                    self.tick((i - s) as u64)?;
                     return Ok(Some(i + 1));
                 }
             } else if c == open {
                 depth += 1;
             }
         }
-        self.work += (self.src.len() - s) as u64;
+        self.tick((self.src.len() - s) as u64)?;
         Ok(None) // the subject ends out of balance
     }
 
@@ -559,18 +585,35 @@ pub(crate) fn split_anchor(pat: &[u8]) -> (bool, &[u8]) {
     }
 }
 
+/// How a search ended.
+// Made once per search and taken apart at once: boxing the match would
+// cost an allocation per `find`.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Search {
+    /// A match was found.
+    Found(Found),
+    /// No position has a match.
+    NotFound,
+    /// The search did its share of work; it goes on from this position.
+    Paused(usize),
+}
+
 /// The first match of `pat` in `src` starting at or after `init`, which
 /// is at most `src.len()` (the loop of `str_find_aux`); a leading `^`
-/// anchors the match at `init`. Adds the matcher's steps to `work`.
+/// anchors the match at `init`. Adds the matcher's steps to `work`, and
+/// pauses after the attempt that takes them to `until` (at most `cap`).
 pub(crate) fn search(
     src: &[u8],
     pat: &[u8],
     init: usize,
     work: &mut u64,
-) -> Result<Option<Found>, PatternError> {
+    until: u64,
+    cap: u64,
+) -> Result<Search, PatternError> {
     let (anchor, pat) = split_anchor(pat);
     let mut ms = MatchState::new(src, pat);
-    let r = search_from(&mut ms, init, anchor);
+    ms.set_work_cap(cap.saturating_sub(*work));
+    let r = search_from(&mut ms, init, anchor, until.saturating_sub(*work));
     *work += ms.work;
     r
 }
@@ -579,20 +622,43 @@ fn search_from(
     ms: &mut MatchState<'_>,
     init: usize,
     anchor: bool,
-) -> Result<Option<Found>, PatternError> {
+    until: u64,
+) -> Result<Search, PatternError> {
+    // Each position tried is a step: counted from the loop's index, and
+    // the work checked as `ms.work + start` against `check + init`.
+    let check = until.min(ms.cap).saturating_add(init as u64);
+    let mut r = Ok(Search::NotFound);
+    let mut last = init;
     for start in init..=ms.src.len() {
-        if let Some(end) = ms.match_at(start)? {
-            return Ok(Some(Found {
-                start,
-                end,
-                caps: ms.caps,
-            }));
+        last = start;
+        match ms.match_at(start) {
+            Ok(Some(end)) => {
+                r = Ok(Search::Found(Found {
+                    start,
+                    end,
+                    caps: ms.caps,
+                }));
+                break;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                r = Err(e);
+                break;
+            }
         }
         if anchor {
             break;
         }
+        if ms.work + start as u64 >= check && start < ms.src.len() {
+            r = Ok(Search::Paused(start + 1));
+            break;
+        }
     }
-    Ok(None)
+    ms.work += (last + 1 - init) as u64;
+    match r {
+        Ok(Search::Paused(_)) if ms.work > ms.cap => Err(PatternError::WorkCap),
+        r => r,
+    }
 }
 
 /// Appends the replacement string `repl` for the match `m` of `src` to
@@ -656,7 +722,17 @@ mod tests {
 
     /// `string.find(src, pat)`: where the first match starts and ends.
     fn find(src: &str, pat: &str) -> Result<Option<(usize, usize)>, PatternError> {
-        let found = search(src.as_bytes(), pat.as_bytes(), 0, &mut 0)?;
+        let found = match search(
+            src.as_bytes(),
+            pat.as_bytes(),
+            0,
+            &mut 0,
+            u64::MAX,
+            u64::MAX,
+        )? {
+            Search::Found(f) => Some(f),
+            _ => None,
+        };
         Ok(found.map(|f| (f.start, f.end)))
     }
 
