@@ -545,7 +545,12 @@ impl Vm {
         match r {
             Value::Str(_) => Ok(r),
             // Numbers are strings to `lua_isstring`.
-            Value::Int(_) | Value::Num(_) => self.tostring(r),
+            // Formatted directly: a number's own `__tostring` is not run
+            // again (it would recurse without end).
+            Value::Int(_) | Value::Num(_) => {
+                let text = self.to_display(r);
+                Ok(self.new_str(text.as_bytes()))
+            }
             _ => Err(self.error("'__tostring' must return a string")),
         }
     }
