@@ -497,7 +497,6 @@ fn compare(name: &str, src: &str, tally: &mut Tally) {
 }
 
 #[test]
-#[ignore = "needs luac5.4 on the PATH"]
 fn generated_code_matches_luac() {
     let mut tally = Tally::default();
     for (i, src) in CORPUS.iter().enumerate() {
@@ -886,7 +885,6 @@ impl RandomLua {
 }
 
 #[test]
-#[ignore = "needs luac5.4 on the PATH"]
 fn random_programs_match_luac() {
     let scale: u64 = std::env::var("VM_TEST_SCALE")
         .ok()

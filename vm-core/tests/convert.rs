@@ -751,7 +751,6 @@ fn int(v: &[Value]) -> i64 {
 /// Compares with `lua5.4`: the same calls of `string.rep` (stored in a
 /// global `rep`) and of a closure with its signature give the same errors.
 #[test]
-#[ignore = "needs lua5.4"]
 fn matches_lua54_string_rep() {
     let cases = [
         "rep()",

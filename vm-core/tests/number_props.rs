@@ -665,7 +665,6 @@ fn make_case(rng: &mut Rng) -> (String, String) {
 }
 
 #[test]
-#[ignore = "needs the lua5.4 binary"]
 fn differential_against_lua54() {
     use std::io::Write;
     use std::process::{Command, Stdio};

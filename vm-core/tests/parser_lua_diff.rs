@@ -223,7 +223,6 @@ fn run_lua(cases: &[Vec<u8>]) -> Option<Vec<String>> {
 }
 
 #[test]
-#[ignore = "needs lua5.4 on the PATH"]
 fn syntax_errors_match_lua54() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut cases: Vec<Vec<u8>> = CORPUS.iter().map(|s| s.as_bytes().to_vec()).collect();

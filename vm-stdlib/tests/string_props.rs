@@ -189,7 +189,6 @@ fn lua_literal(b: &[u8]) -> String {
 /// Random patterns against random subjects through `find`, `match`,
 /// `gmatch` and `gsub` give what `lua5.4` gives, errors included.
 #[test]
-#[ignore = "compares with lua5.4"]
 fn random_patterns_agree_with_lua() {
     use proptest::strategy::ValueTree;
     use proptest::test_runner::TestRunner;
