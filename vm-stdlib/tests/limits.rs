@@ -545,3 +545,24 @@ fn memory_used_counts_thread_stacks() {
     // 100 stacks of at least 1,000 frames' registers (16 bytes a slot).
     assert!(grown > 100 * 1000 * 16, "{grown}");
 }
+
+/// Found by a hostile pass: a number's `__tostring` returning a number
+/// recursed until the Rust stack overflowed; `%s` of a string with a
+/// `__tostring` in the string metatable hit `unreachable!`.
+#[test]
+fn tostring_metamethods_of_numbers_and_strings() {
+    let mut vm = vm();
+    let r = exec(
+        &mut vm,
+        "debug.setmetatable(0, {__tostring = function() return 5 end})
+         local a = tostring(1)
+         debug.setmetatable(0, nil)
+         getmetatable('').__tostring = function(s) return '<' .. #s .. '>' end
+         local b = string.format('%s|%5s', 'abc', 1)
+         getmetatable('').__tostring = nil
+         return a, b",
+    )
+    .unwrap();
+    assert_eq!(vm.str_bytes(r[0]), Some(&b"5"[..]));
+    assert_eq!(vm.str_bytes(r[1]), Some(&b"<3>|    1"[..]));
+}

@@ -157,7 +157,9 @@ fn format_from(
         let form = &fmt[form];
         if form.last() == Some(&b's') && form.len() > 1 {
             let v = vm.arg(args, arg);
-            if !matches!(v, Value::Str(_)) && !vm.metamethod(v, Tm::ToString).is_nil() {
+            // Strings too: `luaL_tolstring` honours a `__tostring` in the
+            // string metatable.
+            if !vm.metamethod(v, Tm::ToString).is_nil() {
                 return Ok(Some((i, arg)));
             }
         }
