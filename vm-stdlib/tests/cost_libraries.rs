@@ -2,6 +2,9 @@
 //! bytes they produce or scan, one unit of fuel per 32, as the string
 //! library does (`string/cost.rs`).
 
+#[path = "support/slices.rs"]
+mod slices;
+
 use vm_core::{Outcome, Vm};
 
 fn vm() -> Vm {
@@ -111,27 +114,8 @@ fn io_os_and_package_pay_for_their_bytes() {
 /// slices run, the most fuel one used, and the first result (or why the
 /// run did not end).
 fn sliced(vm: &mut Vm, src: &str, slice: u64, cap: usize) -> (usize, u64, Result<String, String>) {
-    let f = vm.load(src.as_bytes(), "=sliced").unwrap();
-    let main = vm.main_thread();
-    let mut out = vm.start(f, &[], slice);
-    let (mut slices, mut most) = (1, vm.fuel_used());
-    loop {
-        match out {
-            Ok(Outcome::OutOfFuel) if slices < cap => {
-                vm.full_gc();
-                out = vm.resume(main, &[], slice);
-                slices += 1;
-                most = most.max(vm.fuel_used());
-            }
-            Ok(Outcome::OutOfFuel) => return (slices, most, Err("still running".into())),
-            Ok(Outcome::Return(v)) => {
-                let r = v.first().map_or(String::new(), |&v| vm.to_display(v));
-                return (slices, most, Ok(r));
-            }
-            Ok(other) => return (slices, most, Err(format!("{other:?}"))),
-            Err(e) => return (slices, most, Err(vm.error_to_string(&e))),
-        }
-    }
+    let r = slices::run(vm, src, slice, cap, true);
+    (r.slices, r.most, r.end)
 }
 
 /// Reads of a large file go in paid steps: a sliced run comes back to the

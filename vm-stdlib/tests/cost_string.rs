@@ -5,6 +5,9 @@
 //! slice within its budget plus one step (128 units), and gives the same
 //! result as a whole run.
 
+#[path = "support/slices.rs"]
+mod slices;
+
 use vm_core::{Outcome, Vm};
 
 fn vm() -> Vm {
@@ -21,25 +24,10 @@ const K: u64 = 160;
 /// Runs `src` in slices of `slice` units with a collection between two;
 /// the slices run, the most fuel one of them used, and the first result.
 fn sliced(src: &str, slice: u64) -> (usize, u64, String) {
-    let mut vm = vm();
-    let f = vm.load(src.as_bytes(), "=sliced").unwrap();
-    let main = vm.main_thread();
-    let mut out = vm.start(f, &[], slice);
-    let (mut slices, mut most) = (1, vm.fuel_used());
-    loop {
-        match out {
-            Ok(Outcome::OutOfFuel) => {
-                vm.full_gc();
-                out = vm.resume(main, &[], slice);
-                slices += 1;
-                most = most.max(vm.fuel_used());
-            }
-            Ok(Outcome::Return(v)) => {
-                let r = v.first().map_or(String::new(), |&v| vm.to_display(v));
-                return (slices, most, r);
-            }
-            other => panic!("{src}: {other:?}"),
-        }
+    let r = slices::run(&mut vm(), src, slice, usize::MAX, true);
+    match r.end {
+        Ok(first) => (r.slices, r.most, first),
+        Err(e) => panic!("{src}: {e}"),
     }
 }
 

@@ -2,6 +2,9 @@
 //! `__index` and `load`'s reader run through the interpreter loop, under
 //! the driver's budget, and may yield; compiling pays for its size.
 
+#[path = "support/slices.rs"]
+mod slices;
+
 use vm_core::{Outcome, Value, Vm};
 
 fn vm() -> Vm {
@@ -11,25 +14,10 @@ fn vm() -> Vm {
 }
 
 /// Runs `src` in slices of `slice` units, at most `cap` of them: the
-/// slices run, the most fuel one of them used, and how the run ended.
-fn sliced(src: &str, slice: u64, cap: usize) -> (usize, u64, Result<(), String>) {
-    let mut vm = vm();
-    let f = vm.load(src.as_bytes(), "=sliced").unwrap();
-    let main = vm.main_thread();
-    let mut out = vm.start(f, &[], slice);
-    let (mut slices, mut most) = (1, vm.fuel_used());
-    loop {
-        match out {
-            Ok(Outcome::OutOfFuel) if slices < cap => {
-                out = vm.resume(main, &[], slice);
-                slices += 1;
-                most = most.max(vm.fuel_used());
-            }
-            Ok(Outcome::OutOfFuel) => return (slices, most, Err("still running".into())),
-            Ok(_) => return (slices, most, Ok(())),
-            Err(e) => return (slices, most, Err(vm.error_to_string(&e))),
-        }
-    }
+/// slices run, the most fuel one used, and how the run ended.
+fn sliced(src: &str, slice: u64, cap: usize) -> (usize, u64, Result<String, String>) {
+    let r = slices::run(&mut vm(), src, slice, cap, false);
+    (r.slices, r.most, r.end)
 }
 
 /// Endless Lua code in every place the base library calls it from.

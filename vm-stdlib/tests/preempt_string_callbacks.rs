@@ -6,7 +6,10 @@
 //! them like any other Lua code, they may yield, and a sliced run gives
 //! the same results as a whole one.
 
-use vm_core::{Outcome, Vm};
+#[path = "support/slices.rs"]
+mod slices;
+
+use vm_core::Vm;
 
 fn vm() -> Vm {
     let mut vm = Vm::new();
@@ -27,27 +30,8 @@ fn sliced_on(
     slice: u64,
     cap: usize,
 ) -> (usize, u64, Result<String, String>) {
-    let f = vm.load(src.as_bytes(), "=sliced").unwrap();
-    let main = vm.main_thread();
-    let mut out = vm.start(f, &[], slice);
-    let (mut slices, mut most) = (1, vm.fuel_used());
-    loop {
-        match out {
-            Ok(Outcome::OutOfFuel) if slices < cap => {
-                vm.full_gc();
-                out = vm.resume(main, &[], slice);
-                slices += 1;
-                most = most.max(vm.fuel_used());
-            }
-            Ok(Outcome::OutOfFuel) => return (slices, most, Err("still running".into())),
-            Ok(Outcome::Return(v)) => {
-                let r = v.first().map_or(String::new(), |&v| vm.to_display(v));
-                return (slices, most, Ok(r));
-            }
-            Ok(other) => return (slices, most, Err(format!("unexpected {other:?}"))),
-            Err(e) => return (slices, most, Err(vm.error_to_string(&e))),
-        }
-    }
+    let r = slices::run(&mut vm, src, slice, cap, true);
+    (r.slices, r.most, r.end)
 }
 
 /// `src`'s first result run in one go.
