@@ -61,6 +61,9 @@ pub const LIMIT_MESSAGE: &str = "instruction limit exceeded";
 pub(crate) struct InstructionLimit {
     /// The real budget's level below which the limit is exceeded.
     pub(crate) mark: i64,
+    /// How far running message handlers' graces have lowered `mark`: at
+    /// most `LIMIT_GRACE` in all, however handlers nest or retry.
+    pub(crate) grace: i64,
 }
 
 impl Vm {
@@ -75,6 +78,7 @@ impl Vm {
             mark: self
                 .real_fuel()
                 .saturating_sub(i64::try_from(n).unwrap_or(i64::MAX)),
+            grace: 0,
         });
         self.rewindow();
     }
@@ -122,40 +126,40 @@ impl Vm {
         self.rt_error(LIMIT_MESSAGE)
     }
 
-    /// Gives a message handler about to run at least `LIMIT_GRACE` units
-    /// before the instruction limit; returns the mark to restore when it
-    /// ends (`restore_limit_mark`), if there is a limit.
-    pub(crate) fn grant_handler_grace(&mut self) -> Option<i64> {
+    /// Gives a message handler about to run up to `LIMIT_GRACE` units past
+    /// the instruction limit, shared with every handler running already
+    /// (so nested or retried handlers cannot multiply it). Returns how far
+    /// the limit moved, for `end_handler_grace`; the amount, unlike a
+    /// mark, stays right when a driver resets the budget meanwhile.
+    pub(crate) fn grant_handler_grace(&mut self) -> i64 {
         let real = self.real_fuel();
-        let l = self.limit.as_mut()?;
-        let saved = l.mark;
-        l.mark = l.mark.min(real.saturating_sub(LIMIT_GRACE));
+        let Some(l) = self.limit.as_mut() else {
+            return 0;
+        };
+        let floor = (l.mark + l.grace).saturating_sub(LIMIT_GRACE);
+        let mark = l.mark.min(real.saturating_sub(LIMIT_GRACE)).max(floor);
+        let moved = l.mark - mark;
+        l.mark = mark;
+        l.grace += moved;
         self.rewindow();
-        Some(saved)
+        moved
     }
 
-    /// Ends a handler's grace: the limit's mark from before it.
-    pub(crate) fn restore_limit_mark(&mut self, mark: i64) {
+    /// Ends a grace of `moved` units (`grant_handler_grace`).
+    pub(crate) fn end_handler_grace(&mut self, moved: i64) {
         if let Some(l) = &mut self.limit {
-            l.mark = mark;
+            l.mark += moved;
+            l.grace -= moved;
             self.rewindow();
         }
     }
 
-    /// Runs a message handler `f` with at least `LIMIT_GRACE` units left
-    /// before the instruction limit; what it spends still counts.
+    /// Runs a message handler `f` with a grace past the instruction limit
+    /// (`grant_handler_grace`); what it spends still counts.
     pub(crate) fn with_handler_grace<T>(&mut self, f: impl FnOnce(&mut Vm) -> T) -> T {
-        let saved = self.limit;
-        let real = self.real_fuel();
-        if let Some(l) = &mut self.limit {
-            l.mark = l.mark.min(real.saturating_sub(LIMIT_GRACE));
-            self.rewindow();
-        }
+        let moved = self.grant_handler_grace();
         let r = f(self);
-        if saved.is_some() {
-            self.limit = saved;
-            self.rewindow();
-        }
+        self.end_handler_grace(moved);
         r
     }
 

@@ -13,8 +13,9 @@
 //! Handlers cannot yield (PUC Lua: `LUA_ERRERR`): a trampoline counts as
 //! a non-yieldable call on its thread (`Thread::nny`). Past the
 //! instruction limit a handler gets a grace (`limit.rs`), which ends when
-//! its trampoline returns or is unwound: the limit's mark is kept in the
-//! trampoline's context.
+//! its trampoline returns or is unwound: how far the limit moved is kept
+//! in the trampoline's context. All running handlers share one grace, so
+//! nested or retried handlers cannot outlive the limit.
 
 use crate::error::{LuaError, LuaResult};
 use crate::native::{Args, Continuation, NativeFunction, Status, Step};
@@ -28,12 +29,9 @@ const MAX_HANDLERS: usize = (MAX_CCALLS / 2) as usize;
 static TRAMPOLINE: NativeFunction = NativeFunction::new("(message handler)", start);
 static TRAMPOLINE_K: Continuation = Continuation::new("(message handler)_k", done);
 
-/// The context of a trampoline without an instruction limit to restore.
-const NO_LIMIT: i64 = i64::MIN;
-
 /// The trampoline: `(handler, error)` are its arguments.
 fn start(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
-    let ctx = vm.th.frames.last().map_or(NO_LIMIT, |ci| ci.ctx);
+    let ctx = vm.th.frames.last().map_or(0, |ci| ci.ctx);
     Ok(vm.callk(1, &TRAMPOLINE_K, ctx))
 }
 
@@ -78,41 +76,33 @@ impl Vm {
         let pushed = self.precall(top, 1);
         self.starting_handler = false;
         pushed?;
-        let mark = self.grant_handler_grace();
+        let moved = self.grant_handler_grace();
         self.th.nny += 1;
         let ci = self.th.frames.last_mut().expect("the trampoline");
         ci.flags |= MSGH;
-        ci.ctx = mark.unwrap_or(NO_LIMIT);
+        ci.ctx = moved;
         Ok(())
     }
 
-    /// A trampoline ends (returned, or unwound with context `ctx`).
+    /// A trampoline ends (returned, or unwound), with context `ctx`: the
+    /// grace it was given.
     pub(crate) fn end_trampoline(&mut self, ctx: i64) {
         self.th.nny = self.th.nny.saturating_sub(1);
-        if ctx != NO_LIMIT {
-            self.restore_limit_mark(ctx);
-        }
+        self.end_handler_grace(ctx);
     }
 
-    /// Pops frames down to `keep`, ending the trampolines among them, and
-    /// recounts the native calls waiting.
+    /// Pops frames down to `keep`, ending the trampolines and the
+    /// finalizers' runner among them, and recounts the native calls
+    /// waiting.
     pub(crate) fn unwind_frames(&mut self, keep: usize) {
-        // The lowest trampoline holds the limit's mark from before any
-        // handler's grace.
-        let mut lowest = None;
-        let mut ended = 0;
         for fi in (keep..self.th.frames.len()).rev() {
             let ci = &self.th.frames[fi];
             if ci.flags & MSGH != 0 {
-                lowest = Some(ci.ctx);
-                ended += 1;
+                let ctx = ci.ctx;
+                self.end_trampoline(ctx);
             } else if ci.flags & crate::state::FIN != 0 && self.is_runner_frame(fi) {
                 self.unwind_runner(fi);
             }
-        }
-        if let Some(ctx) = lowest {
-            self.th.nny = self.th.nny.saturating_sub(ended - 1);
-            self.end_trampoline(ctx);
         }
         self.th.frames.truncate(keep);
         self.recount_ccalls();

@@ -554,3 +554,25 @@ fn tostring_metamethods_of_numbers_and_strings() {
     assert_eq!(vm.str_bytes(r[0]), Some(&b"5"[..]));
     assert_eq!(vm.str_bytes(r[1]), Some(&b"<3>|    1"[..]));
 }
+
+/// Found by a hostile pass: every nested message handler got a grace of
+/// its own, and a failing one is retried, so handlers that loop and call
+/// `xpcall` again ran past any instruction limit. They share one grace now.
+#[test]
+fn nested_message_handlers_cannot_outlive_the_instruction_limit() {
+    let mut vm = vm();
+    vm.set_instruction_limit(Some(1000));
+    let r = exec(
+        &mut vm,
+        "local function h(m) return xpcall(function() while true do end end, h) end
+         xpcall(function() while true do end end, h)",
+    );
+    let msg = r.unwrap_err();
+    assert!(
+        msg.contains("instruction limit exceeded") || msg.contains("error in error handling"),
+        "{msg}"
+    );
+    // The whole run stayed within the limit plus one grace.
+    vm.set_instruction_limit(None);
+    assert_eq!(int(&exec(&mut vm, "return 7").unwrap()[0]), 7);
+}
