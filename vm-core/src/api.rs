@@ -2,12 +2,7 @@
 //! embedder needs): loading chunks, calling functions, reading arguments
 //! and pushing results from natives, tables, strings, rooting values.
 
-use std::sync::Arc;
-
-use crate::compiler;
-use crate::debug::chunk_id;
 use crate::error::{LuaError, LuaResult};
-use crate::func::LuaClosure;
 use crate::heap::{NativeClosure, Upval};
 use crate::meta::Tm;
 use crate::native::{Args, NativeFunction};
@@ -39,76 +34,6 @@ fn first_value(r: Vec<Value>) -> Value {
 }
 
 impl Vm {
-    /// Compiles a chunk into a function whose `_ENV` is the globals table
-    /// (`luaL_loadbuffer`): source text, or a binary chunk made by
-    /// [`Vm::dump`]. `chunkname` follows Lua's convention: `@file`, `=name`,
-    /// or the source itself.
-    ///
-    /// A first line starting with `#` (a shebang) is skipped by the parser.
-    ///
-    /// # Errors
-    /// A syntax error, as a Lua string value `chunk:line: message`, or a
-    /// malformed binary chunk.
-    pub fn load(&mut self, chunk: &[u8], chunkname: &str) -> LuaResult<Value> {
-        self.load_chunk(chunk, chunkname, "bt", None)
-    }
-
-    /// `lua_load` with a mode and an environment: loads text and/or binary
-    /// chunks as `mode` allows (`"t"`, `"b"`, `"bt"`: the letters it
-    /// contains), and makes the function's first upvalue (its `_ENV`)
-    /// `env`, or the globals table; a binary chunk's other upvalues start
-    /// as nil.
-    ///
-    /// # Errors
-    /// As [`Vm::load`], plus "attempt to load a binary chunk (mode is 't')"
-    /// and its converse, quoting `mode` (`checkmode`).
-    pub fn load_chunk(
-        &mut self,
-        chunk: &[u8],
-        chunkname: &str,
-        mode: &str,
-        env: Option<Value>,
-    ) -> LuaResult<Value> {
-        let binary = chunk.first() == Some(&crate::dump::SIGNATURE[0]);
-        let (kind, letter) = if binary {
-            ("binary", 'b')
-        } else {
-            ("text", 't')
-        };
-        let compiled = if !mode.contains(letter) {
-            Err(format!("attempt to load a {kind} chunk (mode is '{mode}')"))
-        } else if binary {
-            crate::dump::undump(chunk, chunkname, &mut self.heap)
-                .and_then(|proto| crate::verify::verify(&proto).map(|()| proto))
-        } else {
-            let display = chunk_id(chunkname);
-            let source: Arc<str> = Arc::from(chunkname);
-            compiler::compile(chunk, source, &display, &mut self.heap)
-                .map_err(|e| e.0)
-                .and_then(|proto| crate::verify::verify_main(&proto).map(|()| proto))
-        };
-        match compiled {
-            Ok(proto) => {
-                let env = env.unwrap_or(Value::Table(self.globals));
-                let upvals: Box<[_]> = (0..proto.upvalues.len())
-                    .map(|i| {
-                        let v = if i == 0 { env } else { Value::Nil };
-                        self.heap.new_upval(Upval::Closed(v))
-                    })
-                    .collect();
-                let cl = self.heap.new_lua_closure(LuaClosure {
-                    proto: Arc::new(proto),
-                    upvals,
-                });
-                Ok(Value::LuaFn(cl))
-            }
-            Err(e) => {
-                let s = self.heap.intern(e.as_bytes());
-                Err(LuaError::new(Value::Str(s)))
-            }
-        }
-    }
-
     /// The binary chunk of Lua function `f` (`lua_dump`), which
     /// [`Vm::load`] turns back into a function with the same code; `strip`
     /// leaves out the source name, the line information and the names of
@@ -207,6 +132,7 @@ impl Vm {
             metatable: None,
             user_value: Value::Nil,
             data,
+            payload: 0,
         });
         let v = Value::UserData(u);
         self.set_metatable(v, mt);
@@ -227,6 +153,27 @@ impl Vm {
         match v {
             Value::UserData(u) => self.heap.userdata.get_mut(u)?.data.downcast_mut(),
             _ => None,
+        }
+    }
+
+    /// The bytes userdata `v`'s payload is known to hold (0 if `v` is
+    /// not a userdata).
+    pub(crate) fn userdata_payload(&self, v: Value) -> usize {
+        match v {
+            Value::UserData(u) => self.heap.userdata.get(u).map_or(0, |d| d.payload),
+            _ => 0,
+        }
+    }
+
+    /// Records that userdata `v`'s payload holds `bytes`: the heap's
+    /// accounting follows (up at once, down at the next collection).
+    pub(crate) fn set_userdata_payload(&mut self, v: Value, bytes: usize) {
+        if let Value::UserData(u) = v {
+            if let Some(d) = self.heap.userdata.get_mut(u) {
+                let grown = bytes.saturating_sub(d.payload);
+                d.payload = bytes;
+                self.heap.debt += grown;
+            }
         }
     }
 

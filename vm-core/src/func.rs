@@ -105,6 +105,58 @@ pub struct Proto {
     pub field_cache: FieldCache,
 }
 
+impl Proto {
+    /// Approximate bytes of this prototype alone (its nested prototypes
+    /// not included).
+    pub(crate) fn own_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let names: usize = self.upvalues.iter().map(|u| u.name.len()).sum::<usize>()
+            + self.locvars.iter().map(|l| l.name.len()).sum::<usize>();
+        size_of::<Proto>()
+            + self.code.len() * (size_of::<Op>() + size_of::<u32>() + size_of::<AtomicU32>())
+            + self.consts.len() * size_of::<Value>()
+            + self.protos.len() * size_of::<Arc<Proto>>()
+            + self.upvalues.len() * size_of::<UpvalDesc>()
+            + self.locvars.len() * size_of::<LocVar>()
+            + names
+    }
+
+    /// Approximate bytes of this prototype and all those nested in it.
+    pub(crate) fn tree_bytes(&self) -> usize {
+        let mut total = 0;
+        let mut todo = vec![self];
+        while let Some(p) = todo.pop() {
+            total += p.own_bytes();
+            todo.extend(p.protos.iter().map(|c| &**c));
+        }
+        total
+    }
+}
+
+/// Approximate bytes of the prototypes that `roots` (the prototypes of the
+/// live closures) keep alive, each counted once however many closures or
+/// prototypes share it.
+pub(crate) fn protos_bytes<'a>(roots: impl Iterator<Item = &'a Arc<Proto>>) -> usize {
+    let mut seen = std::collections::HashSet::new();
+    let mut todo: Vec<&Arc<Proto>> = Vec::new();
+    // Closures of one prototype are often made one after another.
+    let mut last = std::ptr::null();
+    for p in roots {
+        if Arc::as_ptr(p) != last {
+            last = Arc::as_ptr(p);
+            todo.push(p);
+        }
+    }
+    let mut total = 0;
+    while let Some(p) = todo.pop() {
+        if seen.insert(Arc::as_ptr(p)) {
+            total += p.own_bytes();
+            todo.extend(p.protos.iter());
+        }
+    }
+    total
+}
+
 /// A Lua closure: a prototype plus its upvalue cells.
 #[derive(Debug)]
 pub struct LuaClosure {

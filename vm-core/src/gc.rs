@@ -525,7 +525,14 @@ impl Vm {
         self.th.accounted = self.th.bytes();
         self.stack_bytes = stacks;
         live += stacks;
-        self.heap.userdata.retain(|u, _| m.userdata.get(u));
+        self.heap.userdata.retain(|u, d| {
+            let keep = m.userdata.get(u);
+            if keep {
+                live += d.payload;
+            }
+            keep
+        });
+        live += crate::func::protos_bytes(self.heap.lfns.values().map(|cl| &cl.proto));
         live += UPVAL_SIZE
             * (self.heap.upvals.len() + self.heap.natives.len() + self.heap.userdata.len());
         live

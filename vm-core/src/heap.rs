@@ -88,6 +88,9 @@ pub struct UserData {
     pub user_value: Value,
     /// The payload.
     pub data: Box<dyn Any + Send>,
+    /// Bytes the payload holds, as far as the VM knows (a chunk loader's
+    /// buffers): counted in the heap while the userdata lives.
+    pub(crate) payload: usize,
 }
 
 impl fmt::Debug for UserData {

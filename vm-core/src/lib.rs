@@ -142,6 +142,7 @@ pub mod heap;
 pub mod hook;
 pub mod limit;
 pub mod listing;
+mod load;
 pub mod meta;
 mod msgh;
 pub mod native;

@@ -47,6 +47,11 @@ use crate::state::{Vm, CALLING, MAX_CCALLS, MSGH};
 /// rather than taking all memory.
 pub(crate) const STACK_CAP: usize = 1 << 30;
 
+/// What a compilation may take without a memory limit (estimated, see
+/// `compiler::parse::TOKEN_BYTES`): a `load` from an endless reader, or
+/// of a string of hundreds of megabytes, ends in "not enough memory".
+pub(crate) const COMPILE_CAP: usize = 4 << 30;
+
 /// The error value of a failed allocation (`LUA_ERRMEM`'s message).
 pub const MEMORY_MESSAGE: &str = "not enough memory";
 

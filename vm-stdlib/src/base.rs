@@ -528,9 +528,10 @@ fn collectgarbage(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// `load(chunk [, chunkname [, mode [, env]]])`: a string, or a reader
 /// function called until it returns nil or an empty string. The reader runs
 /// through the interpreter (`Vm::pcallk`, one call a piece, continuing in
-/// `load_k`), so it may be suspended or yield; its pieces gather in a
-/// buffer (a userdata holding a `Vec<u8>`) above the arguments. Failures,
-/// the reader's errors included, are returned as `nil, message`.
+/// `load_k`), so it may be suspended or yield; its pieces go to a chunk
+/// loader (`Vm::load_start`) above the arguments, which parses them as
+/// they come. Failures, the reader's errors included, are returned as
+/// `nil, message`.
 fn load(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     load_with(vm, args, LOAD_ANY)
 }
@@ -561,30 +562,36 @@ fn load_with(vm: &mut Vm, args: Args, forced: i64) -> LuaResult<Step> {
         };
         return finish_load_bytes(vm, args, &b, name, forced);
     }
-    vm.opt_string(args, 2)?;
+    let name = match vm.opt_string(args, 2)? {
+        Some(n) => String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned(),
+        None => "=(load)".to_owned(),
+    };
     vm.check_function(args, 1)?;
+    let mode = match forced {
+        LOAD_TEXT_ONLY => "t".to_owned(),
+        _ => load_mode(vm, args, 3)?,
+    };
     vm.frame_truncate(args, args.len());
-    let buf = vm.new_userdata(Box::new(Vec::<u8>::new()), None);
-    vm.push(buf);
+    let loader = vm.load_start(&name, &mode);
+    vm.push(loader);
     Ok(call_reader(vm, args, forced))
 }
 
-/// Requests the reader's next piece (above the buffer).
+/// Requests the reader's next piece (above the loader).
 fn call_reader(vm: &mut Vm, args: Args, forced: i64) -> Step {
     vm.push(vm.arg(args, 1));
     vm.pcallk(0, None, &LOAD_K, forced)
 }
 
 /// The reader returned (its first result is the piece, where it was
-/// pushed) or failed (its error there).
+/// pushed) or failed (its error there). Each piece goes to the loader,
+/// which parses the statements it completes.
 fn load_k(vm: &mut Vm, args: Args, status: Status, forced: i64) -> LuaResult<Step> {
     let at = args.len() + 1;
     let piece = vm.frame_get(args, at);
     vm.frame_truncate(args, at);
     if status == Status::Error {
-        vm.push(Value::Nil);
-        vm.push(piece);
-        return Ok(Step::Return(2));
+        return Ok(load_failed(vm, piece));
     }
     let piece = match piece {
         Value::Nil => None,
@@ -597,25 +604,28 @@ fn load_k(vm: &mut Vm, args: Args, status: Status, forced: i64) -> LuaResult<Ste
         Value::Int(_) | Value::Num(_) => Some(vm.to_display(piece).into_bytes()),
         _ => {
             let e = vm.error("reader function must return a string");
-            vm.push(Value::Nil);
-            vm.push(e.value());
-            return Ok(Step::Return(2));
+            return Ok(load_failed(vm, e.value()));
         }
     };
-    let buf = vm.frame_get(args, args.len());
+    let loader = vm.frame_get(args, args.len());
     let Some(piece) = piece else {
-        let b = vm
-            .userdata_mut::<Vec<u8>>(buf)
-            .map(std::mem::take)
-            .unwrap_or_default();
-        let name = vm.new_str(b"=(load)");
-        let name = vm.opt_string(args, 2)?.unwrap_or(name);
-        return finish_load_bytes(vm, args, &b, name, forced);
+        // An `env` given, even nil, replaces the globals (`!lua_isnone`).
+        let env = (args.len() >= 4).then(|| vm.arg(args, 4));
+        let loaded = vm.load_finish(loader, env);
+        return finish_load(vm, loaded);
     };
-    if let Some(b) = vm.userdata_mut::<Vec<u8>>(buf) {
-        b.extend_from_slice(&piece);
+    charge_compile(vm, &piece)?;
+    if let Err(e) = vm.load_piece(loader, &piece) {
+        return Ok(load_failed(vm, e.value()));
     }
     Ok(call_reader(vm, args, forced))
+}
+
+/// `load`'s failure: `nil` and the error.
+fn load_failed(vm: &mut Vm, e: Value) -> Step {
+    vm.push(Value::Nil);
+    vm.push(e);
+    Step::Return(2)
 }
 
 /// Compiles `b` as `load` does with chunk name `name` (a string), its mode

@@ -11,6 +11,7 @@
 //! `chunkname:line: message near 'token'`.
 
 use std::borrow::Cow;
+use std::cell::Cell;
 
 use super::SyntaxError;
 use crate::number::str_to_number;
@@ -223,11 +224,23 @@ pub(crate) struct Lexer<'s> {
     line: u32,
     /// Where the last token starts in `src`.
     start: usize,
+    /// The line at `start`.
+    start_line: u32,
     /// `llex.c`'s buffer for the last string literal or long bracket.
     buf: Vec<u8>,
     /// Length of the delimiter at each end of `buf` (1 for a quoted
     /// string, level + 2 for a long one).
     delim: usize,
+    /// Whether `src` is only the text received so far (a chunk read
+    /// piece by piece): its end is not the chunk's end.
+    partial: bool,
+    /// Set when a partial source's end was read as if it ended the chunk:
+    /// whatever was lexed or parsed since may change with more text.
+    starved: Cell<bool>,
+    /// Where the blanks (spaces, line breaks, comments) that end a
+    /// partial source start and where the last one read whole ends (each
+    /// with its line), once the end was read between tokens.
+    blank_tail: Option<((usize, u32), (usize, u32))>,
 }
 
 /// The part of the lexer state that a lookahead must restore.
@@ -236,6 +249,7 @@ struct Mark {
     pos: usize,
     line: u32,
     start: usize,
+    start_line: u32,
 }
 
 impl<'s> Lexer<'s> {
@@ -247,9 +261,56 @@ impl<'s> Lexer<'s> {
             pos: 0,
             line: 1,
             start: 0,
+            start_line: 1,
             buf: Vec::new(),
             delim: 0,
+            partial: false,
+            starved: Cell::new(false),
+            blank_tail: None,
         }
+    }
+
+    /// A lexer over the rest of a chunk, which starts at line `line`.
+    pub(crate) fn resume(src: &'s [u8], chunkname: &'s str, line: u32) -> Self {
+        Lexer {
+            line,
+            start_line: line,
+            ..Lexer::new(src, chunkname)
+        }
+    }
+
+    /// A lexer over text received so far, starting at line `line`: the
+    /// end of `src` marks the lexer starved (see [`Lexer::starved`])
+    /// instead of ending the chunk.
+    pub(crate) fn partial(src: &'s [u8], chunkname: &'s str, line: u32) -> Self {
+        Lexer {
+            partial: true,
+            ..Lexer::resume(src, chunkname, line)
+        }
+    }
+
+    /// Whether a partial source's end was reached: the tokens read since
+    /// the lexer started may be cut short, and the end is not the chunk's.
+    pub(crate) fn starved(&self) -> bool {
+        self.starved.get()
+    }
+
+    /// If a partial source's end was read between tokens: the range of
+    /// the blanks before it that were read whole, and the line breaks they
+    /// hold. As many line breaks (or a space) can replace them.
+    pub(crate) fn blank_tail(&self) -> Option<(std::ops::Range<usize>, u32)> {
+        self.blank_tail
+            .map(|((from, line), (to, end_line))| (from..to, end_line - line))
+    }
+
+    /// Length of the last token's spelling.
+    pub(crate) fn token_len(&self) -> usize {
+        self.pos - self.start
+    }
+
+    /// Where the last token starts in the source, and the line there.
+    pub(crate) fn token_start(&self) -> (usize, u32) {
+        (self.start, self.start_line)
     }
 
     /// The current line (`ls->linenumber`): the line where the last token
@@ -278,19 +339,32 @@ impl<'s> Lexer<'s> {
             pos: self.pos,
             line: self.line,
             start: self.start,
+            start_line: self.start_line,
         };
         let token = self.next_token();
         self.pos = mark.pos;
         self.line = mark.line;
         self.start = mark.start;
+        self.start_line = mark.start_line;
         token
     }
 
     /// Reads the next token (`llex`).
     pub(crate) fn next_token(&mut self) -> Result<Token, SyntaxError> {
+        let from = (self.pos, self.line);
+        // The end of the last blank read whole: one that reached the end
+        // (a comment, a `\r` that a `\n` may follow) may go on.
+        let mut whole = from;
         loop {
+            if !self.starved() {
+                whole = (self.pos, self.line);
+            }
             self.start = self.pos;
+            self.start_line = self.line;
             let Some(c) = self.current() else {
+                if whole.0 > from.0 {
+                    self.blank_tail = Some((from, whole));
+                }
                 return Ok(Token::Eof);
             };
             match c {
@@ -382,11 +456,27 @@ impl<'s> Lexer<'s> {
     // Cursor
 
     fn current(&self) -> Option<u8> {
-        self.src.get(self.pos).copied()
+        let c = self.src.get(self.pos).copied();
+        if c.is_none() {
+            self.at_end();
+        }
+        c
     }
 
     fn byte_at(&self, offset: usize) -> Option<u8> {
-        self.src.get(self.pos + offset).copied()
+        let c = self.src.get(self.pos + offset).copied();
+        if c.is_none() {
+            self.at_end();
+        }
+        c
+    }
+
+    /// The end of `src` was read.
+    #[cold]
+    fn at_end(&self) {
+        if self.partial {
+            self.starved.set(true);
+        }
     }
 
     /// Consumes the current byte if it is `c`.
@@ -429,6 +519,9 @@ impl<'s> Lexer<'s> {
             .take_while(|&&c| is_alnum(c))
             .count();
         self.pos += len;
+        if self.pos == self.src.len() {
+            self.at_end();
+        }
         reserved_word(self.token_text()).unwrap_or(Token::Name)
     }
 
@@ -550,6 +643,9 @@ impl<'s> Lexer<'s> {
             .take_while(|&&c| c != b'\n' && c != b'\r')
             .count();
         self.pos += len;
+        if self.pos == self.src.len() {
+            self.at_end();
+        }
         Ok(())
     }
 

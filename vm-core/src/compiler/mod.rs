@@ -11,6 +11,7 @@ pub(crate) mod lex;
 pub(crate) mod parse;
 #[cfg(test)]
 pub(crate) mod pretty;
+pub(crate) mod stream;
 
 use std::fmt;
 use std::sync::Arc;
@@ -80,6 +81,18 @@ pub fn compile(
     chunkname: &str,
     interner: &mut dyn Interner,
 ) -> Result<Proto, SyntaxError> {
-    let chunk = parse(text, chunkname)?;
+    compile_within(text, source, chunkname, interner, usize::MAX)
+}
+
+/// [`compile`], failing with "not enough memory" where the estimated
+/// memory of the compilation (see [`parse::TOKEN_BYTES`]) passes `budget`.
+pub(crate) fn compile_within(
+    text: &[u8],
+    source: Arc<str>,
+    chunkname: &str,
+    interner: &mut dyn Interner,
+    budget: usize,
+) -> Result<Proto, SyntaxError> {
+    let chunk = parse::parse_chunk_within(text, chunkname, budget)?;
     generate(&chunk, source, chunkname, interner)
 }

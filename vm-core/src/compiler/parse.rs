@@ -34,7 +34,14 @@ type PResult<T> = Result<T, SyntaxError>;
 /// Parses a whole chunk. A first line starting with `#` (a Unix
 /// "shebang") is skipped, keeping its line break so line numbers stay right.
 pub(crate) fn parse_chunk(source: &[u8], chunkname: &str) -> PResult<Chunk> {
-    let mut parser = Parser::new(skip_shebang(source), chunkname)?;
+    parse_chunk_within(source, chunkname, usize::MAX)
+}
+
+/// [`parse_chunk`], failing with "not enough memory" where the estimated
+/// memory of the tree and of its code (see [`TOKEN_BYTES`]) passes
+/// `budget` bytes.
+pub(crate) fn parse_chunk_within(source: &[u8], chunkname: &str, budget: usize) -> PResult<Chunk> {
+    let mut parser = Parser::new(Lexer::new(skip_shebang(source), chunkname), budget)?;
     parser.main_chunk()
 }
 
@@ -106,12 +113,27 @@ fn node(line: u32, kind: impl FnOnce() -> ExprKind) -> Box<Expr> {
     Box::new(Expr { kind: kind(), line })
 }
 
-struct Parser<'s> {
-    lex: Lexer<'s>,
+/// The memory that one token is estimated to cost once parsed and
+/// compiled: the tree node it may create (an expression, a table field, a
+/// slot in a list) and its instructions with their line numbers. A
+/// statement costs [`STAT_BYTES`] more, and a name or string its bytes.
+/// The estimate errs high: for 8 MB chunks of short statements or of a
+/// table constructor, it is 1.2 times the process's peak memory.
+pub(crate) const TOKEN_BYTES: usize = std::mem::size_of::<Expr>() + 48;
+
+/// What a statement costs beyond its tokens.
+pub(crate) const STAT_BYTES: usize = std::mem::size_of::<Stat>() + 64;
+
+pub(super) struct Parser<'s> {
+    pub(super) lex: Lexer<'s>,
+    /// Estimated bytes of the tree built so far and of its code.
+    pub(super) cost: usize,
+    /// Where `cost` makes parsing fail with "not enough memory".
+    budget: usize,
     /// The current token (`ls->t`).
-    tok: Token,
+    pub(super) tok: Token,
     /// Line of the last token consumed (`ls->lastline`).
-    last_line: u32,
+    pub(super) last_line: u32,
     /// Syntax levels entered (`enterlevel`), at most `MAX_SYNTAX_DEPTH`.
     depth: usize,
     /// The deepest level that the trees built since the last
@@ -122,17 +144,23 @@ struct Parser<'s> {
 }
 
 impl<'s> Parser<'s> {
-    fn new(source: &'s [u8], chunkname: &'s str) -> PResult<Self> {
-        let mut lex = Lexer::new(source, chunkname);
+    pub(super) fn new(mut lex: Lexer<'s>, budget: usize) -> PResult<Self> {
         let tok = lex.next_token()?;
-        Ok(Parser {
+        Ok(Parser::start(lex, tok, budget))
+    }
+
+    /// A parser whose current token `tok` was read from `lex`.
+    pub(super) fn start(lex: Lexer<'s>, tok: Token, budget: usize) -> Self {
+        Parser {
             lex,
+            cost: 0,
+            budget,
             tok,
             last_line: 1,
             depth: 0,
             reach: 0,
             vararg: true,
-        })
+        }
     }
 
     // ---------------------------------------------------------------------
@@ -149,6 +177,15 @@ impl<'s> Parser<'s> {
     fn next(&mut self) -> PResult<()> {
         self.last_line = self.line();
         self.tok = self.lex.next_token()?;
+        self.spend(TOKEN_BYTES + self.lex.token_len())
+    }
+
+    /// Counts `bytes` more of the estimated cost against the budget.
+    fn spend(&mut self, bytes: usize) -> PResult<()> {
+        self.cost = self.cost.saturating_add(bytes);
+        if self.cost > self.budget {
+            return Err(out_of_memory());
+        }
         Ok(())
     }
 
@@ -195,7 +232,7 @@ impl<'s> Parser<'s> {
     }
 
     /// True at a token that ends a block (`block_follow`).
-    fn block_follow(&self, with_until: bool) -> bool {
+    pub(super) fn block_follow(&self, with_until: bool) -> bool {
         match self.tok {
             Token::Else | Token::ElseIf | Token::End | Token::Eof => true,
             Token::Until => with_until,
@@ -272,7 +309,7 @@ impl<'s> Parser<'s> {
     // Blocks and statements
 
     /// `mainfunc`: the chunk is a variadic function's body.
-    fn main_chunk(&mut self) -> PResult<Chunk> {
+    pub(super) fn main_chunk(&mut self) -> PResult<Chunk> {
         let block = self.block()?;
         self.check(Token::Eof)?;
         Ok(Chunk {
@@ -297,9 +334,12 @@ impl<'s> Parser<'s> {
 
     /// `statement`: parses one statement and appends it to `stats` (an
     /// empty statement `;` appends nothing).
-    fn statement(&mut self, stats: &mut Vec<Stat>) -> PResult<()> {
+    pub(super) fn statement(&mut self, stats: &mut Vec<Stat>) -> PResult<()> {
         let line = self.line();
         self.enter_level()?;
+        if self.tok != Token::Char(b';') {
+            self.spend(STAT_BYTES)?;
+        }
         match self.tok {
             Token::Char(b';') => self.next()?,
             Token::If => self.if_stat(line, stats)?,
@@ -963,6 +1003,13 @@ fn push_built<T>(list: &mut Vec<T>, build: impl FnOnce() -> T) {
 #[inline(never)]
 fn box_built<T>(build: impl FnOnce() -> T) -> Box<T> {
     Box::new(build())
+}
+
+/// The error of a chunk too large for the memory left (`LUA_ERRMEM`).
+#[cold]
+#[inline(never)]
+pub(crate) fn out_of_memory() -> SyntaxError {
+    SyntaxError(crate::limit::MEMORY_MESSAGE.to_owned())
 }
 
 /// PUC Lua's message when nesting exceeds its C-call limit: it has no

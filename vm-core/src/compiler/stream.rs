@@ -1,0 +1,152 @@
+//! A chunk parsed while its text arrives piece by piece: `load` with a
+//! reader function (`lua_load` reading through a `ZIO`).
+//!
+//! PUC Lua's parser pulls characters from the reader as it goes. Here the
+//! reader is Lua code that the budget may suspend, so the parser cannot
+//! wait for it in the middle of a statement; instead the text is pushed in,
+//! and each push parses the complete top-level statements it holds. At the
+//! top level the parser's state is only the statements parsed so far and a
+//! position (line numbers included), so the text of parsed statements is
+//! dropped: what is buffered is the statement being read, not the chunk.
+//!
+//! A statement is complete when it parsed without the lexer reading the
+//! end of the text received (a token at the end may go on in the next
+//! piece, and the token after a statement decides where it ends). A
+//! statement cut short is parsed again from its start when more text has
+//! come; waiting until the buffered text doubles keeps that linear.
+//! An error found without reading the end is the chunk's error, exactly
+//! as a parse of the whole text would report it, and no more text is
+//! needed. The rest (the last statements, a final `return`, the check for
+//! `<eof>`) is parsed by [`ChunkStream::finish`] over the whole remainder,
+//! the same code as for a string.
+
+use super::ast::{Block, Chunk, Stat};
+use super::lex::{Lexer, Token};
+use super::parse::{out_of_memory, Parser};
+use super::SyntaxError;
+
+type PResult<T> = Result<T, SyntaxError>;
+
+/// The buffer keeps at least this capacity when it shrinks.
+const MIN_CAPACITY: usize = 256;
+
+impl ChunkStream {
+    /// A stream for a chunk displayed as `chunkname` in errors.
+    pub(crate) fn new(chunkname: String) -> Self {
+        ChunkStream {
+            chunkname,
+            pending: Vec::new(),
+            line: 1,
+            last_line: 1,
+            stats: Vec::new(),
+            cost: 0,
+            attempted: 0,
+        }
+    }
+
+    /// Estimated bytes held: the buffered text plus the tree parsed.
+    pub(crate) fn bytes(&self) -> usize {
+        self.pending.capacity() + self.cost
+    }
+
+    /// Adds `piece` and parses the complete statements buffered, failing
+    /// with "not enough memory" where [`ChunkStream::bytes`] would pass
+    /// `budget`.
+    pub(crate) fn push(&mut self, piece: &[u8], budget: usize) -> PResult<()> {
+        if self.bytes().saturating_add(piece.len()) > budget
+            || self.pending.try_reserve(piece.len()).is_err()
+        {
+            return Err(out_of_memory());
+        }
+        self.pending.extend_from_slice(piece);
+        if self.pending.len() < 2 * self.attempted {
+            return Ok(());
+        }
+        self.parse_complete(budget)
+    }
+
+    /// Parses the top-level statements that end before the buffered end.
+    fn parse_complete(&mut self, budget: usize) -> PResult<()> {
+        let room = budget.saturating_sub(self.bytes());
+        let mut lex = Lexer::partial(&self.pending, &self.chunkname, self.line);
+        let first = lex.next_token();
+        if lex.starved() {
+            self.attempted = self.pending.len();
+            return Ok(());
+        }
+        let mut p = Parser::start(lex, first?, room);
+        p.last_line = self.last_line;
+        // The parsed prefix: its length, the line after it, and its cost.
+        let mut parsed = (0, self.line, self.last_line, 0);
+        while !p.lex.starved() && !p.block_follow(true) && p.tok != Token::Return {
+            let before = self.stats.len();
+            let r = p.statement(&mut self.stats);
+            if p.lex.starved() {
+                self.stats.truncate(before);
+                break;
+            }
+            r?;
+            let (at, line) = p.lex.token_start();
+            parsed = (at, line, p.last_line, p.cost);
+        }
+        let (at, line, last_line, cost) = parsed;
+        // Blanks at the end (comments, empty lines) after the statement
+        // being read are kept only as the line breaks they hold.
+        if let Some((blanks, breaks)) = p.lex.blank_tail() {
+            if blanks.start >= at {
+                let fill = match breaks {
+                    0 => vec![b' '],
+                    n => vec![b'\n'; n as usize],
+                };
+                self.pending.splice(blanks, fill);
+            }
+        }
+        self.pending.drain(..at);
+        self.pending
+            .shrink_to(MIN_CAPACITY.max(2 * self.pending.len()));
+        self.line = line;
+        self.last_line = last_line;
+        self.cost += cost;
+        self.attempted = self.pending.len();
+        Ok(())
+    }
+
+    /// The whole chunk, once the text has ended: the rest is parsed as a
+    /// chunk's text would be.
+    pub(crate) fn finish(mut self, budget: usize) -> PResult<Chunk> {
+        let room = budget.saturating_sub(self.cost);
+        let mut p = Parser::new(
+            Lexer::resume(&self.pending, &self.chunkname, self.line),
+            room,
+        )?;
+        p.last_line = self.last_line;
+        let rest = p.main_chunk()?;
+        self.stats.extend(rest.block.stats);
+        Ok(Chunk {
+            block: Block {
+                stats: self.stats,
+                ret: rest.block.ret,
+            },
+            end_line: rest.end_line,
+        })
+    }
+}
+
+/// The state of a chunk being pushed in (see the module documentation).
+pub(crate) struct ChunkStream {
+    chunkname: String,
+    /// Text not parsed yet, from the start of the first top-level
+    /// statement not parsed.
+    pending: Vec<u8>,
+    /// The line at the start of `pending`.
+    line: u32,
+    /// The line of the last token parsed (`ls->lastline`).
+    last_line: u32,
+    /// The top-level statements parsed.
+    stats: Vec<Stat>,
+    /// Estimated bytes of `stats` and of their code.
+    cost: usize,
+    /// `pending`'s length after the last parse: the next waits until it
+    /// doubles.
+    attempted: usize,
+}

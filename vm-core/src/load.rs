@@ -1,0 +1,303 @@
+//! Loading chunks (`lua_load`, `f_parser` in `ldo.c`): source text or a
+//! binary chunk, whole or piece by piece as a reader gives it, into a
+//! function whose first upvalue is its `_ENV`.
+//!
+//! Compiling takes memory the heap does not see until the prototype
+//! exists (the syntax tree, the code being generated), so it has a budget
+//! of its own: what the memory limit leaves, or without a limit
+//! `COMPILE_CAP`. The parser estimates its memory from the tokens it reads
+//! (`compiler::parse::TOKEN_BYTES`) and fails with "not enough memory"
+//! past the budget; when that happens under a limit the loader collects
+//! and tries once more. A loaded prototype is counted in the heap for as
+//! long as a closure or a prototype refers to it (the sweep counts each
+//! prototype once).
+//!
+//! A chunk loaded in pieces ([`Vm::load_start`], [`Vm::load_piece`],
+//! [`Vm::load_finish`]) is held by a userdata, so that a native can keep it
+//! on its stack across calls to the reader; its text is parsed as it
+//! arrives (`compiler::stream`), and the userdata's size in the heap's
+//! accounting follows what it holds.
+
+use std::sync::Arc;
+
+use crate::compiler::{self, stream::ChunkStream};
+use crate::debug::chunk_id;
+use crate::error::{LuaError, LuaResult};
+use crate::func::{LuaClosure, Proto};
+use crate::heap::Upval;
+use crate::limit::{COMPILE_CAP, MEMORY_MESSAGE};
+use crate::state::Vm;
+use crate::value::Value;
+
+impl Vm {
+    /// Compiles a chunk into a function whose `_ENV` is the globals table
+    /// (`luaL_loadbuffer`): source text, or a binary chunk made by
+    /// [`Vm::dump`]. `chunkname` follows Lua's convention: `@file`, `=name`,
+    /// or the source itself.
+    ///
+    /// A first line starting with `#` (a shebang) is skipped by the parser.
+    ///
+    /// # Errors
+    /// A syntax error, as a Lua string value `chunk:line: message`, a
+    /// malformed binary chunk, or "not enough memory" (see the module
+    /// documentation).
+    pub fn load(&mut self, chunk: &[u8], chunkname: &str) -> LuaResult<Value> {
+        self.load_chunk(chunk, chunkname, "bt", None)
+    }
+
+    /// `lua_load` with a mode and an environment: loads text and/or binary
+    /// chunks as `mode` allows (`"t"`, `"b"`, `"bt"`: the letters it
+    /// contains), and makes the function's first upvalue (its `_ENV`)
+    /// `env`, or the globals table; a binary chunk's other upvalues start
+    /// as nil.
+    ///
+    /// # Errors
+    /// As [`Vm::load`], plus "attempt to load a binary chunk (mode is 't')"
+    /// and its converse, quoting `mode` (`checkmode`).
+    pub fn load_chunk(
+        &mut self,
+        chunk: &[u8],
+        chunkname: &str,
+        mode: &str,
+        env: Option<Value>,
+    ) -> LuaResult<Value> {
+        let binary = chunk.first() == Some(&crate::dump::SIGNATURE[0]);
+        check_mode(mode, binary).map_err(|e| self.compile_error(&e))?;
+        let compiled = if binary {
+            self.undump(chunk, chunkname)
+        } else {
+            let display = chunk_id(chunkname);
+            let compile = |vm: &mut Vm| {
+                let budget = vm.compile_budget(0);
+                let source: Arc<str> = Arc::from(chunkname);
+                compiler::compile_within(chunk, source, &display, &mut vm.heap, budget)
+                    .map_err(|e| e.0)
+            };
+            let mut compiled = compile(self);
+            if self.retry_compile(&compiled) {
+                compiled = compile(self);
+            }
+            compiled.and_then(|proto| crate::verify::verify_main(&proto).map(|()| proto))
+        };
+        match compiled {
+            Ok(proto) => Ok(self.instantiate(proto, env)),
+            Err(e) => Err(self.compile_error(&e)),
+        }
+    }
+
+    /// Starts loading a chunk given in pieces (`lua_load` with a reader):
+    /// returns the loader, a userdata to pass to [`Vm::load_piece`] for each
+    /// piece and then to [`Vm::load_finish`]. Keep it reachable (on the
+    /// stack) meanwhile. `chunkname` and `mode` are as for
+    /// [`Vm::load_chunk`]. Source text is parsed as it arrives: only the
+    /// statement being read is buffered.
+    pub fn load_start(&mut self, chunkname: &str, mode: &str) -> Value {
+        let loader = Loader {
+            chunkname: chunkname.to_owned(),
+            mode: mode.to_owned(),
+            state: Loading::Start,
+        };
+        self.new_userdata(Box::new(loader), None)
+    }
+
+    /// Adds the next piece of the chunk that `loader` loads.
+    ///
+    /// # Errors
+    /// A syntax error found in the complete statements received, the mode
+    /// refusing the chunk's kind, "not enough memory", or an error for a
+    /// `loader` that is not one or has failed or finished already. After an
+    /// error the loader is spent: stop reading.
+    pub fn load_piece(&mut self, loader: Value, piece: &[u8]) -> LuaResult<()> {
+        let held = self.userdata_payload(loader);
+        let budget = self.compile_budget(held);
+        let Some(l) = self.userdata_mut::<Loader>(loader) else {
+            return Err(self.compile_error("not a chunk loader"));
+        };
+        let r = l.push(piece, budget);
+        let bytes = l.bytes();
+        if r.is_err() {
+            l.state = Loading::Done;
+        }
+        self.set_userdata_payload(loader, bytes);
+        r.map_err(|e| self.compile_error(&e))
+    }
+
+    /// Ends the chunk that `loader` loads (the reader returned nothing
+    /// more) and returns its function, with `env` as for
+    /// [`Vm::load_chunk`].
+    ///
+    /// # Errors
+    /// As [`Vm::load_piece`], for the whole chunk.
+    pub fn load_finish(&mut self, loader: Value, env: Option<Value>) -> LuaResult<Value> {
+        let held = self.userdata_payload(loader);
+        let budget = self.compile_budget(held);
+        let Some(l) = self.userdata_mut::<Loader>(loader) else {
+            return Err(self.compile_error("not a chunk loader"));
+        };
+        let state = std::mem::replace(&mut l.state, Loading::Done);
+        let chunkname = std::mem::take(&mut l.chunkname);
+        let mode = std::mem::take(&mut l.mode);
+        let compiled = match state {
+            // No piece at all: an empty text chunk (`zgetc` gives `EOZ`).
+            Loading::Start => check_mode(&mode, false).and_then(|()| {
+                let display = chunk_id(&chunkname);
+                let stream = ChunkStream::new(display.clone());
+                self.generate(stream, &chunkname, &display, budget)
+            }),
+            Loading::Text(stream) => {
+                let display = chunk_id(&chunkname);
+                self.generate(stream, &chunkname, &display, budget)
+            }
+            Loading::Binary(bytes) => self.undump(&bytes, &chunkname),
+            Loading::Done => Err("the chunk loader was used up".to_owned()),
+        };
+        self.set_userdata_payload(loader, 0);
+        match compiled {
+            Ok(proto) => Ok(self.instantiate(proto, env)),
+            Err(e) => Err(self.compile_error(&e)),
+        }
+    }
+
+    /// Parses the rest of `stream` and generates the chunk's code.
+    fn generate(
+        &mut self,
+        stream: ChunkStream,
+        chunkname: &str,
+        display: &str,
+        budget: usize,
+    ) -> Result<Proto, String> {
+        let chunk = stream.finish(budget).map_err(|e| e.0)?;
+        let source: Arc<str> = Arc::from(chunkname);
+        let proto = compiler::generate(&chunk, source, display, &mut self.heap).map_err(|e| e.0)?;
+        crate::verify::verify_main(&proto)?;
+        Ok(proto)
+    }
+
+    /// A binary chunk's prototype, verified.
+    fn undump(&mut self, chunk: &[u8], chunkname: &str) -> Result<Proto, String> {
+        let proto = crate::dump::undump(chunk, chunkname, &mut self.heap)?;
+        crate::verify::verify(&proto)?;
+        Ok(proto)
+    }
+
+    /// The main closure of a loaded prototype, with `env` (or the globals)
+    /// as its first upvalue; the prototype is counted in the heap.
+    fn instantiate(&mut self, proto: Proto, env: Option<Value>) -> Value {
+        self.heap.debt += proto.tree_bytes();
+        let env = env.unwrap_or(Value::Table(self.globals));
+        let upvals: Box<[_]> = (0..proto.upvalues.len())
+            .map(|i| {
+                let v = if i == 0 { env } else { Value::Nil };
+                self.heap.new_upval(Upval::Closed(v))
+            })
+            .collect();
+        let cl = self.heap.new_lua_closure(LuaClosure {
+            proto: Arc::new(proto),
+            upvals,
+        });
+        Value::LuaFn(cl)
+    }
+
+    /// The bytes a compilation may take: what the memory limit leaves
+    /// (plus `held`, what the chunk's loader holds already and the heap
+    /// counts), or `COMPILE_CAP` without a limit.
+    fn compile_budget(&self, held: usize) -> usize {
+        match self.heap.limit {
+            Some(limit) => limit
+                .saturating_sub(self.heap.approx_bytes())
+                .saturating_add(held),
+            None => COMPILE_CAP,
+        }
+    }
+
+    /// After a compilation that ran out of memory under a limit: collects,
+    /// and says whether that freed enough for another try to be worth it.
+    fn retry_compile(&mut self, compiled: &Result<Proto, String>) -> bool {
+        if self.heap.limit.is_none() || !matches!(compiled, Err(e) if e == MEMORY_MESSAGE) {
+            return false;
+        }
+        let before = self.heap.approx_bytes();
+        self.full_gc();
+        self.heap.approx_bytes() < before
+    }
+
+    /// A loading error as a Lua string.
+    fn compile_error(&mut self, msg: &str) -> LuaError {
+        let s = self.heap.intern(msg.as_bytes());
+        LuaError::new(Value::Str(s))
+    }
+}
+
+/// `checkmode`: whether `mode` allows a binary (or text) chunk.
+fn check_mode(mode: &str, binary: bool) -> Result<(), String> {
+    let (kind, letter) = if binary {
+        ("binary", 'b')
+    } else {
+        ("text", 't')
+    };
+    if mode.contains(letter) {
+        Ok(())
+    } else {
+        Err(format!("attempt to load a {kind} chunk (mode is '{mode}')"))
+    }
+}
+
+impl Loader {
+    /// Takes the next piece; the first decides the chunk's kind.
+    fn push(&mut self, piece: &[u8], budget: usize) -> Result<(), String> {
+        if let Loading::Start = self.state {
+            if piece.is_empty() {
+                return Ok(());
+            }
+            let binary = piece[0] == crate::dump::SIGNATURE[0];
+            check_mode(&self.mode, binary)?;
+            self.state = if binary {
+                Loading::Binary(Vec::new())
+            } else {
+                Loading::Text(ChunkStream::new(chunk_id(&self.chunkname)))
+            };
+        }
+        match &mut self.state {
+            Loading::Text(stream) => stream.push(piece, budget).map_err(|e| e.0),
+            Loading::Binary(bytes) => {
+                if bytes.len().saturating_add(piece.len()) > budget
+                    || bytes.try_reserve(piece.len()).is_err()
+                {
+                    return Err(MEMORY_MESSAGE.to_owned());
+                }
+                bytes.extend_from_slice(piece);
+                Ok(())
+            }
+            Loading::Start => Ok(()),
+            Loading::Done => Err("the chunk loader was used up".to_owned()),
+        }
+    }
+
+    /// Bytes held.
+    fn bytes(&self) -> usize {
+        match &self.state {
+            Loading::Text(stream) => stream.bytes(),
+            Loading::Binary(bytes) => bytes.capacity(),
+            Loading::Start | Loading::Done => 0,
+        }
+    }
+}
+
+/// The state of a chunk loaded in pieces (the payload of a loader).
+struct Loader {
+    /// Raw chunk name (`@file`, `=name`, or the source).
+    chunkname: String,
+    mode: String,
+    state: Loading,
+}
+
+enum Loading {
+    /// No piece yet.
+    Start,
+    /// Source text, parsed as it comes.
+    Text(ChunkStream),
+    /// A binary chunk, gathered whole.
+    Binary(Vec<u8>),
+    /// Finished, or failed.
+    Done,
+}
