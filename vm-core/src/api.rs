@@ -156,18 +156,21 @@ impl Vm {
         }
     }
 
-    /// The bytes userdata `v`'s payload is known to hold (0 if `v` is
-    /// not a userdata).
-    pub(crate) fn userdata_payload(&self, v: Value) -> usize {
+    /// The bytes userdata `v`'s payload is known to hold
+    /// ([`Vm::set_userdata_size`]; 0 if `v` is not a userdata).
+    pub(crate) fn userdata_size(&self, v: Value) -> usize {
         match v {
             Value::UserData(u) => self.heap.userdata.get(u).map_or(0, |d| d.payload),
             _ => 0,
         }
     }
 
-    /// Records that userdata `v`'s payload holds `bytes`: the heap's
-    /// accounting follows (up at once, down at the next collection).
-    pub(crate) fn set_userdata_payload(&mut self, v: Value, bytes: usize) {
+    /// Records that userdata `v`'s payload holds about `bytes` bytes (a
+    /// buffer a native keeps across calls, a loader's text): they count in
+    /// [`Vm::memory_used`] and against the memory limit, up at once and
+    /// down at the next collection. Check the room first
+    /// ([`Vm::reserve_memory`]); this only records.
+    pub fn set_userdata_size(&mut self, v: Value, bytes: usize) {
         if let Value::UserData(u) = v {
             if let Some(d) = self.heap.userdata.get_mut(u) {
                 let grown = bytes.saturating_sub(d.payload);

@@ -196,6 +196,21 @@ impl Vm {
         Ok(())
     }
 
+    /// [`Vm::reserve_memory`], collecting garbage first when `bytes` more
+    /// would pass the limit, as PUC Lua's allocator does before it fails.
+    /// Call it only where every value the native still needs is on the
+    /// stack (its arguments, what it pushed): the collection frees the
+    /// rest.
+    ///
+    /// # Errors
+    /// "not enough memory" if the room is still lacking after collecting.
+    pub fn make_room(&mut self, bytes: usize) -> LuaResult<()> {
+        if self.heap.over_limit(bytes) {
+            self.full_gc();
+        }
+        self.reserve_memory(bytes)
+    }
+
     /// The "not enough memory" error (a plain message, as `lua_error` of
     /// PUC's memory error gives).
     #[cold]

@@ -108,7 +108,7 @@ impl Vm {
     /// `loader` that is not one or has failed or finished already. After an
     /// error the loader is spent: stop reading.
     pub fn load_piece(&mut self, loader: Value, piece: &[u8]) -> LuaResult<()> {
-        let held = self.userdata_payload(loader);
+        let held = self.userdata_size(loader);
         let budget = self.compile_budget(held);
         let Some(l) = self.userdata_mut::<Loader>(loader) else {
             return Err(self.compile_error("not a chunk loader"));
@@ -118,7 +118,7 @@ impl Vm {
         if r.is_err() {
             l.state = Loading::Done;
         }
-        self.set_userdata_payload(loader, bytes);
+        self.set_userdata_size(loader, bytes);
         r.map_err(|e| self.compile_error(&e))
     }
 
@@ -129,7 +129,7 @@ impl Vm {
     /// # Errors
     /// As [`Vm::load_piece`], for the whole chunk.
     pub fn load_finish(&mut self, loader: Value, env: Option<Value>) -> LuaResult<Value> {
-        let held = self.userdata_payload(loader);
+        let held = self.userdata_size(loader);
         let budget = self.compile_budget(held);
         let Some(l) = self.userdata_mut::<Loader>(loader) else {
             return Err(self.compile_error("not a chunk loader"));
@@ -151,7 +151,7 @@ impl Vm {
             Loading::Binary(bytes) => self.undump(&bytes, &chunkname),
             Loading::Done => Err("the chunk loader was used up".to_owned()),
         };
-        self.set_userdata_payload(loader, 0);
+        self.set_userdata_size(loader, 0);
         match compiled {
             Ok(proto) => Ok(self.instantiate(proto, env)),
             Err(e) => Err(self.compile_error(&e)),

@@ -9,6 +9,47 @@ use vm_core::{Args, LuaResult, Step, Value, Vm};
 
 /// An OS error as C's `strerror` words it (Rust's `Display` adds
 /// " (os error N)"), for the messages Lua builds from `errno`.
+/// Makes room for `n` more bytes in a native's buffer, checking the
+/// memory limit each time the buffer must grow, for the room it will take.
+pub(crate) fn reserve_bytes(vm: &mut Vm, buf: &mut Vec<u8>, n: usize) -> LuaResult<()> {
+    if buf.capacity() - buf.len() < n {
+        let want = buf.len().saturating_add(n).max(2 * buf.capacity());
+        vm.reserve_memory(want)?;
+        if buf.try_reserve(want - buf.len()).is_err() {
+            return Err(vm.memory_error());
+        }
+    }
+    Ok(())
+}
+
+/// Appends string `s`'s bytes (none if it is not a string) to a native's
+/// buffer, as [`reserve_bytes`] checks.
+pub(crate) fn add_string(vm: &mut Vm, buf: &mut Vec<u8>, s: Value) -> LuaResult<()> {
+    let n = vm.str_bytes(s).map_or(0, <[u8]>::len);
+    reserve_bytes(vm, buf, n)?;
+    buf.extend_from_slice(vm.str_bytes(s).unwrap_or_default());
+    Ok(())
+}
+
+/// Puts a native's partial result (a `luaL_Buffer` kept on its stack
+/// across calls to Lua) in userdata `ud`, holding a `Vec<u8>`; the heap
+/// counts its size.
+pub(crate) fn put_buffer(vm: &mut Vm, ud: Value, buf: Vec<u8>) {
+    let size = buf.capacity();
+    if let Some(b) = vm.userdata_mut::<Vec<u8>>(ud) {
+        *b = buf;
+        vm.set_userdata_size(ud, size);
+    }
+}
+
+/// A new userdata holding `buf` (see [`put_buffer`]).
+pub(crate) fn new_buffer(vm: &mut Vm, buf: Vec<u8>) -> Value {
+    let size = buf.capacity();
+    let ud = vm.new_userdata(Box::new(buf), None);
+    vm.set_userdata_size(ud, size);
+    ud
+}
+
 pub(crate) fn os_error_text(e: &std::io::Error) -> String {
     let text = e.to_string();
     match text.find(" (os error ") {

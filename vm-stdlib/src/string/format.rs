@@ -56,7 +56,7 @@ fn format(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         None => format_done(vm, out),
         Some((i, arg)) => {
             // A `__tostring` to call: the state moves to the frame.
-            let buf = vm.new_userdata(Box::new(out), None);
+            let buf = crate::auxlib::new_buffer(vm, out);
             vm.push(buf);
             vm.push(Value::Int(i as i64));
             vm.push(Value::Int(arg as i64));
@@ -103,9 +103,7 @@ fn format_run(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         match format_from(vm, args, &fmt, next, arg, &mut out)? {
             None => return format_done(vm, out),
             Some((i, arg)) => {
-                if let Some(b) = vm.userdata_mut::<Vec<u8>>(buf) {
-                    *b = out;
-                }
+                crate::auxlib::put_buffer(vm, buf, out);
                 set_int(vm, args, n + FMT_POS, i as i64);
                 set_int(vm, args, n + FMT_ARG, arg as i64);
                 if log.commit(vm)? {
@@ -119,7 +117,7 @@ fn format_run(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// The result: charged for its bytes, then pushed.
 fn format_done(vm: &mut Vm, out: Vec<u8>) -> LuaResult<Step> {
     charge_bytes(vm, out.len())?;
-    vm.reserve_memory(out.len())?;
+    vm.make_room(out.len())?;
     let s = vm.new_str(&out);
     vm.push(s);
     Ok(Step::Return(1))
@@ -165,6 +163,9 @@ fn format_from(
         }
         i = next;
         conversion(vm, args, arg, form, out)?;
+        // The result so far must fit (each item is bounded by its
+        // argument or its width).
+        vm.reserve_memory(out.capacity())?;
     }
     Ok(None)
 }

@@ -114,7 +114,7 @@ fn check_str(vm: &mut Vm, args: Args, i: usize) -> LuaResult<(Value, usize)> {
 
 /// Pushes a new string and returns one result.
 fn return_str(vm: &mut Vm, b: &[u8]) -> LuaResult<Step> {
-    vm.reserve_memory(b.len())?;
+    vm.make_room(b.len())?;
     let s = vm.new_str(b);
     vm.push(s);
     Ok(Step::Return(1))
@@ -267,7 +267,7 @@ fn rep(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let total = n * l + (n - 1) * lsep;
     // Under a memory limit the result must fit; without one, the buffer
     // is reserved fallibly (a refusal is "not enough memory").
-    vm.reserve_memory(total)?;
+    vm.make_room(total)?;
     let mut out = Vec::new();
     if out.try_reserve_exact(total).is_err() {
         return Err(vm.memory_error());
@@ -312,16 +312,14 @@ fn rep_run(
     }
     if paused {
         let buf = vm.frame_get(args, REP_BUF);
-        if let Some(b) = vm.userdata_mut::<Vec<u8>>(buf) {
-            *b = out;
-        }
+        crate::auxlib::put_buffer(vm, buf, out);
     } else {
         // `lua_settop(L, 3)`, the arguments made the strings they stand
         // for, then the buffer and the total.
         set_top(vm, args, 3);
         vm.set_arg(args, 1, parts[0]);
         vm.set_arg(args, 3, parts[1]);
-        let buf = vm.new_userdata(Box::new(out), None);
+        let buf = crate::auxlib::new_buffer(vm, out);
         vm.push(buf);
         vm.push(Value::Int(total as i64));
     }
@@ -757,7 +755,7 @@ fn gsub_run(
             Scan::Error(e) => return Err(pattern_error(vm, e)),
             Scan::Step => {
                 // The result so far must still fit under a memory limit.
-                vm.reserve_memory(out.len())?;
+                vm.reserve_memory(out.capacity())?;
                 if vm.budget_spent() {
                     gsub_spill(vm, args, g, &st, out, spilled, -1, 0);
                     return Ok(vm.pausek(&GSUB_K, GSUB_PAUSED));
@@ -954,7 +952,7 @@ fn gsub_finish(
             return Ok(vm.pausek(&GSUB_K, GSUB_PAUSED));
         }
     }
-    vm.reserve_memory(out.len())?;
+    vm.make_room(out.len())?;
     let r = vm.new_str(&out);
     vm.push(r);
     vm.push(Value::Int(st.n));
@@ -1002,9 +1000,7 @@ fn gsub_spill(
     set_int(vm, args, GSUB_CHANGED, i64::from(st.changed));
     set_int(vm, args, GSUB_END, end);
     let buf = vm.frame_get(args, GSUB_BUF);
-    if let Some(b) = vm.userdata_mut::<Vec<u8>>(buf) {
-        *b = out;
-    }
+    crate::auxlib::put_buffer(vm, buf, out);
 }
 
 /// Capture `i` of the match `m` of `subject` as a Lua value: a new string

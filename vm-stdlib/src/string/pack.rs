@@ -234,10 +234,7 @@ fn unpack_int(vm: &mut Vm, bytes: &[u8], little: bool, signed: bool) -> LuaResul
 /// Reserves room for `n` more bytes, failing as a memory error rather
 /// than aborting: a `cN` option may ask for up to 2 GiB of padding.
 fn reserve(vm: &mut Vm, out: &mut Vec<u8>, n: usize) -> LuaResult<()> {
-    out.try_reserve(n).map_err(|_| {
-        let s = vm.new_str(b"not enough memory");
-        LuaError::new(s)
-    })
+    crate::auxlib::reserve_bytes(vm, out, n)
 }
 
 /// The error of a missing value to pack. PUC pushes a nil below its
@@ -322,6 +319,7 @@ fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
                         total = total.saturating_add(len + 1);
                     }
                 }
+                reserve(vm, &mut out, len + 1)?;
                 out.extend_from_slice(vm.str_bytes(s).unwrap_or_default());
                 match kind {
                     Kind::Char => out.resize(out.len() + (size - len), 0),
@@ -337,6 +335,7 @@ fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         }
     }
     charge_bytes(vm, fmt.len() + out.len())?;
+    vm.make_room(out.len())?;
     let s = vm.new_str(&out);
     vm.push(s);
     Ok(Step::Return(1))

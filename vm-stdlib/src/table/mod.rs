@@ -40,6 +40,7 @@ use sort::sort;
 use vm_core::value::TableRef;
 use vm_core::{number, Args, Continuation, LuaResult, Meta, Status, Step, Value, Vm};
 
+use crate::auxlib::{add_string, new_buffer, put_buffer, reserve_bytes};
 use crate::resumable::{int_at, pause, set_int, Answer, PhaseLog};
 
 natives! {
@@ -342,7 +343,7 @@ fn concat(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             let v = get_plain(vm, t, i)?;
             add_field(vm, &mut buf, v, i)?;
             if i < last {
-                buf.extend_from_slice(vm.str_bytes(sep).unwrap_or_default());
+                add_string(vm, &mut buf, sep)?;
             }
         }
         let n = (last - first) as u64 + 1;
@@ -394,7 +395,7 @@ fn concat_phase(vm: &mut Vm, st: State, log: &mut PhaseLog) -> LuaResult<Flow> {
                 vm.charge(1 + byte_units(before, buf.len()))?;
                 return concat_result(vm, &buf);
             }
-            buf.extend_from_slice(vm.str_bytes(sep).unwrap_or_default());
+            add_string(vm, &mut buf, sep)?;
             i += 1;
             if paid(vm, 1 + byte_units(before, buf.len()))? {
                 st.set_int(vm, I, i);
@@ -413,7 +414,7 @@ fn concat_phase(vm: &mut Vm, st: State, log: &mut PhaseLog) -> LuaResult<Flow> {
         vm.charge(byte_units(before, buf.len()))?;
         return concat_result(vm, &buf);
     }
-    buf.extend_from_slice(vm.str_bytes(sep).unwrap_or_default());
+    add_string(vm, &mut buf, sep)?;
     vm.charge(byte_units(before, buf.len()))?;
     st.set_int(vm, I, i + 1);
     store_buffer(vm, st, buf);
@@ -424,8 +425,12 @@ fn concat_phase(vm: &mut Vm, st: State, log: &mut PhaseLog) -> LuaResult<Flow> {
 /// number (`addfield`).
 fn add_field(vm: &mut Vm, buf: &mut Vec<u8>, v: Value, i: i64) -> LuaResult<()> {
     match v {
-        Value::Str(_) => buf.extend_from_slice(vm.str_bytes(v).unwrap_or_default()),
-        Value::Int(_) | Value::Num(_) => buf.extend_from_slice(vm.to_display(v).as_bytes()),
+        Value::Str(_) => add_string(vm, buf, v)?,
+        Value::Int(_) | Value::Num(_) => {
+            let s = vm.to_display(v);
+            reserve_bytes(vm, buf, s.len())?;
+            buf.extend_from_slice(s.as_bytes());
+        }
         _ => {
             let msg = format!(
                 "invalid value ({}) at index {i} in table for 'concat'",
@@ -455,11 +460,11 @@ fn take_buffer(vm: &mut Vm, st: State) -> Vec<u8> {
 /// Puts the partial result back, in a new userdata the first time.
 fn store_buffer(vm: &mut Vm, st: State, buf: Vec<u8>) {
     let u = st.val(vm, concat_slot::BUF);
-    match vm.userdata_mut::<Vec<u8>>(u) {
-        Some(b) => *b = buf,
-        None if buf.is_empty() => {}
-        None => {
-            let u = vm.new_userdata(Box::new(buf), None);
+    match u {
+        Value::UserData(_) => put_buffer(vm, u, buf),
+        _ if buf.is_empty() => {}
+        _ => {
+            let u = new_buffer(vm, buf);
             st.set_val(vm, concat_slot::BUF, u);
         }
     }
