@@ -59,7 +59,7 @@ use crate::func::{Proto, UpvalDesc};
 use crate::opcodes::Op;
 use crate::value::StrRef;
 use exp::ExpDesc;
-use scope::{Goto, Label, VarDesc};
+use scope::{Gotos, Labels, VarDesc};
 use state::FuncState;
 
 /// An error found while generating code: a message and the line it is
@@ -97,9 +97,9 @@ struct Compiler<'a, 'i> {
     /// Declared local variables of all open functions.
     actvar: Vec<VarDesc<'a>>,
     /// Visible labels of all open blocks.
-    labels: Vec<Label<'a>>,
+    labels: Labels<'a>,
     /// Pending (forward) gotos and breaks of all open blocks.
-    gotos: Vec<Goto<'a>>,
+    gotos: Gotos<'a>,
     interner: &'i mut dyn Interner,
     source: Arc<str>,
 }
@@ -110,8 +110,8 @@ impl<'a, 'i> Compiler<'a, 'i> {
             fs: FuncState::new(source.clone(), 0, 0, 0),
             outer: Vec::new(),
             actvar: Vec::new(),
-            labels: Vec::new(),
-            gotos: Vec::new(),
+            labels: Labels::default(),
+            gotos: Gotos::default(),
             interner,
             source,
         }

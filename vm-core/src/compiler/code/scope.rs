@@ -2,6 +2,8 @@
 //! resolution through enclosing functions into upvalues, blocks, and the
 //! resolution of `goto`/`break` against labels with Lua 5.4's rules.
 
+use std::collections::HashMap;
+
 use super::exp::{ExpDesc, ExpKind};
 use super::state::{BlockCnt, FuncState, JumpList};
 use super::{CResult, CompileError, Compiler};
@@ -65,6 +67,53 @@ pub(super) struct Label<'a> {
     pc: usize,
     /// Active locals at the label.
     nactvar: usize,
+    /// The label of the same name it hides in [`Labels::last`], if any
+    /// (one of an enclosing function; in one function, names are unique).
+    hides: Option<usize>,
+}
+
+/// The visible labels of all open blocks of all open functions, innermost
+/// last (`Dyndata.label`), indexed by name so that finding one does not
+/// scan the others (which made `goto`s and labels quadratic).
+#[derive(Default)]
+pub(super) struct Labels<'a> {
+    list: Vec<Label<'a>>,
+    /// For each name, the index in `list` of its last label.
+    last: HashMap<&'a str, usize>,
+}
+
+impl<'a> Labels<'a> {
+    /// Number of labels, where the next block or function starts its own.
+    pub(super) fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn push(&mut self, mut label: Label<'a>) {
+        label.hides = self.last.insert(label.name, self.list.len());
+        self.list.push(label);
+    }
+
+    /// The label named `name` among those from index `first` on. Names are
+    /// unique among the visible labels of a function, so only the last
+    /// label of that name can be one of the current function's.
+    fn find(&self, name: &str, first: usize) -> Option<&Label<'a>> {
+        let &index = self.last.get(name)?;
+        if index < first {
+            return None;
+        }
+        self.list.get(index)
+    }
+
+    /// Forgets the labels from index `len` on (at the end of their block).
+    fn truncate(&mut self, len: usize) {
+        while self.list.len() > len {
+            let Some(label) = self.list.pop() else { break };
+            match label.hides {
+                Some(hidden) => self.last.insert(label.name, hidden),
+                None => self.last.remove(label.name),
+            };
+        }
+    }
 }
 
 /// A pending forward `goto` or `break` (`Labeldesc` of the goto list).
@@ -78,6 +127,85 @@ pub(super) struct Goto<'a> {
     nactvar: usize,
     /// It leaves the scope of a captured or to-be-closed variable.
     close: bool,
+}
+
+/// The pending gotos of all open blocks of all open functions, in the
+/// order they were met (`Dyndata.gt`), indexed by name: a label takes its
+/// gotos without scanning (or shifting) the others, which made a label
+/// cost as much as all pending gotos and resolving `n` gotos quadratic.
+///
+/// A goto resolved before some goto met after it stays as a hole (`None`)
+/// until those are resolved too, so indices never change; holes are
+/// dropped from the end. Leaving a block visits its gotos and holes (to
+/// lower their levels, `movegotosout`), so each goto is visited at most
+/// once per block around it, a number the parser's nesting limit bounds.
+#[derive(Default)]
+pub(super) struct Gotos<'a> {
+    list: Vec<Option<Goto<'a>>>,
+    /// For each name, the indices in `list` of its pending gotos, in order.
+    by_name: HashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> Gotos<'a> {
+    /// Number of entries, where the next block starts its own.
+    pub(super) fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn push(&mut self, goto: Goto<'a>) {
+        self.by_name
+            .entry(goto.name)
+            .or_default()
+            .push(self.list.len());
+        self.list.push(Some(goto));
+    }
+
+    /// Removes and returns, in order, the pending gotos named `name` from
+    /// index `first` on (those of the current block).
+    fn take(&mut self, name: &str, first: usize) -> Vec<Goto<'a>> {
+        let Some(indices) = self.by_name.get_mut(name) else {
+            return Vec::new();
+        };
+        let start = indices.partition_point(|&i| i < first);
+        let list = &mut self.list;
+        let taken = indices
+            .drain(start..)
+            .filter_map(|i| list.get_mut(i).and_then(Option::take))
+            .collect();
+        if indices.is_empty() {
+            self.by_name.remove(name);
+        }
+        while self.list.len() > first && matches!(self.list.last(), Some(None)) {
+            self.list.pop();
+        }
+        taken
+    }
+
+    /// The pending gotos from index `first` on, in order.
+    fn pending_mut(&mut self, first: usize) -> impl Iterator<Item = &mut Goto<'a>> {
+        self.list
+            .get_mut(first..)
+            .unwrap_or_default()
+            .iter_mut()
+            .flatten()
+    }
+
+    /// The first pending goto from index `first` on.
+    fn first_pending(&self, first: usize) -> Option<&Goto<'a>> {
+        self.list
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .flatten()
+            .next()
+    }
+
+    /// Drops the entries from index `len` on, all resolved (at the end of
+    /// a function).
+    fn truncate(&mut self, len: usize) {
+        debug_assert!(self.first_pending(len).is_none());
+        self.list.truncate(len);
+    }
 }
 
 /// Searches the active locals of `fs` for `name` (`searchvar`).
@@ -399,14 +527,17 @@ impl<'a> Compiler<'a, '_> {
         self.fs.blocks.pop();
         if nested {
             // `movegotosout`
-            for goto in self.gotos.iter_mut().skip(block.first_goto) {
+            for goto in self.gotos.pending_mut(block.first_goto) {
                 if first_reg_var.is_some_and(|v| v < goto.nactvar) {
                     goto.close |= block.upval;
                 }
                 goto.nactvar = block.nactvar;
             }
-        } else if let Some(goto) = self.gotos.get(block.first_goto) {
-            return Err(self.undefined_goto(goto));
+        } else {
+            if let Some(goto) = self.gotos.first_pending(block.first_goto) {
+                return Err(self.undefined_goto(goto));
+            }
+            self.gotos.truncate(block.first_goto);
         }
         Ok(block)
     }
@@ -431,11 +562,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// A label visible from the current block (`findlabel`).
     fn find_label(&self, name: &str) -> Option<Label<'a>> {
-        self.labels
-            .iter()
-            .skip(self.fs.first_label)
-            .find(|l| l.name == name)
-            .copied()
+        self.labels.find(name, self.fs.first_label).copied()
     }
 
     /// Records a pending goto (`newgotoentry`).
@@ -511,6 +638,7 @@ impl<'a> Compiler<'a, '_> {
             line,
             pc,
             nactvar,
+            hides: None,
         };
         self.labels.push(label);
         if self.solve_gotos(&label, err_line)? {
@@ -531,13 +659,7 @@ impl<'a> Compiler<'a, '_> {
     fn solve_gotos(&mut self, label: &Label<'a>, err_line: u32) -> CResult<bool> {
         let first = self.fs.blocks.last().map_or(0, |b| b.first_goto);
         let mut need_close = false;
-        let mut i = first;
-        while i < self.gotos.len() {
-            if self.gotos[i].name != label.name {
-                i += 1;
-                continue;
-            }
-            let goto = self.gotos.remove(i);
+        for goto in self.gotos.take(label.name, first) {
             if goto.nactvar < label.nactvar {
                 let local = self.var(goto.nactvar).map_or("?", |v| v.name);
                 let mut err = self.error(format!(

@@ -96,10 +96,11 @@ impl<'a> Compiler<'a, '_> {
         Ok(())
     }
 
-    /// Compiles a block in its own scope (`block`).
-    pub(super) fn block(&mut self, block: &'a Block) -> CResult<()> {
+    /// Compiles a block in its own scope (`block`); `end_line` is the line
+    /// of the token that ends it, where errors found at its end are reported.
+    pub(super) fn block(&mut self, block: &'a Block, end_line: u32) -> CResult<()> {
         self.enter_block(false);
-        self.stat_list(block, BlockEnd::at(self.fs.line))?;
+        self.stat_list(block, BlockEnd::at(end_line))?;
         self.leave_block()?;
         Ok(())
     }
@@ -114,10 +115,12 @@ impl<'a> Compiler<'a, '_> {
                 self.assign_stat(targets, exprs, stat.end_line)?;
             }
             StatKind::Call(call) => self.call_stat(call)?,
-            StatKind::Do(block) => self.block(block)?,
+            StatKind::Do(block) => self.block(block, stat.end_line)?,
             StatKind::While { cond, body } => self.while_stat(cond, body, stat.end_line)?,
             StatKind::Repeat { body, cond } => self.repeat_stat(body, cond)?,
-            StatKind::If { arms, else_block } => self.if_stat(arms, else_block.as_ref())?,
+            StatKind::If { arms, else_block } => {
+                self.if_stat(arms, else_block.as_ref(), stat.end_line)?;
+            }
             StatKind::NumFor {
                 var,
                 start,
@@ -357,7 +360,7 @@ impl<'a> Compiler<'a, '_> {
         let init = self.fs.get_label();
         let exit = self.cond(cond)?;
         self.enter_block(true);
-        self.block(body)?;
+        self.block(body, end_line)?;
         let back = self.fs.jump();
         self.fs.patch_list(Some(back), init);
         // Leaving the loop (a `CLOSE` for `break`) is at its `end`.
@@ -397,14 +400,22 @@ impl<'a> Compiler<'a, '_> {
 
     /// `if c1 then b1 elseif c2 then b2 else b3 end` (`ifstat`).
     #[inline(never)]
-    fn if_stat(&mut self, arms: &'a [(Expr, Block)], else_block: Option<&'a Block>) -> CResult<()> {
+    /// `end_line` is the line of its `end`.
+    fn if_stat(
+        &mut self,
+        arms: &'a [(Expr, Block)],
+        else_block: Option<&'a Block>,
+        end_line: u32,
+    ) -> CResult<()> {
         let mut escape = None;
         for (i, (cond, block)) in arms.iter().enumerate() {
             let more = i + 1 < arms.len() || else_block.is_some();
-            self.test_then_block(cond, block, more, &mut escape)?;
+            // The line of the `elseif` or `else` after an arm is not known.
+            let block_end = if more { None } else { Some(end_line) };
+            self.test_then_block(cond, block, more, block_end, &mut escape)?;
         }
         if let Some(block) = else_block {
-            self.block(block)?;
+            self.block(block, end_line)?;
         }
         self.fs.patch_to_here(escape);
         Ok(())
@@ -413,12 +424,14 @@ impl<'a> Compiler<'a, '_> {
     /// One `cond then block` arm (`test_then_block`). `if c then break`
     /// jumps straight out of the loop when `c` is true. `more`: another arm
     /// or an `else` follows, so the block ends with a jump to the end.
+    /// `end_line`: the line of the token after the block, if known.
     #[inline(never)]
     fn test_then_block(
         &mut self,
         cond: &'a Expr,
         block: &'a Block,
         more: bool,
+        end_line: Option<u32>,
         escape: &mut JumpList,
     ) -> CResult<()> {
         let mut v = self.expr(cond)?;
@@ -447,11 +460,12 @@ impl<'a> Compiler<'a, '_> {
                 &block.stats[..]
             }
         };
-        self.stat_slice(rest, block.ret.as_ref(), BlockEnd::at(self.fs.line))?;
+        let end = BlockEnd::at(end_line.unwrap_or(self.fs.line));
+        self.stat_slice(rest, block.ret.as_ref(), end)?;
         self.leave_block()?;
         if more {
             let jump = self.fs.jump();
-            self.fs.concat(escape, Some(jump));
+            self.fs.push_jump(escape, jump);
         }
         self.fs.patch_to_here(skip);
         Ok(())
@@ -486,7 +500,7 @@ impl<'a> Compiler<'a, '_> {
             }
         }
         self.adjust_local_vars(3);
-        self.for_body(base, line, 1, false, body)?;
+        self.for_body(base, [line, end_line], 1, false, body)?;
         // Leaving the loop (a `CLOSE` for `break`) is at its `end`.
         self.fs.line = end_line;
         self.leave_block()?;
@@ -519,7 +533,7 @@ impl<'a> Compiler<'a, '_> {
         self.mark_to_be_closed();
         // Room for `TFORCALL` to call the iterator.
         self.fs.check_stack(3)?;
-        self.for_body(base, call_line, names.len(), true, body)?;
+        self.for_body(base, [call_line, end_line], names.len(), true, body)?;
         // Leaving the loop closes its closing value, at its `end`.
         self.fs.line = end_line;
         self.leave_block()?;
@@ -533,12 +547,13 @@ impl<'a> Compiler<'a, '_> {
     }
 
     /// The loop part of both `for`s (`forbody`): prepare, body with the
-    /// `nvars` declared variables, and the loop instruction(s) at `line`.
+    /// `nvars` declared variables ending at `end_line`, and the loop
+    /// instruction(s) at `line`.
     #[inline(never)]
     fn for_body(
         &mut self,
         base: u8,
-        line: u32,
+        [line, end_line]: [u32; 2],
         nvars: usize,
         generic: bool,
         body: &'a Block,
@@ -551,7 +566,7 @@ impl<'a> Compiler<'a, '_> {
         self.enter_block(false);
         self.adjust_local_vars(nvars);
         self.fs.reserve_regs(nvars)?;
-        self.block(body)?;
+        self.block(body, end_line)?;
         self.leave_block()?;
         let target = self.fs.get_label();
         if generic {

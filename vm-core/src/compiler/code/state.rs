@@ -230,6 +230,18 @@ impl FuncState {
         }
     }
 
+    /// Adds the jump at `pc`, in no list yet, to the list `l` in constant
+    /// time: it becomes the head, linked to the old one. `concat` walks
+    /// `l` to its end, so building a long list with it is quadratic (an
+    /// `if` with many `elseif`s); the order of a list makes no difference
+    /// once it is patched.
+    pub(super) fn push_jump(&mut self, l: &mut JumpList, pc: usize) {
+        if let Some(head) = *l {
+            self.fix_jump(pc, head);
+        }
+        *l = Some(pc);
+    }
+
     /// The instruction that controls the jump at `pc`: the test before it,
     /// or the jump itself if it is unconditional.
     fn jump_control(&self, pc: usize) -> usize {
