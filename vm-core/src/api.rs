@@ -439,6 +439,7 @@ impl Vm {
     /// "attempt to compare ...".
     pub fn less_than_k(&mut self, a: Value, b: Value) -> LuaResult<Meta<bool>> {
         if let Some(r) = self.raw_order(true, a, b) {
+            self.charge_order(a, b)?;
             return Ok(Meta::Done(r));
         }
         let h = self.order_handler(Tm::Lt, a, b)?;
@@ -467,7 +468,8 @@ impl Vm {
     /// goes through [`Vm::tostring_result`].
     ///
     /// # Errors
-    /// None today; kept for the other conversions' sake.
+    /// "not enough memory" when a long `__name` makes the result pass the
+    /// memory limit.
     pub fn tostring_k(&mut self, v: Value) -> LuaResult<Meta<Value>> {
         let h = self.metamethod(v, Tm::ToString);
         if !h.is_nil() {
@@ -480,6 +482,9 @@ impl Vm {
             Value::Int(_) | Value::Num(_) => self.to_display(v),
             _ => {
                 let tn = self.type_name_of(v);
+                // A `__name` may be long: checked before it is copied.
+                self.reserve_memory(tn.len())?;
+                self.charge((tn.len() / 32) as u64)?;
                 format!("{tn}: {}", self.address(v))
             }
         };
@@ -741,6 +746,7 @@ impl Vm {
     /// # Errors
     /// An argument error when it is not a number (or convertible).
     pub fn check_number(&mut self, args: Args, i: usize) -> LuaResult<Value> {
+        self.charge_scan(self.arg(args, i))?;
         match self.to_number(self.arg(args, i)) {
             Some(n) => Ok(n),
             None => Err(self.type_error_arg(args, i, "number")),
@@ -907,6 +913,7 @@ impl Vm {
     /// # Errors
     /// An argument error when it is not an integer (or convertible).
     pub fn check_integer(&mut self, args: Args, i: usize) -> LuaResult<i64> {
+        self.charge_scan(self.arg(args, i))?;
         match self.to_integer(self.arg(args, i)) {
             Ok(n) => Ok(n),
             Err(true) => Err(self.arg_error(i, "number has no integer representation")),

@@ -55,6 +55,10 @@ pub(crate) const COMPILE_CAP: usize = 4 << 30;
 /// The error value of a failed allocation (`LUA_ERRMEM`'s message).
 pub const MEMORY_MESSAGE: &str = "not enough memory";
 
+/// Values a `VARARG` or a switch between coroutines moves for the price
+/// of the instruction or native that makes it.
+const FREE_MOVES: usize = 64;
+
 /// Units a message handler may spend past the instruction limit.
 const LIMIT_GRACE: i64 = 10_000;
 
@@ -128,6 +132,13 @@ impl Vm {
     #[cold]
     #[inline(never)]
     fn limit_exceeded(&mut self) -> LuaError {
+        // Work spent before its check (values moved by one instruction)
+        // may have taken the budget past the mark: the limit is where it
+        // was found exceeded, so a message handler's grace starts there.
+        let real = self.real_fuel();
+        if let Some(l) = &mut self.limit {
+            l.mark = l.mark.min(real);
+        }
         self.rt_error(LIMIT_MESSAGE)
     }
 
@@ -247,6 +258,30 @@ impl Vm {
             return Err(self.memory_error());
         }
         Ok(())
+    }
+
+    /// Accounts for the running thread's stack growth where raising an
+    /// error is not possible (values moved between threads): the limit is
+    /// checked at the next safe point, which the debt brings closer.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn note_stack_growth(&mut self) {
+        let grown = self.th.take_growth();
+        self.heap.debt += grown;
+        self.stack_bytes += grown;
+    }
+
+    /// Spends the fuel of moving `n` values (varargs, values passed
+    /// between threads; a native's results are paid by the native that
+    /// makes them): one unit every two values (32 bytes) past
+    /// the first `FREE_MOVES`, which the instruction or call pays. Where
+    /// raising is not possible: the budget's check at the next instruction
+    /// or native start sees it.
+    #[inline]
+    pub(crate) fn spend_moves(&mut self, n: usize) {
+        if n > FREE_MOVES {
+            self.fuel = self.fuel.saturating_sub(((n - FREE_MOVES) / 2) as i64);
+        }
     }
 
     /// Accounts for `bytes` of thread stack growth: against the memory

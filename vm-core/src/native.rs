@@ -17,7 +17,7 @@
 
 use crate::error::LuaResult;
 use crate::state::Vm;
-use crate::value::ThreadRef;
+use crate::value::{ThreadRef, Value};
 
 /// Where a native frame's values live: stack slots `base..` of the running
 /// thread. Argument `i` (1-based) is `vm.arg(args, i)`.
@@ -232,11 +232,32 @@ impl Vm {
     /// "instruction limit exceeded" past the VM's instruction limit.
     pub fn charge(&mut self, units: u64) -> LuaResult<()> {
         let units = i64::try_from(units).unwrap_or(i64::MAX);
-        self.fuel = self.fuel.saturating_sub(units);
-        if self.fuel < 0 {
-            self.check_limit(0)?;
+        // Checked before spending: a charge refused by the limit leaves
+        // the budget at the limit, where a message handler's grace starts.
+        if self.fuel < units {
+            self.check_limit(units)?;
         }
+        self.fuel = self.fuel.saturating_sub(units);
         Ok(())
+    }
+
+    /// Charges the scan of `v` if it is a string (converting it to a
+    /// number, comparing it): one unit every 32 bytes, as the standard
+    /// library's cost model has it.
+    ///
+    /// # Errors
+    /// As [`Vm::charge`].
+    pub fn charge_scan(&mut self, v: Value) -> LuaResult<()> {
+        match v {
+            Value::Str(s) => {
+                let units = self.heap.str_bytes(s).len() / 32;
+                if units > 0 {
+                    self.charge(units as u64)?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Whether the budget of this run is spent: a native working in steps

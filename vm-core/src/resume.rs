@@ -101,8 +101,12 @@ impl Vm {
 
     /// Pushes values on the running thread.
     fn push_all(&mut self, vals: &[Value]) {
+        let len = self.th.stack.len();
         self.th
             .ensure(self.th.top + vals.len() + crate::call::EXTRA_STACK);
+        if self.th.stack.len() != len {
+            self.note_stack_growth();
+        }
         for &v in vals {
             self.th.push(v);
         }
@@ -112,7 +116,12 @@ impl Vm {
     /// `first`, on the running thread.
     fn push_from(&mut self, from: ThreadRef, first: usize, n: usize) {
         let at = self.th.top;
+        let len = self.th.stack.len();
         self.th.ensure(at + n + crate::call::EXTRA_STACK);
+        if self.th.stack.len() != len {
+            self.note_stack_growth();
+        }
+        self.spend_moves(n);
         // SAFETY: `from` ran until this switch, so it is live.
         let src = &unsafe { crate::raw::live(&self.heap.threads, from) }.stack[first..first + n];
         // Few values: an element loop beats a `memcpy` call.
@@ -139,7 +148,12 @@ impl Vm {
         }
         let res = self.th.frames.last().expect("a frame to return from").func;
         let total = n + usize::from(with_true);
+        let len = self.th.stack.len();
         self.th.ensure(res + total + crate::call::EXTRA_STACK);
+        if self.th.stack.len() != len {
+            self.note_stack_growth();
+        }
+        self.spend_moves(n);
         // SAFETY: `from` ran until this switch, so it is live.
         let src = &unsafe { crate::raw::live(&self.heap.threads, from) }.stack[first..first + n];
         if with_true {

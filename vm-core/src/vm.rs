@@ -27,6 +27,10 @@ use crate::value::{LuaFnRef, UpvalRef, Value};
 
 pub(crate) use slow::{IndexTarget, NewIndexTarget, Src, INDEX_LOOP, NEWINDEX_LOOP};
 
+/// Values a `SETLIST` stores for the price of its instruction: a table
+/// constructor flushes at most 50 (`LFIELDS_PER_FLUSH`).
+const SETLIST_FREE: usize = 64;
+
 impl Vm {
     /// Executes Lua frames until the running thread is down to
     /// `exec_floor` frames or a native frame is on top (the driver loop then
@@ -1005,8 +1009,9 @@ impl Vm {
                         sync!();
                     }
                     Op::VarArg { a, c } => {
+                        flush!();
                         self.vararg(fi, base + a as usize, c);
-                        rebase!();
+                        sync!();
                     }
                     Op::VarArgPrep { .. } => {}
                 }
@@ -1105,6 +1110,11 @@ impl Vm {
         let Value::Table(t) = self.th.stack[ra] else {
             unreachable!("SETLIST on a non-table")
         };
+        // A constructor's flushes are paid by its instructions; a list of
+        // many values (`{...}`, `{f()}`) pays for the rest.
+        if n > SETLIST_FREE {
+            self.charge((n - SETLIST_FREE) as u64)?;
+        }
         let (stack, tables) = (&self.th.stack, &mut self.heap.tables);
         let tab = &mut tables[t];
         tab.grow_array(c as usize + n);
@@ -1121,14 +1131,20 @@ impl Vm {
         Ok(Some(()))
     }
 
-    /// `VARARG`: copies the frame's extra arguments to slot `ra` and up.
+    /// `VARARG`: copies the frame's extra arguments to slot `ra` and up;
+    /// many of them are paid for as they are copied.
     #[inline(never)]
     fn vararg(&mut self, fi: usize, ra: usize, c: u8) {
         let ci = self.th.frames[fi];
         let nvar = ci.nvarargs as usize;
         let from = ci.base - 1 - nvar;
         if c == 0 {
+            let len = self.th.stack.len();
             self.th.ensure(ra + nvar + crate::call::EXTRA_STACK);
+            if self.th.stack.len() != len {
+                self.note_stack_growth();
+            }
+            self.spend_moves(nvar);
             self.th.stack.copy_within(from..from + nvar, ra);
             self.th.top = ra + nvar;
         } else {

@@ -1036,8 +1036,10 @@ impl Rng {
 // Running a chunk
 // ---------------------------------------------------------------------
 
-/// Instructions a mutant may run in all.
-const CAP: u64 = 20_000;
+/// Fuel a mutant may spend in all (instructions, plus what long string
+/// operations and large value moves are charged: the seeds build strings
+/// in loops).
+const CAP: u64 = 40_000;
 /// Memory a mutant may use, checked before every instruction of mutants
 /// that concatenate (a loop of `s = s .. s` grows exponentially within a
 /// budget).

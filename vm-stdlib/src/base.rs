@@ -9,8 +9,10 @@
 //! C-call boundary").
 //!
 //! Cost model: one unit a call; `load`, `loadfile` and `dofile` pay one
-//! more unit for every 32 bytes of the chunk they compile, before compiling
-//! it (the compiler runs in one go).
+//! more unit for every byte of the chunk they compile, before compiling
+//! it (the compiler runs in one go; a reader's pieces pay as they come);
+//! `collectgarbage` pays one unit for every 32 bytes in use for a full
+//! collection.
 
 use std::io::Write;
 
@@ -268,11 +270,13 @@ fn tostring_run(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 fn tonumber(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     if args.len() < 2 || vm.arg(args, 2).is_nil() {
         let v = vm.check_any(args, 1)?;
+        vm.charge_scan(v)?;
         let r = vm.to_number_value(v).unwrap_or(Value::Nil);
         vm.push(r);
         return Ok(Step::Return(1));
     }
     let base = vm.check_integer(args, 2)?;
+    vm.charge_scan(vm.arg(args, 1))?;
     let s = match vm.arg(args, 1) {
         Value::Str(_) => vm.str_bytes(vm.arg(args, 1)).unwrap_or_default().to_vec(),
         _ => return Err(vm.type_error_arg(args, 1, "string")),
@@ -377,6 +381,12 @@ fn pairs(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     vm.push(h);
     vm.push(t);
     Ok(vm.callk(1, &PAIRS_K, 0))
+}
+
+/// Charges a full collection: it scans the whole heap, one unit every 32
+/// bytes in use.
+fn charge_collection(vm: &mut Vm) -> LuaResult<()> {
+    vm.charge((vm.memory_used() / 32) as u64)
 }
 
 /// `__pairs` results: exactly three values.
@@ -485,10 +495,12 @@ fn collectgarbage(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         // returns, at the caller's next instruction, through the
         // interpreter loop (preempted by the budget like any Lua code).
         "collect" => {
+            charge_collection(vm)?;
             vm.full_gc();
             Value::Int(0)
         }
         "step" => {
+            charge_collection(vm)?;
             vm.full_gc();
             Value::Bool(true)
         }
@@ -649,9 +661,10 @@ fn finish_load_bytes(
     finish_load(vm, loaded)
 }
 
-/// Charges the compilation of `chunk`: one unit every 32 bytes.
+/// Charges the compilation of `chunk`: one unit a byte (compiling costs
+/// far more than copying; binary chunks pay the same for their checks).
 fn charge_compile(vm: &mut Vm, chunk: &[u8]) -> LuaResult<()> {
-    vm.charge((chunk.len() / 32) as u64)
+    vm.charge(chunk.len() as u64)
 }
 
 /// `load`'s mode argument as given (default "bt").

@@ -527,10 +527,16 @@ fn date(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             return Err(vm.arg_error_bytes(1, &msg));
         };
         // The E and O modifiers change nothing in the "C" locale.
+        let room = out.capacity();
         strftime(&mut out, rest[len - 1], &tm);
+        if out.capacity() != room {
+            // A conversion makes up to ~30 bytes of 2: the result must fit.
+            vm.reserve_memory(out.capacity())?;
+        }
         rest = &rest[len..];
     }
     charge_bytes(vm, format.len() + out.len())?;
+    vm.make_room(out.len())?;
     let s = vm.new_str(&out);
     ret(vm, s)
 }

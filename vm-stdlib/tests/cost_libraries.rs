@@ -172,3 +172,50 @@ fn long_reads_come_back_to_the_driver_every_slice() {
         assert_eq!(v.to_display(r[0]), "not enough memory", "{src}");
     }
 }
+
+/// Instructions and natives whose work grows with their operands pay for
+/// it: a run under an instruction limit cannot repeat such work for free.
+#[test]
+fn long_operands_and_many_values_are_paid_for() {
+    let setup = "local N = 1 << 20 local S = string.rep('x', N) local S2 = string.rep('x', N)
+                 local D = string.rep('1', N) local T = {} for i = 1, 10000 do T[i] = i end
+                 local function f(...) return select('#', ...) end
+                 local function g(...) local t = {...} return #t end
+                 local co = coroutine.wrap(function(...) while true do coroutine.yield(...) end end)
+                 local C = string.rep('local a = 1 ', N // 12) ";
+    paid(
+        setup,
+        &[
+            // A concatenation pays for the bytes it copies.
+            ("S .. 'a'", "'x' .. 'a'", MB),
+            // An order comparison of strings for the bytes it may scan.
+            ("S < S2", "'x' < 'y'", MB),
+            // A string converted to a number for the bytes it scans.
+            ("tonumber(D)", "tonumber('1')", MB),
+            ("D + 0", "'1' + 0", MB),
+            ("math.abs(D)", "math.abs('1')", MB),
+            // `unpack` reads 9,999 more elements (and so pays for its
+            // results), then values are moved (one unit every two past
+            // 64): `...` in `f`; in `g` also the constructor's stores (one
+            // a value past 64); for `co`, the values passed in, `...` and
+            // the values passed back.
+            (
+                "f(table.unpack(T))",
+                "f(table.unpack(T, 1, 1))",
+                9_999 + 4968,
+            ),
+            (
+                "g(table.unpack(T))",
+                "g(table.unpack(T, 1, 1))",
+                9_999 + 4968 + 9936,
+            ),
+            (
+                "co(table.unpack(T))",
+                "co(table.unpack(T, 1, 1))",
+                9_999 + 3 * 4968,
+            ),
+            // Compiling pays a unit a byte.
+            ("load(C)", "load('')", (1 << 20) / 12 * 12),
+        ],
+    );
+}

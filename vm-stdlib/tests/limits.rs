@@ -461,7 +461,73 @@ const BOMBS: &[(&str, &str)] = &[
         "coroutines",
         "local t = {} for i = 1, 1e9 do t[i] = coroutine.create(print) end",
     ),
+    (
+        "table.concat of one string many times",
+        "local s = string.rep('x', 1 << 20) local t = {} for i = 1, 10000 do t[i] = s end
+         table.concat(t)",
+    ),
+    (
+        "string.format of one string many times",
+        "local s = string.rep('x', 1 << 20) local t = {} for i = 1, 200 do t[i] = s end
+         string.format(string.rep('%s', 200), table.unpack(t))",
+    ),
+    (
+        "string.pack of one string many times",
+        "local s = string.rep('x', 1 << 20) local t = {} for i = 1, 200 do t[i] = s end
+         string.pack(string.rep('z', 200), table.unpack(t))",
+    ),
+    ("string.pack padding", "string.pack('c2000000000', 'x')"),
+    (
+        "load from an endless reader",
+        "local f, e = load(function() return 'x = 1 ' end) error(e, 0)",
+    ),
+    (
+        "load from a reader of large pieces",
+        "local s = string.rep(' ', 1 << 20) local f, e = load(function() return s end) error(e, 0)",
+    ),
+    (
+        "load of a long unfinished string",
+        "local n = 0 local f, e = load(function() n = n + 1 return n == 1 and 'a = \\'' or 'xxxxxxxx' end)
+         error(e, 0)",
+    ),
+    (
+        "load of a large chunk",
+        "local f, e = load(string.rep('a = 1 ', 3e6)) error(e, 0)",
+    ),
+    (
+        "values kept by parked coroutines",
+        "local big = {} for i = 1, 1e5 do big[i] = i end local t = {}
+         for i = 1, 1e9 do
+           local co = coroutine.create(function(...) coroutine.yield() end)
+           coroutine.resume(co, table.unpack(big)) t[i] = co
+         end",
+    ),
 ];
+
+/// A chain of 10,000 coroutines resuming each other, each returning all
+/// the results of the one it resumed (quadratic values in all, most of
+/// them garbage at once): it works under a tight limit, as the values
+/// moved between stacks are counted and collected.
+#[test]
+fn a_deep_chain_of_resumes_runs_under_a_tight_limit() {
+    let mut vm = vm();
+    vm.set_memory_limit(Some(32 << 20));
+    let r = exec(
+        &mut vm,
+        "local depth = 0
+         local function dd()
+           depth = depth + 1
+           if depth == 10000 then return 'bottom' end
+           return coroutine.resume(coroutine.create(dd))
+         end
+         local r = table.pack(dd())
+         return r.n, r[r.n]",
+    )
+    .unwrap();
+    assert_eq!(int(&r[0]), 10_000);
+    assert_eq!(vm.to_display(r[1]), "bottom");
+    assert!(vm.memory_used() < 32 << 20);
+}
 
 #[test]
 fn memory_bombs_raise_not_enough_memory_and_the_vm_goes_on() {
@@ -575,4 +641,29 @@ fn nested_message_handlers_cannot_outlive_the_instruction_limit() {
     // The whole run stayed within the limit plus one grace.
     vm.set_instruction_limit(None);
     assert_eq!(int(&exec(&mut vm, "return 7").unwrap()[0]), 7);
+}
+
+/// A native's charge or an instruction's moves can take the budget past the
+/// instruction limit in one step; the limit's error is raised there, and a
+/// message handler still gets its grace to handle it.
+#[test]
+fn a_handler_runs_after_one_large_step_crosses_the_limit() {
+    let cases = [
+        "local a = string.rep('a', 1e7)
+         return xpcall(string.upper, function(m) return 'handled: ' .. m end, a)",
+        "local big = {} for i = 1, 2e4 do big[i] = i end
+         local function g(...) for i = 1, 1e6 do local t = {...} end end
+         return xpcall(g, function(m) return 'handled: ' .. m end, table.unpack(big))",
+    ];
+    for src in cases {
+        let mut vm = vm();
+        vm.set_instruction_limit(Some(500_000));
+        let r = exec(&mut vm, src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        assert!(matches!(r[0], Value::Bool(false)), "{src}");
+        let msg = vm.to_display(r[1]);
+        assert!(
+            msg.starts_with("handled: ") && msg.ends_with("instruction limit exceeded"),
+            "{src}: {msg}"
+        );
+    }
 }

@@ -155,19 +155,19 @@ fn sliced_ipairs_and_load_give_the_same_results() {
     }
 }
 
-/// Compiling pays one unit for every 32 bytes of the chunk.
+/// Compiling pays one unit for every byte of the chunk.
 #[test]
 fn load_pays_for_the_chunk_it_compiles() {
     let mut vm = vm();
     vm.exec(b"BIG = string.rep('x = 1\\n', 200000)", "=big")
         .unwrap();
-    // 1.2 MB: 37,500 units.
-    vm.set_instruction_limit(Some(30_000));
+    // 1.2 MB: 1,200,000 units.
+    vm.set_instruction_limit(Some(1_150_000));
     let err = vm.exec(b"return load(BIG)", "=load").unwrap_err();
     assert!(vm
         .error_to_string(&err)
         .contains("instruction limit exceeded"));
-    vm.set_instruction_limit(Some(50_000));
+    vm.set_instruction_limit(Some(1_250_000));
     let r = vm.exec(b"return load(BIG) ~= nil", "=load").unwrap();
     assert!(matches!(r[0], Value::Bool(true)));
 }

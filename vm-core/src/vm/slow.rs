@@ -399,11 +399,28 @@ impl Vm {
         y: Value,
     ) -> LuaResult<Option<Value>> {
         if let Some(r) = self.raw_order(ev == Tm::Lt, x, y) {
+            self.charge_order(x, y)?;
             return Ok(Some(Value::Bool(r)));
         }
         let h = self.order_handler(ev, x, y)?;
         self.call_meta(fi, h, &[x, y])?;
         Ok(None)
+    }
+
+    /// Charges the comparison of two long strings (the bytes of the
+    /// shorter, scanned at worst).
+    pub(crate) fn charge_order(&mut self, x: Value, y: Value) -> LuaResult<()> {
+        if let (Value::Str(a), Value::Str(b)) = (x, y) {
+            let n = self
+                .heap
+                .str_bytes(a)
+                .len()
+                .min(self.heap.str_bytes(b).len());
+            if n >= 32 {
+                self.charge((n / 32) as u64)?;
+            }
+        }
+        Ok(())
     }
 
     /// `x < y` (`lt`) or `x <= y` between two numbers or two strings,
@@ -526,6 +543,8 @@ impl Vm {
                     n += 1;
                 }
                 let mut buf = self.concat_buffer(end - n..end)?;
+                // One unit every 32 bytes copied, as natives pay.
+                self.charge((buf.capacity() / 32) as u64)?;
                 for i in end - n..end {
                     let v = self.th.stack[i];
                     self.append_strnum(v, &mut buf);

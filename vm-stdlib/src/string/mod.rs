@@ -1047,6 +1047,8 @@ fn to_num(vm: &Vm, v: Value) -> Option<Value> {
 /// `lua_arith` does, operates on the second.
 fn arith(vm: &mut Vm, args: Args, op: ArithOp, event: Tm, name: &str) -> LuaResult<Step> {
     let (a, b) = (vm.arg(args, 1), vm.arg(args, 2));
+    vm.charge_scan(a)?;
+    vm.charge_scan(b)?;
     let x = to_num(vm, a);
     // With a single argument, PUC's `tonum(L, 2)` reads the number that
     // `tonum(L, 1)` just pushed: `__add("10")` is 20.
