@@ -130,6 +130,7 @@
 
 pub mod api;
 mod call;
+mod closethread;
 pub mod compiler;
 pub mod convert;
 pub mod debug;

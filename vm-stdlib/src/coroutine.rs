@@ -22,6 +22,8 @@ natives! {
 
 static RESUME_K: Continuation = Continuation::new("coroutine.resume_k", resume_k);
 static WRAP_K: Continuation = Continuation::new("coroutine.wrap_k", wrap_k);
+static WRAP_CLOSE_K: Continuation = Continuation::new("coroutine.wrap_close_k", wrap_close_k);
+static CLOSE_K: Continuation = Continuation::new("coroutine.close_k", close_k);
 
 /// Installs the `coroutine` table into the globals.
 pub fn open_coroutine(vm: &mut Vm) {
@@ -104,12 +106,29 @@ fn wrapped(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// `auxwrap` does).
 fn wrap_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
     debug_assert_eq!(status, Status::Error);
-    let mut err = vm.frame_get(args, vm.frame_top(args) - 1);
-    if let Value::Thread(co) = vm.upvalue(args, 1) {
-        if let Ok(Some(e)) = vm.close_thread(co) {
-            err = e;
-        }
-    }
+    let at = vm.frame_top(args) - 1;
+    let Value::Thread(co) = vm.upvalue(args, 1) else {
+        return wrap_error(vm, vm.frame_get(args, at));
+    };
+    vm.close_threadk(co, Deliver::Continuation, &WRAP_CLOSE_K, at as i64)
+}
+
+/// The wrapped coroutine is closed (`true`, or `false` and a handler's
+/// error, above its error at frame slot `at`): the error propagates.
+fn wrap_close_k(vm: &mut Vm, args: Args, status: Status, at: i64) -> LuaResult<Step> {
+    let at = at as usize;
+    let err = match status {
+        // The closing itself failed (the instruction limit).
+        Status::Error => vm.frame_get(args, vm.frame_top(args) - 1),
+        _ if matches!(vm.frame_get(args, at + 1), Value::Bool(false)) => vm.frame_get(args, at + 2),
+        _ => vm.frame_get(args, at),
+    };
+    wrap_error(vm, err)
+}
+
+/// Raises a wrapped coroutine's error, with the caller's position before a
+/// string (as `auxwrap` does).
+fn wrap_error(vm: &mut Vm, err: Value) -> LuaResult<Step> {
     if let Value::Str(_) = err {
         let msg = vm.str_bytes(err).unwrap_or_default().to_vec();
         return Err(vm.error_bytes(&msg));
@@ -135,17 +154,15 @@ fn running(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
     Ok(Step::Return(2))
 }
 
+/// `coroutine.close(co)`: the pending `__close` handlers run on the
+/// coroutine, under the budget (`Vm::close_threadk`); their outcome is
+/// the results.
 fn close(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let co = vm.check_thread(args, 1)?;
-    match vm.close_thread(co)? {
-        None => {
-            vm.push(Value::Bool(true));
-            Ok(Step::Return(1))
-        }
-        Some(e) => {
-            vm.push(Value::Bool(false));
-            vm.push(e);
-            Ok(Step::Return(2))
-        }
-    }
+    vm.close_threadk(co, Deliver::Results, &CLOSE_K, 0)
+}
+
+/// The closing failed (the instruction limit): the error goes on.
+fn close_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    Err(LuaError::new(vm.frame_get(args, vm.frame_top(args) - 1)))
 }

@@ -53,6 +53,8 @@ const ENDLESS: &[(&str, &str)] = &[
     ("load reader", "load(function() while true do end end)"),
     ("xpcall handler", "xpcall(error, function() while true do end end)"),
     ("__close", "do local x <close> = setmetatable({}, {__close = function() while true do end end}) end"),
+    ("__close from coroutine.close", "local co = coroutine.create(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) coroutine.yield() end) coroutine.resume(co) coroutine.close(co)"),
+    ("__close from a wrapped coroutine's error", "pcall(coroutine.wrap(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) error('x') end))"),
     ("__lt from sort", "local mt = {__lt = function() while true do end end} table.sort({setmetatable({}, mt), setmetatable({}, mt)})"),
 ];
 
@@ -228,6 +230,11 @@ fn endless_callbacks_come_back_to_the_driver_every_slice() {
         "xpcall(function() local x = nil; return x.y end, function(m) return select(2, pcall(function() while true do end end)) end)",
         "table.sort(setmetatable({}, {__len = function() while true do end end, __index = rawget, __newindex = rawset}))",
         "table.sort(setmetatable({}, {__len = function() return 3 end, __index = function() while true do end end, __newindex = rawset}))",
+        "local co = coroutine.create(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) coroutine.yield() end)
+         coroutine.resume(co) coroutine.close(co)",
+        "local co = coroutine.create(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) error('x') end)
+         coroutine.resume(co) coroutine.close(co)",
+        "pcall(coroutine.wrap(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) error('x') end))",
     ];
     for src in cases {
         let (slices, most, end) = sliced(src, 1000, 50);

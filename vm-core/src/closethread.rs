@@ -1,0 +1,132 @@
+//! Closing a coroutine (`lua_closethread`) with its pending `__close`
+//! handlers run under the budget.
+//!
+//! PUC Lua runs the handlers of a suspended or failed coroutine from C,
+//! nested in the caller of `coroutine.close`. Here the coroutine is set up
+//! to run them itself: its frames go, its open upvalues close, and a native
+//! frame (the closer) takes their place, as if suspended in a yield. The
+//! caller then resumes it like any coroutine, so the handlers are ordinary
+//! calls on the coroutine's stack that the budget can suspend, and a
+//! driver can park or cancel the chain meanwhile. The closer calls the
+//! handlers one at a time, newest first, each with the current error (a
+//! failing handler's error replaces it), then returns `true`, or `false`
+//! and the error, and the coroutine is dead. As in PUC Lua, the handlers
+//! cannot yield.
+
+use crate::error::LuaResult;
+use crate::meta::Tm;
+use crate::native::{Args, Continuation, Deliver, NativeFunction, Status, Step};
+use crate::state::{ThreadStatus, Vm, MULTRET, STARTED, YIELDED};
+use crate::value::{ThreadRef, Value};
+
+impl Vm {
+    /// `coroutine.close(t)` for a native that must stay suspendable: the
+    /// results (`true`, or `false` and the error) are delivered as
+    /// [`Vm::resumek`] delivers a coroutine's (`deliver`); when the closing
+    /// itself fails (the instruction limit), `k` gets `Status::Error`. A
+    /// coroutine without pending handlers is closed at once.
+    ///
+    /// # Errors
+    /// "cannot close a running coroutine" and "cannot close a normal
+    /// coroutine".
+    pub fn close_threadk(
+        &mut self,
+        t: ThreadRef,
+        deliver: Deliver,
+        k: &'static Continuation,
+        ctx: i64,
+    ) -> LuaResult<Step> {
+        let pending = t != self.cur
+            && self
+                .heap
+                .threads
+                .get(t)
+                .is_some_and(|th| th.status != ThreadStatus::Normal && !th.tbc.is_empty());
+        if !pending {
+            let n = match self.close_thread(t)? {
+                None => {
+                    self.push(Value::Bool(true));
+                    1
+                }
+                Some(e) => {
+                    self.push(Value::Bool(false));
+                    self.push(e);
+                    2
+                }
+            };
+            return Ok(match deliver {
+                Deliver::Continuation => self.pausek(k, ctx),
+                Deliver::Results | Deliver::TrueAndResults => Step::Return(n),
+            });
+        }
+        let from = self.cur;
+        self.switch_to(t);
+        let err = self.th.errored.then(|| self.th.stack[self.th.top - 1]);
+        self.th.nny += 1;
+        self.unwind_frames(0);
+        self.close_upvals(0);
+        self.th.errored = false;
+        let closer = self.new_native(&CLOSER);
+        let func = self.th.top;
+        self.th.push(closer);
+        self.th.push(err.unwrap_or_default());
+        let r = self.precall(func, MULTRET);
+        if r.is_ok() {
+            let ci = self.th.frames.last_mut().expect("the closer's frame");
+            ci.flags |= STARTED | YIELDED;
+            ci.k = Some(&CLOSER_K);
+            ci.ctx = i64::from(err.is_some());
+        }
+        self.th.status = ThreadStatus::Suspended;
+        self.switch_to(from);
+        r?;
+        Ok(match deliver {
+            // The closer's results are `coroutine.close`'s.
+            Deliver::Results | Deliver::TrueAndResults => {
+                self.resumek(t, 0, Deliver::Results, k, ctx)
+            }
+            Deliver::Continuation => self.resumek(t, 0, Deliver::Continuation, k, ctx),
+        })
+    }
+}
+
+/// The closer: never started, it begins suspended (see the module
+/// documentation).
+static CLOSER: NativeFunction = NativeFunction::new("close", closer);
+static CLOSER_K: Continuation = Continuation::new("coroutine.close_k", closer_k);
+
+fn closer(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+    Err(vm.error("the coroutine closer was called"))
+}
+
+/// Calls the next pending handler with the error (argument 1), or returns
+/// the outcome. `failed` is 1 once there is an error (even nil) to report.
+fn closer_k(vm: &mut Vm, args: Args, status: Status, failed: i64) -> LuaResult<Step> {
+    let mut failed = failed;
+    if status == Status::Error {
+        let e = vm.frame_get(args, vm.frame_top(args) - 1);
+        vm.set_arg(args, 1, e);
+        failed = 1;
+    }
+    vm.frame_truncate(args, args.len());
+    let err = vm.arg(args, 1);
+    let Some(slot) = vm.th.tbc.pop() else {
+        vm.th.nny -= 1;
+        // Nothing below the closer matters any more: its results go to
+        // slot 0, where a coroutine's return leaves them for its resumer.
+        vm.th.frames.last_mut().expect("the closer's frame").func = 0;
+        if failed == 0 {
+            vm.push(Value::Bool(true));
+            return Ok(Step::Return(1));
+        }
+        vm.push(Value::Bool(false));
+        vm.push(err);
+        return Ok(Step::Return(2));
+    };
+    let v = vm.th.stack[slot];
+    let h = vm.metamethod(v, Tm::Close);
+    vm.push(h);
+    vm.push(v);
+    vm.push(err);
+    Ok(vm.pcallk(2, None, &CLOSER_K, failed))
+}
