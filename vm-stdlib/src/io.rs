@@ -894,6 +894,21 @@ struct ReadState {
     partial: Vec<u8>,
 }
 
+impl ReadState {
+    /// Bytes held: the strings read so far and the one being read.
+    fn bytes(&self) -> usize {
+        let got: usize = self
+            .got
+            .iter()
+            .map(|g| match g {
+                Some(Got::Str(s)) => s.capacity(),
+                _ => 0,
+            })
+            .sum();
+        got + self.partial.capacity()
+    }
+}
+
 /// Reads `formats` (a line when there are none) from the open handle
 /// `file` (`g_read`) from where `st` stands; `first` is the stack index of
 /// the first format. Reads in steps of `STEP_BYTES`, each paid for, and
@@ -1241,14 +1256,17 @@ fn read_run(
     };
     let Some(outcome) = read_formats(vm, file, &formats, first, &mut st)? else {
         let at = args.len();
+        let size = st.bytes();
         if paused {
             let state = vm.frame_get(args, at + 1);
             if let Some(s) = vm.userdata_mut::<ReadState>(state) {
                 *s = st;
             }
+            vm.set_userdata_size(state, size);
         } else {
             vm.push(file);
             let state = vm.new_userdata(Box::new(st), None);
+            vm.set_userdata_size(state, size);
             vm.push(state);
         }
         return Ok(vm.pausek(&READ_K, how));
