@@ -11,15 +11,44 @@
 //! too complex". Each level is a single Rust frame ([`MatchState::do_match`];
 //! the helpers that recurse are inlined into it): about 200 bytes when
 //! optimized (the deepest match fits in 64 KiB; a test runs the worst
-//! cases on a 128 KiB stack), about 2 KiB in unoptimized builds (under
-//! 512 KiB in all).
+//! cases on a 128 KiB stack), under 3 KiB in unoptimized builds (under
+//! 600 KiB in all).
 //!
-//! A match counts its work ([`MatchState::work`]: the bytes a repetition,
-//! a back-reference or a balance scans; the loops over positions add one
-//! step per position tried), which the natives charge as bytes scanned
-//! (`cost`).
-//! Between two counted steps the matcher does at most work proportional
-//! to the pattern's length.
+//! A match counts its work ([`MatchState::work`]), which the natives
+//! charge as bytes scanned (`cost`): the subject's side and the
+//! pattern's side, in the same steps.
+//!
+//! - Subject steps: one per subject byte a repetition, a back-reference
+//!   or a balance scans, one per try of a lazy (`-`) or optional (`?`)
+//!   item, and (counted by the loops over positions) one per position
+//!   tried.
+//! - Pattern steps: one per item a match goes past (a byte, `.`, a class
+//!   such as `%a`, a set, `%b`, `%f`, a back-reference, an item taken
+//!   zero times or after a failed `?` try), one per subject byte a
+//!   repetition tests against its item, and for a set of more than
+//!   [`SHORT_SET`] bytes one more per byte of the set each time it is
+//!   scanned or tested. The item where a level of the recursion stops
+//!   (failing, or handing over to a repetition or a capture) is not
+//!   counted: each level is started by a counted step (a position, a
+//!   try, a test), or by a capture, at most 64 of them in a row.
+//!
+//! So that the small patterns of everyday use cost what they did (one
+//! step per position), each match attempt, and each subject step it
+//! counts, pays for [`PATTERN_ALLOWANCE`] pattern steps; only the pattern
+//! steps past those paid for in the attempt are counted. The matcher's
+//! work is therefore bounded by a constant times the steps counted,
+//! whatever the lengths of the pattern, its sets and its literal runs: a
+//! long set or literal run tried at each position pays for its length
+//! every time. (Between two counted steps the matcher does an amount of
+//! work bounded by [`PATTERN_ALLOWANCE`], [`SHORT_SET`] and
+//! [`MAX_CAPTURES`], not by the pattern's length.)
+//!
+//! The pattern steps past those paid for are counted when the level of
+//! the recursion that took them ends, or before the tests of a long set;
+//! each count is checked against the cap ([`MatchState::set_work_cap`]),
+//! so a match stops once its counted work passes the cap, within one
+//! pass over the pattern and the pattern steps already paid for (at most
+//! [`PATTERN_ALLOWANCE`] times the work counted).
 
 use std::ops::Range;
 
@@ -32,6 +61,16 @@ pub(crate) const MAX_DEPTH: u32 = 200;
 
 /// The escape character of patterns and replacement strings (`L_ESC`).
 pub(crate) const ESC: u8 = b'%';
+
+/// Pattern steps each match attempt and each subject step it counts pay
+/// for (see the module docs): an attempt that goes past up to this many
+/// items costs one step, its position.
+const PATTERN_ALLOWANCE: i64 = 4;
+
+/// Sets of more than this many bytes count a pattern step per byte each
+/// time they are scanned or tested (see the module docs); a shorter one
+/// is one item.
+const SHORT_SET: usize = 16;
 
 /// Bytes that make a pattern more than a literal (`SPECIALS`).
 const SPECIALS: &[u8] = b"^$*+?.([%-";
@@ -193,8 +232,13 @@ pub(crate) struct MatchState<'a> {
     /// Recursion levels left before "pattern too complex".
     depth: u32,
     caps: Captures,
-    /// Steps taken since the state was made (see the module docs).
+    /// Steps counted since the state was made (see the module docs).
     work: u64,
+    /// Pattern steps paid for by the current match attempt and its
+    /// subject steps and not yet taken (see the module docs); below zero,
+    /// the steps taken past those, counted at the next
+    /// [`MatchState::settle`].
+    free: i64,
     /// Past this much work, the match fails with [`PatternError::WorkCap`].
     cap: u64,
 }
@@ -208,6 +252,7 @@ impl<'a> MatchState<'a> {
             depth: MAX_DEPTH,
             caps: Captures::new(),
             work: 0,
+            free: 0,
             cap: u64::MAX,
         }
     }
@@ -230,6 +275,62 @@ impl<'a> MatchState<'a> {
         Ok(())
     }
 
+    /// Counts `n` subject steps, which pay for `n` times
+    /// [`PATTERN_ALLOWANCE`] pattern steps.
+    #[inline]
+    fn tick_subject(&mut self, n: usize) -> Result<(), PatternError> {
+        self.free = self.free.saturating_add(n as i64 * PATTERN_ALLOWANCE);
+        self.tick(n as u64)
+    }
+
+    /// Counts a greedy repetition that took `i` bytes: `i` subject steps,
+    /// and `i + 1` pattern steps for the bytes tested (a long set's other
+    /// bytes are counted as it is tested).
+    #[inline]
+    fn count_repetition(&mut self, i: usize) -> Result<(), PatternError> {
+        self.tick_subject(i)?;
+        self.free -= i as i64 + 1;
+        Ok(())
+    }
+
+    /// Takes one pattern step (an item gone past, a test), counted at
+    /// the next [`MatchState::settle`] unless paid for.
+    #[inline]
+    fn step_past(&mut self) {
+        self.free -= 1;
+    }
+
+    /// Counts the pattern steps taken past those paid for, failing past
+    /// the cap.
+    #[inline]
+    fn settle(&mut self) -> Result<(), PatternError> {
+        if self.free < 0 {
+            return self.settle_unpaid();
+        }
+        Ok(())
+    }
+
+    /// [`MatchState::settle`] when steps are to be counted.
+    #[inline(never)]
+    fn settle_unpaid(&mut self) -> Result<(), PatternError> {
+        let unpaid = self.free.unsigned_abs();
+        self.free = 0;
+        self.tick(unpaid)
+    }
+
+    /// Takes the pattern steps of `tests` scans or tests of the long set
+    /// `p..ep` (one per byte of the set), past the one step each is
+    /// already, and counts those not paid for.
+    #[cold]
+    #[inline(never)] // out of the matcher's recursion, whose frame it would grow
+    fn take_set_tests(&mut self, tests: usize, p: usize, ep: usize) -> Result<(), PatternError> {
+        let steps = (ep - p - 1).saturating_mul(tests);
+        self.free = self
+            .free
+            .saturating_sub(i64::try_from(steps).unwrap_or(i64::MAX));
+        self.settle()
+    }
+
     /// The matcher's steps so far: bytes scanned, for the cost model.
     pub(crate) fn work(&self) -> u64 {
         self.work
@@ -241,6 +342,8 @@ impl<'a> MatchState<'a> {
     pub(crate) fn match_at(&mut self, s: usize) -> Step {
         self.caps.level = 0;
         self.depth = MAX_DEPTH;
+        // The attempt's position (counted by the caller) pays for these.
+        self.free = PATTERN_ALLOWANCE;
         self.do_match(s, 0)
     }
 
@@ -276,6 +379,7 @@ impl<'a> MatchState<'a> {
                 ESC => match self.pat.get(p + 1) {
                     Some(b'b') => match self.match_balance(s, p + 2)? {
                         Some(e) => {
+                            self.step_past();
                             (s, p) = (e, p + 4);
                             continue;
                         }
@@ -287,7 +391,11 @@ impl<'a> MatchState<'a> {
                             return Err(PatternError::MissingFrontierSet);
                         }
                         let ep = self.class_end(p)?;
+                        if ep - p > SHORT_SET {
+                            self.take_set_tests(1, p, ep)?;
+                        }
                         if self.at_frontier(s, p, ep) {
+                            self.step_past();
                             p = ep;
                             continue;
                         }
@@ -295,6 +403,7 @@ impl<'a> MatchState<'a> {
                     }
                     Some(&d @ b'0'..=b'9') => match self.match_capture(s, d)? {
                         Some(e) => {
+                            self.step_past();
                             (s, p) = (e, p + 2);
                             continue;
                         }
@@ -306,9 +415,15 @@ impl<'a> MatchState<'a> {
             }
             // A single-character class with an optional repetition suffix.
             let ep = self.class_end(p)?;
+            if ep - p > SHORT_SET {
+                // A long set is a pattern step per byte (scanned, then
+                // tested once).
+                self.take_set_tests(1, p, ep)?;
+            }
             let suffix = self.pat.get(ep).copied();
             if !self.single_match(s, p, ep) {
                 if let Some(b'*' | b'?' | b'-') = suffix {
+                    self.step_past();
                     p = ep + 1; // zero repetitions are enough
                     continue;
                 }
@@ -316,19 +431,26 @@ impl<'a> MatchState<'a> {
             }
             match suffix {
                 Some(b'?') => {
-                    self.tick(1)?;
+                    self.tick_subject(1)?;
                     if let Some(e) = self.do_match(s + 1, ep + 1)? {
                         break Some(e);
                     }
+                    self.step_past();
                     p = ep + 1;
                 }
                 Some(b'+') => break self.max_expand(s + 1, p, ep)?,
                 Some(b'*') => break self.max_expand(s, p, ep)?,
                 Some(b'-') => break self.min_expand(s, p, ep)?,
-                _ => (s, p) = (s + 1, ep),
+                _ => {
+                    self.step_past();
+                    (s, p) = (s + 1, ep);
+                }
             }
         };
         self.depth += 1;
+        // This level's pattern steps, and those of the levels it started,
+        // past the steps paid for.
+        self.settle()?;
         Ok(end)
     }
 
@@ -375,10 +497,14 @@ impl<'a> MatchState<'a> {
     #[inline(always)] // one Rust frame per recursion level
     fn max_expand(&mut self, s: usize, p: usize, ep: usize) -> Step {
         let mut i = 0;
-        while self.single_match(s + i, p, ep) {
-            i += 1;
+        if ep - p > SHORT_SET {
+            i = self.long_set_run(s, p, ep)?;
+        } else {
+            while self.single_match(s + i, p, ep) {
+                i += 1;
+            }
         }
-        self.tick(i as u64)?;
+        self.count_repetition(i)?;
         loop {
             if let Some(e) = self.do_match(s + i, ep + 1)? {
                 return Ok(Some(e));
@@ -390,14 +516,35 @@ impl<'a> MatchState<'a> {
         }
     }
 
+    /// The number of subject bytes from `s` in the long set `p..ep`, its
+    /// pattern steps counted (and checked against the cap) test by test:
+    /// each test may scan the whole set.
+    #[cold]
+    #[inline(never)] // out of the matcher's recursion, whose frame it would grow
+    fn long_set_run(&mut self, s: usize, p: usize, ep: usize) -> Result<usize, PatternError> {
+        let mut i = 0;
+        loop {
+            self.take_set_tests(1, p, ep)?;
+            if !self.single_match(s + i, p, ep) {
+                return Ok(i);
+            }
+            i += 1;
+        }
+    }
+
     /// Lazy repetition (`-`): tries the rest of the pattern first, and
     /// takes one more item each time that fails.
     #[inline(always)] // one Rust frame per recursion level
     fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> Step {
         loop {
-            self.tick(1)?;
+            // The try, and the test of a subject byte after it.
+            self.tick_subject(1)?;
+            self.step_past();
             if let Some(e) = self.do_match(s, ep + 1)? {
                 return Ok(Some(e));
+            }
+            if ep - p > SHORT_SET {
+                self.take_set_tests(1, p, ep)?;
             }
             if !self.single_match(s, p, ep) {
                 return Ok(None);
@@ -698,9 +845,18 @@ pub(crate) fn is_literal(pat: &[u8]) -> bool {
     !pat.iter().any(|b| SPECIALS.contains(b))
 }
 
+/// Needles longer than this are searched for in linear time
+/// ([`two_way`]); shorter ones by their first byte, then a comparison.
+const SHORT_NEEDLE: usize = 32;
+
 /// The first occurrence of `needle` in `hay` (`lmemfind`); the empty
-/// needle is found at once.
+/// needle is found at once. Its time is linear in `hay` (for a needle
+/// of up to [`SHORT_NEEDLE`] bytes, at most that many comparisons per
+/// byte of `hay`), which is what `find` pays for.
 pub(crate) fn find_literal(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    if needle.len() > SHORT_NEEDLE {
+        return two_way(hay, needle);
+    }
     let Some((&first, rest)) = needle.split_first() else {
         return Some(0);
     };
@@ -714,6 +870,89 @@ pub(crate) fn find_literal(hay: &[u8], needle: &[u8]) -> Option<usize> {
         from = at + 1;
     }
     None
+}
+
+/// The first occurrence of `needle` (not empty) in `hay` by the Two-Way
+/// algorithm of Crochemore and Perrin: at most about `2 * hay.len()`
+/// byte comparisons, and no memory.
+fn two_way(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let n = needle.len();
+    let last_start = hay.len().checked_sub(n)?;
+    // A critical factorization `needle[..crit] ++ needle[crit..]`: the
+    // later of the two maximal suffixes, for either byte order.
+    let (crit_less, period_less) = maximal_suffix(needle, false);
+    let (crit_greater, period_greater) = maximal_suffix(needle, true);
+    let (crit, period) = if crit_less > crit_greater {
+        (crit_less, period_less)
+    } else {
+        (crit_greater, period_greater)
+    };
+    if needle[..crit] == needle[period..period + crit] {
+        // `period` is the needle's period: after a shift by it, the
+        // needle's first `n - period` bytes are known to match (`memory`).
+        let (mut at, mut memory) = (0, 0);
+        while at <= last_start {
+            let window = &hay[at..at + n];
+            let right = (crit.max(memory)..n).find(|&i| needle[i] != window[i]);
+            if let Some(i) = right {
+                at += i - crit + 1;
+                memory = 0;
+                continue;
+            }
+            if (memory..crit).rev().all(|i| needle[i] == window[i]) {
+                return Some(at);
+            }
+            at += period;
+            memory = n - period;
+        }
+    } else {
+        // No short period: a shift past the larger half is safe.
+        let shift = crit.max(n - crit) + 1;
+        let mut at = 0;
+        while at <= last_start {
+            let window = &hay[at..at + n];
+            let right = (crit..n).find(|&i| needle[i] != window[i]);
+            if let Some(i) = right {
+                at += i - crit + 1;
+                continue;
+            }
+            if needle[..crit] == window[..crit] {
+                return Some(at);
+            }
+            at += shift;
+        }
+    }
+    None
+}
+
+/// The maximal suffix of `x` (not empty) for the byte order, reversed
+/// when `greater`: where it starts, and its period.
+fn maximal_suffix(x: &[u8], greater: bool) -> (usize, usize) {
+    let (mut left, mut right, mut offset, mut period) = (0, 1, 0, 1);
+    while let Some(&a) = x.get(right + offset) {
+        let b = x[left + offset];
+        if (a < b && !greater) || (a > b && greater) {
+            // The suffix is smaller: its period is all of it so far.
+            right += offset + 1;
+            offset = 0;
+            period = right - left;
+        } else if a == b {
+            // One more byte of the current period.
+            if offset + 1 == period {
+                right += offset + 1;
+                offset = 0;
+            } else {
+                offset += 1;
+            }
+        } else {
+            // The suffix is larger: it starts here.
+            left = right;
+            right += 1;
+            offset = 0;
+            period = 1;
+        }
+    }
+    (left, period)
 }
 
 #[cfg(test)]
@@ -806,5 +1045,72 @@ mod tests {
         assert_eq!(find_literal(b"aab", b"ab"), Some(1));
         assert!(is_literal(b"abc\0def"));
         assert!(!is_literal(b"abc\0.def"));
+    }
+
+    /// The first occurrence, by trying every position.
+    fn naive_find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        (0..=hay.len()).find(|&i| hay[i..].starts_with(needle))
+    }
+
+    /// All strings over `alphabet` of lengths up to `max`.
+    fn all_strings(alphabet: &[u8], max: usize) -> Vec<Vec<u8>> {
+        let mut all = vec![vec![]];
+        let mut last = vec![vec![]];
+        for _ in 0..max {
+            last = last
+                .iter()
+                .flat_map(|s: &Vec<u8>| {
+                    alphabet.iter().map(move |&c| {
+                        let mut t = s.clone();
+                        t.push(c);
+                        t
+                    })
+                })
+                .collect();
+            all.extend(last.iter().cloned());
+        }
+        all
+    }
+
+    /// Two-Way finds what trying every position finds: every needle of up
+    /// to 8 bytes over two or three letters in every haystack of up to 11
+    /// (and 8) bytes.
+    #[test]
+    fn two_way_agrees_with_a_naive_search() {
+        for (alphabet, needles, hays) in [(&b"ab"[..], 8, 11), (&b"abc"[..], 6, 8)] {
+            let hays = all_strings(alphabet, hays);
+            for needle in all_strings(alphabet, needles).iter().skip(1) {
+                for hay in &hays {
+                    assert_eq!(
+                        two_way(hay, needle),
+                        naive_find(hay, needle),
+                        "{:?} in {:?}",
+                        String::from_utf8_lossy(needle),
+                        String::from_utf8_lossy(hay)
+                    );
+                }
+            }
+        }
+    }
+
+    /// Long needles (past `SHORT_NEEDLE`), periodic or not, found or not.
+    #[test]
+    fn long_literal_search() {
+        let a = |n| "a".repeat(n);
+        let cases = [
+            (a(200) + "b" + &a(50), a(100) + "b"),
+            (a(200), a(100) + "b"),
+            (a(300), a(100)),
+            ("xy".repeat(100) + "xyz", "xy".repeat(40) + "xyz"),
+            ("abcab".repeat(50), "cababcabab".repeat(5)),
+            ("abcab".repeat(50), "bcaba".repeat(9)),
+            (a(40) + "b" + &a(40), a(39) + "b" + &a(40)),
+            (a(40) + "b" + &a(40), "b".to_string() + &a(41)),
+        ];
+        for (hay, needle) in &cases {
+            let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+            assert!(needle.len() > SHORT_NEEDLE);
+            assert_eq!(find_literal(hay, needle), naive_find(hay, needle));
+        }
     }
 }
