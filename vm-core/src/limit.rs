@@ -132,12 +132,14 @@ impl Vm {
     #[cold]
     #[inline(never)]
     fn limit_exceeded(&mut self) -> LuaError {
-        // Work spent before its check (values moved by one instruction)
-        // may have taken the budget past the mark: the limit is where it
-        // was found exceeded, so a message handler's grace starts there.
+        // The limit is where it was found exceeded: work spent before its
+        // check (values moved by one instruction) may have taken the
+        // budget past the mark, and a charge refused before it left some
+        // units unspent. Either way every later instruction fails too, and
+        // a message handler's grace starts from here.
         let real = self.real_fuel();
         if let Some(l) = &mut self.limit {
-            l.mark = l.mark.min(real);
+            l.mark = real;
         }
         self.rt_error(LIMIT_MESSAGE)
     }

@@ -154,6 +154,12 @@ fn string_functions_charge_for_the_bytes_they_handle() {
         ),
         ("string.format('%q', S)", "string.format('%q', 'x')", mb + 1),
         ("S:byte(1, 4096)", "S:byte(1)", 128),
+        // 1025 empty matches, each scanning a 3,200-byte replacement.
+        (
+            "S:sub(1, 1024):gsub('', ('%0'):rep(1600))",
+            "S:sub(1, 1024):gsub('', '%0')",
+            1025 * 3200 / 32,
+        ),
     ]);
 }
 

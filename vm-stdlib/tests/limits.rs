@@ -652,25 +652,49 @@ fn nested_message_handlers_cannot_outlive_the_instruction_limit() {
 
 /// A native's charge or an instruction's moves can take the budget past the
 /// instruction limit in one step; the limit's error is raised there, and a
-/// message handler still gets its grace to handle it.
+/// message handler still gets its grace to handle it (the code after it
+/// fails again: the limit stays exceeded).
 #[test]
 fn a_handler_runs_after_one_large_step_crosses_the_limit() {
     let cases = [
         "local a = string.rep('a', 1e7)
-         return xpcall(string.upper, function(m) return 'handled: ' .. m end, a)",
+         xpcall(string.upper, function(m) H = 'handled: ' .. m end, a)",
         "local big = {} for i = 1, 2e4 do big[i] = i end
          local function g(...) for i = 1, 1e6 do local t = {...} end end
-         return xpcall(g, function(m) return 'handled: ' .. m end, table.unpack(big))",
+         xpcall(g, function(m) H = 'handled: ' .. m end, table.unpack(big))",
     ];
     for src in cases {
         let mut vm = vm();
         vm.set_instruction_limit(Some(500_000));
-        let r = exec(&mut vm, src).unwrap_or_else(|e| panic!("{src}: {e}"));
-        assert!(matches!(r[0], Value::Bool(false)), "{src}");
-        let msg = vm.to_display(r[1]);
+        let err = exec(&mut vm, src).unwrap_err();
+        assert!(err.contains("instruction limit exceeded"), "{src}: {err}");
+        let h = vm.get_global("H");
+        let h = vm.to_display(h);
         assert!(
-            msg.starts_with("handled: ") && msg.ends_with("instruction limit exceeded"),
-            "{src}: {msg}"
+            h.starts_with("handled: ") && h.ends_with("instruction limit exceeded"),
+            "{src}: {h}"
         );
     }
+}
+
+/// A charge the limit refuses (a native's work that would pass it) trips
+/// the limit as any other excess does: a `pcall` that catches the error
+/// cannot go on running with what the refused work left unspent.
+#[test]
+fn a_refused_charge_trips_the_limit() {
+    let mut vm = vm();
+    vm.set_instruction_limit(Some(400_000));
+    let err = exec(
+        &mut vm,
+        "local s = string.rep('x', 1e7)
+         local ok = pcall(string.upper, s)
+         local n = 0
+         pcall(function() for i = 1, 1e9 do n = n + 1 end end)
+         N = n",
+    )
+    .unwrap_err();
+    assert!(err.contains("instruction limit exceeded"), "{err}");
+    assert_eq!(vm.instruction_limit_left(), Some(0));
+    vm.set_instruction_limit(None);
+    assert!(vm.get_global("N").is_nil());
 }

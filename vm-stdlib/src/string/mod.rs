@@ -823,6 +823,9 @@ fn gsub_scan(
     // The state in locals while scanning (registers, not memory).
     let (mut pos, mut last, mut n, mut changed) = (st.pos, st.last, st.n, st.changed);
     let pos0 = pos;
+    // Replacement bytes scanned beyond those produced (a `%0` of an empty
+    // match adds nothing to `out` but still costs its scan).
+    let mut scanned = 0usize;
     let scan = loop {
         if n >= st.max {
             break Scan::Done;
@@ -832,7 +835,9 @@ fn gsub_scan(
             Ok(Some(end)) if Some(end) != last => {
                 let m = pos..end;
                 if let Some(text) = text {
+                    let before = out.len();
                     let r = pattern::expand_replacement(out, text, src, m, ms.captures());
+                    scanned += text.len().saturating_sub(out.len() - before);
                     if let Err(e) = r {
                         break Scan::Error(e);
                     }
@@ -865,11 +870,11 @@ fn gsub_scan(
             break Scan::Done;
         }
         // Work: the matcher's, the subject scanned, the result produced.
-        if ms.work() + (pos - pos0 + out.len() - out0) as u64 >= STEP_BYTES as u64 {
+        if ms.work() + (pos - pos0 + out.len() - out0 + scanned) as u64 >= STEP_BYTES as u64 {
             break Scan::Step;
         }
     };
-    let work = ms.work() + (pos - pos0 + out.len() - out0) as u64;
+    let work = ms.work() + (pos - pos0 + out.len() - out0 + scanned) as u64;
     (st.pos, st.last, st.n, st.changed) = (pos, last, n, changed);
     (scan, work)
 }
