@@ -12,6 +12,12 @@
 //! failing handler's error replaces it), then returns `true`, or `false`
 //! and the error, and the coroutine is dead. As in PUC Lua, the handlers
 //! cannot yield.
+//!
+//! An error that leaves a driven call on the main thread (`Vm::start`, no
+//! protected call to catch it) is handled the same way: a closer frame
+//! replaces the failed frames and runs the main task's pending handlers
+//! under the budget, then raises the final error, which leaves the driver
+//! with nothing left to close.
 
 use crate::error::LuaResult;
 use crate::meta::Tm;
@@ -87,6 +93,62 @@ impl Vm {
             }
             Deliver::Continuation => self.resumek(t, 0, Deliver::Continuation, k, ctx),
         })
+    }
+}
+
+impl Vm {
+    /// After error `err` left the main task: when it has pending `__close`
+    /// handlers, replaces its frames with a closer frame that runs them
+    /// (started by the driver loop) and answers true.
+    pub(crate) fn start_main_closing(&mut self, err: Value) -> bool {
+        let Some((func, depth)) = self.main_task else {
+            return false;
+        };
+        if self.cur != self.main || self.th.tbc.last().is_none_or(|&s| s <= func) {
+            return false;
+        }
+        self.unwind_frames(depth);
+        self.close_upvals(func);
+        let closer = self.new_native(&MAIN_CLOSER);
+        let at = self.th.top;
+        self.th.push(closer);
+        self.th.push(err);
+        self.th.push(Value::Int(func as i64));
+        self.precall(at, MULTRET).is_ok()
+    }
+}
+
+/// The main task's closer: runs the pending handlers above the main task's
+/// function slot (argument 2) with the error (argument 1), then raises it.
+static MAIN_CLOSER: NativeFunction = NativeFunction::new("close", main_closer);
+static MAIN_CLOSER_K: Continuation = Continuation::new("main_close_k", main_closer_k);
+
+fn main_closer(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    main_closer_k(vm, args, Status::Ok, 0)
+}
+
+fn main_closer_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
+    if status == Status::Error {
+        let e = vm.frame_get(args, vm.frame_top(args) - 1);
+        vm.set_arg(args, 1, e);
+    }
+    vm.frame_truncate(args, args.len());
+    let err = vm.arg(args, 1);
+    let level = match vm.arg(args, 2) {
+        Value::Int(l) => l as usize,
+        _ => 0,
+    };
+    match vm.th.tbc.last() {
+        Some(&slot) if slot > level => {
+            vm.th.tbc.pop();
+            let v = vm.th.stack[slot];
+            let h = vm.metamethod(v, Tm::Close);
+            vm.push(h);
+            vm.push(v);
+            vm.push(err);
+            Ok(vm.pcallk(2, None, &MAIN_CLOSER_K, 0))
+        }
+        _ => Err(crate::error::LuaError::new(err)),
     }
 }
 

@@ -636,7 +636,15 @@ impl Vm {
             0
         };
         self.suspendable = true;
-        let r = self.run_anchored(t, stop);
+        let mut r = self.run_anchored(t, stop);
+        // An error leaving the main task runs its pending `__close`
+        // handlers under the budget too (`closethread`), then leaves again.
+        while let Err(e) = &r {
+            if t != self.main || !self.start_main_closing(e.0.value) {
+                break;
+            }
+            r = self.run_anchored(t, stop);
+        }
         self.suspendable = false;
         self.drive_end(t, r)
     }

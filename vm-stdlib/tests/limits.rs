@@ -235,6 +235,7 @@ fn endless_callbacks_come_back_to_the_driver_every_slice() {
         "local co = coroutine.create(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) error('x') end)
          coroutine.resume(co) coroutine.close(co)",
         "pcall(coroutine.wrap(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) error('x') end))",
+        "local x <close> = setmetatable({}, {__close = function() while true do end end}) error('x')",
     ];
     for src in cases {
         let (slices, most, end) = sliced(src, 1000, 50);
@@ -697,4 +698,30 @@ fn a_refused_charge_trips_the_limit() {
     assert_eq!(vm.instruction_limit_left(), Some(0));
     vm.set_instruction_limit(None);
     assert!(vm.get_global("N").is_nil());
+}
+
+/// An error leaving a driven main call runs the pending `__close`
+/// handlers in slices like any code, newest first, each with the current
+/// error, and the run ends with the last error.
+#[test]
+fn an_error_leaving_the_main_call_closes_in_slices() {
+    let src = "LOG = ''
+        local a <close> = setmetatable({}, {__close = function(_, e)
+          for i = 1, 1000 do end LOG = LOG .. ' a:' .. tostring(e) end})
+        local b <close> = setmetatable({}, {__close = function(_, e)
+          for i = 1, 1000 do end LOG = LOG .. ' b:' .. tostring(e) error('from b', 0) end})
+        error('boom', 0)";
+    for slice in [1, 7, 100, 1_000_000] {
+        let mut vm = vm();
+        let r = slices::run(&mut vm, src, slice, 100_000, false);
+        assert_eq!(r.end, Err("from b".to_string()), "slice {slice}");
+        if slice < 100 {
+            assert!(r.slices > 100, "slice {slice}: {} slices", r.slices);
+        }
+        let log = vm.get_global("LOG");
+        assert_eq!(vm.to_display(log), " b:boom a:from b", "slice {slice}");
+        // The main thread is ready for the next call.
+        let again = exec(&mut vm, "return 1 + 1").unwrap();
+        assert_eq!(int(&again[0]), 2);
+    }
 }
