@@ -725,3 +725,33 @@ fn an_error_leaving_the_main_call_closes_in_slices() {
         assert_eq!(int(&again[0]), 2);
     }
 }
+
+/// A run parked while `coroutine.close` runs a coroutine's handlers (or
+/// while an error leaving the main call does) can be cancelled like any
+/// other: the VM is usable afterwards, and the coroutine is dead.
+#[test]
+fn cancel_a_run_parked_in_a_closing() {
+    let sources = [
+        "CO = coroutine.create(function()
+           local x <close> = setmetatable({}, {__close = function() while true do end end})
+           coroutine.yield()
+         end)
+         coroutine.resume(CO)
+         coroutine.close(CO)",
+        "local x <close> = setmetatable({}, {__close = function() while true do end end})
+         error('boom')",
+    ];
+    for src in sources {
+        let mut vm = vm();
+        vm.gc_set_stress(true);
+        park_main(&mut vm, src, 100, 5);
+        let main = vm.main_thread();
+        assert!(vm.cancel(main).is_ok(), "{src}");
+        if let Value::Thread(co) = vm.get_global("CO") {
+            assert_eq!(vm.thread_status(co), vm_core::ThreadStatus::Dead);
+        }
+        let r = exec(&mut vm, "return 6 * 7").unwrap();
+        assert_eq!(int(&r[0]), 42);
+        vm.check_invariants().unwrap();
+    }
+}
