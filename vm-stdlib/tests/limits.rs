@@ -236,6 +236,7 @@ fn endless_callbacks_come_back_to_the_driver_every_slice() {
          coroutine.resume(co) coroutine.close(co)",
         "pcall(coroutine.wrap(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) error('x') end))",
         "local x <close> = setmetatable({}, {__close = function() while true do end end}) error('x')",
+        "setmetatable({}, {__gc = function() while true do end end}) collectgarbage()",
     ];
     for src in cases {
         let (slices, most, end) = sliced(src, 1000, 50);
