@@ -107,6 +107,12 @@ impl Vm {
         Value::Str(self.heap.intern(bytes))
     }
 
+    /// [`Vm::new_str`] of a buffer, which a new string takes instead of
+    /// copying it (for large results).
+    pub fn new_str_from_vec(&mut self, bytes: Vec<u8>) -> Value {
+        Value::Str(self.heap.intern_vec(bytes))
+    }
+
     /// The bytes of a string value (`None` for other types).
     pub fn str_bytes(&self, v: Value) -> Option<&[u8]> {
         match v {
@@ -481,10 +487,11 @@ impl Vm {
             Value::Bool(b) => b.to_string(),
             Value::Int(_) | Value::Num(_) => self.to_display(v),
             _ => {
-                let tn = self.type_name_of(v);
                 // A `__name` may be long: checked before it is copied.
-                self.reserve_memory(tn.len())?;
-                self.charge((tn.len() / 32) as u64)?;
+                let n = self.type_name_len(v).unwrap_or(0);
+                self.reserve_memory(n)?;
+                self.charge((n / 32) as u64)?;
+                let tn = self.type_name_of(v);
                 format!("{tn}: {}", self.address(v))
             }
         };

@@ -162,6 +162,25 @@ impl Heap {
         r
     }
 
+    /// [`Heap::intern`] of a buffer: a new string takes the buffer (shrunk
+    /// to its length) instead of a copy, so a large result is never held
+    /// twice.
+    pub fn intern_vec(&mut self, bytes: Vec<u8>) -> StrRef {
+        let hash = hash_bytes(&bytes);
+        let strings = &self.strings;
+        if let Some(&r) = self.intern.find(hash, |&r| *strings[r].bytes == *bytes) {
+            return r;
+        }
+        self.debt += bytes.len() + STR_OVERHEAD;
+        let r = self.strings.insert(LuaStr {
+            bytes: bytes.into_boxed_slice(),
+            hash,
+        });
+        let strings = &self.strings;
+        self.intern.insert_unique(hash, r, |&r| strings[r].hash);
+        r
+    }
+
     /// The interned string with content `bytes`, if one exists (no
     /// allocation).
     pub fn find_str(&self, bytes: &[u8]) -> Option<StrRef> {

@@ -221,6 +221,15 @@ impl Vm {
         }
     }
 
+    /// The length of `v`'s `__name`, if its metatable has a string there.
+    pub(crate) fn type_name_len(&self, v: Value) -> Option<usize> {
+        let mt = self.metatable(v)?;
+        match self.heap.tables[mt].get_str(self.names.tm[Tm::Name as usize]) {
+            Value::Str(s) => Some(self.heap.str_bytes(s).len()),
+            _ => None,
+        }
+    }
+
     /// The `__name` of `v`'s metatable if it is a string (`luaT_objtypename`).
     pub fn type_name_of(&mut self, v: Value) -> String {
         if let Some(mt) = self.metatable(v) {

@@ -118,7 +118,7 @@ fn format_run(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 fn format_done(vm: &mut Vm, out: Vec<u8>) -> LuaResult<Step> {
     charge_bytes(vm, out.len())?;
     vm.make_room(out.len())?;
-    let s = vm.new_str(&out);
+    let s = vm.new_str_from_vec(out);
     vm.push(s);
     Ok(Step::Return(1))
 }

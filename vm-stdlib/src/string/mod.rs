@@ -112,6 +112,14 @@ fn check_str(vm: &mut Vm, args: Args, i: usize) -> LuaResult<(Value, usize)> {
     Ok((s, bytes(vm, s).len()))
 }
 
+/// [`return_str`] of a buffer, which the string takes (no copy).
+fn return_string(vm: &mut Vm, b: Vec<u8>) -> LuaResult<Step> {
+    vm.make_room(b.len())?;
+    let s = vm.new_str_from_vec(b);
+    vm.push(s);
+    Ok(Step::Return(1))
+}
+
 /// Pushes a new string and returns one result.
 fn return_str(vm: &mut Vm, b: &[u8]) -> LuaResult<Step> {
     vm.make_room(b.len())?;
@@ -304,7 +312,7 @@ fn rep_run(
         let sep = vm.str_bytes(parts[1]).unwrap_or_default();
         rep_fill(&mut out, text, sep, chunk);
         if out.len() == total {
-            return return_str(vm, &out);
+            return return_string(vm, out);
         }
         if vm.budget_spent() {
             break;
@@ -958,7 +966,7 @@ fn gsub_finish(
         }
     }
     vm.make_room(out.len())?;
-    let r = vm.new_str(&out);
+    let r = vm.new_str_from_vec(out);
     vm.push(r);
     vm.push(Value::Int(st.n));
     Ok(Step::Return(2))

@@ -336,7 +336,7 @@ fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     }
     charge_bytes(vm, fmt.len() + out.len())?;
     vm.make_room(out.len())?;
-    let s = vm.new_str(&out);
+    let s = vm.new_str_from_vec(out);
     vm.push(s);
     Ok(Step::Return(1))
 }

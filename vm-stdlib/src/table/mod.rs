@@ -393,7 +393,7 @@ fn concat_phase(vm: &mut Vm, st: State, log: &mut PhaseLog) -> LuaResult<Flow> {
             add_field(vm, &mut buf, v, i)?;
             if i == last {
                 vm.charge(1 + byte_units(before, buf.len()))?;
-                return concat_result(vm, &buf);
+                return concat_result(vm, buf);
             }
             add_string(vm, &mut buf, sep)?;
             i += 1;
@@ -412,7 +412,7 @@ fn concat_phase(vm: &mut Vm, st: State, log: &mut PhaseLog) -> LuaResult<Flow> {
     add_field(vm, &mut buf, v, i)?;
     if i == last {
         vm.charge(byte_units(before, buf.len()))?;
-        return concat_result(vm, &buf);
+        return concat_result(vm, buf);
     }
     add_string(vm, &mut buf, sep)?;
     vm.charge(byte_units(before, buf.len()))?;
@@ -470,8 +470,8 @@ fn store_buffer(vm: &mut Vm, st: State, buf: Vec<u8>) {
     }
 }
 
-fn concat_result(vm: &mut Vm, buf: &[u8]) -> LuaResult<Flow> {
-    let s = vm.new_str(buf);
+fn concat_result(vm: &mut Vm, buf: Vec<u8>) -> LuaResult<Flow> {
+    let s = vm.new_str_from_vec(buf);
     vm.push(s);
     Ok(Flow::Return(1))
 }
