@@ -380,4 +380,16 @@ local after = coroutine.wrap(function(a) local b = coroutine.yield(a + 1) return
 assert(after(1) == 2 and after(5) == 10)
 assert(collectgarbage("count") > 0)
 
+-- Handlers run by coroutine.close see no frame below their own, as in
+-- PUC Lua (which calls them from C).
+do
+  local seen
+  local co = coroutine.create(function()
+    local x <close> = setmetatable({}, {__close = function() seen = debug.getinfo(2, "S") == nil end})
+    coroutine.yield()
+  end)
+  coroutine.resume(co)
+  assert(coroutine.close(co) == true and seen == true)
+end
+
 print("ok coroutine")

@@ -148,3 +148,36 @@ i = 0
 f, err = load(function() i = i + 1 return i == 1 and "return 1" or true end)
 assert(f == nil and err:find("reader function must return a string"))
 print("ok load")
+
+-- A reader's syntax error is reported as soon as the statement is seen:
+-- the reader is not called again, and a later reader error cannot hide it.
+do
+  local n = 0
+  local f, e = load(function()
+    n = n + 1
+    if n == 1 then return "x = 1 + " elseif n == 2 then return "= 2" end
+    error("reader called again")
+  end, "=r")
+  assert(f == nil and e == "r:1: unexpected symbol near '='", e)
+  n = 0
+  f, e = load(function()
+    n = n + 1
+    if n == 1 then return "return 1 return 2" end
+    error("reader called again")
+  end, "=r")
+  assert(f == nil and e == "r:1: <eof> expected near 'return'" and n == 1, e)
+end
+
+-- Line breaks split across pieces count as in one string ("\r\r" + "\r"
+-- is three breaks, "\n\r" one).
+do
+  for _, pieces in ipairs({{"x=1\r\r", "\r", "error('e')"}, {"x=1\r\n\r\n", "\rerror('e')"},
+                           {"x=1\n", "\r\n", "\rerror('e')"}, {"-- c\r", "\n-- d\n\r", "error('e')"}}) do
+    local i = 0
+    local f = assert(load(function() i = i + 1 return pieces[i] end, "=p"))
+    local whole = assert(load(table.concat(pieces), "=p"))
+    local _, e1 = pcall(f)
+    local _, e2 = pcall(whole)
+    assert(e1 == e2, e1 .. " vs " .. e2)
+  end
+end

@@ -861,6 +861,10 @@ impl Vm {
     /// `bad argument #i to 'name' (T expected, got U)` (`luaL_typeerror`).
     pub fn type_error_arg(&mut self, args: Args, i: usize, expected: &str) -> LuaError {
         let v = self.arg(args, i);
+        // The message quotes the value's `__name`, which may be long: its
+        // copy is paid for (seen at the next instruction or native start).
+        let n = self.type_name_len(v).unwrap_or(0);
+        self.spend((n / 32) as u64);
         self.type_error_for(args, i, expected, v)
     }
 

@@ -22,7 +22,7 @@
 use crate::error::LuaResult;
 use crate::meta::Tm;
 use crate::native::{Args, Continuation, Deliver, NativeFunction, Status, Step};
-use crate::state::{ThreadStatus, Vm, MULTRET, STARTED, YIELDED};
+use crate::state::{ThreadStatus, Vm, HIDDEN, MULTRET, STARTED, YIELDED};
 use crate::value::{ThreadRef, Value};
 
 impl Vm {
@@ -79,7 +79,7 @@ impl Vm {
         let r = self.precall(func, MULTRET);
         if r.is_ok() {
             let ci = self.th.frames.last_mut().expect("the closer's frame");
-            ci.flags |= STARTED | YIELDED;
+            ci.flags |= STARTED | YIELDED | HIDDEN;
             ci.k = Some(&CLOSER_K);
             ci.ctx = i64::from(err.is_some());
         }
@@ -114,7 +114,13 @@ impl Vm {
         self.th.push(closer);
         self.th.push(err);
         self.th.push(Value::Int(func as i64));
-        self.precall(at, MULTRET).is_ok()
+        if self.precall(at, MULTRET).is_err() {
+            return false;
+        }
+        if let Some(ci) = self.th.frames.last_mut() {
+            ci.flags |= HIDDEN;
+        }
+        true
     }
 }
 

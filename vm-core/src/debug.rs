@@ -6,7 +6,7 @@
 use crate::error::LuaError;
 use crate::func::Proto;
 use crate::opcodes::Op;
-use crate::state::{FrameKind, Vm, FIN, HOOKED, MSGH, TAIL};
+use crate::state::{FrameKind, Vm, FIN, HOOKED, NO_LEVEL, TAIL};
 use crate::value::Value;
 use crate::vm::Src;
 
@@ -33,7 +33,7 @@ pub fn chunk_id(source: &str) -> String {
             .collect();
         return format!("...{tail}");
     }
-    let first = source.split(['\n', '\r']).next().unwrap_or("");
+    let first = source.split('\n').next().unwrap_or("");
     let max = ID_SIZE - 15;
     if first.len() < source.len() || first.len() > max {
         let cut: String = first.chars().take(max.min(first.len())).collect();
@@ -170,12 +170,12 @@ impl Vm {
     pub(crate) fn level_frame(&self, level: usize) -> Option<usize> {
         let frames = &self.th.frames;
         let top = frames.len().checked_sub(1)?;
-        if !frames.iter().any(|ci| ci.flags & MSGH != 0) {
+        if !frames.iter().any(|ci| ci.flags & NO_LEVEL != 0) {
             return top.checked_sub(level);
         }
         (0..=top)
             .rev()
-            .filter(|&fi| frames[fi].flags & MSGH == 0)
+            .filter(|&fi| frames[fi].flags & NO_LEVEL == 0)
             .nth(level)
     }
 
@@ -183,7 +183,7 @@ impl Vm {
     fn level_frames(&self) -> Vec<usize> {
         (0..self.th.frames.len())
             .rev()
-            .filter(|&fi| self.th.frames[fi].flags & MSGH == 0)
+            .filter(|&fi| self.th.frames[fi].flags & NO_LEVEL == 0)
             .collect()
     }
 

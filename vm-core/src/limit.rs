@@ -282,8 +282,15 @@ impl Vm {
     #[inline]
     pub(crate) fn spend_moves(&mut self, n: usize) {
         if n > FREE_MOVES {
-            self.fuel = self.fuel.saturating_sub(((n - FREE_MOVES) / 2) as i64);
+            self.spend(((n - FREE_MOVES) / 2) as u64);
         }
+    }
+
+    /// Spends `units` where raising is not possible: the budget's check at
+    /// the next instruction or native start sees them.
+    pub(crate) fn spend(&mut self, units: u64) {
+        let units = i64::try_from(units).unwrap_or(i64::MAX);
+        self.fuel = self.fuel.saturating_sub(units);
     }
 
     /// Accounts for `bytes` of thread stack growth: against the memory

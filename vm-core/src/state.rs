@@ -65,6 +65,12 @@ pub(crate) const FIN: u16 = 4096;
 pub(crate) const CALLING: u16 = 8192;
 /// Native frame flag: a message handler's trampoline (`msgh.rs`).
 pub(crate) const MSGH: u16 = 16384;
+/// A frame that is no stack level for the debug library: a closer running
+/// a coroutine's `__close` handlers (`closethread.rs`), which PUC Lua runs
+/// from C with no frame of its own.
+pub(crate) const HIDDEN: u16 = 32768;
+/// Frames that stack levels skip.
+pub(crate) const NO_LEVEL: u16 = MSGH | HIDDEN;
 
 /// What a frame is running.
 #[derive(Clone, Copy, Debug)]

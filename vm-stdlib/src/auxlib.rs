@@ -66,6 +66,8 @@ pub(crate) fn until_nul(b: &[u8]) -> &[u8] {
 /// Argument `i` as the C string PUC Lua would pass on.
 pub(crate) fn check_c_string(vm: &mut Vm, args: Args, i: usize) -> LuaResult<Vec<u8>> {
     let s = vm.check_string(args, i)?;
+    // Copied (and then scanned by the system): paid for.
+    vm.charge_scan(s)?;
     Ok(until_nul(vm.str_bytes(s).unwrap_or_default()).to_vec())
 }
 

@@ -160,6 +160,8 @@ fn print_run(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         let Some(s) = log.tostring(vm, vm.arg(args, i + 1))? else {
             return Ok(log.request(vm, &PRINT_K));
         };
+        // Written out: paid for as `io.write` pays.
+        vm.charge_scan(s)?;
         {
             let mut out = std::io::stdout().lock();
             if i > 0 {
@@ -190,6 +192,8 @@ fn assert(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 
 fn error(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let v = vm.arg(args, 1);
+    // A string error with a position is copied once more.
+    vm.charge_scan(vm.arg(args, 1))?;
     let level = if args.len() >= 2 {
         vm.check_integer(args, 2)?
     } else {

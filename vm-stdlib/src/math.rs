@@ -286,6 +286,7 @@ fn ldexp_f64(x: f64, e: i32) -> f64 {
 fn tointeger(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     // `lua_tointegerx`: numeric strings are converted too (5.4.4).
     let v = vm.arg(args, 1);
+    vm.charge_scan(v)?;
     let r = vm.to_number_value(v).and_then(vm_core::number::tointeger);
     match r {
         Some(n) => ret(vm, Value::Int(n)),

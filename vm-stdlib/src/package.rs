@@ -187,10 +187,16 @@ fn require_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<St
                 Value::Str(_) => bytes(vm, first),
                 _ => text.into_bytes(),
             };
+            // The messages gather in a buffer the heap counts.
             let messages = vm.frame_get(args, REQ_MESSAGES);
-            if let Some(m) = vm.userdata_mut::<Vec<u8>>(messages) {
-                m.extend_from_slice(&text);
-            }
+            let mut m = vm
+                .userdata_mut::<Vec<u8>>(messages)
+                .map(std::mem::take)
+                .unwrap_or_default();
+            crate::string::cost::charge_bytes(vm, text.len())?;
+            crate::auxlib::reserve_bytes(vm, &mut m, text.len())?;
+            m.extend_from_slice(&text);
+            crate::auxlib::put_buffer(vm, messages, m);
         }
         _ => {}
     }

@@ -318,6 +318,13 @@ impl<'s> Parser<'s> {
         })
     }
 
+    /// A `return` ending the chunk, and the chunk's end after it.
+    pub(super) fn final_return(&mut self) -> PResult<Return> {
+        let r = self.return_stat()?;
+        self.check(Token::Eof)?;
+        Ok(r)
+    }
+
     /// `statlist`: statements up to the end of the block; a `return` must
     /// be the last one. Boxed, like expressions, to keep frames small.
     fn block(&mut self) -> PResult<Box<Block>> {

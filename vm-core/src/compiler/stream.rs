@@ -27,6 +27,9 @@ use super::SyntaxError;
 
 type PResult<T> = Result<T, SyntaxError>;
 
+/// Up to this many bytes buffered, every piece is parsed at once.
+const EAGER: usize = 4096;
+
 /// The buffer keeps at least this capacity when it shrinks.
 const MIN_CAPACITY: usize = 256;
 
@@ -59,7 +62,11 @@ impl ChunkStream {
             return Err(out_of_memory());
         }
         self.pending.extend_from_slice(piece);
-        if self.pending.len() < 2 * self.attempted {
+        // Small statements are tried at every piece, as PUC's parser
+        // reads on demand (a syntax error stops the reading at once);
+        // long ones when the buffer has doubled, which keeps re-parsing
+        // linear.
+        if self.pending.len() > EAGER && self.pending.len() < 2 * self.attempted {
             return Ok(());
         }
         self.parse_complete(budget)
@@ -78,7 +85,16 @@ impl ChunkStream {
         p.last_line = self.last_line;
         // The parsed prefix: its length, the line after it, and its cost.
         let mut parsed = (0, self.line, self.last_line, 0);
-        while !p.lex.starved() && !p.block_follow(true) && p.tok != Token::Return {
+        while !p.lex.starved() && !p.block_follow(true) {
+            if p.tok == Token::Return {
+                // The chunk's end: what follows `return` is an error as
+                // soon as it is seen.
+                let r = p.final_return();
+                if !p.lex.starved() {
+                    r?;
+                }
+                break;
+            }
             let before = self.stats.len();
             let r = p.statement(&mut self.stats);
             if p.lex.starved() {
@@ -94,10 +110,10 @@ impl ChunkStream {
         // being read are kept only as the line breaks they hold.
         if let Some((blanks, breaks)) = p.lex.blank_tail() {
             if blanks.start >= at {
-                let fill = match breaks {
-                    0 => vec![b' '],
-                    n => vec![b'\n'; n as usize],
-                };
+                // The space keeps the last `\n` from pairing with a `\r`
+                // or `\n` that follows (`\n\r` is one line break).
+                let mut fill = vec![b'\n'; breaks as usize];
+                fill.push(b' ');
                 self.pending.splice(blanks, fill);
             }
         }

@@ -343,6 +343,7 @@ fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 
 fn packsize(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let fmt = vm.check_string(args, 1)?;
+    vm.charge_scan(fmt)?;
     let fmt = vm.str_bytes(fmt).unwrap_or_default().to_vec();
     let mut f = Format::new(&fmt);
     let mut total = 0usize;
