@@ -13,7 +13,9 @@
 //! end of the text received (a token at the end may go on in the next
 //! piece, and the token after a statement decides where it ends). A
 //! statement cut short is parsed again from its start when more text has
-//! come; waiting until the buffered text doubles keeps that linear.
+//! come: at every piece while the buffer is small (so that a syntax error
+//! stops the reading as soon as PUC's would), then only when the buffered
+//! text has doubled, which keeps that linear.
 //! An error found without reading the end is the chunk's error, exactly
 //! as a parse of the whole text would report it, and no more text is
 //! needed. The rest (the last statements, a final `return`, the check for
