@@ -184,15 +184,9 @@ pub(crate) fn undump(bytes: &[u8], chunkname: &str, heap: &mut Heap) -> Result<P
         pos: 0,
         heap,
     };
+    // Bytes after the main function are ignored, as `luaU_undump` does.
     r.header()
         .and_then(|()| r.function(Arc::from(chunkname), 0))
-        .and_then(|p| {
-            if r.pos == r.bytes.len() {
-                Ok(p)
-            } else {
-                Err("corrupted chunk")
-            }
-        })
         .map_err(|why| format!("{name}: bad binary format ({why})"))
 }
 
