@@ -297,8 +297,15 @@ impl Vm {
     /// # Errors
     /// "invalid key to 'next'" for a key not in the table.
     pub fn next(&mut self, t: TableRef, k: Value) -> LuaResult<Option<(Value, Value)>> {
-        match self.heap.tables[t].next(k) {
-            Ok(r) => Ok(r),
+        match self.heap.tables[t].next_scanning(k) {
+            Ok((r, skipped)) => {
+                // Stepping over removed keys is paid for: one unit every
+                // 16 slots.
+                if skipped >= 16 {
+                    self.charge((skipped / 16) as u64)?;
+                }
+                Ok(r)
+            }
             Err(e) => Err(self.rt_error(e.message())),
         }
     }

@@ -353,6 +353,13 @@ impl Table {
     /// # Ok::<(), vm_core::table::TableError>(())
     /// ```
     pub fn next(&self, key: Value) -> Result<Option<(Value, Value)>, TableError> {
+        self.next_scanning(key).map(|(pair, _)| pair)
+    }
+
+    /// [`Table::next`], and how many empty slots it stepped over to find
+    /// the pair (a traversal of a table whose keys were mostly removed
+    /// steps over them all: the caller may charge for it).
+    pub fn next_scanning(&self, key: Value) -> Result<(Option<(Value, Value)>, usize), TableError> {
         let start = match key {
             Value::Nil => 0,
             key => self.position_after(key)?,
@@ -649,17 +656,21 @@ impl Table {
         }
     }
 
-    /// The first live pair at or after traversal position `start`.
-    fn pair_from(&self, start: usize) -> Option<(Value, Value)> {
+    /// The first live pair at or after traversal position `start`, and
+    /// the empty slots before it.
+    fn pair_from(&self, start: usize) -> (Option<(Value, Value)>, usize) {
         let len = self.array.len();
         if let Some(rest) = self.array.get(start..) {
             if let Some((i, &v)) = rest.iter().enumerate().find(|(_, v)| !v.is_nil()) {
-                return Some((int_key(start + i), v));
+                return (Some((int_key(start + i), v)), i);
             }
         }
-        self.hash
-            .live_from(start.saturating_sub(len))
-            .map(|e| (e.key, e.value))
+        let from = start.saturating_sub(len);
+        let skipped = len.saturating_sub(start);
+        match self.hash.live_from(from) {
+            Some((e, offset)) => (Some((e.key, e.value)), skipped + offset),
+            None => (None, skipped + self.hash.entries.len().saturating_sub(from)),
+        }
     }
 }
 
@@ -826,11 +837,11 @@ impl HashPart {
 
     /// The first live entry at or after position `from`, remembered as the
     /// traversal hint.
-    fn live_from(&self, from: usize) -> Option<&Entry> {
+    fn live_from(&self, from: usize) -> Option<(&Entry, usize)> {
         let rest = self.entries.get(from..)?;
         let (offset, entry) = rest.iter().enumerate().find(|(_, e)| !e.value.is_nil())?;
         self.next_hint.set(from + offset);
-        Some(entry)
+        Some((entry, offset))
     }
 
     /// Lookup of any normalised key.

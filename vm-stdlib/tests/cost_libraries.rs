@@ -182,7 +182,9 @@ fn long_operands_and_many_values_are_paid_for() {
                  local function f(...) return select('#', ...) end
                  local function g(...) local t = {...} return #t end
                  local co = coroutine.wrap(function(...) while true do coroutine.yield(...) end end)
-                 local C = string.rep('local a = 1 ', N // 12) ";
+                 local C = string.rep('local a = 1 ', N // 12)
+                 local E = {} for i = 1, 4096 do E[i + 0.5] = true end
+                 for i = 1, 4095 do E[i + 0.5] = nil end ";
     paid(
         setup,
         &[
@@ -216,6 +218,9 @@ fn long_operands_and_many_values_are_paid_for() {
             ),
             // Compiling pays a unit a byte.
             ("load(C)", "load('')", (1 << 20) / 12 * 12),
+            // `next` pays for the removed keys it steps over (one unit
+            // every 16).
+            ("next(E)", "next({1})", 4095 / 16),
         ],
     );
 }
