@@ -275,3 +275,25 @@ fn plain_finds_of_long_needles() {
          20001:30001 1:40001 nil:nil"
     );
 }
+
+/// Captures are pattern steps too: 32 nested empty captures tried at every
+/// position of a long subject stop at the limit (a hostile pass: they ran
+/// 16 s under a limit of a million).
+#[test]
+fn nested_captures_pay_at_every_position() {
+    for src in [
+        "local s, p = ('a'):rep(1e5), ('('):rep(32) .. (')'):rep(32) .. 'b'
+         while true do s:find(p) end",
+        "local s, p = ('a'):rep(1e5), ('()'):rep(32) .. 'b'
+         while true do s:gsub(p, '') end",
+    ] {
+        stops_at_the_limit(src, 1_000_000);
+    }
+    // One search: 100,000 attempts, each opening and closing 32 captures
+    // (about 64 pattern steps past the 4 each attempt pays for).
+    let (fuel, _) = whole(
+        "local s, p = ('a'):rep(1e5), ('('):rep(32) .. (')'):rep(32) .. 'b'
+         return s:find(p)",
+    );
+    assert!(fuel >= 100_000 * 60 / 32, "{fuel}");
+}

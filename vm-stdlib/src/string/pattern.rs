@@ -463,6 +463,8 @@ impl<'a> MatchState<'a> {
         }
         self.caps.slots[self.caps.level] = Capture { init: s, len };
         self.caps.level += 1;
+        // A capture's opening is a pattern step like any item.
+        self.step_past();
         let end = self.do_match(s, p)?;
         if end.is_none() {
             self.caps.level -= 1;
@@ -476,6 +478,8 @@ impl<'a> MatchState<'a> {
     fn end_capture(&mut self, s: usize, p: usize) -> Step {
         let l = self.capture_to_close()?;
         self.caps.slots[l].len = CapLen::Closed(s - self.caps.slots[l].init);
+        // The closing, and the open captures looked through to find it.
+        self.free -= (self.caps.level - l) as i64;
         let end = self.do_match(s, p)?;
         if end.is_none() {
             self.caps.slots[l].len = CapLen::Unfinished;
