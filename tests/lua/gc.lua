@@ -174,4 +174,28 @@ assert(finalized_count == 1000)
 collectgarbage("collect")
 assert(collectgarbage("count") < base + 1024)
 
+-- Chains of ephemeron entries, each key kept only by the value of the
+-- entry before (or after) it, are kept whole by one reachable end (and
+-- marked in a pass or two, however long).
+do
+  for _, forward in ipairs({true, false}) do
+    local N = 20000
+    local e = setmetatable({}, {__mode = "k"})
+    local keys = {}
+    for i = 1, N do keys[i] = {} end
+    for i = 1, N - 1 do
+      if forward then e[keys[i + 1]] = keys[i] else e[keys[i]] = keys[i + 1] end
+    end
+    local root = forward and keys[N] or keys[1]
+    keys = nil
+    collectgarbage()
+    local n = 0
+    for _ in pairs(e) do n = n + 1 end
+    assert(n == N - 1, n)
+    root = nil
+    collectgarbage()
+    assert(next(e) == nil)
+  end
+end
+
 print("ok gc")

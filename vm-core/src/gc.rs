@@ -292,11 +292,16 @@ impl Vm {
     /// Propagates marks until the gray list is empty and no ephemeron
     /// table can mark anything more.
     fn propagate_all(&mut self, m: &mut Marker) {
+        let mut backward = false;
         loop {
             self.propagate(m);
-            if !self.converge_ephemerons(m) {
+            if !self.converge_ephemerons(m, backward) {
                 break;
             }
+            // Each pass goes the other way (PUC's `convergeephemerons`):
+            // a chain of entries, each key kept by the entry before or
+            // after it, is then marked in one pass, not one link a pass.
+            backward = !backward;
         }
     }
 
@@ -417,17 +422,27 @@ impl Vm {
         }
     }
 
-    /// Marks values of ephemeron entries whose keys became marked; returns
+    /// Marks values of ephemeron entries whose keys became marked, going
+    /// through the tables and their entries `backward` or forward; returns
     /// whether anything new was marked.
-    fn converge_ephemerons(&self, m: &mut Marker) -> bool {
+    fn converge_ephemerons(&self, m: &mut Marker, backward: bool) -> bool {
         let mut changed = false;
-        for i in 0..m.weak.len() {
+        let tables: Vec<usize> = if backward {
+            (0..m.weak.len()).rev().collect()
+        } else {
+            (0..m.weak.len()).collect()
+        };
+        for i in tables {
             let (t, w) = m.weak[i];
             if w != Weakness::Keys {
                 continue;
             }
             let table = &self.heap.tables[t];
-            for (k, v) in table.iter() {
+            let mut entries: Vec<(Value, Value)> = table.iter().collect();
+            if backward {
+                entries.reverse();
+            }
+            for (k, v) in entries {
                 if !m.is_live(k) {
                     continue;
                 }
