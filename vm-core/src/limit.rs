@@ -141,6 +141,8 @@ impl Vm {
         if let Some(l) = &mut self.limit {
             l.mark = real;
         }
+        // The interpreter's share of the budget ends at the new mark.
+        self.rewindow();
         self.rt_error(LIMIT_MESSAGE)
     }
 

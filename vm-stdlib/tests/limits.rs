@@ -690,9 +690,7 @@ fn a_refused_charge_trips_the_limit() {
         &mut vm,
         "local s = string.rep('x', 1e7)
          local ok = pcall(string.upper, s)
-         local n = 0
-         pcall(function() for i = 1, 1e9 do n = n + 1 end end)
-         N = n",
+         N = 1",
     )
     .unwrap_err();
     assert!(err.contains("instruction limit exceeded"), "{err}");
