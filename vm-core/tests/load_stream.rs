@@ -86,8 +86,57 @@ fn corpus_in_pieces_loads_as_whole() {
     }
 }
 
+/// Cases of the property tests: `base` times `VM_TEST_SCALE` (default 1;
+/// `cargo xtask fuzz` runs them large).
+fn cases(base: u32) -> u32 {
+    let scale: u32 = std::env::var("VM_TEST_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    base * scale
+}
+
+/// Bits of Lua text where pieces may be cut badly: line breaks of every
+/// kind, comments and long brackets holding them, strings, numerals.
+const BITS: [&str; 20] = [
+    "x",
+    " = ",
+    "1",
+    "0x1p4",
+    " ",
+    "\n",
+    "\r",
+    "\r\n",
+    "\n\r",
+    "-- c",
+    "--[==[a\r\nb]==]",
+    "'s'",
+    "[[l\rm]]",
+    ";",
+    "return x",
+    "(",
+    ")",
+    ",",
+    "local y",
+    "error('e')",
+];
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(ProptestConfig::with_cases(cases(512)))]
+
+    /// Text made of the awkward bits above, cut anywhere, loads in pieces
+    /// as it loads whole: the same function (line numbers included) or
+    /// the same error.
+    #[test]
+    fn awkward_text_in_pieces_loads_as_whole(
+        bits in prop::collection::vec(0usize..BITS.len(), 0..60),
+        sizes in prop::collection::vec(1usize..9, 1..6),
+    ) {
+        let text: String = bits.iter().map(|&b| BITS[b]).collect();
+        let mut vm = Vm::new();
+        let expected = whole(&mut vm, text.as_bytes());
+        prop_assert_eq!(pieces(&mut vm, text.as_bytes(), &sizes), expected);
+    }
 
     /// Mutated corpus files (bytes replaced by Lua's punctuation and
     /// keywords, or the text cut short) give the same error, at the same
