@@ -148,18 +148,10 @@ impl Heap {
     /// Interns `bytes`, returning the one string handle with that content.
     pub fn intern(&mut self, bytes: &[u8]) -> StrRef {
         let hash = hash_bytes(bytes);
-        let strings = &self.strings;
-        if let Some(&r) = self.intern.find(hash, |&r| &*strings[r].bytes == bytes) {
-            return r;
+        match self.interned(hash, bytes) {
+            Some(r) => r,
+            None => self.insert_str(hash, bytes.into()),
         }
-        self.debt += bytes.len() + STR_OVERHEAD;
-        let r = self.strings.insert(LuaStr {
-            bytes: bytes.into(),
-            hash,
-        });
-        let strings = &self.strings;
-        self.intern.insert_unique(hash, r, |&r| strings[r].hash);
-        r
     }
 
     /// [`Heap::intern`] of a buffer: a new string takes the buffer (shrunk
@@ -167,15 +159,26 @@ impl Heap {
     /// twice.
     pub fn intern_vec(&mut self, bytes: Vec<u8>) -> StrRef {
         let hash = hash_bytes(&bytes);
-        let strings = &self.strings;
-        if let Some(&r) = self.intern.find(hash, |&r| *strings[r].bytes == *bytes) {
-            return r;
+        match self.interned(hash, &bytes) {
+            Some(r) => r,
+            None => self.insert_str(hash, bytes.into_boxed_slice()),
         }
+    }
+
+    /// The string with content `bytes` (of hash `hash`), if interned.
+    #[inline]
+    fn interned(&self, hash: u64, bytes: &[u8]) -> Option<StrRef> {
+        let strings = &self.strings;
+        self.intern
+            .find(hash, |&r| &*strings[r].bytes == bytes)
+            .copied()
+    }
+
+    /// Adds a string known not to be interned yet.
+    #[inline]
+    fn insert_str(&mut self, hash: u64, bytes: Box<[u8]>) -> StrRef {
         self.debt += bytes.len() + STR_OVERHEAD;
-        let r = self.strings.insert(LuaStr {
-            bytes: bytes.into_boxed_slice(),
-            hash,
-        });
+        let r = self.strings.insert(LuaStr { bytes, hash });
         let strings = &self.strings;
         self.intern.insert_unique(hash, r, |&r| strings[r].hash);
         r
@@ -184,10 +187,7 @@ impl Heap {
     /// The interned string with content `bytes`, if one exists (no
     /// allocation).
     pub fn find_str(&self, bytes: &[u8]) -> Option<StrRef> {
-        let strings = &self.strings;
-        self.intern
-            .find(hash_bytes(bytes), |&r| &*strings[r].bytes == bytes)
-            .copied()
+        self.interned(hash_bytes(bytes), bytes)
     }
 
     /// The bytes of a string.

@@ -23,6 +23,9 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use vm_core::{Hook, HookEvent, HookMask, LuaResult, Outcome, Value, Vm};
 
+#[path = "support/scale.rs"]
+mod scale;
+use scale::cases;
 #[path = "../../vm-stdlib/tests/support/progen.rs"]
 mod progen;
 
@@ -1204,15 +1207,6 @@ impl Tally {
             Ending::Other | Ending::Stopped => self.stopped += 1,
         }
     }
-}
-
-/// Number of cases: `base` times `VM_TEST_SCALE` (default 1).
-fn cases(base: u32) -> u32 {
-    let scale: u32 = std::env::var("VM_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    base * scale
 }
 
 fn hex(b: &[u8]) -> String {

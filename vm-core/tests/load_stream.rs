@@ -6,7 +6,11 @@
 //! the benchmarks, and mutations of them that make syntax errors at random
 //! places.
 
+#[path = "support/scale.rs"]
+mod scale;
+
 use proptest::prelude::*;
+use scale::cases;
 use vm_core::{Value, Vm};
 
 /// The corpus: every Lua file of `tests/lua` and `bench`.
@@ -84,16 +88,6 @@ fn corpus_in_pieces_loads_as_whole() {
             );
         }
     }
-}
-
-/// Cases of the property tests: `base` times `VM_TEST_SCALE` (default 1;
-/// `cargo xtask fuzz` runs them large).
-fn cases(base: u32) -> u32 {
-    let scale: u32 = std::env::var("VM_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    base * scale
 }
 
 /// Bits of Lua text where pieces may be cut badly: line breaks of every
