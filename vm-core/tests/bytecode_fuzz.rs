@@ -1486,16 +1486,15 @@ fn setlocal_anywhere_never_crashes() {
     );
 }
 
-/// Runs the chunk in `VM_FUZZ_CHUNK` (hex, as a failure prints it) with
-/// `VM_FUZZ_SLICE` and `VM_FUZZ_STRESS`, listing it first: for
-/// investigating a failure (`cargo test --test bytecode_fuzz replay --
-/// --ignored --nocapture`).
+/// Replays one chunk as a failure prints it, listing it first: the chunk
+/// in `VM_FUZZ_CHUNK` (hex) with `VM_FUZZ_SLICE` and `VM_FUZZ_STRESS`, for
+/// investigating a failure (`VM_FUZZ_CHUNK=... cargo test --test
+/// bytecode_fuzz replay -- --nocapture`). Without it, it replays the first
+/// seed through the same hex path, which must run to its end.
 #[test]
-#[ignore]
 fn replay() {
-    let Ok(h) = std::env::var("VM_FUZZ_CHUNK") else {
-        return;
-    };
+    let given = std::env::var("VM_FUZZ_CHUNK").ok();
+    let h = given.clone().unwrap_or_else(|| hex(&seeds()[0].bytes));
     let bytes: Vec<u8> = (0..h.len() / 2)
         .map(|i| u8::from_str_radix(&h[2 * i..2 * i + 2], 16).expect("hex"))
         .collect();
@@ -1509,7 +1508,11 @@ fn replay() {
         Ok(f) => println!("{}", vm.listing(f, true).unwrap_or_default()),
         Err(e) => println!("rejected: {}", vm.error_to_string(&e)),
     }
-    println!("{:?}", run_chunk(&bytes, Run { slice, stress }));
+    let ending = run_chunk(&bytes, Run { slice, stress });
+    println!("{ending:?}");
+    if given.is_none() {
+        assert_eq!(ending, Ok(Ending::Returned), "{}", seeds()[0].name);
+    }
     // The seed it came from, if named, for a diff.
     if let Ok(name) = std::env::var("VM_FUZZ_SEED_NAME") {
         let seed = seeds().iter().find(|s| s.name == name).expect("a seed");
