@@ -760,8 +760,9 @@ impl Vm {
     /// # Errors
     /// An argument error when it is not a number (or convertible).
     pub fn check_number(&mut self, args: Args, i: usize) -> LuaResult<Value> {
-        self.charge_scan(self.arg(args, i))?;
-        match self.to_number(self.arg(args, i)) {
+        let v = self.arg(args, i);
+        self.charge_scan(v)?;
+        match self.to_number(v) {
             Some(n) => Ok(n),
             None => Err(self.type_error_arg(args, i, "number")),
         }
@@ -931,8 +932,9 @@ impl Vm {
     /// # Errors
     /// An argument error when it is not an integer (or convertible).
     pub fn check_integer(&mut self, args: Args, i: usize) -> LuaResult<i64> {
-        self.charge_scan(self.arg(args, i))?;
-        match self.to_integer(self.arg(args, i)) {
+        let v = self.arg(args, i);
+        self.charge_scan(v)?;
+        match self.to_integer(v) {
             Ok(n) => Ok(n),
             Err(true) => Err(self.arg_error(i, "number has no integer representation")),
             Err(false) => Err(self.type_error_arg(args, i, "number")),

@@ -82,17 +82,23 @@ impl Vm {
             ci.flags |= STARTED | YIELDED | HIDDEN;
             ci.k = Some(&CLOSER_K);
             ci.ctx = i64::from(err.is_some());
+            self.th.status = ThreadStatus::Suspended;
+        } else {
+            // No room for the closer (its frames are gone already): the
+            // coroutine is dead, its handlers not run.
+            self.th.nny -= 1;
+            self.th.top = 0;
+            self.th.status = ThreadStatus::Dead;
         }
-        self.th.status = ThreadStatus::Suspended;
         self.switch_to(from);
         r?;
-        Ok(match deliver {
-            // The closer's results are `coroutine.close`'s.
-            Deliver::Results | Deliver::TrueAndResults => {
-                self.resumek(t, 0, Deliver::Results, k, ctx)
-            }
-            Deliver::Continuation => self.resumek(t, 0, Deliver::Continuation, k, ctx),
-        })
+        // The closer's results are `coroutine.close`'s (without the
+        // `true` a resume would add).
+        let deliver = match deliver {
+            Deliver::TrueAndResults => Deliver::Results,
+            d => d,
+        };
+        Ok(self.resumek(t, 0, deliver, k, ctx))
     }
 }
 

@@ -544,7 +544,9 @@ impl Vm {
                 }
                 let mut buf = self.concat_buffer(end - n..end)?;
                 // One unit every 32 bytes copied, as natives pay.
-                self.charge((buf.capacity() / 32) as u64)?;
+                if buf.capacity() >= 32 {
+                    self.charge((buf.capacity() / 32) as u64)?;
+                }
                 for i in end - n..end {
                     let v = self.th.stack[i];
                     self.append_strnum(v, &mut buf);
