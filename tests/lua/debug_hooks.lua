@@ -257,4 +257,37 @@ assert("10" + 1 == "replaced")
 smt.__add = sadd
 assert("10" + 1 == 11)
 
+-- A hook that replaces itself: the new hook starts at the next event, not
+-- again at the one being reported.
+local rlog = {}
+debug.sethook(function(e, l)
+  rlog[#rlog + 1] = "A"
+  debug.sethook(function() rlog[#rlog + 1] = "B" end, "l")
+end, "l")
+local _ = 1
+local _ = 2
+debug.sethook()
+assert(table.concat(rlog) == "ABB", table.concat(rlog))
+
+-- A hook that removes itself runs once; an error object from a hook
+-- reaches the pcall as it is.
+local hn = 0
+debug.sethook(function() hn = hn + 1; debug.sethook() end, "l")
+local _ = 1
+local _ = 2
+assert(hn == 1)
+local hok, herr = pcall(function()
+  debug.sethook(function(e, l) debug.sethook(); error({line = l}) end, "l")
+  local _ = 1
+end)
+assert(not hok and type(herr) == "table" and herr.line)
+
+-- A hook's error goes through xpcall's handler, which runs while the hook
+-- is unwound.
+local xok, xmsg = xpcall(function()
+  debug.sethook(function() error("in hook") end, "l")
+  local _ = 1
+end, function(m) debug.sethook(); return "handled: " .. m end)
+assert(not xok and xmsg:find("handled: .*in hook"))
+
 print("ok debug_hooks")

@@ -328,15 +328,16 @@ impl Vm {
     }
 
     /// Returns from the native frame on top with its top `n` values (which
-    /// must be on the frame): its return hook, then `postcall`.
+    /// must be on the frame): its return hook, then `postcall`. False when
+    /// the frame returns later, after its return hook's runner.
     #[inline(always)]
-    pub(crate) fn return_native(&mut self, n: usize) -> LuaResult<()> {
+    pub(crate) fn return_native(&mut self, n: usize) -> LuaResult<bool> {
         let first = self.frame_values(n)?;
-        if self.hooks_seen {
-            self.native_return_hook(first, n)?;
+        if self.hooks_seen && self.native_return_hook(first, n)? {
+            return Ok(false);
         }
         self.postcall(first, n);
-        Ok(())
+        Ok(true)
     }
 
     /// Applies a native's step to the native frame on top of the stack
@@ -344,7 +345,7 @@ impl Vm {
     #[inline(never)]
     pub(crate) fn apply_step(&mut self, step: Step) -> LuaResult<()> {
         match step {
-            Step::Return(n) => self.return_native(n),
+            Step::Return(n) => self.return_native(n).map(drop),
             Step::TailCall { nargs } => {
                 let callee = self.frame_values(nargs + 1)?;
                 let ci = self.th.frames.pop().expect("native frame");
@@ -490,8 +491,10 @@ impl Vm {
                 FrameKind::Native(n) => {
                     if ci.flags & STARTED == 0 {
                         // SAFETY: `n` is the native of the frame on top.
+                        // Not started now: the run stops, or a call hook
+                        // runs first.
                         let Some(step) = (unsafe { self.start_native(n) }) else {
-                            return Ok(());
+                            continue;
                         };
                         self.apply_step(step?)?;
                     } else {
@@ -513,6 +516,7 @@ impl Vm {
                         }
                         if ci.flags & RETURNING != 0 {
                             self.th.frames.last_mut().expect("native frame").flags &= !RETURNING;
+                            // (Its return hook may defer it again.)
                             self.return_native(self.th.top - ci.callee as usize)?;
                             continue;
                         }

@@ -272,6 +272,9 @@ impl Vm {
         for v in self.roots.iter().flatten() {
             m.mark(*v);
         }
+        if let Some(n) = self.hook_runner {
+            m.mark(Value::Native(n));
+        }
         for &v in &self.tobefnz {
             m.mark(v);
         }

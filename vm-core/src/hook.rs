@@ -23,17 +23,25 @@
 //!   (coming back to a frame from a call, the last one is the call);
 //! - count: every `count` traced instructions.
 //!
-//! A hook runs with the hooked frame on top, marked `HOOKED` (functions it
-//! calls are named "?" of kind "hook"), and cannot itself be hooked or
-//! yield: it calls Lua through the non-yieldable path, like PUC Lua's
-//! hooks set from Lua. As in PUC Lua, the instructions a hook (or a
-//! finalizer) runs still count for the count hook, and finalizers run
-//! without events.
+//! A hook runs in a frame of its own, the runner: a native frame pushed on
+//! top of the hooked one, hidden from stack levels (`HIDDEN`, so the
+//! hooked function is level 0 for a Rust hook and level 2 for a Lua one)
+//! and marked `HOOKED` (functions it calls are named "?" of kind "hook").
+//! The event's site leaves for the driver loop, which runs the runner
+//! like any native: the hook function, then the call it asks for
+//! (`HookStep::Call`, how the debug library calls a Lua hook), under the
+//! budget, so a run suspends inside a hook's Lua code as anywhere else.
+//! When the runner returns, the event's site runs again and skips the
+//! events already reported (`Done`). A hook cannot itself be hooked or
+//! yield (`Thread::nny`), as PUC Lua's hooks set from Lua. As in PUC Lua,
+//! the instructions a hook (or a finalizer) runs still count for the count
+//! hook, and finalizers run without events.
 
 use crate::error::LuaResult;
 use crate::func::Proto;
+use crate::native::{Args, Continuation, NativeFunction, Status, Step};
 use crate::opcodes::Op;
-use crate::state::{HOOKED, TAIL, TRACED};
+use crate::state::{HIDDEN, HOOKED, MULTRET, RETURNING, TAIL, TRACED};
 use crate::value::{ThreadRef, Value};
 use crate::Vm;
 
@@ -67,8 +75,24 @@ impl HookEvent {
 
 /// A hook function (`lua_Hook`). It runs with the hooked function at
 /// stack level 0 ([`Vm::level_info`]); an error it returns is raised where
-/// the event happened.
-pub type HookFn = fn(&mut Vm, HookEvent) -> LuaResult<()>;
+/// the event happened. It may ask for a call ([`HookStep::Call`]).
+pub type HookFn = fn(&mut Vm, HookEvent) -> LuaResult<HookStep>;
+
+/// What a hook function asks for when it returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HookStep {
+    /// Nothing: the hooked code goes on.
+    Done,
+    /// Call the function the hook pushed below its `nargs` arguments (with
+    /// [`Vm::push`]) and drop its results. The call runs under the
+    /// instruction budget (it is suspended and resumed like any Lua code)
+    /// but cannot yield; an error it raises is raised where the event
+    /// happened. This is how a hook runs Lua code (`debug.sethook`).
+    Call {
+        /// The number of arguments above the function.
+        nargs: usize,
+    },
+}
 
 /// Which events call the hook, besides the count.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -115,6 +139,40 @@ struct Redo {
     tail: bool,
 }
 
+/// The events of one site already reported by a hook that ran as a frame
+/// (`run_hook`): when the site runs again, it reports only later ones.
+/// A site is a frame and the pc of its traced instruction (`NATIVE` for a
+/// native frame's call and return); unwinding the frame forgets it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Done {
+    frame: usize,
+    pc: usize,
+    stage: Stage,
+}
+
+/// The pc of a native frame's site (`Done`).
+const NATIVE: usize = usize::MAX;
+
+/// The events of one site, in the order they are reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Stage {
+    Call,
+    Count,
+    Line,
+    Return,
+}
+
+/// The hook running on a thread (hooks do not nest): its event, the hooked
+/// frame, the stack top to give back, and whether the hooked Lua frame's
+/// pc was moved past the traced instruction while it runs.
+#[derive(Clone, Copy, Debug)]
+struct Active {
+    event: HookEvent,
+    frame: usize,
+    top: usize,
+    bump: bool,
+}
+
 /// A thread's hook and the state tracing needs.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct HookState {
@@ -134,6 +192,10 @@ pub(crate) struct HookState {
     /// value transferred (as a local index) and how many (`getinfo`'s
     /// `r`).
     transfer: Option<(usize, usize, usize)>,
+    /// The hook running, from its runner's push to its return.
+    active: Option<Active>,
+    /// The events already reported at the site the hook left.
+    done: Option<Done>,
 }
 
 impl HookState {
@@ -165,11 +227,15 @@ impl Vm {
         for ci in &mut th.frames {
             ci.flags |= TRACED;
         }
+        // A hook that changes hooks still runs: keep what its end needs.
         th.hook = HookState {
             hook,
             countdown: hook.map_or(0, |h| h.count),
             events_off: th.hook.events_off,
             last_frame: usize::MAX,
+            transfer: th.hook.transfer,
+            active: th.hook.active,
+            done: th.hook.done,
             ..HookState::default()
         };
         if t == cur {
@@ -221,37 +287,33 @@ impl Vm {
 
     /// The interpreter's check before the instruction at the saved pc of
     /// frame `fi`, when its share of the budget is spent: true when the
-    /// run stops there (the instruction runs on the next resume);
+    /// run leaves the frame there (the instruction runs when it comes
+    /// back: the budget is spent, or finalizers or a hook run first);
     /// otherwise traces it if the thread traps.
     #[cold]
     #[inline(never)]
     pub(crate) fn before_instruction(&mut self, fi: usize) -> LuaResult<bool> {
         self.check_limit(0)?;
-        if self.real_fuel() < 0 && self.out_of_fuel() {
+        let leave = (self.real_fuel() < 0 && self.out_of_fuel())
+            || (self.fin_due && self.start_finalizers()?)
+            || (self.trap() && self.trace_exec(fi)?);
+        if leave {
             // Refund the instruction, charged already.
             self.fuel += 1;
-            return Ok(true);
-        }
-        if self.fin_due && self.start_finalizers()? {
-            // The instruction runs after the finalizers.
-            self.fuel += 1;
-            self.rewindow();
-            return Ok(true);
-        }
-        if self.trap() {
-            self.trace_exec(fi)?;
         }
         self.rewindow();
-        Ok(false)
+        Ok(leave)
     }
 
     /// Reports the events of the instruction at the saved pc of Lua frame
-    /// `fi` (on top), in PUC Lua's order: call, count, line, return.
-    fn trace_exec(&mut self, fi: usize) -> LuaResult<()> {
+    /// `fi` (on top), in PUC Lua's order: call, count, line, return. True
+    /// when a hook's runner was pushed for one: the instruction is traced
+    /// again once it returns, for the later events only.
+    fn trace_exec(&mut self, fi: usize) -> LuaResult<bool> {
         // Only the fields needed (a whole `CallInfo` is 104 bytes).
         let ci = &self.th.frames[fi];
         if !ci.is_lua() {
-            return Ok(());
+            return Ok(false);
         }
         let (flags, pc, base) = (ci.flags, ci.pc as usize, ci.base);
         // SAFETY: a Lua frame records its prototype's address, and its
@@ -262,8 +324,10 @@ impl Vm {
         // Vararg functions report their call once their varargs are in
         // place; PUC Lua does not trace `VARARGPREP` at all.
         if matches!(op, Op::VarArgPrep { .. }) {
-            return Ok(());
+            return Ok(false);
         }
+        let done = self.take_done(fi, pc);
+        let after = |stage| done.is_none_or(|d| stage > d);
         let redo = match self.th.hook.redo {
             Some(r) if r.frame == fi && r.pc == pc => self.th.hook.redo.take(),
             _ => None,
@@ -276,10 +340,10 @@ impl Vm {
                 self.count_tick();
             }
             self.th.hook.last_frame = fi;
-            return Ok(());
+            return Ok(false);
         }
         if redo {
-            return self.trace_return(base, op, tail);
+            return self.trace_return(pc, base, op, tail);
         }
         if flags & TRACED == 0 {
             self.th.frames[fi].flags |= TRACED;
@@ -291,57 +355,82 @@ impl Vm {
                 } else {
                     HookEvent::Call
                 };
-                self.run_hook(event, Some((1, p.num_params as usize)))?;
+                let transfer = Some((1, p.num_params as usize));
+                if self.run_hook(pc, Stage::Call, event, transfer, true)? {
+                    return Ok(true);
+                }
             }
         } else if self.th.hook.last_frame != fi {
             // Back from a call: the last instruction traced here was it.
             self.th.hook.last_frame = fi;
             self.th.hook.old_pc = Some(pc.saturating_sub(1));
         }
-        if self.count_tick() && self.wants(|h| h.count > 0) {
-            self.run_hook(HookEvent::Count, None)?;
+        if after(Stage::Count)
+            && self.count_tick()
+            && self.wants(|h| h.count > 0)
+            && self.run_hook(pc, Stage::Count, HookEvent::Count, None, true)?
+        {
+            return Ok(true);
         }
         // Stripped functions have no lines to report.
-        if let (true, Some(&line)) = (self.wants(|h| h.mask.line), p.lines.get(pc)) {
+        if let (true, true, Some(&line)) = (
+            after(Stage::Line),
+            self.wants(|h| h.mask.line),
+            p.lines.get(pc),
+        ) {
             let new_line = match self.th.hook.old_pc {
                 None => true,
                 Some(old) => pc <= old || p.lines.get(old) != Some(&line),
             };
-            if new_line {
-                self.run_hook(HookEvent::Line(line), None)?;
-            }
             self.th.hook.old_pc = Some(pc);
+            if new_line && self.run_hook(pc, Stage::Line, HookEvent::Line(line), None, true)? {
+                return Ok(true);
+            }
         }
-        self.trace_return(base, op, false)
+        if after(Stage::Return) {
+            self.trace_return(pc, base, op, false)
+        } else {
+            Ok(false)
+        }
     }
 
-    /// The return event of instruction `op` of the Lua frame on top (its
-    /// registers from `base`), if it is a `RETURN` with no `__close`
-    /// handler left to call first (reported at the instruction before it
-    /// after a tail call).
-    fn trace_return(&mut self, base: usize, op: Op, after_tail_call: bool) -> LuaResult<()> {
+    /// The return event of instruction `op` at `pc` of the Lua frame on
+    /// top (its registers from `base`), if it is a `RETURN` with no
+    /// `__close` handler left to call first (reported at the instruction
+    /// before it after a tail call). True when a hook's runner was pushed.
+    fn trace_return(
+        &mut self,
+        pc: usize,
+        base: usize,
+        op: Op,
+        after_tail_call: bool,
+    ) -> LuaResult<bool> {
         if !matches!(op, Op::Return { .. } | Op::Return0 {} | Op::Return1 { .. })
             || self.th.tbc.last().is_some_and(|&s| s >= base)
+            || !self.wants(|h| h.mask.ret)
         {
-            return Ok(());
+            return Ok(false);
         }
-        if self.wants(|h| h.mask.ret) {
-            let (first, n) = match op {
-                Op::Return { a, b } => {
-                    let n = if b == 0 {
-                        self.th.top - (base + a as usize)
-                    } else {
-                        b as usize - 1
-                    };
-                    (a as usize + 1, n)
-                }
-                Op::Return1 { a } => (a as usize + 1, 1),
-                Op::Return0 {} => (1, 0),
-                _ => return Ok(()),
-            };
-            self.run_hook_at(HookEvent::Return, Some((first, n)), !after_tail_call)?;
-        }
-        Ok(())
+        let (first, n) = match op {
+            Op::Return { a, b } => {
+                let n = if b == 0 {
+                    self.th.top - (base + a as usize)
+                } else {
+                    b as usize - 1
+                };
+                (a as usize + 1, n)
+            }
+            Op::Return1 { a } => (a as usize + 1, 1),
+            _ => (1, 0),
+        };
+        let transfer = Some((first, n));
+        self.run_hook(
+            pc,
+            Stage::Return,
+            HookEvent::Return,
+            transfer,
+            !after_tail_call,
+        )
     }
 
     /// Allows or forbids hook events on the running thread (`allowhook`);
@@ -396,8 +485,8 @@ impl Vm {
     }
 
     /// The budget check and call hook of the native frame on top starting
-    /// (when `fuel` is at or below its `cost`): false when the run stops
-    /// before it.
+    /// (when `fuel` is at or below its `cost`): false when it does not
+    /// start now (the run stops before it, or its call hook runs first).
     #[cold]
     #[inline(never)]
     pub(crate) fn native_start_slow(&mut self, cost: i64) -> LuaResult<bool> {
@@ -406,78 +495,169 @@ impl Vm {
         if real < cost && real < self.slice_fuel && self.out_of_fuel() {
             return Ok(false);
         }
-        if self.wants(|h| h.mask.call) {
-            let nargs = self.th.frames.last().map_or(0, |ci| ci.nargs as usize);
-            self.run_hook(HookEvent::Call, Some((1, nargs)))?;
+        let fi = self.th.frames.len() - 1;
+        if self.wants(|h| h.mask.call) && self.take_done(fi, NATIVE).is_none() {
+            let nargs = self.th.frames[fi].nargs as usize;
+            let transfer = Some((1, nargs));
+            return Ok(!self.run_hook(NATIVE, Stage::Call, HookEvent::Call, transfer, true)?);
         }
         Ok(true)
     }
 
     /// The return hook of the native frame on top, returning the `n`
-    /// values from slot `first`.
+    /// values from slot `first` (the top ones): true when its runner was
+    /// pushed, and the frame returns them when it is done (`RETURNING`).
     #[cold]
     #[inline(never)]
-    pub(crate) fn native_return_hook(&mut self, first: usize, n: usize) -> LuaResult<()> {
-        if self.wants(|h| h.mask.ret) {
-            let base = self.th.frames.last().map_or(0, |ci| ci.base);
-            self.run_hook(HookEvent::Return, Some((first + 1 - base, n)))?;
+    pub(crate) fn native_return_hook(&mut self, first: usize, n: usize) -> LuaResult<bool> {
+        let fi = self.th.frames.len() - 1;
+        let ci = self.th.frames[fi];
+        // Hidden frames (a hook's runner, a closer) are no calls of the
+        // program's.
+        if ci.flags & HIDDEN != 0
+            || !self.wants(|h| h.mask.ret)
+            || self.take_done(fi, NATIVE).is_some()
+        {
+            return Ok(false);
         }
-        Ok(())
+        let top = &mut self.th.frames[fi];
+        top.callee = first as u32;
+        top.flags |= RETURNING;
+        let transfer = Some((first + 1 - ci.base, n));
+        self.run_hook(NATIVE, Stage::Return, HookEvent::Return, transfer, true)
     }
 
-    /// Calls the running thread's hook for `event` of the frame on top
-    /// (`luaD_hook`), with the values it transfers (call and return
-    /// events).
-    fn run_hook(&mut self, event: HookEvent, transfer: Option<(usize, usize)>) -> LuaResult<()> {
-        self.run_hook_at(event, transfer, true)
+    /// The events of site `(fi, pc)` already reported, if the site is
+    /// running again after a hook's runner returned.
+    fn take_done(&mut self, fi: usize, pc: usize) -> Option<Stage> {
+        match self.th.hook.done {
+            Some(d) if d.frame == fi && d.pc == pc => {
+                self.th.hook.done = None;
+                Some(d.stage)
+            }
+            _ => None,
+        }
     }
 
-    /// `run_hook`; a hooked Lua frame reports the traced instruction as
-    /// its current one (`at_traced`), or the one before it.
-    fn run_hook_at(
+    /// Pushes the runner of the running thread's hook for `event`, the
+    /// `stage` of site `pc` of the frame on top (`luaD_hook`), with the
+    /// values it transfers (call and return events) as local indices;
+    /// a hooked Lua frame reports the traced instruction as its current
+    /// one (`at_traced`), or the one before it. True when it was pushed
+    /// (the site must leave for the driver loop); false without a hook.
+    fn run_hook(
         &mut self,
+        pc: usize,
+        stage: Stage,
         event: HookEvent,
         transfer: Option<(usize, usize)>,
         at_traced: bool,
-    ) -> LuaResult<()> {
-        let Some(hook) = self.th.hook.hook else {
-            return Ok(());
-        };
+    ) -> LuaResult<bool> {
+        if self.th.hook.hook.is_none() {
+            return Ok(false);
+        }
         let fi = self.th.frames.len() - 1;
         let ci = self.th.frames[fi];
-        let saved_top = self.th.top;
-        let bump = u32::from(ci.is_lua() && at_traced);
+        let top = self.th.top;
+        let bump = ci.is_lua() && at_traced;
         if ci.is_lua() {
-            // The hook's values go above the whole frame.
-            self.th.top = saved_top.max(ci.top);
+            // The runner goes above the whole frame.
+            self.th.top = top.max(ci.top);
+            self.th.frames[fi].pc += u32::from(bump);
         }
-        self.th.frames[fi].pc += bump;
-        self.th.frames[fi].flags |= HOOKED;
-        self.th.hook.events_off = true;
+        let hs = &mut self.th.hook;
+        hs.events_off = true;
         // No values, no transfer information, as in PUC Lua.
-        self.th.hook.transfer = transfer
+        hs.transfer = transfer
             .filter(|&(_, n)| n > 0)
             .map(|(first, n)| (fi, first, n));
-        let r = self.guarded_hook(hook.func, event);
-        self.th.hook.events_off = false;
-        self.th.hook.transfer = None;
-        self.th.frames[fi].flags &= !HOOKED;
-        self.th.frames[fi].pc -= bump;
-        if ci.is_lua() && self.th.hook.last_frame != fi {
-            // Lua code the hook called returned into the frame: PUC Lua's
-            // `rethook` then makes the traced instruction the last one, so
-            // a line check after a count event fires.
-            self.th.hook.last_frame = fi;
-            self.th.hook.old_pc = Some(ci.pc as usize);
+        hs.active = Some(Active {
+            event,
+            frame: fi,
+            top,
+            bump,
+        });
+        hs.done = Some(Done {
+            frame: fi,
+            pc,
+            stage,
+        });
+        self.th.nny += 1;
+        let func = self.th.top;
+        let runner = match self.hook_runner {
+            Some(n) => n,
+            None => {
+                let Value::Native(n) = self.new_native(&RUNNER) else {
+                    unreachable!("new_native makes a native")
+                };
+                *self.hook_runner.insert(n)
+            }
+        };
+        self.th.push(Value::Native(runner));
+        if let Err(e) = self.precall(func, MULTRET) {
+            self.th.top = top;
+            self.unwind_hook(fi + 1);
+            self.th.hook.done = None;
+            return Err(e);
         }
-        self.th.top = saved_top;
+        self.set_top_frame_flag(HOOKED | HIDDEN, true);
+        self.rewindow();
+        Ok(true)
+    }
+
+    /// The hook is over (its runner, on top, returns): events on again,
+    /// the hooked frame as it was, and the runner returns to the top the
+    /// hooked frame had.
+    fn finish_hook(&mut self) {
+        let Some(a) = self.end_hook() else {
+            return;
+        };
+        let fi = a.frame;
+        if let Some(ci) = self.th.frames.get_mut(fi) {
+            ci.pc -= u32::from(a.bump);
+            if ci.is_lua() && self.th.hook.last_frame != fi {
+                // Lua code the hook called returned into the frame: PUC
+                // Lua's `rethook` then makes the traced instruction the last
+                // one, so a line check after a count event fires.
+                self.th.hook.last_frame = fi;
+                self.th.hook.old_pc = Some(ci.pc as usize);
+            }
+        }
+        // Returning nothing, the runner leaves the top where its slot is.
+        if let Some(runner) = self.th.frames.last_mut() {
+            runner.func = a.top;
+        }
         // The hook may have changed or removed itself.
         self.rewindow();
-        r
+    }
+
+    /// The running thread's hook ends, its runner returning or unwound.
+    fn end_hook(&mut self) -> Option<Active> {
+        let a = self.th.hook.active.take()?;
+        self.th.hook.events_off = false;
+        self.th.hook.transfer = None;
+        self.th.nny = self.th.nny.saturating_sub(1);
+        Some(a)
+    }
+
+    /// Frames from `keep` up are being unwound (an error, a cancel): a
+    /// hook running among them ends, and the events a site among them
+    /// reported are forgotten.
+    pub(crate) fn unwind_hook(&mut self, keep: usize) {
+        if self.th.hook.active.is_some_and(|a| a.frame + 1 >= keep) {
+            if let Some(a) = self.end_hook() {
+                if let Some(ci) = self.th.frames.get_mut(a.frame).filter(|_| a.frame < keep) {
+                    ci.pc -= u32::from(a.bump);
+                }
+            }
+        }
+        if self.th.hook.done.is_some_and(|d| d.frame >= keep) {
+            self.th.hook.done = None;
+        }
     }
 
     /// Runs hook `f`, turning a panic inside it into a Lua error.
-    fn guarded_hook(&mut self, f: HookFn, event: HookEvent) -> LuaResult<()> {
+    fn guarded_hook(&mut self, f: HookFn, event: HookEvent) -> LuaResult<HookStep> {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self, event))) {
             Ok(r) => r,
             Err(p) => {
@@ -497,4 +677,30 @@ impl Vm {
             _ => (tail, 0, 0),
         }
     }
+}
+
+// Free: what the hook's Lua code runs is charged, its frame is not.
+static RUNNER: NativeFunction = NativeFunction::with_cost("(hook)", runner, 0);
+static RUNNER_K: Continuation = Continuation::new("(hook)_k", runner_k);
+
+/// The runner's step: the hook function, then the call it asks for.
+fn runner(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+    // A hook removed while its runner waited to start has nothing to say.
+    let (Some(hook), Some(a)) = (vm.th.hook.hook, vm.th.hook.active) else {
+        return finish(vm);
+    };
+    match vm.guarded_hook(hook.func, a.event)? {
+        HookStep::Done => finish(vm),
+        HookStep::Call { nargs } => Ok(vm.callk(nargs, &RUNNER_K, 0)),
+    }
+}
+
+/// The hook's call returned.
+fn runner_k(vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    finish(vm)
+}
+
+fn finish(vm: &mut Vm) -> LuaResult<Step> {
+    vm.finish_hook();
+    Ok(Step::Return(0))
 }

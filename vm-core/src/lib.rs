@@ -161,7 +161,7 @@ pub use api::{Meta, RootId};
 pub use convert::{ConvertError, FromLua, FromLuaArgs, Function, IntoLua, IntoLuaMulti, Variadic};
 pub use debug::DebugInfo;
 pub use error::{LuaError, LuaResult};
-pub use hook::{Hook, HookEvent, HookFn, HookMask};
+pub use hook::{Hook, HookEvent, HookFn, HookMask, HookStep};
 pub use native::{
     Args, Continuation, Deliver, Job, JobResult, JobValue, NativeFunction, Request, Status, Step,
 };

@@ -104,6 +104,7 @@ impl Vm {
                 self.unwind_runner(fi);
             }
         }
+        self.unwind_hook(keep);
         self.th.frames.truncate(keep);
         self.recount_ccalls();
     }

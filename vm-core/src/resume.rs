@@ -297,7 +297,7 @@ impl Vm {
             d if d == Deliver::TrueAndResults as u32 => {
                 self.th.push(Value::Bool(false));
                 self.th.push(m);
-                self.return_native(2)
+                self.return_native(2).map(drop)
             }
             _ => {
                 let top = self.th.top;

@@ -374,6 +374,9 @@ pub struct Vm {
     /// Some thread has had a hook: thread switches and native returns
     /// then look for one.
     pub(crate) hooks_seen: bool,
+    /// The native closure every hook's runner frame calls (`hook.rs`),
+    /// made once.
+    pub(crate) hook_runner: Option<crate::value::NativeRef>,
     /// The budget the current `start`/`resume` began with.
     pub(crate) slice_fuel: i64,
     /// Fuel the last `start`/`resume` used (`Vm::fuel_used`).
@@ -441,6 +444,7 @@ impl Vm {
             starting_handler: false,
             fin_due: false,
             hooks_seen: false,
+            hook_runner: None,
             slice_fuel: i64::MAX,
             last_fuel_used: 0,
             suspend: None,

@@ -1176,7 +1176,9 @@ impl Vm {
         };
         match step? {
             Step::Return(n) => {
-                self.return_native(n)?;
+                if !self.return_native(n)? {
+                    return Ok(false);
+                }
                 // A safe point: natives allocate (strings, tables) and a
                 // loop of native calls may hold no other one.
                 self.gc_safe_point(self.th.top)?;

@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use vm_core::{Hook, HookEvent, HookMask, LuaResult, Outcome, Value, Vm};
+use vm_core::{Hook, HookEvent, HookMask, HookStep, LuaResult, Outcome, Value, Vm};
 
 #[path = "support/scale.rs"]
 mod scale;
@@ -1102,11 +1102,11 @@ impl Run {
     }
 }
 
-fn memory_guard(vm: &mut Vm, _event: HookEvent) -> LuaResult<()> {
+fn memory_guard(vm: &mut Vm, _event: HookEvent) -> LuaResult<HookStep> {
     if vm.memory_used() > MEMORY_CAP {
         return Err(vm.error("fuzz: memory cap"));
     }
-    Ok(())
+    Ok(HookStep::Done)
 }
 
 fn has_concat(f: &Func) -> bool {
@@ -1422,10 +1422,10 @@ thread_local! {
 /// A count hook that sets a local of the running function once (see
 /// `CLOBBER`), whatever the registers hold, as `debug.setlocal` from a hook
 /// may.
-fn clobber(vm: &mut Vm, _event: HookEvent) -> LuaResult<()> {
+fn clobber(vm: &mut Vm, _event: HookEvent) -> LuaResult<HookStep> {
     let (left, n, kind) = CLOBBER.with(|c| c.get());
     if left == 0 {
-        return Ok(());
+        return Ok(HookStep::Done);
     }
     CLOBBER.with(|c| c.set((left - 1, n, kind)));
     if left == 1 {
@@ -1440,7 +1440,7 @@ fn clobber(vm: &mut Vm, _event: HookEvent) -> LuaResult<()> {
         CLOBBERED.with(|c| c.set(c.get() + 1 - refused as usize));
         REFUSED.with(|c| c.set(c.get() + refused as usize));
     }
-    Ok(())
+    Ok(HookStep::Done)
 }
 
 /// `debug.setlocal` at any instruction of loops and constructors, on any

@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 
 use vm_core::{
-    Args, Hook, HookEvent, HookMask, LuaResult, NativeFunction, Outcome, Step, Value, Vm,
+    Args, Hook, HookEvent, HookMask, HookStep, LuaResult, NativeFunction, Outcome, Step, Value, Vm,
 };
 
 thread_local! {
@@ -16,7 +16,7 @@ thread_local! {
 }
 
 /// Records the event with the hooked function's name and current line.
-fn recorder(vm: &mut Vm, event: HookEvent) -> LuaResult<()> {
+fn recorder(vm: &mut Vm, event: HookEvent) -> LuaResult<HookStep> {
     let info = vm.level_info(0).expect("the hooked function is at level 0");
     let line = match event {
         HookEvent::Line(l) => format!(" {l}"),
@@ -25,7 +25,7 @@ fn recorder(vm: &mut Vm, event: HookEvent) -> LuaResult<()> {
     let name = info.name.unwrap_or_else(|| "?".to_string());
     let entry = format!("{}{line} {name}@{}", event.name(), info.current_line);
     EVENTS.with(|e| e.borrow_mut().push(entry));
-    Ok(())
+    Ok(HookStep::Done)
 }
 
 fn take_events() -> Vec<String> {
@@ -223,15 +223,15 @@ fn new_threads_inherit_the_creators_hook() {
     assert_eq!(take_events(), ["line 1 ?@1", "count ?@1"]);
 }
 
-fn failing(vm: &mut Vm, event: HookEvent) -> LuaResult<()> {
+fn failing(vm: &mut Vm, event: HookEvent) -> LuaResult<HookStep> {
     match event {
         // Level 0 is the hooked function.
         HookEvent::Line(3) => Err(vm.error_at(0, "stopped at line 3")),
-        _ => Ok(()),
+        _ => Ok(HookStep::Done),
     }
 }
 
-fn panicking(_: &mut Vm, _: HookEvent) -> LuaResult<()> {
+fn panicking(_: &mut Vm, _: HookEvent) -> LuaResult<HookStep> {
     panic!("hook bug")
 }
 

@@ -12,12 +12,15 @@
 //! as the hook's value. A new coroutine inherits its creator's VM hook
 //! (and so its mask and count) but not the value, so, as in PUC Lua
 //! (where the function is looked up by thread), Lua hooks do not follow
-//! into coroutines unless set on them.
+//! into coroutines unless set on them. `lua_hook` asks the VM to call the
+//! Lua function (`HookStep::Call`), which runs it in the hook's frame
+//! under the instruction budget: a hook that loops is suspended with the
+//! run, as any Lua code.
 
 use std::io::{BufRead, Write};
 
 use vm_core::value::ThreadRef;
-use vm_core::{Args, DebugInfo, Hook, HookEvent, HookMask, LuaResult, Step, Value, Vm};
+use vm_core::{Args, DebugInfo, Hook, HookEvent, HookMask, HookStep, LuaResult, Step, Value, Vm};
 
 natives! {
     TRACEBACK = "traceback" => traceback;
@@ -458,18 +461,21 @@ fn gethook(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// The VM hook of threads with a Lua hook (`hookf`): calls the running
 /// thread's Lua hook function with the event's name and, for line events,
 /// the line.
-fn lua_hook(vm: &mut Vm, event: HookEvent) -> LuaResult<()> {
+fn lua_hook(vm: &mut Vm, event: HookEvent) -> LuaResult<HookStep> {
     let f = vm.hook(vm.current_thread()).map_or(Value::Nil, |h| h.data);
     if !matches!(f, Value::LuaFn(_) | Value::Native(_)) {
-        return Ok(());
+        return Ok(HookStep::Done);
     }
     let name = vm.new_str(event.name().as_bytes());
     let line = match event {
         HookEvent::Line(l) => Value::Int(l.into()),
         _ => Value::Nil,
     };
-    vm.call_value(f, &[name, line])?;
-    Ok(())
+    // The VM calls it in the hook's frame, under the budget.
+    vm.push(f);
+    vm.push(name);
+    vm.push(line);
+    Ok(HookStep::Call { nargs: 2 })
 }
 
 /// `debug.debug()`: runs each line read from standard input as a chunk

@@ -237,6 +237,12 @@ fn endless_callbacks_come_back_to_the_driver_every_slice() {
         "pcall(coroutine.wrap(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) error('x') end))",
         "local x <close> = setmetatable({}, {__close = function() while true do end end}) error('x')",
         "setmetatable({}, {__gc = function() while true do end end}) collectgarbage()",
+        "debug.sethook(function() while true do end end, 'l')\nlocal x = 1",
+        "debug.sethook(function() while true do end end, 'c') print()",
+        "debug.sethook(function() while true do end end, 'r') local x = 1",
+        "debug.sethook(function() while true do end end, '', 1) local x = 1",
+        "local co = coroutine.create(function() local x = 1 end)
+         debug.sethook(co, function() while true do end end, 'l') coroutine.resume(co)",
     ];
     for src in cases {
         let (slices, most, end) = sliced(src, 1000, 50);
@@ -244,6 +250,81 @@ fn endless_callbacks_come_back_to_the_driver_every_slice() {
         assert_eq!(slices, 50, "{src}");
         assert!(most <= 1010, "{src}: a slice used {most}");
     }
+}
+
+/// Lua hooks run in slices like any Lua code: a program traced by line,
+/// call, return and count hooks reports the same events (and its hooks
+/// see the same stack) whatever the slice, down to a single unit.
+#[test]
+fn a_sliced_hooked_run_reports_the_same_events() {
+    let src = "
+        local log = {}
+        local function hook(event, line)
+          local info = debug.getinfo(2, 'nSl')
+          log[#log + 1] = event .. ':' .. tostring(line) .. ':' .. tostring(info.name)
+            .. ':' .. info.currentline
+          -- The hook's own work is budgeted too.
+          local s = 0
+          for i = 1, 20 do s = s + i end
+        end
+        local function f(n)
+          if n == 0 then return 0 end
+          return 1 + f(n - 1)
+        end
+        debug.sethook(hook, 'crl', 7)
+        local t = {}
+        for i = 1, 3 do t[i] = f(i) end
+        table.sort(t, function(a, b) return a > b end)
+        local s = tostring(t[1]) .. string.rep('x', 2)
+        debug.sethook()
+        return table.concat(log, ' ') .. '|' .. s
+    ";
+    let whole = slices::run(&mut vm(), src, u64::MAX / 4, 1, false);
+    let Ok(expected) = whole.end else {
+        panic!("{:?}", whole.end)
+    };
+    assert!(expected.contains("line:") && expected.contains("count:"));
+    for slice in [1, 2, 3, 7, 50] {
+        let r = slices::run(&mut vm(), src, slice, 1_000_000, false);
+        assert_eq!(r.end.as_deref(), Ok(expected.as_str()), "slice {slice}");
+        // A native whose work is bounded by its input (the final
+        // `table.concat`, about 40 units) runs whole as a slice's first step.
+        assert!(
+            r.most <= slice.max(64) + 10,
+            "slice {slice}: a slice used {}",
+            r.most
+        );
+    }
+}
+
+/// A run parked inside a Lua hook can be cancelled; the thread's hook
+/// state is whole again (a new run is traced as before).
+#[test]
+fn cancel_a_run_parked_inside_a_hook() {
+    let mut vm = vm();
+    park_main(
+        &mut vm,
+        "debug.sethook(function() while true do end end, 'l')\nlocal x = 1",
+        100,
+        3,
+    );
+    let main = vm.main_thread();
+    assert!(matches!(vm.cancel(main), Ok(None)));
+    // The endless hook is still set, as a hook outlives the run that set it.
+    assert!(vm.hook(main).is_some());
+    vm.set_hook(main, None);
+    let r = exec(
+        &mut vm,
+        "local n = 0
+         debug.sethook(function() n = n + 1 end, 'l')
+         local a = 1
+         local b = 2
+         debug.sethook()
+         return n",
+    )
+    .unwrap();
+    assert_eq!(int(&r[0]), 3);
+    vm.check_invariants().unwrap();
 }
 
 /// Sorting in slices gives the same comparator calls and result as
