@@ -108,12 +108,22 @@ impl Vm {
     /// `loader` that is not one or has failed or finished already. After an
     /// error the loader is spent: stop reading.
     pub fn load_piece(&mut self, loader: Value, piece: &[u8]) -> LuaResult<()> {
-        let held = self.userdata_size(loader);
-        let budget = self.compile_budget(held);
+        let push = |vm: &mut Vm| {
+            let held = vm.userdata_size(loader);
+            let budget = vm.compile_budget(held);
+            let l = vm.userdata_mut::<Loader>(loader)?;
+            Some(l.push(piece, budget))
+        };
+        let Some(mut r) = push(self) else {
+            return Err(self.compile_error("not a chunk loader"));
+        };
+        // A failed push changed nothing: after a collection it may fit.
+        if self.retry_compile(&r) {
+            r = push(self).unwrap_or(r);
+        }
         let Some(l) = self.userdata_mut::<Loader>(loader) else {
             return Err(self.compile_error("not a chunk loader"));
         };
-        let r = l.push(piece, budget);
         let bytes = l.bytes();
         if r.is_err() {
             l.state = Loading::Done;
@@ -158,15 +168,22 @@ impl Vm {
         }
     }
 
-    /// Parses the rest of `stream` and generates the chunk's code.
+    /// Parses the rest of `stream` (once more after a collection if that
+    /// ran out of memory) and generates the chunk's code.
     fn generate(
         &mut self,
-        stream: ChunkStream,
+        mut stream: ChunkStream,
         chunkname: &str,
         display: &str,
         budget: usize,
     ) -> Result<Proto, String> {
-        let chunk = stream.finish(budget).map_err(|e| e.0)?;
+        let mut parsed = stream.finish(budget).map_err(|e| e.0);
+        if self.retry_compile(&parsed) {
+            // The stream is no longer in the loader, which still counts it.
+            let budget = self.compile_budget(stream.bytes());
+            parsed = stream.finish(budget).map_err(|e| e.0);
+        }
+        let chunk = parsed?;
         let source: Arc<str> = Arc::from(chunkname);
         let proto = compiler::generate(&chunk, source, display, &mut self.heap).map_err(|e| e.0)?;
         crate::verify::verify_main(&proto)?;
@@ -212,7 +229,7 @@ impl Vm {
 
     /// After a compilation that ran out of memory under a limit: collects,
     /// and says whether that freed enough for another try to be worth it.
-    fn retry_compile(&mut self, compiled: &Result<Proto, String>) -> bool {
+    fn retry_compile<T>(&mut self, compiled: &Result<T, String>) -> bool {
         if self.heap.limit.is_none() || !matches!(compiled, Err(e) if e == MEMORY_MESSAGE) {
             return false;
         }

@@ -1347,12 +1347,14 @@ impl Vm {
         Ok(())
     }
 
-    /// Collects (unless the collector is stopped), then raises "not enough
-    /// memory" if the heap is still past its limit.
+    /// Collects, then raises "not enough memory" if the heap is still past
+    /// its limit. A stopped collector still collects past the limit (PUC
+    /// Lua's emergency collection): otherwise the error would be raised
+    /// again at every safe point, the one after a `pcall` catches it too.
     #[cold]
     #[inline(never)]
     fn collect_at_safe_point(&mut self, live_top: usize) -> LuaResult<()> {
-        if self.gc.running {
+        if self.gc.running || self.heap.over_limit(0) {
             let top = self.th.top;
             self.th.top = live_top;
             self.full_gc();

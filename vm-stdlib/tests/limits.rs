@@ -647,6 +647,52 @@ fn memory_bombs_raise_not_enough_memory_and_the_vm_goes_on() {
     }
 }
 
+/// Loading in pieces or from a string under a limit that garbage fills,
+/// with the collector stopped: a parse that runs out of room collects and
+/// tries again, as PUC's allocator does before it fails, and so does a
+/// safe point past the limit (which used to raise "not enough memory"
+/// again at once after the `pcall` caught it, for ever).
+#[test]
+fn loads_collect_before_they_fail() {
+    for (what, lines, load) in [
+        (
+            "reader",
+            8000,
+            "load(function() i = i + 1 return pieces[i] end)",
+        ),
+        ("string", 8000, "load(table.concat(pieces))"),
+        (
+            "pcall reader",
+            5000,
+            "select(2, pcall(load, function() i = i + 1 return pieces[i] end))",
+        ),
+    ] {
+        let mut vm = vm();
+        vm.set_memory_limit(Some(16 << 20));
+        let r = exec(
+            &mut vm,
+            &format!(
+                "pieces = {{}}
+                 for k = 1, {lines} do pieces[k] = 'a' .. k .. ' = {{' .. k .. ', \"x\"}}\\n' end
+                 collectgarbage()
+                 collectgarbage('stop')
+                 -- Garbage: 10 MB that only a collection frees.
+                 for k = 1, 160 do local _ = string.rep('g', 65536) .. k end
+                 i = 0
+                 local f, e = {load}
+                 collectgarbage('restart')
+                 return f ~= nil, tostring(e)"
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert!(
+            matches!(r[0], Value::Bool(true)),
+            "{what}: {}",
+            vm.to_display(r[1])
+        );
+    }
+}
+
 #[test]
 fn garbage_heavy_programs_run_under_a_tight_limit() {
     let mut vm = vm();

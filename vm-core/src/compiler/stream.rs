@@ -56,13 +56,15 @@ impl ChunkStream {
 
     /// Adds `piece` and parses the complete statements buffered, failing
     /// with "not enough memory" where [`ChunkStream::bytes`] would pass
-    /// `budget`.
+    /// `budget`. A failed push leaves the stream as it was (the piece not
+    /// added), so the caller may collect garbage and push it again.
     pub(crate) fn push(&mut self, piece: &[u8], budget: usize) -> PResult<()> {
         if self.bytes().saturating_add(piece.len()) > budget
             || self.pending.try_reserve(piece.len()).is_err()
         {
             return Err(out_of_memory());
         }
+        let (len, stats) = (self.pending.len(), self.stats.len());
         self.pending.extend_from_slice(piece);
         // Small statements are tried at every piece, as PUC's parser
         // reads on demand (a syntax error stops the reading at once);
@@ -71,7 +73,14 @@ impl ChunkStream {
         if self.pending.len() > EAGER && self.pending.len() < 2 * self.attempted {
             return Ok(());
         }
-        self.parse_complete(budget)
+        let r = self.parse_complete(budget);
+        if r.is_err() {
+            // Nothing of this parse is kept (it changes `pending` only
+            // when it succeeds).
+            self.pending.truncate(len);
+            self.stats.truncate(stats);
+        }
+        r
     }
 
     /// Parses the top-level statements that end before the buffered end.
@@ -130,8 +139,9 @@ impl ChunkStream {
     }
 
     /// The whole chunk, once the text has ended: the rest is parsed as a
-    /// chunk's text would be.
-    pub(crate) fn finish(mut self, budget: usize) -> PResult<Chunk> {
+    /// chunk's text would be. A failure leaves the stream as it was, so
+    /// that the caller may collect garbage and try again.
+    pub(crate) fn finish(&mut self, budget: usize) -> PResult<Chunk> {
         let room = budget.saturating_sub(self.cost);
         let mut p = Parser::new(
             Lexer::resume(&self.pending, &self.chunkname, self.line),
@@ -139,10 +149,11 @@ impl ChunkStream {
         )?;
         p.last_line = self.last_line;
         let rest = p.main_chunk()?;
-        self.stats.extend(rest.block.stats);
+        let mut stats = std::mem::take(&mut self.stats);
+        stats.extend(rest.block.stats);
         Ok(Chunk {
             block: Block {
-                stats: self.stats,
+                stats,
                 ret: rest.block.ret,
             },
             end_line: rest.end_line,
