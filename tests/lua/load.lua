@@ -88,6 +88,39 @@ local co = coroutine.wrap(function() return dofile("data/yields.lua") end)
 assert(co() == "paused")
 assert(co(21) == 42)
 
+-- A file's header: a UTF-8 byte order mark, then a first line starting with
+-- '#' (its line break kept for the line numbers), then text or a binary
+-- chunk. A string loaded has no header.
+f, err = load("#!/usr/bin/env lua\nreturn 1", "=s")
+assert(f == nil and err == "s:1: unexpected symbol near '#'")
+f, err = load("\xEF\xBB\xBFreturn 1", "=s")
+assert(f == nil and err == "s:1: unexpected symbol near '<\\239>'")
+local function header_file(text)
+  local name = os.tmpname()
+  local h = assert(io.open(name, "wb"))
+  h:write(text)
+  h:close()
+  local fn, e = loadfile(name)
+  local dok, dv = pcall(dofile, name)
+  os.remove(name)
+  return fn, e, dok, dv
+end
+local dok, dv
+f, err, dok, dv = header_file("\xEF\xBB\xBFreturn 'bom'")
+assert(f() == "bom" and dok and dv == "bom")
+f, err, dok, dv = header_file("\xEF\xBB\xBF# comment\nreturn 'both'")
+assert(f() == "both" and dok and dv == "both")
+f, err = header_file("#!lua\r\nreturn ... +")
+assert(f == nil and err:find(":2: unexpected symbol near <eof>$"))
+f = header_file("#!lua")
+assert(f() == nil)
+f, err = header_file(" #!lua\nreturn 1")
+assert(f == nil and err:find(":1: unexpected symbol near '#'$"))
+f, err, dok, dv = header_file("#!lua\n" .. string.dump(function() return "binary" end))
+assert(f() == "binary" and dok and dv == "binary")
+f, err, dok, dv = header_file("\xEF\xBB\xBF" .. string.dump(function() return "bom binary" end))
+assert(f() == "bom binary" and dok and dv == "bom binary")
+
 -- warn
 warn("@on")
 warn("@off")

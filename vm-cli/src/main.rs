@@ -306,7 +306,10 @@ fn main() -> ExitCode {
         None => return ExitCode::SUCCESS,
     };
     let text = match read_script(&name) {
-        Ok(t) => t,
+        Ok(mut t) => {
+            vm_stdlib::base::skip_file_header(&mut t);
+            t
+        }
         Err(msg) => {
             eprintln!("{PROGNAME}: {msg}");
             return ExitCode::FAILURE;

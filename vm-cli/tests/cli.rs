@@ -146,6 +146,57 @@ fn runs_script_with_arguments() {
     assert_eq!(text(&out.stdout), "2\ttrue\tx\ty\tx\ty\n");
 }
 
+/// A script's header is skipped as `lua` skips it (`luaL_loadfile`): a
+/// UTF-8 byte order mark, then a `#` line (line numbers hold), before text
+/// or a binary chunk; from standard input too.
+#[test]
+fn script_headers_are_skipped() {
+    let dir = tempdir();
+    let dumped = dir.join("dump.lua");
+    let make = format!(
+        "local h = io.open({:?}, 'wb') h:write('#!/usr/bin/env vm\\n', \
+         string.dump(load('print(\\'binary\\', ...)'))) h:close()",
+        dumped.display().to_string()
+    );
+    let out = vm().args(["-e", &make]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = vm().arg(&dumped).arg("x").output().unwrap();
+    assert_eq!(text(&out.stdout), "binary\tx\n", "{}", text(&out.stderr));
+    for (body, expected) in [
+        ("\u{feff}print('bom')", "bom\n"),
+        ("\u{feff}#!/usr/bin/env vm\nprint('both')", "both\n"),
+        ("#!/usr/bin/env vm\r\nerror('line')", "vm: "),
+    ] {
+        let script = dir.join("header.lua");
+        std::fs::write(&script, body).unwrap();
+        let out = vm().arg(&script).output().unwrap();
+        let stdin = run_with_stdin(
+            {
+                let mut c = vm();
+                c.arg("-");
+                c
+            },
+            body,
+        );
+        if expected == "vm: " {
+            // The error is on line 2: the header's line break stays.
+            assert!(
+                text(&out.stderr).contains("header.lua:2: line"),
+                "{}",
+                text(&out.stderr)
+            );
+            assert!(
+                text(&stdin.stderr).contains("stdin:2: line"),
+                "{}",
+                text(&stdin.stderr)
+            );
+        } else {
+            assert_eq!(text(&out.stdout), expected, "{}", text(&out.stderr));
+            assert_eq!(text(&stdin.stdout), expected, "{}", text(&stdin.stderr));
+        }
+    }
+}
+
 #[test]
 fn arg_table_without_a_script_starts_with_the_interpreter() {
     let out = vm()

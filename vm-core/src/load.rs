@@ -35,7 +35,8 @@ impl Vm {
     /// [`Vm::dump`]. `chunkname` follows Lua's convention: `@file`, `=name`,
     /// or the source itself.
     ///
-    /// A first line starting with `#` (a shebang) is skipped by the parser.
+    /// A first line starting with `#` is a syntax error here, as in PUC
+    /// Lua: loading a file skips it first (`vm_stdlib::base::skip_file_header`).
     ///
     /// # Errors
     /// A syntax error, as a Lua string value `chunk:line: message`, a

@@ -3,8 +3,7 @@
 //! through `load` in a `lua5.4` process, and every syntax error message must
 //! be identical.
 //!
-//! It needs `lua5.4` on the `PATH`, so it is ignored by default; run it with
-//! `cargo test -p vm-core --test parser_lua_diff -- --ignored`. The cases
+//! It needs `lua5.4` on the `PATH` (`.ci/run` installs it). The cases
 //! are a corpus of snippets plus deterministic byte mutations of them
 //! (`VM_TEST_SCALE` multiplies their number).
 
@@ -23,8 +22,6 @@ while pos <= #input do
   local len = tonumber(input:sub(pos, nl - 1))
   local src = input:sub(nl + 1, nl + len)
   pos = nl + len + 1
-  -- Skip a first line starting with '#' as the file loader does.
-  if src:sub(1, 1) == "#" then src = "\n" .. (src:match("^[^\n]*\n(.*)$") or "") end
   local f, err = load(src, "=src")
   local res = f and "OK" or err
   out[#out + 1] = #res .. "\n" .. res

@@ -694,9 +694,33 @@ fn finish_load(vm: &mut Vm, loaded: LuaResult<Value>) -> LuaResult<Step> {
     }
 }
 
+/// The UTF-8 byte order mark a file may start with.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What `luaL_loadfilex` skips at the start of a file before loading it:
+/// a UTF-8 byte order mark, then a first line starting with `#` (a Unix
+/// "shebang"), whose line break stays so that line numbers hold, unless
+/// a binary chunk follows it.
+pub fn skip_file_header(chunk: &mut Vec<u8>) {
+    let start = if chunk.starts_with(BOM) { BOM.len() } else { 0 };
+    if chunk.get(start) != Some(&b'#') {
+        chunk.drain(..start);
+        return;
+    }
+    let Some(line_end) = chunk[start..].iter().position(|&c| c == b'\n') else {
+        // Only the comment: an empty line.
+        chunk.clear();
+        chunk.push(b'\n');
+        return;
+    };
+    let line_end = start + line_end;
+    // A binary chunk starts with an escape (`LUA_SIGNATURE[0]`).
+    let binary = chunk.get(line_end + 1) == Some(&0x1b);
+    chunk.drain(..line_end + usize::from(binary));
+}
+
 /// The contents of file `name` (standard input when `None`) and its chunk
-/// name, with a first line starting with `#` blanked out as
-/// `luaL_loadfilex` skips it (the newline stays, so line numbers hold).
+/// name, its header skipped (`skip_file_header`).
 pub(crate) fn read_chunk_file(vm: &mut Vm, name: Option<&str>) -> LuaResult<(Vec<u8>, String)> {
     use std::io::Read;
     let (read, chunkname) = match name {
@@ -709,10 +733,7 @@ pub(crate) fn read_chunk_file(vm: &mut Vm, name: Option<&str>) -> LuaResult<(Vec
     };
     match read {
         Ok(mut b) => {
-            if b.first() == Some(&b'#') {
-                let end = b.iter().position(|&c| c == b'\n').unwrap_or(b.len());
-                b.drain(..end);
-            }
+            skip_file_header(&mut b);
             Ok((b, chunkname))
         }
         Err(e) => {

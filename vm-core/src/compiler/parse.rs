@@ -31,8 +31,8 @@ use super::{SyntaxError, MAX_SYNTAX_DEPTH};
 
 type PResult<T> = Result<T, SyntaxError>;
 
-/// Parses a whole chunk. A first line starting with `#` (a Unix
-/// "shebang") is skipped, keeping its line break so line numbers stay right.
+/// Parses a whole chunk. (A first line starting with `#` is no syntax:
+/// loading a file skips it before, as `luaL_loadfilex` does.)
 pub(crate) fn parse_chunk(source: &[u8], chunkname: &str) -> PResult<Chunk> {
     parse_chunk_within(source, chunkname, usize::MAX)
 }
@@ -41,20 +41,8 @@ pub(crate) fn parse_chunk(source: &[u8], chunkname: &str) -> PResult<Chunk> {
 /// memory of the tree and of its code (see [`TOKEN_BYTES`]) passes
 /// `budget` bytes.
 pub(crate) fn parse_chunk_within(source: &[u8], chunkname: &str, budget: usize) -> PResult<Chunk> {
-    let mut parser = Parser::new(Lexer::new(skip_shebang(source), chunkname), budget)?;
+    let mut parser = Parser::new(Lexer::new(source, chunkname), budget)?;
     parser.main_chunk()
-}
-
-/// As `luaL_loadfilex` does it: the first line's text goes, a line break
-/// stays (and is added if the line had none).
-fn skip_shebang(source: &[u8]) -> &[u8] {
-    if source.first() != Some(&b'#') {
-        return source;
-    }
-    match source.iter().position(|&c| c == b'\n') {
-        Some(line_end) => &source[line_end..],
-        None => b"\n",
-    }
 }
 
 /// `'c'` as a token.
@@ -1361,13 +1349,12 @@ mod tests {
     }
 
     #[test]
-    fn shebang_line_is_skipped() {
-        let chunk = parse_ok("#!/usr/bin/env lua\nx = 1");
-        assert_eq!(chunk.block.stats[0].line, 2);
-        assert_eq!(parse_ok("# just a comment").end_line, 2);
-        assert_eq!(parse_ok("#\r\n\nx = 1").block.stats[0].line, 3);
-        assert_eq!(parse_err("#!lua\n)"), "src:2: unexpected symbol near ')'");
-        // Only at the very start.
+    fn a_shebang_line_is_no_syntax() {
+        // Files skip it before parsing (`luaL_loadfilex`); strings do not.
+        assert_eq!(
+            parse_err("#!lua\nx = 1"),
+            "src:1: unexpected symbol near '#'"
+        );
         assert_eq!(parse_err(" #!lua"), "src:1: unexpected symbol near '#'");
     }
 
