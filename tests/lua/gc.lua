@@ -198,4 +198,21 @@ do
   end
 end
 
+-- The deprecated "setpause" and "setstepmul" return the previous values,
+-- kept in quarters as PUC keeps them; "step" checks its size.
+-- (In a function: more registers in the main chunk change what the weak
+-- table checks above see in lua5.4.)
+local function gc_parameters()
+  local pause = collectgarbage("setpause", 150)
+  assert(math.type(pause) == "integer")
+  assert(collectgarbage("setpause", pause) == 148)
+  local stepmul = collectgarbage("setstepmul", 301)
+  assert(collectgarbage("setstepmul", stepmul) == 300)
+  assert(collectgarbage("setpause", pause) == pause)
+  local ok, msg = pcall(collectgarbage, "step", "x")
+  assert(not ok and msg == "bad argument #2 to 'collectgarbage' (number expected, got string)")
+  assert(type(collectgarbage("step", 0)) == "boolean")
+end
+gc_parameters()
+
 print("ok gc")

@@ -68,6 +68,13 @@ local f, tried = package.searchpath("x.y", "a/?.lua;b/?")
 assert(f == nil and tried == "no file 'a/x/y.lua'\n\tno file 'b/x/y'")
 f, tried = package.searchpath("x.y", "a/?.lua", "")
 assert(f == nil and tried == "no file 'a/x.y.lua'")
+-- Empty templates are listed too.
+f, tried = package.searchpath("x", "a/?;;b/?")
+assert(f == nil and tried == "no file 'a/x'\n\tno file ''\n\tno file 'b/x'")
+f, tried = package.searchpath("x", ";")
+assert(f == nil and tried == "no file ''\n\tno file ''")
+f, tried = package.searchpath("x", "")
+assert(f == nil and tried == "no file ''")
 ok, msg = pcall(package.searchpath)
 assert(not ok and msg == "bad argument #2 to 'package.searchpath' (string expected, got no value)")
 

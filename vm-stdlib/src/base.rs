@@ -504,6 +504,8 @@ fn collectgarbage(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             Value::Int(0)
         }
         "step" => {
+            // The size of the step (a whole cycle here) must be a number.
+            optional_integer(vm, args, 2)?;
             charge_collection(vm)?;
             vm.full_gc();
             Value::Bool(true)
@@ -518,18 +520,28 @@ fn collectgarbage(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             vm.gc_set_running(true);
             Value::Int(0)
         }
+        // Deprecated in 5.4 but supported: the previous value.
+        "setpause" => {
+            let p = optional_integer(vm, args, 2)?.unwrap_or(0);
+            Value::Int(vm.gc_set_pause(gc_param(p)).into())
+        }
+        "setstepmul" => {
+            let m = optional_integer(vm, args, 2)?.unwrap_or(0);
+            Value::Int(vm.gc_set_stepmul(gc_param(m)).into())
+        }
         "incremental" | "generational" => {
             let generational = opt == "generational";
             // Integer parameters: pause and step multiplier for the
-            // incremental mode; the generational ones are accepted unused.
-            let p = optional_integer(vm, args, 2)?;
-            let m = optional_integer(vm, args, 3)?;
+            // incremental mode (0 keeps the current one); the generational
+            // ones are accepted unused.
+            let p = optional_integer(vm, args, 2)?.unwrap_or(0);
+            let m = optional_integer(vm, args, 3)?.unwrap_or(0);
             if !generational {
-                if let Some(p) = p {
-                    vm.gc_set_pause(p.clamp(0, 1000) as u32);
+                if p != 0 {
+                    vm.gc_set_pause(gc_param(p));
                 }
-                if let Some(m) = m {
-                    vm.gc_set_stepmul(m.clamp(0, 1000) as u32);
+                if m != 0 {
+                    vm.gc_set_stepmul(gc_param(m));
                 }
             }
             let was = vm.gc_set_generational(generational);
@@ -539,6 +551,12 @@ fn collectgarbage(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     };
     vm.push(r);
     Ok(Step::Return(1))
+}
+
+/// A collector parameter as PUC Lua 5.4 keeps it (`setgcparam`): a C
+/// `int`, stored in a byte as a quarter (so 150 reads back as 148).
+fn gc_param(v: i64) -> u32 {
+    u32::from((v as i32 / 4) as u8) * 4
 }
 
 /// `load(chunk [, chunkname [, mode [, env]]])`: a string, or a reader

@@ -286,7 +286,8 @@ fn search_path(name: &[u8], path: &[u8], sep: &[u8], rep: &[u8]) -> Result<Vec<u
         replace(name, sep, rep)
     };
     let mut tried = Vec::new();
-    for template in path.split(|&c| c == b';').filter(|t| !t.is_empty()) {
+    // Empty templates too: PUC lists them as "no file ''".
+    for template in path.split(|&c| c == b';') {
         let file = replace(template, b"?", &name);
         if std::fs::File::open(bytes_to_path(&file)).is_ok() {
             return Ok(file);
@@ -381,7 +382,7 @@ fn charge_search(vm: &mut Vm, path: &[u8], found: &Result<Vec<u8>, Vec<u8>>) -> 
     let built = match found {
         Ok(file) | Err(file) => file.len(),
     };
-    let probes = path.split(|&c| c == b';').filter(|t| !t.is_empty()).count();
+    let probes = path.split(|&c| c == b';').count();
     charge_bytes(vm, path.len() + built)?;
     vm.charge(probes as u64)
 }
@@ -484,7 +485,7 @@ mod tests {
             search_path(b"no.such", b"/nonexistent/?.lua;;/x/?/init.lua", b".", b"/").unwrap_err();
         assert_eq!(
             err,
-            b"\n\tno file '/nonexistent/no/such.lua'\n\tno file '/x/no/such/init.lua'"
+            &b"\n\tno file '/nonexistent/no/such.lua'\n\tno file ''\n\tno file '/x/no/such/init.lua'"[..]
         );
         assert_eq!(env_path(&["VM_TEST_SURELY_UNSET_VAR"], "d"), "d");
     }
