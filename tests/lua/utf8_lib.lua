@@ -124,12 +124,24 @@ assert(count == 0)
 out = ""
 for p, c in utf8.codes("\u{D800}\u{7FFFFFFF}", true) do out = out .. p .. ":" .. c .. " " end
 assert(out == "1:55296 4:2147483647 ")
--- 5.4.4 skips stray continuation bytes after (or before) a character.
-out = ""
-for p, c in utf8.codes("\x80a\xC3\xA9\x80\x80b") do out = out .. p .. ":" .. c .. " " end
-assert(out == "2:97 3:233 7:98 ")
-assert(errmsg(function() for _ in utf8.codes("ab\xFF") do end end) == "utf8_lib.lua:131: invalid UTF-8 code")
-assert(errmsg(function() for _ in utf8.codes("\u{D800}") do end end) == "utf8_lib.lua:132: invalid UTF-8 code")
+-- Stray continuation bytes: Lua 5.4.6 refuses them, as this VM does; 5.4.4
+-- (lua5.4 here) skips them after (or before) a character.
+if pcall(function() for _ in utf8.codes("a\x80") do end end) then
+  out = ""
+  for p, c in utf8.codes("\x80a\xC3\xA9\x80\x80b") do out = out .. p .. ":" .. c .. " " end
+  assert(out == "2:97 3:233 7:98 ")
+else
+  out = ""
+  local ok, msg = pcall(function()
+    for p, c in utf8.codes("a\xC3\xA9\x80b") do out = out .. p .. ":" .. c .. " " end
+  end)
+  assert(not ok and msg:find(":%d+: invalid UTF%-8 code$") and out == "1:97 ")
+  assert(errmsg(utf8.codes, "\x80a") == "bad argument #1 to 'utf8.codes' (invalid UTF-8 code)")
+  assert(errmsg(utf8.codes, "\x80a", true) == "bad argument #1 to 'utf8.codes' (invalid UTF-8 code)")
+  assert(not pcall(function() for _ in utf8.codes("in\x80valid", true) do end end))
+end
+assert(errmsg(function() for _ in utf8.codes("ab\xFF") do end end) == "utf8_lib.lua:143: invalid UTF-8 code")
+assert(errmsg(function() for _ in utf8.codes("\u{D800}") do end end) == "utf8_lib.lua:144: invalid UTF-8 code")
 -- The iterator triple; the same iterator function every time.
 local f, str, ctl = utf8.codes(5)
 assert(str == "5" and ctl == 0 and select("#", utf8.codes("a")) == 3)
@@ -137,9 +149,9 @@ assert(utf8.codes("a") == utf8.codes("b") and utf8.codes("a") ~= utf8.codes("a",
 assert(join(f("abc", 0)) == "1 97" and join(f("abc", 1)) == "2 98" and select("#", f("abc", 3)) == 0)
 assert(join(f(s, 2)) == "4 108" and select("#", f("abc", -1)) == 0 and join(f("abc", "1")) == "2 98")
 assert(errmsg(f, {}, 0) == "bad argument #1 to '?' (string expected, got table)")
-assert(errmsg(function() for _ in f, {}, 0 do end end) == "utf8_lib.lua:140: bad argument #1 to 'for iterator' (string expected, got table)")
+assert(errmsg(function() for _ in f, {}, 0 do end end) == "utf8_lib.lua:152: bad argument #1 to 'for iterator' (string expected, got table)")
 assert(errmsg(utf8.codes) == "bad argument #1 to 'utf8.codes' (string expected, got no value)")
-assert(errmsg(function() utf8.codes(true) end) == "utf8_lib.lua:142: bad argument #1 to 'codes' (string expected, got boolean)")
+assert(errmsg(function() utf8.codes(true) end) == "utf8_lib.lua:154: bad argument #1 to 'codes' (string expected, got boolean)")
 
 -- Round trips through char, codepoint, len and codes.
 local cps = {0, 0x41, 0x7F, 0x80, 0x7FF, 0x800, 0xD7FF, 0xE000, 0xFFFF, 0x10000, 0x10FFFF}

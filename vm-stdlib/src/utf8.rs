@@ -6,6 +6,8 @@
 //! `0x7FFFFFFF`). Strict decoding, the default, also refuses code points
 //! above `0x10FFFF` and surrogates; a true `lax` argument accepts them.
 //! Positions are 1-based byte indices, negative ones counting from the end.
+//! As in Lua 5.4.6 (5.4.4 skipped them), `codes` refuses stray
+//! continuation bytes.
 //!
 //! PUC Lua reads past a position freely because its strings end in a NUL
 //! byte; [`byte_at`] gives the same answer (0, never a continuation byte)
@@ -333,6 +335,9 @@ fn char_start(s: &[u8], mut n: i64, mut p: usize) -> Result<Option<usize>, &'sta
 fn codes(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let lax = vm.arg(args, 2).truthy();
     let s = vm.check_string(args, 1)?;
+    if is_cont(byte_at(bytes(vm, s), 0)) {
+        return Err(vm.arg_error(1, MSG_INVALID));
+    }
     let iter = vm.upvalue(args, if lax { 2 } else { 1 });
     vm.push(iter);
     vm.push(s);
@@ -351,8 +356,8 @@ fn iter_lax(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// One step of the `codes` iterator (5.4.4's `iter_aux`): the control
 /// value, the 1-based position of the previous character, is the 0-based
 /// index of the byte after that character's first one; skip continuation
-/// bytes from there and decode the next character. Stray continuation
-/// bytes are skipped silently, as in 5.4.4.
+/// bytes from there and decode the next character, which must not be
+/// followed by a stray continuation byte (5.4.6; 5.4.4 skipped them).
 fn iter_step(vm: &mut Vm, args: Args, strict: bool) -> LuaResult<Step> {
     let (s, len) = check_str(vm, args)?;
     // `(lua_Unsigned)lua_tointeger`: anything but an integral number (or
@@ -374,7 +379,8 @@ fn iter_step(vm: &mut Vm, args: Args, strict: bool) -> LuaResult<Step> {
     if n >= len {
         return Ok(Step::Return(0));
     }
-    let Some((code, _)) = decode(s, n, strict) else {
+    let Some((code, _)) = decode(s, n, strict).filter(|&(_, next)| !is_cont(byte_at(s, next)))
+    else {
         return Err(vm.error(MSG_INVALID));
     };
     vm.push(Value::Int(n as i64 + 1));

@@ -69,7 +69,7 @@ fn pack_and_utf8_pay_for_their_bytes() {
                 "select('#', table.unpack(T))",
                 125,
             ),
-            ("utf8.codes(C)(C, 0)", "utf8.codes(C)(C, N)", MB),
+            ("utf8.codes('a')(C, 0)", "utf8.codes('a')(C, N)", MB),
         ],
     );
 }
