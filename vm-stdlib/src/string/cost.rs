@@ -22,10 +22,15 @@
 //!   check the budget after each step, and when it is spent return
 //!   `Vm::pausek` with their state in their frame: a driver's slice
 //!   overshoots its budget by at most one step. A pattern search's step
-//!   ends after the match attempt (one position) that crosses
-//!   `STEP_BYTES`; an attempt cannot be cut, and can take time
-//!   exponential in the pattern's length, so under an instruction limit
-//!   the matcher stops at the limit (`MatchState::set_work_cap`) and
+//!   ends once its matcher work reaches `STEP_BYTES`, between two match
+//!   attempts or inside one (an attempt can take time exponential in the
+//!   pattern's length): the attempt then pauses at its next pause point
+//!   and its state goes to the frame, to go on in the continuation
+//!   (`pattern`, "Pausing an attempt"). Such a step may go past
+//!   `STEP_BYTES` by what the matcher does between two pause points, work
+//!   linear in the pattern's length plus one scan of the subject: strings
+//!   the program already paid to build. Under an instruction limit the
+//!   matcher also stops at the limit (`MatchState::set_work_cap`) and
 //!   raises its error.
 //! - The others charge their whole work in one go (`Vm::charge` lowers
 //!   the fuel; the next budget check stops the run): the slice in which

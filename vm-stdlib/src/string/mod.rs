@@ -7,13 +7,16 @@
 //! pattern matcher lives in `pattern` and never touches the VM: the
 //! natives borrow a subject while matching, then copy out what they push.
 //!
-//! Natives pay for the bytes they produce or scan (`cost`). `rep` and
-//! `gsub` work in steps and may be suspended between two (`Vm::pausek`),
-//! their state in their frame. `gsub` calls replacement functions (and
-//! `__index` of replacement tables) with `Vm::callk`, as do `format`'s
-//! `__tostring` and the arithmetic metamethods' fallback: that Lua code
-//! runs under the budget and may yield, where PUC Lua says "attempt to
-//! yield across a C-call boundary" (an extension).
+//! Natives pay for the bytes they produce or scan (`cost`). `rep`, `gsub`
+//! and the searches of `find`, `match` and `gmatch` work in steps and may
+//! be suspended between two (`Vm::pausek`), their state in their frame. A
+//! search's step may end inside a match attempt: the frame then holds the
+//! attempt's state too, as a string (`pattern`, "Pausing an attempt").
+//! `gsub` calls replacement functions (and `__index` of replacement
+//! tables) with `Vm::callk`, as do `format`'s `__tostring` and the
+//! arithmetic metamethods' fallback: that Lua code runs under the budget
+//! and may yield, where PUC Lua says "attempt to yield across a C-call
+//! boundary" (an extension).
 
 use std::ops::Range;
 
@@ -24,7 +27,7 @@ use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
 
 use crate::resumable::{int_at, set_int};
 use cost::{charge_bytes, charge_work, STEP_BYTES};
-use pattern::{CaptureValue, Captures, MatchState, PatternError, Search};
+use pattern::{Attempt, CaptureValue, Captures, MatchState, PatternError, Search};
 
 pub(crate) mod cost;
 mod format;
@@ -435,56 +438,104 @@ fn find_aux(vm: &mut Vm, args: Args, find: bool) -> LuaResult<Step> {
         vm.push(Value::Int((at + lp) as i64));
         return Ok(Step::Return(2));
     }
-    find_search(vm, args, find, [s, p], init, false)
+    find_search(vm, args, find, [s, p], init, None, false)
 }
+
+/// A step of a pattern search: `STEP_BYTES` of matcher work.
+const STEP: u64 = STEP_BYTES as u64;
 
 // The frame of a `find` or `match` paused between two steps of its
 // search: its arguments (`lua_settop(L, 4)`, the subject and the pattern
-// as strings), then where the search goes on.
+// as strings), then where the search goes on, and the state of the
+// attempt there when the step ended inside it (a string), or nil.
 const FIND_FROM: usize = 4;
+const FIND_ATTEMPT: usize = 5;
 
 fn find_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
     let sp = [vm.frame_get(args, 0), vm.frame_get(args, 1)];
     let from = int_at(vm, args, FIND_FROM) as usize;
-    find_search(vm, args, ctx != 0, sp, from, true)
+    let attempt = saved_attempt(vm, vm.frame_get(args, FIND_ATTEMPT));
+    find_search(vm, args, ctx != 0, sp, from, attempt, true)
 }
 
-/// The pattern search of `find` and `match` from position `from`, in
-/// steps of about `STEP_BYTES` of matcher work, each paid for; between
-/// two, when the budget is spent, the search pauses (its position in its
-/// frame, `paused` once it is there).
+/// The state of a paused match attempt kept in a frame slot (see
+/// [`pattern::MatchState::saved`]), or `None` for nil.
+fn saved_attempt(vm: &Vm, v: Value) -> Option<Vec<u8>> {
+    vm.str_bytes(v).map(<[u8]>::to_vec)
+}
+
+/// A step of the search for the pattern `p` in `s` from `from`, the
+/// attempt there going on from `attempt` ([`pattern::search`]): a leading
+/// `^` anchors it when `anchored`; a match ending at `skip` is passed
+/// over. Returns how it ended; `work` is set to the matcher's work.
+fn search_step(
+    vm: &Vm,
+    [s, p]: [Value; 2],
+    from: usize,
+    attempt: Option<&[u8]>,
+    anchored: bool,
+    skip: Option<usize>,
+    work: &mut u64,
+) -> Result<Search, PatternError> {
+    let (anchor, pat) = match bytes(vm, p) {
+        pat if anchored => pattern::split_anchor(pat),
+        pat => (false, pat),
+    };
+    let mut ms = MatchState::new(bytes(vm, s), pat);
+    ms.set_work_cap(work_cap(vm));
+    let found = pattern::search(&mut ms, from, attempt, anchor, skip, STEP);
+    *work = ms.work();
+    found
+}
+
+/// The pattern search of `find` and `match` from position `from` (the
+/// attempt there going on from `attempt`), in steps of about
+/// `STEP_BYTES` of matcher work, each paid for; a step may end between
+/// two attempts or inside one. After a step, when the budget is spent,
+/// the search pauses (its position and the attempt's state in its frame,
+/// `paused` once they are there).
 fn find_search(
     vm: &mut Vm,
     args: Args,
     find: bool,
     [s, p]: [Value; 2],
     mut from: usize,
+    mut attempt: Option<Vec<u8>>,
     paused: bool,
 ) -> LuaResult<Step> {
-    let found = loop {
+    loop {
         let mut work = 0;
-        let cap = work_cap(vm);
-        let step = STEP_BYTES as u64;
-        let found = pattern::search(bytes(vm, s), bytes(vm, p), from, &mut work, step, cap);
+        let found = search_step(vm, [s, p], from, attempt.as_deref(), true, None, &mut work);
         charge_work(vm, work)?;
+        attempt = None;
+        // The match by reference: it holds the captures, too large to copy.
         match found {
-            Ok(Search::Found(f)) => break f,
+            Ok(Search::Found(ref f)) => return find_results(vm, s, f, find),
             Ok(Search::NotFound) => return return_fail(vm),
             Ok(Search::Paused(next)) => from = next,
+            Ok(Search::Suspended(at, state)) => (from, attempt) = (at, Some(state)),
             Err(e) => return Err(pattern_error(vm, e)),
         }
         if vm.budget_spent() {
+            let state = attempt.map_or(Value::Nil, |a| vm.new_str(&a));
             if paused {
                 set_int(vm, args, FIND_FROM, from as i64);
+                vm.set_arg(args, FIND_ATTEMPT + 1, state);
             } else {
                 set_top(vm, args, 4);
                 vm.set_arg(args, 1, s);
                 vm.set_arg(args, 2, p);
                 vm.push(Value::Int(from as i64));
+                vm.push(state);
             }
             return Ok(vm.pausek(&FIND_K, i64::from(find)));
         }
-    };
+    }
+}
+
+/// The results of `find` (positions, then captures) or `match` (captures,
+/// or the whole match) for the match `found` in `s`.
+fn find_results(vm: &mut Vm, s: Value, found: &pattern::Found, find: bool) -> LuaResult<Step> {
     let m = found.start..found.end;
     if find {
         vm.push(Value::Int(found.start as i64 + 1));
@@ -522,6 +573,29 @@ fn gmatch(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// `^` is an ordinary byte here, as in PUC Lua. Each step pays for the
 /// bytes its search scanned.
 fn gmatch_step(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    gmatch_run(vm, args, None)
+}
+
+// Context of `gmatch_k`: the search paused between two attempts (its
+// position in the iterator's table), or inside one, the attempt's
+// position and state (a string) then on top of the frame.
+const GMATCH_BETWEEN: i64 = 0;
+const GMATCH_INSIDE: i64 = 1;
+
+fn gmatch_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+    if ctx != GMATCH_INSIDE {
+        return gmatch_run(vm, args, None);
+    }
+    let top = vm.frame_top(args);
+    let from = int_at(vm, args, top - 2) as usize;
+    let attempt = saved_attempt(vm, vm.frame_get(args, top - 1));
+    vm.frame_truncate(args, top - 2);
+    gmatch_run(vm, args, attempt.map(|a| (from, a)))
+}
+
+/// A `gmatch` step from the iterator's position, or from the attempt
+/// `resume` (its position and state) when the step paused inside it.
+fn gmatch_run(vm: &mut Vm, args: Args, resume: Option<(usize, Vec<u8>)>) -> LuaResult<Step> {
     let (s, p) = (vm.upvalue(args, 1), vm.upvalue(args, 2));
     let Value::Table(state) = vm.upvalue(args, 3) else {
         return Err(vm.error("gmatch iterator lost its state"));
@@ -533,75 +607,52 @@ fn gmatch_step(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         Value::Int(e) => Some(e as usize),
         _ => None,
     };
-    let mut from = pos as usize;
-    let (m, caps) = loop {
+    let (mut from, mut attempt) = match resume {
+        Some((at, a)) => (at, Some(a)),
+        None => (pos as usize, None),
+    };
+    loop {
+        // A leading `^` is no anchor here.
         let mut work = 0;
-        let cap = work_cap(vm);
-        let found = next_gmatch(bytes(vm, s), bytes(vm, p), from, last, &mut work, cap);
+        let found = search_step(vm, [s, p], from, attempt.as_deref(), false, last, &mut work);
         charge_work(vm, work)?;
+        attempt = None;
         match found {
-            Ok(Search::Found(f)) => break (f.start..f.end, f.caps),
+            Ok(Search::Found(ref f)) => return gmatch_results(vm, s, state, f),
             Ok(Search::NotFound) => return Ok(Step::Return(0)),
             Ok(Search::Paused(next)) => from = next,
+            Ok(Search::Suspended(at, a)) => (from, attempt) = (at, Some(a)),
             Err(e) => return Err(pattern_error(vm, e)),
         }
         if vm.budget_spent() {
             // The positions before `from` have no match to give: the
             // search goes on from there, in this call's continuation.
             vm.raw_set(state, Value::Int(GMATCH_POS), Value::Int(from as i64))?;
-            return Ok(vm.pausek(&GMATCH_K, 0));
-        }
-    };
-    let end = Value::Int(m.end as i64);
-    vm.raw_set(state, Value::Int(GMATCH_POS), end)?;
-    vm.raw_set(state, Value::Int(GMATCH_LAST), end)?;
-    let n = push_captures(vm, s, &caps, m, true)?;
-    Ok(Step::Return(n))
-}
-
-/// The search of one `gmatch` step from `from`: the match and its
-/// captures, or a pause once the matcher's steps (added to `work`) reach
-/// `STEP_BYTES`; past `cap` steps the match fails.
-fn next_gmatch(
-    src: &[u8],
-    pat: &[u8],
-    from: usize,
-    last: Option<usize>,
-    work: &mut u64,
-    cap: u64,
-) -> Result<Search, PatternError> {
-    let mut ms = MatchState::new(src, pat);
-    ms.set_work_cap(cap);
-    let mut found = Ok(Search::NotFound);
-    let mut tried = 0;
-    for start in from..=src.len() {
-        tried += 1;
-        match ms.match_at(start) {
-            Ok(Some(end)) if Some(end) != last => {
-                found = Ok(Search::Found(pattern::Found {
-                    start,
-                    end,
-                    caps: *ms.captures(),
-                }));
-                break;
-            }
-            Ok(_) => {}
-            Err(e) => {
-                found = Err(e);
-                break;
-            }
-        }
-        if ms.work() + tried >= STEP_BYTES as u64 && start < src.len() {
-            found = Ok(Search::Paused(start + 1));
-            break;
+            let Some(a) = attempt else {
+                return Ok(vm.pausek(&GMATCH_K, GMATCH_BETWEEN));
+            };
+            check_stack(vm, 2, "gmatch")?;
+            vm.push(Value::Int(from as i64));
+            let a = vm.new_str(&a);
+            vm.push(a);
+            return Ok(vm.pausek(&GMATCH_K, GMATCH_INSIDE));
         }
     }
-    *work += ms.work() + tried;
-    found
 }
 
-fn gmatch_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
-    gmatch_step(vm, args)
+/// Moves a `gmatch` iterator (its progress in `state`) past the match
+/// `found` in `s`, and returns its captures.
+fn gmatch_results(
+    vm: &mut Vm,
+    s: Value,
+    state: TableRef,
+    found: &pattern::Found,
+) -> LuaResult<Step> {
+    let end = Value::Int(found.end as i64);
+    vm.raw_set(state, Value::Int(GMATCH_POS), end)?;
+    vm.raw_set(state, Value::Int(GMATCH_LAST), end)?;
+    let n = push_captures(vm, s, &found.caps, found.start..found.end, true)?;
+    Ok(Step::Return(n))
 }
 
 /// What `gsub` replaces each match with.
@@ -637,9 +688,10 @@ struct GsubState {
 
 // `gsub`'s frame once it has stopped, for a callback or a pause: its four
 // arguments (the strings they stand for), its state as integers, the
-// result so far (a userdata holding a `Vec<u8>`), and where a requested
-// call sits (the function, then its arguments; its first result lands
-// there).
+// result so far (a userdata holding a `Vec<u8>`), the state of the match
+// attempt at `GSUB_POS` when a pause cut it (a string, else nil), and
+// where a requested call sits (the function, then its arguments; its
+// first result lands there).
 const GSUB_MAX: usize = 4;
 const GSUB_POS: usize = 5;
 const GSUB_LAST: usize = 6;
@@ -649,7 +701,8 @@ const GSUB_CHANGED: usize = 8;
 /// the matching is over and the rest of the subject is being copied.
 const GSUB_END: usize = 9;
 const GSUB_BUF: usize = 10;
-const GSUB_CALL: usize = 11;
+const GSUB_ATTEMPT: usize = 11;
+const GSUB_CALL: usize = 12;
 const GSUB_TAIL: i64 = -2;
 
 // Contexts of `gsub_k`.
@@ -683,7 +736,7 @@ fn gsub(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         max,
         changed: false,
     };
-    gsub_run(vm, args, g, st, Vec::new(), false)
+    gsub_run(vm, args, g, st, Vec::new(), None, false)
 }
 
 /// Continues a `gsub` after a requested call (`ctx` [`GSUB_CALLED`]: its
@@ -712,6 +765,7 @@ fn gsub_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step>
         .map(std::mem::take)
         .unwrap_or_default();
     let end = int_at(vm, args, GSUB_END);
+    let attempt = saved_attempt(vm, vm.frame_get(args, GSUB_ATTEMPT));
     if ctx == GSUB_CALLED {
         let v = vm.frame_get(args, GSUB_CALL);
         vm.frame_truncate(args, GSUB_CALL);
@@ -722,7 +776,7 @@ fn gsub_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step>
     } else if end == GSUB_TAIL {
         return gsub_finish(vm, args, g, st, out, true);
     }
-    gsub_run(vm, args, g, st, out, true)
+    gsub_run(vm, args, g, st, out, attempt, true)
 }
 
 /// Whether the pattern starts with `^`: one attempt, at the start.
@@ -736,6 +790,9 @@ enum Scan {
     Done,
     /// A step's worth of work was done.
     Step,
+    /// A step's worth of work was done inside the attempt at `pos`, which
+    /// goes on from this state.
+    Suspended(Vec<u8>),
     /// A match ending here, its captures copied out, needs its
     /// replacement function or table (through `__index`), or its
     /// replacement raises an error.
@@ -744,28 +801,36 @@ enum Scan {
     Error(PatternError),
 }
 
-/// Runs a `gsub` from `st` until it ends or stops for a callback or a
-/// pause; `spilled` tells whether its frame holds its state already.
+/// Runs a `gsub` from `st` (the attempt at `st.pos` going on from
+/// `attempt`) until it ends or stops for a callback or a pause; `spilled`
+/// tells whether its frame holds its state already.
 fn gsub_run(
     vm: &mut Vm,
     args: Args,
     g: GsubArgs,
     mut st: GsubState,
     mut out: Vec<u8>,
+    mut attempt: Option<Vec<u8>>,
     spilled: bool,
 ) -> LuaResult<Step> {
     let mut caps = Captures::new();
     loop {
-        let (scan, work) = gsub_scan(vm, g, &mut st, &mut out, &mut caps);
+        let resume = attempt.take();
+        let (scan, work) = gsub_scan(vm, g, &mut st, &mut out, &mut caps, resume.as_deref());
         charge_work(vm, work)?;
         let end = match scan {
             Scan::Done => return gsub_finish(vm, args, g, st, out, spilled),
             Scan::Error(e) => return Err(pattern_error(vm, e)),
-            Scan::Step => {
+            Scan::Step | Scan::Suspended(_) => {
                 // The result so far must still fit under a memory limit.
                 vm.reserve_memory(out.capacity())?;
+                if let Scan::Suspended(a) = scan {
+                    attempt = Some(a);
+                }
                 if vm.budget_spent() {
+                    let a = attempt.map_or(Value::Nil, |a| vm.new_str(&a));
                     gsub_spill(vm, args, g, &st, out, spilled, -1, 0);
+                    vm.set_arg(args, GSUB_ATTEMPT + 1, a);
                     return Ok(vm.pausek(&GSUB_K, GSUB_PAUSED));
                 }
                 continue;
@@ -804,16 +869,19 @@ fn gsub_run(
     }
 }
 
-/// Scans from `st.pos`, making text replacements and those of tables
-/// without a metatable, until the subject is done, a match needs Lua
-/// (its captures then copied to `caps`), or about `STEP_BYTES` bytes
-/// were scanned or produced. Returns how it stopped and the work done.
+/// Scans from `st.pos` (the attempt there going on from `resume`, a
+/// state [`MatchState::saved`]), making text replacements and those of
+/// tables without a metatable, until the subject is done, a match needs
+/// Lua (its captures then copied to `caps`), or about `STEP_BYTES` bytes
+/// were scanned or produced (the step may end inside an attempt).
+/// Returns how it stopped and the work done.
 fn gsub_scan(
     vm: &Vm,
     g: GsubArgs,
     st: &mut GsubState,
     out: &mut Vec<u8>,
     caps: &mut Captures,
+    resume: Option<&[u8]>,
 ) -> (Scan, u64) {
     let src = bytes(vm, g.subject);
     let (anchor, pat) = pattern::split_anchor(bytes(vm, g.pat));
@@ -834,52 +902,68 @@ fn gsub_scan(
     // Replacement bytes scanned beyond those produced (a `%0` of an empty
     // match adds nothing to `out` but still costs its scan).
     let mut scanned = 0usize;
-    let scan = loop {
+    // The work besides the matcher's (the subject scanned, the result
+    // produced) is counted against the pause mark between two attempts.
+    ms.set_pause(STEP);
+    let scan = 'scan: {
         if n >= st.max {
-            break Scan::Done;
+            break 'scan Scan::Done;
         }
-        match ms.match_at(pos) {
-            Err(e) => break Scan::Error(e),
-            Ok(Some(end)) if Some(end) != last => {
-                let m = pos..end;
-                if let Some(text) = text {
-                    let before = out.len();
-                    let r = pattern::expand_replacement(out, text, src, m, ms.captures());
-                    scanned += text.len().saturating_sub(out.len() - before);
-                    if let Err(e) = r {
-                        break Scan::Error(e);
-                    }
-                    changed = true;
-                } else {
-                    let v = plain.map(|t| plain_lookup(vm, t, src, ms.captures(), m.clone()));
-                    match v {
-                        Some(Some(v)) if !v.truthy() => out.extend_from_slice(&src[m]),
-                        Some(Some(v @ Value::Str(_))) => {
-                            out.extend_from_slice(bytes(vm, v));
-                            changed = true;
+        let mut attempt = match resume {
+            Some(saved) => ms.resume(pos, saved),
+            None => ms.match_at(pos),
+        };
+        loop {
+            let spent = match attempt {
+                Err(e) => break 'scan Scan::Error(e),
+                Ok(Attempt::Paused) => break 'scan Scan::Suspended(ms.saved()),
+                Ok(Attempt::Match(end)) if Some(end) != last => {
+                    let (out1, scanned1) = (out.len(), scanned);
+                    let m = pos..end;
+                    if let Some(text) = text {
+                        let r = pattern::expand_replacement(out, text, src, m, ms.captures());
+                        scanned += text.len().saturating_sub(out.len() - out1);
+                        if let Err(e) = r {
+                            break 'scan Scan::Error(e);
                         }
-                        _ => {
-                            caps.copy_from(ms.captures());
-                            break Scan::Match(end);
+                        changed = true;
+                    } else {
+                        let v = plain.map(|t| plain_lookup(vm, t, src, ms.captures(), m.clone()));
+                        match v {
+                            Some(Some(v)) if !v.truthy() => out.extend_from_slice(&src[m]),
+                            Some(Some(v @ Value::Str(_))) => {
+                                out.extend_from_slice(bytes(vm, v));
+                                changed = true;
+                            }
+                            _ => {
+                                caps.copy_from(ms.captures());
+                                break 'scan Scan::Match(end);
+                            }
                         }
                     }
+                    n += 1;
+                    let spent = end - pos + out.len() - out1 + scanned - scanned1;
+                    (pos, last) = (end, Some(end));
+                    if n >= st.max {
+                        break 'scan Scan::Done;
+                    }
+                    spent
                 }
-                n += 1;
-                (pos, last) = (end, Some(end));
+                // No match here: keep one byte and move on.
+                _ if pos < src.len() => {
+                    out.push(src[pos]);
+                    pos += 1;
+                    2
+                }
+                _ => break 'scan Scan::Done,
+            };
+            if anchor {
+                break 'scan Scan::Done;
             }
-            // No match here: keep one byte and move on.
-            _ if pos < src.len() => {
-                out.push(src[pos]);
-                pos += 1;
+            if ms.spend(spent as u64) {
+                break 'scan Scan::Step;
             }
-            _ => break Scan::Done,
-        }
-        if anchor {
-            break Scan::Done;
-        }
-        // Work: the matcher's, the subject scanned, the result produced.
-        if ms.work() + (pos - pos0 + out.len() - out0 + scanned) as u64 >= STEP_BYTES as u64 {
-            break Scan::Step;
+            attempt = ms.match_at(pos);
         }
     };
     let work = ms.work() + (pos - pos0 + out.len() - out0 + scanned) as u64;
@@ -1002,6 +1086,7 @@ fn gsub_spill(
         }
         let buf = vm.new_userdata(Box::new(Vec::<u8>::new()), None);
         vm.push(buf);
+        vm.push(Value::Nil); // GSUB_ATTEMPT
         for v in pushed {
             vm.push(v);
         }
@@ -1012,6 +1097,7 @@ fn gsub_spill(
     set_int(vm, args, GSUB_N, st.n);
     set_int(vm, args, GSUB_CHANGED, i64::from(st.changed));
     set_int(vm, args, GSUB_END, end);
+    vm.set_arg(args, GSUB_ATTEMPT + 1, Value::Nil);
     let buf = vm.frame_get(args, GSUB_BUF);
     crate::auxlib::put_buffer(vm, buf, out);
 }

@@ -6,13 +6,40 @@
 //! when to borrow the strings. Errors are [`PatternError`]s, turned into
 //! Lua errors (with the caller's position) by the natives.
 //!
-//! Like PUC Lua, the matcher backtracks by recursion, and the recursion is
-//! bounded: past [`MAX_DEPTH`] nested levels a match fails with "pattern
-//! too complex". Each level is a single Rust frame ([`MatchState::do_match`];
-//! the helpers that recurse are inlined into it): about 200 bytes when
-//! optimized (the deepest match fits in 64 KiB; a test runs the worst
-//! cases on a 128 KiB stack), under 3 KiB in unoptimized builds (under
-//! 600 KiB in all).
+//! PUC Lua's matcher backtracks by recursion, bounded at [`MAX_DEPTH`]
+//! nested levels ("pattern too complex"). This one goes through the same
+//! levels in the same order without recursion ([`MatchState::run`]): each
+//! level past the first starts at a backtracking point (a `?`, a
+//! repetition, a capture opened or closed: a [`Frame`]) kept on an
+//! explicit stack, so that an attempt can stop anywhere and go on later.
+//!
+//! # Pausing an attempt
+//!
+//! One match attempt (one start position) can take time exponential in
+//! the pattern's length, so the natives' steps may end inside one:
+//!
+//! 1. The caller sets a pause mark on the work
+//!    ([`MatchState::set_pause`]). Once the work reaches it, the attempt
+//!    stops at its next pause point (a level started, another try of a
+//!    backtracking point, an item that scanned the subject: `%b` or a
+//!    back-reference, a test of a long set in a repetition) and returns
+//!    [`Attempt::Paused`].
+//! 2. [`MatchState::saved`] writes its whole state as bytes, which the
+//!    natives keep in their frames as a Lua string: the stack, the
+//!    captures, the pattern steps paid for (`free`), and where the
+//!    innermost level is. The work counted so far is the caller's.
+//! 3. [`MatchState::resume`], on a new state for the same subject and
+//!    pattern, reads the bytes back and goes on as if the attempt had not
+//!    stopped: the same steps counted, the same result and captures, the
+//!    same errors at the same points. It refuses bytes that are not such a
+//!    state (checking every position they hold), so that no bytes make
+//!    the matcher read outside the subject, the pattern or the captures.
+//!
+//! Between two pause points the matcher's work is at most linear in the
+//! pattern's length (the items of a level, the levels given up on the way
+//! back to a backtracking point: each item once) plus one scan of the
+//! subject (a repetition's, a `%b`'s or a back-reference's), so an
+//! attempt stops within that of its mark.
 //!
 //! A match counts its work ([`MatchState::work`]), which the natives
 //! charge as bytes scanned (`cost`): the subject's side and the
@@ -27,10 +54,10 @@
 //!   zero times or after a failed `?` try), one per subject byte a
 //!   repetition tests against its item, and for a set of more than
 //!   [`SHORT_SET`] bytes one more per byte of the set each time it is
-//!   scanned or tested. The item where a level of the recursion stops
-//!   (failing, or handing over to a repetition or a capture) is not
-//!   counted: each level is started by a counted step (a position, a
-//!   try, a test), or by a capture, at most 64 of them in a row.
+//!   scanned or tested. The item where a level stops (failing, or
+//!   handing over to a repetition or a capture) is not counted: each
+//!   level is started by a counted step (a position, a try, a test), or
+//!   by a capture, at most 64 of them in a row.
 //!
 //! So that the small patterns of everyday use cost what they did (one
 //! step per position), each match attempt, and each subject step it
@@ -43,11 +70,11 @@
 //! work bounded by [`PATTERN_ALLOWANCE`], [`SHORT_SET`] and
 //! [`MAX_CAPTURES`], not by the pattern's length.)
 //!
-//! The pattern steps past those paid for are counted when the level of
-//! the recursion that took them ends, or before the tests of a long set;
-//! each count is checked against the cap ([`MatchState::set_work_cap`]),
-//! so a match stops once its counted work passes the cap, within one
-//! pass over the pattern and the pattern steps already paid for (at most
+//! The pattern steps past those paid for are counted when the level that
+//! took them ends, or before the tests of a long set; each count is
+//! checked against the cap ([`MatchState::set_work_cap`]), so a match
+//! stops once its counted work passes the cap, within one pass over the
+//! pattern and the pattern steps already paid for (at most
 //! [`PATTERN_ALLOWANCE`] times the work counted).
 
 use std::ops::Range;
@@ -88,8 +115,9 @@ pub(crate) enum PatternError {
     /// `%f` not followed by a set.
     MissingFrontierSet,
     /// A back-reference `%n` (or a replacement `%n`) naming no closed
-    /// capture; holds `n`.
-    InvalidCaptureIndex(usize),
+    /// capture; holds `n` (a byte, so that a matcher's result fits in
+    /// two registers).
+    InvalidCaptureIndex(u8),
     /// A `)` closing no capture.
     InvalidPatternCapture,
     /// A capture still open when the match ended.
@@ -104,6 +132,9 @@ pub(crate) enum PatternError {
     /// ([`MatchState::set_work_cap`]): the natives turn this into the
     /// instruction limit's error.
     WorkCap,
+    /// Bytes given to [`MatchState::resume`] that are not the state of a
+    /// paused attempt (only our own [`MatchState::saved`] writes them).
+    BadState,
 }
 
 impl PatternError {
@@ -125,6 +156,7 @@ impl PatternError {
                 "invalid use of '%' in replacement string".into()
             }
             PatternError::WorkCap => "instruction limit exceeded".into(),
+            PatternError::BadState => "corrupted state of a paused pattern match".into(),
         }
     }
 }
@@ -210,7 +242,10 @@ impl Captures {
             return if i == 0 {
                 Ok(CaptureValue::Str(m))
             } else {
-                Err(PatternError::InvalidCaptureIndex(i + 1))
+                // `i` is below 33 for all callers.
+                Err(PatternError::InvalidCaptureIndex(
+                    u8::try_from(i + 1).unwrap_or(u8::MAX),
+                ))
             };
         }
         let c = self.slots[i];
@@ -222,6 +257,74 @@ impl Captures {
     }
 }
 
+/// A backtracking point of a match attempt: what a level of PUC's
+/// recursion (`match`) does when the rest of the pattern, tried in the
+/// level above it, fails (see the module docs). Kept on
+/// [`MatchState`]'s stack, innermost last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Frame {
+    /// `x?` took its item at `s` (`ep` is the `?`): the rest was tried
+    /// from `s + 1`; then the level goes on from `s` without the item.
+    Optional { s: usize, ep: usize },
+    /// A greedy repetition (`*`, or `+` past its first item) from `s`
+    /// (`ep` is the suffix): the rest was tried after `i` items; then
+    /// after one fewer, down to none.
+    Greedy { s: usize, ep: usize, i: usize },
+    /// A lazy repetition (`-`) of the class `p..ep`: the rest was tried
+    /// at `s`; then at `s + 1` if the class matches at `s`.
+    Lazy { s: usize, p: usize, ep: usize },
+    /// A capture was opened: it is dropped again.
+    Open,
+    /// Capture `l` was closed: it is open again.
+    Close { l: usize },
+}
+
+/// Where a paused attempt goes on (with its stack of [`Frame`]s).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Resume {
+    /// The innermost level, at subject position `s` and pattern position
+    /// `p`.
+    At { s: usize, p: usize },
+    /// A greedy repetition of the long set `p..ep` from `s`, with `i`
+    /// items taken so far ([`MatchState::long_set_run`]).
+    Scan {
+        s: usize,
+        p: usize,
+        ep: usize,
+        i: usize,
+    },
+}
+
+/// How a match attempt, or the part of it run since it was resumed,
+/// ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Attempt {
+    /// The pattern matched, up to this subject position.
+    Match(usize),
+    /// The pattern does not match at the attempt's position.
+    NoMatch,
+    /// The work passed the pause mark ([`MatchState::set_pause`]): the
+    /// attempt goes on from [`MatchState::saved`] with
+    /// [`MatchState::resume`].
+    Paused,
+}
+
+thread_local! {
+    /// The stack of the last [`MatchState`] dropped on this thread, kept
+    /// for the next one: a `gsub` calling a function for each match makes
+    /// a state per match, and allocating each one's stack cost it about 2%
+    /// (`bench/string_gsub.lua`).
+    static SPARE_STACK: std::cell::Cell<Vec<Frame>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+impl Drop for MatchState<'_> {
+    fn drop(&mut self) {
+        let stack = std::mem::take(&mut self.stack);
+        // During the thread's teardown the stack is simply freed.
+        let _ = SPARE_STACK.try_with(|spare| spare.set(stack));
+    }
+}
+
 /// The state of a match of one pattern against one subject (`MatchState`).
 ///
 /// `pat` excludes a leading anchor `^`, which the callers handle; a
@@ -229,9 +332,10 @@ impl Captures {
 pub(crate) struct MatchState<'a> {
     src: &'a [u8],
     pat: &'a [u8],
-    /// Recursion levels left before "pattern too complex".
-    depth: u32,
     caps: Captures,
+    /// The backtracking points of the current attempt, outermost first:
+    /// one per level above the first, so at most [`MAX_DEPTH`] - 1.
+    stack: Vec<Frame>,
     /// Steps counted since the state was made (see the module docs).
     work: u64,
     /// Pattern steps paid for by the current match attempt and its
@@ -241,6 +345,12 @@ pub(crate) struct MatchState<'a> {
     free: i64,
     /// Past this much work, the match fails with [`PatternError::WorkCap`].
     cap: u64,
+    /// Once the work reaches this mark, the attempt pauses at its next
+    /// pause point; between two attempts the caller's work lowers it
+    /// ([`MatchState::spend`]).
+    pause: u64,
+    /// Where the attempt goes on, once it has paused.
+    resume: Resume,
 }
 
 impl<'a> MatchState<'a> {
@@ -249,20 +359,41 @@ impl<'a> MatchState<'a> {
         MatchState {
             src,
             pat,
-            depth: MAX_DEPTH,
             caps: Captures::new(),
+            stack: SPARE_STACK
+                .try_with(std::cell::Cell::take)
+                .unwrap_or_default(),
             work: 0,
             free: 0,
             cap: u64::MAX,
+            pause: u64::MAX,
+            resume: Resume::At { s: 0, p: 0 },
         }
     }
 
     /// Makes a match fail with [`PatternError::WorkCap`] once the work
-    /// passes `cap`: a single match can take time exponential in the
-    /// pattern's length, and no budget can suspend it half-way, but an
-    /// instruction limit can end it.
+    /// passes `cap`: what an instruction limit pays for.
     pub(crate) fn set_work_cap(&mut self, cap: u64) {
         self.cap = cap;
+    }
+
+    /// Makes the attempt pause ([`Attempt::Paused`]) at its first pause
+    /// point once the work reaches `mark` (see the module docs).
+    #[inline]
+    pub(crate) fn set_pause(&mut self, mark: u64) {
+        self.pause = mark;
+    }
+
+    /// Between two attempts, counts `n` units of the caller's work (such
+    /// as a position tried) against the pause mark: true when the work,
+    /// with those, has reached it.
+    #[inline]
+    pub(crate) fn spend(&mut self, n: u64) -> bool {
+        if self.work + n > self.pause {
+            return true;
+        }
+        self.pause -= n;
+        false
     }
 
     /// Counts `n` steps of work, failing past the cap.
@@ -322,7 +453,7 @@ impl<'a> MatchState<'a> {
     /// `p..ep` (one per byte of the set), past the one step each is
     /// already, and counts those not paid for.
     #[cold]
-    #[inline(never)] // out of the matcher's recursion, whose frame it would grow
+    #[inline(never)] // out of the matcher's loop
     fn take_set_tests(&mut self, tests: usize, p: usize, ep: usize) -> Result<(), PatternError> {
         let steps = (ep - p - 1).saturating_mul(tests);
         self.free = self
@@ -338,13 +469,12 @@ impl<'a> MatchState<'a> {
 
     /// Matches the whole pattern at subject position `s`, forgetting the
     /// captures of any previous attempt (`reprepstate` then `match`).
-    /// Returns the end of the match.
-    pub(crate) fn match_at(&mut self, s: usize) -> Step {
+    pub(crate) fn match_at(&mut self, s: usize) -> Result<Attempt, PatternError> {
         self.caps.level = 0;
-        self.depth = MAX_DEPTH;
+        self.stack.clear();
         // The attempt's position (counted by the caller) pays for these.
         self.free = PATTERN_ALLOWANCE;
-        self.do_match(s, 0)
+        self.run(s, 0)
     }
 
     /// The captures of the last successful match.
@@ -352,139 +482,239 @@ impl<'a> MatchState<'a> {
         &self.caps
     }
 
-    /// `match`: matches the pattern from position `p` against the subject
-    /// from position `s`, returning the end of the match.
+    /// `match`, without recursion: runs the attempt from subject position
+    /// `s` and pattern position `p` in its innermost level, its stack
+    /// holding the levels around it.
     ///
-    /// Tail positions loop instead of recursing (PUC's `goto init`); only
-    /// the backtracking points recurse, each costing one level of `depth`.
-    fn do_match(&mut self, mut s: usize, mut p: usize) -> Step {
-        if self.depth == 0 {
-            return Err(PatternError::TooComplex);
-        }
-        self.depth -= 1;
-        let end = loop {
-            let Some(&pc) = self.pat.get(p) else {
-                break Some(s); // end of pattern: success
-            };
-            match pc {
-                b'(' => {
-                    break if self.pat.get(p + 1) == Some(&b')') {
-                        self.start_capture(s, p + 2, CapLen::Position)?
-                    } else {
-                        self.start_capture(s, p + 1, CapLen::Unfinished)?
+    /// A level goes past the items that match (PUC's `goto init`) until
+    /// it ends, or starts a level above it: a backtracking point, pushed
+    /// on the stack ([`Frame`]). A level that fails hands back to the
+    /// latest backtracking point ([`MatchState::backtrack`]). Starting a
+    /// level, or a try of a backtracking point, and taking an item that
+    /// scans the subject (`%b`, a back-reference) are pause points.
+    fn run(&mut self, mut s: usize, mut p: usize) -> Result<Attempt, PatternError> {
+        loop {
+            let end = 'items: loop {
+                'counted: {
+                    let Some(&pc) = self.pat.get(p) else {
+                        break 'items Some(s); // end of pattern: success
                     };
-                }
-                b')' => break self.end_capture(s, p + 1)?,
-                b'$' if p + 1 == self.pat.len() => break (s == self.src.len()).then_some(s),
-                ESC => match self.pat.get(p + 1) {
-                    Some(b'b') => match self.match_balance(s, p + 2)? {
-                        Some(e) => {
-                            self.step_past();
-                            (s, p) = (e, p + 4);
-                            continue;
+                    match pc {
+                        b'(' => {
+                            let position = self.pat.get(p + 1) == Some(&b')');
+                            self.open_capture(s, position)?;
+                            p += 1 + usize::from(position);
+                            break 'counted;
                         }
-                        None => break None,
-                    },
-                    Some(b'f') => {
-                        p += 2;
-                        if self.pat.get(p) != Some(&b'[') {
-                            return Err(PatternError::MissingFrontierSet);
+                        b')' => {
+                            self.close_capture(s)?;
+                            p += 1;
+                            break 'counted;
                         }
-                        let ep = self.class_end(p)?;
-                        if ep - p > SHORT_SET {
-                            self.take_set_tests(1, p, ep)?;
+                        b'$' if p + 1 == self.pat.len() => {
+                            break 'items (s == self.src.len()).then_some(s);
                         }
-                        if self.at_frontier(s, p, ep) {
-                            self.step_past();
-                            p = ep;
-                            continue;
-                        }
-                        break None;
+                        ESC => match self.pat.get(p + 1) {
+                            Some(b'b') => {
+                                let Some(e) = self.match_balance(s, p + 2)? else {
+                                    break 'items None;
+                                };
+                                self.step_past();
+                                (s, p) = (e, p + 4);
+                                break 'counted;
+                            }
+                            Some(b'f') => {
+                                p += 2;
+                                if self.pat.get(p) != Some(&b'[') {
+                                    return Err(PatternError::MissingFrontierSet);
+                                }
+                                let ep = self.class_end(p)?;
+                                if ep - p > SHORT_SET {
+                                    self.take_set_tests(1, p, ep)?;
+                                }
+                                if !self.at_frontier(s, p, ep) {
+                                    break 'items None;
+                                }
+                                self.step_past();
+                                p = ep;
+                                continue 'items;
+                            }
+                            Some(&d @ b'0'..=b'9') => {
+                                let Some(e) = self.match_capture(s, d)? else {
+                                    break 'items None;
+                                };
+                                self.step_past();
+                                (s, p) = (e, p + 2);
+                                break 'counted;
+                            }
+                            _ => {} // a class such as `%a`: a single-character item
+                        },
+                        _ => {}
                     }
-                    Some(&d @ b'0'..=b'9') => match self.match_capture(s, d)? {
-                        Some(e) => {
-                            self.step_past();
-                            (s, p) = (e, p + 2);
-                            continue;
-                        }
-                        None => break None,
-                    },
-                    _ => {} // a class such as `%a`: a single-character item
-                },
-                _ => {}
-            }
-            // A single-character class with an optional repetition suffix.
-            let ep = self.class_end(p)?;
-            if ep - p > SHORT_SET {
-                // A long set is a pattern step per byte (scanned, then
-                // tested once).
-                self.take_set_tests(1, p, ep)?;
-            }
-            let suffix = self.pat.get(ep).copied();
-            if !self.single_match(s, p, ep) {
-                if let Some(b'*' | b'?' | b'-') = suffix {
-                    self.step_past();
-                    p = ep + 1; // zero repetitions are enough
-                    continue;
-                }
-                break None;
-            }
-            match suffix {
-                Some(b'?') => {
-                    self.tick_subject(1)?;
-                    if let Some(e) = self.do_match(s + 1, ep + 1)? {
-                        break Some(e);
+                    // A single-character class with an optional repetition
+                    // suffix.
+                    let ep = self.class_end(p)?;
+                    if ep - p > SHORT_SET {
+                        // A long set is a pattern step per byte (scanned,
+                        // then tested once).
+                        self.take_set_tests(1, p, ep)?;
                     }
-                    self.step_past();
-                    p = ep + 1;
+                    let suffix = self.pat.get(ep).copied();
+                    if !self.single_match(s, p, ep) {
+                        if let Some(b'*' | b'?' | b'-') = suffix {
+                            self.step_past();
+                            p = ep + 1; // zero repetitions are enough
+                            continue 'items;
+                        }
+                        break 'items None;
+                    }
+                    match suffix {
+                        Some(b'?') => {
+                            self.tick_subject(1)?;
+                            self.push(Frame::Optional { s, ep })?;
+                            (s, p) = (s + 1, ep + 1);
+                        }
+                        Some(b'+') => match self.greedy(s + 1, p, ep, 0)? {
+                            Some(at) => (s, p) = at,
+                            None => return Ok(Attempt::Paused),
+                        },
+                        Some(b'*') => match self.greedy(s, p, ep, 0)? {
+                            Some(at) => (s, p) = at,
+                            None => return Ok(Attempt::Paused),
+                        },
+                        Some(b'-') => {
+                            // The try, and the test of a subject byte
+                            // after it.
+                            self.tick_subject(1)?;
+                            self.step_past();
+                            self.push(Frame::Lazy { s, p, ep })?;
+                            p = ep + 1;
+                        }
+                        _ => {
+                            self.step_past();
+                            (s, p) = (s + 1, ep);
+                            continue 'items;
+                        }
+                    }
                 }
-                Some(b'+') => break self.max_expand(s + 1, p, ep)?,
-                Some(b'*') => break self.max_expand(s, p, ep)?,
-                Some(b'-') => break self.min_expand(s, p, ep)?,
-                _ => {
-                    self.step_past();
-                    (s, p) = (s + 1, ep);
+                // A level started, or an item scanned the subject.
+                if self.work >= self.pause {
+                    return Ok(self.pause_at(s, p));
                 }
+            };
+            // This level's pattern steps, and those of the levels it
+            // started, past the steps paid for.
+            self.settle()?;
+            if let Some(e) = end {
+                return Ok(Attempt::Match(e));
             }
-        };
-        self.depth += 1;
-        // This level's pattern steps, and those of the levels it started,
-        // past the steps paid for.
-        self.settle()?;
-        Ok(end)
+            let Some(at) = self.backtrack()? else {
+                return Ok(Attempt::NoMatch);
+            };
+            (s, p) = at;
+            if self.work >= self.pause {
+                return Ok(self.pause_at(s, p));
+            }
+        }
     }
 
-    /// Opens capture number `level` at `s` and matches the rest from `p`;
-    /// the capture is dropped again if that fails.
-    #[inline(always)] // one Rust frame per recursion level
-    fn start_capture(&mut self, s: usize, p: usize, len: CapLen) -> Step {
+    /// Pauses the attempt at `s` and `p` in its innermost level.
+    #[cold]
+    fn pause_at(&mut self, s: usize, p: usize) -> Attempt {
+        self.resume = Resume::At { s, p };
+        Attempt::Paused
+    }
+
+    /// Starts a level above the current one, `f` its backtracking point:
+    /// past [`MAX_DEPTH`] levels, "pattern too complex".
+    #[inline(always)]
+    fn push(&mut self, f: Frame) -> Result<(), PatternError> {
+        if self.stack.len() >= MAX_DEPTH as usize - 1 {
+            return Err(PatternError::TooComplex);
+        }
+        if self.stack.len() == self.stack.capacity() {
+            self.grow_stack();
+        }
+        self.stack.push(f);
+        Ok(())
+    }
+
+    /// Makes room on the stack: at first for a few dozen levels (most
+    /// matches need a few), then twice as many.
+    #[cold]
+    #[inline(never)]
+    fn grow_stack(&mut self) {
+        self.stack.reserve(self.stack.len().max(32));
+    }
+
+    /// The innermost level has failed: goes back to the latest
+    /// backtracking point with another try, and returns where that try
+    /// starts (the rest of the pattern in a new level, or after a failed
+    /// `?` the rest of that level); `None` when the attempt has failed.
+    /// Each level given up ends there (its steps settled).
+    #[inline]
+    fn backtrack(&mut self) -> Result<Option<(usize, usize)>, PatternError> {
+        while let Some(&top) = self.stack.last() {
+            let at = self.stack.len() - 1;
+            match top {
+                Frame::Optional { s, ep } => {
+                    self.stack.pop();
+                    self.step_past();
+                    return Ok(Some((s, ep + 1)));
+                }
+                Frame::Greedy { s, ep, i } if i > 0 => {
+                    self.stack[at] = Frame::Greedy { s, ep, i: i - 1 };
+                    return Ok(Some((s + i - 1, ep + 1)));
+                }
+                Frame::Greedy { .. } => {}
+                Frame::Lazy { s, p, ep } => {
+                    if ep - p > SHORT_SET {
+                        self.take_set_tests(1, p, ep)?;
+                    }
+                    if self.single_match(s, p, ep) {
+                        self.stack[at] = Frame::Lazy { s: s + 1, p, ep };
+                        self.tick_subject(1)?;
+                        self.step_past();
+                        return Ok(Some((s + 1, ep + 1)));
+                    }
+                }
+                Frame::Open => self.caps.level -= 1,
+                Frame::Close { l } => self.caps.slots[l].len = CapLen::Unfinished,
+            }
+            self.stack.pop();
+            self.settle()?;
+        }
+        Ok(None)
+    }
+
+    /// Opens capture number `level` at `s` (a position capture `()` when
+    /// `position`) and starts the level that matches the rest.
+    #[inline(always)]
+    fn open_capture(&mut self, s: usize, position: bool) -> Result<(), PatternError> {
         if self.caps.level >= MAX_CAPTURES {
             return Err(PatternError::TooManyCaptures);
         }
+        let len = if position {
+            CapLen::Position
+        } else {
+            CapLen::Unfinished
+        };
         self.caps.slots[self.caps.level] = Capture { init: s, len };
         self.caps.level += 1;
         // A capture's opening is a pattern step like any item.
         self.step_past();
-        let end = self.do_match(s, p)?;
-        if end.is_none() {
-            self.caps.level -= 1;
-        }
-        Ok(end)
+        self.push(Frame::Open)
     }
 
-    /// Closes the innermost open capture at `s` and matches the rest from
-    /// `p`; the capture is reopened if that fails.
-    #[inline(always)] // one Rust frame per recursion level
-    fn end_capture(&mut self, s: usize, p: usize) -> Step {
+    /// Closes the innermost open capture at `s` and starts the level that
+    /// matches the rest.
+    #[inline(always)]
+    fn close_capture(&mut self, s: usize) -> Result<(), PatternError> {
         let l = self.capture_to_close()?;
         self.caps.slots[l].len = CapLen::Closed(s - self.caps.slots[l].init);
         // The closing, and the open captures looked through to find it.
         self.free -= (self.caps.level - l) as i64;
-        let end = self.do_match(s, p)?;
-        if end.is_none() {
-            self.caps.slots[l].len = CapLen::Unfinished;
-        }
-        Ok(end)
+        self.push(Frame::Close { l })
     }
 
     /// The innermost capture still open.
@@ -495,82 +725,255 @@ impl<'a> MatchState<'a> {
             .ok_or(PatternError::InvalidPatternCapture)
     }
 
-    /// Greedy repetition (`*`, and `+` after its first item): takes as
-    /// many items as match, then gives them back one at a time until the
-    /// rest of the pattern matches.
-    #[inline(always)] // one Rust frame per recursion level
-    fn max_expand(&mut self, s: usize, p: usize, ep: usize) -> Step {
-        let mut i = 0;
+    /// Greedy repetition (`*`, and `+` after its first item) of the class
+    /// `p..ep` from `s`, `from` items already taken: takes as many items
+    /// as match, and starts the level that tries the rest after them
+    /// (giving them back one at a time as it fails). Returns where that
+    /// level starts, or `None` when the scan of a long set paused.
+    #[inline(always)]
+    fn greedy(
+        &mut self,
+        s: usize,
+        p: usize,
+        ep: usize,
+        from: usize,
+    ) -> Result<Option<(usize, usize)>, PatternError> {
+        let mut i = from;
         if ep - p > SHORT_SET {
-            i = self.long_set_run(s, p, ep)?;
+            match self.long_set_run(s, p, ep, from)? {
+                Some(n) => i = n,
+                None => return Ok(None),
+            }
         } else {
             while self.single_match(s + i, p, ep) {
                 i += 1;
             }
         }
         self.count_repetition(i)?;
-        loop {
-            if let Some(e) = self.do_match(s + i, ep + 1)? {
-                return Ok(Some(e));
-            }
-            if i == 0 {
-                return Ok(None);
-            }
-            i -= 1;
-        }
+        self.push(Frame::Greedy { s, ep, i })?;
+        Ok(Some((s + i, ep + 1)))
     }
 
-    /// The number of subject bytes from `s` in the long set `p..ep`, its
-    /// pattern steps counted (and checked against the cap) test by test:
-    /// each test may scan the whole set.
+    /// The number of subject bytes from `s` in the long set `p..ep`
+    /// (`from` of them known already), its pattern steps counted (and
+    /// checked against the cap) test by test: each test may scan the
+    /// whole set. Each test is a pause point; `None` when it paused.
     #[cold]
-    #[inline(never)] // out of the matcher's recursion, whose frame it would grow
-    fn long_set_run(&mut self, s: usize, p: usize, ep: usize) -> Result<usize, PatternError> {
-        let mut i = 0;
+    #[inline(never)] // out of the matcher's loop
+    fn long_set_run(
+        &mut self,
+        s: usize,
+        p: usize,
+        ep: usize,
+        from: usize,
+    ) -> Result<Option<usize>, PatternError> {
+        let mut i = from;
         loop {
             self.take_set_tests(1, p, ep)?;
             if !self.single_match(s + i, p, ep) {
-                return Ok(i);
+                return Ok(Some(i));
             }
             i += 1;
+            if self.work >= self.pause {
+                self.resume = Resume::Scan { s, p, ep, i };
+                return Ok(None);
+            }
         }
     }
 
-    /// Lazy repetition (`-`): tries the rest of the pattern first, and
-    /// takes one more item each time that fails.
-    #[inline(always)] // one Rust frame per recursion level
-    fn min_expand(&mut self, mut s: usize, p: usize, ep: usize) -> Step {
-        loop {
-            // The try, and the test of a subject byte after it.
-            self.tick_subject(1)?;
-            self.step_past();
-            if let Some(e) = self.do_match(s, ep + 1)? {
-                return Ok(Some(e));
-            }
-            if ep - p > SHORT_SET {
-                self.take_set_tests(1, p, ep)?;
-            }
-            if !self.single_match(s, p, ep) {
-                return Ok(None);
-            }
-            s += 1;
+    /// The state of the paused attempt, as bytes for the natives to keep
+    /// in their frames (see [`MatchState::resume`]). Only after
+    /// [`Attempt::Paused`].
+    pub(crate) fn saved(&self) -> Vec<u8> {
+        let mut out = vec![STATE_FORMAT];
+        // Zigzag: small magnitudes of either sign in few bytes.
+        put_uint(&mut out, ((self.free << 1) ^ (self.free >> 63)) as u64);
+        match self.resume {
+            Resume::At { s, p } => put_uints(&mut out, 0, &[s, p]),
+            Resume::Scan { s, p, ep, i } => put_uints(&mut out, 1, &[s, p, ep, i]),
         }
+        put_uint(&mut out, self.caps.level as u64);
+        for c in &self.caps.slots[..self.caps.level] {
+            match c.len {
+                CapLen::Unfinished => put_uints(&mut out, 0, &[c.init]),
+                CapLen::Position => put_uints(&mut out, 1, &[c.init]),
+                CapLen::Closed(len) => put_uints(&mut out, 2, &[c.init, len]),
+            }
+        }
+        put_uint(&mut out, self.stack.len() as u64);
+        for &f in &self.stack {
+            match f {
+                Frame::Optional { s, ep } => put_uints(&mut out, 0, &[s, ep]),
+                Frame::Greedy { s, ep, i } => put_uints(&mut out, 1, &[s, ep, i]),
+                Frame::Lazy { s, p, ep } => put_uints(&mut out, 2, &[s, p, ep]),
+                Frame::Open => put_uints(&mut out, 3, &[]),
+                Frame::Close { l } => put_uints(&mut out, 4, &[l]),
+            }
+        }
+        out
+    }
+
+    /// Goes on with the attempt at subject position `start` that paused
+    /// with the state `saved` ([`MatchState::saved`]), as if it had not
+    /// paused: the same steps counted, the same result. The work counted
+    /// before the pause is not this state's.
+    ///
+    /// # Errors
+    /// Those of the attempt; [`PatternError::BadState`] for bytes that are
+    /// not the state of a paused attempt at `start` of this pattern
+    /// against this subject.
+    pub(crate) fn resume(&mut self, start: usize, saved: &[u8]) -> Result<Attempt, PatternError> {
+        if self.load(saved).is_none() || !self.resumable(start) {
+            self.caps.level = 0;
+            self.stack.clear();
+            return Err(PatternError::BadState);
+        }
+        let (s, p) = match self.resume {
+            Resume::At { s, p } => (s, p),
+            Resume::Scan { s, p, ep, i } => match self.greedy(s, p, ep, i)? {
+                Some(at) => at,
+                None => return Ok(Attempt::Paused),
+            },
+        };
+        self.run(s, p)
+    }
+
+    /// Reads a state written by [`MatchState::saved`] (checked by
+    /// [`MatchState::resumable`]); `None` if it is not one.
+    fn load(&mut self, saved: &[u8]) -> Option<()> {
+        let mut r = Reader(saved);
+        if r.byte()? != STATE_FORMAT {
+            return None;
+        }
+        let z = r.uint()?;
+        self.free = (z >> 1) as i64 ^ -((z & 1) as i64);
+        self.resume = match r.byte()? {
+            0 => Resume::At {
+                s: r.pos()?,
+                p: r.pos()?,
+            },
+            1 => Resume::Scan {
+                s: r.pos()?,
+                p: r.pos()?,
+                ep: r.pos()?,
+                i: r.pos()?,
+            },
+            _ => return None,
+        };
+        let level = r.pos()?;
+        if level > MAX_CAPTURES {
+            return None;
+        }
+        for slot in &mut self.caps.slots[..level] {
+            let kind = r.byte()?;
+            let init = r.pos()?;
+            let len = match kind {
+                0 => CapLen::Unfinished,
+                1 => CapLen::Position,
+                2 => CapLen::Closed(r.pos()?),
+                _ => return None,
+            };
+            *slot = Capture { init, len };
+        }
+        self.caps.level = level;
+        let frames = r.pos()?;
+        if frames >= MAX_DEPTH as usize {
+            return None;
+        }
+        self.stack.clear();
+        for _ in 0..frames {
+            let f = match r.byte()? {
+                0 => Frame::Optional {
+                    s: r.pos()?,
+                    ep: r.pos()?,
+                },
+                1 => Frame::Greedy {
+                    s: r.pos()?,
+                    ep: r.pos()?,
+                    i: r.pos()?,
+                },
+                2 => Frame::Lazy {
+                    s: r.pos()?,
+                    p: r.pos()?,
+                    ep: r.pos()?,
+                },
+                3 => Frame::Open,
+                4 => Frame::Close { l: r.pos()? },
+                _ => return None,
+            };
+            self.stack.push(f);
+        }
+        r.0.is_empty().then_some(())
+    }
+
+    /// Whether the state just loaded is one a paused attempt at `start`
+    /// can be in, so that going on from it stays within the subject, the
+    /// pattern and the captures: the subject positions of the frames, the
+    /// captures and the resume point never go back, from `start` to at
+    /// most the subject's end; each frame's pattern position is the item
+    /// or suffix it stands for; the captures are those the `Open` frames
+    /// opened, closed exactly when a `Close` frame closed them.
+    fn resumable(&self, start: usize) -> bool {
+        let (src, pat) = (self.src.len(), self.pat.len());
+        let suffix = |ep: usize, of: &[u8]| self.pat.get(ep).is_some_and(|c| of.contains(c));
+        let class = |p: usize, ep: usize| p < pat && self.class_end(p) == Ok(ep);
+        let slots = &self.caps.slots;
+        // The subject position reached so far.
+        let mut pos = start;
+        let (mut opened, mut closed) = (0, 0u64);
+        for &f in &self.stack {
+            let (from, to) = match f {
+                Frame::Optional { s, ep } if suffix(ep, b"?") => (s, s.checked_add(1)),
+                Frame::Greedy { s, ep, i } if suffix(ep, b"*+") => (s, s.checked_add(i)),
+                Frame::Lazy { s, p, ep } if class(p, ep) && suffix(ep, b"-") => (s, Some(s)),
+                Frame::Open if opened < self.caps.level => {
+                    opened += 1;
+                    (slots[opened - 1].init, Some(slots[opened - 1].init))
+                }
+                Frame::Close { l } if l < opened && closed & (1 << l) == 0 => {
+                    let CapLen::Closed(len) = slots[l].len else {
+                        return false;
+                    };
+                    closed |= 1 << l;
+                    let end = slots[l].init.checked_add(len);
+                    (end.unwrap_or(usize::MAX), end)
+                }
+                _ => return false,
+            };
+            match to {
+                Some(to) if pos <= from && to <= src => pos = to,
+                _ => return false,
+            }
+        }
+        let captures_agree = (0..self.caps.level)
+            .all(|l| matches!(slots[l].len, CapLen::Closed(_)) == (closed & (1 << l) != 0));
+        let resume_ok = match self.resume {
+            Resume::At { s, p } => pos <= s && s <= src && p <= pat,
+            Resume::Scan { s, p, ep, i } => {
+                pos <= s
+                    && s.checked_add(i).is_some_and(|e| e <= src)
+                    && class(p, ep)
+                    && ep - p > SHORT_SET
+                    && suffix(ep, b"*+")
+            }
+        };
+        opened == self.caps.level && captures_agree && resume_ok && self.free >= i64::MIN / 4
     }
 
     /// A back-reference `%d` at `s`: the text of capture `d` again. A
     /// position capture never matches (its length is a sentinel in PUC
     /// Lua, larger than any subject).
     fn match_capture(&mut self, s: usize, d: u8) -> Step {
-        let l = usize::from(d - b'0');
-        let Some(c) = l
+        let n = d - b'0';
+        let Some(c) = usize::from(n)
             .checked_sub(1)
             .filter(|&l| l < self.caps.level)
             .map(|l| self.caps.slots[l])
         else {
-            return Err(PatternError::InvalidCaptureIndex(l));
+            return Err(PatternError::InvalidCaptureIndex(n));
         };
         match c.len {
-            CapLen::Unfinished => Err(PatternError::InvalidCaptureIndex(l)),
+            CapLen::Unfinished => Err(PatternError::InvalidCaptureIndex(n)),
             CapLen::Position => Ok(None),
             CapLen::Closed(len) => {
                 self.tick(len as u64)?;
@@ -745,70 +1148,133 @@ pub(crate) enum Search {
     Found(Found),
     /// No position has a match.
     NotFound,
-    /// The search did its share of work; it goes on from this position.
+    /// The search did its share of work between two attempts; it goes on
+    /// from this position.
     Paused(usize),
+    /// The search did its share of work inside the attempt at this
+    /// position, which goes on from this state ([`MatchState::saved`]).
+    Suspended(usize, Vec<u8>),
 }
 
-/// The first match of `pat` in `src` starting at or after `init`, which
-/// is at most `src.len()` (the loop of `str_find_aux`); a leading `^`
-/// anchors the match at `init`. Adds the matcher's steps to `work`, and
-/// pauses after the attempt that takes them to `until` (at most `cap`).
+/// The first match in `ms`'s subject starting at or after `init`, which
+/// is at most the subject's length (the loops of `str_find_aux` and
+/// `gmatch_aux`); with `anchor` (a leading `^` the caller split off) the
+/// match must start at `init`, and a match ending at `skip` (`gmatch`'s
+/// previous match's end) is passed over. With `resume`, the attempt at
+/// `init` goes on from that state ([`Search::Suspended`]).
+///
+/// Each position tried is a step, added to the matcher's work; the
+/// search pauses once that work reaches `until`, between two attempts or
+/// inside one ([`MatchState::set_pause`]), and past the cap
+/// ([`MatchState::set_work_cap`]) it fails with
+/// [`PatternError::WorkCap`].
 pub(crate) fn search(
-    src: &[u8],
-    pat: &[u8],
-    init: usize,
-    work: &mut u64,
-    until: u64,
-    cap: u64,
-) -> Result<Search, PatternError> {
-    let (anchor, pat) = split_anchor(pat);
-    let mut ms = MatchState::new(src, pat);
-    ms.set_work_cap(cap.saturating_sub(*work));
-    let r = search_from(&mut ms, init, anchor, until.saturating_sub(*work));
-    *work += ms.work;
-    r
-}
-
-fn search_from(
     ms: &mut MatchState<'_>,
     init: usize,
+    resume: Option<&[u8]>,
     anchor: bool,
+    skip: Option<usize>,
     until: u64,
 ) -> Result<Search, PatternError> {
-    // Each position tried is a step: counted from the loop's index, and
-    // the work checked as `ms.work + start` against `check + init`.
-    let check = until.min(ms.cap).saturating_add(init as u64);
-    let mut r = Ok(Search::NotFound);
-    let mut last = init;
-    for start in init..=ms.src.len() {
-        last = start;
-        match ms.match_at(start) {
-            Ok(Some(end)) => {
-                r = Ok(Search::Found(Found {
+    let len = ms.src.len();
+    if init > len {
+        return Ok(Search::NotFound);
+    }
+    // The positions are counted when the search stops (a resumed
+    // attempt's when it started). The work so far plus the positions
+    // tried before an attempt reach `until` when the matcher's work
+    // reaches the attempt's pause mark: one less at each position.
+    let resumed = u64::from(resume.is_some());
+    let positions = |start: usize| (start + 1 - init) as u64 - resumed;
+    ms.set_pause(until.min(ms.cap));
+    let mut start = init;
+    let mut attempt = match resume {
+        Some(saved) => ms.resume(start, saved),
+        None => ms.match_at(start),
+    };
+    let paused = loop {
+        match attempt {
+            Ok(Attempt::Match(end)) if Some(end) != skip => {
+                ms.work += positions(start);
+                return Ok(Search::Found(Found {
                     start,
                     end,
                     caps: ms.caps,
                 }));
-                break;
             }
-            Ok(None) => {}
+            Ok(Attempt::Match(_) | Attempt::NoMatch) => {}
+            Ok(Attempt::Paused) => break Search::Suspended(start, ms.saved()),
             Err(e) => {
-                r = Err(e);
-                break;
+                ms.work += positions(start);
+                return Err(e);
             }
         }
-        if anchor {
-            break;
+        if anchor || start == len {
+            ms.work += positions(start);
+            return Ok(Search::NotFound);
         }
-        if ms.work + start as u64 >= check && start < ms.src.len() {
-            r = Ok(Search::Paused(start + 1));
-            break;
+        if ms.spend(1) {
+            break Search::Paused(start + 1);
         }
+        start += 1;
+        attempt = ms.match_at(start);
+    };
+    ms.work += positions(start);
+    if ms.work > ms.cap {
+        return Err(PatternError::WorkCap);
     }
-    ms.work += (last + 1 - init) as u64;
-    match r {
-        Ok(Search::Paused(_)) if ms.work > ms.cap => Err(PatternError::WorkCap),
-        r => r,
+    Ok(paused)
+}
+
+/// The first byte of a saved state ([`MatchState::saved`]): its format.
+const STATE_FORMAT: u8 = 1;
+
+/// Appends `n` in LEB128 (seven bits a byte, low bits first).
+fn put_uint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Appends the byte `tag`, then the numbers `ns`.
+fn put_uints(out: &mut Vec<u8>, tag: u8, ns: &[usize]) {
+    out.push(tag);
+    for &n in ns {
+        put_uint(out, n as u64);
+    }
+}
+
+/// Reads what [`put_uint`] and [`put_uints`] write: `None` at the end of
+/// the bytes or for a number that does not fit.
+struct Reader<'b>(&'b [u8]);
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let (&b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(b)
+    }
+
+    fn uint(&mut self) -> Option<u64> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            let bits = u64::from(b & 0x7f);
+            if shift == 63 && bits > 1 {
+                return None;
+            }
+            n |= bits << shift;
+            if b & 0x80 == 0 {
+                return Some(n);
+            }
+        }
+        None
+    }
+
+    fn pos(&mut self) -> Option<usize> {
+        usize::try_from(self.uint()?).ok()
     }
 }
 
@@ -965,14 +1431,9 @@ mod tests {
 
     /// `string.find(src, pat)`: where the first match starts and ends.
     fn find(src: &str, pat: &str) -> Result<Option<(usize, usize)>, PatternError> {
-        let found = match search(
-            src.as_bytes(),
-            pat.as_bytes(),
-            0,
-            &mut 0,
-            u64::MAX,
-            u64::MAX,
-        )? {
+        let (anchor, pat) = split_anchor(pat.as_bytes());
+        let mut ms = MatchState::new(src.as_bytes(), pat);
+        let found = match search(&mut ms, 0, None, anchor, None, u64::MAX)? {
             Search::Found(f) => Some(f),
             _ => None,
         };
@@ -1014,10 +1475,10 @@ mod tests {
         );
     }
 
-    /// The deepest matches stay well inside a small Rust stack (in
-    /// optimized builds, such as the workspace's test profile).
+    /// The deepest matches run on a small Rust stack: the matcher keeps
+    /// its backtracking points on the heap.
     #[test]
-    fn bounded_recursion_fits_a_small_stack() {
+    fn deep_matches_fit_a_small_stack() {
         let run = || {
             let n = MAX_DEPTH as usize;
             let subject = "a".repeat(n);
@@ -1038,6 +1499,204 @@ mod tests {
             .expect("spawn")
             .join()
             .expect("no stack overflow");
+    }
+
+    /// An attempt's outcome and its captures (as they are at its end).
+    type Outcome = (Result<Attempt, PatternError>, Vec<(usize, CapLen)>);
+
+    fn outcome(ms: &MatchState<'_>, r: Result<Attempt, PatternError>) -> Outcome {
+        let caps = ms.caps.slots[..ms.caps.level].iter();
+        (r, caps.map(|c| (c.init, c.len)).collect())
+    }
+
+    /// The attempt of `pat` at `start` of `src`, run whole under `cap`:
+    /// its outcome and its work.
+    fn attempt_whole(src: &[u8], pat: &[u8], start: usize, cap: u64) -> (Outcome, u64) {
+        let mut ms = MatchState::new(src, pat);
+        ms.set_work_cap(cap);
+        let r = ms.match_at(start);
+        (outcome(&ms, r), ms.work)
+    }
+
+    /// The same attempt paused whenever its work since it was last
+    /// resumed reaches `mark` (0: at every pause point), each time resumed
+    /// from its saved bytes by a new state under what is left of `cap`:
+    /// its outcome, its work, and how often it paused.
+    fn attempt_paused(
+        src: &[u8],
+        pat: &[u8],
+        start: usize,
+        cap: u64,
+        mark: u64,
+    ) -> (Outcome, u64, usize) {
+        let (mut saved, mut work, mut pauses) = (None::<Vec<u8>>, 0, 0);
+        loop {
+            let mut ms = MatchState::new(src, pat);
+            ms.set_work_cap(cap - work);
+            ms.set_pause(mark);
+            let r = match &saved {
+                Some(state) => ms.resume(start, state),
+                None => ms.match_at(start),
+            };
+            work += ms.work;
+            if r != Ok(Attempt::Paused) {
+                return (outcome(&ms, r), work, pauses);
+            }
+            saved = Some(ms.saved());
+            pauses += 1;
+        }
+    }
+
+    /// Pausing the attempt at `start` anywhere changes nothing: the same
+    /// outcome, captures and work, errors included (those of the cap
+    /// too). Returns the pauses at mark 0.
+    fn pausing_changes_nothing(src: &[u8], pat: &[u8], start: usize) -> usize {
+        let (whole, work) = attempt_whole(src, pat, start, u64::MAX);
+        let mut pauses = 0;
+        for cap in [u64::MAX, work / 2, work.saturating_sub(1)] {
+            let (whole, work) = attempt_whole(src, pat, start, cap);
+            for mark in [0, 1, 2, 5, 17, 100] {
+                let paused = attempt_paused(src, pat, start, cap, mark);
+                let case = (String::from_utf8_lossy(src), String::from_utf8_lossy(pat));
+                assert_eq!(
+                    (&paused.0, paused.1),
+                    (&whole, work),
+                    "{case:?} at {start}, mark {mark}, cap {cap}"
+                );
+                if mark == 0 && cap == u64::MAX {
+                    pauses = paused.2;
+                }
+            }
+        }
+        assert_eq!(attempt_whole(src, pat, start, u64::MAX), (whole, work));
+        pauses
+    }
+
+    /// Hand-picked attempts through every kind of backtracking point,
+    /// long sets, back-references, `%b`, `%f`, and errors found late.
+    #[test]
+    fn paused_attempts_go_on_exactly() {
+        let a = |n| "a".repeat(n);
+        let long = format!("[{}a]", "bcdefghijklmnopqrstuvwxyz".repeat(2));
+        let cases = [
+            (a(12), "a-a-a-a-b".to_string()),
+            (a(12), "(a*)(a-)(a*)b".into()),
+            (a(10), format!("{}{}", "a?".repeat(10), a(10))),
+            (a(12), "a+a+a+$".into()),
+            (a(20), "(a-)(a-)%2%1%1$".into()),
+            (a(20), "((a-)(a-))%3%2x".into()),
+            ("(()(()))()(".into(), "(.-)%b()(.-)%b()(.-)z".into()),
+            (" ab ab ab".into(), "%f[%a](.-)%f[%A](.-)%f[%a]()x".into()),
+            (a(30), format!("{long}*{long}-{long}?{long}+b")),
+            (a(30), format!("({long}-)({long}*)%2c")),
+            (a(8), "(a-)(a-)(a-)%4".into()),
+            (a(8), "(a-)(a-))".into()),
+            (a(8), "(a-)(a-(".into()),
+            (a(MAX_DEPTH as usize), "a?".repeat(MAX_DEPTH as usize)),
+            (
+                a(40),
+                "(".repeat(MAX_CAPTURES) + "a*)" + &"a)".repeat(MAX_CAPTURES - 1),
+            ),
+        ];
+        for (src, pat) in &cases {
+            let pauses: usize = (0..=src.len())
+                .map(|start| pausing_changes_nothing(src.as_bytes(), pat.as_bytes(), start))
+                .sum();
+            assert!(pauses > 10, "{pat:?}: {pauses} pauses");
+        }
+    }
+
+    /// Pieces of random patterns: items, classes, long sets, quantifiers,
+    /// captures, back-references, `%b`, `%f`, anchors, and fragments.
+    const PIECES: &[&str] = &[
+        "a",
+        "b",
+        ".",
+        "%a",
+        "[ab]",
+        "[^b]",
+        "*",
+        "+",
+        "-",
+        "?",
+        "^",
+        "$",
+        "(",
+        ")",
+        "()",
+        "%1",
+        "%2",
+        "%bab",
+        "%f[a]",
+        "%f[^a]",
+        "[abcdefghijklmnopqrstuvwxyz]",
+        "[",
+    ];
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: std::env::var("VM_TEST_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1) * 256,
+            ..Default::default()
+        })]
+
+        /// Random patterns at every position of random subjects: pausing
+        /// anywhere changes nothing.
+        #[test]
+        fn random_attempts_go_on_exactly(
+            src in proptest::collection::vec(proptest::sample::select(&b"aab()"[..]), 0..10),
+            pieces in proptest::collection::vec(proptest::sample::select(PIECES), 0..9),
+        ) {
+            let pat = pieces.concat();
+            for start in 0..=src.len() {
+                pausing_changes_nothing(&src, pat.as_bytes(), start);
+            }
+        }
+
+        /// Any bytes given as a saved state are refused or give an attempt
+        /// that runs without a panic.
+        #[test]
+        fn any_saved_bytes_are_safe(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..48),
+            start in 0usize..12,
+        ) {
+            let mut ms = MatchState::new(b"a(ab)ba(b)a", b"(a-)%b()(.-)%1");
+            ms.set_work_cap(100_000);
+            let _ = ms.resume(start, &[&[STATE_FORMAT][..], &bytes].concat());
+        }
+    }
+
+    /// The states of paused attempts, each byte changed or cut short, are
+    /// refused or go on without a panic.
+    #[test]
+    fn damaged_saved_states_are_safe() {
+        let (src, pat) = (b"aa(a(b)a)ab", b"(a-)(.-)%b()(a*)%2");
+        let mut states = vec![];
+        for start in 0..=src.len() {
+            let mut ms = MatchState::new(src, pat);
+            ms.set_pause(0);
+            let mut r = ms.match_at(start);
+            while r == Ok(Attempt::Paused) {
+                states.push((start, ms.saved()));
+                let saved = ms.saved();
+                ms = MatchState::new(src, pat);
+                ms.set_pause(0);
+                r = ms.resume(start, &saved);
+            }
+        }
+        assert!(states.len() > 50);
+        for (start, state) in &states {
+            for i in 0..state.len() {
+                for b in [0, 1, 2, 4, 0x7f, 0x80, 0xff, state[i] ^ 1] {
+                    let mut damaged = state.clone();
+                    damaged[i] = b;
+                    for bytes in [&damaged[..], &state[..i]] {
+                        let mut ms = MatchState::new(src, pat);
+                        ms.set_work_cap(100_000);
+                        let _ = ms.resume(*start, bytes);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
