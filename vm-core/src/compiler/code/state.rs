@@ -236,6 +236,7 @@ impl FuncState {
     /// `if` with many `elseif`s); the order of a list makes no difference
     /// once it is patched.
     pub(super) fn push_jump(&mut self, l: &mut JumpList, pc: usize) {
+        debug_assert!(self.next_jump(pc).is_none(), "jump {pc} is in a list");
         if let Some(head) = *l {
             self.fix_jump(pc, head);
         }
