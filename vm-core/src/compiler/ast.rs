@@ -4,6 +4,15 @@
 //! write any tree back as source that parses to the same tree. Every
 //! statement and expression carries the line where it starts, which becomes
 //! the line information of the code generated for it.
+//!
+//! A chain of binary operators or suffixes (`a + b + c`, `t.x[k]:m()()`)
+//! is a tree leaning left: each link holds the chain before it as its
+//! first operand. Its depth is the chain's length, which the parser does
+//! not limit (only nesting is limited, see `parse`), so code that walks a
+//! tree must follow that left spine with a loop, never recursion; the
+//! other operands are nested and as shallow as the parser's limit.
+//! Dropping does so (`Drop for Expr`). The derived `Clone`, `PartialEq`
+//! and `Debug` recurse, and are meant for the small trees of tests.
 
 /// A whole chunk: the body of an implicit variadic main function.
 #[derive(Clone, Debug, PartialEq)]
@@ -165,6 +174,59 @@ pub struct Expr {
     pub kind: ExprKind,
     /// Line where the expression (for operators: the operator) appears.
     pub line: u32,
+}
+
+impl Expr {
+    /// The operand that a link of a chain leans on (the left operand of a
+    /// binary operator, what a suffix applies to), or the operand of a
+    /// unary operator or parentheses.
+    pub(crate) fn first_operand(&self) -> Option<&Expr> {
+        match &self.kind {
+            ExprKind::Binary(_, first, _)
+            | ExprKind::Index(first, _)
+            | ExprKind::Call(first, _)
+            | ExprKind::Method(first, ..)
+            | ExprKind::Unary(_, first)
+            | ExprKind::Paren(first) => Some(first),
+            _ => None,
+        }
+    }
+}
+
+/// Takes the first operand (see [`Expr::first_operand`]) out of `kind`,
+/// dropping the rest of it (the other operands, which are nested) and
+/// leaving `Nil` in its place.
+fn take_first_operand(kind: &mut ExprKind) -> Option<Box<Expr>> {
+    match std::mem::replace(kind, ExprKind::Nil) {
+        ExprKind::Binary(_, first, _)
+        | ExprKind::Index(first, _)
+        | ExprKind::Call(first, _)
+        | ExprKind::Method(first, ..)
+        | ExprKind::Unary(_, first)
+        | ExprKind::Paren(first) => Some(first),
+        other => {
+            *kind = other;
+            None
+        }
+    }
+}
+
+/// Dismantles a chain link by link, so that dropping a tree recurses only
+/// as deep as it nests, not as long as its chains are (the default drop
+/// would recurse down the left spine).
+impl Drop for Expr {
+    fn drop(&mut self) {
+        // Most first operands are leaves: the default drop is enough.
+        if self.first_operand().and_then(Expr::first_operand).is_none() {
+            return;
+        }
+        let mut link = take_first_operand(&mut self.kind);
+        while let Some(mut e) = link {
+            // `e` is dropped at the end of the iteration, its first operand
+            // taken out, so that its drop goes no deeper.
+            link = take_first_operand(&mut e.kind);
+        }
+    }
 }
 
 /// The kinds of expression.

@@ -20,8 +20,9 @@ use crate::func::Proto;
 use crate::value::StrRef;
 
 /// Maximum nesting of syntactic constructs (blocks, expressions, calls) the
-/// parser accepts, like `LUAI_MAXCCALLS` (200) in PUC Lua. The code
-/// generator's recursion is bounded by the same limit.
+/// parser accepts, like `LUAI_MAXCCALLS` (200) in PUC Lua. Chains of binary
+/// operators and of suffixes (`a + b + c`, `a.b:c()`) do not nest, however
+/// long. The code generator's recursion is bounded by the same limit.
 pub const MAX_SYNTAX_DEPTH: usize = 200;
 
 /// A compile-time error, already formatted as Lua formats it:

@@ -11,10 +11,22 @@
 //! Recursion goes through `statement` and `subexpr` (plus multiple
 //! assignment), each counting one syntax level like `enterlevel`; past
 //! [`MAX_SYNTAX_DEPTH`] levels parsing fails with PUC Lua's
-//! "C stack overflow" instead of overflowing the Rust stack. Chains that
-//! PUC Lua parses without recursion but that make the tree deeper
-//! (`a + b + c ...`, `a.b.c ...`) are bounded the same way, so the height
-//! of the tree, which the code generator recurses over, is bounded too.
+//! "C stack overflow" (without a position, as PUC's) instead of
+//! overflowing the Rust stack. So only real nesting is limited:
+//! blocks, function bodies, parentheses, constructors, call arguments,
+//! index keys, operands of unary operators, and chains of the
+//! right-associative `..` and `^`, which nest in their right operands.
+//! PUC Lua counts the C calls already under the parser as well (three for
+//! a `load` in a script that `lua` runs: 197 nested `do` blocks load
+//! there, 200 here), so its limit comes those few levels sooner.
+//!
+//! Chains do not nest: `subexpr`'s loop reads `a + b * c == d and e ...`
+//! and `suffixedexp`'s loop reads `a.b[c]:m(d)(e){f}'g' ...` without
+//! recursing on their length, as in PUC Lua, so they are as long as
+//! memory allows (and the compile budget, see [`TOKEN_BYTES`]). Their
+//! trees are as deep as they are long, leaning left, so whatever walks a
+//! tree goes down its left spine with a loop: the code generator (see
+//! `code::expr`) and dropping it (`Drop for ast::Expr`).
 //!
 //! Frames on the recursive paths are kept small (under 1 KiB per level
 //! with the test profile's `opt-level = 1`, so the deepest input fits in a
@@ -124,9 +136,6 @@ pub(super) struct Parser<'s> {
     pub(super) last_line: u32,
     /// Syntax levels entered (`enterlevel`), at most `MAX_SYNTAX_DEPTH`.
     depth: usize,
-    /// The deepest level that the trees built since the last
-    /// `start_measure` reach (see `subexpr`).
-    reach: usize,
     /// Whether the function being parsed is variadic.
     vararg: bool,
 }
@@ -146,7 +155,6 @@ impl<'s> Parser<'s> {
             tok,
             last_line: 1,
             depth: 0,
-            reach: 0,
             vararg: true,
         }
     }
@@ -234,36 +242,11 @@ impl<'s> Parser<'s> {
         if self.depth > MAX_SYNTAX_DEPTH {
             return Err(stack_overflow());
         }
-        self.reach = self.reach.max(self.depth);
         Ok(())
     }
 
     fn leave_level(&mut self) {
         self.depth -= 1;
-    }
-
-    /// Starts measuring how deep the tree parsed next reaches; returns the
-    /// outer measurement, to pass to `end_measure`.
-    fn start_measure(&mut self) -> usize {
-        std::mem::replace(&mut self.reach, self.depth)
-    }
-
-    /// Ends a measurement: the number of levels below the current one that
-    /// the tree parsed since `start_measure` reaches.
-    fn end_measure(&mut self, outer: usize) -> usize {
-        let reached = self.reach;
-        self.reach = outer.max(reached);
-        reached.saturating_sub(self.depth)
-    }
-
-    /// Checks that a tree reaching `height` levels below the current one
-    /// stays within `MAX_SYNTAX_DEPTH`, and records how deep it reaches.
-    fn check_height(&mut self, height: usize) -> PResult<()> {
-        if self.depth + height > MAX_SYNTAX_DEPTH {
-            return Err(stack_overflow());
-        }
-        self.reach = self.reach.max(self.depth + height);
-        Ok(())
     }
 
     // ---------------------------------------------------------------------
@@ -716,28 +699,21 @@ impl<'s> Parser<'s> {
     /// `(simpleexp | unop subexpr) {binop subexpr}`, where only binary
     /// operators whose left priority is above `limit` are taken.
     ///
-    /// Unlike the nesting of parentheses, a chain of left-associative
-    /// operators (`a + b + c ...`) does not recurse, yet each operator puts
-    /// the tree built so far one level deeper. So that the tree's height
-    /// stays within `MAX_SYNTAX_DEPTH` too (the code generator and even
-    /// `Drop` recurse over it), the levels each operand reaches are
-    /// measured and the chain's height is checked as it grows.
+    /// A chain of operators that bind no tighter than the one before
+    /// (`a + b - c == d and e`) is read by the loop, each operator taking
+    /// the tree built so far as its left operand: the length of a chain
+    /// costs no levels (see the module docs).
     fn subexpr(&mut self, limit: u8) -> PResult<Box<Expr>> {
         self.enter_level()?;
-        let outer = self.start_measure();
         let mut lhs = match unary_op(self.tok) {
             Some(op) => self.unary_expr(op)?,
             None => self.simple_expr()?,
         };
-        let mut height = self.end_measure(outer);
         while let Some(op) = binary_op(self.tok) {
             if op.priority().0 <= limit {
                 break;
             }
-            let outer = self.start_measure();
             lhs = self.binary_expr(op, lhs)?;
-            height = (height + 1).max(self.end_measure(outer));
-            self.check_height(height)?;
         }
         self.leave_level();
         Ok(lhs)
@@ -805,14 +781,12 @@ impl<'s> Parser<'s> {
     #[inline(never)]
     fn suffixed_expr(&mut self) -> PResult<Box<Expr>> {
         let line = self.line();
-        let outer = self.start_measure();
         let primary = self.primary_expr(line)?;
-        let height = self.end_measure(outer);
         if matches!(
             self.tok,
             Token::Char(b'.' | b'[' | b':' | b'(' | b'{') | Token::Str
         ) {
-            self.suffixes(primary, height, line)
+            self.suffixes(primary, line)
         } else {
             Ok(primary)
         }
@@ -837,20 +811,14 @@ impl<'s> Parser<'s> {
         }
     }
 
-    /// The suffix loop of `suffixedexp`, applied to `expr`, which reaches
-    /// `height` levels down. Like a chain of binary operators, each suffix
-    /// puts the tree one level deeper (see `subexpr`). Indexing gets the
-    /// line of its `.` or `[`; calls get `line`, where the whole expression
-    /// starts (as `funcargs` fixes it).
+    /// The suffix loop of `suffixedexp`, applied to `expr`: each suffix
+    /// takes the tree built so far as its object, so the length of a
+    /// chain costs no levels (see the module docs). Indexing
+    /// gets the line of its `.` or `[`; calls get `line`, where the whole
+    /// expression starts (as `funcargs` fixes it).
     #[inline(never)]
-    fn suffixes(
-        &mut self,
-        mut expr: Box<Expr>,
-        mut height: usize,
-        line: u32,
-    ) -> PResult<Box<Expr>> {
+    fn suffixes(&mut self, mut expr: Box<Expr>, line: u32) -> PResult<Box<Expr>> {
         loop {
-            let outer = self.start_measure();
             expr = match self.tok {
                 Token::Char(b'.') => {
                     let index_line = self.line();
@@ -871,13 +839,8 @@ impl<'s> Parser<'s> {
                     self.call(expr, Some(name), line)?
                 }
                 Token::Char(b'(' | b'{') | Token::Str => self.call(expr, None, line)?,
-                _ => {
-                    self.end_measure(outer);
-                    return Ok(expr);
-                }
+                _ => return Ok(expr),
             };
-            height = (height + 1).max(self.end_measure(outer));
-            self.check_height(height)?;
         }
     }
 
@@ -1640,14 +1603,32 @@ mod tests {
         ("", "for k, v in next, t do ", "", " end", 1),
         ("", "repeat ", "", " until x", 1),
         ("", "if x then ", "", " end", 1),
-        // Chains that do not recurse but make the tree deeper.
-        ("x = a", " + a", "", "", 1),
-        ("x = a", " or a", "", "", 1),
-        ("x = a", ".b", "", "", 1),
-        ("x = a", "[1]", "", "", 1),
-        ("x = f", "()", "", "", 1),
-        ("x = a", ":b()", "", "", 1),
-        ("f", "'s'", "", "", 1),
+    ];
+
+    /// Chains, as (prefix, link, suffix): no nesting, however many links.
+    const CHAINS: &[(&str, &str, &str)] = &[
+        ("x = a", " + a", ""),
+        ("x = a", " - a * a // a", ""),
+        ("x = a", " or a", ""),
+        ("x = a", " and a", ""),
+        ("x = a", " == a", ""),
+        ("x = a", " < a and a", ""),
+        ("x = a", " or a and a == a", ""),
+        ("x = (a)", " + (a)", ""),
+        ("x = a", " | a ~ a & a << a", ""),
+        ("x = a", " + -a", ""),
+        ("x = a", " .. a == a", ""),
+        ("x = a", ".b", ""),
+        ("x = a", "[1]", ""),
+        ("x = a", "[a + a]", ""),
+        ("x = f", "()", ""),
+        ("x = f", "(a, a)", ""),
+        ("x = a", ":b()", ""),
+        ("f", "'s'", ""),
+        ("f", "{}", ""),
+        ("a", ".b", " = 1"),
+        ("a", "[k]", " = 1"),
+        ("x = a", ".b(1)[2]:c'd'{} + a", ""),
     ];
 
     /// The deepest nesting of each construct that parses.
@@ -1676,57 +1657,46 @@ mod tests {
         assert_eq!(parse_err(&too_deep), "C stack overflow");
     }
 
-    fn height(e: &Expr) -> usize {
-        let children: Vec<&Expr> = match &e.kind {
-            ExprKind::Binary(_, a, b) | ExprKind::Index(a, b) => vec![a, b],
-            ExprKind::Unary(_, a) | ExprKind::Paren(a) => vec![a],
-            ExprKind::Call(f, args) | ExprKind::Method(f, _, args) => {
-                std::iter::once(&**f).chain(args).collect()
-            }
-            ExprKind::Table(fields, _) => fields
-                .iter()
-                .flat_map(|f| match f {
-                    Field::Positional(v) | Field::Named(_, v) => vec![v],
-                    Field::Keyed(k, v) => vec![k, v],
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
-        1 + children.into_iter().map(height).max().unwrap_or(0)
+    /// How many links the chain ending at `e` has (its left spine).
+    fn links(e: &Expr) -> usize {
+        std::iter::successors(e.first_operand(), |e| e.first_operand()).count()
+    }
+
+    /// The expression that `src`, one statement, computes or assigns.
+    fn stat_expr(chunk: &Chunk) -> &Expr {
+        match &chunk.block.stats[0].kind {
+            StatKind::Assign { targets, exprs } => match exprs[0].kind {
+                ExprKind::Int(_) => &targets[0],
+                _ => &exprs[0],
+            },
+            StatKind::Call(call) => call,
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
-    fn trees_are_no_deeper_than_the_limit() {
-        // Deep operands followed by long chains: whatever parses has an
-        // expression tree within the limit (`x = e`: the statement and the
-        // expression each take a level, the tree one per node below).
-        let mut accepted = 0;
-        for depth in (0..=200).step_by(10) {
-            for chain in (0..=200).step_by(10) {
-                for (open, close, link) in [
-                    ("(", ")", " + a"),
-                    ("f(", ")", "()"),
-                    ("{", "}", " or a"),
-                    ("- ", "", ".x"),
-                    ("a[", "]", ":m()"),
-                ] {
-                    let src = format!(
-                        "x = {}{}",
-                        nested(open, "a", close, depth),
-                        link.repeat(chain)
-                    );
-                    let Ok(chunk) = parse(src.as_bytes(), "src") else {
-                        continue;
-                    };
-                    accepted += 1;
-                    let StatKind::Assign { exprs, .. } = &chunk.block.stats[0].kind else {
-                        panic!()
-                    };
-                    assert!(height(&exprs[0]) < MAX_SYNTAX_DEPTH, "{src}");
-                }
-            }
+    fn chains_cost_no_levels() {
+        for &(prefix, link, suffix) in CHAINS {
+            // 500 levels of nesting fail; 500 links do not.
+            let src = format!("{prefix}{}{suffix}", link.repeat(500));
+            let chunk = parse_ok(&src);
+            assert!(links(stat_expr(&chunk)) >= 500, "{src}");
+            // Nor in nesting: inside parentheses, as deep as two links can
+            // be (the second one may nest deeper, as a right operand), 300
+            // links parse too, and one level more fails.
+            let parens = |depth, links: usize| {
+                let core = format!("(a{})", link.repeat(links));
+                format!("x = {}", nested("(", &core, ")", depth))
+            };
+            let deepest = (0..MAX_SYNTAX_DEPTH)
+                .rev()
+                .find(|&depth| parse(parens(depth, 2).as_bytes(), "src").is_ok())
+                .expect("some depth parses");
+            assert!(deepest > MAX_SYNTAX_DEPTH - 10, "{link}: {deepest}");
+            parse_ok(&parens(deepest, 300));
+            assert_eq!(parse_err(&parens(deepest + 1, 2)), "C stack overflow");
+            assert_eq!(parse_err(&parens(deepest + 1, 300)), "C stack overflow");
         }
-        assert!(accepted > 300, "{accepted}");
     }
 
     /// 100,000 levels of nesting fail cleanly even on a 256 KiB stack.
@@ -1746,6 +1716,14 @@ mod tests {
                     // The deepest accepted input fits too.
                     let src = format!("{prefix}{}", nested(open, core, close, deepest_ok(levels)));
                     assert!(parse(src.as_bytes(), "src").is_ok(), "{prefix}{open}...");
+                }
+                // And chains of any length, which are parsed, and dropped,
+                // without recursing on their length.
+                for &(prefix, link, suffix) in CHAINS {
+                    let src = format!("{prefix}{}{suffix}", link.repeat(100_000));
+                    let chunk = parse(src.as_bytes(), "src").map_err(|e| e.0);
+                    let chunk = chunk.unwrap_or_else(|e| panic!("{prefix}{link}...: {e}"));
+                    assert!(links(stat_expr(&chunk)) >= 100_000, "{prefix}{link}...");
                 }
             })
             .unwrap();

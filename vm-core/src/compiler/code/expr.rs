@@ -1,15 +1,22 @@
 //! Expressions of the tree (`lparser.c`'s `expr`, `simpleexp`,
 //! `suffixedexp`, `funcargs`, `constructor`, `explist`).
 //!
-//! Left-leaning chains (`a + b + c`, `a.b.c`, `f()()`) are walked with a
-//! loop, as the parser reads them, so their length never deepens the Rust
-//! stack; only nesting the parser already bounds does.
+//! Chains (`a + b * c == d`, `a.b[c]:m()()`) are as long as the source
+//! makes them (the parser limits nesting, not chains), and their trees
+//! lean left: each binary operator or suffix holds the chain before it as
+//! its first operand. `chain` walks that left spine with a loop, as the
+//! parser reads it, then compiles the links bottom up, so a chain's length
+//! never deepens the Rust stack; only the other operands (right operands,
+//! keys, arguments), which are nested, recurse, as deep as the parser
+//! allows. The loop follows binary operators and suffixes alike, so a tree
+//! built by hand that mixes them without parentheses is walked the same
+//! way.
 
 use smallvec::SmallVec;
 
 use super::exp::{ExpDesc, ExpKind};
 use super::{CResult, Compiler};
-use crate::compiler::ast::{BinOp, Expr, ExprKind, Field};
+use crate::compiler::ast::{Expr, ExprKind, Field};
 use crate::opcodes::Op;
 
 /// Positional items stored by one `SETLIST` (`LFIELDS_PER_FLUSH`).
@@ -35,7 +42,11 @@ impl<'a> Compiler<'a, '_> {
     pub(super) fn expr(&mut self, e: &'a Expr) -> CResult<ExpDesc> {
         self.fs.line = e.line;
         match &e.kind {
-            ExprKind::Binary(..) => self.binary_chain(e),
+            ExprKind::Binary(..)
+            | ExprKind::Index(..)
+            | ExprKind::Call(..)
+            | ExprKind::Method(..) => self.chain(e),
+            ExprKind::Name(_) | ExprKind::Paren(_) => self.primary_exp(e),
             ExprKind::Unary(op, operand) => {
                 let mut v = self.expr(operand)?;
                 self.prefix(*op, &mut v, e.line)?;
@@ -56,50 +67,34 @@ impl<'a> Compiler<'a, '_> {
             }
             ExprKind::Function(body) => self.body(body),
             ExprKind::Table(fields, end_line) => self.constructor(fields, *end_line),
-            ExprKind::Name(_)
-            | ExprKind::Index(..)
-            | ExprKind::Call(..)
-            | ExprKind::Method(..)
-            | ExprKind::Paren(_) => self.suffixed_exp(e),
         }
     }
 
-    /// A binary expression and the binary expressions on its left, in
-    /// evaluation order (`subexpr`'s loop).
+    /// A chain: the expression at the bottom of its left spine, then the
+    /// binary operators (`subexpr`'s loop) and the field accesses, method
+    /// calls and calls (`suffixedexp`'s loop) above it, in evaluation
+    /// order. Also a single name, as an assignment's target.
     #[inline(never)]
-    fn binary_chain(&mut self, e: &'a Expr) -> CResult<ExpDesc> {
-        let mut chain: SmallVec<[(BinOp, &'a Expr, u32); 8]> = SmallVec::new();
-        let mut leftmost = e;
-        while let ExprKind::Binary(op, lhs, rhs) = &leftmost.kind {
-            chain.push((*op, rhs, leftmost.line));
-            leftmost = lhs;
-        }
-        let mut v = self.expr(leftmost)?;
-        for &(op, rhs, line) in chain.iter().rev() {
-            self.fs.line = line;
-            self.infix(op, &mut v)?;
-            let v2 = self.expr(rhs)?;
-            self.posfix(op, &mut v, v2, line)?;
-        }
-        Ok(v)
-    }
-
-    /// A primary expression followed by field accesses, method calls and
-    /// calls (`suffixedexp`).
-    #[inline(never)]
-    pub(super) fn suffixed_exp(&mut self, e: &'a Expr) -> CResult<ExpDesc> {
-        let mut suffixes: SmallVec<[&'a Expr; 8]> = SmallVec::new();
-        let mut primary = e;
-        while let ExprKind::Index(obj, _) | ExprKind::Call(obj, _) | ExprKind::Method(obj, ..) =
-            &primary.kind
+    pub(super) fn chain(&mut self, e: &'a Expr) -> CResult<ExpDesc> {
+        let mut links: SmallVec<[&'a Expr; 8]> = SmallVec::new();
+        let mut bottom = e;
+        while let ExprKind::Binary(_, first, _)
+        | ExprKind::Index(first, _)
+        | ExprKind::Call(first, _)
+        | ExprKind::Method(first, ..) = &bottom.kind
         {
-            suffixes.push(primary);
-            primary = obj;
+            links.push(bottom);
+            bottom = first;
         }
-        let mut v = self.primary_exp(primary)?;
-        for suffix in suffixes.iter().rev() {
-            self.fs.line = suffix.line;
-            match &suffix.kind {
+        let mut v = self.primary_exp(bottom)?;
+        for link in links.iter().rev() {
+            self.fs.line = link.line;
+            match &link.kind {
+                ExprKind::Binary(op, _, rhs) => {
+                    self.infix(*op, &mut v)?;
+                    let v2 = self.expr(rhs)?;
+                    self.posfix(*op, &mut v, v2, link.line)?;
+                }
                 ExprKind::Index(_, key) => {
                     self.exp_to_any_reg_up(&mut v)?;
                     let mut k = self.expr(key)?;
@@ -109,11 +104,11 @@ impl<'a> Compiler<'a, '_> {
                 ExprKind::Method(_, name, args) => {
                     let key = self.intern(name.as_bytes());
                     self.self_op(&mut v, key)?;
-                    self.func_args(&mut v, args, suffix.line)?;
+                    self.func_args(&mut v, args, link.line)?;
                 }
                 ExprKind::Call(_, args) => {
                     self.exp_to_next_reg(&mut v)?;
-                    self.func_args(&mut v, args, suffix.line)?;
+                    self.func_args(&mut v, args, link.line)?;
                 }
                 _ => {}
             }
@@ -132,8 +127,9 @@ impl<'a> Compiler<'a, '_> {
                 self.discharge_vars(&mut v);
                 Ok(v)
             }
-            // Not produced by the parser (a literal must be parenthesised
-            // to be called or indexed); compiled as the value it is.
+            // The bottom of a chain of binary operators may be anything
+            // else (the parser puts suffixes only on names and
+            // parentheses): compiled as the value it is.
             _ => self.expr(e),
         }
     }

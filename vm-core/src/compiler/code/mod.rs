@@ -14,9 +14,15 @@
 //! - `exp`: expression descriptors and how they are discharged into
 //!   registers, constants, jumps and stores,
 //! - `ops`: unary and binary operators,
-//! - `expr`: expressions of the tree (calls, constructors, functions),
+//! - `expr`: expressions of the tree (chains of operators and suffixes,
+//!   constructors, functions),
 //! - `scope`: variables, upvalues, blocks, labels and gotos,
 //! - `stat`: statements.
+//!
+//! The walk recurses as the tree nests, which the parser bounds
+//! ([`super::MAX_SYNTAX_DEPTH`]), and never along a chain, whose length is
+//! unbounded: `expr::chain` follows a chain's left spine with a loop, and
+//! jumps are added to the lists of `and`/`or` chains in constant time.
 //!
 //! Conventions the interpreter relies on (see also `opcodes.rs`):
 //! - A vararg function starts with `VARARGPREP a` where `a` is its number of

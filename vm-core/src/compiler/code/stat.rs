@@ -254,7 +254,7 @@ impl<'a> Compiler<'a, '_> {
     ) -> CResult<()> {
         let mut vars: Vec<ExpDesc> = Vec::with_capacity(targets.len());
         for target in targets {
-            let var = self.suffixed_exp(target)?;
+            let var = self.chain(target)?;
             if !var.is_var() {
                 return Err(self.error("syntax error"));
             }
@@ -332,7 +332,7 @@ impl<'a> Compiler<'a, '_> {
     /// A call statement: the call keeps no results (`exprstat`).
     #[inline(never)]
     fn call_stat(&mut self, call: &'a Expr) -> CResult<()> {
-        let e = self.suffixed_exp(call)?;
+        let e = self.chain(call)?;
         let ExpKind::Call(pc) = e.k else {
             return Err(self.error("syntax error"));
         };

@@ -211,45 +211,50 @@ fn with_stack<T: Send>(kib: usize, f: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-/// Deep left-leaning trees are dropped on a thread with a large stack.
-fn with_big_stack(f: impl FnOnce() + Send) {
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .stack_size(256 << 20)
-            .spawn_scoped(scope, f)
-            .expect("spawn a test thread")
-            .join()
-            .expect("the test passes");
-    });
-}
-
 #[test]
 fn long_left_leaning_chains_do_not_deepen_the_stack() {
-    with_big_stack(|| {
-        let n = 20_000;
-        // a + a + ... + a, a or a or ... , t.k.k.k..., f()()()...
+    // Built, compiled and dropped on a small stack: none of it recurses on
+    // the chains' length.
+    let n = 100_000;
+    let code_len = with_stack(256, move || {
+        // a + a + ..., a or a or ..., a and a and ..., a == a == ...,
+        // t.k.k.k..., f()()()..., and a tree the parser does not build
+        // (it would need parentheses): suffixes on binary operators on
+        // suffixes, `((a.k < a) or a):m().k < a ...`, one spine all along.
         let mut sum = name("a");
         let mut or = name("a");
+        let mut and = name("a");
+        let mut eq = name("a");
         let mut fields = name("t");
         let mut calls = name("f");
-        for _ in 0..n {
+        let mut mixed = name("a");
+        for i in 0..n {
             sum = bin(BinOp::Add, sum, name("a"));
             or = bin(BinOp::Or, or, name("a"));
+            and = bin(BinOp::And, and, name("a"));
+            eq = bin(BinOp::Eq, eq, name("a"));
             fields = field(fields, "k");
             calls = call(calls, vec![]);
+            mixed = match i % 4 {
+                0 => field(mixed, "k"),
+                1 => bin(BinOp::Lt, mixed, name("a")),
+                2 => bin(BinOp::Or, mixed, name("a")),
+                _ => method(mixed, "m", vec![]),
+            };
         }
         let chunk = chunk(vec![
             local(&["a"], vec![int(1)]),
             local(&["s"], vec![sum]),
             local(&["o"], vec![or]),
+            local(&["n"], vec![and]),
+            local(&["e"], vec![eq]),
             local(&["t"], vec![fields]),
             call_stat(calls),
+            local(&["m"], vec![mixed]),
         ]);
-        // A small stack: compiling does not recurse on the chains' length.
-        let proto = with_stack(512, || compile(&chunk).map(|(p, _)| p.code.len()));
-        assert!(proto.expect("compiles") > 4 * n);
-        drop(chunk);
+        compile(&chunk).map(|(p, _)| p.code.len())
     });
+    assert!(code_len.expect("compiles") > 7 * n);
 }
 
 #[test]
