@@ -197,6 +197,23 @@ fn script_headers_are_skipped() {
     }
 }
 
+/// Without a memory limit, a read that outgrows the address space (a line
+/// of `/dev/zero`, under `ulimit -v`) is "not enough memory", not an
+/// abort.
+#[test]
+#[cfg(target_os = "linux")]
+fn an_endless_read_without_a_limit_is_not_enough_memory() {
+    let script = "local f = io.open('/dev/zero') print(pcall(f.read, f, 'l')) print('alive')";
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v 1000000; exec \"$0\" -e \"{script}\""))
+        .arg(env!("CARGO_BIN_EXE_vm"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "false\tnot enough memory\nalive\n");
+}
+
 #[test]
 fn arg_table_without_a_script_starts_with_the_interpreter() {
     let out = vm()

@@ -933,6 +933,11 @@ fn read_formats(
                     Some(&v) => parse_format(vm, v, first + st.k)?,
                 };
                 let before = st.partial.len();
+                // A step adds at most `STEP_BYTES`: with the room made
+                // first (fallibly), no read can abort the process.
+                if st.partial.try_reserve(STEP_BYTES).is_err() {
+                    return Err(vm.memory_error());
+                }
                 let part = match format {
                     Format::Number => Part::Done(None),
                     Format::Line { keep_newline } => {
