@@ -567,12 +567,16 @@ impl<'a> Reader<'a> {
             }
             let buf = &buf[..buf.len().min(left)];
             if let Some(i) = buf.iter().position(|&c| c == b'\n') {
-                out.extend_from_slice(&buf[..i + usize::from(keep_newline)]);
+                if !append(out, &buf[..i + usize::from(keep_newline)]) {
+                    return Part::NoRoom;
+                }
                 self.consume(i + 1);
                 return Part::Done(Some(std::mem::take(out)));
             }
             let n = buf.len();
-            out.extend_from_slice(buf);
+            if !append(out, buf) {
+                return Part::NoRoom;
+            }
             self.consume(n);
             left -= n;
             if left == 0 {
@@ -591,7 +595,9 @@ impl<'a> Reader<'a> {
                 return Part::Done(Some(std::mem::take(out)));
             }
             let n = buf.len().min(left);
-            out.extend_from_slice(&buf[..n]);
+            if !append(out, &buf[..n]) {
+                return Part::NoRoom;
+            }
             self.consume(n);
             left -= n;
             if left == 0 {
@@ -611,7 +617,9 @@ impl<'a> Reader<'a> {
             }
             let want = usize::try_from(n - out.len() as u64).unwrap_or(usize::MAX);
             let take = want.min(buf.len()).min(left);
-            out.extend_from_slice(&buf[..take]);
+            if !append(out, &buf[..take]) {
+                return Part::NoRoom;
+            }
             self.consume(take);
             left -= take;
             if left == 0 && (out.len() as u64) < n {
@@ -878,6 +886,19 @@ enum Part {
     Done(Option<Vec<u8>>),
     /// It wants more bytes than a step takes.
     More,
+    /// The allocator refused room for the bytes read (`append`): "not
+    /// enough memory", not an abort, even without a memory limit.
+    NoRoom,
+}
+
+/// Appends `bytes` to `out`, its room made fallibly (and amortized, as
+/// `extend_from_slice` makes it); false when the allocator refuses.
+fn append(out: &mut Vec<u8>, bytes: &[u8]) -> bool {
+    if out.try_reserve(bytes.len()).is_err() {
+        return false;
+    }
+    out.extend_from_slice(bytes);
+    true
 }
 
 /// What `g_read` found: its results (the last one `None` when it failed,
@@ -933,11 +954,6 @@ fn read_formats(
                     Some(&v) => parse_format(vm, v, first + st.k)?,
                 };
                 let before = st.partial.len();
-                // A step adds at most `STEP_BYTES`: with the room made
-                // first (fallibly), no read can abort the process.
-                if st.partial.try_reserve(STEP_BYTES).is_err() {
-                    return Err(vm.memory_error());
-                }
                 let part = match format {
                     Format::Number => Part::Done(None),
                     Format::Line { keep_newline } => {
@@ -950,6 +966,7 @@ fn read_formats(
                 let item = match (format, part) {
                     (Format::Number, _) => r.number().map(Got::Number),
                     (_, Part::Done(s)) => s.map(Got::Str),
+                    (_, Part::NoRoom) => return Err(vm.memory_error()),
                     (_, Part::More) => {
                         charge_bytes(vm, st.partial.len() - before)?;
                         vm.reserve_memory(st.partial.len())?;
@@ -1513,7 +1530,7 @@ mod tests {
         };
         match r.all(&mut Vec::new(), usize::MAX) {
             Part::Done(rest) => (v, rest.unwrap_or_default()),
-            Part::More => unreachable!("no limit"),
+            Part::More | Part::NoRoom => unreachable!("no limit, little input"),
         }
     }
 
