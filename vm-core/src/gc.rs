@@ -183,6 +183,23 @@ impl Marker {
         }
     }
 
+    /// Marks the value of ephemeron entry `k`, `v` if its key is live;
+    /// true when that marked something new.
+    fn mark_ephemeron_value(&mut self, k: Value, v: Value) -> bool {
+        if !self.is_live(k) {
+            return false;
+        }
+        match v {
+            // `is_live` calls every string live; its mark is what keeps it.
+            Value::Str(s) => self.strings.set(s),
+            _ if !self.is_live(v) => {
+                self.mark(v);
+                true
+            }
+            _ => false,
+        }
+    }
+
     fn mark_proto(&mut self, p: &Arc<Proto>) {
         if !self.protos.insert(Arc::as_ptr(p)) {
             return;
@@ -430,35 +447,18 @@ impl Vm {
     /// whether anything new was marked.
     fn converge_ephemerons(&self, m: &mut Marker, backward: bool) -> bool {
         let mut changed = false;
-        let tables: Vec<usize> = if backward {
-            (0..m.weak.len()).rev().collect()
-        } else {
-            (0..m.weak.len()).collect()
-        };
-        for i in tables {
-            let (t, w) = m.weak[i];
+        let n = m.weak.len();
+        for j in 0..n {
+            let (t, w) = m.weak[if backward { n - 1 - j } else { j }];
             if w != Weakness::Keys {
                 continue;
             }
-            let table = &self.heap.tables[t];
-            let mut entries: Vec<(Value, Value)> = table.iter().collect();
+            let entries = self.heap.tables[t].iter();
+            let mut visit = |(k, v)| changed |= m.mark_ephemeron_value(k, v);
             if backward {
-                entries.reverse();
-            }
-            for (k, v) in entries {
-                if !m.is_live(k) {
-                    continue;
-                }
-                match v {
-                    // `is_live` calls every string live; its mark is what
-                    // keeps it.
-                    Value::Str(s) => changed |= m.strings.set(s),
-                    _ if !m.is_live(v) => {
-                        m.mark(v);
-                        changed = true;
-                    }
-                    _ => {}
-                }
+                entries.rev().for_each(&mut visit);
+            } else {
+                entries.for_each(&mut visit);
             }
         }
         changed || !m.gray.is_empty()

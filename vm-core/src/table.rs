@@ -368,7 +368,7 @@ impl Table {
     }
 
     /// The live pairs in `next` order.
-    pub fn iter(&self) -> impl Iterator<Item = (Value, Value)> + '_ {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (Value, Value)> + '_ {
         let array = self
             .array
             .iter()
@@ -968,7 +968,7 @@ impl HashPart {
         cleared
     }
 
-    fn live_entries(&self) -> impl Iterator<Item = &Entry> + '_ {
+    fn live_entries(&self) -> impl DoubleEndedIterator<Item = &Entry> + '_ {
         self.entries.iter().filter(|e| !e.value.is_nil())
     }
 
