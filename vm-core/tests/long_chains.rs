@@ -7,8 +7,8 @@
 //! The differential test needs `lua5.4` on the `PATH` (`.ci/run` installs
 //! it), as `parser_lua_diff.rs` does.
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+#[path = "support/lua54.rs"]
+mod lua54;
 
 use vm_core::Vm;
 
@@ -86,64 +86,16 @@ fn chains_of_100_000_links_run_on_a_small_stack() {
     handle.join().expect("no stack overflow");
 }
 
-/// Reads length-prefixed sources from stdin and writes, for each, a
-/// length-prefixed result in `run_ours`'s format.
-const LUA_DRIVER: &str = r##"
-local input = io.read("a")
-local pos, out = 1, {}
-while pos <= #input do
-  local nl = input:find("\n", pos, true)
-  local len = tonumber(input:sub(pos, nl - 1))
-  local src = input:sub(nl + 1, nl + len)
-  pos = nl + len + 1
+/// The body of a Lua function of `src` giving `run_ours`'s result.
+const LUA_EACH: &str = r#"
   local f, err = load(src, "=src")
-  local res
-  if not f then
-    res = err:match("[^\n]*")
-  else
-    local r = table.pack(pcall(f))
-    if r[1] then
-      r[1] = "OK"
-      for i = 2, r.n do r[i] = tostring(r[i]) end
-      res = table.concat(r, "\t", 1, r.n)
-    else
-      res = "error: " .. tostring(r[2])
-    end
-  end
-  out[#out + 1] = #res .. "\n" .. res
-end
-io.write(table.concat(out))
-"##;
-
-/// The results of `cases` under `lua5.4`, in `run_ours`'s format.
-fn run_lua(cases: &[String]) -> Vec<String> {
-    let mut input = Vec::new();
-    for case in cases {
-        input.extend_from_slice(format!("{}\n{case}", case.len()).as_bytes());
-    }
-    let mut child = Command::new("lua5.4")
-        .args(["-e", LUA_DRIVER])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("lua5.4 runs");
-    let mut stdin = child.stdin.take().expect("a pipe");
-    stdin.write_all(&input).expect("lua5.4 reads");
-    drop(stdin);
-    let output = child.wait_with_output().expect("lua5.4 ends");
-    assert!(output.status.success(), "lua5.4 failed");
-    let mut results = Vec::new();
-    let mut rest = &output.stdout[..];
-    while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
-        let len: usize = std::str::from_utf8(&rest[..nl])
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .expect("a length");
-        results.push(String::from_utf8_lossy(&rest[nl + 1..nl + 1 + len]).into_owned());
-        rest = &rest[nl + 1 + len..];
-    }
-    results
-}
+  if not f then return (err:match("[^\n]*")) end
+  local r = table.pack(pcall(f))
+  if not r[1] then return "error: " .. tostring(r[2]) end
+  r[1] = "OK"
+  for i = 2, r.n do r[i] = tostring(r[i]) end
+  return table.concat(r, "\t", 1, r.n)
+"#;
 
 /// Chains, as (head, link, tail) around the prelude's values.
 const CHAINS: &[(&str, &str, &str)] = &[
@@ -225,8 +177,7 @@ fn chains_and_nesting_match_lua54() {
             cases.push(format!("{PRELUDE}{head}{nested}{tail}"));
         }
     }
-    let expected = run_lua(&cases);
-    assert_eq!(expected.len(), cases.len(), "one result per case");
+    let expected = lua54::each_source(LUA_EACH, &cases);
     let overflows = expected.iter().filter(|r| *r == "C stack overflow").count();
     assert_eq!(overflows, NESTINGS.len(), "only nesting overflows");
     let mut mismatches = Vec::new();

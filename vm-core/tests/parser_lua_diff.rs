@@ -7,27 +7,18 @@
 //! are a corpus of snippets plus deterministic byte mutations of them
 //! (`VM_TEST_SCALE` multiplies their number).
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+#[path = "support/lua54.rs"]
+mod lua54;
+#[path = "support/scale.rs"]
+mod scale;
 
 use vm_core::compiler::parse;
 
-/// Reads length-prefixed sources from stdin and writes, for each,
-/// a length-prefixed `OK` or error message.
-const LUA_DRIVER: &str = r##"
-local input = io.read("a")
-local pos, out = 1, {}
-while pos <= #input do
-  local nl = input:find("\n", pos, true)
-  local len = tonumber(input:sub(pos, nl - 1))
-  local src = input:sub(nl + 1, nl + len)
-  pos = nl + len + 1
+/// The body of a Lua function of `src`: `OK` or the syntax error.
+const LUA_EACH: &str = r#"
   local f, err = load(src, "=src")
-  local res = f and "OK" or err
-  out[#out + 1] = #res .. "\n" .. res
-end
-io.write(table.concat(out))
-"##;
+  return f and "OK" or err
+"#;
 
 /// Snippets covering every construct, plus inputs that fail in the lexer.
 const CORPUS: &[&str] = &[
@@ -170,13 +161,6 @@ fn token_soup(rng: &mut Rng) -> Vec<u8> {
     out
 }
 
-fn scale() -> usize {
-    std::env::var("VM_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-}
-
 /// Errors PUC Lua reports from its code generator, which our parser leaves
 /// to `compiler::code`.
 fn is_codegen_error(msg: &str) -> bool {
@@ -194,44 +178,18 @@ fn is_codegen_error(msg: &str) -> bool {
     .any(|pattern| msg.contains(pattern))
 }
 
-fn run_lua(cases: &[Vec<u8>]) -> Option<Vec<String>> {
-    let mut input = Vec::new();
-    for case in cases {
-        input.extend_from_slice(format!("{}\n", case.len()).as_bytes());
-        input.extend_from_slice(case);
-    }
-    let mut child = Command::new("lua5.4")
-        .args(["-e", LUA_DRIVER])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .ok()?;
-    child.stdin.take()?.write_all(&input).ok()?;
-    let output = child.wait_with_output().ok()?;
-    let mut results = Vec::new();
-    let mut rest = &output.stdout[..];
-    while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
-        let len: usize = std::str::from_utf8(&rest[..nl]).ok()?.parse().ok()?;
-        let text = rest.get(nl + 1..nl + 1 + len)?;
-        results.push(String::from_utf8_lossy(text).into_owned());
-        rest = &rest[nl + 1 + len..];
-    }
-    Some(results)
-}
-
 #[test]
 fn syntax_errors_match_lua54() {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut cases: Vec<Vec<u8>> = CORPUS.iter().map(|s| s.as_bytes().to_vec()).collect();
-    for _ in 0..2000 * scale() {
+    for _ in 0..scale::cases(2000) {
         let base = CORPUS[rng.below(CORPUS.len())].as_bytes();
         cases.push(mutate(&mut rng, base));
     }
-    for _ in 0..1000 * scale() {
+    for _ in 0..scale::cases(1000) {
         cases.push(token_soup(&mut rng));
     }
-    let expected = run_lua(&cases).expect("lua5.4 failed to run");
-    assert_eq!(expected.len(), cases.len());
+    let expected = lua54::each_source(LUA_EACH, &cases);
     let mut mismatches = Vec::new();
     let errors = expected.iter().filter(|r| *r != "OK").count();
     println!("{} cases, {errors} syntax errors in lua5.4", cases.len());

@@ -193,7 +193,7 @@ fn assert(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 fn error(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let v = vm.arg(args, 1);
     // A string error with a position is copied once more.
-    vm.charge_scan(vm.arg(args, 1))?;
+    vm.charge_scan(v)?;
     let level = if args.len() >= 2 {
         vm.check_integer(args, 2)?
     } else {
