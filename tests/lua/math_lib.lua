@@ -153,8 +153,14 @@ assert(math.max(tab) == tab and math.min("10") == "10")
 local mt = {__lt = function(a, b) return a.v < b.v end}
 local small, big = setmetatable({v = 1}, mt), setmetatable({v = 9}, mt)
 assert(math.max(small, big) == big and math.min(big, small) == small)
+-- `__lt` runs once per comparison, left to right, the best so far first for max.
+local order = {}
+local lmt = {__lt = function(a, b) order[#order + 1] = a.v .. "<" .. b.v; return a.v < b.v end}
+local function lv(v) return setmetatable({v = v}, lmt) end
+assert(math.max(lv(3), lv(9), lv(1), lv(12)).v == 12 and math.min(lv(3), lv(0), lv(5)).v == 0)
+assert(table.concat(order, " ") == "3<9 9<1 9<12 0<3 5<0", table.concat(order, " "))
 assert(errmsg(math.max) == "bad argument #1 to 'math.max' (value expected)")
-assert(errmsg(function() math.min() end) == "math_lib.lua:157: bad argument #1 to 'min' (value expected)")
+assert(errmsg(function() math.min() end) == "math_lib.lua:163: bad argument #1 to 'min' (value expected)")
 assert(errmsg(math.max, 1, {}) == "attempt to compare number with table")
 assert(errmsg(function() math.min(1, "2") end) == "attempt to compare string with number")
 
@@ -235,9 +241,9 @@ end
 assert(ok)
 assert(errmsg(math.random, 2, 1) == "bad argument #1 to 'math.random' (interval is empty)")
 assert(errmsg(math.random, -5) == "bad argument #1 to 'math.random' (interval is empty)")
-assert(errmsg(function() math.random(0, -1) end) == "math_lib.lua:238: bad argument #1 to 'random' (interval is empty)")
+assert(errmsg(function() math.random(0, -1) end) == "math_lib.lua:244: bad argument #1 to 'random' (interval is empty)")
 assert(errmsg(math.random, 1, 2, 3) == "wrong number of arguments")
-assert(errmsg(function() math.random(1, 2, 3) end) == "math_lib.lua:240: wrong number of arguments")
+assert(errmsg(function() math.random(1, 2, 3) end) == "math_lib.lua:246: wrong number of arguments")
 assert(errmsg(math.random, 3.5) == "bad argument #1 to 'math.random' (number has no integer representation)")
 assert(errmsg(math.random, 1, "x") == "bad argument #2 to 'math.random' (number expected, got string)")
 assert(errmsg(math.randomseed, 1.5) == "bad argument #1 to 'math.randomseed' (number has no integer representation)")

@@ -11,7 +11,9 @@
 
 use vm_core::number::float_to_int_exact;
 use vm_core::value::TableRef;
-use vm_core::{Args, LuaResult, Step, Value, Vm};
+use vm_core::{Args, Continuation, LuaResult, Status, Step, Value, Vm};
+
+use crate::resumable::{int_at, pause, set_int, PhaseLog};
 
 natives! {
     ABS = "abs" => abs;
@@ -314,8 +316,24 @@ fn ult(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 
 /// `max`/`min`: the argument that wins under `<` (with `__lt`), returned
 /// as given; arguments are not otherwise checked, as in PUC Lua.
+///
+/// Numbers only, or strings only, compare without metamethods, in one go.
+/// Otherwise `__lt` may run Lua, so the comparisons are phases of a state
+/// machine (`resumable`) that the budget can suspend: its frame holds the
+/// arguments, then the index of the next one to compare and the index of
+/// the best so far (`extreme_run`).
 fn extreme(vm: &mut Vm, args: Args, want_max: bool) -> LuaResult<Step> {
     let mut best = vm.check_any(args, 1)?;
+    let raw = |v: Value| match best {
+        Value::Int(_) | Value::Num(_) => matches!(v, Value::Int(_) | Value::Num(_)),
+        Value::Str(_) => matches!(v, Value::Str(_)),
+        _ => false,
+    };
+    if !(2..=args.len()).all(|i| raw(vm.arg(args, i))) {
+        vm.push(Value::Int(2));
+        vm.push(Value::Int(1));
+        return extreme_run(vm, args, want_max);
+    }
     for i in 2..=args.len() {
         let v = vm.arg(args, i);
         let better = if want_max {
@@ -330,12 +348,51 @@ fn extreme(vm: &mut Vm, args: Args, want_max: bool) -> LuaResult<Step> {
     ret(vm, best)
 }
 
+/// The comparisons of `extreme` from the state in its frame, one phase
+/// each.
+fn extreme_run(vm: &mut Vm, args: Args, want_max: bool) -> LuaResult<Step> {
+    let (n, k) = (args.len(), if want_max { &MAX_K } else { &MIN_K });
+    loop {
+        let i = int_at(vm, args, n) as usize;
+        let best = vm.arg(args, int_at(vm, args, n + 1) as usize);
+        if i > n {
+            return ret(vm, best);
+        }
+        let v = vm.arg(args, i);
+        let (a, b) = if want_max { (best, v) } else { (v, best) };
+        let mut log = PhaseLog::open(args, n + 2);
+        let Some(better) = log.less_than(vm, a, b)? else {
+            return Ok(log.request(vm, k));
+        };
+        if better {
+            set_int(vm, args, n + 1, i as i64);
+        }
+        set_int(vm, args, n, i as i64 + 1);
+        if log.commit(vm)? {
+            return Ok(pause(vm, k));
+        }
+    }
+}
+
 fn max(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     extreme(vm, args, true)
 }
 
 fn min(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     extreme(vm, args, false)
+}
+
+static MAX_K: Continuation = Continuation::new("max_k", max_k);
+static MIN_K: Continuation = Continuation::new("min_k", min_k);
+
+fn max_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+    PhaseLog::settle(vm, args, args.len() + 2, ctx);
+    extreme_run(vm, args, true)
+}
+
+fn min_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+    PhaseLog::settle(vm, args, args.len() + 2, ctx);
+    extreme_run(vm, args, false)
 }
 
 // ---------------------------------------------------------------------------

@@ -237,6 +237,8 @@ fn endless_callbacks_come_back_to_the_driver_every_slice() {
         "pcall(coroutine.wrap(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) error('x') end))",
         "local x <close> = setmetatable({}, {__close = function() while true do end end}) error('x')",
         "setmetatable({}, {__gc = function() while true do end end}) collectgarbage()",
+        "local mt = {__lt = function() while true do end end} math.max(setmetatable({}, mt), setmetatable({}, mt))",
+        "local mt = {__lt = function() while true do end end} math.min(1, setmetatable({}, mt))",
         "debug.sethook(function() while true do end end, 'l')\nlocal x = 1",
         "debug.sethook(function() while true do end end, 'c') print()",
         "debug.sethook(function() while true do end end, 'r') local x = 1",
