@@ -176,4 +176,17 @@ assert(debug.traceback("neg", -1) == "neg\nstack traceback:")
 assert(debug.getinfo("1", "l").currentline == debug.getinfo(1, "l").currentline)
 assert(debug.getinfo("0x7fffffffffffffff") == nil)
 
+-- traceback's message is converted as lua_tostring does: no __tostring for
+-- strings or numbers.
+do
+  local smt = getmetatable("")
+  local old_num = debug.getmetatable(0)
+  debug.setmetatable(0, {__tostring = function() return "NUM" end})
+  smt.__tostring = function() return "STR" end
+  local a, b, c = debug.traceback(5), debug.traceback("x"), debug.traceback(2.5)
+  smt.__tostring = nil
+  debug.setmetatable(0, old_num)
+  assert(a:match("^[^\n]*") == "5" and b:match("^[^\n]*") == "x" and c:match("^[^\n]*") == "2.5")
+end
+
 print("ok debug_lib")

@@ -84,9 +84,14 @@ fn thread_arg(vm: &Vm, args: Args) -> (ThreadRef, usize) {
 fn traceback(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let (thread, a) = thread_arg(vm, args);
     let msg = vm.arg(args, a + 1);
-    // A message that is neither a string nor a number is returned as is.
+    // A message that is neither a string nor a number is returned as is;
+    // a number is converted as `lua_tostring` does, without `__tostring`.
     let msg = match msg {
-        Value::Str(_) | Value::Int(_) | Value::Num(_) => Some(vm.tostring(msg)?),
+        Value::Str(_) => Some(msg),
+        Value::Int(_) | Value::Num(_) => {
+            let text = vm.to_display(msg);
+            Some(vm.new_str(text.as_bytes()))
+        }
         Value::Nil => None,
         other => {
             vm.push(other);
