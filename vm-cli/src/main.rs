@@ -27,7 +27,7 @@ use std::io::{IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use vm_core::{
-    Args, Continuation, LuaError, LuaResult, NativeFunction, Outcome, Status, Step, Value, Vm,
+    Args, Continuation, LuaError, LuaResult, Meta, NativeFunction, Outcome, Status, Step, Value, Vm,
 };
 
 const PROGNAME: &str = "vm";
@@ -142,6 +142,7 @@ fn usage(msg: &str) {
 }
 
 static MSGHANDLER: NativeFunction = NativeFunction::new("msghandler", msghandler);
+static MSGHANDLER_K: Continuation = Continuation::new("msghandler_k", msghandler_k);
 static DOCALL: NativeFunction = NativeFunction::new("docall", docall);
 static DOCALL_K: Continuation = Continuation::new("docall_k", docall_k);
 
@@ -152,16 +153,39 @@ fn msghandler(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let is_text = matches!(v, Value::Str(_) | Value::Int(_) | Value::Num(_));
     if !is_text && !vm.metamethod(v, vm_core::meta::Tm::ToString).is_nil() {
         // An object with `__tostring` is its own message, without a
-        // traceback, as `lua.c` does.
-        let s = vm.tostring(v)?;
-        vm.push(s);
-        return Ok(Step::Return(1));
+        // traceback, as `lua.c` does. The metamethod runs as a call of
+        // this frame, under the budget like any Lua code.
+        return Ok(match vm.tostring_k(v)? {
+            Meta::Done(s) => {
+                vm.push(s);
+                Step::Return(1)
+            }
+            Meta::Call(nargs) => vm.callk(nargs, &MSGHANDLER_K, 0),
+        });
     }
     let msg = vm.error_to_string(&LuaError::new(v));
+    with_traceback(vm, &msg)
+}
+
+/// `msg` and a traceback taken where the error happened, as the result.
+fn with_traceback(vm: &mut Vm, msg: &str) -> LuaResult<Step> {
     let tb = vm.traceback(1);
     let s = vm.new_str(format!("{msg}\n{tb}").as_bytes());
     vm.push(s);
     Ok(Step::Return(1))
+}
+
+/// `__tostring` of the error object returned its first result (above the
+/// argument): the message if it is a string, else the object's type with a
+/// traceback, as `lua.c`'s `msghandler` does.
+fn msghandler_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    let r = vm.frame_get(args, 1);
+    if let Value::Str(_) = r {
+        vm.push(r);
+        return Ok(Step::Return(1));
+    }
+    let what = vm.arg(args, 1).type_name();
+    with_traceback(vm, &format!("(error object is a {what} value)"))
 }
 
 /// `docall(f, ...)`: calls `f` protected by `msghandler`.

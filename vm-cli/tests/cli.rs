@@ -296,6 +296,21 @@ fn error_objects_with_tostring_are_their_own_message() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stderr), "vm: custom\n");
+    // A `__tostring` that gives no string: the object's type and a
+    // traceback, as lua.c's msghandler gives.
+    let out = vm()
+        .args([
+            "-e",
+            "error(setmetatable({}, {__tostring = function() return {} end}))",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with("vm: (error object is a table value)\nstack traceback:\n"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -86,19 +86,26 @@ impl Vm {
 
     /// Renders an error value as the `lua` command prints it: strings and
     /// numbers as themselves, values with `__tostring` through it, others as
-    /// "(error object is a X value)".
+    /// "(error object is a X value)". `__tostring` runs as [`Vm::call`]
+    /// runs Lua: to its end, with no budget.
     pub fn error_to_string(&mut self, e: &LuaError) -> String {
         let v = e.0.value;
+        if !matches!(v, Value::Str(_) | Value::Int(_) | Value::Num(_))
+            && !self.metamethod(v, Tm::ToString).is_nil()
+        {
+            if let Ok(s) = self.tostring(v) {
+                return self.to_display(s);
+            }
+        }
+        self.error_text(v)
+    }
+
+    /// An error value as text without running Lua: strings and numbers as
+    /// themselves, others as "(error object is a X value)".
+    pub(crate) fn error_text(&self, v: Value) -> String {
         match v {
             Value::Str(_) | Value::Int(_) | Value::Num(_) => self.to_display(v),
-            _ => {
-                if !self.metamethod(v, Tm::ToString).is_nil() {
-                    if let Ok(s) = self.tostring(v) {
-                        return self.to_display(s);
-                    }
-                }
-                format!("(error object is a {} value)", v.type_name())
-            }
+            _ => format!("(error object is a {} value)", v.type_name()),
         }
     }
 

@@ -618,9 +618,11 @@ impl Vm {
         e
     }
 
-    /// An error leaving the VM: rendered for the embedder.
+    /// An error leaving a driven run: rendered for the embedder without
+    /// running Lua, as the run's budget is over (an object's `__tostring`
+    /// is the embedder's to call, through [`Vm::error_to_string`]).
     fn escaped(&mut self, mut e: LuaError) -> LuaError {
-        e.0.message = Some(self.error_to_string(&e));
+        e.0.message = Some(self.error_text(e.0.value));
         e
     }
 

@@ -254,6 +254,24 @@ fn endless_callbacks_come_back_to_the_driver_every_slice() {
     }
 }
 
+/// An error leaving a driven run is rendered for the embedder without
+/// running Lua: an endless `__tostring` cannot hold the driver call (it
+/// used to run to its end there, with no budget).
+#[test]
+fn an_escaping_error_is_rendered_without_running_lua() {
+    let mut vm = vm();
+    let f = vm
+        .load(
+            b"error(setmetatable({}, {__tostring = function() while true do end end}))",
+            "=e",
+        )
+        .unwrap();
+    let e = vm.start(f, &[], 1000).unwrap_err();
+    assert_eq!(e.message(), Some("(error object is a table value)"));
+    assert!(vm.fuel_used() <= 1000);
+    assert_eq!(int(&exec(&mut vm, "return 1 + 1").unwrap()[0]), 2);
+}
+
 /// Lua hooks run in slices like any Lua code: a program traced by line,
 /// call, return and count hooks reports the same events (and its hooks
 /// see the same stack) whatever the slice, down to a single unit.
