@@ -296,25 +296,45 @@ fn main() -> ExitCode {
     // `lua.c` switches the collector to generational mode at startup, so
     // `collectgarbage("incremental")` first reports "generational".
     vm.gc_set_generational(true);
-    if opts.version {
-        println!("{VERSION}");
-    }
-    let script = opts.script;
-    let slice = opts.slice.unwrap_or(u64::MAX);
     vm.set_instruction_limit(opts.instruction_limit);
     vm.set_memory_limit(
         opts.memory_limit
             .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
     );
+    let mut ok = run_command(&mut vm, &opts, &argv);
+    // The state is closed however the command ended, as `lua.c` closes
+    // it: the remaining finalizers run (under the instruction limit too,
+    // whose error there is only a warning, so it is reported here).
+    vm.close();
+    if ok && vm.instruction_limit_exceeded() {
+        eprintln!("{PROGNAME}: {}", vm_core::limit::LIMIT_MESSAGE);
+        ok = false;
+    }
+    let _ = std::io::stdout().flush();
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Runs what the options ask for (`pmain`): the `-e` chunks, then the
+/// script or standard input. False when something failed (reported).
+fn run_command(vm: &mut Vm, opts: &Options, argv: &[String]) -> bool {
+    if opts.version {
+        println!("{VERSION}");
+    }
+    let script = opts.script;
+    let slice = opts.slice.unwrap_or(u64::MAX);
     // Without a script, the interpreter's name is `arg[0]` and the options
     // follow at positive indices, as `lua.c` does.
-    create_arg_table(&mut vm, &argv, script.unwrap_or(0));
+    create_arg_table(vm, argv, script.unwrap_or(0));
     for code in &opts.exec {
-        let Some(f) = load(&mut vm, code.as_bytes(), "=(command line)") else {
-            return ExitCode::FAILURE;
+        let Some(f) = load(vm, code.as_bytes(), "=(command line)") else {
+            return false;
         };
-        if !run(&mut vm, f, &[], slice) {
-            return ExitCode::FAILURE;
+        if !run(vm, f, &[], slice) {
+            return false;
         }
     }
     let name = match script {
@@ -325,9 +345,9 @@ fn main() -> ExitCode {
         None if opts.exec.is_empty() && !opts.version => {
             println!("{VERSION}");
             eprintln!("{PROGNAME}: interactive mode is not available yet; pass a script or -e");
-            return ExitCode::FAILURE;
+            return false;
         }
-        None => return ExitCode::SUCCESS,
+        None => return true,
     };
     let text = match read_script(&name) {
         Ok(mut t) => {
@@ -336,7 +356,7 @@ fn main() -> ExitCode {
         }
         Err(msg) => {
             eprintln!("{PROGNAME}: {msg}");
-            return ExitCode::FAILURE;
+            return false;
         }
     };
     let chunkname = if name == "-" {
@@ -344,12 +364,12 @@ fn main() -> ExitCode {
     } else {
         format!("@{name}")
     };
-    let Some(f) = load(&mut vm, &text, &chunkname) else {
-        return ExitCode::FAILURE;
+    let Some(f) = load(vm, &text, &chunkname) else {
+        return false;
     };
     if let Some(full) = opts.disasm {
         print!("{}", vm.listing(f, full).unwrap_or_default());
-        return ExitCode::SUCCESS;
+        return true;
     }
     let script_args: Vec<Value> = match script {
         Some(i) => argv[i + 1..]
@@ -358,14 +378,7 @@ fn main() -> ExitCode {
             .collect(),
         None => Vec::new(),
     };
-    let ok = run(&mut vm, f, &script_args, slice);
-    vm.close();
-    let _ = std::io::stdout().flush();
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    run(vm, f, &script_args, slice)
 }
 
 #[cfg(test)]

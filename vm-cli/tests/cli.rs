@@ -214,6 +214,31 @@ fn an_endless_read_without_a_limit_is_not_enough_memory() {
     assert_eq!(text(&out.stdout), "false\tnot enough memory\nalive\n");
 }
 
+/// The state is closed however the command ends (only `-e` chunks, an
+/// error), so the remaining finalizers run; one that passes the
+/// instruction limit there fails the command, as the limit promises.
+#[test]
+fn closing_runs_finalizers_under_the_limit() {
+    let fin = "setmetatable({}, {__gc = function() print('closed') end})";
+    let out = vm().args(["-e", fin]).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(text(&out.stdout), "closed\n");
+    let out = vm()
+        .args(["-e", &format!("{fin} error('x')")])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "closed\n");
+    let long = "setmetatable({}, {__gc = function() for i = 1, 1e7 do end print('done') end})";
+    let out = vm()
+        .args(["--instruction-limit", "100000", "-e", long])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(text(&out.stderr), "vm: instruction limit exceeded\n");
+}
+
 #[test]
 fn arg_table_without_a_script_starts_with_the_interpreter() {
     let out = vm()

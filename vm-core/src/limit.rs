@@ -73,6 +73,8 @@ pub(crate) struct InstructionLimit {
     /// How far running message handlers' graces have lowered `mark`: at
     /// most `LIMIT_GRACE` in all, however handlers nest or retry.
     pub(crate) grace: i64,
+    /// The limit's error has been raised.
+    pub(crate) exceeded: bool,
 }
 
 impl Vm {
@@ -88,8 +90,16 @@ impl Vm {
                 .real_fuel()
                 .saturating_sub(i64::try_from(n).unwrap_or(i64::MAX)),
             grace: 0,
+            exceeded: false,
         });
         self.rewindow();
+    }
+
+    /// Whether the instruction limit's error has been raised since the
+    /// limit was set, even where nothing reports it: caught by a `pcall`,
+    /// or turned into a warning in a finalizer that [`Vm::close`] ran.
+    pub fn instruction_limit_exceeded(&self) -> bool {
+        self.limit.is_some_and(|l| l.exceeded)
     }
 
     /// The fuel left before the instruction limit (`None` without one).
@@ -140,6 +150,7 @@ impl Vm {
         let real = self.real_fuel();
         if let Some(l) = &mut self.limit {
             l.mark = real;
+            l.exceeded = true;
         }
         // The interpreter's share of the budget ends at the new mark.
         self.rewindow();
