@@ -693,6 +693,9 @@ impl Vm {
                 break;
             }
             self.th.tbc.pop();
+            // The handler goes just above its variable: what was above is
+            // dead, and after a stack overflow there would be no room.
+            self.th.top = slot + 1;
             let v = self.th.stack[slot];
             let h = self.metamethod(v, Tm::Close);
             if let Err(e) = self.call_value(h, &[v, errv]) {
@@ -703,6 +706,14 @@ impl Vm {
         }
         self.unroot(root);
         raised
+    }
+
+    /// The stack top from which the pending `__close` handlers at or above
+    /// `level` run once the frames above it are unwound: just above the
+    /// last pending variable (what was above is dead, and after a stack
+    /// overflow there would be no room for a handler).
+    pub(crate) fn closing_top(&self, level: usize) -> usize {
+        self.th.tbc.last().map_or(level, |&s| level.max(s + 1))
     }
 
     /// Closes every open upvalue at or above stack slot `level`.

@@ -72,6 +72,7 @@ impl Vm {
         self.unwind_frames(0);
         self.close_upvals(0);
         self.th.errored = false;
+        self.th.top = self.closing_top(0);
         let closer = self.new_native(&CLOSER);
         let func = self.th.top;
         self.th.push(closer);
@@ -115,6 +116,7 @@ impl Vm {
         }
         self.unwind_frames(depth);
         self.close_upvals(func);
+        self.th.top = self.closing_top(func);
         let closer = self.new_native(&MAIN_CLOSER);
         let at = self.th.top;
         self.th.push(closer);

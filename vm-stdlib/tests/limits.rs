@@ -254,6 +254,48 @@ fn endless_callbacks_come_back_to_the_driver_every_slice() {
     }
 }
 
+/// A stack overflow leaving the main call (driven or through `Vm::call`),
+/// or killing a coroutine, still runs the pending `__close` handlers with
+/// its error, as PUC's `luaD_pcall` does: they run just above their
+/// variables, where there is room (they used to be skipped).
+#[test]
+fn a_stack_overflow_still_closes_pending_variables() {
+    let src =
+        "local x <close> = setmetatable({}, {__close = function(_, e) CLOSED = tostring(e) end})
+               local function f() return 1 + f() end
+               f()";
+    let co_src = "local co = coroutine.create(function() \
+                    local x <close> = setmetatable({}, {__close = function(_, e) CLOSED = tostring(e) end}) \
+                    local function f() return 1 + f() end f() end) \
+                  assert(not coroutine.resume(co)) \
+                  local ok, e = coroutine.close(co) \
+                  return ok, tostring(e)";
+    for driven in [false, true] {
+        let mut vm = vm();
+        let r = if driven {
+            let f = vm.load(src.as_bytes(), "=s").unwrap();
+            vm.start(f, &[], 1 << 40)
+                .map(drop)
+                .map_err(|e| e.to_string())
+        } else {
+            exec(&mut vm, src).map(drop)
+        };
+        let err = r.expect_err("the overflow leaves the call");
+        assert!(err.contains("stack overflow"), "{err}");
+        let closed = vm.get_global("CLOSED");
+        let closed = vm.to_display(closed);
+        assert!(
+            closed.contains("stack overflow"),
+            "driven: {driven}: {closed}"
+        );
+        let r = exec(&mut vm, co_src).unwrap();
+        assert!(matches!(r[0], Value::Bool(false)));
+        let closed = vm.get_global("CLOSED");
+        assert_eq!(vm.to_display(closed), vm.to_display(r[1]));
+        vm.check_invariants().unwrap();
+    }
+}
+
 /// An error leaving a driven run is rendered for the embedder without
 /// running Lua: an endless `__tostring` cannot hold the driver call (it
 /// used to run to its end there, with no budget).
