@@ -80,6 +80,8 @@ assert(f == nil and err == "data/broken.lua:3: unexpected symbol near <eof>")
 f, err = loadfile("data/chunk.lua", "b")
 assert(f == nil and err == "attempt to load a text chunk (mode is 'b')")
 assert(loadfile("data/chunk.lua", "t", {})() == 2)
+f, err = loadfile("data")
+assert(f == nil and err == "cannot read data: Is a directory")
 ok, msg = pcall(dofile, "data/missing.lua")
 assert(not ok and msg == "cannot open data/missing.lua: No such file or directory")
 ok, msg = pcall(dofile, "data/broken.lua")
@@ -120,6 +122,19 @@ f, err, dok, dv = header_file("#!lua\n" .. string.dump(function() return "binary
 assert(f() == "binary" and dok and dv == "binary")
 f, err, dok, dv = header_file("\xEF\xBB\xBF" .. string.dump(function() return "bom binary" end))
 assert(f() == "bom binary" and dok and dv == "bom binary")
+-- Files are read in pieces: a first line, a comment or a statement longer
+-- than a piece, and a line break at a piece's end.
+local long = string.rep("x", 200000)
+f, err, dok, dv = header_file("#" .. long .. "\nreturn 'long header'")
+assert(f() == "long header" and dok and dv == "long header")
+f = header_file("#!" .. long .. "\n" .. string.dump(function() return "long binary" end))
+assert(f() == "long binary")
+for n = 65530, 65540 do
+  f, err = header_file("#" .. string.rep("x", n) .. "\nreturn ... +")
+  assert(f == nil and err:find(":2: unexpected symbol near <eof>$"))
+end
+f = header_file("--" .. long .. "\n--[==[" .. long .. "\n]=]]==]return #'" .. long .. "'")
+assert(f() == 200000)
 
 -- warn
 warn("@on")

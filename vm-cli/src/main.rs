@@ -23,7 +23,7 @@
 //! (this is how exact resumption is checked from the command line). Jobs
 //! that natives offload run here, on the command's own thread.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use vm_core::{
@@ -260,28 +260,6 @@ fn create_arg_table(vm: &mut Vm, argv: &[String], script: usize) {
     vm.set_global("arg", t);
 }
 
-/// The system's text for an I/O error, as C's `strerror` gives it (without
-/// Rust's " (os error N)" suffix).
-fn os_message(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match text.rfind(" (os error ") {
-        Some(i) => text[..i].to_string(),
-        None => text,
-    }
-}
-
-fn read_script(name: &str) -> Result<Vec<u8>, String> {
-    if name == "-" {
-        let mut buf = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut buf)
-            .map_err(|e| format!("cannot read stdin: {e}"))?;
-        Ok(buf)
-    } else {
-        std::fs::read(name).map_err(|e| format!("cannot open {name}: {}", os_message(&e)))
-    }
-}
-
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
     let opts = match parse_args(&argv) {
@@ -349,23 +327,13 @@ fn run_command(vm: &mut Vm, opts: &Options, argv: &[String]) -> bool {
         }
         None => return true,
     };
-    let text = match read_script(&name) {
-        Ok(mut t) => {
-            vm_stdlib::base::skip_file_header(&mut t);
-            t
-        }
-        Err(msg) => {
-            eprintln!("{PROGNAME}: {msg}");
+    let file = (name != "-").then_some(name.as_str());
+    let f = match vm_stdlib::base::load_file(vm, file, "bt", None) {
+        Ok(f) => f,
+        Err(e) => {
+            report(vm, &e);
             return false;
         }
-    };
-    let chunkname = if name == "-" {
-        "=stdin".to_string()
-    } else {
-        format!("@{name}")
-    };
-    let Some(f) = load(vm, &text, &chunkname) else {
-        return false;
     };
     if let Some(full) = opts.disasm {
         print!("{}", vm.listing(f, full).unwrap_or_default());

@@ -92,7 +92,7 @@ fn corpus_in_pieces_loads_as_whole() {
 
 /// Bits of Lua text where pieces may be cut badly: line breaks of every
 /// kind, comments and long brackets holding them, strings, numerals.
-const BITS: [&str; 20] = [
+const BITS: [&str; 25] = [
     "x",
     " = ",
     "1",
@@ -113,6 +113,11 @@ const BITS: [&str; 20] = [
     ",",
     "local y",
     "error('e')",
+    "--[=[",
+    "]=]",
+    "--[",
+    "]",
+    "=",
 ];
 
 proptest! {
@@ -208,6 +213,64 @@ fn endless_blank_text_is_not_buffered() {
     vm.unroot(root);
     let r = vm.call(f, &[]).expect("runs");
     assert!(matches!(r[..], [Value::Int(2)]));
+}
+
+/// A single endless comment, short or long, at the top level or inside a
+/// statement being read, is not kept either: a long one keeps its line
+/// breaks (one byte each), and the line numbers after it are right.
+#[test]
+fn endless_comments_are_not_buffered() {
+    const MB: usize = 1 << 20;
+    // The text, the bytes it may keep, the line of its end.
+    for (head, filler, most, end, line) in [
+        ("--", "x".repeat(1000), MB, "\nreturn x +", 3),
+        (
+            "--[==[",
+            "x".repeat(999) + "\n",
+            MB,
+            "]=]]==] return x +",
+            8002,
+        ),
+        (
+            "x = x + --[=[",
+            "]".repeat(999) + "\r",
+            MB,
+            "]=] 1 return x +",
+            8002,
+        ),
+        // Nothing but line breaks (4 M): a byte each is kept.
+        (
+            "x = x + --[=[",
+            "\n\r".repeat(500),
+            6 * MB,
+            "]=] 1 return x +",
+            4_000_002,
+        ),
+    ] {
+        let mut vm = Vm::new();
+        vm.set_memory_limit(Some(8 << 20));
+        let loader = vm.load_start("=comment", "t");
+        let root = vm.root(loader);
+        vm.load_piece(loader, b"x = 1\n").expect("a statement");
+        vm.load_piece(loader, head.as_bytes()).expect("the start");
+        let before = vm.memory_used();
+        for _ in 0..8000 {
+            vm.load_piece(loader, filler.as_bytes())
+                .expect("comments take no memory");
+        }
+        // 8 MB of text.
+        let grown = vm.memory_used() - before;
+        assert!(grown < most, "{head}: {grown}");
+        vm.load_piece(loader, end.as_bytes()).expect("the end");
+        // The text loads as it would whole: the error is on the right line.
+        let e = vm.load_finish(loader, None).expect_err("unfinished");
+        vm.unroot(root);
+        assert_eq!(
+            vm.error_to_string(&e),
+            format!("comment:{line}: unexpected symbol near <eof>"),
+            "{head}"
+        );
+    }
 }
 
 /// A large string chunk under a limit fails with "not enough memory" while

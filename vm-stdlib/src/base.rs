@@ -14,7 +14,7 @@
 //! `collectgarbage` pays one unit for every 32 bytes in use for a full
 //! collection.
 
-use std::io::Write;
+use std::io::{Read, Write};
 
 use vm_core::{Args, Continuation, LuaError, LuaResult, Meta, Status, Step, Value, Vm};
 
@@ -737,33 +737,95 @@ pub fn skip_file_header(chunk: &mut Vec<u8>) {
     chunk.drain(..line_end + usize::from(binary));
 }
 
-/// The contents of file `name` (standard input when `None`) and its chunk
-/// name, its header skipped (`skip_file_header`).
-pub(crate) fn read_chunk_file(vm: &mut Vm, name: Option<&str>) -> LuaResult<(Vec<u8>, String)> {
-    use std::io::Read;
-    let (read, chunkname) = match name {
-        Some(n) => (std::fs::read(n), format!("@{n}")),
-        None => {
-            let mut b = Vec::new();
-            let r = std::io::stdin().read_to_end(&mut b).map(|_| b);
-            (r, "=stdin".to_string())
+/// Bytes read from a file for each piece of its chunk.
+const FILE_PIECE: usize = 64 * 1024;
+
+/// Loads the chunk in file `name` (standard input when `None`), as
+/// `luaL_loadfilex` does: its header skipped (`skip_file_header`), then
+/// read and parsed a piece at a time through a chunk loader
+/// (`Vm::load_start`), so that memory holds the statement being read,
+/// not the file, and a file that is no chunk (`/dev/zero`) fails at its
+/// first token. Each piece is paid for as compiling it (one unit a byte).
+///
+/// # Errors
+/// "cannot open NAME" or "cannot read NAME" with the system's reason, or
+/// what loading gives (a syntax error, the mode refusing the chunk,
+/// "not enough memory").
+pub fn load_file(
+    vm: &mut Vm,
+    name: Option<&str>,
+    mode: &str,
+    env: Option<Value>,
+) -> LuaResult<Value> {
+    let stdin = std::io::stdin();
+    let (mut file, chunkname): (Box<dyn Read>, String) = match name {
+        Some(n) => match std::fs::File::open(n) {
+            Ok(f) => (Box::new(f), format!("@{n}")),
+            Err(e) => return Err(file_error(vm, "open", name, &e)),
+        },
+        None => (Box::new(stdin.lock()), "=stdin".to_string()),
+    };
+    let mut read = |vm: &mut Vm| {
+        let mut piece = Vec::new();
+        match file
+            .by_ref()
+            .take(FILE_PIECE as u64)
+            .read_to_end(&mut piece)
+        {
+            Ok(_) => Ok(piece),
+            Err(e) => Err(file_error(vm, "read", name, &e)),
         }
     };
-    match read {
-        Ok(mut b) => {
-            skip_file_header(&mut b);
-            Ok((b, chunkname))
+    let loader = vm.load_start(&chunkname, mode);
+    let root = vm.root(loader);
+    let loaded = (|| {
+        let mut piece = file_head(vm, &mut read)?;
+        while !piece.is_empty() {
+            charge_compile(vm, &piece)?;
+            vm.load_piece(loader, &piece)?;
+            piece = read(vm)?;
         }
-        Err(e) => {
-            let what = if name.is_some() { "open" } else { "read" };
-            let shown = name.unwrap_or("stdin");
-            let msg = format!(
-                "cannot {what} {shown}: {}",
-                crate::auxlib::os_error_text(&e)
-            );
-            Err(plain_error(vm, &msg))
+        vm.load_finish(loader, env)
+    })();
+    vm.unroot(root);
+    loaded
+}
+
+/// The first piece of a file's chunk, its header skipped
+/// (`skip_file_header`), however long its first line.
+fn file_head(
+    vm: &mut Vm,
+    read: &mut impl FnMut(&mut Vm) -> LuaResult<Vec<u8>>,
+) -> LuaResult<Vec<u8>> {
+    let mut head = read(vm)?;
+    let start = if head.starts_with(BOM) { BOM.len() } else { 0 };
+    if head.get(start) == Some(&b'#') {
+        // A first line longer than a piece: its text goes as it is read,
+        // down to the piece holding its end (kept after a `#`).
+        while !head.contains(&b'\n') {
+            let more = read(vm)?;
+            if more.is_empty() {
+                break;
+            }
+            head = more;
+            head.insert(0, b'#');
+        }
+        // The byte after the line's end decides whether the line break
+        // stays (a binary chunk's escape drops it): read it if need be.
+        if head.ends_with(b"\n") {
+            head.extend(read(vm)?);
         }
     }
+    skip_file_header(&mut head);
+    Ok(head)
+}
+
+/// "cannot open NAME" (or read): `what` failed on file `name` (standard
+/// input when `None`).
+fn file_error(vm: &mut Vm, what: &str, name: Option<&str>, e: &std::io::Error) -> LuaError {
+    let shown = name.unwrap_or("stdin");
+    let msg = format!("cannot {what} {shown}: {}", crate::auxlib::os_error_text(e));
+    plain_error(vm, &msg)
 }
 
 /// `loadfile([filename [, mode [, env]]])`.
@@ -773,13 +835,7 @@ fn loadfile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         .map(|n| String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned());
     let mode = load_mode(vm, args, 2)?;
     let env = (args.len() >= 3).then(|| vm.arg(args, 3));
-    let loaded = match read_chunk_file(vm, name.as_deref()) {
-        Ok((b, chunkname)) => {
-            charge_compile(vm, &b)?;
-            vm.load_chunk(&b, &chunkname, &mode, env)
-        }
-        Err(e) => Err(e),
-    };
+    let loaded = load_file(vm, name.as_deref(), &mode, env);
     finish_load(vm, loaded)
 }
 
@@ -789,9 +845,7 @@ fn dofile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let name = vm
         .opt_string(args, 1)?
         .map(|n| String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned());
-    let (b, chunkname) = read_chunk_file(vm, name.as_deref())?;
-    charge_compile(vm, &b)?;
-    let f = vm.load_chunk(&b, &chunkname, "bt", None)?;
+    let f = load_file(vm, name.as_deref(), "bt", None)?;
     vm.frame_truncate(args, 0);
     vm.push(f);
     Ok(vm.callk(0, &DOFILE_K, 0))

@@ -401,11 +401,7 @@ fn searcher_lua(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         }
     };
     let file_str = lossy(&file);
-    let loaded = crate::base::read_chunk_file(vm, Some(&file_str)).and_then(|(b, chunkname)| {
-        // Read and compiled: paid as bytes scanned.
-        charge_bytes(vm, b.len())?;
-        vm.load_chunk(&b, &chunkname, "bt", None)
-    });
+    let loaded = crate::base::load_file(vm, Some(&file_str), "bt", None);
     match loaded {
         Ok(f) => {
             vm.push(f);

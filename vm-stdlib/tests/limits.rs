@@ -51,6 +51,9 @@ const ENDLESS: &[(&str, &str)] = &[
     ("__index from table.concat", "table.concat(setmetatable({}, {__index = function() while true do end end, __len = function() return 2 end}))"),
     ("__gc", "setmetatable({}, {__gc = function() while true do end end}) collectgarbage() collectgarbage()"),
     ("load reader", "load(function() while true do end end)"),
+    // Blank text is not kept: the reading, not the memory, has no end.
+    ("endless blank chunk", "load(function() return string.rep(' ', 1 << 16) end)"),
+    ("endless comment", "local n = 0 load(function() n = n + 1 return n == 1 and '--[[' or string.rep('x', 1 << 16) end)"),
     ("xpcall handler", "xpcall(error, function() while true do end end)"),
     ("__close", "do local x <close> = setmetatable({}, {__close = function() while true do end end}) end"),
     ("__close from coroutine.close", "local co = coroutine.create(function() local x <close> = setmetatable({}, {__close = function() while true do end end}) coroutine.yield() end) coroutine.resume(co) coroutine.close(co)"),
@@ -635,7 +638,7 @@ const BOMBS: &[(&str, &str)] = &[
     ),
     (
         "load from a reader of large pieces",
-        "local s = string.rep(' ', 1 << 20) local f, e = load(function() return s end) error(e, 0)",
+        "local s = string.rep('a=1;', 1 << 18) local f, e = load(function() return s end) error(e, 0)",
     ),
     (
         "load of a long unfinished string",
@@ -942,4 +945,50 @@ fn cancel_a_run_parked_in_a_closing() {
         assert_eq!(int(&r[0]), 42);
         vm.check_invariants().unwrap();
     }
+}
+
+/// A file's chunk is read and parsed a piece at a time, as a reader's is:
+/// an 8 MB file that is mostly a comment loads under a 2 MB limit (the
+/// whole file used to be read first), a string literal larger than the
+/// limit fails with "not enough memory", and a file that is no chunk
+/// (`/dev/zero`) fails at its first token instead of being read for ever.
+#[test]
+fn files_load_a_piece_at_a_time() {
+    let dir = std::env::temp_dir().join(format!("vm-limits-file-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let comment = dir.join("comment.lua");
+    let mut text = b"-- ".to_vec();
+    text.resize(8 << 20, b'x');
+    text.extend_from_slice(b"\nreturn 7\n");
+    std::fs::write(&comment, &text).unwrap();
+    let literal = dir.join("literal.lua");
+    let mut text = b"return #'".to_vec();
+    text.resize(8 << 20, b'x');
+    text.extend_from_slice(b"'\n");
+    std::fs::write(&literal, &text).unwrap();
+    let mut vm = vm();
+    vm.set_memory_limit(Some(2 << 20));
+    let r = exec(
+        &mut vm,
+        &format!(
+            "local a = dofile('{}')
+             local f, e = loadfile('{}')
+             local z, ze = loadfile('/dev/zero')
+             return a, f, e, z, ze",
+            comment.display(),
+            literal.display()
+        ),
+    )
+    .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(int(&r[0]), 7);
+    assert!(matches!(r[1], Value::Nil));
+    assert_eq!(vm.to_display(r[2]), "not enough memory");
+    assert!(matches!(r[3], Value::Nil));
+    assert!(
+        vm.to_display(r[4])
+            .starts_with("/dev/zero:1: unexpected symbol"),
+        "{}",
+        vm.to_display(r[4])
+    );
 }

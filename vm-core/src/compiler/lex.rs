@@ -241,6 +241,20 @@ pub(crate) struct Lexer<'s> {
     /// partial source start and where the last one read whole ends (each
     /// with its line), once the end was read between tokens.
     blank_tail: Option<((usize, u32), (usize, u32))>,
+    /// A comment that a partial source's end cut short.
+    open_comment: Option<OpenComment>,
+}
+
+/// A comment running to the end of a partial source: its text matters
+/// only for where it ends and the line breaks it holds, so a chunk read in
+/// pieces need not keep it (`ChunkStream`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum OpenComment {
+    /// A short comment starting at `start` (known not to be long).
+    Short { start: usize },
+    /// A long comment whose text starts at `body`; the last `tail` bytes
+    /// may begin its closing bracket.
+    Long { body: usize, tail: usize },
 }
 
 /// The part of the lexer state that a lookahead must restore.
@@ -267,6 +281,7 @@ impl<'s> Lexer<'s> {
             partial: false,
             starved: Cell::new(false),
             blank_tail: None,
+            open_comment: None,
         }
     }
 
@@ -301,6 +316,11 @@ impl<'s> Lexer<'s> {
     pub(crate) fn blank_tail(&self) -> Option<(std::ops::Range<usize>, u32)> {
         self.blank_tail
             .map(|((from, line), (to, end_line))| (from..to, end_line - line))
+    }
+
+    /// The comment that the end of a partial source cut short, if any.
+    pub(crate) fn open_comment(&self) -> Option<OpenComment> {
+        self.open_comment
     }
 
     /// Length of the last token's spelling.
@@ -630,14 +650,23 @@ impl<'s> Lexer<'s> {
 
     /// Skips `--` and the comment after it, short or long.
     fn skip_comment(&mut self) -> Result<(), SyntaxError> {
+        let start = self.pos;
         self.pos += 2;
         if self.current() == Some(b'[') {
             self.buf.clear();
             let sep = self.skip_sep();
             if sep >= 2 {
-                return self.read_long_string(sep, false);
+                let body = self.pos + 1;
+                let r = self.read_long_string(sep, false);
+                if self.partial && r.is_err() && self.pos == self.src.len() {
+                    // Unfinished; a closing `]=*` may have begun.
+                    let tail = sep - 1;
+                    self.open_comment = Some(OpenComment::Long { body, tail });
+                }
+                return r;
             }
         }
+        let body = self.pos;
         let len = self.src[self.pos..]
             .iter()
             .take_while(|&&c| c != b'\n' && c != b'\r')
@@ -645,6 +674,11 @@ impl<'s> Lexer<'s> {
         self.pos += len;
         if self.pos == self.src.len() {
             self.at_end();
+            // Past its first byte, the text could not have made a long
+            // bracket with more text.
+            if self.partial && body < self.pos {
+                self.open_comment = Some(OpenComment::Short { start });
+            }
         }
         Ok(())
     }

@@ -23,7 +23,7 @@
 //! the same code as for a string.
 
 use super::ast::{Block, Chunk, Stat};
-use super::lex::{Lexer, Token};
+use super::lex::{Lexer, OpenComment, Token};
 use super::parse::{out_of_memory, Parser};
 use super::SyntaxError;
 
@@ -89,7 +89,15 @@ impl ChunkStream {
         let mut lex = Lexer::partial(&self.pending, &self.chunkname, self.line);
         let first = lex.next_token();
         if lex.starved() {
-            self.attempted = self.pending.len();
+            // Only blanks before the end, and maybe a token cut short: the
+            // blanks read whole go, counted as lines.
+            let (comment, blanks) = (lex.open_comment(), lex.blank_tail());
+            compact_comment(&mut self.pending, comment);
+            if let Some((blanks, breaks)) = blanks {
+                self.pending.drain(blanks);
+                self.line += breaks;
+            }
+            self.shrink();
             return Ok(());
         }
         let mut p = Parser::start(lex, first?, room);
@@ -117,9 +125,12 @@ impl ChunkStream {
             parsed = (at, line, p.last_line, p.cost);
         }
         let (at, line, last_line, cost) = parsed;
+        let (comment, blanks) = (p.lex.open_comment(), p.lex.blank_tail());
+        // A comment at the end goes first: the blanks are before it.
+        compact_comment(&mut self.pending, comment);
         // Blanks at the end (comments, empty lines) after the statement
         // being read are kept only as the line breaks they hold.
-        if let Some((blanks, breaks)) = p.lex.blank_tail() {
+        if let Some((blanks, breaks)) = blanks {
             if blanks.start >= at {
                 // The space keeps the last `\n` from pairing with a `\r`
                 // or `\n` that follows (`\n\r` is one line break).
@@ -129,13 +140,19 @@ impl ChunkStream {
             }
         }
         self.pending.drain(..at);
-        self.pending
-            .shrink_to(MIN_CAPACITY.max(2 * self.pending.len()));
         self.line = line;
         self.last_line = last_line;
         self.cost += cost;
-        self.attempted = self.pending.len();
+        self.shrink();
         Ok(())
+    }
+
+    /// After a parse: frees the room the buffer no longer needs, and the
+    /// next parse waits until the text has doubled (past `EAGER`).
+    fn shrink(&mut self) {
+        self.pending
+            .shrink_to(MIN_CAPACITY.max(2 * self.pending.len()));
+        self.attempted = self.pending.len();
     }
 
     /// The whole chunk, once the text has ended: the rest is parsed as a
@@ -158,6 +175,44 @@ impl ChunkStream {
             },
             end_line: rest.end_line,
         })
+    }
+}
+
+/// Replaces the text of a comment that runs to the end of `text` with
+/// what decides the same tokens and lines: a short comment with `-- ` (more
+/// text continues it), a long one with its line breaks (as `\n`s, then a
+/// space so that none pairs with a `\r` after it) and the bytes that may
+/// begin its closing bracket. PUC Lua's lexer skips a comment without
+/// buffering it; so memory holds a long comment's line breaks at most.
+fn compact_comment(text: &mut Vec<u8>, comment: Option<OpenComment>) {
+    match comment {
+        Some(OpenComment::Short { start }) if text.len() > start + 3 => {
+            text.truncate(start);
+            text.extend_from_slice(b"-- ");
+        }
+        None | Some(OpenComment::Short { .. }) => {}
+        Some(OpenComment::Long { body, tail }) => {
+            // Count line breaks as `inc_line` reads them (`\r\n` and
+            // `\n\r` are one), stopping before the tail; a step that ends
+            // there never splits a pair, as its next byte was seen.
+            let end = text.len().saturating_sub(tail);
+            let (mut at, mut breaks) = (body, 0);
+            while at < end {
+                let c = text[at];
+                at += 1;
+                if c == b'\n' || c == b'\r' {
+                    breaks += 1;
+                    if matches!(text.get(at), Some(&d) if (d == b'\n' || d == b'\r') && d != c) {
+                        at += 1;
+                    }
+                }
+            }
+            if at - body > breaks + 1 {
+                let mut fill = vec![b'\n'; breaks];
+                fill.push(b' ');
+                text.splice(body..at, fill);
+            }
+        }
     }
 }
 
