@@ -440,11 +440,26 @@ impl Vm {
     /// run in the same loop: a thread switch just changes which frames are
     /// on top.
     pub(crate) fn run_anchored(&mut self, anchor: ThreadRef, stop: usize) -> LuaResult<()> {
+        self.run_anchored_from(anchor, stop, None)
+    }
+
+    /// `run_anchored`, first raising `raise` (if any) where the running
+    /// thread stands (a cancel, `Vm::cancel`).
+    pub(crate) fn run_anchored_from(
+        &mut self,
+        anchor: ThreadRef,
+        stop: usize,
+        mut raise: Option<LuaError>,
+    ) -> LuaResult<()> {
         let outer = (self.anchor, self.anchor_stop);
         (self.anchor, self.anchor_stop) = (anchor, stop);
         self.set_exec_floor();
         let r = loop {
-            match self.run_unprotected(anchor, stop) {
+            let ran = match raise.take() {
+                Some(e) => Err(e),
+                None => self.run_unprotected(anchor, stop),
+            };
+            match ran {
                 Ok(()) => break Ok(()),
                 Err(e) => {
                     if let Err(e) = self.recover(e, anchor, stop) {
@@ -549,6 +564,15 @@ impl Vm {
             }
             _ => {
                 self.th.top = level + 1;
+                let at = self.th.frames.len() - 1;
+                if self.th.cancel_depth.is_some_and(|d| at < d) {
+                    // A cancelled run's protected call has closed its
+                    // variables: the error goes on below it.
+                    let err = self.th.stack[level];
+                    self.unwind_frames(at);
+                    self.th.cancel_depth = Some(at);
+                    return Err(LuaError::handled(err));
+                }
                 let top = self.th.frames.last_mut().expect("protected frame");
                 top.flags &= !(CLOSING | PROTECTED);
                 top.flags |= K_ERROR;
@@ -593,56 +617,79 @@ impl Vm {
     /// coroutine above `anchor`, it dies and its resumer gets the error;
     /// otherwise returns the error.
     fn recover(&mut self, mut err: LuaError, anchor: ThreadRef, stop: usize) -> LuaResult<()> {
-        let floor = if self.cur == anchor { stop } else { 0 };
-        if let Some(p) = self
-            .th
-            .frames
-            .iter()
-            .rposition(|ci| ci.flags & PROTECTED != 0)
-        {
-            if !err.0.handled && self.th.frames[p].flags & CLOSING == 0 {
-                if let Some(h) = self.th.frames[p].handler {
-                    if p >= floor {
-                        // The handler runs as a frame above the failing
-                        // ones (`msgh.rs`); its result comes back here as
-                        // an error already handled.
-                        match self.push_handler(p, h as usize, err) {
-                            Ok(()) => return Ok(()),
-                            Err(e) if e.0.handled => err = e,
-                            Err(e) => err = LuaError::handled(e.0.value),
+        loop {
+            let floor = if self.cur == anchor { stop } else { 0 };
+            let cancelled = self.th.cancel_depth;
+            if let Some(p) = self
+                .th
+                .frames
+                .iter()
+                .rposition(|ci| ci.flags & PROTECTED != 0)
+            {
+                // A cancelled run's own protected calls run no handler.
+                let own = cancelled.is_some_and(|d| p < d);
+                if !err.0.handled && self.th.frames[p].flags & CLOSING == 0 && !own {
+                    if let Some(h) = self.th.frames[p].handler {
+                        if p >= floor {
+                            // The handler runs as a frame above the failing
+                            // ones (`msgh.rs`); its result comes back here as
+                            // an error already handled.
+                            match self.push_handler(p, h as usize, err) {
+                                Ok(()) => return Ok(()),
+                                Err(e) if e.0.handled => err = e,
+                                Err(e) => err = LuaError::handled(e.0.value),
+                            }
+                        } else if !self.gc.in_finalizers {
+                            // A recursive call (`call_value`) raises through a
+                            // protected call's handler, as `lua_call` does;
+                            // finalizers are protected calls of their own
+                            // (`GCTM`), so theirs do not.
+                            // Errors inside the handler must not re-enter it.
+                            self.th.frames[p].handler = None;
+                            err = self.apply_handler(h as usize, err);
+                            self.th.frames[p].handler = Some(h);
                         }
-                    } else if !self.gc.in_finalizers {
-                        // A recursive call (`call_value`) raises through a
-                        // protected call's handler, as `lua_call` does;
-                        // finalizers are protected calls of their own
-                        // (`GCTM`), so theirs do not.
-                        // Errors inside the handler must not re-enter it.
-                        self.th.frames[p].handler = None;
-                        err = self.apply_handler(h as usize, err);
-                        self.th.frames[p].handler = Some(h);
                     }
                 }
+                if p >= floor {
+                    // Unwind to the protected frame, which then closes the
+                    // pending variables above its callee (`close_step`) with
+                    // the error kept in the callee's slot.
+                    let level = self.th.frames[p].callee as usize;
+                    self.unwind_frames(p + 1);
+                    self.close_upvals(level);
+                    self.th.stack[level] = err.0.value;
+                    let pending = self.th.tbc.last().filter(|&&s| s > level);
+                    self.th.top = pending.map_or(level + 1, |&s| s + 1);
+                    let top = self.th.frames.last_mut().expect("protected frame");
+                    top.flags |= CLOSING;
+                    if own {
+                        // The handlers' frames are not the run's.
+                        self.th.cancel_depth = Some(p + 1);
+                    }
+                    return Ok(());
+                }
             }
-            if p >= floor {
-                // Unwind to the protected frame, which then closes the
-                // pending variables above its callee (`close_step`) with
-                // the error kept in the callee's slot.
-                let level = self.th.frames[p].callee as usize;
-                self.unwind_frames(p + 1);
-                self.close_upvals(level);
-                self.th.stack[level] = err.0.value;
-                let pending = self.th.tbc.last().filter(|&&s| s > level);
-                self.th.top = pending.map_or(level + 1, |&s| s + 1);
-                let top = self.th.frames.last_mut().expect("protected frame");
-                top.flags |= CLOSING;
-                return Ok(());
+            if cancelled.is_some() {
+                // The bottom of a cancelled thread: its last handlers run
+                // (`closethread`), then the error raised again comes back
+                // here; once none is left the thread dies and the error
+                // goes on in its resumer.
+                if self.start_closing(err.0.value) {
+                    return Ok(());
+                }
+                if self.cur == anchor {
+                    return Err(err);
+                }
+                self.cancelled_die();
+                continue;
             }
+            if self.cur == anchor {
+                return Err(err);
+            }
+            self.coroutine_die(err.0.value);
+            return Ok(());
         }
-        if self.cur == anchor {
-            return Err(err);
-        }
-        self.coroutine_die(err.0.value);
-        Ok(())
     }
 
     /// Calls an `xpcall` message handler on an error, while the frames that

@@ -17,7 +17,8 @@
 //! protected call to catch it) is handled the same way: a closer frame
 //! replaces the failed frames and runs the main task's pending handlers
 //! under the budget, then raises the final error, which leaves the driver
-//! with nothing left to close.
+//! with nothing left to close. So does the bottom of each thread that a
+//! cancel unwinds (`Vm::cancel`).
 
 use crate::error::LuaResult;
 use crate::meta::Tm;
@@ -108,14 +109,31 @@ impl Vm {
     /// handlers, replaces its frames with a closer frame that runs them
     /// (started by the driver loop) and answers true.
     pub(crate) fn start_main_closing(&mut self, err: Value) -> bool {
-        let Some((func, depth)) = self.main_task else {
-            return false;
+        self.cur == self.main && self.start_closing(err)
+    }
+
+    /// After error `err` reached the bottom of the running thread's run
+    /// (the main task, or a whole coroutine being cancelled): when handlers
+    /// are pending there, replaces the run's frames with a closer frame
+    /// that runs them and then raises the final error, and answers true.
+    pub(crate) fn start_closing(&mut self, err: Value) -> bool {
+        let (func, depth) = if self.cur == self.main {
+            match self.main_task {
+                Some(task) => task,
+                None => return false,
+            }
+        } else {
+            (0, 0)
         };
-        if self.cur != self.main || self.th.tbc.last().is_none_or(|&s| s <= func) {
+        if self.th.tbc.last().is_none_or(|&s| s <= func) {
             return false;
         }
         self.unwind_frames(depth);
         self.close_upvals(func);
+        if let Some(d) = self.th.cancel_depth {
+            // The closer and the handlers it calls are not the run's.
+            self.th.cancel_depth = Some(d.min(depth));
+        }
         self.th.top = self.closing_top(func);
         let closer = self.new_native(&MAIN_CLOSER);
         let at = self.th.top;
@@ -132,8 +150,9 @@ impl Vm {
     }
 }
 
-/// The main task's closer: runs the pending handlers above the main task's
-/// function slot (argument 2) with the error (argument 1), then raises it.
+/// The main task's closer (and a cancelled coroutine's): runs the pending
+/// handlers above the function slot given as argument 2 with the error
+/// (argument 1), then raises it.
 static MAIN_CLOSER: NativeFunction = NativeFunction::new("close", main_closer);
 static MAIN_CLOSER_K: Continuation = Continuation::new("main_close_k", main_closer_k);
 

@@ -165,7 +165,7 @@ pub use hook::{Hook, HookEvent, HookFn, HookMask, HookStep};
 pub use native::{
     Args, Continuation, Deliver, Job, JobResult, JobValue, NativeFunction, Request, Status, Step,
 };
-pub use resume::Outcome;
+pub use resume::{Cancelled, Outcome};
 pub use state::ThreadStatus;
 pub use state::Vm;
 pub use value::Value;

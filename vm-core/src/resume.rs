@@ -34,6 +34,17 @@ pub(crate) enum Suspend {
     Yield(usize),
 }
 
+/// How a [`Vm::cancel`] went.
+#[derive(Debug)]
+pub enum Cancelled {
+    /// The run is unwound and its `__close` handlers have run; the error
+    /// the last failing handler raised, if any.
+    Closed(Option<Value>),
+    /// The handlers' budget ran out, or one offloaded a job: the closing is
+    /// parked like a run that ended this way ([`Vm::resume`] continues it).
+    Parked(Outcome),
+}
+
 /// How a [`Vm::start`] or [`Vm::resume`] ended (errors are the `Err` side).
 #[derive(Debug)]
 pub enum Outcome {
@@ -629,6 +640,17 @@ impl Vm {
     /// Runs the driven thread `t` (already running, possibly inside its
     /// parked chain) with `budget` until it ends or is suspended.
     fn drive(&mut self, t: ThreadRef, budget: u64) -> LuaResult<Outcome> {
+        self.drive_from(t, budget, None)
+    }
+
+    /// `drive`, first raising `raise` (if any) where the running thread
+    /// stands.
+    fn drive_from(
+        &mut self,
+        t: ThreadRef,
+        budget: u64,
+        raise: Option<LuaError>,
+    ) -> LuaResult<Outcome> {
         let budget = i64::try_from(budget).unwrap_or(i64::MAX);
         self.slice_fuel = budget;
         self.set_budget(budget);
@@ -638,7 +660,7 @@ impl Vm {
             0
         };
         self.suspendable = true;
-        let mut r = self.run_anchored(t, stop);
+        let mut r = self.run_anchored_from(t, stop, raise);
         // An error leaving the main task runs its pending `__close`
         // handlers under the budget too (`closethread`), then leaves again.
         while let Err(e) = &r {
@@ -678,7 +700,12 @@ impl Vm {
                 }
             },
             Err(e) => {
-                if t == self.main {
+                if t != self.main && self.th.cancel_depth.is_some() {
+                    // The end of a cancel: its handlers have run.
+                    self.bury();
+                    Err(e)
+                } else if t == self.main {
+                    self.th.cancel_depth = None;
                     let (func, depth) = self.main_task.take().expect("main task");
                     self.unwind_frames(depth);
                     let v = self.close_on_error(func, e.0.value);
@@ -709,56 +736,120 @@ impl Vm {
         out.map_err(|e| self.escaped(e))
     }
 
-    /// Abandons a run: the call [`Vm::start`] left suspended on the main
-    /// thread, or a thread the driver resumed whose chain is parked (out of
-    /// fuel, waiting for an offloaded job, whose result is then dropped),
-    /// or a coroutine suspended by a yield. Every thread of the chain, from
-    /// the innermost coroutine down to `t`, unwinds as `coroutine.close`
-    /// does: its pending `__close` handlers run with the error value
-    /// `"cancelled"` (they cannot yield), its upvalues close, its frames and
-    /// stack are freed and it is dead (the main thread is ready for the next
-    /// `start` instead). Returns the last error a `__close` handler raised,
-    /// if any.
+    /// Cancels a run: the call [`Vm::start`] left suspended on the main
+    /// thread, a thread the driver resumed whose chain is parked (out of
+    /// fuel, or waiting for an offloaded job, whose result is then
+    /// dropped), or a coroutine suspended by a yield or dead by an error.
+    ///
+    /// The error `"cancelled"` (a dead coroutine's own error) is raised
+    /// where the innermost thread of the chain stands and unwinds every
+    /// thread of the chain down to `t`: protected calls on the way close
+    /// their pending variables but do not catch it, and so does the bottom
+    /// of each thread, whose upvalues close and whose stack is freed (the
+    /// coroutines are dead; the main thread is ready for the next `start`).
+    /// The `__close` handlers run as ordinary calls under `budget`, each
+    /// with the current error (one that fails replaces it); they cannot
+    /// yield.
+    ///
+    /// Returns [`Cancelled::Closed`] with the error a handler raised, if
+    /// any, once all have run; or [`Cancelled::Parked`] when the budget ran
+    /// out (or a handler offloaded a job): the closing is then a parked run
+    /// like any other, that [`Vm::resume`] continues until it ends with the
+    /// error `"cancelled"` (or a handler's). Cancelling it again abandons
+    /// it at once: the handlers not run yet never run.
     ///
     /// # Errors
     /// When the VM is running, or `t` is not suspended (a running or normal
     /// coroutine, or the main thread without a suspended call).
-    pub fn cancel(&mut self, t: ThreadRef) -> LuaResult<Option<Value>> {
+    pub fn cancel(&mut self, t: ThreadRef, budget: u64) -> LuaResult<Cancelled> {
         self.check_idle()?;
-        let Some(i) = self.parked.iter().position(|&(root, _)| root == t) else {
-            if t == self.main {
+        let top = match self.parked.iter().position(|&(root, _)| root == t) {
+            Some(i) => {
+                let (_, top) = self.parked.swap_remove(i);
+                if self.thread_ref(t).cancel_depth.is_some() {
+                    self.abandon(t, top);
+                    return Ok(Cancelled::Closed(None));
+                }
+                top
+            }
+            None if t == self.main => {
                 return Err(self.driver_error("the main thread has no suspended call"));
             }
-            return match self.thread_status(t) {
-                ThreadStatus::Suspended | ThreadStatus::Dead => self.close_thread(t),
-                _ => Err(self.driver_error("cannot cancel a running or normal coroutine")),
-            };
+            None if !self.heap.threads.contains_key(t) => {
+                return Err(self.driver_error("invalid thread"));
+            }
+            None => match self.thread_status(t) {
+                ThreadStatus::Suspended | ThreadStatus::Dead => {
+                    let th = self.thread_ref(t);
+                    if th.frames.is_empty() && th.tbc.is_empty() {
+                        // Nothing to unwind or close.
+                        return self.close_thread(t).map(Cancelled::Closed);
+                    }
+                    t
+                }
+                _ => return Err(self.driver_error("cannot cancel a running or normal coroutine")),
+            },
         };
-        let (_, top) = self.parked.swap_remove(i);
-        let errv = self.new_str(b"cancelled");
-        let mut raised = None;
+        // Mark the chain, from its innermost thread down to `t`.
+        let mut at = top;
+        loop {
+            self.switch_to(at);
+            self.th.cancel_depth = Some(self.th.frames.len());
+            if at != self.main {
+                self.th.nny += 1;
+            }
+            match self.th.parent {
+                Some(p) if at != t => at = p,
+                _ => break,
+            }
+        }
+        self.switch_to(top);
+        let errv = if self.th.errored {
+            self.th.top -= 1;
+            self.th.stack[self.th.top]
+        } else {
+            self.new_str(b"cancelled")
+        };
+        self.th.errored = false;
+        self.th.status = ThreadStatus::Running;
+        if top == t && t != self.main {
+            self.th.parent = None;
+            self.th.depth = 0;
+        }
+        match self.drive_from(t, budget, Some(LuaError::handled(errv))) {
+            Ok(Outcome::OutOfFuel) => Ok(Cancelled::Parked(Outcome::OutOfFuel)),
+            Ok(Outcome::Offload(job)) => Ok(Cancelled::Parked(Outcome::Offload(job))),
+            Ok(_) => Ok(Cancelled::Closed(None)),
+            Err(e) if e.0.value.raw_eq(errv) => Ok(Cancelled::Closed(None)),
+            Err(e) => Ok(Cancelled::Closed(Some(e.0.value))),
+        }
+    }
+
+    /// A thread by reference, the running one included.
+    fn thread_ref(&self, t: ThreadRef) -> &crate::state::Thread {
+        if t == self.cur {
+            &self.th
+        } else {
+            &self.heap.threads[t]
+        }
+    }
+
+    /// Abandons a parked cancel (chain from `top` down to `t`) without
+    /// running the handlers left.
+    fn abandon(&mut self, t: ThreadRef, top: ThreadRef) {
         let mut at = top;
         loop {
             self.switch_to(at);
             let parent = self.th.parent.take();
-            // The handlers run on this thread and cannot yield.
-            self.th.nny += 1;
-            self.th.status = ThreadStatus::Running;
             if at == self.main {
                 let (func, depth) = self.main_task.take().expect("a parked main call");
                 self.unwind_frames(depth);
-                raised = self.close_from(func, errv).or(raised);
+                self.close_upvals(func);
+                self.th.tbc.retain(|&s| s < func);
                 self.th.top = func;
-                self.th.nny -= 1;
+                self.th.cancel_depth = None;
             } else {
-                self.unwind_frames(0);
-                raised = self.close_all(errv).or(raised);
-                self.th.nny -= 1;
-                self.th.status = ThreadStatus::Dead;
-                self.th.errored = false;
-                self.th.top = 0;
-                self.th.stack = Vec::new();
-                self.th.tbc.clear();
+                self.bury();
             }
             match parent {
                 Some(p) if at != t => at = p,
@@ -766,7 +857,33 @@ impl Vm {
             }
         }
         self.switch_to(self.main);
-        Ok(raised)
+    }
+
+    /// The running thread, cancelled, has closed everything: it dies and
+    /// its resumer goes on unwinding.
+    pub(crate) fn cancelled_die(&mut self) {
+        let p = self
+            .th
+            .parent
+            .take()
+            .expect("a cancelled coroutine's resumer");
+        self.bury();
+        // SAFETY: the collector marks the parent of a running thread.
+        unsafe { self.switch_to_live(p) };
+        self.th.status = ThreadStatus::Running;
+    }
+
+    /// Makes the running coroutine dead with nothing kept: no frames, no
+    /// stack, its upvalues closed and its pending variables dropped.
+    fn bury(&mut self) {
+        self.unwind_frames(0);
+        self.close_upvals(0);
+        self.th.tbc.clear();
+        self.th.status = ThreadStatus::Dead;
+        self.th.errored = false;
+        self.th.cancel_depth = None;
+        self.th.top = 0;
+        self.th.stack = Vec::new();
     }
 
     /// `coroutine.close`/`lua_closethread`: closes the pending to-be-closed

@@ -183,6 +183,10 @@ pub struct Thread {
     pub(crate) hook: crate::hook::HookState,
     /// Bytes of stack and frame list already counted in the heap's debt.
     pub(crate) accounted: usize,
+    /// While the thread is being cancelled (`Vm::cancel`): its frames
+    /// below this index are the cancelled run's, whose protected calls
+    /// close their variables but do not catch the error.
+    pub(crate) cancel_depth: Option<usize>,
 }
 
 /// A coroutine's status, as `coroutine.status` reports it.

@@ -6,7 +6,8 @@
 mod slices;
 
 use vm_core::{
-    Args, Continuation, Job, JobValue, LuaResult, NativeFunction, Outcome, Status, Step, Value, Vm,
+    Args, Cancelled, Continuation, Job, JobValue, LuaResult, NativeFunction, Outcome, Status, Step,
+    Value, Vm,
 };
 
 static SLOW: NativeFunction = NativeFunction::new("slow", slow);
@@ -374,7 +375,7 @@ fn cancel_a_run_parked_inside_a_hook() {
         3,
     );
     let main = vm.main_thread();
-    assert!(matches!(vm.cancel(main), Ok(None)));
+    assert!(matches!(vm.cancel(main, 1000), Ok(Cancelled::Closed(None))));
     // The endless hook is still set, as a hook outlives the run that set it.
     assert!(vm.hook(main).is_some());
     vm.set_hook(main, None);
@@ -474,7 +475,7 @@ fn cancel_unwinds_a_parked_main_run_and_leaves_the_vm_usable() {
         3,
     );
     let main = vm.main_thread();
-    assert!(matches!(vm.cancel(main), Ok(None)));
+    assert!(matches!(vm.cancel(main, 1000), Ok(Cancelled::Closed(None))));
     let closed = vm.get_global("CLOSED");
     assert_eq!(
         vm.str_bytes(closed),
@@ -482,7 +483,7 @@ fn cancel_unwinds_a_parked_main_run_and_leaves_the_vm_usable() {
     );
     // Nothing is left to resume; a new call runs.
     assert!(vm.resume(main, &[], 100).is_err());
-    assert!(vm.cancel(main).is_err());
+    assert!(vm.cancel(main, 1000).is_err());
     let r = exec(&mut vm, "return 6 * 7").unwrap();
     assert_eq!(int(&r[0]), 42);
     vm.check_invariants().unwrap();
@@ -514,7 +515,10 @@ fn cancel_unwinds_every_coroutine_of_a_parked_chain() {
         panic!("a thread")
     };
     assert!(matches!(vm.resume(outer, &[], 500), Ok(Outcome::OutOfFuel)));
-    assert!(matches!(vm.cancel(outer), Ok(None)));
+    assert!(matches!(
+        vm.cancel(outer, 1000),
+        Ok(Cancelled::Closed(None))
+    ));
     let log = exec(&mut vm, "return table.concat(LOG, ' ')").unwrap();
     assert_eq!(
         vm.str_bytes(log[0]),
@@ -546,7 +550,7 @@ fn cancel_drops_a_pending_offload_and_closes_a_yielded_coroutine() {
     let Ok(Outcome::Offload(job)) = vm.start(f, &[], 1000) else {
         panic!("an offload")
     };
-    assert!(matches!(vm.cancel(main), Ok(None)));
+    assert!(matches!(vm.cancel(main, 1000), Ok(Cancelled::Closed(None))));
     let off = vm.get_global("OFF");
     assert_eq!(vm.str_bytes(off), Some(&b"cancelled"[..]));
     assert!(vm.complete_offload(main, job.run()).is_err());
@@ -563,9 +567,10 @@ fn cancel_drops_a_pending_offload_and_closes_a_yielded_coroutine() {
         panic!("a thread")
     };
     assert!(matches!(vm.resume(co, &[], 1000), Ok(Outcome::Yield(_))));
-    assert!(matches!(vm.cancel(co), Ok(None)));
+    assert!(matches!(vm.cancel(co, 1000), Ok(Cancelled::Closed(None))));
     assert_eq!(vm.thread_status(co), vm_core::ThreadStatus::Dead);
-    assert!(vm.get_global("CLOSED_WITH").is_nil());
+    let with = vm.get_global("CLOSED_WITH");
+    assert_eq!(vm.str_bytes(with), Some(&b"cancelled"[..]));
     // A __close handler's error is reported.
     park_main(
         &mut vm,
@@ -575,10 +580,136 @@ fn cancel_drops_a_pending_offload_and_closes_a_yielded_coroutine() {
         1,
     );
     let main = vm.main_thread();
-    let raised = vm.cancel(main).unwrap().expect("the handler's error");
+    let Ok(Cancelled::Closed(Some(raised))) = vm.cancel(main, 1000) else {
+        panic!("the handler's error")
+    };
     assert_eq!(vm.str_bytes(raised), Some(&b"in close"[..]));
     let r = exec(&mut vm, "return 1").unwrap();
     assert_eq!(int(&r[0]), 1);
+}
+
+/// A cancel runs the `__close` handlers under its budget: an endless one
+/// parks the cancel like any run (it used to hold the embedder's call for
+/// good), `resume` continues it, and a second cancel abandons it.
+#[test]
+fn cancel_runs_the_handlers_under_a_budget() {
+    let mut vm = vm();
+    park_main(
+        &mut vm,
+        "local a <close> = setmetatable({}, {__close = function() A = true end})
+         local b <close> = setmetatable({}, {__close = function() while true do end end})
+         while true do end",
+        100,
+        2,
+    );
+    let main = vm.main_thread();
+    for _ in 0..20 {
+        assert!(matches!(
+            vm.cancel(main, 1000),
+            Ok(Cancelled::Parked(Outcome::OutOfFuel))
+        ));
+        assert!(vm.fuel_used() <= 1000 + 160, "{}", vm.fuel_used());
+        // The closing is a parked run: resume goes on with it.
+        assert!(matches!(vm.resume(main, &[], 1000), Ok(Outcome::OutOfFuel)));
+        // Cancelled again: abandoned, `a`'s handler never runs.
+        assert!(matches!(vm.cancel(main, 1000), Ok(Cancelled::Closed(None))));
+        assert!(vm.get_global("A").is_nil());
+        let r = exec(&mut vm, "return 6 * 7").unwrap();
+        assert_eq!(int(&r[0]), 42);
+        park_main(
+            &mut vm,
+            "local a <close> = setmetatable({}, {__close = function() A = true end})
+             local b <close> = setmetatable({}, {__close = function() while true do end end})
+             while true do end",
+            100,
+            2,
+        );
+    }
+    vm.check_invariants().unwrap();
+}
+
+/// Cancelling in slices of any size runs the same handlers, in the same
+/// order, with the same errors, as one cancel with a large budget: a
+/// protected call of the run closes its variables but does not catch the
+/// cancel, each coroutine of the chain closes its own, a handler's own
+/// `pcall` works, a failing handler passes its error on, and a handler
+/// cannot yield.
+#[test]
+fn a_sliced_cancel_runs_the_same_handlers() {
+    let src = "LOG = {}
+        local function log(s) LOG[#LOG + 1] = s end
+        local function spin(n) local x = 0 for i = 1, n do x = x + i end return x end
+        local function closer(name, f)
+          return setmetatable({}, {__close = function(_, e)
+            spin(300)
+            log(name .. ':' .. tostring(e))
+            if f then f() end
+          end})
+        end
+        local inner = coroutine.create(function()
+          local i1 <close> = closer('i1', function()
+            log('yield: ' .. tostring(select(2, pcall(coroutine.yield))))
+          end)
+          local i2 <close> = closer('i2', function() error('i2 failed', 0) end)
+          pcall(function()
+            local i3 <close> = closer('i3', function()
+              log('pcall in handler: ' .. tostring(select(2, pcall(error, 'own', 0))))
+            end)
+            while true do spin(10) end
+          end)
+          log('inner caught it')
+        end)
+        local o1 <close> = closer('o1', function()
+          log('yield: ' .. tostring(select(2, pcall(coroutine.yield))))
+        end)
+        local ok, e = pcall(coroutine.resume, inner)
+        log('outer caught it')";
+    let mut expected: Option<(Vec<u8>, Option<String>)> = None;
+    for slice in [1_000_000u64, 50, 200, 1000, 7] {
+        let mut vm = vm();
+        vm.gc_set_stress(slice == 50);
+        park_main(&mut vm, src, 3000, 1);
+        let main = vm.main_thread();
+        let mut r = vm.cancel(main, slice);
+        let mut slices = 1;
+        while let Ok(Cancelled::Parked(Outcome::OutOfFuel)) = r {
+            slices += 1;
+            r = match vm.resume(main, &[], slice) {
+                Ok(Outcome::OutOfFuel) => Ok(Cancelled::Parked(Outcome::OutOfFuel)),
+                Ok(o) => panic!("{o:?}"),
+                Err(e) => Ok(Cancelled::Closed(Some(e.value()))),
+            };
+        }
+        let Ok(Cancelled::Closed(raised)) = r else {
+            panic!("{r:?}")
+        };
+        let raised = raised.map(|v| vm.to_display(v));
+        let log = exec(&mut vm, "return table.concat(LOG, ' ')").unwrap();
+        let log = vm.str_bytes(log[0]).unwrap().to_vec();
+        if slice == 1_000_000 {
+            assert_eq!(slices, 1);
+            assert_eq!(
+                String::from_utf8_lossy(&log),
+                "i3:cancelled pcall in handler: own i2:cancelled i1:i2 failed \
+                 yield: attempt to yield across a C-call boundary \
+                 o1:i2 failed yield: attempt to yield from outside a coroutine"
+            );
+            assert_eq!(raised.as_deref(), Some("i2 failed"));
+            expected = Some((log, raised));
+        } else {
+            assert!(slices > 2, "{slice}: {slices}");
+            let (elog, eraised) = expected.as_ref().unwrap();
+            assert_eq!(&log, elog, "{slice}");
+            // A resumed cancel ends as its run: with the error.
+            assert!(
+                raised.is_none() || raised == *eraised,
+                "{slice}: {raised:?}"
+            );
+        }
+        let r = exec(&mut vm, "return 6 * 7").unwrap();
+        assert_eq!(int(&r[0]), 42);
+        vm.check_invariants().unwrap();
+    }
 }
 
 /// Memory bombs under a limit: each raises "not enough memory", which
@@ -937,7 +1068,10 @@ fn cancel_a_run_parked_in_a_closing() {
         vm.gc_set_stress(true);
         park_main(&mut vm, src, 100, 5);
         let main = vm.main_thread();
-        assert!(vm.cancel(main).is_ok(), "{src}");
+        assert!(
+            matches!(vm.cancel(main, 1000), Ok(Cancelled::Closed(None))),
+            "{src}"
+        );
         if let Value::Thread(co) = vm.get_global("CO") {
             assert_eq!(vm.thread_status(co), vm_core::ThreadStatus::Dead);
         }
