@@ -80,6 +80,37 @@ fn sliced_reps_build_the_same_strings() {
     }
 }
 
+/// `string.pack` makes its output a step at a time: a `cN` field of a
+/// hundred megabytes from a short format (it used to be one slice of three
+/// million units), and many options, pack in slices as they do whole.
+#[test]
+fn sliced_packs_build_the_same_strings() {
+    let src = "local s = string.pack('c100000000', 'ab') return #s .. s:sub(1, 2) .. s:byte(-1)";
+    let (slices, most, r) = sliced(src, 10_000);
+    assert_eq!(r, "100000000ab0");
+    assert!(slices > 300, "{slices} slices");
+    assert!(most <= 10_000 + K, "a slice used {most}");
+    let src = "
+        local fmt, args = {}, {}
+        for i = 1, 60 do
+            fmt[#fmt + 1] = ({'<i4', '>j', '!4 h', 's2', 'z', 'c3000', 'x Xi4 i8', 'd', '=I2'})[i % 9 + 1]
+            local long = string.rep('s', i * 100)
+            args[#args + 1] = ({i, -i, i, long, long, 'c' .. i, i, i / 3, i * 5})[i % 9 + 1]
+        end
+        local s = string.pack(table.concat(fmt, ' '), table.unpack(args))
+        local h = 0
+        for i = 1, #s do h = (h * 31 + s:byte(i)) % 1000000007 end
+        return #s .. ':' .. h
+    ";
+    let (_, expected) = whole(src);
+    for slice in [50, 1000] {
+        let (slices, most, r) = sliced(src, slice);
+        assert_eq!(r, expected, "slice {slice}");
+        assert!(slices > 3, "slice {slice}: {slices} slices");
+        assert!(most <= slice + K, "slice {slice}: a slice used {most}");
+    }
+}
+
 #[test]
 fn gsub_over_a_large_subject_comes_back_to_the_driver_every_slice() {
     let cases = [

@@ -6,12 +6,16 @@
 //! A format string ends at its first NUL, as the C code reads it.
 //!
 //! Both pay for their work (`cost`): `pack` for the format and the bytes
-//! it produces, `unpack` for the format and the bytes it reads.
+//! it produces, `unpack` for the format and the bytes it reads. `pack`
+//! makes its output in steps and pauses between them past the budget
+//! (`pack_run`): a short format may ask for gigabytes (`c2000000000`).
 
 use vm_core::value::TableRef;
-use vm_core::{Args, LuaError, LuaResult, Step, Value, Vm};
+use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
 
-use super::cost::charge_bytes;
+use super::cost::{charge_bytes, STEP_BYTES};
+
+static PACK_K: Continuation = Continuation::new("string.pack_k", pack_k);
 
 natives! {
     PACK = "pack" => pack;
@@ -245,100 +249,203 @@ fn missing(vm: &mut Vm, arg: usize, expected: &str) -> LuaError {
 
 fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let fmt = vm.check_string(args, 1)?;
-    let fmt = vm.str_bytes(fmt).unwrap_or_default().to_vec();
-    let mut f = Format::new(&fmt);
-    let mut out = Vec::new();
-    let mut arg = 1;
-    let mut total = 0usize;
-    while !f.done() {
-        let (kind, size, pad) = f.details(vm, total)?;
-        total = total.saturating_add(pad + size);
-        out.resize(out.len() + pad, 0);
-        arg += 1;
-        match kind {
-            Kind::Int | Kind::Uint => {
-                if arg > args.len() {
-                    return Err(missing(vm, arg, "number"));
-                }
-                let n = vm.check_integer(args, arg)?;
-                if size < SZINT {
-                    let bits = size * 8;
-                    let fits = if kind == Kind::Int {
-                        let limit = 1i64 << (bits - 1);
-                        (-limit..limit).contains(&n)
-                    } else {
-                        (n as u64) < 1u64 << bits
-                    };
-                    if !fits {
-                        let msg = if kind == Kind::Int {
-                            "integer overflow"
-                        } else {
-                            "unsigned overflow"
-                        };
-                        return Err(vm.arg_error(arg, msg));
+    let fmt = vm.str_bytes(fmt).unwrap_or_default();
+    let f = Format::new(fmt);
+    let st = Packing {
+        fmt: f.fmt.to_vec(),
+        little: f.little,
+        max_align: f.max_align,
+        arg: 1,
+        // The format is paid for as the output is.
+        owed: fmt.len(),
+        ..Packing::default()
+    };
+    pack_run(vm, args, st, None)
+}
+
+fn pack_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    let ud = vm.frame_get(args, args.len());
+    let st = vm
+        .userdata_mut::<Packing>(ud)
+        .map(std::mem::take)
+        .unwrap_or_default();
+    pack_run(vm, args, st, Some(ud))
+}
+
+/// Packs the options left in `st`, an item at a time; past the budget,
+/// pauses with its state in a userdata after the arguments (`ud`, once
+/// made). A `cN` option's zero fill goes in steps of `STEP_BYTES`, as
+/// `rep` does, so that a short format cannot make one long step.
+fn pack_run(vm: &mut Vm, args: Args, mut st: Packing, ud: Option<Value>) -> LuaResult<Step> {
+    loop {
+        // Long fields fill the step under way, no more.
+        let room = STEP_BYTES.saturating_sub(st.owed).max(1);
+        if st.copy.start < st.copy.end {
+            let n = (st.copy.end - st.copy.start).min(room);
+            let from = st.copy.start;
+            // (`check_string` left the argument a string.)
+            let text = vm.arg(args, st.arg);
+            let text = vm.str_bytes(text).unwrap_or_default();
+            st.out
+                .extend_from_slice(text.get(from..from + n).unwrap_or_default());
+            st.copy.start += n;
+            st.owed += n;
+        } else if st.zeros > 0 {
+            let n = st.zeros.min(room);
+            st.out.resize(st.out.len() + n, 0);
+            st.zeros -= n;
+            st.owed += n;
+        } else if st.pos >= st.fmt.len() {
+            break;
+        } else {
+            let before = st.out.len();
+            pack_item(vm, args, &mut st)?;
+            st.owed += st.out.len() - before;
+        }
+        if st.owed >= STEP_BYTES {
+            charge_bytes(vm, std::mem::take(&mut st.owed))?;
+            if vm.budget_spent() {
+                let size = st.out.capacity();
+                let ud = match ud {
+                    Some(ud) => ud,
+                    None => {
+                        let ud = vm.new_userdata(Box::new(Packing::default()), None);
+                        vm.push(ud);
+                        ud
                     }
+                };
+                if let Some(held) = vm.userdata_mut::<Packing>(ud) {
+                    *held = st;
                 }
-                let negative = kind == Kind::Int && n < 0;
-                pack_int(&mut out, n as u64, f.little, size, negative);
+                vm.set_userdata_size(ud, size);
+                return Ok(vm.pausek(&PACK_K, 0));
             }
-            Kind::Float | Kind::Double => {
-                if arg > args.len() {
-                    return Err(missing(vm, arg, "number"));
-                }
-                let x = vm.check_float(args, arg)?;
-                match (kind, f.little) {
-                    (Kind::Float, true) => out.extend_from_slice(&(x as f32).to_le_bytes()),
-                    (Kind::Float, false) => out.extend_from_slice(&(x as f32).to_be_bytes()),
-                    (_, true) => out.extend_from_slice(&x.to_le_bytes()),
-                    (_, false) => out.extend_from_slice(&x.to_be_bytes()),
-                }
-            }
-            Kind::Char | Kind::String | Kind::Zstr => {
-                if arg > args.len() {
-                    return Err(missing(vm, arg, "string"));
-                }
-                let s = vm.check_string(args, arg)?;
-                let len = vm.str_bytes(s).unwrap_or_default().len();
-                match kind {
-                    Kind::Char if len > size => {
-                        return Err(vm.arg_error(arg, "string longer than given size"));
-                    }
-                    Kind::Char => reserve(vm, &mut out, size)?,
-                    Kind::String => {
-                        if size < SZINT && len as u64 >= 1u64 << (size * 8) {
-                            let msg = "string length does not fit in given size";
-                            return Err(vm.arg_error(arg, msg));
-                        }
-                        pack_int(&mut out, len as u64, f.little, size, false);
-                        total = total.saturating_add(len);
-                    }
-                    _ => {
-                        if vm.str_bytes(s).unwrap_or_default().contains(&0) {
-                            return Err(vm.arg_error(arg, "string contains zeros"));
-                        }
-                        total = total.saturating_add(len + 1);
-                    }
-                }
-                reserve(vm, &mut out, len + 1)?;
-                out.extend_from_slice(vm.str_bytes(s).unwrap_or_default());
-                match kind {
-                    Kind::Char => out.resize(out.len() + (size - len), 0),
-                    Kind::Zstr => out.push(0),
-                    _ => {}
-                }
-            }
-            Kind::Padding => {
-                out.push(0);
-                arg -= 1;
-            }
-            Kind::PadAlign | Kind::Nop => arg -= 1,
         }
     }
-    charge_bytes(vm, fmt.len() + out.len())?;
-    vm.make_room(out.len())?;
-    let s = vm.new_str_from_vec(out);
+    charge_bytes(vm, st.owed)?;
+    vm.make_room(st.out.len())?;
+    let s = vm.new_str_from_vec(st.out);
     vm.push(s);
     Ok(Step::Return(1))
+}
+
+/// Packs the next option of `st` and its argument.
+fn pack_item(vm: &mut Vm, args: Args, st: &mut Packing) -> LuaResult<()> {
+    let mut f = Format {
+        fmt: &st.fmt,
+        pos: st.pos,
+        little: st.little,
+        max_align: st.max_align,
+    };
+    let details = f.details(vm, st.total);
+    (st.pos, st.little, st.max_align) = (f.pos, f.little, f.max_align);
+    let (kind, size, pad) = details?;
+    let little = st.little;
+    let out = &mut st.out;
+    st.total = st.total.saturating_add(pad + size);
+    out.resize(out.len() + pad, 0);
+    st.arg += 1;
+    let arg = st.arg;
+    match kind {
+        Kind::Int | Kind::Uint => {
+            if arg > args.len() {
+                return Err(missing(vm, arg, "number"));
+            }
+            let n = vm.check_integer(args, arg)?;
+            if size < SZINT {
+                let bits = size * 8;
+                let fits = if kind == Kind::Int {
+                    let limit = 1i64 << (bits - 1);
+                    (-limit..limit).contains(&n)
+                } else {
+                    (n as u64) < 1u64 << bits
+                };
+                if !fits {
+                    let msg = if kind == Kind::Int {
+                        "integer overflow"
+                    } else {
+                        "unsigned overflow"
+                    };
+                    return Err(vm.arg_error(arg, msg));
+                }
+            }
+            let negative = kind == Kind::Int && n < 0;
+            pack_int(out, n as u64, little, size, negative);
+        }
+        Kind::Float | Kind::Double => {
+            if arg > args.len() {
+                return Err(missing(vm, arg, "number"));
+            }
+            let x = vm.check_float(args, arg)?;
+            match (kind, little) {
+                (Kind::Float, true) => out.extend_from_slice(&(x as f32).to_le_bytes()),
+                (Kind::Float, false) => out.extend_from_slice(&(x as f32).to_be_bytes()),
+                (_, true) => out.extend_from_slice(&x.to_le_bytes()),
+                (_, false) => out.extend_from_slice(&x.to_be_bytes()),
+            }
+        }
+        Kind::Char | Kind::String | Kind::Zstr => {
+            if arg > args.len() {
+                return Err(missing(vm, arg, "string"));
+            }
+            let s = vm.check_string(args, arg)?;
+            let len = vm.str_bytes(s).unwrap_or_default().len();
+            match kind {
+                Kind::Char if len > size => {
+                    return Err(vm.arg_error(arg, "string longer than given size"));
+                }
+                Kind::Char => reserve(vm, out, size)?,
+                Kind::String => {
+                    if size < SZINT && len as u64 >= 1u64 << (size * 8) {
+                        let msg = "string length does not fit in given size";
+                        return Err(vm.arg_error(arg, msg));
+                    }
+                    pack_int(out, len as u64, little, size, false);
+                    st.total = st.total.saturating_add(len);
+                }
+                _ => {
+                    if vm.str_bytes(s).unwrap_or_default().contains(&0) {
+                        return Err(vm.arg_error(arg, "string contains zeros"));
+                    }
+                    st.total = st.total.saturating_add(len + 1);
+                }
+            }
+            reserve(vm, out, len + 1)?;
+            // The string, then the rest of the field (zeros), come in
+            // steps.
+            st.copy = 0..len;
+            st.zeros = match kind {
+                Kind::Char => size - len,
+                Kind::Zstr => 1,
+                _ => 0,
+            };
+        }
+        Kind::Padding => {
+            out.push(0);
+            st.arg -= 1;
+        }
+        Kind::PadAlign | Kind::Nop => st.arg -= 1,
+    }
+    Ok(())
+}
+
+/// `pack`'s state between steps: the format (to its first NUL) and where
+/// it is read, with the endianness and maximum alignment it set; the last
+/// argument used; the size packed so far (`totalsize`); the output, the
+/// part of the last argument's string still to copy and the zeros due
+/// after it, and output bytes not paid for yet.
+#[derive(Default)]
+struct Packing {
+    fmt: Vec<u8>,
+    pos: usize,
+    little: bool,
+    max_align: usize,
+    arg: usize,
+    total: usize,
+    out: Vec<u8>,
+    copy: std::ops::Range<usize>,
+    zeros: usize,
+    owed: usize,
 }
 
 fn packsize(vm: &mut Vm, args: Args) -> LuaResult<Step> {
