@@ -14,8 +14,9 @@
 //! `collectgarbage` pays one unit for every 32 bytes in use for a full
 //! collection.
 
-use std::io::{Read, Write};
+use std::io::Write;
 
+use crate::chunkfile::{self, Loaded};
 use vm_core::{Args, Continuation, LuaError, LuaResult, Meta, Status, Step, Value, Vm};
 
 use crate::resumable::{int_at, pause, set_int, PhaseLog};
@@ -52,10 +53,13 @@ static PCALL_K: Continuation = Continuation::new("pcall_k", pcall_k);
 static XPCALL_K: Continuation = Continuation::new("xpcall_k", xpcall_k);
 static PAIRS_K: Continuation = Continuation::new("pairs_k", pairs_k);
 static DOFILE_K: Continuation = Continuation::new("dofile_k", dofile_k);
+static DOFILE_LOAD_K: Continuation = Continuation::new("dofile_load_k", dofile_load_k);
+static LOADFILE_K: Continuation = Continuation::new("loadfile_k", loadfile_k);
 static PRINT_K: Continuation = Continuation::new("print_k", print_k);
 static TOSTRING_K: Continuation = Continuation::new("tostring_k", tostring_k);
 static IPAIRS_AUX_K: Continuation = Continuation::new("ipairs_aux_k", ipairs_aux_k);
 static LOAD_K: Continuation = Continuation::new("load_k", load_k);
+static LOAD_STRING_K: Continuation = Continuation::new("load_string_k", load_string_k);
 
 /// Installs the base library into the globals.
 pub fn open_base(vm: &mut Vm) {
@@ -129,7 +133,7 @@ fn stderr_warnings() -> vm_core::state::WarnHandler {
 
 /// An error whose value is `msg` as is, without a position (`lua_error`
 /// of a pushed string).
-fn plain_error(vm: &mut Vm, msg: &str) -> LuaError {
+pub(crate) fn plain_error(vm: &mut Vm, msg: &str) -> LuaError {
     LuaError::new(vm.new_str(msg.as_bytes()))
 }
 
@@ -589,12 +593,25 @@ fn load_with(vm: &mut Vm, args: Args, forced: i64) -> LuaResult<Step> {
     let chunk = vm.arg(args, 1);
     if let Value::Str(_) | Value::Int(_) | Value::Num(_) = chunk {
         let chunk = vm.check_string(args, 1)?;
-        let b = vm.str_bytes(chunk).unwrap_or_default().to_vec();
         let name = match vm.opt_string(args, 2)? {
             Some(n) => n,
             None => chunk,
         };
-        return finish_load_bytes(vm, args, &b, name, forced);
+        if vm.str_bytes(chunk).map_or(0, <[u8]>::len) <= chunkfile::LOAD_STEP {
+            let b = vm.str_bytes(chunk).unwrap_or_default().to_vec();
+            return finish_load_bytes(vm, args, &b, name, forced);
+        }
+        // A long string goes to a chunk loader a piece at a time, as a
+        // file does, pausing between pieces (`load_string_k`).
+        let name = String::from_utf8_lossy(vm.str_bytes(name).unwrap_or_default()).into_owned();
+        let mode = match forced {
+            LOAD_TEXT_ONLY => "t".to_owned(),
+            _ => load_mode(vm, args, 3)?,
+        };
+        vm.frame_truncate(args, args.len());
+        let loader = vm.load_start(&name, &mode);
+        vm.push(loader);
+        return load_string_k(vm, args, Status::Ok, 0);
     }
     let name = match vm.opt_string(args, 2)? {
         Some(n) => String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned(),
@@ -655,6 +672,33 @@ fn load_k(vm: &mut Vm, args: Args, status: Status, forced: i64) -> LuaResult<Ste
     Ok(call_reader(vm, args, forced))
 }
 
+/// Loads the string chunk (argument 1, a string now) from byte `at` on,
+/// a piece at a time into the loader above the arguments; past the
+/// budget, pauses with the position as the context.
+fn load_string_k(vm: &mut Vm, args: Args, _status: Status, at: i64) -> LuaResult<Step> {
+    let loader = vm.frame_get(args, args.len());
+    let mut at = usize::try_from(at).unwrap_or(0);
+    loop {
+        let chunk = vm.arg(args, 1);
+        let text = vm.str_bytes(chunk).unwrap_or_default();
+        let Some(rest) = text.get(at..).filter(|r| !r.is_empty()) else {
+            // An `env` given, even nil, replaces the globals (`!lua_isnone`).
+            let env = (args.len() >= 4).then(|| vm.arg(args, 4));
+            let loaded = vm.load_finish(loader, env);
+            return finish_load(vm, loaded);
+        };
+        let piece = rest[..rest.len().min(chunkfile::LOAD_STEP)].to_vec();
+        at += piece.len();
+        charge_compile(vm, &piece)?;
+        if let Err(e) = vm.load_piece(loader, &piece) {
+            return Ok(load_failed(vm, e.value()));
+        }
+        if vm.budget_spent() {
+            return Ok(vm.pausek(&LOAD_STRING_K, at as i64));
+        }
+    }
+}
+
 /// `load`'s failure: `nil` and the error.
 fn load_failed(vm: &mut Vm, e: Value) -> Step {
     vm.push(Value::Nil);
@@ -712,121 +756,9 @@ fn finish_load(vm: &mut Vm, loaded: LuaResult<Value>) -> LuaResult<Step> {
     }
 }
 
-/// The UTF-8 byte order mark a file may start with.
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// What `luaL_loadfilex` skips at the start of a file before loading it:
-/// a UTF-8 byte order mark, then a first line starting with `#` (a Unix
-/// "shebang"), whose line break stays so that line numbers hold, unless
-/// a binary chunk follows it.
-pub fn skip_file_header(chunk: &mut Vec<u8>) {
-    let start = if chunk.starts_with(BOM) { BOM.len() } else { 0 };
-    if chunk.get(start) != Some(&b'#') {
-        chunk.drain(..start);
-        return;
-    }
-    let Some(line_end) = chunk[start..].iter().position(|&c| c == b'\n') else {
-        // Only the comment: an empty line.
-        chunk.clear();
-        chunk.push(b'\n');
-        return;
-    };
-    let line_end = start + line_end;
-    // A binary chunk starts with an escape (`LUA_SIGNATURE[0]`).
-    let binary = chunk.get(line_end + 1) == Some(&0x1b);
-    chunk.drain(..line_end + usize::from(binary));
-}
-
-/// Bytes read from a file for each piece of its chunk.
-const FILE_PIECE: usize = 64 * 1024;
-
-/// Loads the chunk in file `name` (standard input when `None`), as
-/// `luaL_loadfilex` does: its header skipped (`skip_file_header`), then
-/// read and parsed a piece at a time through a chunk loader
-/// (`Vm::load_start`), so that memory holds the statement being read,
-/// not the file, and a file that is no chunk (`/dev/zero`) fails at its
-/// first token. Each piece is paid for as compiling it (one unit a byte).
-///
-/// # Errors
-/// "cannot open NAME" or "cannot read NAME" with the system's reason, or
-/// what loading gives (a syntax error, the mode refusing the chunk,
-/// "not enough memory").
-pub fn load_file(
-    vm: &mut Vm,
-    name: Option<&str>,
-    mode: &str,
-    env: Option<Value>,
-) -> LuaResult<Value> {
-    let stdin = std::io::stdin();
-    let (mut file, chunkname): (Box<dyn Read>, String) = match name {
-        Some(n) => match std::fs::File::open(n) {
-            Ok(f) => (Box::new(f), format!("@{n}")),
-            Err(e) => return Err(file_error(vm, "open", name, &e)),
-        },
-        None => (Box::new(stdin.lock()), "=stdin".to_string()),
-    };
-    let mut read = |vm: &mut Vm| {
-        let mut piece = Vec::new();
-        match file
-            .by_ref()
-            .take(FILE_PIECE as u64)
-            .read_to_end(&mut piece)
-        {
-            Ok(_) => Ok(piece),
-            Err(e) => Err(file_error(vm, "read", name, &e)),
-        }
-    };
-    let loader = vm.load_start(&chunkname, mode);
-    let root = vm.root(loader);
-    let loaded = (|| {
-        let mut piece = file_head(vm, &mut read)?;
-        while !piece.is_empty() {
-            charge_compile(vm, &piece)?;
-            vm.load_piece(loader, &piece)?;
-            piece = read(vm)?;
-        }
-        vm.load_finish(loader, env)
-    })();
-    vm.unroot(root);
-    loaded
-}
-
-/// The first piece of a file's chunk, its header skipped
-/// (`skip_file_header`), however long its first line.
-fn file_head(
-    vm: &mut Vm,
-    read: &mut impl FnMut(&mut Vm) -> LuaResult<Vec<u8>>,
-) -> LuaResult<Vec<u8>> {
-    let mut head = read(vm)?;
-    let start = if head.starts_with(BOM) { BOM.len() } else { 0 };
-    if head.get(start) == Some(&b'#') {
-        // A first line longer than a piece: its text goes as it is read,
-        // down to the piece holding its end (kept after a `#`).
-        while !head.contains(&b'\n') {
-            let more = read(vm)?;
-            if more.is_empty() {
-                break;
-            }
-            head = more;
-            head.insert(0, b'#');
-        }
-        // The byte after the line's end decides whether the line break
-        // stays (a binary chunk's escape drops it): read it if need be.
-        if head.ends_with(b"\n") {
-            head.extend(read(vm)?);
-        }
-    }
-    skip_file_header(&mut head);
-    Ok(head)
-}
-
-/// "cannot open NAME" (or read): `what` failed on file `name` (standard
-/// input when `None`).
-fn file_error(vm: &mut Vm, what: &str, name: Option<&str>, e: &std::io::Error) -> LuaError {
-    let shown = name.unwrap_or("stdin");
-    let msg = format!("cannot {what} {shown}: {}", crate::auxlib::os_error_text(e));
-    plain_error(vm, &msg)
-}
+/// What `luaL_loadfilex` skips at the start of a file (moved to
+/// [`crate::chunkfile`], which loads files).
+pub use crate::chunkfile::{load_file, skip_file_header};
 
 /// `loadfile([filename [, mode [, env]]])`.
 fn loadfile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
@@ -834,9 +766,22 @@ fn loadfile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         .opt_string(args, 1)?
         .map(|n| String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned());
     let mode = load_mode(vm, args, 2)?;
+    vm.frame_truncate(args, args.len());
+    if let Err(e) = chunkfile::start(vm, name.as_deref(), &mode) {
+        return finish_load(vm, Err(e));
+    }
+    loadfile_k(vm, args, Status::Ok, 0)
+}
+
+/// Goes on reading the file (`chunkfile::steps`), its state above the
+/// arguments.
+fn loadfile_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    // An `env` given, even nil, replaces the globals (`!lua_isnone`).
     let env = (args.len() >= 3).then(|| vm.arg(args, 3));
-    let loaded = load_file(vm, name.as_deref(), &mode, env);
-    finish_load(vm, loaded)
+    match chunkfile::steps(vm, args, args.len(), env, &LOADFILE_K, 0)? {
+        Loaded::Paused(step) => Ok(step),
+        Loaded::Done(loaded) => finish_load(vm, loaded),
+    }
 }
 
 /// `dofile([filename])`: runs the file's chunk and returns its results;
@@ -845,10 +790,22 @@ fn dofile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let name = vm
         .opt_string(args, 1)?
         .map(|n| String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned());
-    let f = load_file(vm, name.as_deref(), "bt", None)?;
-    vm.frame_truncate(args, 0);
-    vm.push(f);
-    Ok(vm.callk(0, &DOFILE_K, 0))
+    vm.frame_truncate(args, args.len());
+    chunkfile::start(vm, name.as_deref(), "bt")?;
+    dofile_load_k(vm, args, Status::Ok, 0)
+}
+
+/// Goes on reading the file, then calls its function.
+fn dofile_load_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    match chunkfile::steps(vm, args, args.len(), None, &DOFILE_LOAD_K, 0)? {
+        Loaded::Paused(step) => Ok(step),
+        Loaded::Done(loaded) => {
+            let f = loaded?;
+            vm.frame_truncate(args, 0);
+            vm.push(f);
+            Ok(vm.callk(0, &DOFILE_K, 0))
+        }
+    }
 }
 
 fn dofile_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {

@@ -24,6 +24,7 @@ macro_rules! natives {
 
 mod auxlib;
 pub mod base;
+mod chunkfile;
 pub mod coroutine;
 pub mod debug;
 pub mod io;

@@ -33,6 +33,7 @@ natives! {
 }
 
 static REQUIRE_K: Continuation = Continuation::new("require_k", require_k);
+static SEARCHER_LUA_K: Continuation = Continuation::new("searcher_lua_k", searcher_lua_k);
 
 /// `LUA_PATH_DEFAULT` of PUC's `luaconf.h` on POSIX systems.
 const PATH_DEFAULT: &str = "/usr/local/share/lua/5.4/?.lua;/usr/local/share/lua/5.4/?/init.lua;\
@@ -401,23 +402,45 @@ fn searcher_lua(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         }
     };
     let file_str = lossy(&file);
-    let loaded = crate::base::load_file(vm, Some(&file_str), "bt", None);
-    match loaded {
-        Ok(f) => {
+    // The file's name (the second result) above the arguments, then the
+    // file being read (`chunkfile`).
+    vm.frame_truncate(args, args.len());
+    let shown = vm.new_str(&file);
+    vm.push(shown);
+    if let Err(e) = crate::chunkfile::start(vm, Some(&file_str), "bt") {
+        return Err(load_error(vm, &name_bytes, &file_str, &e));
+    }
+    searcher_lua_k(vm, args, Status::Ok, 0)
+}
+
+/// Goes on reading the module's file; returns its function and name.
+fn searcher_lua_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    use crate::chunkfile::Loaded;
+    let file = vm.frame_get(args, args.len());
+    match crate::chunkfile::steps(vm, args, args.len() + 1, None, &SEARCHER_LUA_K, 0)? {
+        Loaded::Paused(step) => Ok(step),
+        Loaded::Done(Ok(f)) => {
             vm.push(f);
-            let s = vm.new_str(&file);
-            vm.push(s);
+            vm.push(file);
             Ok(Step::Return(2))
         }
-        Err(e) => {
-            let why = vm.error_to_string(&e);
-            let msg = format!(
-                "error loading module '{}' from file '{file_str}':\n\t{why}",
-                lossy(&name_bytes)
-            );
-            Err(vm.error(&msg))
+        Loaded::Done(Err(e)) => {
+            let name = vm.check_string(args, 1)?;
+            let name = bytes(vm, name);
+            let file = lossy(vm.str_bytes(file).unwrap_or_default());
+            Err(load_error(vm, &name, &file, &e))
         }
     }
+}
+
+/// "error loading module 'NAME' from file 'FILE':\n\tWHY".
+fn load_error(vm: &mut Vm, name: &[u8], file: &str, e: &LuaError) -> LuaError {
+    let why = vm.error_to_string(e);
+    let msg = format!(
+        "error loading module '{}' from file '{file}':\n\t{why}",
+        lossy(name)
+    );
+    vm.error(&msg)
 }
 
 /// Native modules through `package.cpath`: listed when missing, refused

@@ -224,3 +224,45 @@ fn long_operands_and_many_values_are_paid_for() {
         ],
     );
 }
+
+/// Loading a long chunk goes in steps of 16 KB (a unit a byte), pausing
+/// between them: `load` of a long string, `loadfile`, `dofile` and
+/// `require` of a long file come back to the driver every slice, within
+/// its budget plus one step, and load what a whole run loads (they used
+/// to compile the whole chunk inside one slice).
+#[test]
+fn long_loads_come_back_to_the_driver_every_slice() {
+    const STEP: u64 = 16_384 + 160;
+    let dir = std::env::temp_dir().join(format!("vm-cost-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut text = String::from("#!/usr/bin/env lua\nlocal t = {}\n");
+    for i in 0..20_000 {
+        text.push_str(&format!("t[{i}] = {{'{i}', {i} * 2}} -- comment {i}\n"));
+    }
+    text.push_str("return #t, t[19999][1], (...)\n");
+    std::fs::write(dir.join("big.lua"), &text).unwrap();
+    let name = dir.join("big.lua");
+    let name = name.display();
+    let dir_name = dir.display();
+    let cases = [
+        format!("local f = io.open('{name}') local s = f:read('a') f:close() s = s:gsub('^#[^\\n]*', '')
+                 local a, b, c = assert(load(s))('x') return a .. b .. c"),
+        format!("local a, b, c = loadfile('{name}')('y') return a .. b .. c"),
+        format!("local a, b, c = dofile('{name}') return a .. b .. tostring(c)"),
+        format!("package.path = '{dir_name}/?.lua' local m, file = require('big') return m .. file"),
+    ];
+    for src in &cases {
+        let mut whole = vm();
+        let r = whole.exec(src.as_bytes(), "=whole").unwrap();
+        assert_eq!(r.len(), 1, "{src}");
+        let expected = whole.to_display(r[0]);
+        for slice in [2_000, 20_000] {
+            let mut v = vm();
+            let r = slices::run(&mut v, src, slice, usize::MAX, true);
+            assert_eq!(r.end, Ok(expected.clone()), "{src}");
+            assert!(r.slices >= 5, "{src}: {} slices", r.slices);
+            assert!(r.most <= slice + STEP, "{src}: a slice used {}", r.most);
+        }
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
