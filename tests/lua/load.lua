@@ -136,6 +136,18 @@ end
 f = header_file("--" .. long .. "\n--[==[" .. long .. "\n]=]]==]return #'" .. long .. "'")
 assert(f() == 200000)
 
+-- A string longer than a loading step (16 KB) loads as a short one does.
+local parts = {}
+for i = 1, 3000 do parts[i] = "x" .. i .. " = " .. i end
+local long = table.concat(parts, "\n") .. "\nreturn x3000 + #[[" .. string.rep("y", 40000) .. "]]"
+assert(load(long)() == 43000)
+f, err = load(long .. " +", "=long")
+assert(f == nil and err == "long:3001: unexpected symbol near <eof>")
+f, err = load(long, "long", "b")
+assert(f == nil and err == "attempt to load a text chunk (mode is 'b')")
+local dumped = string.dump(load(long))
+assert(#dumped > 16384 and load(dumped)() == 43000)
+
 -- warn
 warn("@on")
 warn("@off")

@@ -568,8 +568,9 @@ fn gc_param(v: i64) -> u32 {
 /// through the interpreter (`Vm::pcallk`, one call a piece, continuing in
 /// `load_k`), so it may be suspended or yield; its pieces go to a chunk
 /// loader (`Vm::load_start`) above the arguments, which parses them as
-/// they come. Failures, the reader's errors included, are returned as
-/// `nil, message`.
+/// they come. A string longer than a step (`chunkfile::LOAD_STEP`) goes to
+/// a loader too, a step at a time. Failures, the reader's errors
+/// included, are returned as `nil, message`.
 fn load(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     load_with(vm, args, LOAD_ANY)
 }
@@ -591,33 +592,23 @@ const LOAD_TEXT_ONLY: i64 = 1;
 fn load_with(vm: &mut Vm, args: Args, forced: i64) -> LuaResult<Step> {
     load_mode(vm, args, 3)?;
     let chunk = vm.arg(args, 1);
-    if let Value::Str(_) | Value::Int(_) | Value::Num(_) = chunk {
+    let text = matches!(chunk, Value::Str(_) | Value::Int(_) | Value::Num(_));
+    let name = if text {
         let chunk = vm.check_string(args, 1)?;
-        let name = match vm.opt_string(args, 2)? {
-            Some(n) => n,
-            None => chunk,
-        };
+        let name = vm.opt_string(args, 2)?.unwrap_or(chunk);
         if vm.str_bytes(chunk).map_or(0, <[u8]>::len) <= chunkfile::LOAD_STEP {
             let b = vm.str_bytes(chunk).unwrap_or_default().to_vec();
             return finish_load_bytes(vm, args, &b, name, forced);
         }
-        // A long string goes to a chunk loader a piece at a time, as a
-        // file does, pausing between pieces (`load_string_k`).
-        let name = String::from_utf8_lossy(vm.str_bytes(name).unwrap_or_default()).into_owned();
-        let mode = match forced {
-            LOAD_TEXT_ONLY => "t".to_owned(),
-            _ => load_mode(vm, args, 3)?,
+        String::from_utf8_lossy(vm.str_bytes(name).unwrap_or_default()).into_owned()
+    } else {
+        let name = match vm.opt_string(args, 2)? {
+            Some(n) => String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned(),
+            None => "=(load)".to_owned(),
         };
-        vm.frame_truncate(args, args.len());
-        let loader = vm.load_start(&name, &mode);
-        vm.push(loader);
-        return load_string_k(vm, args, Status::Ok, 0);
-    }
-    let name = match vm.opt_string(args, 2)? {
-        Some(n) => String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned(),
-        None => "=(load)".to_owned(),
+        vm.check_function(args, 1)?;
+        name
     };
-    vm.check_function(args, 1)?;
     let mode = match forced {
         LOAD_TEXT_ONLY => "t".to_owned(),
         _ => load_mode(vm, args, 3)?,
@@ -625,6 +616,11 @@ fn load_with(vm: &mut Vm, args: Args, forced: i64) -> LuaResult<Step> {
     vm.frame_truncate(args, args.len());
     let loader = vm.load_start(&name, &mode);
     vm.push(loader);
+    if text {
+        // A long string goes to the loader a step at a time, as a file
+        // does, pausing between steps (`load_string_k`).
+        return load_string_k(vm, args, Status::Ok, 0);
+    }
     Ok(call_reader(vm, args, forced))
 }
 

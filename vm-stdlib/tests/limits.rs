@@ -593,15 +593,12 @@ fn cancel_drops_a_pending_offload_and_closes_a_yielded_coroutine() {
 /// good), `resume` continues it, and a second cancel abandons it.
 #[test]
 fn cancel_runs_the_handlers_under_a_budget() {
+    const ENDLESS_CLOSE: &str = "
+        local a <close> = setmetatable({}, {__close = function() A = true end})
+        local b <close> = setmetatable({}, {__close = function() while true do end end})
+        while true do end";
     let mut vm = vm();
-    park_main(
-        &mut vm,
-        "local a <close> = setmetatable({}, {__close = function() A = true end})
-         local b <close> = setmetatable({}, {__close = function() while true do end end})
-         while true do end",
-        100,
-        2,
-    );
+    park_main(&mut vm, ENDLESS_CLOSE, 100, 2);
     let main = vm.main_thread();
     for _ in 0..20 {
         assert!(matches!(
@@ -616,14 +613,7 @@ fn cancel_runs_the_handlers_under_a_budget() {
         assert!(vm.get_global("A").is_nil());
         let r = exec(&mut vm, "return 6 * 7").unwrap();
         assert_eq!(int(&r[0]), 42);
-        park_main(
-            &mut vm,
-            "local a <close> = setmetatable({}, {__close = function() A = true end})
-             local b <close> = setmetatable({}, {__close = function() while true do end end})
-             while true do end",
-            100,
-            2,
-        );
+        park_main(&mut vm, ENDLESS_CLOSE, 100, 2);
     }
     vm.check_invariants().unwrap();
 }
