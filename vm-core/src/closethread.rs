@@ -43,12 +43,14 @@ impl Vm {
         k: &'static Continuation,
         ctx: i64,
     ) -> LuaResult<Step> {
+        // Only a suspended or dead coroutine is closed here: a running one
+        // (the top of a parked chain is, without being current) is refused
+        // by `close_thread`.
         let pending = t != self.cur
-            && self
-                .heap
-                .threads
-                .get(t)
-                .is_some_and(|th| th.status != ThreadStatus::Normal && !th.tbc.is_empty());
+            && self.heap.threads.get(t).is_some_and(|th| {
+                matches!(th.status, ThreadStatus::Suspended | ThreadStatus::Dead)
+                    && !th.tbc.is_empty()
+            });
         if !pending {
             let n = match self.close_thread(t)? {
                 None => {

@@ -1116,3 +1116,46 @@ fn files_load_a_piece_at_a_time() {
         vm.to_display(r[4])
     );
 }
+
+/// The top of a parked chain is running, not suspended: Lua code run
+/// meanwhile (through `exec`, or a handler run by a cancel) cannot close
+/// it, even with pending `__close` variables (it used to be killed, and the
+/// next resume of its chain panicked).
+#[test]
+fn a_parked_coroutine_cannot_be_closed_from_outside_its_run() {
+    let mut vm = vm();
+    let f = vm
+        .load(
+            b"X = coroutine.create(function()
+                local z <close> = setmetatable({}, {__close = function() coroutine.close(CO) end})
+                coroutine.yield()
+              end)
+              coroutine.resume(X)
+              CO = coroutine.create(function()
+                local y <close> = setmetatable({}, {__close = function() CLOSED = true end})
+                while true do end
+              end)
+              coroutine.resume(CO)",
+            "=t",
+        )
+        .unwrap();
+    let main = vm.main_thread();
+    assert!(matches!(vm.start(f, &[], 1000), Ok(Outcome::OutOfFuel)));
+    let r = exec(&mut vm, "return coroutine.status(CO), coroutine.close(CO)");
+    let e = r.expect_err("refused");
+    assert!(e.ends_with("cannot close a running coroutine"), "{e}");
+    let Value::Thread(x) = vm.get_global("X") else {
+        panic!("a thread")
+    };
+    let Ok(Cancelled::Closed(Some(e))) = vm.cancel(x, 1000) else {
+        panic!("the handler's error")
+    };
+    assert!(vm
+        .to_display(e)
+        .ends_with("cannot close a running coroutine"));
+    assert!(matches!(vm.resume(main, &[], 1000), Ok(Outcome::OutOfFuel)));
+    assert!(matches!(vm.cancel(main, 1000), Ok(Cancelled::Closed(None))));
+    let closed = vm.get_global("CLOSED");
+    assert!(matches!(closed, Value::Bool(true)));
+    vm.check_invariants().unwrap();
+}
