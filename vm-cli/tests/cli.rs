@@ -199,19 +199,26 @@ fn script_headers_are_skipped() {
 
 /// Without a memory limit, a read that outgrows the address space (a line
 /// of `/dev/zero`, under `ulimit -v`) is "not enough memory", not an
-/// abort.
+/// abort; so are string results too large for it (they aborted).
 #[test]
 #[cfg(target_os = "linux")]
-fn an_endless_read_without_a_limit_is_not_enough_memory() {
-    let script = "local f = io.open('/dev/zero') print(pcall(f.read, f, 'l')) print('alive')";
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(format!("ulimit -v 1000000; exec \"$0\" -e \"{script}\""))
-        .arg(env!("CARGO_BIN_EXE_vm"))
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "false\tnot enough memory\nalive\n");
+fn outgrowing_the_address_space_without_a_limit_is_not_enough_memory() {
+    for script in [
+        "local f = io.open('/dev/zero') print(pcall(f.read, f, 'l')) print('alive')",
+        "local s = ('x'):rep(300000000) print(pcall(string.format, '%s%s%s%-s', s, s, s, s)) print('alive')",
+        "local s, t = {}, {} for i = 1, 4 do s[i] = ('ab'):rep(50000000 + i) end
+         print(pcall(function() for i = 1, 4 do t[i] = s[i]:upper() t[i + 4] = s[i]:reverse() end end))
+         t = nil print('alive')",
+    ] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("ulimit -v 1000000; exec \"$0\" -e \"{script}\""))
+            .arg(env!("CARGO_BIN_EXE_vm"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{script}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "false\tnot enough memory\nalive\n", "{script}");
+    }
 }
 
 /// The state is closed however the command ends (only `-e` chunks, an

@@ -262,17 +262,19 @@ fn conversion(
 /// `%s` of argument `arg`, whose string is `s`.
 fn add_string(vm: &mut Vm, arg: usize, form: &[u8], s: Value, out: &mut Vec<u8>) -> LuaResult<()> {
     if form.len() == 2 {
-        out.extend_from_slice(vm.str_bytes(s).unwrap_or_default());
-        return Ok(());
+        return crate::auxlib::add_string(vm, out, s);
     }
     // C's `%s` stops at a NUL: refuse rather than truncate.
     if vm.str_bytes(s).unwrap_or_default().contains(&0) {
         return Err(vm.arg_error(arg, "string contains zeros"));
     }
     let spec = check_spec(vm, form, FLAGS_CHAR, true)?;
+    let len = vm.str_bytes(s).map_or(0, <[u8]>::len);
+    if spec.precision.is_none() && len >= LONG_STRING {
+        return crate::auxlib::add_string(vm, out, s);
+    }
     let bytes = vm.str_bytes(s).unwrap_or_default();
     match spec.precision {
-        None if bytes.len() >= LONG_STRING => out.extend_from_slice(bytes),
         None => pad(out, &spec, b"", bytes, false),
         Some(p) => pad(out, &spec, b"", &bytes[..p.min(bytes.len())], false),
     }

@@ -232,24 +232,31 @@ fn sub(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 }
 
 fn reverse(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let (s, l) = check_str(vm, args, 1)?;
-    charge_bytes(vm, l)?;
-    let r: Vec<u8> = bytes(vm, s).iter().rev().copied().collect();
-    return_str(vm, &r)
+    map_bytes(vm, args, |s, out| out.extend(s.iter().rev()))
 }
 
 fn lower(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let (s, l) = check_str(vm, args, 1)?;
-    charge_bytes(vm, l)?;
-    let r = bytes(vm, s).to_ascii_lowercase();
-    return_str(vm, &r)
+    map_bytes(vm, args, |s, out| {
+        out.extend(s.iter().map(u8::to_ascii_lowercase));
+    })
 }
 
 fn upper(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    map_bytes(vm, args, |s, out| {
+        out.extend(s.iter().map(u8::to_ascii_uppercase));
+    })
+}
+
+/// A string as long as argument 1, made by `f` from its bytes into a
+/// buffer reserved first, so that a result too large is "not enough
+/// memory" rather than an abort, and that becomes the string uncopied.
+fn map_bytes(vm: &mut Vm, args: Args, f: impl FnOnce(&[u8], &mut Vec<u8>)) -> LuaResult<Step> {
     let (s, l) = check_str(vm, args, 1)?;
     charge_bytes(vm, l)?;
-    let r = bytes(vm, s).to_ascii_uppercase();
-    return_str(vm, &r)
+    let mut out = Vec::new();
+    crate::auxlib::reserve_bytes(vm, &mut out, l)?;
+    f(bytes(vm, s), &mut out);
+    return_string(vm, out)
 }
 
 // `rep`'s frame once it has paused: its three arguments (the strings they
