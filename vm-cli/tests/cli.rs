@@ -209,6 +209,8 @@ fn outgrowing_the_address_space_without_a_limit_is_not_enough_memory() {
         "local s, t = {}, {} for i = 1, 4 do s[i] = ('ab'):rep(50000000 + i) end
          print(pcall(function() for i = 1, 4 do t[i] = s[i]:upper() t[i + 4] = s[i]:reverse() end end))
          t = nil print('alive')",
+        "local s, t = ('ab'):rep(100000000), {}
+         print(pcall(function() for i = 1, 8 do t[i] = s .. i end end)) t = nil print('alive')",
     ] {
         let out = Command::new("sh")
             .arg("-c")

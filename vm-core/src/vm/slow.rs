@@ -551,7 +551,9 @@ impl Vm {
                     let v = self.th.stack[i];
                     self.append_strnum(v, &mut buf);
                 }
-                let s = self.heap.intern(&buf);
+                // The buffer becomes the string (no second copy, which
+                // could fail where the buffer's room was checked).
+                let s = self.heap.intern_vec(buf);
                 self.th.stack[end - n] = Value::Str(s);
                 end -= n - 1;
             } else {
