@@ -13,7 +13,9 @@
 //!   [`Vm::resume`] runs a coroutine ([`Vm::new_thread`]), each with an
 //!   instruction budget; the [`Outcome`] says whether it returned, yielded,
 //!   ran out of fuel or offloaded a [`Job`], and the next `resume`
-//!   continues exactly where it stopped.
+//!   continues exactly where it stopped; [`Vm::cancel`] unwinds a parked
+//!   run instead, its `__close` handlers run under a budget too
+//!   ([`Cancelled`]).
 //! - [`Value`]: a 16-byte `Copy` value; heap objects are handles into the
 //!   arenas of [`heap::Heap`].
 //! - Natives: a [`NativeFunction`] receives [`Args`] and answers with a
