@@ -211,6 +211,8 @@ fn outgrowing_the_address_space_without_a_limit_is_not_enough_memory() {
          t = nil print('alive')",
         "local s, t = ('ab'):rep(100000000), {}
          print(pcall(function() for i = 1, 8 do t[i] = s .. i end end)) t = nil print('alive')",
+        "local s, t = ('ab'):rep(100000000), {}
+         print(pcall(function() for i = 1, 8 do t[i] = s:sub(i) end end)) t = nil print('alive')",
     ] {
         let out = Command::new("sh")
             .arg("-c")

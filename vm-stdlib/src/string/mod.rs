@@ -227,8 +227,12 @@ fn sub(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         return return_str(vm, b"");
     }
     charge_bytes(vm, end + 1 - start)?;
-    let piece = bytes(vm, s)[start - 1..end].to_vec();
-    return_str(vm, &piece)
+    // Room first, so that a piece too large is "not enough memory"; the
+    // buffer becomes the string.
+    let mut piece = Vec::new();
+    crate::auxlib::reserve_bytes(vm, &mut piece, end + 1 - start)?;
+    piece.extend_from_slice(&bytes(vm, s)[start - 1..end]);
+    return_string(vm, piece)
 }
 
 fn reverse(vm: &mut Vm, args: Args) -> LuaResult<Step> {
@@ -412,7 +416,7 @@ fn char(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             Err(_) => return Err(vm.arg_error(i, "value out of range")),
         }
     }
-    return_str(vm, &out)
+    return_string(vm, out)
 }
 
 // ----- pattern matching -----
