@@ -615,7 +615,8 @@ impl Vm {
     /// of the running thread catches it (above `stop` on `anchor`), unwinds
     /// to it and lets its continuation run; if the running thread is a
     /// coroutine above `anchor`, it dies and its resumer gets the error;
-    /// otherwise returns the error.
+    /// otherwise returns the error. A thread being cancelled closes its
+    /// variables on the way down instead of catching (`Vm::cancel`).
     fn recover(&mut self, mut err: LuaError, anchor: ThreadRef, stop: usize) -> LuaResult<()> {
         loop {
             let floor = if self.cur == anchor { stop } else { 0 };
@@ -628,27 +629,11 @@ impl Vm {
             {
                 // A cancelled run's own protected calls run no handler.
                 let own = cancelled.is_some_and(|d| p < d);
-                if !err.0.handled && self.th.frames[p].flags & CLOSING == 0 && !own {
-                    if let Some(h) = self.th.frames[p].handler {
-                        if p >= floor {
-                            // The handler runs as a frame above the failing
-                            // ones (`msgh.rs`); its result comes back here as
-                            // an error already handled.
-                            match self.push_handler(p, h as usize, err) {
-                                Ok(()) => return Ok(()),
-                                Err(e) if e.0.handled => err = e,
-                                Err(e) => err = LuaError::handled(e.0.value),
-                            }
-                        } else if !self.gc.in_finalizers {
-                            // A recursive call (`call_value`) raises through a
-                            // protected call's handler, as `lua_call` does;
-                            // finalizers are protected calls of their own
-                            // (`GCTM`), so theirs do not.
-                            // Errors inside the handler must not re-enter it.
-                            self.th.frames[p].handler = None;
-                            err = self.apply_handler(h as usize, err);
-                            self.th.frames[p].handler = Some(h);
-                        }
+                if !own {
+                    match self.run_message_handler(p, floor, err) {
+                        Some(e) => err = e,
+                        // The handler runs above the failing frames.
+                        None => return Ok(()),
                     }
                 }
                 if p >= floor {
@@ -690,6 +675,39 @@ impl Vm {
             self.coroutine_die(err.0.value);
             return Ok(());
         }
+    }
+
+    /// Applies the message handler of protected frame `p` (if it has one
+    /// and `err` was not handled yet): above `floor` the handler is pushed
+    /// as a frame over the failing ones (`msgh.rs`), and `None` says the run
+    /// goes on there (its result comes back to `recover` as an error
+    /// already handled); below, as in a recursive call (`call_value`), it
+    /// is called at once, as `lua_call` raises through a protected call's
+    /// handler. Returns the error to unwind with.
+    fn run_message_handler(&mut self, p: usize, floor: usize, err: LuaError) -> Option<LuaError> {
+        let ci = &self.th.frames[p];
+        let Some(h) = ci
+            .handler
+            .filter(|_| !err.0.handled && ci.flags & CLOSING == 0)
+        else {
+            return Some(err);
+        };
+        if p >= floor {
+            return match self.push_handler(p, h as usize, err) {
+                Ok(()) => None,
+                Err(e) if e.0.handled => Some(e),
+                Err(e) => Some(LuaError::handled(e.0.value)),
+            };
+        }
+        if self.gc.in_finalizers {
+            // Finalizers are protected calls of their own (`GCTM`).
+            return Some(err);
+        }
+        // Errors inside the handler must not re-enter it.
+        self.th.frames[p].handler = None;
+        let err = self.apply_handler(h as usize, err);
+        self.th.frames[p].handler = Some(h);
+        Some(err)
     }
 
     /// Calls an `xpcall` message handler on an error, while the frames that

@@ -246,11 +246,7 @@ impl Vm {
     /// Thread `t`'s hook (`lua_gethook`, `lua_gethookmask`,
     /// `lua_gethookcount`).
     pub fn hook(&self, t: ThreadRef) -> Option<Hook> {
-        if t == self.cur {
-            self.th.hook.hook
-        } else {
-            self.heap.threads.get(t).and_then(|th| th.hook.hook)
-        }
+        self.thread(t).and_then(|th| th.hook.hook)
     }
 
     /// Whether the running thread's hook sees every instruction (its

@@ -607,12 +607,9 @@ impl Vm {
 
     /// Flags of the top frame of thread `t`.
     fn frame_flags(&self, t: ThreadRef) -> u16 {
-        let th = if t == self.cur {
-            &self.th
-        } else {
-            &self.heap.threads[t]
-        };
-        th.frames.last().map_or(0, |ci| ci.flags)
+        self.thread(t)
+            .and_then(|th| th.frames.last())
+            .map_or(0, |ci| ci.flags)
     }
 
     fn check_idle(&mut self) -> LuaResult<()> {
@@ -766,7 +763,7 @@ impl Vm {
         let top = match self.parked.iter().position(|&(root, _)| root == t) {
             Some(i) => {
                 let (_, top) = self.parked.swap_remove(i);
-                if self.thread_ref(t).cancel_depth.is_some() {
+                if self.thread(t).is_some_and(|th| th.cancel_depth.is_some()) {
                     self.abandon(t, top);
                     return Ok(Cancelled::Closed(None));
                 }
@@ -775,30 +772,26 @@ impl Vm {
             None if t == self.main => {
                 return Err(self.driver_error("the main thread has no suspended call"));
             }
-            None if !self.heap.threads.contains_key(t) => {
-                return Err(self.driver_error("invalid thread"));
-            }
-            None => match self.thread_status(t) {
-                ThreadStatus::Suspended | ThreadStatus::Dead => {
-                    let th = self.thread_ref(t);
-                    if th.frames.is_empty() && th.tbc.is_empty() {
-                        // Nothing to unwind or close.
-                        return self.close_thread(t).map(Cancelled::Closed);
-                    }
-                    t
+            None => match self.thread(t) {
+                None => return Err(self.driver_error("invalid thread")),
+                Some(th) if th.frames.is_empty() && th.tbc.is_empty() => {
+                    // Not started or dead: nothing to unwind or close.
+                    return self.close_thread(t).map(Cancelled::Closed);
                 }
-                _ => return Err(self.driver_error("cannot cancel a running or normal coroutine")),
+                Some(th) if matches!(th.status, ThreadStatus::Suspended | ThreadStatus::Dead) => t,
+                Some(_) => {
+                    return Err(self.driver_error("cannot cancel a running or normal coroutine"))
+                }
             },
         };
         // Mark the chain, from its innermost thread down to `t`.
-        let mut at = top;
-        loop {
-            self.switch_to(at);
-            self.th.cancel_depth = Some(self.th.frames.len());
-            if at != self.main {
-                self.th.nny += 1;
+        let (main, mut at) = (self.main, top);
+        while let Some(th) = self.thread_mut(at) {
+            th.cancel_depth = Some(th.frames.len());
+            if at != main {
+                th.nny += 1;
             }
-            match self.th.parent {
+            match th.parent {
                 Some(p) if at != t => at = p,
                 _ => break,
             }
@@ -822,15 +815,6 @@ impl Vm {
             Ok(_) => Ok(Cancelled::Closed(None)),
             Err(e) if e.0.value.raw_eq(errv) => Ok(Cancelled::Closed(None)),
             Err(e) => Ok(Cancelled::Closed(Some(e.0.value))),
-        }
-    }
-
-    /// A thread by reference, the running one included.
-    fn thread_ref(&self, t: ThreadRef) -> &crate::state::Thread {
-        if t == self.cur {
-            &self.th
-        } else {
-            &self.heap.threads[t]
         }
     }
 

@@ -513,6 +513,15 @@ impl Vm {
 
     /// The state of thread `t`, running or not (`None` if it was
     /// collected).
+    pub(crate) fn thread(&self, t: ThreadRef) -> Option<&Thread> {
+        if t == self.cur {
+            Some(&self.th)
+        } else {
+            self.heap.threads.get(t).map(|th| &**th)
+        }
+    }
+
+    /// [`Vm::thread`], to change it.
     pub(crate) fn thread_mut(&mut self, t: ThreadRef) -> Option<&mut Thread> {
         if t == self.cur {
             Some(&mut self.th)
