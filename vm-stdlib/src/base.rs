@@ -16,9 +16,9 @@
 
 use std::io::Write;
 
-use crate::chunkfile::{self, Loaded};
 use vm_core::{Args, Continuation, LuaError, LuaResult, Meta, Status, Step, Value, Vm};
 
+use crate::chunkfile::{self, Loaded};
 use crate::resumable::{int_at, pause, set_int, PhaseLog};
 
 natives! {
@@ -752,8 +752,8 @@ fn finish_load(vm: &mut Vm, loaded: LuaResult<Value>) -> LuaResult<Step> {
     }
 }
 
-/// What `luaL_loadfilex` skips at the start of a file (moved to
-/// [`crate::chunkfile`], which loads files).
+/// Loading a file's chunk at once (for a caller that cannot pause), and
+/// the header it skips; `loadfile` and `dofile` load in steps.
 pub use crate::chunkfile::{load_file, skip_file_header};
 
 /// `loadfile([filename [, mode [, env]]])`.

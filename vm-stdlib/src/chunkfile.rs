@@ -9,9 +9,9 @@
 //! pieces go to the loader in steps of [`LOAD_STEP`] bytes, each paid for
 //! as compiling it (one unit a byte), and a native loading a file pauses
 //! between steps past the budget ([`steps`]), so a large file loads over
-//! many slices. The header (a UTF-8 byte order
-//! mark, then a first line starting with `#`) is skipped as the pieces
-//! come, however long that line.
+//! many slices. The header (a UTF-8 byte order mark, then a first line
+//! starting with `#`) is skipped as the pieces come, however long that
+//! line.
 
 use std::io::Read;
 
@@ -34,15 +34,12 @@ pub fn load_file(
     let mut file = ChunkFile::open(vm, name)?;
     let loader = vm.load_start(&file.chunkname(), mode);
     let root = vm.root(loader);
-    let loaded = loop {
-        match feed(vm, &mut file, loader) {
-            Ok(Ok(Fed::More)) => {}
-            Ok(Ok(Fed::End)) => break vm.load_finish(loader, env),
-            Ok(Err(e)) | Err(e) => break Err(e),
-        }
-    };
+    let loaded = feed_until(vm, &mut file, loader, env, |_| false);
     vm.unroot(root);
-    loaded
+    match loaded? {
+        Some(loaded) => loaded,
+        None => Err(vm.error("the file's loading stopped")),
+    }
 }
 
 /// Opens file `name` for a native and pushes its state (the file, then
@@ -87,24 +84,41 @@ pub(crate) fn steps(
     ctx: i64,
 ) -> LuaResult<Loaded> {
     let (ud, loader) = (vm.frame_get(args, at), vm.frame_get(args, at + 1));
-    let Some(mut file) = vm.userdata_mut::<ChunkFile>(ud).and_then(|f| f.take()) else {
+    let file = vm.userdata_mut::<ChunkFile>(ud).map(std::mem::take);
+    let Some(mut file) = file.filter(|f| !matches!(f.source, Source::Closed)) else {
         return Ok(Loaded::Done(Err(vm.error("the file was closed"))));
     };
-    let done = loop {
-        match feed(vm, &mut file, loader)? {
-            Ok(Fed::More) if vm.budget_spent() => {
-                if let Some(f) = vm.userdata_mut::<ChunkFile>(ud) {
-                    *f = file;
-                }
-                return Ok(Loaded::Paused(vm.pausek(k, ctx)));
-            }
-            Ok(Fed::More) => {}
-            Ok(Fed::End) => break vm.load_finish(loader, env),
-            Err(e) => break Err(e),
+    let Some(done) = feed_until(vm, &mut file, loader, env, Vm::budget_spent)? else {
+        if let Some(f) = vm.userdata_mut::<ChunkFile>(ud) {
+            *f = file;
         }
+        return Ok(Loaded::Paused(vm.pausek(k, ctx)));
     };
     vm.frame_truncate(args, at);
     Ok(Loaded::Done(done))
+}
+
+/// Feeds `file` to `loader` until the chunk is loaded (with `env` as
+/// `load`'s): its function or why it failed; or `None` as soon as `stop`
+/// says so, between two steps.
+///
+/// # Errors
+/// The instruction limit.
+fn feed_until(
+    vm: &mut Vm,
+    file: &mut ChunkFile,
+    loader: Value,
+    env: Option<Value>,
+    stop: impl Fn(&Vm) -> bool,
+) -> LuaResult<Option<Result<Value, LuaError>>> {
+    loop {
+        match feed(vm, file, loader)? {
+            Ok(Fed::More) if stop(vm) => return Ok(None),
+            Ok(Fed::More) => {}
+            Ok(Fed::End) => return Ok(Some(vm.load_finish(loader, env))),
+            Err(e) => return Ok(Some(Err(e))),
+        }
+    }
 }
 
 /// Whether the file has more to give.
@@ -126,7 +140,7 @@ fn feed(vm: &mut Vm, file: &mut ChunkFile, loader: Value) -> LuaResult<Result<Fe
                 return Ok(Ok(Fed::More));
             }
             Ok(Piece::End) => return Ok(Ok(Fed::End)),
-            Err(e) => return Ok(Err(file.error(vm, "read", &e))),
+            Err(e) => return Ok(Err(file_error(vm, "read", file.name.as_deref(), &e))),
         }
     }
     let end = file.text.len().min(file.fed + LOAD_STEP);
@@ -180,10 +194,7 @@ impl ChunkFile {
         let source = match name {
             Some(n) => match std::fs::File::open(n) {
                 Ok(f) => Source::File(f),
-                Err(e) => {
-                    let msg = format!("cannot open {n}: {}", crate::auxlib::os_error_text(&e));
-                    return Err(crate::base::plain_error(vm, &msg));
-                }
+                Err(e) => return Err(file_error(vm, "open", name, &e)),
             },
             None => Source::Stdin(std::io::stdin()),
         };
@@ -191,8 +202,7 @@ impl ChunkFile {
             source,
             name: name.map(str::to_owned),
             head: Head::Start,
-            text: Vec::new(),
-            fed: 0,
+            ..ChunkFile::default()
         })
     }
 
@@ -202,13 +212,6 @@ impl ChunkFile {
             Some(n) => format!("@{n}"),
             None => "=stdin".to_owned(),
         }
-    }
-
-    /// "cannot read NAME: reason" (`what` is "read").
-    fn error(&self, vm: &mut Vm, what: &str, e: &std::io::Error) -> LuaError {
-        let shown = self.name.as_deref().unwrap_or("stdin");
-        let reason = crate::auxlib::os_error_text(e);
-        crate::base::plain_error(vm, &format!("cannot {what} {shown}: {reason}"))
     }
 
     /// Up to [`FILE_PIECE`] bytes read, empty at the end of the file.
@@ -275,6 +278,13 @@ impl ChunkFile {
     }
 }
 
+/// "cannot open NAME: reason" (or "read"), NAME "stdin" when `None`.
+fn file_error(vm: &mut Vm, what: &str, name: Option<&str>, e: &std::io::Error) -> LuaError {
+    let shown = name.unwrap_or("stdin");
+    let reason = crate::auxlib::os_error_text(e);
+    crate::base::plain_error(vm, &format!("cannot {what} {shown}: {reason}"))
+}
+
 /// A piece of a file's chunk ([`ChunkFile::next_piece`]).
 enum Piece {
     /// Text to load (empty once: a file that ends in its header).
@@ -287,7 +297,9 @@ enum Piece {
 
 /// A file whose chunk is being read (`LoadF`): its source, its name (none
 /// for standard input), and how far its header is skipped. Kept in a
-/// userdata on the loading native's frame between slices.
+/// userdata on the loading native's frame between slices (a closed file,
+/// the default, is left there while a step works on it).
+#[derive(Default)]
 pub(crate) struct ChunkFile {
     source: Source,
     name: Option<String>,
@@ -297,38 +309,24 @@ pub(crate) struct ChunkFile {
     fed: usize,
 }
 
-impl ChunkFile {
-    /// Takes the file out of its userdata (a closed one is left behind).
-    fn take(&mut self) -> Option<ChunkFile> {
-        if matches!(self.source, Source::Closed) {
-            return None;
-        }
-        let head = std::mem::replace(&mut self.head, Head::Done);
-        Some(ChunkFile {
-            source: std::mem::replace(&mut self.source, Source::Closed),
-            name: self.name.take(),
-            head,
-            text: std::mem::take(&mut self.text),
-            fed: self.fed,
-        })
-    }
-}
-
 /// Where a chunk file's bytes come from.
+#[derive(Default)]
 enum Source {
     File(std::fs::File),
     Stdin(std::io::Stdin),
     /// Read to its end, or taken out of its userdata.
+    #[default]
     Closed,
 }
 
 /// How far a file's header is skipped.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Default)]
 enum Head {
     /// Nothing read yet.
     Start,
     /// Inside a first line starting with `#`, longer than a piece.
     Comment,
     /// The header is behind.
+    #[default]
     Done,
 }

@@ -132,8 +132,7 @@ fn wrap_error(vm: &mut Vm, err: Value) -> LuaResult<Step> {
     if let Value::Str(_) = err {
         // The message is copied at every level of a chain of wraps: paid
         // for, so that a deep chain passing a long message up is suspended.
-        let len = vm.str_bytes(err).map_or(0, <[u8]>::len);
-        crate::string::cost::charge_bytes(vm, len)?;
+        vm.charge_scan(err)?;
         let msg = vm.str_bytes(err).unwrap_or_default().to_vec();
         return Err(vm.error_bytes(&msg));
     }

@@ -226,13 +226,9 @@ fn sub(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     if start > end {
         return return_str(vm, b"");
     }
-    charge_bytes(vm, end + 1 - start)?;
-    // Room first, so that a piece too large is "not enough memory"; the
-    // buffer becomes the string.
-    let mut piece = Vec::new();
-    crate::auxlib::reserve_bytes(vm, &mut piece, end + 1 - start)?;
-    piece.extend_from_slice(&bytes(vm, s)[start - 1..end]);
-    return_string(vm, piece)
+    new_string(vm, s, end + 1 - start, |b, out| {
+        out.extend_from_slice(&b[start - 1..end]);
+    })
 }
 
 fn reverse(vm: &mut Vm, args: Args) -> LuaResult<Step> {
@@ -251,14 +247,25 @@ fn upper(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     })
 }
 
-/// A string as long as argument 1, made by `f` from its bytes into a
-/// buffer reserved first, so that a result too large is "not enough
-/// memory" rather than an abort, and that becomes the string uncopied.
+/// A string as long as argument 1, made by `f` from its bytes.
 fn map_bytes(vm: &mut Vm, args: Args, f: impl FnOnce(&[u8], &mut Vec<u8>)) -> LuaResult<Step> {
     let (s, l) = check_str(vm, args, 1)?;
-    charge_bytes(vm, l)?;
+    new_string(vm, s, l, f)
+}
+
+/// Returns a new string of `len` bytes made by `f` from string `s`'s
+/// bytes, paid for, into a buffer reserved first (so that a result too
+/// large is "not enough memory" rather than an abort), which becomes the
+/// string uncopied.
+fn new_string(
+    vm: &mut Vm,
+    s: Value,
+    len: usize,
+    f: impl FnOnce(&[u8], &mut Vec<u8>),
+) -> LuaResult<Step> {
+    charge_bytes(vm, len)?;
     let mut out = Vec::new();
-    crate::auxlib::reserve_bytes(vm, &mut out, l)?;
+    crate::auxlib::reserve_bytes(vm, &mut out, len)?;
     f(bytes(vm, s), &mut out);
     return_string(vm, out)
 }

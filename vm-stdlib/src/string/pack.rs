@@ -323,10 +323,7 @@ fn pack_run(vm: &mut Vm, args: Args, mut st: Packing, ud: Option<Value>) -> LuaR
         }
     }
     charge_bytes(vm, st.owed)?;
-    vm.make_room(st.out.len())?;
-    let s = vm.new_str_from_vec(st.out);
-    vm.push(s);
-    Ok(Step::Return(1))
+    super::return_string(vm, st.out)
 }
 
 /// Packs the next option of `st` and its argument.
