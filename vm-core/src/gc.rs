@@ -200,6 +200,22 @@ impl Marker {
         }
     }
 
+    /// The strings of a chunk's code being generated (a chunk loader's),
+    /// which no closure refers to yet.
+    fn mark_generating(&mut self, gen: &crate::compiler::code::MainGen) {
+        for p in gen.protos() {
+            for &k in &p.consts {
+                self.mark(k);
+            }
+            for child in &p.protos {
+                self.mark_proto(child);
+            }
+        }
+        for k in gen.constant_locals() {
+            self.mark(k);
+        }
+    }
+
     fn mark_proto(&mut self, p: &Arc<Proto>) {
         if !self.protos.insert(Arc::as_ptr(p)) {
             return;
@@ -364,6 +380,9 @@ impl Vm {
                         m.mark(Value::Table(mt));
                     }
                     m.mark(ud.user_value);
+                    if let Some(gen) = crate::load::generating(&*ud.data) {
+                        m.mark_generating(gen);
+                    }
                 }
                 _ => {}
             }

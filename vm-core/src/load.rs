@@ -14,17 +14,22 @@
 //!
 //! A chunk loaded in pieces ([`Vm::load_start`], [`Vm::load_piece`],
 //! [`Vm::load_finish`]) is held by a userdata, so that a native can keep it
-//! on its stack across calls to the reader; its text is parsed as it
-//! arrives (`compiler::stream`), and the userdata's size in the heap's
-//! accounting follows what it holds.
+//! on its stack across calls to the reader; its text is parsed and its
+//! code generated as it arrives (`compiler::stream`), each function
+//! finished is verified at once, and the userdata's size in the heap's
+//! accounting follows what it holds. The code generated so far holds heap
+//! strings that no closure refers to yet: the collector marks them
+//! through the loader ([`generating`]).
 
+use std::any::Any;
 use std::sync::Arc;
 
+use crate::compiler::code::MainGen;
 use crate::compiler::{self, stream::ChunkStream};
 use crate::debug::chunk_id;
 use crate::error::{LuaError, LuaResult};
 use crate::func::{LuaClosure, Proto};
-use crate::heap::Upval;
+use crate::heap::{Heap, Upval};
 use crate::limit::{COMPILE_CAP, MEMORY_MESSAGE};
 use crate::state::Vm;
 use crate::value::Value;
@@ -78,7 +83,7 @@ impl Vm {
             if self.retry_compile(&compiled) {
                 compiled = compile(self);
             }
-            compiled.and_then(|proto| crate::verify::verify_main(&proto).map(|()| proto))
+            compiled.and_then(|proto| crate::verify::verify_main(&proto, 0).map(|()| proto))
         };
         match compiled {
             Ok(proto) => Ok(self.instantiate(proto, env)),
@@ -97,6 +102,7 @@ impl Vm {
             chunkname: chunkname.to_owned(),
             mode: mode.to_owned(),
             state: Loading::Start,
+            verified: 0,
         };
         self.new_userdata(Box::new(loader), None)
     }
@@ -110,10 +116,8 @@ impl Vm {
     /// error the loader is spent: stop reading.
     pub fn load_piece(&mut self, loader: Value, piece: &[u8]) -> LuaResult<()> {
         let push = |vm: &mut Vm| {
-            let held = vm.userdata_size(loader);
-            let budget = vm.compile_budget(held);
-            let l = vm.userdata_mut::<Loader>(loader)?;
-            Some(l.push(piece, budget))
+            let budget = vm.compile_budget(vm.userdata_size(loader));
+            vm.with_loader(loader, |l, heap| l.push(piece, budget, heap))
         };
         let Some(mut r) = push(self) else {
             return Err(self.compile_error("not a chunk loader"));
@@ -122,14 +126,13 @@ impl Vm {
         if self.retry_compile(&r) {
             r = push(self).unwrap_or(r);
         }
-        let Some(l) = self.userdata_mut::<Loader>(loader) else {
-            return Err(self.compile_error("not a chunk loader"));
-        };
-        let bytes = l.bytes();
-        if r.is_err() {
-            l.state = Loading::Done;
-        }
-        self.set_userdata_size(loader, bytes);
+        let bytes = self.with_loader(loader, |l, _| {
+            if r.is_err() {
+                l.state = Loading::Done;
+            }
+            l.bytes()
+        });
+        self.set_userdata_size(loader, bytes.unwrap_or(0));
         r.map_err(|e| self.compile_error(&e))
     }
 
@@ -140,28 +143,18 @@ impl Vm {
     /// # Errors
     /// As [`Vm::load_piece`], for the whole chunk.
     pub fn load_finish(&mut self, loader: Value, env: Option<Value>) -> LuaResult<Value> {
-        let held = self.userdata_size(loader);
-        let budget = self.compile_budget(held);
-        let Some(l) = self.userdata_mut::<Loader>(loader) else {
+        let finish = |vm: &mut Vm| {
+            let budget = vm.compile_budget(vm.userdata_size(loader));
+            vm.with_loader(loader, |l, heap| l.finish(budget, heap))
+        };
+        let Some(mut compiled) = finish(self) else {
             return Err(self.compile_error("not a chunk loader"));
         };
-        let state = std::mem::replace(&mut l.state, Loading::Done);
-        let chunkname = std::mem::take(&mut l.chunkname);
-        let mode = std::mem::take(&mut l.mode);
-        let compiled = match state {
-            // No piece at all: an empty text chunk (`zgetc` gives `EOZ`).
-            Loading::Start => check_mode(&mode, false).and_then(|()| {
-                let display = chunk_id(&chunkname);
-                let stream = ChunkStream::new(display.clone());
-                self.generate(stream, &chunkname, &display, budget)
-            }),
-            Loading::Text(stream) => {
-                let display = chunk_id(&chunkname);
-                self.generate(stream, &chunkname, &display, budget)
-            }
-            Loading::Binary(bytes) => self.undump(&bytes, &chunkname),
-            Loading::Done => Err("the chunk loader was used up".to_owned()),
-        };
+        // A failed parse of the rest changed nothing.
+        if self.retry_compile(&compiled) {
+            compiled = finish(self).unwrap_or(compiled);
+        }
+        self.with_loader(loader, |l, _| l.state = Loading::Done);
         self.set_userdata_size(loader, 0);
         match compiled {
             Ok(proto) => Ok(self.instantiate(proto, env)),
@@ -169,33 +162,25 @@ impl Vm {
         }
     }
 
-    /// Parses the rest of `stream` (once more after a collection if that
-    /// ran out of memory) and generates the chunk's code.
-    fn generate(
+    /// Runs `f` on the chunk loader `loader` taken out of its userdata
+    /// (so that it may intern strings in the heap), and puts it back:
+    /// a collection must find the code it holds.
+    fn with_loader<T>(
         &mut self,
-        mut stream: ChunkStream,
-        chunkname: &str,
-        display: &str,
-        budget: usize,
-    ) -> Result<Proto, String> {
-        let mut parsed = stream.finish(budget).map_err(|e| e.0);
-        if self.retry_compile(&parsed) {
-            // The stream is no longer in the loader, which still counts it.
-            let budget = self.compile_budget(stream.bytes());
-            parsed = stream.finish(budget).map_err(|e| e.0);
+        loader: Value,
+        f: impl FnOnce(&mut Loader, &mut Heap) -> T,
+    ) -> Option<T> {
+        let mut taken = std::mem::take(self.userdata_mut::<Loader>(loader)?);
+        let r = f(&mut taken, &mut self.heap);
+        if let Some(l) = self.userdata_mut::<Loader>(loader) {
+            *l = taken;
         }
-        let chunk = parsed?;
-        let source: Arc<str> = Arc::from(chunkname);
-        let proto = compiler::generate(&chunk, source, display, &mut self.heap).map_err(|e| e.0)?;
-        crate::verify::verify_main(&proto)?;
-        Ok(proto)
+        Some(r)
     }
 
     /// A binary chunk's prototype, verified.
     fn undump(&mut self, chunk: &[u8], chunkname: &str) -> Result<Proto, String> {
-        let proto = crate::dump::undump(chunk, chunkname, &mut self.heap)?;
-        crate::verify::verify(&proto)?;
-        Ok(proto)
+        undump(chunk, chunkname, &mut self.heap)
     }
 
     /// The main closure of a loaded prototype, with `env` (or the globals)
@@ -260,9 +245,16 @@ fn check_mode(mode: &str, binary: bool) -> Result<(), String> {
     }
 }
 
+/// A binary chunk's prototype, verified.
+fn undump(chunk: &[u8], chunkname: &str, heap: &mut Heap) -> Result<Proto, String> {
+    let proto = crate::dump::undump(chunk, chunkname, heap)?;
+    crate::verify::verify(&proto)?;
+    Ok(proto)
+}
+
 impl Loader {
     /// Takes the next piece; the first decides the chunk's kind.
-    fn push(&mut self, piece: &[u8], budget: usize) -> Result<(), String> {
+    fn push(&mut self, piece: &[u8], budget: usize, heap: &mut Heap) -> Result<(), String> {
         if let Loading::Start = self.state {
             if piece.is_empty() {
                 return Ok(());
@@ -272,11 +264,20 @@ impl Loader {
             self.state = if binary {
                 Loading::Binary(Vec::new())
             } else {
-                Loading::Text(ChunkStream::new(chunk_id(&self.chunkname)))
+                Loading::Text(self.text_stream())
             };
         }
         match &mut self.state {
-            Loading::Text(stream) => stream.push(piece, budget).map_err(|e| e.0),
+            Loading::Text(stream) => {
+                stream.push(piece, budget, heap).map_err(|e| e.0)?;
+                // The functions finished in this piece are checked now,
+                // which leaves only the main function for the end.
+                let functions = stream.functions();
+                let fresh = functions.get(self.verified..).unwrap_or_default();
+                fresh.iter().try_for_each(|p| crate::verify::verify(p))?;
+                self.verified = functions.len();
+                Ok(())
+            }
             Loading::Binary(bytes) => {
                 if bytes.len().saturating_add(piece.len()) > budget
                     || bytes.try_reserve(piece.len()).is_err()
@@ -287,8 +288,30 @@ impl Loader {
                 Ok(())
             }
             Loading::Start => Ok(()),
-            Loading::Done => Err("the chunk loader was used up".to_owned()),
+            Loading::Done => Err(USED_UP.to_owned()),
         }
+    }
+
+    /// The chunk's prototype, verified, once the text has ended. A parse
+    /// that ran out of memory leaves the loader as it was.
+    fn finish(&mut self, budget: usize, heap: &mut Heap) -> Result<Proto, String> {
+        let proto = match &mut self.state {
+            // No piece at all: an empty text chunk (`zgetc` gives `EOZ`).
+            Loading::Start => {
+                check_mode(&self.mode, false)?;
+                self.text_stream().finish(budget, heap)
+            }
+            Loading::Text(stream) => stream.finish(budget, heap),
+            Loading::Binary(bytes) => return undump(bytes, &self.chunkname, heap),
+            Loading::Done => return Err(USED_UP.to_owned()),
+        };
+        let proto = proto.map_err(|e| e.0)?;
+        crate::verify::verify_main(&proto, self.verified)?;
+        Ok(proto)
+    }
+
+    fn text_stream(&self) -> ChunkStream {
+        ChunkStream::new(chunk_id(&self.chunkname), Arc::from(&*self.chunkname))
     }
 
     /// Bytes held.
@@ -301,14 +324,29 @@ impl Loader {
     }
 }
 
+/// What the code generated so far by the loader `data` (a userdata's
+/// payload) refers to, for the collector.
+pub(crate) fn generating(data: &(dyn Any + Send)) -> Option<&MainGen> {
+    match &data.downcast_ref::<Loader>()?.state {
+        Loading::Text(stream) => Some(stream.generator()),
+        _ => None,
+    }
+}
+
+const USED_UP: &str = "the chunk loader was used up";
+
 /// The state of a chunk loaded in pieces (the payload of a loader).
+#[derive(Default)]
 struct Loader {
     /// Raw chunk name (`@file`, `=name`, or the source).
     chunkname: String,
     mode: String,
     state: Loading,
+    /// How many of the main function's nested functions are verified.
+    verified: usize,
 }
 
+#[derive(Default)]
 enum Loading {
     /// No piece yet.
     Start,
@@ -317,5 +355,6 @@ enum Loading {
     /// A binary chunk, gathered whole.
     Binary(Vec<u8>),
     /// Finished, or failed.
+    #[default]
     Done,
 }

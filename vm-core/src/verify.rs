@@ -55,16 +55,26 @@ use crate::func::Proto;
 use crate::opcodes::Op;
 
 /// Checks a main chunk: valid, with the one upvalue (`_ENV`) that `load`
-/// gives it.
-pub(crate) fn verify_main(proto: &Proto) -> Result<(), String> {
+/// gives it. Its first `checked` nested prototypes passed [`verify`]
+/// already (a chunk loaded in pieces checks each function as it is
+/// finished).
+pub(crate) fn verify_main(proto: &Proto, checked: usize) -> Result<(), String> {
     if proto.upvalues.len() != 1 {
         return Err("invalid bytecode: a main chunk has one upvalue".into());
     }
-    verify(proto)
+    verify_function(proto)?;
+    let rest = proto.protos.get(checked..).unwrap_or_default();
+    rest.iter().try_for_each(|p| verify(p))
 }
 
 /// Checks `proto` and its nested prototypes (see the module docs).
 pub(crate) fn verify(proto: &Proto) -> Result<(), String> {
+    verify_function(proto)?;
+    proto.protos.iter().try_for_each(|p| verify(p))
+}
+
+/// Checks `proto`'s own code (how its closures capture included).
+fn verify_function(proto: &Proto) -> Result<(), String> {
     let v = Verifier { p: proto };
     let at = |pc: usize, e: String| {
         let name = proto.code[pc].name();
@@ -75,7 +85,7 @@ pub(crate) fn verify(proto: &Proto) -> Result<(), String> {
     }
     v.function().map_err(|e| format!("invalid bytecode: {e}"))?;
     Flow::run(&v).map_err(|(pc, e)| at(pc, e))?;
-    proto.protos.iter().try_for_each(|p| verify(p))
+    Ok(())
 }
 
 /// What the interpreter relies on register `reg` of a frame of `proto`
@@ -1291,7 +1301,7 @@ mod tests {
     #[test]
     fn a_main_chunk_has_one_upvalue() {
         let p = proto(vec![Op::Return0 {}], 1);
-        assert!(verify_main(&p).unwrap_err().contains("one upvalue"));
+        assert!(verify_main(&p, 0).unwrap_err().contains("one upvalue"));
     }
 
     #[test]

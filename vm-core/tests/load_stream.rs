@@ -53,6 +53,22 @@ fn whole(vm: &mut Vm, text: &[u8]) -> Result<Vec<u8>, String> {
 /// Loads `text` in pieces of the given sizes (cycled), stopping at the
 /// first error as `load` does.
 fn pieces(vm: &mut Vm, text: &[u8], sizes: &[usize]) -> Result<Vec<u8>, String> {
+    pieces_with(vm, text, sizes, |_| {})
+}
+
+/// [`pieces`] with a full collection between two pieces: the code
+/// generated so far (its strings, which no function refers to yet) must
+/// survive it.
+fn pieces_collecting(vm: &mut Vm, text: &[u8], sizes: &[usize]) -> Result<Vec<u8>, String> {
+    pieces_with(vm, text, sizes, Vm::full_gc)
+}
+
+fn pieces_with(
+    vm: &mut Vm,
+    text: &[u8],
+    sizes: &[usize],
+    between: impl Fn(&mut Vm),
+) -> Result<Vec<u8>, String> {
     let loader = vm.load_start("=chunk", "bt");
     let root = vm.root(loader);
     let mut at = 0;
@@ -66,6 +82,7 @@ fn pieces(vm: &mut Vm, text: &[u8], sizes: &[usize]) -> Result<Vec<u8>, String> 
         if let Err(e) = vm.load_piece(loader, &text[at..end]) {
             break Err(e);
         }
+        between(vm);
         at = end;
         i += 1;
     };
@@ -87,6 +104,12 @@ fn corpus_in_pieces_loads_as_whole() {
                 String::from_utf8_lossy(&text[..text.len().min(80)])
             );
         }
+        assert_eq!(
+            pieces_collecting(&mut vm, &text, &[256]),
+            expected,
+            "pieces with collections of {}",
+            String::from_utf8_lossy(&text[..text.len().min(80)])
+        );
     }
 }
 
@@ -120,8 +143,52 @@ const BITS: [&str; 25] = [
     "=",
 ];
 
+/// Statements whose code depends on what came before or after them:
+/// labels (a label ending the chunk is outside its locals' scope), gotos
+/// forward and back, locals, compile-time constants holding strings,
+/// closures capturing them, blocks, and code-generation errors (a goto
+/// into a local's scope, an assignment to a constant, an undefined label).
+const STATEMENTS: [&str; 20] = [
+    "::a:: ",
+    "::b:: ",
+    "goto a ",
+    "goto b ",
+    "local x = 'lx' ",
+    "local k <const> = 'kay' .. 'pee' ",
+    "local n <const> = 42 ",
+    "x = k ",
+    "k = 1 ",
+    "do ",
+    "end ",
+    "g = function() return x, k, 'in' end ",
+    "t = {k, 'field', [k] = 'v'} ",
+    "; ",
+    "if x then goto a end ",
+    "\n",
+    "while x do break end ",
+    "local function f() return f, 'rec' end ",
+    "return k ",
+    "return ",
+];
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases(512)))]
+
+    /// Chunks of the statements above, cut anywhere and collected between
+    /// pieces, load in pieces as they load whole: the code generated a
+    /// statement at a time is the code of the whole chunk, with the same
+    /// errors.
+    #[test]
+    fn statements_in_pieces_generate_as_whole(
+        stats in prop::collection::vec(0usize..STATEMENTS.len(), 0..40),
+        sizes in prop::collection::vec(1usize..24, 1..6),
+    ) {
+        let text: String = stats.iter().map(|&s| STATEMENTS[s]).collect();
+        let mut vm = Vm::new();
+        let expected = whole(&mut vm, text.as_bytes());
+        prop_assert_eq!(&pieces(&mut vm, text.as_bytes(), &sizes), &expected);
+        prop_assert_eq!(pieces_collecting(&mut vm, text.as_bytes(), &sizes), expected);
+    }
 
     /// Text made of the awkward bits above, cut anywhere, loads in pieces
     /// as it loads whole: the same function (line numbers included) or

@@ -21,11 +21,19 @@
 //! needed. The rest (the last statements, a final `return`, the check for
 //! `<eof>`) is parsed by [`ChunkStream::finish`] over the whole remainder,
 //! the same code as for a string.
+//!
+//! Each complete statement goes at once to the code generator
+//! ([`MainGen`]), and its tree is dropped: the work of generating code is
+//! spread over the pieces as the parsing is.
 
-use super::ast::{Block, Chunk, Stat};
+use std::sync::Arc;
+
+use super::ast::Stat;
+use super::code::MainGen;
 use super::lex::{Lexer, OpenComment, Token};
 use super::parse::{out_of_memory, Parser};
-use super::SyntaxError;
+use super::{Interner, SyntaxError};
+use crate::func::Proto;
 
 type PResult<T> = Result<T, SyntaxError>;
 
@@ -36,17 +44,28 @@ const EAGER: usize = 4096;
 const MIN_CAPACITY: usize = 256;
 
 impl ChunkStream {
-    /// A stream for a chunk displayed as `chunkname` in errors.
-    pub(crate) fn new(chunkname: String) -> Self {
+    /// A stream for a chunk displayed as `chunkname` in errors, whose
+    /// prototypes record `source`.
+    pub(crate) fn new(chunkname: String, source: Arc<str>) -> Self {
         ChunkStream {
             chunkname,
             pending: Vec::new(),
             line: 1,
             last_line: 1,
-            stats: Vec::new(),
+            gen: MainGen::new(source),
             cost: 0,
             attempted: 0,
         }
+    }
+
+    /// The code generated so far, whose strings a collection must keep.
+    pub(crate) fn generator(&self) -> &MainGen {
+        &self.gen
+    }
+
+    /// The functions finished so far in the main function, in order.
+    pub(crate) fn functions(&self) -> &[Arc<Proto>] {
+        self.gen.functions()
     }
 
     /// Estimated bytes held: the buffered text plus the tree parsed.
@@ -54,17 +73,23 @@ impl ChunkStream {
         self.pending.capacity() + self.cost
     }
 
-    /// Adds `piece` and parses the complete statements buffered, failing
-    /// with "not enough memory" where [`ChunkStream::bytes`] would pass
+    /// Adds `piece`, parses the complete statements buffered and generates
+    /// their code (interning its strings with `interner`), failing with
+    /// "not enough memory" where [`ChunkStream::bytes`] would pass
     /// `budget`. A failed push leaves the stream as it was (the piece not
     /// added), so the caller may collect garbage and push it again.
-    pub(crate) fn push(&mut self, piece: &[u8], budget: usize) -> PResult<()> {
+    pub(crate) fn push(
+        &mut self,
+        piece: &[u8],
+        budget: usize,
+        interner: &mut dyn Interner,
+    ) -> PResult<()> {
         if self.bytes().saturating_add(piece.len()) > budget
             || self.pending.try_reserve(piece.len()).is_err()
         {
             return Err(out_of_memory());
         }
-        let (len, stats) = (self.pending.len(), self.stats.len());
+        let len = self.pending.len();
         self.pending.extend_from_slice(piece);
         // Small statements are tried at every piece, as PUC's parser
         // reads on demand (a syntax error stops the reading at once);
@@ -73,18 +98,22 @@ impl ChunkStream {
         if self.pending.len() > EAGER && self.pending.len() < 2 * self.attempted {
             return Ok(());
         }
-        let r = self.parse_complete(budget);
-        if r.is_err() {
+        let mut stats = Vec::new();
+        if let Err(e) = self.parse_complete(budget, &mut stats) {
             // Nothing of this parse is kept (it changes `pending` only
             // when it succeeds).
             self.pending.truncate(len);
-            self.stats.truncate(stats);
+            return Err(e);
         }
-        r
+        for stat in stats {
+            self.gen.statement(stat, interner);
+        }
+        Ok(())
     }
 
-    /// Parses the top-level statements that end before the buffered end.
-    fn parse_complete(&mut self, budget: usize) -> PResult<()> {
+    /// Parses the top-level statements that end before the buffered end
+    /// into `stats`.
+    fn parse_complete(&mut self, budget: usize, stats: &mut Vec<Stat>) -> PResult<()> {
         let room = budget.saturating_sub(self.bytes());
         let mut lex = Lexer::partial(&self.pending, &self.chunkname, self.line);
         let first = lex.next_token();
@@ -114,10 +143,10 @@ impl ChunkStream {
                 }
                 break;
             }
-            let before = self.stats.len();
-            let r = p.statement(&mut self.stats);
+            let before = stats.len();
+            let r = p.statement(stats);
             if p.lex.starved() {
-                self.stats.truncate(before);
+                stats.truncate(before);
                 break;
             }
             r?;
@@ -155,10 +184,12 @@ impl ChunkStream {
         self.attempted = self.pending.len();
     }
 
-    /// The whole chunk, once the text has ended: the rest is parsed as a
-    /// chunk's text would be. A failure leaves the stream as it was, so
-    /// that the caller may collect garbage and try again.
-    pub(crate) fn finish(&mut self, budget: usize) -> PResult<Chunk> {
+    /// The chunk's main function, once the text has ended: the rest is
+    /// parsed as a chunk's text would be, and its code generated. A syntax
+    /// error in the rest comes before an error found generating code. A
+    /// failed parse leaves the stream as it was, so that the caller may
+    /// collect garbage and try again.
+    pub(crate) fn finish(&mut self, budget: usize, interner: &mut dyn Interner) -> PResult<Proto> {
         let room = budget.saturating_sub(self.cost);
         let mut p = Parser::new(
             Lexer::resume(&self.pending, &self.chunkname, self.line),
@@ -166,15 +197,8 @@ impl ChunkStream {
         )?;
         p.last_line = self.last_line;
         let rest = p.main_chunk()?;
-        let mut stats = std::mem::take(&mut self.stats);
-        stats.extend(rest.block.stats);
-        Ok(Chunk {
-            block: Block {
-                stats,
-                ret: rest.block.ret,
-            },
-            end_line: rest.end_line,
-        })
+        self.gen
+            .finish(rest.block, rest.end_line, &self.chunkname, interner)
     }
 }
 
@@ -226,9 +250,9 @@ pub(crate) struct ChunkStream {
     line: u32,
     /// The line of the last token parsed (`ls->lastline`).
     last_line: u32,
-    /// The top-level statements parsed.
-    stats: Vec<Stat>,
-    /// Estimated bytes of `stats` and of their code.
+    /// The code of the top-level statements parsed.
+    gen: MainGen,
+    /// Estimated bytes of the statements parsed and of their code.
     cost: usize,
     /// `pending`'s length after the last parse: the next waits until it
     /// doubles.

@@ -144,7 +144,7 @@ fn set_target(op: &mut Op, reg: u8) {
     }
 }
 
-impl Compiler<'_, '_> {
+impl Compiler<'_> {
     fn op_at(&mut self, pc: usize) -> Option<&mut Op> {
         self.fs.proto.code.get_mut(pc)
     }

@@ -36,10 +36,10 @@ struct Constructor {
     hashed: usize,
 }
 
-impl<'a> Compiler<'a, '_> {
+impl Compiler<'_> {
     /// Compiles an expression, leaving its value described, not
     /// necessarily in a register (`expr`).
-    pub(super) fn expr(&mut self, e: &'a Expr) -> CResult<ExpDesc> {
+    pub(super) fn expr(&mut self, e: &Expr) -> CResult<ExpDesc> {
         self.fs.line = e.line;
         match &e.kind {
             ExprKind::Binary(..)
@@ -75,8 +75,8 @@ impl<'a> Compiler<'a, '_> {
     /// calls and calls (`suffixedexp`'s loop) above it, in evaluation
     /// order. Also a single name, as an assignment's target.
     #[inline(never)]
-    pub(super) fn chain(&mut self, e: &'a Expr) -> CResult<ExpDesc> {
-        let mut links: SmallVec<[&'a Expr; 8]> = SmallVec::new();
+    pub(super) fn chain(&mut self, e: &Expr) -> CResult<ExpDesc> {
+        let mut links: SmallVec<[&Expr; 8]> = SmallVec::new();
         let mut bottom = e;
         while let ExprKind::Binary(_, first, _)
         | ExprKind::Index(first, _)
@@ -118,7 +118,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// A name or a parenthesised expression (`primaryexp`). Parentheses
     /// reduce calls and `...` to one value and make variables values.
-    fn primary_exp(&mut self, e: &'a Expr) -> CResult<ExpDesc> {
+    fn primary_exp(&mut self, e: &Expr) -> CResult<ExpDesc> {
         self.fs.line = e.line;
         match &e.kind {
             ExprKind::Name(name) => self.single_var(name),
@@ -137,7 +137,7 @@ impl<'a> Compiler<'a, '_> {
     /// The arguments of a call whose function is in register `f`, and the
     /// `CALL` itself, at `line` (`funcargs`).
     #[inline(never)]
-    fn func_args(&mut self, f: &mut ExpDesc, args: &'a [Expr], line: u32) -> CResult<()> {
+    fn func_args(&mut self, f: &mut ExpDesc, args: &[Expr], line: u32) -> CResult<()> {
         let Some(base) = f.reg() else {
             return Err(self.error("syntax error"));
         };
@@ -163,7 +163,7 @@ impl<'a> Compiler<'a, '_> {
     /// Compiles a list of expressions, all but the last into consecutive
     /// registers; returns how many there are and the last one, still open
     /// (`explist`).
-    pub(super) fn exp_list(&mut self, exprs: &'a [Expr]) -> CResult<(usize, ExpDesc)> {
+    pub(super) fn exp_list(&mut self, exprs: &[Expr]) -> CResult<(usize, ExpDesc)> {
         let Some((last, init)) = exprs.split_last() else {
             return Ok((0, ExpDesc::void()));
         };
@@ -179,7 +179,7 @@ impl<'a> Compiler<'a, '_> {
     /// registers and stored by `SETLIST` every `FIELDS_PER_FLUSH` items (a
     /// final call or `...` adds all its values).
     #[inline(never)]
-    fn constructor(&mut self, fields: &'a [Field], end_line: u32) -> CResult<ExpDesc> {
+    fn constructor(&mut self, fields: &[Field], end_line: u32) -> CResult<ExpDesc> {
         let pc = self.fs.emit(Op::NewTable {
             a: 0,
             hash: 0,
@@ -236,7 +236,7 @@ impl<'a> Compiler<'a, '_> {
         &mut self,
         cc: &mut Constructor,
         key: ExpDesc,
-        value: &'a Expr,
+        value: &Expr,
         reg: usize,
     ) -> CResult<()> {
         cc.hashed += 1;

@@ -63,14 +63,14 @@ use std::sync::Arc;
 use super::{ast, Interner, SyntaxError};
 use crate::func::{Proto, UpvalDesc};
 use crate::opcodes::Op;
-use crate::value::StrRef;
+use crate::value::{StrRef, Value};
 use exp::ExpDesc;
 use scope::{Gotos, Labels, VarDesc};
 use state::FuncState;
 
 /// An error found while generating code: a message and the line it is
 /// reported at. `generate` adds the chunk name.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) struct CompileError {
     line: u32,
     msg: String,
@@ -87,40 +87,180 @@ pub(crate) fn generate(
     interner: &mut dyn Interner,
 ) -> Result<Proto, SyntaxError> {
     let mut compiler = Compiler::new(source, interner);
-    compiler
-        .main_func(chunk)
-        .map_err(|e| SyntaxError(format!("{chunkname}:{}: {}", e.line, e.msg)))
+    compiler.main_func(chunk).map_err(|e| located(chunkname, e))
 }
 
-/// The state of one compilation: the function being compiled, the functions
-/// enclosing it, and the variable, label and goto lists they share (like
-/// `lparser.c`'s `Dyndata`; each function knows where its part starts).
-struct Compiler<'a, 'i> {
-    /// The function being compiled.
+/// A chunk's main function generated a statement at a time, as a chunk
+/// loaded in pieces is parsed (`compiler::stream`): each statement's tree
+/// is dropped once its code exists, so the work of code generation is
+/// spread over the pieces too, and the last step is only the last
+/// statements. Its strings are heap strings that nothing else refers to
+/// yet: a collection between two statements must mark them
+/// ([`MainGen::protos`], [`MainGen::constant_locals`]).
+///
+/// Errors are kept until [`MainGen::finish`], so that a syntax error
+/// later in the chunk takes precedence, as it does when the whole text is
+/// parsed before any code is generated.
+pub(crate) struct MainGen {
+    parts: Parts,
+    /// The main function's prologue has been generated.
+    opened: bool,
+    /// Labels waiting for the statement after them, which decides whether
+    /// they end the chunk (`label_run`).
+    labels: Vec<ast::Stat>,
+    /// Line of the last statement's last token.
+    last_line: Option<u32>,
+    /// The first error, after which statements are only dropped.
+    error: Option<CompileError>,
+}
+
+impl MainGen {
+    /// The generator of a chunk whose prototypes record `source`.
+    pub(crate) fn new(source: Arc<str>) -> Self {
+        MainGen {
+            parts: Parts::new(source),
+            opened: false,
+            labels: Vec::new(),
+            last_line: None,
+            error: None,
+        }
+    }
+
+    /// Generates the code of the next top-level statement.
+    pub(crate) fn statement(&mut self, stat: ast::Stat, interner: &mut dyn Interner) {
+        if matches!(stat.kind, ast::StatKind::Label(_)) {
+            self.labels.push(stat);
+            return;
+        }
+        self.last_line = Some(stat.end_line);
+        let labels = mem::take(&mut self.labels);
+        // An error waits in `self.error` for `finish`.
+        let _ = self.step(interner, |c| {
+            if !labels.is_empty() {
+                let after = std::slice::from_ref(&stat);
+                c.label_run(&labels, after, None, stat::BlockEnd::at(stat.line))?;
+            }
+            c.statement(&stat)
+        });
+    }
+
+    /// Generates the last statements and the final `return` of a chunk
+    /// whose end is at `end_line`, and returns its main function, or the
+    /// first error (as `chunkname:line: message`).
+    pub(crate) fn finish(
+        &mut self,
+        rest: ast::Block,
+        end_line: u32,
+        chunkname: &str,
+        interner: &mut dyn Interner,
+    ) -> Result<Proto, SyntaxError> {
+        let mut stats = mem::take(&mut self.labels);
+        stats.extend(rest.stats);
+        let last_line = stats.last().map(|s| s.end_line).or(self.last_line);
+        self.step(interner, |c| {
+            c.stat_slice(&stats, rest.ret.as_ref(), stat::BlockEnd::at(end_line))?;
+            if let (Some(line), None) = (last_line, &rest.ret) {
+                c.fs.line = line;
+            }
+            c.close_func(end_line)
+        })
+        .map_err(|e| located(chunkname, e))
+    }
+
+    /// The prototypes being built (the main function's, and those of
+    /// functions open around the statement being generated): their
+    /// constants, and the prototypes finished inside them, are alive.
+    pub(crate) fn protos(&self) -> impl Iterator<Item = &Proto> {
+        let p = &self.parts;
+        p.outer.iter().chain([&p.fs]).map(|fs| &fs.proto)
+    }
+
+    /// The functions finished in the main function, in order.
+    pub(crate) fn functions(&self) -> &[Arc<Proto>] {
+        &self.parts.fs.proto.protos
+    }
+
+    /// The values of the compile-time constant locals in scope.
+    pub(crate) fn constant_locals(&self) -> impl Iterator<Item = Value> + '_ {
+        self.parts.actvar.iter().filter_map(VarDesc::constant)
+    }
+
+    /// Runs `f` on the resumed generator, unless an error came first; the
+    /// first error is kept.
+    fn step<T>(
+        &mut self,
+        interner: &mut dyn Interner,
+        f: impl FnOnce(&mut Compiler<'_>) -> CResult<T>,
+    ) -> CResult<T> {
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let empty = Parts::new(self.parts.source.clone());
+        let parts = mem::replace(&mut self.parts, empty);
+        let mut c = Compiler::resume(parts, interner);
+        if !self.opened {
+            c.open_main();
+            self.opened = true;
+        }
+        let r = f(&mut c);
+        self.parts = c.suspend();
+        if let Err(e) = &r {
+            self.error = Some(e.clone());
+        }
+        r
+    }
+}
+
+/// `chunkname:line: message`.
+fn located(chunkname: &str, e: CompileError) -> SyntaxError {
+    SyntaxError(format!("{chunkname}:{}: {}", e.line, e.msg))
+}
+
+/// A [`Compiler`] without its interner: what a generation keeps between
+/// two statements.
+struct Parts {
     fs: FuncState,
-    /// Enclosing functions, innermost last.
     outer: Vec<FuncState>,
-    /// Declared local variables of all open functions.
-    actvar: Vec<VarDesc<'a>>,
-    /// Visible labels of all open blocks.
-    labels: Labels<'a>,
-    /// Pending (forward) gotos and breaks of all open blocks.
-    gotos: Gotos<'a>,
-    interner: &'i mut dyn Interner,
+    actvar: Vec<VarDesc>,
+    labels: Labels,
+    gotos: Gotos,
     source: Arc<str>,
 }
 
-impl<'a, 'i> Compiler<'a, 'i> {
-    fn new(source: Arc<str>, interner: &'i mut dyn Interner) -> Self {
-        Compiler {
+impl Parts {
+    fn new(source: Arc<str>) -> Self {
+        Parts {
             fs: FuncState::new(source.clone(), 0, 0, 0),
             outer: Vec::new(),
             actvar: Vec::new(),
             labels: Labels::default(),
             gotos: Gotos::default(),
-            interner,
             source,
         }
+    }
+}
+
+/// The state of one compilation: the function being compiled, the functions
+/// enclosing it, and the variable, label and goto lists they share (like
+/// `lparser.c`'s `Dyndata`; each function knows where its part starts).
+struct Compiler<'i> {
+    /// The function being compiled.
+    fs: FuncState,
+    /// Enclosing functions, innermost last.
+    outer: Vec<FuncState>,
+    /// Declared local variables of all open functions.
+    actvar: Vec<VarDesc>,
+    /// Visible labels of all open blocks.
+    labels: Labels,
+    /// Pending (forward) gotos and breaks of all open blocks.
+    gotos: Gotos,
+    interner: &'i mut dyn Interner,
+    source: Arc<str>,
+}
+
+impl<'i> Compiler<'i> {
+    fn new(source: Arc<str>, interner: &'i mut dyn Interner) -> Self {
+        Compiler::resume(Parts::new(source), interner)
     }
 
     /// An error reported at the current line.
@@ -132,9 +272,15 @@ impl<'a, 'i> Compiler<'a, 'i> {
         self.interner.intern(bytes)
     }
 
-    /// Compiles the main function (`mainfunc`): variadic, with `_ENV` as its
-    /// only upvalue.
-    fn main_func(&mut self, chunk: &'a ast::Chunk) -> CResult<Proto> {
+    /// Compiles the main function (`mainfunc`).
+    fn main_func(&mut self, chunk: &ast::Chunk) -> CResult<Proto> {
+        self.open_main();
+        self.stat_list(&chunk.block, stat::BlockEnd::at(chunk.end_line))?;
+        self.close_func(chunk.end_line)
+    }
+
+    /// Starts the main function: variadic, with `_ENV` as its only upvalue.
+    fn open_main(&mut self) {
         self.fs.line = 1;
         self.enter_block(false);
         self.set_vararg(0);
@@ -144,8 +290,39 @@ impl<'a, 'i> Compiler<'a, 'i> {
             index: 0,
         });
         self.fs.upval_readonly.push(false);
-        self.stat_list(&chunk.block, stat::BlockEnd::at(chunk.end_line))?;
-        self.close_func(chunk.end_line)
+    }
+
+    /// Resumes a generation suspended between two statements.
+    fn resume(parts: Parts, interner: &'i mut dyn Interner) -> Self {
+        let Parts {
+            fs,
+            outer,
+            actvar,
+            labels,
+            gotos,
+            source,
+        } = parts;
+        Compiler {
+            fs,
+            outer,
+            actvar,
+            labels,
+            gotos,
+            interner,
+            source,
+        }
+    }
+
+    /// Suspends the generation (it no longer borrows the interner).
+    fn suspend(self) -> Parts {
+        Parts {
+            fs: self.fs,
+            outer: self.outer,
+            actvar: self.actvar,
+            labels: self.labels,
+            gotos: self.gotos,
+            source: self.source,
+        }
     }
 
     /// Starts compiling a nested function defined at `line` (`open_func`).
@@ -189,7 +366,7 @@ impl<'a, 'i> Compiler<'a, 'i> {
     /// Compiles a function body and leaves the new closure in the next free
     /// register (`body` + `codeclosure`).
     #[inline(never)]
-    fn body(&mut self, func: &'a ast::FuncBody) -> CResult<ExpDesc> {
+    fn body(&mut self, func: &ast::FuncBody) -> CResult<ExpDesc> {
         self.open_func(func.line);
         self.fs.line = func.line;
         for param in &func.params {

@@ -131,7 +131,7 @@ fn const_op(op: BinOp, a: u8, b: u8, c: u32) -> Op {
     }
 }
 
-impl Compiler<'_, '_> {
+impl Compiler<'_> {
     /// Applies a unary operator (`luaK_prefix`).
     #[inline(never)]
     pub(super) fn prefix(&mut self, op: UnOp, e: &mut ExpDesc, line: u32) -> CResult<()> {

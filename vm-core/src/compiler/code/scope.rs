@@ -3,6 +3,7 @@
 //! resolution of `goto`/`break` against labels with Lua 5.4's rules.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use super::exp::{ExpDesc, ExpKind};
 use super::state::{BlockCnt, FuncState, JumpList};
@@ -10,6 +11,11 @@ use super::{CResult, CompileError, Compiler};
 use crate::func::{LocVar, UpvalDesc};
 use crate::opcodes::Op;
 use crate::value::Value;
+
+/// A variable's or label's name, owned so that a generator's state does
+/// not borrow the syntax tree (a chunk loaded in pieces drops each
+/// statement once its code is generated).
+pub(super) type Name = Arc<str>;
 
 /// Name of the environment upvalue/variable.
 pub(super) const ENV: &str = "_ENV";
@@ -35,9 +41,9 @@ pub(super) enum VarKind {
 }
 
 /// A declared local variable (`Vardesc`).
-#[derive(Clone, Copy, Debug)]
-pub(super) struct VarDesc<'a> {
-    pub(super) name: &'a str,
+#[derive(Clone, Debug)]
+pub(super) struct VarDesc {
+    pub(super) name: Name,
     pub(super) kind: VarKind,
     /// Register (not for compile-time constants).
     reg: u8,
@@ -45,7 +51,7 @@ pub(super) struct VarDesc<'a> {
     locvar: usize,
 }
 
-impl VarDesc<'_> {
+impl VarDesc {
     /// The value of a compile-time constant.
     pub(super) fn constant(&self) -> Option<Value> {
         match self.kind {
@@ -60,9 +66,9 @@ impl VarDesc<'_> {
 }
 
 /// A visible label (`Labeldesc`).
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Label<'a> {
-    name: &'a str,
+#[derive(Clone, Debug)]
+pub(super) struct Label {
+    name: Name,
     line: u32,
     pc: usize,
     /// Active locals at the label.
@@ -76,27 +82,27 @@ pub(super) struct Label<'a> {
 /// last (`Dyndata.label`), indexed by name so that finding one does not
 /// scan the others (which made `goto`s and labels quadratic).
 #[derive(Default)]
-pub(super) struct Labels<'a> {
-    list: Vec<Label<'a>>,
+pub(super) struct Labels {
+    list: Vec<Label>,
     /// For each name, the index in `list` of its last label.
-    last: HashMap<&'a str, usize>,
+    last: HashMap<Name, usize>,
 }
 
-impl<'a> Labels<'a> {
+impl Labels {
     /// Number of labels, where the next block or function starts its own.
     pub(super) fn len(&self) -> usize {
         self.list.len()
     }
 
-    fn push(&mut self, mut label: Label<'a>) {
-        label.hides = self.last.insert(label.name, self.list.len());
+    fn push(&mut self, mut label: Label) {
+        label.hides = self.last.insert(label.name.clone(), self.list.len());
         self.list.push(label);
     }
 
     /// The label named `name` among those from index `first` on. Names are
     /// unique among the visible labels of a function, so only the last
     /// label of that name can be one of the current function's.
-    fn find(&self, name: &str, first: usize) -> Option<&Label<'a>> {
+    fn find(&self, name: &str, first: usize) -> Option<&Label> {
         let &index = self.last.get(name)?;
         if index < first {
             return None;
@@ -110,16 +116,16 @@ impl<'a> Labels<'a> {
             let Some(label) = self.list.pop() else { break };
             match label.hides {
                 Some(hidden) => self.last.insert(label.name, hidden),
-                None => self.last.remove(label.name),
+                None => self.last.remove(&label.name),
             };
         }
     }
 }
 
 /// A pending forward `goto` or `break` (`Labeldesc` of the goto list).
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Goto<'a> {
-    name: &'a str,
+#[derive(Clone, Debug)]
+pub(super) struct Goto {
+    name: Name,
     line: u32,
     /// The jumps to patch when the label is found.
     jumps: JumpList,
@@ -140,21 +146,21 @@ pub(super) struct Goto<'a> {
 /// lower their levels, `movegotosout`), so each goto is visited at most
 /// once per block around it, a number the parser's nesting limit bounds.
 #[derive(Default)]
-pub(super) struct Gotos<'a> {
-    list: Vec<Option<Goto<'a>>>,
+pub(super) struct Gotos {
+    list: Vec<Option<Goto>>,
     /// For each name, the indices in `list` of its pending gotos, in order.
-    by_name: HashMap<&'a str, Vec<usize>>,
+    by_name: HashMap<Name, Vec<usize>>,
 }
 
-impl<'a> Gotos<'a> {
+impl Gotos {
     /// Number of entries, where the next block starts its own.
     pub(super) fn len(&self) -> usize {
         self.list.len()
     }
 
-    fn push(&mut self, goto: Goto<'a>) {
+    fn push(&mut self, goto: Goto) {
         self.by_name
-            .entry(goto.name)
+            .entry(goto.name.clone())
             .or_default()
             .push(self.list.len());
         self.list.push(Some(goto));
@@ -162,7 +168,7 @@ impl<'a> Gotos<'a> {
 
     /// Removes and returns, in order, the pending gotos named `name` from
     /// index `first` on (those of the current block).
-    fn take(&mut self, name: &str, first: usize) -> Vec<Goto<'a>> {
+    fn take(&mut self, name: &str, first: usize) -> Vec<Goto> {
         let Some(indices) = self.by_name.get_mut(name) else {
             return Vec::new();
         };
@@ -182,7 +188,7 @@ impl<'a> Gotos<'a> {
     }
 
     /// The pending gotos from index `first` on, in order.
-    fn pending_mut(&mut self, first: usize) -> impl Iterator<Item = &mut Goto<'a>> {
+    fn pending_mut(&mut self, first: usize) -> impl Iterator<Item = &mut Goto> {
         self.list
             .get_mut(first..)
             .unwrap_or_default()
@@ -191,7 +197,7 @@ impl<'a> Gotos<'a> {
     }
 
     /// The first pending goto from index `first` on.
-    fn first_pending(&self, first: usize) -> Option<&Goto<'a>> {
+    fn first_pending(&self, first: usize) -> Option<&Goto> {
         self.list
             .get(first..)
             .unwrap_or_default()
@@ -209,11 +215,11 @@ impl<'a> Gotos<'a> {
 }
 
 /// Searches the active locals of `fs` for `name` (`searchvar`).
-fn search_var(actvar: &[VarDesc<'_>], fs: &FuncState, name: &str) -> Option<ExpKind> {
+fn search_var(actvar: &[VarDesc], fs: &FuncState, name: &str) -> Option<ExpKind> {
     (0..fs.nactvar).rev().find_map(|vidx| {
         let index = fs.first_local + vidx;
         let var = actvar.get(index)?;
-        (var.name == name).then_some(match var.kind {
+        (*var.name == *name).then_some(match var.kind {
             VarKind::CompileTime(_) => ExpKind::Const(index),
             _ => ExpKind::Local { reg: var.reg, vidx },
         })
@@ -235,9 +241,9 @@ fn limit_error(fs: &FuncState, limit: usize, what: &str) -> CompileError {
     fs.error(format!("too many {what} (limit is {limit}) in {place}"))
 }
 
-impl<'a> Compiler<'a, '_> {
+impl Compiler<'_> {
     /// The variable with index `vidx` among the current function's.
-    fn var(&self, vidx: usize) -> Option<&VarDesc<'a>> {
+    fn var(&self, vidx: usize) -> Option<&VarDesc> {
         self.actvar.get(self.fs.first_local + vidx)
     }
 
@@ -255,13 +261,13 @@ impl<'a> Compiler<'a, '_> {
 
     /// Declares a local, not yet active (`new_localvar`); returns its index
     /// among the function's variables.
-    pub(super) fn new_local(&mut self, name: &'a str, kind: VarKind) -> CResult<usize> {
+    pub(super) fn new_local(&mut self, name: &str, kind: VarKind) -> CResult<usize> {
         let count = self.actvar.len() + 1 - self.fs.first_local;
         if count > MAX_VARS {
             return Err(limit_error(&self.fs, MAX_VARS, "local variables"));
         }
         self.actvar.push(VarDesc {
-            name,
+            name: name.into(),
             kind,
             reg: 0,
             locvar: 0,
@@ -310,8 +316,8 @@ impl<'a> Compiler<'a, '_> {
     /// Makes a local's debug entry start at the current instruction.
     pub(super) fn restart_local_debug_info(&mut self, vidx: usize) {
         let pc = self.fs.index_u32(self.fs.pc());
-        if let Some(&var) = self.var(vidx) {
-            if let Some(info) = self.fs.proto.locvars.get_mut(var.locvar) {
+        if let Some(locvar) = self.var(vidx).map(|v| v.locvar) {
+            if let Some(info) = self.fs.proto.locvars.get_mut(locvar) {
                 info.start_pc = pc;
             }
         }
@@ -322,12 +328,10 @@ impl<'a> Compiler<'a, '_> {
     fn remove_vars(&mut self, to_level: usize) {
         let pc = self.fs.index_u32(self.fs.pc());
         for vidx in to_level..self.fs.nactvar {
-            if let Some(&var) = self.var(vidx) {
-                if var.in_register() {
-                    if let Some(info) = self.fs.proto.locvars.get_mut(var.locvar) {
-                        info.end_pc = pc;
-                    }
-                }
+            let var = self.var(vidx).filter(|v| v.in_register());
+            let locvar = var.map(|v| v.locvar);
+            if let Some(info) = locvar.and_then(|i| self.fs.proto.locvars.get_mut(i)) {
+                info.end_pc = pc;
             }
         }
         self.actvar.truncate(self.fs.first_local + to_level);
@@ -463,11 +467,11 @@ impl<'a> Compiler<'a, '_> {
     /// Fails if `e` is a read-only variable (`check_readonly`).
     pub(super) fn check_readonly(&self, e: &ExpDesc) -> CResult<()> {
         let name = match e.k {
-            ExpKind::Const(index) => self.actvar.get(index).map(|v| v.name),
+            ExpKind::Const(index) => self.actvar.get(index).map(|v| &*v.name),
             ExpKind::Local { vidx, .. } => self
                 .var(vidx)
                 .filter(|v| !matches!(v.kind, VarKind::Regular))
-                .map(|v| v.name),
+                .map(|v| &*v.name),
             ExpKind::Upval(u) => {
                 let u = usize::from(u);
                 match self.fs.upval_readonly.get(u) {
@@ -547,8 +551,8 @@ impl<'a> Compiler<'a, '_> {
         u8::try_from(level).unwrap_or(u8::MAX)
     }
 
-    fn undefined_goto(&self, goto: &Goto<'_>) -> CompileError {
-        if goto.name == BREAK {
+    fn undefined_goto(&self, goto: &Goto) -> CompileError {
+        if *goto.name == *BREAK {
             self.error(format!("break outside loop at line {}", goto.line))
         } else {
             self.error(format!(
@@ -561,14 +565,14 @@ impl<'a> Compiler<'a, '_> {
     // ---- labels and gotos ----
 
     /// A label visible from the current block (`findlabel`).
-    fn find_label(&self, name: &str) -> Option<Label<'a>> {
-        self.labels.find(name, self.fs.first_label).copied()
+    fn find_label(&self, name: &str) -> Option<Label> {
+        self.labels.find(name, self.fs.first_label).cloned()
     }
 
     /// Records a pending goto (`newgotoentry`).
-    pub(super) fn new_goto(&mut self, name: &'a str, line: u32, jumps: JumpList) {
+    pub(super) fn new_goto(&mut self, name: &str, line: u32, jumps: JumpList) {
         self.gotos.push(Goto {
-            name,
+            name: name.into(),
             line,
             jumps,
             nactvar: self.fs.nactvar,
@@ -578,7 +582,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// `goto name` (`gotostat`): a backward jump is resolved now (closing
     /// the locals it leaves), a forward one waits for its label.
-    pub(super) fn goto_stat(&mut self, name: &'a str, line: u32) {
+    pub(super) fn goto_stat(&mut self, name: &str, line: u32) {
         match self.find_label(name) {
             Some(label) => {
                 let level = self.reg_level(label.nactvar);
@@ -601,7 +605,7 @@ impl<'a> Compiler<'a, '_> {
     /// Errors are reported at `err_line`, the line of what follows.
     pub(super) fn label_stat(
         &mut self,
-        name: &'a str,
+        name: &str,
         line: u32,
         last: bool,
         err_line: u32,
@@ -621,26 +625,20 @@ impl<'a> Compiler<'a, '_> {
     /// Creates a label here and resolves the pending gotos of the current
     /// block that target it, closing variables if one of them needs it;
     /// returns whether it emitted a `CLOSE` (`createlabel`).
-    fn create_label(
-        &mut self,
-        name: &'a str,
-        line: u32,
-        last: bool,
-        err_line: u32,
-    ) -> CResult<bool> {
+    fn create_label(&mut self, name: &str, line: u32, last: bool, err_line: u32) -> CResult<bool> {
         let pc = self.fs.get_label();
         let nactvar = match self.fs.blocks.last() {
             Some(block) if last => block.nactvar,
             _ => self.fs.nactvar,
         };
         let label = Label {
-            name,
+            name: name.into(),
             line,
             pc,
             nactvar,
             hides: None,
         };
-        self.labels.push(label);
+        self.labels.push(label.clone());
         if self.solve_gotos(&label, err_line)? {
             // Close from the label's own level: a label ending its block is
             // outside the scope of the block's locals, so a goto that left
@@ -656,12 +654,12 @@ impl<'a> Compiler<'a, '_> {
 
     /// Points the current block's pending gotos for `label` to it
     /// (`solvegotos`); returns whether one of them needs a `CLOSE`.
-    fn solve_gotos(&mut self, label: &Label<'a>, err_line: u32) -> CResult<bool> {
+    fn solve_gotos(&mut self, label: &Label, err_line: u32) -> CResult<bool> {
         let first = self.fs.blocks.last().map_or(0, |b| b.first_goto);
         let mut need_close = false;
-        for goto in self.gotos.take(label.name, first) {
+        for goto in self.gotos.take(&label.name, first) {
             if goto.nactvar < label.nactvar {
-                let local = self.var(goto.nactvar).map_or("?", |v| v.name);
+                let local = self.var(goto.nactvar).map_or("?", |v| &v.name);
                 let mut err = self.error(format!(
                     "<goto {}> at line {} jumps into the scope of local '{local}'",
                     goto.name, goto.line

@@ -31,9 +31,9 @@ impl BlockEnd {
     }
 }
 
-impl<'a> Compiler<'a, '_> {
+impl Compiler<'_> {
     /// Compiles a block's statements in the current scope (`statlist`).
-    pub(super) fn stat_list(&mut self, block: &'a Block, end: BlockEnd) -> CResult<()> {
+    pub(super) fn stat_list(&mut self, block: &Block, end: BlockEnd) -> CResult<()> {
         self.stat_slice(&block.stats, block.ret.as_ref(), end)?;
         // What ends the block (a `CLOSE`, a loop's jump back, the jump over
         // an `else`) is on the line of its last token, as in PUC Lua.
@@ -44,10 +44,10 @@ impl<'a> Compiler<'a, '_> {
     }
 
     /// Compiles statements and an optional final `return`.
-    fn stat_slice(
+    pub(super) fn stat_slice(
         &mut self,
-        stats: &'a [Stat],
-        ret: Option<&'a Return>,
+        stats: &[Stat],
+        ret: Option<&Return>,
         end: BlockEnd,
     ) -> CResult<()> {
         let mut i = 0;
@@ -74,11 +74,11 @@ impl<'a> Compiler<'a, '_> {
     /// Consecutive labels. PUC Lua reads the no-op statements after a label
     /// before creating it, so a run of labels is created last to first,
     /// all seeing what follows the run.
-    fn label_run(
+    pub(super) fn label_run(
         &mut self,
-        labels: &'a [Stat],
-        after: &'a [Stat],
-        ret: Option<&'a Return>,
+        labels: &[Stat],
+        after: &[Stat],
+        ret: Option<&Return>,
         end: BlockEnd,
     ) -> CResult<()> {
         let last = after.is_empty() && ret.is_none() && !end.until;
@@ -98,7 +98,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// Compiles a block in its own scope (`block`); `end_line` is the line
     /// of the token that ends it, where errors found at its end are reported.
-    pub(super) fn block(&mut self, block: &'a Block, end_line: u32) -> CResult<()> {
+    pub(super) fn block(&mut self, block: &Block, end_line: u32) -> CResult<()> {
         self.enter_block(false);
         self.stat_list(block, BlockEnd::at(end_line))?;
         self.leave_block()?;
@@ -106,7 +106,7 @@ impl<'a> Compiler<'a, '_> {
     }
 
     /// Compiles one statement; its temporaries are freed after it.
-    fn statement(&mut self, stat: &'a Stat) -> CResult<()> {
+    pub(super) fn statement(&mut self, stat: &Stat) -> CResult<()> {
         self.fs.line = stat.line;
         let line = stat.line;
         match &stat.kind {
@@ -158,7 +158,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// `local n1 <attr>, ... = explist` (`localstat`).
     #[inline(never)]
-    fn local_stat(&mut self, names: &'a [(String, Attrib)], exprs: &'a [Expr]) -> CResult<()> {
+    fn local_stat(&mut self, names: &[(String, Attrib)], exprs: &[Expr]) -> CResult<()> {
         let mut to_close = None;
         for (i, (name, attrib)) in names.iter().enumerate() {
             let kind = match attrib {
@@ -246,12 +246,7 @@ impl<'a> Compiler<'a, '_> {
     /// `t1, t2, ... = explist` (`restassign`): targets are evaluated left to
     /// right, values into consecutive registers, then stored right to left.
     #[inline(never)]
-    fn assign_stat(
-        &mut self,
-        targets: &'a [Expr],
-        exprs: &'a [Expr],
-        end_line: u32,
-    ) -> CResult<()> {
+    fn assign_stat(&mut self, targets: &[Expr], exprs: &[Expr], end_line: u32) -> CResult<()> {
         let mut vars: Vec<ExpDesc> = Vec::with_capacity(targets.len());
         for target in targets {
             let var = self.chain(target)?;
@@ -331,7 +326,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// A call statement: the call keeps no results (`exprstat`).
     #[inline(never)]
-    fn call_stat(&mut self, call: &'a Expr) -> CResult<()> {
+    fn call_stat(&mut self, call: &Expr) -> CResult<()> {
         let e = self.chain(call)?;
         let ExpKind::Call(pc) = e.k else {
             return Err(self.error("syntax error"));
@@ -344,7 +339,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// A loop condition: falls through when true; returns the jumps taken
     /// when false (`cond`).
-    fn cond(&mut self, cond: &'a Expr) -> CResult<JumpList> {
+    fn cond(&mut self, cond: &Expr) -> CResult<JumpList> {
         let mut v = self.expr(cond)?;
         if v.k == ExpKind::Nil {
             // All falses are equal here.
@@ -356,7 +351,7 @@ impl<'a> Compiler<'a, '_> {
 
     /// `while cond do body end`.
     #[inline(never)]
-    fn while_stat(&mut self, cond: &'a Expr, body: &'a Block, end_line: u32) -> CResult<()> {
+    fn while_stat(&mut self, cond: &Expr, body: &Block, end_line: u32) -> CResult<()> {
         let init = self.fs.get_label();
         let exit = self.cond(cond)?;
         self.enter_block(true);
@@ -374,7 +369,7 @@ impl<'a> Compiler<'a, '_> {
     /// If the body's locals are captured, going round again must close
     /// them, so the repeat jump goes through a `CLOSE`.
     #[inline(never)]
-    fn repeat_stat(&mut self, body: &'a Block, cond: &'a Expr) -> CResult<()> {
+    fn repeat_stat(&mut self, body: &Block, cond: &Expr) -> CResult<()> {
         let init = self.fs.get_label();
         self.enter_block(true);
         self.enter_block(false);
@@ -403,8 +398,8 @@ impl<'a> Compiler<'a, '_> {
     /// `end_line` is the line of its `end`.
     fn if_stat(
         &mut self,
-        arms: &'a [(Expr, Block)],
-        else_block: Option<&'a Block>,
+        arms: &[(Expr, Block)],
+        else_block: Option<&Block>,
         end_line: u32,
     ) -> CResult<()> {
         let mut escape = None;
@@ -428,8 +423,8 @@ impl<'a> Compiler<'a, '_> {
     #[inline(never)]
     fn test_then_block(
         &mut self,
-        cond: &'a Expr,
-        block: &'a Block,
+        cond: &Expr,
+        block: &Block,
         more: bool,
         end_line: Option<u32>,
         escape: &mut JumpList,
@@ -476,10 +471,10 @@ impl<'a> Compiler<'a, '_> {
     #[inline(never)]
     fn num_for(
         &mut self,
-        var: &'a str,
-        bounds: [&'a Expr; 2],
-        step: Option<&'a Expr>,
-        body: &'a Block,
+        var: &str,
+        bounds: [&Expr; 2],
+        step: Option<&Expr>,
+        body: &Block,
         [line, end_line]: [u32; 2],
     ) -> CResult<()> {
         self.enter_block(true);
@@ -512,9 +507,9 @@ impl<'a> Compiler<'a, '_> {
     #[inline(never)]
     fn gen_for(
         &mut self,
-        names: &'a [String],
-        exprs: &'a [Expr],
-        body: &'a Block,
+        names: &[String],
+        exprs: &[Expr],
+        body: &Block,
         [line, end_line]: [u32; 2],
     ) -> CResult<()> {
         self.enter_block(true);
@@ -541,7 +536,7 @@ impl<'a> Compiler<'a, '_> {
     }
 
     /// Compiles an expression into the next register (`exp1`).
-    fn exp_to_next_reg_of(&mut self, e: &'a Expr) -> CResult<()> {
+    fn exp_to_next_reg_of(&mut self, e: &Expr) -> CResult<()> {
         let mut v = self.expr(e)?;
         self.exp_to_next_reg(&mut v)
     }
@@ -556,7 +551,7 @@ impl<'a> Compiler<'a, '_> {
         [line, end_line]: [u32; 2],
         nvars: usize,
         generic: bool,
-        body: &'a Block,
+        body: &Block,
     ) -> CResult<()> {
         let prep = self.fs.emit(if generic {
             Op::TForPrep { a: base, bx: 0 }
@@ -599,9 +594,9 @@ impl<'a> Compiler<'a, '_> {
     #[inline(never)]
     fn func_stat(
         &mut self,
-        path: &'a [String],
-        method: Option<&'a str>,
-        func: &'a FuncBody,
+        path: &[String],
+        method: Option<&str>,
+        func: &FuncBody,
         line: u32,
     ) -> CResult<()> {
         let Some((first, fields)) = path.split_first() else {
@@ -624,7 +619,7 @@ impl<'a> Compiler<'a, '_> {
     /// `local function name(params) body end` (`localfunc`): the name is in
     /// scope inside the body, for recursion.
     #[inline(never)]
-    fn local_func(&mut self, name: &'a str, func: &'a FuncBody) -> CResult<()> {
+    fn local_func(&mut self, name: &str, func: &FuncBody) -> CResult<()> {
         let vidx = self.new_local(name, VarKind::Regular)?;
         self.adjust_local_vars(1);
         self.body(func)?;
@@ -636,7 +631,7 @@ impl<'a> Compiler<'a, '_> {
     /// `return explist` (`retstat`): a single call becomes a tail call
     /// (outside the scope of to-be-closed variables).
     #[inline(never)]
-    fn ret_stat(&mut self, ret: &'a Return) -> CResult<()> {
+    fn ret_stat(&mut self, ret: &Return) -> CResult<()> {
         self.fs.line = ret.line;
         let mut first = self.fs.nvarstack;
         let (nret, mut e) = self.exp_list(&ret.exprs)?;

@@ -1,0 +1,69 @@
+//! How long one slice takes: runs a Lua script (with the standard library)
+//! by resuming it with a budget of N instructions at a time, as a scheduler
+//! would, and prints the number of slices, the longest one and the mean.
+//! The longest slice is what the budget invariant bounds ("a driver call
+//! returns within its budget plus K units"): a native that pauses between
+//! steps keeps it short however large its input.
+//!
+//! ```sh
+//! cargo run --release -p vm-stdlib --example slice_latency -- 10000 script.lua
+//! ```
+
+use std::time::{Duration, Instant};
+
+use vm_core::{Outcome, Vm};
+
+fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    let (Some(budget), Some(path)) = (argv.get(1).and_then(|n| n.parse().ok()), argv.get(2)) else {
+        eprintln!("usage: slice_latency BUDGET SCRIPT");
+        std::process::exit(2);
+    };
+    let text = match std::fs::read(path) {
+        Ok(text) => text,
+        Err(e) => {
+            eprintln!("slice_latency: {path}: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mut vm = Vm::new();
+    vm_stdlib::open_all(&mut vm);
+    let f = match vm.load(&text, &format!("@{path}")) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("slice_latency: {}", vm.error_to_string(&e));
+            std::process::exit(1);
+        }
+    };
+    let main = vm.main_thread();
+    let (mut slices, mut longest, mut total) = (0u64, Duration::ZERO, Duration::ZERO);
+    let mut time = |slices: &mut u64, started: Instant| {
+        let took = started.elapsed();
+        *slices += 1;
+        longest = longest.max(took);
+        total += took;
+    };
+    let started = Instant::now();
+    let mut out = vm.start(f, &[], budget);
+    time(&mut slices, started);
+    loop {
+        match out {
+            Ok(Outcome::OutOfFuel) => {
+                let started = Instant::now();
+                out = vm.resume(main, &[], budget);
+                time(&mut slices, started);
+            }
+            Ok(Outcome::Return(_)) => break,
+            Ok(other) => {
+                eprintln!("slice_latency: the script stopped with {other:?}");
+                std::process::exit(1);
+            }
+            Err(e) => {
+                eprintln!("slice_latency: {}", vm.error_to_string(&e));
+                std::process::exit(1);
+            }
+        }
+    }
+    let mean = total / u32::try_from(slices).unwrap_or(u32::MAX).max(1);
+    println!("slices {slices}  longest {longest:.2?}  mean {mean:.2?}  total {total:.2?}");
+}
