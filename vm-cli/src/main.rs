@@ -61,7 +61,7 @@ fn byte_count(argv: &[String], i: usize, name: &str) -> Result<u64, String> {
         Some((at, 'g' | 'G')) => (&n[..at], 1 << 30),
         _ => (n.as_str(), 1),
     };
-    match digits.parse::<u64>().ok().and_then(|d| d.checked_mul(unit)) {
+    match decimal(digits).and_then(|d| d.checked_mul(unit)) {
         Some(b) if b > 0 => Ok(b),
         _ => Err(format!("'{name}' needs a positive byte count, got '{n}'")),
     }
@@ -70,10 +70,19 @@ fn byte_count(argv: &[String], i: usize, name: &str) -> Result<u64, String> {
 /// The positive integer argument of option `name` at `argv[i]`.
 fn count_arg(argv: &[String], i: usize, name: &str) -> Result<u64, String> {
     let n = argv.get(i).ok_or(format!("'{name}' needs argument"))?;
-    match n.parse::<u64>() {
-        Ok(n) if n > 0 => Ok(n),
+    match decimal(n) {
+        Some(n) if n > 0 => Ok(n),
         _ => Err(format!("'{name}' needs a positive integer, got '{n}'")),
     }
+}
+
+/// A number written in decimal digits only (no sign, as a count has
+/// none), if it fits.
+fn decimal(text: &str) -> Option<u64> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
 }
 
 /// Parses `lua`-style options; `Err` carries the usage message.
@@ -374,6 +383,9 @@ mod tests {
         assert_eq!((o.instruction_limit, o.script), (Some(50), Some(3)));
         assert!(parse_args(&argv(&["vm", "--instruction-limit", "-1"])).is_err());
         assert!(parse_args(&argv(&["vm", "--slice"])).is_err());
+        assert!(parse_args(&argv(&["vm", "--slice", "+5"])).is_err());
+        assert!(parse_args(&argv(&["vm", "--instruction-limit", "+5"])).is_err());
+        assert!(parse_args(&argv(&["vm", "--memory-limit", "+5M"])).is_err());
         let o = parse_args(&argv(&["vm", "--memory-limit", "64M", "f.lua"])).unwrap();
         assert_eq!(o.memory_limit, Some(64 << 20));
         let o = parse_args(&argv(&["vm", "--memory-limit", "1000"])).unwrap();

@@ -199,7 +199,8 @@ fn script_headers_are_skipped() {
 
 /// Without a memory limit, a read that outgrows the address space (a line
 /// of `/dev/zero`, under `ulimit -v`) is "not enough memory", not an
-/// abort; so are string results too large for it (they aborted).
+/// abort; so are string results, tables and chunks too large for it (they
+/// aborted).
 #[test]
 #[cfg(target_os = "linux")]
 fn outgrowing_the_address_space_without_a_limit_is_not_enough_memory() {
@@ -213,6 +214,16 @@ fn outgrowing_the_address_space_without_a_limit_is_not_enough_memory() {
          print(pcall(function() for i = 1, 8 do t[i] = s .. i end end)) t = nil print('alive')",
         "local s, t = ('ab'):rep(100000000), {}
          print(pcall(function() for i = 1, 8 do t[i] = s:sub(i) end end)) t = nil print('alive')",
+        // A table's array part, its hash part, a string literal and a
+        // name as long as a chunk.
+        "local t = {} print(pcall(function() for i = 1, 1e9 do t[i] = i end end)) t = nil print('alive')",
+        "local t = {} print(pcall(function() for i = 1, 1e9 do t[i + 0.5] = i end end)) t = nil print('alive')",
+        "local s = 'return [[' .. ('x'):rep(250000000) .. ']]'
+         local f, e = load(s, '=n') s = nil print(f ~= nil, e) print('alive')",
+        "local s = 'return ' .. ('x'):rep(300000000)
+         local f, e = load(s, '=n') s = nil print(f ~= nil, e) print('alive')",
+        "local s = 'return [[' .. ('x'):rep(400000000) .. ']]'
+         local f, e = load(s) s = nil print(f ~= nil, e) print('alive')",
     ] {
         let out = Command::new("sh")
             .arg("-c")

@@ -271,8 +271,7 @@ impl Vm {
         match self.heap.tables[t].set(k, v) {
             Ok(()) => {
                 let grown = self.heap.tables[t].take_growth();
-                self.heap.debt += grown;
-                if grown > 0 && self.heap.over_limit(0) {
+                if self.heap.table_grew(grown) && self.heap.over_limit(0) {
                     return Err(self.memory_error());
                 }
                 Ok(())
@@ -291,7 +290,9 @@ impl Vm {
     pub fn raw_set_str(&mut self, t: TableRef, k: &str, v: Value) {
         let k = self.heap.intern(k.as_bytes());
         self.heap.tables[t].set_str(k, v);
-        self.heap.debt += self.heap.tables[t].take_growth();
+        // A refused growth fails the next check of the limit.
+        let grown = self.heap.tables[t].take_growth();
+        self.heap.table_grew(grown);
     }
 
     /// The table border `#t` (raw).

@@ -412,7 +412,10 @@ impl<T: IntoLua> IntoLua for Vec<T> {
             let v = x.into_lua(vm)?;
             vm.heap.tables[t].set_int(i, v);
         }
-        vm.heap.debt += vm.heap.tables[t].take_growth();
+        let grown = vm.heap.tables[t].take_growth();
+        if vm.heap.table_grew(grown) && vm.heap.over_limit(0) {
+            return Err(vm.memory_error());
+        }
         Ok(Value::Table(t))
     }
 }

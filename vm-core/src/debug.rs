@@ -168,12 +168,10 @@ impl Vm {
     /// frame). Message handlers' trampolines (`msgh.rs`) are not levels:
     /// a handler's caller is the function that failed, as in PUC Lua.
     pub(crate) fn level_frame(&self, level: usize) -> Option<usize> {
+        // From the top down, as `lua_getstack` walks `ci->previous`: the
+        // cost grows with the level asked for, not the stack's depth.
         let frames = &self.th.frames;
-        let top = frames.len().checked_sub(1)?;
-        if !frames.iter().any(|ci| ci.flags & NO_LEVEL != 0) {
-            return top.checked_sub(level);
-        }
-        (0..=top)
+        (0..frames.len())
             .rev()
             .filter(|&fi| frames[fi].flags & NO_LEVEL == 0)
             .nth(level)
@@ -534,9 +532,16 @@ impl Vm {
         Some(info)
     }
 
-    /// The number of active stack levels of the running thread.
+    /// The number of active stack levels of the running thread (a walk
+    /// over the whole stack: to check one level, [`Vm::has_level`]).
     pub fn stack_depth(&self) -> usize {
         self.level_frames().len()
+    }
+
+    /// Whether the running thread has stack level `level`, found in time
+    /// proportional to `level` (`lua_getstack`).
+    pub fn has_level(&self, level: usize) -> bool {
+        self.level_frame(level).is_some()
     }
 
     /// Runs `f` with thread `t` made the running one, for inspecting its

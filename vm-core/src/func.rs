@@ -121,15 +121,34 @@ impl Proto {
             + names
     }
 
-    /// Approximate bytes of this prototype and all those nested in it.
+    /// Approximate bytes of this prototype and all those nested in it,
+    /// their sources included.
     pub(crate) fn tree_bytes(&self) -> usize {
+        let mut sources = Sources::default();
         let mut total = 0;
         let mut todo = vec![self];
         while let Some(p) = todo.pop() {
-            total += p.own_bytes();
+            total += p.own_bytes() + sources.first_time(&p.source);
             todo.extend(p.protos.iter().map(|c| &**c));
         }
         total
+    }
+}
+
+/// The sources (chunk names) already counted: a chunk's prototypes share
+/// one, which may be as long as the chunk (`load` of a string names the
+/// chunk by its text), so it is counted once.
+#[derive(Default)]
+struct Sources(std::collections::HashSet<*const u8>);
+
+impl Sources {
+    /// `source`'s length if it was not counted yet, else 0.
+    fn first_time(&mut self, source: &Arc<str>) -> usize {
+        if self.0.insert(source.as_ptr()) {
+            source.len()
+        } else {
+            0
+        }
     }
 }
 
@@ -147,10 +166,10 @@ pub(crate) fn protos_bytes<'a>(roots: impl Iterator<Item = &'a Arc<Proto>>) -> u
             todo.push(p);
         }
     }
-    let mut total = 0;
+    let (mut total, mut sources) = (0, Sources::default());
     while let Some(p) = todo.pop() {
         if seen.insert(Arc::as_ptr(p)) {
-            total += p.own_bytes();
+            total += p.own_bytes() + sources.first_time(&p.source);
             todo.extend(p.protos.iter());
         }
     }

@@ -118,6 +118,9 @@ pub struct Heap {
     pub(crate) live: usize,
     /// The memory limit (`Vm::set_memory_limit`); `None`: no limit.
     pub(crate) limit: Option<usize>,
+    /// The allocator refused a table room for a new key since the last
+    /// memory error: the store that needed it must fail.
+    pub(crate) refused: bool,
 }
 
 /// Approximate per-object overheads used for pacing the collector, both
@@ -259,11 +262,23 @@ impl Heap {
         self.live + self.debt
     }
 
-    /// Whether `extra` more bytes would take the heap past its limit.
+    /// Whether `extra` more bytes would take the heap past its limit, or
+    /// an allocation was refused.
     #[inline]
     pub(crate) fn over_limit(&self, extra: usize) -> bool {
-        self.limit
-            .is_some_and(|l| self.approx_bytes().saturating_add(extra) > l)
+        self.refused
+            || self
+                .limit
+                .is_some_and(|l| self.approx_bytes().saturating_add(extra) > l)
+    }
+
+    /// Accounts for a table's growth; true when the table grew or was
+    /// refused room, so that the caller must check [`Heap::over_limit`].
+    #[inline]
+    pub(crate) fn table_grew(&mut self, growth: crate::table::Growth) -> bool {
+        self.debt += growth.bytes;
+        self.refused |= growth.refused;
+        growth.bytes > 0 || growth.refused
     }
 }
 

@@ -55,6 +55,15 @@ pub(crate) const COMPILE_CAP: usize = 4 << 30;
 /// The error value of a failed allocation (`LUA_ERRMEM`'s message).
 pub const MEMORY_MESSAGE: &str = "not enough memory";
 
+/// Whether the allocator grants `bytes` now: a probe for what has no
+/// fallible reservation (`ThinVec`, `Arc<str>`), made just before the
+/// allocation it stands for, so that without a memory limit a request too
+/// large for the machine is "not enough memory" rather than an abort
+/// (unless another thread takes the room in between).
+pub fn can_allocate(bytes: usize) -> bool {
+    Vec::<u8>::new().try_reserve_exact(bytes).is_ok()
+}
+
 /// Values a `VARARG` or a switch between coroutines moves for the price
 /// of the instruction or native that makes it.
 const FREE_MOVES: usize = 64;
@@ -242,6 +251,8 @@ impl Vm {
     #[cold]
     #[inline(never)]
     pub fn memory_error(&mut self) -> LuaError {
+        // The refusal that led here, if one did, is reported.
+        self.heap.refused = false;
         LuaError::new(self.new_str(MEMORY_MESSAGE.as_bytes()))
     }
 
@@ -349,13 +360,10 @@ impl Vm {
             && self.th.frames.iter().any(|ci| ci.flags & MSGH != 0)
     }
 
-    /// Recounts the waiting native frames after an error unwound frames.
-    pub(crate) fn recount_ccalls(&mut self) {
-        self.th.ncalls = self
-            .th
-            .frames
-            .iter()
-            .filter(|ci| ci.flags & CALLING != 0)
-            .count() as u32;
+    /// The waiting native frames of the running thread, counted (what
+    /// `Thread::ncalls` keeps).
+    pub(crate) fn count_ccalls(&self) -> u32 {
+        let calling = self.th.frames.iter().filter(|ci| ci.flags & CALLING != 0);
+        calling.count() as u32
     }
 }

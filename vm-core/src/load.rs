@@ -264,7 +264,7 @@ impl Loader {
             self.state = if binary {
                 Loading::Binary(Vec::new())
             } else {
-                Loading::Text(self.text_stream())
+                Loading::Text(Box::new(self.text_stream()))
             };
         }
         match &mut self.state {
@@ -350,8 +350,9 @@ struct Loader {
 enum Loading {
     /// No piece yet.
     Start,
-    /// Source text, parsed as it comes.
-    Text(ChunkStream),
+    /// Source text, parsed as it comes (boxed: the generator's state is
+    /// large, and a loader is moved in and out of its userdata).
+    Text(Box<ChunkStream>),
     /// A binary chunk, gathered whole.
     Binary(Vec<u8>),
     /// Finished, or failed.

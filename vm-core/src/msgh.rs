@@ -92,11 +92,13 @@ impl Vm {
     }
 
     /// Pops frames down to `keep`, ending the trampolines and the
-    /// finalizers' runner among them, and recounts the native calls
-    /// waiting.
+    /// finalizers' runner among them, and uncounts the native calls
+    /// waiting in them.
     pub(crate) fn unwind_frames(&mut self, keep: usize) {
+        let mut calling = 0;
         for fi in (keep..self.th.frames.len()).rev() {
             let ci = &self.th.frames[fi];
+            calling += u32::from(ci.flags & crate::state::CALLING != 0);
             if ci.flags & MSGH != 0 {
                 let ctx = ci.ctx;
                 self.end_trampoline(ctx);
@@ -106,6 +108,9 @@ impl Vm {
         }
         self.unwind_hook(keep);
         self.th.frames.truncate(keep);
-        self.recount_ccalls();
+        // Only the frames popped are visited: an error caught deep in the
+        // stack costs what it unwinds, not the stack's depth.
+        self.th.ncalls = self.th.ncalls.saturating_sub(calling);
+        debug_assert_eq!(self.th.ncalls, self.count_ccalls());
     }
 }

@@ -54,6 +54,7 @@ mod index;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use crate::limit::can_allocate;
 use slotmap::Key;
 use thin_vec::ThinVec;
 
@@ -153,6 +154,20 @@ pub struct Table {
     /// Bytes allocated by growth since the last `take_growth` (the heap
     /// adds them to the collector's debt).
     grown: u32,
+    /// A growth was refused by the allocator since the last
+    /// `take_growth`: the insertion that needed it did not happen.
+    refused: bool,
+}
+
+/// What a table's growth took since it was last asked
+/// ([`Table::take_growth`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Growth {
+    /// Bytes allocated.
+    pub bytes: usize,
+    /// The allocator refused room for a new key, which was not inserted:
+    /// the store must fail with "not enough memory".
+    pub refused: bool,
 }
 
 impl Table {
@@ -172,6 +187,7 @@ impl Table {
             array: vec![Value::Nil; narray.min(MAX_PREALLOC)],
             hash: HashPart::with_capacity(nhash.min(MAX_PREALLOC)),
             grown: 0,
+            refused: false,
         }
     }
 
@@ -395,10 +411,14 @@ impl Table {
     }
 
     /// Bytes allocated by this table's growth since the last call (for the
-    /// collector's pacing); resets the count.
+    /// collector's pacing), and whether the allocator refused one; resets
+    /// both.
     #[inline]
-    pub fn take_growth(&mut self) -> usize {
-        std::mem::take(&mut self.grown) as usize
+    pub fn take_growth(&mut self) -> Growth {
+        Growth {
+            bytes: std::mem::take(&mut self.grown) as usize,
+            refused: std::mem::take(&mut self.refused),
+        }
     }
 
     /// Records the bytes allocated since `approx_bytes` was `before`.
@@ -426,6 +446,10 @@ impl Table {
         let len = len.min(MAX_PREALLOC);
         if len > old_len {
             let before = self.approx_bytes();
+            if self.array.try_reserve_exact(len - old_len).is_err() {
+                self.refused = true;
+                return;
+            }
             self.array.resize(len, Value::Nil);
             self.hash.move_ints_to_array(&mut self.array, old_len);
             self.absorb_from_hash();
@@ -466,7 +490,7 @@ impl Table {
             // `HashPart::insert_new`): a full rehash scans the array part,
             // and churning keys through a small hash part next to a large
             // array would pay that scan on every insertion.
-            self.hash.insert_new(key, hash, value, Some(vacant));
+            self.refused |= !self.hash.insert_new(key, hash, value, Some(vacant));
         }
     }
 
@@ -497,6 +521,10 @@ impl Table {
         let len = self.array.len();
         let live = self.array.iter().filter(|v| !v.is_nil()).count();
         if 2 * (live + 1) > len + 1 {
+            if self.array.try_reserve(1).is_err() {
+                self.refused = true;
+                return;
+            }
             self.array.push(value);
             self.absorb_from_hash();
         } else {
@@ -529,6 +557,9 @@ impl Table {
     #[inline(never)]
     fn rehash_and_insert(&mut self, key: Value, value: Value) {
         self.rehash(key);
+        if self.refused {
+            return;
+        }
         if let Value::Int(i) = key {
             let index = array_index(i);
             if let Some(slot) = self.array.get_mut(index) {
@@ -541,7 +572,7 @@ impl Table {
                 return;
             }
         }
-        self.hash.insert_new(key, hash_key(key), value, None);
+        self.refused |= !self.hash.insert_new(key, hash_key(key), value, None);
     }
 
     /// Resizes the array part to the size `computesizes` picks (counting
@@ -556,6 +587,15 @@ impl Table {
     fn resize_parts(&mut self, extra: Value) {
         let old_len = self.array.len();
         let new_len = self.new_array_len(extra);
+        // Both parts' room first, so that a refusal changes nothing.
+        let spilling = old_len.saturating_sub(new_len);
+        let hash_room = grown_capacity(self.hash.live_entries().count() + spilling + 1);
+        let array_room = new_len.saturating_sub(old_len);
+        if !can_allocate(hash_bytes(hash_room)) || self.array.try_reserve_exact(array_room).is_err()
+        {
+            self.refused = true;
+            return;
+        }
         let mut spilled = Vec::new();
         if new_len < old_len {
             // Array keys above the new size join the hash part after its
@@ -871,14 +911,23 @@ impl HashPart {
     /// the index slot a `probe` for it just returned, if any: reusing it
     /// saves a second walk of the probe sequence (a cache miss on a large
     /// table).
-    fn insert_new(&mut self, key: Value, hash: u64, value: Value, vacant: Option<usize>) {
+    /// Inserts a key known to be absent; false (and nothing inserted)
+    /// when the allocator refuses the room it needs.
+    fn insert_new(&mut self, key: Value, hash: u64, value: Value, vacant: Option<usize>) -> bool {
         let mut vacant = vacant;
         if self.is_full() {
             // Compacts tombstones (the table's own rehash, if it wanted one,
             // has run already), which also invalidates `vacant`.
-            let needed = self.live_entries().count() + 1;
-            self.rebuild(grown_capacity(needed), Vec::new());
+            let capacity = grown_capacity(self.live_entries().count() + 1);
+            if !can_allocate(hash_bytes(capacity)) {
+                return false;
+            }
+            self.rebuild(capacity, Vec::new());
             vacant = None;
+        } else if self.entries.len() == self.entries.capacity()
+            && !can_allocate(hash_bytes(self.capacity()))
+        {
+            return false;
         }
         let pos = self.entries.len();
         self.entries.push(Entry { key, value });
@@ -889,6 +938,7 @@ impl HashPart {
         if matches!(key, Value::Int(_)) {
             self.live_ints += 1;
         }
+        true
     }
 
     /// Removes the integer key (leaving a tombstone) and returns its value,
@@ -983,6 +1033,13 @@ impl HashPart {
 /// growing table doubles.
 fn grown_capacity(needed: usize) -> usize {
     (needed + needed / 4).next_power_of_two()
+}
+
+/// Bytes of a hash part with room for `capacity` entries: the entries and
+/// the index's two slots per entry.
+fn hash_bytes(capacity: usize) -> usize {
+    let per_entry = std::mem::size_of::<Entry>() + 2 * std::mem::size_of::<u32>();
+    capacity.saturating_mul(per_entry)
 }
 
 /// `computesizes`: the largest `2^i` such that more than `2^i / 2` of the

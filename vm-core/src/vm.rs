@@ -1121,7 +1121,8 @@ impl Vm {
         for i in 1..=n {
             tab.set_int(c as i64 + i as i64, stack[ra + i]);
         }
-        self.heap.debt += tab.take_growth();
+        let grown = tab.take_growth();
+        self.heap.table_grew(grown);
         if b == 0 {
             self.th.top = self.th.frames[fi].top;
         }
@@ -1292,7 +1293,7 @@ impl Vm {
             return false;
         }
         match set_int_outside_array(tab, i, v) {
-            Some(grown) => self.table_grew(grown),
+            Some(grown) => self.fast_store_grew(grown),
             None => false,
         }
     }
@@ -1316,16 +1317,16 @@ impl Vm {
         }
         tab.set_str(s, v);
         let grown = tab.take_growth();
-        self.table_grew(grown)
+        self.fast_store_grew(grown)
     }
 
-    /// Accounts for a table's growth by a fast store; false (the slow path
-    /// must check the memory limit, the value being stored already) when
-    /// the heap is past its limit.
+    /// Accounts for a table's growth by a fast store; false when the heap
+    /// is past its limit (the value is stored: the slow path stores it
+    /// again and checks the limit) or the allocator refused the room (not
+    /// stored: the slow path's store fails the same way).
     #[inline(always)]
-    fn table_grew(&mut self, grown: usize) -> bool {
-        self.heap.debt += grown;
-        grown == 0 || !self.heap.over_limit(0)
+    fn fast_store_grew(&mut self, grown: crate::table::Growth) -> bool {
+        !self.heap.table_grew(grown) || !self.heap.over_limit(0)
     }
 
     /// Whether the frame with registers from `base` has open upvalues or
@@ -1472,7 +1473,7 @@ impl Vm {
 /// `Vm::fast_set_int` for a key outside the array part: the bytes the
 /// table grew by, or `None` when a `__newindex` may apply.
 #[inline(never)]
-fn set_int_outside_array(tab: &mut Table, i: i64, v: Value) -> Option<usize> {
+fn set_int_outside_array(tab: &mut Table, i: i64, v: Value) -> Option<crate::table::Growth> {
     if tab.metatable.is_some() && tab.get_int(i).is_nil() {
         return None;
     }

@@ -3,6 +3,9 @@
 //! rules written independently here (i128 and f64 arithmetic, exact
 //! integer/float comparison).
 
+#[path = "support/lua54.rs"]
+mod lua54;
+
 use proptest::prelude::*;
 use vm_core::{Value, Vm};
 
@@ -277,6 +280,21 @@ fn same(vm: &Vm, got: Value, want: R) -> bool {
     }
 }
 
+/// Whether `got` and `want` are zeros of opposite signs and `lua5.4` gives
+/// `got`'s. PUC Lua compiles `x - k`, for a small integer constant `k`
+/// (folded from literals too), as `x + -k`, so `-0.0 - 0` is `0.0` there:
+/// a rule of its code generator that the reference does not model.
+fn zero_sign_as_lua(src: &str, got: Value, want: R) -> bool {
+    let (Value::Num(g), R::Float(w)) = (got, want) else {
+        return false;
+    };
+    if g != 0.0 || w != 0.0 || g.is_sign_negative() == w.is_sign_negative() {
+        return false;
+    }
+    let lua = lua54::each_source("return tostring(1 / load(src)())", &[src]);
+    lua[0] == if g.is_sign_negative() { "-inf" } else { "inf" }
+}
+
 fn cases() -> u32 {
     let scale: u32 = std::env::var("VM_TEST_SCALE")
         .ok()
@@ -298,7 +316,8 @@ proptest! {
         match (eval(&e), got) {
             (Ok(want), Ok(vals)) => {
                 prop_assert_eq!(vals.len(), 1);
-                prop_assert!(same(&vm, vals[0], want), "{src}\nVM gave {:?}, reference {:?}", vals[0], want);
+                let agree = same(&vm, vals[0], want) || zero_sign_as_lua(&src, vals[0], want);
+                prop_assert!(agree, "{src}\nVM gave {:?}, reference {:?}", vals[0], want);
             }
             (Err(()), Err(_)) => {}
             (want, got) => prop_assert!(false, "{src}\nreference {want:?}, VM {got:?}"),

@@ -20,6 +20,7 @@ use vm_core::{Args, Continuation, LuaError, LuaResult, Meta, Status, Step, Value
 
 use crate::chunkfile::{self, Loaded};
 use crate::resumable::{int_at, pause, set_int, PhaseLog};
+use crate::string::cost::charge_bytes;
 
 natives! {
     PRINT = "print" => print;
@@ -595,15 +596,27 @@ fn load_with(vm: &mut Vm, args: Args, forced: i64) -> LuaResult<Step> {
     let text = matches!(chunk, Value::Str(_) | Value::Int(_) | Value::Num(_));
     let name = if text {
         let chunk = vm.check_string(args, 1)?;
-        let name = vm.opt_string(args, 2)?.unwrap_or(chunk);
+        // A chunk is its own name unless given one (`luaB_load`); then
+        // its compilation (a unit per byte, in steps) pays for the name's
+        // copies too.
+        let (name, paid) = match vm.opt_string(args, 2)? {
+            Some(name) => (name, false),
+            None => (chunk, true),
+        };
+        let Some(name) = chunk_name(vm, name, paid)? else {
+            return Ok(load_out_of_memory(vm));
+        };
         if vm.str_bytes(chunk).map_or(0, <[u8]>::len) <= chunkfile::LOAD_STEP {
             let b = vm.str_bytes(chunk).unwrap_or_default().to_vec();
-            return finish_load_bytes(vm, args, &b, name, forced);
+            return finish_load_bytes(vm, args, &b, &name, forced);
         }
-        String::from_utf8_lossy(vm.str_bytes(name).unwrap_or_default()).into_owned()
+        name
     } else {
         let name = match vm.opt_string(args, 2)? {
-            Some(n) => String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned(),
+            Some(n) => match chunk_name(vm, n, false)? {
+                Some(name) => name,
+                None => return Ok(load_out_of_memory(vm)),
+            },
             None => "=(load)".to_owned(),
         };
         vm.check_function(args, 1)?;
@@ -622,6 +635,25 @@ fn load_with(vm: &mut Vm, args: Args, forced: i64) -> LuaResult<Step> {
         return load_string_k(vm, args, Status::Ok, 0);
     }
     Ok(call_reader(vm, args, forced))
+}
+
+/// A chunk's name as the loader takes it, paid for: it may be as long as
+/// a chunk (a long chunk is its own name unless given one, `luaB_load`),
+/// and it is copied twice (here and as the prototypes' source), so the
+/// room is asked for first: `None` when it is lacking. `paid`: the copies
+/// are paid for already.
+fn chunk_name(vm: &mut Vm, name: Value, paid: bool) -> LuaResult<Option<String>> {
+    let len = vm.str_bytes(name).map_or(0, <[u8]>::len);
+    if !paid {
+        charge_bytes(vm, len.saturating_mul(2))?;
+    }
+    let room = len.saturating_mul(2);
+    if vm.reserve_memory(room).is_err() || !vm_core::limit::can_allocate(room) {
+        return Ok(None);
+    }
+    Ok(Some(
+        String::from_utf8_lossy(vm.str_bytes(name).unwrap_or_default()).into_owned(),
+    ))
 }
 
 /// Requests the reader's next piece (above the loader).
@@ -695,6 +727,12 @@ fn load_string_k(vm: &mut Vm, args: Args, _status: Status, at: i64) -> LuaResult
     }
 }
 
+/// `load`'s failure for want of memory.
+fn load_out_of_memory(vm: &mut Vm) -> Step {
+    let e = vm.memory_error().value();
+    load_failed(vm, e)
+}
+
 /// `load`'s failure: `nil` and the error.
 fn load_failed(vm: &mut Vm, e: Value) -> Step {
     vm.push(Value::Nil);
@@ -708,10 +746,9 @@ fn finish_load_bytes(
     vm: &mut Vm,
     args: Args,
     b: &[u8],
-    name: Value,
+    name: &str,
     forced: i64,
 ) -> LuaResult<Step> {
-    let name = String::from_utf8_lossy(vm.str_bytes(name).unwrap_or_default()).into_owned();
     let mode = match forced {
         LOAD_TEXT_ONLY => "t".to_string(),
         _ => load_mode(vm, args, 3)?,
@@ -719,7 +756,7 @@ fn finish_load_bytes(
     // An `env` given, even nil, replaces the globals (`!lua_isnone`).
     let env = (args.len() >= 4).then(|| vm.arg(args, 4));
     charge_compile(vm, b)?;
-    let loaded = vm.load_chunk(b, &name, &mode, env);
+    let loaded = vm.load_chunk(b, name, &mode, env);
     finish_load(vm, loaded)
 }
 

@@ -19,6 +19,7 @@
 
 use std::io::{BufRead, Write};
 
+use crate::string::cost::charge_bytes;
 use vm_core::value::ThreadRef;
 use vm_core::{Args, DebugInfo, Hook, HookEvent, HookMask, HookStep, LuaResult, Step, Value, Vm};
 
@@ -102,14 +103,22 @@ fn traceback(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let level = vm.opt_integer(args, a + 2, if own { 1 } else { 0 })?;
     // A negative level names no frame: the traceback is empty, as PUC's.
     let level = usize::try_from(level).unwrap_or(usize::MAX);
+    // The levels are counted over the whole stack (a unit per frame),
+    // and the message is copied (a unit per 32 bytes).
+    let frames = vm.inspect_thread(thread, Vm::frame_count);
+    vm.charge(frames as u64)?;
     let tb = vm.inspect_thread(thread, |vm| vm.traceback(level));
+    let len = msg.map_or(0, |m| vm.str_bytes(m).map_or(0, <[u8]>::len));
+    charge_bytes(vm, len)?;
     let mut out = Vec::new();
+    crate::auxlib::reserve_bytes(vm, &mut out, len + 1 + tb.len())?;
     if let Some(m) = msg {
         out.extend_from_slice(vm.str_bytes(m).unwrap_or_default());
         out.push(b'\n');
     }
     out.extend_from_slice(tb.as_bytes());
-    let s = vm.new_str(&out);
+    vm.make_room(out.len())?;
+    let s = vm.new_str_from_vec(out);
     vm.push(s);
     Ok(Step::Return(1))
 }
@@ -146,6 +155,15 @@ fn getinfo(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         vm.push(Value::Nil);
         return Ok(Step::Return(1));
     };
+    // The source (a chunk's whole text, for `load` of a string) is
+    // copied, and each active line stored.
+    if what.contains('S') {
+        charge_bytes(vm, info.source.len())?;
+        vm.make_room(info.source.len())?;
+    }
+    if what.contains('L') {
+        vm.charge(info.active_lines.len() as u64)?;
+    }
     let t = info_table(vm, &info, &what)?;
     vm.push(t);
     Ok(Step::Return(1))
@@ -258,9 +276,8 @@ fn setlocal(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// its bottom.
 fn level_arg(vm: &mut Vm, args: Args, i: usize, thread: ThreadRef) -> LuaResult<usize> {
     let level = vm.check_integer(args, i)?;
-    let depth = vm.inspect_thread(thread, |vm| vm.stack_depth());
     match usize::try_from(level) {
-        Ok(l) if l < depth => Ok(l),
+        Ok(l) if vm.inspect_thread(thread, |vm| vm.has_level(l)) => Ok(l),
         _ => Err(vm.arg_error(i, "level out of range")),
     }
 }
@@ -428,6 +445,9 @@ fn sethook(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         };
         Some(hook)
     };
+    // Every frame of the thread is marked (`settraps`): a unit each.
+    let frames = vm.inspect_thread(thread, Vm::frame_count);
+    vm.charge(frames as u64)?;
     vm.set_hook(thread, hook);
     Ok(Step::Return(0))
 }

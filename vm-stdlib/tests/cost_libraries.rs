@@ -293,3 +293,28 @@ fn a_long_error_up_a_chain_of_wraps_is_paid_for() {
     assert!(r.slices >= 500, "{} slices", r.slices);
     assert!(r.most <= 10_000 + 2_986 + 160, "a slice used {}", r.most);
 }
+
+/// `string.dump`, the debug library and `load` pay for what they copy:
+/// a dump's bytes, a traceback's message and the frames it counts, a
+/// function's source and active lines, a chunk's name (a long one is
+/// copied twice), and the frames a hook marks.
+#[test]
+fn dump_debug_and_chunk_names_pay_for_their_bytes() {
+    let setup = "local N = 1 << 20 local S = string.rep('x', N)
+                 local F = load('return ' .. string.format('%q', S), '=F')
+                 local G, H = load('return 1', S), load('return 1', 'x')
+                 local L = load(string.rep('x = 1\\n', 1000))
+                 local function at(n, g) if n == 0 then return g() end return (at(n - 1, g)) end ";
+    paid(
+        setup,
+        &[
+            ("string.dump(F)", "string.dump(H)", MB),
+            ("debug.traceback(S)", "debug.traceback('x')", MB),
+            ("debug.getinfo(G, 'S')", "debug.getinfo(H, 'S')", MB),
+            ("debug.getinfo(L, 'L')", "debug.getinfo(L, 'f')", 1000),
+            ("load('return 1', S)", "load('return 1', 'x')", 2 * MB),
+            ("at(10000, debug.sethook)", "at(10000, os.clock)", 10_000),
+            ("at(10000, debug.traceback)", "at(10000, os.clock)", 10_000),
+        ],
+    );
+}

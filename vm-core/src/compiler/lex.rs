@@ -234,6 +234,8 @@ pub(crate) struct Lexer<'s> {
     /// Whether `src` is only the text received so far (a chunk read
     /// piece by piece): its end is not the chunk's end.
     partial: bool,
+    /// The allocator refused the buffer room for the token being read.
+    refused: bool,
     /// Set when a partial source's end was read as if it ended the chunk:
     /// whatever was lexed or parsed since may change with more text.
     starved: Cell<bool>,
@@ -279,6 +281,7 @@ impl<'s> Lexer<'s> {
             buf: Vec::new(),
             delim: 0,
             partial: false,
+            refused: false,
             starved: Cell::new(false),
             blank_tail: None,
             open_comment: None,
@@ -371,6 +374,14 @@ impl<'s> Lexer<'s> {
 
     /// Reads the next token (`llex`).
     pub(crate) fn next_token(&mut self) -> Result<Token, SyntaxError> {
+        let token = self.scan_token();
+        if std::mem::take(&mut self.refused) {
+            return Err(super::parse::out_of_memory());
+        }
+        token
+    }
+
+    fn scan_token(&mut self) -> Result<Token, SyntaxError> {
         let from = (self.pos, self.line);
         // The end of the last blank read whole: one that reached the end
         // (a comment, a `\r` that a `\n` may follow) may go on.
@@ -511,9 +522,21 @@ impl<'s> Lexer<'s> {
     /// Appends the current byte to the buffer and consumes it.
     fn save_and_next(&mut self) {
         if let Some(c) = self.current() {
-            self.buf.push(c);
+            self.save(c);
             self.pos += 1;
         }
+    }
+
+    /// Appends `c` to the buffer. A token's text may be as long as the
+    /// chunk: a growth the allocator refuses makes the token "not enough
+    /// memory" (`refused`) instead of an abort.
+    fn save(&mut self, c: u8) {
+        let buf = &mut self.buf;
+        if buf.len() == buf.capacity() && buf.try_reserve(buf.len().max(32)).is_err() {
+            self.refused = true;
+            return;
+        }
+        buf.push(c);
     }
 
     /// Consumes a line break: `\n`, `\r`, `\r\n` or `\n\r`.
@@ -707,7 +730,7 @@ impl<'s> Lexer<'s> {
                     }
                 }
                 Some(b'\n' | b'\r') => {
-                    self.buf.push(b'\n');
+                    self.save(b'\n');
                     self.inc_line()?;
                 }
                 Some(_) if keep => self.save_and_next(),

@@ -101,8 +101,23 @@ fn binary_op(token: Token) -> Option<BinOp> {
 
 /// Names are ASCII (`lctype.h` letters, digits and `_`), so this never
 /// needs to replace anything.
-fn name_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
+fn name_string(bytes: &[u8]) -> PResult<String> {
+    let mut name = String::new();
+    name.try_reserve_exact(bytes.len())
+        .map_err(|_| out_of_memory())?;
+    name.extend(bytes.iter().map(|&b| char::from(b)));
+    Ok(name)
+}
+
+/// A string literal's bytes, copied out of the lexer's buffer: a literal
+/// may be as long as the chunk, and a copy the allocator refuses is "not
+/// enough memory".
+fn literal_bytes(bytes: &[u8]) -> PResult<Vec<u8>> {
+    let mut copy = Vec::new();
+    copy.try_reserve_exact(bytes.len())
+        .map_err(|_| out_of_memory())?;
+    copy.extend_from_slice(bytes);
+    Ok(copy)
 }
 
 /// A new expression node. The node is built in this frame, out of line:
@@ -222,7 +237,7 @@ impl<'s> Parser<'s> {
     /// Consumes a name and returns it.
     fn check_name(&mut self) -> PResult<String> {
         self.check(Token::Name)?;
-        let name = name_string(self.lex.token_text());
+        let name = name_string(self.lex.token_text())?;
         self.next()?;
         Ok(name)
     }
@@ -755,7 +770,7 @@ impl<'s> Parser<'s> {
         let kind = match self.tok {
             Token::Float(f) => ExprKind::Float(f),
             Token::Int(i) => ExprKind::Int(i),
-            Token::Str => ExprKind::Str(self.lex.string_value().to_vec()),
+            Token::Str => ExprKind::Str(literal_bytes(self.lex.string_value())?),
             Token::Nil => ExprKind::Nil,
             Token::True => ExprKind::True,
             Token::False => ExprKind::False,
@@ -797,7 +812,7 @@ impl<'s> Parser<'s> {
     fn primary_expr(&mut self, line: u32) -> PResult<Box<Expr>> {
         match self.tok {
             Token::Name => {
-                let name = name_string(self.lex.token_text());
+                let name = name_string(self.lex.token_text())?;
                 self.next()?;
                 Ok(node(line, || ExprKind::Name(name)))
             }

@@ -84,11 +84,7 @@ impl ChunkStream {
         budget: usize,
         interner: &mut dyn Interner,
     ) -> PResult<()> {
-        if self.bytes().saturating_add(piece.len()) > budget
-            || self.pending.try_reserve(piece.len()).is_err()
-        {
-            return Err(out_of_memory());
-        }
+        self.make_room(piece.len(), budget)?;
         let len = self.pending.len();
         self.pending.extend_from_slice(piece);
         // Small statements are tried at every piece, as PUC's parser
@@ -109,6 +105,25 @@ impl ChunkStream {
             self.gen.statement(stat, interner);
         }
         Ok(())
+    }
+
+    /// Reserves room for `more` bytes of text: doubling the buffer where
+    /// the budget allows it, else just enough (the buffer's capacity is
+    /// what [`ChunkStream::bytes`] counts, so it never passes `budget`).
+    fn make_room(&mut self, more: usize, budget: usize) -> PResult<()> {
+        let (len, capacity) = (self.pending.len(), self.pending.capacity());
+        let needed = len.saturating_add(more);
+        if needed <= capacity {
+            return Ok(());
+        }
+        let room = budget.saturating_sub(self.cost);
+        if needed > room {
+            return Err(out_of_memory());
+        }
+        let wanted = needed.max(capacity.saturating_mul(2)).min(room);
+        self.pending
+            .try_reserve_exact(wanted - len)
+            .map_err(|_| out_of_memory())
     }
 
     /// Parses the top-level statements that end before the buffered end

@@ -368,7 +368,8 @@ impl Vm {
                         if let Err(e) = self.heap.tables[tr].set(key, v) {
                             return Err(self.rt_error(e.message()));
                         }
-                        self.heap.debt += self.heap.tables[tr].take_growth();
+                        let grown = self.heap.tables[tr].take_growth();
+                        self.heap.table_grew(grown);
                         return Ok(NewIndexTarget::Stored);
                     }
                     h

@@ -163,7 +163,10 @@ fn end_pos(pos: i64, len: usize) -> usize {
 
 /// Raises a pattern error at the caller's position (`luaL_error`).
 fn pattern_error(vm: &mut Vm, e: PatternError) -> LuaError {
-    vm.error(&e.message())
+    match e {
+        PatternError::NoMemory => vm.memory_error(),
+        e => vm.error(&e.message()),
+    }
 }
 
 /// The most work a match may do (`MatchState::set_work_cap`): under an
@@ -947,16 +950,19 @@ fn gsub_scan(
                         changed = true;
                     } else {
                         let v = plain.map(|t| plain_lookup(vm, t, src, ms.captures(), m.clone()));
-                        match v {
-                            Some(Some(v)) if !v.truthy() => out.extend_from_slice(&src[m]),
+                        let r = match v {
+                            Some(Some(v)) if !v.truthy() => pattern::append(out, &src[m]),
                             Some(Some(v @ Value::Str(_))) => {
-                                out.extend_from_slice(bytes(vm, v));
                                 changed = true;
+                                pattern::append(out, bytes(vm, v))
                             }
                             _ => {
                                 caps.copy_from(ms.captures());
                                 break 'scan Scan::Match(end);
                             }
+                        };
+                        if let Err(e) = r {
+                            break 'scan Scan::Error(e);
                         }
                     }
                     n += 1;
@@ -969,7 +975,9 @@ fn gsub_scan(
                 }
                 // No match here: keep one byte and move on.
                 _ if pos < src.len() => {
-                    out.push(src[pos]);
+                    if let Err(e) = pattern::append(out, &src[pos..=pos]) {
+                        break 'scan Scan::Error(e);
+                    }
                     pos += 1;
                     2
                 }
@@ -1020,22 +1028,23 @@ fn gsub_apply(
     end: usize,
     v: Value,
 ) -> LuaResult<()> {
-    match v {
-        _ if !v.truthy() => out.extend_from_slice(&bytes(vm, g.subject)[st.pos..end]),
+    let r = match v {
+        _ if !v.truthy() => pattern::append(out, &bytes(vm, g.subject)[st.pos..end]),
         Value::Str(_) => {
-            out.extend_from_slice(bytes(vm, v));
             st.changed = true;
+            pattern::append(out, bytes(vm, v))
         }
         // `lua_tolstring`: no `__tostring` for numbers.
         Value::Int(_) | Value::Num(_) => {
-            out.extend_from_slice(vm.to_display(v).as_bytes());
             st.changed = true;
+            pattern::append(out, vm.to_display(v).as_bytes())
         }
         _ => {
             let msg = format!("invalid replacement value (a {})", v.type_name());
             return Err(vm.error(&msg));
         }
-    }
+    };
+    r.map_err(|e| pattern_error(vm, e))?;
     st.n += 1;
     (st.pos, st.last) = (end, Some(end));
     Ok(())
@@ -1060,7 +1069,8 @@ fn gsub_finish(
     while st.pos < ls {
         let piece = (ls - st.pos).min(STEP_BYTES);
         charge_bytes(vm, piece)?;
-        out.extend_from_slice(&bytes(vm, g.subject)[st.pos..st.pos + piece]);
+        let r = pattern::append(&mut out, &bytes(vm, g.subject)[st.pos..st.pos + piece]);
+        r.map_err(|e| pattern_error(vm, e))?;
         st.pos += piece;
         if st.pos < ls && vm.budget_spent() {
             gsub_spill(vm, args, g, &st, out, spilled, GSUB_TAIL, 0);
@@ -1245,15 +1255,15 @@ fn arith_unm(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 }
 
 /// `string.dump(f [, strip])`: the binary chunk of Lua function `f`, which
-/// `load` accepts (`Vm::dump`).
+/// `load` accepts (`Vm::dump`), paid for by its size (the work of writing
+/// it is bounded by the function's, which is in memory already).
 fn dump(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let f = vm.check_function(args, 1)?;
     let strip = vm.arg(args, 2).truthy();
     match vm.dump(f, strip) {
         Some(bytes) => {
-            let s = vm.new_str(&bytes);
-            vm.push(s);
-            Ok(Step::Return(1))
+            charge_bytes(vm, bytes.len())?;
+            return_string(vm, bytes)
         }
         None => Err(vm.error("unable to dump given function")),
     }

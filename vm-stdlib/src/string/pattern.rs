@@ -135,6 +135,8 @@ pub(crate) enum PatternError {
     /// Bytes given to [`MatchState::resume`] that are not the state of a
     /// paused attempt (only our own [`MatchState::saved`] writes them).
     BadState,
+    /// The allocator refused room for a result ([`append`]).
+    NoMemory,
 }
 
 impl PatternError {
@@ -156,6 +158,7 @@ impl PatternError {
                 "invalid use of '%' in replacement string".into()
             }
             PatternError::WorkCap => "instruction limit exceeded".into(),
+            PatternError::NoMemory => vm_core::limit::MEMORY_MESSAGE.into(),
             PatternError::BadState => "corrupted state of a paused pattern match".into(),
         }
     }
@@ -1293,19 +1296,28 @@ pub(crate) fn expand_replacement(
 ) -> Result<(), PatternError> {
     let mut rest = repl;
     while let Some(i) = rest.iter().position(|&b| b == ESC) {
-        out.extend_from_slice(&rest[..i]);
+        append(out, &rest[..i])?;
         match rest.get(i + 1) {
-            Some(&ESC) => out.push(ESC),
-            Some(b'0') => out.extend_from_slice(&src[m.clone()]),
+            Some(&ESC) => append(out, &[ESC])?,
+            Some(b'0') => append(out, &src[m.clone()])?,
             Some(&d @ b'1'..=b'9') => match caps.get(usize::from(d - b'1'), m.clone())? {
-                CaptureValue::Str(r) => out.extend_from_slice(&src[r]),
-                CaptureValue::Position(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                CaptureValue::Str(r) => append(out, &src[r])?,
+                CaptureValue::Position(n) => append(out, n.to_string().as_bytes())?,
             },
             _ => return Err(PatternError::InvalidReplacementEscape),
         }
         rest = &rest[i + 2..];
     }
-    out.extend_from_slice(rest);
+    append(out, rest)
+}
+
+/// Appends `bytes` to a result that may outgrow the machine (`gsub`'s):
+/// a growth the allocator refuses is [`PatternError::NoMemory`] rather
+/// than an abort.
+pub(crate) fn append(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), PatternError> {
+    out.try_reserve(bytes.len())
+        .map_err(|_| PatternError::NoMemory)?;
+    out.extend_from_slice(bytes);
     Ok(())
 }
 
