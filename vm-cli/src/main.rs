@@ -10,7 +10,8 @@
 //!   --instruction-limit N  fail with "instruction limit exceeded" past N
 //!              instructions in all (natives count their fuel cost)
 //!   --memory-limit BYTES  fail with "not enough memory" past BYTES of heap
-//!              (suffixes k, M, G allowed)
+//!              (suffixes k, M, G allowed; `none`: no limit; without the
+//!              option, half the memory the process may use, see `memory`)
 //!   --         stop handling options
 //!   -          execute stdin and stop handling options
 //! ```
@@ -22,6 +23,8 @@
 //! budget of N instructions, so a script's output is the same for every N
 //! (this is how exact resumption is checked from the command line). Jobs
 //! that natives offload run here, on the command's own thread.
+
+mod memory;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -49,7 +52,19 @@ struct Options {
     /// Hard limit on the instructions run in all (`--instruction-limit N`).
     instruction_limit: Option<u64>,
     /// Limit on the heap's size (`--memory-limit BYTES`).
-    memory_limit: Option<u64>,
+    memory_limit: MemoryLimit,
+}
+
+/// The heap limit asked for.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+enum MemoryLimit {
+    /// No option: [`memory::default_limit`].
+    #[default]
+    Default,
+    /// `--memory-limit none`.
+    None,
+    /// `--memory-limit BYTES`.
+    Bytes(u64),
 }
 
 /// A byte count with an optional `k`, `M` or `G` suffix (powers of 1024).
@@ -119,7 +134,10 @@ fn parse_args(argv: &[String]) -> Result<Options, String> {
                 i += 1;
             }
             "--memory-limit" => {
-                o.memory_limit = Some(byte_count(argv, i + 1, a)?);
+                o.memory_limit = match argv.get(i + 1).map(String::as_str) {
+                    Some("none") => MemoryLimit::None,
+                    _ => MemoryLimit::Bytes(byte_count(argv, i + 1, a)?),
+                };
                 i += 1;
             }
             _ if a.starts_with("-e") => o.exec.push(a[2..].to_string()),
@@ -144,7 +162,7 @@ fn usage(msg: &str) {
          --disasm  list bytecode (--disasm-full for details)\n  \
          --slice N run in slices of N instructions\n  \
          --instruction-limit N  stop past N instructions in all\n  \
-         --memory-limit BYTES   stop past BYTES of memory (k, M, G)\n  \
+         --memory-limit BYTES   stop past BYTES of memory (k, M, G; none)\n  \
          --        stop handling options\n  \
          -         stop handling options and execute stdin"
     );
@@ -284,10 +302,12 @@ fn main() -> ExitCode {
     // `collectgarbage("incremental")` first reports "generational".
     vm.gc_set_generational(true);
     vm.set_instruction_limit(opts.instruction_limit);
-    vm.set_memory_limit(
-        opts.memory_limit
-            .map(|b| usize::try_from(b).unwrap_or(usize::MAX)),
-    );
+    let limit = match opts.memory_limit {
+        MemoryLimit::Default => memory::default_limit(),
+        MemoryLimit::None => None,
+        MemoryLimit::Bytes(b) => Some(b),
+    };
+    vm.set_memory_limit(limit.map(|b| usize::try_from(b).unwrap_or(usize::MAX)));
     let mut ok = run_command(&mut vm, &opts, &argv);
     // The state is closed however the command ended, as `lua.c` closes
     // it: the remaining finalizers run (under the instruction limit too,
@@ -387,9 +407,13 @@ mod tests {
         assert!(parse_args(&argv(&["vm", "--instruction-limit", "+5"])).is_err());
         assert!(parse_args(&argv(&["vm", "--memory-limit", "+5M"])).is_err());
         let o = parse_args(&argv(&["vm", "--memory-limit", "64M", "f.lua"])).unwrap();
-        assert_eq!(o.memory_limit, Some(64 << 20));
+        assert_eq!(o.memory_limit, MemoryLimit::Bytes(64 << 20));
         let o = parse_args(&argv(&["vm", "--memory-limit", "1000"])).unwrap();
-        assert_eq!(o.memory_limit, Some(1000));
+        assert_eq!(o.memory_limit, MemoryLimit::Bytes(1000));
+        let o = parse_args(&argv(&["vm", "--memory-limit", "none"])).unwrap();
+        assert_eq!(o.memory_limit, MemoryLimit::None);
+        let o = parse_args(&argv(&["vm", "f.lua"])).unwrap();
+        assert_eq!(o.memory_limit, MemoryLimit::Default);
         for bad in ["0", "x", "12T", "-5", "k"] {
             assert!(
                 parse_args(&argv(&["vm", "--memory-limit", bad])).is_err(),

@@ -227,6 +227,31 @@ fn outgrowing_the_address_space_without_a_limit_is_not_enough_memory() {
     ] {
         let out = Command::new("sh")
             .arg("-c")
+            .arg(format!(
+                "ulimit -v 1000000; exec \"$0\" --memory-limit none -e \"{script}\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_vm"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{script}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "false\tnot enough memory\nalive\n", "{script}");
+    }
+}
+
+/// Without `--memory-limit`, `vm` limits the heap to half what the
+/// process may use, so that bombs of small objects, which no allocation
+/// check can stop once the address space is exhausted, end in "not enough
+/// memory" too (they aborted).
+#[test]
+#[cfg(target_os = "linux")]
+fn small_objects_outgrowing_the_address_space_are_not_enough_memory() {
+    for script in [
+        "local t = {} print(pcall(function() while true do t[#t + 1] = coroutine.create(print) end end)) t = nil print('alive')",
+        "local t = {} print(pcall(function() local i = 0 while true do i = i + 1 local j = i t[i] = function() return j end end end)) t = nil print('alive')",
+        "local t = {} print(pcall(function() while true do t[#t + 1] = {1, 2, 3, 4, 5, 6, 7, 8} end end)) t = nil print('alive')",
+    ] {
+        let out = Command::new("sh")
+            .arg("-c")
             .arg(format!("ulimit -v 1000000; exec \"$0\" -e \"{script}\""))
             .arg(env!("CARGO_BIN_EXE_vm"))
             .output()
