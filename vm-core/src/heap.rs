@@ -276,9 +276,12 @@ impl Heap {
     /// refused room, so that the caller must check [`Heap::over_limit`].
     #[inline]
     pub(crate) fn table_grew(&mut self, growth: crate::table::Growth) -> bool {
+        if !growth.any() {
+            return false;
+        }
         self.debt += growth.bytes;
         self.refused |= growth.refused;
-        growth.bytes > 0 || growth.refused
+        true
     }
 }
 

@@ -60,9 +60,17 @@ pub const MEMORY_MESSAGE: &str = "not enough memory";
 /// allocation it stands for, so that without a memory limit a request too
 /// large for the machine is "not enough memory" rather than an abort
 /// (unless another thread takes the room in between).
+///
+/// Requests under 64 KiB are granted without asking: the probe would cost
+/// an allocation at every growth of a small table, and a process refused
+/// that little is past saving anyway (the `vm` command's default limit is
+/// the net under those).
 pub fn can_allocate(bytes: usize) -> bool {
-    Vec::<u8>::new().try_reserve_exact(bytes).is_ok()
+    bytes < PROBE_FROM || Vec::<u8>::new().try_reserve_exact(bytes).is_ok()
 }
+
+/// The smallest request [`can_allocate`] probes.
+const PROBE_FROM: usize = 64 << 10;
 
 /// Values a `VARARG` or a switch between coroutines moves for the price
 /// of the instruction or native that makes it.

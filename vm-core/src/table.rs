@@ -152,12 +152,14 @@ pub struct Table {
     /// Every other key (see the invariants in the module docs).
     hash: HashPart,
     /// Bytes allocated by growth since the last `take_growth` (the heap
-    /// adds them to the collector's debt).
+    /// adds them to the collector's debt), or [`REFUSED`]. One field, so
+    /// that the store's fast path checks one word.
     grown: u32,
-    /// A growth was refused by the allocator since the last
-    /// `take_growth`: the insertion that needed it did not happen.
-    refused: bool,
 }
+
+/// `Table::grown` when the allocator refused a growth since the last
+/// `take_growth`: the insertion that needed it did not happen.
+const REFUSED: u32 = u32::MAX;
 
 /// What a table's growth took since it was last asked
 /// ([`Table::take_growth`]).
@@ -168,6 +170,14 @@ pub struct Growth {
     /// The allocator refused room for a new key, which was not inserted:
     /// the store must fail with "not enough memory".
     pub refused: bool,
+}
+
+impl Growth {
+    /// Whether the table grew or was refused room.
+    #[inline]
+    pub fn any(&self) -> bool {
+        self.bytes > 0 || self.refused
+    }
 }
 
 impl Table {
@@ -187,7 +197,6 @@ impl Table {
             array: vec![Value::Nil; narray.min(MAX_PREALLOC)],
             hash: HashPart::with_capacity(nhash.min(MAX_PREALLOC)),
             grown: 0,
-            refused: false,
         }
     }
 
@@ -415,18 +424,43 @@ impl Table {
     /// both.
     #[inline]
     pub fn take_growth(&mut self) -> Growth {
-        Growth {
-            bytes: std::mem::take(&mut self.grown) as usize,
-            refused: std::mem::take(&mut self.refused),
+        match std::mem::take(&mut self.grown) {
+            REFUSED => Growth {
+                bytes: 0,
+                refused: true,
+            },
+            bytes => Growth {
+                bytes: bytes as usize,
+                refused: false,
+            },
         }
+    }
+
+    /// Whether the table grew (or was refused room) since the last
+    /// [`Table::take_growth`]: the stores' fast paths look no further
+    /// when it did not.
+    #[inline]
+    pub(crate) fn grew(&self) -> bool {
+        self.grown != 0
+    }
+
+    /// Records that the allocator refused a growth.
+    fn refuse(&mut self) {
+        self.grown = REFUSED;
+    }
+
+    fn refused(&self) -> bool {
+        self.grown == REFUSED
     }
 
     /// Records the bytes allocated since `approx_bytes` was `before`.
     fn note_growth(&mut self, before: usize) {
+        if self.refused() {
+            return;
+        }
         let delta = self.approx_bytes().saturating_sub(before);
-        self.grown = self
-            .grown
-            .saturating_add(u32::try_from(delta).unwrap_or(u32::MAX));
+        let delta = u32::try_from(delta).unwrap_or(REFUSED);
+        self.grown = self.grown.saturating_add(delta).min(REFUSED - 1);
     }
 
     /// Approximate heap bytes owned by this table (for the collector's
@@ -447,7 +481,7 @@ impl Table {
         if len > old_len {
             let before = self.approx_bytes();
             if self.array.try_reserve_exact(len - old_len).is_err() {
-                self.refused = true;
+                self.refuse();
                 return;
             }
             self.array.resize(len, Value::Nil);
@@ -490,7 +524,9 @@ impl Table {
             // `HashPart::insert_new`): a full rehash scans the array part,
             // and churning keys through a small hash part next to a large
             // array would pay that scan on every insertion.
-            self.refused |= !self.hash.insert_new(key, hash, value, Some(vacant));
+            if !self.hash.insert_new(key, hash, value, Some(vacant)) {
+                self.refuse();
+            }
         }
     }
 
@@ -522,7 +558,7 @@ impl Table {
         let live = self.array.iter().filter(|v| !v.is_nil()).count();
         if 2 * (live + 1) > len + 1 {
             if self.array.try_reserve(1).is_err() {
-                self.refused = true;
+                self.refuse();
                 return;
             }
             self.array.push(value);
@@ -557,7 +593,7 @@ impl Table {
     #[inline(never)]
     fn rehash_and_insert(&mut self, key: Value, value: Value) {
         self.rehash(key);
-        if self.refused {
+        if self.refused() {
             return;
         }
         if let Value::Int(i) = key {
@@ -572,7 +608,9 @@ impl Table {
                 return;
             }
         }
-        self.refused |= !self.hash.insert_new(key, hash_key(key), value, None);
+        if !self.hash.insert_new(key, hash_key(key), value, None) {
+            self.refuse();
+        }
     }
 
     /// Resizes the array part to the size `computesizes` picks (counting
@@ -593,7 +631,7 @@ impl Table {
         let array_room = new_len.saturating_sub(old_len);
         if !can_allocate(hash_bytes(hash_room)) || self.array.try_reserve_exact(array_room).is_err()
         {
-            self.refused = true;
+            self.refuse();
             return;
         }
         let mut spilled = Vec::new();

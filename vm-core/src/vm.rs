@@ -1293,7 +1293,7 @@ impl Vm {
             return false;
         }
         match set_int_outside_array(tab, i, v) {
-            Some(grown) => self.fast_store_grew(grown),
+            Some(grown) => !grown.any() || self.fast_store_grew(grown),
             None => false,
         }
     }
@@ -1316,6 +1316,9 @@ impl Vm {
             return false;
         }
         tab.set_str(s, v);
+        if !tab.grew() {
+            return true;
+        }
         let grown = tab.take_growth();
         self.fast_store_grew(grown)
     }
@@ -1324,7 +1327,8 @@ impl Vm {
     /// is past its limit (the value is stored: the slow path stores it
     /// again and checks the limit) or the allocator refused the room (not
     /// stored: the slow path's store fails the same way).
-    #[inline(always)]
+    #[cold]
+    #[inline(never)]
     fn fast_store_grew(&mut self, grown: crate::table::Growth) -> bool {
         !self.heap.table_grew(grown) || !self.heap.over_limit(0)
     }
