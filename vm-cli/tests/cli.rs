@@ -225,17 +225,29 @@ fn outgrowing_the_address_space_without_a_limit_is_not_enough_memory() {
         "local s = 'return [[' .. ('x'):rep(400000000) .. ']]'
          local f, e = load(s) s = nil print(f ~= nil, e) print('alive')",
     ] {
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "ulimit -v 1000000; exec \"$0\" --memory-limit none -e \"{script}\""
-            ))
-            .arg(env!("CARGO_BIN_EXE_vm"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{script}: {}", text(&out.stderr));
-        assert_eq!(text(&out.stdout), "false\tnot enough memory\nalive\n", "{script}");
+        runs_out_under_ulimit(&["--memory-limit", "none"], script);
     }
+}
+
+/// Runs `vm options -e script` with 1 GB of address space (`ulimit -v`):
+/// it must print `false`, "not enough memory" and `alive`, and succeed.
+#[cfg(target_os = "linux")]
+fn runs_out_under_ulimit(options: &[&str], script: &str) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 1000000; exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_vm"))
+        .args(options)
+        .args(["-e", script])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{script}: {}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "false\tnot enough memory\nalive\n",
+        "{script}"
+    );
 }
 
 /// Without `--memory-limit`, `vm` limits the heap to half what the
@@ -250,14 +262,7 @@ fn small_objects_outgrowing_the_address_space_are_not_enough_memory() {
         "local t = {} print(pcall(function() local i = 0 while true do i = i + 1 local j = i t[i] = function() return j end end end)) t = nil print('alive')",
         "local t = {} print(pcall(function() while true do t[#t + 1] = {1, 2, 3, 4, 5, 6, 7, 8} end end)) t = nil print('alive')",
     ] {
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(format!("ulimit -v 1000000; exec \"$0\" -e \"{script}\""))
-            .arg(env!("CARGO_BIN_EXE_vm"))
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{script}: {}", text(&out.stderr));
-        assert_eq!(text(&out.stdout), "false\tnot enough memory\nalive\n", "{script}");
+        runs_out_under_ulimit(&[], script);
     }
 }
 
