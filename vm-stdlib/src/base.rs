@@ -204,6 +204,10 @@ fn error(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     } else {
         1
     };
+    // Finding the level's position walks the stack down to it.
+    if let (Value::Str(_), Ok(l)) = (v, usize::try_from(level)) {
+        crate::debug::charge_levels(vm, l)?;
+    }
     Err(raise(vm, v, level))
 }
 

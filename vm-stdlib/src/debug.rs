@@ -147,6 +147,7 @@ fn getinfo(vm: &mut Vm, args: Args) -> LuaResult<Step> {
                 vm.push(Value::Nil);
                 return Ok(Step::Return(1));
             };
+            charge_levels(vm, level)?;
             // Our own frame is level 0 of the running thread, as in PUC.
             vm.inspect_thread(thread, |vm| vm.level_info(level))
         }
@@ -276,11 +277,28 @@ fn setlocal(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// its bottom.
 fn level_arg(vm: &mut Vm, args: Args, i: usize, thread: ThreadRef) -> LuaResult<usize> {
     let level = vm.check_integer(args, i)?;
+    if let Ok(l) = usize::try_from(level) {
+        charge_levels(vm, l)?;
+    }
     match usize::try_from(level) {
         Ok(l) if vm.inspect_thread(thread, |vm| vm.has_level(l)) => Ok(l),
         _ => Err(vm.arg_error(i, "level out of range")),
     }
 }
+
+/// Charges the walk down to stack level `level` (`lua_getstack` follows
+/// the frames one by one): a unit per level past the first
+/// [`FREE_LEVELS`], which the native's own cost covers.
+pub(crate) fn charge_levels(vm: &mut Vm, level: usize) -> LuaResult<()> {
+    let walked = level.saturating_sub(FREE_LEVELS);
+    if walked > 0 {
+        vm.charge(walked as u64)?;
+    }
+    Ok(())
+}
+
+/// Stack levels a native walks down to without paying.
+const FREE_LEVELS: usize = 16;
 
 /// `debug.getmetatable(v)`: the metatable, ignoring `__metatable`.
 fn getmetatable(vm: &mut Vm, args: Args) -> LuaResult<Step> {

@@ -482,7 +482,12 @@ fn difftime(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// means UTC rather than local time.
 fn date(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let format = match vm.opt_string(args, 1)? {
-        Some(s) => vm.str_bytes(s).unwrap_or_default().to_vec(),
+        // Paid first, so that a format failing late has paid for the
+        // conversions before its bad one.
+        Some(s) => {
+            vm.charge_scan(s)?;
+            vm.str_bytes(s).unwrap_or_default().to_vec()
+        }
         None => b"%c".to_vec(),
     };
     let t = if vm.is_none_or_nil(args, 2) {

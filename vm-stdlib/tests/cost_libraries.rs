@@ -315,6 +315,33 @@ fn dump_debug_and_chunk_names_pay_for_their_bytes() {
             ("load('return 1', S)", "load('return 1', 'x')", 2 * MB),
             ("at(10000, debug.sethook)", "at(10000, os.clock)", 10_000),
             ("at(10000, debug.traceback)", "at(10000, os.clock)", 10_000),
+            (
+                "at(10000, function() return debug.getinfo(10000, 'l') end)",
+                "at(10000, function() return debug.getinfo(1, 'l') end)",
+                10_000 - 16,
+            ),
+        ],
+    );
+}
+
+/// A format that fails late (a bad conversion at its end) has paid for
+/// what it went through: `format`, `unpack` and `os.date` pay for their
+/// format first (they ran unpaid when they failed).
+#[test]
+fn formats_failing_late_are_paid_for() {
+    let setup = "local N = 1 << 20 local S = string.rep('x', N)
+                 local SF, SU = S .. '%y', string.rep('i4', N // 2)
+                 local SD = string.rep('%Y', N // 2) .. '%Q' ";
+    paid(
+        setup,
+        &[
+            ("pcall(string.format, SF)", "pcall(string.format, '%y')", MB),
+            (
+                "pcall(string.unpack, SU, 'x')",
+                "pcall(string.unpack, 'i4', 'x')",
+                MB,
+            ),
+            ("pcall(os.date, SD)", "pcall(os.date, '%Q')", MB),
         ],
     );
 }

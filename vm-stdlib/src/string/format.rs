@@ -49,8 +49,10 @@ const LONG_STRING: usize = 100;
 
 fn format(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let fmt = vm.check_string(args, 1)?;
-    // A copy: converting arguments needs `vm` mutably.
-    let fmt = vm.str_bytes(fmt).unwrap_or_default().to_vec();
+    // A copy: converting arguments needs `vm` mutably. Paid first, so
+    // that a format failing late (a bad conversion at its end) has paid
+    // for what it went through.
+    let fmt = copy_format(vm, fmt)?;
     let mut out = Vec::with_capacity(fmt.len());
     match format_from(vm, args, &fmt, 0, 1, &mut out)? {
         None => format_done(vm, out),
@@ -92,7 +94,7 @@ fn format_run(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             return Ok(log.request(vm, &FORMAT_K));
         };
         let fmt = vm.check_string(args, 1)?;
-        let fmt = vm.str_bytes(fmt).unwrap_or_default().to_vec();
+        let fmt = copy_format(vm, fmt)?;
         let buf = vm.frame_get(args, n + FMT_BUF);
         let mut out = vm
             .userdata_mut::<Vec<u8>>(buf)
@@ -112,6 +114,12 @@ fn format_run(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             }
         }
     }
+}
+
+/// The format string's bytes, copied and paid for.
+fn copy_format(vm: &mut Vm, fmt: Value) -> LuaResult<Vec<u8>> {
+    vm.charge_scan(fmt)?;
+    Ok(vm.str_bytes(fmt).unwrap_or_default().to_vec())
 }
 
 /// The result: charged for its bytes, then pushed.

@@ -488,6 +488,8 @@ enum Item {
 
 fn unpack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let fmt = vm.check_string(args, 1)?;
+    // Paid first, so that a format failing late has paid for its items.
+    vm.charge_scan(fmt)?;
     let fmt = vm.str_bytes(fmt).unwrap_or_default().to_vec();
     // The data stays in its argument slot (rooted); it is read in place.
     let data = vm.check_string(args, 2)?;
