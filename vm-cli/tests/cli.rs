@@ -250,19 +250,29 @@ fn runs_out_under_ulimit(options: &[&str], script: &str) {
     );
 }
 
-/// Without `--memory-limit`, `vm` limits the heap to half what the
-/// process may use, so that bombs of small objects, which no allocation
-/// check can stop once the address space is exhausted, end in "not enough
-/// memory" too (they aborted).
+/// Bombs of small objects end in "not enough memory" too (they aborted):
+/// after each collection the heap checks that its arenas could double
+/// (`Heap::check_headroom`), and without `--memory-limit`, `vm` limits
+/// the heap to half what the process may use.
 #[test]
 #[cfg(target_os = "linux")]
 fn small_objects_outgrowing_the_address_space_are_not_enough_memory() {
-    for script in [
-        "local t = {} print(pcall(function() while true do t[#t + 1] = coroutine.create(print) end end)) t = nil print('alive')",
-        "local t = {} print(pcall(function() local i = 0 while true do i = i + 1 local j = i t[i] = function() return j end end end)) t = nil print('alive')",
-        "local t = {} print(pcall(function() while true do t[#t + 1] = {1, 2, 3, 4, 5, 6, 7, 8} end end)) t = nil print('alive')",
-    ] {
+    let bomb = |make: &str| {
+        format!(
+            "local t = {{}} print(pcall(function() local i = 0 while true do i = i + 1 t[i] = {make} end end)) t = nil print('alive')"
+        )
+    };
+    let strings = bomb("'s' .. i");
+    let closures = bomb("function() return i end");
+    let tables = bomb("{1, 2, 3, 4, 5, 6, 7, 8}");
+    let finalized = bomb("setmetatable({}, {__gc = function() end})");
+    let coroutines = bomb("coroutine.create(print)");
+    for script in [&strings, &closures, &tables, &finalized, &coroutines] {
         runs_out_under_ulimit(&[], script);
+    }
+    // Coroutines' own stacks are not arenas: only the limit catches them.
+    for script in [&strings, &closures, &tables, &finalized] {
+        runs_out_under_ulimit(&["--memory-limit", "none"], script);
     }
 }
 

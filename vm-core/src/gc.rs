@@ -282,6 +282,7 @@ impl Vm {
         let live = self.sweep(&m);
         self.heap.live = live;
         self.heap.debt = 0;
+        self.heap.check_headroom();
         let pause = self.gc.pause.max(100) as usize;
         self.gc.threshold = if self.gc.stress {
             0

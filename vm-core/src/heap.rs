@@ -272,6 +272,38 @@ impl Heap {
                 .is_some_and(|l| self.approx_bytes().saturating_add(extra) > l)
     }
 
+    /// After a collection: whether the allocator would give each arena its
+    /// next doubling. A slot map or the string index grows by doubling
+    /// while its old storage is still held, and that growth cannot be
+    /// refused (an insert has no error path), so when the room for the
+    /// doublings that may come before the next collection is lacking, the
+    /// heap is marked refused: the safe point that collected raises "not
+    /// enough memory" there, before such a growth aborts.
+    pub(crate) fn check_headroom(&mut self) {
+        fn doubling<T>(len: usize, capacity: usize) -> usize {
+            // Slots hold a value and a version.
+            let slot = std::mem::size_of::<T>() + 8;
+            if 2 * len < capacity {
+                return 0;
+            }
+            capacity.saturating_mul(2).saturating_mul(slot)
+        }
+        let needed = [
+            doubling::<LuaStr>(self.strings.len(), self.strings.capacity()),
+            doubling::<Table>(self.tables.len(), self.tables.capacity()),
+            doubling::<LuaClosure>(self.lfns.len(), self.lfns.capacity()),
+            doubling::<NativeClosure>(self.natives.len(), self.natives.capacity()),
+            doubling::<Upval>(self.upvals.len(), self.upvals.capacity()),
+            doubling::<Box<Thread>>(self.threads.len(), self.threads.capacity()),
+            doubling::<UserData>(self.userdata.len(), self.userdata.capacity()),
+            doubling::<StrRef>(self.intern.len(), self.intern.capacity()),
+        ];
+        let needed = needed.iter().fold(0usize, |a, &b| a.saturating_add(b));
+        if !crate::limit::can_allocate(needed) {
+            self.refused = true;
+        }
+    }
+
     /// Accounts for a table's growth; true when the table grew or was
     /// refused room, so that the caller must check [`Heap::over_limit`].
     #[inline]
