@@ -70,7 +70,7 @@ impl Vm {
         let binary = chunk.first() == Some(&crate::dump::SIGNATURE[0]);
         check_mode(mode, binary).map_err(|e| self.compile_error(&e))?;
         let compiled = if binary {
-            self.undump(chunk, chunkname)
+            undump(chunk, chunkname, &mut self.heap)
         } else {
             let display = chunk_id(chunkname);
             let compile = |vm: &mut Vm| {
@@ -178,11 +178,6 @@ impl Vm {
         Some(r)
     }
 
-    /// A binary chunk's prototype, verified.
-    fn undump(&mut self, chunk: &[u8], chunkname: &str) -> Result<Proto, String> {
-        undump(chunk, chunkname, &mut self.heap)
-    }
-
     /// The main closure of a loaded prototype, with `env` (or the globals)
     /// as its first upvalue; the prototype is counted in the heap.
     fn instantiate(&mut self, proto: Proto, env: Option<Value>) -> Value {
@@ -272,7 +267,7 @@ impl Loader {
                 stream.push(piece, budget, heap).map_err(|e| e.0)?;
                 // The functions finished in this piece are checked now,
                 // which leaves only the main function for the end.
-                let functions = stream.functions();
+                let functions = stream.generator().functions();
                 let fresh = functions.get(self.verified..).unwrap_or_default();
                 fresh.iter().try_for_each(|p| crate::verify::verify(p))?;
                 self.verified = functions.len();

@@ -625,9 +625,10 @@ impl Table {
     fn resize_parts(&mut self, extra: Value) {
         let old_len = self.array.len();
         let new_len = self.new_array_len(extra);
-        // Both parts' room first, so that a refusal changes nothing.
+        // Both parts' room first, so that a refusal changes nothing (the
+        // hash part's entries, tombstones included, bound its live ones).
         let spilling = old_len.saturating_sub(new_len);
-        let hash_room = grown_capacity(self.hash.live_entries().count() + spilling + 1);
+        let hash_room = grown_capacity(self.hash.entries.len() + spilling + 1);
         let array_room = new_len.saturating_sub(old_len);
         if !can_allocate(hash_bytes(hash_room)) || self.array.try_reserve_exact(array_room).is_err()
         {
@@ -651,7 +652,6 @@ impl Table {
             self.array.truncate(new_len);
             self.array.shrink_to_fit();
         } else if new_len > old_len {
-            self.array.reserve_exact(new_len - old_len);
             self.array.resize(new_len, Value::Nil);
             self.hash.move_ints_to_array(&mut self.array, old_len);
         }

@@ -7,8 +7,6 @@ use std::process::ExitStatus;
 
 use vm_core::{Args, LuaResult, Step, Value, Vm};
 
-/// An OS error as C's `strerror` words it (Rust's `Display` adds
-/// " (os error N)"), for the messages Lua builds from `errno`.
 /// Makes room for `n` more bytes in a native's buffer, checking the
 /// memory limit each time the buffer must grow, for the room it will take.
 pub(crate) fn reserve_bytes(vm: &mut Vm, buf: &mut Vec<u8>, n: usize) -> LuaResult<()> {
@@ -50,6 +48,17 @@ pub(crate) fn new_buffer(vm: &mut Vm, buf: Vec<u8>) -> Value {
     ud
 }
 
+/// A native's one result, a string made of its buffer (no copy), once
+/// the memory limit has room for it (collecting if need be).
+pub(crate) fn return_string(vm: &mut Vm, b: Vec<u8>) -> LuaResult<Step> {
+    vm.make_room(b.len())?;
+    let s = vm.new_str_from_vec(b);
+    vm.push(s);
+    Ok(Step::Return(1))
+}
+
+/// An OS error as C's `strerror` words it (Rust's `Display` adds
+/// " (os error N)"), for the messages Lua builds from `errno`.
 pub(crate) fn os_error_text(e: &std::io::Error) -> String {
     let text = e.to_string();
     match text.find(" (os error ") {

@@ -117,10 +117,7 @@ fn traceback(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         out.push(b'\n');
     }
     out.extend_from_slice(tb.as_bytes());
-    vm.make_room(out.len())?;
-    let s = vm.new_str_from_vec(out);
-    vm.push(s);
-    Ok(Step::Return(1))
+    crate::auxlib::return_string(vm, out)
 }
 
 /// `debug.getinfo([thread,] f | level [, what])`.

@@ -838,7 +838,7 @@ impl<'s> Lexer<'s> {
         let high = self.hex_digit()?;
         let low = self.hex_digit()?;
         // Drop the `x` and first digit saved for error messages.
-        self.buf.truncate(self.buf.len() - 2);
+        self.buf.truncate(self.buf.len().saturating_sub(2));
         Ok(high << 4 | low)
     }
 
@@ -859,7 +859,7 @@ impl<'s> Lexer<'s> {
         let Ok(byte) = u8::try_from(value) else {
             return Err(self.escape_error("decimal escape too large"));
         };
-        self.buf.truncate(self.buf.len() - digits);
+        self.buf.truncate(self.buf.len().saturating_sub(digits));
         Ok(byte)
     }
 
@@ -888,7 +888,7 @@ impl<'s> Lexer<'s> {
             return Err(self.escape_error("missing '}'"));
         }
         self.pos += 1;
-        self.buf.truncate(self.buf.len() - saved);
+        self.buf.truncate(self.buf.len().saturating_sub(saved));
         push_utf8(&mut self.buf, value);
         Ok(())
     }

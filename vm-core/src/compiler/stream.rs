@@ -63,11 +63,6 @@ impl ChunkStream {
         &self.gen
     }
 
-    /// The functions finished so far in the main function, in order.
-    pub(crate) fn functions(&self) -> &[Arc<Proto>] {
-        self.gen.functions()
-    }
-
     /// Estimated bytes held: the buffered text plus the tree parsed.
     pub(crate) fn bytes(&self) -> usize {
         self.pending.capacity() + self.cost

@@ -125,10 +125,7 @@ fn copy_format(vm: &mut Vm, fmt: Value) -> LuaResult<Vec<u8>> {
 /// The result: charged for its bytes, then pushed.
 fn format_done(vm: &mut Vm, out: Vec<u8>) -> LuaResult<Step> {
     charge_bytes(vm, out.len())?;
-    vm.make_room(out.len())?;
-    let s = vm.new_str_from_vec(out);
-    vm.push(s);
-    Ok(Step::Return(1))
+    crate::auxlib::return_string(vm, out)
 }
 
 /// Formats `fmt` from byte `i`, `arg` being the last argument consumed,

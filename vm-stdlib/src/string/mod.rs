@@ -25,6 +25,7 @@ use vm_core::number::{self, ArithOp};
 use vm_core::value::TableRef;
 use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
 
+use crate::auxlib::return_string;
 use crate::resumable::{int_at, set_int};
 use cost::{charge_bytes, charge_work, STEP_BYTES};
 use pattern::{Attempt, CaptureValue, Captures, MatchState, PatternError, Search};
@@ -113,14 +114,6 @@ fn bytes(vm: &Vm, s: Value) -> &[u8] {
 fn check_str(vm: &mut Vm, args: Args, i: usize) -> LuaResult<(Value, usize)> {
     let s = vm.check_string(args, i)?;
     Ok((s, bytes(vm, s).len()))
-}
-
-/// [`return_str`] of a buffer, which the string takes (no copy).
-fn return_string(vm: &mut Vm, b: Vec<u8>) -> LuaResult<Step> {
-    vm.make_room(b.len())?;
-    let s = vm.new_str_from_vec(b);
-    vm.push(s);
-    Ok(Step::Return(1))
 }
 
 /// Pushes a new string and returns one result.

@@ -323,7 +323,7 @@ fn pack_run(vm: &mut Vm, args: Args, mut st: Packing, ud: Option<Value>) -> LuaR
         }
     }
     charge_bytes(vm, st.owed)?;
-    super::return_string(vm, st.out)
+    crate::auxlib::return_string(vm, st.out)
 }
 
 /// Packs the next option of `st` and its argument.
