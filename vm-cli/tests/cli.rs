@@ -267,11 +267,17 @@ fn small_objects_outgrowing_the_address_space_are_not_enough_memory() {
     let tables = bomb("{1, 2, 3, 4, 5, 6, 7, 8}");
     let finalized = bomb("setmetatable({}, {__gc = function() end})");
     let coroutines = bomb("coroutine.create(print)");
-    for script in [&strings, &closures, &tables, &finalized, &coroutines] {
+    // Coroutines each deep in calls: their stacks and frame lists grow
+    // fallibly, and the collector paces itself on the room left.
+    let deep = "local function deep(k)
+            local a, b, c, d, e, f, g, h, i, j, l, m, n, o, p, q, r, s, t, u, v, w, x, y, z
+            if k == 0 then return coroutine.wrap(function() return deep(150) end)() end
+            return 1 + deep(k - 1)
+        end
+        local ok, e = pcall(deep, 150) print(ok, (e:gsub('^.*: ', ''))) print('alive')"
+        .to_owned();
+    for script in [&strings, &closures, &tables, &finalized, &coroutines, &deep] {
         runs_out_under_ulimit(&[], script);
-    }
-    // Coroutines' own stacks are not arenas: only the limit catches them.
-    for script in [&strings, &closures, &tables, &finalized] {
         runs_out_under_ulimit(&["--memory-limit", "none"], script);
     }
 }

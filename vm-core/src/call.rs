@@ -79,9 +79,29 @@ impl Vm {
         if top + EXTRA_STACK > MAX_STACK && !self.handler_stack(top) {
             return Err(self.rt_error("stack overflow"));
         }
-        self.th.ensure(top + EXTRA_STACK);
+        if !self.th.try_ensure(top + EXTRA_STACK) {
+            self.full_gc();
+            if !self.th.try_ensure(top + EXTRA_STACK) {
+                return Err(self.memory_error());
+            }
+        }
         // The frame list grows with the stack; its growth since the last
         // stack growth is counted here too.
+        let grown = self.th.take_growth();
+        self.stack_grew(grown)
+    }
+
+    /// Makes room for one more frame (the list is full), or raises "not
+    /// enough memory" when the allocator refuses it.
+    #[cold]
+    #[inline(never)]
+    fn grow_frames(&mut self) -> LuaResult<()> {
+        if !self.th.try_grow_frames() {
+            self.full_gc();
+            if !self.th.try_grow_frames() {
+                return Err(self.memory_error());
+            }
+        }
         let grown = self.th.take_growth();
         self.stack_grew(grown)
     }
@@ -126,6 +146,9 @@ impl Vm {
         }
         let mut ci = CallInfo::new(func, func + 1, nresults, FrameKind::Native(n));
         ci.nargs = nargs as u32;
+        if self.th.frames.len() == self.th.frames.capacity() {
+            self.grow_frames()?;
+        }
         self.th.frames.push(ci);
         Ok(false)
     }
@@ -177,6 +200,9 @@ impl Vm {
         ci.top = top;
         ci.proto = addr;
         ci.upvals = shape.upvals;
+        if self.th.frames.len() == self.th.frames.capacity() {
+            self.grow_frames()?;
+        }
         self.th.frames.push(ci);
         Ok(true)
     }
@@ -213,6 +239,9 @@ impl Vm {
         ci.proto = addr;
         ci.upvals = shape.upvals;
         self.th.top = ci.top;
+        if self.th.frames.len() == self.th.frames.capacity() {
+            self.grow_frames()?;
+        }
         self.th.frames.push(ci);
         Ok(true)
     }

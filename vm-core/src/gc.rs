@@ -282,7 +282,6 @@ impl Vm {
         let live = self.sweep(&m);
         self.heap.live = live;
         self.heap.debt = 0;
-        self.heap.check_headroom();
         let pause = self.gc.pause.max(100) as usize;
         self.gc.threshold = if self.gc.stress {
             0
@@ -290,6 +289,7 @@ impl Vm {
             (live / 100 * (pause - 100)).max(MIN_THRESHOLD)
         };
         self.cap_threshold();
+        self.gc.threshold = self.heap.check_headroom(self.gc.threshold, MIN_THRESHOLD);
     }
 
     fn mark_roots(&mut self, m: &mut Marker) {

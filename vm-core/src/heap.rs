@@ -272,14 +272,23 @@ impl Heap {
                 .is_some_and(|l| self.approx_bytes().saturating_add(extra) > l)
     }
 
-    /// After a collection: whether the allocator would give each arena its
-    /// next doubling. A slot map or the string index grows by doubling
-    /// while its old storage is still held, and that growth cannot be
-    /// refused (an insert has no error path), so when the room for the
-    /// doublings that may come before the next collection is lacking, the
-    /// heap is marked refused: the safe point that collected raises "not
-    /// enough memory" there, before such a growth aborts.
-    pub(crate) fn check_headroom(&mut self) {
+    /// After a collection, with `threshold` the debt allowed before the
+    /// next one: whether the allocator would give each arena its next
+    /// doubling, and returns the threshold to use. A slot map or the
+    /// string index grows by doubling while its old storage is still held,
+    /// and that growth cannot be refused (an insert has no error path), so
+    /// when the room for the doublings that may come before the next
+    /// collection is lacking, the heap is marked refused: the safe point
+    /// that collected raises "not enough memory" there, before such a
+    /// growth aborts.
+    ///
+    /// Without a memory limit the collector also paces itself on the room
+    /// the allocator grants: most of what a program allocates between two
+    /// collections comes in requests too small to fail gracefully, so the
+    /// threshold is halved until the doublings and twice the threshold fit
+    /// (refused below `min`), and the garbage of a program near the edge
+    /// (an error unwinding, say) is collected before it takes the rest.
+    pub(crate) fn check_headroom(&mut self, threshold: usize, min: usize) -> usize {
         fn doubling<T>(len: usize, capacity: usize) -> usize {
             // Slots hold a value and a version.
             let slot = std::mem::size_of::<T>() + 8;
@@ -299,9 +308,23 @@ impl Heap {
             doubling::<StrRef>(self.intern.len(), self.intern.capacity()),
         ];
         let needed = needed.iter().fold(0usize, |a, &b| a.saturating_add(b));
-        if !crate::limit::can_allocate(needed) {
-            self.refused = true;
+        if self.limit.is_some() {
+            // The limit paces the collector (`Vm::cap_threshold`).
+            self.refused |= !crate::limit::can_allocate(needed);
+            return threshold;
         }
+        let mut threshold = threshold;
+        // Twice the threshold: what is left when the next collection comes
+        // lets a program refused there unwind (its error messages, its
+        // handlers) while the collector frees what it leaves behind.
+        while !crate::limit::can_allocate(needed.saturating_add(threshold.saturating_mul(2))) {
+            if threshold <= min {
+                self.refused = true;
+                break;
+            }
+            threshold = (threshold / 2).max(min);
+        }
+        threshold
     }
 
     /// Accounts for a table's growth; true when the table grew or was

@@ -230,11 +230,41 @@ impl Thread {
     #[cold]
     #[inline(never)]
     fn grow(&mut self, end: usize) {
+        if !self.try_grow(end) {
+            // Where the caller cannot raise, the growth is made anyway.
+            self.stack.resize(end, Value::Nil);
+        }
+    }
+
+    /// Makes the slots below `end` exist, or returns false when the
+    /// allocator refuses the room (the stack is then unchanged).
+    pub(crate) fn try_ensure(&mut self, end: usize) -> bool {
+        self.stack.len() >= end || self.try_grow(end)
+    }
+
+    fn try_grow(&mut self, end: usize) -> bool {
         // Headroom for amortised growth, but never past the stack limit
         // (`call::grow_stack` refuses frames beyond it).
         let limit = MAX_STACK + 2 * crate::call::EXTRA_STACK;
         let len = (end + end / 2).max(64).min(limit).max(end);
+        if self
+            .stack
+            .try_reserve_exact(len - self.stack.len())
+            .is_err()
+        {
+            return false;
+        }
         self.stack.resize(len, Value::Nil);
+        true
+    }
+
+    /// Makes room for one more frame, or returns false when the allocator
+    /// refuses it: frames are pushed only where the push cannot fail.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn try_grow_frames(&mut self) -> bool {
+        let more = self.frames.len().max(8);
+        self.frames.try_reserve_exact(more).is_ok()
     }
 
     /// Bytes the stack and frame list hold.
