@@ -241,3 +241,33 @@ do
     assert(e1 == e2, e1 .. " vs " .. e2)
   end
 end
+
+-- Errors come in source order, as a one-pass compiler finds them: an error
+-- in a statement's code comes before a syntax error in a later statement,
+-- and a reader is not called past the statement that has it.
+do
+  local locals = "local " .. string.rep("a, ", 200) .. "a\n"
+  local cases = {
+    {locals .. "x = = 1\n", "too many local variables"},
+    {"local function f()\n" .. locals .. "end\nx = = 1\n", "too many local variables"},
+    {"local x <const> = 1\nx = 2\ny = = 1\n", "attempt to assign to const variable 'x'"},
+    {"local x <const> = 1\nlocal function f() x = 2 end\ny = = 1\n",
+     "attempt to assign to const variable 'x'"},
+    {"do goto l; local x; ::l:: print(x) end\ny = = 1\n", "jumps into the scope of local 'x'"},
+    {"do ::a:: ::a:: end\ny = = 1\n", "label 'a' already defined on line 1"},
+  }
+  for _, case in ipairs(cases) do
+    local src, msg = case[1], case[2]
+    local _, e = load(src, "=s")
+    assert(string.find(e, msg, 1, true), e)
+    -- One statement per piece, then endless text.
+    local pieces, n = {}, 0
+    for line in string.gmatch(src, "[^\n]*\n") do pieces[#pieces + 1] = line end
+    _, e = load(function()
+      n = n + 1
+      return pieces[n] or "z = 1\n"
+    end, "=s")
+    assert(string.find(e, msg, 1, true), e)
+    assert(n <= #pieces + 1, n)
+  end
+end

@@ -182,9 +182,13 @@ fn long_operands_and_many_values_are_paid_for() {
                  local function f(...) return select('#', ...) end
                  local function g(...) local t = {...} return #t end
                  local co = coroutine.wrap(function(...) while true do coroutine.yield(...) end end)
-                 local C = string.rep('local a = 1 ', N // 12)
+                 local C = string.rep('a = 1 ', N // 6)
                  local E = {} for i = 1, 4096 do E[i + 0.5] = true end
-                 for i = 1, 4095 do E[i + 0.5] = nil end ";
+                 for i = 1, 4095 do E[i + 0.5] = nil end
+                 local H = {} for i = 1, 1600 do H = setmetatable({}, {__index = H, __newindex = H}) end
+                 local function set(t) t.x = 1 end
+                 local F = {} for i = 1, 8000 do F[i] = i + 0.25 end
+                 local I = {} for i = 1, 8000 do I[i] = i end ";
     paid(
         setup,
         &[
@@ -217,10 +221,17 @@ fn long_operands_and_many_values_are_paid_for() {
                 9_999 + 3 * 4968,
             ),
             // Compiling pays a unit a byte.
-            ("load(C)", "load('')", (1 << 20) / 12 * 12),
+            ("load(C)", "load('')", (1 << 20) / 6 * 6),
             // `next` pays for the removed keys it steps over (one unit
             // every 16).
             ("next(E)", "next({1})", 4095 / 16),
+            // Following `__index`/`__newindex` tables pays a unit every
+            // eight hops.
+            ("H.x", "T.x", 1600 / 8),
+            ("set(H)", "set(T)", 1600 / 8),
+            // Floats converted to text pay for the formatting beyond their
+            // bytes.
+            ("table.concat(F)", "table.concat(I)", 8000 * 16),
         ],
     );
 }

@@ -1,9 +1,10 @@
 //! The front end: source text to `Proto` (`llex.c`, `lparser.c`, `lcode.c`).
 //!
-//! Data flow: `lex` turns bytes into tokens, `parse` builds an `ast::Chunk`
-//! (bounding nesting depth so deep input is an error, not a Rust stack
-//! overflow), `code` walks the tree and emits register-based bytecode with
-//! constant folding and upvalue resolution.
+//! Data flow: `lex` turns bytes into tokens, `parse` builds the tree of
+//! each top-level statement (bounding nesting depth so deep input is an
+//! error, not a Rust stack overflow), `code` walks it and emits
+//! register-based bytecode with constant folding and upvalue resolution,
+//! then the tree is dropped and the next statement parsed.
 
 pub mod ast;
 pub(crate) mod code;
@@ -94,6 +95,24 @@ pub(crate) fn compile_within(
     interner: &mut dyn Interner,
     budget: usize,
 ) -> Result<Proto, SyntaxError> {
-    let chunk = parse::parse_chunk_within(text, chunkname, budget)?;
-    generate(&chunk, source, chunkname, interner)
+    let mut p = parse::Parser::new(lex::Lexer::new(text, chunkname), budget)?;
+    let mut gen = code::MainGen::new(source);
+    // Each top-level statement's code is generated as soon as it is
+    // parsed (and its tree dropped), so errors come in source order, as
+    // PUC Lua's one-pass compiler finds them.
+    let mut stats = Vec::new();
+    let mut ret = None;
+    while !p.block_follow(true) {
+        if p.tok == lex::Token::Return {
+            ret = Some(p.final_return()?);
+            break;
+        }
+        p.statement(&mut stats)?;
+        for stat in stats.drain(..) {
+            gen.statement(stat, chunkname, interner)?;
+        }
+    }
+    p.check(lex::Token::Eof)?;
+    let end_line = p.end_line();
+    gen.finish(ast::Block { stats, ret }, end_line, chunkname, interner)
 }

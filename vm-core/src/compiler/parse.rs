@@ -46,15 +46,7 @@ type PResult<T> = Result<T, SyntaxError>;
 /// Parses a whole chunk. (A first line starting with `#` is no syntax:
 /// loading a file skips it before, as `luaL_loadfilex` does.)
 pub(crate) fn parse_chunk(source: &[u8], chunkname: &str) -> PResult<Chunk> {
-    parse_chunk_within(source, chunkname, usize::MAX)
-}
-
-/// [`parse_chunk`], failing with "not enough memory" where the estimated
-/// memory of the tree and of its code (see [`TOKEN_BYTES`]) passes
-/// `budget` bytes.
-pub(crate) fn parse_chunk_within(source: &[u8], chunkname: &str, budget: usize) -> PResult<Chunk> {
-    let mut parser = Parser::new(Lexer::new(source, chunkname), budget)?;
-    parser.main_chunk()
+    Parser::new(Lexer::new(source, chunkname), usize::MAX)?.main_chunk()
 }
 
 /// `'c'` as a token.
@@ -136,6 +128,9 @@ fn node(line: u32, kind: impl FnOnce() -> ExprKind) -> Box<Expr> {
 /// table constructor, it is 1.2 times the process's peak memory.
 pub(crate) const TOKEN_BYTES: usize = std::mem::size_of::<Expr>() + 48;
 
+/// The estimate at which the parser first probes the allocator.
+const FIRST_PROBE: usize = 64 << 20;
+
 /// What a statement costs beyond its tokens.
 pub(crate) const STAT_BYTES: usize = std::mem::size_of::<Stat>() + 64;
 
@@ -145,6 +140,9 @@ pub(super) struct Parser<'s> {
     pub(super) cost: usize,
     /// Where `cost` makes parsing fail with "not enough memory".
     budget: usize,
+    /// Where `cost` next asks the allocator for as much again (see
+    /// `spend`).
+    probe_at: usize,
     /// The current token (`ls->t`).
     pub(super) tok: Token,
     /// Line of the last token consumed (`ls->lastline`).
@@ -167,6 +165,7 @@ impl<'s> Parser<'s> {
             lex,
             cost: 0,
             budget,
+            probe_at: FIRST_PROBE,
             tok,
             last_line: 1,
             depth: 0,
@@ -197,6 +196,24 @@ impl<'s> Parser<'s> {
         if self.cost > self.budget {
             return Err(out_of_memory());
         }
+        if self.cost > self.probe_at {
+            self.probe()?;
+        }
+        Ok(())
+    }
+
+    /// Each time the estimate doubles, asks the allocator for as much as
+    /// it has used again: the tree's lists grow by doubling, and their
+    /// growth cannot be refused, so a chunk too large for the memory the
+    /// system grants (without a memory limit, the budget is only a cap)
+    /// fails here rather than aborting at its next doubling.
+    #[cold]
+    #[inline(never)]
+    fn probe(&mut self) -> PResult<()> {
+        if !crate::limit::can_allocate(self.cost) {
+            return Err(out_of_memory());
+        }
+        self.probe_at = self.cost.saturating_mul(2);
         Ok(())
     }
 
@@ -210,7 +227,7 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn check(&self, token: Token) -> PResult<()> {
+    pub(super) fn check(&self, token: Token) -> PResult<()> {
         if self.tok == token {
             Ok(())
         } else {
@@ -302,6 +319,34 @@ impl<'s> Parser<'s> {
             block: *block,
             end_line: self.line(),
         })
+    }
+
+    /// The rest of a chunk: its statements into `stats` (after an error,
+    /// the complete ones before it), then its final `return` and the line
+    /// of its end.
+    pub(super) fn main_chunk_into(
+        &mut self,
+        stats: &mut Vec<Stat>,
+    ) -> PResult<(Option<Return>, u32)> {
+        let mut ret = None;
+        while !self.block_follow(true) {
+            if self.tok == Token::Return {
+                ret = Some(self.return_stat()?);
+                break;
+            }
+            let before = stats.len();
+            if let Err(e) = self.statement(stats) {
+                stats.truncate(before);
+                return Err(e);
+            }
+        }
+        self.check(Token::Eof)?;
+        Ok((ret, self.line()))
+    }
+
+    /// The line of the chunk's end, once the parser is there.
+    pub(super) fn end_line(&self) -> u32 {
+        self.line()
     }
 
     /// A `return` ending the chunk, and the chunk's end after it.

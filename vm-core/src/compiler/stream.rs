@@ -94,12 +94,32 @@ impl ChunkStream {
             // Nothing of this parse is kept (it changes `pending` only
             // when it succeeds).
             self.pending.truncate(len);
-            return Err(e);
+            return Err(self.first_error(e, stats, interner));
         }
-        for stat in stats {
-            self.gen.statement(stat, interner);
+        self.generate(stats, interner)
+    }
+
+    /// Generates the code of complete top-level statements.
+    fn generate(&mut self, stats: Vec<Stat>, interner: &mut dyn Interner) -> PResult<()> {
+        stats
+            .into_iter()
+            .try_for_each(|stat| self.gen.statement(stat, &self.chunkname, interner))
+    }
+
+    /// The chunk's error when parsing failed with `e` after the complete
+    /// statements `stats`: an error in their code comes first in the
+    /// source. A lack of memory ends nothing (the caller may collect and
+    /// push again), so then nothing is generated.
+    fn first_error(
+        &mut self,
+        e: SyntaxError,
+        stats: Vec<Stat>,
+        interner: &mut dyn Interner,
+    ) -> SyntaxError {
+        if e.0 == crate::limit::MEMORY_MESSAGE {
+            return e;
         }
-        Ok(())
+        self.generate(stats, interner).err().unwrap_or(e)
     }
 
     /// Reserves room for `more` bytes of text: doubling the buffer where
@@ -122,7 +142,7 @@ impl ChunkStream {
     }
 
     /// Parses the top-level statements that end before the buffered end
-    /// into `stats`.
+    /// into `stats` (after an error, those before it).
     fn parse_complete(&mut self, budget: usize, stats: &mut Vec<Stat>) -> PResult<()> {
         let room = budget.saturating_sub(self.bytes());
         let mut lex = Lexer::partial(&self.pending, &self.chunkname, self.line);
@@ -155,8 +175,10 @@ impl ChunkStream {
             }
             let before = stats.len();
             let r = p.statement(stats);
-            if p.lex.starved() {
+            if p.lex.starved() || r.is_err() {
                 stats.truncate(before);
+            }
+            if p.lex.starved() {
                 break;
             }
             r?;
@@ -206,9 +228,15 @@ impl ChunkStream {
             room,
         )?;
         p.last_line = self.last_line;
-        let rest = p.main_chunk()?;
-        self.gen
-            .finish(rest.block, rest.end_line, &self.chunkname, interner)
+        let mut stats = Vec::new();
+        let rest = p.main_chunk_into(&mut stats);
+        drop(p);
+        let (ret, end_line) = match rest {
+            Ok(rest) => rest,
+            Err(e) => return Err(self.first_error(e, stats, interner)),
+        };
+        let rest = super::ast::Block { stats, ret };
+        self.gen.finish(rest, end_line, &self.chunkname, interner)
     }
 }
 

@@ -310,9 +310,21 @@ impl Vm {
             if is_callable(h) {
                 return IndexTarget::Call(h, t);
             }
+            self.spend_hop(depth);
             t = h;
         }
         IndexTarget::TooLong
+    }
+
+    /// Pays for following a chain of `__index`/`__newindex` tables: a
+    /// unit every eight hops (one lookup each), so that a loop of lookups
+    /// through long chains is bounded by the budget like the instructions
+    /// it stands for.
+    #[inline(always)]
+    fn spend_hop(&mut self, depth: usize) {
+        if depth % 8 == 7 {
+            self.spend(1);
+        }
     }
 
     /// `t[key] = v` when the raw store is not possible.
@@ -385,6 +397,7 @@ impl Vm {
             if is_callable(h) {
                 return Ok(NewIndexTarget::Call(h, t));
             }
+            self.spend_hop(depth);
             t = h;
         }
         Ok(NewIndexTarget::TooLong)

@@ -339,15 +339,15 @@ fn concat(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     }
     let mut buf = Vec::new();
     if first <= last {
+        let mut units = (last - first) as u64 + 1;
         for i in first..=last {
             let v = get_plain(vm, t, i)?;
-            add_field(vm, &mut buf, v, i)?;
+            units += add_field(vm, &mut buf, v, i)?;
             if i < last {
                 add_string(vm, &mut buf, sep)?;
             }
         }
-        let n = (last - first) as u64 + 1;
-        vm.charge(n + byte_units(0, buf.len()))?;
+        vm.charge(units + byte_units(0, buf.len()))?;
     }
     let s = vm.new_str(&buf);
     vm.push(s);
@@ -390,14 +390,14 @@ fn concat_phase(vm: &mut Vm, st: State, log: &mut PhaseLog) -> LuaResult<Flow> {
         loop {
             let v = get_plain(vm, t, i)?;
             let before = buf.len();
-            add_field(vm, &mut buf, v, i)?;
+            let units = 1 + add_field(vm, &mut buf, v, i)?;
             if i == last {
-                vm.charge(1 + byte_units(before, buf.len()))?;
+                vm.charge(units + byte_units(before, buf.len()))?;
                 return concat_result(vm, buf);
             }
             add_string(vm, &mut buf, sep)?;
             i += 1;
-            if paid(vm, 1 + byte_units(before, buf.len()))? {
+            if paid(vm, units + byte_units(before, buf.len()))? {
                 st.set_int(vm, I, i);
                 store_buffer(vm, st, buf);
                 return Ok(Flow::Pause);
@@ -409,27 +409,35 @@ fn concat_phase(vm: &mut Vm, st: State, log: &mut PhaseLog) -> LuaResult<Flow> {
         return Ok(Flow::Wait);
     };
     let before = buf.len();
-    add_field(vm, &mut buf, v, i)?;
+    let units = add_field(vm, &mut buf, v, i)?;
     if i == last {
-        vm.charge(byte_units(before, buf.len()))?;
+        vm.charge(units + byte_units(before, buf.len()))?;
         return concat_result(vm, buf);
     }
     add_string(vm, &mut buf, sep)?;
-    vm.charge(byte_units(before, buf.len()))?;
+    vm.charge(units + byte_units(before, buf.len()))?;
     st.set_int(vm, I, i + 1);
     store_buffer(vm, st, buf);
     Ok(Flow::Next)
 }
 
+/// Units for converting a float to text, beyond its bytes: formatting
+/// one (`%.14g`) costs about as much as this many instructions.
+const FLOAT_UNITS: u64 = 16;
+
 /// Appends `v`, the value at index `i`, to `buf` if it is a string or a
-/// number (`addfield`).
-fn add_field(vm: &mut Vm, buf: &mut Vec<u8>, v: Value, i: i64) -> LuaResult<()> {
+/// number (`addfield`). Returns the units its conversion costs beyond
+/// the bytes it adds.
+fn add_field(vm: &mut Vm, buf: &mut Vec<u8>, v: Value, i: i64) -> LuaResult<u64> {
     match v {
         Value::Str(_) => add_string(vm, buf, v)?,
         Value::Int(_) | Value::Num(_) => {
             let s = vm.to_display(v);
             reserve_bytes(vm, buf, s.len())?;
             buf.extend_from_slice(s.as_bytes());
+            if let Value::Num(_) = v {
+                return Ok(FLOAT_UNITS);
+            }
         }
         _ => {
             let msg = format!(
@@ -439,7 +447,7 @@ fn add_field(vm: &mut Vm, buf: &mut Vec<u8>, v: Value, i: i64) -> LuaResult<()> 
             return Err(vm.error(&msg));
         }
     }
-    Ok(())
+    Ok(0)
 }
 
 /// Units for the bytes from `before` to `after` of a result: one every 32

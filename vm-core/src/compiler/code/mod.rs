@@ -98,9 +98,10 @@ pub(crate) fn generate(
 /// yet: a collection between two statements must mark them
 /// ([`MainGen::protos`], [`MainGen::constant_locals`]).
 ///
-/// Errors are kept until [`MainGen::finish`], so that a syntax error
-/// later in the chunk takes precedence, as it does when the whole text is
-/// parsed before any code is generated.
+/// An error is reported by the statement that has it, before the text
+/// after that statement is parsed: in source order, as PUC Lua's one-pass
+/// compiler finds errors (but for a syntax error later in the same
+/// statement, which the parse of the statement finds first).
 pub(crate) struct MainGen {
     parts: Parts,
     /// The main function's prologue has been generated.
@@ -126,22 +127,28 @@ impl MainGen {
         }
     }
 
-    /// Generates the code of the next top-level statement.
-    pub(crate) fn statement(&mut self, stat: ast::Stat, interner: &mut dyn Interner) {
+    /// Generates the code of the next top-level statement; an error is the
+    /// chunk's (as `chunkname:line: message`), and later calls repeat it.
+    pub(crate) fn statement(
+        &mut self,
+        stat: ast::Stat,
+        chunkname: &str,
+        interner: &mut dyn Interner,
+    ) -> Result<(), SyntaxError> {
         if matches!(stat.kind, ast::StatKind::Label(_)) {
             self.labels.push(stat);
-            return;
+            return Ok(());
         }
         self.last_line = Some(stat.end_line);
         let labels = mem::take(&mut self.labels);
-        // An error waits in `self.error` for `finish`.
-        let _ = self.step(interner, |c| {
+        self.step(interner, |c| {
             if !labels.is_empty() {
                 let after = std::slice::from_ref(&stat);
                 c.label_run(&labels, after, None, stat::BlockEnd::at(stat.line))?;
             }
             c.statement(&stat)
-        });
+        })
+        .map_err(|e| located(chunkname, e))
     }
 
     /// Generates the last statements and the final `return` of a chunk
