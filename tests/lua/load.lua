@@ -255,6 +255,7 @@ do
      "attempt to assign to const variable 'x'"},
     {"do goto l; local x; ::l:: print(x) end\ny = = 1\n", "jumps into the scope of local 'x'"},
     {"do ::a:: ::a:: end\ny = = 1\n", "label 'a' already defined on line 1"},
+    {"::a:: ::a::\ny = = 1\n", "label 'a' already defined on line 1"},
   }
   for _, case in ipairs(cases) do
     local src, msg = case[1], case[2]

@@ -95,24 +95,40 @@ pub(crate) fn compile_within(
     interner: &mut dyn Interner,
     budget: usize,
 ) -> Result<Proto, SyntaxError> {
-    let mut p = parse::Parser::new(lex::Lexer::new(text, chunkname), budget)?;
     let mut gen = code::MainGen::new(source);
     // Each top-level statement's code is generated as soon as it is
     // parsed (and its tree dropped), so errors come in source order, as
     // PUC Lua's one-pass compiler finds them.
-    let mut stats = Vec::new();
-    let mut ret = None;
-    while !p.block_follow(true) {
-        if p.tok == lex::Token::Return {
-            ret = Some(p.final_return()?);
-            break;
+    let mut parse = |gen: &mut code::MainGen| {
+        let mut p = parse::Parser::new(lex::Lexer::new(text, chunkname), budget)?;
+        let mut stats = Vec::new();
+        let mut ret = None;
+        while !p.block_follow(true) {
+            if p.tok == lex::Token::Return {
+                ret = Some(p.final_return()?);
+                break;
+            }
+            p.statement(&mut stats)?;
+            for stat in stats.drain(..) {
+                gen.statement(stat, chunkname, &mut *interner)?;
+            }
         }
-        p.statement(&mut stats)?;
-        for stat in stats.drain(..) {
-            gen.statement(stat, chunkname, interner)?;
+        p.check(lex::Token::Eof)?;
+        Ok::<_, SyntaxError>((ret, p.end_line()))
+    };
+    match parse(&mut gen) {
+        Ok((ret, end_line)) => {
+            let rest = ast::Block {
+                stats: Vec::new(),
+                ret,
+            };
+            gen.finish(rest, end_line, chunkname, interner)
         }
+        // Labels waiting for the statement that failed come before it.
+        Err(e) if e.0 != crate::limit::MEMORY_MESSAGE => {
+            gen.check_labels(chunkname, interner)?;
+            Err(e)
+        }
+        Err(e) => Err(e),
     }
-    p.check(lex::Token::Eof)?;
-    let end_line = p.end_line();
-    gen.finish(ast::Block { stats, ret }, end_line, chunkname, interner)
 }

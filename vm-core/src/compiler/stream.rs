@@ -119,7 +119,10 @@ impl ChunkStream {
         if e.0 == crate::limit::MEMORY_MESSAGE {
             return e;
         }
-        self.generate(stats, interner).err().unwrap_or(e)
+        let earlier = self
+            .generate(stats, interner)
+            .and_then(|()| self.gen.check_labels(&self.chunkname, interner));
+        earlier.err().unwrap_or(e)
     }
 
     /// Reserves room for `more` bytes of text: doubling the buffer where

@@ -151,6 +151,24 @@ impl MainGen {
         .map_err(|e| located(chunkname, e))
     }
 
+    /// The error in the labels waiting for the statement after them, if
+    /// any (a label defined twice): where a syntax error ends the chunk
+    /// after them, it comes first, as PUC Lua meets the labels first.
+    pub(crate) fn check_labels(
+        &mut self,
+        chunkname: &str,
+        interner: &mut dyn Interner,
+    ) -> Result<(), SyntaxError> {
+        let labels = mem::take(&mut self.labels);
+        let Some(line) = labels.last().map(|l| l.line) else {
+            return Ok(());
+        };
+        self.step(interner, |c| {
+            c.label_run(&labels, &[], None, stat::BlockEnd::at(line))
+        })
+        .map_err(|e| located(chunkname, e))
+    }
+
     /// Generates the last statements and the final `return` of a chunk
     /// whose end is at `end_line`, and returns its main function, or the
     /// first error (as `chunkname:line: message`).
