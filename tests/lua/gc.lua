@@ -215,4 +215,33 @@ local function gc_parameters()
 end
 gc_parameters()
 
+
+-- Tables larger than one step of the collector's tracing (strong, and weak
+-- keys with values kept only through them) keep every live entry, and the
+-- weak one loses them all once its keys are garbage.
+local function check_big_tables()
+  local big, weak = {}, setmetatable({}, {__mode = "k"})
+  local function fill(keys)
+    for i = 1, 3000 do
+      big[i] = {i}
+      local k = {}
+      keys[i] = k
+      weak[k] = {i}
+    end
+  end
+  local keys = {}
+  fill(keys)
+  collectgarbage()
+  local n = 0
+  for i = 1, 3000 do
+    assert(big[i][1] == i and weak[keys[i]][1] == i)
+  end
+  for _ in pairs(weak) do n = n + 1 end
+  assert(n == 3000)
+  keys = nil
+  collectgarbage()
+  assert(next(weak) == nil)
+end
+check_big_tables()
+
 print("ok gc")

@@ -224,6 +224,13 @@ fn outgrowing_the_address_space_without_a_limit_is_not_enough_memory() {
          local f, e = load(s, '=n') s = nil print(f ~= nil, e) print('alive')",
         "local s = 'return [[' .. ('x'):rep(400000000) .. ']]'
          local f, e = load(s) s = nil print(f ~= nil, e) print('alive')",
+        // A long chain of operators (the tree's nodes), a long list, and a
+        // token longer than memory from a reader.
+        "local f, e = load('return 1' .. (' + 1'):rep(50000000)) print(f ~= nil, e) print('alive')",
+        "local f, e = load('f(' .. ('1,'):rep(100000000) .. '1)') print(f ~= nil, e) print('alive')",
+        "local first, piece = true, ('x'):rep(10000000)
+         local f, e = load(function() if first then first = false return 'return [[' end return piece end)
+         print(f ~= nil, e) print('alive')",
     ] {
         runs_out_under_ulimit(&["--memory-limit", "none"], script);
     }
@@ -305,6 +312,19 @@ fn closing_runs_finalizers_under_the_limit() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(text(&out.stdout), "");
     assert_eq!(text(&out.stderr), "vm: instruction limit exceeded\n");
+    // `os.exit(0, true)` closes the state too, and fails the same way.
+    let out = vm()
+        .args([
+            "--instruction-limit",
+            "100000",
+            "-e",
+            &format!("{long} os.exit(0, true)"),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(text(&out.stderr), "instruction limit exceeded\n");
 }
 
 #[test]

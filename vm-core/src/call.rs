@@ -79,11 +79,11 @@ impl Vm {
         if top + EXTRA_STACK > MAX_STACK && !self.handler_stack(top) {
             return Err(self.rt_error("stack overflow"));
         }
+        // Refused: no collection first, which needs memory of its own
+        // (the collector paces itself on the room left, see
+        // `Heap::check_headroom`).
         if !self.th.try_ensure(top + EXTRA_STACK) {
-            self.full_gc();
-            if !self.th.try_ensure(top + EXTRA_STACK) {
-                return Err(self.memory_error());
-            }
+            return Err(self.memory_error());
         }
         // The frame list grows with the stack; its growth since the last
         // stack growth is counted here too.
@@ -97,10 +97,7 @@ impl Vm {
     #[inline(never)]
     fn grow_frames(&mut self) -> LuaResult<()> {
         if !self.th.try_grow_frames() {
-            self.full_gc();
-            if !self.th.try_grow_frames() {
-                return Err(self.memory_error());
-            }
+            return Err(self.memory_error());
         }
         let grown = self.th.take_growth();
         self.stack_grew(grown)

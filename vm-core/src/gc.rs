@@ -118,6 +118,9 @@ enum Weakness {
     Both,
 }
 
+/// Positions of a table traced in one go (see `Vm::trace_entries`).
+const TRACE_STEP: usize = 256;
+
 /// Marking state of one collection.
 #[derive(Default)]
 struct Marker {
@@ -130,6 +133,9 @@ struct Marker {
     userdata: Bits,
     gray: Vec<Value>,
     gray_upvals: Vec<crate::value::UpvalRef>,
+    /// Tables traced in part: the position of the `next` order to go on
+    /// from (see `Vm::trace_table`).
+    partial: Vec<(TableRef, usize)>,
     weak: Vec<(TableRef, Weakness)>,
     protos: HashSet<*const Proto>,
 }
@@ -348,7 +354,15 @@ impl Vm {
                 self.trace_upval(m, uv);
                 continue;
             }
-            let Some(v) = m.gray.pop() else { break };
+            let Some(v) = m.gray.pop() else {
+                match m.partial.pop() {
+                    Some((t, from)) => {
+                        self.trace_entries(m, t, self.weakness(t), from);
+                        continue;
+                    }
+                    None => break,
+                }
+            };
             match v {
                 Value::Table(t) => self.trace_table(m, t),
                 Value::LuaFn(f) => {
@@ -424,40 +438,54 @@ impl Vm {
 
     fn trace_table(&self, m: &mut Marker, t: TableRef) {
         let weak = self.weakness(t);
-        let table = &self.heap.tables[t];
-        if let Some(mt) = table.metatable {
+        if let Some(mt) = self.heap.tables[t].metatable {
             m.mark(Value::Table(mt));
         }
+        if weak != Weakness::Strong {
+            m.weak.push((t, weak));
+        }
+        self.trace_entries(m, t, weak, 0);
+    }
+
+    /// Marks what the entries of table `t` from position `from` keep
+    /// alive, `TRACE_STEP` positions at a time: the rest waits in
+    /// `Marker::partial` until what these entries made gray is traced, so
+    /// the gray list stays short however many objects a table holds (its
+    /// growth, which cannot fail gracefully, is what a collection needs).
+    fn trace_entries(&self, m: &mut Marker, t: TableRef, weak: Weakness, from: usize) {
+        let table = &self.heap.tables[t];
+        let to = from.saturating_add(TRACE_STEP).min(table.positions());
+        if to < table.positions() {
+            m.partial.push((t, to));
+        }
+        let pairs = table.pairs_in(from, to);
         match weak {
             Weakness::Strong => {
-                for (k, v) in table.iter() {
+                for (k, v) in pairs {
                     m.mark(k);
                     m.mark(v);
                 }
             }
             Weakness::Values => {
-                for (k, v) in table.iter() {
+                for (k, v) in pairs {
                     m.mark(k);
                     mark_if_string(m, v);
                 }
-                m.weak.push((t, weak));
             }
             Weakness::Keys => {
                 // Ephemeron: a value is marked only once its key is.
-                for (k, v) in table.iter() {
+                for (k, v) in pairs {
                     mark_if_string(m, k);
                     if m.is_live(k) {
                         m.mark(v);
                     }
                 }
-                m.weak.push((t, weak));
             }
             Weakness::Both => {
-                for (k, v) in table.iter() {
+                for (k, v) in pairs {
                     mark_if_string(m, k);
                     mark_if_string(m, v);
                 }
-                m.weak.push((t, weak));
             }
         }
     }

@@ -75,6 +75,9 @@ impl Vm {
             let display = chunk_id(chunkname);
             let compile = |vm: &mut Vm| {
                 let budget = vm.compile_budget(0);
+                if !crate::limit::can_allocate(chunkname.len()) {
+                    return Err(MEMORY_MESSAGE.to_owned());
+                }
                 let source: Arc<str> = Arc::from(chunkname);
                 compiler::compile_within(chunk, source, &display, &mut vm.heap, budget)
                     .map_err(|e| e.0)
@@ -99,12 +102,15 @@ impl Vm {
     /// statement being read is buffered.
     pub fn load_start(&mut self, chunkname: &str, mode: &str) -> Value {
         let loader = Loader {
-            chunkname: chunkname.to_owned(),
+            chunkname: Arc::from(chunkname),
             mode: mode.to_owned(),
             state: Loading::Start,
             verified: 0,
         };
-        self.new_userdata(Box::new(loader), None)
+        let bytes = loader.bytes();
+        let loader = self.new_userdata(Box::new(loader), None);
+        self.set_userdata_size(loader, bytes);
+        loader
     }
 
     /// Adds the next piece of the chunk that `loader` loads.
@@ -128,7 +134,7 @@ impl Vm {
         }
         let bytes = self.with_loader(loader, |l, _| {
             if r.is_err() {
-                l.state = Loading::Done;
+                l.spend();
             }
             l.bytes()
         });
@@ -154,7 +160,7 @@ impl Vm {
         if self.retry_compile(&compiled) {
             compiled = finish(self).unwrap_or(compiled);
         }
-        self.with_loader(loader, |l, _| l.state = Loading::Done);
+        self.with_loader(loader, |l, _| l.spend());
         self.set_userdata_size(loader, 0);
         match compiled {
             Ok(proto) => Ok(self.instantiate(proto, env)),
@@ -305,17 +311,28 @@ impl Loader {
         Ok(proto)
     }
 
+    /// A stream for the chunk's text; its prototypes share the chunk name,
+    /// which can be as long as the source (a string chunk's).
     fn text_stream(&self) -> ChunkStream {
-        ChunkStream::new(chunk_id(&self.chunkname), Arc::from(&*self.chunkname))
+        ChunkStream::new(chunk_id(&self.chunkname), self.chunkname.clone())
     }
 
-    /// Bytes held.
+    /// Bytes held (the chunk name can be the whole source).
     fn bytes(&self) -> usize {
-        match &self.state {
+        let name = self.chunkname.len() + self.mode.capacity();
+        name + match &self.state {
             Loading::Text(stream) => stream.bytes(),
             Loading::Binary(bytes) => bytes.capacity(),
             Loading::Start | Loading::Done => 0,
         }
+    }
+
+    /// Ends the loading (failed or finished): what it holds is freed now
+    /// rather than when the collector frees the loader.
+    fn spend(&mut self) {
+        self.state = Loading::Done;
+        self.chunkname = Arc::from("");
+        self.mode = String::new();
     }
 }
 
@@ -334,7 +351,7 @@ const USED_UP: &str = "the chunk loader was used up";
 #[derive(Default)]
 struct Loader {
     /// Raw chunk name (`@file`, `=name`, or the source).
-    chunkname: String,
+    chunkname: Arc<str>,
     mode: String,
     state: Loading,
     /// How many of the main function's nested functions are verified.

@@ -230,11 +230,14 @@ impl Vm {
         }
     }
 
-    /// The `__name` of `v`'s metatable if it is a string (`luaT_objtypename`).
+    /// The `__name` of `v`'s metatable if it is a string (`luaT_objtypename`),
+    /// paid for by its bytes (a name can be as long as a string can).
     pub fn type_name_of(&mut self, v: Value) -> String {
         if let Some(mt) = self.metatable(v) {
             if let Value::Str(s) = self.heap.tables[mt].get_str(self.names.tm[Tm::Name as usize]) {
-                return String::from_utf8_lossy(self.heap.str_bytes(s)).into_owned();
+                let name = String::from_utf8_lossy(self.heap.str_bytes(s)).into_owned();
+                self.spend(name.len() as u64 / 32);
+                return name;
             }
         }
         v.type_name().to_string()

@@ -404,6 +404,33 @@ impl Table {
         array.chain(hash)
     }
 
+    /// Positions of the `next` order (array slots, then hash entries,
+    /// live or not), for going through a table in pieces.
+    pub(crate) fn positions(&self) -> usize {
+        self.array.len() + self.hash.entries.len()
+    }
+
+    /// The live pairs at positions `from..to` of the `next` order.
+    pub(crate) fn pairs_in(
+        &self,
+        from: usize,
+        to: usize,
+    ) -> impl Iterator<Item = (Value, Value)> + '_ {
+        let (alen, elen) = (self.array.len(), self.hash.entries.len());
+        let (a0, a1) = (from.min(alen), to.min(alen));
+        let array = self.array[a0..a1]
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| !v.is_nil())
+            .map(move |(i, &v)| (int_key(a0 + i), v));
+        let (h0, h1) = ((from - a0).min(elen), (to - a1).min(elen));
+        let hash = self.hash.entries[h0..h1]
+            .iter()
+            .filter(|e| !e.value.is_nil())
+            .map(|e| (e.key, e.value));
+        array.chain(hash)
+    }
+
     /// For weak tables: sets to nil every entry for which `dead(key, value)`
     /// is true (array entries have integer keys). Returns how many were
     /// cleared. Removed keys stay valid for `next`, so the collector may run

@@ -1366,6 +1366,11 @@ impl Vm {
             self.th.top = top;
         }
         if self.heap.over_limit(0) {
+            // A program that catches the error and keeps allocating
+            // collects again and again: each such collection is paid as
+            // `collectgarbage()` is, so the budget and the instruction
+            // limit bound it.
+            self.spend(self.heap.live as u64 / 32);
             return Err(self.memory_error());
         }
         Ok(())

@@ -156,13 +156,20 @@ fn execute(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// A true `close` closes the VM first (`lua_close`: every pending
 /// finalizer runs).
 fn exit(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let status = match vm.arg(args, 1) {
+    let mut status = match vm.arg(args, 1) {
         Value::Bool(b) => i32::from(!b),
         // C's conversion of `lua_Integer` to `int`: the low 32 bits.
         _ => vm.opt_integer(args, 1, 0)? as i32,
     };
     if vm.arg(args, 2).truthy() {
         vm.close();
+        // A finalizer that passed the instruction limit while closing
+        // (its error there is only a warning) fails the exit, as it fails
+        // the end of a script.
+        if vm.instruction_limit_exceeded() && status == 0 {
+            eprintln!("{}", vm_core::limit::LIMIT_MESSAGE);
+            status = 1;
+        }
     }
     let _ = std::io::stdout().flush();
     let _ = std::io::stderr().flush();

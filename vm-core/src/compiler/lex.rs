@@ -532,6 +532,11 @@ impl<'s> Lexer<'s> {
     /// memory" (`refused`) instead of an abort.
     fn save(&mut self, c: u8) {
         let buf = &mut self.buf;
+        // Once refused, the rest of the token is only scanned (asking
+        // again at every byte made a long token crawl).
+        if self.refused {
+            return;
+        }
         if buf.len() == buf.capacity() && buf.try_reserve(buf.len().max(32)).is_err() {
             self.refused = true;
             return;

@@ -202,15 +202,16 @@ impl<'s> Parser<'s> {
         Ok(())
     }
 
-    /// Each time the estimate doubles, asks the allocator for as much as
-    /// it has used again: the tree's lists grow by doubling, and their
-    /// growth cannot be refused, so a chunk too large for the memory the
-    /// system grants (without a memory limit, the budget is only a cap)
-    /// fails here rather than aborting at its next doubling.
+    /// Each time the estimate doubles, asks the allocator for twice what
+    /// it has used: the tree's lists grow by doubling, and their growth
+    /// (like the code generator's, which follows) cannot be refused, so a
+    /// chunk too large for the memory the system grants (without a memory
+    /// limit, the budget is only a cap) fails here rather than aborting
+    /// before the next probe.
     #[cold]
     #[inline(never)]
     fn probe(&mut self) -> PResult<()> {
-        if !crate::limit::can_allocate(self.cost) {
+        if !crate::limit::can_allocate(self.cost.saturating_mul(2)) {
             return Err(out_of_memory());
         }
         self.probe_at = self.cost.saturating_mul(2);
@@ -390,12 +391,12 @@ impl<'s> Parser<'s> {
             Token::DbColon => self.label_stat(line, stats)?,
             Token::Break => {
                 self.next()?;
-                push_stat(stats, line, self.last_line, || StatKind::Break);
+                push_stat(stats, line, self.last_line, || StatKind::Break)?;
             }
             Token::Goto => {
                 self.next()?;
                 let label = self.check_name()?;
-                push_stat(stats, line, self.last_line, || StatKind::Goto(label));
+                push_stat(stats, line, self.last_line, || StatKind::Goto(label))?;
             }
             _ => self.expr_stat(line, stats)?,
         }
@@ -412,7 +413,7 @@ impl<'s> Parser<'s> {
             let cond = self.expr()?;
             self.check_next(Token::Then)?;
             let block = self.block()?;
-            push_built(&mut arms, || (*cond, *block));
+            push_built(&mut arms, || (*cond, *block))?;
             if self.tok != Token::ElseIf {
                 break;
             }
@@ -426,7 +427,7 @@ impl<'s> Parser<'s> {
         push_stat(stats, line, self.last_line, || StatKind::If {
             arms,
             else_block: else_block.map(|b| *b),
-        });
+        })?;
         Ok(())
     }
 
@@ -441,7 +442,7 @@ impl<'s> Parser<'s> {
         push_stat(stats, line, self.last_line, || StatKind::While {
             cond: *cond,
             body: *body,
-        });
+        })?;
         Ok(())
     }
 
@@ -451,7 +452,7 @@ impl<'s> Parser<'s> {
         self.next()?;
         let body = self.block()?;
         self.check_match(Token::End, Token::Do, line)?;
-        push_stat(stats, line, self.last_line, || StatKind::Do(*body));
+        push_stat(stats, line, self.last_line, || StatKind::Do(*body))?;
         Ok(())
     }
 
@@ -465,7 +466,7 @@ impl<'s> Parser<'s> {
         push_stat(stats, line, self.last_line, || StatKind::Repeat {
             body: *body,
             cond: *cond,
-        });
+        })?;
         Ok(())
     }
 
@@ -499,7 +500,7 @@ impl<'s> Parser<'s> {
             limit: *limit,
             step: step.map(|s| *s),
             body: *body,
-        });
+        })?;
         Ok(())
     }
 
@@ -516,7 +517,7 @@ impl<'s> Parser<'s> {
             names,
             exprs,
             body: *body,
-        });
+        })?;
         Ok(())
     }
 
@@ -546,7 +547,7 @@ impl<'s> Parser<'s> {
             path,
             method,
             func: *func,
-        });
+        })?;
         Ok(())
     }
 
@@ -563,7 +564,7 @@ impl<'s> Parser<'s> {
             push_stat(stats, line, self.last_line, || StatKind::LocalFunction {
                 name,
                 func: *func,
-            });
+            })?;
             return Ok(());
         }
         let mut names = Vec::new();
@@ -591,7 +592,7 @@ impl<'s> Parser<'s> {
         push_stat(stats, line, self.last_line, || StatKind::Local {
             names,
             exprs,
-        });
+        })?;
         Ok(())
     }
 
@@ -618,7 +619,7 @@ impl<'s> Parser<'s> {
         self.next()?;
         let name = self.check_name()?;
         self.check_next(Token::DbColon)?;
-        push_stat(stats, line, self.last_line, || StatKind::Label(name));
+        push_stat(stats, line, self.last_line, || StatKind::Label(name))?;
         while matches!(self.tok, Token::Char(b';') | Token::DbColon) {
             self.statement(stats)?;
         }
@@ -651,7 +652,7 @@ impl<'s> Parser<'s> {
         if !matches!(first.kind, ExprKind::Call(..) | ExprKind::Method(..)) {
             return Err(self.error("syntax error"));
         }
-        push_stat(stats, line, self.last_line, || StatKind::Call(*first));
+        push_stat(stats, line, self.last_line, || StatKind::Call(*first))?;
         Ok(())
     }
 
@@ -680,7 +681,7 @@ impl<'s> Parser<'s> {
         push_stat(stats, line, self.last_line, || StatKind::Assign {
             targets,
             exprs,
-        });
+        })?;
         Ok(())
     }
 
@@ -749,7 +750,7 @@ impl<'s> Parser<'s> {
         let mut exprs = Vec::new();
         loop {
             let expr = self.expr()?;
-            push_built(&mut exprs, || *expr);
+            push_built(&mut exprs, || *expr)?;
             if !self.test_next(sym(b','))? {
                 return Ok(exprs);
             }
@@ -965,7 +966,7 @@ impl<'s> Parser<'s> {
             Token::Char(b'[') => self.keyed_field(fields),
             _ => {
                 let value = self.expr()?;
-                push_built(fields, || Field::Positional(*value));
+                push_built(fields, || Field::Positional(*value))?;
                 Ok(())
             }
         }
@@ -984,7 +985,7 @@ impl<'s> Parser<'s> {
         let name = self.check_name()?;
         self.next()?; // skip `=`
         let value = self.expr()?;
-        push_built(fields, || Field::Named(name, *value));
+        push_built(fields, || Field::Named(name, *value))?;
         Ok(())
     }
 
@@ -994,27 +995,38 @@ impl<'s> Parser<'s> {
         let key = self.index_key()?;
         self.check_next(sym(b'='))?;
         let value = self.expr()?;
-        push_built(fields, || Field::Keyed(*key, *value));
+        push_built(fields, || Field::Keyed(*key, *value))?;
         Ok(())
     }
 }
 
 /// Appends the statement `build()` to `stats`.
-fn push_stat(stats: &mut Vec<Stat>, line: u32, end_line: u32, build: impl FnOnce() -> StatKind) {
+fn push_stat(
+    stats: &mut Vec<Stat>,
+    line: u32,
+    end_line: u32,
+    build: impl FnOnce() -> StatKind,
+) -> PResult<()> {
     push_built(stats, || Stat {
         kind: build(),
         line,
         end_line,
-    });
+    })
 }
 
 /// Appends `build()` to `list`. Out of line so that the new element, which
 /// can be large (a `Stat` is a few hundred bytes), is built in this
 /// short-lived frame rather than in the frame of a parser function that
 /// stays on the stack while it recurses.
+/// The list's growth is fallible: a list as long as the chunk fails with
+/// "not enough memory" rather than aborting.
 #[inline(never)]
-fn push_built<T>(list: &mut Vec<T>, build: impl FnOnce() -> T) {
+fn push_built<T>(list: &mut Vec<T>, build: impl FnOnce() -> T) -> PResult<()> {
+    if list.len() == list.capacity() && list.try_reserve(list.len().max(4)).is_err() {
+        return Err(out_of_memory());
+    }
     list.push(build());
+    Ok(())
 }
 
 /// `Box::new(build())`, out of line for the same reason as `push_built`.

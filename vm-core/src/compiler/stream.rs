@@ -139,6 +139,11 @@ impl ChunkStream {
             return Err(out_of_memory());
         }
         let wanted = needed.max(capacity.saturating_mul(2)).min(room);
+        // As much again must remain for parsing the text, whose small
+        // allocations cannot fail gracefully.
+        if !crate::limit::can_allocate(wanted.saturating_mul(2)) {
+            return Err(out_of_memory());
+        }
         self.pending
             .try_reserve_exact(wanted - len)
             .map_err(|_| out_of_memory())
@@ -181,7 +186,10 @@ impl ChunkStream {
             if p.lex.starved() || r.is_err() {
                 stats.truncate(before);
             }
-            if p.lex.starved() {
+            // A statement cut short is read again with more text, unless
+            // memory is lacking already: more text needs more.
+            let memory = matches!(&r, Err(e) if e.0 == crate::limit::MEMORY_MESSAGE);
+            if p.lex.starved() && !memory {
                 break;
             }
             r?;
