@@ -52,6 +52,10 @@ pub(crate) const STACK_CAP: usize = 1 << 30;
 /// of a string of hundreds of megabytes, ends in "not enough memory".
 pub(crate) const COMPILE_CAP: usize = 4 << 30;
 
+/// What a heap over its memory limit may allocate before its next
+/// collection (and error), for the handlers of the error just raised.
+const ERROR_GRACE: usize = 64 << 10;
+
 /// The error value of a failed allocation (`LUA_ERRMEM`'s message).
 pub const MEMORY_MESSAGE: &str = "not enough memory";
 
@@ -273,8 +277,16 @@ impl Vm {
             // between two safe points rarely reaches the limit; but not
             // more often than every 1/16 of the limit, or a heap whose
             // live data nears the limit would collect at every safe point
-            // (the growth checks raise the error there).
-            self.gc.threshold = self.gc.threshold.min((room / 2).max(limit / 16));
+            // (the growth checks raise the error there). A heap still over
+            // the limit (its collection raised the error) gets only a
+            // grace for the handlers, so that a program that catches the
+            // error and goes on is stopped again soon.
+            let pace = if room == 0 {
+                ERROR_GRACE
+            } else {
+                (room / 2).max(limit / 16)
+            };
+            self.gc.threshold = self.gc.threshold.min(pace);
         }
     }
 
