@@ -39,6 +39,14 @@ impl fmt::Display for SyntaxError {
 
 impl std::error::Error for SyntaxError {}
 
+impl SyntaxError {
+    /// Whether this is "not enough memory": the compilation may be tried
+    /// again after a collection, and it decides nothing about the text.
+    pub(crate) fn is_memory(&self) -> bool {
+        self.0 == crate::limit::MEMORY_MESSAGE
+    }
+}
+
 /// Turns string literals into heap strings while compiling.
 pub trait Interner {
     /// Returns the interned string with these bytes.
@@ -114,7 +122,7 @@ pub(crate) fn compile_within(
             }
         }
         p.check(lex::Token::Eof)?;
-        Ok::<_, SyntaxError>((ret, p.end_line()))
+        Ok::<_, SyntaxError>((ret, p.line()))
     };
     match parse(&mut gen) {
         Ok((ret, end_line)) => {
@@ -125,7 +133,7 @@ pub(crate) fn compile_within(
             gen.finish(rest, end_line, chunkname, interner)
         }
         // Labels waiting for the statement that failed come before it.
-        Err(e) if e.0 != crate::limit::MEMORY_MESSAGE => {
+        Err(e) if !e.is_memory() => {
             gen.check_labels(chunkname, interner)?;
             Err(e)
         }

@@ -177,7 +177,7 @@ impl<'s> Parser<'s> {
     // Token helpers
 
     /// The current line (`ls->linenumber`).
-    fn line(&self) -> u32 {
+    pub(super) fn line(&self) -> u32 {
         self.lex.line()
     }
 
@@ -314,11 +314,11 @@ impl<'s> Parser<'s> {
 
     /// `mainfunc`: the chunk is a variadic function's body.
     pub(super) fn main_chunk(&mut self) -> PResult<Chunk> {
-        let block = self.block()?;
-        self.check(Token::Eof)?;
+        let mut stats = Vec::new();
+        let (ret, end_line) = self.main_chunk_into(&mut stats)?;
         Ok(Chunk {
-            block: *block,
-            end_line: self.line(),
+            block: Block { stats, ret },
+            end_line,
         })
     }
 
@@ -343,11 +343,6 @@ impl<'s> Parser<'s> {
         }
         self.check(Token::Eof)?;
         Ok((ret, self.line()))
-    }
-
-    /// The line of the chunk's end, once the parser is there.
-    pub(super) fn end_line(&self) -> u32 {
-        self.line()
     }
 
     /// A `return` ending the chunk, and the chunk's end after it.

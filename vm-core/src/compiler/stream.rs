@@ -116,7 +116,7 @@ impl ChunkStream {
         stats: Vec<Stat>,
         interner: &mut dyn Interner,
     ) -> SyntaxError {
-        if e.0 == crate::limit::MEMORY_MESSAGE {
+        if e.is_memory() {
             return e;
         }
         let earlier = self
@@ -188,7 +188,7 @@ impl ChunkStream {
             }
             // A statement cut short is read again with more text, unless
             // memory is lacking already: more text needs more.
-            let memory = matches!(&r, Err(e) if e.0 == crate::limit::MEMORY_MESSAGE);
+            let memory = matches!(&r, Err(e) if e.is_memory());
             if p.lex.starved() && !memory {
                 break;
             }
