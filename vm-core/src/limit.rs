@@ -53,7 +53,9 @@ pub(crate) const STACK_CAP: usize = 1 << 30;
 pub(crate) const COMPILE_CAP: usize = 4 << 30;
 
 /// What a heap over its memory limit may allocate before its next
-/// collection (and error), for the handlers of the error just raised.
+/// collection (and error), for the handlers of the error just raised. The
+/// graces of successive errors come out of one margin over the limit
+/// (1/16 of it, plus one grace), not each on top of the last.
 const ERROR_GRACE: usize = 64 << 10;
 
 /// The error value of a failed allocation (`LUA_ERRMEM`'s message).
@@ -272,19 +274,24 @@ impl Vm {
     /// safe point collects before the limit is reached.
     pub(crate) fn cap_threshold(&mut self) {
         if let Some(limit) = self.heap.limit {
-            let room = limit.saturating_sub(self.heap.live);
+            let live = self.heap.live;
             // Collect when half the room is used, so that garbage made
             // between two safe points rarely reaches the limit; but not
             // more often than every 1/16 of the limit, or a heap whose
             // live data nears the limit would collect at every safe point
-            // (the growth checks raise the error there). A heap still over
-            // the limit (its collection raised the error) gets only a
-            // grace for the handlers, so that a program that catches the
-            // error and goes on is stopped again soon.
-            let pace = if room == 0 {
-                ERROR_GRACE
+            // (the growth checks raise the error there).
+            //
+            // A heap still over the limit (its collection raised the
+            // error) gets a grace for the error's handlers, but one taken
+            // from a fixed margin over the limit, not renewed by each
+            // error: a program that catches the error and keeps what it
+            // allocates collects (and fails) at every allocation once the
+            // margin is spent, so it can never creep past it.
+            let pace = if live < limit {
+                ((limit - live) / 2).max(limit / 16)
             } else {
-                (room / 2).max(limit / 16)
+                let ceiling = limit.saturating_add(limit / 16).saturating_add(ERROR_GRACE);
+                ceiling.saturating_sub(live).clamp(1, ERROR_GRACE)
             };
             self.gc.threshold = self.gc.threshold.min(pace);
         }

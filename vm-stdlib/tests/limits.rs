@@ -879,6 +879,52 @@ fn loads_collect_before_they_fail() {
     }
 }
 
+/// Found by a hostile pass: a program that catches "not enough memory"
+/// and keeps what it allocated got a fresh grace for its handlers at each
+/// error, so the heap crept past the limit by 64 KB per caught error
+/// (under `ulimit -v` until a slot map's doubling aborted the process).
+/// The graces now come out of one margin over the limit; once it is spent
+/// every allocation fails, and dropping the data brings the VM back.
+#[test]
+fn catching_memory_errors_cannot_creep_past_the_limit() {
+    const LIMIT: usize = 8 << 20;
+    let mut vm = vm();
+    vm.set_memory_limit(Some(LIMIT));
+    let r = exec(
+        &mut vm,
+        "local caught, peak = 0, 0
+         -- Closures: a table constructor's growth would check the limit.
+         local function fill() while true do local prev = HEAD HEAD = function() return prev end end end
+         for i = 1, 100 do
+           if not pcall(fill) then caught = caught + 1 end
+           local kb = collectgarbage('count')
+           if kb > peak then peak = kb end
+         end
+         return caught, peak * 1024",
+    )
+    .unwrap();
+    assert_eq!(int(&r[0]), 100);
+    let Value::Num(peak) = r[1] else {
+        panic!("peak: {:?}", r[1])
+    };
+    // The margin: 1/16 of the limit and one 64 KB grace (a small slack
+    // for what the last safe point allocated).
+    let ceiling = LIMIT + LIMIT / 16 + (64 << 10) + (8 << 10);
+    assert!(peak as usize <= ceiling, "peak {peak} over {ceiling}");
+    assert!(vm.memory_used() <= ceiling, "{}", vm.memory_used());
+    // Allocating fails until the data goes (even loading a chunk, as in
+    // PUC); then all is as before.
+    let r = exec(&mut vm, "return 1");
+    assert_eq!(r.unwrap_err(), "not enough memory");
+    vm.set_global("HEAD", Value::Nil);
+    let r = exec(
+        &mut vm,
+        "local t = {} for i = 1, 1000 do t[i] = i .. '' end return #t",
+    );
+    assert_eq!(int(&r.unwrap()[0]), 1000);
+    assert!(vm.memory_used() < LIMIT / 2, "{}", vm.memory_used());
+}
+
 #[test]
 fn garbage_heavy_programs_run_under_a_tight_limit() {
     let mut vm = vm();
