@@ -282,12 +282,14 @@ impl Heap {
     /// that collected raises "not enough memory" there, before such a
     /// growth aborts.
     ///
-    /// Without a memory limit the collector also paces itself on the room
-    /// the allocator grants: most of what a program allocates between two
-    /// collections comes in requests too small to fail gracefully, so the
-    /// threshold is halved until the doublings and twice the threshold fit
-    /// (refused below `min`), and the garbage of a program near the edge
-    /// (an error unwinding, say) is collected before it takes the rest.
+    /// The collector also paces itself on the room the allocator grants
+    /// (with a memory limit too, which may be set above what the system
+    /// gives): most of what a program allocates between two collections
+    /// comes in requests too small to fail gracefully, and it may take the
+    /// room the doublings were probed for, so the threshold is halved
+    /// until the doublings and twice the threshold fit (refused below
+    /// `min`), and the garbage of a program near the edge (an error
+    /// unwinding, say) is collected before it takes the rest.
     pub(crate) fn check_headroom(&mut self, threshold: usize, min: usize) -> usize {
         fn doubling<T>(len: usize, capacity: usize) -> usize {
             // Slots hold a value and a version.
@@ -308,11 +310,6 @@ impl Heap {
             doubling::<StrRef>(self.intern.len(), self.intern.capacity()),
         ];
         let needed = needed.iter().fold(0usize, |a, &b| a.saturating_add(b));
-        if self.limit.is_some() {
-            // The limit paces the collector (`Vm::cap_threshold`).
-            self.refused |= !crate::limit::can_allocate(needed);
-            return threshold;
-        }
         let mut threshold = threshold;
         // Twice the threshold: what is left when the next collection comes
         // lets a program refused there unwind (its error messages, its
