@@ -550,24 +550,25 @@ impl Vm {
         self.call_value(call[0], &call[1..])
     }
 
-    /// A stable pseudo-address for an object, as `%p` prints it.
+    /// A stable pseudo-address for an object, as `%p` prints it: the kind,
+    /// the slot and how many objects the slot held before, so the same
+    /// for the same program whatever else the process runs.
     pub fn address(&self, v: Value) -> String {
         use slotmap::Key;
-        let (tag, bits) = match v {
-            Value::Table(r) => (1u64, r.data().as_ffi()),
-            Value::LuaFn(r) => (2, r.data().as_ffi()),
-            Value::Native(r) => (3, r.data().as_ffi()),
-            Value::Thread(r) => (4, r.data().as_ffi()),
-            Value::UserData(r) => (5, r.data().as_ffi()),
-            Value::Str(r) => (6, r.data().as_ffi()),
-            _ => (0, 0),
+        let h = &self.heap;
+        let (tag, index, generation) = match v {
+            Value::Table(r) => (1u64, r.data(), h.tables.generation(r)),
+            Value::LuaFn(r) => (2, r.data(), h.lfns.generation(r)),
+            Value::Native(r) => (3, r.data(), h.natives.generation(r)),
+            Value::Thread(r) => (4, r.data(), h.threads.generation(r)),
+            Value::UserData(r) => (5, r.data(), h.userdata.generation(r)),
+            Value::Str(r) => (6, r.data(), h.strings.generation(r)),
+            _ => return format!("0x{:014x}", 0),
         };
-        // Index in the low bits, kind and version above: unique per object.
-        let idx = bits & 0xffff_ffff;
-        let ver = bits >> 32;
+        let index = index.as_ffi() & 0xffff_ffff;
         format!(
             "0x{:014x}",
-            (tag << 52) | ((ver & 0xfff) << 40) | (idx << 4)
+            (tag << 52) | ((u64::from(generation) & 0xfff) << 40) | (index << 4)
         )
     }
 

@@ -9,10 +9,11 @@
 
 use std::any::Any;
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
+use crate::arena::Arena;
 use hashbrown::HashTable;
-use slotmap::SlotMap;
 
 use crate::error::LuaResult;
 use crate::func::LuaClosure;
@@ -102,15 +103,14 @@ impl fmt::Debug for UserData {
 }
 
 /// All heap objects of one VM.
-#[derive(Default)]
 pub struct Heap {
-    pub(crate) strings: SlotMap<StrRef, LuaStr>,
-    pub(crate) tables: SlotMap<TableRef, Table>,
-    pub(crate) lfns: SlotMap<LuaFnRef, LuaClosure>,
-    pub(crate) natives: SlotMap<NativeRef, NativeClosure>,
-    pub(crate) upvals: SlotMap<UpvalRef, Upval>,
-    pub(crate) threads: SlotMap<ThreadRef, Box<Thread>>,
-    pub(crate) userdata: SlotMap<UserDataRef, UserData>,
+    pub(crate) strings: Arena<StrRef, LuaStr>,
+    pub(crate) tables: Arena<TableRef, Table>,
+    pub(crate) lfns: Arena<LuaFnRef, LuaClosure>,
+    pub(crate) natives: Arena<NativeRef, NativeClosure>,
+    pub(crate) upvals: Arena<UpvalRef, Upval>,
+    pub(crate) threads: Arena<ThreadRef, Box<Thread>>,
+    pub(crate) userdata: Arena<UserDataRef, UserData>,
     intern: HashTable<StrRef>,
     /// Bytes allocated since the last collection (approximate).
     pub(crate) debt: usize,
@@ -121,6 +121,32 @@ pub struct Heap {
     /// The allocator refused a table room for a new key since the last
     /// memory error: the store that needed it must fail.
     pub(crate) refused: bool,
+}
+
+impl Default for Heap {
+    /// An empty heap whose handles no other heap of the process accepts
+    /// (see `arena`): each heap's arenas start their versions at a base of
+    /// its own, spread over the version space by a multiplicative hash of
+    /// a process-wide count, and the same for the same order of creation.
+    fn default() -> Self {
+        static HEAPS: AtomicU32 = AtomicU32::new(0);
+        let n = HEAPS.fetch_add(1, Ordering::Relaxed);
+        let base = n.wrapping_mul(0x9E37_79B9) | 1;
+        Heap {
+            strings: Arena::with_base(base),
+            tables: Arena::with_base(base),
+            lfns: Arena::with_base(base),
+            natives: Arena::with_base(base),
+            upvals: Arena::with_base(base),
+            threads: Arena::with_base(base),
+            userdata: Arena::with_base(base),
+            intern: HashTable::default(),
+            debt: 0,
+            live: 0,
+            limit: None,
+            refused: false,
+        }
+    }
 }
 
 /// Approximate per-object overheads used for pacing the collector, both

@@ -131,6 +131,7 @@
 //! ```
 
 pub mod api;
+mod arena;
 mod call;
 mod closethread;
 pub mod compiler;

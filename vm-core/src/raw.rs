@@ -40,7 +40,9 @@
 
 use std::sync::Arc;
 
-use slotmap::{Key, SlotMap};
+use slotmap::Key;
+
+use crate::arena::Arena;
 
 use crate::func::{LuaClosure, Proto};
 use crate::value::UpvalRef;
@@ -53,7 +55,7 @@ use crate::value::UpvalRef;
 /// slot below `top`, from a running closure's upvalue handles, or from a
 /// live object's fields (see the module docs).
 #[inline(always)]
-pub(crate) unsafe fn live<K: Key, V>(arena: &SlotMap<K, V>, key: K) -> &V {
+pub(crate) unsafe fn live<K: Key, V>(arena: &Arena<K, V>, key: K) -> &V {
     debug_assert!(arena.contains_key(key), "a dead handle in a live place");
     // SAFETY: the caller guarantees that the slot is occupied by `key`.
     unsafe { arena.get_unchecked(key) }
@@ -64,7 +66,7 @@ pub(crate) unsafe fn live<K: Key, V>(arena: &SlotMap<K, V>, key: K) -> &V {
 /// # Safety
 /// As for `live`.
 #[inline(always)]
-pub(crate) unsafe fn live_mut<K: Key, V>(arena: &mut SlotMap<K, V>, key: K) -> &mut V {
+pub(crate) unsafe fn live_mut<K: Key, V>(arena: &mut Arena<K, V>, key: K) -> &mut V {
     debug_assert!(arena.contains_key(key), "a dead handle in a live place");
     // SAFETY: the caller guarantees that the slot is occupied by `key`.
     unsafe { arena.get_unchecked_mut(key) }
