@@ -277,14 +277,14 @@ fn load(vm: &mut Vm, text: &[u8], chunkname: &str) -> Option<Value> {
 
 /// Builds the global `arg` table: script at 0, its arguments at 1.., the
 /// interpreter and options at negative indices.
-fn create_arg_table(vm: &mut Vm, argv: &[String], script: usize) {
+fn create_arg_table(vm: &mut Vm, argv: &[String], script: usize) -> LuaResult<()> {
     let t = vm.new_table();
     let Value::Table(tr) = t else { unreachable!() };
     for (i, a) in argv.iter().enumerate() {
         let v = vm.new_str(a.as_bytes());
         let _ = vm.raw_set(tr, Value::Int(i as i64 - script as i64), v);
     }
-    vm.set_global("arg", t);
+    vm.set_global("arg", t)
 }
 
 fn main() -> ExitCode {
@@ -297,7 +297,10 @@ fn main() -> ExitCode {
         }
     };
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    if let Err(e) = vm_stdlib::open_all(&mut vm) {
+        eprintln!("{PROGNAME}: {}", vm.error_to_string(&e));
+        return ExitCode::FAILURE;
+    }
     // `lua.c` switches the collector to generational mode at startup, so
     // `collectgarbage("incremental")` first reports "generational".
     vm.gc_set_generational(true);
@@ -335,7 +338,10 @@ fn run_command(vm: &mut Vm, opts: &Options, argv: &[String]) -> bool {
     let slice = opts.slice.unwrap_or(u64::MAX);
     // Without a script, the interpreter's name is `arg[0]` and the options
     // follow at positive indices, as `lua.c` does.
-    create_arg_table(vm, argv, script.unwrap_or(0));
+    if let Err(e) = create_arg_table(vm, argv, script.unwrap_or(0)) {
+        eprintln!("{PROGNAME}: {}", vm.error_to_string(&e));
+        return false;
+    }
     for code in &opts.exec {
         let Some(f) = load(vm, code.as_bytes(), "=(command line)") else {
             return false;

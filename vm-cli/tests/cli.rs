@@ -289,6 +289,46 @@ fn small_objects_outgrowing_the_address_space_are_not_enough_memory() {
     }
 }
 
+/// With the collector stopped, nothing collects to probe the allocator's
+/// room: the heap watches it anyway, and a bomb of small objects without
+/// a limit ends in "not enough memory" (it aborted in an arena's growth).
+#[test]
+#[cfg(target_os = "linux")]
+fn a_stopped_collector_still_runs_out_gracefully() {
+    for make in ["{i}", "('x'):rep(1024) .. i"] {
+        let script = format!(
+            "collectgarbage('stop') local t = {{}}
+             print(pcall(function() local i = 0 while true do i = i + 1 t[i] = {make} end end))
+             t = nil collectgarbage() print('alive')"
+        );
+        runs_out_under_ulimit(&["--memory-limit", "none"], &script);
+        runs_out_under_ulimit(&[], &script);
+    }
+}
+
+/// Found by a hostile pass: the error leaving a script that ran out of
+/// memory was freed by a finalizer that collected as the run ended, and
+/// rendering it panicked.
+#[test]
+fn an_escaping_error_outlives_a_collecting_finalizer() {
+    let out = vm()
+        .args([
+            "--memory-limit",
+            "20M",
+            "-e",
+            "setmetatable({}, {__gc = function() collectgarbage() end})
+             local t = {} for i = 1, 1e8 do t[i] = i end",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).starts_with("vm: not enough memory"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 /// The state is closed however the command ends (only `-e` chunks, an
 /// error), so the remaining finalizers run; one that passes the
 /// instruction limit there fails the command, as the limit promises.

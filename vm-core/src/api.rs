@@ -33,6 +33,98 @@ fn first_value(r: Vec<Value>) -> Value {
     r.first().copied().unwrap_or_default()
 }
 
+/// Checking what comes from outside the VM.
+///
+/// The interpreter reads the objects that handles on its stacks and in its
+/// tables name without checking them (`raw.rs`), so a handle that names no
+/// object of this heap (one kept by Rust across the collection that freed
+/// its object, one made up, one from another VM) must never get there.
+/// Every public function that takes values checks them first: a bad one
+/// is an `Err` ("bad handle"), or, for the functions that write a native's
+/// frame and return nothing (`push`, `set_arg`, `frame_insert`), a nil in
+/// its place and the same error when the native returns.
+impl Vm {
+    /// Whether `v` belongs to this VM: an immediate value, or a handle that
+    /// names a live object of this VM's heap.
+    pub fn owns(&self, v: Value) -> bool {
+        let h = &self.heap;
+        match v {
+            Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Num(_) => true,
+            Value::Str(r) => h.strings.contains_key(r),
+            Value::Table(r) => h.tables.contains_key(r),
+            Value::LuaFn(r) => h.lfns.contains_key(r),
+            Value::Native(r) => h.natives.contains_key(r),
+            Value::Thread(r) => h.threads.contains_key(r),
+            Value::UserData(r) => h.userdata.contains_key(r),
+        }
+    }
+
+    /// Fails with the "bad handle" error unless this VM owns `v`
+    /// (`what` names the function it was given to).
+    pub(crate) fn check_owned(&mut self, what: &str, v: Value) -> LuaResult<()> {
+        if self.owns(v) {
+            return Ok(());
+        }
+        Err(self.bad_handle(what, v))
+    }
+
+    /// `check_owned` of each value.
+    pub(crate) fn check_all_owned(&mut self, what: &str, vs: &[Value]) -> LuaResult<()> {
+        match vs.iter().find(|&&v| !self.owns(v)) {
+            Some(&v) => Err(self.bad_handle(what, v)),
+            None => Ok(()),
+        }
+    }
+
+    /// `check_owned` of a table handle.
+    pub(crate) fn check_table_ref(&mut self, what: &str, t: TableRef) -> LuaResult<()> {
+        self.check_owned(what, Value::Table(t))
+    }
+
+    /// `v` if this VM owns it; otherwise nil, and the "bad handle" error is
+    /// kept for the running native to raise when it returns (the writers
+    /// of a native's frame return nothing, and the frame must hold only
+    /// values of this VM).
+    fn owned_or_nil(&mut self, what: &str, v: Value) -> Value {
+        if self.owns(v) {
+            return v;
+        }
+        if self.misuse.is_none() {
+            let e = self.bad_handle(what, v);
+            self.misuse = Some(e);
+        }
+        Value::Nil
+    }
+
+    /// The error kept by `owned_or_nil`, if any.
+    #[inline]
+    pub(crate) fn take_misuse(&mut self) -> LuaResult<()> {
+        match self.misuse.take() {
+            None => Ok(()),
+            Some(e) => Err(e),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn bad_handle(&mut self, what: &str, v: Value) -> LuaError {
+        self.api_error(&format!(
+            "bad handle given to {what}: a {} handle that names no object of this VM \
+             (its object was collected while only Rust held it, or it was made up, \
+             or it comes from another VM)",
+            v.type_name()
+        ))
+    }
+
+    /// An error about a use of the API: a plain message, with no position.
+    pub(crate) fn api_error(&mut self, msg: &str) -> LuaError {
+        let v = self.new_str(msg.as_bytes());
+        let mut e = LuaError::new(v);
+        e.0.message = Some(msg.to_string());
+        e
+    }
+}
+
 impl Vm {
     /// The binary chunk of Lua function `f` (`lua_dump`), which
     /// [`Vm::load`] turns back into a function with the same code; `strip`
@@ -61,7 +153,10 @@ impl Vm {
         // stack left large by a deep call (or an overflow) goes back.
         if self.th.frames.is_empty() && !self.suspendable {
             self.th.shrink();
-            self.run_finalizers();
+            match &r {
+                Ok(results) => self.run_finalizers_keeping(results),
+                Err(e) => self.run_finalizers_keeping(&[e.0.value]),
+            }
         }
         match r {
             Ok(v) => Ok(v),
@@ -91,7 +186,7 @@ impl Vm {
     pub fn error_to_string(&mut self, e: &LuaError) -> String {
         let v = e.0.value;
         if !matches!(v, Value::Str(_) | Value::Int(_) | Value::Num(_))
-            && !self.metamethod(v, Tm::ToString).is_nil()
+            && !self.tm_of_value(v, Tm::ToString).is_nil()
         {
             if let Ok(s) = self.tostring(v) {
                 return self.to_display(s);
@@ -120,10 +215,11 @@ impl Vm {
         Value::Str(self.heap.intern_vec(bytes))
     }
 
-    /// The bytes of a string value (`None` for other types).
+    /// The bytes of a string value (`None` for other types, and for a
+    /// handle that names no string of this VM).
     pub fn str_bytes(&self, v: Value) -> Option<&[u8]> {
         match v {
-            Value::Str(s) => Some(self.heap.str_bytes(s)),
+            Value::Str(s) => self.heap.strings.get(s).map(|s| s.as_bytes()),
             _ => None,
         }
     }
@@ -133,10 +229,15 @@ impl Vm {
         Value::Table(self.heap.new_table(Table::new()))
     }
 
-    /// Creates a full userdata holding `data`, with metatable `mt`
-    /// (`lua_newuserdatauv` plus `lua_setmetatable`). A `__gc` in `mt` is
-    /// registered as a finalizer, as `setmetatable` would.
-    pub fn new_userdata(
+    /// Creates a full userdata holding `data`, without a metatable
+    /// (`lua_newuserdatauv`; give it one with [`Vm::set_metatable`], which
+    /// registers a `__gc` there as a finalizer, as `setmetatable` does).
+    pub fn new_userdata(&mut self, data: Box<dyn std::any::Any + Send>) -> Value {
+        self.make_userdata(data, None)
+    }
+
+    /// `new_userdata` with a metatable of this VM.
+    pub(crate) fn make_userdata(
         &mut self,
         data: Box<dyn std::any::Any + Send>,
         mt: Option<TableRef>,
@@ -148,7 +249,7 @@ impl Vm {
             payload: 0,
         });
         let v = Value::UserData(u);
-        self.set_metatable(v, mt);
+        self.set_mt(v, mt);
         v
     }
 
@@ -203,18 +304,30 @@ impl Vm {
     }
 
     /// Creates a native closure with upvalues.
-    pub fn new_native_closure(&mut self, f: &'static NativeFunction, upvals: Vec<Value>) -> Value {
-        Value::Native(self.heap.new_native(NativeClosure {
+    ///
+    /// # Errors
+    /// "bad handle" if an upvalue is not a value of this VM.
+    pub fn new_native_closure(
+        &mut self,
+        f: &'static NativeFunction,
+        upvals: Vec<Value>,
+    ) -> LuaResult<Value> {
+        self.check_all_owned("Vm::new_native_closure", &upvals)?;
+        Ok(Value::Native(self.heap.new_native(NativeClosure {
             func: f,
             upvals,
             closure: None,
-        }))
+        })))
     }
 
     /// Sets global `name`.
-    pub fn set_global(&mut self, name: &str, v: Value) {
+    ///
+    /// # Errors
+    /// "bad handle" if `v` is not a value of this VM.
+    pub fn set_global(&mut self, name: &str, v: Value) -> LuaResult<()> {
+        self.check_owned("Vm::set_global", v)?;
         let k = self.heap.intern(name.as_bytes());
-        self.heap.tables[self.globals].set_str(k, v);
+        self.raw_store(self.globals, Value::Str(k), v)
     }
 
     /// Reads global `name` (raw).
@@ -240,34 +353,53 @@ impl Vm {
     /// Installs a library table: global `name` and `_LOADED[name]`
     /// (`luaL_requiref`). Error messages and tracebacks name the functions
     /// found there as `name.field`.
-    pub fn register_library(&mut self, name: &str, t: TableRef) {
+    ///
+    /// # Errors
+    /// "bad handle" if `t` names no table of this VM.
+    pub fn register_library(&mut self, name: &str, t: TableRef) -> LuaResult<()> {
+        self.check_table_ref("Vm::register_library", t)?;
         let loaded = self.loaded_table();
         let k = self.heap.intern(name.as_bytes());
-        self.heap.tables[loaded].set_str(k, Value::Table(t));
+        self.raw_store(loaded, Value::Str(k), Value::Table(t))?;
         if name != "_G" {
-            self.set_global(name, Value::Table(t));
+            self.set_global(name, Value::Table(t))?;
         }
+        Ok(())
     }
 
     /// Registers natives as fields of table `t`.
-    pub fn register(&mut self, t: TableRef, funcs: &[&'static NativeFunction]) {
+    ///
+    /// # Errors
+    /// "bad handle" if `t` names no table of this VM.
+    pub fn register(&mut self, t: TableRef, funcs: &[&'static NativeFunction]) -> LuaResult<()> {
+        self.check_table_ref("Vm::register", t)?;
         for f in funcs {
             let v = self.new_native(f);
             let k = self.heap.intern(f.name.as_bytes());
-            self.heap.tables[t].set_str(k, v);
+            self.raw_store(t, Value::Str(k), v)?;
         }
+        Ok(())
     }
 
-    /// Raw `t[k]`.
+    /// Raw `t[k]` (nil if `t` names no table of this VM: reads through a
+    /// bad handle find nothing, writes fail).
     pub fn raw_get(&self, t: TableRef, k: Value) -> Value {
-        self.heap.tables[t].get(k)
+        self.heap.tables.get(t).map_or(Value::Nil, |tab| tab.get(k))
     }
 
     /// Raw `t[k] = v`.
     ///
     /// # Errors
-    /// "index is nil" / "index is NaN".
+    /// "index is nil" / "index is NaN"; "bad handle" if `t`, `k` or `v`
+    /// is not of this VM.
     pub fn raw_set(&mut self, t: TableRef, k: Value, v: Value) -> LuaResult<()> {
+        self.check_table_ref("Vm::raw_set", t)?;
+        self.check_all_owned("Vm::raw_set", &[k, v])?;
+        self.raw_store(t, k, v)
+    }
+
+    /// `raw_set` of checked values.
+    fn raw_store(&mut self, t: TableRef, k: Value, v: Value) -> LuaResult<()> {
         match self.heap.tables[t].set(k, v) {
             Ok(()) => {
                 let grown = self.heap.tables[t].take_growth();
@@ -280,24 +412,26 @@ impl Vm {
         }
     }
 
-    /// Raw `t[k]` with a string key.
+    /// Raw `t[k]` with a string key (nil for a bad handle, as
+    /// [`Vm::raw_get`]).
     pub fn raw_get_str(&mut self, t: TableRef, k: &str) -> Value {
         let k = self.heap.intern(k.as_bytes());
-        self.heap.tables[t].get_str(k)
+        self.raw_get(t, Value::Str(k))
     }
 
     /// Raw `t[k] = v` with a string key.
-    pub fn raw_set_str(&mut self, t: TableRef, k: &str, v: Value) {
+    ///
+    /// # Errors
+    /// As [`Vm::raw_set`].
+    pub fn raw_set_str(&mut self, t: TableRef, k: &str, v: Value) -> LuaResult<()> {
         let k = self.heap.intern(k.as_bytes());
-        self.heap.tables[t].set_str(k, v);
-        // A refused growth fails the next check of the limit.
-        let grown = self.heap.tables[t].take_growth();
-        self.heap.table_grew(grown);
+        self.raw_set(t, Value::Str(k), v)
     }
 
-    /// The table border `#t` (raw).
+    /// The table border `#t` (raw; 0 for a bad handle, as
+    /// [`Vm::raw_get`]).
     pub fn raw_len(&self, t: TableRef) -> i64 {
-        self.heap.tables[t].len()
+        self.heap.tables.get(t).map_or(0, |tab| tab.len())
     }
 
     /// `next(t, k)` (raw).
@@ -305,6 +439,7 @@ impl Vm {
     /// # Errors
     /// "invalid key to 'next'" for a key not in the table.
     pub fn next(&mut self, t: TableRef, k: Value) -> LuaResult<Option<(Value, Value)>> {
+        self.check_table_ref("Vm::next", t)?;
         match self.heap.tables[t].next_scanning(k) {
             Ok((r, skipped)) => {
                 // Stepping over removed keys is paid for: one unit every
@@ -338,6 +473,7 @@ impl Vm {
     /// "attempt to index a T value", or a chain of `__index` too long.
     pub fn index_k(&mut self, t: Value, k: Value) -> LuaResult<Meta<Value>> {
         use crate::vm::IndexTarget;
+        self.check_all_owned("Vm::index", &[t, k])?;
         // The common case first, as `luaV_fastgeti`: a value in a table.
         if let (Value::Table(tr), Value::Int(i)) = (t, k) {
             let v = *self.heap.tables[tr].get_int_ref(i);
@@ -376,6 +512,7 @@ impl Vm {
     /// "index is nil", "attempt to index a T value", a chain too long.
     pub fn set_index_k(&mut self, t: Value, k: Value, v: Value) -> LuaResult<Meta<()>> {
         use crate::vm::NewIndexTarget;
+        self.check_all_owned("Vm::set_index", &[t, k, v])?;
         // The common case first, as `luaV_fastseti`: an array slot that is
         // in use, or any array slot of a table without a metatable.
         if let (Value::Table(tr), Value::Int(i)) = (t, k) {
@@ -419,6 +556,7 @@ impl Vm {
     /// # Errors
     /// "attempt to get length of a T value".
     pub fn len_k(&mut self, v: Value) -> LuaResult<Meta<Value>> {
+        self.check_owned("Vm::len", v)?;
         let h = match v {
             Value::Str(s) => {
                 return Ok(Meta::Done(Value::Int(self.heap.str_bytes(s).len() as i64)))
@@ -427,7 +565,7 @@ impl Vm {
                 Some(mt) => self.tm_of(mt, Tm::Len),
                 None => Value::Nil,
             },
-            _ => self.metamethod(v, Tm::Len),
+            _ => self.tm_of_value(v, Tm::Len),
         };
         if h.is_nil() {
             if let Value::Table(t) = v {
@@ -459,6 +597,7 @@ impl Vm {
     /// # Errors
     /// "attempt to compare ...".
     pub fn less_than_k(&mut self, a: Value, b: Value) -> LuaResult<Meta<bool>> {
+        self.check_all_owned("Vm::less_than", &[a, b])?;
         if let Some(r) = self.raw_order(true, a, b) {
             self.charge_order(a, b)?;
             return Ok(Meta::Done(r));
@@ -492,7 +631,8 @@ impl Vm {
     /// "not enough memory" when a long `__name` makes the result pass the
     /// memory limit.
     pub fn tostring_k(&mut self, v: Value) -> LuaResult<Meta<Value>> {
-        let h = self.metamethod(v, Tm::ToString);
+        self.check_owned("Vm::tostring", v)?;
+        let h = self.tm_of_value(v, Tm::ToString);
         if !h.is_nil() {
             return Ok(self.push_call(&[h, v]));
         }
@@ -519,6 +659,7 @@ impl Vm {
     /// # Errors
     /// "'__tostring' must return a string".
     pub fn tostring_result(&mut self, r: Value) -> LuaResult<Value> {
+        self.check_owned("Vm::tostring_result", r)?;
         match r {
             Value::Str(_) => Ok(r),
             // Numbers are strings to `lua_isstring`.
@@ -572,9 +713,13 @@ impl Vm {
         )
     }
 
-    /// Plain rendering of strings and numbers (no metamethods).
+    /// Plain rendering of strings and numbers (no metamethods); a handle
+    /// that names no object of this VM as "(bad handle)".
     pub fn to_display(&self, v: Value) -> String {
         let mut buf = Vec::new();
+        if !self.owns(v) {
+            return "(bad handle)".to_string();
+        }
         match v {
             Value::Str(s) => buf.extend_from_slice(self.heap.str_bytes(s)),
             Value::Int(i) => number::fmt_int(i, &mut buf),
@@ -586,13 +731,26 @@ impl Vm {
         String::from_utf8_lossy(&buf).into_owned()
     }
 
-    /// Converts a number or numeric string to a number (`lua_tonumber`).
+    /// Converts a number or numeric string to a number (`lua_tonumber`;
+    /// `None` for other values, and for a handle of another VM).
     pub fn to_number_value(&self, v: Value) -> Option<Value> {
+        if !self.owns(v) {
+            return None;
+        }
         self.to_number(v)
     }
 
     /// Keeps `v` alive until `unroot` (`luaL_ref` on the registry).
-    pub fn root(&mut self, v: Value) -> RootId {
+    ///
+    /// # Errors
+    /// "bad handle" if `v` is not a value of this VM.
+    pub fn root(&mut self, v: Value) -> LuaResult<RootId> {
+        self.check_owned("Vm::root", v)?;
+        Ok(self.root_value(v))
+    }
+
+    /// `root` of a value of this VM.
+    pub(crate) fn root_value(&mut self, v: Value) -> RootId {
         if let Some(i) = self.roots.iter().position(Option::is_none) {
             self.roots[i] = Some(v);
             RootId(i)
@@ -632,7 +790,12 @@ impl Vm {
     #[inline]
     pub fn arg(&self, args: Args, i: usize) -> Value {
         if i >= 1 && i <= args.count {
-            self.th.stack[args.base + i - 1]
+            // An `Args` kept past its call may point past the stack.
+            self.th
+                .stack
+                .get(args.base + i - 1)
+                .copied()
+                .unwrap_or_default()
         } else {
             Value::Nil
         }
@@ -642,24 +805,36 @@ impl Vm {
     /// (`lua_upvalueindex`); nil when absent.
     pub fn upvalue(&self, args: Args, i: usize) -> Value {
         match self.th.stack.get(args.base.wrapping_sub(1)) {
-            Some(Value::Native(n)) => self.heap.natives[*n]
-                .upvals
-                .get(i.wrapping_sub(1))
+            Some(Value::Native(n)) => self
+                .heap
+                .natives
+                .get(*n)
+                .and_then(|n| n.upvals.get(i.wrapping_sub(1)))
                 .copied()
                 .unwrap_or_default(),
             _ => Value::Nil,
         }
     }
 
-    /// Replaces argument `i` (1-based, must exist).
+    /// Replaces the value at offset `i - 1` of the native's frame: argument
+    /// `i`, or a value the native pushed above its arguments (nothing
+    /// happens past the frame's top). A handle that names no object of
+    /// this VM is written as nil, and the native fails with "bad handle"
+    /// when it returns.
     pub fn set_arg(&mut self, args: Args, i: usize, v: Value) {
-        self.th.stack[args.base + i - 1] = v;
+        let v = self.owned_or_nil("Vm::set_arg", v);
+        if i >= 1 && args.base + i - 1 < self.th.top {
+            self.th.stack[args.base + i - 1] = v;
+        }
     }
 
     /// Pushes a value on the running thread's stack (a native's results are
-    /// the values it pushed last).
+    /// the values it pushed last). A handle that names no object of this VM
+    /// is pushed as nil, and the native fails with "bad handle" when it
+    /// returns.
     #[inline]
     pub fn push(&mut self, v: Value) {
+        let v = self.owned_or_nil("Vm::push", v);
         self.th.push(v);
     }
 
@@ -684,9 +859,13 @@ impl Vm {
         args.base + i
     }
 
-    /// Inserts `v` at offset `i` from the frame's base, shifting values up.
+    /// Inserts `v` at offset `i` from the frame's base, shifting values up
+    /// (at the top if `i` is past it). A bad handle is written as nil, as
+    /// by [`Vm::push`].
     pub fn frame_insert(&mut self, args: Args, i: usize, v: Value) {
-        let (at, top) = (args.base + i, self.th.top);
+        let v = self.owned_or_nil("Vm::frame_insert", v);
+        let top = self.th.top;
+        let at = args.base.saturating_add(i).min(top);
         self.th.ensure(top + 1);
         self.th.stack.copy_within(at..top, at + 1);
         self.th.stack[at] = v;
@@ -986,6 +1165,10 @@ impl Vm {
     /// Collector switches for `collectgarbage("stop"/"restart"/"isrunning")`.
     pub fn gc_set_running(&mut self, on: bool) {
         self.gc.running = on;
+        if on {
+            // A stopped heap's threshold only paced its watch.
+            self.gc.threshold = self.gc.threshold.min(self.heap.debt);
+        }
     }
 
     /// Whether the collector is running.

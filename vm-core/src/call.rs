@@ -268,7 +268,7 @@ impl Vm {
         let mut f = self.th.stack[func];
         let mut chain = 0;
         while !matches!(f, Value::LuaFn(_) | Value::Native(_)) {
-            let h = self.metamethod(f, Tm::Call);
+            let h = self.tm_of_value(f, Tm::Call);
             if h.is_nil() || chain >= MAX_CALL_CHAIN {
                 return Err(self.call_error(func));
             }
@@ -337,7 +337,17 @@ impl Vm {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             out = Some(f(self));
         })) {
-            Ok(()) => out.unwrap_or_else(|| unreachable!("the native returned")),
+            Ok(()) => {
+                let step = out.unwrap_or_else(|| unreachable!("the native returned"));
+                // A bad handle it wrote to its frame (as nil).
+                match (self.misuse.take(), step) {
+                    (Some(e), _) => Err(e),
+                    (None, Err(e)) if !self.owns(e.0.value) => {
+                        Err(self.bad_handle("an error raised by a native", e.0.value))
+                    }
+                    (None, step) => step,
+                }
+            }
             Err(p) => {
                 let msg = crate::native::panic_message(&*p);
                 Err(self.rt_error(&format!("native function {msg}")))
@@ -579,7 +589,7 @@ impl Vm {
             Some(&slot) if slot > level => {
                 self.th.tbc.pop();
                 let v = self.th.stack[slot];
-                let h = self.metamethod(v, Tm::Close);
+                let h = self.tm_of_value(v, Tm::Close);
                 let errv = self.th.stack[level];
                 self.th.top = slot + 1;
                 let func = self.th.top;
@@ -778,7 +788,7 @@ impl Vm {
         let mut raised = None;
         // The error is in no stack slot the collector sees once a handler
         // drops its argument: rooted while the handlers run.
-        let root = self.root(errv);
+        let root = self.root_value(errv);
         while let Some(&slot) = self.th.tbc.last() {
             if slot < level {
                 break;
@@ -788,7 +798,7 @@ impl Vm {
             // dead, and after a stack overflow there would be no room.
             self.th.top = slot + 1;
             let v = self.th.stack[slot];
-            let h = self.metamethod(v, Tm::Close);
+            let h = self.tm_of_value(v, Tm::Close);
             if let Err(e) = self.call_value(h, &[v, errv]) {
                 errv = e.0.value;
                 raised = Some(e.0.value);
@@ -826,6 +836,9 @@ impl Vm {
     /// # Errors
     /// Returns the error raised by the call; the stack is restored.
     pub fn call_value(&mut self, f: Value, args: &[Value]) -> LuaResult<Vec<Value>> {
+        self.take_misuse()?;
+        self.check_owned("Vm::call", f)?;
+        self.check_all_owned("Vm::call", args)?;
         if self.n_ccalls >= MAX_CCALLS {
             return Err(self.rt_error("C stack overflow"));
         }

@@ -177,7 +177,7 @@ fn main_closer_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResul
         Some(&slot) if slot > level => {
             vm.th.tbc.pop();
             let v = vm.th.stack[slot];
-            let h = vm.metamethod(v, Tm::Close);
+            let h = vm.tm_of_value(v, Tm::Close);
             vm.push(h);
             vm.push(v);
             vm.push(err);
@@ -221,7 +221,7 @@ fn closer_k(vm: &mut Vm, args: Args, status: Status, failed: i64) -> LuaResult<S
         return Ok(Step::Return(2));
     };
     let v = vm.th.stack[slot];
-    let h = vm.metamethod(v, Tm::Close);
+    let h = vm.tm_of_value(v, Tm::Close);
     vm.push(h);
     vm.push(v);
     vm.push(err);

@@ -410,6 +410,7 @@ impl<T: IntoLua> IntoLua for Vec<T> {
         let t = vm.heap.new_table(Table::with_capacity(self.len(), 0));
         for (i, x) in (1..).zip(self) {
             let v = x.into_lua(vm)?;
+            vm.check_owned("IntoLua for Vec", v)?;
             vm.heap.tables[t].set_int(i, v);
         }
         let grown = vm.heap.tables[t].take_growth();
@@ -662,6 +663,7 @@ impl Vm {
     /// "T expected, got U" or the conversion's message (positioned like
     /// `luaL_error`'s when a native is running).
     pub fn from_value<T: FromLua>(&mut self, v: Value) -> LuaResult<T> {
+        self.check_owned("Vm::from_value", v)?;
         T::from_lua(v, self).map_err(|e| e.into_lua_error(self))
     }
 
@@ -730,13 +732,16 @@ impl Vm {
     }
 
     /// [`Vm::create_function`], stored in global `name`.
-    pub fn set_global_function<A, R, F>(&mut self, name: &'static str, f: F)
+    ///
+    /// # Errors
+    /// "not enough memory" if the globals table cannot grow.
+    pub fn set_global_function<A, R, F>(&mut self, name: &'static str, f: F) -> LuaResult<()>
     where
         A: FromLuaArgs,
         R: IntoLuaMulti,
         F: Fn(&mut Vm, A) -> R + Send + Sync + 'static,
     {
         let v = self.create_function(name, f);
-        self.set_global(name, v);
+        self.set_global(name, v)
     }
 }

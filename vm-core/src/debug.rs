@@ -586,6 +586,9 @@ impl Vm {
     /// then reads its bits as a number or a table: a runaway loop or a
     /// crash.)
     pub fn set_local(&mut self, level: usize, n: i64, v: Value) -> Result<Option<String>, String> {
+        if !self.owns(v) {
+            return Err("bad handle given to Vm::set_local".to_string());
+        }
         let Some(fi) = self.level_frame(level) else {
             return Ok(None);
         };
@@ -735,8 +738,12 @@ impl Vm {
     }
 
     /// Sets upvalue `n` (1-based) of function `f` (`lua_setupvalue`);
-    /// returns its name, or `None` when there is no such upvalue.
+    /// returns its name, or `None` when there is no such upvalue (or `v`
+    /// is a handle that names no object of this VM).
     pub fn set_upvalue(&mut self, f: Value, n: usize, v: Value) -> Option<String> {
+        if !self.owns(v) {
+            return None;
+        }
         let (name, _) = self.get_upvalue(f, n)?;
         match f {
             Value::LuaFn(cl) => {
@@ -826,8 +833,12 @@ impl Vm {
         }
     }
 
-    /// Sets the user value of userdata `u`; false when `u` is not one.
+    /// Sets the user value of userdata `u`; false when `u` is not one (or
+    /// `v` is a handle that names no object of this VM).
     pub fn set_user_value(&mut self, u: Value, v: Value) -> bool {
+        if !self.owns(v) {
+            return false;
+        }
         match u {
             Value::UserData(r) => match self.heap.userdata.get_mut(r) {
                 Some(ud) => {

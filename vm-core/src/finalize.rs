@@ -45,7 +45,12 @@ fn runner_k(vm: &mut Vm, args: Args, status: Status, ctx: i64) -> LuaResult<Step
 fn next(vm: &mut Vm, args: Args, ctx: i64) -> LuaResult<Step> {
     vm.frame_truncate(args, 0);
     while let Some(obj) = vm.tobefnz.pop_front() {
-        let gc = vm.metamethod(obj, Tm::Gc);
+        if vm.instruction_limit_exceeded() {
+            // Each would fail at its first instruction.
+            vm.tobefnz.clear();
+            break;
+        }
+        let gc = vm.tm_of_value(obj, Tm::Gc);
         if gc.is_nil() {
             continue;
         }

@@ -69,6 +69,21 @@ impl Default for GcParams {
     }
 }
 
+impl Vm {
+    /// At a safe point past the threshold with the collector stopped (and
+    /// room under any limit): no collection, but the allocator's room is
+    /// still watched, as after a collection (`Heap::check_headroom`), or
+    /// the arenas would grow until one's doubling aborted the process; a
+    /// refusal makes the safe point collect (PUC's emergency collection)
+    /// and, if that does not help, fail. The next look comes after as much
+    /// again is allocated.
+    pub(crate) fn watch_stopped_heap(&mut self) {
+        let stretch = self.heap.debt.max(MIN_THRESHOLD);
+        let next = self.heap.check_headroom(stretch, MIN_THRESHOLD);
+        self.gc.threshold = self.heap.debt.saturating_add(next);
+    }
+}
+
 impl GcParams {
     /// Enters or leaves stress mode (`Vm::gc_set_stress`). Leaving it
     /// re-arms the first collection's threshold rather than collecting at
@@ -606,18 +621,25 @@ impl Vm {
 
     /// Runs the finalizers (`__gc`) of objects found unreachable, in the
     /// order they were marked for finalization. Errors in finalizers are
-    /// reported through `warn` and otherwise ignored, as in Lua 5.4.
+    /// reported through `warn` and otherwise ignored, as in Lua 5.4. Once
+    /// the instruction limit is exceeded, the finalizers left are dropped.
     pub fn run_finalizers(&mut self) {
         if self.gc.in_finalizers || self.tobefnz.is_empty() {
             return;
         }
         self.gc.in_finalizers = true;
         while let Some(obj) = self.tobefnz.pop_front() {
-            let gc = self.metamethod(obj, Tm::Gc);
+            if self.instruction_limit_exceeded() {
+                // Each would fail at its first instruction: a program
+                // stopped by the limit may leave millions.
+                self.tobefnz.clear();
+                break;
+            }
+            let gc = self.tm_of_value(obj, Tm::Gc);
             if gc.is_nil() {
                 continue;
             }
-            let root = self.root(obj);
+            let root = self.root_value(obj);
             // As PUC Lua's `GCTM`: no hook events inside, and the
             // finalizer is named "__gc" (`CIST_FIN` on the frame below).
             // Finalizers do not nest (`in_finalizers`), so no frame below
@@ -634,6 +656,22 @@ impl Vm {
             }
         }
         self.gc.in_finalizers = false;
+    }
+
+    /// `run_finalizers` at the end of a call from Rust, keeping `kept` (the
+    /// call's results or error value, which only Rust holds) alive through
+    /// the collections the finalizers may make: on the stack, above its top
+    /// as the call left it.
+    pub(crate) fn run_finalizers_keeping(&mut self, kept: &[Value]) {
+        if self.gc.in_finalizers || self.tobefnz.is_empty() {
+            return;
+        }
+        let top = self.th.top;
+        for &v in kept {
+            self.th.push(v);
+        }
+        self.run_finalizers();
+        self.th.top = top;
     }
 
     /// Runs every pending and remaining finalizer (`lua_close`).

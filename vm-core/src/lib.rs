@@ -17,7 +17,12 @@
 //!   run instead, its `__close` handlers run under a budget too
 //!   ([`Cancelled`]).
 //! - [`Value`]: a 16-byte `Copy` value; heap objects are handles into the
-//!   arenas of [`heap::Heap`].
+//!   arenas of [`heap::Heap`]. A handle stays valid while the object is
+//!   reachable from Lua (a stack, a table, a root): one kept only by Rust
+//!   goes stale at the next collection. Every function that takes values
+//!   checks them ([`Vm::owns`]), so a stale, made-up or foreign handle is
+//!   the error "bad handle" (reads find nothing), never a read of another
+//!   object.
 //! - Natives: a [`NativeFunction`] receives [`Args`] and answers with a
 //!   [`Step`]: a return, a tail call, or a request that records a named
 //!   [`Continuation`] on the native's frame, as `lua_callk` does

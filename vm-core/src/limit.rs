@@ -255,9 +255,39 @@ impl Vm {
     /// "not enough memory" if the room is still lacking after collecting.
     pub fn make_room(&mut self, bytes: usize) -> LuaResult<()> {
         if self.heap.over_limit(bytes) {
-            self.full_gc();
+            self.collect_for_room()?;
+            if self.heap.over_limit(bytes) {
+                return Err(self.collection_failed());
+            }
         }
-        self.reserve_memory(bytes)
+        Ok(())
+    }
+
+    /// A full collection to make room for an allocation, unless the
+    /// instruction limit is already passed: then its error, at once. A
+    /// finalizer runs a few instructions without reaching a check of the
+    /// limit, and one that allocates past the memory limit would otherwise
+    /// collect before it fails, again for each of thousands of finalizers.
+    pub(crate) fn collect_for_room(&mut self) -> LuaResult<()> {
+        if let Err(e) = self.check_limit(1) {
+            // The next safe point must not raise it again before whatever
+            // catches it (a protected frame about to continue) has run.
+            self.gc.threshold = self.heap.debt.saturating_add(ERROR_GRACE);
+            return Err(e);
+        }
+        self.full_gc();
+        Ok(())
+    }
+
+    /// The error after a collection made for room that did not free
+    /// enough, charged as `collectgarbage()` is (one unit per 32 bytes in
+    /// use): a program that catches "not enough memory" and asks again
+    /// collects again, and the budget and the instruction limit must bound
+    /// that as they bound a loop of `collectgarbage()`.
+    #[cold]
+    pub(crate) fn collection_failed(&mut self) -> LuaError {
+        self.spend(self.heap.live as u64 / 32);
+        self.memory_error()
     }
 
     /// The "not enough memory" error (a plain message, as `lua_error` of
@@ -306,9 +336,9 @@ impl Vm {
         if !self.heap.over_limit(0) {
             return Ok(());
         }
-        self.full_gc();
+        self.collect_for_room()?;
         if self.heap.over_limit(0) {
-            return Err(self.memory_error());
+            return Err(self.collection_failed());
         }
         Ok(())
     }
@@ -357,6 +387,7 @@ impl Vm {
         if self.stack_bytes > STACK_CAP {
             self.full_gc();
             if self.stack_bytes > STACK_CAP {
+                self.spend(self.heap.live as u64 / 32);
                 return Err(self.rt_error("stack overflow"));
             }
         }

@@ -125,7 +125,7 @@ impl crate::state::Vm {
     /// other values.
     pub fn listing(&self, f: Value, full: bool) -> Option<String> {
         match f {
-            Value::LuaFn(cl) => Some(listing(&self.heap, &self.heap.lfns[cl].proto, full)),
+            Value::LuaFn(cl) => Some(listing(&self.heap, &self.heap.lfns.get(cl)?.proto, full)),
             _ => None,
         }
     }

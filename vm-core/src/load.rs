@@ -67,6 +67,9 @@ impl Vm {
         mode: &str,
         env: Option<Value>,
     ) -> LuaResult<Value> {
+        if let Some(env) = env {
+            self.check_owned("Vm::load_chunk", env)?;
+        }
         let binary = chunk.first() == Some(&crate::dump::SIGNATURE[0]);
         check_mode(mode, binary).map_err(|e| self.compile_error(&e))?;
         let compiled = if binary {
@@ -108,7 +111,7 @@ impl Vm {
             verified: 0,
         };
         let bytes = loader.bytes();
-        let loader = self.new_userdata(Box::new(loader), None);
+        let loader = self.make_userdata(Box::new(loader), None);
         self.set_userdata_size(loader, bytes);
         loader
     }
@@ -149,6 +152,9 @@ impl Vm {
     /// # Errors
     /// As [`Vm::load_piece`], for the whole chunk.
     pub fn load_finish(&mut self, loader: Value, env: Option<Value>) -> LuaResult<Value> {
+        if let Some(env) = env {
+            self.check_owned("Vm::load_finish", env)?;
+        }
         let finish = |vm: &mut Vm| {
             let budget = vm.compile_budget(vm.userdata_size(loader));
             vm.with_loader(loader, |l, heap| l.finish(budget, heap))
@@ -222,6 +228,9 @@ impl Vm {
         }
         let before = self.heap.approx_bytes();
         self.full_gc();
+        // Paid as `collection_failed` is: a compilation that fails for
+        // want of room (and is caught) is asked for again.
+        self.spend(self.heap.live as u64 / 32);
         self.heap.approx_bytes() < before
     }
 

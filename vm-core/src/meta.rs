@@ -1,6 +1,7 @@
 //! Metatables and metamethods (`ltm.c`): event names, metatable lookup for
 //! every type, and the absent-metamethod cache kept in each table's `flags`.
 
+use crate::error::LuaResult;
 use crate::heap::Heap;
 use crate::state::Vm;
 use crate::value::{StrRef, TableRef, Value};
@@ -164,9 +165,18 @@ pub(crate) fn type_index(v: Value) -> usize {
 }
 
 impl Vm {
-    /// The metatable of any value.
-    #[inline]
+    /// The metatable of any value (`None` also for a handle that names no
+    /// object of this VM).
     pub fn metatable(&self, v: Value) -> Option<TableRef> {
+        if !self.owns(v) {
+            return None;
+        }
+        self.mt_of(v)
+    }
+
+    /// `metatable` of a value of this VM.
+    #[inline]
+    pub(crate) fn mt_of(&self, v: Value) -> Option<TableRef> {
         match v {
             Value::Table(t) => self.heap.tables[t].metatable,
             Value::UserData(u) => self.heap.userdata[u].metatable,
@@ -176,24 +186,52 @@ impl Vm {
 
     /// Sets the metatable shared by all values of `v`'s type (strings,
     /// numbers, ...); for tables and userdata, sets `v`'s own metatable.
-    pub fn set_metatable(&mut self, v: Value, mt: Option<TableRef>) {
+    ///
+    /// # Errors
+    /// "bad handle" if `v` or `mt` is not of this VM.
+    pub fn set_metatable(&mut self, v: Value, mt: Option<TableRef>) -> LuaResult<()> {
+        // The checks are the lookups the store makes anyway (`setmetatable`
+        // of every new object is hot in object-oriented code).
+        self.try_set_mt(v, mt)
+            .map_err(|bad| self.bad_handle("Vm::set_metatable", bad))
+    }
+
+    /// `set_metatable` of values of this VM.
+    pub(crate) fn set_mt(&mut self, v: Value, mt: Option<TableRef>) {
+        let stored = self.try_set_mt(v, mt);
+        debug_assert!(stored.is_ok(), "set_mt of a bad handle");
+    }
+
+    /// `set_metatable`, or the value (`v`, or `mt` as a table) that names
+    /// no object of this VM; nothing changes then.
+    fn try_set_mt(&mut self, v: Value, mt: Option<TableRef>) -> Result<(), Value> {
+        let has_gc = match mt {
+            None => false,
+            Some(mt) => match self.heap.tables.get(mt) {
+                Some(m) => m.get_str(self.names.tm[Tm::Gc as usize]).truthy(),
+                None => return Err(Value::Table(mt)),
+            },
+        };
         match v {
-            Value::Table(t) => self.heap.tables[t].metatable = mt,
-            Value::UserData(u) => self.heap.userdata[u].metatable = mt,
+            Value::Table(t) => match self.heap.tables.get_mut(t) {
+                Some(tab) => tab.metatable = mt,
+                None => return Err(v),
+            },
+            Value::UserData(u) => match self.heap.userdata.get_mut(u) {
+                Some(ud) => ud.metatable = mt,
+                None => return Err(v),
+            },
+            _ if !self.owns(v) => return Err(v),
             _ => self.type_mt[type_index(v)] = mt,
         }
-        if let Some(mt) = mt {
-            if self.heap.tables[mt]
-                .get_str(self.names.tm[Tm::Gc as usize])
-                .truthy()
-            {
-                if let Some(key) = crate::gc::fin_key(v) {
-                    if self.finobj_keys.insert(key) {
-                        self.finobj.push(v);
-                    }
+        if has_gc {
+            if let Some(key) = crate::gc::fin_key(v) {
+                if self.finobj_keys.insert(key) {
+                    self.finobj.push(v);
                 }
             }
         }
+        Ok(())
     }
 
     /// A metamethod from metatable `mt`, or nil; caches absence for the
@@ -212,10 +250,19 @@ impl Vm {
         v
     }
 
-    /// The metamethod for `event` of value `v`, or nil.
-    #[inline]
+    /// The metamethod for `event` of value `v`, or nil (also for a handle
+    /// that names no object of this VM).
     pub fn metamethod(&mut self, v: Value, event: Tm) -> Value {
-        match self.metatable(v) {
+        if !self.owns(v) {
+            return Value::Nil;
+        }
+        self.tm_of_value(v, event)
+    }
+
+    /// `metamethod` of a value of this VM.
+    #[inline]
+    pub(crate) fn tm_of_value(&mut self, v: Value, event: Tm) -> Value {
+        match self.mt_of(v) {
             Some(mt) => self.tm_of(mt, event),
             None => Value::Nil,
         }
@@ -223,7 +270,7 @@ impl Vm {
 
     /// The length of `v`'s `__name`, if its metatable has a string there.
     pub(crate) fn type_name_len(&self, v: Value) -> Option<usize> {
-        let mt = self.metatable(v)?;
+        let mt = self.mt_of(v)?;
         match self.heap.tables[mt].get_str(self.names.tm[Tm::Name as usize]) {
             Value::Str(s) => Some(self.heap.str_bytes(s).len()),
             _ => None,

@@ -262,7 +262,16 @@ impl Vm {
     /// Creates a coroutine that will call `f` (`lua_newthread` plus pushing
     /// the body). The thread is a collectable object: keep it reachable
     /// from Lua or [`Vm::root`] it while the embedder holds the handle.
-    pub fn new_thread(&mut self, f: Value) -> ThreadRef {
+    ///
+    /// # Errors
+    /// "bad handle" if `f` is not a value of this VM.
+    pub fn new_thread(&mut self, f: Value) -> LuaResult<ThreadRef> {
+        self.check_owned("Vm::new_thread", f)?;
+        Ok(self.make_thread(f))
+    }
+
+    /// `new_thread` of a value of this VM.
+    pub(crate) fn make_thread(&mut self, f: Value) -> ThreadRef {
         let mut th = Box::<crate::state::Thread>::default();
         th.hook = self.th.hook.inherited();
         th.push(f);
@@ -522,8 +531,11 @@ impl Vm {
     /// suspended or the VM is already running.
     pub fn start(&mut self, f: Value, args: &[Value], budget: u64) -> LuaResult<Outcome> {
         self.check_idle()?;
+        self.take_misuse()?;
+        self.check_owned("Vm::start", f)?;
+        self.check_all_owned("Vm::start", args)?;
         if self.main_task.is_some() {
-            return Err(self.driver_error("the main thread is running a suspended call"));
+            return Err(self.api_error("the main thread is running a suspended call"));
         }
         let func = self.th.top;
         let depth = self.th.frames.len();
@@ -549,26 +561,28 @@ impl Vm {
     /// resumed (dead, running, waiting for [`Vm::complete_offload`]).
     pub fn resume(&mut self, t: ThreadRef, args: &[Value], budget: u64) -> LuaResult<Outcome> {
         self.check_idle()?;
+        self.take_misuse()?;
+        self.check_all_owned("Vm::resume", args)?;
         if let Some(i) = self.parked.iter().position(|&(root, _)| root == t) {
             if !args.is_empty() {
-                return Err(self.driver_error("a suspended run continues without arguments"));
+                return Err(self.api_error("a suspended run continues without arguments"));
             }
             let (_, top) = self.parked[i];
             if self.frame_flags(top) & OFFLOADED != 0 {
-                return Err(self.driver_error("the thread waits for complete_offload"));
+                return Err(self.api_error("the thread waits for complete_offload"));
             }
             self.parked.swap_remove(i);
             self.switch_to(top);
             return self.drive(t, budget);
         }
         if t == self.main {
-            return Err(self.driver_error("the main thread runs calls with Vm::start"));
+            return Err(self.api_error("the main thread runs calls with Vm::start"));
         }
         if !self.heap.threads.contains_key(t) {
-            return Err(self.driver_error("invalid thread"));
+            return Err(self.api_error("invalid thread"));
         }
         if let Some(msg) = self.resume_error(t) {
-            return Err(self.driver_error(msg));
+            return Err(self.api_error(msg));
         }
         self.switch_to(t);
         self.th.status = ThreadStatus::Running;
@@ -590,10 +604,10 @@ impl Vm {
     /// When `t` is not waiting for a job.
     pub fn complete_offload(&mut self, t: ThreadRef, result: JobResult) -> LuaResult<()> {
         let Some(&(_, top)) = self.parked.iter().find(|&&(root, _)| root == t) else {
-            return Err(self.driver_error("the thread is not waiting for a job"));
+            return Err(self.api_error("the thread is not waiting for a job"));
         };
         if self.frame_flags(top) & OFFLOADED == 0 {
-            return Err(self.driver_error("the thread is not waiting for a job"));
+            return Err(self.api_error("the thread is not waiting for a job"));
         }
         let cur = self.cur;
         self.switch_to(top);
@@ -614,16 +628,9 @@ impl Vm {
 
     fn check_idle(&mut self) -> LuaResult<()> {
         if self.cur != self.main || self.n_ccalls > 0 || self.suspendable {
-            return Err(self.driver_error("cannot start or resume a thread while the VM runs"));
+            return Err(self.api_error("cannot start or resume a thread while the VM runs"));
         }
         Ok(())
-    }
-
-    fn driver_error(&mut self, msg: &str) -> LuaError {
-        let v = self.new_str(msg.as_bytes());
-        let mut e = LuaError::new(v);
-        e.0.message = Some(msg.to_string());
-        e
     }
 
     /// An error leaving a driven run: rendered for the embedder without
@@ -724,7 +731,13 @@ impl Vm {
         // finalizers that no instruction was left to start run here.
         if self.th.frames.is_empty() {
             self.th.shrink();
-            self.run_finalizers();
+            match &out {
+                Ok(Outcome::Return(values) | Outcome::Yield(values)) => {
+                    self.run_finalizers_keeping(values)
+                }
+                Err(e) => self.run_finalizers_keeping(&[e.0.value]),
+                Ok(_) => self.run_finalizers(),
+            }
         }
         let used = self.slice_fuel.saturating_sub(self.real_fuel());
         self.last_fuel_used = u64::try_from(used).unwrap_or(0);
@@ -770,17 +783,17 @@ impl Vm {
                 top
             }
             None if t == self.main => {
-                return Err(self.driver_error("the main thread has no suspended call"));
+                return Err(self.api_error("the main thread has no suspended call"));
             }
             None => match self.thread(t) {
-                None => return Err(self.driver_error("invalid thread")),
+                None => return Err(self.api_error("invalid thread")),
                 Some(th) if th.frames.is_empty() && th.tbc.is_empty() => {
                     // Not started or dead: nothing to unwind or close.
                     return self.close_thread(t).map(Cancelled::Closed);
                 }
                 Some(th) if matches!(th.status, ThreadStatus::Suspended | ThreadStatus::Dead) => t,
                 Some(_) => {
-                    return Err(self.driver_error("cannot cancel a running or normal coroutine"))
+                    return Err(self.api_error("cannot cancel a running or normal coroutine"))
                 }
             },
         };

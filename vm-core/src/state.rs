@@ -6,6 +6,7 @@
 //! its slot in the heap's thread arena holds an empty placeholder until the
 //! thread stops running. Everything else about a thread is in the arena.
 
+use crate::error::LuaError;
 use crate::heap::Heap;
 use crate::meta::MetaNames;
 use crate::native::Continuation;
@@ -378,6 +379,9 @@ pub struct Vm {
     pub(crate) n_ccalls: u32,
     /// Values rooted by the embedder (`Vm::root`); `None` marks a free slot.
     pub(crate) roots: Vec<Option<Value>>,
+    /// A "bad handle" error that a writer of a native's frame noted, for
+    /// the native to raise when it returns (`Vm::take_misuse`).
+    pub(crate) misuse: Option<LuaError>,
     /// Objects with `__gc` whose finalizer has not run yet.
     pub(crate) finobj: Vec<Value>,
     /// Identities of the objects in `finobj` (`gc::fin_key`), for O(1)
@@ -466,6 +470,7 @@ impl Vm {
             names,
             n_ccalls: 0,
             roots: Vec::new(),
+            misuse: None,
             finobj: Vec::new(),
             finobj_keys: std::collections::HashSet::new(),
             tobefnz: std::collections::VecDeque::new(),

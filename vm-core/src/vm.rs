@@ -1359,19 +1359,23 @@ impl Vm {
     #[cold]
     #[inline(never)]
     fn collect_at_safe_point(&mut self, live_top: usize) -> LuaResult<()> {
+        if !self.gc.running && !self.heap.over_limit(0) {
+            self.watch_stopped_heap();
+        }
         if self.gc.running || self.heap.over_limit(0) {
             let top = self.th.top;
             self.th.top = live_top;
-            self.full_gc();
+            let collected = if self.heap.over_limit(0) {
+                self.collect_for_room()
+            } else {
+                self.full_gc();
+                Ok(())
+            };
             self.th.top = top;
+            collected?;
         }
         if self.heap.over_limit(0) {
-            // A program that catches the error and keeps allocating
-            // collects again and again: each such collection is paid as
-            // `collectgarbage()` is, so the budget and the instruction
-            // limit bound it.
-            self.spend(self.heap.live as u64 / 32);
-            return Err(self.memory_error());
+            return Err(self.collection_failed());
         }
         Ok(())
     }

@@ -46,19 +46,19 @@ static METHOD: NativeFunction = NativeFunction::new("method", method);
 
 fn vm() -> Vm {
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     let f = vm.new_native(&PROBE);
-    vm.set_global("probe", f);
+    vm.set_global("probe", f).unwrap();
     let f = vm.new_native(&OPS);
-    vm.set_global("ops", f);
+    vm.set_global("ops", f).unwrap();
     let f = vm.new_native(&METHOD);
-    vm.set_global("method", f);
+    vm.set_global("method", f).unwrap();
     // Booleans get `method` as a method, for a receiver of the wrong type.
     let mt = vm
         .exec(b"return {__index = {method = method}}", "=mt")
         .unwrap()[0];
     let Value::Table(mt) = mt else { unreachable!() };
-    vm.set_metatable(Value::Bool(true), Some(mt));
+    vm.set_metatable(Value::Bool(true), Some(mt)).unwrap();
     vm
 }
 
@@ -208,13 +208,14 @@ fn userdata_carry_a_typed_payload_and_a_metatable() {
         )
         .unwrap()[0];
     let Value::Table(mt) = mt else { unreachable!() };
-    let u = vm.new_userdata(Box::new(41_u32), Some(mt));
+    let u = vm.new_userdata(Box::new(41_u32));
+    vm.set_metatable(u, Some(mt)).unwrap();
     *vm.userdata_mut::<u32>(u).unwrap() += 1;
     assert_eq!(vm.userdata_ref::<u32>(u), Some(&42));
     // The wrong type, or not a userdata: no payload.
     assert_eq!(vm.userdata_ref::<i64>(u), None);
     assert_eq!(vm.userdata_ref::<u32>(Value::Int(1)), None);
-    vm.set_global("u", u);
+    vm.set_global("u", u).unwrap();
     let r = vm
         .exec(b"return type(u), u.kind, tostring(u):sub(1, 9)", "=t")
         .unwrap();

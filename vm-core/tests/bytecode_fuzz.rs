@@ -1117,10 +1117,10 @@ fn has_concat(f: &Func) -> bool {
 /// (which reads the standard input).
 fn sandbox() -> Vm {
     let mut vm = Vm::new();
-    vm_stdlib::open_sandboxed(&mut vm);
+    vm_stdlib::open_sandboxed(&mut vm).unwrap();
     for (name, open) in vm_stdlib::LIBRARIES {
         if *name == "debug" {
-            open(&mut vm);
+            open(&mut vm).unwrap();
         }
     }
     vm.exec(b"debug.debug = nil", "=sandbox")

@@ -14,7 +14,7 @@ use vm_core::{
 /// A VM with the standard library (for `pcall`).
 fn vm() -> Vm {
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     vm
 }
 
@@ -280,14 +280,16 @@ fn custom_conversions_of_a_table() {
             let t = vm.new_table();
             let Value::Table(tr) = t else { unreachable!() };
             let (x, y) = (self.x.into_lua(vm)?, self.y.into_lua(vm)?);
-            vm.raw_set_str(tr, "x", x);
-            vm.raw_set_str(tr, "y", y);
+            vm.raw_set_str(tr, "x", x).unwrap();
+            vm.raw_set_str(tr, "y", y).unwrap();
             Ok(t)
         }
     }
     let mut vm = vm();
-    vm.set_global_function("norm", |_, p: Point| (p.x * p.x + p.y * p.y).sqrt());
-    vm.set_global_function("swap", |_, p: Point| Point { x: p.y, y: p.x });
+    vm.set_global_function("norm", |_, p: Point| (p.x * p.x + p.y * p.y).sqrt())
+        .unwrap();
+    vm.set_global_function("swap", |_, p: Point| Point { x: p.y, y: p.x })
+        .unwrap();
     let r = run(&mut vm, "return norm({x = 3, y = 4})");
     assert!(matches!(r[0], Value::Num(f) if f == 5.0));
     let r = run(&mut vm, "local p = swap({x = 1, y = 2}) return p.x, p.y");
@@ -352,7 +354,7 @@ fn integers_beyond_i64_are_errors() {
         "18446744073709551615 does not fit in a Lua integer"
     );
     assert!(vm.to_value(usize::MAX).is_err());
-    vm.set_global_function("big", |_, ()| u64::MAX);
+    vm.set_global_function("big", |_, ()| u64::MAX).unwrap();
     assert_eq!(
         err(&mut vm, "return big()"),
         "test:1: 18446744073709551615 does not fit in a Lua integer"
@@ -364,10 +366,14 @@ fn vectors_become_sequences() {
     let mut vm = vm();
     vm.set_global_function("seq", |_, n: i64| {
         (1..=n).map(|i| i * i).collect::<Vec<i64>>()
-    });
-    vm.set_global_function("words", |_, ()| vec!["a", "b"]);
-    vm.set_global_function("nested", |_, ()| vec![vec![1i64], vec![2, 3]]);
-    vm.set_global_function("holes", |_, ()| vec![Some(1i64), None, Some(3)]);
+    })
+    .unwrap();
+    vm.set_global_function("words", |_, ()| vec!["a", "b"])
+        .unwrap();
+    vm.set_global_function("nested", |_, ()| vec![vec![1i64], vec![2, 3]])
+        .unwrap();
+    vm.set_global_function("holes", |_, ()| vec![Some(1i64), None, Some(3)])
+        .unwrap();
     let r = run(
         &mut vm,
         "local t = seq(4) local w = words() local n = nested()
@@ -406,7 +412,8 @@ fn bad_argument_messages_are_lua_exact() {
     let mut vm = vm();
     vm.set_global_function("rep", |_, (s, n): (String, i64)| {
         s.repeat(usize::try_from(n).unwrap_or(0))
-    });
+    })
+    .unwrap();
     let cases = [
         (
             "rep()",
@@ -462,7 +469,8 @@ fn range_errors_name_the_argument() {
     let mut vm = vm();
     vm.set_global_function("char", |_, (a, b): (u32, Option<i32>)| {
         i64::from(a) + i64::from(b.unwrap_or(0))
-    });
+    })
+    .unwrap();
     assert_eq!(
         err(&mut vm, "return char(-1)"),
         "test:1: bad argument #1 to 'char' (value out of range)"
@@ -482,7 +490,8 @@ fn option_arguments_are_nil_or_absent() {
     let mut vm = vm();
     vm.set_global_function("opt", |_, (a, b, c): (i64, Option<i64>, Option<String>)| {
         format!("{a} {b:?} {c:?}")
-    });
+    })
+    .unwrap();
     let r = run(
         &mut vm,
         "return opt(1), opt(1, nil), opt(1, 2), opt(1, nil, 'z'), opt(1, 2, 3, 'extra')",
@@ -511,16 +520,19 @@ fn option_arguments_are_nil_or_absent() {
 #[test]
 fn arities_zero_to_eight_and_variadic() {
     let mut vm = vm();
-    vm.set_global_function("zero", |_, ()| 0i64);
-    vm.set_global_function("one", |_, a: i64| a);
-    vm.set_global_function("one_t", |_, (a,): (i64,)| a);
+    vm.set_global_function("zero", |_, ()| 0i64).unwrap();
+    vm.set_global_function("one", |_, a: i64| a).unwrap();
+    vm.set_global_function("one_t", |_, (a,): (i64,)| a)
+        .unwrap();
     vm.set_global_function(
         "eight",
         |_, (a, b, c, d, e, f, g, h): (i64, i64, i64, i64, i64, i64, i64, i64)| {
             a + b + c + d + e + f + g + h
         },
-    );
-    vm.set_global_function("sum", |_, xs: Variadic<f64>| xs.iter().sum::<f64>());
+    )
+    .unwrap();
+    vm.set_global_function("sum", |_, xs: Variadic<f64>| xs.iter().sum::<f64>())
+        .unwrap();
     let r = run(
         &mut vm,
         "return zero(1, 2), one(5), one_t(6), eight(1, 2, 3, 4, 5, 6, 7, 8), sum(), sum(1, '2', 3.5)",
@@ -543,14 +555,17 @@ fn arities_zero_to_eight_and_variadic() {
 #[test]
 fn results_unit_single_tuple_and_variadic() {
     let mut vm = vm();
-    vm.set_global_function("none", |_, ()| ());
-    vm.set_global_function("three", |_, ()| (1i64, "two", 3.0f64));
+    vm.set_global_function("none", |_, ()| ()).unwrap();
+    vm.set_global_function("three", |_, ()| (1i64, "two", 3.0f64))
+        .unwrap();
     vm.set_global_function("eight", |_, ()| {
         (1i64, 2i64, 3i64, 4i64, 5i64, 6i64, 7i64, true)
-    });
+    })
+    .unwrap();
     vm.set_global_function("many", |_, n: usize| {
         Variadic((0..n as i64).collect::<Vec<_>>())
-    });
+    })
+    .unwrap();
     assert!(run(&mut vm, "return none()").is_empty());
     let r = run(&mut vm, "return three()");
     assert_eq!(r.len(), 3);
@@ -584,20 +599,23 @@ fn result_errors_are_catchable_lua_errors() {
         } else {
             Ok(a / b)
         }
-    });
+    })
+    .unwrap();
     vm.set_global_function("fail_table", |vm, ()| -> Result<(), LuaError> {
         let t = vm.new_table();
         let v = vm.new_str(b"payload");
         let Value::Table(tr) = t else { unreachable!() };
-        vm.raw_set_str(tr, "code", v);
+        vm.raw_set_str(tr, "code", v)?;
         Err(LuaError::new(t))
-    });
+    })
+    .unwrap();
     vm.set_global_function("io_fail", |_, ()| -> Result<i64, std::io::Error> {
         Err(std::io::Error::new(
             std::io::ErrorKind::NotFound,
             "no such file",
         ))
-    });
+    })
+    .unwrap();
     // Uncaught: positioned like `luaL_error`.
     assert_eq!(err(&mut vm, "return div(1, 0)"), "test:1: division by zero");
     assert_eq!(err(&mut vm, "\n\nreturn io_fail()"), "test:3: no such file");
@@ -632,14 +650,16 @@ fn closures_capture_state() {
     let mut vm = vm();
     let count = Arc::new(AtomicUsize::new(0));
     let c = Arc::clone(&count);
-    vm.set_global_function("tick", move |_, ()| c.fetch_add(1, Ordering::SeqCst) + 1);
+    vm.set_global_function("tick", move |_, ()| c.fetch_add(1, Ordering::SeqCst) + 1)
+        .unwrap();
     let log = Arc::new(Mutex::new(Vec::<String>::new()));
     let l = Arc::clone(&log);
     vm.set_global_function("log", move |_, s: String| {
         let mut log = l.lock().map_err(|_| "poisoned".to_string())?;
         log.push(s);
         Ok::<usize, String>(log.len())
-    });
+    })
+    .unwrap();
     let r = run(
         &mut vm,
         "local last for i = 1, 100 do last = tick() end log('a') log(last) return log('c')",
@@ -655,7 +675,7 @@ fn captured_state_is_dropped_with_the_function() {
     let state = Arc::new(());
     let s = Arc::clone(&state);
     let f = vm.create_function("keep", move |_, ()| Arc::strong_count(&s) as i64);
-    vm.set_global("keep", f);
+    vm.set_global("keep", f).unwrap();
     assert_eq!(int(&run(&mut vm, "return keep()")), 2);
     vm.full_gc();
     assert_eq!(Arc::strong_count(&state), 2, "reachable from a global");
@@ -672,7 +692,8 @@ fn closures_may_call_back_into_lua() {
         let once = vm.from_value::<i64>(r.first().copied().unwrap_or_default())?;
         let r = vm.call_value(f.value(), &[Value::Int(once)])?;
         vm.from_value::<i64>(r.first().copied().unwrap_or_default())
-    });
+    })
+    .unwrap();
     assert_eq!(
         int(&run(
             &mut vm,
@@ -705,12 +726,12 @@ fn closures_may_call_back_into_lua() {
 fn plain_and_raw_functions() {
     let mut vm = vm();
     let f = vm.create_plain_function("add", |(a, b): (i64, i64)| a + b);
-    vm.set_global("add", f);
+    vm.set_global("add", f).unwrap();
     let g = vm.create_raw_function("raw", |vm, args| {
         vm.push(Value::Int(args.len() as i64));
         Ok(Step::Return(1))
     });
-    vm.set_global("raw", g);
+    vm.set_global("raw", g).unwrap();
     assert_eq!(int(&run(&mut vm, "return add(2, 3)")), 5);
     assert_eq!(int(&run(&mut vm, "return raw(1, nil, 3)")), 3);
     let r = run(&mut vm, "return pcall(add)");
@@ -730,7 +751,8 @@ fn the_vm_stays_send() {
     let c = Arc::clone(&n);
     vm.set_global_function("inc", move |_, ()| {
         c.fetch_add(1, Ordering::SeqCst);
-    });
+    })
+    .unwrap();
     let r = std::thread::spawn(move || {
         run(&mut vm, "inc() inc()");
         vm
@@ -781,7 +803,8 @@ fn matches_lua54_string_rep() {
         let mut vm = vm();
         vm.set_global_function("rep", |_, (s, n): (Vec<u8>, i64)| {
             s.repeat(usize::try_from(n).unwrap_or(0))
-        });
+        })
+        .unwrap();
         let ours = match vm.exec(format!("rep = rep {src}").as_bytes(), "=(command line)") {
             Ok(_) => String::new(),
             Err(e) => e.message().unwrap_or("").to_string(),

@@ -149,7 +149,7 @@ return s";
 fn events_whole_and_sliced(script: &[u8], budget: u64) -> (Vec<String>, Vec<String>, usize) {
     let setup = |vm: &mut Vm| {
         let g = vm.globals();
-        vm.register(g, &[&DOUBLE]);
+        vm.register(g, &[&DOUBLE]).unwrap();
         let f = vm.load(script, "=script").unwrap();
         let main = vm.main_thread();
         vm.set_hook(main, hook(ALL, 3));
@@ -212,7 +212,7 @@ fn new_threads_inherit_the_creators_hook() {
     let main = vm.main_thread();
     vm.set_hook(main, hook(LINE, 2));
     let f = vm.load(b"return 1", "=body").unwrap();
-    let t = vm.new_thread(f);
+    let t = vm.new_thread(f).unwrap();
     let h = vm.hook(t).expect("inherited");
     assert_eq!((h.mask, h.count), (LINE, 2));
     vm.set_hook(main, None);

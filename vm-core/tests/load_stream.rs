@@ -70,7 +70,7 @@ fn pieces_with(
     between: impl Fn(&mut Vm),
 ) -> Result<Vec<u8>, String> {
     let loader = vm.load_start("=chunk", "bt");
-    let root = vm.root(loader);
+    let root = vm.root(loader).unwrap();
     let mut at = 0;
     let mut i = 0;
     let r = loop {
@@ -240,7 +240,7 @@ fn endless_chunk_runs_out_of_memory() {
     let mut vm = Vm::new();
     vm.set_memory_limit(Some(8 << 20));
     let loader = vm.load_start("=endless", "t");
-    let root = vm.root(loader);
+    let root = vm.root(loader).unwrap();
     let mut err = None;
     for _ in 0..10_000_000 {
         if let Err(e) = vm.load_piece(loader, b"a = 1; ") {
@@ -264,7 +264,7 @@ fn endless_blank_text_is_not_buffered() {
     let mut vm = Vm::new();
     vm.set_memory_limit(Some(8 << 20));
     let loader = vm.load_start("=blank", "t");
-    let root = vm.root(loader);
+    let root = vm.root(loader).unwrap();
     vm.load_piece(loader, b"x = 1\n").expect("a statement");
     let before = vm.memory_used();
     let line = b"-- a comment line, long enough to matter\n  ";
@@ -317,7 +317,7 @@ fn endless_comments_are_not_buffered() {
         let mut vm = Vm::new();
         vm.set_memory_limit(Some(8 << 20));
         let loader = vm.load_start("=comment", "t");
-        let root = vm.root(loader);
+        let root = vm.root(loader).unwrap();
         vm.load_piece(loader, b"x = 1\n").expect("a statement");
         vm.load_piece(loader, head.as_bytes()).expect("the start");
         let before = vm.memory_used();

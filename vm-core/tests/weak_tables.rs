@@ -88,9 +88,9 @@ impl World {
     fn new() -> World {
         let mut vm = Vm::new();
         let holder = vm.new_table();
-        vm.set_global("weak", holder);
+        vm.set_global("weak", holder).unwrap();
         let anchors = vm.new_table();
-        vm.set_global("anchors", anchors);
+        vm.set_global("anchors", anchors).unwrap();
         let mut tables = Vec::new();
         for (i, mode) in MODES.iter().enumerate() {
             let t = vm.new_table();
@@ -101,7 +101,7 @@ impl World {
             let mode = vm.new_str(mode.as_bytes());
             let k = vm.new_str(b"__mode");
             vm.raw_set(mtr, k, mode).unwrap();
-            vm.set_metatable(t, Some(mtr));
+            vm.set_metatable(t, Some(mtr)).unwrap();
             let Value::Table(h) = holder else {
                 unreachable!()
             };
@@ -290,7 +290,7 @@ proptest! {
 #[test]
 fn a_string_in_a_weak_valued_table_survives_a_collection() {
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     let r = vm
         .exec(
             br#"local t = setmetatable({}, {__mode = "v"})

@@ -30,7 +30,7 @@ fn main() {
         }
     };
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     let f = match vm.load(&text, &format!("@{path}")) {
         Ok(f) => f,
         Err(e) => {

@@ -43,7 +43,7 @@ pub(crate) fn put_buffer(vm: &mut Vm, ud: Value, buf: Vec<u8>) {
 /// A new userdata holding `buf` (see [`put_buffer`]).
 pub(crate) fn new_buffer(vm: &mut Vm, buf: Vec<u8>) -> Value {
     let size = buf.capacity();
-    let ud = vm.new_userdata(Box::new(buf), None);
+    let ud = vm.new_userdata(Box::new(buf));
     vm.set_userdata_size(ud, size);
     ud
 }

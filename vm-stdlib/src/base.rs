@@ -63,7 +63,7 @@ static LOAD_K: Continuation = Continuation::new("load_k", load_k);
 static LOAD_STRING_K: Continuation = Continuation::new("load_string_k", load_string_k);
 
 /// Installs the base library into the globals.
-pub fn open_base(vm: &mut Vm) {
+pub fn open_base(vm: &mut Vm) -> LuaResult<()> {
     let g = vm.globals();
     vm.register(
         g,
@@ -90,29 +90,31 @@ pub fn open_base(vm: &mut Vm) {
             &DOFILE,
             &WARN,
         ],
-    );
+    )?;
     // `pairs` and `ipairs` return the same iterator functions every time.
     let next = vm.get_global("next");
-    let pairs = vm.new_native_closure(&PAIRS, vec![next]);
-    vm.set_global("pairs", pairs);
+    let pairs = vm.new_native_closure(&PAIRS, vec![next])?;
+    vm.set_global("pairs", pairs)?;
     let aux = vm.new_native(&IPAIRS_AUX);
-    let ipairs = vm.new_native_closure(&IPAIRS, vec![aux]);
-    vm.set_global("ipairs", ipairs);
-    vm.set_global("_G", Value::Table(g));
-    vm.register_library("_G", g);
+    let ipairs = vm.new_native_closure(&IPAIRS, vec![aux])?;
+    vm.set_global("ipairs", ipairs)?;
+    vm.set_global("_G", Value::Table(g))?;
+    vm.register_library("_G", g)?;
     let v = vm.new_str(b"Lua 5.4");
-    vm.set_global("_VERSION", v);
+    vm.set_global("_VERSION", v)?;
     vm.set_warn_handler(Some(stderr_warnings()));
+    Ok(())
 }
 
 /// Installs the base library of the sandbox profile: no `dofile` or
 /// `loadfile` (no file access), and a `load` of text chunks only.
-pub fn open_base_sandboxed(vm: &mut Vm) {
-    open_base(vm);
-    vm.set_global("dofile", Value::Nil);
-    vm.set_global("loadfile", Value::Nil);
+pub fn open_base_sandboxed(vm: &mut Vm) -> LuaResult<()> {
+    open_base(vm)?;
+    vm.set_global("dofile", Value::Nil)?;
+    vm.set_global("loadfile", Value::Nil)?;
     let load = vm.new_native(&LOAD_TEXT);
-    vm.set_global("load", load);
+    vm.set_global("load", load)?;
+    Ok(())
 }
 
 /// The warning handler `luaL_newstate` installs: off until a `@on`
@@ -473,7 +475,7 @@ fn setmetatable(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             return Err(vm.error("cannot change a protected metatable"));
         }
     }
-    vm.set_metatable(Value::Table(t), mt);
+    vm.set_metatable(Value::Table(t), mt)?;
     vm.push(Value::Table(t));
     Ok(Step::Return(1))
 }

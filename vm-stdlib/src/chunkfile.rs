@@ -33,7 +33,7 @@ pub fn load_file(
 ) -> LuaResult<Value> {
     let mut file = ChunkFile::open(vm, name)?;
     let loader = vm.load_start(&file.chunkname(), mode);
-    let root = vm.root(loader);
+    let root = vm.root(loader)?;
     let loaded = feed_until(vm, &mut file, loader, env, |_| false);
     vm.unroot(root);
     match loaded? {
@@ -51,7 +51,7 @@ pub fn load_file(
 pub(crate) fn start(vm: &mut Vm, name: Option<&str>, mode: &str) -> LuaResult<()> {
     let file = ChunkFile::open(vm, name)?;
     let loader = vm.load_start(&file.chunkname(), mode);
-    let file = vm.new_userdata(Box::new(file), None);
+    let file = vm.new_userdata(Box::new(file));
     vm.push(file);
     vm.push(loader);
     Ok(())

@@ -26,7 +26,7 @@ static WRAP_CLOSE_K: Continuation = Continuation::new("coroutine.wrap_close_k", 
 static CLOSE_K: Continuation = Continuation::new("coroutine.close_k", close_k);
 
 /// Installs the `coroutine` table into the globals.
-pub fn open_coroutine(vm: &mut Vm) {
+pub fn open_coroutine(vm: &mut Vm) -> LuaResult<()> {
     let t = vm.new_table();
     let Value::Table(tr) = t else {
         unreachable!("new_table makes a table")
@@ -43,14 +43,15 @@ pub fn open_coroutine(vm: &mut Vm) {
             &RUNNING,
             &CLOSE,
         ],
-    );
-    vm.register_library("coroutine", tr);
+    )?;
+    vm.register_library("coroutine", tr)?;
+    Ok(())
 }
 
 /// A new coroutine for the function argument (`create`, `wrap`).
 fn new_coroutine(vm: &mut Vm, args: Args) -> LuaResult<ThreadRef> {
     let f = vm.check_function(args, 1)?;
-    Ok(vm.new_thread(f))
+    vm.new_thread(f)
 }
 
 fn create(vm: &mut Vm, args: Args) -> LuaResult<Step> {
@@ -87,7 +88,7 @@ fn status(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 
 fn wrap(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let co = new_coroutine(vm, args)?;
-    let f = vm.new_native_closure(&WRAPPED, vec![Value::Thread(co)]);
+    let f = vm.new_native_closure(&WRAPPED, vec![Value::Thread(co)])?;
     vm.push(f);
     Ok(Step::Return(1))
 }

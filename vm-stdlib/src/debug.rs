@@ -43,7 +43,7 @@ natives! {
 }
 
 /// Installs the `debug` table.
-pub fn open_debug(vm: &mut Vm) {
+pub fn open_debug(vm: &mut Vm) -> LuaResult<()> {
     let Value::Table(t) = vm.new_table() else {
         unreachable!("new_table makes a table")
     };
@@ -67,9 +67,10 @@ pub fn open_debug(vm: &mut Vm) {
             &GETHOOK,
             &DEBUG,
         ],
-    );
-    vm.set_global("debug", Value::Table(t));
-    vm.register_library("debug", t);
+    )?;
+    vm.set_global("debug", Value::Table(t))?;
+    vm.register_library("debug", t)?;
+    Ok(())
 }
 
 /// The optional thread argument (`getthread`): the thread (the running
@@ -175,35 +176,35 @@ fn info_table(vm: &mut Vm, info: &DebugInfo, what: &str) -> LuaResult<Value> {
     };
     let set_str = |vm: &mut Vm, k: &str, s: &str| {
         let v = vm.new_str(s.as_bytes());
-        vm.raw_set_str(tr, k, v);
+        vm.raw_set_str(tr, k, v)
     };
     if what.contains('S') {
-        set_str(vm, "source", &info.source);
-        set_str(vm, "short_src", &info.short_src);
-        set_str(vm, "what", info.what);
-        vm.raw_set_str(tr, "linedefined", Value::Int(info.line_defined));
-        vm.raw_set_str(tr, "lastlinedefined", Value::Int(info.last_line_defined));
+        set_str(vm, "source", &info.source)?;
+        set_str(vm, "short_src", &info.short_src)?;
+        set_str(vm, "what", info.what)?;
+        vm.raw_set_str(tr, "linedefined", Value::Int(info.line_defined))?;
+        vm.raw_set_str(tr, "lastlinedefined", Value::Int(info.last_line_defined))?;
     }
     if what.contains('l') {
-        vm.raw_set_str(tr, "currentline", Value::Int(info.current_line));
+        vm.raw_set_str(tr, "currentline", Value::Int(info.current_line))?;
     }
     if what.contains('u') {
-        vm.raw_set_str(tr, "nups", Value::Int(info.nups as i64));
-        vm.raw_set_str(tr, "nparams", Value::Int(info.nparams as i64));
-        vm.raw_set_str(tr, "isvararg", Value::Bool(info.is_vararg));
+        vm.raw_set_str(tr, "nups", Value::Int(info.nups as i64))?;
+        vm.raw_set_str(tr, "nparams", Value::Int(info.nparams as i64))?;
+        vm.raw_set_str(tr, "isvararg", Value::Bool(info.is_vararg))?;
     }
     if what.contains('n') {
         if let Some(name) = &info.name {
-            set_str(vm, "name", name);
+            set_str(vm, "name", name)?;
         }
-        set_str(vm, "namewhat", info.namewhat);
+        set_str(vm, "namewhat", info.namewhat)?;
     }
     if what.contains('r') {
-        vm.raw_set_str(tr, "ftransfer", Value::Int(info.ftransfer as i64));
-        vm.raw_set_str(tr, "ntransfer", Value::Int(info.ntransfer as i64));
+        vm.raw_set_str(tr, "ftransfer", Value::Int(info.ftransfer as i64))?;
+        vm.raw_set_str(tr, "ntransfer", Value::Int(info.ntransfer as i64))?;
     }
     if what.contains('t') {
-        vm.raw_set_str(tr, "istailcall", Value::Bool(info.is_tail_call));
+        vm.raw_set_str(tr, "istailcall", Value::Bool(info.is_tail_call))?;
     }
     if what.contains('L') && info.what != "C" {
         let Value::Table(lines) = vm.new_table() else {
@@ -212,10 +213,10 @@ fn info_table(vm: &mut Vm, info: &DebugInfo, what: &str) -> LuaResult<Value> {
         for &l in &info.active_lines {
             vm.raw_set(lines, Value::Int(l.into()), Value::Bool(true))?;
         }
-        vm.raw_set_str(tr, "activelines", Value::Table(lines));
+        vm.raw_set_str(tr, "activelines", Value::Table(lines))?;
     }
     if what.contains('f') {
-        vm.raw_set_str(tr, "func", info.func);
+        vm.raw_set_str(tr, "func", info.func)?;
     }
     Ok(t)
 }
@@ -313,7 +314,7 @@ fn setmetatable(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         Value::Nil => None,
         _ => return Err(vm.type_error_arg(args, 2, "nil or table")),
     };
-    vm.set_metatable(v, mt);
+    vm.set_metatable(v, mt)?;
     vm.push(v);
     Ok(Step::Return(1))
 }

@@ -86,7 +86,7 @@ const SHELL: &str = "/bin/sh";
 
 /// Installs the `io` table into the globals, with the file handles'
 /// metatable and the standard files.
-pub fn open_io(vm: &mut Vm) {
+pub fn open_io(vm: &mut Vm) -> LuaResult<()> {
     let Value::Table(io) = vm.new_table() else {
         unreachable!("new_table makes a table")
     };
@@ -105,7 +105,7 @@ pub fn open_io(vm: &mut Vm) {
             &IO_TYPE,
             &IO_WRITE,
         ],
-    );
+    )?;
     let Value::Table(methods) = vm.new_table() else {
         unreachable!("new_table makes a table")
     };
@@ -114,35 +114,36 @@ pub fn open_io(vm: &mut Vm) {
         &[
             &F_CLOSE, &F_FLUSH, &F_LINES, &F_READ, &F_SEEK, &F_SETVBUF, &F_WRITE,
         ],
-    );
+    )?;
     let Value::Table(mt) = vm.new_table() else {
         unreachable!("new_table makes a table")
     };
-    vm.register(mt, &[&F_GC, &F_TOSTRING]);
+    vm.register(mt, &[&F_GC, &F_TOSTRING])?;
     // One function for both events, as in PUC Lua.
     let gc = vm.raw_get_str(mt, "__gc");
-    vm.raw_set_str(mt, "__close", gc);
-    vm.raw_set_str(mt, "__index", Value::Table(methods));
+    vm.raw_set_str(mt, "__close", gc)?;
+    vm.raw_set_str(mt, "__index", Value::Table(methods))?;
     let name = vm.new_str(FILE_HANDLE.as_bytes());
-    vm.raw_set_str(mt, "__name", name);
+    vm.raw_set_str(mt, "__name", name)?;
     let registry = vm.registry();
-    vm.raw_set_str(registry, FILE_HANDLE, Value::Table(mt));
+    vm.raw_set_str(registry, FILE_HANDLE, Value::Table(mt))?;
 
     for (field, stream) in [
         ("stdin", Stream::Stdin),
         ("stdout", Stream::Stdout { unbuffered: false }),
         ("stderr", Stream::Stderr),
     ] {
-        let f = new_file(vm, stream);
-        vm.raw_set_str(io, field, f);
+        let f = new_file(vm, stream)?;
+        vm.raw_set_str(io, field, f)?;
         match field {
-            "stdin" => vm.raw_set_str(registry, IO_INPUT_KEY, f),
-            "stdout" => vm.raw_set_str(registry, IO_OUTPUT_KEY, f),
+            "stdin" => vm.raw_set_str(registry, IO_INPUT_KEY, f)?,
+            "stdout" => vm.raw_set_str(registry, IO_OUTPUT_KEY, f)?,
             _ => {}
         }
     }
-    vm.set_global("io", Value::Table(io));
-    vm.register_library("io", io);
+    vm.set_global("io", Value::Table(io))?;
+    vm.register_library("io", io)?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------
@@ -725,18 +726,17 @@ impl Numeral<'_, '_> {
 // ---------------------------------------------------------------------------
 
 /// A new file handle for `stream` (`newfile`).
-fn new_file(vm: &mut Vm, stream: Stream) -> Value {
+fn new_file(vm: &mut Vm, stream: Stream) -> LuaResult<Value> {
     let registry = vm.registry();
     let mt = match vm.raw_get_str(registry, FILE_HANDLE) {
         Value::Table(mt) => Some(mt),
         _ => None,
     };
-    vm.new_userdata(
-        Box::new(LuaFile {
-            stream: Some(stream),
-        }),
-        mt,
-    )
+    let file = vm.new_userdata(Box::new(LuaFile {
+        stream: Some(stream),
+    }));
+    vm.set_metatable(file, mt)?;
+    Ok(file)
 }
 
 /// Whether `v` is a file handle, and if so whether it is open.
@@ -1124,7 +1124,7 @@ fn default_io(vm: &mut Vm, args: Args, key: &str, mode: &[u8]) -> LuaResult<Step
             }
             _ => check_file(vm, args)?,
         };
-        vm.raw_set_str(registry, key, file);
+        vm.raw_set_str(registry, key, file)?;
     }
     let file = vm.raw_get_str(registry, key);
     ret(vm, file)
@@ -1134,7 +1134,7 @@ fn default_io(vm: &mut Vm, args: Args, key: &str, mode: &[u8]) -> LuaResult<Step
 /// on failure (`opencheckfile`).
 fn open_checked(vm: &mut Vm, name: &[u8], mode: &[u8]) -> LuaResult<Value> {
     match open_file(name, mode) {
-        Ok(stream) => Ok(new_file(vm, stream)),
+        Ok(stream) => new_file(vm, stream),
         Err(e) => {
             let msg = format!(
                 "cannot open file '{}' ({})",
@@ -1192,7 +1192,10 @@ fn io_open(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     if !valid_mode(&mode) {
         return Err(vm.arg_error(2, "invalid mode"));
     }
-    let r = open_file(&name, &mode).map(|stream| new_file(vm, stream));
+    let r = match open_file(&name, &mode) {
+        Ok(stream) => Ok(new_file(vm, stream)?),
+        Err(e) => Err(e),
+    };
     file_result(vm, r, Some(&name))
 }
 
@@ -1230,7 +1233,7 @@ fn lines_iterator(vm: &mut Vm, args: Args, file: Value, close_at_end: bool) -> L
         Value::Bool(close_at_end),
     ];
     upvals.extend(formats);
-    let f = vm.new_native_closure(&READLINE, upvals);
+    let f = vm.new_native_closure(&READLINE, upvals)?;
     ret(vm, f)
 }
 
@@ -1287,7 +1290,7 @@ fn read_run(
             vm.set_userdata_size(state, size);
         } else {
             vm.push(file);
-            let state = vm.new_userdata(Box::new(st), None);
+            let state = vm.new_userdata(Box::new(st));
             vm.set_userdata_size(state, size);
             vm.push(state);
         }
@@ -1357,6 +1360,10 @@ fn io_popen(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             Stream::Pipe(Buffered::new(raw, reading, !reading), child),
         )
     });
+    let r = match r {
+        Ok(file) => Ok(file?),
+        Err(e) => Err(e),
+    };
     file_result(vm, r, Some(&command))
 }
 
@@ -1373,6 +1380,10 @@ fn io_tmpfile(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
         let stream = Stream::File(Buffered::new(Raw::File(file), true, true));
         new_file(vm, stream)
     });
+    let r = match r {
+        Ok(file) => Ok(file?),
+        Err(e) => Err(e),
+    };
     file_result(vm, r, None)
 }
 

@@ -36,10 +36,10 @@ pub mod string;
 pub mod table;
 pub mod utf8;
 
-use vm_core::Vm;
+use vm_core::{LuaResult, Vm};
 
 /// A library: its name and the function that installs it.
-pub type Library = (&'static str, fn(&mut Vm));
+pub type Library = (&'static str, fn(&mut Vm) -> LuaResult<()>);
 
 /// Every library, in the order `open_all` opens them.
 pub const LIBRARIES: &[Library] = &[
@@ -56,10 +56,11 @@ pub const LIBRARIES: &[Library] = &[
 ];
 
 /// Opens every standard library.
-pub fn open_all(vm: &mut Vm) {
+pub fn open_all(vm: &mut Vm) -> LuaResult<()> {
     for (_, open) in LIBRARIES {
-        open(vm);
+        open(vm)?;
     }
+    Ok(())
 }
 
 /// The libraries of the sandbox profile, in the order `open_sandboxed`
@@ -87,8 +88,9 @@ pub const SANDBOX_LIBRARIES: &[Library] = &[
 /// let r = vm.exec(b"return io == nil and os.execute == nil and os.time() > 0", "=s").unwrap();
 /// assert!(r[0].truthy());
 /// ```
-pub fn open_sandboxed(vm: &mut Vm) {
+pub fn open_sandboxed(vm: &mut Vm) -> LuaResult<()> {
     for (_, open) in SANDBOX_LIBRARIES {
-        open(vm);
+        open(vm)?;
     }
+    Ok(())
 }

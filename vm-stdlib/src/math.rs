@@ -50,7 +50,7 @@ natives! {
 }
 
 /// Installs the `math` table into the globals.
-pub fn open_math(vm: &mut Vm) {
+pub fn open_math(vm: &mut Vm) -> LuaResult<()> {
     let Value::Table(t) = vm.new_table() else {
         unreachable!("new_table makes a table")
     };
@@ -61,18 +61,18 @@ pub fn open_math(vm: &mut Vm) {
             &DEG, &RAD, &TOINTEGER, &TYPE, &ULT, &MAX, &MIN, &COSH, &SINH, &TANH, &POW, &FREXP,
             &LDEXP, &LOG10,
         ],
-    );
+    )?;
     // `atan2` is `atan` itself, as in lmathlib (`math.atan == math.atan2`).
     // Messages that name the function from the loaded table say
     // 'math.atan' (PUC Lua says either, as its string hashes are seeded
     // per run).
     let atan = vm.new_native(&ATAN);
-    vm.raw_set_str(t, "atan", atan);
-    vm.raw_set_str(t, "atan2", atan);
-    vm.raw_set_str(t, "pi", Value::Num(std::f64::consts::PI));
-    vm.raw_set_str(t, "huge", Value::Num(f64::INFINITY));
-    vm.raw_set_str(t, "maxinteger", Value::Int(i64::MAX));
-    vm.raw_set_str(t, "mininteger", Value::Int(i64::MIN));
+    vm.raw_set_str(t, "atan", atan)?;
+    vm.raw_set_str(t, "atan2", atan)?;
+    vm.raw_set_str(t, "pi", Value::Num(std::f64::consts::PI))?;
+    vm.raw_set_str(t, "huge", Value::Num(f64::INFINITY))?;
+    vm.raw_set_str(t, "maxinteger", Value::Int(i64::MAX))?;
+    vm.raw_set_str(t, "mininteger", Value::Int(i64::MIN))?;
     // `random` and `randomseed` share the generator's state, a table of four
     // integers held as their upvalue (PUC Lua's userdata upvalue).
     let Value::Table(state) = vm.new_table() else {
@@ -81,11 +81,12 @@ pub fn open_math(vm: &mut Vm) {
     let (seed1, seed2) = time_and_address_seed(vm);
     Xoshiro::seeded(seed1, seed2).store(vm, state);
     for f in [&RANDOM, &RANDOMSEED] {
-        let c = vm.new_native_closure(f, vec![Value::Table(state)]);
-        vm.raw_set_str(t, f.name, c);
+        let c = vm.new_native_closure(f, vec![Value::Table(state)])?;
+        vm.raw_set_str(t, f.name, c)?;
     }
-    vm.set_global("math", Value::Table(t));
-    vm.register_library("math", t);
+    vm.set_global("math", Value::Table(t))?;
+    vm.register_library("math", t)?;
+    Ok(())
 }
 
 /// Returns the single result `v`.

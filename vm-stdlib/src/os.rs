@@ -55,31 +55,31 @@ natives! {
 const SHELL: &str = "/bin/sh";
 
 /// Installs the `os` table into the globals.
-pub fn open_os(vm: &mut Vm) {
+pub fn open_os(vm: &mut Vm) -> LuaResult<()> {
     install(
         vm,
         &[
             &CLOCK, &DATE, &DIFFTIME, &EXECUTE, &EXIT, &GETENV, &REMOVE, &RENAME, &SETLOCALE,
             &TIME, &TMPNAME,
         ],
-    );
+    )
 }
 
 /// Installs the `os` table of the sandbox profile: only the clock and the
 /// calendar (`clock`, `date`, `difftime`, `time`), nothing that touches
 /// files, processes, the environment or the locale.
-pub fn open_os_sandboxed(vm: &mut Vm) {
-    install(vm, &[&CLOCK, &DATE, &DIFFTIME, &TIME]);
+pub fn open_os_sandboxed(vm: &mut Vm) -> LuaResult<()> {
+    install(vm, &[&CLOCK, &DATE, &DIFFTIME, &TIME])
 }
 
 /// An `os` table holding `funcs`, as the global `os` and `package.loaded.os`.
-fn install(vm: &mut Vm, funcs: &[&'static vm_core::NativeFunction]) {
+fn install(vm: &mut Vm, funcs: &[&'static vm_core::NativeFunction]) -> LuaResult<()> {
     let Value::Table(t) = vm.new_table() else {
         unreachable!("new_table makes a table")
     };
-    vm.register(t, funcs);
-    vm.set_global("os", Value::Table(t));
-    vm.register_library("os", t);
+    vm.register(t, funcs)?;
+    vm.set_global("os", Value::Table(t))?;
+    vm.register_library("os", t)
 }
 
 /// Returns the single result `v`.
@@ -516,7 +516,7 @@ fn date(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         };
         // A new table: no metamethods to honour.
         for (key, v) in date_fields(&tm) {
-            vm.raw_set_str(table, key, v);
+            vm.raw_set_str(table, key, v)?;
         }
         return ret(vm, Value::Table(table));
     }

@@ -45,23 +45,23 @@ const CPATH_DEFAULT: &str = "/usr/local/lib/lua/5.4/?.so;/usr/local/lib/lua/5.4/
 const CONFIG: &str = "/\n;\n?\n!\n-\n";
 
 /// Installs `require` and the `package` table.
-pub fn open_package(vm: &mut Vm) {
+pub fn open_package(vm: &mut Vm) -> LuaResult<()> {
     let Value::Table(t) = vm.new_table() else {
         unreachable!("new_table makes a table")
     };
-    vm.register(t, &[&SEARCHPATH, &LOADLIB]);
+    vm.register(t, &[&SEARCHPATH, &LOADLIB])?;
     let path = env_path(&["LUA_PATH_5_4", "LUA_PATH"], PATH_DEFAULT);
     let s = vm.new_str(path.as_bytes());
-    vm.raw_set_str(t, "path", s);
+    vm.raw_set_str(t, "path", s)?;
     let cpath = env_path(&["LUA_CPATH_5_4", "LUA_CPATH"], CPATH_DEFAULT);
     let s = vm.new_str(cpath.as_bytes());
-    vm.raw_set_str(t, "cpath", s);
+    vm.raw_set_str(t, "cpath", s)?;
     let s = vm.new_str(CONFIG.as_bytes());
-    vm.raw_set_str(t, "config", s);
+    vm.raw_set_str(t, "config", s)?;
     let loaded = vm.loaded_table();
-    vm.raw_set_str(t, "loaded", Value::Table(loaded));
+    vm.raw_set_str(t, "loaded", Value::Table(loaded))?;
     let preload = vm.new_table();
-    vm.raw_set_str(t, "preload", preload);
+    vm.raw_set_str(t, "preload", preload)?;
     // The searchers find `package` as their upvalue, as in `createsearcherstable`.
     let Value::Table(searchers) = vm.new_table() else {
         unreachable!("new_table makes a table")
@@ -75,13 +75,14 @@ pub fn open_package(vm: &mut Vm) {
     .into_iter()
     .enumerate()
     {
-        let s = vm.new_native_closure(f, vec![Value::Table(t)]);
-        let _ = vm.raw_set(searchers, Value::Int(i as i64 + 1), s);
+        let s = vm.new_native_closure(f, vec![Value::Table(t)])?;
+        vm.raw_set(searchers, Value::Int(i as i64 + 1), s)?;
     }
-    vm.raw_set_str(t, "searchers", Value::Table(searchers));
-    vm.register_library("package", t);
-    let require = vm.new_native_closure(&REQUIRE, vec![Value::Table(t)]);
-    vm.set_global("require", require);
+    vm.raw_set_str(t, "searchers", Value::Table(searchers))?;
+    vm.register_library("package", t)?;
+    let require = vm.new_native_closure(&REQUIRE, vec![Value::Table(t)])?;
+    vm.set_global("require", require)?;
+    Ok(())
 }
 
 /// A path from the first set environment variable, with `;;` replaced by
@@ -158,7 +159,7 @@ fn require(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     vm.frame_truncate(args, 1);
     vm.set_arg(args, 1, name);
     vm.push(Value::Int(0));
-    let messages = vm.new_userdata(Box::new(Vec::<u8>::new()), None);
+    let messages = vm.new_userdata(Box::new(Vec::<u8>::new()));
     vm.push(messages);
     next_searcher(vm, args)
 }

@@ -43,21 +43,22 @@ const MSG_INVALID: &str = "invalid UTF-8 code";
 const CHARPATTERN: &[u8] = b"[\0-\x7F\xC2-\xFD][\x80-\xBF]*";
 
 /// Installs the `utf8` table into the globals.
-pub fn open_utf8(vm: &mut Vm) {
+pub fn open_utf8(vm: &mut Vm) -> LuaResult<()> {
     let Value::Table(t) = vm.new_table() else {
         unreachable!("new_table makes a table")
     };
-    vm.register(t, &[&OFFSET, &CODEPOINT, &CHAR, &LEN]);
+    vm.register(t, &[&OFFSET, &CODEPOINT, &CHAR, &LEN])?;
     // `codes` hands out the same two iterator functions every time, as
     // PUC Lua's light C functions are (upvalues 1 and 2).
     let strict = vm.new_native(&ITER_STRICT);
     let lax = vm.new_native(&ITER_LAX);
-    let codes = vm.new_native_closure(&CODES, vec![strict, lax]);
-    vm.raw_set_str(t, "codes", codes);
+    let codes = vm.new_native_closure(&CODES, vec![strict, lax])?;
+    vm.raw_set_str(t, "codes", codes)?;
     let pattern = vm.new_str(CHARPATTERN);
-    vm.raw_set_str(t, "charpattern", pattern);
-    vm.set_global("utf8", Value::Table(t));
-    vm.register_library("utf8", t);
+    vm.raw_set_str(t, "charpattern", pattern)?;
+    vm.set_global("utf8", Value::Table(t))?;
+    vm.register_library("utf8", t)?;
+    Ok(())
 }
 
 /// Byte `i` (0-based) of `s`, or 0 (PUC's terminating NUL) past its end.

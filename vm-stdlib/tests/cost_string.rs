@@ -12,7 +12,7 @@ use vm_core::{Outcome, Vm};
 
 fn vm() -> Vm {
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     vm
 }
 

@@ -172,7 +172,7 @@ fn job_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> 
 
 fn new_vm() -> Vm {
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     let g = vm.globals();
     vm.register(
         g,
@@ -189,7 +189,8 @@ fn new_vm() -> Vm {
             &STALE_REQUEST,
             &PCALL_THEN_FAIL,
         ],
-    );
+    )
+    .unwrap();
     vm
 }
 
@@ -414,8 +415,8 @@ fn yields_reach_the_driver_of_a_coroutine() {
         )
         .unwrap();
     let body = vm.call(f, &[]).unwrap()[0];
-    let t = vm.new_thread(body);
-    let root = vm.root(Value::Thread(t));
+    let t = vm.new_thread(body).unwrap();
+    let root = vm.root(Value::Thread(t)).unwrap();
     assert_eq!(vm.thread_status(t), ThreadStatus::Suspended);
     let Ok(Outcome::Yield(vals)) = vm.resume(t, &[Value::Int(1)], u64::MAX) else {
         panic!("expected a yield")
@@ -443,8 +444,8 @@ fn a_driven_coroutine_runs_in_slices_and_reports_its_error() {
         )
         .unwrap();
     let body = vm.call(f, &[]).unwrap()[0];
-    let t = vm.new_thread(body);
-    let _root = vm.root(Value::Thread(t));
+    let t = vm.new_thread(body).unwrap();
+    let _root = vm.root(Value::Thread(t)).unwrap();
     let mut out = vm.resume(t, &[], 10);
     let mut slices = 1;
     while let Ok(Outcome::OutOfFuel) = out {
@@ -688,7 +689,7 @@ fn a_request_not_returned_at_once_is_an_error() {
 fn handles_to_collected_threads_are_dead() {
     let mut vm = new_vm();
     let f = vm.load(b"return 1", "=t").unwrap();
-    let t = vm.new_thread(f);
+    let t = vm.new_thread(f).unwrap();
     vm.exec(b"collectgarbage()", "=gc").unwrap();
     assert_eq!(vm.thread_status(t), ThreadStatus::Dead);
     let e = vm.resume(t, &[], 10).unwrap_err();
@@ -727,8 +728,11 @@ fn round_robin_over_parked_threads() {
             }
         })
         .collect();
-    let threads: Vec<_> = (0..4).map(|_| vm.new_thread(body)).collect();
-    let _roots: Vec<_> = threads.iter().map(|&t| vm.root(Value::Thread(t))).collect();
+    let threads: Vec<_> = (0..4).map(|_| vm.new_thread(body).unwrap()).collect();
+    let _roots: Vec<_> = threads
+        .iter()
+        .map(|&t| vm.root(Value::Thread(t)).unwrap())
+        .collect();
     let mut results = vec![None; 4];
     let mut started = [false; 4];
     let mut rounds = 0;
@@ -809,7 +813,7 @@ fn true_and_results_with_no_slot_below_the_values() {
             0,
         ))
     });
-    vm.set_global("resume_co", resume_co);
+    vm.set_global("resume_co", resume_co).unwrap();
     let r = vm
         .exec(
             b"CO = coroutine.create(function(a, b) local c = coroutine.yield(a + b, 'x') return c end)

@@ -284,7 +284,7 @@ fn ref_float(spec: &Spec, x: f64) -> Vec<u8> {
 /// Calls `string.format(spec, v)` in a fresh VM.
 fn lua_format(fmt: &str, v: Value) -> Result<Vec<u8>, String> {
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     let f = vm
         .exec(b"return string.format", "=props")
         .map_err(|e| format!("{e:?}"))?[0];

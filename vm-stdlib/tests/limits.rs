@@ -24,7 +24,7 @@ fn slow_k(_vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<St
 
 fn vm() -> Vm {
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     vm
 }
 
@@ -254,7 +254,9 @@ fn endless_callbacks_come_back_to_the_driver_every_slice() {
         let (slices, most, end) = sliced(src, 1000, 50);
         assert_eq!(end, Err("still running".to_string()), "{src}");
         assert_eq!(slices, 50, "{src}");
-        assert!(most <= 1010, "{src}: a slice used {most}");
+        // K: a few units, or one `collectgarbage()`'s charge (one unit per
+        // 32 bytes of this small heap, about 1,000) run alone in a slice.
+        assert!(most <= 1100, "{src}: a slice used {most}");
     }
 }
 
@@ -542,7 +544,7 @@ fn cancel_drops_a_pending_offload_and_closes_a_yielded_coroutine() {
     // A run waiting for its job is cancelled; the job's result has no
     // taker any more.
     let slow = vm.new_native(&SLOW);
-    vm.set_global("slow", slow);
+    vm.set_global("slow", slow).unwrap();
     let f = vm
         .load(b"local c <close> = setmetatable({}, {__close = function(_, e) OFF = e end}) return slow()", "=off")
         .unwrap();
@@ -916,13 +918,50 @@ fn catching_memory_errors_cannot_creep_past_the_limit() {
     // PUC); then all is as before.
     let r = exec(&mut vm, "return 1");
     assert_eq!(r.unwrap_err(), "not enough memory");
-    vm.set_global("HEAD", Value::Nil);
+    vm.set_global("HEAD", Value::Nil).unwrap();
     let r = exec(
         &mut vm,
         "local t = {} for i = 1, 1000 do t[i] = i .. '' end return #t",
     );
     assert_eq!(int(&r.unwrap()[0]), 1000);
     assert!(vm.memory_used() < LIMIT / 2, "{}", vm.memory_used());
+}
+
+/// Found by a hostile pass: a collection made for room that did not free
+/// enough was free of charge, so a program holding data near the limit
+/// that kept catching "not enough memory" (or finalizers that kept failing
+/// for room) ran for minutes past the instruction limit. Each is paid as
+/// `collectgarbage()` is, and none is made once the limit is passed.
+#[test]
+fn failed_collections_are_paid_for() {
+    let fill = "local keep = {} pcall(function() local i = 0 while true do i = i + 1 keep[i] = {i} end end)";
+    for (what, src) in [
+        (
+            "caught growth",
+            format!("{fill} while true do pcall(function() local t = {{}} for i = 1, 1e6 do t[i] = i end end) end"),
+        ),
+        (
+            "caught string.rep",
+            format!("{fill} while true do pcall(string.rep, 'x', 1 << 20) end"),
+        ),
+        (
+            "finalizers that keep their objects",
+            "KEEP = {} local mt = {__gc = function(o) KEEP[#KEEP + 1] = o end}
+             for i = 1, 1e7 do setmetatable({}, mt) end"
+                .to_string(),
+        ),
+    ] {
+        let mut vm = vm();
+        vm.set_memory_limit(Some(8 << 20));
+        vm.set_instruction_limit(Some(3_000_000));
+        // (The finalizers' objects may also fill the heap first.)
+        let r = exec(&mut vm, &src);
+        assert!(
+            matches!(&r, Err(m) if m.contains("instruction limit exceeded")
+                || (what.starts_with("finalizers") && m == "not enough memory")),
+            "{what}: {r:?}"
+        );
+    }
 }
 
 #[test]

@@ -201,7 +201,7 @@ proptest! {
     #[test]
     fn pack_unpack_round_trip(opts in format(), offset in 0usize..3) {
         let mut vm = Vm::new();
-        vm_stdlib::open_all(&mut vm);
+        vm_stdlib::open_all(&mut vm).unwrap();
         let fns = vm
             .exec(b"return string.pack, string.unpack, string.packsize", "=props")
             .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;

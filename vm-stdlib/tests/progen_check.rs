@@ -73,7 +73,7 @@ fn run_lua(src: &str) -> Result<Vec<u8>, String> {
 /// string the chunk returns.
 fn run_vm(src: &str) -> Result<Vec<u8>, String> {
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     let results = vm
         .exec(src.as_bytes(), CHUNK)
         .map_err(|e| format!("VM error: {e}"))?;

@@ -6,7 +6,7 @@ use vm_core::Vm;
 
 fn sandboxed() -> Vm {
     let mut vm = Vm::new();
-    vm_stdlib::open_sandboxed(&mut vm);
+    vm_stdlib::open_sandboxed(&mut vm).unwrap();
     vm
 }
 

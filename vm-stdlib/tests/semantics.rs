@@ -5,7 +5,7 @@ use vm_core::Vm;
 
 fn eval(src: &str) -> String {
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     let r = vm
         .exec(src.as_bytes(), "=t")
         .unwrap_or_else(|e| panic!("{src}: {e}"));
@@ -88,7 +88,7 @@ fn goto_out_of_a_block_closes_its_variable_at_the_label() {
 #[test]
 fn garbage_made_by_natives_is_collected_in_tight_loops() {
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     let before = vm.memory_used();
     vm.exec(b"for i = 1, 300000 do local s = tostring(i) end", "=t")
         .unwrap();

@@ -26,7 +26,7 @@ fn run_stressed(src: &str, slices: &[u64]) -> (Result<Vec<String>, String>, usiz
 }
 
 fn run_on(mut vm: Vm, src: &str, slices: &[u64]) -> (Result<Vec<String>, String>, usize) {
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     let f = match vm.load(src.as_bytes(), "=prog") {
         Ok(f) => f,
         Err(e) => return (Err(vm.error_to_string(&e)), 0),

@@ -80,7 +80,7 @@ fn array() -> impl Strategy<Value = Vec<i64>> {
 
 fn new_vm() -> Vm {
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     vm
 }
 
@@ -104,8 +104,8 @@ fn lua_sort(input: &[i64], order: Order, keys: &[(i64, i64)], proxy: bool) -> Ve
         vm.raw_set(table_ref(key), Value::Int(x), Value::Int(k))
             .expect("set key");
     }
-    vm.set_global("store", arr);
-    vm.set_global("key", key);
+    vm.set_global("store", arr).unwrap();
+    vm.set_global("key", key).unwrap();
     let target = if proxy {
         "setmetatable({}, {
            __index = function(_, i) return store[i] end,
@@ -170,7 +170,8 @@ fn non_tables_with_the_metamethods_stand_in_for_tables() {
             "=mt",
         )
         .expect("metatable")[0];
-    vm.set_metatable(Value::Bool(true), Some(table_ref(mt)));
+    vm.set_metatable(Value::Bool(true), Some(table_ref(mt)))
+        .unwrap();
     let r = vm
         .exec(
             b"table.sort(true)

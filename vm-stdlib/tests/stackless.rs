@@ -12,7 +12,7 @@ fn on_stack(size: usize, src: &'static str, want: i64) {
         .stack_size(size)
         .spawn(move || {
             let mut vm = Vm::new();
-            vm_stdlib::open_all(&mut vm);
+            vm_stdlib::open_all(&mut vm).unwrap();
             let r = vm
                 .exec(src.as_bytes(), "=deep")
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -193,7 +193,7 @@ fn a_runaway_chain_of_resumes_is_a_c_stack_overflow() {
         .stack_size(256 * 1024)
         .spawn(|| {
             let mut vm = Vm::new();
-            vm_stdlib::open_all(&mut vm);
+            vm_stdlib::open_all(&mut vm).unwrap();
             let r = vm
                 .exec(
                     b"local levels = 0

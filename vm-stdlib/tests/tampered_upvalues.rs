@@ -7,7 +7,7 @@ use vm_core::Vm;
 /// Runs `src` with every library and returns its results as text.
 fn run(src: &str) -> String {
     let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm);
+    vm_stdlib::open_all(&mut vm).unwrap();
     let r = vm
         .exec(src.as_bytes(), "=t")
         .unwrap_or_else(|e| panic!("{src}: {e}"));

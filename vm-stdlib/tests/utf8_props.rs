@@ -28,7 +28,7 @@ struct Lib {
 impl Lib {
     fn new() -> Self {
         let mut vm = Vm::new();
-        vm_stdlib::open_all(&mut vm);
+        vm_stdlib::open_all(&mut vm).unwrap();
         let Value::Table(utf8) = vm.get_global("utf8") else {
             panic!("no utf8 table");
         };
@@ -41,7 +41,7 @@ impl Lib {
         end";
         let codes_list = vm.exec(src, "=codes_list").expect("helper loads")[0];
         // Keep the helper alive: only globals reach the library functions.
-        vm.root(codes_list);
+        vm.root(codes_list).unwrap();
         Lib {
             vm,
             char,
@@ -71,7 +71,7 @@ impl Lib {
             .try_call(self.char, &args)
             .expect("utf8.char accepts the code points");
         assert_eq!(r.len(), 1);
-        let id = self.vm.root(r[0]);
+        let id = self.vm.root(r[0]).unwrap();
         (r[0], id)
     }
 

@@ -154,9 +154,9 @@ impl Vm {
             }
         }
         let ev = Tm::from_arith(op);
-        let mut h = self.metamethod(x, ev);
+        let mut h = self.tm_of_value(x, ev);
         if h.is_nil() {
-            h = self.metamethod(y, ev);
+            h = self.tm_of_value(y, ev);
         }
         if !h.is_nil() {
             self.call_meta(fi, h, &[x, y])?;
@@ -300,7 +300,7 @@ impl Vm {
                     h
                 }
                 _ => {
-                    let h = self.metamethod(t, Tm::Index);
+                    let h = self.tm_of_value(t, Tm::Index);
                     if h.is_nil() {
                         return IndexTarget::NotIndexable(t, depth);
                     }
@@ -387,7 +387,7 @@ impl Vm {
                     h
                 }
                 _ => {
-                    let h = self.metamethod(t, Tm::NewIndex);
+                    let h = self.tm_of_value(t, Tm::NewIndex);
                     if h.is_nil() {
                         return Ok(NewIndexTarget::NotIndexable(t, depth));
                     }
@@ -464,9 +464,9 @@ impl Vm {
     /// The `__lt`/`__le` metamethod of either operand, or the "attempt to
     /// compare" error.
     pub(crate) fn order_handler(&mut self, ev: Tm, x: Value, y: Value) -> LuaResult<Value> {
-        let mut h = self.metamethod(x, ev);
+        let mut h = self.tm_of_value(x, ev);
         if h.is_nil() {
-            h = self.metamethod(y, ev);
+            h = self.tm_of_value(y, ev);
         }
         if h.is_nil() {
             return Err(self.order_error(x, y));
@@ -477,9 +477,9 @@ impl Vm {
     /// `==` between two different tables or userdata: `__eq`.
     #[cold]
     pub(crate) fn eq_slow(&mut self, fi: usize, x: Value, y: Value) -> LuaResult<Option<Value>> {
-        let mut h = self.metamethod(x, Tm::Eq);
+        let mut h = self.tm_of_value(x, Tm::Eq);
         if h.is_nil() {
-            h = self.metamethod(y, Tm::Eq);
+            h = self.tm_of_value(y, Tm::Eq);
         }
         if h.is_nil() {
             return Ok(Some(Value::Bool(false)));
@@ -506,7 +506,7 @@ impl Vm {
             }
             _ => {}
         }
-        let h = self.metamethod(x, Tm::Len);
+        let h = self.tm_of_value(x, Tm::Len);
         if h.is_nil() {
             return Err(self.type_error(fi, x, src, "get length of"));
         }
@@ -531,10 +531,11 @@ impl Vm {
             // the top above them.
             let top = self.th.top;
             self.th.top = top.max(end);
-            self.full_gc();
+            let collected = self.collect_for_room();
             self.th.top = top;
+            collected?;
             if self.heap.over_limit(len) {
-                return Err(self.memory_error());
+                return Err(self.collection_failed());
             }
         }
         let mut buf = Vec::new();
@@ -571,9 +572,9 @@ impl Vm {
                 self.th.stack[end - n] = Value::Str(s);
                 end -= n - 1;
             } else {
-                let mut h = self.metamethod(x, Tm::Concat);
+                let mut h = self.tm_of_value(x, Tm::Concat);
                 if h.is_nil() {
-                    h = self.metamethod(y, Tm::Concat);
+                    h = self.tm_of_value(y, Tm::Concat);
                 }
                 if h.is_nil() {
                     let (bad, pos) = if is_strnum(x) {
@@ -614,7 +615,7 @@ impl Vm {
         if matches!(v, Value::Nil | Value::Bool(false)) {
             return Ok(());
         }
-        if self.metamethod(v, Tm::Close).is_nil() {
+        if self.tm_of_value(v, Tm::Close).is_nil() {
             let name = self.local_name_at(slot).unwrap_or_else(|| "?".to_string());
             return Err(self.rt_error(&format!("variable '{name}' got a non-closable value")));
         }
@@ -633,7 +634,7 @@ impl Vm {
             if slot >= level {
                 self.th.tbc.pop();
                 let v = self.th.stack[slot];
-                let h = self.metamethod(v, Tm::Close);
+                let h = self.tm_of_value(v, Tm::Close);
                 if h.is_nil() {
                     let name = self.local_name_at(slot).unwrap_or_else(|| "?".to_string());
                     return Err(

@@ -25,8 +25,8 @@ natives! {
 static FORMAT_K: Continuation = Continuation::new("string.format_k", format_k);
 
 /// Adds `format` to the string table.
-pub(crate) fn register(vm: &mut Vm, string: TableRef) {
-    vm.register(string, &[&FORMAT]);
+pub(crate) fn register(vm: &mut Vm, string: TableRef) -> LuaResult<()> {
+    vm.register(string, &[&FORMAT])
 }
 
 /// `MAX_FORMAT` in `lstrlib.c`: a specification (flags, width, precision

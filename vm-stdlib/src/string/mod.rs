@@ -72,7 +72,7 @@ const MAX_SIZE: usize = i32::MAX as usize;
 
 /// Installs the string library: the `string` table, and the string
 /// metatable whose `__index` is that table (so `("x"):rep(3)` works).
-pub fn open_string(vm: &mut Vm) {
+pub fn open_string(vm: &mut Vm) -> LuaResult<()> {
     let Value::Table(t) = vm.new_table() else {
         unreachable!("new_table makes a table")
     };
@@ -82,24 +82,24 @@ pub fn open_string(vm: &mut Vm) {
             &BYTE, &CHAR, &DUMP, &FIND, &GMATCH, &GSUB, &LEN, &LOWER, &MATCH, &REP, &REVERSE, &SUB,
             &UPPER,
         ],
-    );
-    format::register(vm, t);
-    pack::register(vm, t);
-    vm.set_global("string", Value::Table(t));
-    vm.register_library("string", t);
-    set_string_metatable(vm, t);
+    )?;
+    format::register(vm, t)?;
+    pack::register(vm, t)?;
+    vm.set_global("string", Value::Table(t))?;
+    vm.register_library("string", t)?;
+    set_string_metatable(vm, t)
 }
 
 /// The metatable of strings: `__index` is the string table, and the
 /// arithmetic events convert numeric strings (`stringmetamethods`).
-fn set_string_metatable(vm: &mut Vm, string: TableRef) {
+fn set_string_metatable(vm: &mut Vm, string: TableRef) -> LuaResult<()> {
     let Value::Table(mt) = vm.new_table() else {
         unreachable!("new_table makes a table")
     };
-    vm.register(mt, &[&ADD, &SUB_MM, &MUL, &MOD, &POW, &DIV, &IDIV, &UNM]);
-    vm.raw_set_str(mt, "__index", Value::Table(string));
+    vm.register(mt, &[&ADD, &SUB_MM, &MUL, &MOD, &POW, &DIV, &IDIV, &UNM])?;
+    vm.raw_set_str(mt, "__index", Value::Table(string))?;
     let any_string = vm.new_str(b"");
-    vm.set_metatable(any_string, Some(mt));
+    vm.set_metatable(any_string, Some(mt))
 }
 
 // ----- helpers -----
@@ -576,7 +576,7 @@ fn gmatch(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         unreachable!("new_table makes a table")
     };
     vm.raw_set(state, Value::Int(GMATCH_POS), Value::Int(init as i64))?;
-    let f = vm.new_native_closure(&GMATCH_STEP, vec![s, p, Value::Table(state)]);
+    let f = vm.new_native_closure(&GMATCH_STEP, vec![s, p, Value::Table(state)])?;
     vm.push(f);
     Ok(Step::Return(1))
 }
@@ -1105,7 +1105,7 @@ fn gsub_spill(
         for _ in GSUB_MAX..GSUB_BUF {
             vm.push(Value::Int(0));
         }
-        let buf = vm.new_userdata(Box::new(Vec::<u8>::new()), None);
+        let buf = vm.new_userdata(Box::new(Vec::<u8>::new()));
         vm.push(buf);
         vm.push(Value::Nil); // GSUB_ATTEMPT
         for v in pushed {

@@ -24,8 +24,8 @@ natives! {
 }
 
 /// Adds `pack`, `unpack` and `packsize` to the string table.
-pub(crate) fn register(vm: &mut Vm, string: TableRef) {
-    vm.register(string, &[&PACK, &UNPACK, &PACKSIZE]);
+pub(crate) fn register(vm: &mut Vm, string: TableRef) -> LuaResult<()> {
+    vm.register(string, &[&PACK, &UNPACK, &PACKSIZE])
 }
 
 /// Largest integer size an option may ask for (`MAXINTSIZE`).
@@ -309,7 +309,7 @@ fn pack_run(vm: &mut Vm, args: Args, mut st: Packing, ud: Option<Value>) -> LuaR
                 let ud = match ud {
                     Some(ud) => ud,
                     None => {
-                        let ud = vm.new_userdata(Box::new(Packing::default()), None);
+                        let ud = vm.new_userdata(Box::new(Packing::default()));
                         vm.push(ud);
                         ud
                     }

@@ -54,15 +54,16 @@ natives! {
 }
 
 /// Installs the `table` library: global `table` and `_LOADED.table`.
-pub fn open_table(vm: &mut Vm) {
+pub fn open_table(vm: &mut Vm) -> LuaResult<()> {
     let Value::Table(t) = vm.new_table() else {
         unreachable!("new_table makes a table")
     };
     vm.register(
         t,
         &[&CONCAT, &INSERT, &MOVE, &PACK, &UNPACK, &REMOVE, &SORT],
-    );
-    vm.register_library("table", t);
+    )?;
+    vm.register_library("table", t)?;
+    Ok(())
 }
 
 // ----- access to table-like arguments -----
@@ -861,7 +862,7 @@ fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         vm.raw_set(tr, Value::Int(i as i64), v)?;
     }
     vm.charge(args.len() as u64)?;
-    vm.raw_set_str(tr, "n", Value::Int(args.len() as i64));
+    vm.raw_set_str(tr, "n", Value::Int(args.len() as i64))?;
     vm.push(t);
     Ok(Step::Return(1))
 }
