@@ -1246,15 +1246,7 @@ impl Vm {
     /// points at a live object (the collector freed nothing reachable).
     fn check_heap(&self) -> Result<(), String> {
         let h = &self.heap;
-        let live = |v: Value| match v {
-            Value::Str(r) => h.strings.contains_key(r),
-            Value::Table(r) => h.tables.contains_key(r),
-            Value::LuaFn(r) => h.lfns.contains_key(r),
-            Value::Native(r) => h.natives.contains_key(r),
-            Value::Thread(r) => h.threads.contains_key(r),
-            Value::UserData(r) => h.userdata.contains_key(r),
-            _ => true,
-        };
+        let live = |v: Value| self.owns(v);
         let check = |v: Value, what: &str| {
             if live(v) {
                 Ok(())
