@@ -297,3 +297,23 @@ fn nested_captures_pay_at_every_position() {
     );
     assert!(fuel >= 100_000 * 60 / 32, "{fuel}");
 }
+
+/// Backtracking pays for its tries: each subject step (a lazy item's try,
+/// a byte a repetition takes) weighs 8 bytes scanned, 1/4 unit. Found by
+/// a hostile pass: at one byte a step, `(".-b")` over a run of `a`s ran
+/// 250-500 ns per unit of fuel, instructions about 10.
+#[test]
+fn backtracking_pays_for_its_tries() {
+    let n: u64 = 2000;
+    // At each of the n + 1 positions, a try per byte to the end.
+    let tries = n * (n + 1) / 2;
+    let (fuel, r) = whole(&format!("return (('a'):rep({n})):find('.-b')"));
+    assert_eq!(r, "nil");
+    assert!(fuel >= tries / 4, "paid {fuel} for {tries} tries");
+    assert!(fuel <= tries / 2, "paid {fuel} for {tries} tries");
+    // A greedy repetition that backtracks pays for the bytes it takes
+    // each time: `a*a*a*b` retakes the run's tails again and again.
+    let (fuel, r) = whole("return (('a'):rep(200)):find('a*a*a*b')");
+    assert_eq!(r, "nil");
+    assert!(fuel > 200 * 200 * 200 / 6 / 4 / 2, "paid {fuel}");
+}

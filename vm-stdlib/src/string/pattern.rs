@@ -43,7 +43,8 @@
 //!
 //! A match counts its work ([`MatchState::work`]), which the natives
 //! charge as bytes scanned (`cost`): the subject's side and the
-//! pattern's side, in the same steps.
+//! pattern's side, in the same steps, a subject step weighing
+//! [`SUBJECT_STEP_BYTES`] bytes and a pattern step one.
 //!
 //! - Subject steps: one per subject byte a repetition, a back-reference
 //!   or a balance scans, one per try of a lazy (`-`) or optional (`?`)
@@ -93,6 +94,16 @@ pub(crate) const ESC: u8 = b'%';
 /// for (see the module docs): an attempt that goes past up to this many
 /// items costs one step, its position.
 const PATTERN_ALLOWANCE: i64 = 4;
+
+/// What a subject step weighs in bytes scanned (the cost model's unit,
+/// `string/cost.rs`): a repetition's byte, a lazy or optional try, each
+/// standing for a test, a branch and up to [`PATTERN_ALLOWANCE`] pattern
+/// steps taken for free. At one byte, backtracking searches ran 250-500
+/// ns per unit of fuel where instructions run about 10 (a hostile pass's
+/// `("a*"):rep(6) .. "b"` and `".-.-b"`). Pattern steps, the bytes of a
+/// long set and the positions tried weigh a byte each: they are plain
+/// scans and tests.
+const SUBJECT_STEP_BYTES: u64 = 8;
 
 /// Sets of more than this many bytes count a pattern step per byte each
 /// time they are scanned or tested (see the module docs); a shorter one
@@ -414,7 +425,7 @@ impl<'a> MatchState<'a> {
     #[inline]
     fn tick_subject(&mut self, n: usize) -> Result<(), PatternError> {
         self.free = self.free.saturating_add(n as i64 * PATTERN_ALLOWANCE);
-        self.tick(n as u64)
+        self.tick((n as u64).saturating_mul(SUBJECT_STEP_BYTES))
     }
 
     /// Counts a greedy repetition that took `i` bytes: `i` subject steps,
