@@ -185,6 +185,9 @@ impl Vm {
     /// runs Lua: to its end, with no budget.
     pub fn error_to_string(&mut self, e: &LuaError) -> String {
         let v = e.0.value;
+        if !self.owns(v) {
+            return "(bad handle)".to_string();
+        }
         if !matches!(v, Value::Str(_) | Value::Int(_) | Value::Num(_))
             && !self.tm_of_value(v, Tm::ToString).is_nil()
         {

@@ -559,9 +559,14 @@ impl Vm {
             return f(self);
         }
         self.switch_to(t);
-        let r = f(self);
+        // Back on the running thread even if `f` panics (a native's panic
+        // is caught as a Lua error; the VM must not stay switched).
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)));
         self.switch_to(cur);
-        r
+        match r {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
     }
 
     /// Local `n` of the function at stack level `level` of the running

@@ -217,7 +217,20 @@ impl Vm {
     /// (a hook asking for no event is removed too). New coroutines get
     /// their creator's hook. Functions already running on `t` will report
     /// their returns and lines, not their calls.
-    pub fn set_hook(&mut self, t: ThreadRef, hook: Option<Hook>) {
+    ///
+    /// # Errors
+    /// "bad handle" if the hook's `data` is not a value of this VM (the
+    /// collector marks it).
+    pub fn set_hook(&mut self, t: ThreadRef, hook: Option<Hook>) -> LuaResult<()> {
+        if let Some(h) = hook {
+            self.check_owned("Vm::set_hook", h.data)?;
+        }
+        self.install_hook(t, hook);
+        Ok(())
+    }
+
+    /// `set_hook` with data of this VM.
+    fn install_hook(&mut self, t: ThreadRef, hook: Option<Hook>) {
         let hook = hook.filter(|h| !h.is_empty());
         self.hooks_seen |= hook.is_some();
         let cur = self.cur;

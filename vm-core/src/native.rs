@@ -250,7 +250,8 @@ impl Vm {
     pub fn charge_scan(&mut self, v: Value) -> LuaResult<()> {
         match v {
             Value::Str(s) => {
-                let units = self.heap.str_bytes(s).len() / 32;
+                // (A bad handle has no bytes to scan.)
+                let units = self.heap.strings.get(s).map_or(0, |s| s.as_bytes().len()) / 32;
                 if units > 0 {
                     self.charge(units as u64)?;
                 }

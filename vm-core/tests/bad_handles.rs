@@ -196,3 +196,56 @@ fn results_survive_the_finalizers_run_at_the_end_of_a_call() {
     assert!(vm.owns(e.value()));
     assert_eq!(vm.str_bytes(e.value()), Some(&b"not enough memory"[..]));
 }
+
+/// More entry points a second hostile pass found taking bad handles: a
+/// hook's data (which the collector marks), the scan charge of a string,
+/// rendering an error whose value is a bad handle; and a panic inside
+/// `inspect_thread` left the VM switched to the inspected coroutine.
+#[test]
+fn hooks_errors_and_inspection_survive_bad_handles_and_panics() {
+    let mut vm = vm();
+    let main = vm.main_thread();
+    for (what, bad) in bad_values(&mut vm) {
+        let hook = vm_core::Hook {
+            func: |_, _| Ok(vm_core::HookStep::Done),
+            mask: vm_core::HookMask {
+                call: true,
+                ..Default::default()
+            },
+            count: 0,
+            data: bad,
+        };
+        assert!(
+            is_bad_handle(vm.set_hook(main, Some(hook))),
+            "{what}: set_hook"
+        );
+        assert!(vm.hook(main).is_none(), "{what}: hook installed");
+        vm.full_gc();
+        assert!(vm.charge_scan(bad).is_ok(), "{what}: charge_scan");
+        assert_eq!(
+            vm.error_to_string(&LuaError::new(bad)),
+            "(bad handle)",
+            "{what}: error_to_string"
+        );
+    }
+    let co = vm
+        .exec(
+            b"return coroutine.create(function() coroutine.yield() end)",
+            "=co",
+        )
+        .unwrap()[0];
+    let Value::Thread(co) = co else {
+        panic!("{co:?}")
+    };
+    assert!(matches!(
+        vm.resume(co, &[], 1000),
+        Ok(vm_core::Outcome::Yield(_))
+    ));
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        vm.inspect_thread(co, |_| -> () { panic!("inspecting") })
+    }));
+    assert!(caught.is_err());
+    assert_eq!(vm.current_thread(), vm.main_thread());
+    let r = vm.exec(b"return 1 + 1", "=after").unwrap();
+    assert!(matches!(r[0], Value::Int(2)));
+}

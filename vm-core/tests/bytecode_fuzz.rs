@@ -1163,7 +1163,8 @@ fn run_unchecked(bytes: &[u8], run: Run) -> Result<Ending, String> {
                 count: 1,
                 data: Value::Nil,
             }),
-        );
+        )
+        .unwrap();
     }
     vm.gc_set_stress(run.stress);
     // Code that no budget can suspend (a hook, a finalizer, a `__tostring`
@@ -1466,7 +1467,8 @@ fn setlocal_anywhere_never_crashes() {
                             count: 1,
                             data: Value::Nil,
                         }),
-                    );
+                    )
+                    .unwrap();
                     // Budgeted: a loop count set to -1 is a long loop,
                     // as in PUC Lua.
                     vm.set_instruction_limit(Some(2 * CAP));

@@ -67,7 +67,7 @@ fn call_return_and_line_events_arrive_in_order() {
     let mut vm = Vm::new();
     let f = vm.load(SCRIPT, "=script").unwrap();
     let main = vm.main_thread();
-    vm.set_hook(main, hook(ALL, 0));
+    vm.set_hook(main, hook(ALL, 0)).unwrap();
     let r = vm.call(f, &[]).unwrap();
     assert!(matches!(r[..], [Value::Int(5)]));
     // A vararg function (the main chunk) reports its call after VARARGPREP,
@@ -104,7 +104,7 @@ fn a_count_hook_counts_instructions_and_the_budget_stays_exact() {
     ));
     let plain = vm.fuel_used();
 
-    vm.set_hook(main, hook(HookMask::default(), 1));
+    vm.set_hook(main, hook(HookMask::default(), 1)).unwrap();
     assert!(matches!(
         vm.start(f, &[], 1_000_000),
         Ok(Outcome::Return(_))
@@ -116,7 +116,7 @@ fn a_count_hook_counts_instructions_and_the_budget_stays_exact() {
     assert_eq!(events.len() as u64, plain - 1);
     assert!(events.iter().all(|e| e.starts_with("count ")));
 
-    vm.set_hook(main, hook(HookMask::default(), 5));
+    vm.set_hook(main, hook(HookMask::default(), 5)).unwrap();
     vm.call(f, &[]).unwrap();
     assert_eq!(take_events().len() as u64, (plain - 1) / 5);
 }
@@ -152,7 +152,7 @@ fn events_whole_and_sliced(script: &[u8], budget: u64) -> (Vec<String>, Vec<Stri
         vm.register(g, &[&DOUBLE]).unwrap();
         let f = vm.load(script, "=script").unwrap();
         let main = vm.main_thread();
-        vm.set_hook(main, hook(ALL, 3));
+        vm.set_hook(main, hook(ALL, 3)).unwrap();
         (f, main)
     };
     let mut vm = Vm::new();
@@ -195,12 +195,12 @@ fn removing_the_hook_and_empty_hooks() {
     let mut vm = Vm::new();
     let main = vm.main_thread();
     assert!(vm.hook(main).is_none());
-    vm.set_hook(main, hook(HookMask::default(), 0));
+    vm.set_hook(main, hook(HookMask::default(), 0)).unwrap();
     assert!(vm.hook(main).is_none(), "a hook with no event is no hook");
-    vm.set_hook(main, hook(ALL, 7));
+    vm.set_hook(main, hook(ALL, 7)).unwrap();
     let h = vm.hook(main).unwrap();
     assert_eq!((h.mask, h.count), (ALL, 7));
-    vm.set_hook(main, None);
+    vm.set_hook(main, None).unwrap();
     assert!(vm.hook(main).is_none());
     vm.exec(b"local x = 1 return x", "=quiet").unwrap();
     assert!(take_events().is_empty());
@@ -210,12 +210,12 @@ fn removing_the_hook_and_empty_hooks() {
 fn new_threads_inherit_the_creators_hook() {
     let mut vm = Vm::new();
     let main = vm.main_thread();
-    vm.set_hook(main, hook(LINE, 2));
+    vm.set_hook(main, hook(LINE, 2)).unwrap();
     let f = vm.load(b"return 1", "=body").unwrap();
     let t = vm.new_thread(f).unwrap();
     let h = vm.hook(t).expect("inherited");
     assert_eq!((h.mask, h.count), (LINE, 2));
-    vm.set_hook(main, None);
+    vm.set_hook(main, None).unwrap();
     assert!(vm.hook(t).is_some(), "each thread keeps its own hook");
     take_events();
     assert!(matches!(vm.resume(t, &[], 100), Ok(Outcome::Return(_))));
@@ -247,7 +247,8 @@ fn a_hook_error_is_raised_where_the_event_happened() {
             count: 0,
             data: Value::Nil,
         }),
-    );
+    )
+    .unwrap();
     let f = vm
         .load(
             b"local a = 1\nlocal b = 2\nlocal c = 3\nreturn a + b + c",
@@ -268,9 +269,10 @@ fn a_hook_error_is_raised_where_the_event_happened() {
             count: 0,
             data: Value::Nil,
         }),
-    );
+    )
+    .unwrap();
     let e = vm.call(f, &[]).unwrap_err();
     assert!(e.to_string().contains("hook bug"), "{e}");
-    vm.set_hook(main, None);
+    vm.set_hook(main, None).unwrap();
     assert!(matches!(vm.call(f, &[]).unwrap()[..], [Value::Int(6)]));
 }

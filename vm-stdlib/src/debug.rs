@@ -464,7 +464,7 @@ fn sethook(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     // Every frame of the thread is marked (`settraps`): a unit each.
     let frames = vm.inspect_thread(thread, Vm::frame_count);
     vm.charge(frames as u64)?;
-    vm.set_hook(thread, hook);
+    vm.set_hook(thread, hook)?;
     Ok(Step::Return(0))
 }
 

@@ -380,7 +380,7 @@ fn cancel_a_run_parked_inside_a_hook() {
     assert!(matches!(vm.cancel(main, 1000), Ok(Cancelled::Closed(None))));
     // The endless hook is still set, as a hook outlives the run that set it.
     assert!(vm.hook(main).is_some());
-    vm.set_hook(main, None);
+    vm.set_hook(main, None).unwrap();
     let r = exec(
         &mut vm,
         "local n = 0
