@@ -292,7 +292,7 @@ impl Vm {
             if let Some(d) = self.heap.userdata.get_mut(u) {
                 let grown = bytes.saturating_sub(d.payload);
                 d.payload = bytes;
-                self.heap.debt += grown;
+                self.heap.debt = self.heap.debt.saturating_add(grown);
             }
         }
     }
@@ -844,7 +844,8 @@ impl Vm {
     /// Number of values above the native frame's base (arguments plus
     /// whatever it pushed).
     pub fn frame_top(&self, args: Args) -> usize {
-        self.th.top - args.base
+        // (0 for an `Args` kept past its call, above the top now.)
+        self.th.top.saturating_sub(args.base)
     }
 
     /// Value at offset `i` (0-based) from the native frame's base.
@@ -921,7 +922,7 @@ impl Vm {
         let name = self.native_name();
         let head = match (method, i) {
             (true, 1) => format!("calling '{name}' on bad self ("),
-            (true, _) => format!("bad argument #{} to '{name}' (", i - 1),
+            (true, _) => format!("bad argument #{} to '{name}' (", i.saturating_sub(1)),
             (false, _) => format!("bad argument #{i} to '{name}' ("),
         };
         self.error_bytes(&[head.as_bytes(), msg, b")"].concat())

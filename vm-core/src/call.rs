@@ -383,7 +383,7 @@ impl Vm {
         match step {
             Step::Return(n) => self.return_native(n).map(drop),
             Step::TailCall { nargs } => {
-                let callee = self.frame_values(nargs + 1)?;
+                let callee = self.frame_values(nargs.saturating_add(1))?;
                 let ci = self.th.frames.pop().expect("native frame");
                 self.th.stack.copy_within(callee..self.th.top, ci.func);
                 self.th.top = ci.func + nargs + 1;
@@ -391,7 +391,7 @@ impl Vm {
                 Ok(())
             }
             Step::Call(Request(nargs)) => {
-                let callee = self.frame_values(nargs + 1)?;
+                let callee = self.frame_values(nargs.saturating_add(1))?;
                 self.enter_ccall()?;
                 let ci = self.th.frames.last_mut().expect("native frame");
                 ci.callee = callee as u32;
@@ -399,7 +399,7 @@ impl Vm {
                 Ok(())
             }
             Step::PCall(Request(nargs)) => {
-                let callee = self.frame_values(nargs + 1)?;
+                let callee = self.frame_values(nargs.saturating_add(1))?;
                 let ci = self.th.frames.last_mut().expect("native frame");
                 if ci.handler.is_some_and(|h| h as usize >= callee) {
                     return Err(

@@ -249,3 +249,29 @@ fn hooks_errors_and_inspection_survive_bad_handles_and_panics() {
     let r = vm.exec(b"return 1 + 1", "=after").unwrap();
     assert!(matches!(r[0], Value::Int(2)));
 }
+
+/// Counts no frame can hold: a request for `usize::MAX` arguments is the
+/// frame error, not an overflow (a panic in debug builds, a call of the
+/// slot above the top in release ones).
+#[test]
+fn huge_counts_are_frame_errors() {
+    static HUGE_CALL: vm_core::NativeFunction =
+        vm_core::NativeFunction::new("huge_call", |vm, _| Ok(vm.callk(usize::MAX, &HUGE_K, 0)));
+    static HUGE_PCALL: vm_core::NativeFunction =
+        vm_core::NativeFunction::new("huge_pcall", |vm, _| {
+            Ok(vm.pcallk(usize::MAX, None, &HUGE_K, 0))
+        });
+    static HUGE_TAIL: vm_core::NativeFunction =
+        vm_core::NativeFunction::new("huge_tail", |_, _| Ok(Step::TailCall { nargs: usize::MAX }));
+    static HUGE_K: vm_core::Continuation =
+        vm_core::Continuation::new("huge_k", |_, _, _, _| Ok(Step::Return(0)));
+    let mut vm = vm();
+    for f in [&HUGE_CALL, &HUGE_PCALL, &HUGE_TAIL] {
+        let v = vm.new_native(f);
+        vm.set_global("huge", v).unwrap();
+        let r = vm.exec(b"return pcall(huge)", "=huge").unwrap();
+        assert!(matches!(r[0], Value::Bool(false)), "{}", f.name);
+        let msg = vm.to_display(r[1]);
+        assert!(msg.contains("values asked for"), "{}: {msg}", f.name);
+    }
+}
