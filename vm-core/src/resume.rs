@@ -518,7 +518,7 @@ impl Vm {
     /// Runs `f(args...)` on the main thread with an instruction budget
     /// (one unit per VM instruction dispatched, natives their declared
     /// cost; a comparison and the jump it takes are one dispatch, as PUC
-    /// Lua's count hook counts them).
+    /// Lua's count hook counts them). A budget of 0 counts as 1.
     ///
     /// Returns `Outcome::Return` when the call finished, or
     /// `Outcome::OutOfFuel`/`Outcome::Offload` when it was suspended:
@@ -655,7 +655,9 @@ impl Vm {
         budget: u64,
         raise: Option<LuaError>,
     ) -> LuaResult<Outcome> {
-        let budget = i64::try_from(budget).unwrap_or(i64::MAX);
+        // A budget of 0 counts as 1: every driver call makes progress, so
+        // a driver that keeps resuming with it ends.
+        let budget = i64::try_from(budget.max(1)).unwrap_or(i64::MAX);
         self.slice_fuel = budget;
         self.set_budget(budget);
         let stop = if t == self.main {

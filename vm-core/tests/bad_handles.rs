@@ -275,3 +275,29 @@ fn huge_counts_are_frame_errors() {
         assert!(msg.contains("values asked for"), "{}: {msg}", f.name);
     }
 }
+
+/// A budget of 0 counts as 1: a driver resuming with it makes progress
+/// (it stayed out of fuel for ever).
+#[test]
+fn a_zero_budget_still_makes_progress() {
+    let mut vm = vm();
+    let f = vm
+        .load(
+            b"local s = 0 for i = 1, 100 do s = s + i end return s",
+            "=zero",
+        )
+        .unwrap();
+    let main = vm.main_thread();
+    let mut out = vm.start(f, &[], 0).unwrap();
+    let mut calls = 1;
+    while matches!(out, vm_core::Outcome::OutOfFuel) {
+        assert!(calls < 10_000, "no progress");
+        out = vm.resume(main, &[], 0).unwrap();
+        calls += 1;
+    }
+    let vm_core::Outcome::Return(r) = out else {
+        panic!("{out:?}")
+    };
+    assert!(matches!(r[0], Value::Int(5050)));
+    assert!(calls > 100, "{calls} calls");
+}
