@@ -652,9 +652,13 @@ impl Vm {
     /// Converts a Rust value to a Lua value.
     ///
     /// # Errors
-    /// A value Lua cannot represent (an integer beyond `i64`).
+    /// A value Lua cannot represent (an integer beyond `i64`); "bad
+    /// handle" for a handle that names no object of this VM.
     pub fn to_value<T: IntoLua>(&mut self, x: T) -> LuaResult<Value> {
-        x.into_lua(self)
+        let v = x.into_lua(self)?;
+        // A handle converted as itself (`Value`, `Option<Value>`, `StrRef`).
+        self.check_owned("Vm::to_value", v)?;
+        Ok(v)
     }
 
     /// Converts a Lua value to a Rust value.

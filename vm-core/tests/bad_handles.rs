@@ -93,6 +93,7 @@ fn entry_points_refuse_bad_handles() {
             is_bad_handle(vm.from_value::<Value>(bad)),
             "{what}: from_value"
         );
+        assert!(is_bad_handle(vm.to_value(Some(bad))), "{what}: to_value");
         assert!(
             is_bad_handle(vm.set_metatable(bad, None)),
             "{what}: set_metatable"
