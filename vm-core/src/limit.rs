@@ -333,14 +333,7 @@ impl Vm {
     #[cold]
     #[inline(never)]
     pub(crate) fn memory_breach(&mut self) -> LuaResult<()> {
-        if !self.heap.over_limit(0) {
-            return Ok(());
-        }
-        self.collect_for_room()?;
-        if self.heap.over_limit(0) {
-            return Err(self.collection_failed());
-        }
-        Ok(())
+        self.make_room(0)
     }
 
     /// Accounts for the running thread's stack growth where raising an

@@ -1353,31 +1353,35 @@ impl Vm {
     }
 
     /// Collects, then raises "not enough memory" if the heap is still past
-    /// its limit. A stopped collector still collects past the limit (PUC
-    /// Lua's emergency collection): otherwise the error would be raised
-    /// again at every safe point, the one after a `pcall` catches it too.
+    /// its limit (`Vm::make_room`). A stopped collector only watches the
+    /// allocator's room, but still collects past the limit or when the
+    /// room is refused (PUC Lua's emergency collection): otherwise the
+    /// error would be raised again at every safe point, the one after a
+    /// `pcall` catches it too.
     #[cold]
     #[inline(never)]
     fn collect_at_safe_point(&mut self, live_top: usize) -> LuaResult<()> {
         if !self.gc.running && !self.heap.over_limit(0) {
             self.watch_stopped_heap();
+            if !self.heap.over_limit(0) {
+                return Ok(());
+            }
         }
-        if self.gc.running || self.heap.over_limit(0) {
-            let top = self.th.top;
-            self.th.top = live_top;
-            let collected = if self.heap.over_limit(0) {
-                self.collect_for_room()
+        let top = self.th.top;
+        self.th.top = live_top;
+        let room = if self.heap.over_limit(0) {
+            self.make_room(0)
+        } else {
+            self.full_gc();
+            // The collection's own headroom probe may refuse the room.
+            if self.heap.over_limit(0) {
+                Err(self.collection_failed())
             } else {
-                self.full_gc();
                 Ok(())
-            };
-            self.th.top = top;
-            collected?;
-        }
-        if self.heap.over_limit(0) {
-            return Err(self.collection_failed());
-        }
-        Ok(())
+            }
+        };
+        self.th.top = top;
+        room
     }
 
     /// `FORPREP` (`forprep` in lvm.c); returns true when the loop must be

@@ -531,12 +531,9 @@ impl Vm {
             // the top above them.
             let top = self.th.top;
             self.th.top = top.max(end);
-            let collected = self.collect_for_room();
+            let room = self.make_room(len);
             self.th.top = top;
-            collected?;
-            if self.heap.over_limit(len) {
-                return Err(self.collection_failed());
-            }
+            room?;
         }
         let mut buf = Vec::new();
         if buf.try_reserve_exact(len).is_err() {
