@@ -11,9 +11,16 @@ use crate::state::Vm;
 use crate::table::Table;
 use crate::value::{StrRef, TableRef, ThreadRef, Value};
 
-/// Handle to a value rooted by the embedder (`Vm::root`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RootId(pub(crate) usize);
+slotmap::new_key_type! {
+    /// A slot of `Vm::roots`.
+    pub(crate) struct RootKey;
+}
+
+/// Handle to a value rooted by the embedder (`Vm::root`). Like an object
+/// handle it is generational and per VM: after `unroot`, or given to
+/// another VM, it names nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RootId(pub(crate) RootKey);
 
 /// The outcome of an operation that may have to call a metamethod, for a
 /// native that must stay suspendable ([`Vm::index_k`], [`Vm::set_index_k`],
@@ -89,11 +96,55 @@ impl Vm {
         if self.owns(v) {
             return v;
         }
+        let e = self.bad_handle(what, v);
+        self.note_misuse(e);
+        Value::Nil
+    }
+
+    /// Keeps `e` for the running native to raise when it returns (the
+    /// first misuse wins), or for the next driver call outside natives.
+    #[cold]
+    fn note_misuse(&mut self, e: LuaError) {
         if self.misuse.is_none() {
-            let e = self.bad_handle(what, v);
             self.misuse = Some(e);
         }
-        Value::Nil
+    }
+
+    /// Whether a native is running: the running thread's top frame is a
+    /// native's. Only then may values be pushed (the top of a parked Lua
+    /// frame is inside its registers).
+    #[inline]
+    pub(crate) fn in_native(&self) -> bool {
+        matches!(
+            self.th.frames.last(),
+            Some(ci) if matches!(ci.kind, crate::state::FrameKind::Native(_))
+        )
+    }
+
+    /// Whether `args` is the running native's own. An `Args` kept past its
+    /// call names the slots of whatever frame sits there now (a Lua
+    /// caller's registers, which the interpreter trusts), so the writers of
+    /// a native's frame refuse it.
+    #[inline]
+    fn own_frame(&self, args: Args) -> bool {
+        matches!(
+            self.th.frames.last(),
+            Some(ci) if matches!(ci.kind, crate::state::FrameKind::Native(_))
+                && ci.base == args.base
+        )
+    }
+
+    /// `own_frame`, noting the misuse by `what` when it is not.
+    fn check_frame(&mut self, what: &str, args: Args) -> bool {
+        if self.own_frame(args) {
+            return true;
+        }
+        let e = self.api_error(&format!(
+            "{what} was given the Args of a call that is over (or was used \
+             outside any native)"
+        ));
+        self.note_misuse(e);
+        false
     }
 
     /// The error kept by `owned_or_nil`, if any.
@@ -117,6 +168,15 @@ impl Vm {
     }
 
     /// An error about a use of the API: a plain message, with no position.
+    /// `e` with its rendering for the embedder ([`LuaError::message`]).
+    #[cold]
+    pub(crate) fn with_message(&mut self, mut e: LuaError) -> LuaError {
+        if e.0.message.is_none() {
+            e.0.message = Some(self.error_to_string(&e));
+        }
+        e
+    }
+
     pub(crate) fn api_error(&mut self, msg: &str) -> LuaError {
         let v = self.new_str(msg.as_bytes());
         let mut e = LuaError::new(v);
@@ -160,10 +220,7 @@ impl Vm {
         }
         match r {
             Ok(v) => Ok(v),
-            Err(mut e) => {
-                e.0.message = Some(self.error_to_string(&e));
-                Err(e)
-            }
+            Err(e) => Err(self.with_message(e)),
         }
     }
 
@@ -172,10 +229,7 @@ impl Vm {
     /// # Errors
     /// A syntax error or any error raised while running.
     pub fn exec(&mut self, text: &[u8], chunkname: &str) -> LuaResult<Vec<Value>> {
-        let f = self.load(text, chunkname).map_err(|mut e| {
-            e.0.message = Some(self.error_to_string(&e));
-            e
-        })?;
+        let f = self.load(text, chunkname)?;
         self.call(f, &[])
     }
 
@@ -617,13 +671,15 @@ impl Vm {
     /// # Errors
     /// Errors raised by `__tostring`, or "'__tostring' must return a string".
     pub fn tostring(&mut self, v: Value) -> LuaResult<Value> {
-        match self.tostring_k(v)? {
-            Meta::Done(s) => Ok(s),
-            Meta::Call(n) => {
-                let r = self.call_pushed(n).map(first_value)?;
-                self.tostring_result(r)
-            }
-        }
+        let r = match self.tostring_k(v) {
+            Ok(Meta::Done(s)) => Ok(s),
+            Ok(Meta::Call(n)) => self
+                .call_pushed(n)
+                .map(first_value)
+                .and_then(|r| self.tostring_result(r)),
+            Err(e) => Err(e),
+        };
+        r.map_err(|e| self.with_message(e))
     }
 
     /// `tostring(v)`, for a native that must stay suspendable: the string,
@@ -754,25 +810,19 @@ impl Vm {
 
     /// `root` of a value of this VM.
     pub(crate) fn root_value(&mut self, v: Value) -> RootId {
-        if let Some(i) = self.roots.iter().position(Option::is_none) {
-            self.roots[i] = Some(v);
-            RootId(i)
-        } else {
-            self.roots.push(Some(v));
-            RootId(self.roots.len() - 1)
-        }
+        RootId(self.roots.insert(v))
     }
 
-    /// The value behind a root.
+    /// The value behind a root (nil once released, or for another VM's
+    /// root).
     pub fn rooted(&self, id: RootId) -> Value {
-        self.roots.get(id.0).copied().flatten().unwrap_or_default()
+        self.roots.get(id.0).copied().unwrap_or_default()
     }
 
-    /// Releases a root.
+    /// Releases a root (nothing for one released already, or another
+    /// VM's).
     pub fn unroot(&mut self, id: RootId) {
-        if let Some(slot) = self.roots.get_mut(id.0) {
-            *slot = None;
-        }
+        self.roots.remove(id.0);
     }
 
     /// Emits a warning (`lua_warning`) through the warning handler, if any.
@@ -826,6 +876,9 @@ impl Vm {
     /// when it returns.
     pub fn set_arg(&mut self, args: Args, i: usize, v: Value) {
         let v = self.owned_or_nil("Vm::set_arg", v);
+        if !self.check_frame("Vm::set_arg", args) {
+            return;
+        }
         if i >= 1 && args.base + i - 1 < self.th.top {
             self.th.stack[args.base + i - 1] = v;
         }
@@ -835,9 +888,35 @@ impl Vm {
     /// the values it pushed last). A handle that names no object of this VM
     /// is pushed as nil, and the native fails with "bad handle" when it
     /// returns.
+    ///
+    /// A push outside any native, or past the stack's limit or the memory
+    /// limit, pushes nothing and is raised the same way ("stack overflow"
+    /// or "not enough memory"; a native that pushes a number of values its
+    /// arguments choose asks [`Vm::has_stack_room`] first).
     #[inline]
     pub fn push(&mut self, v: Value) {
         let v = self.owned_or_nil("Vm::push", v);
+        if self.th.top < self.th.stack.len() && self.in_native() {
+            let th = &mut self.th;
+            th.stack[th.top] = v;
+            th.top += 1;
+        } else {
+            self.push_slow(v);
+        }
+    }
+
+    /// `push` where the stack must grow, or outside any native.
+    #[cold]
+    #[inline(never)]
+    fn push_slow(&mut self, v: Value) {
+        if !self.in_native() {
+            let e = self.api_error("Vm::push was used outside any native");
+            return self.note_misuse(e);
+        }
+        let top = self.th.top;
+        if let Err(e) = self.grow_stack(top + 1) {
+            return self.note_misuse(e);
+        }
         self.th.push(v);
     }
 
@@ -868,9 +947,16 @@ impl Vm {
     /// by [`Vm::push`].
     pub fn frame_insert(&mut self, args: Args, i: usize, v: Value) {
         let v = self.owned_or_nil("Vm::frame_insert", v);
+        if !self.check_frame("Vm::frame_insert", args) {
+            return;
+        }
         let top = self.th.top;
+        if top >= self.th.stack.len() {
+            if let Err(e) = self.grow_stack(top + 1) {
+                return self.note_misuse(e);
+            }
+        }
         let at = args.base.saturating_add(i).min(top);
-        self.th.ensure(top + 1);
         self.th.stack.copy_within(at..top, at + 1);
         self.th.stack[at] = v;
         self.th.top = top + 1;
@@ -878,7 +964,9 @@ impl Vm {
 
     /// Truncates the native frame's values to `n` above its base.
     pub fn frame_truncate(&mut self, args: Args, n: usize) {
-        self.th.top = self.th.top.min(args.base + n);
+        if self.check_frame("Vm::frame_truncate", args) {
+            self.th.top = self.th.top.min(args.base.saturating_add(n));
+        }
     }
 
     /// An error value `msg` with the position of level `level` prefixed,
@@ -1159,6 +1247,18 @@ impl Vm {
     /// Interned string handle for a Rust string.
     pub fn intern(&mut self, s: &str) -> StrRef {
         self.heap.intern(s.as_bytes())
+    }
+
+    /// The existing string with content `bytes`, if any, without making
+    /// one: a string no table holds as a key need not be created to look
+    /// it up.
+    pub fn find_str(&self, bytes: &[u8]) -> Option<StrRef> {
+        self.heap.find_str(bytes)
+    }
+
+    /// Number of live objects of every kind (for tests and statistics).
+    pub fn object_count(&self) -> usize {
+        self.heap.object_count()
     }
 
     /// Number of memory bytes in use, approximately (`collectgarbage("count")`).

@@ -67,6 +67,11 @@ impl<K: Key, V> Arena<K, V> {
         }
     }
 
+    /// The version base, for another arena of the same VM.
+    pub(crate) fn base(&self) -> u32 {
+        self.base
+    }
+
     /// How many times the slot of `key` was filled before `key`'s object:
     /// the same for every VM, whatever its base (object addresses that
     /// `tostring` prints do not depend on it).

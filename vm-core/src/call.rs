@@ -75,7 +75,7 @@ impl Vm {
 
     #[cold]
     #[inline(never)]
-    fn grow_stack(&mut self, top: usize) -> LuaResult<()> {
+    pub(crate) fn grow_stack(&mut self, top: usize) -> LuaResult<()> {
         if top + EXTRA_STACK > MAX_STACK && !self.handler_stack(top) {
             return Err(self.rt_error("stack overflow"));
         }
@@ -802,7 +802,9 @@ impl Vm {
             if let Err(e) = self.call_value(h, &[v, errv]) {
                 errv = e.0.value;
                 raised = Some(e.0.value);
-                self.roots[root.0] = Some(errv);
+                if let Some(slot) = self.roots.get_mut(root.0) {
+                    *slot = errv;
+                }
             }
         }
         self.unroot(root);

@@ -43,6 +43,9 @@ impl Vm {
         k: &'static Continuation,
         ctx: i64,
     ) -> LuaResult<Step> {
+        if !self.in_native() {
+            return Err(self.api_error("Vm::close_threadk was used outside any native"));
+        }
         // Only a suspended or dead coroutine is closed here: a running one
         // (the top of a parked chain is, without being current) is refused
         // by `close_thread`.

@@ -3,7 +3,7 @@
 //! (`getobjname`, `varinfo`, `funcnamefromcode`), runtime errors with
 //! positions, and tracebacks.
 
-use crate::error::LuaError;
+use crate::error::{LuaError, LuaResult};
 use crate::func::Proto;
 use crate::opcodes::Op;
 use crate::state::{FrameKind, Vm, FIN, HOOKED, NO_LEVEL, TAIL};
@@ -547,8 +547,16 @@ impl Vm {
     /// Runs `f` with thread `t` made the running one, for inspecting its
     /// stack (`lua_getstack` on another thread), then switches back. `f`
     /// must only read: it runs outside the interpreter's loop.
-    pub fn inspect_thread<R>(&mut self, t: crate::value::ThreadRef, f: impl FnOnce(&Vm) -> R) -> R {
-        self.on_thread(t, |vm| f(vm))
+    ///
+    /// # Errors
+    /// "bad handle" when `t` names no thread of this VM.
+    pub fn inspect_thread<R>(
+        &mut self,
+        t: crate::value::ThreadRef,
+        f: impl FnOnce(&Vm) -> R,
+    ) -> LuaResult<R> {
+        self.check_owned("Vm::inspect_thread", Value::Thread(t))?;
+        Ok(self.on_thread(t, |vm| f(vm)))
     }
 
     /// Runs `f` with thread `t` switched in (when it is a live thread other

@@ -329,8 +329,13 @@ impl Vm {
         for s in self.names.all() {
             m.mark(Value::Str(s));
         }
-        for v in self.roots.iter().flatten() {
+        for v in self.roots.values() {
             m.mark(*v);
+        }
+        // A misuse noted by a native's frame writer waits there for the
+        // native to return, across the collections its next pushes make.
+        if let Some(e) = &self.misuse {
+            m.mark(e.0.value);
         }
         if let Some(n) = self.hook_runner {
             m.mark(Value::Native(n));
@@ -624,13 +629,22 @@ impl Vm {
         self.th.accounted = self.th.bytes();
         self.stack_bytes = stacks;
         live += stacks;
+        // Payloads are the embedder's values, whose `drop` may panic: they
+        // are dropped once the sweep is over, each on its own, so that a
+        // panic neither stops the sweep nor reaches the interpreter.
+        let mut payloads: Vec<Box<dyn std::any::Any + Send>> = Vec::new();
         self.heap.userdata.retain(|u, d| {
             let keep = m.userdata.get(u);
             if keep {
                 live += d.payload;
+            } else {
+                payloads.push(std::mem::replace(&mut d.data, Box::new(())));
             }
             keep
         });
+        for p in payloads {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(p)));
+        }
         live += crate::func::protos_bytes(self.heap.lfns.values().map(|cl| &cl.proto));
         live += UPVAL_SIZE
             * (self.heap.upvals.len() + self.heap.natives.len() + self.heap.userdata.len());

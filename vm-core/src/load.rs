@@ -237,7 +237,9 @@ impl Vm {
     /// A loading error as a Lua string.
     fn compile_error(&mut self, msg: &str) -> LuaError {
         let s = self.heap.intern(msg.as_bytes());
-        LuaError::new(Value::Str(s))
+        let mut e = LuaError::new(Value::Str(s));
+        e.0.message = Some(msg.to_owned());
+        e
     }
 }
 

@@ -16,7 +16,7 @@
 //! frame persistable).
 
 use crate::error::LuaResult;
-use crate::state::Vm;
+use crate::state::{FrameKind, Vm};
 use crate::value::{ThreadRef, Value};
 
 /// Where a native frame's values live: stack slots `base..` of the running
@@ -156,10 +156,14 @@ pub struct Request(pub(crate) usize);
 impl Vm {
     /// Records continuation `k` with context `ctx` on the native frame on
     /// top (the native that is running).
+    /// (Outside any native there is no such frame, and the request the
+    /// caller makes is refused where it is used.)
     fn set_continuation(&mut self, k: Option<&'static Continuation>, ctx: i64) {
         if let Some(ci) = self.th.frames.last_mut() {
-            ci.k = k;
-            ci.ctx = ctx;
+            if matches!(ci.kind, FrameKind::Native(_)) {
+                ci.k = k;
+                ci.ctx = ctx;
+            }
         }
     }
 
@@ -184,8 +188,16 @@ impl Vm {
     ) -> Step {
         self.set_continuation(Some(k), ctx);
         if let Some(ci) = self.th.frames.last_mut() {
-            // A slot beyond `u32` is beyond the stack: the request fails.
-            ci.handler = handler.map(|h| u32::try_from(h).unwrap_or(u32::MAX));
+            if matches!(ci.kind, FrameKind::Native(_)) {
+                // A slot outside the frame becomes one beyond the stack,
+                // where the request fails.
+                ci.handler = handler.map(|h| {
+                    (h >= ci.base)
+                        .then(|| u32::try_from(h).ok())
+                        .flatten()
+                        .unwrap_or(u32::MAX)
+                });
+            }
         }
         Step::PCall(Request(nargs))
     }

@@ -472,20 +472,38 @@ impl Vm {
     /// Puts a job's result on the running thread for the continuation of
     /// the native frame on top.
     fn push_job_result(&mut self, r: JobResult) {
-        match r {
-            Ok(vals) => {
-                for v in vals {
-                    let v = self.job_value(v);
-                    self.th.push(v);
+        let err = match r {
+            Ok(vals) => match self.job_room(vals.len()) {
+                Ok(()) => {
+                    for v in vals {
+                        let v = self.job_value(v);
+                        self.th.push(v);
+                    }
+                    return;
                 }
-            }
-            Err(msg) => {
-                let v = self.new_str(msg.as_bytes());
-                self.th.push(v);
-                let ci = self.th.frames.last_mut().expect("native frame");
-                ci.flags |= K_ERROR;
-            }
+                Err(e) => e.0.value,
+            },
+            Err(msg) => self.new_str(msg.as_bytes()),
+        };
+        // A native frame always has room for one more value.
+        self.th.push(err);
+        let ci = self.th.frames.last_mut().expect("native frame");
+        ci.flags |= K_ERROR;
+    }
+
+    /// Room for a job's `n` values on the running thread's stack: they
+    /// count towards the stack's and the memory's limits, as values a
+    /// native pushes do.
+    fn job_room(&mut self, n: usize) -> LuaResult<()> {
+        if !self.has_stack_room(n) {
+            let s = self.new_str(b"too many results from a job");
+            return Err(LuaError::new(s));
         }
+        let end = self.th.top + n;
+        if end > self.th.stack.len() {
+            self.grow_stack(end)?;
+        }
+        Ok(())
     }
 
     fn job_value(&mut self, v: JobValue) -> Value {
@@ -897,10 +915,14 @@ impl Vm {
         if !self.heap.threads.contains_key(t) {
             return Ok(None);
         }
-        match self.thread_status(t) {
-            ThreadStatus::Running => return Err(self.error("cannot close a running coroutine")),
-            ThreadStatus::Normal => return Err(self.error("cannot close a normal coroutine")),
-            _ => {}
+        let refused = match self.thread_status(t) {
+            ThreadStatus::Running => "cannot close a running coroutine",
+            ThreadStatus::Normal => "cannot close a normal coroutine",
+            _ => "",
+        };
+        if !refused.is_empty() {
+            let e = self.error(refused);
+            return Err(self.with_message(e));
         }
         let from = self.cur;
         self.switch_to(t);

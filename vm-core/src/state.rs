@@ -364,7 +364,25 @@ impl Thread {
 
 /// One Lua virtual machine: a heap, a registry and globals, and the running
 /// thread.
-pub struct Vm {
+///
+/// A `Vm` is unsized and lives in the `Box` that [`Vm::new`] returns, so
+/// the `&mut Vm` that natives and hooks receive cannot be swapped with or
+/// replaced by another VM's state (`std::mem::swap` and `*vm = ..` need a
+/// sized type) while the interpreter is in the middle of running it. The
+/// type parameter only makes that unsizing possible: always write `Vm`.
+///
+/// ```compile_fail
+/// fn native(vm: &mut vm_core::Vm, other: &mut vm_core::Vm) {
+///     std::mem::swap(vm, other); // `Vm` is not `Sized`
+/// }
+/// ```
+///
+/// ```compile_fail
+/// fn native(vm: &mut vm_core::Vm) {
+///     *vm = *vm_core::Vm::new(); // nor can it be assigned
+/// }
+/// ```
+pub struct Vm<Unmovable: ?Sized = [()]> {
     pub(crate) heap: Heap,
     /// The running thread's state (see the module invariant).
     pub(crate) th: Box<Thread>,
@@ -377,8 +395,9 @@ pub struct Vm {
     pub(crate) names: MetaNames,
     /// Current depth of recursive native-to-Lua calls.
     pub(crate) n_ccalls: u32,
-    /// Values rooted by the embedder (`Vm::root`); `None` marks a free slot.
-    pub(crate) roots: Vec<Option<Value>>,
+    /// Values rooted by the embedder (`Vm::root`), in an arena of the
+    /// heap's version base (a `RootId` of another VM names nothing).
+    pub(crate) roots: crate::arena::Arena<crate::api::RootKey, Value>,
     /// A "bad handle" error that a writer of a native's frame noted, for
     /// the native to raise when it returns (`Vm::take_misuse`).
     pub(crate) misuse: Option<LuaError>,
@@ -443,22 +462,31 @@ pub struct Vm {
     /// fit in a `Step` (its single word is the value count).
     pub(crate) request_thread: Option<ThreadRef>,
     pub(crate) request_job: Option<crate::native::Job>,
-}
-
-impl Default for Vm {
-    fn default() -> Self {
-        Vm::new()
-    }
+    /// The unsized tail (see the type's documentation); always empty.
+    #[allow(dead_code)]
+    unmovable: Unmovable,
 }
 
 impl Vm {
+    /// `self` again, with its tail's length as a visible constant: code
+    /// that calls out of line at every turn (the interpreter loop) then
+    /// passes a constant instead of keeping the length in a register.
+    #[inline(always)]
+    pub(crate) fn thin(&mut self) -> &mut Vm {
+        let empty = std::ptr::slice_from_raw_parts_mut(std::ptr::from_mut(self).cast::<()>(), 0);
+        // SAFETY: every `Vm` is made by unsizing one with an empty tail
+        // (`Vm::new`), so this is the pointer `self` already is.
+        unsafe { &mut *(empty as *mut Vm) }
+    }
+
     /// Creates a VM with an empty globals table and no libraries.
-    pub fn new() -> Vm {
+    pub fn new() -> Box<Vm> {
         let mut heap = Heap::default();
         let main = heap.threads.insert(Box::default());
         let registry = heap.new_table(Table::new());
         let globals = heap.new_table(Table::new());
         let names = MetaNames::new(&mut heap);
+        let roots_base = heap.tables.base();
         let mut vm = Vm {
             heap,
             th: Box::default(),
@@ -469,7 +497,7 @@ impl Vm {
             type_mt: [None; 9],
             names,
             n_ccalls: 0,
-            roots: Vec::new(),
+            roots: crate::arena::Arena::with_base(roots_base),
             misuse: None,
             finobj: Vec::new(),
             finobj_keys: std::collections::HashSet::new(),
@@ -495,23 +523,14 @@ impl Vm {
             suspendable: false,
             request_thread: None,
             request_job: None,
+            unmovable: [],
         };
         vm.th.status = ThreadStatus::Running;
         // registry[1] = main thread, registry[2] = globals, as in PUC Lua.
         let reg = &mut vm.heap.tables[registry];
         reg.set_int(1, Value::Thread(main));
         reg.set_int(2, Value::Table(globals));
-        vm
-    }
-
-    /// The heap (read access to strings, tables, ...).
-    pub fn heap(&self) -> &Heap {
-        &self.heap
-    }
-
-    /// Mutable access to the heap.
-    pub fn heap_mut(&mut self) -> &mut Heap {
-        &mut self.heap
+        Box::new(vm)
     }
 
     /// The globals table (`_G`).

@@ -37,6 +37,11 @@ impl Vm {
     /// takes over). A native's step may switch threads (a coroutine resume
     /// or yield): the loop simply goes on with the new thread's top frame.
     pub(crate) fn execute(&mut self) -> LuaResult<()> {
+        self.thin().execute_loop()
+    }
+
+    #[inline(always)]
+    fn execute_loop(&mut self) -> LuaResult<()> {
         'newframe: loop {
             if self.th.frames.len() <= self.exec_floor {
                 return Ok(());

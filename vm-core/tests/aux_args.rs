@@ -44,7 +44,7 @@ static OPS: NativeFunction = NativeFunction::new("ops", ops);
 static PROBE: NativeFunction = NativeFunction::new("probe", probe);
 static METHOD: NativeFunction = NativeFunction::new("method", method);
 
-fn vm() -> Vm {
+fn vm() -> Box<Vm> {
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm).unwrap();
     let f = vm.new_native(&PROBE);

@@ -9,7 +9,7 @@
 use vm_core::value::{LuaFnRef, StrRef, TableRef, ThreadRef};
 use vm_core::{LuaError, Step, Value, Vm};
 
-fn vm() -> Vm {
+fn vm() -> Box<Vm> {
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm).unwrap();
     vm

@@ -6,7 +6,7 @@
 use proptest::prelude::*;
 use vm_core::{Value, Vm};
 
-fn vm() -> Vm {
+fn vm() -> Box<Vm> {
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm).unwrap();
     vm

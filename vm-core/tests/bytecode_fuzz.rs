@@ -1115,7 +1115,7 @@ fn has_concat(f: &Func) -> bool {
 
 /// A VM with the sandbox's libraries and `debug` but for `debug.debug`
 /// (which reads the standard input).
-fn sandbox() -> Vm {
+fn sandbox() -> Box<Vm> {
     let mut vm = Vm::new();
     vm_stdlib::open_sandboxed(&mut vm).unwrap();
     for (name, open) in vm_stdlib::LIBRARIES {

@@ -127,13 +127,10 @@ fn rooted_values_survive_collection() {
         vm.str_bytes(vm.raw_get(tr, Value::Int(1))),
         Some(&b"kept alive by a root"[..])
     );
-    let before = vm.heap().object_count();
+    let before = vm.object_count();
     vm.unroot(root);
     vm.full_gc();
-    assert!(
-        vm.heap().object_count() < before,
-        "unrooted table was collected"
-    );
+    assert!(vm.object_count() < before, "unrooted table was collected");
 }
 
 #[test]

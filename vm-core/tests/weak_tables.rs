@@ -72,7 +72,7 @@ fn arb_op() -> impl Strategy<Value = Op> {
 }
 
 struct World {
-    vm: Vm,
+    vm: Box<Vm>,
     /// The weak tables (anchored through the global `weak`), by mode.
     tables: Vec<Value>,
     /// Pool of objects: handle, whether anchored, whether still alive in

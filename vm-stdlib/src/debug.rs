@@ -106,9 +106,9 @@ fn traceback(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let level = usize::try_from(level).unwrap_or(usize::MAX);
     // The levels are counted over the whole stack (a unit per frame),
     // and the message is copied (a unit per 32 bytes).
-    let frames = vm.inspect_thread(thread, Vm::frame_count);
+    let frames = vm.inspect_thread(thread, Vm::frame_count)?;
     vm.charge(frames as u64)?;
-    let tb = vm.inspect_thread(thread, |vm| vm.traceback(level));
+    let tb = vm.inspect_thread(thread, |vm| vm.traceback(level))?;
     let len = msg.map_or(0, |m| vm.str_bytes(m).map_or(0, <[u8]>::len));
     charge_bytes(vm, len)?;
     let mut out = Vec::new();
@@ -147,7 +147,7 @@ fn getinfo(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             };
             charge_levels(vm, level)?;
             // Our own frame is level 0 of the running thread, as in PUC.
-            vm.inspect_thread(thread, |vm| vm.level_info(level))
+            vm.inspect_thread(thread, |vm| vm.level_info(level))?
         }
     };
     let Some(info) = info else {
@@ -239,7 +239,7 @@ fn getlocal(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         return Ok(Step::Return(1));
     }
     let level = level_arg(vm, args, a + 1, thread)?;
-    let found = vm.inspect_thread(thread, |vm| vm.get_local(level, n));
+    let found = vm.inspect_thread(thread, |vm| vm.get_local(level, n))?;
     match found {
         Some((name, v)) => {
             let s = vm.new_str(name.as_bytes());
@@ -279,7 +279,7 @@ fn level_arg(vm: &mut Vm, args: Args, i: usize, thread: ThreadRef) -> LuaResult<
         charge_levels(vm, l)?;
     }
     match usize::try_from(level) {
-        Ok(l) if vm.inspect_thread(thread, |vm| vm.has_level(l)) => Ok(l),
+        Ok(l) if vm.inspect_thread(thread, |vm| vm.has_level(l))? => Ok(l),
         _ => Err(vm.arg_error(i, "level out of range")),
     }
 }
@@ -462,7 +462,7 @@ fn sethook(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         Some(hook)
     };
     // Every frame of the thread is marked (`settraps`): a unit each.
-    let frames = vm.inspect_thread(thread, Vm::frame_count);
+    let frames = vm.inspect_thread(thread, Vm::frame_count)?;
     vm.charge(frames as u64)?;
     vm.set_hook(thread, hook)?;
     Ok(Step::Return(0))

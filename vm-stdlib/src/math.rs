@@ -526,7 +526,7 @@ fn time_and_address_seed(vm: &Vm) -> (u64, u64) {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    (secs, std::ptr::from_ref(vm) as usize as u64)
+    (secs, std::ptr::from_ref(vm).cast::<u8>() as usize as u64)
 }
 
 #[cfg(test)]

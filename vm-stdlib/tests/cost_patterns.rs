@@ -16,7 +16,7 @@ mod slices;
 
 use vm_core::{Outcome, Vm};
 
-fn vm() -> Vm {
+fn vm() -> Box<Vm> {
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm).unwrap();
     vm

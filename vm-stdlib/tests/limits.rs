@@ -22,7 +22,7 @@ fn slow_k(_vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<St
     Ok(Step::Return(1))
 }
 
-fn vm() -> Vm {
+fn vm() -> Box<Vm> {
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm).unwrap();
     vm

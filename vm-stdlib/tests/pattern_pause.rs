@@ -14,7 +14,7 @@ mod slices;
 use proptest::prelude::*;
 use vm_core::Vm;
 
-fn vm() -> Vm {
+fn vm() -> Box<Vm> {
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm).unwrap();
     vm

@@ -11,7 +11,7 @@ mod slices;
 
 use vm_core::Vm;
 
-fn vm() -> Vm {
+fn vm() -> Box<Vm> {
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm).unwrap();
     vm
@@ -25,7 +25,7 @@ fn sliced(src: &str, slice: u64, cap: usize) -> (usize, u64, Result<String, Stri
 }
 
 fn sliced_on(
-    mut vm: Vm,
+    mut vm: Box<Vm>,
     src: &str,
     slice: u64,
     cap: usize,

@@ -9,7 +9,7 @@ mod slices;
 use slices::Sliced;
 use vm_core::{Outcome, Value, Vm};
 
-fn vm() -> Vm {
+fn vm() -> Box<Vm> {
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm).unwrap();
     vm

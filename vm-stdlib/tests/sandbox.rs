@@ -4,7 +4,7 @@
 
 use vm_core::Vm;
 
-fn sandboxed() -> Vm {
+fn sandboxed() -> Box<Vm> {
     let mut vm = Vm::new();
     vm_stdlib::open_sandboxed(&mut vm).unwrap();
     vm

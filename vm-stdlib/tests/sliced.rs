@@ -25,7 +25,7 @@ fn run_stressed(src: &str, slices: &[u64]) -> (Result<Vec<String>, String>, usiz
     run_on(vm, src, slices)
 }
 
-fn run_on(mut vm: Vm, src: &str, slices: &[u64]) -> (Result<Vec<String>, String>, usize) {
+fn run_on(mut vm: Box<Vm>, src: &str, slices: &[u64]) -> (Result<Vec<String>, String>, usize) {
     vm_stdlib::open_all(&mut vm).unwrap();
     let f = match vm.load(src.as_bytes(), "=prog") {
         Ok(f) => f,

@@ -78,7 +78,7 @@ fn array() -> impl Strategy<Value = Vec<i64>> {
     ]
 }
 
-fn new_vm() -> Vm {
+fn new_vm() -> Box<Vm> {
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm).unwrap();
     vm

@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use vm_core::{Value, Vm};
 
 /// A VM with the standard library and a handle on one `string` function.
-fn vm_with(name: &str) -> (Vm, Value) {
+fn vm_with(name: &str) -> (Box<Vm>, Value) {
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm).unwrap();
     let Value::Table(string) = vm.get_global("string") else {

@@ -15,7 +15,7 @@ use vm_core::{Value, Vm};
 
 /// A VM with the standard library and the functions under test.
 struct Lib {
-    vm: Vm,
+    vm: Box<Vm>,
     char: Value,
     codepoint: Value,
     len: Value,

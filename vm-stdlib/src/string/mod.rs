@@ -1001,7 +1001,7 @@ fn plain_lookup(
     m: Range<usize>,
 ) -> Option<Value> {
     let key = match caps.get(0, m).ok()? {
-        CaptureValue::Str(r) => match vm.heap().find_str(&src[r]) {
+        CaptureValue::Str(r) => match vm.find_str(&src[r]) {
             Some(s) => Value::Str(s),
             None => return Some(Value::Nil),
         },
