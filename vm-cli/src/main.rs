@@ -215,18 +215,28 @@ fn msghandler_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResul
     with_traceback(vm, &format!("(error object is a {what} value)"))
 }
 
+/// Where `docall` keeps the message handler in its frame: above two
+/// placeholders, as `lua.c`'s `pmain` keeps `argc` and `argv` below it,
+/// so that `debug.setlocal(2, 1, x)` in a main chunk changes what it
+/// changes in `lua` (nothing that matters).
+const HANDLER_SLOT: usize = 2;
+
 /// `docall(f, ...)`: calls `f` protected by `msghandler`.
 fn docall(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let h = vm.new_native(&MSGHANDLER);
     vm.frame_insert(args, 0, h);
-    let slot = vm.frame_slot(args, 0);
+    for _ in 0..HANDLER_SLOT {
+        vm.frame_insert(args, 0, Value::Nil);
+    }
+    let slot = vm.frame_slot(args, HANDLER_SLOT);
     Ok(vm.pcallk(args.len() - 1, Some(slot), &DOCALL_K, 0))
 }
 
 fn docall_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
+    let first = HANDLER_SLOT + 1;
     match status {
-        Status::Error => Err(LuaError::new(vm.frame_get(args, 1))),
-        Status::Ok | Status::Yield => Ok(Step::Return(vm.frame_top(args) - 1)),
+        Status::Error => Err(LuaError::new(vm.frame_get(args, first))),
+        Status::Ok | Status::Yield => Ok(Step::Return(vm.frame_top(args) - first)),
     }
 }
 

@@ -1069,8 +1069,12 @@ impl Vm {
     pub fn check_string(&mut self, args: Args, i: usize) -> LuaResult<Value> {
         match self.arg(args, i) {
             v @ Value::Str(_) => Ok(v),
+            // `lua_tolstring`: the number's own text, never `__tostring`
+            // (a metatable of numbers does not change what a library
+            // function reads).
             v @ (Value::Int(_) | Value::Num(_)) => {
-                let s = self.tostring(v)?;
+                let s = self.to_display(v);
+                let s = self.new_str(s.as_bytes());
                 self.set_arg(args, i, s);
                 Ok(s)
             }

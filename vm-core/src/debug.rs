@@ -33,14 +33,20 @@ pub fn chunk_id(source: &str) -> String {
             .collect();
         return format!("...{tail}");
     }
-    let first = source.split('\n').next().unwrap_or("");
+    // Room for `max` bytes of the source, as `luaO_chunkid` has it. Only
+    // those are looked at: a chunk that is its own name (megabytes, with
+    // no newline) is not scanned at every error.
     let max = ID_SIZE - 15;
-    if first.len() < source.len() || first.len() > max {
-        let cut: String = first.chars().take(max.min(first.len())).collect();
-        format!("[string \"{cut}...\"]")
-    } else {
-        format!("[string \"{first}\"]")
+    let head = &source.as_bytes()[..source.len().min(max)];
+    let nl = head.iter().position(|&c| c == b'\n');
+    if nl.is_none() && source.len() < max {
+        return format!("[string \"{source}\"]");
     }
+    let mut end = nl.unwrap_or(head.len());
+    while !source.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("[string \"{}...\"]", &source[..end])
 }
 
 /// Kind and name of a variable, as error messages show it.
@@ -907,5 +913,17 @@ mod tests {
         assert_eq!(chunk_id("=stdin"), "stdin");
         assert_eq!(chunk_id("return 1"), "[string \"return 1\"]");
         assert_eq!(chunk_id("x = 1\nreturn x"), "[string \"x = 1...\"]");
+        // PUC keeps a one-line source of up to 44 bytes, and cuts at 45.
+        let a44 = "a".repeat(44);
+        assert_eq!(chunk_id(&a44), format!("[string \"{a44}\"]"));
+        let a45 = "a".repeat(45);
+        assert_eq!(chunk_id(&a45), format!("[string \"{a45}...\"]"));
+        assert_eq!(
+            chunk_id(&"b".repeat(1 << 20)),
+            format!("[string \"{}...\"]", "b".repeat(45))
+        );
+        // Never inside a character.
+        let e = format!("{}é", "a".repeat(44));
+        assert_eq!(chunk_id(&e), format!("[string \"{a44}...\"]"));
     }
 }

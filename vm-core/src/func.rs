@@ -112,7 +112,22 @@ impl Proto {
         use std::mem::size_of;
         let names: usize = self.upvalues.iter().map(|u| u.name.len()).sum::<usize>()
             + self.locvars.iter().map(|l| l.name.len()).sum::<usize>();
+        // Each non-empty vector is a heap block: a header and rounding.
+        let blocks = [
+            self.code.len(),
+            self.consts.len(),
+            self.protos.len(),
+            self.upvalues.len(),
+            self.locvars.len(),
+        ]
+        .iter()
+        .filter(|&&n| n > 0)
+        .count()
+            + self.upvalues.len()
+            + self.locvars.len();
         size_of::<Proto>()
+            + 32
+            + 24 * (blocks + 2)
             + self.code.len() * (size_of::<Op>() + size_of::<u32>() + size_of::<AtomicU32>())
             + self.consts.len() * size_of::<Value>()
             + self.protos.len() * size_of::<Arc<Proto>>()

@@ -26,7 +26,9 @@ use slotmap::Key;
 
 use crate::func::Proto;
 use crate::heap::Upval;
-use crate::heap::{CLOSURE_OVERHEAD, STR_OVERHEAD, UPVAL_SIZE};
+use crate::heap::{
+    str_cost, CLOSURE_OVERHEAD, FIN_OVERHEAD, TABLE_OVERHEAD, THREAD_OVERHEAD, UPVAL_SIZE,
+};
 use crate::meta::Tm;
 use crate::state::{Vm, FIN};
 use crate::value::{TableRef, Value};
@@ -53,7 +55,7 @@ pub(crate) struct GcParams {
 }
 
 /// Debt allowed before the first collection.
-const MIN_THRESHOLD: usize = 256 * 1024;
+const MIN_THRESHOLD: usize = 512 * 1024;
 
 impl Default for GcParams {
     fn default() -> Self {
@@ -592,12 +594,12 @@ impl Vm {
             self.heap.free_string(s);
         }
         for (_, s) in &self.heap.strings {
-            live += s.as_bytes().len() + STR_OVERHEAD;
+            live += str_cost(s.as_bytes().len());
         }
         self.heap.tables.retain(|t, tab| {
             let keep = m.tables.get(t);
             if keep {
-                live += tab.approx_bytes();
+                live += tab.approx_bytes() + TABLE_OVERHEAD;
             }
             keep
         });
@@ -648,6 +650,7 @@ impl Vm {
         live += crate::func::protos_bytes(self.heap.lfns.values().map(|cl| &cl.proto));
         live += UPVAL_SIZE
             * (self.heap.upvals.len() + self.heap.natives.len() + self.heap.userdata.len());
+        live += THREAD_OVERHEAD * self.heap.threads.len() + FIN_OVERHEAD * self.finobj.len();
         live
     }
 

@@ -149,12 +149,31 @@ impl Default for Heap {
     }
 }
 
-/// Approximate per-object overheads used for pacing the collector, both
-/// when allocating (`debt`) and when the sweep counts what is live. A
-/// table's own size comes from `Table::approx_bytes`.
-pub(crate) const STR_OVERHEAD: usize = 40;
+/// Approximate per-object costs, counted when allocating (`debt`) and
+/// when the sweep counts what is live, so that the memory limit bounds
+/// the process's resident memory and not only the objects' payloads.
+/// Calibrated on resident memory per object kept (a million of each
+/// kind, BENCHMARKS.md "Memory accounting"): an arena slot with the
+/// arena's growth, the intern table's entry, each heap block's allocator
+/// header and rounding.
+pub(crate) const STR_OVERHEAD: usize = 96;
 pub(crate) const CLOSURE_OVERHEAD: usize = 48;
 pub(crate) const UPVAL_SIZE: usize = 32;
+/// A table's slot and its parts' block headers; `Table::approx_bytes`
+/// counts the parts themselves.
+pub(crate) const TABLE_OVERHEAD: usize = 16;
+/// An object with a finalizer: its entries in `Vm::finobj` and
+/// `Vm::finobj_keys`.
+pub(crate) const FIN_OVERHEAD: usize = 48;
+/// A thread's boxed state beside its stack and frames (`Thread::bytes`).
+pub(crate) const THREAD_OVERHEAD: usize = 384;
+
+/// The cost of a string of `len` bytes: its slot and entries, and its
+/// bytes as the allocator rounds them.
+#[inline]
+pub(crate) fn str_cost(len: usize) -> usize {
+    STR_OVERHEAD + (len.saturating_add(8 + 15) & !15)
+}
 
 /// A fast, deterministic (unseeded) hash of a byte string.
 pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
@@ -206,7 +225,7 @@ impl Heap {
     /// Adds a string known not to be interned yet.
     #[inline]
     fn insert_str(&mut self, hash: u64, bytes: Box<[u8]>) -> StrRef {
-        self.debt += bytes.len() + STR_OVERHEAD;
+        self.debt += str_cost(bytes.len());
         let r = self.strings.insert(LuaStr { bytes, hash });
         let strings = &self.strings;
         self.intern.insert_unique(hash, r, |&r| strings[r].hash);
@@ -227,7 +246,7 @@ impl Heap {
 
     /// Allocates a table.
     pub fn new_table(&mut self, table: Table) -> TableRef {
-        self.debt += table.approx_bytes();
+        self.debt += table.approx_bytes() + TABLE_OVERHEAD;
         self.tables.insert(table)
     }
 

@@ -254,11 +254,17 @@ impl Vm {
     /// # Errors
     /// "not enough memory" if the room is still lacking after collecting.
     pub fn make_room(&mut self, bytes: usize) -> LuaResult<()> {
-        if self.heap.over_limit(bytes) {
-            self.collect_for_room()?;
-            if self.heap.over_limit(bytes) {
-                return Err(self.collection_failed());
-            }
+        if !self.heap.over_limit(bytes) {
+            return Ok(());
+        }
+        self.collect_for_room()?;
+        // A collection that leaves less than a 64th of the limit free
+        // fails too: live data that nears the limit would otherwise make
+        // each allocation collect the whole heap to free just enough for
+        // itself, grinding instead of failing.
+        let margin = self.heap.limit.map_or(0, |l| l / 64);
+        if self.heap.over_limit(bytes.saturating_add(margin)) {
+            return Err(self.collection_failed());
         }
         Ok(())
     }

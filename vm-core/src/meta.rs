@@ -227,6 +227,7 @@ impl Vm {
         if has_gc {
             if let Some(key) = crate::gc::fin_key(v) {
                 if self.finobj_keys.insert(key) {
+                    self.heap.debt += crate::heap::FIN_OVERHEAD;
                     self.finobj.push(v);
                 }
             }

@@ -276,7 +276,7 @@ impl Vm {
         th.hook = self.th.hook.inherited();
         th.push(f);
         let bytes = th.take_growth();
-        self.heap.debt += bytes;
+        self.heap.debt += bytes + crate::heap::THREAD_OVERHEAD;
         self.stack_bytes += bytes;
         self.heap.threads.insert(th)
     }

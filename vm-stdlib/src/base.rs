@@ -528,6 +528,9 @@ fn collectgarbage(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             Value::Int(0)
         }
         "restart" => {
+            // The collection a restart brings on is paid for here, as
+            // `collect` pays for its own.
+            charge_collection(vm)?;
             vm.gc_set_running(true);
             Value::Int(0)
         }
@@ -597,7 +600,8 @@ const LOAD_TEXT_ONLY: i64 = 1;
 /// arguments are checked in `luaB_load`'s order: mode, chunk name, then
 /// the reader's type.
 fn load_with(vm: &mut Vm, args: Args, forced: i64) -> LuaResult<Step> {
-    load_mode(vm, args, 3)?;
+    // (Its type only: the mode is read where it is used.)
+    vm.opt_string(args, 3)?;
     let chunk = vm.arg(args, 1);
     let text = matches!(chunk, Value::Str(_) | Value::Int(_) | Value::Num(_));
     let name = if text {
@@ -775,7 +779,12 @@ fn charge_compile(vm: &mut Vm, chunk: &[u8]) -> LuaResult<()> {
 /// `load`'s mode argument as given (default "bt").
 fn load_mode(vm: &mut Vm, args: Args, i: usize) -> LuaResult<String> {
     Ok(match vm.opt_string(args, i)? {
-        Some(m) => String::from_utf8_lossy(vm.str_bytes(m).unwrap_or_default()).into_owned(),
+        Some(m) => {
+            // Copied, scanned, and quoted by a refusal.
+            let len = vm.str_bytes(m).map_or(0, <[u8]>::len);
+            crate::string::cost::charge_bytes(vm, len.saturating_mul(3))?;
+            String::from_utf8_lossy(vm.str_bytes(m).unwrap_or_default()).into_owned()
+        }
         None => "bt".to_string(),
     })
 }
@@ -801,15 +810,26 @@ pub use crate::chunkfile::{load_file, skip_file_header};
 
 /// `loadfile([filename [, mode [, env]]])`.
 fn loadfile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let name = vm
-        .opt_string(args, 1)?
-        .map(|n| String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned());
+    let name = file_name_arg(vm, args)?;
     let mode = load_mode(vm, args, 2)?;
     vm.frame_truncate(args, args.len());
     if let Err(e) = chunkfile::start(vm, name.as_deref(), &mode) {
         return finish_load(vm, Err(e));
     }
     loadfile_k(vm, args, Status::Ok, 0)
+}
+
+/// The optional file name of `loadfile` and `dofile`, paid for: it is
+/// copied into the chunk's name and into an error that quotes it.
+fn file_name_arg(vm: &mut Vm, args: Args) -> LuaResult<Option<String>> {
+    let Some(n) = vm.opt_string(args, 1)? else {
+        return Ok(None);
+    };
+    let len = vm.str_bytes(n).map_or(0, <[u8]>::len);
+    crate::string::cost::charge_bytes(vm, len.saturating_mul(3))?;
+    Ok(Some(
+        String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned(),
+    ))
 }
 
 /// Goes on reading the file (`chunkfile::steps`), its state above the
@@ -826,9 +846,7 @@ fn loadfile_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<
 /// `dofile([filename])`: runs the file's chunk and returns its results;
 /// errors propagate (and the call may yield, as in 5.4).
 fn dofile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let name = vm
-        .opt_string(args, 1)?
-        .map(|n| String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned());
+    let name = file_name_arg(vm, args)?;
     vm.frame_truncate(args, args.len());
     chunkfile::start(vm, name.as_deref(), "bt")?;
     dofile_load_k(vm, args, Status::Ok, 0)
@@ -855,9 +873,19 @@ fn dofile_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<St
 /// turns warnings on or off (the VM's warning handler decides).
 fn warn(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     vm.check_string(args, 1)?;
-    let mut msg = Vec::new();
+    let mut parts = Vec::with_capacity(args.len());
     for i in 1..=args.len() {
-        let s = vm.check_string(args, i)?;
+        parts.push(vm.check_string(args, i)?);
+    }
+    // Copied once into the message, once more into its text.
+    let len: usize = parts
+        .iter()
+        .map(|&s| vm.str_bytes(s).map_or(0, <[u8]>::len))
+        .sum();
+    crate::string::cost::charge_bytes(vm, len.saturating_mul(2))?;
+    let mut msg = Vec::new();
+    crate::auxlib::reserve_bytes(vm, &mut msg, len.saturating_mul(2))?;
+    for s in parts {
         msg.extend_from_slice(vm.str_bytes(s).unwrap_or_default());
     }
     vm.warn(&String::from_utf8_lossy(&msg));

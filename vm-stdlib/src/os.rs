@@ -237,9 +237,12 @@ fn tmpname(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
 /// The category is checked but changes nothing.
 fn setlocale(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     const CATEGORIES: &[&str] = &["all", "collate", "ctype", "monetary", "numeric", "time"];
-    let locale = vm
-        .opt_string(args, 1)?
-        .map(|s| until_nul(vm.str_bytes(s).unwrap_or_default()).to_vec());
+    // Only "C", "POSIX" and "" are known: six bytes tell them from any
+    // other name, however long.
+    let locale = vm.opt_string(args, 1)?.map(|s| {
+        let name = vm.str_bytes(s).unwrap_or_default();
+        until_nul(&name[..name.len().min(6)]).to_vec()
+    });
     vm.check_option(args, 2, Some("all"), CATEGORIES)?;
     let v = match locale.as_deref() {
         None | Some(b"C" | b"POSIX" | b"") => vm.new_str(b"C"),

@@ -281,24 +281,64 @@ fn searcher_preload(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// The file `name` maps to in `path` (`searchpath`): the first template,
 /// with `sep` in the name replaced by `rep` and `?` by the result, that
 /// names a readable file; otherwise the "no file" list.
-fn search_path(name: &[u8], path: &[u8], sep: &[u8], rep: &[u8]) -> Result<Vec<u8>, Vec<u8>> {
+///
+/// A long name times many templates makes names and a list of gigabytes:
+/// the bytes scanned and built are paid for (a unit per 32, and one per
+/// file probed) as the search goes, each name before it is built, and
+/// each buffer is checked against the memory limit and allocated
+/// fallibly.
+fn search_path(
+    vm: &mut Vm,
+    name: &[u8],
+    path: &[u8],
+    sep: &[u8],
+    rep: &[u8],
+) -> LuaResult<Result<Vec<u8>, Vec<u8>>> {
+    let mut owed = Owed(0);
     let name = if sep.is_empty() {
         name.to_vec()
     } else {
-        replace(name, sep, rep)
+        let len = replaced_len(name, sep, rep);
+        owed.add(vm, name.len().saturating_add(len))?;
+        replace(vm, name, sep, rep, len)?
     };
     let mut tried = Vec::new();
     // Empty templates too: PUC lists them as "no file ''".
     for template in path.split(|&c| c == b';') {
-        let file = replace(template, b"?", &name);
+        let len = replaced_len(template, b"?", &name);
+        owed.add(vm, template.len().saturating_add(len))?;
+        let file = replace(vm, template, b"?", &name, len)?;
+        vm.charge(1)?;
         if std::fs::File::open(bytes_to_path(&file)).is_ok() {
-            return Ok(file);
+            owed.settle(vm)?;
+            return Ok(Ok(file));
         }
+        owed.add(vm, file.len() + 12)?;
+        crate::auxlib::reserve_bytes(vm, &mut tried, file.len() + 12)?;
         tried.extend_from_slice(b"\n\tno file '");
         tried.extend_from_slice(&file);
         tried.push(b'\'');
     }
-    Err(tried)
+    owed.settle(vm)?;
+    Ok(Err(tried))
+}
+
+/// Bytes a search scanned or built and has not paid for yet: paid in
+/// batches, since the pieces are often shorter than a unit's 32 bytes.
+struct Owed(usize);
+
+impl Owed {
+    fn add(&mut self, vm: &mut Vm, bytes: usize) -> LuaResult<()> {
+        self.0 = self.0.saturating_add(bytes);
+        if self.0 >= 1 << 15 {
+            self.settle(vm)?;
+        }
+        Ok(())
+    }
+
+    fn settle(&mut self, vm: &mut Vm) -> LuaResult<()> {
+        charge_bytes(vm, std::mem::take(&mut self.0))
+    }
 }
 
 #[cfg(unix)]
@@ -312,9 +352,11 @@ fn bytes_to_path(b: &[u8]) -> std::path::PathBuf {
     String::from_utf8_lossy(b).into_owned().into()
 }
 
-/// `s` with every occurrence of `from` replaced by `to`.
-fn replace(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
+/// `s` with every occurrence of `from` (not empty) replaced by `to`,
+/// `len` bytes long (`replaced_len`), its room checked first.
+fn replace(vm: &mut Vm, s: &[u8], from: &[u8], to: &[u8], len: usize) -> LuaResult<Vec<u8>> {
+    let mut out = Vec::new();
+    crate::auxlib::reserve_bytes(vm, &mut out, len)?;
     let mut i = 0;
     while i < s.len() {
         if s[i..].starts_with(from) {
@@ -325,7 +367,23 @@ fn replace(s: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
             i += 1;
         }
     }
-    out
+    Ok(out)
+}
+
+/// The length of `replace(s, from, to)`: the non-overlapping occurrences
+/// of `from` (not empty) are counted as `replace` finds them.
+fn replaced_len(s: &[u8], from: &[u8], to: &[u8]) -> usize {
+    debug_assert!(!from.is_empty());
+    let (mut i, mut n) = (0, 0);
+    while i < s.len() {
+        if s[i..].starts_with(from) {
+            n += 1;
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+    (s.len() - n * from.len()).saturating_add(n.saturating_mul(to.len()))
 }
 
 /// `package.searchpath(name, path [, sep [, rep]])`.
@@ -342,9 +400,7 @@ fn searchpath(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         None => b"/".to_vec(),
     };
     let (name, path) = (bytes(vm, name), bytes(vm, path));
-    let found = search_path(&name, &path, &sep, &rep);
-    charge_search(vm, &path, &found)?;
-    match found {
+    match search_path(vm, &name, &path, &sep, &rep)? {
         Ok(file) => {
             let s = vm.new_str(&file);
             vm.push(s);
@@ -373,20 +429,7 @@ fn find_file(
         return Err(vm.error(&format!("'package.{field}' must be a string")));
     }
     let path = bytes(vm, path);
-    let found = search_path(name, &path, b".", b"/");
-    charge_search(vm, &path, &found)?;
-    Ok(found)
-}
-
-/// Charges a path search: the templates scanned, the names built (the
-/// "no file" list when nothing was found), and a unit per file probed.
-fn charge_search(vm: &mut Vm, path: &[u8], found: &Result<Vec<u8>, Vec<u8>>) -> LuaResult<()> {
-    let built = match found {
-        Ok(file) | Err(file) => file.len(),
-    };
-    let probes = path.split(|&c| c == b';').count();
-    charge_bytes(vm, path.len() + built)?;
-    vm.charge(probes as u64)
+    search_path(vm, name, &path, b".", b"/")
 }
 
 /// Lua modules through `package.path`: the chunk of the file found, with
@@ -495,14 +538,30 @@ fn loadlib(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 
 #[cfg(test)]
 mod tests {
-    use super::{env_path, replace, search_path};
+    use super::{env_path, replace, replaced_len, search_path};
+    use vm_core::Vm;
 
     #[test]
     fn templates_and_replacements() {
-        assert_eq!(replace(b"a.b.c", b".", b"/"), b"a/b/c");
-        assert_eq!(replace(b"./?.lua;?/x", b"?", b"m"), b"./m.lua;m/x");
-        let err =
-            search_path(b"no.such", b"/nonexistent/?.lua;;/x/?/init.lua", b".", b"/").unwrap_err();
+        let mut vm = Vm::new();
+        let mut rep = |s: &[u8], from: &[u8], to: &[u8]| {
+            let len = replaced_len(s, from, to);
+            let r = replace(&mut vm, s, from, to, len).unwrap();
+            assert_eq!(r.len(), len);
+            r
+        };
+        assert_eq!(rep(b"a.b.c", b".", b"/"), b"a/b/c");
+        assert_eq!(rep(b"./?.lua;?/x", b"?", b"m"), b"./m.lua;m/x");
+        assert_eq!(rep(b"a::b:", b"::", b"."), b"a.b:");
+        let err = search_path(
+            &mut vm,
+            b"no.such",
+            b"/nonexistent/?.lua;;/x/?/init.lua",
+            b".",
+            b"/",
+        )
+        .unwrap()
+        .unwrap_err();
         assert_eq!(
             err,
             &b"\n\tno file '/nonexistent/no/such.lua'\n\tno file ''\n\tno file '/x/no/such/init.lua'"[..]

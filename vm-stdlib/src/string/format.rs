@@ -269,7 +269,9 @@ fn add_string(vm: &mut Vm, arg: usize, form: &[u8], s: Value, out: &mut Vec<u8>)
     if form.len() == 2 {
         return crate::auxlib::add_string(vm, out, s);
     }
-    // C's `%s` stops at a NUL: refuse rather than truncate.
+    // C's `%s` stops at a NUL: refuse rather than truncate (a scan of the
+    // whole string, paid for whatever the precision keeps).
+    crate::string::cost::charge_bytes(vm, vm.str_bytes(s).map_or(0, <[u8]>::len))?;
     if vm.str_bytes(s).unwrap_or_default().contains(&0) {
         return Err(vm.arg_error(arg, "string contains zeros"));
     }

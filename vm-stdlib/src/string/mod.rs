@@ -442,6 +442,9 @@ fn find_aux(vm: &mut Vm, args: Args, find: bool) -> LuaResult<Step> {
     if init > ls {
         return return_fail(vm); // starts after the end: nothing to find
     }
+    // The pattern is scanned (for specials, for a literal search's
+    // preparation) whatever the subject's length.
+    charge_bytes(vm, lp)?;
     if find && (vm.arg(args, 4).truthy() || pattern::is_literal(bytes(vm, p))) {
         let found = pattern::find_literal(&bytes(vm, s)[init..], bytes(vm, p));
         charge_bytes(vm, found.map_or(ls - init, |at| at + lp))?;

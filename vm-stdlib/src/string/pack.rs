@@ -547,6 +547,9 @@ fn unpack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             Kind::Zstr => {
                 let len = bytes[pos..].iter().position(|&c| c == 0);
                 let Some(len) = len else {
+                    // The scan to the end is paid for, as a found
+                    // string's is when it is copied.
+                    crate::string::cost::charge_bytes(vm, ld - pos)?;
                     return Err(vm.arg_error(2, "unfinished string for format 'z'"));
                 };
                 let start = pos;
