@@ -178,7 +178,7 @@ static DOCALL_K: Continuation = Continuation::new("docall_k", docall_k);
 fn msghandler(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let v = vm.arg(args, 1);
     let is_text = matches!(v, Value::Str(_) | Value::Int(_) | Value::Num(_));
-    if !is_text && !vm.metamethod(v, vm_core::meta::Tm::ToString).is_nil() {
+    if !is_text && !vm.metamethod(v, vm_core::Tm::ToString).is_nil() {
         // An object with `__tostring` is its own message, without a
         // traceback, as `lua.c` does. The metamethod runs as a call of
         // this frame, under the budget like any Lua code.
@@ -327,7 +327,7 @@ fn main() -> ExitCode {
     // whose error there is only a warning, so it is reported here).
     vm.close();
     if ok && vm.instruction_limit_exceeded() {
-        eprintln!("{PROGNAME}: {}", vm_core::limit::LIMIT_MESSAGE);
+        eprintln!("{PROGNAME}: {}", vm_core::LIMIT_MESSAGE);
         ok = false;
     }
     let _ = std::io::stdout().flush();

@@ -193,7 +193,7 @@ pub(crate) fn protos_bytes<'a>(roots: impl Iterator<Item = &'a Arc<Proto>>) -> u
 
 /// A Lua closure: a prototype plus its upvalue cells.
 #[derive(Debug)]
-pub struct LuaClosure {
+pub(crate) struct LuaClosure {
     /// The function's code.
     pub proto: Arc<Proto>,
     /// One cell per entry of `proto.upvalues`. Frames record the address

@@ -25,21 +25,21 @@ use crate::value::{
 };
 
 /// An interned, immutable byte string.
-pub struct LuaStr {
+pub(crate) struct LuaStr {
     bytes: Box<[u8]>,
     hash: u64,
 }
 
 impl LuaStr {
     /// The string's bytes.
-    pub fn as_bytes(&self) -> &[u8] {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.bytes
     }
 }
 
 /// A native closure: a registered native function plus its upvalues.
 #[derive(Debug)]
-pub struct NativeClosure {
+pub(crate) struct NativeClosure {
     /// The function.
     pub func: &'static NativeFunction,
     /// Upvalues (`lua_upvalueindex`), readable by the native.
@@ -49,7 +49,8 @@ pub struct NativeClosure {
     pub closure: Option<Arc<RustClosure>>,
 }
 
-/// The body of a [`RustClosure`]: the native ABI, as a closure.
+/// The body of a Rust closure made a native function
+/// ([`Vm::create_raw_function`]): the native ABI, as a closure.
 pub type RustFn = dyn Fn(&mut Vm, Args) -> LuaResult<Step> + Send + Sync;
 
 /// A Rust closure registered as a native function (`Vm::create_function`).
@@ -57,7 +58,7 @@ pub type RustFn = dyn Fn(&mut Vm, Args) -> LuaResult<Step> + Send + Sync;
 /// Unlike a [`NativeFunction`] it may capture state of its own, so it is
 /// not persistable: saving a VM that holds one must fail with an error
 /// naming it (DESIGN.md section 3).
-pub struct RustClosure {
+pub(crate) struct RustClosure {
     /// The name it was registered under (argument errors name a function
     /// as Lua does: by how it was called, or its global name).
     pub name: &'static str,
@@ -82,7 +83,7 @@ pub(crate) enum Upval {
 }
 
 /// A full userdata: an opaque Rust value with a metatable and a user value.
-pub struct UserData {
+pub(crate) struct UserData {
     /// Metatable (`__index`, `__gc`, `__name`, ...).
     pub metatable: Option<TableRef>,
     /// The associated Lua value (`debug.getuservalue`).
@@ -103,7 +104,7 @@ impl fmt::Debug for UserData {
 }
 
 /// All heap objects of one VM.
-pub struct Heap {
+pub(crate) struct Heap {
     pub(crate) strings: Arena<StrRef, LuaStr>,
     pub(crate) tables: Arena<TableRef, Table>,
     pub(crate) lfns: Arena<LuaFnRef, LuaClosure>,
@@ -194,7 +195,7 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
 
 impl Heap {
     /// Interns `bytes`, returning the one string handle with that content.
-    pub fn intern(&mut self, bytes: &[u8]) -> StrRef {
+    pub(crate) fn intern(&mut self, bytes: &[u8]) -> StrRef {
         let hash = hash_bytes(bytes);
         match self.interned(hash, bytes) {
             Some(r) => r,
@@ -205,7 +206,7 @@ impl Heap {
     /// [`Heap::intern`] of a buffer: a new string takes the buffer (shrunk
     /// to its length) instead of a copy, so a large result is never held
     /// twice.
-    pub fn intern_vec(&mut self, bytes: Vec<u8>) -> StrRef {
+    pub(crate) fn intern_vec(&mut self, bytes: Vec<u8>) -> StrRef {
         let hash = hash_bytes(&bytes);
         match self.interned(hash, &bytes) {
             Some(r) => r,
@@ -234,18 +235,18 @@ impl Heap {
 
     /// The interned string with content `bytes`, if one exists (no
     /// allocation).
-    pub fn find_str(&self, bytes: &[u8]) -> Option<StrRef> {
+    pub(crate) fn find_str(&self, bytes: &[u8]) -> Option<StrRef> {
         self.interned(hash_bytes(bytes), bytes)
     }
 
     /// The bytes of a string.
     #[inline]
-    pub fn str_bytes(&self, s: StrRef) -> &[u8] {
+    pub(crate) fn str_bytes(&self, s: StrRef) -> &[u8] {
         &self.strings[s].bytes
     }
 
     /// Allocates a table.
-    pub fn new_table(&mut self, table: Table) -> TableRef {
+    pub(crate) fn new_table(&mut self, table: Table) -> TableRef {
         self.debt += table.approx_bytes() + TABLE_OVERHEAD;
         self.tables.insert(table)
     }
@@ -264,7 +265,7 @@ impl Heap {
     }
 
     /// Allocates a native closure.
-    pub fn new_native(&mut self, closure: NativeClosure) -> NativeRef {
+    pub(crate) fn new_native(&mut self, closure: NativeClosure) -> NativeRef {
         self.debt += CLOSURE_OVERHEAD + 16 * closure.upvals.len();
         self.natives.insert(closure)
     }
@@ -276,7 +277,7 @@ impl Heap {
     }
 
     /// Allocates a userdata.
-    pub fn new_userdata(&mut self, ud: UserData) -> UserDataRef {
+    pub(crate) fn new_userdata(&mut self, ud: UserData) -> UserDataRef {
         self.debt += 64;
         self.userdata.insert(ud)
     }
@@ -291,7 +292,7 @@ impl Heap {
     }
 
     /// Number of live objects of every kind (for tests and statistics).
-    pub fn object_count(&self) -> usize {
+    pub(crate) fn object_count(&self) -> usize {
         self.strings.len()
             + self.tables.len()
             + self.lfns.len()
@@ -303,7 +304,7 @@ impl Heap {
 
     /// Approximate bytes in use: what the last collection found live plus
     /// what was allocated since.
-    pub fn approx_bytes(&self) -> usize {
+    pub(crate) fn approx_bytes(&self) -> usize {
         self.live + self.debt
     }
 

@@ -5,37 +5,49 @@
 //! standard library (`vm-stdlib`) and the drivers (`vm-sched`, `vm-thread`,
 //! `vm-cli`) add those on top of its public API.
 //!
-//! The public API, by concern:
-//! - [`Vm`]: one Lua state. [`Vm::load`] compiles a chunk, [`Vm::call`]
-//!   runs a function, [`Vm::exec`] does both; globals, tables, strings and
-//!   rooting ([`Vm::root`]) are in [`api`].
+//! The public API is re-exported here, by concern:
+//! - [`Vm`]: one Lua state (`lua.h`). [`Vm::load`] compiles a chunk,
+//!   [`Vm::call`] runs a function, [`Vm::exec`] does both; globals, tables,
+//!   strings and rooting ([`Vm::root`], [`RootId`]) are methods of `Vm`.
 //! - Driving: [`Vm::start`] runs a call on the main thread and
 //!   [`Vm::resume`] runs a coroutine ([`Vm::new_thread`]), each with an
 //!   instruction budget; the [`Outcome`] says whether it returned, yielded,
 //!   ran out of fuel or offloaded a [`Job`], and the next `resume`
 //!   continues exactly where it stopped; [`Vm::cancel`] unwinds a parked
 //!   run instead, its `__close` handlers run under a budget too
-//!   ([`Cancelled`]).
-//! - [`Value`]: a 16-byte `Copy` value; heap objects are handles into the
-//!   arenas of [`heap::Heap`]. A handle stays valid while the object is
-//!   reachable from Lua (a stack, a table, a root): one kept only by Rust
-//!   goes stale at the next collection. Every function that takes values
-//!   checks them ([`Vm::owns`]), so a stale, made-up or foreign handle is
-//!   the error "bad handle" (reads find nothing), never a read of another
-//!   object.
+//!   ([`Cancelled`]). Limits: [`Vm::set_instruction_limit`],
+//!   [`Vm::set_memory_limit`] ([`LIMIT_MESSAGE`], [`MEMORY_MESSAGE`]).
+//! - [`Value`]: a 16-byte `Copy` value; heap objects are handles
+//!   ([`TableRef`], [`StrRef`], [`LuaFnRef`], [`NativeRef`], [`ThreadRef`],
+//!   [`UserDataRef`]) into the VM's arenas. A handle stays valid while the
+//!   object is reachable from Lua (a stack, a table, a root): one kept
+//!   only by Rust goes stale at the next collection. Every function that
+//!   takes values checks them ([`Vm::owns`]), so a stale, made-up or
+//!   foreign handle is the error "bad handle" (reads find nothing), never
+//!   a read of another object.
 //! - Natives: a [`NativeFunction`] receives [`Args`] and answers with a
 //!   [`Step`]: a return, a tail call, or a request that records a named
 //!   [`Continuation`] on the native's frame, as `lua_callk` does
 //!   ([`Vm::callk`], [`Vm::pcallk`], [`Vm::yieldk`], [`Vm::resumek`],
 //!   [`Vm::offloadk`]); calls it requests run on the interpreter's own loop
-//!   and come back to the continuation.
-//!   Rust closures with typed arguments and results
-//!   ([`Vm::create_function`]) are in [`convert`].
+//!   and come back to the continuation. The auxiliary layer (`lauxlib.h`:
+//!   [`Vm::check_integer`], [`Vm::opt_string`], [`Vm::arg_error`], ...)
+//!   reads and checks arguments. Rust closures with typed arguments and
+//!   results ([`Vm::create_function`]) convert through [`FromLua`],
+//!   [`IntoLua`] and their multi-value forms; [`Tm`] names metamethod
+//!   events.
 //! - Errors: [`LuaError`] carries any Lua value; [`Vm::error_to_string`]
 //!   renders it as the `lua` command does.
-//! - Tools: [`compiler`] (source to [`func::Proto`]), [`listing`]
-//!   (`luac -l`), [`debug`] (chunk names, tracebacks, [`DebugInfo`]),
-//!   [`hook`] (call, return, line and count hooks: [`Vm::set_hook`]).
+//! - Debugging: [`DebugInfo`] ([`Vm::level_info`]), tracebacks
+//!   ([`Vm::traceback`]), chunk names ([`chunk_id`]), and call, return,
+//!   line and count hooks ([`Vm::set_hook`], [`Hook`]).
+//! - [`number`]: Lua's arithmetic and number conversions (`lvm.c`,
+//!   `lobject.c`), pure functions over [`Value`], for natives.
+//! - [`tools`]: the compiler on its own, prototypes and instructions, for
+//!   testing and inspecting compiled code ([`Vm::listing`] is `luac -l`).
+//!
+//! The rest of the crate (heap, collector, interpreter, compiler
+//! internals) is private: its invariants are kept by the functions above.
 //!
 //! ```
 //! use vm_core::{Vm, Value};
@@ -135,45 +147,50 @@
 //! assert!(slices > 5);
 //! ```
 
-pub mod api;
+mod api;
 mod arena;
+mod auxlib;
 mod call;
 mod closethread;
-pub mod compiler;
-pub mod convert;
-pub mod debug;
+mod compiler;
+mod convert;
+mod debug;
 mod dump;
-pub mod error;
+mod error;
 mod finalize;
-pub mod func;
+mod func;
 mod gc;
-pub mod heap;
-pub mod hook;
-pub mod limit;
-pub mod listing;
+mod heap;
+mod hook;
+mod limit;
+mod listing;
 mod load;
-pub mod meta;
+mod meta;
 mod msgh;
-pub mod native;
+mod native;
 pub mod number;
-pub mod opcodes;
+mod opcodes;
 mod raw;
 mod resume;
-pub mod state;
-pub mod table;
-pub mod value;
+mod state;
+mod table;
+pub mod tools;
+mod value;
 mod verify;
 mod vm;
 
 pub use api::{Meta, RootId};
 pub use convert::{ConvertError, FromLua, FromLuaArgs, Function, IntoLua, IntoLuaMulti, Variadic};
-pub use debug::DebugInfo;
+pub use debug::{chunk_id, DebugInfo};
 pub use error::{LuaError, LuaResult};
+pub use heap::RustFn;
 pub use hook::{Hook, HookEvent, HookFn, HookMask, HookStep};
+pub use limit::{can_allocate, LIMIT_MESSAGE, MEMORY_MESSAGE};
+pub use meta::Tm;
 pub use native::{
-    Args, Continuation, Deliver, Job, JobResult, JobValue, NativeFunction, Request, Status, Step,
+    Args, Continuation, ContinuationFn, Deliver, Job, JobResult, JobValue, NativeFn,
+    NativeFunction, Request, Status, Step,
 };
 pub use resume::{Cancelled, Outcome};
-pub use state::ThreadStatus;
-pub use state::Vm;
-pub use value::Value;
+pub use state::{ThreadStatus, Vm, WarnHandler, MAX_CCALLS, MAX_STACK};
+pub use value::{LuaFnRef, NativeRef, StrRef, TableRef, ThreadRef, UserDataRef, Value};

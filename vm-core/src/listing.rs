@@ -17,7 +17,7 @@ use crate::value::Value;
 /// let text = vm.listing(f, false).unwrap();
 /// assert!(text.contains("RETURN"));
 /// ```
-pub fn listing(heap: &Heap, proto: &Proto, full: bool) -> String {
+pub(crate) fn listing(heap: &Heap, proto: &Proto, full: bool) -> String {
     let mut out = String::new();
     list_function(heap, proto, full, &mut out);
     out
@@ -121,7 +121,7 @@ fn list_function(heap: &Heap, p: &Proto, full: bool, out: &mut String) {
 }
 
 impl crate::state::Vm {
-    /// The listing of a Lua function value (see [`listing`]); `None` for
+    /// The listing of a Lua function value, as `luac -l` prints it; `None` for
     /// other values.
     pub fn listing(&self, f: Value, full: bool) -> Option<String> {
         match f {

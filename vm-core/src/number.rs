@@ -315,7 +315,7 @@ impl HexMantissa {
 ///
 /// # Examples
 /// ```
-/// use vm_core::{number::to_number, value::StrRef, Value};
+/// use vm_core::{number::to_number, StrRef, Value};
 /// let from_string = to_number(Value::Str(StrRef::default()), |_| b" 0x10 ");
 /// assert!(matches!(from_string, Some(Value::Int(16))));
 /// assert!(matches!(to_number(Value::Num(2.5), |_| b""), Some(Value::Num(f)) if f == 2.5));

@@ -22,9 +22,9 @@ pub const MAX_CCALLS: u32 = 200;
 /// do not nest in Rust, so this only bounds the memory a runaway chain can
 /// take; past it, resuming fails with "C stack overflow", as PUC Lua's
 /// (much shorter, C-stack-bound) chains do.
-pub const MAX_RESUME_DEPTH: u32 = 20_000;
+pub(crate) const MAX_RESUME_DEPTH: u32 = 20_000;
 /// `nresults` value meaning "all results" (`LUA_MULTRET`).
-pub const MULTRET: i32 = -1;
+pub(crate) const MULTRET: i32 = -1;
 
 /// Frame flag: when a callee returns into this Lua frame, finish the
 /// instruction that called it (a metamethod call) before going on.
@@ -165,7 +165,7 @@ impl CallInfo {
 /// A thread that died by an error keeps its frames (for tracebacks and
 /// `coroutine.close`) and has the error value on top of its stack.
 #[derive(Debug, Default)]
-pub struct Thread {
+pub(crate) struct Thread {
     pub(crate) stack: Vec<Value>,
     pub(crate) top: usize,
     pub(crate) frames: Vec<CallInfo>,

@@ -76,29 +76,22 @@ static NIL: Value = Value::Nil;
 
 /// Error from a raw table operation; the VM raises it as a Lua error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TableError {
+pub(crate) enum TableError {
     /// Assignment with a `nil` key.
-    NilKey,
+    NilIndex,
     /// Assignment with a NaN key.
-    NaNKey,
+    NaNIndex,
     /// `next` was given a key that is not in the table.
-    InvalidNextKey,
+    BadNext,
 }
 
 impl TableError {
     /// The error message, without position information.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use vm_core::table::TableError;
-    /// assert_eq!(TableError::InvalidNextKey.message(), "invalid key to 'next'");
-    /// ```
-    pub fn message(self) -> &'static str {
+    pub(crate) fn message(self) -> &'static str {
         match self {
-            TableError::NilKey => "table index is nil",
-            TableError::NaNKey => "table index is NaN",
-            TableError::InvalidNextKey => "invalid key to 'next'",
+            TableError::NilIndex => "table index is nil",
+            TableError::NaNIndex => "table index is NaN",
+            TableError::BadNext => "invalid key to 'next'",
         }
     }
 }
@@ -116,30 +109,8 @@ impl std::error::Error for TableError {}
 /// Traversal order (`next`, `iter`) is the array part `1..=n`, then the other
 /// keys in the order they were first inserted; it depends only on the
 /// sequence of operations, never on handle values or addresses.
-///
-/// # Examples
-///
-/// ```
-/// use vm_core::table::Table;
-/// use vm_core::value::{StrRef, Value};
-///
-/// let mut strings = slotmap::SlotMap::<StrRef, ()>::with_key();
-/// let name = strings.insert(());
-///
-/// let mut t = Table::new();
-/// t.set_int(1, Value::Int(10));
-/// t.set_int(2, Value::Int(20));
-/// t.set_str(name, Value::Bool(true));
-/// t.set(Value::Num(3.0), Value::Int(30))?; // the key is normalised to 3
-///
-/// assert_eq!(t.len(), 3);
-/// assert!(matches!(t.get_int(3), Value::Int(30)));
-/// let keys: Vec<Value> = t.iter().map(|(k, _)| k).collect();
-/// assert!(matches!(keys[..], [Value::Int(1), Value::Int(2), Value::Int(3), Value::Str(_)]));
-/// # Ok::<(), vm_core::table::TableError>(())
-/// ```
 #[derive(Clone, Debug, Default)]
-pub struct Table {
+pub(crate) struct Table {
     /// The metatable, if any. Read and written by the VM (`setmetatable`).
     pub metatable: Option<TableRef>,
     /// Cache of absent metamethods, owned by the VM: the VM sets a bit when it
@@ -164,7 +135,7 @@ const REFUSED: u32 = u32::MAX;
 /// What a table's growth took since it was last asked
 /// ([`Table::take_growth`]).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Growth {
+pub(crate) struct Growth {
     /// Bytes allocated.
     pub bytes: usize,
     /// The allocator refused room for a new key, which was not inserted:
@@ -175,14 +146,14 @@ pub struct Growth {
 impl Growth {
     /// Whether the table grew or was refused room.
     #[inline]
-    pub fn any(&self) -> bool {
+    pub(crate) fn any(&self) -> bool {
         self.bytes > 0 || self.refused
     }
 }
 
 impl Table {
     /// An empty table with no preallocated storage.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::default()
     }
 
@@ -190,7 +161,7 @@ impl Table {
     /// keys (`lua_createtable`). Like PUC Lua, the keys `1..=narray` belong
     /// to the array part from the start, so a constructor such as
     /// `{nil, nil, 3}` has the border 3. Hints above 2^20 are capped.
-    pub fn with_capacity(narray: usize, nhash: usize) -> Self {
+    pub(crate) fn with_capacity(narray: usize, nhash: usize) -> Self {
         Table {
             metatable: None,
             flags: 0,
@@ -203,7 +174,7 @@ impl Table {
     /// Raw get (`rawget`): the value of `key`, or nil when absent. Nil and
     /// NaN keys are never present, so they give nil.
     #[inline]
-    pub fn get(&self, key: Value) -> Value {
+    pub(crate) fn get(&self, key: Value) -> Value {
         *self.get_ref(key)
     }
 
@@ -225,7 +196,7 @@ impl Table {
 
     /// Raw get of an integer key.
     #[inline]
-    pub fn get_int(&self, key: i64) -> Value {
+    pub(crate) fn get_int(&self, key: i64) -> Value {
         *self.get_int_ref(key)
     }
 
@@ -253,7 +224,7 @@ impl Table {
 
     /// Raw get of a string key.
     #[inline]
-    pub fn get_str(&self, key: StrRef) -> Value {
+    pub(crate) fn get_str(&self, key: StrRef) -> Value {
         *self.hash.get_str(key)
     }
 
@@ -274,10 +245,10 @@ impl Table {
     ///
     /// # Errors
     ///
-    /// [`TableError::NilKey`] or [`TableError::NaNKey`] for a nil or NaN key,
+    /// [`TableError::NilIndex`] or [`TableError::NaNIndex`] for a nil or NaN key,
     /// whatever the value (as PUC Lua); the table is then unchanged.
     #[inline]
-    pub fn set(&mut self, key: Value, value: Value) -> Result<(), TableError> {
+    pub(crate) fn set(&mut self, key: Value, value: Value) -> Result<(), TableError> {
         match normalise(key)? {
             Value::Int(i) => self.set_int(i, value),
             Value::Str(s) => self.set_str(s, value),
@@ -290,7 +261,7 @@ impl Table {
     /// the key just past it (`t[#t+1] = v` on a table without holes) is a
     /// push.
     #[inline]
-    pub fn set_int(&mut self, key: i64, value: Value) {
+    pub(crate) fn set_int(&mut self, key: i64, value: Value) {
         let index = array_index(key);
         if let Some(slot) = self.array.get_mut(index) {
             *slot = value;
@@ -312,7 +283,7 @@ impl Table {
 
     /// Raw set of a string key.
     #[inline]
-    pub fn set_str(&mut self, key: StrRef, value: Value) {
+    pub(crate) fn set_str(&mut self, key: StrRef, value: Value) {
         let hash = hash_str(key);
         self.set_in_hash(
             Value::Str(key),
@@ -326,20 +297,7 @@ impl Table {
     /// is `0` if `t[1]` is nil, otherwise some `n` with `t[n]` non-nil and
     /// `t[n+1]` nil. When the array part ends with a non-nil value this is
     /// its size, otherwise a binary search finds a border inside it.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use vm_core::{table::Table, Value};
-    /// let mut t = Table::with_capacity(4, 0); // as for `{1, 2, nil, 4}`
-    /// for (k, v) in [(1, Value::Int(1)), (2, Value::Int(2)), (4, Value::Int(4))] {
-    ///     t.set_int(k, v);
-    /// }
-    /// assert_eq!(t.len(), 4);
-    /// t.set_int(4, Value::Nil);
-    /// assert_eq!(t.len(), 2);
-    /// ```
-    pub fn len(&self) -> i64 {
+    pub(crate) fn len(&self) -> i64 {
         match self.array.last() {
             // With invariant 2, an empty array part means t[1] is nil and a
             // non-nil last slot means t[n+1] is nil.
@@ -351,7 +309,8 @@ impl Table {
 
     /// True when the table holds no key at all (`next(t) == nil`); unlike
     /// `len() == 0`, which only says that `t[1]` is nil.
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_empty(&self) -> bool {
         self.hash.live_entries().next().is_none() && self.array.iter().all(|v| v.is_nil())
     }
 
@@ -361,30 +320,19 @@ impl Table {
     ///
     /// # Errors
     ///
-    /// [`TableError::InvalidNextKey`] when `key` is not in the table.
-    ///
-    /// # Examples
-    ///
-    /// ```
-    /// use vm_core::{table::Table, Value};
-    /// let mut t = Table::new();
-    /// t.set_int(1, Value::Bool(true));
-    /// t.set(Value::Num(0.5), Value::Bool(false))?;
-    /// let (k1, _) = t.next(Value::Nil)?.unwrap();
-    /// let (k2, _) = t.next(k1)?.unwrap();
-    /// assert!(matches!((k1, k2), (Value::Int(1), Value::Num(f)) if f == 0.5));
-    /// assert!(t.next(k2)?.is_none());
-    /// assert!(t.next(Value::Int(7)).is_err());
-    /// # Ok::<(), vm_core::table::TableError>(())
-    /// ```
-    pub fn next(&self, key: Value) -> Result<Option<(Value, Value)>, TableError> {
+    /// [`TableError::BadNext`] when `key` is not in the table.
+    #[cfg(test)]
+    pub(crate) fn next(&self, key: Value) -> Result<Option<(Value, Value)>, TableError> {
         self.next_scanning(key).map(|(pair, _)| pair)
     }
 
     /// [`Table::next`], and how many empty slots it stepped over to find
     /// the pair (a traversal of a table whose keys were mostly removed
     /// steps over them all: the caller may charge for it).
-    pub fn next_scanning(&self, key: Value) -> Result<(Option<(Value, Value)>, usize), TableError> {
+    pub(crate) fn next_scanning(
+        &self,
+        key: Value,
+    ) -> Result<(Option<(Value, Value)>, usize), TableError> {
         let start = match key {
             Value::Nil => 0,
             key => self.position_after(key)?,
@@ -393,7 +341,7 @@ impl Table {
     }
 
     /// The live pairs in `next` order.
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (Value, Value)> + '_ {
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (Value, Value)> + '_ {
         let array = self
             .array
             .iter()
@@ -435,7 +383,7 @@ impl Table {
     /// is true (array entries have integer keys). Returns how many were
     /// cleared. Removed keys stay valid for `next`, so the collector may run
     /// this in the middle of a traversal.
-    pub fn clear_where(&mut self, mut dead: impl FnMut(Value, Value) -> bool) -> usize {
+    pub(crate) fn clear_where(&mut self, mut dead: impl FnMut(Value, Value) -> bool) -> usize {
         let mut cleared = 0;
         for (i, slot) in self.array.iter_mut().enumerate() {
             if !slot.is_nil() && dead(int_key(i), *slot) {
@@ -450,7 +398,7 @@ impl Table {
     /// collector's pacing), and whether the allocator refused one; resets
     /// both.
     #[inline]
-    pub fn take_growth(&mut self) -> Growth {
+    pub(crate) fn take_growth(&mut self) -> Growth {
         match std::mem::take(&mut self.grown) {
             REFUSED => Growth {
                 bytes: 0,
@@ -492,7 +440,7 @@ impl Table {
 
     /// Approximate heap bytes owned by this table (for the collector's
     /// pacing), the `Table` itself included.
-    pub fn approx_bytes(&self) -> usize {
+    pub(crate) fn approx_bytes(&self) -> usize {
         std::mem::size_of::<Self>()
             + self.array.capacity() * std::mem::size_of::<Value>()
             + self.hash.approx_bytes()
@@ -502,7 +450,7 @@ impl Table {
     /// before `OP_SETLIST`), so that `{f()}` keeps PUC Lua's border when `f`
     /// returns nils. Never shrinks; lengths above 2^20 are capped. Like any
     /// insertion, not to be called during a traversal.
-    pub fn grow_array(&mut self, len: usize) {
+    pub(crate) fn grow_array(&mut self, len: usize) {
         let old_len = self.array.len();
         let len = len.min(MAX_PREALLOC);
         if len > old_len {
@@ -748,7 +696,7 @@ impl Table {
     /// The traversal position just after `key`: positions `0..n` are the
     /// array slots, `n + p` is hash entry `p`.
     fn position_after(&self, key: Value) -> Result<usize, TableError> {
-        let key = normalise(key).map_err(|_| TableError::InvalidNextKey)?;
+        let key = normalise(key).map_err(|_| TableError::BadNext)?;
         if let Value::Int(i) = key {
             let index = array_index(i);
             if index < self.array.len() {
@@ -757,7 +705,7 @@ impl Table {
         }
         match self.hash.position_for_next(key) {
             Some(pos) => Ok(self.array.len() + pos + 1),
-            None => Err(TableError::InvalidNextKey),
+            None => Err(TableError::BadNext),
         }
     }
 
@@ -1155,10 +1103,10 @@ fn lua_int(n: usize) -> i64 {
 #[inline]
 fn normalise(key: Value) -> Result<Value, TableError> {
     match key {
-        Value::Nil => Err(TableError::NilKey),
+        Value::Nil => Err(TableError::NilIndex),
         Value::Num(f) => match float_to_int_exact(f) {
             Some(i) => Ok(Value::Int(i)),
-            None if f.is_nan() => Err(TableError::NaNKey),
+            None if f.is_nan() => Err(TableError::NaNIndex),
             None => Ok(key),
         },
         _ => Ok(key),
@@ -1343,6 +1291,42 @@ mod tests {
         assert_eq!(keys, expected);
     }
 
+    /// The examples the type's documentation used to carry.
+    #[test]
+    fn documented_behaviour() {
+        let name = strings(1)[0];
+        let mut t = Table::new();
+        t.set_int(1, int(10));
+        t.set_int(2, int(20));
+        t.set_str(name, Value::Bool(true));
+        t.set(Value::Num(3.0), int(30)).unwrap(); // the key is normalised to 3
+        assert_eq!(t.len(), 3);
+        assert!(matches!(t.get_int(3), Value::Int(30)));
+        let keys: Vec<Value> = t.iter().map(|(k, _)| k).collect();
+        assert!(matches!(
+            keys[..],
+            [Value::Int(1), Value::Int(2), Value::Int(3), Value::Str(_)]
+        ));
+
+        let mut t = Table::with_capacity(4, 0); // as for `{1, 2, nil, 4}`
+        for k in [1, 2, 4] {
+            t.set_int(k, int(k));
+        }
+        assert_eq!(t.len(), 4);
+        t.set_int(4, Value::Nil);
+        assert_eq!(t.len(), 2);
+
+        let mut t = Table::new();
+        t.set_int(1, Value::Bool(true));
+        t.set(Value::Num(0.5), Value::Bool(false)).unwrap();
+        let (k1, _) = t.next(Value::Nil).unwrap().unwrap();
+        let (k2, _) = t.next(k1).unwrap().unwrap();
+        assert!(matches!((k1, k2), (Value::Int(1), Value::Num(f)) if f == 0.5));
+        assert!(t.next(k2).unwrap().is_none());
+        assert!(t.next(int(7)).is_err());
+        assert_eq!(TableError::BadNext.message(), "invalid key to 'next'");
+    }
+
     #[test]
     fn table_is_small_send_and_sync() {
         fn send_sync<T: Send + Sync>() {}
@@ -1411,26 +1395,26 @@ mod tests {
     #[test]
     fn nil_and_nan_keys() {
         let mut t = Table::new();
-        assert_eq!(t.set(Value::Nil, int(1)), Err(TableError::NilKey));
-        assert_eq!(t.set(Value::Nil, Value::Nil), Err(TableError::NilKey));
-        assert_eq!(t.set(Value::Num(f64::NAN), int(1)), Err(TableError::NaNKey));
+        assert_eq!(t.set(Value::Nil, int(1)), Err(TableError::NilIndex));
+        assert_eq!(t.set(Value::Nil, Value::Nil), Err(TableError::NilIndex));
+        assert_eq!(
+            t.set(Value::Num(f64::NAN), int(1)),
+            Err(TableError::NaNIndex)
+        );
         assert_eq!(
             t.set(Value::Num(f64::NAN), Value::Nil),
-            Err(TableError::NaNKey)
+            Err(TableError::NaNIndex)
         );
         assert!(t.get(Value::Nil).is_nil());
         assert!(t.get(Value::Num(f64::NAN)).is_nil());
         assert_eq!(
             t.next(Value::Num(f64::NAN)).err(),
-            Some(TableError::InvalidNextKey)
+            Some(TableError::BadNext)
         );
         assert!(t.is_empty());
-        assert_eq!(TableError::NilKey.message(), "table index is nil");
-        assert_eq!(TableError::NaNKey.message(), "table index is NaN");
-        assert_eq!(
-            TableError::InvalidNextKey.to_string(),
-            "invalid key to 'next'"
-        );
+        assert_eq!(TableError::NilIndex.message(), "table index is nil");
+        assert_eq!(TableError::NaNIndex.message(), "table index is NaN");
+        assert_eq!(TableError::BadNext.to_string(), "invalid key to 'next'");
     }
 
     #[test]
@@ -1622,15 +1606,9 @@ mod tests {
         t.set_int(1, int(1));
         t.set_int(2, int(2));
         t.set_str(s[0], int(3));
-        assert_eq!(t.next(int(5)).err(), Some(TableError::InvalidNextKey));
-        assert_eq!(
-            t.next(Value::Str(s[1])).err(),
-            Some(TableError::InvalidNextKey)
-        );
-        assert_eq!(
-            t.next(Value::Bool(true)).err(),
-            Some(TableError::InvalidNextKey)
-        );
+        assert_eq!(t.next(int(5)).err(), Some(TableError::BadNext));
+        assert_eq!(t.next(Value::Str(s[1])).err(), Some(TableError::BadNext));
+        assert_eq!(t.next(Value::Bool(true)).err(), Some(TableError::BadNext));
         assert!(matches!(t.next(Value::Str(s[0])), Ok(None)));
         // A float key that normalises to an array key.
         assert!(matches!(
@@ -1904,14 +1882,14 @@ mod tests {
     fn model_key(key: GenKey) -> Result<ModelKey, TableError> {
         Ok(match key {
             GenKey::Int(i) => ModelKey::Int(i),
-            GenKey::Float(f) if f.is_nan() => return Err(TableError::NaNKey),
+            GenKey::Float(f) if f.is_nan() => return Err(TableError::NaNIndex),
             GenKey::Float(f) if f.fract() == 0.0 && (-TWO_63..TWO_63).contains(&f) => {
                 ModelKey::Int(f as i64)
             }
             GenKey::Float(f) => ModelKey::Float(f.to_bits()),
             GenKey::Str(i) => ModelKey::Str(i),
             GenKey::Bool(b) => ModelKey::Bool(b),
-            GenKey::Nil => return Err(TableError::NilKey),
+            GenKey::Nil => return Err(TableError::NilIndex),
         })
     }
 
@@ -1992,7 +1970,7 @@ mod tests {
                     Ok(k) if model.get(k).is_some() => {
                         order.iter().position(|&o| o == k).map(|p| p + 1)
                     }
-                    Err(TableError::NilKey) => Some(0),
+                    Err(TableError::NilIndex) => Some(0),
                     _ => None,
                 };
                 let result = t.next(to_value(key, pool));

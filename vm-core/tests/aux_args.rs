@@ -227,7 +227,7 @@ fn userdata_carry_a_typed_payload_and_a_metatable() {
 fn stack_room_is_bounded_by_the_stack_limit() {
     let vm = vm();
     assert!(vm.has_stack_room(1000));
-    assert!(!vm.has_stack_room(vm_core::state::MAX_STACK));
+    assert!(!vm.has_stack_room(vm_core::MAX_STACK));
     assert!(!vm.has_stack_room(usize::MAX));
     // From Lua: `table.unpack` asks before pushing.
     assert_eq!(

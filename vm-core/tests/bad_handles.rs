@@ -6,8 +6,8 @@
 //! `Vm::call` crashed a release build, and a stale function ran whatever
 //! function had taken its slot.
 
-use vm_core::value::{LuaFnRef, StrRef, TableRef, ThreadRef};
 use vm_core::{LuaError, Step, Value, Vm};
+use vm_core::{LuaFnRef, StrRef, TableRef, ThreadRef};
 
 fn vm() -> Box<Vm> {
     let mut vm = Vm::new();

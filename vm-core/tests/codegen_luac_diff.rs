@@ -31,10 +31,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use slotmap::SlotMap;
-use vm_core::compiler::{generate, parse, Interner};
-use vm_core::func::Proto;
-use vm_core::opcodes::Op;
-use vm_core::value::{StrRef, Value};
+use vm_core::tools::Op;
+use vm_core::tools::Proto;
+use vm_core::tools::{generate, parse, Interner};
+use vm_core::{StrRef, Value};
 
 /// Snippets covering the code generator's cases.
 const CORPUS: &[&str] = &[

@@ -11,7 +11,7 @@
 //!
 //! The expected messages and results are those of `lua5.4` (5.4.4).
 
-use vm_core::value::Value;
+use vm_core::Value;
 use vm_core::Vm;
 
 fn vm() -> Box<Vm> {

@@ -1,5 +1,5 @@
 //! Differential test of the parser against PUC Lua 5.4 (`lparser.c`,
-//! `llex.c`): the same sources go through `vm_core::compiler::parse` and
+//! `llex.c`): the same sources go through `vm_core::tools::parse` and
 //! through `load` in a `lua5.4` process, and every syntax error message must
 //! be identical.
 //!
@@ -12,7 +12,7 @@ mod lua54;
 #[path = "support/scale.rs"]
 mod scale;
 
-use vm_core::compiler::parse;
+use vm_core::tools::parse;
 
 /// The body of a Lua function of `src`: `OK` or the syntax error.
 const LUA_EACH: &str = r#"

@@ -121,7 +121,7 @@ pub fn open_base_sandboxed(vm: &mut Vm) -> LuaResult<()> {
 /// control message, then `Lua warning: ...` lines on standard error; other
 /// messages starting with `@` are controls and ignored. (Replace it with
 /// `Vm::set_warn_handler` after opening the libraries.)
-fn stderr_warnings() -> vm_core::state::WarnHandler {
+fn stderr_warnings() -> vm_core::WarnHandler {
     let mut on = false;
     Box::new(move |msg: &str| match msg {
         "@on" => on = true,
@@ -386,7 +386,7 @@ fn ipairs_result(vm: &mut Vm, i: i64, v: Value) -> Step {
 
 fn pairs(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let t = vm.check_any(args, 1)?;
-    let h = vm.metamethod(t, vm_core::meta::Tm::Pairs);
+    let h = vm.metamethod(t, vm_core::Tm::Pairs);
     if h.is_nil() {
         vm.push(vm.upvalue(args, 1));
         vm.push(t);
@@ -658,7 +658,7 @@ fn chunk_name(vm: &mut Vm, name: Value, paid: bool) -> LuaResult<Option<String>>
         charge_bytes(vm, len.saturating_mul(2))?;
     }
     let room = len.saturating_mul(2);
-    if vm.reserve_memory(room).is_err() || !vm_core::limit::can_allocate(room) {
+    if vm.reserve_memory(room).is_err() || !vm_core::can_allocate(room) {
         return Ok(None);
     }
     Ok(Some(

@@ -19,7 +19,8 @@ use vm_core::{Args, Continuation, LuaError, LuaResult, Step, Value, Vm};
 
 /// Loads the chunk in file `name` (standard input when `None`) at once,
 /// as `luaL_loadfilex` does, for a caller that cannot pause (the `vm`
-/// command loading its script). A native uses [`start`] and [`steps`].
+/// command loading its script). A native loads in steps instead
+/// (`chunkfile::start`, `chunkfile::steps`).
 ///
 /// # Errors
 /// "cannot open NAME" or "cannot read NAME" with the system's reason, or

@@ -5,7 +5,7 @@
 //! and `yield` with `Vm::yieldk`: the interpreter switches threads in its
 //! own loop, so neither recurses in Rust and coroutines nest without limit.
 
-use vm_core::value::ThreadRef;
+use vm_core::ThreadRef;
 use vm_core::{Args, Continuation, Deliver, LuaError, LuaResult, Status, Step, Value, Vm};
 
 natives! {

@@ -20,7 +20,7 @@
 use std::io::{BufRead, Write};
 
 use crate::string::cost::charge_bytes;
-use vm_core::value::ThreadRef;
+use vm_core::ThreadRef;
 use vm_core::{Args, DebugInfo, Hook, HookEvent, HookMask, HookStep, LuaResult, Step, Value, Vm};
 
 natives! {

@@ -10,7 +10,7 @@
 //! included, as the reference `lua5.4` has them.
 
 use vm_core::number::float_to_int_exact;
-use vm_core::value::TableRef;
+use vm_core::TableRef;
 use vm_core::{Args, Continuation, LuaResult, Status, Step, Value, Vm};
 
 use crate::resumable::{int_at, pause, set_int, PhaseLog};

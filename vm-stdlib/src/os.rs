@@ -167,7 +167,7 @@ fn exit(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         // (its error there is only a warning) fails the exit, as it fails
         // the end of a script.
         if vm.instruction_limit_exceeded() && status == 0 {
-            eprintln!("{}", vm_core::limit::LIMIT_MESSAGE);
+            eprintln!("{}", vm_core::LIMIT_MESSAGE);
             status = 1;
         }
     }

@@ -16,7 +16,7 @@
 //! it builds and the file it loads (the string library's cost model,
 //! `string/cost.rs`).
 
-use vm_core::value::TableRef;
+use vm_core::TableRef;
 use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
 
 use crate::resumable::{int_at, set_int};

@@ -21,7 +21,7 @@
 //! Between phases a native pays for its work (`Vm::charge`) and, when the
 //! budget is spent, returns `Vm::pausek` to let the driver suspend it.
 
-use vm_core::meta::Tm;
+use vm_core::Tm;
 use vm_core::{Args, Continuation, LuaResult, Meta, Step, Value, Vm};
 
 /// Context of a pause (`Vm::pausek`): no call result to settle.

@@ -10,7 +10,7 @@
 //! continuation bytes.
 //!
 //! PUC Lua reads past a position freely because its strings end in a NUL
-//! byte; [`byte_at`] gives the same answer (0, never a continuation byte)
+//! byte; `byte_at` gives the same answer (0, never a continuation byte)
 //! for the positions at and beyond the end.
 //!
 //! Every function pays for the bytes it produces or scans, one unit of

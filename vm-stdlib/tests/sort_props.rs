@@ -84,7 +84,7 @@ fn new_vm() -> Box<Vm> {
     vm
 }
 
-fn table_ref(v: Value) -> vm_core::value::TableRef {
+fn table_ref(v: Value) -> vm_core::TableRef {
     match v {
         Value::Table(t) => t,
         other => panic!("expected a table, got {other:?}"),

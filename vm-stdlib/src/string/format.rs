@@ -10,9 +10,9 @@
 
 use std::ops::Range;
 
-use vm_core::meta::Tm;
 use vm_core::number::fmt_int;
-use vm_core::value::TableRef;
+use vm_core::TableRef;
+use vm_core::Tm;
 use vm_core::{Args, Continuation, LuaResult, Meta, Status, Step, Value, Vm};
 
 use super::cost::charge_bytes;

@@ -20,9 +20,9 @@
 
 use std::ops::Range;
 
-use vm_core::meta::Tm;
 use vm_core::number::{self, ArithOp};
-use vm_core::value::TableRef;
+use vm_core::TableRef;
+use vm_core::Tm;
 use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
 
 use crate::auxlib::return_string;

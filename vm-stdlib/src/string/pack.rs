@@ -10,7 +10,7 @@
 //! makes its output in steps and pauses between them past the budget
 //! (`pack_run`): a short format may ask for gigabytes (`c2000000000`).
 
-use vm_core::value::TableRef;
+use vm_core::TableRef;
 use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
 
 use super::cost::{charge_bytes, STEP_BYTES};

@@ -169,7 +169,7 @@ impl PatternError {
                 "invalid use of '%' in replacement string".into()
             }
             PatternError::WorkCap => "instruction limit exceeded".into(),
-            PatternError::NoMemory => vm_core::limit::MEMORY_MESSAGE.into(),
+            PatternError::NoMemory => vm_core::MEMORY_MESSAGE.into(),
             PatternError::BadState => "corrupted state of a paused pattern match".into(),
         }
     }

@@ -25,8 +25,8 @@
 //! one for every 32 bytes of its result. Once the budget is spent the
 //! function pauses (`Vm::pausek`) before its next element, so a long call
 //! is suspended as often as a Lua loop doing the same work. Direct loops
-//! charge every [`STRIDE`] elements, and calls on tables without a
-//! metatable that touch fewer than [`SMALL`] elements charge everything in
+//! charge every `STRIDE` elements, and calls on tables without a
+//! metatable that touch fewer than `SMALL` elements charge everything in
 //! advance and skip the state machine, so a slice overshoots its budget by
 //! a few units at most (by the length of the strings a `concat` copies).
 //!
@@ -37,7 +37,7 @@
 mod sort;
 
 use sort::sort;
-use vm_core::value::TableRef;
+use vm_core::TableRef;
 use vm_core::{number, Args, Continuation, LuaResult, Meta, Status, Step, Value, Vm};
 
 use crate::auxlib::{add_string, new_buffer, put_buffer, reserve_bytes};

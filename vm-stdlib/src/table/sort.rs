@@ -28,7 +28,7 @@
 //! comparator, the integer state below, the pivot and `a[i]` of the
 //! partition, the task stack (four integers a task), then the phase log.
 
-use vm_core::value::TableRef;
+use vm_core::TableRef;
 use vm_core::{number, Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
 
 use super::{check_tab, get_plain, plain, set_plain, to_integer, RWL};
