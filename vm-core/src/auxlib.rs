@@ -177,19 +177,26 @@ impl Vm {
         options: &[&str],
     ) -> LuaResult<usize> {
         let name = match (self.is_none_or_nil(args, i), default) {
-            (true, Some(d)) => d.as_bytes().to_vec(),
-            _ => {
-                let s = self.check_string(args, i)?;
-                self.str_bytes(s).unwrap_or_default().to_vec()
-            }
+            (true, Some(_)) => None,
+            _ => Some(self.check_string(args, i)?),
         };
-        match options.iter().position(|o| o.as_bytes() == name) {
-            Some(k) => Ok(k),
-            None => {
-                let msg = format!("invalid option '{}'", String::from_utf8_lossy(&name));
-                Err(self.arg_error(i, &msg))
+        // Compared in place (a long name differs in length at once).
+        fn bytes<'a>(vm: &'a Vm, name: Option<Value>, default: Option<&'a str>) -> &'a [u8] {
+            match name {
+                Some(s) => vm.str_bytes(s).unwrap_or_default(),
+                None => default.unwrap_or_default().as_bytes(),
             }
         }
+        let given = bytes(self, name, default);
+        if let Some(k) = options.iter().position(|o| o.as_bytes() == given) {
+            return Ok(k);
+        }
+        // The refusal quotes the name: a copy paid for.
+        if let Some(s) = name {
+            self.charge_scan(s)?;
+        }
+        let shown = String::from_utf8_lossy(bytes(self, name, default)).into_owned();
+        Err(self.arg_error(i, &format!("invalid option '{shown}'")))
     }
 
     /// `bad argument #i to 'name' (T expected, got U)` (`luaL_typeerror`).

@@ -27,7 +27,8 @@ use slotmap::Key;
 use crate::func::Proto;
 use crate::heap::Upval;
 use crate::heap::{
-    str_cost, CLOSURE_OVERHEAD, FIN_OVERHEAD, TABLE_OVERHEAD, THREAD_OVERHEAD, UPVAL_SIZE,
+    lua_closure_cost, native_cost, str_cost, userdata_cost, FIN_OVERHEAD, TABLE_OVERHEAD,
+    THREAD_OVERHEAD, UPVAL_SIZE,
 };
 use crate::meta::Tm;
 use crate::state::{Vm, FIN};
@@ -52,6 +53,8 @@ pub(crate) struct GcParams {
     pub(crate) generational: bool,
     /// Collect at every safe point (`Vm::gc_set_stress`).
     pub(crate) stress: bool,
+    /// Full collections so far (`Vm::gc_cycles`).
+    pub(crate) cycles: u64,
 }
 
 /// Debt allowed before the first collection.
@@ -66,6 +69,7 @@ impl Default for GcParams {
             threshold: MIN_THRESHOLD,
             in_finalizers: false,
             generational: false,
+            cycles: 0,
             stress: false,
         }
     }
@@ -292,9 +296,16 @@ fn mark_stack(m: &mut Marker, th: &mut crate::state::Thread) {
 }
 
 impl Vm {
+    /// How many full collections this VM has made (statistics: every
+    /// collection is a full cycle here).
+    pub fn gc_cycles(&self) -> u64 {
+        self.gc.cycles
+    }
+
     /// Runs a full collection cycle now (`collectgarbage("collect")`),
     /// without running finalizers (see `run_finalizers`).
     pub fn full_gc(&mut self) {
+        self.gc.cycles += 1;
         let mut m = Marker::default();
         self.mark_roots(&mut m);
         self.propagate_all(&mut m);
@@ -606,13 +617,19 @@ impl Vm {
         self.heap.lfns.retain(|f, cl| {
             let keep = m.lfns.get(f);
             live += if keep {
-                CLOSURE_OVERHEAD + 8 * cl.upvals.len()
+                lua_closure_cost(cl.upvals.len())
             } else {
                 0
             };
             keep
         });
-        self.heap.natives.retain(|n, _| m.natives.get(n));
+        self.heap.natives.retain(|n, nc| {
+            let keep = m.natives.get(n);
+            if keep {
+                live += native_cost(nc.upvals.len());
+            }
+            keep
+        });
         self.heap.upvals.retain(|u, _| m.upvals.get(u));
         // The running thread's stack shrinks too: the interpreter re-derives
         // its register window after every safe point, as after a growth.
@@ -638,7 +655,7 @@ impl Vm {
         self.heap.userdata.retain(|u, d| {
             let keep = m.userdata.get(u);
             if keep {
-                live += d.payload;
+                live += userdata_cost(d);
             } else {
                 payloads.push(std::mem::replace(&mut d.data, Box::new(())));
             }
@@ -648,8 +665,7 @@ impl Vm {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(p)));
         }
         live += crate::func::protos_bytes(self.heap.lfns.values().map(|cl| &cl.proto));
-        live += UPVAL_SIZE
-            * (self.heap.upvals.len() + self.heap.natives.len() + self.heap.userdata.len());
+        live += UPVAL_SIZE * self.heap.upvals.len();
         live += THREAD_OVERHEAD * self.heap.threads.len() + FIN_OVERHEAD * self.finobj.len();
         live
     }

@@ -158,8 +158,31 @@ impl Default for Heap {
 /// arena's growth, the intern table's entry, each heap block's allocator
 /// header and rounding.
 pub(crate) const STR_OVERHEAD: usize = 96;
-pub(crate) const CLOSURE_OVERHEAD: usize = 48;
+pub(crate) const CLOSURE_OVERHEAD: usize = 64;
 pub(crate) const UPVAL_SIZE: usize = 32;
+/// A native closure's slot and its upvalue vector's block.
+pub(crate) const NATIVE_OVERHEAD: usize = 80;
+/// A userdata's slot and its payload's block header.
+pub(crate) const USERDATA_OVERHEAD: usize = 96;
+
+/// The cost of a userdata: its slot, its payload's box, and the heap data
+/// the payload holds as far as the VM knows (`Vm::set_userdata_size`).
+#[inline]
+pub(crate) fn userdata_cost(ud: &UserData) -> usize {
+    USERDATA_OVERHEAD + std::mem::size_of_val(&*ud.data) + ud.payload
+}
+
+/// The cost of a Lua closure with `n` upvalues.
+#[inline]
+pub(crate) fn lua_closure_cost(n: usize) -> usize {
+    CLOSURE_OVERHEAD + 8 * n
+}
+
+/// The cost of a native closure with `n` upvalues.
+#[inline]
+pub(crate) fn native_cost(n: usize) -> usize {
+    NATIVE_OVERHEAD + 16 * n
+}
 /// A table's slot and its parts' block headers; `Table::approx_bytes`
 /// counts the parts themselves.
 pub(crate) const TABLE_OVERHEAD: usize = 16;
@@ -260,13 +283,13 @@ impl Heap {
             closure.proto.upvalues.len(),
             "a closure has one upvalue cell per upvalue of its prototype"
         );
-        self.debt += CLOSURE_OVERHEAD + 8 * closure.upvals.len();
+        self.debt += lua_closure_cost(closure.upvals.len());
         self.lfns.insert(closure)
     }
 
     /// Allocates a native closure.
     pub(crate) fn new_native(&mut self, closure: NativeClosure) -> NativeRef {
-        self.debt += CLOSURE_OVERHEAD + 16 * closure.upvals.len();
+        self.debt += native_cost(closure.upvals.len());
         self.natives.insert(closure)
     }
 
@@ -278,7 +301,7 @@ impl Heap {
 
     /// Allocates a userdata.
     pub(crate) fn new_userdata(&mut self, ud: UserData) -> UserDataRef {
-        self.debt += 64;
+        self.debt += userdata_cost(&ud);
         self.userdata.insert(ud)
     }
 

@@ -261,12 +261,23 @@ impl Vm {
         // A collection that leaves less than a 64th of the limit free
         // fails too: live data that nears the limit would otherwise make
         // each allocation collect the whole heap to free just enough for
-        // itself, grinding instead of failing.
+        // itself. (A program that catches the error and goes on still
+        // collects at each failure, as PUC's emergency collection does:
+        // it may have let data go, and only a collection can tell; the
+        // instruction limit bounds it, `collection_failed`.)
         let margin = self.heap.limit.map_or(0, |l| l / 64);
         if self.heap.over_limit(bytes.saturating_add(margin)) {
             return Err(self.collection_failed());
         }
         Ok(())
+    }
+
+    /// How far past the limit the graces of caught "not enough memory"
+    /// errors may take the heap, all together (`cap_threshold`).
+    fn ceiling(&self) -> usize {
+        self.heap.limit.map_or(usize::MAX, |limit| {
+            limit.saturating_add(limit / 16).saturating_add(ERROR_GRACE)
+        })
     }
 
     /// A full collection to make room for an allocation, unless the
@@ -326,8 +337,7 @@ impl Vm {
             let pace = if live < limit {
                 ((limit - live) / 2).max(limit / 16)
             } else {
-                let ceiling = limit.saturating_add(limit / 16).saturating_add(ERROR_GRACE);
-                ceiling.saturating_sub(live).clamp(1, ERROR_GRACE)
+                self.ceiling().saturating_sub(live).clamp(1, ERROR_GRACE)
             };
             self.gc.threshold = self.gc.threshold.min(pace);
         }

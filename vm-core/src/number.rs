@@ -36,14 +36,17 @@ const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
 /// assert!(str_to_number(b"inf").is_none());
 /// ```
 pub fn str_to_number(s: &[u8]) -> Option<Value> {
+    let v = match str_to_int(s) {
+        Some(i) => Value::Int(i),
+        None => Value::Num(str_to_float(s)?),
+    };
     // `luaO_str2num` sees a C string: a NUL ends it before the Lua length.
+    // Checked once a numeral was read, so that a long string that is none
+    // fails at its first stray byte, as in PUC, not after a scan.
     if s.contains(&0) {
         return None;
     }
-    match str_to_int(s) {
-        Some(i) => Some(Value::Int(i)),
-        None => str_to_float(s).map(Value::Num),
-    }
+    Some(v)
 }
 
 /// C's `isspace` in the "C" locale (Rust's ASCII whitespace lacks `\v`).
@@ -140,15 +143,14 @@ fn hex_value(c: u8) -> u8 {
 /// `l_str2d`: a float numeral as C's `strtod` reads it, except that any
 /// `n`/`N` rejects the string (Lua does not accept `inf` or `nan`).
 fn str_to_float(s: &[u8]) -> Option<f64> {
-    if s.iter().any(|&c| c == b'n' || c == b'N') {
-        return None;
-    }
     let (neg, body) = take_sign(skip_spaces(s));
     let (magnitude, rest) = match strip_hex_prefix(body) {
         Some(digits) => hex_float(digits)?,
         None => decimal_float(body)?,
     };
-    if !only_spaces(rest) {
+    // 'inf' and 'nan' are no numerals (`l_str2d`); looked for once the
+    // rest was read, for the same reason as the NUL in `str_to_number`.
+    if !only_spaces(rest) || s.iter().any(|&c| c == b'n' || c == b'N') {
         return None;
     }
     Some(if neg { -magnitude } else { magnitude })

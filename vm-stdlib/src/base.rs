@@ -194,6 +194,8 @@ fn assert(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     } else {
         vm.new_str(b"assertion failed!")
     };
+    // As `error`'s: a string message with a position is copied once more.
+    vm.charge_scan(msg)?;
     Err(raise(vm, msg, 1))
 }
 
@@ -498,12 +500,14 @@ fn getmetatable(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 }
 
 fn collectgarbage(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let opt = match vm.arg(args, 1) {
-        Value::Nil => "collect".to_string(),
-        v @ Value::Str(_) => {
+    // `luaL_checkoption` (a number is its text); a long name is copied,
+    // and quoted when refused: paid for.
+    let opt = match vm.opt_string(args, 1)? {
+        None => "collect".to_string(),
+        Some(v) => {
+            vm.charge_scan(v)?;
             String::from_utf8_lossy(vm.str_bytes(v).unwrap_or_default()).into_owned()
         }
-        _ => return Err(vm.type_error_arg(args, 1, "string")),
     };
     let r = match opt.as_str() {
         // The finalizers the collection finds run as soon as this call

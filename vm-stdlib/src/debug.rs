@@ -125,7 +125,11 @@ fn traceback(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 fn getinfo(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let (thread, a) = thread_arg(vm, args);
     let what = match vm.opt_string(args, a + 2)? {
-        Some(s) => String::from_utf8_lossy(vm.str_bytes(s).unwrap_or_default()).into_owned(),
+        Some(s) => {
+            // Copied and scanned once per option letter asked for.
+            vm.charge_scan(s)?;
+            String::from_utf8_lossy(vm.str_bytes(s).unwrap_or_default()).into_owned()
+        }
         None => "flnSrtu".to_string(),
     };
     if what.starts_with('>') {
@@ -444,6 +448,8 @@ fn sethook(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         None
     } else {
         let smask = vm.check_string(args, a + 2)?;
+        // Scanned for each event letter.
+        vm.charge_scan(smask)?;
         vm.check_function(args, a + 1)?;
         // `(int)luaL_optinteger`: counts wrap to C's int.
         let count = vm.opt_integer(args, a + 3, 0)? as i32;

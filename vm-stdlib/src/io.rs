@@ -732,12 +732,21 @@ fn new_file(vm: &mut Vm, stream: Stream) -> LuaResult<Value> {
         Value::Table(mt) => Some(mt),
         _ => None,
     };
+    // (Refused, the stream closes as it drops.)
+    vm.make_room(OPEN_FILE_BYTES)?;
     let file = vm.new_userdata(Box::new(LuaFile {
         stream: Some(stream),
     }));
+    // Its read and write buffers, as the memory limit counts them while
+    // the handle is open (`close_handle` gives them back).
+    vm.set_userdata_size(file, OPEN_FILE_BYTES);
     vm.set_metatable(file, mt)?;
     Ok(file)
 }
+
+/// What an open handle holds beside itself: its buffer (one of reading
+/// or writing at a time, mostly).
+const OPEN_FILE_BYTES: usize = BUFFER_SIZE;
 
 /// Whether `v` is a file handle, and if so whether it is open.
 fn file_state(vm: &Vm, v: Value) -> Option<bool> {
@@ -796,6 +805,7 @@ fn close_handle(vm: &mut Vm, file: Value) -> LuaResult<Step> {
     else {
         unreachable!("the handle was checked to be open")
     };
+    vm.set_userdata_size(file, 0);
     match close_stream(stream) {
         Ok(Closed::File(r)) => file_result(vm, r.map(|()| Value::Bool(true)), None),
         Ok(Closed::Pipe(Ok(status))) => exec_result(vm, status),
@@ -1331,8 +1341,12 @@ fn read_k(vm: &mut Vm, args: Args, _status: Status, how: i64) -> LuaResult<Step>
 /// run by `/bin/sh` ("r") or writing its input ("w").
 fn io_popen(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let command = check_c_string(vm, args, 1)?;
+    // Only "r" and "w" are valid: two bytes tell them from anything else.
     let mode = match vm.opt_string(args, 2)? {
-        Some(s) => until_nul(vm.str_bytes(s).unwrap_or_default()).to_vec(),
+        Some(s) => {
+            let m = vm.str_bytes(s).unwrap_or_default();
+            until_nul(&m[..m.len().min(2)]).to_vec()
+        }
         None => b"r".to_vec(),
     };
     let reading = match &mode[..] {

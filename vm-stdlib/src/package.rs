@@ -298,14 +298,16 @@ fn search_path(
     let name = if sep.is_empty() {
         name.to_vec()
     } else {
-        let len = replaced_len(name, sep, rep);
-        owed.add(vm, name.len().saturating_add(len))?;
+        // The separator's table, the name's scan, the new name.
+        owed.add(vm, sep.len().saturating_add(name.len()))?;
+        let len = replaced_len(vm, name, sep, rep)?;
+        owed.add(vm, len)?;
         replace(vm, name, sep, rep, len)?
     };
     let mut tried = Vec::new();
     // Empty templates too: PUC lists them as "no file ''".
     for template in path.split(|&c| c == b';') {
-        let len = replaced_len(template, b"?", &name);
+        let len = replaced_len(vm, template, b"?", &name)?;
         owed.add(vm, template.len().saturating_add(len))?;
         let file = replace(vm, template, b"?", &name, len)?;
         vm.charge(1)?;
@@ -357,33 +359,75 @@ fn bytes_to_path(b: &[u8]) -> std::path::PathBuf {
 fn replace(vm: &mut Vm, s: &[u8], from: &[u8], to: &[u8], len: usize) -> LuaResult<Vec<u8>> {
     let mut out = Vec::new();
     crate::auxlib::reserve_bytes(vm, &mut out, len)?;
-    let mut i = 0;
-    while i < s.len() {
-        if s[i..].starts_with(from) {
-            out.extend_from_slice(to);
-            i += from.len();
-        } else {
-            out.push(s[i]);
-            i += 1;
-        }
-    }
+    let mut copied = 0;
+    Matches::new(vm, from)?.each(s, |at| {
+        out.extend_from_slice(&s[copied..at]);
+        out.extend_from_slice(to);
+        copied = at + from.len();
+    });
+    out.extend_from_slice(&s[copied..]);
     Ok(out)
 }
 
-/// The length of `replace(s, from, to)`: the non-overlapping occurrences
-/// of `from` (not empty) are counted as `replace` finds them.
-fn replaced_len(s: &[u8], from: &[u8], to: &[u8]) -> usize {
-    debug_assert!(!from.is_empty());
-    let (mut i, mut n) = (0, 0);
-    while i < s.len() {
-        if s[i..].starts_with(from) {
-            n += 1;
-            i += from.len();
-        } else {
-            i += 1;
+/// The length of `replace(s, from, to)`.
+fn replaced_len(vm: &mut Vm, s: &[u8], from: &[u8], to: &[u8]) -> LuaResult<usize> {
+    let mut n = 0usize;
+    Matches::new(vm, from)?.each(s, |_| n += 1);
+    Ok((s.len() - n * from.len()).saturating_add(n.saturating_mul(to.len())))
+}
+
+/// A search for the non-overlapping occurrences of a pattern, left to
+/// right as `luaL_gsub` finds them with `strstr`, in time linear in the
+/// subject and the pattern whatever they hold (Knuth-Morris-Pratt): a
+/// separator of half a megabyte is no quadratic scan of a long name.
+struct Matches<'p> {
+    pat: &'p [u8],
+    /// `fail[i]`: the length of the longest proper border of `pat[..=i]`.
+    fail: Vec<usize>,
+}
+
+impl<'p> Matches<'p> {
+    fn new(vm: &mut Vm, pat: &'p [u8]) -> LuaResult<Self> {
+        debug_assert!(!pat.is_empty());
+        // A long separator's table is large: checked and allocated
+        // fallibly (its building is paid with the search, `search_path`).
+        let bytes = pat.len().saturating_mul(std::mem::size_of::<usize>());
+        vm.reserve_memory(bytes)?;
+        let mut fail = Vec::new();
+        if fail.try_reserve_exact(pat.len()).is_err() {
+            return Err(vm.memory_error());
+        }
+        fail.resize(pat.len(), 0);
+        let mut k = 0;
+        for i in 1..pat.len() {
+            while k > 0 && pat[i] != pat[k] {
+                k = fail[k - 1];
+            }
+            if pat[i] == pat[k] {
+                k += 1;
+            }
+            fail[i] = k;
+        }
+        Ok(Matches { pat, fail })
+    }
+
+    /// Calls `found` with the start of each occurrence in `s`.
+    fn each(&self, s: &[u8], mut found: impl FnMut(usize)) {
+        let mut k = 0;
+        for (i, &c) in s.iter().enumerate() {
+            while k > 0 && c != self.pat[k] {
+                k = self.fail[k - 1];
+            }
+            if c == self.pat[k] {
+                k += 1;
+            }
+            if k == self.pat.len() {
+                found(i + 1 - k);
+                // Non-overlapping: the search starts afresh after a match.
+                k = 0;
+            }
         }
     }
-    (s.len() - n * from.len()).saturating_add(n.saturating_mul(to.len()))
 }
 
 /// `package.searchpath(name, path [, sep [, rep]])`.
@@ -545,7 +589,7 @@ mod tests {
     fn templates_and_replacements() {
         let mut vm = Vm::new();
         let mut rep = |s: &[u8], from: &[u8], to: &[u8]| {
-            let len = replaced_len(s, from, to);
+            let len = replaced_len(&mut vm, s, from, to).unwrap();
             let r = replace(&mut vm, s, from, to, len).unwrap();
             assert_eq!(r.len(), len);
             r
@@ -553,6 +597,11 @@ mod tests {
         assert_eq!(rep(b"a.b.c", b".", b"/"), b"a/b/c");
         assert_eq!(rep(b"./?.lua;?/x", b"?", b"m"), b"./m.lua;m/x");
         assert_eq!(rep(b"a::b:", b"::", b"."), b"a.b:");
+        // Non-overlapping, left to right, as `strstr` from each match on.
+        assert_eq!(rep(b"aaaa", b"aa", b"b"), b"bb");
+        assert_eq!(rep(b"aaa", b"aa", b"b"), b"ba");
+        assert_eq!(rep(b"abababc", b"abc", b"!"), b"abab!");
+        assert_eq!(rep(b"xyz", b"longer than it", b"!"), b"xyz");
         let err = search_path(
             &mut vm,
             b"no.such",

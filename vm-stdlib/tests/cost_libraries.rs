@@ -365,7 +365,9 @@ fn formats_failing_late_are_paid_for() {
 #[test]
 fn long_arguments_are_paid_for_whatever_the_result() {
     let setup = "local N = 1 << 20 local S = string.rep('x', N)
-                 local F = load('error(1)', S) local G = load('error(1)', 'x') ";
+                 local F = load('error(1)', S) local G = load('error(1)', 'x')
+                 local I = 'i' .. string.rep('1', N) local T = string.rep('S', N)
+                 local A, B = S .. 'a', S .. 'b' local H = string.rep('x', N // 2) .. 'y' ";
     paid(
         setup,
         &[
@@ -389,6 +391,44 @@ fn long_arguments_are_paid_for_whatever_the_result() {
             ("os.setlocale(S)", "os.setlocale('x')", 0),
             // An error in a chunk named by a long text shows 45 bytes of it.
             ("pcall(F)", "pcall(G)", 0),
+            // Options are compared in place; a refused one is quoted.
+            ("pcall(collectgarbage, S)", "pcall(collectgarbage, 'x')", MB),
+            (
+                "pcall(io.stdout.seek, io.stdout, S)",
+                "pcall(io.stdout.seek, io.stdout, 'x')",
+                MB,
+            ),
+            (
+                "pcall(io.popen, 'true', S)",
+                "pcall(io.popen, 'true', 'x')",
+                0,
+            ),
+            // Option letters are looked for in the whole string.
+            ("debug.getinfo(print, T)", "debug.getinfo(print, 'S')", MB),
+            ("debug.sethook(print, S)", "debug.sethook(print, 'x')", MB),
+            // A format is scanned before its first item fails.
+            (
+                "pcall(string.pack, I, 1)",
+                "pcall(string.pack, 'i1', 1)",
+                MB,
+            ),
+            // `assert` copies its message as `error` does.
+            ("pcall(assert, false, S)", "pcall(assert, false, 'x')", MB),
+            // No numeral: it fails at the first stray byte.
+            (
+                "pcall(function() for j = S, 1 do end end)",
+                "pcall(function() for j = 'x', 1 do end end)",
+                0,
+            ),
+            // Sorting compares two long strings byte by byte.
+            ("table.sort({B, A})", "table.sort({'b', 'a'})", MB),
+            // A long separator: its table, the name's scan, the new name
+            // (the name again), the file name and the "no file" entry.
+            (
+                "package.searchpath(S, '?', H, '')",
+                "package.searchpath('x', '?', H, '')",
+                4 * MB,
+            ),
         ],
     );
 }

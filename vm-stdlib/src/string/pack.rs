@@ -249,6 +249,8 @@ fn missing(vm: &mut Vm, arg: usize, expected: &str) -> LuaError {
 
 fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let fmt = vm.check_string(args, 1)?;
+    // The format is scanned and copied first, whatever fails later.
+    vm.charge_scan(fmt)?;
     let fmt = vm.str_bytes(fmt).unwrap_or_default();
     let f = Format::new(fmt);
     let st = Packing {

@@ -277,7 +277,7 @@ impl Ops for Raw {
     }
 
     fn less(&mut self, vm: &mut Vm, _: Value, a: Value, b: Value) -> Answer<bool> {
-        self.count += 1;
+        self.count += 1 + compare_cost(vm, a, b);
         Ok(raw_less(vm, a, b))
     }
 }
@@ -576,7 +576,7 @@ impl Sorter<Raw> {
         let mut in_i = self.int(vm, PHASE) == PART_I;
         let pivot = vm.frame_get(self.args, PIVOT);
         let mut a_i = vm.frame_get(self.args, AI);
-        let mut units = 0;
+        let mut units = 0u64;
         let stopped = loop {
             if in_i {
                 // `while a[++i] < P`
@@ -585,7 +585,7 @@ impl Sorter<Raw> {
                     break None;
                 };
                 i += 1;
-                units += 2;
+                units += 2 + compare_cost(vm, v, pivot);
                 if lt {
                     if i == up - 1 {
                         return Err(invalid_order(vm));
@@ -600,7 +600,7 @@ impl Sorter<Raw> {
                 let Some(gt) = raw_less(vm, pivot, v) else {
                     break None;
                 };
-                units += 2;
+                units += 2 + compare_cost(vm, pivot, v);
                 if gt {
                     if j - 1 < i {
                         return Err(invalid_order(vm));
@@ -638,6 +638,18 @@ impl Sorter<Raw> {
             vm.charge(std::mem::take(&mut self.ops.count))?;
         }
         Ok(stopped)
+    }
+}
+
+/// The units a raw comparison of `a` and `b` costs beyond the step it is
+/// part of: two long strings are compared byte by byte (the shorter's
+/// length at worst, a unit per 32 bytes, as the `<` operator pays).
+fn compare_cost(vm: &Vm, a: Value, b: Value) -> u64 {
+    match (vm.str_bytes(a), vm.str_bytes(b)) {
+        (Some(x), Some(y)) if matches!((a, b), (Value::Str(_), Value::Str(_))) => {
+            (x.len().min(y.len()) / 32) as u64
+        }
+        _ => 0,
     }
 }
 
