@@ -113,6 +113,8 @@ pub(crate) struct Heap {
     pub(crate) threads: Arena<ThreadRef, Box<Thread>>,
     pub(crate) userdata: Arena<UserDataRef, UserData>,
     intern: HashTable<StrRef>,
+    /// The keys of the string hash (`hash_bytes`).
+    keys: HashKeys,
     /// Bytes allocated since the last collection (approximate).
     pub(crate) debt: usize,
     /// Bytes found live by the last collection (approximate).
@@ -130,6 +132,13 @@ impl Default for Heap {
     /// its own, spread over the version space by a multiplicative hash of
     /// a process-wide count, and the same for the same order of creation.
     fn default() -> Self {
+        Heap::with_keys(HashKeys::random())
+    }
+}
+
+impl Heap {
+    /// An empty heap (see `Default`) whose string hash has `keys`.
+    pub(crate) fn with_keys(keys: HashKeys) -> Self {
         static HEAPS: AtomicU32 = AtomicU32::new(0);
         let n = HEAPS.fetch_add(1, Ordering::Relaxed);
         let base = n.wrapping_mul(0x9E37_79B9) | 1;
@@ -142,6 +151,7 @@ impl Default for Heap {
             threads: Arena::with_base(base),
             userdata: Arena::with_base(base),
             intern: HashTable::default(),
+            keys,
             debt: 0,
             live: 0,
             limit: None,
@@ -199,27 +209,79 @@ pub(crate) fn str_cost(len: usize) -> usize {
     STR_OVERHEAD + (len.saturating_add(8 + 15) & !15)
 }
 
-/// A fast, deterministic (unseeded) hash of a byte string.
-pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
-    const K: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut h: u64 = (bytes.len() as u64).wrapping_mul(K);
-    let mut chunks = bytes.chunks_exact(8);
+/// The secret the string hash is keyed with, per VM: random by default,
+/// so that a program cannot choose strings that all land in one bucket of
+/// the intern table (which every string creation probes), or fixed for
+/// a run that must be replayed exactly (`Vm::with_hash_seed`). Nothing a
+/// program sees depends on it: tables order their keys by insertion.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HashKeys([u64; 4]);
+
+impl HashKeys {
+    /// Keys derived from `seed` (splitmix64).
+    pub(crate) fn from_seed(seed: u64) -> Self {
+        let mut state = seed;
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        HashKeys([next(), next(), next(), next()])
+    }
+
+    /// Keys from the operating system's randomness, as `std`'s hash maps
+    /// take theirs.
+    pub(crate) fn random() -> Self {
+        use std::hash::{BuildHasher, Hasher};
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(0x5EED);
+        HashKeys::from_seed(h.finish())
+    }
+}
+
+/// The high and low halves of the full product, folded: each input bit
+/// reaches every output bit.
+#[inline(always)]
+fn folded_multiply(x: u64, y: u64) -> u64 {
+    let p = u128::from(x) * u128::from(y);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// Up to eight bytes, little-endian, zero-padded.
+#[inline(always)]
+fn read_padded(b: &[u8]) -> u64 {
+    let mut buf = [0u8; 8];
+    buf[..b.len()].copy_from_slice(b);
+    u64::from_le_bytes(buf)
+}
+
+/// A fast keyed hash of a byte string: 16 bytes at a time, each pair of
+/// words folded with the keys through a full multiply (after foldhash and
+/// wyhash), so that colliding strings cannot be made without the keys.
+pub(crate) fn hash_bytes(keys: &HashKeys, bytes: &[u8]) -> u64 {
+    let [k0, k1, k2, k3] = keys.0;
+    let mut h = k0 ^ (bytes.len() as u64);
+    let mut chunks = bytes.chunks_exact(16);
     for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+        let (a, b) = (read_padded(&c[..8]), read_padded(&c[8..]));
+        h = folded_multiply(a ^ k1, b ^ k2 ^ h);
     }
-    let mut tail = 0u64;
-    for (i, &b) in chunks.remainder().iter().enumerate() {
-        tail |= (b as u64) << (8 * i);
-    }
-    h = (h.rotate_left(5) ^ tail).wrapping_mul(K);
-    h ^ (h >> 29)
+    let rest = chunks.remainder();
+    let (a, b) = if rest.len() > 8 {
+        (read_padded(&rest[..8]), read_padded(&rest[8..]))
+    } else {
+        (read_padded(rest), 0)
+    };
+    h = folded_multiply(a ^ k1 ^ h, b ^ k2);
+    folded_multiply(h ^ k3, k0 | 1)
 }
 
 impl Heap {
     /// Interns `bytes`, returning the one string handle with that content.
     pub(crate) fn intern(&mut self, bytes: &[u8]) -> StrRef {
-        let hash = hash_bytes(bytes);
+        let hash = hash_bytes(&self.keys, bytes);
         match self.interned(hash, bytes) {
             Some(r) => r,
             None => self.insert_str(hash, bytes.into()),
@@ -230,7 +292,7 @@ impl Heap {
     /// to its length) instead of a copy, so a large result is never held
     /// twice.
     pub(crate) fn intern_vec(&mut self, bytes: Vec<u8>) -> StrRef {
-        let hash = hash_bytes(&bytes);
+        let hash = hash_bytes(&self.keys, &bytes);
         match self.interned(hash, &bytes) {
             Some(r) => r,
             None => self.insert_str(hash, bytes.into_boxed_slice()),
@@ -259,7 +321,7 @@ impl Heap {
     /// The interned string with content `bytes`, if one exists (no
     /// allocation).
     pub(crate) fn find_str(&self, bytes: &[u8]) -> Option<StrRef> {
-        self.interned(hash_bytes(bytes), bytes)
+        self.interned(hash_bytes(&self.keys, bytes), bytes)
     }
 
     /// The bytes of a string.
@@ -432,8 +494,27 @@ mod tests {
     }
 
     #[test]
-    fn hash_depends_on_every_byte() {
-        assert_ne!(hash_bytes(b"abcdefgh1"), hash_bytes(b"abcdefgh2"));
-        assert_ne!(hash_bytes(b""), hash_bytes(b"\0"));
+    fn hash_depends_on_every_byte_and_the_keys() {
+        let k = HashKeys::from_seed(7);
+        let h = |b: &[u8]| hash_bytes(&k, b);
+        assert_ne!(h(b"abcdefgh1"), h(b"abcdefgh2"));
+        assert_ne!(h(b""), h(b"\0"));
+        // Every byte of every length, in every position of a 16-byte block
+        // and of the tail, and the length itself, change the hash.
+        for len in 0..40usize {
+            let base = vec![b'a'; len];
+            assert_ne!(h(&base), h(&[base.as_slice(), b"\0"].concat()), "{len}");
+            for i in 0..len {
+                let mut other = base.clone();
+                other[i] = b'b';
+                assert_ne!(h(&base), h(&other), "{len} {i}");
+            }
+        }
+        // A fixed seed gives the same hash; another seed another one.
+        assert_eq!(hash_bytes(&HashKeys::from_seed(7), b"key"), h(b"key"));
+        assert_ne!(hash_bytes(&HashKeys::from_seed(8), b"key"), h(b"key"));
+        // Random keys differ between heaps (one chance in 2^64 otherwise).
+        let (a, b) = (HashKeys::random(), HashKeys::random());
+        assert_ne!(hash_bytes(&a, b"key"), hash_bytes(&b, b"key"));
     }
 }

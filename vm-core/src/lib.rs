@@ -6,7 +6,8 @@
 //! `vm-cli`) add those on top of its public API.
 //!
 //! The public API is re-exported here, by concern:
-//! - [`Vm`]: one Lua state (`lua.h`). [`Vm::load`] compiles a chunk,
+//! - [`Vm`]: one Lua state (`lua.h`), its string hash keyed by a random
+//!   secret ([`Vm::with_hash_seed`] fixes it for replays). [`Vm::load`] compiles a chunk,
 //!   [`Vm::call`] runs a function, [`Vm::exec`] does both; globals, tables,
 //!   strings and rooting ([`Vm::root`], [`RootId`]) are methods of `Vm`.
 //! - Driving: [`Vm::start`] runs a call on the main thread and

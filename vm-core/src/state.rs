@@ -481,7 +481,19 @@ impl Vm {
 
     /// Creates a VM with an empty globals table and no libraries.
     pub fn new() -> Box<Vm> {
-        let mut heap = Heap::default();
+        Vm::with_heap(Heap::default())
+    }
+
+    /// A VM whose string hash is keyed by `seed` instead of a random
+    /// secret: for runs that must be replayed exactly, down to the intern
+    /// table's layout. Programs cannot tell the difference (tables order
+    /// their keys by insertion); a fixed seed only gives up the
+    /// protection against strings chosen to collide.
+    pub fn with_hash_seed(seed: u64) -> Box<Vm> {
+        Vm::with_heap(Heap::with_keys(crate::heap::HashKeys::from_seed(seed)))
+    }
+
+    fn with_heap(mut heap: Heap) -> Box<Vm> {
         let main = heap.threads.insert(Box::default());
         let registry = heap.new_table(Table::new());
         let globals = heap.new_table(Table::new());
