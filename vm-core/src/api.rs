@@ -111,15 +111,21 @@ impl Vm {
         }
     }
 
-    /// Whether a native is running: the running thread's top frame is a
-    /// native's. Only then may values be pushed (the top of a parked Lua
-    /// frame is inside its registers).
+    /// The base of the running native's frame, when a native is running
+    /// (the running thread's top frame is a native's).
+    #[inline]
+    fn native_base(&self) -> Option<usize> {
+        match self.th.frames.last() {
+            Some(ci) if matches!(ci.kind, crate::state::FrameKind::Native(_)) => Some(ci.base),
+            _ => None,
+        }
+    }
+
+    /// Whether a native is running. Only then may values be pushed (the
+    /// top of a parked Lua frame is inside its registers).
     #[inline]
     pub(crate) fn in_native(&self) -> bool {
-        matches!(
-            self.th.frames.last(),
-            Some(ci) if matches!(ci.kind, crate::state::FrameKind::Native(_))
-        )
+        self.native_base().is_some()
     }
 
     /// Whether `args` is the running native's own. An `Args` kept past its
@@ -128,11 +134,7 @@ impl Vm {
     /// a native's frame refuse it.
     #[inline]
     fn own_frame(&self, args: Args) -> bool {
-        matches!(
-            self.th.frames.last(),
-            Some(ci) if matches!(ci.kind, crate::state::FrameKind::Native(_))
-                && ci.base == args.base
-        )
+        self.native_base() == Some(args.base)
     }
 
     /// `own_frame`, noting the misuse by `what` when it is not.

@@ -782,15 +782,22 @@ fn charge_compile(vm: &mut Vm, chunk: &[u8]) -> LuaResult<()> {
 
 /// `load`'s mode argument as given (default "bt").
 fn load_mode(vm: &mut Vm, args: Args, i: usize) -> LuaResult<String> {
-    Ok(match vm.opt_string(args, i)? {
-        Some(m) => {
-            // Copied, scanned, and quoted by a refusal.
-            let len = vm.str_bytes(m).map_or(0, <[u8]>::len);
-            crate::string::cost::charge_bytes(vm, len.saturating_mul(3))?;
-            String::from_utf8_lossy(vm.str_bytes(m).unwrap_or_default()).into_owned()
-        }
-        None => "bt".to_string(),
-    })
+    // Copied, scanned, and quoted by a refusal.
+    Ok(paid_text(vm, args, i)?.unwrap_or_else(|| "bt".to_string()))
+}
+
+/// Optional string argument `i` as text, paid for three times over: the
+/// mode or file name it is gets copied, scanned or put in a chunk name,
+/// and quoted by an error.
+fn paid_text(vm: &mut Vm, args: Args, i: usize) -> LuaResult<Option<String>> {
+    let Some(s) = vm.opt_string(args, i)? else {
+        return Ok(None);
+    };
+    let len = vm.str_bytes(s).map_or(0, <[u8]>::len);
+    crate::string::cost::charge_bytes(vm, len.saturating_mul(3))?;
+    Ok(Some(
+        String::from_utf8_lossy(vm.str_bytes(s).unwrap_or_default()).into_owned(),
+    ))
 }
 
 /// `load`'s results: the function, or `nil` and the error message.
@@ -814,26 +821,13 @@ pub use crate::chunkfile::{load_file, skip_file_header};
 
 /// `loadfile([filename [, mode [, env]]])`.
 fn loadfile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let name = file_name_arg(vm, args)?;
+    let name = paid_text(vm, args, 1)?;
     let mode = load_mode(vm, args, 2)?;
     vm.frame_truncate(args, args.len());
     if let Err(e) = chunkfile::start(vm, name.as_deref(), &mode) {
         return finish_load(vm, Err(e));
     }
     loadfile_k(vm, args, Status::Ok, 0)
-}
-
-/// The optional file name of `loadfile` and `dofile`, paid for: it is
-/// copied into the chunk's name and into an error that quotes it.
-fn file_name_arg(vm: &mut Vm, args: Args) -> LuaResult<Option<String>> {
-    let Some(n) = vm.opt_string(args, 1)? else {
-        return Ok(None);
-    };
-    let len = vm.str_bytes(n).map_or(0, <[u8]>::len);
-    crate::string::cost::charge_bytes(vm, len.saturating_mul(3))?;
-    Ok(Some(
-        String::from_utf8_lossy(vm.str_bytes(n).unwrap_or_default()).into_owned(),
-    ))
 }
 
 /// Goes on reading the file (`chunkfile::steps`), its state above the
@@ -850,7 +844,7 @@ fn loadfile_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<
 /// `dofile([filename])`: runs the file's chunk and returns its results;
 /// errors propagate (and the call may yield, as in 5.4).
 fn dofile(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let name = file_name_arg(vm, args)?;
+    let name = paid_text(vm, args, 1)?;
     vm.frame_truncate(args, args.len());
     chunkfile::start(vm, name.as_deref(), "bt")?;
     dofile_load_k(vm, args, Status::Ok, 0)

@@ -300,16 +300,18 @@ fn search_path(
     } else {
         // The separator's table, the name's scan, the new name.
         owed.add(vm, sep.len().saturating_add(name.len()))?;
-        let len = replaced_len(vm, name, sep, rep)?;
+        let sep = Matches::new(vm, sep)?;
+        let len = replaced_len(name, &sep, rep);
         owed.add(vm, len)?;
-        replace(vm, name, sep, rep, len)?
+        replace(vm, name, &sep, rep, len)?
     };
+    let mark = Matches::new(vm, b"?")?;
     let mut tried = Vec::new();
     // Empty templates too: PUC lists them as "no file ''".
     for template in path.split(|&c| c == b';') {
-        let len = replaced_len(vm, template, b"?", &name)?;
+        let len = replaced_len(template, &mark, &name);
         owed.add(vm, template.len().saturating_add(len))?;
-        let file = replace(vm, template, b"?", &name, len)?;
+        let file = replace(vm, template, &mark, &name, len)?;
         vm.charge(1)?;
         if std::fs::File::open(bytes_to_path(&file)).is_ok() {
             owed.settle(vm)?;
@@ -354,26 +356,26 @@ fn bytes_to_path(b: &[u8]) -> std::path::PathBuf {
     String::from_utf8_lossy(b).into_owned().into()
 }
 
-/// `s` with every occurrence of `from` (not empty) replaced by `to`,
-/// `len` bytes long (`replaced_len`), its room checked first.
-fn replace(vm: &mut Vm, s: &[u8], from: &[u8], to: &[u8], len: usize) -> LuaResult<Vec<u8>> {
+/// `s` with every occurrence of `from`'s pattern replaced by `to`, `len`
+/// bytes long (`replaced_len`), its room checked first.
+fn replace(vm: &mut Vm, s: &[u8], from: &Matches, to: &[u8], len: usize) -> LuaResult<Vec<u8>> {
     let mut out = Vec::new();
     crate::auxlib::reserve_bytes(vm, &mut out, len)?;
     let mut copied = 0;
-    Matches::new(vm, from)?.each(s, |at| {
+    from.each(s, |at| {
         out.extend_from_slice(&s[copied..at]);
         out.extend_from_slice(to);
-        copied = at + from.len();
+        copied = at + from.pat.len();
     });
     out.extend_from_slice(&s[copied..]);
     Ok(out)
 }
 
 /// The length of `replace(s, from, to)`.
-fn replaced_len(vm: &mut Vm, s: &[u8], from: &[u8], to: &[u8]) -> LuaResult<usize> {
+fn replaced_len(s: &[u8], from: &Matches, to: &[u8]) -> usize {
     let mut n = 0usize;
-    Matches::new(vm, from)?.each(s, |_| n += 1);
-    Ok((s.len() - n * from.len()).saturating_add(n.saturating_mul(to.len())))
+    from.each(s, |_| n += 1);
+    (s.len() - n * from.pat.len()).saturating_add(n.saturating_mul(to.len()))
 }
 
 /// A search for the non-overlapping occurrences of a pattern, left to
@@ -582,15 +584,16 @@ fn loadlib(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 
 #[cfg(test)]
 mod tests {
-    use super::{env_path, replace, replaced_len, search_path};
+    use super::{env_path, replace, replaced_len, search_path, Matches};
     use vm_core::Vm;
 
     #[test]
     fn templates_and_replacements() {
         let mut vm = Vm::new();
         let mut rep = |s: &[u8], from: &[u8], to: &[u8]| {
-            let len = replaced_len(&mut vm, s, from, to).unwrap();
-            let r = replace(&mut vm, s, from, to, len).unwrap();
+            let from = Matches::new(&mut vm, from).unwrap();
+            let len = replaced_len(s, &from, to);
+            let r = replace(&mut vm, s, &from, to, len).unwrap();
             assert_eq!(r.len(), len);
             r
         };

@@ -646,9 +646,7 @@ impl Sorter<Raw> {
 /// length at worst, a unit per 32 bytes, as the `<` operator pays).
 fn compare_cost(vm: &Vm, a: Value, b: Value) -> u64 {
     match (vm.str_bytes(a), vm.str_bytes(b)) {
-        (Some(x), Some(y)) if matches!((a, b), (Value::Str(_), Value::Str(_))) => {
-            (x.len().min(y.len()) / 32) as u64
-        }
+        (Some(x), Some(y)) => (x.len().min(y.len()) / 32) as u64,
         _ => 0,
     }
 }
