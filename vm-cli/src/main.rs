@@ -289,10 +289,9 @@ fn load(vm: &mut Vm, text: &[u8], chunkname: &str) -> Option<Value> {
 /// interpreter and options at negative indices.
 fn create_arg_table(vm: &mut Vm, argv: &[String], script: usize) -> LuaResult<()> {
     let t = vm.new_table();
-    let Value::Table(tr) = t else { unreachable!() };
     for (i, a) in argv.iter().enumerate() {
         let v = vm.new_str(a.as_bytes());
-        let _ = vm.raw_set(tr, Value::Int(i as i64 - script as i64), v);
+        vm.raw_set(t, Value::Int(i as i64 - script as i64), v)?;
     }
     vm.set_global("arg", t)
 }

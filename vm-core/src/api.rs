@@ -3,6 +3,7 @@
 //! rooting values. The argument checks and positioned errors built on it
 //! are in `auxlib.rs`, as `lauxlib.c` is built on `lapi.c`.
 
+use crate::convert::IntoLua;
 use crate::error::{LuaError, LuaResult};
 use crate::heap::{NativeClosure, Upval};
 use crate::meta::Tm;
@@ -180,6 +181,16 @@ impl Vm {
         e
     }
 
+    /// `with_message` without running Lua: a `__tostring` is not called
+    /// (for errors met where a native may be running).
+    #[cold]
+    pub(crate) fn with_text(&mut self, mut e: LuaError) -> LuaError {
+        if e.0.message.is_none() {
+            e.0.message = Some(self.error_text(e.0.value));
+        }
+        e
+    }
+
     pub(crate) fn api_error(&mut self, msg: &str) -> LuaError {
         let v = self.new_str(msg.as_bytes());
         let mut e = LuaError::new(v);
@@ -284,9 +295,9 @@ impl Vm {
         }
     }
 
-    /// Creates an empty table.
-    pub fn new_table(&mut self) -> Value {
-        Value::Table(self.heap.new_table(Table::new()))
+    /// Creates an empty table ([`Vm::create_table`] is the owned handle).
+    pub fn new_table(&mut self) -> TableRef {
+        self.heap.new_table(Table::new())
     }
 
     /// Creates a full userdata holding `data`, without a metatable
@@ -384,8 +395,8 @@ impl Vm {
     ///
     /// # Errors
     /// "bad handle" if `v` is not a value of this VM.
-    pub fn set_global(&mut self, name: &str, v: Value) -> LuaResult<()> {
-        self.check_owned("Vm::set_global", v)?;
+    pub fn set_global<V: IntoLua>(&mut self, name: &str, v: V) -> LuaResult<()> {
+        let v = self.to_value(v)?;
         let k = self.heap.intern(name.as_bytes());
         self.raw_store(self.globals, Value::Str(k), v)
     }

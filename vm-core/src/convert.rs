@@ -9,11 +9,15 @@
 //!   a tuple of up to 8, or [`Variadic`]) and reports failures exactly as
 //!   `luaL_argerror` does: `bad argument #2 to 'f' (number expected, got
 //!   string)`.
-//! - [`IntoLuaMulti`] pushes a native's results: `()` for none, one value,
-//!   a tuple, [`Variadic`], or a `Result` whose error becomes a Lua error.
+//! - [`IntoLuaMulti`] pushes a native's results, or makes the arguments
+//!   of a call from Rust: `()` for none, one value, a tuple, [`Variadic`],
+//!   or a `Result` whose error becomes a Lua error. [`FromLuaMulti`] reads
+//!   a call's results the same ways ([`Function::call`](crate::Function::call),
+//!   [`Vm::eval`]).
 //! - [`Vm::create_function`] wraps a Rust closure `Fn(&mut Vm, A) -> R` as a
-//!   Lua function ([`Vm::create_plain_function`] for a closure without the
-//!   `&mut Vm` parameter); [`Vm::set_global_function`] also stores it in a
+//!   Lua function ([`Vm::create_function_mut`] for an `FnMut`,
+//!   [`Vm::create_plain_function`] for a closure without the `&mut Vm`
+//!   parameter); [`Vm::set_global_function`] also stores it in a
 //!   global. The name given identifies the closure (it is not persistable);
 //!   error messages name the function as Lua does, by how it was called or
 //!   by its global name, else `?`.
@@ -27,7 +31,8 @@
 //! | `Vec<u8>`, `&[u8]` | string | string (any bytes) or number |
 //! | `Option<T>` | nil for `None` | nil or absent is `None` |
 //! | [`Value`] | itself | itself (absent is nil) |
-//! | [`TableRef`], [`ThreadRef`], [`UserDataRef`], [`StrRef`], [`Function`] | the object | that type, else "table expected, got number", ... |
+//! | [`Table`](crate::Table), [`Function`](crate::Function), [`LuaString`](crate::LuaString), [`Thread`](crate::Thread), [`AnyUserData`](crate::AnyUserData) | the object | a new handle on an object of that type, else "table expected, got number", ... |
+//! | [`TableRef`], [`ThreadRef`], [`UserDataRef`], [`StrRef`] | the object | that type (a raw handle, for natives) |
 //! | `Vec<T>` | a sequence table `{t[1], ..., t[n]}` | (not converted) |
 //!
 //! `u8` is deliberately neither: `Vec<u8>` is a byte string, not a table of
@@ -71,9 +76,10 @@
 use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use crate::error::{LuaError, LuaResult};
+use crate::handle::Function;
 use crate::heap::{NativeClosure, RustClosure};
 use crate::native::{Args, NativeFunction, Step};
 use crate::number;
@@ -142,9 +148,13 @@ impl ConvertError {
         match self {
             ConvertError::Type { expected, got } => {
                 let got = vm.type_name_of(got);
-                vm.error(&format!("{expected} expected, got {got}"))
+                let e = vm.error(&format!("{expected} expected, got {got}"));
+                vm.with_text(e)
             }
-            ConvertError::Invalid(msg) => vm.error(&msg),
+            ConvertError::Invalid(msg) => {
+                let e = vm.error(&msg);
+                vm.with_text(e)
+            }
             ConvertError::Lua(e) => e,
         }
     }
@@ -227,6 +237,25 @@ pub trait IntoLuaMulti {
     /// # Errors
     /// A result that does not convert, or the `Err` of a `Result`.
     fn push_multi(self, vm: &mut Vm) -> LuaResult<usize>;
+
+    /// Appends the values to `out` (the arguments of a call made from
+    /// Rust, [`Function::call`](crate::Function::call)).
+    ///
+    /// # Errors
+    /// A value that does not convert, or the `Err` of a `Result`.
+    fn into_values(self, vm: &mut Vm, out: &mut Vec<Value>) -> LuaResult<()>;
+}
+
+/// A call's results as a Rust value: `()` (none read), any [`FromLua`]
+/// type (the first result, nil if there is none), a tuple of up to 8
+/// `FromLua` types (missing results read as nil), or [`Variadic`] (all
+/// of them). Results beyond those read are dropped, as in Lua.
+pub trait FromLuaMulti: Sized {
+    /// Converts `values`.
+    ///
+    /// # Errors
+    /// A [`ConvertError`] for the first value that does not convert.
+    fn from_lua_multi(values: Vec<Value>, vm: &mut Vm) -> Result<Self, ConvertError>;
 }
 
 // ---------------------------------------------------------------------------
@@ -425,39 +454,6 @@ impl<T: IntoLua> IntoLua for Vec<T> {
 // Handles
 // ---------------------------------------------------------------------------
 
-/// A function value, Lua or native: what a Rust function takes when it
-/// wants a callback ([`Function::value`] gives it to [`Vm::call`]).
-#[derive(Clone, Copy, Debug)]
-pub struct Function(Value);
-
-impl Function {
-    /// The function as a Lua value.
-    pub fn value(self) -> Value {
-        self.0
-    }
-}
-
-impl From<Function> for Value {
-    fn from(f: Function) -> Value {
-        f.0
-    }
-}
-
-impl IntoLua for Function {
-    fn into_lua(self, _vm: &mut Vm) -> LuaResult<Value> {
-        Ok(self.0)
-    }
-}
-
-impl FromLua for Function {
-    fn from_lua(value: Value, _vm: &mut Vm) -> Result<Self, ConvertError> {
-        match value {
-            Value::LuaFn(_) | Value::Native(_) => Ok(Function(value)),
-            _ => Err(ConvertError::expected("function", value)),
-        }
-    }
-}
-
 /// `IntoLua` and `FromLua` for a handle type and its `Value` variant.
 macro_rules! handle {
     ($($t:ty => $variant:ident, $name:literal;)*) => {$(
@@ -554,6 +550,23 @@ impl<T: IntoLua> IntoLuaMulti for Variadic<T> {
         }
         Ok(n)
     }
+
+    fn into_values(self, vm: &mut Vm, out: &mut Vec<Value>) -> LuaResult<()> {
+        for x in self.0 {
+            out.push(x.into_lua(vm)?);
+        }
+        Ok(())
+    }
+}
+
+impl<T: FromLua> FromLuaMulti for Variadic<T> {
+    fn from_lua_multi(values: Vec<Value>, vm: &mut Vm) -> Result<Self, ConvertError> {
+        values
+            .into_iter()
+            .map(|v| T::from_lua(v, vm))
+            .collect::<Result<Vec<T>, _>>()
+            .map(Variadic)
+    }
 }
 
 impl FromLuaArgs for () {
@@ -568,9 +581,25 @@ impl<T: FromLua> FromLuaArgs for T {
     }
 }
 
+impl FromLuaMulti for () {
+    fn from_lua_multi(_values: Vec<Value>, _vm: &mut Vm) -> Result<Self, ConvertError> {
+        Ok(())
+    }
+}
+
+impl<T: FromLua> FromLuaMulti for T {
+    fn from_lua_multi(values: Vec<Value>, vm: &mut Vm) -> Result<Self, ConvertError> {
+        T::from_lua(values.first().copied().unwrap_or_default(), vm)
+    }
+}
+
 impl IntoLuaMulti for () {
     fn push_multi(self, _vm: &mut Vm) -> LuaResult<usize> {
         Ok(0)
+    }
+
+    fn into_values(self, _vm: &mut Vm, _out: &mut Vec<Value>) -> LuaResult<()> {
+        Ok(())
     }
 }
 
@@ -579,6 +608,11 @@ impl<T: IntoLua> IntoLuaMulti for T {
         let v = self.into_lua(vm)?;
         vm.push(v);
         Ok(1)
+    }
+
+    fn into_values(self, vm: &mut Vm, out: &mut Vec<Value>) -> LuaResult<()> {
+        out.push(self.into_lua(vm)?);
+        Ok(())
     }
 }
 
@@ -589,14 +623,24 @@ impl<T: IntoLuaMulti, E: fmt::Display + 'static> IntoLuaMulti for Result<T, E> {
     fn push_multi(self, vm: &mut Vm) -> LuaResult<usize> {
         match self {
             Ok(x) => x.push_multi(vm),
-            Err(e) => {
-                let any: &dyn Any = &e;
-                match any.downcast_ref::<LuaError>() {
-                    Some(le) => Err(le.clone()),
-                    None => Err(vm.error(&e.to_string())),
-                }
-            }
+            Err(e) => Err(raised(vm, e)),
         }
+    }
+
+    fn into_values(self, vm: &mut Vm, out: &mut Vec<Value>) -> LuaResult<()> {
+        match self {
+            Ok(x) => x.into_values(vm, out),
+            Err(e) => Err(raised(vm, e)),
+        }
+    }
+}
+
+/// The `Err` of a Rust function's result as a Lua error.
+fn raised<E: fmt::Display + 'static>(vm: &mut Vm, e: E) -> LuaError {
+    let any: &dyn Any = &e;
+    match any.downcast_ref::<LuaError>() {
+        Some(le) => le.clone(),
+        None => vm.error(&e.to_string()),
     }
 }
 
@@ -610,6 +654,12 @@ macro_rules! tuples {
             }
         }
 
+        impl<$($t: FromLua),+> FromLuaMulti for ($($t,)+) {
+            fn from_lua_multi(values: Vec<Value>, vm: &mut Vm) -> Result<Self, ConvertError> {
+                Ok(($($t::from_lua(values.get($f).copied().unwrap_or_default(), vm)?,)+))
+            }
+        }
+
         impl<$($t: IntoLua),+> IntoLuaMulti for ($($t,)+) {
             fn push_multi(self, vm: &mut Vm) -> LuaResult<usize> {
                 let mut n = 0;
@@ -619,6 +669,11 @@ macro_rules! tuples {
                     n += 1;
                 )+
                 Ok(n)
+            }
+
+            fn into_values(self, vm: &mut Vm, out: &mut Vec<Value>) -> LuaResult<()> {
+                $( out.push(self.$f.into_lua(vm)?); )+
+                Ok(())
             }
         }
     )*};
@@ -655,7 +710,7 @@ impl Vm {
     /// A value Lua cannot represent (an integer beyond `i64`); "bad
     /// handle" for a handle that names no object of this VM.
     pub fn to_value<T: IntoLua>(&mut self, x: T) -> LuaResult<Value> {
-        let v = x.into_lua(self)?;
+        let v = x.into_lua(self).map_err(|e| self.with_text(e))?;
         // A handle converted as itself (`Value`, `Option<Value>`, `StrRef`).
         self.check_owned("Vm::to_value", v)?;
         Ok(v)
@@ -674,7 +729,7 @@ impl Vm {
     /// Creates a Lua function running a Rust closure with the raw native
     /// ABI (arguments in [`Args`], results pushed, a [`Step`] returned).
     /// `name` identifies it. Not persistable.
-    pub fn create_raw_function<F>(&mut self, name: &'static str, f: F) -> Value
+    pub fn create_raw_function<F>(&mut self, name: &'static str, f: F) -> Function
     where
         F: Fn(&mut Vm, Args) -> LuaResult<Step> + Send + Sync + 'static,
     {
@@ -682,11 +737,12 @@ impl Vm {
             name,
             func: Box::new(f),
         });
-        Value::Native(self.heap.new_native(NativeClosure {
+        let f = Value::Native(self.heap.new_native(NativeClosure {
             func: &RUST_CLOSURE,
             upvals: Vec::new(),
             closure: Some(closure),
-        }))
+        }));
+        self.hold_function(f)
     }
 
     /// Creates a Lua function running `f`: its arguments are converted to
@@ -696,6 +752,8 @@ impl Vm {
     ///
     /// `f` may capture state (counters, handles): such a function is not
     /// persistable (DESIGN.md section 3), unlike a [`NativeFunction`].
+    /// It may be called again while it runs (it calls Lua, which calls
+    /// it); a closure that needs `&mut` state is [`Vm::create_function_mut`].
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -708,11 +766,11 @@ impl Vm {
     /// let f = vm.create_function("tick", move |_, step: Option<usize>| {
     ///     c.fetch_add(step.unwrap_or(1), Ordering::Relaxed) + step.unwrap_or(1)
     /// });
-    /// vm.set_global("tick", f);
+    /// vm.set_global("tick", f).unwrap();
     /// vm.exec(b"tick() tick(5)", "=doc").unwrap();
     /// assert_eq!(calls.load(Ordering::Relaxed), 6);
     /// ```
-    pub fn create_function<A, R, F>(&mut self, name: &'static str, f: F) -> Value
+    pub fn create_function<A, R, F>(&mut self, name: &'static str, f: F) -> Function
     where
         A: FromLuaArgs,
         R: IntoLuaMulti,
@@ -724,9 +782,51 @@ impl Vm {
         })
     }
 
+    /// [`Vm::create_function`] for a closure that changes its own state
+    /// (`FnMut`) and need not be `Sync`. A call that reaches the function
+    /// again while it runs (through Lua code it calls) is the error
+    /// "Rust function 'name' called while it is running".
+    ///
+    /// ```
+    /// use vm_core::Vm;
+    ///
+    /// let mut vm = Vm::new();
+    /// let mut seen = Vec::new();
+    /// let log = vm.create_function_mut("log", move |_, line: String| {
+    ///     seen.push(line);
+    ///     seen.len()
+    /// });
+    /// vm.set_global("log", log).unwrap();
+    /// let n: i64 = vm.eval(b"log('a') return log('b')", "=doc").unwrap();
+    /// assert_eq!(n, 2);
+    /// ```
+    pub fn create_function_mut<A, R, F>(&mut self, name: &'static str, f: F) -> Function
+    where
+        A: FromLuaArgs,
+        R: IntoLuaMulti,
+        F: FnMut(&mut Vm, A) -> R + Send + 'static,
+    {
+        let f = Mutex::new(f);
+        self.create_raw_function(name, move |vm: &mut Vm, args: Args| {
+            let a = A::from_lua_args(vm, args)?;
+            let mut f = match f.try_lock() {
+                Ok(f) => f,
+                // A panic in an earlier call was caught and reported; the
+                // state it left is the closure's own business.
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {
+                    return Err(vm.error(&format!(
+                        "Rust function '{name}' called while it is running"
+                    )))
+                }
+            };
+            f(vm, a).push_multi(vm).map(Step::Return)
+        })
+    }
+
     /// As [`Vm::create_function`], for a closure that does not need the VM:
     /// `vm.create_plain_function("add", |(a, b): (i64, i64)| a + b)`.
-    pub fn create_plain_function<A, R, F>(&mut self, name: &'static str, f: F) -> Value
+    pub fn create_plain_function<A, R, F>(&mut self, name: &'static str, f: F) -> Function
     where
         A: FromLuaArgs,
         R: IntoLuaMulti,
@@ -745,7 +845,7 @@ impl Vm {
         R: IntoLuaMulti,
         F: Fn(&mut Vm, A) -> R + Send + Sync + 'static,
     {
-        let v = self.create_function(name, f);
-        self.set_global(name, v)
+        let f = self.create_function(name, f);
+        self.set_global(name, f)
     }
 }

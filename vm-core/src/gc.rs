@@ -5,7 +5,7 @@
 //! A collection:
 //! 1. marks from the roots (every thread's stack and open upvalues, the
 //!    registry, the globals, type metatables, the runtime's interned names,
-//!    the embedder's roots, finalizers already due),
+//!    the embedder's roots and owned handles, finalizers already due),
 //! 2. propagates through ephemeron tables until nothing changes,
 //! 3. clears weak values that point at unmarked objects,
 //! 4. moves unmarked objects that have a `__gc` to the "to be finalized"
@@ -345,6 +345,7 @@ impl Vm {
         for v in self.roots.values() {
             m.mark(*v);
         }
+        self.handles.mark(|v| m.mark(v));
         // A misuse noted by a native's frame writer waits there for the
         // native to return, across the collections its next pushes make.
         if let Some(e) = &self.misuse {

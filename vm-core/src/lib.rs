@@ -8,8 +8,9 @@
 //! The public API is re-exported here, by concern:
 //! - [`Vm`]: one Lua state (`lua.h`), its string hash keyed by a random
 //!   secret ([`Vm::with_hash_seed`] fixes it for replays). [`Vm::load`] compiles a chunk,
-//!   [`Vm::call`] runs a function, [`Vm::exec`] does both; globals, tables,
-//!   strings and rooting ([`Vm::root`], [`RootId`]) are methods of `Vm`.
+//!   [`Vm::call`] runs a function, [`Vm::exec`] does both; raw globals,
+//!   tables, strings and rooting ([`Vm::root`], [`RootId`]) are methods of
+//!   `Vm`.
 //! - Driving: [`Vm::start`] runs a call on the main thread and
 //!   [`Vm::resume`] runs a coroutine ([`Vm::new_thread`]), each with an
 //!   instruction budget; the [`Outcome`] says whether it returned, yielded,
@@ -18,14 +19,25 @@
 //!   run instead, its `__close` handlers run under a budget too
 //!   ([`Cancelled`]). Limits: [`Vm::set_instruction_limit`],
 //!   [`Vm::set_memory_limit`] ([`LIMIT_MESSAGE`], [`MEMORY_MESSAGE`]).
-//! - [`Value`]: a 16-byte `Copy` value; heap objects are handles
+//! - Owned handles, for Rust code: [`Table`], [`Function`], [`LuaString`],
+//!   [`Thread`] and [`AnyUserData`] keep their object alive while Rust
+//!   holds them (clones share it; dropping the last one releases it, from
+//!   any thread). Access is typed: [`Table::get`], [`Table::set`],
+//!   [`Table::len`], [`Table::pairs`], [`Table::sequence_values`],
+//!   [`Function::call`] with tuples of arguments and results,
+//!   [`Vm::eval`], [`Vm::globals`]; [`Vm::create_function`] (or
+//!   [`Vm::create_function_mut`] for an `FnMut`) makes a Rust closure a
+//!   Lua function. A handle used with another VM is an `Err`. See
+//!   `vm-stdlib/examples/embedding.rs` for a whole program.
+//! - [`Value`]: a 16-byte `Copy` value, what natives work with (the stack
+//!   roots their values); heap objects are raw handles
 //!   ([`TableRef`], [`StrRef`], [`LuaFnRef`], [`NativeRef`], [`ThreadRef`],
-//!   [`UserDataRef`]) into the VM's arenas. A handle stays valid while the
-//!   object is reachable from Lua (a stack, a table, a root): one kept
-//!   only by Rust goes stale at the next collection. Every function that
-//!   takes values checks them ([`Vm::owns`]), so a stale, made-up or
-//!   foreign handle is the error "bad handle" (reads find nothing), never
-//!   a read of another object.
+//!   [`UserDataRef`]) into the VM's arenas. A raw handle stays valid while the
+//!   object is reachable from Lua (a stack, a table, an owned handle, a
+//!   root): one kept only by Rust goes stale at the next collection. Every
+//!   function that takes values checks them ([`Vm::owns`]), so a stale,
+//!   made-up or foreign handle is the error "bad handle" (reads find
+//!   nothing), never a read of another object.
 //! - Natives: a [`NativeFunction`] receives [`Args`] and answers with a
 //!   [`Step`]: a return, a tail call, or a request that records a named
 //!   [`Continuation`] on the native's frame, as `lua_callk` does
@@ -116,7 +128,7 @@
 //! }
 //!
 //! let mut vm = Vm::new();
-//! let g = vm.globals();
+//! let g = vm.globals_ref();
 //! vm.register(g, &[&TWICE, &SLOW_SQUARE]);
 //! // A typed Rust closure needs no stack handling at all.
 //! vm.set_global_function("add", |_, (a, b): (i64, i64)| a + b);
@@ -161,6 +173,7 @@ mod error;
 mod finalize;
 mod func;
 mod gc;
+mod handle;
 mod heap;
 mod hook;
 mod limit;
@@ -181,9 +194,12 @@ mod verify;
 mod vm;
 
 pub use api::{Meta, RootId};
-pub use convert::{ConvertError, FromLua, FromLuaArgs, Function, IntoLua, IntoLuaMulti, Variadic};
+pub use convert::{
+    ConvertError, FromLua, FromLuaArgs, FromLuaMulti, IntoLua, IntoLuaMulti, Variadic,
+};
 pub use debug::{chunk_id, DebugInfo};
 pub use error::{LuaError, LuaResult};
+pub use handle::{AnyUserData, Function, LuaString, Pairs, Sequence, Table, Thread};
 pub use heap::RustFn;
 pub use hook::{Hook, HookEvent, HookFn, HookMask, HookStep};
 pub use limit::{can_allocate, LIMIT_MESSAGE, MEMORY_MESSAGE};

@@ -398,6 +398,9 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     /// Values rooted by the embedder (`Vm::root`), in an arena of the
     /// heap's version base (a `RootId` of another VM names nothing).
     pub(crate) roots: crate::arena::Arena<crate::api::RootKey, Value>,
+    /// The cells of the owned handles given out (`handle.rs`), marked
+    /// at every collection while Rust holds them.
+    pub(crate) handles: crate::handle::Handles,
     /// A "bad handle" error that a writer of a native's frame noted, for
     /// the native to raise when it returns (`Vm::take_misuse`).
     pub(crate) misuse: Option<LuaError>,
@@ -510,6 +513,7 @@ impl Vm {
             names,
             n_ccalls: 0,
             roots: crate::arena::Arena::with_base(roots_base),
+            handles: crate::handle::Handles::new(),
             misuse: None,
             finobj: Vec::new(),
             finobj_keys: std::collections::HashSet::new(),
@@ -545,8 +549,9 @@ impl Vm {
         Box::new(vm)
     }
 
-    /// The globals table (`_G`).
-    pub fn globals(&self) -> TableRef {
+    /// The globals table (`_G`) as a raw handle, for natives ([`Vm::globals`]
+    /// is the owned handle).
+    pub fn globals_ref(&self) -> TableRef {
         self.globals
     }
 

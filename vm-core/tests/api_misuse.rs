@@ -102,7 +102,7 @@ fn a_push_into_a_parked_lua_frame_is_refused() {
     let main = vm.main_thread();
     assert!(matches!(vm.start(f, &[], 10), Ok(Outcome::OutOfFuel)));
     // The top of the parked frame is inside its registers.
-    vm.push(Value::Table(vm.globals()));
+    vm.push(Value::Table(vm.globals_ref()));
     let e = vm.resume(main, &[], 100_000).unwrap_err();
     assert!(e.message().unwrap().contains("outside any native"));
     let out = vm.resume(main, &[], 100_000).unwrap();

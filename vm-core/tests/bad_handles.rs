@@ -50,7 +50,7 @@ fn bad_values(vm: &mut Vm) -> Vec<(&'static str, Value)> {
         .exec(b"return {}, print or function() end", "=other")
         .unwrap();
     let foreign = vec![
-        ("foreign globals", Value::Table(other.globals())),
+        ("foreign globals", Value::Table(other.globals_ref())),
         ("foreign table", r[0]),
         ("foreign function", r[1]),
         ("foreign thread", Value::Thread(other.main_thread())),
@@ -66,7 +66,7 @@ fn entry_points_refuse_bad_handles() {
         assert!(is_bad_handle(vm.call(bad, &[])), "{what}: call");
         assert!(is_bad_handle(vm.call(print, &[bad])), "{what}: call arg");
         assert!(is_bad_handle(vm.set_global("x", bad)), "{what}: set_global");
-        let g = vm.globals();
+        let g = vm.globals_ref();
         assert!(
             is_bad_handle(vm.raw_set(g, Value::Int(1), bad)),
             "{what}: raw_set"

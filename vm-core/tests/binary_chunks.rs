@@ -91,7 +91,9 @@ fn a_loaded_function_gets_env_first_and_nil_upvalues() {
     let bin = vm.dump(inner, false).unwrap();
     // `inner`'s first upvalue is `a`: loading makes it the environment.
     let env = vm.new_table();
-    let g = vm.load_chunk(&bin, "=b", "bt", Some(env)).unwrap();
+    let g = vm
+        .load_chunk(&bin, "=b", "bt", Some(Value::Table(env)))
+        .unwrap();
     let r = match vm.call(g, &[]) {
         Ok(r) => r,
         Err(e) => panic!("{}", vm.error_to_string(&e)),

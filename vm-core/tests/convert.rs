@@ -277,12 +277,11 @@ fn custom_conversions_of_a_table() {
     }
     impl IntoLua for Point {
         fn into_lua(self, vm: &mut Vm) -> LuaResult<Value> {
-            let t = vm.new_table();
-            let Value::Table(tr) = t else { unreachable!() };
+            let tr = vm.new_table();
             let (x, y) = (self.x.into_lua(vm)?, self.y.into_lua(vm)?);
             vm.raw_set_str(tr, "x", x).unwrap();
             vm.raw_set_str(tr, "y", y).unwrap();
-            Ok(t)
+            Ok(Value::Table(tr))
         }
     }
     let mut vm = vm();
@@ -341,7 +340,7 @@ fn rust_values_become_lua_values() {
     ] {
         assert_eq!(vm.str_bytes(v), Some(&b"abc"[..]));
     }
-    let t = vm.globals();
+    let t = vm.globals_ref();
     assert!(matches!(vm.to_value(t), Ok(Value::Table(g)) if g == t));
 }
 
@@ -604,9 +603,9 @@ fn result_errors_are_catchable_lua_errors() {
     vm.set_global_function("fail_table", |vm, ()| -> Result<(), LuaError> {
         let t = vm.new_table();
         let v = vm.new_str(b"payload");
-        let Value::Table(tr) = t else { unreachable!() };
+        let tr = t;
         vm.raw_set_str(tr, "code", v)?;
-        Err(LuaError::new(t))
+        Err(LuaError::new(Value::Table(t)))
     })
     .unwrap();
     vm.set_global_function("io_fail", |_, ()| -> Result<i64, std::io::Error> {

@@ -148,7 +148,7 @@ return s";
 /// The events of `script` run whole, then run in slices of `budget`.
 fn events_whole_and_sliced(script: &[u8], budget: u64) -> (Vec<String>, Vec<String>, usize) {
     let setup = |vm: &mut Vm| {
-        let g = vm.globals();
+        let g = vm.globals_ref();
         vm.register(g, &[&DOUBLE]).unwrap();
         let f = vm.load(script, "=script").unwrap();
         let main = vm.main_thread();

@@ -112,11 +112,10 @@ fn runtime_errors_name_variables() {
 #[test]
 fn rooted_values_survive_collection() {
     let mut vm = Vm::new();
-    let t = vm.new_table();
+    let tr = vm.new_table();
     let s = vm.new_str(b"kept alive by a root");
-    let Value::Table(tr) = t else { unreachable!() };
     vm.raw_set(tr, Value::Int(1), s).unwrap();
-    let root = vm.root(t).unwrap();
+    let root = vm.root(Value::Table(tr)).unwrap();
     for _ in 0..3 {
         run(&mut vm, "local g = {} for i = 1, 10000 do g[i] = {i} end");
         vm.full_gc();

@@ -89,23 +89,17 @@ impl World {
         let mut vm = Vm::new();
         let holder = vm.new_table();
         vm.set_global("weak", holder).unwrap();
-        let anchors = vm.new_table();
+        let anchors = Value::Table(vm.new_table());
         vm.set_global("anchors", anchors).unwrap();
         let mut tables = Vec::new();
         for (i, mode) in MODES.iter().enumerate() {
-            let t = vm.new_table();
-            let mt = vm.new_table();
-            let Value::Table(mtr) = mt else {
-                unreachable!()
-            };
+            let t = Value::Table(vm.new_table());
+            let mtr = vm.new_table();
             let mode = vm.new_str(mode.as_bytes());
             let k = vm.new_str(b"__mode");
             vm.raw_set(mtr, k, mode).unwrap();
             vm.set_metatable(t, Some(mtr)).unwrap();
-            let Value::Table(h) = holder else {
-                unreachable!()
-            };
-            vm.raw_set(h, Value::Int(i as i64 + 1), t).unwrap();
+            vm.raw_set(holder, Value::Int(i as i64 + 1), t).unwrap();
             tables.push(t);
         }
         World {
@@ -159,7 +153,7 @@ impl World {
                 };
             }
             Op::NewObj { anchored } => {
-                let o = self.vm.new_table();
+                let o = Value::Table(self.vm.new_table());
                 let n = self.objs.len();
                 if *anchored {
                     let slot = self.anchor_slot(n);

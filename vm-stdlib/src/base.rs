@@ -64,7 +64,7 @@ static LOAD_STRING_K: Continuation = Continuation::new("load_string_k", load_str
 
 /// Installs the base library into the globals.
 pub fn open_base(vm: &mut Vm) -> LuaResult<()> {
-    let g = vm.globals();
+    let g = vm.globals_ref();
     vm.register(
         g,
         &[

@@ -27,10 +27,7 @@ static CLOSE_K: Continuation = Continuation::new("coroutine.close_k", close_k);
 
 /// Installs the `coroutine` table into the globals.
 pub fn open_coroutine(vm: &mut Vm) -> LuaResult<()> {
-    let t = vm.new_table();
-    let Value::Table(tr) = t else {
-        unreachable!("new_table makes a table")
-    };
+    let tr = vm.new_table();
     vm.register(
         tr,
         &[

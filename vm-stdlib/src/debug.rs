@@ -44,9 +44,7 @@ natives! {
 
 /// Installs the `debug` table.
 pub fn open_debug(vm: &mut Vm) -> LuaResult<()> {
-    let Value::Table(t) = vm.new_table() else {
-        unreachable!("new_table makes a table")
-    };
+    let t = vm.new_table();
     vm.register(
         t,
         &[
@@ -174,10 +172,7 @@ fn getinfo(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 
 /// The table `getinfo` returns, with the fields `what` asks for.
 fn info_table(vm: &mut Vm, info: &DebugInfo, what: &str) -> LuaResult<Value> {
-    let t = vm.new_table();
-    let Value::Table(tr) = t else {
-        unreachable!("new_table makes a table")
-    };
+    let tr = vm.new_table();
     let set_str = |vm: &mut Vm, k: &str, s: &str| {
         let v = vm.new_str(s.as_bytes());
         vm.raw_set_str(tr, k, v)
@@ -211,9 +206,7 @@ fn info_table(vm: &mut Vm, info: &DebugInfo, what: &str) -> LuaResult<Value> {
         vm.raw_set_str(tr, "istailcall", Value::Bool(info.is_tail_call))?;
     }
     if what.contains('L') && info.what != "C" {
-        let Value::Table(lines) = vm.new_table() else {
-            unreachable!("new_table makes a table")
-        };
+        let lines = vm.new_table();
         for &l in &info.active_lines {
             vm.raw_set(lines, Value::Int(l.into()), Value::Bool(true))?;
         }
@@ -222,7 +215,7 @@ fn info_table(vm: &mut Vm, info: &DebugInfo, what: &str) -> LuaResult<Value> {
     if what.contains('f') {
         vm.raw_set_str(tr, "func", info.func)?;
     }
-    Ok(t)
+    Ok(Value::Table(tr))
 }
 
 /// `debug.getlocal([thread,] f | level, n)`: a level's local as name and

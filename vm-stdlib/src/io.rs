@@ -87,9 +87,7 @@ const SHELL: &str = "/bin/sh";
 /// Installs the `io` table into the globals, with the file handles'
 /// metatable and the standard files.
 pub fn open_io(vm: &mut Vm) -> LuaResult<()> {
-    let Value::Table(io) = vm.new_table() else {
-        unreachable!("new_table makes a table")
-    };
+    let io = vm.new_table();
     vm.register(
         io,
         &[
@@ -106,18 +104,14 @@ pub fn open_io(vm: &mut Vm) -> LuaResult<()> {
             &IO_WRITE,
         ],
     )?;
-    let Value::Table(methods) = vm.new_table() else {
-        unreachable!("new_table makes a table")
-    };
+    let methods = vm.new_table();
     vm.register(
         methods,
         &[
             &F_CLOSE, &F_FLUSH, &F_LINES, &F_READ, &F_SEEK, &F_SETVBUF, &F_WRITE,
         ],
     )?;
-    let Value::Table(mt) = vm.new_table() else {
-        unreachable!("new_table makes a table")
-    };
+    let mt = vm.new_table();
     vm.register(mt, &[&F_GC, &F_TOSTRING])?;
     // One function for both events, as in PUC Lua.
     let gc = vm.raw_get_str(mt, "__gc");

@@ -46,9 +46,7 @@ const CONFIG: &str = "/\n;\n?\n!\n-\n";
 
 /// Installs `require` and the `package` table.
 pub fn open_package(vm: &mut Vm) -> LuaResult<()> {
-    let Value::Table(t) = vm.new_table() else {
-        unreachable!("new_table makes a table")
-    };
+    let t = vm.new_table();
     vm.register(t, &[&SEARCHPATH, &LOADLIB])?;
     let path = env_path(&["LUA_PATH_5_4", "LUA_PATH"], PATH_DEFAULT);
     let s = vm.new_str(path.as_bytes());
@@ -61,11 +59,9 @@ pub fn open_package(vm: &mut Vm) -> LuaResult<()> {
     let loaded = vm.loaded_table();
     vm.raw_set_str(t, "loaded", Value::Table(loaded))?;
     let preload = vm.new_table();
-    vm.raw_set_str(t, "preload", preload)?;
+    vm.raw_set_str(t, "preload", Value::Table(preload))?;
     // The searchers find `package` as their upvalue, as in `createsearcherstable`.
-    let Value::Table(searchers) = vm.new_table() else {
-        unreachable!("new_table makes a table")
-    };
+    let searchers = vm.new_table();
     for (i, f) in [
         &SEARCHER_PRELOAD,
         &SEARCHER_LUA,

@@ -44,9 +44,7 @@ const CHARPATTERN: &[u8] = b"[\0-\x7F\xC2-\xFD][\x80-\xBF]*";
 
 /// Installs the `utf8` table into the globals.
 pub fn open_utf8(vm: &mut Vm) -> LuaResult<()> {
-    let Value::Table(t) = vm.new_table() else {
-        unreachable!("new_table makes a table")
-    };
+    let t = vm.new_table();
     vm.register(t, &[&OFFSET, &CODEPOINT, &CHAR, &LEN])?;
     // `codes` hands out the same two iterator functions every time, as
     // PUC Lua's light C functions are (upvalues 1 and 2).

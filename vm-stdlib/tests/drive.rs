@@ -173,7 +173,7 @@ fn job_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> 
 fn new_vm() -> Box<Vm> {
     let mut vm = Vm::new();
     vm_stdlib::open_all(&mut vm).unwrap();
-    let g = vm.globals();
+    let g = vm.globals_ref();
     vm.register(
         g,
         &[

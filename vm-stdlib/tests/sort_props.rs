@@ -84,24 +84,17 @@ fn new_vm() -> Box<Vm> {
     vm
 }
 
-fn table_ref(v: Value) -> vm_core::TableRef {
-    match v {
-        Value::Table(t) => t,
-        other => panic!("expected a table, got {other:?}"),
-    }
-}
-
 /// Sorts `input` in a fresh VM and returns the result.
 fn lua_sort(input: &[i64], order: Order, keys: &[(i64, i64)], proxy: bool) -> Vec<i64> {
     let mut vm = new_vm();
     let arr = vm.new_table();
     let key = vm.new_table();
     for (i, &x) in input.iter().enumerate() {
-        vm.raw_set(table_ref(arr), Value::Int(i as i64 + 1), Value::Int(x))
+        vm.raw_set(arr, Value::Int(i as i64 + 1), Value::Int(x))
             .expect("set element");
     }
     for &(x, k) in keys {
-        vm.raw_set(table_ref(key), Value::Int(x), Value::Int(k))
+        vm.raw_set(key, Value::Int(x), Value::Int(k))
             .expect("set key");
     }
     vm.set_global("store", arr).unwrap();
@@ -120,7 +113,7 @@ fn lua_sort(input: &[i64], order: Order, keys: &[(i64, i64)], proxy: bool) -> Ve
         panic!("{src}: {}", vm.error_to_string(&e));
     }
     (1..=input.len())
-        .map(|i| match vm.raw_get(table_ref(arr), Value::Int(i as i64)) {
+        .map(|i| match vm.raw_get(arr, Value::Int(i as i64)) {
             Value::Int(x) => x,
             other => panic!("element {i} is {other:?}"),
         })
@@ -170,8 +163,10 @@ fn non_tables_with_the_metamethods_stand_in_for_tables() {
             "=mt",
         )
         .expect("metatable")[0];
-    vm.set_metatable(Value::Bool(true), Some(table_ref(mt)))
-        .unwrap();
+    let Value::Table(mt) = mt else {
+        panic!("expected a table, got {mt:?}")
+    };
+    vm.set_metatable(Value::Bool(true), Some(mt)).unwrap();
     let r = vm
         .exec(
             b"table.sort(true)

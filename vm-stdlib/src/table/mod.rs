@@ -55,9 +55,7 @@ natives! {
 
 /// Installs the `table` library: global `table` and `_LOADED.table`.
 pub fn open_table(vm: &mut Vm) -> LuaResult<()> {
-    let Value::Table(t) = vm.new_table() else {
-        unreachable!("new_table makes a table")
-    };
+    let t = vm.new_table();
     vm.register(
         t,
         &[&CONCAT, &INSERT, &MOVE, &PACK, &UNPACK, &REMOVE, &SORT],
@@ -852,10 +850,7 @@ fn move_phase(vm: &mut Vm, st: State, log: &mut PhaseLog) -> LuaResult<Flow> {
 
 /// `table.pack(...)`: the arguments in a new table, with `n` their count.
 fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let t = vm.new_table();
-    let Value::Table(tr) = t else {
-        unreachable!("new_table makes a table")
-    };
+    let tr = vm.new_table();
     // Ascending keys fill the array part; nothing here can collect.
     for i in 1..=args.len() {
         let v = vm.arg(args, i);
@@ -863,7 +858,7 @@ fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     }
     vm.charge(args.len() as u64)?;
     vm.raw_set_str(tr, "n", Value::Int(args.len() as i64))?;
-    vm.push(t);
+    vm.push(Value::Table(tr));
     Ok(Step::Return(1))
 }
 
