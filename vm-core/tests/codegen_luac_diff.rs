@@ -19,11 +19,14 @@
 //! keep the `K` form (`tests/lua/string_format.lua` and
 //! `string_lib.lua` have such functions).
 //!
-//! It needs `luac5.4` on the `PATH`, so it is ignored by default; run it
-//! with `cargo test -p vm-core --test codegen_luac_diff -- --ignored`.
+//! It needs `luac5.4` on the `PATH` (`.ci/run` installs it) and is
+//! skipped, with a message, without it.
 //! `CODEGEN_DIFF_FILES` may name more source files (separated by
 //! whitespace) to compare; `CODEGEN_DIFF_LINES` prints the functions whose
 //! line information differs (it is reported, not an error).
+
+#[path = "support/lua54.rs"]
+mod lua54;
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -360,13 +363,13 @@ fn preorder<'p>(p: &'p Proto, out: &mut Vec<&'p Proto>) {
 
 /// `luac5.4 -l -l` of `src`, or its error message.
 fn luac_listing(src: &str) -> Result<String, String> {
-    let mut child = Command::new("luac5.4")
+    let mut child = Command::new(lua54::LUAC)
         .args(["-l", "-l", "-o", "/dev/null", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("luac5.4 on the PATH");
+        .expect("luac5.4 starts");
     if let Some(mut stdin) = child.stdin.take() {
         stdin.write_all(src.as_bytes()).expect("write to luac5.4");
     }
@@ -498,6 +501,9 @@ fn compare(name: &str, src: &str, tally: &mut Tally) {
 
 #[test]
 fn generated_code_matches_luac() {
+    if !lua54::luac_available("generated_code_matches_luac") {
+        return;
+    }
     let mut tally = Tally::default();
     for (i, src) in CORPUS.iter().enumerate() {
         compare(&format!("snippet {i}"), src, &mut tally);
@@ -886,6 +892,9 @@ impl RandomLua {
 
 #[test]
 fn random_programs_match_luac() {
+    if !lua54::luac_available("random_programs_match_luac") {
+        return;
+    }
     let scale: u64 = std::env::var("VM_TEST_SCALE")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -4,9 +4,12 @@
 //! the code path under test.
 //!
 //! Case counts scale with the `VM_TEST_SCALE` environment variable (a
-//! multiplier, default 1). An ignored test compares thousands of random cases
-//! with the `lua5.4` binary: `cargo test -p vm-core --test number_props --
-//! --ignored`.
+//! multiplier, default 1). `differential_against_lua54` compares thousands
+//! of random cases with the `lua5.4` binary; it is skipped, with a message,
+//! when `lua5.4` is not on the `PATH`.
+
+#[path = "support/lua54.rs"]
+mod lua54;
 
 use std::cmp::Ordering;
 
@@ -669,16 +672,19 @@ fn differential_against_lua54() {
     use std::io::Write;
     use std::process::{Command, Stdio};
 
+    if !lua54::lua_available("differential_against_lua54") {
+        return;
+    }
     let mut rng = Rng(0x5eed_1234 + u64::from(scale()));
     let cases: Vec<_> = (0..20_000 * scale()).map(|_| make_case(&mut rng)).collect();
     let driver = std::env::temp_dir().join(format!("number_props_{}.lua", std::process::id()));
     std::fs::write(&driver, LUA_DRIVER).unwrap();
-    let mut lua = Command::new("lua5.4")
+    let mut lua = Command::new(lua54::LUA)
         .arg(&driver)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
-        .expect("lua5.4 on PATH");
+        .expect("lua5.4 starts");
     let input: String = cases.iter().map(|(line, _)| format!("{line}\n")).collect();
     let mut stdin = lua.stdin.take().unwrap();
     let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));

@@ -3,15 +3,18 @@
 //! exactly what `lua5.4` returns for it.
 //!
 //! Without `lua5.4` on the `PATH` the comparisons are skipped (with a
-//! message) and only the VM side is checked. `VM_TEST_SCALE` multiplies the
+//! message) and only the VM side is checked; with it, a failure of
+//! `lua5.4` fails the test. `VM_TEST_SCALE` multiplies the
 //! number of cases (64 by default).
 
+#[path = "support/lua54.rs"]
+mod lua54;
 #[path = "support/progen.rs"]
 mod progen;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use std::sync::{Once, OnceLock};
+use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use vm_core::{Value, Vm};
@@ -19,30 +22,18 @@ use vm_core::{Value, Vm};
 /// The chunk name both interpreters use, so error positions agree.
 const CHUNK: &str = "=prog";
 
+/// Whether to compare with `lua5.4`, looked up (and the skip reported)
+/// once for all cases.
 fn lua_available() -> bool {
     static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        let found = Command::new("lua5.4")
-            .arg("-v")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !found {
-            static WARN: Once = Once::new();
-            WARN.call_once(|| {
-                eprintln!("progen_check: lua5.4 is not on the PATH; comparisons skipped");
-            });
-        }
-        found
-    })
+    *AVAILABLE.get_or_init(|| lua54::lua_available("progen_check's comparisons with lua5.4"))
 }
 
 /// Runs `src` under `lua5.4` as the chunk `=prog` and returns what the
 /// chunk returns (written with `io.write`).
 fn run_lua(src: &str) -> Result<Vec<u8>, String> {
     let driver = format!("io.write(assert(load(io.read('a'), '{CHUNK}'))())");
-    let mut child = Command::new("lua5.4")
+    let mut child = Command::new(lua54::LUA)
         .args(["-e", &driver])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
