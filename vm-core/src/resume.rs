@@ -581,15 +581,14 @@ impl Vm {
         self.check_idle()?;
         self.take_misuse()?;
         self.check_all_owned("Vm::resume", args)?;
-        if let Some(i) = self.parked.iter().position(|&(root, _)| root == t) {
+        if let Some(&top) = self.parked.get(&t) {
             if !args.is_empty() {
                 return Err(self.api_error("a suspended run continues without arguments"));
             }
-            let (_, top) = self.parked[i];
             if self.frame_flags(top) & OFFLOADED != 0 {
                 return Err(self.api_error("the thread waits for complete_offload"));
             }
-            self.parked.swap_remove(i);
+            self.parked.remove(&t);
             self.switch_to(top);
             return self.drive(t, budget);
         }
@@ -621,7 +620,7 @@ impl Vm {
     /// # Errors
     /// When `t` is not waiting for a job.
     pub fn complete_offload(&mut self, t: ThreadRef, result: JobResult) -> LuaResult<()> {
-        let Some(&(_, top)) = self.parked.iter().find(|&&(root, _)| root == t) else {
+        let Some(&top) = self.parked.get(&t) else {
             return Err(self.api_error("the thread is not waiting for a job"));
         };
         if self.frame_flags(top) & OFFLOADED == 0 {
@@ -703,11 +702,11 @@ impl Vm {
         let out = match r {
             Ok(()) => match self.suspend.take() {
                 Some(Suspend::OutOfFuel) => {
-                    self.parked.push((t, self.cur));
+                    self.parked.insert(t, self.cur);
                     Ok(Outcome::OutOfFuel)
                 }
                 Some(Suspend::Offload(job)) => {
-                    self.parked.push((t, self.cur));
+                    self.parked.insert(t, self.cur);
                     Ok(Outcome::Offload(job))
                 }
                 Some(Suspend::Yield(n)) => Ok(Outcome::Yield(self.take_top(n))),
@@ -793,9 +792,8 @@ impl Vm {
     /// coroutine, or the main thread without a suspended call).
     pub fn cancel(&mut self, t: ThreadRef, budget: u64) -> LuaResult<Cancelled> {
         self.check_idle()?;
-        let top = match self.parked.iter().position(|&(root, _)| root == t) {
-            Some(i) => {
-                let (_, top) = self.parked.swap_remove(i);
+        let top = match self.parked.remove(&t) {
+            Some(top) => {
                 if self.thread(t).is_some_and(|th| th.cancel_depth.is_some()) {
                     self.abandon(t, top);
                     return Ok(Cancelled::Closed(None));

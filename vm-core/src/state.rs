@@ -455,9 +455,10 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     /// The call `Vm::start` runs on the main thread: its function slot and
     /// the frame depth below it.
     pub(crate) main_task: Option<(usize, usize)>,
-    /// Chains suspended by their driver: (thread the driver resumed, thread
-    /// that was running), kept alive by the collector.
-    pub(crate) parked: Vec<(ThreadRef, ThreadRef)>,
+    /// Chains suspended by their driver: the thread the driver resumed to
+    /// the thread that was running, kept alive by the collector. A map, so
+    /// that resuming one of many parked chains is O(1).
+    pub(crate) parked: hashbrown::HashMap<ThreadRef, ThreadRef>,
     /// True while a driver runs a thread (`Vm::start`/`Vm::resume`): the
     /// base run may then be suspended.
     pub(crate) suspendable: bool,
@@ -535,7 +536,7 @@ impl Vm {
             anchor_stop: 0,
             exec_floor: 0,
             main_task: None,
-            parked: Vec::new(),
+            parked: hashbrown::HashMap::new(),
             suspendable: false,
             request_thread: None,
             request_job: None,
