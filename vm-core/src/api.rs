@@ -995,7 +995,8 @@ impl Vm {
         self.heap.find_str(bytes)
     }
 
-    /// Number of live objects of every kind (for tests and statistics).
+    /// Number of live objects of every kind (statistics: what a
+    /// collection left, plus what was made since).
     pub fn object_count(&self) -> usize {
         self.heap.object_count()
     }
@@ -1044,14 +1045,16 @@ impl Vm {
         self.gc.set_stress(on);
     }
 
-    /// Number of frames on the running thread (for tests and debuggers).
+    /// Number of frames on the running thread (for debuggers).
     pub fn frame_count(&self) -> usize {
         self.th.frames.len()
     }
 
     /// Checks internal invariants of the running thread's stacks and of
     /// thread switching (call it between driven runs); returns a
-    /// description of the first violation (used by tests).
+    /// description of the first violation. A diagnostic for fuzzers and
+    /// for an embedder chasing a misbehaving native: a violation is a bug
+    /// of this crate.
     pub fn check_invariants(&self) -> Result<(), String> {
         let th = &self.th;
         if th.open_upvals.windows(2).any(|w| w[0].0 >= w[1].0) {

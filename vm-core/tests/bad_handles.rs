@@ -302,3 +302,142 @@ fn a_zero_budget_still_makes_progress() {
     assert!(matches!(r[0], Value::Int(5050)));
     assert!(calls > 100, "{calls} calls");
 }
+
+/// The rest of the public surface that takes values or handles: the
+/// suspendable metamethod operations, the debug interface, loaders,
+/// userdata, threads and the number helpers. Each refuses a bad handle,
+/// or finds nothing through it, and changes nothing.
+#[test]
+fn the_rest_of_the_surface_refuses_bad_handles() {
+    let mut vm = vm();
+    let f = vm
+        .exec(b"local up = {} return function(a) return up, a end", "=f")
+        .unwrap()[0];
+    vm.set_global("f", f).unwrap();
+    let u = vm.new_userdata(Box::new(7u32));
+    vm.set_global("u", u).unwrap();
+    for (what, bad) in bad_values(&mut vm) {
+        let g = vm.globals_ref();
+        // Metamethod operations, both forms.
+        assert!(
+            is_bad_handle(vm.index_k(bad, Value::Int(1))),
+            "{what}: index_k"
+        );
+        assert!(
+            is_bad_handle(vm.set_index_k(Value::Table(g), Value::Int(1), bad)),
+            "{what}: set_index_k"
+        );
+        assert!(is_bad_handle(vm.len_k(bad)), "{what}: len_k");
+        assert!(
+            is_bad_handle(vm.less_than_k(Value::Int(1), bad)),
+            "{what}: less_than_k"
+        );
+        assert!(is_bad_handle(vm.tostring_k(bad)), "{what}: tostring_k");
+        assert!(
+            is_bad_handle(vm.tostring_result(bad)),
+            "{what}: tostring_result"
+        );
+        assert!(is_bad_handle(vm.call_value(bad, &[])), "{what}: call_value");
+        assert!(
+            vm.metamethod(bad, vm_core::Tm::Index).is_nil(),
+            "{what}: metamethod"
+        );
+        assert!(!vm.type_name_of(bad).is_empty(), "{what}: type_name_of");
+        // Tables by raw handle.
+        assert!(
+            is_bad_handle(vm.raw_set_str(g, "k", bad)),
+            "{what}: raw_set_str"
+        );
+        if let Value::Table(t) = bad {
+            assert!(vm.raw_get_str(t, "k").is_nil(), "{what}: raw_get_str");
+            assert!(
+                is_bad_handle(vm.raw_set_str(t, "k", Value::Int(1))),
+                "{what}: raw_set_str table"
+            );
+            assert!(
+                is_bad_handle(vm.register_library("bad", t)),
+                "{what}: register_library"
+            );
+            assert!(is_bad_handle(vm.raw_set(t, Value::Int(1), Value::Int(1))));
+        }
+        assert!(vm.get_global("k").is_nil() && vm.get_global("bad").is_nil());
+        // The debug interface reads nothing and writes nothing.
+        assert!(vm.dump(bad, false).is_none(), "{what}: dump");
+        assert!(vm.listing(bad, true).is_none(), "{what}: listing");
+        assert!(vm.function_info(bad).is_none(), "{what}: function_info");
+        assert!(vm.param_name(bad, 1).is_none(), "{what}: param_name");
+        assert!(vm.get_upvalue(bad, 1).is_none(), "{what}: get_upvalue");
+        assert!(vm.upvalue_id(bad, 1).is_none(), "{what}: upvalue_id");
+        assert!(
+            vm.set_upvalue(bad, 1, Value::Nil).is_none(),
+            "{what}: set_upvalue"
+        );
+        assert!(
+            vm.set_upvalue(f, 1, bad).is_none(),
+            "{what}: set_upvalue value"
+        );
+        assert!(!vm.upvalue_join(bad, 1, f, 1), "{what}: upvalue_join");
+        assert!(!vm.upvalue_join(f, 1, bad, 1), "{what}: upvalue_join 2");
+        assert!(vm.user_value(bad).is_none(), "{what}: user_value");
+        assert!(
+            !vm.set_user_value(bad, Value::Nil),
+            "{what}: set_user_value"
+        );
+        assert!(!vm.set_user_value(u, bad), "{what}: set_user_value value");
+        assert!(vm.set_local(0, 1, bad).is_err(), "{what}: set_local");
+        // Arithmetic on the handle's bits, no read of the slot.
+        assert!(vm.address(bad).starts_with("0x"), "{what}: address");
+        assert!(vm.to_number_value(bad).is_none(), "{what}: to_number_value");
+        // Userdata.
+        assert!(
+            vm.userdata_ref::<u32>(bad).is_none(),
+            "{what}: userdata_ref"
+        );
+        assert!(
+            vm.userdata_mut::<u32>(bad).is_none(),
+            "{what}: userdata_mut"
+        );
+        vm.set_userdata_size(bad, 1 << 40);
+        assert!(vm.memory_used() < 1 << 40, "{what}: set_userdata_size");
+        // Loaders.
+        assert!(
+            vm.load_piece(bad, b"return 1").is_err(),
+            "{what}: load_piece"
+        );
+        assert!(vm.load_finish(bad, None).is_err(), "{what}: load_finish");
+        // Threads.
+        if let Value::Thread(t) = bad {
+            assert!(vm.resume_error(t).is_some(), "{what}: resume_error");
+            assert!(!vm.thread_is_yieldable(t), "{what}: thread_is_yieldable");
+            assert_eq!(
+                vm.thread_status(t),
+                vm_core::ThreadStatus::Dead,
+                "{what}: thread_status"
+            );
+            assert!(vm.cancel(t, 100).is_err(), "{what}: cancel");
+            assert!(vm.resume(t, &[], 100).is_err(), "{what}: resume");
+            assert!(
+                vm.complete_offload(t, Ok(Vec::new())).is_err(),
+                "{what}: complete_offload"
+            );
+            assert!(
+                vm.set_local_of(t, 0, 1, Value::Int(1))
+                    .unwrap_or(None)
+                    .is_none(),
+                "{what}: set_local_of"
+            );
+        }
+        // The number helpers never look inside a handle.
+        assert!(vm_core::number::tointeger(bad).is_none());
+        assert!(
+            vm_core::number::arith(vm_core::number::ArithOp::Add, bad, Value::Int(1)).is_none()
+        );
+        // And the VM is unharmed.
+        let r = vm.exec(b"return #tostring(print) > 0 and f(2) == nil", "=after");
+        assert!(r.is_ok(), "{what}");
+        let r = vm.exec(b"local _, a = f(2) return a", "=after").unwrap();
+        assert!(matches!(r[0], Value::Int(2)), "{what}");
+        assert_eq!(vm.userdata_ref::<u32>(u), Some(&7));
+        vm.check_invariants().unwrap();
+    }
+}

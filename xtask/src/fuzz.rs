@@ -5,7 +5,10 @@
 //! `VM_TEST_SCALE`: the structure-aware bytecode fuzzer (mutated chunks
 //! loaded and run), the weak-table model, the limits and preemption tests
 //! (endless callbacks, memory bombs, sliced runs), the random-program and
-//! library property tests.
+//! library property tests; and the API misuse tests (forged, stale and
+//! foreign handles at every entry point), so that they also run in the
+//! release build, where no debug assertion stands between a bad handle
+//! and an unchecked read.
 
 use crate::exec;
 
@@ -18,6 +21,9 @@ const TARGETS: &[&[&str]] = &[
     &["-p", "vm-core", "--test", "weak_tables"],
     &["-p", "vm-core", "--test", "expr_eval"],
     &["-p", "vm-core", "--test", "number_props"],
+    &["-p", "vm-core", "--test", "bad_handles"],
+    &["-p", "vm-core", "--test", "api_misuse"],
+    &["-p", "vm-core", "--test", "handles"],
     &["-p", "vm-stdlib", "--test", "limits"],
     &["-p", "vm-stdlib", "--test", "sliced"],
     &["-p", "vm-stdlib", "--test", "sort_props"],
