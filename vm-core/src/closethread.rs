@@ -158,8 +158,10 @@ impl Vm {
 /// The main task's closer (and a cancelled coroutine's): runs the pending
 /// handlers above the function slot given as argument 2 with the error
 /// (argument 1), then raises it.
-static MAIN_CLOSER: NativeFunction = NativeFunction::new("close", main_closer);
-static MAIN_CLOSER_K: Continuation = Continuation::new("main_close_k", main_closer_k);
+pub(crate) static MAIN_CLOSER: NativeFunction =
+    NativeFunction::new("close", main_closer).with_id("core.main_closer");
+pub(crate) static MAIN_CLOSER_K: Continuation =
+    Continuation::new("core.main_closer_k", main_closer_k);
 
 fn main_closer(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     main_closer_k(vm, args, Status::Ok, 0)
@@ -192,8 +194,9 @@ fn main_closer_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResul
 
 /// The closer: never started, it begins suspended (see the module
 /// documentation).
-static CLOSER: NativeFunction = NativeFunction::new("close", closer);
-static CLOSER_K: Continuation = Continuation::new("coroutine.close_k", closer_k);
+pub(crate) static CLOSER: NativeFunction =
+    NativeFunction::new("close", closer).with_id("core.closer");
+pub(crate) static CLOSER_K: Continuation = Continuation::new("core.closer_k", closer_k);
 
 fn closer(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
     Err(vm.error("the coroutine closer was called"))

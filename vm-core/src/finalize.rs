@@ -20,8 +20,9 @@ use crate::meta::Tm;
 use crate::native::{Args, Continuation, NativeFunction, Status, Step};
 use crate::state::{FrameKind, Vm, FIN};
 
-static RUNNER: NativeFunction = NativeFunction::new("(finalizers)", runner);
-static RUNNER_K: Continuation = Continuation::new("(finalizers)_k", runner_k);
+pub(crate) static RUNNER: NativeFunction =
+    NativeFunction::new("(finalizers)", runner).with_id("core.finalizers");
+pub(crate) static RUNNER_K: Continuation = Continuation::new("core.finalizers_k", runner_k);
 
 /// The runner's first step: hooks off, then the first finalizer.
 fn runner(vm: &mut Vm, args: Args) -> LuaResult<Step> {

@@ -689,8 +689,9 @@ impl Vm {
 }
 
 // Free: what the hook's Lua code runs is charged, its frame is not.
-static RUNNER: NativeFunction = NativeFunction::with_cost("(hook)", runner, 0);
-static RUNNER_K: Continuation = Continuation::new("(hook)_k", runner_k);
+pub(crate) static RUNNER: NativeFunction =
+    NativeFunction::with_cost("(hook)", runner, 0).with_id("core.hook");
+pub(crate) static RUNNER_K: Continuation = Continuation::new("core.hook_k", runner_k);
 
 /// The runner's step: the hook function, then the call it asks for.
 fn runner(vm: &mut Vm, _args: Args) -> LuaResult<Step> {

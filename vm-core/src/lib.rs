@@ -43,7 +43,14 @@
 //!   [`Continuation`] on the native's frame, as `lua_callk` does
 //!   ([`Vm::callk`], [`Vm::pcallk`], [`Vm::yieldk`], [`Vm::resumek`],
 //!   [`Vm::offloadk`]); calls it requests run on the interpreter's own loop
-//!   and come back to the continuation. The auxiliary layer (`lauxlib.h`:
+//!   and come back to the continuation. Each native and continuation has
+//!   an identity, unique in a VM ([`NativeFunction::id`],
+//!   [`Continuation::id`]; a native's [`NativeFunction::name`] is only the
+//!   field [`Vm::register`] stores it under): a VM registers them by lists
+//!   ([`NativeList`], [`Vm::register_natives`]) and finds them by identity
+//!   ([`Vm::find_native`], [`Vm::find_continuation`]), the names a snapshot
+//!   refers to them by ([`Vm::native_function`] tells a native value's).
+//!   The auxiliary layer (`lauxlib.h`:
 //!   [`Vm::check_integer`], [`Vm::opt_string`], [`Vm::arg_error`], ...)
 //!   reads and checks arguments. Rust closures with typed arguments and
 //!   results ([`Vm::create_function`]) convert through [`FromLua`],
@@ -206,7 +213,7 @@ pub use limit::{can_allocate, LIMIT_MESSAGE, MEMORY_MESSAGE};
 pub use meta::Tm;
 pub use native::{
     Args, Continuation, ContinuationFn, Deliver, Job, JobResult, JobValue, NativeFn,
-    NativeFunction, Request, Status, Step,
+    NativeFunction, NativeList, Request, Status, Step,
 };
 pub use resume::{Cancelled, Outcome};
 pub use state::{ThreadStatus, Vm, WarnHandler, MAX_CCALLS, MAX_STACK};

@@ -26,8 +26,9 @@ use crate::value::Value;
 /// error handling".
 const MAX_HANDLERS: usize = (MAX_CCALLS / 2) as usize;
 
-static TRAMPOLINE: NativeFunction = NativeFunction::new("(message handler)", start);
-static TRAMPOLINE_K: Continuation = Continuation::new("(message handler)_k", done);
+pub(crate) static TRAMPOLINE: NativeFunction =
+    NativeFunction::new("(message handler)", start).with_id("core.message_handler");
+pub(crate) static TRAMPOLINE_K: Continuation = Continuation::new("core.message_handler_k", done);
 
 /// The trampoline: `(handler, error)` are its arguments.
 fn start(vm: &mut Vm, _args: Args) -> LuaResult<Step> {

@@ -10,10 +10,13 @@
 //! driver ([`Vm::offloadk`] with a [`Job`]). A native is charged its declared
 //! fuel cost each time it starts; a panic inside it becomes a Lua error.
 //!
-//! Natives and continuations are plain `fn` items registered under stable
-//! names; their state is Lua values on the stack plus a small integer
-//! context, never a captured closure (that is what makes a suspended native
-//! frame persistable).
+//! Natives and continuations are plain `fn` items in `static`s, each with
+//! a unique identity ([`NativeFunction::id`], [`Continuation::id`]) under
+//! which a VM registers it ([`Vm::register_natives`]) and finds it again
+//! ([`Vm::find_native`], [`Vm::find_continuation`]); their state is Lua
+//! values on the stack plus a small integer context, never a captured
+//! closure. That is what makes a suspended native frame persistable: a
+//! snapshot names its native and continuation by identity.
 
 use crate::error::LuaResult;
 use crate::state::{FrameKind, Vm};
@@ -47,10 +50,36 @@ pub type NativeFn = fn(&mut Vm, Args) -> LuaResult<Step>;
 /// the outcome of that call, and the context integer given with the step.
 pub type ContinuationFn = fn(&mut Vm, Args, Status, i64) -> LuaResult<Step>;
 
-/// A native function with its stable name.
+/// A native function: its identity, its name, the function and its cost.
+///
+/// The identity ([`NativeFunction::id`]) is unique among everything a VM
+/// registers; the name ([`NativeFunction::name`]) is the field
+/// [`Vm::register`] stores it under, which several natives may share
+/// (`io.close` and a file's `close`). The `const` constructors give a
+/// native its name as its identity; [`NativeFunction::with_id`] sets one
+/// of its own:
+///
+/// ```
+/// use vm_core::{Args, LuaResult, NativeFunction, Step, Vm};
+///
+/// fn close(_vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+///     Ok(Step::Return(0))
+/// }
+///
+/// static CLOSE: NativeFunction = NativeFunction::new("close", close).with_id("mylib.close");
+/// assert_eq!((CLOSE.id, CLOSE.name), ("mylib.close", "close"));
+/// ```
 #[derive(Debug)]
 pub struct NativeFunction {
-    /// Stable name (for listings, error messages and persistence).
+    /// Identity: unique among the natives and continuations a VM
+    /// registers ([`Vm::register_natives`]), and stable across versions,
+    /// since a snapshot refers to the native by it. The standard library's
+    /// are `library.name` (`"string.gsub"`, `"base.load"`), with the type
+    /// for methods (`"io.file:close"`), and vm-core's own are `core.*`.
+    pub id: &'static str,
+    /// The name [`Vm::register`] gives it as a table field (`"close"`);
+    /// not unique. (Error messages name a native by how it was called,
+    /// or by where `package.loaded` holds it, as Lua does.)
     pub name: &'static str,
     /// The function.
     pub func: NativeFn,
@@ -62,9 +91,11 @@ pub struct NativeFunction {
 }
 
 impl NativeFunction {
-    /// A native costing one unit of fuel per call.
+    /// A native named `name`, which is also its identity, costing one
+    /// unit of fuel per call.
     pub const fn new(name: &'static str, func: NativeFn) -> Self {
         NativeFunction {
+            id: name,
             name,
             func,
             cost: 1,
@@ -72,25 +103,169 @@ impl NativeFunction {
     }
 
     /// A native costing `cost` units of fuel per call (for natives whose
-    /// work is worth many instructions).
+    /// work is worth many instructions); its name is its identity.
     pub const fn with_cost(name: &'static str, func: NativeFn, cost: u32) -> Self {
-        NativeFunction { name, func, cost }
+        NativeFunction {
+            id: name,
+            name,
+            func,
+            cost,
+        }
+    }
+
+    /// The same native with identity `id` (its name unchanged).
+    #[must_use]
+    pub const fn with_id(self, id: &'static str) -> Self {
+        NativeFunction { id, ..self }
     }
 }
 
-/// A continuation with its stable name.
+/// A continuation: its identity and the function.
 #[derive(Debug)]
 pub struct Continuation {
-    /// Stable name (for persistence).
-    pub name: &'static str,
+    /// Identity, unique among the natives and continuations a VM
+    /// registers (see [`NativeFunction::id`]): the standard library's are
+    /// `library.name_k` (`"string.gsub_k"`).
+    pub id: &'static str,
     /// The function.
     pub func: ContinuationFn,
 }
 
 impl Continuation {
-    /// A continuation registered under `name`.
-    pub const fn new(name: &'static str, func: ContinuationFn) -> Self {
-        Continuation { name, func }
+    /// A continuation with identity `id`.
+    pub const fn new(id: &'static str, func: ContinuationFn) -> Self {
+        Continuation { id, func }
+    }
+}
+
+/// The natives and continuations of a library, registered together by
+/// [`Vm::register_natives`]: all of them, those stored in tables and those
+/// that only ever appear on a stack or in a frame (iterators a function
+/// returns, continuations).
+///
+/// ```
+/// use vm_core::{Args, Continuation, LuaResult, NativeFunction, NativeList, Status, Step, Vm};
+///
+/// fn f(_vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+///     Ok(Step::Return(0))
+/// }
+/// fn f_k(_vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+///     Ok(Step::Return(0))
+/// }
+///
+/// static F: NativeFunction = NativeFunction::new("f", f).with_id("mylib.f");
+/// static F_K: Continuation = Continuation::new("mylib.f_k", f_k);
+/// static MYLIB: NativeList = NativeList {
+///     natives: &[&F],
+///     continuations: &[&F_K],
+/// };
+///
+/// let mut vm = Vm::new();
+/// vm.register_natives(&MYLIB).unwrap();
+/// assert!(std::ptr::eq(vm.find_native("mylib.f").unwrap(), &F));
+/// assert!(std::ptr::eq(vm.find_continuation("mylib.f_k").unwrap(), &F_K));
+/// assert!(vm.find_native("mylib.f_k").is_none());
+/// ```
+#[derive(Debug)]
+pub struct NativeList {
+    /// The natives.
+    pub natives: &'static [&'static NativeFunction],
+    /// The continuations.
+    pub continuations: &'static [&'static Continuation],
+}
+
+/// vm-core's own natives and continuations (runners pushed on stacks by
+/// the interpreter), registered in every VM. The native standing for a
+/// Rust closure (`convert.rs`) is not among them: a Rust closure cannot
+/// be persisted, whatever its native says.
+static CORE_NATIVES: NativeList = NativeList {
+    natives: &[
+        &crate::finalize::RUNNER,
+        &crate::hook::RUNNER,
+        &crate::msgh::TRAMPOLINE,
+        &crate::closethread::MAIN_CLOSER,
+        &crate::closethread::CLOSER,
+    ],
+    continuations: &[
+        &crate::finalize::RUNNER_K,
+        &crate::hook::RUNNER_K,
+        &crate::msgh::TRAMPOLINE_K,
+        &crate::closethread::MAIN_CLOSER_K,
+        &crate::closethread::CLOSER_K,
+    ],
+};
+
+/// What an identity names in a VM's registry.
+#[derive(Clone, Copy, Debug)]
+enum Registered {
+    Native(&'static NativeFunction),
+    Continuation(&'static Continuation),
+}
+
+impl Registered {
+    /// Whether `self` and `other` are the same `static`.
+    fn same(self, other: Registered) -> bool {
+        match (self, other) {
+            (Registered::Native(a), Registered::Native(b)) => std::ptr::eq(a, b),
+            (Registered::Continuation(a), Registered::Continuation(b)) => std::ptr::eq(a, b),
+            _ => false,
+        }
+    }
+
+    fn id(self) -> &'static str {
+        match self {
+            Registered::Native(f) => f.id,
+            Registered::Continuation(k) => k.id,
+        }
+    }
+}
+
+/// A VM's natives and continuations by identity (`Vm::register_natives`):
+/// one namespace for both.
+#[derive(Debug)]
+pub(crate) struct NativeRegistry {
+    /// (foldhash, not SipHash: a VM registers some 200 identities as its
+    /// libraries open, a sizeable part of what opening them costs.)
+    by_id: hashbrown::HashMap<&'static str, Registered>,
+}
+
+impl NativeRegistry {
+    /// A registry holding vm-core's own natives.
+    pub(crate) fn new() -> Self {
+        let mut r = NativeRegistry {
+            by_id: hashbrown::HashMap::new(),
+        };
+        let added = r.add(&CORE_NATIVES);
+        debug_assert!(added.is_ok(), "vm-core's natives have unique ids");
+        r
+    }
+
+    /// Adds every entry of `list`, or none: `Err` with the identity that
+    /// names something else already (or twice in `list`).
+    fn add(&mut self, list: &NativeList) -> Result<(), (Registered, Registered)> {
+        let entries = list.natives.iter().map(|&f| Registered::Native(f)).chain(
+            list.continuations
+                .iter()
+                .map(|&k| Registered::Continuation(k)),
+        );
+        self.by_id.reserve(entries.size_hint().0);
+        let mut added = Vec::new();
+        for e in entries {
+            match self.by_id.get(e.id()) {
+                Some(&old) if old.same(e) => {}
+                Some(&old) => {
+                    for id in added {
+                        self.by_id.remove(id);
+                    }
+                    return Err((old, e));
+                }
+                None => {
+                    self.by_id.insert(e.id(), e);
+                    added.push(e.id());
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -154,6 +329,71 @@ pub enum Step {
 pub struct Request(pub(crate) usize);
 
 impl Vm {
+    /// Registers every native and continuation of `list` under its
+    /// identity, so that [`Vm::find_native`] and [`Vm::find_continuation`]
+    /// find them (what a snapshot's restore does). Each library of
+    /// vm-stdlib registers its list when it is opened; vm-core's own
+    /// natives are registered in every VM. Registering a `static` that is
+    /// registered already does nothing.
+    ///
+    /// # Errors
+    /// When an identity of `list` names another native or continuation
+    /// already (natives and continuations share one namespace), or two
+    /// entries of `list`: then nothing of `list` is registered.
+    pub fn register_natives(&mut self, list: &NativeList) -> LuaResult<()> {
+        match self.natives.add(list) {
+            Ok(()) => Ok(()),
+            Err((old, new)) => {
+                let what = |r: Registered| match r {
+                    Registered::Native(_) => "native",
+                    Registered::Continuation(_) => "continuation",
+                };
+                let msg = format!(
+                    "Vm::register_natives: cannot register a {} as '{}': \
+                     that identity names another {} already",
+                    what(new),
+                    new.id(),
+                    what(old)
+                );
+                Err(self.api_error(&msg))
+            }
+        }
+    }
+
+    /// The native registered under identity `id` ([`NativeFunction::id`]),
+    /// if any.
+    pub fn find_native(&self, id: &str) -> Option<&'static NativeFunction> {
+        match self.natives.by_id.get(id) {
+            Some(Registered::Native(f)) => Some(f),
+            _ => None,
+        }
+    }
+
+    /// The continuation registered under identity `id`
+    /// ([`Continuation::id`]), if any.
+    pub fn find_continuation(&self, id: &str) -> Option<&'static Continuation> {
+        match self.natives.by_id.get(id) {
+            Some(Registered::Continuation(k)) => Some(k),
+            _ => None,
+        }
+    }
+
+    /// The native function a native value calls (what a snapshot records
+    /// of it, by its [`NativeFunction::id`], with its upvalues); `None`
+    /// for any other value, a bad handle, and a Rust closure
+    /// ([`Vm::create_function`]), which has no identity.
+    pub fn native_function(&self, f: Value) -> Option<&'static NativeFunction> {
+        match f {
+            Value::Native(r) => self
+                .heap
+                .natives
+                .get(r)
+                .filter(|nc| nc.closure.is_none())
+                .map(|nc| nc.func),
+            _ => None,
+        }
+    }
+
     /// Records continuation `k` with context `ctx` on the native frame on
     /// top (the native that is running).
     /// (Outside any native there is no such frame, and the request the
@@ -374,6 +614,32 @@ pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn vm_cores_own_natives_are_registered_under_unique_core_identities() {
+        let vm = Vm::new();
+        let n = CORE_NATIVES.natives.len() + CORE_NATIVES.continuations.len();
+        assert_eq!(
+            NativeRegistry::new().by_id.len(),
+            n,
+            "an identity is used twice"
+        );
+        for &f in CORE_NATIVES.natives {
+            assert!(f.id.starts_with("core."), "{}", f.id);
+            assert!(std::ptr::eq(vm.find_native(f.id).unwrap(), f), "{}", f.id);
+        }
+        for &k in CORE_NATIVES.continuations {
+            assert!(k.id.starts_with("core."), "{}", k.id);
+            assert!(
+                std::ptr::eq(vm.find_continuation(k.id).unwrap(), k),
+                "{}",
+                k.id
+            );
+        }
+        // The stand-in for Rust closures (`convert.rs`, identity "?") is
+        // not registered: they cannot be persisted.
+        assert!(vm.find_native("?").is_none());
+    }
 
     #[test]
     fn a_native_result_fits_in_two_registers() {

@@ -466,6 +466,8 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     /// fit in a `Step` (its single word is the value count).
     pub(crate) request_thread: Option<ThreadRef>,
     pub(crate) request_job: Option<crate::native::Job>,
+    /// Natives and continuations by identity (`Vm::register_natives`).
+    pub(crate) natives: crate::native::NativeRegistry,
     /// The unsized tail (see the type's documentation); always empty.
     #[allow(dead_code)]
     unmovable: Unmovable,
@@ -540,6 +542,7 @@ impl Vm {
             suspendable: false,
             request_thread: None,
             request_job: None,
+            natives: crate::native::NativeRegistry::new(),
             unmovable: [],
         };
         vm.th.status = ThreadStatus::Running;
