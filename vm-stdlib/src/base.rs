@@ -16,54 +16,117 @@
 
 use std::io::Write;
 
-use vm_core::{Args, Continuation, LuaError, LuaResult, Meta, Status, Step, Value, Vm};
+use vm_core::{Args, LuaError, LuaResult, Meta, Status, Step, Value, Vm};
 
 use crate::chunkfile::{self, Loaded};
 use crate::resumable::{int_at, pause, set_int, PhaseLog};
 use crate::string::cost::charge_bytes;
 
 natives! {
-    PRINT = "print" => print;
-    ASSERT = "assert" => assert;
-    ERROR = "error" => error;
-    PCALL = "pcall" => pcall;
-    XPCALL = "xpcall" => xpcall;
-    TYPE = "type" => type_;
-    TOSTRING = "tostring" => tostring;
-    TONUMBER = "tonumber" => tonumber;
-    SELECT = "select" => select;
-    IPAIRS = "ipairs" => ipairs;
-    IPAIRS_AUX = "ipairs_aux" => ipairs_aux;
-    PAIRS = "pairs" => pairs;
-    NEXT = "next" => next;
-    RAWGET = "rawget" => rawget;
-    RAWSET = "rawset" => rawset;
-    RAWEQUAL = "rawequal" => rawequal;
-    RAWLEN = "rawlen" => rawlen;
-    SETMETATABLE = "setmetatable" => setmetatable;
-    GETMETATABLE = "getmetatable" => getmetatable;
-    COLLECTGARBAGE = "collectgarbage" => collectgarbage;
-    LOAD = "load" => load;
-    LOAD_TEXT = "load" => load_text;
-    LOADFILE = "loadfile" => loadfile;
-    DOFILE = "dofile" => dofile;
-    WARN = "warn" => warn;
+    natives {
+        PRINT = "base.print" as "print" => print;
+        ASSERT = "base.assert" as "assert" => assert;
+        ERROR = "base.error" as "error" => error;
+        PCALL = "base.pcall" as "pcall" => pcall;
+        XPCALL = "base.xpcall" as "xpcall" => xpcall;
+        TYPE = "base.type" as "type" => type_;
+        TOSTRING = "base.tostring" as "tostring" => tostring;
+        TONUMBER = "base.tonumber" as "tonumber" => tonumber;
+        SELECT = "base.select" as "select" => select;
+        IPAIRS = "base.ipairs" as "ipairs" => ipairs;
+        IPAIRS_AUX = "base.ipairs_aux" as "ipairs_aux" => ipairs_aux;
+        PAIRS = "base.pairs" as "pairs" => pairs;
+        NEXT = "base.next" as "next" => next;
+        RAWGET = "base.rawget" as "rawget" => rawget;
+        RAWSET = "base.rawset" as "rawset" => rawset;
+        RAWEQUAL = "base.rawequal" as "rawequal" => rawequal;
+        RAWLEN = "base.rawlen" as "rawlen" => rawlen;
+        SETMETATABLE = "base.setmetatable" as "setmetatable" => setmetatable;
+        GETMETATABLE = "base.getmetatable" as "getmetatable" => getmetatable;
+        COLLECTGARBAGE = "base.collectgarbage" as "collectgarbage" => collectgarbage;
+        LOAD = "base.load" as "load" => load;
+        LOAD_TEXT = "base.load_text" as "load" => load_text;
+        LOADFILE = "base.loadfile" as "loadfile" => loadfile;
+        DOFILE = "base.dofile" as "dofile" => dofile;
+        WARN = "base.warn" as "warn" => warn;
+    }
+    continuations {
+        PCALL_K = "base.pcall_k" => pcall_k;
+        XPCALL_K = "base.xpcall_k" => xpcall_k;
+        PAIRS_K = "base.pairs_k" => pairs_k;
+        DOFILE_K = "base.dofile_k" => dofile_k;
+        DOFILE_LOAD_K = "base.dofile_load_k" => dofile_load_k;
+        LOADFILE_K = "base.loadfile_k" => loadfile_k;
+        PRINT_K = "base.print_k" => print_k;
+        TOSTRING_K = "base.tostring_k" => tostring_k;
+        IPAIRS_AUX_K = "base.ipairs_aux_k" => ipairs_aux_k;
+        LOAD_K = "base.load_k" => load_k;
+        LOAD_STRING_K = "base.load_string_k" => load_string_k;
+    }
 }
-
-static PCALL_K: Continuation = Continuation::new("pcall_k", pcall_k);
-static XPCALL_K: Continuation = Continuation::new("xpcall_k", xpcall_k);
-static PAIRS_K: Continuation = Continuation::new("pairs_k", pairs_k);
-static DOFILE_K: Continuation = Continuation::new("dofile_k", dofile_k);
-static DOFILE_LOAD_K: Continuation = Continuation::new("dofile_load_k", dofile_load_k);
-static LOADFILE_K: Continuation = Continuation::new("loadfile_k", loadfile_k);
-static PRINT_K: Continuation = Continuation::new("print_k", print_k);
-static TOSTRING_K: Continuation = Continuation::new("tostring_k", tostring_k);
-static IPAIRS_AUX_K: Continuation = Continuation::new("ipairs_aux_k", ipairs_aux_k);
-static LOAD_K: Continuation = Continuation::new("load_k", load_k);
-static LOAD_STRING_K: Continuation = Continuation::new("load_string_k", load_string_k);
 
 /// Installs the base library into the globals.
 pub fn open_base(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&NATIVES)?;
+    install(vm)
+}
+
+/// Installs the base library of the sandbox profile: no `dofile` or
+/// `loadfile` (no file access), and a `load` of text chunks only.
+pub fn open_base_sandboxed(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&SANDBOX_NATIVES)?;
+    install(vm)?;
+    vm.set_global("dofile", Value::Nil)?;
+    vm.set_global("loadfile", Value::Nil)?;
+    let load = vm.new_native(&LOAD_TEXT);
+    vm.set_global("load", load)?;
+    Ok(())
+}
+
+/// The natives and continuations of the sandbox profile's base library
+/// (`open_base_sandboxed`), which it registers instead of [`NATIVES`]:
+/// without `dofile`, `loadfile` and the `load` of binary chunks, so that a
+/// snapshot restored into a sandbox cannot bring them back.
+pub static SANDBOX_NATIVES: vm_core::NativeList = vm_core::NativeList {
+    natives: &[
+        &PRINT,
+        &ASSERT,
+        &ERROR,
+        &PCALL,
+        &XPCALL,
+        &TYPE,
+        &TOSTRING,
+        &TONUMBER,
+        &SELECT,
+        &IPAIRS,
+        &IPAIRS_AUX,
+        &PAIRS,
+        &NEXT,
+        &RAWGET,
+        &RAWSET,
+        &RAWEQUAL,
+        &RAWLEN,
+        &SETMETATABLE,
+        &GETMETATABLE,
+        &COLLECTGARBAGE,
+        &LOAD_TEXT,
+        &WARN,
+    ],
+    continuations: &[
+        &PCALL_K,
+        &XPCALL_K,
+        &PAIRS_K,
+        &PRINT_K,
+        &TOSTRING_K,
+        &IPAIRS_AUX_K,
+        &LOAD_K,
+        &LOAD_STRING_K,
+    ],
+};
+
+/// The globals of the base library (`dofile`, `loadfile` and `load` of
+/// any chunk included).
+fn install(vm: &mut Vm) -> LuaResult<()> {
     let g = vm.globals_ref();
     vm.register(
         g,
@@ -103,17 +166,6 @@ pub fn open_base(vm: &mut Vm) -> LuaResult<()> {
     let v = vm.new_str(b"Lua 5.4");
     vm.set_global("_VERSION", v)?;
     vm.set_warn_handler(Some(stderr_warnings()));
-    Ok(())
-}
-
-/// Installs the base library of the sandbox profile: no `dofile` or
-/// `loadfile` (no file access), and a `load` of text chunks only.
-pub fn open_base_sandboxed(vm: &mut Vm) -> LuaResult<()> {
-    open_base(vm)?;
-    vm.set_global("dofile", Value::Nil)?;
-    vm.set_global("loadfile", Value::Nil)?;
-    let load = vm.new_native(&LOAD_TEXT);
-    vm.set_global("load", load)?;
     Ok(())
 }
 

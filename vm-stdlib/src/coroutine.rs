@@ -6,27 +6,31 @@
 //! own loop, so neither recurses in Rust and coroutines nest without limit.
 
 use vm_core::ThreadRef;
-use vm_core::{Args, Continuation, Deliver, LuaError, LuaResult, Status, Step, Value, Vm};
+use vm_core::{Args, Deliver, LuaError, LuaResult, Status, Step, Value, Vm};
 
 natives! {
-    CREATE = "create" => create;
-    RESUME = "resume" => resume;
-    YIELD = "yield" => yield_;
-    STATUS = "status" => status;
-    WRAP = "wrap" => wrap;
-    WRAPPED = "wrapped" => wrapped;
-    ISYIELDABLE = "isyieldable" => isyieldable;
-    RUNNING = "running" => running;
-    CLOSE = "close" => close;
+    natives {
+        CREATE = "coroutine.create" as "create" => create;
+        RESUME = "coroutine.resume" as "resume" => resume;
+        YIELD = "coroutine.yield" as "yield" => yield_;
+        STATUS = "coroutine.status" as "status" => status;
+        WRAP = "coroutine.wrap" as "wrap" => wrap;
+        WRAPPED = "coroutine.wrapped" as "wrapped" => wrapped;
+        ISYIELDABLE = "coroutine.isyieldable" as "isyieldable" => isyieldable;
+        RUNNING = "coroutine.running" as "running" => running;
+        CLOSE = "coroutine.close" as "close" => close;
+    }
+    continuations {
+        RESUME_K = "coroutine.resume_k" => resume_k;
+        WRAP_K = "coroutine.wrap_k" => wrap_k;
+        WRAP_CLOSE_K = "coroutine.wrap_close_k" => wrap_close_k;
+        CLOSE_K = "coroutine.close_k" => close_k;
+    }
 }
-
-static RESUME_K: Continuation = Continuation::new("coroutine.resume_k", resume_k);
-static WRAP_K: Continuation = Continuation::new("coroutine.wrap_k", wrap_k);
-static WRAP_CLOSE_K: Continuation = Continuation::new("coroutine.wrap_close_k", wrap_close_k);
-static CLOSE_K: Continuation = Continuation::new("coroutine.close_k", close_k);
 
 /// Installs the `coroutine` table into the globals.
 pub fn open_coroutine(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&NATIVES)?;
     let tr = vm.new_table();
     vm.register(
         tr,

@@ -24,26 +24,29 @@ use vm_core::ThreadRef;
 use vm_core::{Args, DebugInfo, Hook, HookEvent, HookMask, HookStep, LuaResult, Step, Value, Vm};
 
 natives! {
-    TRACEBACK = "traceback" => traceback;
-    GETINFO = "getinfo" => getinfo;
-    GETMETATABLE = "getmetatable" => getmetatable;
-    SETMETATABLE = "setmetatable" => setmetatable;
-    GETREGISTRY = "getregistry" => getregistry;
-    GETLOCAL = "getlocal" => getlocal;
-    SETLOCAL = "setlocal" => setlocal;
-    GETUPVALUE = "getupvalue" => getupvalue;
-    SETUPVALUE = "setupvalue" => setupvalue;
-    UPVALUEID = "upvalueid" => upvalueid;
-    UPVALUEJOIN = "upvaluejoin" => upvaluejoin;
-    GETUSERVALUE = "getuservalue" => getuservalue;
-    SETUSERVALUE = "setuservalue" => setuservalue;
-    SETHOOK = "sethook" => sethook;
-    GETHOOK = "gethook" => gethook;
-    DEBUG = "debug" => debug;
+    natives {
+        TRACEBACK = "debug.traceback" as "traceback" => traceback;
+        GETINFO = "debug.getinfo" as "getinfo" => getinfo;
+        GETMETATABLE = "debug.getmetatable" as "getmetatable" => getmetatable;
+        SETMETATABLE = "debug.setmetatable" as "setmetatable" => setmetatable;
+        GETREGISTRY = "debug.getregistry" as "getregistry" => getregistry;
+        GETLOCAL = "debug.getlocal" as "getlocal" => getlocal;
+        SETLOCAL = "debug.setlocal" as "setlocal" => setlocal;
+        GETUPVALUE = "debug.getupvalue" as "getupvalue" => getupvalue;
+        SETUPVALUE = "debug.setupvalue" as "setupvalue" => setupvalue;
+        UPVALUEID = "debug.upvalueid" as "upvalueid" => upvalueid;
+        UPVALUEJOIN = "debug.upvaluejoin" as "upvaluejoin" => upvaluejoin;
+        GETUSERVALUE = "debug.getuservalue" as "getuservalue" => getuservalue;
+        SETUSERVALUE = "debug.setuservalue" as "setuservalue" => setuservalue;
+        SETHOOK = "debug.sethook" as "sethook" => sethook;
+        GETHOOK = "debug.gethook" as "gethook" => gethook;
+        DEBUG = "debug.debug" as "debug" => debug;
+    }
 }
 
 /// Installs the `debug` table.
 pub fn open_debug(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&NATIVES)?;
     let t = vm.new_table();
     vm.register(
         t,

@@ -39,34 +39,37 @@ use std::os::unix::ffi::OsStrExt;
 use std::process::{Child, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 
 use vm_core::number::{float_to_int_exact, fmt_float, fmt_int, str_to_number};
-use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
+use vm_core::{Args, LuaError, LuaResult, Status, Step, Value, Vm};
 
 use crate::string::cost::{charge_bytes, STEP_BYTES};
 
-static READ_K: Continuation = Continuation::new("io.read_k", read_k);
-
 natives! {
-    IO_CLOSE = "close" => io_close;
-    IO_FLUSH = "flush" => io_flush;
-    IO_INPUT = "input" => io_input;
-    IO_LINES = "lines" => io_lines;
-    IO_OPEN = "open" => io_open;
-    IO_OUTPUT = "output" => io_output;
-    IO_POPEN = "popen" => io_popen;
-    IO_READ = "read" => io_read;
-    IO_TMPFILE = "tmpfile" => io_tmpfile;
-    IO_TYPE = "type" => io_type;
-    IO_WRITE = "write" => io_write;
-    READLINE = "readline" => io_readline;
-    F_CLOSE = "close" => f_close;
-    F_FLUSH = "flush" => f_flush;
-    F_LINES = "lines" => f_lines;
-    F_READ = "read" => f_read;
-    F_SEEK = "seek" => f_seek;
-    F_SETVBUF = "setvbuf" => f_setvbuf;
-    F_WRITE = "write" => f_write;
-    F_GC = "__gc" => f_gc;
-    F_TOSTRING = "__tostring" => f_tostring;
+    natives {
+        IO_CLOSE = "io.close" as "close" => io_close;
+        IO_FLUSH = "io.flush" as "flush" => io_flush;
+        IO_INPUT = "io.input" as "input" => io_input;
+        IO_LINES = "io.lines" as "lines" => io_lines;
+        IO_OPEN = "io.open" as "open" => io_open;
+        IO_OUTPUT = "io.output" as "output" => io_output;
+        IO_POPEN = "io.popen" as "popen" => io_popen;
+        IO_READ = "io.read" as "read" => io_read;
+        IO_TMPFILE = "io.tmpfile" as "tmpfile" => io_tmpfile;
+        IO_TYPE = "io.type" as "type" => io_type;
+        IO_WRITE = "io.write" as "write" => io_write;
+        READLINE = "io.readline" as "readline" => io_readline;
+        F_CLOSE = "io.file:close" as "close" => f_close;
+        F_FLUSH = "io.file:flush" as "flush" => f_flush;
+        F_LINES = "io.file:lines" as "lines" => f_lines;
+        F_READ = "io.file:read" as "read" => f_read;
+        F_SEEK = "io.file:seek" as "seek" => f_seek;
+        F_SETVBUF = "io.file:setvbuf" as "setvbuf" => f_setvbuf;
+        F_WRITE = "io.file:write" as "write" => f_write;
+        F_GC = "io.file:__gc" as "__gc" => f_gc;
+        F_TOSTRING = "io.file:__tostring" as "__tostring" => f_tostring;
+    }
+    continuations {
+        READ_K = "io.read_k" => read_k;
+    }
 }
 
 /// Registry key of the file handles' metatable (`LUA_FILEHANDLE`).
@@ -87,6 +90,7 @@ const SHELL: &str = "/bin/sh";
 /// Installs the `io` table into the globals, with the file handles'
 /// metatable and the standard files.
 pub fn open_io(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&NATIVES)?;
     let io = vm.new_table();
     vm.register(
         io,

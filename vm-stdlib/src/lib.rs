@@ -3,7 +3,11 @@
 //!
 //! Each library has an `open_*` function; [`open_all`] opens every library
 //! listed in [`LIBRARIES`], each registered in `registry._LOADED` (so error
-//! messages name `coroutine.create` as Lua does). Today: `base`,
+//! messages name `coroutine.create` as Lua does). Opening a library also
+//! registers its natives and continuations by identity (its module's
+//! `NATIVES`, such as [`base::NATIVES`]: `Vm::register_natives`), so that
+//! the VM can find them by name (`Vm::find_native`), as a snapshot's
+//! restore does. Today: `base`,
 //! `package` (`require` of Lua modules), `coroutine`, `string` (patterns,
 //! `format`, `pack`, `dump`), `table`, `math`, `utf8`, `io`, `os` and
 //! `debug` (hooks included).
@@ -15,10 +19,31 @@
 //! assert!(matches!(r[0], vm_core::Value::Int(2)));
 //! ```
 
-/// Declares `static` native functions: `ID = "name" => function;`.
+/// Declares a library's `static` natives (`ID = "identity" as "name" =>
+/// function;`: the name is the table field `Vm::register` stores it
+/// under) and continuations (`ID = "identity" => function;`), and
+/// `NATIVES`, the list of them all, which opening the library registers
+/// (`Vm::register_natives`). Every native and continuation of a library
+/// is declared here, so that none is missing from its list.
 macro_rules! natives {
-    ($($id:ident = $name:literal => $f:path;)*) => {
-        $(static $id: vm_core::NativeFunction = vm_core::NativeFunction::new($name, $f);)*
+    (
+        natives { $($id:ident = $key:literal as $name:literal => $f:path;)* }
+        $(continuations { $($kid:ident = $kkey:literal => $kf:path;)* })?
+    ) => {
+        $(
+            static $id: vm_core::NativeFunction =
+                vm_core::NativeFunction::new($name, $f).with_id($key);
+        )*
+        $($(
+            static $kid: vm_core::Continuation = vm_core::Continuation::new($kkey, $kf);
+        )*)?
+        /// Every native and continuation of this library (those that only
+        /// ever appear on a stack or in a frame too), which opening the
+        /// library registers (`Vm::register_natives`).
+        pub static NATIVES: vm_core::NativeList = vm_core::NativeList {
+            natives: &[$(&$id),*],
+            continuations: &[$($(&$kid),*)?],
+        };
     };
 }
 

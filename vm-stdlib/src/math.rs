@@ -11,46 +11,53 @@
 
 use vm_core::number::float_to_int_exact;
 use vm_core::TableRef;
-use vm_core::{Args, Continuation, LuaResult, Status, Step, Value, Vm};
+use vm_core::{Args, LuaResult, Status, Step, Value, Vm};
 
 use crate::resumable::{int_at, pause, set_int, PhaseLog};
 
 natives! {
-    ABS = "abs" => abs;
-    CEIL = "ceil" => ceil;
-    FLOOR = "floor" => floor;
-    FMOD = "fmod" => fmod;
-    MODF = "modf" => modf;
-    SQRT = "sqrt" => sqrt;
-    EXP = "exp" => exp;
-    LOG = "log" => log;
-    SIN = "sin" => sin;
-    COS = "cos" => cos;
-    TAN = "tan" => tan;
-    ASIN = "asin" => asin;
-    ACOS = "acos" => acos;
-    ATAN = "atan" => atan;
-    DEG = "deg" => deg;
-    RAD = "rad" => rad;
-    TOINTEGER = "tointeger" => tointeger;
-    TYPE = "type" => type_;
-    ULT = "ult" => ult;
-    MAX = "max" => max;
-    MIN = "min" => min;
-    RANDOM = "random" => random;
-    RANDOMSEED = "randomseed" => randomseed;
-    // Deprecated (LUA_COMPAT_MATHLIB), present in PUC Lua's default build.
-    COSH = "cosh" => cosh;
-    SINH = "sinh" => sinh;
-    TANH = "tanh" => tanh;
-    POW = "pow" => pow;
-    FREXP = "frexp" => frexp;
-    LDEXP = "ldexp" => ldexp;
-    LOG10 = "log10" => log10;
+    natives {
+        ABS = "math.abs" as "abs" => abs;
+        CEIL = "math.ceil" as "ceil" => ceil;
+        FLOOR = "math.floor" as "floor" => floor;
+        FMOD = "math.fmod" as "fmod" => fmod;
+        MODF = "math.modf" as "modf" => modf;
+        SQRT = "math.sqrt" as "sqrt" => sqrt;
+        EXP = "math.exp" as "exp" => exp;
+        LOG = "math.log" as "log" => log;
+        SIN = "math.sin" as "sin" => sin;
+        COS = "math.cos" as "cos" => cos;
+        TAN = "math.tan" as "tan" => tan;
+        ASIN = "math.asin" as "asin" => asin;
+        ACOS = "math.acos" as "acos" => acos;
+        ATAN = "math.atan" as "atan" => atan;
+        DEG = "math.deg" as "deg" => deg;
+        RAD = "math.rad" as "rad" => rad;
+        TOINTEGER = "math.tointeger" as "tointeger" => tointeger;
+        TYPE = "math.type" as "type" => type_;
+        ULT = "math.ult" as "ult" => ult;
+        MAX = "math.max" as "max" => max;
+        MIN = "math.min" as "min" => min;
+        RANDOM = "math.random" as "random" => random;
+        RANDOMSEED = "math.randomseed" as "randomseed" => randomseed;
+        // Deprecated (LUA_COMPAT_MATHLIB), present in PUC Lua's default build.
+        COSH = "math.cosh" as "cosh" => cosh;
+        SINH = "math.sinh" as "sinh" => sinh;
+        TANH = "math.tanh" as "tanh" => tanh;
+        POW = "math.pow" as "pow" => pow;
+        FREXP = "math.frexp" as "frexp" => frexp;
+        LDEXP = "math.ldexp" as "ldexp" => ldexp;
+        LOG10 = "math.log10" as "log10" => log10;
+    }
+    continuations {
+        MAX_K = "math.max_k" => max_k;
+        MIN_K = "math.min_k" => min_k;
+    }
 }
 
 /// Installs the `math` table into the globals.
 pub fn open_math(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&NATIVES)?;
     let t = vm.new_table();
     vm.register(
         t,
@@ -378,9 +385,6 @@ fn max(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 fn min(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     extreme(vm, args, false)
 }
-
-static MAX_K: Continuation = Continuation::new("max_k", max_k);
-static MIN_K: Continuation = Continuation::new("min_k", min_k);
 
 fn max_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
     PhaseLog::settle(vm, args, args.len() + 2, ctx);

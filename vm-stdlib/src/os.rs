@@ -30,25 +30,28 @@ use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use vm_core::number::tointeger;
-use vm_core::{Args, Continuation, LuaResult, Status, Step, Value, Vm};
+use vm_core::{Args, LuaResult, Status, Step, Value, Vm};
 
 use crate::resumable::PhaseLog;
 use crate::string::cost::charge_bytes;
 
-static TIME_K: Continuation = Continuation::new("os.time_k", time_k);
-
 natives! {
-    CLOCK = "clock" => clock;
-    DATE = "date" => date;
-    DIFFTIME = "difftime" => difftime;
-    EXECUTE = "execute" => execute;
-    EXIT = "exit" => exit;
-    GETENV = "getenv" => getenv;
-    REMOVE = "remove" => remove;
-    RENAME = "rename" => rename;
-    SETLOCALE = "setlocale" => setlocale;
-    TIME = "time" => time;
-    TMPNAME = "tmpname" => tmpname;
+    natives {
+        CLOCK = "os.clock" as "clock" => clock;
+        DATE = "os.date" as "date" => date;
+        DIFFTIME = "os.difftime" as "difftime" => difftime;
+        EXECUTE = "os.execute" as "execute" => execute;
+        EXIT = "os.exit" as "exit" => exit;
+        GETENV = "os.getenv" as "getenv" => getenv;
+        REMOVE = "os.remove" as "remove" => remove;
+        RENAME = "os.rename" as "rename" => rename;
+        SETLOCALE = "os.setlocale" as "setlocale" => setlocale;
+        TIME = "os.time" as "time" => time;
+        TMPNAME = "os.tmpname" as "tmpname" => tmpname;
+    }
+    continuations {
+        TIME_K = "os.time_k" => time_k;
+    }
 }
 
 /// The shell `os.execute` runs commands with, as C's `system` does.
@@ -56,6 +59,7 @@ const SHELL: &str = "/bin/sh";
 
 /// Installs the `os` table into the globals.
 pub fn open_os(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&NATIVES)?;
     install(
         vm,
         &[
@@ -69,8 +73,17 @@ pub fn open_os(vm: &mut Vm) -> LuaResult<()> {
 /// calendar (`clock`, `date`, `difftime`, `time`), nothing that touches
 /// files, processes, the environment or the locale.
 pub fn open_os_sandboxed(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&SANDBOX_NATIVES)?;
     install(vm, &[&CLOCK, &DATE, &DIFFTIME, &TIME])
 }
+
+/// The natives and continuations of the sandbox profile's `os`
+/// (`open_os_sandboxed`), which it registers instead of [`NATIVES`]: a
+/// snapshot restored into a sandbox finds no other.
+pub static SANDBOX_NATIVES: vm_core::NativeList = vm_core::NativeList {
+    natives: &[&CLOCK, &DATE, &DIFFTIME, &TIME],
+    continuations: &[&TIME_K],
+};
 
 /// An `os` table holding `funcs`, as the global `os` and `package.loaded.os`.
 fn install(vm: &mut Vm, funcs: &[&'static vm_core::NativeFunction]) -> LuaResult<()> {

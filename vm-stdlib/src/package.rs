@@ -17,23 +17,26 @@
 //! `string/cost.rs`).
 
 use vm_core::TableRef;
-use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
+use vm_core::{Args, LuaError, LuaResult, Status, Step, Value, Vm};
 
 use crate::resumable::{int_at, set_int};
 use crate::string::cost::charge_bytes;
 
 natives! {
-    REQUIRE = "require" => require;
-    SEARCHPATH = "searchpath" => searchpath;
-    LOADLIB = "loadlib" => loadlib;
-    SEARCHER_PRELOAD = "searcher_preload" => searcher_preload;
-    SEARCHER_LUA = "searcher_Lua" => searcher_lua;
-    SEARCHER_C = "searcher_C" => searcher_c;
-    SEARCHER_CROOT = "searcher_Croot" => searcher_croot;
+    natives {
+        REQUIRE = "package.require" as "require" => require;
+        SEARCHPATH = "package.searchpath" as "searchpath" => searchpath;
+        LOADLIB = "package.loadlib" as "loadlib" => loadlib;
+        SEARCHER_PRELOAD = "package.searcher_preload" as "searcher_preload" => searcher_preload;
+        SEARCHER_LUA = "package.searcher_Lua" as "searcher_Lua" => searcher_lua;
+        SEARCHER_C = "package.searcher_C" as "searcher_C" => searcher_c;
+        SEARCHER_CROOT = "package.searcher_Croot" as "searcher_Croot" => searcher_croot;
+    }
+    continuations {
+        REQUIRE_K = "package.require_k" => require_k;
+        SEARCHER_LUA_K = "package.searcher_lua_k" => searcher_lua_k;
+    }
 }
-
-static REQUIRE_K: Continuation = Continuation::new("require_k", require_k);
-static SEARCHER_LUA_K: Continuation = Continuation::new("searcher_lua_k", searcher_lua_k);
 
 /// `LUA_PATH_DEFAULT` of PUC's `luaconf.h` on POSIX systems.
 const PATH_DEFAULT: &str = "/usr/local/share/lua/5.4/?.lua;/usr/local/share/lua/5.4/?/init.lua;\
@@ -46,6 +49,7 @@ const CONFIG: &str = "/\n;\n?\n!\n-\n";
 
 /// Installs `require` and the `package` table.
 pub fn open_package(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&NATIVES)?;
     let t = vm.new_table();
     vm.register(t, &[&SEARCHPATH, &LOADLIB])?;
     let path = env_path(&["LUA_PATH_5_4", "LUA_PATH"], PATH_DEFAULT);

@@ -21,13 +21,15 @@ use vm_core::{Args, LuaResult, Step, Value, Vm};
 use crate::string::cost::charge_bytes;
 
 natives! {
-    CHAR = "char" => char;
-    CODES = "codes" => codes;
-    CODEPOINT = "codepoint" => codepoint;
-    LEN = "len" => len;
-    OFFSET = "offset" => offset;
-    ITER_STRICT = "codes_iterator" => iter_strict;
-    ITER_LAX = "codes_iterator_lax" => iter_lax;
+    natives {
+        CHAR = "utf8.char" as "char" => char;
+        CODES = "utf8.codes" as "codes" => codes;
+        CODEPOINT = "utf8.codepoint" as "codepoint" => codepoint;
+        LEN = "utf8.len" as "len" => len;
+        OFFSET = "utf8.offset" as "offset" => offset;
+        ITER_STRICT = "utf8.codes_iterator" as "codes_iterator" => iter_strict;
+        ITER_LAX = "utf8.codes_iterator_lax" as "codes_iterator_lax" => iter_lax;
+    }
 }
 
 /// Largest code point of strict UTF-8.
@@ -44,6 +46,7 @@ const CHARPATTERN: &[u8] = b"[\0-\x7F\xC2-\xFD][\x80-\xBF]*";
 
 /// Installs the `utf8` table into the globals.
 pub fn open_utf8(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&NATIVES)?;
     let t = vm.new_table();
     vm.register(t, &[&OFFSET, &CODEPOINT, &CHAR, &LEN])?;
     // `codes` hands out the same two iterator functions every time, as

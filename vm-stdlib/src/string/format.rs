@@ -11,23 +11,12 @@
 use std::ops::Range;
 
 use vm_core::number::fmt_int;
-use vm_core::TableRef;
 use vm_core::Tm;
-use vm_core::{Args, Continuation, LuaResult, Meta, Status, Step, Value, Vm};
+use vm_core::{Args, LuaResult, Meta, Status, Step, Value, Vm};
 
 use super::cost::charge_bytes;
+use super::FORMAT_K;
 use crate::resumable::{int_at, pause, set_int, PhaseLog};
-
-natives! {
-    FORMAT = "format" => format;
-}
-
-static FORMAT_K: Continuation = Continuation::new("string.format_k", format_k);
-
-/// Adds `format` to the string table.
-pub(crate) fn register(vm: &mut Vm, string: TableRef) -> LuaResult<()> {
-    vm.register(string, &[&FORMAT])
-}
 
 /// `MAX_FORMAT` in `lstrlib.c`: a specification (flags, width, precision
 /// and conversion) must be shorter than `MAX_FORMAT - 10` characters.
@@ -47,7 +36,7 @@ const FLAGS_CHAR: &[u8] = b"-";
 /// of at most 99 cannot pad them).
 const LONG_STRING: usize = 100;
 
-fn format(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+pub(super) fn format(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let fmt = vm.check_string(args, 1)?;
     // A copy: converting arguments needs `vm` mutably. Paid first, so
     // that a format failing late (a bad conversion at its end) has paid
@@ -76,7 +65,7 @@ const FMT_POS: usize = 1;
 const FMT_ARG: usize = 2;
 const FMT_LOG: usize = 3;
 
-fn format_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+pub(super) fn format_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
     PhaseLog::settle(vm, args, args.len() + FMT_LOG, ctx);
     format_run(vm, args)
 }

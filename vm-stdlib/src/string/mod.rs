@@ -23,7 +23,7 @@ use std::ops::Range;
 use vm_core::number::{self, ArithOp};
 use vm_core::TableRef;
 use vm_core::Tm;
-use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
+use vm_core::{Args, LuaError, LuaResult, Status, Step, Value, Vm};
 
 use crate::auxlib::return_string;
 use crate::resumable::{int_at, set_int};
@@ -36,35 +36,44 @@ mod pack;
 mod pattern;
 
 natives! {
-    BYTE = "byte" => byte;
-    CHAR = "char" => char;
-    DUMP = "dump" => dump;
-    FIND = "find" => find;
-    GMATCH = "gmatch" => gmatch;
-    GMATCH_STEP = "gmatch_step" => gmatch_step;
-    GSUB = "gsub" => gsub;
-    LEN = "len" => len;
-    LOWER = "lower" => lower;
-    MATCH = "match" => match_;
-    REP = "rep" => rep;
-    REVERSE = "reverse" => reverse;
-    SUB = "sub" => sub;
-    UPPER = "upper" => upper;
-    ADD = "__add" => arith_add;
-    SUB_MM = "__sub" => arith_sub;
-    MUL = "__mul" => arith_mul;
-    MOD = "__mod" => arith_mod;
-    POW = "__pow" => arith_pow;
-    DIV = "__div" => arith_div;
-    IDIV = "__idiv" => arith_idiv;
-    UNM = "__unm" => arith_unm;
+    natives {
+        BYTE = "string.byte" as "byte" => byte;
+        CHAR = "string.char" as "char" => char;
+        DUMP = "string.dump" as "dump" => dump;
+        FIND = "string.find" as "find" => find;
+        GMATCH = "string.gmatch" as "gmatch" => gmatch;
+        GMATCH_STEP = "string.gmatch_step" as "gmatch_step" => gmatch_step;
+        GSUB = "string.gsub" as "gsub" => gsub;
+        LEN = "string.len" as "len" => len;
+        LOWER = "string.lower" as "lower" => lower;
+        MATCH = "string.match" as "match" => match_;
+        REP = "string.rep" as "rep" => rep;
+        REVERSE = "string.reverse" as "reverse" => reverse;
+        SUB = "string.sub" as "sub" => sub;
+        UPPER = "string.upper" as "upper" => upper;
+        ADD = "string.__add" as "__add" => arith_add;
+        SUB_MM = "string.__sub" as "__sub" => arith_sub;
+        MUL = "string.__mul" as "__mul" => arith_mul;
+        MOD = "string.__mod" as "__mod" => arith_mod;
+        POW = "string.__pow" as "__pow" => arith_pow;
+        DIV = "string.__div" as "__div" => arith_div;
+        IDIV = "string.__idiv" as "__idiv" => arith_idiv;
+        UNM = "string.__unm" as "__unm" => arith_unm;
+        FORMAT = "string.format" as "format" => format::format;
+        PACK = "string.pack" as "pack" => pack::pack;
+        UNPACK = "string.unpack" as "unpack" => pack::unpack;
+        PACKSIZE = "string.packsize" as "packsize" => pack::packsize;
+    }
+    continuations {
+        REP_K = "string.rep_k" => rep_k;
+        GSUB_K = "string.gsub_k" => gsub_k;
+        ARITH_K = "string.arith_k" => arith_k;
+        FIND_K = "string.find_k" => find_k;
+        GMATCH_K = "string.gmatch_k" => gmatch_k;
+        FORMAT_K = "string.format_k" => format::format_k;
+        PACK_K = "string.pack_k" => pack::pack_k;
+    }
 }
-
-static REP_K: Continuation = Continuation::new("string.rep_k", rep_k);
-static GSUB_K: Continuation = Continuation::new("string.gsub_k", gsub_k);
-static ARITH_K: Continuation = Continuation::new("string.arith_k", arith_k);
-static FIND_K: Continuation = Continuation::new("string.find_k", find_k);
-static GMATCH_K: Continuation = Continuation::new("string.gmatch_k", gmatch_k);
 
 /// Largest string `rep` builds (`MAXSIZE` in `lstrlib.c` on 64-bit
 /// machines, where it is `INT_MAX`).
@@ -73,16 +82,15 @@ const MAX_SIZE: usize = i32::MAX as usize;
 /// Installs the string library: the `string` table, and the string
 /// metatable whose `__index` is that table (so `("x"):rep(3)` works).
 pub fn open_string(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&NATIVES)?;
     let t = vm.new_table();
     vm.register(
         t,
         &[
             &BYTE, &CHAR, &DUMP, &FIND, &GMATCH, &GSUB, &LEN, &LOWER, &MATCH, &REP, &REVERSE, &SUB,
-            &UPPER,
+            &UPPER, &FORMAT, &PACK, &UNPACK, &PACKSIZE,
         ],
     )?;
-    format::register(vm, t)?;
-    pack::register(vm, t)?;
     vm.set_global("string", Value::Table(t))?;
     vm.register_library("string", t)?;
     set_string_metatable(vm, t)

@@ -10,23 +10,10 @@
 //! makes its output in steps and pauses between them past the budget
 //! (`pack_run`): a short format may ask for gigabytes (`c2000000000`).
 
-use vm_core::TableRef;
-use vm_core::{Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
+use vm_core::{Args, LuaError, LuaResult, Status, Step, Value, Vm};
 
 use super::cost::{charge_bytes, STEP_BYTES};
-
-static PACK_K: Continuation = Continuation::new("string.pack_k", pack_k);
-
-natives! {
-    PACK = "pack" => pack;
-    UNPACK = "unpack" => unpack;
-    PACKSIZE = "packsize" => packsize;
-}
-
-/// Adds `pack`, `unpack` and `packsize` to the string table.
-pub(crate) fn register(vm: &mut Vm, string: TableRef) -> LuaResult<()> {
-    vm.register(string, &[&PACK, &UNPACK, &PACKSIZE])
-}
+use super::PACK_K;
 
 /// Largest integer size an option may ask for (`MAXINTSIZE`).
 const MAX_INT_SIZE: usize = 16;
@@ -247,7 +234,7 @@ fn missing(vm: &mut Vm, arg: usize, expected: &str) -> LuaError {
     vm.arg_error(arg, &format!("{expected} expected, got nil"))
 }
 
-fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+pub(super) fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let fmt = vm.check_string(args, 1)?;
     // The format is scanned and copied first, whatever fails later.
     vm.charge_scan(fmt)?;
@@ -265,7 +252,7 @@ fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     pack_run(vm, args, st, None)
 }
 
-fn pack_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+pub(super) fn pack_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
     let ud = vm.frame_get(args, args.len());
     let st = vm
         .userdata_mut::<Packing>(ud)
@@ -447,7 +434,7 @@ struct Packing {
     owed: usize,
 }
 
-fn packsize(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+pub(super) fn packsize(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let fmt = vm.check_string(args, 1)?;
     vm.charge_scan(fmt)?;
     let fmt = vm.str_bytes(fmt).unwrap_or_default().to_vec();
@@ -488,7 +475,7 @@ enum Item {
     Bytes(usize, usize),
 }
 
-fn unpack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+pub(super) fn unpack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let fmt = vm.check_string(args, 1)?;
     // Paid first, so that a format failing late has paid for its items.
     vm.charge_scan(fmt)?;

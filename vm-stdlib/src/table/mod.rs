@@ -44,17 +44,29 @@ use crate::auxlib::{add_string, new_buffer, put_buffer, reserve_bytes};
 use crate::resumable::{int_at, pause, set_int, Answer, PhaseLog};
 
 natives! {
-    CONCAT = "concat" => concat;
-    INSERT = "insert" => insert;
-    MOVE = "move" => move_;
-    PACK = "pack" => pack;
-    UNPACK = "unpack" => unpack;
-    REMOVE = "remove" => remove;
-    SORT = "sort" => sort;
+    natives {
+        CONCAT = "table.concat" as "concat" => concat;
+        INSERT = "table.insert" as "insert" => insert;
+        MOVE = "table.move" as "move" => move_;
+        PACK = "table.pack" as "pack" => pack;
+        UNPACK = "table.unpack" as "unpack" => unpack;
+        REMOVE = "table.remove" as "remove" => remove;
+        SORT = "table.sort" as "sort" => sort;
+    }
+    continuations {
+        CONCAT_K = "table.concat_k" => concat_k;
+        INSERT_K = "table.insert_k" => insert_k;
+        REMOVE_K = "table.remove_k" => remove_k;
+        MOVE_K = "table.move_k" => move_k;
+        UNPACK_K = "table.unpack_k" => unpack_k;
+        SORT_K = "table.sort_k" => sort::sort_k;
+        SORT_RAW_K = "table.sort_raw_k" => sort::sort_raw_k;
+    }
 }
 
 /// Installs the `table` library: global `table` and `_LOADED.table`.
 pub fn open_table(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&NATIVES)?;
     let t = vm.new_table();
     vm.register(
         t,
@@ -293,7 +305,6 @@ fn paid(vm: &mut Vm, units: u64) -> LuaResult<bool> {
 
 // ----- concat -----
 
-static CONCAT_K: Continuation = Continuation::new("table.concat_k", concat_k);
 static CONCAT_M: Machine = Machine {
     k: &CONCAT_K,
     mark: |_, st| st.0.len() + concat_slot::N,
@@ -485,7 +496,6 @@ fn concat_result(vm: &mut Vm, buf: Vec<u8>) -> LuaResult<Flow> {
 
 // ----- insert, remove -----
 
-static INSERT_K: Continuation = Continuation::new("table.insert_k", insert_k);
 static INSERT_M: Machine = Machine {
     k: &INSERT_K,
     mark: |_, st| st.0.len() + insert_slot::N,
@@ -602,7 +612,6 @@ fn insert_pos(vm: &mut Vm, args: Args, end: i64) -> LuaResult<i64> {
     Ok(pos)
 }
 
-static REMOVE_K: Continuation = Continuation::new("table.remove_k", remove_k);
 static REMOVE_M: Machine = Machine {
     k: &REMOVE_K,
     mark: |_, st| st.0.len() + remove_slot::N,
@@ -712,7 +721,6 @@ fn remove_pos(vm: &mut Vm, args: Args, size: i64) -> LuaResult<i64> {
 
 // ----- move -----
 
-static MOVE_K: Continuation = Continuation::new("table.move_k", move_k);
 static MOVE_M: Machine = Machine {
     k: &MOVE_K,
     mark: |_, st| st.0.len() + move_slot::N,
@@ -862,7 +870,6 @@ fn pack(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     Ok(Step::Return(1))
 }
 
-static UNPACK_K: Continuation = Continuation::new("table.unpack_k", unpack_k);
 static UNPACK_M: Machine = Machine {
     k: &UNPACK_K,
     // The elements read so far stay below the log: they are the results.

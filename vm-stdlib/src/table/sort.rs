@@ -29,13 +29,12 @@
 //! partition, the task stack (four integers a task), then the phase log.
 
 use vm_core::TableRef;
-use vm_core::{number, Args, Continuation, LuaError, LuaResult, Status, Step, Value, Vm};
+use vm_core::{number, Args, LuaError, LuaResult, Status, Step, Value, Vm};
 
 use super::{check_tab, get_plain, plain, set_plain, to_integer, RWL};
 use crate::resumable::{int_at, pause, set_int, Answer, PhaseLog};
 
-static SORT_K: Continuation = Continuation::new("table.sort_k", sort_k);
-static SORT_RAW_K: Continuation = Continuation::new("table.sort_raw_k", sort_raw_k);
+use super::{SORT_K, SORT_RAW_K};
 
 /// Array index type of the sort: PUC Lua sorts with `unsigned int`
 /// indices, and their wrap-around shows in the imbalance test.
@@ -98,13 +97,13 @@ pub(super) fn sort(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 }
 
 /// The continuation of a sort with a comparator.
-fn sort_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+pub(super) fn sort_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
     PhaseLog::settle(vm, args, mark(vm, args), ctx);
     run::<false>(vm, args)
 }
 
 /// The continuation of a sort without a comparator.
-fn sort_raw_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
+pub(super) fn sort_raw_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {
     PhaseLog::settle(vm, args, mark(vm, args), ctx);
     run::<true>(vm, args)
 }
