@@ -30,7 +30,8 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use vm_core::{
-    Args, Continuation, LuaError, LuaResult, Meta, NativeFunction, Outcome, Status, Step, Value, Vm,
+    Args, Continuation, LuaError, LuaResult, Meta, NativeFunction, NativeList, Outcome, Status,
+    Step, Value, Vm,
 };
 
 const PROGNAME: &str = "vm";
@@ -168,10 +169,18 @@ fn usage(msg: &str) {
     );
 }
 
-static MSGHANDLER: NativeFunction = NativeFunction::new("msghandler", msghandler);
-static MSGHANDLER_K: Continuation = Continuation::new("msghandler_k", msghandler_k);
-static DOCALL: NativeFunction = NativeFunction::new("docall", docall);
-static DOCALL_K: Continuation = Continuation::new("docall_k", docall_k);
+static MSGHANDLER: NativeFunction =
+    NativeFunction::new("msghandler", msghandler).with_id("cli.msghandler");
+static MSGHANDLER_K: Continuation = Continuation::new("cli.msghandler_k", msghandler_k);
+static DOCALL: NativeFunction = NativeFunction::new("docall", docall).with_id("cli.docall");
+static DOCALL_K: Continuation = Continuation::new("cli.docall_k", docall_k);
+
+/// The command's own natives, registered next to the standard library's
+/// (they are on the stack of every chunk it runs).
+static NATIVES: NativeList = NativeList {
+    natives: &[&MSGHANDLER, &DOCALL],
+    continuations: &[&MSGHANDLER_K, &DOCALL_K],
+};
 
 /// Message handler of `docall`: turns the error into a string and appends
 /// a traceback taken where the error happened.
@@ -306,7 +315,7 @@ fn main() -> ExitCode {
         }
     };
     let mut vm = Vm::new();
-    if let Err(e) = vm_stdlib::open_all(&mut vm) {
+    if let Err(e) = vm_stdlib::open_all(&mut vm).and_then(|()| vm.register_natives(&NATIVES)) {
         eprintln!("{PROGNAME}: {}", vm.error_to_string(&e));
         return ExitCode::FAILURE;
     }
