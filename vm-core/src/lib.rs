@@ -44,7 +44,7 @@
 //!   ([`Vm::callk`], [`Vm::pcallk`], [`Vm::yieldk`], [`Vm::resumek`],
 //!   [`Vm::offloadk`]); calls it requests run on the interpreter's own loop
 //!   and come back to the continuation. Each native and continuation has
-//!   an identity, unique in a VM ([`NativeFunction::id`],
+//!   an identity, unique in the process ([`NativeFunction::id`],
 //!   [`Continuation::id`]; a native's [`NativeFunction::name`] is only the
 //!   field [`Vm::register`] stores it under): a VM registers them by lists
 //!   ([`NativeList`], [`Vm::register_natives`]) and finds them by identity

@@ -71,8 +71,8 @@ pub type ContinuationFn = fn(&mut Vm, Args, Status, i64) -> LuaResult<Step>;
 /// ```
 #[derive(Debug)]
 pub struct NativeFunction {
-    /// Identity: unique among the natives and continuations a VM
-    /// registers ([`Vm::register_natives`]), and stable across versions,
+    /// Identity: unique among the natives and continuations registered in
+    /// the process ([`Vm::register_natives`]), and stable across versions,
     /// since a snapshot refers to the native by it. The standard library's
     /// are `library.name` (`"string.gsub"`, `"base.load"`), with the type
     /// for methods (`"io.file:close"`), and vm-core's own are `core.*`.
@@ -123,8 +123,8 @@ impl NativeFunction {
 /// A continuation: its identity and the function.
 #[derive(Debug)]
 pub struct Continuation {
-    /// Identity, unique among the natives and continuations a VM
-    /// registers (see [`NativeFunction::id`]): the standard library's are
+    /// Identity, unique among the natives and continuations registered in
+    /// the process (see [`NativeFunction::id`]): the standard library's are
     /// `library.name_k` (`"string.gsub_k"`).
     pub id: &'static str,
     /// The function.
@@ -220,52 +220,103 @@ impl Registered {
     }
 }
 
-/// A VM's natives and continuations by identity (`Vm::register_natives`):
-/// one namespace for both.
+/// The natives and continuations a VM has registered
+/// (`Vm::register_natives`): the lists themselves, a dozen pointers, so
+/// that a VM costs no map of its own (a process may run a million agents,
+/// each with the standard library). Identities are looked up in the
+/// process-wide `INDEX`, then checked to belong to one of the VM's lists:
+/// a sandboxed VM does not find what only another VM registered.
 #[derive(Debug)]
 pub(crate) struct NativeRegistry {
-    /// (foldhash, not SipHash: a VM registers some 200 identities as its
-    /// libraries open, a sizeable part of what opening them costs.)
+    lists: smallvec::SmallVec<[&'static NativeList; 16]>,
+}
+
+/// Every identity any VM of the process registered, to what it names.
+/// Identities are unique in the process, not only in a VM: a snapshot
+/// names natives by identity, and may be restored by another VM (or
+/// process) than the one that saved it.
+#[derive(Default)]
+struct Index {
     by_id: hashbrown::HashMap<&'static str, Registered>,
+    /// The lists added to `by_id` already (their addresses).
+    lists: hashbrown::HashSet<usize>,
+}
+
+fn index() -> &'static std::sync::RwLock<Index> {
+    static INDEX: std::sync::OnceLock<std::sync::RwLock<Index>> = std::sync::OnceLock::new();
+    INDEX.get_or_init(Default::default)
+}
+
+impl Index {
+    /// Adds every entry of `list`, or none: `Err` with the identity that
+    /// names something else already (or twice in `list`).
+    fn add(&mut self, list: &'static NativeList) -> Result<(), (Registered, Registered)> {
+        let entries = || {
+            list.natives.iter().map(|&f| Registered::Native(f)).chain(
+                list.continuations
+                    .iter()
+                    .map(|&k| Registered::Continuation(k)),
+            )
+        };
+        let mut fresh = hashbrown::HashMap::new();
+        for e in entries() {
+            match self.by_id.get(e.id()).or_else(|| fresh.get(e.id())) {
+                Some(&old) if old.same(e) => {}
+                Some(&old) => return Err((old, e)),
+                None => {
+                    fresh.insert(e.id(), e);
+                }
+            }
+        }
+        self.by_id.extend(fresh);
+        self.lists.insert(std::ptr::from_ref(list) as usize);
+        Ok(())
+    }
 }
 
 impl NativeRegistry {
     /// A registry holding vm-core's own natives.
     pub(crate) fn new() -> Self {
         let mut r = NativeRegistry {
-            by_id: hashbrown::HashMap::new(),
+            lists: smallvec::SmallVec::new(),
         };
         let added = r.add(&CORE_NATIVES);
         debug_assert!(added.is_ok(), "vm-core's natives have unique ids");
         r
     }
 
-    /// Adds every entry of `list`, or none: `Err` with the identity that
-    /// names something else already (or twice in `list`).
-    fn add(&mut self, list: &NativeList) -> Result<(), (Registered, Registered)> {
-        let entries = list.natives.iter().map(|&f| Registered::Native(f)).chain(
-            list.continuations
-                .iter()
-                .map(|&k| Registered::Continuation(k)),
-        );
-        self.by_id.reserve(entries.size_hint().0);
-        let mut added = Vec::new();
-        for e in entries {
-            match self.by_id.get(e.id()) {
-                Some(&old) if old.same(e) => {}
-                Some(&old) => {
-                    for id in added {
-                        self.by_id.remove(id);
-                    }
-                    return Err((old, e));
-                }
-                None => {
-                    self.by_id.insert(e.id(), e);
-                    added.push(e.id());
-                }
-            }
+    fn add(&mut self, list: &'static NativeList) -> Result<(), (Registered, Registered)> {
+        if self.lists.iter().any(|&l| std::ptr::eq(l, list)) {
+            return Ok(());
         }
+        let known = {
+            let index = index()
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            index.lists.contains(&(std::ptr::from_ref(list) as usize))
+        };
+        if !known {
+            index()
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .add(list)?;
+        }
+        self.lists.push(list);
         Ok(())
+    }
+
+    /// What `id` names, if one of this VM's lists holds it.
+    fn find(&self, id: &str) -> Option<Registered> {
+        let found = *index()
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .by_id
+            .get(id)?;
+        let held = self.lists.iter().any(|l| match found {
+            Registered::Native(f) => l.natives.iter().any(|&g| std::ptr::eq(f, g)),
+            Registered::Continuation(k) => l.continuations.iter().any(|&g| std::ptr::eq(k, g)),
+        });
+        held.then_some(found)
     }
 }
 
@@ -334,13 +385,17 @@ impl Vm {
     /// find them (what a snapshot's restore does). Each library of
     /// vm-stdlib registers its list when it is opened; vm-core's own
     /// natives are registered in every VM. Registering a `static` that is
-    /// registered already does nothing.
+    /// registered already does nothing. A VM keeps only a pointer to the
+    /// list; the identities go to an index shared by the process, where
+    /// the first VM to register a list puts them.
     ///
     /// # Errors
     /// When an identity of `list` names another native or continuation
-    /// already (natives and continuations share one namespace), or two
-    /// entries of `list`: then nothing of `list` is registered.
-    pub fn register_natives(&mut self, list: &NativeList) -> LuaResult<()> {
+    /// already, in any VM of the process (natives and continuations share
+    /// one namespace; a snapshot may be restored by another VM than the
+    /// one that saved it), or two entries of `list`: then nothing of
+    /// `list` is registered.
+    pub fn register_natives(&mut self, list: &'static NativeList) -> LuaResult<()> {
         match self.natives.add(list) {
             Ok(()) => Ok(()),
             Err((old, new)) => {
@@ -363,7 +418,7 @@ impl Vm {
     /// The native registered under identity `id` ([`NativeFunction::id`]),
     /// if any.
     pub fn find_native(&self, id: &str) -> Option<&'static NativeFunction> {
-        match self.natives.by_id.get(id) {
+        match self.natives.find(id) {
             Some(Registered::Native(f)) => Some(f),
             _ => None,
         }
@@ -372,7 +427,7 @@ impl Vm {
     /// The continuation registered under identity `id`
     /// ([`Continuation::id`]), if any.
     pub fn find_continuation(&self, id: &str) -> Option<&'static Continuation> {
-        match self.natives.by_id.get(id) {
+        match self.natives.find(id) {
             Some(Registered::Continuation(k)) => Some(k),
             _ => None,
         }
@@ -618,12 +673,12 @@ mod tests {
     #[test]
     fn vm_cores_own_natives_are_registered_under_unique_core_identities() {
         let vm = Vm::new();
-        let n = CORE_NATIVES.natives.len() + CORE_NATIVES.continuations.len();
-        assert_eq!(
-            NativeRegistry::new().by_id.len(),
-            n,
-            "an identity is used twice"
-        );
+        let mut ids: Vec<&str> = CORE_NATIVES.natives.iter().map(|f| f.id).collect();
+        ids.extend(CORE_NATIVES.continuations.iter().map(|k| k.id));
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "an identity is used twice");
         for &f in CORE_NATIVES.natives {
             assert!(f.id.starts_with("core."), "{}", f.id);
             assert!(std::ptr::eq(vm.find_native(f.id).unwrap(), f), "{}", f.id);

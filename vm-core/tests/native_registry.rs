@@ -38,7 +38,7 @@ static LIB: NativeList = NativeList {
 };
 
 /// The message of a registration that failed.
-fn refused(vm: &mut Vm, list: &NativeList) -> String {
+fn refused(vm: &mut Vm, list: &'static NativeList) -> String {
     let e = vm.register_natives(list).expect_err("a conflict");
     e.message().expect("a message").to_string()
 }
@@ -69,7 +69,8 @@ fn registered_natives_and_continuations_are_found_by_identity() {
     assert!(vm.find_native("f").is_none());
     assert!(vm.find_native("").is_none());
     assert!(vm.find_native("test.h").is_none());
-    // Each VM has its own registry.
+    // A VM finds only what it registered (the index of identities is the
+    // process's).
     assert!(Vm::new().find_native("test.f").is_none());
 }
 
@@ -169,7 +170,7 @@ fn a_native_value_tells_its_native() {
     assert!(std::ptr::eq(vm.native_function(g).unwrap(), &G));
     // A Rust closure has no identity; nor has anything but a native.
     let c = vm.create_function("c", |_, a: i64| a);
-    assert!(vm.native_function(c).is_none());
+    assert!(vm.native_function(c.value()).is_none());
     let lua = vm.load(b"return 1", "=lua").unwrap();
     assert!(vm.native_function(lua).is_none());
     assert!(vm.native_function(Value::Int(1)).is_none());

@@ -252,7 +252,7 @@ fn reachable_natives(vm: &mut Vm, roots: Vec<(String, Value)>) -> Vec<(String, V
 /// on each call (iterators, wrapped coroutines), returned by `extra`.
 fn roots(vm: &mut Vm, extra: &[u8]) -> Vec<(String, Value)> {
     let mut roots = vec![
-        ("_G".to_string(), Value::Table(vm.globals())),
+        ("_G".to_string(), Value::Table(vm.globals_ref())),
         ("registry".to_string(), Value::Table(vm.registry())),
         ("nil".to_string(), Value::Nil),
         ("true".to_string(), Value::Bool(true)),
