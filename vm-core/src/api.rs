@@ -56,16 +56,7 @@ impl Vm {
     /// Whether `v` belongs to this VM: an immediate value, or a handle that
     /// names a live object of this VM's heap.
     pub fn owns(&self, v: Value) -> bool {
-        let h = &self.heap;
-        match v {
-            Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Num(_) => true,
-            Value::Str(r) => h.strings.contains_key(r),
-            Value::Table(r) => h.tables.contains_key(r),
-            Value::LuaFn(r) => h.lfns.contains_key(r),
-            Value::Native(r) => h.natives.contains_key(r),
-            Value::Thread(r) => h.threads.contains_key(r),
-            Value::UserData(r) => h.userdata.contains_key(r),
-        }
+        self.heap.owns(v)
     }
 
     /// Fails with the "bad handle" error unless this VM owns `v`

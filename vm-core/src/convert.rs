@@ -1,77 +1,7 @@
-//! Typed conversions between Rust values and Lua values, and Rust closures
-//! as Lua functions (the convenience layer of the embedding API, in the
-//! spirit of `luaL_check*`/`lua_push*`).
-//!
-//! - [`IntoLua`] turns a Rust value into a [`Value`]; [`FromLua`] turns a
-//!   `Value` back, with Lua's conversion rules (`lua_tointegerx`,
-//!   `lua_tonumberx`, `lua_tolstring`, `lua_toboolean`).
-//! - [`FromLuaArgs`] reads a native's arguments (a single [`FromLua`] type,
-//!   a tuple of up to 8, or [`Variadic`]) and reports failures exactly as
-//!   `luaL_argerror` does: `bad argument #2 to 'f' (number expected, got
-//!   string)`.
-//! - [`IntoLuaMulti`] pushes a native's results, or makes the arguments
-//!   of a call from Rust: `()` for none, one value, a tuple, [`Variadic`],
-//!   or a `Result` whose error becomes a Lua error. [`FromLuaMulti`] reads
-//!   a call's results the same ways ([`Function::call`](crate::Function::call),
-//!   [`Vm::eval`]).
-//! - [`Vm::create_function`] wraps a Rust closure `Fn(&mut Vm, A) -> R` as a
-//!   Lua function ([`Vm::create_function_mut`] for an `FnMut`,
-//!   [`Vm::create_plain_function`] for a closure without the `&mut Vm`
-//!   parameter); [`Vm::set_global_function`] also stores it in a
-//!   global. The name given identifies the closure (it is not persistable);
-//!   error messages name the function as Lua does, by how it was called or
-//!   by its global name, else `?`.
-//!
-//! | Rust | to Lua | from Lua |
-//! |------|--------|----------|
-//! | `i8`..`i64`, `isize`, `u16`..`u64`, `usize` | integer (error if it does not fit) | integer, float with an exact integer value, numeric string; "value out of range" when it does not fit |
-//! | `f64`, `f32` | float | number or numeric string |
-//! | `bool` | boolean | any value, by truthiness (nil and false are false) |
-//! | `String`, `&str` | string | string (must be UTF-8), or a number formatted as `tostring` does |
-//! | `Vec<u8>`, `&[u8]` | string | string (any bytes) or number |
-//! | `Option<T>` | nil for `None` | nil or absent is `None` |
-//! | [`Value`] | itself | itself (absent is nil) |
-//! | [`Table`](crate::Table), [`Function`](crate::Function), [`LuaString`](crate::LuaString), [`Thread`](crate::Thread), [`AnyUserData`](crate::AnyUserData) | the object | a new handle on an object of that type, else "table expected, got number", ... |
-//! | [`TableRef`], [`ThreadRef`], [`UserDataRef`], [`StrRef`] | the object | that type (a raw handle, for natives) |
-//! | `Vec<T>` | a sequence table `{t[1], ..., t[n]}` | (not converted) |
-//!
-//! `u8` is deliberately neither: `Vec<u8>` is a byte string, not a table of
-//! numbers.
-//!
-//! # Example
-//!
-//! ```
-//! use vm_core::Vm;
-//!
-//! let mut vm = Vm::new();
-//! vm.set_global_function("add", |_, (a, b): (i64, i64)| a + b);
-//! vm.set_global_function("div", |_, (a, b): (i64, i64)| -> Result<i64, String> {
-//!     if b == 0 {
-//!         Err("division by zero".to_string())
-//!     } else {
-//!         Ok(a / b)
-//!     }
-//! });
-//!
-//! let r = vm.exec(b"return add(2, 3), div(7, 2)", "=example").unwrap();
-//! assert_eq!(vm.from_value::<i64>(r[0]).unwrap(), 5);
-//! assert_eq!(vm.from_value::<i64>(r[1]).unwrap(), 3);
-//!
-//! // An `Err` is a Lua error, positioned like `luaL_error`'s.
-//! let e = vm.exec(b"return div(1, 0)", "=example").unwrap_err();
-//! assert_eq!(e.message(), Some("example:1: division by zero"));
-//!
-//! // Arguments are checked with Lua's own messages.
-//! let e = vm.exec(b"return add(1, 'x')", "=example").unwrap_err();
-//! assert_eq!(
-//!     e.message(),
-//!     Some("example:1: bad argument #2 to 'add' (number expected, got string)")
-//! );
-//! ```
-//!
-//! Rust closures are not persistable (DESIGN.md section 3): their state is
-//! not Lua values, so a VM holding one cannot be snapshotted. Natives that must
-//! survive a snapshot are written as [`NativeFunction`]s.
+//! Typed conversions between Rust values and Lua values ([`IntoLua`],
+//! [`FromLua`], their multi-value forms) and Rust closures as Lua
+//! functions; the crate documentation's "Typed conversions" section is
+//! their user guide, with the table of conversions.
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -128,6 +58,26 @@ impl ConvertError {
     /// An invalid-value error with `msg`.
     pub fn invalid(msg: impl Into<Cow<'static, str>>) -> Self {
         ConvertError::Invalid(msg.into())
+    }
+
+    /// The error for a handle that names no object of the VM: one kept by
+    /// Rust across the collection that freed it, made up, or another VM's.
+    pub fn bad_handle(got: Value) -> Self {
+        ConvertError::Invalid(
+            format!(
+                "bad handle: a {} handle that names no object of this VM",
+                got.type_name()
+            )
+            .into(),
+        )
+    }
+
+    /// `self` with `what` (a field, a result) in front of its message.
+    pub(crate) fn within(self, what: &str) -> Self {
+        match self {
+            ConvertError::Lua(e) => ConvertError::Lua(e),
+            e => ConvertError::Invalid(format!("{what}: {e}").into()),
+        }
     }
 
     /// The Lua error for argument `i` (1-based) of the running native:
@@ -239,7 +189,8 @@ pub trait IntoLuaMulti {
     fn push_multi(self, vm: &mut Vm) -> LuaResult<usize>;
 
     /// Appends the values to `out` (the arguments of a call made from
-    /// Rust, [`Function::call`](crate::Function::call)).
+    /// Rust, [`Function::call`](crate::Function::call), which keeps each
+    /// alive while the next ones convert).
     ///
     /// # Errors
     /// A value that does not convert, or the `Err` of a `Result`.
@@ -265,6 +216,7 @@ pub trait FromLuaMulti: Sized {
 /// `lua_tointegerx`: integers, floats with an exact integer value, and
 /// strings convertible to one of those.
 fn to_integer(v: Value, vm: &Vm) -> Result<i64, ConvertError> {
+    owned(v, vm)?;
     vm.to_integer(v).map_err(|has_number| {
         if has_number {
             ConvertError::Invalid(NO_INTEGER.into())
@@ -274,8 +226,19 @@ fn to_integer(v: Value, vm: &Vm) -> Result<i64, ConvertError> {
     })
 }
 
+/// `Ok` if `vm` owns `v` (the conversions that read a string check first:
+/// `FromLua` is public, and may be given any value).
+pub(crate) fn owned(v: Value, vm: &Vm) -> Result<(), ConvertError> {
+    if vm.owns(v) {
+        Ok(())
+    } else {
+        Err(ConvertError::bad_handle(v))
+    }
+}
+
 /// `lua_tonumberx`: numbers and numeric strings, as a float.
 fn to_float(v: Value, vm: &Vm) -> Result<f64, ConvertError> {
+    owned(v, vm)?;
     match vm.to_number(v) {
         Some(Value::Int(i)) => Ok(i as f64),
         Some(Value::Num(f)) => Ok(f),
@@ -352,6 +315,7 @@ impl FromLua for bool {
 /// `lua_tolstring` without the metamethods: strings as they are, numbers
 /// formatted as `tostring` does.
 fn to_bytes(v: Value, vm: &Vm) -> Result<Vec<u8>, ConvertError> {
+    owned(v, vm)?;
     let mut out = Vec::new();
     match v {
         Value::Str(s) => out.extend_from_slice(vm.heap.str_bytes(s)),
@@ -436,17 +400,22 @@ impl<T: IntoLua> IntoLua for Vec<T> {
     /// A new sequence table `{self[0], self[1], ...}` (a `None` element
     /// leaves a hole).
     fn into_lua(self, vm: &mut Vm) -> LuaResult<Value> {
+        vm.reserve_memory(self.len().saturating_mul(std::mem::size_of::<Value>()))?;
         let t = vm.heap.new_table(Table::with_capacity(self.len(), 0));
-        for (i, x) in (1..).zip(self) {
-            let v = x.into_lua(vm)?;
-            vm.check_owned("IntoLua for Vec", v)?;
-            vm.heap.tables[t].set_int(i, v);
-        }
-        let grown = vm.heap.tables[t].take_growth();
-        if vm.heap.table_grew(grown) && vm.heap.over_limit(0) {
-            return Err(vm.memory_error());
-        }
-        Ok(Value::Table(t))
+        // The elements' conversions may run Lua, and collect.
+        vm.with_scratch(|vm| {
+            vm.keep(Value::Table(t));
+            for (i, x) in (1..).zip(self) {
+                let v = x.into_lua(vm)?;
+                vm.check_owned("IntoLua for Vec", v)?;
+                vm.heap.tables[t].set_int(i, v);
+            }
+            let grown = vm.heap.tables[t].take_growth();
+            if vm.heap.table_grew(grown) && vm.heap.over_limit(0) {
+                return Err(vm.memory_error());
+            }
+            Ok(Value::Table(t))
+        })
     }
 }
 
@@ -553,7 +522,8 @@ impl<T: IntoLua> IntoLuaMulti for Variadic<T> {
 
     fn into_values(self, vm: &mut Vm, out: &mut Vec<Value>) -> LuaResult<()> {
         for x in self.0 {
-            out.push(x.into_lua(vm)?);
+            let v = x.into_lua(vm)?;
+            out.push(vm.keep(v));
         }
         Ok(())
     }
@@ -561,12 +531,23 @@ impl<T: IntoLua> IntoLuaMulti for Variadic<T> {
 
 impl<T: FromLua> FromLuaMulti for Variadic<T> {
     fn from_lua_multi(values: Vec<Value>, vm: &mut Vm) -> Result<Self, ConvertError> {
-        values
-            .into_iter()
-            .map(|v| T::from_lua(v, vm))
-            .collect::<Result<Vec<T>, _>>()
-            .map(Variadic)
+        vm.with_scratch(|vm| {
+            values.iter().for_each(|&v| {
+                vm.keep(v);
+            });
+            (1..)
+                .zip(values)
+                .map(|(i, v)| from_result(v, i, vm))
+                .collect::<Result<Vec<T>, _>>()
+                .map(Variadic)
+        })
     }
+}
+
+/// Result `i` (1-based) of a call, converted.
+fn from_result<T: FromLua>(v: Value, i: usize, vm: &mut Vm) -> Result<T, ConvertError> {
+    owned(v, vm)?;
+    T::from_lua(v, vm).map_err(|e| e.within(&format!("result #{i}")))
 }
 
 impl FromLuaArgs for () {
@@ -589,7 +570,12 @@ impl FromLuaMulti for () {
 
 impl<T: FromLua> FromLuaMulti for T {
     fn from_lua_multi(values: Vec<Value>, vm: &mut Vm) -> Result<Self, ConvertError> {
-        T::from_lua(values.first().copied().unwrap_or_default(), vm)
+        let v = values.first().copied().unwrap_or_default();
+        vm.with_scratch(|vm| {
+            vm.keep(v);
+            owned(v, vm)?;
+            T::from_lua(v, vm)
+        })
     }
 }
 
@@ -611,7 +597,8 @@ impl<T: IntoLua> IntoLuaMulti for T {
     }
 
     fn into_values(self, vm: &mut Vm, out: &mut Vec<Value>) -> LuaResult<()> {
-        out.push(self.into_lua(vm)?);
+        let v = self.into_lua(vm)?;
+        out.push(vm.keep(v));
         Ok(())
     }
 }
@@ -656,7 +643,14 @@ macro_rules! tuples {
 
         impl<$($t: FromLua),+> FromLuaMulti for ($($t,)+) {
             fn from_lua_multi(values: Vec<Value>, vm: &mut Vm) -> Result<Self, ConvertError> {
-                Ok(($($t::from_lua(values.get($f).copied().unwrap_or_default(), vm)?,)+))
+                // Each conversion may run Lua, and collect the others.
+                vm.with_scratch(|vm| {
+                    values.iter().for_each(|&v| {
+                vm.keep(v);
+            });
+                    Ok(($(from_result::<$t>(
+                        values.get($f).copied().unwrap_or_default(), $arg, vm)?,)+))
+                })
             }
         }
 
@@ -672,7 +666,10 @@ macro_rules! tuples {
             }
 
             fn into_values(self, vm: &mut Vm, out: &mut Vec<Value>) -> LuaResult<()> {
-                $( out.push(self.$f.into_lua(vm)?); )+
+                $(
+                    let v = self.$f.into_lua(vm)?;
+                    out.push(vm.keep(v));
+                )+
                 Ok(())
             }
         }
@@ -723,7 +720,11 @@ impl Vm {
     /// `luaL_error`'s when a native is running).
     pub fn from_value<T: FromLua>(&mut self, v: Value) -> LuaResult<T> {
         self.check_owned("Vm::from_value", v)?;
-        T::from_lua(v, self).map_err(|e| e.into_lua_error(self))
+        // The conversion may run Lua (a field read through `__index`).
+        self.with_scratch(|vm| {
+            vm.keep(v);
+            T::from_lua(v, vm).map_err(|e| e.into_lua_error(vm))
+        })
     }
 
     /// Creates a Lua function running a Rust closure with the raw native
@@ -751,7 +752,8 @@ impl Vm {
     /// function's results ([`IntoLuaMulti`]; an `Err` is a Lua error).
     ///
     /// `f` may capture state (counters, handles): such a function is not
-    /// persistable (DESIGN.md section 3), unlike a [`NativeFunction`].
+    /// persistable (a snapshot cannot save Rust state), unlike a
+    /// [`NativeFunction`].
     /// It may be called again while it runs (it calls Lua, which calls
     /// it); a closure that needs `&mut` state is [`Vm::create_function_mut`].
     ///

@@ -46,7 +46,9 @@ impl LuaError {
         e
     }
 
-    /// The error object (usually a string with a `chunk:line:` prefix).
+    /// The error object (usually a string with a `chunk:line:` prefix), a
+    /// raw value: valid until the next collection ([`LuaError::message`]
+    /// keeps the text of an error that reached the embedder).
     pub fn value(&self) -> Value {
         self.0.value
     }

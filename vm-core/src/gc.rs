@@ -345,7 +345,18 @@ impl Vm {
         for v in self.roots.values() {
             m.mark(*v);
         }
-        self.handles.mark(|v| m.mark(v));
+        // A handle only ever holds a value its VM owned when it was made,
+        // and marked since; the check keeps a bug elsewhere from becoming
+        // a collector panic.
+        let heap = &self.heap;
+        self.handles.mark(|v| {
+            if heap.owns(v) {
+                m.mark(v);
+            }
+        });
+        for &v in &self.scratch {
+            m.mark(v);
+        }
         // A misuse noted by a native's frame writer waits there for the
         // native to return, across the collections its next pushes make.
         if let Some(e) = &self.misuse {

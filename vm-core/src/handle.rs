@@ -20,7 +20,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 
-use crate::convert::{ConvertError, FromLua, FromLuaMulti, IntoLua, IntoLuaMulti};
+use crate::convert::{owned, ConvertError, FromLua, FromLuaMulti, IntoLua, IntoLuaMulti};
 use crate::error::{LuaError, LuaResult};
 use crate::state::{ThreadStatus, Vm};
 use crate::value::{TableRef, ThreadRef, Value};
@@ -162,9 +162,12 @@ impl Table {
     /// An error of a metamethod, or a value that does not convert.
     pub fn get<K: IntoLua, V: FromLua>(&self, vm: &mut Vm, key: K) -> LuaResult<V> {
         let t = self.checked(vm, "Table::get")?;
-        let k = vm.to_value(key)?;
-        let v = vm.index(t, k).map_err(|e| vm.with_text(e))?;
-        vm.from_value(v)
+        vm.with_scratch(|vm| {
+            let k = vm.to_value(key)?;
+            vm.keep(k);
+            let v = vm.index(t, k).map_err(|e| vm.with_text(e))?;
+            field(vm, k, v)
+        })
     }
 
     /// `t[key] = value`, with `__newindex` (`lua_settable`).
@@ -173,9 +176,13 @@ impl Table {
     /// A nil or NaN key, an error of a metamethod, "not enough memory".
     pub fn set<K: IntoLua, V: IntoLua>(&self, vm: &mut Vm, key: K, value: V) -> LuaResult<()> {
         let t = self.checked(vm, "Table::set")?;
-        let k = vm.to_value(key)?;
-        let v = vm.to_value(value)?;
-        vm.set_index(t, k, v).map_err(|e| vm.with_text(e))
+        vm.with_scratch(|vm| {
+            // The value's conversion may run Lua, and collect the key.
+            let k = vm.to_value(key)?;
+            vm.keep(k);
+            let v = vm.to_value(value)?;
+            vm.set_index(t, k, v).map_err(|e| vm.with_text(e))
+        })
     }
 
     /// `t[key]` without metamethods (`lua_rawget`).
@@ -184,9 +191,12 @@ impl Table {
     /// A value that does not convert.
     pub fn raw_get<K: IntoLua, V: FromLua>(&self, vm: &mut Vm, key: K) -> LuaResult<V> {
         let t = self.raw_checked(vm, "Table::raw_get")?;
-        let k = vm.to_value(key)?;
-        let v = vm.raw_get(t, k);
-        vm.from_value(v)
+        vm.with_scratch(|vm| {
+            let k = vm.to_value(key)?;
+            vm.keep(k);
+            let v = vm.raw_get(t, k);
+            field(vm, k, v)
+        })
     }
 
     /// `t[key] = value` without metamethods (`lua_rawset`).
@@ -195,9 +205,23 @@ impl Table {
     /// A nil or NaN key, "not enough memory".
     pub fn raw_set<K: IntoLua, V: IntoLua>(&self, vm: &mut Vm, key: K, value: V) -> LuaResult<()> {
         let t = self.raw_checked(vm, "Table::raw_set")?;
-        let k = vm.to_value(key)?;
-        let v = vm.to_value(value)?;
-        vm.raw_set(t, k, v).map_err(|e| vm.with_text(e))
+        self.store(vm, t, key, value)
+    }
+
+    /// `raw_set` of a checked table.
+    fn store<K: IntoLua, V: IntoLua>(
+        &self,
+        vm: &mut Vm,
+        t: TableRef,
+        key: K,
+        value: V,
+    ) -> LuaResult<()> {
+        vm.with_scratch(|vm| {
+            let k = vm.to_value(key)?;
+            vm.keep(k);
+            let v = vm.to_value(value)?;
+            vm.raw_set(t, k, v).map_err(|e| vm.with_text(e))
+        })
     }
 
     /// `#t`, with `__len` (`luaL_len`).
@@ -226,8 +250,9 @@ impl Table {
     /// # Errors
     /// "not enough memory".
     pub fn push<V: IntoLua>(&self, vm: &mut Vm, value: V) -> LuaResult<()> {
-        let n = self.raw_len(vm)?;
-        self.raw_set(vm, n.wrapping_add(1), value)
+        let t = self.raw_checked(vm, "Table::push")?;
+        let n = vm.raw_len(t);
+        self.store(vm, t, n.wrapping_add(1), value)
     }
 
     /// The metatable, if any.
@@ -239,8 +264,10 @@ impl Table {
         Ok(vm.metatable(t).map(|mt| vm.hold_table(mt)))
     }
 
-    /// Sets (or with `None` removes) the metatable, as `setmetatable`
-    /// does (a `__gc` field makes the table finalizable).
+    /// Sets (or with `None` removes) the metatable, as `lua_setmetatable`
+    /// does: a `__gc` field makes the table finalizable, and a
+    /// `__metatable` field, which protects a metatable from Lua's
+    /// `setmetatable`, does not protect it from Rust.
     ///
     /// # Errors
     /// A handle of another VM.
@@ -254,8 +281,10 @@ impl Table {
     }
 
     /// The key-value pairs in `next` order, without metamethods, each
-    /// converted to `(K, V)`. Changing the table while iterating follows
-    /// `next`'s rules: assigning to existing fields is fine.
+    /// converted to `(K, V)`; a pair that does not convert is an `Err`
+    /// item, and the iteration goes on. The iterator borrows the VM: to
+    /// change the table, collect the keys first (assigning to existing
+    /// fields between two iterations is fine, as with `next`).
     pub fn pairs<'vm, K: FromLua, V: FromLua>(&self, vm: &'vm mut Vm) -> Pairs<'vm, K, V> {
         Pairs {
             vm,
@@ -361,9 +390,12 @@ impl Function {
     /// An error raised by the call, or results that do not convert.
     pub fn call<A: IntoLuaMulti, R: FromLuaMulti>(&self, vm: &mut Vm, args: A) -> LuaResult<R> {
         let f = self.checked(vm, "Function::call")?;
-        let mut argv = Vec::new();
-        args.into_values(vm, &mut argv)?;
-        let results = vm.call(f, &argv)?;
+        let results = vm.with_scratch(|vm| {
+            // Each argument stays alive while the next ones convert.
+            let mut argv = Vec::new();
+            args.into_values(vm, &mut argv)?;
+            vm.call(f, &argv)
+        })?;
         R::from_lua_multi(results, vm).map_err(|e| e.into_lua_error(vm))
     }
 }
@@ -415,7 +447,8 @@ impl AnyUserData {
     /// The payload, if it is a `T`.
     ///
     /// # Errors
-    /// "userdata is not a T", or a handle of another VM.
+    /// "the userdata does not hold a value of type T", or a handle of
+    /// another VM.
     pub fn borrow<'vm, T: std::any::Any>(&self, vm: &'vm mut Vm) -> LuaResult<&'vm T> {
         let v = self.checked(vm, "AnyUserData::borrow")?;
         if vm.userdata_ref::<T>(v).is_none() {
@@ -427,7 +460,8 @@ impl AnyUserData {
     /// The payload for writing, if it is a `T`.
     ///
     /// # Errors
-    /// "userdata is not a T", or a handle of another VM.
+    /// "the userdata does not hold a value of type T", or a handle of
+    /// another VM.
     pub fn borrow_mut<'vm, T: std::any::Any>(&self, vm: &'vm mut Vm) -> LuaResult<&'vm mut T> {
         let v = self.checked(vm, "AnyUserData::borrow_mut")?;
         if vm.userdata_ref::<T>(v).is_none() {
@@ -437,9 +471,25 @@ impl AnyUserData {
     }
 }
 
+/// Field `k`'s value `v`, converted; a failure names the field.
+fn field<V: FromLua>(vm: &mut Vm, k: Value, v: Value) -> LuaResult<V> {
+    vm.keep(v);
+    V::from_lua(v, vm).map_err(|e| {
+        let key = match k {
+            Value::Str(_) => format!("field '{}'", vm.to_display(k)),
+            Value::Int(_) | Value::Num(_) => format!("field [{}]", vm.to_display(k)),
+            _ => format!("a field with a {} key", k.type_name()),
+        };
+        e.within(&key).into_lua_error(vm)
+    })
+}
+
 #[cold]
 fn wrong_payload<T>(vm: &mut Vm) -> LuaError {
-    vm.api_error(&format!("userdata is not a {}", std::any::type_name::<T>()))
+    vm.api_error(&format!(
+        "the userdata does not hold a value of type {}",
+        std::any::type_name::<T>()
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -449,7 +499,10 @@ fn wrong_payload<T>(vm: &mut Vm) -> LuaError {
 impl FromLua for Table {
     fn from_lua(value: Value, vm: &mut Vm) -> Result<Self, ConvertError> {
         match value {
-            Value::Table(_) => Ok(Table(vm.hold(value))),
+            Value::Table(_) => {
+                owned(value, vm)?;
+                Ok(Table(vm.hold(value)))
+            }
             _ => Err(ConvertError::expected("table", value)),
         }
     }
@@ -458,7 +511,10 @@ impl FromLua for Table {
 impl FromLua for Function {
     fn from_lua(value: Value, vm: &mut Vm) -> Result<Self, ConvertError> {
         match value {
-            Value::LuaFn(_) | Value::Native(_) => Ok(Function(vm.hold(value))),
+            Value::LuaFn(_) | Value::Native(_) => {
+                owned(value, vm)?;
+                Ok(Function(vm.hold(value)))
+            }
             _ => Err(ConvertError::expected("function", value)),
         }
     }
@@ -467,6 +523,7 @@ impl FromLua for Function {
 impl FromLua for LuaString {
     /// A string, or a number converted to a new string (`lua_tolstring`).
     fn from_lua(value: Value, vm: &mut Vm) -> Result<Self, ConvertError> {
+        owned(value, vm)?;
         let s = crate::value::StrRef::from_lua(value, vm)?;
         Ok(LuaString(vm.hold(Value::Str(s))))
     }
@@ -475,7 +532,10 @@ impl FromLua for LuaString {
 impl FromLua for Thread {
     fn from_lua(value: Value, vm: &mut Vm) -> Result<Self, ConvertError> {
         match value {
-            Value::Thread(_) => Ok(Thread(vm.hold(value))),
+            Value::Thread(_) => {
+                owned(value, vm)?;
+                Ok(Thread(vm.hold(value)))
+            }
             _ => Err(ConvertError::expected("thread", value)),
         }
     }
@@ -484,7 +544,10 @@ impl FromLua for Thread {
 impl FromLua for AnyUserData {
     fn from_lua(value: Value, vm: &mut Vm) -> Result<Self, ConvertError> {
         match value {
-            Value::UserData(_) => Ok(AnyUserData(vm.hold(value))),
+            Value::UserData(_) => {
+                owned(value, vm)?;
+                Ok(AnyUserData(vm.hold(value)))
+            }
             _ => Err(ConvertError::expected("userdata", value)),
         }
     }
@@ -502,33 +565,65 @@ impl Vm {
     }
 
     /// Creates an empty table.
-    pub fn create_table(&mut self) -> Table {
+    ///
+    /// # Errors
+    /// "not enough memory" past the memory limit.
+    pub fn create_table(&mut self) -> LuaResult<Table> {
+        self.alloc_point(crate::heap::TABLE_OVERHEAD)?;
         let t = Value::Table(self.new_table());
-        Table(self.hold(t))
+        Ok(Table(self.hold(t)))
     }
 
     /// Creates (interns) a string.
-    pub fn create_string(&mut self, bytes: impl AsRef<[u8]>) -> LuaString {
-        let s = self.new_str(bytes.as_ref());
-        LuaString(self.hold(s))
+    ///
+    /// # Errors
+    /// "not enough memory" past the memory limit.
+    pub fn create_string(&mut self, bytes: impl AsRef<[u8]>) -> LuaResult<LuaString> {
+        let bytes = bytes.as_ref();
+        self.alloc_point(bytes.len())?;
+        let s = self.new_str(bytes);
+        Ok(LuaString(self.hold(s)))
     }
 
     /// Creates a full userdata holding `data`, without a metatable (see
     /// [`Vm::new_userdata`]).
-    pub fn create_userdata<T: std::any::Any + Send>(&mut self, data: T) -> AnyUserData {
+    ///
+    /// # Errors
+    /// "not enough memory" past the memory limit.
+    pub fn create_userdata<T: std::any::Any + Send>(&mut self, data: T) -> LuaResult<AnyUserData> {
+        self.alloc_point(std::mem::size_of::<T>())?;
         let u = self.new_userdata(Box::new(data));
-        AnyUserData(self.hold(u))
+        Ok(AnyUserData(self.hold(u)))
     }
 
     /// Creates a coroutine running `f` (`coroutine.create`), to drive with
     /// [`Vm::resume`].
     ///
     /// # Errors
-    /// A handle of another VM, "not enough memory".
+    /// A handle of another VM, "not enough memory" past the memory limit.
     pub fn create_thread(&mut self, f: &Function) -> LuaResult<Thread> {
         let f = f.checked(self, "Vm::create_thread")?;
+        self.alloc_point(crate::heap::THREAD_OVERHEAD)?;
         let t = self.new_thread(f).map_err(|e| self.with_text(e))?;
         Ok(Thread(self.hold(Value::Thread(t))))
+    }
+
+    /// Where this layer allocates `bytes`: past the memory limit, "not
+    /// enough memory"; and when no run is in progress (no native holds
+    /// raw values in Rust locals), a collection that is due happens here,
+    /// as at an interpreter safe point, so that a Rust loop making and
+    /// dropping handles does not grow the heap without bound. (Raw values
+    /// the embedder keeps go stale at any collection, this one included.)
+    fn alloc_point(&mut self, bytes: usize) -> LuaResult<()> {
+        let at_rest = self.cur == self.main
+            && self.th.frames.is_empty()
+            && !self.suspendable
+            && self.n_ccalls == 0;
+        if at_rest {
+            self.gc_safe_point(self.th.top)
+                .map_err(|e| self.with_text(e))?;
+        }
+        self.reserve_memory(bytes).map_err(|e| self.with_text(e))
     }
 
     /// Loads and runs a chunk and converts its results to `R` (a value, a
@@ -540,6 +635,28 @@ impl Vm {
     pub fn eval<R: FromLuaMulti>(&mut self, text: &[u8], chunkname: &str) -> LuaResult<R> {
         let results = self.exec(text, chunkname)?;
         R::from_lua_multi(results, self).map_err(|e| e.into_lua_error(self))
+    }
+
+    /// Runs `f`, keeping alive the values it passes to [`Vm::keep`] until
+    /// it returns: the conversions of this layer run user code (`FromLua`
+    /// and `IntoLua` impls, and Lua they call) that may collect while they
+    /// hold values nothing else roots.
+    pub(crate) fn with_scratch<R>(&mut self, f: impl FnOnce(&mut Vm) -> R) -> R {
+        let mark = self.scratch.len();
+        self.scratch_depth += 1;
+        let r = f(self);
+        self.scratch_depth -= 1;
+        self.scratch.truncate(mark);
+        r
+    }
+
+    /// Keeps `v` alive until the innermost `with_scratch` returns (nothing
+    /// outside one).
+    pub(crate) fn keep(&mut self, v: Value) -> Value {
+        if self.scratch_depth > 0 && v.is_collectable() {
+            self.scratch.push(v);
+        }
+        v
     }
 
     /// A handle on `v`, an object of this VM.

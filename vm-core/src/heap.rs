@@ -324,6 +324,20 @@ impl Heap {
         self.interned(hash_bytes(&self.keys, bytes), bytes)
     }
 
+    /// Whether `v` is an immediate value or names a live object of this
+    /// heap (`Vm::owns`).
+    pub(crate) fn owns(&self, v: Value) -> bool {
+        match v {
+            Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Num(_) => true,
+            Value::Str(r) => self.strings.contains_key(r),
+            Value::Table(r) => self.tables.contains_key(r),
+            Value::LuaFn(r) => self.lfns.contains_key(r),
+            Value::Native(r) => self.natives.contains_key(r),
+            Value::Thread(r) => self.threads.contains_key(r),
+            Value::UserData(r) => self.userdata.contains_key(r),
+        }
+    }
+
     /// The bytes of a string.
     #[inline]
     pub(crate) fn str_bytes(&self, s: StrRef) -> &[u8] {

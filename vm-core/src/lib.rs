@@ -77,6 +77,110 @@
 //! assert!(matches!(results[0], Value::Int(42)));
 //! ```
 //!
+//! # Owned handles
+//!
+//! A raw [`Value`] names an object only while Lua reaches it: natives use
+//! raw values because the stack roots them. Rust code outside natives
+//! holds [`Table`], [`Function`], [`LuaString`], [`Thread`] and
+//! [`AnyUserData`] instead, made by [`Vm::globals`], [`Vm::create_table`],
+//! [`Vm::create_string`], [`Vm::create_userdata`], [`Vm::create_thread`],
+//! [`Vm::create_function`], or converted from values ([`FromLua`]: a
+//! field read with [`Table::get`], a result of [`Function::call`] or
+//! [`Vm::eval`]).
+//!
+//! - A handle keeps its object alive while it, or any clone of it, lives;
+//!   dropping the last clone releases it, from any thread (handles are
+//!   `Send` and `Sync`, as the VM is `Send`).
+//! - Every method takes the VM (`&mut vm`), which owns the heap, and
+//!   checks that the handle is one of its own: a handle used with another
+//!   VM is an `Err`.
+//! - A handle stored where its own VM reaches it (captured by a Rust
+//!   closure made a Lua function, or inside a userdata's payload) keeps
+//!   its object alive as long as that closure or userdata lives, as a
+//!   registry reference would: a cycle through Rust (a table holding the
+//!   closure that holds the table) is never collected. Capture a
+//!   [`RootId`] or look the object up instead where that matters.
+//! - Making handles through the VM ([`Vm::create_table`], ...) is where a
+//!   Rust loop's garbage is collected when no Lua runs, and checks the
+//!   memory limit.
+//!
+//! # Typed conversions
+//!
+//! Conversions between Rust values and Lua values, and Rust closures as
+//! Lua functions (the convenience layer of the embedding API, in the
+//! spirit of `luaL_check*`/`lua_push*`).
+//!
+//! - [`IntoLua`] turns a Rust value into a [`Value`]; [`FromLua`] turns a
+//!   `Value` back, with Lua's conversion rules (`lua_tointegerx`,
+//!   `lua_tonumberx`, `lua_tolstring`, `lua_toboolean`).
+//! - [`FromLuaArgs`] reads a native's arguments (a single [`FromLua`] type,
+//!   a tuple of up to 8, or [`Variadic`]) and reports failures exactly as
+//!   `luaL_argerror` does: `bad argument #2 to 'f' (number expected, got
+//!   string)`.
+//! - [`IntoLuaMulti`] pushes a native's results, or makes the arguments
+//!   of a call from Rust: `()` for none, one value, a tuple, [`Variadic`],
+//!   or a `Result` whose error becomes a Lua error. [`FromLuaMulti`] reads
+//!   a call's results the same ways ([`Function::call`],
+//!   [`Vm::eval`]).
+//! - [`Vm::create_function`] wraps a Rust closure `Fn(&mut Vm, A) -> R` as a
+//!   Lua function ([`Vm::create_function_mut`] for an `FnMut`,
+//!   [`Vm::create_plain_function`] for a closure without the `&mut Vm`
+//!   parameter); [`Vm::set_global_function`] also stores it in a
+//!   global. The name given identifies the closure (it is not persistable);
+//!   error messages name the function as Lua does, by how it was called or
+//!   by its global name, else `?`.
+//!
+//! | Rust | to Lua | from Lua |
+//! |------|--------|----------|
+//! | `i8`..`i64`, `isize`, `u16`..`u64`, `usize` | integer (error if it does not fit) | integer, float with an exact integer value, numeric string; "value out of range" when it does not fit |
+//! | `f64`, `f32` | float | number or numeric string |
+//! | `bool` | boolean | any value, by truthiness (nil and false are false) |
+//! | `String`, `&str` | string | string (must be UTF-8), or a number formatted as `tostring` does |
+//! | `Vec<u8>`, `&[u8]` | string | string (any bytes) or number |
+//! | `Option<T>` | nil for `None` | nil or absent is `None` |
+//! | [`Value`] | itself | itself (absent is nil) |
+//! | [`Table`], [`Function`], [`LuaString`], [`Thread`], [`AnyUserData`] | the object | a new handle on an object of that type, else "table expected, got number", ... |
+//! | [`TableRef`], [`ThreadRef`], [`UserDataRef`], [`StrRef`] | the object | that type (a raw handle, for natives) |
+//! | `Vec<T>` | a sequence table `{t[1], ..., t[n]}` | (not converted) |
+//!
+//! `u8` is deliberately neither: `Vec<u8>` is a byte string, not a table of
+//! numbers.
+//!
+//! ## Example
+//!
+//! ```
+//! use vm_core::Vm;
+//!
+//! let mut vm = Vm::new();
+//! vm.set_global_function("add", |_, (a, b): (i64, i64)| a + b);
+//! vm.set_global_function("div", |_, (a, b): (i64, i64)| -> Result<i64, String> {
+//!     if b == 0 {
+//!         Err("division by zero".to_string())
+//!     } else {
+//!         Ok(a / b)
+//!     }
+//! });
+//!
+//! let r = vm.exec(b"return add(2, 3), div(7, 2)", "=example").unwrap();
+//! assert_eq!(vm.from_value::<i64>(r[0]).unwrap(), 5);
+//! assert_eq!(vm.from_value::<i64>(r[1]).unwrap(), 3);
+//!
+//! // An `Err` is a Lua error, positioned like `luaL_error`'s.
+//! let e = vm.exec(b"return div(1, 0)", "=example").unwrap_err();
+//! assert_eq!(e.message(), Some("example:1: division by zero"));
+//!
+//! // Arguments are checked with Lua's own messages.
+//! let e = vm.exec(b"return add(1, 'x')", "=example").unwrap_err();
+//! assert_eq!(
+//!     e.message(),
+//!     Some("example:1: bad argument #2 to 'add' (number expected, got string)")
+//! );
+//! ```
+//!
+//! Rust closures are not persistable: their state is not Lua values, so
+//! a VM holding one cannot be snapshotted. Natives that must
+//! survive a snapshot are written as [`NativeFunction`]s.
+//!
 //! # Embedding: natives, continuations, budgets and offload
 //!
 //! A native that calls back into Lua returns the request made by

@@ -45,8 +45,8 @@ impl Vm {
     ///
     /// # Errors
     /// A syntax error, as a Lua string value `chunk:line: message`, a
-    /// malformed binary chunk, or "not enough memory" (see the module
-    /// documentation).
+    /// malformed binary chunk, or "not enough memory" (a chunk whose
+    /// compilation would take the heap past its memory limit).
     pub fn load(&mut self, chunk: &[u8], chunkname: &str) -> LuaResult<Value> {
         self.load_chunk(chunk, chunkname, "bt", None)
     }

@@ -46,6 +46,11 @@ pub enum Cancelled {
 }
 
 /// How a [`Vm::start`] or [`Vm::resume`] ended (errors are the `Err` side).
+///
+/// The values are raw: valid until the next collection, which the next
+/// call into the VM may make. Convert them at once ([`Vm::from_value`],
+/// into owned handles such as [`Table`](crate::Table) to keep objects)
+/// or render them ([`Vm::to_display`]).
 #[derive(Debug)]
 pub enum Outcome {
     /// The thread's function returned these values; the thread is dead
@@ -621,6 +626,13 @@ impl Vm {
     /// When `t` is not waiting for a job.
     pub fn complete_offload(&mut self, t: ThreadRef, result: JobResult) -> LuaResult<()> {
         let Some(&top) = self.parked.get(&t) else {
+            // (A scan, on the error path only.)
+            if self.parked.values().any(|&top| top == t) {
+                return Err(self.api_error(
+                    "complete_offload takes the thread the driver resumed, \
+                     not the coroutine it resumed that offloaded",
+                ));
+            }
             return Err(self.api_error("the thread is not waiting for a job"));
         };
         if self.frame_flags(top) & OFFLOADED == 0 {

@@ -401,6 +401,12 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     /// The cells of the owned handles given out (`handle.rs`), marked
     /// at every collection while Rust holds them.
     pub(crate) handles: crate::handle::Handles,
+    /// Values the conversions of the handle layer hold while user code
+    /// (a `FromLua` or `IntoLua` impl, Lua it calls) may collect
+    /// (`Vm::with_scratch`), marked by the collector; `scratch_depth`
+    /// counts the scopes open, outside of which nothing is kept.
+    pub(crate) scratch: Vec<Value>,
+    pub(crate) scratch_depth: u32,
     /// A "bad handle" error that a writer of a native's frame noted, for
     /// the native to raise when it returns (`Vm::take_misuse`).
     pub(crate) misuse: Option<LuaError>,
@@ -517,6 +523,8 @@ impl Vm {
             n_ccalls: 0,
             roots: crate::arena::Arena::with_base(roots_base),
             handles: crate::handle::Handles::new(),
+            scratch: Vec::new(),
+            scratch_depth: 0,
             misuse: None,
             finobj: Vec::new(),
             finobj_keys: std::collections::HashSet::new(),

@@ -68,6 +68,15 @@ impl Value {
         matches!(self, Value::Nil)
     }
 
+    /// True for the values that name a heap object.
+    #[inline]
+    pub(crate) fn is_collectable(self) -> bool {
+        !matches!(
+            self,
+            Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Num(_)
+        )
+    }
+
     /// The name `type()` returns for this value.
     pub fn type_name(self) -> &'static str {
         match self {

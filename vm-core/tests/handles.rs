@@ -2,7 +2,9 @@
 //! them on drop, refuse other VMs, and convert keys, values, arguments and
 //! results through the typed traits.
 
-use vm_core::{AnyUserData, Function, LuaString, Table, Thread, ThreadStatus, Value, Variadic, Vm};
+use vm_core::{
+    AnyUserData, FromLua, Function, LuaString, Table, Thread, ThreadStatus, Value, Variadic, Vm,
+};
 
 fn churn(vm: &mut Vm) {
     vm.exec(
@@ -28,7 +30,7 @@ fn handles_keep_objects_across_collections() {
     let f: Function = vm.globals().get(&mut vm, "f").unwrap();
     let s: LuaString = vm.globals().get(&mut vm, "s").unwrap();
     let th = vm.create_thread(&f).unwrap();
-    let u = vm.create_userdata(vec![1u32, 2, 3]);
+    let u = vm.create_userdata(vec![1u32, 2, 3]).unwrap();
     vm.exec(b"t, f, s = nil, nil, nil", "=forget").unwrap();
     for _ in 0..5 {
         churn(&mut vm);
@@ -47,7 +49,7 @@ fn handles_keep_objects_across_collections() {
     let e = u.borrow::<String>(&mut vm).unwrap_err();
     assert!(
         e.to_string()
-            .contains("userdata is not a alloc::string::String"),
+            .contains("does not hold a value of type alloc::string::String"),
         "{e}"
     );
 }
@@ -57,9 +59,9 @@ fn dropping_the_last_clone_releases_the_object() {
     let mut vm = Vm::new();
     vm.full_gc();
     let base = vm.object_count();
-    let t = vm.create_table();
+    let t = vm.create_table().unwrap();
     for i in 1..=100 {
-        let inner = vm.create_table();
+        let inner = vm.create_table().unwrap();
         inner.set(&mut vm, 1, i).unwrap();
         t.push(&mut vm, inner).unwrap();
     }
@@ -78,7 +80,7 @@ fn a_handle_dropped_on_another_thread_is_released() {
     let mut vm = Vm::new();
     vm.full_gc();
     let base = vm.object_count();
-    let t = vm.create_table();
+    let t = vm.create_table().unwrap();
     let f = vm.create_function("id", |_, v: Value| v);
     std::thread::spawn(move || drop((t, f))).join().unwrap();
     vm.full_gc();
@@ -88,9 +90,9 @@ fn a_handle_dropped_on_another_thread_is_released() {
 #[test]
 fn many_short_lived_handles_do_not_pile_up() {
     let mut vm = Vm::new();
-    let t = vm.create_table();
+    let t = vm.create_table().unwrap();
     for i in 0..100_000 {
-        let s = vm.create_string(format!("k{}", i % 10));
+        let s = vm.create_string(format!("k{}", i % 10)).unwrap();
         t.raw_set(&mut vm, &s, i).unwrap();
     }
     vm.full_gc();
@@ -102,10 +104,10 @@ fn many_short_lived_handles_do_not_pile_up() {
 fn handles_refuse_another_vm() {
     let mut a = Vm::new();
     let mut b = Vm::new();
-    let t = a.create_table();
+    let t = a.create_table().unwrap();
     let f: Function = a.eval(b"return function() return 1 end", "=f").unwrap();
-    let s = a.create_string("text");
-    let u = a.create_userdata(5u8);
+    let s = a.create_string("text").unwrap();
+    let u = a.create_userdata(5u8).unwrap();
     let th = a.create_thread(&f).unwrap();
     let foreign = |r: Result<(), vm_core::LuaError>| {
         let e = r.expect_err("a handle of another VM must be refused");
@@ -132,7 +134,7 @@ fn handles_refuse_another_vm() {
     foreign(b.set_global("x", &t));
     foreign(b.globals().set(&mut b, "x", &f));
     foreign(b.globals().set(&mut b, &s, 1));
-    let bt = b.create_table();
+    let bt = b.create_table().unwrap();
     foreign(t.set_metatable(&mut a, Some(&bt)));
     foreign(f.call::<_, ()>(&mut a, &bt));
     // Nothing of `b` changed, and `a` still works.
@@ -310,7 +312,7 @@ fn fnmut_closures_keep_state_and_refuse_reentry() {
 #[test]
 fn a_closure_can_hold_a_handle() {
     let mut vm = Vm::new();
-    let counts = vm.create_table();
+    let counts = vm.create_table().unwrap();
     let held = counts.clone();
     let count = vm.create_function("count", move |vm, word: String| {
         let n: i64 = held
@@ -336,7 +338,7 @@ fn threads_and_userdata_convert_from_values() {
     let th = vm.create_thread(&f).unwrap();
     let back: Thread = vm.from_value(th.value()).unwrap();
     assert_eq!(back, th);
-    let u = vm.create_userdata(1.5f64);
+    let u = vm.create_userdata(1.5f64).unwrap();
     let back: AnyUserData = vm.from_value(u.value()).unwrap();
     assert_eq!(back, u);
     let e = vm.from_value::<Table>(u.value()).unwrap_err();
@@ -346,7 +348,161 @@ fn threads_and_userdata_convert_from_values() {
     );
     let s: LuaString = vm.from_value(Value::Int(12)).unwrap();
     assert_eq!(s.to_str(&mut vm).unwrap(), "12");
-    let bad = vm.create_string([0xff, 0xfe]);
+    let bad = vm.create_string([0xff, 0xfe]).unwrap();
     assert!(bad.to_str(&mut vm).is_err());
     assert_eq!(bad.as_bytes(&mut vm).unwrap(), [0xff, 0xfe]);
+}
+
+/// A `FromLua` that reads fields through the table's `__index`, which
+/// runs Lua and collects: the values converted after it (and the
+/// arguments converted after another) stay alive. Before, the later
+/// results were freed mid-conversion, handles were made on dead slots,
+/// and every later collection panicked.
+struct Point {
+    x: f64,
+}
+
+impl FromLua for Point {
+    fn from_lua(v: Value, vm: &mut Vm) -> Result<Self, vm_core::ConvertError> {
+        let t = Table::from_lua(v, vm)?;
+        Ok(Point { x: t.get(vm, "x")? })
+    }
+}
+
+/// An `IntoLua` that collects while it converts.
+struct Collects(i64);
+
+impl vm_core::IntoLua for Collects {
+    fn into_lua(self, vm: &mut Vm) -> vm_core::LuaResult<Value> {
+        vm.full_gc();
+        Ok(Value::Int(self.0))
+    }
+}
+
+#[test]
+fn conversions_that_run_lua_or_collect_keep_the_other_values() {
+    let mut vm = Vm::new();
+    let f: Function = vm
+        .eval(
+            b"return function(...)
+                local mt = {__index = function(_, k)
+                  for i = 1, 20000 do local _ = {i} end  -- enough to collect
+                  return 1.5
+                end}
+                return setmeta({}, mt), {name = 'second'}, 'third' .. #{...}, ...
+              end",
+            "=f",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let setmeta = vm.create_function("setmeta", |vm, (t, mt): (Table, Table)| {
+        t.set_metatable(vm, Some(&mt)).map(|()| t)
+    });
+    vm.set_global("setmeta", setmeta).unwrap();
+    vm.gc_set_stress(true);
+    let (p, t, s, list, a): (Point, Table, LuaString, Table, String) = f
+        .call(&mut vm, (vec![Collects(1), Collects(2)], "arg"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.x, 1.5);
+    assert_eq!(t.get::<_, String>(&mut vm, "name").unwrap(), "second");
+    assert_eq!(s.to_str(&mut vm).unwrap(), "third2");
+    assert_eq!(list.raw_get::<_, i64>(&mut vm, 2).unwrap(), 2);
+    assert_eq!(a, "arg");
+    vm.full_gc();
+    vm.check_invariants().unwrap();
+    // Table::set with a value whose conversion collects keeps the key.
+    let t = vm.create_table().unwrap();
+    t.set(&mut vm, String::from("key made here"), Collects(5))
+        .unwrap();
+    assert_eq!(t.get::<_, i64>(&mut vm, "key made here").unwrap(), 5);
+    t.set(&mut vm, "list", vec![Collects(1), Collects(2), Collects(3)])
+        .unwrap();
+    let list: Table = t.get(&mut vm, "list").unwrap();
+    assert_eq!(list.raw_len(&mut vm).unwrap(), 3);
+}
+
+#[test]
+fn conversions_refuse_stale_and_foreign_values() {
+    let mut vm = Vm::new();
+    let r = vm
+        .exec(
+            b"return {}, function() end, 'made at run time' .. 1, 2.5",
+            "=stale",
+        )
+        .unwrap();
+    vm.full_gc();
+    let bad = |e: vm_core::ConvertError| {
+        assert!(e.to_string().contains("bad handle"), "{e}");
+    };
+    bad(Table::from_lua(r[0], &mut vm).unwrap_err());
+    bad(Function::from_lua(r[1], &mut vm).unwrap_err());
+    bad(LuaString::from_lua(r[2], &mut vm).unwrap_err());
+    bad(String::from_lua(r[2], &mut vm).unwrap_err());
+    bad(<Vec<u8>>::from_lua(r[2], &mut vm).unwrap_err());
+    bad(i64::from_lua(r[2], &mut vm).unwrap_err());
+    bad(f64::from_lua(r[2], &mut vm).unwrap_err());
+    let mut other = Vm::new();
+    let t = other.create_table().unwrap();
+    bad(Table::from_lua(t.value(), &mut vm).unwrap_err());
+    // Nothing was held: collections go on.
+    vm.full_gc();
+    vm.check_invariants().unwrap();
+}
+
+#[test]
+fn rust_loops_making_handles_stay_bounded_and_limited() {
+    let mut vm = Vm::new();
+    for i in 0..200_000 {
+        let t = vm.create_table().unwrap();
+        t.raw_set(&mut vm, 1, i).unwrap();
+        let _ = vm.create_string(format!("string {i}")).unwrap();
+    }
+    // Collections ran at the handle layer's allocation points.
+    assert!(vm.gc_cycles() > 0);
+    assert!(vm.memory_used() < 8 << 20, "{}", vm.memory_used());
+    vm.set_memory_limit(Some(1 << 20));
+    let e = vm.create_string(vec![b'x'; 2 << 20]).unwrap_err();
+    assert_eq!(e.to_string(), "not enough memory");
+    let t = vm.create_table().unwrap();
+    let e = t.set(&mut vm, "big", vec![1i64; 1 << 20]).unwrap_err();
+    assert_eq!(e.to_string(), "not enough memory");
+    assert!(vm.memory_used() < 2 << 20, "{}", vm.memory_used());
+}
+
+#[test]
+fn conversion_errors_name_the_field_or_result() {
+    let mut vm = Vm::new();
+    let t: Table = vm.eval(b"return {n = 'x', [3] = {}}", "=t").unwrap();
+    let e = t.get::<_, i64>(&mut vm, "missing").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("field 'missing': number expected, got nil"),
+        "{e}"
+    );
+    let e = t.raw_get::<_, bool>(&mut vm, 3).map(drop);
+    assert!(e.is_ok(), "any value converts to bool");
+    let e = t.raw_get::<_, String>(&mut vm, 3).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("field [3]: string expected, got table"),
+        "{e}"
+    );
+    let f: Function = vm
+        .eval(b"return function() return 1, {} end", "=f")
+        .unwrap();
+    let e = f.call::<_, (i64, i64)>(&mut vm, ()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("result #2: number expected, got table"),
+        "{e}"
+    );
+    let other = vm.create_table().unwrap();
+    let mut b = Vm::new();
+    let e = other.push(&mut b, 1).unwrap_err();
+    assert!(e.to_string().starts_with("Table::push"), "{e}");
+    let u = vm.create_userdata(1u8).unwrap();
+    let e = u.borrow::<u16>(&mut vm).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the userdata does not hold a value of type u16"
+    );
 }
