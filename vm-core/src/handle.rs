@@ -644,10 +644,12 @@ impl Vm {
     pub(crate) fn with_scratch<R>(&mut self, f: impl FnOnce(&mut Vm) -> R) -> R {
         let mark = self.scratch.len();
         self.scratch_depth += 1;
-        let r = f(self);
+        // A user conversion that panics unwinds to the embedder: the VM
+        // must not keep its values (or the open scope) for ever.
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(self)));
         self.scratch_depth -= 1;
         self.scratch.truncate(mark);
-        r
+        r.unwrap_or_else(|p| std::panic::resume_unwind(p))
     }
 
     /// Keeps `v` alive until the innermost `with_scratch` returns (nothing

@@ -506,3 +506,31 @@ fn conversion_errors_name_the_field_or_result() {
         "the userdata does not hold a value of type u16"
     );
 }
+
+/// A conversion that panics unwinds to the embedder without leaving its
+/// values rooted.
+#[test]
+fn a_panicking_conversion_leaves_nothing_held() {
+    struct Panics;
+    impl FromLua for Panics {
+        fn from_lua(_: Value, _: &mut Vm) -> Result<Self, vm_core::ConvertError> {
+            panic!("conversion panics")
+        }
+    }
+    let mut vm = Vm::new();
+    let f: Function = vm
+        .eval(b"return function() return {}, {} end", "=f")
+        .unwrap();
+    vm.full_gc();
+    let base = vm.object_count();
+    for _ in 0..10 {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            f.call::<_, (Table, Panics)>(&mut vm, ())
+        }));
+        assert!(r.is_err());
+    }
+    vm.full_gc();
+    assert_eq!(vm.object_count(), base);
+    let (a, b): (Table, Table) = f.call(&mut vm, ()).unwrap();
+    assert_ne!(a, b);
+}
