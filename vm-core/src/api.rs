@@ -6,17 +6,11 @@
 use crate::convert::IntoLua;
 use crate::error::{LuaError, LuaResult};
 use crate::heap::{NativeClosure, Upval};
-use crate::meta::Tm;
 use crate::native::{Args, NativeFunction};
 use crate::number;
-use crate::state::Vm;
+use crate::state::{RootKey, Tm, Vm};
 use crate::table::Table;
 use crate::value::{StrRef, TableRef, Value};
-
-slotmap::new_key_type! {
-    /// A slot of `Vm::roots`.
-    pub(crate) struct RootKey;
-}
 
 /// Handle to a value rooted by the embedder (`Vm::root`). Like an object
 /// handle it is generational and per VM: after `unroot`, or given to
@@ -1065,7 +1059,7 @@ impl Vm {
         if th.top > th.stack.len() {
             return Err("top above the allocated stack".into());
         }
-        if th.top > crate::state::MAX_STACK + 2 * crate::call::EXTRA_STACK {
+        if th.top > crate::state::MAX_STACK + 2 * crate::state::EXTRA_STACK {
             return Err("stack above its limit".into());
         }
         // The running thread's state is in `Vm::th`, its arena slot empty.

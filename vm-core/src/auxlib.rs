@@ -66,7 +66,7 @@ impl Vm {
         self.th
             .top
             .checked_add(n)
-            .and_then(|t| t.checked_add(crate::call::EXTRA_STACK))
+            .and_then(|t| t.checked_add(crate::state::EXTRA_STACK))
             .is_some_and(|t| t <= crate::state::MAX_STACK)
     }
 

@@ -32,17 +32,12 @@
 
 use crate::error::{LuaError, LuaResult};
 use crate::heap::Upval;
-use crate::meta::Tm;
 use crate::native::{Args, Request, Status, Step};
 use crate::state::{
-    CallInfo, FrameKind, Vm, CALLING, CLOSING, K_ERROR, K_YIELD, MAX_CCALLS, MAX_STACK, MSGH,
-    MULTRET, OFFLOADED, PROTECTED, RETURNING, STARTED, YIELDED,
+    CallInfo, FrameKind, Tm, Vm, CALLING, CLOSING, EXTRA_STACK, K_ERROR, K_YIELD, MAX_CCALLS,
+    MAX_STACK, MSGH, MULTRET, OFFLOADED, PROTECTED, RETURNING, STARTED, YIELDED,
 };
 use crate::value::{LuaFnRef, NativeRef, ThreadRef, Value};
-
-/// Extra slots every frame may use above its registers (for metamethod
-/// calls and natives' pushes), like `LUA_MINSTACK`.
-pub(crate) const EXTRA_STACK: usize = 20;
 
 /// What pushing a Lua frame needs from the function's prototype.
 #[derive(Clone, Copy)]

@@ -21,9 +21,8 @@
 //! cancel unwinds (`Vm::cancel`).
 
 use crate::error::LuaResult;
-use crate::meta::Tm;
 use crate::native::{Args, Continuation, Deliver, NativeFunction, Status, Step};
-use crate::state::{ThreadStatus, Vm, HIDDEN, MULTRET, STARTED, YIELDED};
+use crate::state::{ThreadStatus, Tm, Vm, HIDDEN, MULTRET, STARTED, YIELDED};
 use crate::value::{ThreadRef, Value};
 
 impl Vm {

@@ -16,9 +16,8 @@
 //! interpreter loop (`Vm::close`, the end of a run: no instruction follows).
 
 use crate::error::LuaResult;
-use crate::meta::Tm;
 use crate::native::{Args, Continuation, NativeFunction, Status, Step};
-use crate::state::{FrameKind, Vm, FIN};
+use crate::state::{FrameKind, Tm, Vm, FIN};
 
 pub(crate) static RUNNER: NativeFunction =
     NativeFunction::new("(finalizers)", runner).with_id("core.finalizers");

@@ -30,50 +30,8 @@ use crate::heap::{
     lua_closure_cost, native_cost, str_cost, userdata_cost, FIN_OVERHEAD, TABLE_OVERHEAD,
     THREAD_OVERHEAD, UPVAL_SIZE,
 };
-use crate::meta::Tm;
-use crate::state::{Vm, FIN};
+use crate::state::{fin_key, Tm, Vm, FIN, MIN_THRESHOLD};
 use crate::value::{TableRef, Value};
-
-/// Collector tuning (`collectgarbage("incremental", pause, stepmul)`).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct GcParams {
-    /// Collect when memory grows to `pause`% of what was live after the last
-    /// collection.
-    pub(crate) pause: u32,
-    /// Kept for `collectgarbage` compatibility.
-    pub(crate) stepmul: u32,
-    /// False after `collectgarbage("stop")`.
-    pub(crate) running: bool,
-    /// Bytes of debt that trigger the next collection.
-    pub(crate) threshold: usize,
-    /// Set while finalizers run, so they do not nest.
-    pub(crate) in_finalizers: bool,
-    /// The mode `collectgarbage` reports. Collections are full,
-    /// stop-the-world cycles in either mode.
-    pub(crate) generational: bool,
-    /// Collect at every safe point (`Vm::gc_set_stress`).
-    pub(crate) stress: bool,
-    /// Full collections so far (`Vm::gc_cycles`).
-    pub(crate) cycles: u64,
-}
-
-/// Debt allowed before the first collection.
-const MIN_THRESHOLD: usize = 512 * 1024;
-
-impl Default for GcParams {
-    fn default() -> Self {
-        GcParams {
-            pause: 200,
-            stepmul: 100,
-            running: true,
-            threshold: MIN_THRESHOLD,
-            in_finalizers: false,
-            generational: false,
-            cycles: 0,
-            stress: false,
-        }
-    }
-}
 
 impl Vm {
     /// At a safe point past the threshold with the collector stopped (and
@@ -87,16 +45,6 @@ impl Vm {
         let stretch = self.heap.debt.max(MIN_THRESHOLD);
         let next = self.heap.check_headroom(stretch, MIN_THRESHOLD);
         self.gc.threshold = self.heap.debt.saturating_add(next);
-    }
-}
-
-impl GcParams {
-    /// Enters or leaves stress mode (`Vm::gc_set_stress`). Leaving it
-    /// re-arms the first collection's threshold rather than collecting at
-    /// the next safe point.
-    pub(crate) fn set_stress(&mut self, on: bool) {
-        self.stress = on;
-        self.threshold = if on { 0 } else { MIN_THRESHOLD };
     }
 }
 
@@ -258,15 +206,6 @@ impl Marker {
         for child in &p.protos {
             self.mark_proto(child);
         }
-    }
-}
-
-/// Identity of an object that can have a finalizer (tables and userdata).
-pub(crate) fn fin_key(v: Value) -> Option<(u8, u64)> {
-    match v {
-        Value::Table(t) => Some((0, t.data().as_ffi())),
-        Value::UserData(u) => Some((1, u.data().as_ffi())),
-        _ => None,
     }
 }
 

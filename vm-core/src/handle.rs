@@ -6,10 +6,11 @@
 //! holds [`Table`], [`Function`], [`LuaString`], [`Thread`] and
 //! [`AnyUserData`] instead. Each is an `Arc` cell holding the value and
 //! the identity of its VM; the VM keeps a `Weak` to every cell and marks
-//! the values of the live ones at each collection (`Handles::mark`). So a
-//! handle keeps its object while any clone of it lives, dropping the last
-//! clone needs no access to the VM (the next collection finds the `Weak`
-//! dead and forgets it), and handles are `Send` like the VM itself.
+//! the values of the live ones at each collection (`Handles::mark`; the
+//! cell and the list are declared in `state/handle.rs`). So a handle keeps
+//! its object while any clone of it lives, dropping the last clone needs
+//! no access to the VM (the next collection finds the `Weak` dead and
+//! forgets it), and handles are `Send` like the VM itself.
 //!
 //! Every method takes the VM and checks that the handle is one of its
 //! own: a handle used with another VM is an `Err`, never a read of
@@ -17,12 +18,11 @@
 //! its own VM (a Rust closure capturing a table) keeps that object alive
 //! as long as the closure lives, as a registry reference would.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 
 use crate::convert::{owned, ConvertError, FromLua, FromLuaMulti, IntoLua, IntoLuaMulti};
 use crate::error::{LuaError, LuaResult};
-use crate::state::{ThreadStatus, Vm};
+use crate::state::{Cell, ThreadStatus, Vm};
 use crate::value::{TableRef, ThreadRef, Value};
 
 // ---------------------------------------------------------------------------
@@ -143,12 +143,6 @@ impl Held {
         debug_assert!(vm.owns(v), "a held {what} was collected");
         Ok(v)
     }
-}
-
-#[derive(Debug)]
-struct Cell {
-    vm: VmId,
-    value: Value,
 }
 
 // ---------------------------------------------------------------------------
@@ -676,58 +670,5 @@ impl Vm {
     /// [`Vm::hold`] of a table, as a [`Table`].
     pub(crate) fn hold_table(&mut self, t: TableRef) -> Table {
         Table(self.hold(Value::Table(t)))
-    }
-}
-
-// ---------------------------------------------------------------------------
-// The VM's side
-// ---------------------------------------------------------------------------
-
-/// Identity of a VM for its handles, unique in the process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct VmId(u64);
-
-/// The cells of the handles a VM gave out (declared in `Vm` as
-/// `handles`).
-pub(crate) struct Handles {
-    id: VmId,
-    cells: Vec<Weak<Cell>>,
-    /// `cells.len()` after dead cells were last dropped: the list is
-    /// pruned when it doubles, so it stays within twice the live handles
-    /// plus what one collection cycle makes.
-    pruned_len: usize,
-}
-
-impl Handles {
-    pub(crate) fn new() -> Handles {
-        static NEXT: AtomicU64 = AtomicU64::new(1);
-        Handles {
-            id: VmId(NEXT.fetch_add(1, Ordering::Relaxed)),
-            cells: Vec::new(),
-            pruned_len: 0,
-        }
-    }
-
-    fn hold(&mut self, value: Value) -> Arc<Cell> {
-        if self.cells.len() >= self.pruned_len.saturating_mul(2).max(64) {
-            self.cells.retain(|w| w.strong_count() > 0);
-            self.pruned_len = self.cells.len();
-        }
-        let cell = Arc::new(Cell { vm: self.id, value });
-        self.cells.push(Arc::downgrade(&cell));
-        cell
-    }
-
-    /// Calls `mark` with the value of every live handle and forgets the
-    /// dead ones (for the collector's roots).
-    pub(crate) fn mark(&mut self, mut mark: impl FnMut(Value)) {
-        self.cells.retain(|w| match w.upgrade() {
-            Some(cell) => {
-                mark(cell.value);
-                true
-            }
-            None => false,
-        });
-        self.pruned_len = self.cells.len();
     }
 }

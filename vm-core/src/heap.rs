@@ -459,7 +459,7 @@ impl Heap {
         // Twice the threshold: what is left when the next collection comes
         // lets a program refused there unwind (its error messages, its
         // handlers) while the collector frees what it leaves behind.
-        while !crate::limit::can_allocate(needed.saturating_add(threshold.saturating_mul(2))) {
+        while !crate::alloc::can_allocate(needed.saturating_add(threshold.saturating_mul(2))) {
             if threshold <= min {
                 self.refused = true;
                 break;
@@ -479,12 +479,6 @@ impl Heap {
         self.debt += growth.bytes;
         self.refused |= growth.refused;
         true
-    }
-}
-
-impl crate::compiler::Interner for Heap {
-    fn intern(&mut self, bytes: &[u8]) -> StrRef {
-        Heap::intern(self, bytes)
     }
 }
 

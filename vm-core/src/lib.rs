@@ -271,6 +271,7 @@
 //! assert!(slices > 5);
 //! ```
 
+mod alloc;
 mod api;
 mod arena;
 mod auxlib;
@@ -304,6 +305,7 @@ mod value;
 mod verify;
 mod vm;
 
+pub use alloc::can_allocate;
 pub use api::{Meta, RootId};
 pub use convert::{
     ConvertError, FromLua, FromLuaArgs, FromLuaMulti, IntoLua, IntoLuaMulti, Variadic,
@@ -312,13 +314,14 @@ pub use debug::{chunk_id, DebugInfo};
 pub use error::{LuaError, LuaResult};
 pub use handle::{AnyUserData, Function, LuaString, Pairs, Sequence, Table, Thread};
 pub use heap::RustFn;
-pub use hook::{Hook, HookEvent, HookFn, HookMask, HookStep};
-pub use limit::{can_allocate, LIMIT_MESSAGE, MEMORY_MESSAGE};
-pub use meta::Tm;
+pub use limit::{LIMIT_MESSAGE, MEMORY_MESSAGE};
 pub use native::{
     Args, Continuation, ContinuationFn, Deliver, Job, JobResult, JobValue, NativeFn,
     NativeFunction, NativeList, Request, Status, Step,
 };
 pub use resume::{Cancelled, Outcome};
-pub use state::{ThreadStatus, Vm, WarnHandler, MAX_CCALLS, MAX_STACK};
+pub use state::{
+    Hook, HookEvent, HookFn, HookMask, HookStep, ThreadStatus, Tm, Vm, WarnHandler, MAX_CCALLS,
+    MAX_STACK,
+};
 pub use value::{LuaFnRef, NativeRef, StrRef, TableRef, ThreadRef, UserDataRef, Value};

@@ -40,7 +40,7 @@
 //! and coroutine resumes do not count.
 
 use crate::error::{LuaError, LuaResult};
-use crate::state::{Vm, CALLING, MAX_CCALLS, MSGH};
+use crate::state::{InstructionLimit, Vm, CALLING, MAX_CCALLS, MSGH};
 
 /// The total size of all thread stacks without a memory limit: a chain of
 /// thousands of coroutines, each deep in calls, ends in "stack overflow"
@@ -61,23 +61,6 @@ const ERROR_GRACE: usize = 64 << 10;
 /// The error value of a failed allocation (`LUA_ERRMEM`'s message).
 pub const MEMORY_MESSAGE: &str = "not enough memory";
 
-/// Whether the allocator grants `bytes` now: a probe for what has no
-/// fallible reservation (`ThinVec`, `Arc<str>`), made just before the
-/// allocation it stands for, so that without a memory limit a request too
-/// large for the machine is "not enough memory" rather than an abort
-/// (unless another thread takes the room in between).
-///
-/// Requests under 64 KiB are granted without asking: the probe would cost
-/// an allocation at every growth of a small table, and a process refused
-/// that little is past saving anyway (the `vm` command's default limit is
-/// the net under those).
-pub fn can_allocate(bytes: usize) -> bool {
-    bytes < PROBE_FROM || Vec::<u8>::new().try_reserve_exact(bytes).is_ok()
-}
-
-/// The smallest request [`can_allocate`] probes.
-const PROBE_FROM: usize = 64 << 10;
-
 /// Values a `VARARG` or a switch between coroutines moves for the price
 /// of the instruction or native that makes it.
 const FREE_MOVES: usize = 64;
@@ -87,18 +70,6 @@ const LIMIT_GRACE: i64 = 10_000;
 
 /// The message of the error raised past the instruction limit.
 pub const LIMIT_MESSAGE: &str = "instruction limit exceeded";
-
-/// State of the instruction limit (`Vm::limit`).
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct InstructionLimit {
-    /// The real budget's level below which the limit is exceeded.
-    pub(crate) mark: i64,
-    /// How far running message handlers' graces have lowered `mark`: at
-    /// most `LIMIT_GRACE` in all, however handlers nest or retry.
-    pub(crate) grace: i64,
-    /// The limit's error has been raised.
-    pub(crate) exceeded: bool,
-}
 
 impl Vm {
     /// Sets a hard limit on the fuel (instructions plus natives' costs)

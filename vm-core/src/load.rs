@@ -32,7 +32,16 @@ use crate::func::{LuaClosure, Proto};
 use crate::heap::{Heap, Upval};
 use crate::limit::{COMPILE_CAP, MEMORY_MESSAGE};
 use crate::state::Vm;
-use crate::value::Value;
+use crate::value::{StrRef, Value};
+
+/// The compiler interns its strings in the heap (the compiler declares
+/// the trait so that it needs no heap; the heap, a declaration, knows no
+/// compiler).
+impl compiler::Interner for Heap {
+    fn intern(&mut self, bytes: &[u8]) -> StrRef {
+        Heap::intern(self, bytes)
+    }
+}
 
 impl Vm {
     /// Compiles a chunk into a function whose `_ENV` is the globals table
@@ -78,7 +87,7 @@ impl Vm {
             let display = chunk_id(chunkname);
             let compile = |vm: &mut Vm| {
                 let budget = vm.compile_budget(0);
-                if !crate::limit::can_allocate(chunkname.len()) {
+                if !crate::alloc::can_allocate(chunkname.len()) {
                     return Err(MEMORY_MESSAGE.to_owned());
                 }
                 let source: Arc<str> = Arc::from(chunkname);

@@ -1,153 +1,10 @@
-//! Metatables and metamethods (`ltm.c`): event names, metatable lookup for
-//! every type, and the absent-metamethod cache kept in each table's `flags`.
+//! Metatables and metamethods (`ltm.c`): metatable lookup for every type,
+//! and the absent-metamethod cache kept in each table's `flags`. The
+//! events (`Tm`) and their names are declared in `state/meta.rs`.
 
 use crate::error::LuaResult;
-use crate::heap::Heap;
-use crate::state::Vm;
-use crate::value::{StrRef, TableRef, Value};
-
-/// Metamethod events (`TMS`). The first eight are cached as "absent" bits
-/// in a metatable's `flags` (`fasttm`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Tm {
-    /// `__index`
-    Index,
-    /// `__newindex`
-    NewIndex,
-    /// `__gc`
-    Gc,
-    /// `__mode`
-    Mode,
-    /// `__len`
-    Len,
-    /// `__eq`
-    Eq,
-    /// `__call`
-    Call,
-    /// `__close`
-    Close,
-    /// `__add`
-    Add,
-    /// `__sub`
-    Sub,
-    /// `__mul`
-    Mul,
-    /// `__mod`
-    Mod,
-    /// `__pow`
-    Pow,
-    /// `__div`
-    Div,
-    /// `__idiv`
-    IDiv,
-    /// `__band`
-    BAnd,
-    /// `__bor`
-    BOr,
-    /// `__bxor`
-    BXor,
-    /// `__shl`
-    Shl,
-    /// `__shr`
-    Shr,
-    /// `__unm`
-    Unm,
-    /// `__bnot`
-    BNot,
-    /// `__lt`
-    Lt,
-    /// `__le`
-    Le,
-    /// `__concat`
-    Concat,
-    /// `__tostring`
-    ToString,
-    /// `__name`
-    Name,
-    /// `__metatable`
-    Metatable,
-    /// `__pairs`
-    Pairs,
-}
-
-const TM_NAMES: [&str; 29] = [
-    "__index",
-    "__newindex",
-    "__gc",
-    "__mode",
-    "__len",
-    "__eq",
-    "__call",
-    "__close",
-    "__add",
-    "__sub",
-    "__mul",
-    "__mod",
-    "__pow",
-    "__div",
-    "__idiv",
-    "__band",
-    "__bor",
-    "__bxor",
-    "__shl",
-    "__shr",
-    "__unm",
-    "__bnot",
-    "__lt",
-    "__le",
-    "__concat",
-    "__tostring",
-    "__name",
-    "__metatable",
-    "__pairs",
-];
-
-impl Tm {
-    /// The event's name, e.g. `"__index"`.
-    pub fn name(self) -> &'static str {
-        TM_NAMES[self as usize]
-    }
-
-    /// The arithmetic event for an arithmetic operator.
-    pub(crate) fn from_arith(op: crate::number::ArithOp) -> Tm {
-        use crate::number::ArithOp as A;
-        match op {
-            A::Add => Tm::Add,
-            A::Sub => Tm::Sub,
-            A::Mul => Tm::Mul,
-            A::Mod => Tm::Mod,
-            A::Pow => Tm::Pow,
-            A::Div => Tm::Div,
-            A::IDiv => Tm::IDiv,
-            A::BAnd => Tm::BAnd,
-            A::BOr => Tm::BOr,
-            A::BXor => Tm::BXor,
-            A::Shl => Tm::Shl,
-            A::Shr => Tm::Shr,
-            A::Unm => Tm::Unm,
-            A::BNot => Tm::BNot,
-        }
-    }
-}
-
-/// Interned strings the runtime needs often, created once per VM and kept
-/// alive by the collector as roots.
-#[derive(Debug)]
-pub(crate) struct MetaNames {
-    pub(crate) tm: [StrRef; 29],
-}
-
-impl MetaNames {
-    pub(crate) fn new(heap: &mut Heap) -> Self {
-        let tm = TM_NAMES.map(|n| heap.intern(n.as_bytes()));
-        MetaNames { tm }
-    }
-
-    pub(crate) fn all(&self) -> impl Iterator<Item = StrRef> + '_ {
-        self.tm.iter().copied()
-    }
-}
+use crate::state::{Tm, Vm};
+use crate::value::{TableRef, Value};
 
 /// Index of a value's type in `Vm::type_mt` (tables and userdata carry
 /// their own metatables).
@@ -225,7 +82,7 @@ impl Vm {
             _ => self.type_mt[type_index(v)] = mt,
         }
         if has_gc {
-            if let Some(key) = crate::gc::fin_key(v) {
+            if let Some(key) = crate::state::fin_key(v) {
                 if self.finobj_keys.insert(key) {
                     self.heap.debt += crate::heap::FIN_OVERHEAD;
                     self.finobj.push(v);

@@ -20,19 +20,10 @@
 
 use crate::error::{LuaError, LuaResult};
 use crate::native::{Deliver, Job, JobResult, JobValue};
-use crate::state::{ThreadStatus, Vm, K_ERROR, K_YIELD, MULTRET, OFFLOADED, RETURNING, YIELDED};
+use crate::state::{
+    Suspend, ThreadStatus, Vm, K_ERROR, K_YIELD, MULTRET, OFFLOADED, RETURNING, YIELDED,
+};
 use crate::value::{ThreadRef, Value};
-
-/// Why the driver loop stopped before its frames finished.
-#[derive(Debug)]
-pub(crate) enum Suspend {
-    /// The instruction budget ran out.
-    OutOfFuel,
-    /// A native offloaded a job.
-    Offload(Job),
-    /// The driven thread yielded this many values to its driver.
-    Yield(usize),
-}
 
 /// How a [`Vm::cancel`] went.
 #[derive(Debug)]
@@ -119,7 +110,7 @@ impl Vm {
     fn push_all(&mut self, vals: &[Value]) {
         let len = self.th.stack.len();
         self.th
-            .ensure(self.th.top + vals.len() + crate::call::EXTRA_STACK);
+            .ensure(self.th.top + vals.len() + crate::state::EXTRA_STACK);
         if self.th.stack.len() != len {
             self.note_stack_growth();
         }
@@ -133,7 +124,7 @@ impl Vm {
     fn push_from(&mut self, from: ThreadRef, first: usize, n: usize) {
         let at = self.th.top;
         let len = self.th.stack.len();
-        self.th.ensure(at + n + crate::call::EXTRA_STACK);
+        self.th.ensure(at + n + crate::state::EXTRA_STACK);
         if self.th.stack.len() != len {
             self.note_stack_growth();
         }
@@ -165,7 +156,7 @@ impl Vm {
         let res = self.th.frames.last().expect("a frame to return from").func;
         let total = n + usize::from(with_true);
         let len = self.th.stack.len();
-        self.th.ensure(res + total + crate::call::EXTRA_STACK);
+        self.th.ensure(res + total + crate::state::EXTRA_STACK);
         if self.th.stack.len() != len {
             self.note_stack_growth();
         }

@@ -1,20 +1,51 @@
-//! Global and per-thread state (`lstate.c`): the `Vm` (global state plus the
-//! running thread), `Thread` (a `lua_State`: one value stack and one list of
-//! `CallInfo` frames) and `CallInfo`.
+//! Global and per-thread state (`lstate.h`, `lstate.c`): the `Vm` (global
+//! state plus the running thread), `Thread` (a `lua_State`: one value stack
+//! and one list of `CallInfo` frames), `CallInfo`, and the types of their
+//! fields. The submodules declare the larger ones: `hook` (`HookState` and
+//! the public hook types), `meta` (`Tm`, `MetaNames`) and `handle` (the
+//! owned handles' cells, `Handles`).
 //!
 //! Architecture invariant: the running thread's `Thread` lives in `Vm::th`;
 //! its slot in the heap's thread arena holds an empty placeholder until the
 //! thread stops running. Everything else about a thread is in the arena.
+//!
+//! Architecture invariant (layering): the state declares its fields
+//! itself, as `lstate.h` does. This module and the other declaration
+//! modules (`value`, `arena`, `alloc`, `error`, `number`, `opcodes`, `func`,
+//! `table`, `heap`, `native`) import only one another; the behaviour
+//! modules (`call`, `vm`, `gc`, `hook`, `resume`, `meta`, `api`, ...) work on
+//! the state and import it, never the other way round. Where a behaviour
+//! has data of its own in the state, its type is declared here (`GcParams`,
+//! `Suspend`, `InstructionLimit`, `RootKey`) or in a submodule named after
+//! the behaviour module (`state/hook.rs` for `hook.rs`), and the logic
+//! stays with the behaviour, in its own `impl Vm`.
 
+mod handle;
+mod hook;
+mod meta;
+
+use std::collections::{HashSet, VecDeque};
+
+use slotmap::Key;
+
+use crate::arena::Arena;
 use crate::error::LuaError;
-use crate::heap::Heap;
-use crate::meta::MetaNames;
-use crate::native::Continuation;
+use crate::heap::{HashKeys, Heap};
+use crate::native::{Continuation, Job, NativeRegistry};
 use crate::table::Table;
 use crate::value::{LuaFnRef, NativeRef, TableRef, ThreadRef, UpvalRef, Value};
 
+pub(crate) use self::handle::{Cell, Handles};
+pub(crate) use self::hook::{Active, Done, HookState, Redo, Stage};
+pub use self::hook::{Hook, HookEvent, HookFn, HookMask, HookStep};
+pub(crate) use self::meta::MetaNames;
+pub use self::meta::Tm;
+
 /// Maximum number of stack slots of one thread (`LUAI_MAXSTACK`).
 pub const MAX_STACK: usize = 1_000_000;
+/// Extra slots every frame may use above its registers (for metamethod
+/// calls and natives' pushes), like `LUA_MINSTACK`.
+pub(crate) const EXTRA_STACK: usize = 20;
 /// Maximum nesting of recursive (non-yieldable) native-to-Lua calls
 /// (`LUAI_MAXCCALLS`).
 pub const MAX_CCALLS: u32 = 200;
@@ -181,7 +212,7 @@ pub(crate) struct Thread {
     /// thread the driver resumed).
     pub(crate) depth: u32,
     /// The debug hook and its tracing state (`hook.rs`).
-    pub(crate) hook: crate::hook::HookState,
+    pub(crate) hook: HookState,
     /// Bytes of stack and frame list already counted in the heap's debt.
     pub(crate) accounted: usize,
     /// While the thread is being cancelled (`Vm::cancel`): its frames
@@ -246,7 +277,7 @@ impl Thread {
     fn try_grow(&mut self, end: usize) -> bool {
         // Headroom for amortised growth, but never past the stack limit
         // (`call::grow_stack` refuses frames beyond it).
-        let limit = MAX_STACK + 2 * crate::call::EXTRA_STACK;
+        let limit = MAX_STACK + 2 * EXTRA_STACK;
         let len = (end + end / 2).max(64).min(limit).max(end);
         if self
             .stack
@@ -295,7 +326,7 @@ impl Thread {
             .max()
             .unwrap_or(0)
             .max(self.top)
-            + 2 * crate::call::EXTRA_STACK;
+            + 2 * EXTRA_STACK;
         if self.stack.capacity() > 2 * used.max(64) {
             self.stack.truncate(used.max(64).min(self.stack.len()));
             self.stack.shrink_to(2 * used.max(64));
@@ -362,6 +393,100 @@ impl Thread {
     }
 }
 
+// The types of `Vm` fields that one behaviour module each works on (named
+// beside each type); the larger ones are in the submodules.
+
+slotmap::new_key_type! {
+    /// A slot of `Vm::roots` (`api.rs`: `Vm::root`, `RootId`).
+    pub(crate) struct RootKey;
+}
+
+/// Collector tuning (`collectgarbage("incremental", pause, stepmul)`;
+/// `gc.rs`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GcParams {
+    /// Collect when memory grows to `pause`% of what was live after the last
+    /// collection.
+    pub(crate) pause: u32,
+    /// Kept for `collectgarbage` compatibility.
+    pub(crate) stepmul: u32,
+    /// False after `collectgarbage("stop")`.
+    pub(crate) running: bool,
+    /// Bytes of debt that trigger the next collection.
+    pub(crate) threshold: usize,
+    /// Set while finalizers run, so they do not nest.
+    pub(crate) in_finalizers: bool,
+    /// The mode `collectgarbage` reports. Collections are full,
+    /// stop-the-world cycles in either mode.
+    pub(crate) generational: bool,
+    /// Collect at every safe point (`Vm::gc_set_stress`).
+    pub(crate) stress: bool,
+    /// Full collections so far (`Vm::gc_cycles`).
+    pub(crate) cycles: u64,
+}
+
+/// Debt allowed before the first collection.
+pub(crate) const MIN_THRESHOLD: usize = 512 * 1024;
+
+impl Default for GcParams {
+    fn default() -> Self {
+        GcParams {
+            pause: 200,
+            stepmul: 100,
+            running: true,
+            threshold: MIN_THRESHOLD,
+            in_finalizers: false,
+            generational: false,
+            cycles: 0,
+            stress: false,
+        }
+    }
+}
+
+impl GcParams {
+    /// Enters or leaves stress mode (`Vm::gc_set_stress`). Leaving it
+    /// re-arms the first collection's threshold rather than collecting at
+    /// the next safe point.
+    pub(crate) fn set_stress(&mut self, on: bool) {
+        self.stress = on;
+        self.threshold = if on { 0 } else { MIN_THRESHOLD };
+    }
+}
+
+/// Identity of an object that can have a finalizer (tables and userdata):
+/// what `Vm::finobj_keys` holds (added by `meta.rs`'s `setmetatable`,
+/// removed by `gc.rs`).
+pub(crate) fn fin_key(v: Value) -> Option<(u8, u64)> {
+    match v {
+        Value::Table(t) => Some((0, t.data().as_ffi())),
+        Value::UserData(u) => Some((1, u.data().as_ffi())),
+        _ => None,
+    }
+}
+
+/// State of the instruction limit (`Vm::limit`; `limit.rs`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct InstructionLimit {
+    /// The real budget's level below which the limit is exceeded.
+    pub(crate) mark: i64,
+    /// How far running message handlers' graces have lowered `mark`: at
+    /// most `limit::LIMIT_GRACE` in all, however handlers nest or retry.
+    pub(crate) grace: i64,
+    /// The limit's error has been raised.
+    pub(crate) exceeded: bool,
+}
+
+/// Why the driver loop stopped before its frames finished (`resume.rs`).
+#[derive(Debug)]
+pub(crate) enum Suspend {
+    /// The instruction budget ran out.
+    OutOfFuel,
+    /// A native offloaded a job.
+    Offload(Job),
+    /// The driven thread yielded this many values to its driver.
+    Yield(usize),
+}
+
 /// One Lua virtual machine: a heap, a registry and globals, and the running
 /// thread.
 ///
@@ -397,10 +522,10 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     pub(crate) n_ccalls: u32,
     /// Values rooted by the embedder (`Vm::root`), in an arena of the
     /// heap's version base (a `RootId` of another VM names nothing).
-    pub(crate) roots: crate::arena::Arena<crate::api::RootKey, Value>,
+    pub(crate) roots: Arena<RootKey, Value>,
     /// The cells of the owned handles given out (`handle.rs`), marked
     /// at every collection while Rust holds them.
-    pub(crate) handles: crate::handle::Handles,
+    pub(crate) handles: Handles,
     /// Values the conversions of the handle layer hold while user code
     /// (a `FromLua` or `IntoLua` impl, Lua it calls) may collect
     /// (`Vm::with_scratch`), marked by the collector; `scratch_depth`
@@ -412,13 +537,13 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     pub(crate) misuse: Option<LuaError>,
     /// Objects with `__gc` whose finalizer has not run yet.
     pub(crate) finobj: Vec<Value>,
-    /// Identities of the objects in `finobj` (`gc::fin_key`), for O(1)
+    /// Identities of the objects in `finobj` (`fin_key`), for O(1)
     /// membership checks in `setmetatable`.
-    pub(crate) finobj_keys: std::collections::HashSet<(u8, u64)>,
+    pub(crate) finobj_keys: HashSet<(u8, u64)>,
     /// Unreachable objects whose finalizers are due.
-    pub(crate) tobefnz: std::collections::VecDeque<Value>,
+    pub(crate) tobefnz: VecDeque<Value>,
     /// Collector parameters and switches.
-    pub(crate) gc: crate::gc::GcParams,
+    pub(crate) gc: GcParams,
     /// Receives warnings (`warn`); none by default.
     pub(crate) warn_handler: Option<WarnHandler>,
     /// Instruction budget left in the current `start`/`resume`.
@@ -436,20 +561,20 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     /// use the error-handling stack space.
     pub(crate) starting_handler: bool,
     /// The hard instruction limit, if any (`limit.rs`).
-    pub(crate) limit: Option<crate::limit::InstructionLimit>,
+    pub(crate) limit: Option<InstructionLimit>,
     /// Some thread has had a hook: thread switches and native returns
     /// then look for one.
     pub(crate) hooks_seen: bool,
     /// The native closure every hook's runner frame calls (`hook.rs`),
     /// made once.
-    pub(crate) hook_runner: Option<crate::value::NativeRef>,
+    pub(crate) hook_runner: Option<NativeRef>,
     /// The budget the current `start`/`resume` began with.
     pub(crate) slice_fuel: i64,
     /// Fuel the last `start`/`resume` used (`Vm::fuel_used`).
     pub(crate) last_fuel_used: u64,
     /// Why the driver loop must stop (set by fuel exhaustion, an offload
     /// or a yield to the driver).
-    pub(crate) suspend: Option<crate::resume::Suspend>,
+    pub(crate) suspend: Option<Suspend>,
     /// The thread and frame depth the innermost driver loop runs down to
     /// (`call::run_anchored`).
     pub(crate) anchor: ThreadRef,
@@ -471,9 +596,9 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     /// The operands of the last `Vm::resumek` / `Vm::offloadk` that do not
     /// fit in a `Step` (its single word is the value count).
     pub(crate) request_thread: Option<ThreadRef>,
-    pub(crate) request_job: Option<crate::native::Job>,
+    pub(crate) request_job: Option<Job>,
     /// Natives and continuations by identity (`Vm::register_natives`).
-    pub(crate) natives: crate::native::NativeRegistry,
+    pub(crate) natives: NativeRegistry,
     /// The unsized tail (see the type's documentation); always empty.
     #[allow(dead_code)]
     unmovable: Unmovable,
@@ -502,7 +627,7 @@ impl Vm {
     /// their keys by insertion); a fixed seed only gives up the
     /// protection against strings chosen to collide.
     pub fn with_hash_seed(seed: u64) -> Box<Vm> {
-        Vm::with_heap(Heap::with_keys(crate::heap::HashKeys::from_seed(seed)))
+        Vm::with_heap(Heap::with_keys(HashKeys::from_seed(seed)))
     }
 
     fn with_heap(mut heap: Heap) -> Box<Vm> {
@@ -521,15 +646,15 @@ impl Vm {
             type_mt: [None; 9],
             names,
             n_ccalls: 0,
-            roots: crate::arena::Arena::with_base(roots_base),
-            handles: crate::handle::Handles::new(),
+            roots: Arena::with_base(roots_base),
+            handles: Handles::new(),
             scratch: Vec::new(),
             scratch_depth: 0,
             misuse: None,
             finobj: Vec::new(),
-            finobj_keys: std::collections::HashSet::new(),
-            tobefnz: std::collections::VecDeque::new(),
-            gc: crate::gc::GcParams::default(),
+            finobj_keys: HashSet::new(),
+            tobefnz: VecDeque::new(),
+            gc: GcParams::default(),
             warn_handler: None,
             fuel: i64::MAX,
             fuel_reserve: 0,
@@ -550,7 +675,7 @@ impl Vm {
             suspendable: false,
             request_thread: None,
             request_job: None,
-            natives: crate::native::NativeRegistry::new(),
+            natives: NativeRegistry::new(),
             unmovable: [],
         };
         vm.th.status = ThreadStatus::Running;

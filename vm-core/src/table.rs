@@ -54,7 +54,7 @@ mod index;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use crate::limit::can_allocate;
+use crate::alloc::can_allocate;
 use slotmap::Key;
 use thin_vec::ThinVec;
 

@@ -767,7 +767,7 @@ impl Vm {
                             (&Value::Int(i), &Value::Int(j)) => i < j,
                             (&Value::Num(p), &Value::Num(q)) => p < q,
                             _ => {
-                                slow!(self.compare_slow(fi, crate::meta::Tm::Lt, reg!(a), reg!(b)))
+                                slow!(self.compare_slow(fi, crate::state::Tm::Lt, reg!(a), reg!(b)))
                                     .truthy()
                             }
                         };
@@ -778,7 +778,7 @@ impl Vm {
                             (&Value::Int(i), &Value::Int(j)) => i <= j,
                             (&Value::Num(p), &Value::Num(q)) => p <= q,
                             _ => {
-                                slow!(self.compare_slow(fi, crate::meta::Tm::Le, reg!(a), reg!(b)))
+                                slow!(self.compare_slow(fi, crate::state::Tm::Le, reg!(a), reg!(b)))
                                     .truthy()
                             }
                         };
@@ -802,16 +802,16 @@ impl Vm {
                         cond_jump!(res, kk);
                     }
                     Op::LtI { a, sb, k: kk, isf } => {
-                        cmp_imm!(a, sb, kk, isf, <, crate::meta::Tm::Lt, false)
+                        cmp_imm!(a, sb, kk, isf, <, crate::state::Tm::Lt, false)
                     }
                     Op::LeI { a, sb, k: kk, isf } => {
-                        cmp_imm!(a, sb, kk, isf, <=, crate::meta::Tm::Le, false)
+                        cmp_imm!(a, sb, kk, isf, <=, crate::state::Tm::Le, false)
                     }
                     Op::GtI { a, sb, k: kk, isf } => {
-                        cmp_imm!(a, sb, kk, isf, >, crate::meta::Tm::Lt, true)
+                        cmp_imm!(a, sb, kk, isf, >, crate::state::Tm::Lt, true)
                     }
                     Op::GeI { a, sb, k: kk, isf } => {
-                        cmp_imm!(a, sb, kk, isf, >=, crate::meta::Tm::Le, true)
+                        cmp_imm!(a, sb, kk, isf, >=, crate::state::Tm::Le, true)
                     }
                     Op::Test { a, k: kk } => cond_jump!(reg!(a).truthy(), kk),
                     Op::TestSet { a, b, k: kk } => {
@@ -1146,7 +1146,7 @@ impl Vm {
         let from = ci.base - 1 - nvar;
         if c == 0 {
             let len = self.th.stack.len();
-            self.th.ensure(ra + nvar + crate::call::EXTRA_STACK);
+            self.th.ensure(ra + nvar + crate::state::EXTRA_STACK);
             if self.th.stack.len() != len {
                 self.note_stack_growth();
             }

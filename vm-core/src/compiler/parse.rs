@@ -211,7 +211,7 @@ impl<'s> Parser<'s> {
     #[cold]
     #[inline(never)]
     fn probe(&mut self) -> PResult<()> {
-        if !crate::limit::can_allocate(self.cost.saturating_mul(2)) {
+        if !crate::alloc::can_allocate(self.cost.saturating_mul(2)) {
             return Err(out_of_memory());
         }
         self.probe_at = self.cost.saturating_mul(2);

@@ -141,7 +141,7 @@ impl ChunkStream {
         let wanted = needed.max(capacity.saturating_mul(2)).min(room);
         // As much again must remain for parsing the text, whose small
         // allocations cannot fail gracefully.
-        if !crate::limit::can_allocate(wanted.saturating_mul(2)) {
+        if !crate::alloc::can_allocate(wanted.saturating_mul(2)) {
             return Err(out_of_memory());
         }
         self.pending

@@ -8,10 +8,9 @@
 //! then flagged `FINISH_OP` and `finish_op` completes the instruction.
 
 use crate::error::{LuaError, LuaResult};
-use crate::meta::Tm;
 use crate::number::{self, ArithOp};
 use crate::opcodes::Op;
-use crate::state::{FrameKind, Vm, FINISH_OP};
+use crate::state::{FrameKind, Tm, Vm, FINISH_OP};
 use crate::value::Value;
 
 /// The operator of a binary arithmetic or bitwise instruction.
