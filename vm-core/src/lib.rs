@@ -294,6 +294,7 @@ mod load;
 mod meta;
 mod msgh;
 mod native;
+mod newstate;
 pub mod number;
 mod opcodes;
 mod raw;

@@ -174,27 +174,6 @@ pub struct NativeList {
     pub continuations: &'static [&'static Continuation],
 }
 
-/// vm-core's own natives and continuations (runners pushed on stacks by
-/// the interpreter), registered in every VM. The native standing for a
-/// Rust closure (`convert.rs`) is not among them: a Rust closure cannot
-/// be persisted, whatever its native says.
-static CORE_NATIVES: NativeList = NativeList {
-    natives: &[
-        &crate::finalize::RUNNER,
-        &crate::hook::RUNNER,
-        &crate::msgh::TRAMPOLINE,
-        &crate::closethread::MAIN_CLOSER,
-        &crate::closethread::CLOSER,
-    ],
-    continuations: &[
-        &crate::finalize::RUNNER_K,
-        &crate::hook::RUNNER_K,
-        &crate::msgh::TRAMPOLINE_K,
-        &crate::closethread::MAIN_CLOSER_K,
-        &crate::closethread::CLOSER_K,
-    ],
-};
-
 /// What an identity names in a VM's registry.
 #[derive(Clone, Copy, Debug)]
 enum Registered {
@@ -275,12 +254,13 @@ impl Index {
 }
 
 impl NativeRegistry {
-    /// A registry holding vm-core's own natives.
-    pub(crate) fn new() -> Self {
+    /// A registry holding `core`, vm-core's own natives
+    /// (`newstate::CORE_NATIVES`).
+    pub(crate) fn new(core: &'static NativeList) -> Self {
         let mut r = NativeRegistry {
             lists: smallvec::SmallVec::new(),
         };
-        let added = r.add(&CORE_NATIVES);
+        let added = r.add(core);
         debug_assert!(added.is_ok(), "vm-core's natives have unique ids");
         r
     }
@@ -669,32 +649,6 @@ pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn vm_cores_own_natives_are_registered_under_unique_core_identities() {
-        let vm = Vm::new();
-        let mut ids: Vec<&str> = CORE_NATIVES.natives.iter().map(|f| f.id).collect();
-        ids.extend(CORE_NATIVES.continuations.iter().map(|k| k.id));
-        let n = ids.len();
-        ids.sort_unstable();
-        ids.dedup();
-        assert_eq!(ids.len(), n, "an identity is used twice");
-        for &f in CORE_NATIVES.natives {
-            assert!(f.id.starts_with("core."), "{}", f.id);
-            assert!(std::ptr::eq(vm.find_native(f.id).unwrap(), f), "{}", f.id);
-        }
-        for &k in CORE_NATIVES.continuations {
-            assert!(k.id.starts_with("core."), "{}", k.id);
-            assert!(
-                std::ptr::eq(vm.find_continuation(k.id).unwrap(), k),
-                "{}",
-                k.id
-            );
-        }
-        // The stand-in for Rust closures (`convert.rs`, identity "?") is
-        // not registered: they cannot be persisted.
-        assert!(vm.find_native("?").is_none());
-    }
 
     #[test]
     fn a_native_result_fits_in_two_registers() {

@@ -3,7 +3,7 @@
 //! and one list of `CallInfo` frames), `CallInfo`, and the types of their
 //! fields. The submodules declare the larger ones: `hook` (`HookState` and
 //! the public hook types), `meta` (`Tm`, `MetaNames`) and `handle` (the
-//! owned handles' cells, `Handles`).
+//! owned handles' cells, `Handles`). `newstate.rs` makes a `Vm`.
 //!
 //! Architecture invariant: the running thread's `Thread` lives in `Vm::th`;
 //! its slot in the heap's thread arena holds an empty placeholder until the
@@ -30,9 +30,8 @@ use slotmap::Key;
 
 use crate::arena::Arena;
 use crate::error::LuaError;
-use crate::heap::{HashKeys, Heap};
+use crate::heap::Heap;
 use crate::native::{Continuation, Job, NativeRegistry};
-use crate::table::Table;
 use crate::value::{LuaFnRef, NativeRef, TableRef, ThreadRef, UpvalRef, Value};
 
 pub(crate) use self::handle::{Cell, Handles};
@@ -601,7 +600,7 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     pub(crate) natives: NativeRegistry,
     /// The unsized tail (see the type's documentation); always empty.
     #[allow(dead_code)]
-    unmovable: Unmovable,
+    pub(crate) unmovable: Unmovable,
 }
 
 impl Vm {
@@ -614,76 +613,6 @@ impl Vm {
         // SAFETY: every `Vm` is made by unsizing one with an empty tail
         // (`Vm::new`), so this is the pointer `self` already is.
         unsafe { &mut *(empty as *mut Vm) }
-    }
-
-    /// Creates a VM with an empty globals table and no libraries.
-    pub fn new() -> Box<Vm> {
-        Vm::with_heap(Heap::default())
-    }
-
-    /// A VM whose string hash is keyed by `seed` instead of a random
-    /// secret: for runs that must be replayed exactly, down to the intern
-    /// table's layout. Programs cannot tell the difference (tables order
-    /// their keys by insertion); a fixed seed only gives up the
-    /// protection against strings chosen to collide.
-    pub fn with_hash_seed(seed: u64) -> Box<Vm> {
-        Vm::with_heap(Heap::with_keys(HashKeys::from_seed(seed)))
-    }
-
-    fn with_heap(mut heap: Heap) -> Box<Vm> {
-        let main = heap.threads.insert(Box::default());
-        let registry = heap.new_table(Table::new());
-        let globals = heap.new_table(Table::new());
-        let names = MetaNames::new(&mut heap);
-        let roots_base = heap.tables.base();
-        let mut vm = Vm {
-            heap,
-            th: Box::default(),
-            cur: main,
-            main,
-            registry,
-            globals,
-            type_mt: [None; 9],
-            names,
-            n_ccalls: 0,
-            roots: Arena::with_base(roots_base),
-            handles: Handles::new(),
-            scratch: Vec::new(),
-            scratch_depth: 0,
-            misuse: None,
-            finobj: Vec::new(),
-            finobj_keys: HashSet::new(),
-            tobefnz: VecDeque::new(),
-            gc: GcParams::default(),
-            warn_handler: None,
-            fuel: i64::MAX,
-            fuel_reserve: 0,
-            limit: None,
-            stack_bytes: 0,
-            starting_handler: false,
-            fin_due: false,
-            hooks_seen: false,
-            hook_runner: None,
-            slice_fuel: i64::MAX,
-            last_fuel_used: 0,
-            suspend: None,
-            anchor: main,
-            anchor_stop: 0,
-            exec_floor: 0,
-            main_task: None,
-            parked: hashbrown::HashMap::new(),
-            suspendable: false,
-            request_thread: None,
-            request_job: None,
-            natives: NativeRegistry::new(),
-            unmovable: [],
-        };
-        vm.th.status = ThreadStatus::Running;
-        // registry[1] = main thread, registry[2] = globals, as in PUC Lua.
-        let reg = &mut vm.heap.tables[registry];
-        reg.set_int(1, Value::Thread(main));
-        reg.set_int(2, Value::Table(globals));
-        Box::new(vm)
     }
 
     /// The globals table (`_G`) as a raw handle, for natives ([`Vm::globals`]
