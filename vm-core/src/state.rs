@@ -18,7 +18,9 @@
 //! has data of its own in the state, its type is declared here (`GcParams`,
 //! `Suspend`, `InstructionLimit`, `RootKey`) or in a submodule named after
 //! the behaviour module (`state/hook.rs` for `hook.rs`), and the logic
-//! stays with the behaviour, in its own `impl Vm`.
+//! stays with the behaviour, in its own `impl Vm`. The tidy test
+//! `declaration_modules_import_no_behaviour_module` checks the import rule
+//! (`xtask/src/tidy.rs` lists both kinds; ARCHITECTURE.md, "Layering").
 
 mod handle;
 mod hook;

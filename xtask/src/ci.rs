@@ -3,7 +3,9 @@
 
 use crate::exec;
 
-/// The test command of CI, as `cargo` arguments. Change it here only.
+/// The test command of CI, as `cargo` arguments. Change it here only. It
+/// runs the tidy checks too (`tidy.rs`: module headers, vm-core's
+/// layering), which are tests of this crate.
 pub(crate) const TEST_COMMAND: &[&str] = &["test", "--workspace"];
 
 /// Formatting check, as `cargo` arguments.
