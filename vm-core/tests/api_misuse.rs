@@ -7,15 +7,12 @@
 //! string into a `for` loop's hidden register and the interpreter
 //! panicked).
 
+mod support;
+
 use std::sync::Mutex;
 
+use support::vm;
 use vm_core::{Continuation, Job, JobValue, NativeFunction, Outcome, Status, Step, Value, Vm};
-
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
 
 /// The message of a failed `pcall` whose results are `r`.
 fn pcall_error(vm: &mut Vm, r: &[Value]) -> String {

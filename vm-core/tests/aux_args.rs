@@ -2,6 +2,8 @@
 //! `luaL_opt*`, `luaL_checkoption`, `luaL_argerror`): values accepted and
 //! converted, and the exact messages Lua gives, method calls included.
 
+mod support;
+
 use vm_core::{Args, LuaResult, NativeFunction, Step, Value, Vm};
 
 /// `f(n, s, [i], [opt])`: returns `n` (subtype kept), `n` as a float, `s`,
@@ -45,8 +47,7 @@ static PROBE: NativeFunction = NativeFunction::new("probe", probe);
 static METHOD: NativeFunction = NativeFunction::new("method", method);
 
 fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
+    let mut vm = support::vm();
     let f = vm.new_native(&PROBE);
     vm.set_global("probe", f).unwrap();
     let f = vm.new_native(&OPS);

@@ -6,14 +6,11 @@
 //! `Vm::call` crashed a release build, and a stale function ran whatever
 //! function had taken its slot.
 
+mod support;
+
+use support::vm;
 use vm_core::{LuaError, Step, Value, Vm};
 use vm_core::{LuaFnRef, StrRef, TableRef, ThreadRef};
-
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
 
 fn is_bad_handle(r: Result<impl std::fmt::Debug, LuaError>) -> bool {
     match r {

@@ -3,14 +3,11 @@
 //! corruption of a chunk (flipped bytes, truncation) is an error or a
 //! chunk that passes the verifier, never a panic.
 
-use proptest::prelude::*;
-use vm_core::{Value, Vm};
+mod support;
 
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
+use proptest::prelude::*;
+use support::vm;
+use vm_core::{Value, Vm};
 
 /// Programs covering every kind of constant, nested closures with
 /// upvalues, varargs, loops, metamethods and method calls.

@@ -23,9 +23,8 @@ use std::sync::OnceLock;
 use proptest::prelude::*;
 use vm_core::{Hook, HookEvent, HookMask, HookStep, LuaResult, Outcome, Value, Vm};
 
-#[path = "support/scale.rs"]
-mod scale;
-use scale::cases;
+mod support;
+use support::scale::cases;
 #[path = "../../vm-stdlib/tests/support/progen.rs"]
 mod progen;
 

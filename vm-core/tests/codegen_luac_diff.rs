@@ -25,8 +25,7 @@
 //! whitespace) to compare; `CODEGEN_DIFF_LINES` prints the functions whose
 //! line information differs (it is reported, not an error).
 
-#[path = "support/lua54.rs"]
-mod lua54;
+mod support;
 
 use std::collections::HashMap;
 use std::io::Write as _;
@@ -34,6 +33,7 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use slotmap::SlotMap;
+use support::{lua54, scale};
 use vm_core::tools::Op;
 use vm_core::tools::Proto;
 use vm_core::tools::{generate, parse, Interner};
@@ -895,10 +895,7 @@ fn random_programs_match_luac() {
     if !lua54::luac_available("random_programs_match_luac") {
         return;
     }
-    let scale: u64 = std::env::var("VM_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
+    let scale = u64::from(scale::scale());
     let mut tally = Tally::default();
     for seed in 0..300 * scale.max(1) {
         let src = RandomLua::program(seed);

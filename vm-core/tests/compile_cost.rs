@@ -11,14 +11,11 @@
 //!
 //! The expected messages and results are those of `lua5.4` (5.4.4).
 
+mod support;
+
+use support::vm;
 use vm_core::Value;
 use vm_core::Vm;
-
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
 
 /// The message of the error compiling `src` fails with, or "OK".
 fn compile_msg(vm: &mut Vm, src: &str) -> String {

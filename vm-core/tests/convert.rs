@@ -3,30 +3,16 @@
 //! closures with captured state, `Option` arguments, and `Result` errors
 //! caught by a protected call.
 
-#[path = "support/lua54.rs"]
-mod lua54;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use support::{int, lua54, run, vm};
 use vm_core::{
     ConvertError, FromLua, Function, IntoLua, LuaError, LuaResult, Step, Value, Variadic, Vm,
 };
 use vm_core::{StrRef, TableRef, ThreadRef};
-
-/// A VM with the standard library (for `pcall`).
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
-
-fn run(vm: &mut Vm, src: &str) -> Vec<Value> {
-    match vm.exec(src.as_bytes(), "=test") {
-        Ok(v) => v,
-        Err(e) => panic!("{src}\n{e}"),
-    }
-}
 
 /// The message of the error `src` raises.
 fn err(vm: &mut Vm, src: &str) -> String {
@@ -762,13 +748,6 @@ fn the_vm_stays_send() {
     .expect("no panic");
     drop(r);
     assert_eq!(n.load(Ordering::SeqCst), 2);
-}
-
-fn int(v: &[Value]) -> i64 {
-    match v.first() {
-        Some(Value::Int(i)) => *i,
-        other => panic!("expected an integer, got {other:?}"),
-    }
 }
 
 /// Compares with `lua5.4`: the same calls of `string.rep` (stored in a

@@ -3,10 +3,10 @@
 //! rules written independently here (i128 and f64 arithmetic, exact
 //! integer/float comparison).
 
-#[path = "support/lua54.rs"]
-mod lua54;
+mod support;
 
 use proptest::prelude::*;
+use support::{lua54, scale};
 use vm_core::{Value, Vm};
 
 #[derive(Clone, Debug)]
@@ -301,16 +301,8 @@ fn zero_sign_as_lua(src: &str, got: Value, want: R) -> bool {
     lua[0] == if g.is_sign_negative() { "-inf" } else { "inf" }
 }
 
-fn cases() -> u32 {
-    let scale: u32 = std::env::var("VM_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1);
-    2000 * scale
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: scale::cases(2000), ..ProptestConfig::default() })]
 
     #[test]
     fn expressions_match_reference(e in expr()) {

@@ -6,11 +6,10 @@
 //! the benchmarks, and mutations of them that make syntax errors at random
 //! places.
 
-#[path = "support/scale.rs"]
-mod scale;
+mod support;
 
 use proptest::prelude::*;
-use scale::cases;
+use support::scale::cases;
 use vm_core::{Value, Vm};
 
 /// The corpus: every Lua file of `tests/lua` and `bench`.

@@ -8,9 +8,9 @@
 //! it), as `parser_lua_diff.rs` does, and is skipped, with a message,
 //! without it.
 
-#[path = "support/lua54.rs"]
-mod lua54;
+mod support;
 
+use support::lua54;
 use vm_core::Vm;
 
 /// Sets up the values that the chains go through: `t.x`, `t[1]`, `t:m()`,

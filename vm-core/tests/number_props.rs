@@ -8,12 +8,13 @@
 //! of random cases with the `lua5.4` binary; it is skipped, with a message,
 //! when `lua5.4` is not on the `PATH`.
 
-#[path = "support/lua54.rs"]
-mod lua54;
+mod support;
 
 use std::cmp::Ordering;
 
 use proptest::prelude::*;
+use support::lua54;
+use support::scale::scale;
 use vm_core::number::{
     arith, float_ceil_to_int, float_floor_to_int, float_le_int, float_lt_int, float_mod,
     float_to_int_exact, fmt_float, fmt_int, int_eq_float, int_idiv, int_le_float, int_lt_float,
@@ -37,13 +38,6 @@ const ALL_OPS: [ArithOp; 14] = [
     ArithOp::Unm,
     ArithOp::BNot,
 ];
-
-fn scale() -> u32 {
-    std::env::var("VM_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1)
-}
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {

@@ -8,11 +8,9 @@
 //! are a corpus of snippets plus deterministic byte mutations of them
 //! (`VM_TEST_SCALE` multiplies their number).
 
-#[path = "support/lua54.rs"]
-mod lua54;
-#[path = "support/scale.rs"]
-mod scale;
+mod support;
 
+use support::{lua54, scale};
 use vm_core::tools::parse;
 
 /// The body of a Lua function of `src`: `OK` or the syntax error.

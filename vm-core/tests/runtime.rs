@@ -2,21 +2,10 @@
 //! execution on a small Rust stack, the collector with roots, weak tables
 //! and finalizers, errors leaving the VM usable, and heap invariants.
 
+mod support;
+
+use support::{int, run};
 use vm_core::{Value, Vm};
-
-fn run(vm: &mut Vm, src: &str) -> Vec<Value> {
-    match vm.exec(src.as_bytes(), "=test") {
-        Ok(v) => v,
-        Err(e) => panic!("{src}\n{e}"),
-    }
-}
-
-fn int(v: &[Value]) -> i64 {
-    match v.first() {
-        Some(Value::Int(i)) => *i,
-        other => panic!("expected an integer, got {other:?}"),
-    }
-}
 
 /// Runs `f` on a thread with a 256 KiB stack: deep Lua nesting must not
 /// need Rust stack.

@@ -9,20 +9,14 @@
 //! if a strong reference reaches it (a strong table's entry, a "v" table's
 //! key, a "k" table's value whose key survives: ephemerons).
 
+mod support;
+
 use std::collections::HashMap;
 
 use proptest::prelude::*;
+use support::scale;
 use vm_core::Value;
 use vm_core::Vm;
-
-/// Case count: `base` times `VM_TEST_SCALE` (default 1).
-fn cases(base: u32) -> u32 {
-    let scale = std::env::var("VM_TEST_SCALE")
-        .ok()
-        .and_then(|s| s.parse::<u32>().ok())
-        .unwrap_or(1);
-    base.saturating_mul(scale.max(1))
-}
 
 const MODES: [&str; 4] = ["", "k", "v", "kv"];
 
@@ -261,7 +255,7 @@ impl World {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases(500)))]
+    #![proptest_config(ProptestConfig::with_cases(scale::cases(500)))]
 
     #[test]
     fn weak_tables_match_their_model_across_collections(
@@ -283,8 +277,7 @@ proptest! {
 
 #[test]
 fn a_string_in_a_weak_valued_table_survives_a_collection() {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
+    let mut vm = support::vm();
     let r = vm
         .exec(
             br#"local t = setmetatable({}, {__mode = "v"})

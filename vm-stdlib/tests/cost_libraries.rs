@@ -2,16 +2,10 @@
 //! bytes they produce or scan, one unit of fuel per 32, as the string
 //! library does (`string/cost.rs`).
 
-#[path = "support/slices.rs"]
-mod slices;
+mod support;
 
+use support::{slices, vm};
 use vm_core::{Outcome, Vm};
-
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
 
 /// Fuel a whole driven run of `src` uses.
 fn fuel(src: &str) -> u64 {
@@ -115,8 +109,7 @@ fn io_os_and_package_pay_for_their_bytes() {
 /// slices run, the most fuel one used, and the first result (or why the
 /// run did not end).
 fn sliced(vm: &mut Vm, src: &str, slice: u64, cap: usize) -> (usize, u64, Result<String, String>) {
-    let r = slices::run(vm, src, slice, cap, true);
-    (r.slices, r.most, r.end)
+    slices::run(vm, src, slice, cap, true).parts()
 }
 
 /// Reads of a large file go in paid steps: a sliced run comes back to the

@@ -11,16 +11,10 @@
 //! fast: before the pattern side was counted they paid one step per
 //! position, whatever the pattern.
 
-#[path = "support/slices.rs"]
-mod slices;
+mod support;
 
-use vm_core::{Outcome, Vm};
-
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
+use support::{slices, vm};
+use vm_core::Outcome;
 
 /// Fuel a whole driven run of `src` uses, and its results rendered.
 fn whole(src: &str) -> (u64, String) {

@@ -5,16 +5,10 @@
 //! slice within its budget plus one step (128 units), and gives the same
 //! result as a whole run.
 
-#[path = "support/slices.rs"]
-mod slices;
+mod support;
 
-use vm_core::{Outcome, Vm};
-
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
+use support::{slices, vm};
+use vm_core::Outcome;
 
 /// The most a slice may overshoot its budget through a stepped native:
 /// one step (4096 bytes at 32 a unit) plus the declared costs and

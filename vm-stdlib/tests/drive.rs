@@ -3,6 +3,8 @@
 //! budget, declared native costs, and offloaded jobs run by a driver on
 //! another OS thread.
 
+mod support;
+
 use std::sync::mpsc;
 
 use vm_core::{
@@ -171,8 +173,7 @@ fn job_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> 
 }
 
 fn new_vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
+    let mut vm = support::vm();
     let g = vm.globals_ref();
     vm.register(
         g,

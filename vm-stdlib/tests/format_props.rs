@@ -8,9 +8,11 @@
 
 #[path = "support/progen.rs"]
 mod progen;
+mod support;
 
 use proptest::prelude::*;
-use vm_core::{Value, Vm};
+use support::vm;
+use vm_core::Value;
 
 /// A conversion specification: `%[flags][width][.precision]conv`.
 #[derive(Clone, Debug)]
@@ -283,8 +285,7 @@ fn ref_float(spec: &Spec, x: f64) -> Vec<u8> {
 
 /// Calls `string.format(spec, v)` in a fresh VM.
 fn lua_format(fmt: &str, v: Value) -> Result<Vec<u8>, String> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
+    let mut vm = vm();
     let f = vm
         .exec(b"return string.format", "=props")
         .map_err(|e| format!("{e:?}"))?[0];

@@ -4,9 +4,11 @@
 //! trusting the collector to keep them live; debug builds assert each such
 //! read, and this is where a collection meets them most often.
 
+mod support;
+
 use std::path::PathBuf;
 
-use vm_core::Vm;
+use support::vm;
 
 /// The corpus but `gc.lua`, which checks the collector's pacing (memory
 /// stays bounded under the normal debt rule, which stress mode replaces)
@@ -36,8 +38,7 @@ fn the_corpus_runs_with_a_collection_at_every_safe_point() {
     for path in &scripts {
         let name = path.file_name().expect("name").to_string_lossy();
         let text = std::fs::read(path).expect("read script");
-        let mut vm = Vm::new();
-        vm_stdlib::open_all(&mut vm).unwrap();
+        let mut vm = vm();
         vm.gc_set_stress(true);
         if let Err(e) = vm.exec(&text, &format!("@{name}")) {
             failures.push(format!("{name}: {}", vm.error_to_string(&e)));
@@ -62,21 +63,18 @@ const WEAK_VALUE_GONE: &[u8] = br#"
 fn stress_mode_collects_at_every_safe_point() {
     // Weak values vanish at the first safe point after their last strong
     // reference goes, not at the next collection the debt would trigger.
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
+    let mut vm = vm();
     vm.gc_set_stress(true);
     let r = vm.exec(WEAK_VALUE_GONE, "=stress").expect("runs");
     assert!(matches!(r[..], [vm_core::Value::Bool(true)]), "{r:?}");
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
+    let mut vm = support::vm();
     let r = vm.exec(WEAK_VALUE_GONE, "=normal").expect("runs");
     assert!(matches!(r[..], [vm_core::Value::Bool(false)]), "{r:?}");
 }
 
 #[test]
 fn leaving_stress_mode_restores_the_normal_pace() {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
+    let mut vm = vm();
     vm.gc_set_stress(true);
     vm.gc_set_stress(false);
     let r = vm.exec(WEAK_VALUE_GONE, "=off").expect("runs");

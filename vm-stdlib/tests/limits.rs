@@ -2,9 +2,10 @@
 //! (in driven runs and inside callbacks that cannot be suspended) and the
 //! nesting of calls made by natives ("C stack overflow").
 
-#[path = "support/slices.rs"]
-mod slices;
+mod support;
 
+use support::slices::{self, sliced};
+use support::vm;
 use vm_core::{
     Args, Cancelled, Continuation, Job, JobValue, LuaResult, NativeFunction, Outcome, Status, Step,
     Value, Vm,
@@ -20,12 +21,6 @@ fn slow(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
 
 fn slow_k(_vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
     Ok(Step::Return(1))
-}
-
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
 }
 
 /// Runs `src` to its end through `Vm::exec`; the error message on failure.
@@ -210,13 +205,6 @@ fn lua_recursion_and_coroutine_chains_are_not_native_nesting() {
     .unwrap();
     assert_eq!(int(&r[0]), 100_000);
     assert_eq!(int(&r[1]), 5000);
-}
-
-/// Runs `src` in slices of `slice` units, at most `cap` of them: the
-/// slices run, the most fuel one used, and how the run ended.
-fn sliced(src: &str, slice: u64, cap: usize) -> (usize, u64, Result<String, String>) {
-    let r = slices::run(&mut vm(), src, slice, cap, false);
-    (r.slices, r.most, r.end)
 }
 
 /// Endless loops inside callbacks that run through the interpreter loop:

@@ -7,8 +7,11 @@
 //! by its identity. Their names (the table fields they are stored under)
 //! are not unique and stay what they were.
 
+mod support;
+
 use std::collections::{HashMap, HashSet};
 
+use support::{sandboxed, vm};
 use vm_core::{NativeFunction, NativeList, Value, Vm};
 
 /// Every library's list: its identities start with the library's name.
@@ -36,18 +39,6 @@ static SANDBOX_LISTS: [(&str, &NativeList); 2] = [
 fn ids(list: &NativeList) -> impl Iterator<Item = &'static str> + '_ {
     let natives = list.natives.iter().map(|f| f.id);
     natives.chain(list.continuations.iter().map(|k| k.id))
-}
-
-fn full_vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
-
-fn sandboxed_vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_sandboxed(&mut vm).unwrap();
-    vm
 }
 
 #[test]
@@ -117,7 +108,7 @@ fn names_are_what_error_messages_and_tables_had() {
     ] {
         assert_eq!(find(id).name, name, "{id}");
     }
-    let mut vm = full_vm();
+    let mut vm = vm();
     let r = vm
         .exec(
             b"local t = {}
@@ -146,7 +137,7 @@ fn names_are_what_error_messages_and_tables_had() {
 
 #[test]
 fn opening_a_library_registers_its_whole_list() {
-    let vm = full_vm();
+    let vm = vm();
     for (lib, list) in &LISTS {
         for &f in list.natives {
             let found = vm
@@ -167,7 +158,7 @@ fn opening_a_library_registers_its_whole_list() {
 
 #[test]
 fn the_sandbox_registers_only_what_it_offers() {
-    let vm = sandboxed_vm();
+    let vm = sandboxed();
     for (lib, list) in &SANDBOX_LISTS {
         let (_, full) = LISTS.iter().find(|(l, _)| l == lib).unwrap();
         for &f in list.natives {
@@ -291,7 +282,7 @@ fn check_reachable(vm: &mut Vm, roots: Vec<(String, Value)>) -> Vec<&'static str
 
 #[test]
 fn every_reachable_native_is_registered_under_its_identity() {
-    let mut vm = full_vm();
+    let mut vm = vm();
     let extra = b"return ipairs({}), string.gmatch('', ''), coroutine.wrap(print),
                   io.stdin:lines(), utf8.codes(''), pairs({})";
     let roots = roots(&mut vm, extra);
@@ -340,7 +331,7 @@ fn every_reachable_native_is_registered_under_its_identity() {
 
 #[test]
 fn every_native_reachable_in_the_sandbox_is_registered_there() {
-    let mut vm = sandboxed_vm();
+    let mut vm = sandboxed();
     let extra = b"return ipairs({}), string.gmatch('', ''), coroutine.wrap(print),
                   utf8.codes(''), pairs({})";
     let roots = roots(&mut vm, extra);

@@ -8,8 +8,10 @@
 
 #[path = "support/progen.rs"]
 mod progen;
+mod support;
 
 use proptest::prelude::*;
+use support::vm;
 use vm_core::{Value, Vm};
 
 /// One option of a format, with the value it packs (if any).
@@ -200,8 +202,7 @@ proptest! {
 
     #[test]
     fn pack_unpack_round_trip(opts in format(), offset in 0usize..3) {
-        let mut vm = Vm::new();
-        vm_stdlib::open_all(&mut vm).unwrap();
+        let mut vm = vm();
         let fns = vm
             .exec(b"return string.pack, string.unpack, string.packsize", "=props")
             .map_err(|e| TestCaseError::fail(format!("{e:?}")))?;

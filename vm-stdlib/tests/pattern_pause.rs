@@ -7,21 +7,12 @@
 //! the number of random cases (24 by default). Without `lua5.4` on the
 //! `PATH` the comparison with it is skipped, with a message.
 
-#[path = "support/lua54.rs"]
-mod lua54;
 #[path = "support/progen.rs"]
 mod progen;
-#[path = "support/slices.rs"]
-mod slices;
+mod support;
 
 use proptest::prelude::*;
-use vm_core::Vm;
-
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
+use support::{lua54, slices, vm};
 
 /// Runs `src` whole, then in slices of `slice` units (with a full
 /// collection between two when `collect`): both give the same result,

@@ -2,23 +2,11 @@
 //! `__index` and `load`'s reader run through the interpreter loop, under
 //! the driver's budget, and may yield; compiling pays for its size.
 
-#[path = "support/slices.rs"]
-mod slices;
+mod support;
 
-use vm_core::{Outcome, Value, Vm};
-
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
-
-/// Runs `src` in slices of `slice` units, at most `cap` of them: the
-/// slices run, the most fuel one used, and how the run ended.
-fn sliced(src: &str, slice: u64, cap: usize) -> (usize, u64, Result<String, String>) {
-    let r = slices::run(&mut vm(), src, slice, cap, false);
-    (r.slices, r.most, r.end)
-}
+use support::slices::sliced;
+use support::vm;
+use vm_core::{Outcome, Value};
 
 /// Endless Lua code in every place the base library calls it from.
 const ENDLESS: &[(&str, &str)] = &[

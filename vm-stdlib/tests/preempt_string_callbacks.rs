@@ -6,16 +6,10 @@
 //! them like any other Lua code, they may yield, and a sliced run gives
 //! the same results as a whole one.
 
-#[path = "support/slices.rs"]
-mod slices;
+mod support;
 
+use support::{slices, vm};
 use vm_core::Vm;
-
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
 
 /// Runs `src` in slices of `slice` units, at most `cap` of them, with a
 /// full collection between two; returns the slices run, the most fuel
@@ -30,8 +24,7 @@ fn sliced_on(
     slice: u64,
     cap: usize,
 ) -> (usize, u64, Result<String, String>) {
-    let r = slices::run(&mut vm, src, slice, cap, true);
-    (r.slices, r.most, r.end)
+    slices::run(&mut vm, src, slice, cap, true).parts()
 }
 
 /// `src`'s first result run in one go.

@@ -3,17 +3,11 @@
 //! `__index`, `__newindex`, `__len` and `__eq` runs under the driver's
 //! budget and may yield, and their own work is paid for and suspended.
 
-#[path = "support/slices.rs"]
-mod slices;
+mod support;
 
-use slices::Sliced;
-use vm_core::{Outcome, Value, Vm};
-
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
+use support::slices::{self, Sliced};
+use support::vm;
+use vm_core::{Outcome, Value};
 
 /// Runs `src` in slices of `slice` units, at most `cap` of them.
 fn sliced(src: &str, slice: u64, cap: usize) -> Sliced {

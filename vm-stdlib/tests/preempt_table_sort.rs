@@ -2,16 +2,11 @@
 //! raw comparisons) against its logged path: the same element order, the
 //! same errors, the same behaviour under a budget.
 
-#[path = "support/slices.rs"]
-mod slices;
+mod support;
 
-use vm_core::{Outcome, Vm};
-
-fn vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
+use support::slices::sliced;
+use support::vm;
+use vm_core::Outcome;
 
 /// Sorts lists three ways: plain (the direct path), through a proxy whose
 /// `__index`/`__newindex` go to the list (the logged path), and with a
@@ -135,13 +130,6 @@ fn lt_elements_among_numbers_sort_as_through_the_log() {
         Ok(r) => assert!(matches!(r[0], vm_core::Value::Bool(true))),
         Err(e) => panic!("{}", vm.error_to_string(&e)),
     }
-}
-
-/// Runs `src` in slices of `slice` units, at most `cap` of them: the
-/// slices run, the most fuel one used, and how the run ended.
-fn sliced(src: &str, slice: u64, cap: usize) -> (usize, u64, Result<String, String>) {
-    let r = slices::run(&mut vm(), src, slice, cap, false);
-    (r.slices, r.most, r.end)
 }
 
 /// Sorting in slices of 1, 7 and 1000 units gives the same order as in

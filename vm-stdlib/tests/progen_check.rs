@@ -7,17 +7,17 @@
 //! `lua5.4` fails the test. `VM_TEST_SCALE` multiplies the
 //! number of cases (64 by default).
 
-#[path = "support/lua54.rs"]
-mod lua54;
 #[path = "support/progen.rs"]
 mod progen;
+mod support;
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
-use vm_core::{Value, Vm};
+use support::{lua54, vm};
+use vm_core::Value;
 
 /// The chunk name both interpreters use, so error positions agree.
 const CHUNK: &str = "=prog";
@@ -63,8 +63,7 @@ fn run_lua(src: &str) -> Result<Vec<u8>, String> {
 /// Runs `src` under the VM with the standard library and returns the
 /// string the chunk returns.
 fn run_vm(src: &str) -> Result<Vec<u8>, String> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
+    let mut vm = vm();
     let results = vm
         .exec(src.as_bytes(), CHUNK)
         .map_err(|e| format!("VM error: {e}"))?;

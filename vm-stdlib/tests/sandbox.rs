@@ -2,13 +2,9 @@
 //! files, processes, the environment or binary chunks, and keeps the rest
 //! of the standard library.
 
-use vm_core::Vm;
+mod support;
 
-fn sandboxed() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_sandboxed(&mut vm).unwrap();
-    vm
-}
+use support::sandboxed;
 
 /// Runs `src` in a fresh sandbox and returns what it returns, each value
 /// shown as `tostring` would, or the error message.

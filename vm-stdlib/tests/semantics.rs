@@ -1,19 +1,9 @@
 //! Language details that depend on code generation choices, checked end to
 //! end with the base library.
 
-use vm_core::Vm;
+mod support;
 
-fn eval(src: &str) -> String {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    let r = vm
-        .exec(src.as_bytes(), "=t")
-        .unwrap_or_else(|e| panic!("{src}: {e}"));
-    r.iter()
-        .map(|v| vm.to_display(*v))
-        .collect::<Vec<_>>()
-        .join(",")
-}
+use support::{eval, vm};
 
 #[test]
 fn constant_left_operands_reach_metamethods_in_source_order() {
@@ -87,8 +77,7 @@ fn goto_out_of_a_block_closes_its_variable_at_the_label() {
 /// a native is a collector safe point.
 #[test]
 fn garbage_made_by_natives_is_collected_in_tight_loops() {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
+    let mut vm = vm();
     let before = vm.memory_used();
     vm.exec(b"for i = 1, 300000 do local s = tostring(i) end", "=t")
         .unwrap();

@@ -7,9 +7,11 @@
 
 #[path = "support/progen.rs"]
 mod progen;
+mod support;
 
 use proptest::prelude::*;
-use vm_core::{Value, Vm};
+use support::vm;
+use vm_core::Value;
 
 /// A consistent (strict weak) order, as a Lua comparator and as a Rust
 /// key that the sorted output must be non-decreasing in.
@@ -78,15 +80,9 @@ fn array() -> impl Strategy<Value = Vec<i64>> {
     ]
 }
 
-fn new_vm() -> Box<Vm> {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    vm
-}
-
 /// Sorts `input` in a fresh VM and returns the result.
 fn lua_sort(input: &[i64], order: Order, keys: &[(i64, i64)], proxy: bool) -> Vec<i64> {
-    let mut vm = new_vm();
+    let mut vm = vm();
     let arr = vm.new_table();
     let key = vm.new_table();
     for (i, &x) in input.iter().enumerate() {
@@ -151,7 +147,7 @@ proptest! {
 /// one lacking a needed metamethod is refused.
 #[test]
 fn non_tables_with_the_metamethods_stand_in_for_tables() {
-    let mut vm = new_vm();
+    let mut vm = vm();
     let mt = vm
         .exec(
             b"store = {5, 3, 9, 1}
@@ -202,7 +198,7 @@ fn non_tables_with_the_metamethods_stand_in_for_tables() {
 /// calls that allocate.
 #[test]
 fn sort_keeps_its_elements_alive_under_collector_stress() {
-    let mut vm = new_vm();
+    let mut vm = vm();
     vm.gc_set_stress(true);
     let r = vm
         .exec(

@@ -1,7 +1,10 @@
 //! Deep nesting of pcall, metamethods and calls through natives runs on a
 //! small Rust stack: none of it recurses in Rust.
 
-use vm_core::{Value, Vm};
+mod support;
+
+use support::vm;
+use vm_core::Value;
 
 fn on_small_stack(src: &'static str, want: i64) {
     on_stack(256 * 1024, src, want);
@@ -11,8 +14,7 @@ fn on_stack(size: usize, src: &'static str, want: i64) {
     std::thread::Builder::new()
         .stack_size(size)
         .spawn(move || {
-            let mut vm = Vm::new();
-            vm_stdlib::open_all(&mut vm).unwrap();
+            let mut vm = vm();
             let r = vm
                 .exec(src.as_bytes(), "=deep")
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -192,8 +194,7 @@ fn a_runaway_chain_of_resumes_is_a_c_stack_overflow() {
     std::thread::Builder::new()
         .stack_size(256 * 1024)
         .spawn(|| {
-            let mut vm = Vm::new();
-            vm_stdlib::open_all(&mut vm).unwrap();
+            let mut vm = vm();
             let r = vm
                 .exec(
                     b"local levels = 0

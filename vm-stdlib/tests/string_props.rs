@@ -7,18 +7,17 @@
 //! random patterns with `lua5.4`; without `lua5.4` on the `PATH` it only
 //! runs them under the VM and says that the comparison is skipped.
 
-#[path = "support/lua54.rs"]
-mod lua54;
 #[path = "support/progen.rs"]
 mod progen;
+mod support;
 
 use proptest::prelude::*;
+use support::{lua54, vm};
 use vm_core::{Value, Vm};
 
 /// A VM with the standard library and a handle on one `string` function.
 fn vm_with(name: &str) -> (Box<Vm>, Value) {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
+    let mut vm = vm();
     let Value::Table(string) = vm.get_global("string") else {
         panic!("no string table")
     };

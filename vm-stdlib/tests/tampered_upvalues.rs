@@ -2,20 +2,9 @@
 //! can replace from Lua: each then fails with a Lua error (or goes on with
 //! what it can use), never a Rust panic or an allocation abort.
 
-use vm_core::Vm;
+mod support;
 
-/// Runs `src` with every library and returns its results as text.
-fn run(src: &str) -> String {
-    let mut vm = Vm::new();
-    vm_stdlib::open_all(&mut vm).unwrap();
-    let r = vm
-        .exec(src.as_bytes(), "=t")
-        .unwrap_or_else(|e| panic!("{src}: {e}"));
-    r.iter()
-        .map(|v| vm.to_display(*v))
-        .collect::<Vec<_>>()
-        .join(",")
-}
+use support::eval;
 
 #[test]
 fn replaced_upvalues_give_lua_errors() {
@@ -39,7 +28,7 @@ fn replaced_upvalues_give_lua_errors() {
         ),
     ];
     for (src, want) in cases {
-        let got = run(src);
+        let got = eval(src);
         assert!(got.ends_with(want), "{src}: {got}");
     }
 }
@@ -56,7 +45,7 @@ fn a_lines_iterator_with_a_huge_format_count_reads_at_most_its_formats() {
         "local l = io.lines({:?}) debug.setupvalue(l, 2, 1 << 40) return pcall(l)",
         path.to_str().unwrap()
     );
-    let got = run(&src);
+    let got = eval(&src);
     std::fs::remove_dir_all(&dir).unwrap();
     assert!(got.starts_with("false,bad argument #2"), "{got}");
 }

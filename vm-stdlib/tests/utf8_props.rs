@@ -9,8 +9,10 @@
 
 #[path = "support/progen.rs"]
 mod progen;
+mod support;
 
 use proptest::prelude::*;
+use support::vm;
 use vm_core::{Value, Vm};
 
 /// A VM with the standard library and the functions under test.
@@ -27,8 +29,7 @@ struct Lib {
 
 impl Lib {
     fn new() -> Self {
-        let mut vm = Vm::new();
-        vm_stdlib::open_all(&mut vm).unwrap();
+        let mut vm = vm();
         let Value::Table(utf8) = vm.get_global("utf8") else {
             panic!("no utf8 table");
         };

@@ -1,5 +1,5 @@
 //! The reference implementation for the differential tests
-//! (`#[path = "support/lua54.rs"] mod lua54;`): whether `lua5.4` and
+//! (`support::lua54`, in vm-stdlib's tests too): whether `lua5.4` and
 //! `luac5.4` are on the `PATH`, and many small sources through one `lua5.4`
 //! process.
 //!

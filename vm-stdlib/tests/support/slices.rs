@@ -1,5 +1,6 @@
 //! Driving a chunk in slices of an instruction budget, as a scheduler
-//! would: the preemption, limits and cost tests share it.
+//! would (`support::slices`): the preemption, limits and cost tests share
+//! it.
 
 use vm_core::{Outcome, Vm};
 
@@ -16,6 +17,13 @@ pub(crate) struct Sliced {
     /// The chunk's first result rendered (empty without one), or
     /// [`STILL_RUNNING`], or the error.
     pub(crate) end: Result<String, String>,
+}
+
+impl Sliced {
+    /// `(slices, most, end)`, as most tests take a run apart.
+    pub(crate) fn parts(self) -> (usize, u64, Result<String, String>) {
+        (self.slices, self.most, self.end)
+    }
 }
 
 /// Loads `src` on `vm` and runs it with a budget of `slice` units per
@@ -45,4 +53,11 @@ pub(crate) fn run(vm: &mut Vm, src: &str, slice: u64, cap: usize, collect: bool)
         }
     };
     Sliced { slices, most, end }
+}
+
+/// [`run`] on a new VM with every library (`support::vm`), without
+/// collections between slices, at most `cap` slices of `slice` units: the
+/// slices run, the most fuel one used, and how the run ended.
+pub(crate) fn sliced(src: &str, slice: u64, cap: usize) -> (usize, u64, Result<String, String>) {
+    run(&mut super::vm(), src, slice, cap, false).parts()
 }
