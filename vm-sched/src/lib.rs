@@ -1,3 +1,35 @@
-//! vm-sched: a `Task` trait and interchangeable schedulers (round-robin,
-//! work-stealing, tick). Its core knows nothing of Lua; the `vm` feature adds
-//! agents (isolated VMs with mailboxes). Scheduled for a later issue.
+//! vm-sched: run many programs (or any budgeted work) fairly, on one core
+//! or many.
+//!
+//! The core knows nothing of Lua:
+//! - a [`Task`] runs for a budget of units and reports what it used and
+//!   what it can do next ([`Slice`], [`Poll`]): go on, wait ([`Block`]:
+//!   for a message, a timer, a job offloaded to the [`BlockingPool`]),
+//!   finish or fail; it receives [`Message`]s between slices;
+//! - a [`Scheduler`] (object-safe: `Box<dyn Scheduler>`) inserts tasks
+//!   with a priority, removes them with their state intact (to continue
+//!   under another scheduler), kills them, delivers messages, executes
+//!   for a budget, reports statuses ([`TaskStatus`]) and counters
+//!   ([`TaskStats`]) and calls back on status changes; its run-queue
+//!   [`Policy`] is replaceable ([`Fifo`], [`Weighted`]);
+//! - [`RoundRobin`]: one thread, every task in turn for its slice (the
+//!   priority), in a fixed order.
+//!
+//! Timers run on a [`Clock`]: the system's, or a [`ManualClock`] for
+//! deterministic runs.
+
+mod clock;
+mod policy;
+mod pool;
+mod round_robin;
+mod scheduler;
+mod task;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use policy::{Fifo, Weighted};
+pub use pool::{BlockingPool, DEFAULT_CAP};
+pub use round_robin::{RoundRobin, DEFAULT_SLICE, MAX_SLICE};
+pub use scheduler::{Execution, Policy, Scheduler, StatusCallback};
+pub use task::{
+    Block, End, Job, Message, Poll, Slice, Task, TaskError, TaskId, TaskStats, TaskStatus,
+};

@@ -1,0 +1,520 @@
+//! The round-robin scheduler (after the 1998 SchemeStation scheduler):
+//! one thread runs every task in turn, each for its slice.
+//!
+//! A task's priority is its slice length in units: 0, or more than
+//! [`RoundRobin::max_slice`], means the default slice. The order is the
+//! policy's ([`Fifo`] by default: fixed, no reordering), so with a fixed
+//! slice the interleaving of tasks, and the output of programs that
+//! print, is the same on every run. Blocked tasks wait off the run queue:
+//! for a message, a timer (on the scheduler's [`Clock`]), or a job run on
+//! the [`BlockingPool`].
+//!
+//! ```
+//! use vm_sched::{Poll, RoundRobin, Scheduler, Slice, Task, Message, TaskStatus, End};
+//!
+//! /// Counts to `n`, one unit per step.
+//! struct Count { at: u64, n: u64 }
+//!
+//! impl Task for Count {
+//!     fn run(&mut self, budget: u64) -> Slice {
+//!         let steps = budget.min(self.n - self.at);
+//!         self.at += steps;
+//!         let poll = if self.at == self.n { Poll::Finished } else { Poll::Ready };
+//!         Slice { used: steps, poll }
+//!     }
+//!     fn receive(&mut self, _msg: Message) {}
+//! }
+//!
+//! let mut rr = RoundRobin::new();
+//! let a = rr.insert(Box::new(Count { at: 0, n: 250 }), 100);
+//! let b = rr.insert(Box::new(Count { at: 0, n: 100 }), 0); // the default slice
+//! rr.run(1_000);
+//! assert_eq!(rr.status(a), Some(TaskStatus::Dead(End::Finished)));
+//! assert_eq!(rr.stats(a).unwrap().slices, 3);
+//! assert_eq!(rr.stats(b).unwrap().used, 100);
+//! ```
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
+
+use crate::clock::{Clock, SystemClock};
+use crate::policy::Fifo;
+use crate::pool::BlockingPool;
+use crate::scheduler::{Execution, Policy, Scheduler, StatusCallback};
+use crate::task::{Block, End, Message, Poll, Task, TaskId, TaskStats, TaskStatus};
+
+/// The slice a task gets when its priority does not give one.
+pub const DEFAULT_SLICE: u64 = 10_000;
+
+/// The longest slice a priority may ask for, by default.
+pub const MAX_SLICE: u64 = 1_000_000;
+
+/// One thread running every task in turn (see the module docs).
+pub struct RoundRobin {
+    tasks: HashMap<TaskId, Entry>,
+    next_id: u64,
+    policy: Box<dyn Policy>,
+    default_slice: u64,
+    max_slice: u64,
+    /// Deadlines of sleeping and receiving tasks: (deadline, task, the
+    /// task's wait generation when it was set); an entry whose generation
+    /// is stale was cancelled.
+    timers: BinaryHeap<Reverse<(Duration, TaskId, u64)>>,
+    clock: Box<dyn Clock>,
+    pool: BlockingPool,
+    /// Outputs of offloaded jobs, tagged with their task.
+    done_tx: Sender<(TaskId, Message)>,
+    done_rx: Receiver<(TaskId, Message)>,
+    jobs_in_flight: usize,
+    /// Dead tasks, in the order they died.
+    dead: VecDeque<TaskId>,
+    callback: Option<StatusCallback>,
+}
+
+struct Entry {
+    /// `None` only while the task runs (taken out of the map's entry).
+    task: Option<Box<dyn Task>>,
+    name: String,
+    slice: u64,
+    status: TaskStatus,
+    stats: TaskStats,
+    inbox: VecDeque<Message>,
+    wait: Wait,
+    /// Bumped whenever `wait` changes, to cancel a pending timer.
+    generation: u64,
+    kill_pending: bool,
+}
+
+/// What a blocked task waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    None,
+    Receive,
+    Sleep,
+    Job,
+}
+
+impl Default for RoundRobin {
+    fn default() -> Self {
+        RoundRobin::new()
+    }
+}
+
+impl RoundRobin {
+    /// A scheduler with the FIFO policy, the system clock and its own
+    /// blocking pool.
+    pub fn new() -> RoundRobin {
+        let (done_tx, done_rx) = mpsc::channel();
+        RoundRobin {
+            tasks: HashMap::new(),
+            next_id: 1,
+            policy: Box::new(Fifo::new()),
+            default_slice: DEFAULT_SLICE,
+            max_slice: MAX_SLICE,
+            timers: BinaryHeap::new(),
+            clock: Box::new(SystemClock::default()),
+            pool: BlockingPool::default(),
+            done_tx,
+            done_rx,
+            jobs_in_flight: 0,
+            dead: VecDeque::new(),
+            callback: None,
+        }
+    }
+
+    /// Uses `clock` for timers (a [`ManualClock`](crate::ManualClock)
+    /// makes sleeping tasks deterministic).
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> RoundRobin {
+        self.clock = Box::new(clock);
+        self
+    }
+
+    /// Runs offloaded jobs on `pool` (shared with other schedulers).
+    pub fn with_pool(mut self, pool: BlockingPool) -> RoundRobin {
+        self.pool = pool;
+        self
+    }
+
+    /// Sets the default slice and the longest one a priority may ask for.
+    pub fn with_slices(mut self, default: u64, max: u64) -> RoundRobin {
+        self.default_slice = default.max(1);
+        self.max_slice = max.max(self.default_slice);
+        self
+    }
+
+    /// The longest slice a priority may ask for.
+    pub fn max_slice(&self) -> u64 {
+        self.max_slice
+    }
+
+    fn slice_for(&self, priority: u32) -> u64 {
+        match u64::from(priority) {
+            0 => self.default_slice,
+            p if p > self.max_slice => self.default_slice,
+            p => p,
+        }
+    }
+
+    fn set_status(&mut self, id: TaskId, status: TaskStatus) {
+        let Some(e) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        if e.status == status {
+            return;
+        }
+        e.status = status.clone();
+        if let Some(cb) = self.callback.as_mut() {
+            cb(id, &status);
+        }
+    }
+
+    /// Makes a blocked task runnable.
+    fn wake(&mut self, id: TaskId) {
+        let Some(e) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        if e.wait == Wait::None {
+            return;
+        }
+        e.wait = Wait::None;
+        e.generation += 1;
+        self.policy.ready(id);
+        self.set_status(id, TaskStatus::Running);
+    }
+
+    /// Moves a task to the dead list.
+    fn bury(&mut self, id: TaskId, end: End) {
+        self.policy.remove(id);
+        if let Some(e) = self.tasks.get_mut(&id) {
+            e.wait = Wait::None;
+            e.generation += 1;
+            e.inbox.clear();
+        }
+        self.dead.push_back(id);
+        self.set_status(id, TaskStatus::Dead(end));
+    }
+
+    /// Hands over finished jobs' outputs and wakes their tasks.
+    fn collect_jobs(&mut self) {
+        while let Ok((id, out)) = self.done_rx.try_recv() {
+            self.job_arrived(id, out);
+        }
+    }
+
+    fn job_arrived(&mut self, id: TaskId, out: Message) {
+        self.jobs_in_flight -= 1;
+        if let Some(e) = self.tasks.get_mut(&id) {
+            if e.wait == Wait::Job {
+                if let Some(task) = e.task.as_mut() {
+                    task.job_done(out);
+                }
+                self.wake(id);
+            }
+        }
+    }
+
+    /// Wakes the tasks whose deadline has passed.
+    fn fire_timers(&mut self) {
+        let now = self.clock.now();
+        while let Some(&Reverse((deadline, id, generation))) = self.timers.peek() {
+            if deadline > now {
+                break;
+            }
+            self.timers.pop();
+            let live = self
+                .tasks
+                .get(&id)
+                .is_some_and(|e| e.generation == generation);
+            if live {
+                self.wake(id);
+            }
+        }
+    }
+
+    /// The earliest pending deadline, if any.
+    fn next_deadline(&mut self) -> Option<Duration> {
+        while let Some(&Reverse((deadline, id, generation))) = self.timers.peek() {
+            if self
+                .tasks
+                .get(&id)
+                .is_some_and(|e| e.generation == generation)
+            {
+                return Some(deadline);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    fn block(&mut self, id: TaskId, block: Block) {
+        let now = self.clock.now();
+        let Some(e) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        e.stats.blocks += 1;
+        e.generation += 1;
+        let generation = e.generation;
+        match block {
+            Block::Receive(timeout) => {
+                e.wait = Wait::Receive;
+                if !e.inbox.is_empty() {
+                    // A message came during the slice.
+                    self.wake(id);
+                    return;
+                }
+                if let Some(t) = timeout {
+                    self.timers
+                        .push(Reverse((now.saturating_add(t), id, generation)));
+                }
+            }
+            Block::Sleep(t) => {
+                e.wait = Wait::Sleep;
+                self.timers
+                    .push(Reverse((now.saturating_add(t), id, generation)));
+            }
+            Block::Offload(job) => {
+                e.wait = Wait::Job;
+                self.jobs_in_flight += 1;
+                self.pool.spawn(job, (self.done_tx.clone(), id));
+            }
+        }
+        self.set_status(id, TaskStatus::Blocking);
+    }
+
+    /// Runs one slice of `id` with at most `budget` units.
+    fn run_slice(&mut self, id: TaskId, budget: u64) -> u64 {
+        let Some(e) = self.tasks.get_mut(&id) else {
+            return 0;
+        };
+        let Some(mut task) = e.task.take() else {
+            return 0;
+        };
+        for msg in e.inbox.drain(..) {
+            task.receive(msg);
+        }
+        let slice = task.run(e.slice.min(budget).max(1));
+        // A slice that reports nothing used still counts, so that an
+        // `execute` always ends.
+        let used = slice.used.max(1);
+        e.stats.used += slice.used;
+        e.stats.slices += 1;
+        let accepts = task.accepts_exceptions();
+        e.task = Some(task);
+        let kill_now = e.kill_pending && accepts;
+        let runnable = matches!(slice.poll, Poll::Ready);
+        self.policy.outcome(id, slice.used, runnable && !kill_now);
+        if kill_now {
+            self.kill_task(id);
+            return used;
+        }
+        match slice.poll {
+            Poll::Ready => {
+                self.policy.ready(id);
+                let status = if accepts {
+                    TaskStatus::Running
+                } else {
+                    TaskStatus::RunningWithoutExceptions
+                };
+                self.set_status(id, status);
+            }
+            Poll::Blocked(block) => self.block(id, block),
+            Poll::Finished => self.bury(id, End::Finished),
+            Poll::Failed(err) => self.bury(id, End::Failed(err)),
+        }
+        used
+    }
+
+    fn kill_task(&mut self, id: TaskId) {
+        if let Some(task) = self.tasks.get_mut(&id).and_then(|e| e.task.as_mut()) {
+            task.kill();
+        }
+        self.bury(id, End::Killed);
+    }
+
+    fn is_live(&self, id: TaskId) -> bool {
+        self.tasks
+            .get(&id)
+            .is_some_and(|e| !matches!(e.status, TaskStatus::Dead(_)))
+    }
+}
+
+impl Scheduler for RoundRobin {
+    fn insert(&mut self, task: Box<dyn Task>, priority: u32) -> TaskId {
+        let id = TaskId(self.next_id);
+        self.next_id += 1;
+        let entry = Entry {
+            name: task.name().to_string(),
+            task: Some(task),
+            slice: self.slice_for(priority),
+            status: TaskStatus::Virgin,
+            stats: TaskStats::default(),
+            inbox: VecDeque::new(),
+            wait: Wait::None,
+            generation: 0,
+            kill_pending: false,
+        };
+        self.tasks.insert(id, entry);
+        self.policy.insert(id, priority);
+        self.policy.ready(id);
+        if let Some(cb) = self.callback.as_mut() {
+            cb(id, &TaskStatus::Virgin);
+        }
+        id
+    }
+
+    fn remove(&mut self, id: TaskId) -> Option<Box<dyn Task>> {
+        if !self.is_live(id) {
+            return None;
+        }
+        // A job in flight is waited for: its output belongs to the task.
+        while self.tasks.get(&id).is_some_and(|e| e.wait == Wait::Job) {
+            match self.done_rx.recv() {
+                Ok((job_id, out)) => self.job_arrived(job_id, out),
+                Err(_) => break,
+            }
+        }
+        self.policy.remove(id);
+        let mut e = self.tasks.remove(&id)?;
+        let mut task = e.task.take()?;
+        for msg in e.inbox.drain(..) {
+            task.receive(msg);
+        }
+        Some(task)
+    }
+
+    fn kill(&mut self, id: TaskId) -> bool {
+        if !self.is_live(id) {
+            return false;
+        }
+        let accepts = self.tasks[&id]
+            .task
+            .as_ref()
+            .is_some_and(|t| t.accepts_exceptions());
+        if accepts {
+            self.kill_task(id);
+        } else if let Some(e) = self.tasks.get_mut(&id) {
+            e.kill_pending = true;
+        }
+        true
+    }
+
+    fn deliver(&mut self, id: TaskId, msg: Message) -> Result<(), Message> {
+        if !self.is_live(id) {
+            return Err(msg);
+        }
+        let e = self.tasks.get_mut(&id).expect("a live task");
+        e.inbox.push_back(msg);
+        e.stats.messages += 1;
+        if e.wait == Wait::Receive {
+            self.wake(id);
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self, budget: u64) -> Execution {
+        let mut report = Execution::default();
+        self.collect_jobs();
+        self.fire_timers();
+        while report.used < budget {
+            let Some(id) = self.policy.pick() else {
+                break;
+            };
+            report.used += self.run_slice(id, budget - report.used);
+            report.slices += 1;
+            self.collect_jobs();
+            self.fire_timers();
+        }
+        report.live = self.tasks.len() - self.dead.len();
+        let waits = self.tasks.values().filter(|e| e.wait != Wait::None);
+        report.runnable = report.live - waits.count();
+        report.wakeable = self.jobs_in_flight > 0 || self.next_deadline().is_some();
+        report
+    }
+
+    fn wait(&mut self, timeout: Option<Duration>) {
+        self.collect_jobs();
+        self.fire_timers();
+        let runnable = self
+            .tasks
+            .values()
+            .any(|e| e.wait == Wait::None && !matches!(e.status, TaskStatus::Dead(_)));
+        if runnable {
+            return;
+        }
+        let until_timer = self
+            .next_deadline()
+            .map(|d| d.saturating_sub(self.clock.now()));
+        let limit = match (until_timer, timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if self.jobs_in_flight > 0 {
+            let r = match limit {
+                Some(d) => self.done_rx.recv_timeout(d),
+                None => self
+                    .done_rx
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            if let Ok((id, out)) = r {
+                self.job_arrived(id, out);
+            }
+        } else if let Some(d) = limit.filter(|_| until_timer.is_some()) {
+            self.clock.sleep(d);
+        }
+        self.fire_timers();
+    }
+
+    fn status(&self, id: TaskId) -> Option<TaskStatus> {
+        self.tasks.get(&id).map(|e| e.status.clone())
+    }
+
+    fn stats(&self, id: TaskId) -> Option<TaskStats> {
+        self.tasks.get(&id).map(|e| e.stats.clone())
+    }
+
+    fn name(&self, id: TaskId) -> Option<String> {
+        self.tasks.get(&id).map(|e| e.name.clone())
+    }
+
+    fn dead(&self) -> Vec<TaskId> {
+        self.dead.iter().copied().collect()
+    }
+
+    fn release(&mut self, id: TaskId) -> Option<TaskStatus> {
+        if self.is_live(id) || !self.tasks.contains_key(&id) {
+            return None;
+        }
+        self.dead.retain(|&d| d != id);
+        self.tasks.remove(&id).map(|e| e.status)
+    }
+
+    fn on_status(&mut self, callback: StatusCallback) {
+        self.callback = Some(callback);
+    }
+
+    fn set_policy(&mut self, mut policy: Box<dyn Policy>) {
+        let order = self.policy.drain();
+        let mut ids: Vec<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|(_, e)| !matches!(e.status, TaskStatus::Dead(_)))
+            .map(|(&id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        for &id in &ids {
+            let priority = u32::try_from(self.tasks[&id].slice).unwrap_or(u32::MAX);
+            policy.insert(id, priority);
+        }
+        for id in order {
+            policy.ready(id);
+        }
+        self.policy = policy;
+    }
+
+    fn live(&self) -> usize {
+        self.tasks.len() - self.dead.len()
+    }
+}

@@ -1,0 +1,224 @@
+//! What a scheduler runs: a [`Task`] runs for a budget and reports how
+//! much it used and what it waits for ([`Slice`], [`Poll`]).
+//!
+//! A budget counts abstract units (a Lua task counts VM instructions).
+//! A task may overshoot its budget by a bounded amount (a Lua native
+//! that cannot stop halfway); the scheduler charges what it reports.
+
+use std::any::Any;
+use std::fmt;
+use std::time::Duration;
+
+/// A message between tasks: any value that can cross threads. Lua agents
+/// send deep copies of Lua values; a Rust task may send anything.
+pub type Message = Box<dyn Any + Send>;
+
+/// Something a scheduler runs, one slice at a time.
+///
+/// A task is `Send`: the work-stealing scheduler moves tasks between
+/// worker threads between slices, and a removed task may continue under
+/// another scheduler with its state intact.
+pub trait Task: Send {
+    /// Runs for at most about `budget` units and reports what happened.
+    fn run(&mut self, budget: u64) -> Slice;
+
+    /// Takes a message delivered to the task. The scheduler hands
+    /// messages over between slices, in the order they were delivered;
+    /// a task blocked on [`Block::Receive`] runs again after it got one.
+    fn receive(&mut self, msg: Message);
+
+    /// Takes the output of the job it blocked on ([`Block::Offload`]),
+    /// before its next slice. The default drops it.
+    fn job_done(&mut self, output: Message) {
+        drop(output);
+    }
+
+    /// A name for reports and statistics.
+    fn name(&self) -> &str {
+        "task"
+    }
+
+    /// False while the task must not be interrupted (it runs its cleanup
+    /// handlers, say): a [`Scheduler::kill`](crate::Scheduler::kill) then
+    /// waits until the task accepts exceptions again, and the task's
+    /// status is [`TaskStatus::RunningWithoutExceptions`].
+    fn accepts_exceptions(&self) -> bool {
+        true
+    }
+
+    /// Asked to stop (by [`Scheduler::kill`](crate::Scheduler::kill)): a
+    /// task that holds resources releases them here. The default does
+    /// nothing; the task is dead afterwards either way.
+    fn kill(&mut self) {}
+}
+
+/// What one slice of a task did.
+#[derive(Debug)]
+pub struct Slice {
+    /// Units of budget used (what the scheduler charges).
+    pub used: u64,
+    /// What the task can do next.
+    pub poll: Poll,
+}
+
+impl Slice {
+    /// A slice that used `used` units and can continue.
+    pub fn ready(used: u64) -> Slice {
+        Slice {
+            used,
+            poll: Poll::Ready,
+        }
+    }
+}
+
+/// What a task can do after a slice.
+#[derive(Debug)]
+pub enum Poll {
+    /// It can continue: give it another slice.
+    Ready,
+    /// It waits for something.
+    Blocked(Block),
+    /// It has finished.
+    Finished,
+    /// It has failed.
+    Failed(TaskError),
+}
+
+/// What a blocked task waits for.
+pub enum Block {
+    /// A message, or the timeout, whichever comes first.
+    Receive(Option<Duration>),
+    /// The time to pass.
+    Sleep(Duration),
+    /// A job that may block (I/O, a long computation): the scheduler runs
+    /// it away from the tasks' threads and hands its output to
+    /// [`Task::job_done`].
+    Offload(Job),
+}
+
+impl fmt::Debug for Block {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Block::Receive(t) => f.debug_tuple("Receive").field(t).finish(),
+            Block::Sleep(t) => f.debug_tuple("Sleep").field(t).finish(),
+            Block::Offload(_) => f.write_str("Offload(..)"),
+        }
+    }
+}
+
+/// A job a task offloads ([`Block::Offload`]).
+pub struct Job(Box<dyn FnOnce() -> Message + Send>);
+
+impl Job {
+    /// A job running `f`.
+    pub fn new(f: impl FnOnce() -> Message + Send + 'static) -> Job {
+        Job(Box::new(f))
+    }
+
+    /// Runs the job (a panic in it is its output's business: the pool
+    /// catches it and hands over a [`TaskError`] instead).
+    pub fn run(self) -> Message {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(self.0)) {
+            Ok(out) => out,
+            Err(p) => Box::new(TaskError::new(panic_text(&*p))),
+        }
+    }
+}
+
+fn panic_text(p: &(dyn Any + Send)) -> String {
+    match (p.downcast_ref::<&str>(), p.downcast_ref::<String>()) {
+        (Some(s), _) => format!("job panicked: {s}"),
+        (_, Some(s)) => format!("job panicked: {s}"),
+        _ => "job panicked".to_string(),
+    }
+}
+
+/// Why a task failed: a message and, for a Lua task, its traceback.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaskError {
+    /// What went wrong.
+    pub message: String,
+    /// Where (a Lua stack traceback), if known.
+    pub traceback: Option<String>,
+}
+
+impl TaskError {
+    /// An error with `message` and no traceback.
+    pub fn new(message: impl Into<String>) -> TaskError {
+        TaskError {
+            message: message.into(),
+            traceback: None,
+        }
+    }
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(tb) = &self.traceback {
+            write!(f, "\n{tb}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+/// A task's identity in its scheduler (a task re-inserted elsewhere gets
+/// a new one).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(pub(crate) u64);
+
+impl TaskId {
+    /// The id as a number (unique in its scheduler, never reused).
+    pub fn get(self) -> u64 {
+        self.0
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// Where a task stands (the SchemeStation scheduler's statuses).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TaskStatus {
+    /// Inserted, never run.
+    Virgin,
+    /// Runnable: it runs or waits for its turn.
+    Running,
+    /// Runnable, and not to be interrupted: a kill waits until it accepts
+    /// exceptions again ([`Task::accepts_exceptions`]).
+    RunningWithoutExceptions,
+    /// Waiting for a message, a timer or an offloaded job.
+    Blocking,
+    /// Ended: it finished, failed or was killed. A dead task stays on the
+    /// scheduler's dead list, with its statistics, until released.
+    Dead(End),
+}
+
+/// How a dead task ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum End {
+    /// It finished.
+    Finished,
+    /// It failed.
+    Failed(TaskError),
+    /// It was killed.
+    Killed,
+}
+
+/// A task's counters.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TaskStats {
+    /// Units of budget its slices used.
+    pub used: u64,
+    /// Slices it ran.
+    pub slices: u64,
+    /// Messages delivered to it.
+    pub messages: u64,
+    /// Times it blocked.
+    pub blocks: u64,
+}
