@@ -29,10 +29,7 @@ mod memory;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use vm_core::{
-    Args, Continuation, LuaError, LuaResult, Meta, NativeFunction, NativeList, Outcome, Status,
-    Step, Value, Vm,
-};
+use vm_core::{LuaError, LuaResult, Outcome, Value, Vm};
 
 const PROGNAME: &str = "vm";
 const VERSION: &str = "Lua 5.4 (vm 0.1.0, a Rust VM)";
@@ -169,91 +166,17 @@ fn usage(msg: &str) {
     );
 }
 
-static MSGHANDLER: NativeFunction =
-    NativeFunction::new("msghandler", msghandler).with_id("cli.msghandler");
-static MSGHANDLER_K: Continuation = Continuation::new("cli.msghandler_k", msghandler_k);
-static DOCALL: NativeFunction = NativeFunction::new("docall", docall).with_id("cli.docall");
-static DOCALL_K: Continuation = Continuation::new("cli.docall_k", docall_k);
-
-/// The command's own natives, registered next to the standard library's
-/// (they are on the stack of every chunk it runs).
-static NATIVES: NativeList = NativeList {
-    natives: &[&MSGHANDLER, &DOCALL],
-    continuations: &[&MSGHANDLER_K, &DOCALL_K],
-};
-
-/// Message handler of `docall`: turns the error into a string and appends
-/// a traceback taken where the error happened.
-fn msghandler(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let v = vm.arg(args, 1);
-    let is_text = matches!(v, Value::Str(_) | Value::Int(_) | Value::Num(_));
-    if !is_text && !vm.metamethod(v, vm_core::Tm::ToString).is_nil() {
-        // An object with `__tostring` is its own message, without a
-        // traceback, as `lua.c` does. The metamethod runs as a call of
-        // this frame, under the budget like any Lua code.
-        return Ok(match vm.tostring_k(v)? {
-            Meta::Done(s) => {
-                vm.push(s);
-                Step::Return(1)
-            }
-            Meta::Call(nargs) => vm.callk(nargs, &MSGHANDLER_K, 0),
-        });
-    }
-    let msg = vm.error_to_string(&LuaError::new(v));
-    with_traceback(vm, &msg)
-}
-
-/// `msg` and a traceback taken where the error happened, as the result.
-fn with_traceback(vm: &mut Vm, msg: &str) -> LuaResult<Step> {
-    let tb = vm.traceback(1);
-    let s = vm.new_str(format!("{msg}\n{tb}").as_bytes());
-    vm.push(s);
-    Ok(Step::Return(1))
-}
-
-/// `__tostring` of the error object returned its first result (above the
-/// argument): the message if it is a string, else the object's type with a
-/// traceback, as `lua.c`'s `msghandler` does.
-fn msghandler_k(vm: &mut Vm, args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
-    let r = vm.frame_get(args, 1);
-    if let Value::Str(_) = r {
-        vm.push(r);
-        return Ok(Step::Return(1));
-    }
-    let what = vm.arg(args, 1).type_name();
-    with_traceback(vm, &format!("(error object is a {what} value)"))
-}
-
-/// Where `docall` keeps the message handler in its frame: above two
-/// placeholders, as `lua.c`'s `pmain` keeps `argc` and `argv` below it,
-/// so that `debug.setlocal(2, 1, x)` in a main chunk changes what it
-/// changes in `lua` (nothing that matters).
-const HANDLER_SLOT: usize = 2;
-
-/// `docall(f, ...)`: calls `f` protected by `msghandler`.
-fn docall(vm: &mut Vm, args: Args) -> LuaResult<Step> {
-    let h = vm.new_native(&MSGHANDLER);
-    vm.frame_insert(args, 0, h);
-    for _ in 0..HANDLER_SLOT {
-        vm.frame_insert(args, 0, Value::Nil);
-    }
-    let slot = vm.frame_slot(args, HANDLER_SLOT);
-    Ok(vm.pcallk(args.len() - 1, Some(slot), &DOCALL_K, 0))
-}
-
-fn docall_k(vm: &mut Vm, args: Args, status: Status, _ctx: i64) -> LuaResult<Step> {
-    let first = HANDLER_SLOT + 1;
-    match status {
-        Status::Error => Err(LuaError::new(vm.frame_get(args, first))),
-        Status::Ok | Status::Yield => Ok(Step::Return(vm.frame_top(args) - first)),
-    }
-}
-
 /// Runs a function through `docall` on the main thread, resuming it with
 /// `slice` instructions at a time; on error prints `vm: message` (with
 /// traceback) and returns false.
 fn run(vm: &mut Vm, f: Value, args: &[Value], slice: u64) -> bool {
-    let docall = vm.new_native(&DOCALL);
+    let docall = match vm_stdlib::docall::docall(vm) {
+        Ok(d) => d,
+        Err(e) => {
+            report(vm, &e);
+            return false;
+        }
+    };
     let mut all = vec![f];
     all.extend_from_slice(args);
     let main = vm.main_thread();
@@ -315,7 +238,7 @@ fn main() -> ExitCode {
         }
     };
     let mut vm = Vm::new();
-    if let Err(e) = vm_stdlib::open_all(&mut vm).and_then(|()| vm.register_natives(&NATIVES)) {
+    if let Err(e) = vm_stdlib::open_all(&mut vm) {
         eprintln!("{PROGNAME}: {}", vm.error_to_string(&e));
         return ExitCode::FAILURE;
     }

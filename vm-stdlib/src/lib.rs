@@ -52,6 +52,7 @@ pub mod base;
 mod chunkfile;
 pub mod coroutine;
 pub mod debug;
+pub mod docall;
 pub mod io;
 pub mod math;
 pub mod os;
