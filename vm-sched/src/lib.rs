@@ -17,8 +17,13 @@
 //!
 //! Timers run on a [`Clock`]: the system's, or a [`ManualClock`] for
 //! deterministic runs.
+//!
+//! With the `vm` feature, [`LuaTask`] runs a Lua program (its own VM) as
+//! a task, one slice of instructions at a time.
 
 mod clock;
+#[cfg(feature = "vm")]
+mod lua;
 mod policy;
 mod pool;
 mod round_robin;
@@ -26,6 +31,8 @@ mod scheduler;
 mod task;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+#[cfg(feature = "vm")]
+pub use lua::LuaTask;
 pub use policy::{Fifo, Weighted};
 pub use pool::{BlockingPool, DEFAULT_CAP};
 pub use round_robin::{RoundRobin, DEFAULT_SLICE, MAX_SLICE};

@@ -77,6 +77,8 @@ struct Entry {
     /// `None` only while the task runs (taken out of the map's entry).
     task: Option<Box<dyn Task>>,
     name: String,
+    /// The priority it was inserted with, and the slice it gives.
+    priority: u32,
     slice: u64,
     status: TaskStatus,
     stats: TaskStats,
@@ -347,6 +349,7 @@ impl Scheduler for RoundRobin {
         let entry = Entry {
             name: task.name().to_string(),
             task: Some(task),
+            priority,
             slice: self.slice_for(priority),
             status: TaskStatus::Virgin,
             stats: TaskStats::default(),
@@ -505,8 +508,7 @@ impl Scheduler for RoundRobin {
             .collect();
         ids.sort_unstable();
         for &id in &ids {
-            let priority = u32::try_from(self.tasks[&id].slice).unwrap_or(u32::MAX);
-            policy.insert(id, priority);
+            policy.insert(id, self.tasks[&id].priority);
         }
         for id in order {
             policy.ready(id);

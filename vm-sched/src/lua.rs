@@ -1,0 +1,190 @@
+//! Lua programs as tasks (the `vm` feature): a [`LuaTask`] runs a whole
+//! VM, a script or a function, under [`Vm::start`] and [`Vm::resume`]
+//! with each slice as the budget.
+//!
+//! The program runs through vm-stdlib's `docall`, so an uncaught error
+//! makes the task fail with the message and the traceback taken where it
+//! was raised. A native that offloads a job blocks the task: the job runs
+//! on the scheduler's blocking pool and its result is handed back
+//! ([`Vm::complete_offload`]) before the task's next slice.
+//!
+//! ```
+//! use vm_sched::{End, LuaTask, RoundRobin, Scheduler, TaskStatus};
+//!
+//! let mut rr = RoundRobin::new();
+//! let ok = LuaTask::from_source("sum", b"local s = 0 for i = 1, 1000 do s = s + i end").unwrap();
+//! let bad = LuaTask::from_source("bad", b"local t = nil\nreturn t.x").unwrap();
+//! let (ok, bad) = (rr.insert(Box::new(ok), 100), rr.insert(Box::new(bad), 100));
+//! rr.run(1_000);
+//! assert_eq!(rr.status(ok), Some(TaskStatus::Dead(End::Finished)));
+//! assert!(rr.stats(ok).unwrap().slices > 10);
+//! let Some(TaskStatus::Dead(End::Failed(e))) = rr.status(bad) else { panic!() };
+//! assert_eq!(e.message, "bad:2: attempt to index a nil value (local 't')");
+//! assert!(e.traceback.unwrap().starts_with("stack traceback:"));
+//! ```
+
+use std::collections::VecDeque;
+
+use vm_core::{Function, JobResult, LuaError, Outcome, Vm};
+
+use crate::task::{Block, Job, Message, Poll, Slice, Task, TaskError};
+
+/// A Lua program run as a task: its own VM, its main thread driven one
+/// slice at a time.
+pub struct LuaTask {
+    vm: Box<Vm>,
+    name: String,
+    state: State,
+    /// Messages delivered to it (Lua programs read their mailbox once
+    /// agents exist; until then they wait here, in order).
+    inbox: VecDeque<Message>,
+}
+
+enum State {
+    /// Not started: `docall` and the function it calls.
+    Ready { docall: Function, f: Function },
+    /// Suspended between slices (out of fuel or waiting for a job).
+    Running,
+    /// A job's result could not be handed over: the next slice fails.
+    Broken(TaskError),
+    /// Finished or failed.
+    Over,
+}
+
+/// The budget of the `__close` handlers a killed program runs.
+const KILL_BUDGET: u64 = 100_000;
+
+impl LuaTask {
+    /// A task running `source` in a new VM with the standard library;
+    /// `name` names the chunk (`=name`) and the task.
+    ///
+    /// # Errors
+    /// A syntax error in `source`.
+    pub fn from_source(name: &str, source: &[u8]) -> Result<LuaTask, TaskError> {
+        let mut vm = Vm::new();
+        let fail = |vm: &mut Vm, e: LuaError| TaskError::new(vm.error_to_string(&e));
+        if let Err(e) = vm_stdlib::open_all(&mut vm) {
+            return Err(fail(&mut vm, e));
+        }
+        let f = match vm.load(source, &format!("={name}")) {
+            Ok(f) => f,
+            Err(e) => return Err(fail(&mut vm, e)),
+        };
+        match vm.from_value::<Function>(f) {
+            Ok(f) => LuaTask::new(vm, f, name),
+            Err(e) => Err(fail(&mut vm, e)),
+        }
+    }
+
+    /// A task calling `f`, a function of `vm`, on its main thread.
+    ///
+    /// # Errors
+    /// When `f` belongs to another VM.
+    pub fn new(mut vm: Box<Vm>, f: Function, name: &str) -> Result<LuaTask, TaskError> {
+        let docall = vm_stdlib::docall::docall(&mut vm)
+            .and_then(|d| vm.from_value::<Function>(d))
+            .map_err(|e| TaskError::new(e.to_string()))?;
+        // Checks that `f` is this VM's.
+        vm.to_value(&f).map_err(|e| TaskError::new(e.to_string()))?;
+        Ok(LuaTask {
+            vm,
+            name: name.to_string(),
+            state: State::Ready { docall, f },
+            inbox: VecDeque::new(),
+        })
+    }
+
+    /// The task's VM (to read its globals after it ran, say).
+    pub fn vm(&mut self) -> &mut Vm {
+        &mut self.vm
+    }
+
+    /// Messages delivered to the task, oldest first.
+    pub fn messages(&mut self) -> &mut VecDeque<Message> {
+        &mut self.inbox
+    }
+
+    /// A failure: `docall`'s message with its traceback split off.
+    fn failure(&mut self, e: &LuaError) -> TaskError {
+        let text = self.vm.error_to_string(e);
+        match text.split_once("\nstack traceback:") {
+            Some((msg, tb)) => TaskError {
+                message: msg.to_string(),
+                traceback: Some(format!("stack traceback:{tb}")),
+            },
+            None => TaskError::new(text),
+        }
+    }
+}
+
+impl Task for LuaTask {
+    fn run(&mut self, budget: u64) -> Slice {
+        let main = self.vm.main_thread();
+        let out = match std::mem::replace(&mut self.state, State::Running) {
+            State::Ready { docall, f } => self.vm.start(docall.value(), &[f.value()], budget),
+            State::Running => self.vm.resume(main, &[], budget),
+            State::Broken(e) => {
+                self.state = State::Over;
+                return Slice {
+                    used: 0,
+                    poll: Poll::Failed(e),
+                };
+            }
+            State::Over => {
+                self.state = State::Over;
+                return Slice {
+                    used: 0,
+                    poll: Poll::Finished,
+                };
+            }
+        };
+        let used = self.vm.fuel_used();
+        let poll = match out {
+            Ok(Outcome::OutOfFuel | Outcome::Yield(_)) => Poll::Ready,
+            Ok(Outcome::Offload(job)) => {
+                let job = Job::new(move || Box::new(job.run()) as Message);
+                Poll::Blocked(Block::Offload(job))
+            }
+            Ok(Outcome::Return(_)) => {
+                self.state = State::Over;
+                Poll::Finished
+            }
+            Err(e) => {
+                self.state = State::Over;
+                Poll::Failed(self.failure(&e))
+            }
+        };
+        Slice { used, poll }
+    }
+
+    fn receive(&mut self, msg: Message) {
+        self.inbox.push_back(msg);
+    }
+
+    fn job_done(&mut self, output: Message) {
+        let result: JobResult = match output.downcast::<JobResult>() {
+            Ok(r) => *r,
+            Err(other) => match other.downcast::<TaskError>() {
+                Ok(e) => Err(e.message),
+                Err(_) => Err("the job's output is not a job result".to_string()),
+            },
+        };
+        let main = self.vm.main_thread();
+        if let Err(e) = self.vm.complete_offload(main, result) {
+            self.state = State::Broken(TaskError::new(e.to_string()));
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn kill(&mut self) {
+        if matches!(self.state, State::Running) {
+            // Runs the program's pending `__close` handlers, bounded.
+            let main = self.vm.main_thread();
+            let _ = self.vm.cancel(main, KILL_BUDGET);
+        }
+        self.state = State::Over;
+    }
+}

@@ -1,0 +1,284 @@
+//! The trait-level suite, run against every scheduler: random sequences
+//! of insertions, messages, executions and migrations checked against a
+//! model (every task completes exactly once, a moved task continues
+//! intact, no message is lost or duplicated), and round-robin's fairness
+//! and determinism.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use proptest::prelude::*;
+use support::{schedulers, Log, Script, Step};
+use vm_sched::{End, Fifo, RoundRobin, Scheduler, TaskId, TaskStatus, Weighted};
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (1u64..400).prop_map(Step::Work),
+        1 => Just(Step::Receive),
+        1 => (1u64..20).prop_map(Step::Sleep),
+        1 => (0u64..1000).prop_map(Step::Offload),
+    ]
+}
+
+/// What the driver does between executions.
+#[derive(Clone, Debug)]
+enum Action {
+    /// Runs the scheduler holding the most tasks for this budget.
+    Execute(u64),
+    /// Delivers the next message of task `i % n`.
+    Deliver(usize),
+    /// Moves task `i % n` to the other scheduler.
+    Migrate(usize),
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        3 => (1u64..2000).prop_map(Action::Execute),
+        2 => any::<usize>().prop_map(Action::Deliver),
+        1 => any::<usize>().prop_map(Action::Migrate),
+    ]
+}
+
+/// Where each task lives: (scheduler 0 or 1, its id there).
+type Places = Vec<(usize, TaskId)>;
+
+fn check_model(make: support::Make, scripts: &[Vec<Step>], actions: &[Action], priorities: &[u32]) {
+    let log = Arc::new(Mutex::new(Log::default()));
+    let mut scheds = [make(), make()];
+    let mut places: Places = Vec::new();
+    for (i, steps) in scripts.iter().enumerate() {
+        let task = Box::new(Script::new(i, steps.clone(), &log));
+        let prio = priorities[i % priorities.len()];
+        places.push((0, scheds[0].insert(task, prio)));
+    }
+    // Messages per task: one per Receive step, numbered i * 1000 + k.
+    let wanted: Vec<usize> = scripts
+        .iter()
+        .map(|s| s.iter().filter(|st| matches!(st, Step::Receive)).count())
+        .collect();
+    let mut sent = vec![0usize; scripts.len()];
+    let n = scripts.len();
+    let deliver =
+        |scheds: &mut [Box<dyn Scheduler>; 2], places: &Places, sent: &mut [usize], i: usize| {
+            if sent[i] < wanted[i] {
+                let (s, id) = places[i];
+                let msg = (i * 1000 + sent[i]) as u64;
+                if scheds[s].deliver(id, Box::new(msg)).is_ok() {
+                    sent[i] += 1;
+                }
+            }
+        };
+    for a in actions {
+        match *a {
+            Action::Execute(budget) => {
+                for s in scheds.iter_mut() {
+                    s.execute(budget);
+                }
+            }
+            Action::Deliver(i) => deliver(&mut scheds, &places, &mut sent, i % n),
+            Action::Migrate(i) => {
+                let i = i % n;
+                let (s, id) = places[i];
+                if let Some(task) = scheds[s].remove(id) {
+                    let to = 1 - s;
+                    places[i] = (
+                        to,
+                        scheds[to].insert(task, priorities[i % priorities.len()]),
+                    );
+                }
+            }
+        }
+    }
+    for i in 0..n {
+        while sent[i] < wanted[i] {
+            deliver(&mut scheds, &places, &mut sent, i);
+        }
+    }
+    for s in scheds.iter_mut() {
+        s.run(5_000);
+    }
+    let log = log.lock().unwrap();
+    let mut finished = log.finished.clone();
+    finished.sort_unstable();
+    assert_eq!(
+        finished,
+        (0..n).collect::<Vec<_>>(),
+        "each task finishes once"
+    );
+    for (i, steps) in scripts.iter().enumerate() {
+        let expected: Vec<u64> = (0..wanted[i]).map(|k| (i * 1000 + k) as u64).collect();
+        assert_eq!(log.received[i], expected, "task {i}'s messages");
+        let jobs: Vec<u64> = steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Offload(v) => Some(v * 2),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(log.jobs[i], jobs, "task {i}'s jobs");
+        let work: u64 = steps
+            .iter()
+            .map(|s| if let Step::Work(w) = s { *w } else { 0 })
+            .sum();
+        let done: u64 = log.slices.iter().filter(|s| s.0 == i).map(|s| s.1).sum();
+        assert_eq!(done, work, "task {i}'s work");
+        let (s, id) = places[i];
+        assert_eq!(scheds[s].status(id), Some(TaskStatus::Dead(End::Finished)));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 64 * support::scale(),
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn every_scheduler_matches_the_model(
+        scripts in prop::collection::vec(prop::collection::vec(step(), 0..8), 1..8),
+        actions in prop::collection::vec(action(), 0..40),
+        priorities in prop::collection::vec(0u32..3000, 1..4),
+    ) {
+        for (_name, make) in schedulers() {
+            check_model(make, &scripts, &actions, &priorities);
+        }
+    }
+}
+
+/// CPU-bound tasks with the same slice: each round gives every task its
+/// slice once, in insertion order.
+#[test]
+fn round_robin_gives_every_runnable_task_its_slice_each_round() {
+    let log = Arc::new(Mutex::new(Log::default()));
+    let mut rr = RoundRobin::new();
+    let n = 5;
+    for i in 0..n {
+        let work = 1_000 * (i as u64 + 1);
+        rr.insert(Box::new(Script::new(i, vec![Step::Work(work)], &log)), 100);
+    }
+    rr.run(1_000);
+    let log = log.lock().unwrap();
+    let order: Vec<usize> = log.slices.iter().map(|s| s.0).collect();
+    // While all five run, rounds are 0 1 2 3 4; then the shorter ones drop.
+    assert_eq!(&order[..n * 10], &[0, 1, 2, 3, 4].repeat(10)[..]);
+    let total = |t: usize| order.iter().filter(|&&x| x == t).count();
+    let mut alive: Vec<usize> = (0..n).collect();
+    let mut at = 0;
+    while at < order.len() {
+        let round = &order[at..at + alive.len()];
+        assert_eq!(round, &alive[..], "round at slice {at}");
+        at += round.len();
+        // A task leaves the rounds after its last slice.
+        let ran = |t: usize| order[..at].iter().filter(|&&x| x == t).count();
+        alive.retain(|&t| ran(t) < total(t));
+    }
+    assert_eq!(log.finished, vec![0, 1, 2, 3, 4]);
+}
+
+/// A fixed slice gives the same interleaving on every run.
+#[test]
+fn round_robin_interleaving_is_deterministic() {
+    let run = || {
+        let log = Arc::new(Mutex::new(Log::default()));
+        let mut rr = RoundRobin::new().with_clock(vm_sched::ManualClock::new());
+        for i in 0..6 {
+            let steps = vec![
+                Step::Work(250 + 37 * i as u64),
+                Step::Sleep(3 + i as u64),
+                Step::Work(120),
+                Step::Offload(i as u64),
+                Step::Work(90),
+            ];
+            rr.insert(Box::new(Script::new(i, steps, &log)), 64);
+        }
+        rr.run(500);
+        let log = log.lock().unwrap();
+        (log.slices.clone(), log.finished.clone())
+    };
+    let first = run();
+    for _ in 0..5 {
+        assert_eq!(run(), first);
+    }
+}
+
+/// The weighted policy shares units in proportion to priority.
+#[test]
+fn the_weighted_policy_shares_by_priority() {
+    let log = Arc::new(Mutex::new(Log::default()));
+    // Priorities above the longest slice: both get the default slice, and
+    // the priority only weighs.
+    let mut rr = RoundRobin::new().with_slices(100, 100);
+    rr.set_policy(Box::new(Weighted::new()));
+    let a = rr.insert(
+        Box::new(Script::new(0, vec![Step::Work(1_000_000)], &log)),
+        1000,
+    );
+    let b = rr.insert(
+        Box::new(Script::new(1, vec![Step::Work(1_000_000)], &log)),
+        3000,
+    );
+    rr.execute(40_000);
+    let (ua, ub) = (rr.stats(a).unwrap().used, rr.stats(b).unwrap().used);
+    assert_eq!(ua + ub, 40_000);
+    // 1:3, to within one slice.
+    assert!((ub as i64 - 3 * ua as i64).abs() <= 400, "{ua} {ub}");
+    // Back to FIFO: equal shares from here.
+    rr.set_policy(Box::new(Fifo::new()));
+    rr.execute(20_000);
+    let (ua2, ub2) = (
+        rr.stats(a).unwrap().used - ua,
+        rr.stats(b).unwrap().used - ub,
+    );
+    assert_eq!((ua2, ub2), (10_000, 10_000));
+}
+
+/// Statuses, the callback, kill, the dead list and release.
+#[test]
+fn statuses_and_the_dead_list() {
+    for (name, make) in schedulers() {
+        let log = Arc::new(Mutex::new(Log::default()));
+        let mut s = make();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen2 = Arc::clone(&seen);
+        s.on_status(Box::new(move |id, st| {
+            seen2.lock().unwrap().push((id, st.clone()))
+        }));
+        let a = s.insert(Box::new(Script::new(0, vec![Step::Work(10)], &log)), 0);
+        let b = s.insert(Box::new(Script::new(1, vec![Step::Receive], &log)), 0);
+        let c = s.insert(Box::new(Script::new(2, vec![Step::Work(1 << 40)], &log)), 0);
+        assert_eq!(s.status(a), Some(TaskStatus::Virgin), "{name}");
+        s.execute(100_000);
+        assert_eq!(s.status(a), Some(TaskStatus::Dead(End::Finished)), "{name}");
+        assert_eq!(s.status(b), Some(TaskStatus::Blocking), "{name}");
+        assert_eq!(s.status(c), Some(TaskStatus::Running), "{name}");
+        assert!(s.kill(c), "{name}");
+        assert!(!s.kill(c), "{name}: killed twice");
+        assert_eq!(s.status(c), Some(TaskStatus::Dead(End::Killed)), "{name}");
+        assert_eq!(s.live(), 1, "{name}");
+        assert_eq!(s.dead(), vec![a, c], "{name}");
+        assert!(s.deliver(c, Box::new(1u64)).is_err(), "{name}: to the dead");
+        s.deliver(b, Box::new(7u64)).unwrap();
+        s.run(1_000);
+        assert_eq!(s.status(b), Some(TaskStatus::Dead(End::Finished)), "{name}");
+        assert_eq!(
+            s.release(a),
+            Some(TaskStatus::Dead(End::Finished)),
+            "{name}"
+        );
+        assert_eq!(s.status(a), None, "{name}");
+        assert_eq!(s.dead(), vec![c, b], "{name}");
+        let seen = seen.lock().unwrap();
+        let of_b: Vec<&TaskStatus> = seen.iter().filter(|x| x.0 == b).map(|x| &x.1).collect();
+        assert_eq!(
+            of_b,
+            [
+                &TaskStatus::Virgin,
+                &TaskStatus::Blocking,
+                &TaskStatus::Running,
+                &TaskStatus::Dead(End::Finished)
+            ],
+            "{name}"
+        );
+    }
+}
