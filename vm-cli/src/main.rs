@@ -18,6 +18,9 @@
 //! Uncaught errors print `vm: message` and a stack traceback on standard
 //! error and exit with status 1.
 //!
+//! `vm run [options] a.lua b.lua ...` runs several programs at once under
+//! a scheduler instead (`sched`).
+//!
 //! Every chunk runs on the main thread through [`Vm::start`] and
 //! [`Vm::resume`], the driver API: with `--slice N` each resume gets a
 //! budget of N instructions, so a script's output is the same for every N
@@ -25,6 +28,7 @@
 //! that natives offload run here, on the command's own thread.
 
 mod memory;
+mod sched;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -230,6 +234,9 @@ fn create_arg_table(vm: &mut Vm, argv: &[String], script: usize) -> LuaResult<()
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("run") {
+        return sched::main(&argv);
+    }
     let opts = match parse_args(&argv) {
         Ok(o) => o,
         Err(msg) => {

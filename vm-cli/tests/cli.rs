@@ -571,3 +571,84 @@ fn memory_limit_turns_a_memory_bomb_into_an_error() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "false\tnot enough memory\n2\n");
 }
+
+/// `vm run`: several programs under the round-robin scheduler; a failure
+/// is reported with its name and traceback without stopping the others,
+/// an endless loop ends at the instruction limit, and `--stats` counts.
+#[test]
+fn run_runs_several_programs_under_a_scheduler() {
+    let dir = std::env::temp_dir().join(format!("vm-run-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, src: &str| {
+        let p = dir.join(name);
+        std::fs::write(&p, src).unwrap();
+        p.to_string_lossy().into_owned()
+    };
+    let counter = "for i = 1, 3 do print(NAME, i) local s = 0 for j = 1, 3000 do s = s + j end end";
+    let a = write("a.lua", &format!("NAME = 'a' {counter}"));
+    let b = write(
+        "b.lua",
+        "print('b starts')\nlocal function f() error('boom') end\nf()\n",
+    );
+    let c = write("c.lua", "while true do end\n");
+    let d = write("d.lua", &format!("NAME = 'd' {counter}"));
+    let out = vm()
+        .args([
+            "run",
+            "--slice",
+            "1000",
+            "--stats",
+            "--instruction-limit",
+            "1000000",
+        ])
+        .args([&a, &b, &c, &d])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    // Round-robin with a fixed slice: the same interleaving every time.
+    assert_eq!(
+        stdout, "a\t1\nb starts\nd\t1\na\t2\nd\t2\na\t3\nd\t3\n",
+        "{stdout}"
+    );
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("b.lua:2: boom\nstack traceback:\n\t[C]: in function 'error'"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("c.lua:1: instruction limit exceeded"),
+        "{stderr}"
+    );
+    let rows: Vec<&str> = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("task"))
+        .collect();
+    assert_eq!(rows.len(), 5, "{stderr}");
+    assert!(
+        rows[1].contains("a.lua") && rows[1].contains("finished"),
+        "{stderr}"
+    );
+    assert!(
+        rows[2].contains("b.lua") && rows[2].contains("failed"),
+        "{stderr}"
+    );
+    assert!(
+        rows[3].contains("c.lua") && rows[3].contains("failed"),
+        "{stderr}"
+    );
+    assert!(
+        rows[4].contains("d.lua") && rows[4].contains("finished"),
+        "{stderr}"
+    );
+    // All programs succeeding: status 0; a missing file: 1.
+    let ok = vm().args(["run", &a, &d]).output().unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    let missing = vm()
+        .args(["run", &a, "/nonexistent/x.lua"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(text(&missing.stderr).contains("cannot open /nonexistent/x.lua"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

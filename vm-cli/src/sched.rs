@@ -1,0 +1,213 @@
+//! `vm run`: several Lua programs at once, each a task of a scheduler.
+//!
+//! ```text
+//! vm run [--sched rr] [--slice N] [--stats] [--instruction-limit N]
+//!        [--memory-limit BYTES] a.lua b.lua ...
+//! ```
+//! Each file runs in its own VM with the standard library, as a
+//! [`LuaTask`], N instructions per slice. A program that fails is reported
+//! when it fails, with its name and traceback, and the others go on; the
+//! exit status is 1 if any failed. `--instruction-limit` and
+//! `--memory-limit` apply to each program. `--stats` prints, on standard
+//! error at the end, each task's counters.
+//!
+//! (`vm run ...` is this command; a script named `run` is run with
+//! `vm ./run` or `vm -- run`.)
+
+use std::process::ExitCode;
+
+use vm_sched::{End, LuaTask, RoundRobin, Scheduler, TaskId, TaskStatus, DEFAULT_SLICE};
+
+use crate::{byte_count, count_arg, memory, MemoryLimit, PROGNAME};
+
+/// What `vm run` is asked for.
+#[derive(Debug, Default, PartialEq)]
+struct RunOptions {
+    sched: String,
+    slice: Option<u64>,
+    stats: bool,
+    instruction_limit: Option<u64>,
+    memory_limit: MemoryLimit,
+    files: Vec<String>,
+}
+
+fn parse(argv: &[String]) -> Result<RunOptions, String> {
+    let mut o = RunOptions {
+        sched: "rr".to_string(),
+        ..RunOptions::default()
+    };
+    let mut i = 2;
+    while i < argv.len() {
+        let a = argv[i].as_str();
+        match a {
+            "--sched" => {
+                o.sched = argv.get(i + 1).ok_or("'--sched' needs argument")?.clone();
+                i += 1;
+            }
+            "--slice" => {
+                o.slice = Some(count_arg(argv, i + 1, a)?);
+                i += 1;
+            }
+            "--stats" => o.stats = true,
+            "--instruction-limit" => {
+                o.instruction_limit = Some(count_arg(argv, i + 1, a)?);
+                i += 1;
+            }
+            "--memory-limit" => {
+                o.memory_limit = match argv.get(i + 1).map(String::as_str) {
+                    Some("none") => MemoryLimit::None,
+                    _ => MemoryLimit::Bytes(byte_count(argv, i + 1, a)?),
+                };
+                i += 1;
+            }
+            "--" => {
+                o.files.extend(argv[i + 1..].iter().cloned());
+                break;
+            }
+            _ if a.starts_with('-') && a != "-" => {
+                return Err(format!("unrecognized option '{a}' for 'run'"));
+            }
+            _ => o.files.push(a.to_string()),
+        }
+        i += 1;
+    }
+    if o.files.is_empty() {
+        return Err("'run' needs at least one script".to_string());
+    }
+    Ok(o)
+}
+
+fn usage(msg: &str) {
+    eprintln!("{PROGNAME}: {msg}");
+    eprintln!(
+        "usage: {PROGNAME} run [options] script...\n\
+         Available options are:\n  \
+         --sched rr          the scheduler (round-robin)\n  \
+         --slice N           N instructions per slice (default {DEFAULT_SLICE})\n  \
+         --stats             print each task's counters at the end\n  \
+         --instruction-limit N  stop each program past N instructions\n  \
+         --memory-limit BYTES   stop each program past BYTES of heap"
+    );
+}
+
+/// Runs `vm run` (argv[1] is "run").
+pub(crate) fn main(argv: &[String]) -> ExitCode {
+    let o = match parse(argv) {
+        Ok(o) => o,
+        Err(msg) => {
+            usage(&msg);
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut sched: Box<dyn Scheduler> = match o.sched.as_str() {
+        "rr" => Box::new(RoundRobin::new()),
+        other => {
+            usage(&format!("unknown scheduler '{other}' (available: rr)"));
+            return ExitCode::FAILURE;
+        }
+    };
+    // Failures are reported as they happen.
+    sched.on_status(Box::new(|_, status| {
+        if let TaskStatus::Dead(End::Failed(e)) = status {
+            eprintln!("{PROGNAME}: {e}");
+        }
+    }));
+    let memory_limit = match o.memory_limit {
+        MemoryLimit::Default => memory::default_limit(),
+        MemoryLimit::None => None,
+        MemoryLimit::Bytes(b) => Some(b),
+    };
+    let slice = o.slice.unwrap_or(DEFAULT_SLICE);
+    let priority = u32::try_from(slice).unwrap_or(0);
+    let mut failed = false;
+    let mut tasks: Vec<TaskId> = Vec::new();
+    for file in &o.files {
+        let source = match std::fs::read(file) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("{PROGNAME}: cannot open {file}: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        let mut task = match LuaTask::from_source(file, &source) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("{PROGNAME}: {e}");
+                failed = true;
+                continue;
+            }
+        };
+        let vm = task.vm();
+        vm.set_instruction_limit(o.instruction_limit);
+        vm.set_memory_limit(memory_limit.map(|b| usize::try_from(b).unwrap_or(usize::MAX)));
+        tasks.push(sched.insert(Box::new(task), priority));
+    }
+    sched.run(slice.saturating_mul(tasks.len().max(1) as u64));
+    failed |= tasks
+        .iter()
+        .any(|&id| matches!(sched.status(id), Some(TaskStatus::Dead(End::Failed(_)))));
+    if o.stats {
+        print_stats(sched.as_ref(), &tasks);
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Each task's counters, as a table on standard error.
+fn print_stats(sched: &dyn Scheduler, tasks: &[TaskId]) {
+    eprintln!(
+        "{:>4}  {:<24} {:<10} {:>14} {:>8} {:>6}",
+        "task", "name", "status", "instructions", "slices", "blocks"
+    );
+    for &id in tasks {
+        let status = match sched.status(id) {
+            Some(TaskStatus::Dead(End::Finished)) => "finished",
+            Some(TaskStatus::Dead(End::Failed(_))) => "failed",
+            Some(TaskStatus::Dead(End::Killed)) => "killed",
+            Some(TaskStatus::Blocking) => "blocked",
+            Some(_) => "running",
+            None => "released",
+        };
+        let stats = sched.stats(id).unwrap_or_default();
+        let name = sched.name(id).unwrap_or_default();
+        eprintln!(
+            "{:>4}  {:<24} {:<10} {:>14} {:>8} {:>6}",
+            id.get(),
+            name,
+            status,
+            stats.used,
+            stats.slices,
+            stats.blocks
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn options_parse() {
+        let o = parse(&argv(&[
+            "vm", "run", "--slice", "100", "--stats", "a.lua", "b.lua",
+        ]))
+        .unwrap();
+        assert_eq!(o.slice, Some(100));
+        assert!(o.stats);
+        assert_eq!(o.files, ["a.lua", "b.lua"]);
+        assert_eq!(o.sched, "rr");
+        assert!(parse(&argv(&["vm", "run"])).is_err());
+        assert!(parse(&argv(&["vm", "run", "--slice", "0", "a.lua"])).is_err());
+        assert!(parse(&argv(&["vm", "run", "--bogus", "a.lua"])).is_err());
+        let o = parse(&argv(&["vm", "run", "--", "--odd.lua"])).unwrap();
+        assert_eq!(o.files, ["--odd.lua"]);
+    }
+}
