@@ -307,7 +307,7 @@ impl Vm {
         for &v in &self.tobefnz {
             m.mark(v);
         }
-        for (&root, &top) in &self.parked {
+        for (root, top) in self.parked.iter() {
             m.mark(Value::Thread(root));
             m.mark(Value::Thread(top));
         }

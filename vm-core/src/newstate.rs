@@ -93,7 +93,7 @@ impl Vm {
             anchor_stop: 0,
             exec_floor: 0,
             main_task: None,
-            parked: hashbrown::HashMap::new(),
+            parked: crate::state::Parked::new(main),
             suspendable: false,
             request_thread: None,
             request_job: None,

@@ -577,14 +577,14 @@ impl Vm {
         self.check_idle()?;
         self.take_misuse()?;
         self.check_all_owned("Vm::resume", args)?;
-        if let Some(&top) = self.parked.get(&t) {
+        if let Some(top) = self.parked.get(t) {
             if !args.is_empty() {
                 return Err(self.api_error("a suspended run continues without arguments"));
             }
             if self.frame_flags(top) & OFFLOADED != 0 {
                 return Err(self.api_error("the thread waits for complete_offload"));
             }
-            self.parked.remove(&t);
+            self.parked.remove(t);
             self.switch_to(top);
             return self.drive(t, budget);
         }
@@ -616,9 +616,9 @@ impl Vm {
     /// # Errors
     /// When `t` is not waiting for a job.
     pub fn complete_offload(&mut self, t: ThreadRef, result: JobResult) -> LuaResult<()> {
-        let Some(&top) = self.parked.get(&t) else {
+        let Some(top) = self.parked.get(t) else {
             // (A scan, on the error path only.)
-            if self.parked.values().any(|&top| top == t) {
+            if self.parked.iter().any(|(_, top)| top == t) {
                 return Err(self.api_error(
                     "complete_offload takes the thread the driver resumed, \
                      not the coroutine it resumed that offloaded",
@@ -795,7 +795,7 @@ impl Vm {
     /// coroutine, or the main thread without a suspended call).
     pub fn cancel(&mut self, t: ThreadRef, budget: u64) -> LuaResult<Cancelled> {
         self.check_idle()?;
-        let top = match self.parked.remove(&t) {
+        let top = match self.parked.remove(t) {
             Some(top) => {
                 if self.thread(t).is_some_and(|th| th.cancel_depth.is_some()) {
                     self.abandon(t, top);

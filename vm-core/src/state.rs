@@ -587,10 +587,8 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     /// The call `Vm::start` runs on the main thread: its function slot and
     /// the frame depth below it.
     pub(crate) main_task: Option<(usize, usize)>,
-    /// Chains suspended by their driver: the thread the driver resumed to
-    /// the thread that was running, kept alive by the collector. A map, so
-    /// that resuming one of many parked chains is O(1).
-    pub(crate) parked: hashbrown::HashMap<ThreadRef, ThreadRef>,
+    /// Chains suspended by their driver, kept alive by the collector.
+    pub(crate) parked: Parked,
     /// True while a driver runs a thread (`Vm::start`/`Vm::resume`): the
     /// base run may then be suspended.
     pub(crate) suspendable: bool,
@@ -667,5 +665,58 @@ impl Vm {
         } else {
             self.heap.threads.get_mut(t).map(|th| &mut **th)
         }
+    }
+}
+
+/// Chains suspended by their driver (`Vm::parked`): the thread the driver
+/// resumed to the thread that was running. The main thread's chain, which
+/// a program driven slice after slice parks and resumes at every slice,
+/// has its own field; the others are in a map, so that resuming one of
+/// many parked coroutines is O(1).
+pub(crate) struct Parked {
+    main: ThreadRef,
+    main_top: Option<ThreadRef>,
+    others: hashbrown::HashMap<ThreadRef, ThreadRef>,
+}
+
+impl Parked {
+    pub(crate) fn new(main: ThreadRef) -> Parked {
+        Parked {
+            main,
+            main_top: None,
+            others: hashbrown::HashMap::new(),
+        }
+    }
+
+    /// The top of `root`'s parked chain.
+    pub(crate) fn get(&self, root: ThreadRef) -> Option<ThreadRef> {
+        if root == self.main {
+            self.main_top
+        } else {
+            self.others.get(&root).copied()
+        }
+    }
+
+    pub(crate) fn remove(&mut self, root: ThreadRef) -> Option<ThreadRef> {
+        if root == self.main {
+            self.main_top.take()
+        } else {
+            self.others.remove(&root)
+        }
+    }
+
+    pub(crate) fn insert(&mut self, root: ThreadRef, top: ThreadRef) {
+        if root == self.main {
+            self.main_top = Some(top);
+        } else {
+            self.others.insert(root, top);
+        }
+    }
+
+    /// Every (root, top) pair.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (ThreadRef, ThreadRef)> + '_ {
+        let main = self.main_top.map(|top| (self.main, top));
+        main.into_iter()
+            .chain(self.others.iter().map(|(&root, &top)| (root, top)))
     }
 }

@@ -35,7 +35,9 @@
 //! ```
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BinaryHeap, VecDeque};
+
+use hashbrown::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
@@ -68,6 +70,8 @@ pub struct RoundRobin {
     done_tx: Sender<(TaskId, Message)>,
     done_rx: Receiver<(TaskId, Message)>,
     jobs_in_flight: usize,
+    /// Live tasks that wait for something (off the run queue).
+    blocked: usize,
     /// Dead tasks, in the order they died.
     dead: VecDeque<TaskId>,
     callback: Option<StatusCallback>,
@@ -121,6 +125,7 @@ impl RoundRobin {
             done_tx,
             done_rx,
             jobs_in_flight: 0,
+            blocked: 0,
             dead: VecDeque::new(),
             callback: None,
         }
@@ -182,6 +187,7 @@ impl RoundRobin {
         }
         e.wait = Wait::None;
         e.generation += 1;
+        self.blocked -= 1;
         self.policy.ready(id);
         self.set_status(id, TaskStatus::Running);
     }
@@ -190,6 +196,9 @@ impl RoundRobin {
     fn bury(&mut self, id: TaskId, end: End) {
         self.policy.remove(id);
         if let Some(e) = self.tasks.get_mut(&id) {
+            if e.wait != Wait::None {
+                self.blocked -= 1;
+            }
             e.wait = Wait::None;
             e.generation += 1;
             e.inbox.clear();
@@ -200,7 +209,10 @@ impl RoundRobin {
 
     /// Hands over finished jobs' outputs and wakes their tasks.
     fn collect_jobs(&mut self) {
-        while let Ok((id, out)) = self.done_rx.try_recv() {
+        while self.jobs_in_flight > 0 {
+            let Ok((id, out)) = self.done_rx.try_recv() else {
+                break;
+            };
             self.job_arrived(id, out);
         }
     }
@@ -219,6 +231,9 @@ impl RoundRobin {
 
     /// Wakes the tasks whose deadline has passed.
     fn fire_timers(&mut self) {
+        if self.timers.is_empty() {
+            return;
+        }
         let now = self.clock.now();
         while let Some(&Reverse((deadline, id, generation))) = self.timers.peek() {
             if deadline > now {
@@ -257,6 +272,7 @@ impl RoundRobin {
         };
         e.stats.blocks += 1;
         e.generation += 1;
+        self.blocked += 1;
         let generation = e.generation;
         match block {
             Block::Receive(timeout) => {
@@ -319,7 +335,11 @@ impl RoundRobin {
                 } else {
                     TaskStatus::RunningWithoutExceptions
                 };
-                self.set_status(id, status);
+                // The common case, a running task that goes on, costs no
+                // second lookup.
+                if e.status != status {
+                    self.set_status(id, status);
+                }
             }
             Poll::Blocked(block) => self.block(id, block),
             Poll::Finished => self.bury(id, End::Finished),
@@ -380,6 +400,9 @@ impl Scheduler for RoundRobin {
         }
         self.policy.remove(id);
         let mut e = self.tasks.remove(&id)?;
+        if e.wait != Wait::None {
+            self.blocked -= 1;
+        }
         let mut task = e.task.take()?;
         for msg in e.inbox.drain(..) {
             task.receive(msg);
@@ -429,9 +452,8 @@ impl Scheduler for RoundRobin {
             self.collect_jobs();
             self.fire_timers();
         }
-        report.live = self.tasks.len() - self.dead.len();
-        let waits = self.tasks.values().filter(|e| e.wait != Wait::None);
-        report.runnable = report.live - waits.count();
+        report.live = self.live();
+        report.runnable = report.live - self.blocked;
         report.wakeable = self.jobs_in_flight > 0 || self.next_deadline().is_some();
         report
     }
@@ -439,11 +461,7 @@ impl Scheduler for RoundRobin {
     fn wait(&mut self, timeout: Option<Duration>) {
         self.collect_jobs();
         self.fire_timers();
-        let runnable = self
-            .tasks
-            .values()
-            .any(|e| e.wait == Wait::None && !matches!(e.status, TaskStatus::Dead(_)));
-        if runnable {
+        if self.live() > self.blocked {
             return;
         }
         let until_timer = self

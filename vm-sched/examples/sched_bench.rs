@@ -1,0 +1,75 @@
+//! Scheduler benchmarks (`cargo xtask bench` runs this): what slicing
+//! costs a CPU-bound Lua program under round-robin, against one
+//! unsliced run.
+//!
+//! ```sh
+//! cargo run --release -p vm-sched --features vm --example sched_bench
+//! ```
+
+use std::time::Instant;
+
+use vm_sched::{LuaTask, RoundRobin, Scheduler};
+
+/// A CPU-bound program: about 50 million instructions.
+const PROGRAM: &str = "local s = 0
+for i = 1, 5000000 do
+  local x = i % 7
+  if x < 3 then s = s + x else s = s - 1 end
+end
+result = s";
+
+/// The best of `runs` timings of `f`, in seconds.
+fn best(runs: usize, mut f: impl FnMut()) -> f64 {
+    (0..runs)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Runs the program as one task under round-robin with `slice`.
+fn run_sliced(slice: u64) -> u64 {
+    let mut rr = RoundRobin::new().with_slices(slice, slice);
+    let task = LuaTask::from_source("cpu", PROGRAM.as_bytes()).expect("compiles");
+    let id = rr.insert(Box::new(task), 0);
+    // Each `execute` runs many slices, as a driver's would.
+    rr.run(slice.saturating_mul(100));
+    rr.stats(id).expect("a task").slices
+}
+
+fn main() {
+    // `sched_bench whole` or `sched_bench sliced` runs one side once (for
+    // callgrind).
+    match std::env::args().nth(1).as_deref() {
+        Some("whole") => {
+            run_sliced(u64::MAX);
+            return;
+        }
+        Some("sliced") => {
+            run_sliced(1_000);
+            return;
+        }
+        _ => {}
+    }
+    let runs = 5;
+    // Unsliced: one slice as long as the whole run.
+    let mut slices_one = 0;
+    let whole = best(runs, || {
+        let mut rr = RoundRobin::new().with_slices(u64::MAX, u64::MAX);
+        let task = LuaTask::from_source("cpu", PROGRAM.as_bytes()).expect("compiles");
+        let id = rr.insert(Box::new(task), 0);
+        rr.run(u64::MAX);
+        slices_one = rr.stats(id).expect("a task").slices;
+    });
+    let mut slices = 0;
+    let sliced = best(runs, || slices = run_sliced(1_000));
+    println!(
+        "round-robin, slices of 1,000 instructions: {:.3} s ({slices} slices) against {:.3} s unsliced ({slices_one} slice): {:+.1}%, {:.0} ns per slice",
+        sliced,
+        whole,
+        (sliced / whole - 1.0) * 100.0,
+        (sliced - whole) / slices as f64 * 1e9
+    );
+}
