@@ -14,6 +14,10 @@
 //!   [`Policy`] is replaceable ([`Fifo`], [`Weighted`]);
 //! - [`RoundRobin`]: one thread, every task in turn for its slice (the
 //!   priority), in a fixed order.
+//! - [`TickScheduler`] (after maitake): the caller drives it one
+//!   [`Tick`] at a time, with `Send` wakers, timers, an injector, and
+//!   stealing between tick schedulers; the `tick` module's docs show the
+//!   run loop.
 //!
 //! Timers run on a [`Clock`]: the system's, or a [`ManualClock`] for
 //! deterministic runs.
@@ -29,6 +33,7 @@ mod pool;
 mod round_robin;
 mod scheduler;
 mod task;
+mod tick;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "vm")]
@@ -39,4 +44,8 @@ pub use round_robin::{RoundRobin, DEFAULT_SLICE, MAX_SLICE};
 pub use scheduler::{Execution, Policy, Scheduler, StatusCallback};
 pub use task::{
     Block, End, Job, Message, Poll, Slice, Task, TaskError, TaskId, TaskStats, TaskStatus,
+};
+pub use tick::{
+    Injector, LocalTask, LocalTickScheduler, Stealer, TaskBuilder, Tick, TickScheduler, TickWaker,
+    DEFAULT_TICK_SIZE,
 };

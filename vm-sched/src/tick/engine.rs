@@ -1,0 +1,688 @@
+//! The engine both tick schedulers share, generic over the boxed task
+//! kind (`dyn Task` or `dyn LocalTask`).
+//!
+//! Where a task's entry lives says what it can do:
+//! 1. runnable, between slices: in `ready`, shared with the scheduler's
+//!    `Stealer`s, which may take it away at any time;
+//! 2. running a slice, blocked, or dead: in `tasks`, the owner's alone.
+//!
+//! The policy holds the ids of runnable tasks; an id it picks that is no
+//! longer in `ready` was stolen, and is forgotten then.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use super::local::TaskBox;
+use super::remote::{Home, Options, Remote};
+use super::{Tick, DEFAULT_TICK_SIZE};
+use crate::clock::{Clock, SystemClock};
+use crate::policy::Fifo;
+use crate::pool::BlockingPool;
+use crate::round_robin::{DEFAULT_SLICE, MAX_SLICE};
+use crate::scheduler::{Execution, Policy, StatusCallback};
+use crate::task::{Block, End, Job, Message, Poll, TaskId, TaskStats, TaskStatus};
+
+/// Runnable tasks between slices, by id.
+pub(crate) type ReadyMap<T> = Arc<Mutex<BTreeMap<TaskId, Entry<T>>>>;
+
+/// Everything about one task; it moves whole when the task is stolen.
+pub(crate) struct Entry<T: ?Sized> {
+    /// `None` only while the task runs.
+    task: Option<Box<T>>,
+    name: String,
+    priority: u32,
+    /// Units per poll.
+    slice: u64,
+    status: TaskStatus,
+    stats: TaskStats,
+    /// Messages not handed over yet.
+    inbox: VecDeque<Message>,
+    wait: Wait,
+    /// Bumped whenever `wait` changes, to cancel a pending timer.
+    generation: u64,
+    kill_pending: bool,
+    /// Where the task's wakers send their wakes.
+    home: Arc<Home>,
+}
+
+/// What a blocked task waits for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Wait {
+    None,
+    Receive,
+    Sleep,
+    Job,
+}
+
+/// Wake-ups and spawns since the last tick, for its report.
+#[derive(Default)]
+struct Counts {
+    spawned: usize,
+    woken_external: usize,
+    woken_internal: usize,
+}
+
+pub(crate) struct Core<T: ?Sized + TaskBox> {
+    /// Tasks running, blocked or dead (see the module docs).
+    tasks: HashMap<TaskId, Entry<T>>,
+    /// Runnable tasks between slices (see the module docs).
+    ready: ReadyMap<T>,
+    pub(crate) remote: Arc<Remote>,
+    next_id: u64,
+    policy: Box<dyn Policy>,
+    default_slice: u64,
+    max_slice: u64,
+    tick_size: usize,
+    /// (deadline, task, the task's generation when set); a stale
+    /// generation means cancelled.
+    timers: BinaryHeap<Reverse<(Duration, TaskId, u64)>>,
+    clock: Box<dyn Clock>,
+    pool: BlockingPool,
+    jobs_in_flight: usize,
+    /// Dead tasks, in the order they died.
+    dead: VecDeque<TaskId>,
+    callback: Option<StatusCallback>,
+    counts: Counts,
+}
+
+impl<T: ?Sized + TaskBox> Drop for Core<T> {
+    fn drop(&mut self) {
+        self.remote.close();
+    }
+}
+
+fn lock<M>(m: &Mutex<M>) -> MutexGuard<'_, M> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl<T: ?Sized + TaskBox> Core<T> {
+    pub(crate) fn new() -> Core<T> {
+        Core {
+            tasks: HashMap::new(),
+            ready: Arc::default(),
+            remote: Arc::default(),
+            next_id: 1,
+            policy: Box::new(Fifo::new()),
+            default_slice: DEFAULT_SLICE,
+            max_slice: MAX_SLICE,
+            tick_size: DEFAULT_TICK_SIZE,
+            timers: BinaryHeap::new(),
+            clock: Box::new(SystemClock::default()),
+            pool: BlockingPool::default(),
+            jobs_in_flight: 0,
+            dead: VecDeque::new(),
+            callback: None,
+            counts: Counts::default(),
+        }
+    }
+
+    pub(crate) fn set_clock(&mut self, clock: Box<dyn Clock>) {
+        self.clock = clock;
+    }
+
+    pub(crate) fn set_pool(&mut self, pool: BlockingPool) {
+        self.pool = pool;
+    }
+
+    pub(crate) fn set_slices(&mut self, default: u64, max: u64) {
+        self.default_slice = default.max(1);
+        self.max_slice = max.max(self.default_slice);
+    }
+
+    pub(crate) fn set_tick_size(&mut self, n: usize) {
+        self.tick_size = n.max(1);
+    }
+
+    pub(crate) fn ready_map(&self) -> &ReadyMap<T> {
+        &self.ready
+    }
+
+    fn slice_for(&self, options: &Options) -> u64 {
+        if let Some(b) = options.budget {
+            return b.max(1);
+        }
+        match u64::from(options.priority) {
+            0 => self.default_slice,
+            p if p > self.max_slice => self.default_slice,
+            p => p,
+        }
+    }
+
+    fn fresh_id(&mut self) -> TaskId {
+        let id = TaskId(self.next_id);
+        self.next_id += 1;
+        id
+    }
+
+    fn notify(&mut self, id: TaskId, status: &TaskStatus) {
+        if let Some(cb) = self.callback.as_mut() {
+            cb(id, status);
+        }
+    }
+
+    /// Runs `f` on a task's entry, wherever it is.
+    fn with<R>(&self, id: TaskId, f: impl FnOnce(&Entry<T>) -> R) -> Option<R> {
+        match self.tasks.get(&id) {
+            Some(e) => Some(f(e)),
+            None => lock(&self.ready).get(&id).map(f),
+        }
+    }
+
+    /// Runs `f` on a task's entry, wherever it is.
+    fn with_mut<R>(&mut self, id: TaskId, f: impl FnOnce(&mut Entry<T>) -> R) -> Option<R> {
+        match self.tasks.get_mut(&id) {
+            Some(e) => Some(f(e)),
+            None => lock(&self.ready).get_mut(&id).map(f),
+        }
+    }
+
+    fn set_status(&mut self, id: TaskId, status: TaskStatus) {
+        let changed = self.with_mut(id, |e| {
+            let changed = e.status != status;
+            e.status = status.clone();
+            changed
+        });
+        if changed == Some(true) {
+            self.notify(id, &status);
+        }
+    }
+
+    /// Queues an owned (just run or woken) task as runnable.
+    fn make_ready(&mut self, id: TaskId) {
+        if let Some(e) = self.tasks.remove(&id) {
+            lock(&self.ready).insert(id, e);
+            self.policy.ready(id);
+        }
+    }
+
+    fn is_live(&self, id: TaskId) -> bool {
+        self.with(id, |e| !matches!(e.status, TaskStatus::Dead(_)))
+            .unwrap_or(false)
+    }
+
+    /// Adds a task as runnable and returns its id.
+    pub(crate) fn spawn(&mut self, task: Box<T>, options: &Options) -> TaskId {
+        let id = self.fresh_id();
+        let entry = Entry {
+            name: options
+                .name
+                .clone()
+                .unwrap_or_else(|| task.name().to_string()),
+            task: Some(task),
+            priority: options.priority,
+            slice: self.slice_for(options),
+            status: TaskStatus::Virgin,
+            stats: TaskStats::default(),
+            inbox: VecDeque::new(),
+            wait: Wait::None,
+            generation: 0,
+            kill_pending: false,
+            home: Home::new(&self.remote, id),
+        };
+        lock(&self.ready).insert(id, entry);
+        self.policy.insert(id, options.priority);
+        self.policy.ready(id);
+        self.counts.spawned += 1;
+        self.notify(id, &TaskStatus::Virgin);
+        id
+    }
+
+    /// A waker for a live task.
+    pub(crate) fn home(&self, id: TaskId) -> Option<Arc<Home>> {
+        self.with(id, |e| {
+            (!matches!(e.status, TaskStatus::Dead(_))).then(|| Arc::clone(&e.home))
+        })
+        .flatten()
+    }
+
+    /// Makes a blocked task runnable; false if it was not blocked.
+    fn wake(&mut self, id: TaskId) -> bool {
+        let Some(e) = self.tasks.get_mut(&id) else {
+            return false;
+        };
+        if e.wait == Wait::None {
+            return false;
+        }
+        e.wait = Wait::None;
+        e.generation += 1;
+        self.set_status(id, TaskStatus::Running);
+        self.make_ready(id);
+        true
+    }
+
+    /// Takes what other threads sent: spawns, wakes, jobs' outputs.
+    fn take_inbound(&mut self) {
+        let inbound = self.remote.take();
+        for spawn in inbound.injected {
+            self.spawn(T::from_send(spawn.task), &spawn.options);
+        }
+        for id in inbound.wakes {
+            let external = self
+                .tasks
+                .get(&id)
+                .is_some_and(|e| matches!(e.wait, Wait::Receive | Wait::Sleep));
+            if external && self.wake(id) {
+                self.counts.woken_external += 1;
+            }
+        }
+        for (id, out) in inbound.done {
+            self.job_arrived(id, out);
+        }
+    }
+
+    fn job_arrived(&mut self, id: TaskId, out: Message) {
+        self.jobs_in_flight -= 1;
+        if let Some(e) = self.tasks.get_mut(&id) {
+            if e.wait == Wait::Job {
+                if let Some(task) = e.task.as_mut() {
+                    task.job_done(out);
+                }
+                if self.wake(id) {
+                    self.counts.woken_internal += 1;
+                }
+            }
+        }
+    }
+
+    /// Wakes the tasks whose deadline has passed; returns how many.
+    pub(crate) fn fire_timers(&mut self) -> usize {
+        let now = self.clock.now();
+        let mut woken = 0;
+        while let Some(&Reverse((deadline, id, generation))) = self.timers.peek() {
+            if deadline > now {
+                break;
+            }
+            self.timers.pop();
+            let current = self
+                .tasks
+                .get(&id)
+                .is_some_and(|e| e.generation == generation);
+            if current && self.wake(id) {
+                woken += 1;
+            }
+        }
+        self.counts.woken_internal += woken;
+        woken
+    }
+
+    /// The earliest pending deadline, if any.
+    fn next_deadline(&mut self) -> Option<Duration> {
+        while let Some(&Reverse((deadline, id, generation))) = self.timers.peek() {
+            if self
+                .tasks
+                .get(&id)
+                .is_some_and(|e| e.generation == generation)
+            {
+                return Some(deadline);
+            }
+            self.timers.pop();
+        }
+        None
+    }
+
+    /// Records what an owned task blocks on.
+    fn block(&mut self, id: TaskId, block: Block) {
+        let now = self.clock.now();
+        let Some(e) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        e.stats.blocks += 1;
+        e.generation += 1;
+        let generation = e.generation;
+        match block {
+            Block::Receive(timeout) => {
+                e.wait = Wait::Receive;
+                if !e.inbox.is_empty() {
+                    // A message came during the slice.
+                    self.wake(id);
+                    self.counts.woken_internal += 1;
+                    return;
+                }
+                if let Some(t) = timeout {
+                    self.timers
+                        .push(Reverse((now.saturating_add(t), id, generation)));
+                }
+            }
+            Block::Sleep(t) => {
+                e.wait = Wait::Sleep;
+                self.timers
+                    .push(Reverse((now.saturating_add(t), id, generation)));
+            }
+            Block::Offload(job) => {
+                e.wait = Wait::Job;
+                self.jobs_in_flight += 1;
+                let remote = Arc::downgrade(&self.remote);
+                let job = Job::new(move || {
+                    Remote::job_done(&remote, id, job.run());
+                    Box::new(())
+                });
+                // The pool's own reply channel is unused: the output
+                // went through the remote queue, which wakes a parked
+                // scheduler.
+                let (tx, _) = std::sync::mpsc::channel();
+                self.pool.spawn(job, (tx, ()));
+            }
+        }
+        self.set_status(id, TaskStatus::Blocking);
+    }
+
+    /// Runs one slice of `id` with at most `budget` units: `None` when
+    /// it was stolen meanwhile, else the units charged and whether the
+    /// task ended.
+    fn run_slice(&mut self, id: TaskId, budget: u64) -> Option<(u64, bool)> {
+        let Some(mut e) = lock(&self.ready).remove(&id) else {
+            self.policy.remove(id);
+            return None;
+        };
+        let mut task = e.task.take().expect("a runnable task is in its entry");
+        for msg in e.inbox.drain(..) {
+            task.receive(msg);
+        }
+        let slice = task.run(e.slice.min(budget).max(1));
+        // A slice that reports nothing used still counts, so that an
+        // `execute` always ends.
+        let used = slice.used.max(1);
+        e.stats.used += slice.used;
+        e.stats.slices += 1;
+        let accepts = task.accepts_exceptions();
+        e.task = Some(task);
+        let kill_now = e.kill_pending && accepts;
+        self.tasks.insert(id, e);
+        let runnable = matches!(slice.poll, Poll::Ready);
+        self.policy.outcome(id, slice.used, runnable && !kill_now);
+        if kill_now {
+            self.kill_task(id);
+            return Some((used, true));
+        }
+        let ended = match slice.poll {
+            Poll::Ready => {
+                let status = if accepts {
+                    TaskStatus::Running
+                } else {
+                    TaskStatus::RunningWithoutExceptions
+                };
+                self.set_status(id, status);
+                self.make_ready(id);
+                false
+            }
+            Poll::Blocked(block) => {
+                self.block(id, block);
+                false
+            }
+            Poll::Finished => {
+                self.bury(id, End::Finished);
+                true
+            }
+            Poll::Failed(err) => {
+                self.bury(id, End::Failed(err));
+                true
+            }
+        };
+        Some((used, ended))
+    }
+
+    /// Moves an owned task to the dead list.
+    fn bury(&mut self, id: TaskId, end: End) {
+        self.policy.remove(id);
+        if let Some(e) = self.tasks.get_mut(&id) {
+            e.wait = Wait::None;
+            e.generation += 1;
+            e.inbox.clear();
+            e.home.set(None);
+        }
+        self.dead.push_back(id);
+        self.set_status(id, TaskStatus::Dead(end));
+    }
+
+    /// Takes a task's entry into `tasks`, wherever it was; false if it
+    /// is nowhere (stolen).
+    fn own(&mut self, id: TaskId) -> bool {
+        if self.tasks.contains_key(&id) {
+            return true;
+        }
+        match lock(&self.ready).remove(&id) {
+            Some(e) => {
+                self.tasks.insert(id, e);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn kill_task(&mut self, id: TaskId) {
+        if !self.own(id) {
+            return;
+        }
+        if let Some(task) = self.tasks.get_mut(&id).and_then(|e| e.task.as_mut()) {
+            task.kill();
+        }
+        self.bury(id, End::Killed);
+    }
+
+    pub(crate) fn remove(&mut self, id: TaskId) -> Option<Box<T>> {
+        // A job in flight is waited for: its output belongs to the task.
+        while self.tasks.get(&id).is_some_and(|e| e.wait == Wait::Job) {
+            self.remote.wait(None);
+            self.take_inbound();
+        }
+        if !self.is_live(id) || !self.own(id) {
+            return None;
+        }
+        self.policy.remove(id);
+        let mut e = self.tasks.remove(&id)?;
+        e.home.set(None);
+        let mut task = e.task.take()?;
+        for msg in e.inbox.drain(..) {
+            task.receive(msg);
+        }
+        Some(task)
+    }
+
+    pub(crate) fn kill(&mut self, id: TaskId) -> bool {
+        let Some(accepts) = self.with(id, |e| {
+            let live = !matches!(e.status, TaskStatus::Dead(_));
+            live.then(|| e.task.as_ref().is_some_and(|t| t.accepts_exceptions()))
+        }) else {
+            return false;
+        };
+        match accepts {
+            None => false,
+            Some(true) => {
+                self.kill_task(id);
+                true
+            }
+            Some(false) => {
+                self.with_mut(id, |e| e.kill_pending = true);
+                true
+            }
+        }
+    }
+
+    pub(crate) fn deliver(&mut self, id: TaskId, msg: Message) -> Result<(), Message> {
+        let mut msg = Some(msg);
+        let waits = self.with_mut(id, |e| {
+            if matches!(e.status, TaskStatus::Dead(_)) {
+                return None;
+            }
+            e.inbox.extend(msg.take());
+            e.stats.messages += 1;
+            Some(e.wait == Wait::Receive)
+        });
+        match waits.flatten() {
+            None => Err(msg.take().expect("not delivered")),
+            Some(receiving) => {
+                if receiving && self.wake(id) {
+                    self.counts.woken_internal += 1;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// One tick: takes what other threads sent, then polls at most the
+    /// tick size of runnable tasks, each for its slice but at most
+    /// `budget` units in all. Returns the report and the units used.
+    pub(crate) fn tick(&mut self, budget: u64) -> (Tick, u64) {
+        self.take_inbound();
+        let counts = std::mem::take(&mut self.counts);
+        let mut tick = Tick {
+            spawned: counts.spawned,
+            woken_external: counts.woken_external,
+            woken_internal: counts.woken_internal,
+            ..Tick::default()
+        };
+        let mut used = 0;
+        while tick.polled < self.tick_size && used < budget {
+            let Some(id) = self.policy.pick() else {
+                break;
+            };
+            if let Some((u, ended)) = self.run_slice(id, budget - used) {
+                tick.polled += 1;
+                tick.completed += usize::from(ended);
+                used += u;
+            }
+        }
+        tick.has_remaining = !lock(&self.ready).is_empty() || self.remote.pending();
+        (tick, used)
+    }
+
+    pub(crate) fn execute(&mut self, budget: u64) -> Execution {
+        let mut report = Execution::default();
+        self.fire_timers();
+        while report.used < budget {
+            let (tick, used) = self.tick(budget - report.used);
+            report.used += used;
+            report.slices += tick.polled as u64;
+            self.fire_timers();
+            if tick.polled == 0 {
+                break;
+            }
+        }
+        report.live = self.live();
+        report.runnable = lock(&self.ready).len();
+        report.wakeable =
+            self.jobs_in_flight > 0 || self.next_deadline().is_some() || self.wakers_out();
+        report
+    }
+
+    /// Whether some blocked task could be woken by a waker someone holds.
+    fn wakers_out(&self) -> bool {
+        self.tasks.values().any(|e| {
+            matches!(e.wait, Wait::Receive | Wait::Sleep) && Arc::strong_count(&e.home) > 1
+        })
+    }
+
+    pub(crate) fn wait(&mut self, timeout: Option<Duration>) {
+        self.take_inbound();
+        self.fire_timers();
+        if !lock(&self.ready).is_empty() {
+            return;
+        }
+        let deadline = self.next_deadline();
+        let until_timer = deadline.map(|d| d.saturating_sub(self.clock.now()));
+        let limit = match (until_timer, timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        // Other threads may send something: jobs, wakers, injectors.
+        let injectors = Arc::strong_count(&self.remote) > 1;
+        if self.jobs_in_flight > 0 || self.wakers_out() || injectors {
+            let arrived = self.remote.wait(limit);
+            let timer_first = timeout.is_none_or(|t| Some(t) >= until_timer);
+            if let (false, Some(d), true) = (arrived, deadline, timer_first) {
+                // Nothing came before the timer: its time has come (a
+                // manual clock is moved there).
+                let rest = d.saturating_sub(self.clock.now());
+                if !rest.is_zero() {
+                    self.clock.sleep(rest);
+                }
+            }
+        } else if let Some(d) = limit.filter(|_| until_timer.is_some()) {
+            self.clock.sleep(d);
+        }
+        self.take_inbound();
+        self.fire_timers();
+    }
+
+    pub(crate) fn status(&self, id: TaskId) -> Option<TaskStatus> {
+        self.with(id, |e| e.status.clone())
+    }
+
+    pub(crate) fn stats(&self, id: TaskId) -> Option<TaskStats> {
+        self.with(id, |e| e.stats.clone())
+    }
+
+    pub(crate) fn name(&self, id: TaskId) -> Option<String> {
+        self.with(id, |e| e.name.clone())
+    }
+
+    pub(crate) fn dead(&self) -> Vec<TaskId> {
+        self.dead.iter().copied().collect()
+    }
+
+    pub(crate) fn release(&mut self, id: TaskId) -> Option<TaskStatus> {
+        if !self.tasks.contains_key(&id) || self.is_live(id) {
+            return None;
+        }
+        self.dead.retain(|&d| d != id);
+        self.tasks.remove(&id).map(|e| e.status)
+    }
+
+    pub(crate) fn on_status(&mut self, callback: StatusCallback) {
+        self.callback = Some(callback);
+    }
+
+    pub(crate) fn set_policy(&mut self, mut policy: Box<dyn Policy>) {
+        let order = self.policy.drain();
+        let ready = lock(&self.ready);
+        let mut live: Vec<(TaskId, u32)> = self
+            .tasks
+            .iter()
+            .filter(|(_, e)| !matches!(e.status, TaskStatus::Dead(_)))
+            .chain(ready.iter())
+            .map(|(&id, e)| (id, e.priority))
+            .collect();
+        live.sort_unstable();
+        for (id, priority) in live {
+            policy.insert(id, priority);
+        }
+        for id in order.into_iter().filter(|id| ready.contains_key(id)) {
+            policy.ready(id);
+        }
+        drop(ready);
+        self.policy = policy;
+    }
+
+    pub(crate) fn live(&self) -> usize {
+        self.tasks.len() - self.dead.len() + lock(&self.ready).len()
+    }
+
+    /// Takes up to half (rounded up) of `victim`'s runnable tasks, the
+    /// most recently spawned first, and makes them runnable here with
+    /// new ids; returns how many.
+    pub(crate) fn steal(&mut self, victim: &ReadyMap<T>) -> usize {
+        if Arc::ptr_eq(victim, &self.ready) {
+            return 0;
+        }
+        let taken: Vec<Entry<T>> = {
+            let mut v = lock(victim);
+            let n = v.len().div_ceil(2);
+            (0..n)
+                .filter_map(|_| v.pop_last().map(|(_, e)| e))
+                .collect()
+        };
+        let n = taken.len();
+        for e in taken.into_iter().rev() {
+            let id = self.fresh_id();
+            e.home.set(Some((&self.remote, id)));
+            let (priority, status) = (e.priority, e.status.clone());
+            lock(&self.ready).insert(id, e);
+            self.policy.insert(id, priority);
+            self.policy.ready(id);
+            self.notify(id, &status);
+        }
+        n
+    }
+}

@@ -1,0 +1,277 @@
+//! What other threads hand a tick scheduler: wake-ups ([`TickWaker`]),
+//! tasks to spawn ([`Injector`]) and offloaded jobs' outputs, all in one
+//! queue ([`Remote`]) that the scheduler empties at its next tick.
+//!
+//! One mutex guards the whole queue and one condition variable signals
+//! it, so a scheduler that parks ([`Remote::wait`]) after finding the
+//! queue empty cannot miss an arrival: every producer pushes and
+//! notifies under the lock.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use crate::task::{Message, Task, TaskId};
+
+/// How a task is spawned: the [`TaskBuilder`](crate::TaskBuilder)'s
+/// settings.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Options {
+    /// Overrides [`Task::name`].
+    pub(crate) name: Option<String>,
+    /// Given to the policy, and the slice when `budget` is `None`.
+    pub(crate) priority: u32,
+    /// Units per poll.
+    pub(crate) budget: Option<u64>,
+}
+
+/// A task spawned from another thread, waiting for the next tick.
+pub(crate) struct Spawn {
+    pub(crate) task: Box<dyn Task>,
+    pub(crate) options: Options,
+}
+
+/// The queue other threads fill. The scheduler holds the only strong
+/// reference besides its [`Injector`]s; wakers and jobs hold weak ones.
+#[derive(Default)]
+pub(crate) struct Remote {
+    state: Mutex<Inbound>,
+    signal: Condvar,
+}
+
+/// What arrived since the scheduler last looked.
+#[derive(Default)]
+pub(crate) struct Inbound {
+    /// Ids of tasks woken by a [`TickWaker`], in the order of the wakes.
+    pub(crate) wakes: VecDeque<TaskId>,
+    /// Tasks spawned through an [`Injector`], in order.
+    pub(crate) injected: VecDeque<Spawn>,
+    /// Offloaded jobs' outputs, tagged with their task.
+    pub(crate) done: VecDeque<(TaskId, Message)>,
+    /// Set when the scheduler is dropped: nothing is taken any more.
+    pub(crate) closed: bool,
+}
+
+impl Inbound {
+    fn is_empty(&self) -> bool {
+        self.wakes.is_empty() && self.injected.is_empty() && self.done.is_empty()
+    }
+}
+
+impl Remote {
+    fn lock(&self) -> MutexGuard<'_, Inbound> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Pushes with `f` unless the scheduler is gone, and signals it.
+    /// Returns whether it pushed.
+    fn push(&self, f: impl FnOnce(&mut Inbound)) -> bool {
+        let mut st = self.lock();
+        if st.closed {
+            return false;
+        }
+        f(&mut st);
+        self.signal.notify_all();
+        true
+    }
+
+    /// Everything that arrived, leaving the queue empty.
+    pub(crate) fn take(&self) -> Inbound {
+        let mut st = self.lock();
+        Inbound {
+            wakes: std::mem::take(&mut st.wakes),
+            injected: std::mem::take(&mut st.injected),
+            done: std::mem::take(&mut st.done),
+            closed: st.closed,
+        }
+    }
+
+    /// Whether something waits to be taken.
+    pub(crate) fn pending(&self) -> bool {
+        !self.lock().is_empty()
+    }
+
+    /// Blocks until something arrives or `timeout` passes; true when
+    /// something waits to be taken.
+    pub(crate) fn wait(&self, timeout: Option<Duration>) -> bool {
+        let st = self.lock();
+        let st = match timeout {
+            None => self
+                .signal
+                .wait_while(st, |s| s.is_empty())
+                .unwrap_or_else(PoisonError::into_inner),
+            Some(d) => {
+                self.signal
+                    .wait_timeout_while(st, d, |s| s.is_empty())
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+        };
+        !st.is_empty()
+    }
+
+    /// Hands over a job's output (called on a pool thread).
+    pub(crate) fn job_done(this: &Weak<Remote>, id: TaskId, output: Message) {
+        if let Some(remote) = this.upgrade() {
+            remote.push(|st| st.done.push_back((id, output)));
+        }
+    }
+
+    /// Stops taking anything (the scheduler is dropped).
+    pub(crate) fn close(&self) {
+        let mut st = self.lock();
+        st.closed = true;
+        st.wakes.clear();
+        st.injected.clear();
+        st.done.clear();
+    }
+}
+
+/// Where a task lives now: its scheduler's queue and its id there.
+/// Shared by the task's entry and its wakers; the scheduler updates it
+/// when the task moves (stolen) and clears it when the task leaves
+/// (removed, dead).
+#[derive(Default)]
+pub(crate) struct Home {
+    place: Mutex<Option<(Weak<Remote>, TaskId)>>,
+}
+
+impl Home {
+    pub(crate) fn new(remote: &Arc<Remote>, id: TaskId) -> Arc<Home> {
+        Arc::new(Home {
+            place: Mutex::new(Some((Arc::downgrade(remote), id))),
+        })
+    }
+
+    pub(crate) fn set(&self, place: Option<(&Arc<Remote>, TaskId)>) {
+        *self.place.lock().unwrap_or_else(PoisonError::into_inner) =
+            place.map(|(r, id)| (Arc::downgrade(r), id));
+    }
+}
+
+/// Wakes one task from any thread: a task blocked on something outside
+/// the scheduler (I/O, another thread's work) blocks with
+/// [`Block::Receive`](crate::Block::Receive) or
+/// [`Block::Sleep`](crate::Block::Sleep), and whoever sees the event
+/// calls [`TickWaker::wake`]. The task runs again at the scheduler's
+/// next tick, as a poll: if what it waits for has not happened, it
+/// blocks again.
+///
+/// A wake of a task that is not blocked, or blocked on an offloaded job,
+/// does nothing; a wake that comes while the task runs a slice takes
+/// effect after that slice, so a task that checks its condition, finds
+/// it false and blocks is woken by a wake made after the check. The
+/// waker follows the task when another scheduler steals it, and does
+/// nothing once the task is removed or dead.
+#[derive(Clone)]
+pub struct TickWaker {
+    pub(crate) home: Arc<Home>,
+}
+
+impl TickWaker {
+    /// Wakes the task (see the type's docs). False when it is gone
+    /// (removed, dead, or its scheduler dropped): nobody will see the
+    /// wake.
+    ///
+    /// ```
+    /// use vm_sched::{Block, Message, Poll, Slice, Task, TickScheduler, Scheduler};
+    ///
+    /// struct Idle;
+    /// impl Task for Idle {
+    ///     fn run(&mut self, _budget: u64) -> Slice {
+    ///         Slice { used: 1, poll: Poll::Blocked(Block::Receive(None)) }
+    ///     }
+    ///     fn receive(&mut self, _msg: Message) {}
+    /// }
+    ///
+    /// let mut sched = TickScheduler::new();
+    /// let id = sched.insert(Box::new(Idle), 0);
+    /// let waker = sched.waker(id).unwrap();
+    /// sched.tick(); // it blocks
+    /// std::thread::spawn(move || assert!(waker.wake())).join().unwrap();
+    /// assert_eq!(sched.tick().woken_external, 1);
+    /// ```
+    pub fn wake(&self) -> bool {
+        let place = self
+            .home
+            .place
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some((remote, id)) = place.as_ref() else {
+            return false;
+        };
+        let Some(remote) = remote.upgrade() else {
+            return false;
+        };
+        let id = *id;
+        // Pushed while the home is locked: a steal cannot move the task
+        // between reading its place and pushing.
+        remote.push(|st| st.wakes.push_back(id))
+    }
+}
+
+impl std::fmt::Debug for TickWaker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TickWaker(..)")
+    }
+}
+
+/// Spawns tasks onto a tick scheduler from any thread; the scheduler
+/// takes them at its next tick (they count as
+/// [`Tick::spawned`](crate::Tick::spawned)). Clones share the scheduler.
+#[derive(Clone)]
+pub struct Injector {
+    pub(crate) remote: Arc<Remote>,
+}
+
+impl Injector {
+    /// Spawns `task` with `priority` (as
+    /// [`Scheduler::insert`](crate::Scheduler::insert) would).
+    ///
+    /// # Errors
+    /// The task back, when the scheduler was dropped.
+    ///
+    /// ```
+    /// use vm_sched::{Message, Poll, Slice, Task, TickScheduler, Scheduler};
+    ///
+    /// struct Once;
+    /// impl Task for Once {
+    ///     fn run(&mut self, _budget: u64) -> Slice {
+    ///         Slice { used: 1, poll: Poll::Finished }
+    ///     }
+    ///     fn receive(&mut self, _msg: Message) {}
+    /// }
+    ///
+    /// let mut sched = TickScheduler::new();
+    /// let injector = sched.injector();
+    /// std::thread::spawn(move || injector.spawn(Once, 0).ok().unwrap()).join().unwrap();
+    /// let tick = sched.tick();
+    /// assert_eq!((tick.spawned, tick.completed), (1, 1));
+    /// ```
+    pub fn spawn(&self, task: impl Task + 'static, priority: u32) -> Result<(), Box<dyn Task>> {
+        let options = Options {
+            priority,
+            ..Options::default()
+        };
+        self.spawn_with(Box::new(task), options)
+    }
+
+    pub(crate) fn spawn_with(
+        &self,
+        task: Box<dyn Task>,
+        options: Options,
+    ) -> Result<(), Box<dyn Task>> {
+        let mut spawn = Some(Spawn { task, options });
+        if self.remote.push(|st| st.injected.extend(spawn.take())) {
+            Ok(())
+        } else {
+            Err(spawn.take().expect("not pushed").task)
+        }
+    }
+}
+
+impl std::fmt::Debug for Injector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Injector(..)")
+    }
+}
