@@ -16,8 +16,7 @@
 //!   priority), in a fixed order.
 //! - [`TickScheduler`] (after maitake): the caller drives it one
 //!   [`Tick`] at a time, with `Send` wakers, timers, an injector, and
-//!   stealing between tick schedulers; the `tick` module's docs show the
-//!   run loop.
+//!   stealing between tick schedulers; its docs show the run loop.
 //!
 //! Timers run on a [`Clock`]: the system's, or a [`ManualClock`] for
 //! deterministic runs.

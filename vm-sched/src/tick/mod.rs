@@ -1,107 +1,6 @@
-//! The tick scheduler (after maitake): the caller drives it, one
-//! [`TickScheduler::tick`] at a time, and each tick polls at most
-//! [`DEFAULT_TICK_SIZE`] runnable tasks, one slice each, and reports what
-//! happened in a [`Tick`].
-//!
-//! Around it:
-//! - [`TickWaker`]: a `Send` handle that wakes a blocked task from any
-//!   thread (I/O done, another thread's work ready);
-//! - timers: tasks that sleep ([`Block::Sleep`](crate::Block::Sleep), or
-//!   receive with a timeout) wake when [`TickScheduler::advance_timers`]
-//!   finds their deadline passed on the scheduler's [`Clock`];
-//! - offloaded jobs run on a [`BlockingPool`] and wake their task;
-//! - [`Injector`]: spawns tasks from other threads, taken at the next
-//!   tick;
-//! - [`Stealer`]: lets another tick scheduler (on another thread) take
-//!   half of this one's runnable tasks ([`TickScheduler::steal_from`]);
-//! - [`LocalTickScheduler`]: the same for tasks that are not `Send`
-//!   ([`LocalTask`]);
-//! - [`TaskBuilder`]: name, priority and budget before spawning.
-//!
-//! A poll runs one slice of the task's own budget: the builder's budget,
-//! else the priority as in round-robin, else [`DEFAULT_SLICE`](crate::DEFAULT_SLICE). The
-//! [`Scheduler`] trait's [`execute`](Scheduler::execute) runs ticks (and
-//! timers) until its budget is used or nothing can run.
-//!
-//! The run loop: tick, advance the timers, let I/O wake-ups in (they come
-//! through wakers from other threads, and the next tick takes them), and
-//! park when nothing remains.
-//!
-//! ```
-//! use std::sync::{Arc, Mutex};
-//! use std::time::Duration;
-//! use vm_sched::{
-//!     Block, Clock, ManualClock, Message, Poll, Scheduler, Slice, Task, TickScheduler,
-//! };
-//!
-//! /// Sleeps `naps` times, then finishes.
-//! struct Sleeper { naps: u32 }
-//!
-//! impl Task for Sleeper {
-//!     fn run(&mut self, _budget: u64) -> Slice {
-//!         if self.naps == 0 {
-//!             return Slice { used: 1, poll: Poll::Finished };
-//!         }
-//!         self.naps -= 1;
-//!         Slice { used: 1, poll: Poll::Blocked(Block::Sleep(Duration::from_millis(10))) }
-//!     }
-//!     fn receive(&mut self, _msg: Message) {}
-//! }
-//!
-//! /// Waits for "I/O" another thread completes, then finishes.
-//! struct Reader { input: Arc<Mutex<Option<u32>>>, got: Arc<Mutex<Option<u32>>> }
-//!
-//! impl Task for Reader {
-//!     fn run(&mut self, _budget: u64) -> Slice {
-//!         match self.input.lock().unwrap().take() {
-//!             Some(v) => {
-//!                 *self.got.lock().unwrap() = Some(v);
-//!                 Slice { used: 1, poll: Poll::Finished }
-//!             }
-//!             // Not ready: block until a waker wakes us.
-//!             None => Slice { used: 1, poll: Poll::Blocked(Block::Receive(None)) },
-//!         }
-//!     }
-//!     fn receive(&mut self, _msg: Message) {}
-//! }
-//!
-//! let clock = ManualClock::new();
-//! let mut sched = TickScheduler::new().with_clock(clock.clone());
-//! sched.insert(Box::new(Sleeper { naps: 3 }), 0);
-//! let input = Arc::new(Mutex::new(None));
-//! let got = Arc::new(Mutex::new(None));
-//! let reader = sched.insert(Box::new(Reader { input: input.clone(), got: got.clone() }), 0);
-//!
-//! // An "I/O driver" on another thread: completes the read, then wakes.
-//! let waker = sched.waker(reader).unwrap();
-//! let io = std::thread::spawn(move || {
-//!     *input.lock().unwrap() = Some(42);
-//!     waker.wake();
-//! });
-//!
-//! let mut ticks = 0;
-//! loop {
-//!     // 1. Poll the woken tasks (at most DEFAULT_TICK_SIZE); this also
-//!     //    takes the wake-ups other threads sent (the I/O above).
-//!     let tick = sched.tick();
-//!     ticks += 1;
-//!     // 2. Wake the sleepers whose time has come.
-//!     let fired = sched.advance_timers();
-//!     if tick.has_remaining || fired > 0 {
-//!         continue;
-//!     }
-//!     if sched.live() == 0 {
-//!         break;
-//!     }
-//!     // 3. Nothing to do: park until a waker, a job or the next timer
-//!     //    (a manual clock jumps to it).
-//!     sched.wait(None);
-//! }
-//! io.join().unwrap();
-//! assert_eq!(*got.lock().unwrap(), Some(42));
-//! assert_eq!(clock.now(), Duration::from_millis(30));
-//! assert!(ticks >= 4);
-//! ```
+//! The tick scheduler (after maitake), its wakers, injector and stealer,
+//! its local variant and the task builder. The overview and the run loop
+//! are in [`TickScheduler`]'s docs (public; this module is not).
 
 mod builder;
 mod engine;
@@ -147,7 +46,111 @@ pub struct Tick {
     pub has_remaining: bool,
 }
 
-/// The `Send` tick scheduler (see the module docs).
+/// The tick scheduler (after maitake): the caller drives it, one
+/// [`TickScheduler::tick`] at a time, and each tick polls at most
+/// [`DEFAULT_TICK_SIZE`] runnable tasks, one slice each, and reports what
+/// happened in a [`Tick`].
+///
+/// Around it:
+/// - [`TickWaker`]: a `Send` handle that wakes a blocked task from any
+///   thread (I/O done, another thread's work ready);
+/// - timers: tasks that sleep ([`Block::Sleep`](crate::Block::Sleep), or
+///   receive with a timeout) wake when [`TickScheduler::advance_timers`]
+///   finds their deadline passed on the scheduler's [`Clock`];
+/// - offloaded jobs run on a [`BlockingPool`] and wake their task;
+/// - [`Injector`]: spawns tasks from other threads, taken at the next
+///   tick;
+/// - [`Stealer`]: lets another tick scheduler (on another thread) take
+///   half of this one's runnable tasks ([`TickScheduler::steal_from`]);
+/// - [`LocalTickScheduler`]: the same for tasks that are not `Send`
+///   ([`LocalTask`]);
+/// - [`TaskBuilder`]: name, priority and budget before spawning.
+///
+/// A poll runs one slice of the task's own budget: the builder's
+/// budget, else the priority as in round-robin, else
+/// [`DEFAULT_SLICE`](crate::DEFAULT_SLICE). The [`Scheduler`] trait's
+/// [`execute`](Scheduler::execute) runs ticks (and timers) until its
+/// budget is used or nothing can run.
+///
+/// The run loop: tick, advance the timers, let I/O wake-ups in (they come
+/// through wakers from other threads, and the next tick takes them), and
+/// park when nothing remains.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use std::time::Duration;
+/// use vm_sched::{
+///     Block, Clock, ManualClock, Message, Poll, Scheduler, Slice, Task, TickScheduler,
+/// };
+///
+/// /// Sleeps `naps` times, then finishes.
+/// struct Sleeper { naps: u32 }
+///
+/// impl Task for Sleeper {
+///     fn run(&mut self, _budget: u64) -> Slice {
+///         if self.naps == 0 {
+///             return Slice { used: 1, poll: Poll::Finished };
+///         }
+///         self.naps -= 1;
+///         Slice { used: 1, poll: Poll::Blocked(Block::Sleep(Duration::from_millis(10))) }
+///     }
+///     fn receive(&mut self, _msg: Message) {}
+/// }
+///
+/// /// Waits for "I/O" another thread completes, then finishes.
+/// struct Reader { input: Arc<Mutex<Option<u32>>>, got: Arc<Mutex<Option<u32>>> }
+///
+/// impl Task for Reader {
+///     fn run(&mut self, _budget: u64) -> Slice {
+///         match self.input.lock().unwrap().take() {
+///             Some(v) => {
+///                 *self.got.lock().unwrap() = Some(v);
+///                 Slice { used: 1, poll: Poll::Finished }
+///             }
+///             // Not ready: block until a waker wakes us.
+///             None => Slice { used: 1, poll: Poll::Blocked(Block::Receive(None)) },
+///         }
+///     }
+///     fn receive(&mut self, _msg: Message) {}
+/// }
+///
+/// let clock = ManualClock::new();
+/// let mut sched = TickScheduler::new().with_clock(clock.clone());
+/// sched.insert(Box::new(Sleeper { naps: 3 }), 0);
+/// let input = Arc::new(Mutex::new(None));
+/// let got = Arc::new(Mutex::new(None));
+/// let reader = sched.insert(Box::new(Reader { input: input.clone(), got: got.clone() }), 0);
+///
+/// // An "I/O driver" on another thread: completes the read, then wakes.
+/// let waker = sched.waker(reader).unwrap();
+/// let io = std::thread::spawn(move || {
+///     *input.lock().unwrap() = Some(42);
+///     waker.wake();
+/// });
+///
+/// let mut ticks = 0;
+/// loop {
+///     // 1. Poll the woken tasks (at most DEFAULT_TICK_SIZE); this also
+///     //    takes the wake-ups other threads sent (the I/O above).
+///     let tick = sched.tick();
+///     ticks += 1;
+///     // 2. Wake the sleepers whose time has come.
+///     let fired = sched.advance_timers();
+///     if tick.has_remaining || fired > 0 {
+///         continue;
+///     }
+///     if sched.live() == 0 {
+///         break;
+///     }
+///     // 3. Nothing to do: park until a waker, a job or the next timer
+///     //    (a manual clock jumps to it).
+///     sched.wait(None);
+/// }
+/// io.join().unwrap();
+/// assert_eq!(*got.lock().unwrap(), Some(42));
+/// assert_eq!(clock.now(), Duration::from_millis(30));
+/// assert!(ticks >= 4);
+/// ```
 pub struct TickScheduler {
     core: Core<dyn Task>,
 }
@@ -258,6 +261,8 @@ impl TickScheduler {
     /// names nothing there; messages to it come back) and keeps its
     /// state, messages not handed over yet, counters, status and
     /// wakers. A task that runs, is blocked or is dead is never stolen.
+    /// This scheduler's status callback hears of each arrival (new id,
+    /// current status); the victim's hears nothing.
     ///
     /// ```
     /// use vm_sched::{Message, Scheduler, Slice, Task, TickScheduler};
@@ -507,5 +512,8 @@ mod tests {
         assert_send::<TickWaker>();
         assert_send::<Injector>();
         assert_send::<Stealer>();
+        fn assert_sync<T: Sync>() {}
+        assert_sync::<TickWaker>();
+        assert_sync::<Injector>();
     }
 }
