@@ -13,10 +13,13 @@
 //!   ([`TaskStats`]) and calls back on status changes; its run-queue
 //!   [`Policy`] is replaceable ([`Fifo`], [`Weighted`]);
 //! - [`RoundRobin`]: one thread, every task in turn for its slice (the
-//!   priority), in a fixed order.
+//!   priority), in a fixed order;
 //! - [`TickScheduler`] (after maitake): the caller drives it one
 //!   [`Tick`] at a time, with `Send` wakers, timers, an injector, and
-//!   stealing between tick schedulers; its docs show the run loop.
+//!   stealing between tick schedulers; its docs show the run loop;
+//! - [`WorkStealing`]: N worker threads with a deque each, a global
+//!   injector and stealing between them; tasks move between workers
+//!   between slices, and idle workers park.
 //!
 //! Timers run on a [`Clock`]: the system's, or a [`ManualClock`] for
 //! deterministic runs.
@@ -33,6 +36,7 @@ mod round_robin;
 mod scheduler;
 mod task;
 mod tick;
+mod work_stealing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 #[cfg(feature = "vm")]
@@ -48,3 +52,4 @@ pub use tick::{
     Injector, LocalTask, LocalTickScheduler, Stealer, TaskBuilder, Tick, TickScheduler, TickWaker,
     DEFAULT_TICK_SIZE,
 };
+pub use work_stealing::{WorkStealing, WorkerStats};

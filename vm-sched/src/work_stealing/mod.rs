@@ -1,0 +1,528 @@
+//! The work-stealing scheduler: N worker OS threads, each with its own
+//! deque of runnable tasks, a global injector, and stealing between
+//! workers; tasks move between workers between slices.
+//!
+//! # Threads
+//!
+//! The thread that owns the [`WorkStealing`] (the controller) inserts,
+//! removes, kills and delivers; the workers only run slices. The workers
+//! start at the first [`execute`](Scheduler::execute) and stay parked
+//! between executes (dropping the scheduler stops and joins them). An
+//! `execute` opens the gate, wakes every worker and returns once all of
+//! them are parked again: no slice is ever running when `execute` has
+//! returned, so every other method sees tasks at rest (a job finishing
+//! on the [`BlockingPool`] may still make a blocked task runnable at any
+//! time).
+//!
+//! A worker looks for a task in its own deque (FIFO), then takes a batch
+//! from the injector, then steals half of another worker's deque. A task
+//! that can go on after its slice goes back to the worker's own deque;
+//! a task made runnable by the controller (inserted, sent a message, its
+//! timer fired in `execute` or `wait`) enters the injector at the next
+//! `execute`, in the order of the [`Policy`]; one made runnable by a
+//! finished job or by a timer a worker fires enters the injector at
+//! once.
+//!
+//! # The budget
+//!
+//! `execute(budget)` puts `budget` units in a shared counter. Before a
+//! slice a worker reserves the task's slice, or what is left if less
+//! (none left: it parks); after the slice it gives back what the task did
+//! not use, or takes the overshoot. A task that keeps to its budget
+//! therefore never makes an `execute` use more than `budget` units in
+//! total, and when an `execute` returns with tasks still runnable, the
+//! budget was spent.
+//!
+//! # Parking: the sleep and wake protocol
+//!
+//! Shared: `queued` (entries in the injector and deques), `remaining`
+//! (the budget left), and the gate: a mutex over `open`, one `parked`
+//! flag per worker and their count, with `sleepers`, the count, readable
+//! without the lock. A worker has work when `remaining > 0 && queued > 0`.
+//!
+//! 1. Whoever makes a task runnable pushes it, then raises `queued`, then
+//!    reads `sleepers`; if it is not zero it locks the gate and, if an
+//!    `execute` is open, clears one worker's `parked` flag and signals
+//!    its condition variable. (A worker pushing to its own deque after a
+//!    slice skips this when the deque holds only that task: it takes it
+//!    itself before it may park.)
+//! 2. A worker that finds nothing to run locks the gate, sets its flag
+//!    and raises the count and `sleepers`, and only then checks for work;
+//!    if there is some (and the gate is open) it undoes that and looks
+//!    again. Otherwise it waits on its condition variable, holding the
+//!    gate until the wait releases it, and sleeps until its flag is
+//!    cleared (a spurious wake-up leaves the flag set, and it waits
+//!    again).
+//! 3. Both `queued` and `sleepers` are sequentially consistent: a pusher
+//!    that read `sleepers == 0` raised `queued` before a parking worker
+//!    checked it, and that worker runs the task; a pusher that read a
+//!    sleeper locks the gate after that worker started waiting, and wakes
+//!    it (or another). So a task made runnable while every worker is
+//!    parked always wakes one.
+//! 4. Budget given back after a slice needs no wake-up: the worker that
+//!    gives it back is not parked, and checks for work before it parks.
+//! 5. `execute` opens the gate and clears every flag, then waits until
+//!    all workers are parked, and closes the gate under the same lock: a
+//!    task made runnable after that waits, queued, for the next
+//!    `execute`.
+//!
+//! # Policies and priorities
+//!
+//! A task's priority is its slice in units, as with
+//! [`RoundRobin`](crate::RoundRobin): 0, or more than the longest slice,
+//! means the default. The [`Policy`] orders the tasks the controller
+//! makes runnable as they enter the injector at the start of an
+//! `execute`; within an `execute` the order is the workers' (FIFO
+//! deques, then stealing), and the policy is not told of slices'
+//! outcomes ([`Policy::outcome`] is never called), so
+//! [`Weighted`](crate::Weighted) only orders arrivals here.
+//!
+//! ```
+//! use vm_sched::{End, Message, Poll, Scheduler, Slice, Task, TaskStatus, WorkStealing};
+//!
+//! /// Counts to `n`, one unit per step.
+//! struct Count { at: u64, n: u64 }
+//!
+//! impl Task for Count {
+//!     fn run(&mut self, budget: u64) -> Slice {
+//!         let steps = budget.min(self.n - self.at);
+//!         self.at += steps;
+//!         let poll = if self.at == self.n { Poll::Finished } else { Poll::Ready };
+//!         Slice { used: steps, poll }
+//!     }
+//!     fn receive(&mut self, _msg: Message) {}
+//! }
+//!
+//! let mut ws = WorkStealing::new(2);
+//! let ids: Vec<_> = (0..10)
+//!     .map(|_| ws.insert(Box::new(Count { at: 0, n: 250 }), 100))
+//!     .collect();
+//! ws.run(1_000);
+//! for id in ids {
+//!     assert_eq!(ws.status(id), Some(TaskStatus::Dead(End::Finished)));
+//!     assert_eq!(ws.stats(id).unwrap().slices, 3);
+//! }
+//! let slices: u64 = ws.worker_stats().iter().map(|w| w.slices).sum();
+//! assert_eq!(slices, 30);
+//! ```
+
+mod shared;
+mod worker;
+
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicIsize, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_deque::{Injector, Worker};
+
+use self::shared::{lock, At, Cell, CellState, Counters, Jobs, Shared, Wait};
+use self::worker::Gate;
+use crate::clock::{Clock, SystemClock};
+use crate::policy::Fifo;
+use crate::pool::BlockingPool;
+use crate::round_robin::{DEFAULT_SLICE, MAX_SLICE};
+use crate::scheduler::{Execution, Policy, Scheduler, StatusCallback};
+use crate::task::{End, Message, Task, TaskId, TaskStats, TaskStatus};
+
+/// N worker threads running tasks, stealing from each other (see the
+/// module docs).
+pub struct WorkStealing {
+    shared: Arc<Shared>,
+    /// Every task not released (live, or on the dead list).
+    tasks: HashMap<TaskId, Arc<Cell>>,
+    next_id: u64,
+    /// Orders the tasks the controller makes runnable.
+    policy: Box<dyn Policy>,
+    default_slice: u64,
+    max_slice: u64,
+    /// The workers' deques, until their threads start.
+    locals: Vec<Worker<Arc<Cell>>>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// One worker's counters, since the scheduler was made.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WorkerStats {
+    /// Slices it ran.
+    pub slices: u64,
+    /// Times it took tasks from another worker's deque.
+    pub steals: u64,
+    /// Times it parked (found nothing to run, or the budget spent).
+    pub parks: u64,
+}
+
+impl Default for WorkStealing {
+    /// As many workers as the machine has cores.
+    fn default() -> Self {
+        let n = std::thread::available_parallelism().map_or(1, usize::from);
+        WorkStealing::new(n)
+    }
+}
+
+impl WorkStealing {
+    /// A scheduler with `workers` threads (at least one), the FIFO
+    /// policy, the system clock and its own blocking pool. The threads
+    /// start at the first [`execute`](Scheduler::execute).
+    pub fn new(workers: usize) -> WorkStealing {
+        let workers = workers.max(1);
+        let locals: Vec<Worker<Arc<Cell>>> = (0..workers).map(|_| Worker::new_fifo()).collect();
+        let shared = Shared {
+            injector: Injector::new(),
+            stealers: locals.iter().map(Worker::stealer).collect(),
+            queued: AtomicIsize::new(0),
+            remaining: AtomicU64::new(0),
+            used: AtomicU64::new(0),
+            slices: AtomicU64::new(0),
+            blocked: AtomicUsize::new(0),
+            gate: Gate::new(workers),
+            timers: Mutex::new(BinaryHeap::new()),
+            jobs: Mutex::new(Jobs::default()),
+            job_done: Condvar::new(),
+            clock: Box::new(SystemClock::default()),
+            pool: BlockingPool::default(),
+            dead: Mutex::new(VecDeque::new()),
+            buried: Mutex::new(Vec::new()),
+            callback: Mutex::new(None),
+            counters: (0..workers).map(|_| Counters::default()).collect(),
+        };
+        WorkStealing {
+            shared: Arc::new(shared),
+            tasks: HashMap::new(),
+            next_id: 1,
+            policy: Box::new(Fifo::new()),
+            default_slice: DEFAULT_SLICE,
+            max_slice: MAX_SLICE,
+            locals,
+            threads: Vec::new(),
+        }
+    }
+
+    /// Uses `clock` for timers (a [`ManualClock`](crate::ManualClock)
+    /// makes sleeping tasks deterministic).
+    ///
+    /// # Panics
+    /// After the first `execute`.
+    pub fn with_clock(mut self, clock: impl Clock + 'static) -> WorkStealing {
+        self.configure().clock = Box::new(clock);
+        self
+    }
+
+    /// Runs offloaded jobs on `pool` (shared with other schedulers).
+    ///
+    /// # Panics
+    /// After the first `execute`.
+    pub fn with_pool(mut self, pool: BlockingPool) -> WorkStealing {
+        self.configure().pool = pool;
+        self
+    }
+
+    /// Sets the default slice and the longest one a priority may ask for.
+    pub fn with_slices(mut self, default: u64, max: u64) -> WorkStealing {
+        self.default_slice = default.max(1);
+        self.max_slice = max.max(self.default_slice);
+        self
+    }
+
+    fn configure(&mut self) -> &mut Shared {
+        Arc::get_mut(&mut self.shared)
+            .expect("a work-stealing scheduler is configured before it runs")
+    }
+
+    /// The longest slice a priority may ask for.
+    pub fn max_slice(&self) -> u64 {
+        self.max_slice
+    }
+
+    /// The number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.shared.counters.len()
+    }
+
+    /// Each worker's counters, in worker order.
+    pub fn worker_stats(&self) -> Vec<WorkerStats> {
+        self.shared
+            .counters
+            .iter()
+            .map(|c| WorkerStats {
+                slices: c.slices.load(Ordering::SeqCst),
+                steals: c.steals.load(Ordering::SeqCst),
+                parks: c.parks.load(Ordering::SeqCst),
+            })
+            .collect()
+    }
+
+    fn slice_for(&self, priority: u32) -> u64 {
+        match u64::from(priority) {
+            0 => self.default_slice,
+            p if p > self.max_slice => self.default_slice,
+            p => p,
+        }
+    }
+
+    fn start_workers(&mut self) {
+        for (index, local) in std::mem::take(&mut self.locals).into_iter().enumerate() {
+            let shared = Arc::clone(&self.shared);
+            let handle = std::thread::Builder::new()
+                .name(format!("vm-sched-worker-{index}"))
+                .spawn(move || worker::run(&shared, index, &local))
+                .expect("a worker thread starts");
+            self.threads.push(handle);
+        }
+    }
+
+    /// Fires the due timers; the woken tasks go to the policy.
+    fn fire_timers(&mut self) {
+        for cell in self.shared.fire_timers(false) {
+            self.policy.ready(cell.id);
+        }
+    }
+
+    /// Tells the policy of the tasks that died on the workers.
+    fn forget_buried(&mut self) {
+        let buried = std::mem::take(&mut *lock(&self.shared.buried));
+        for id in buried {
+            self.policy.remove(id);
+        }
+    }
+
+    fn runnable(&self) -> usize {
+        self.live()
+            .saturating_sub(self.shared.blocked.load(Ordering::SeqCst))
+    }
+
+    fn live_cell(&self, id: TaskId) -> Option<&Arc<Cell>> {
+        self.tasks.get(&id).filter(|c| lock(&c.state).at.is_live())
+    }
+}
+
+impl Drop for WorkStealing {
+    fn drop(&mut self) {
+        self.shared.gate.shutdown();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Scheduler for WorkStealing {
+    fn insert(&mut self, task: Box<dyn Task>, priority: u32) -> TaskId {
+        let id = TaskId(self.next_id);
+        self.next_id += 1;
+        let cell = Arc::new(Cell {
+            id,
+            slice: self.slice_for(priority),
+            name: task.name().to_string(),
+            state: Mutex::new(CellState {
+                task: Some(task),
+                at: At::Queued,
+                status: TaskStatus::Virgin,
+                stats: TaskStats::default(),
+                inbox: VecDeque::new(),
+                job_output: None,
+                generation: 0,
+                kill_pending: false,
+            }),
+        });
+        self.tasks.insert(id, cell);
+        self.policy.insert(id, priority);
+        self.policy.ready(id);
+        if let Some(cb) = lock(&self.shared.callback).as_mut() {
+            cb(id, &TaskStatus::Virgin);
+        }
+        id
+    }
+
+    fn remove(&mut self, id: TaskId) -> Option<Box<dyn Task>> {
+        let cell = Arc::clone(self.live_cell(id)?);
+        // A job in flight is waited for: its output belongs to the task.
+        {
+            let mut jobs = lock(&self.shared.jobs);
+            while lock(&cell.state).at == At::Blocked(Wait::Job) {
+                jobs = self
+                    .shared
+                    .job_done
+                    .wait(jobs)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+        }
+        let task = {
+            let mut st = lock(&cell.state);
+            if matches!(st.at, At::Blocked(_)) {
+                self.shared.blocked.fetch_sub(1, Ordering::SeqCst);
+            }
+            st.at = At::Gone;
+            st.generation += 1;
+            let mut task = st.task.take().expect("no slice runs between executes");
+            if let Some(out) = st.job_output.take() {
+                task.job_done(out);
+            }
+            for msg in st.inbox.drain(..) {
+                task.receive(msg);
+            }
+            task
+        };
+        self.policy.remove(id);
+        self.tasks.remove(&id);
+        Some(task)
+    }
+
+    fn kill(&mut self, id: TaskId) -> bool {
+        let Some(cell) = self.live_cell(id).map(Arc::clone) else {
+            return false;
+        };
+        {
+            let mut st = lock(&cell.state);
+            let accepts = st.task.as_ref().is_some_and(|t| t.accepts_exceptions());
+            if accepts {
+                if let Some(task) = st.task.as_mut() {
+                    task.kill();
+                }
+                self.shared.bury(id, &mut st, End::Killed);
+            } else {
+                st.kill_pending = true;
+            }
+        }
+        self.forget_buried();
+        true
+    }
+
+    fn deliver(&mut self, id: TaskId, msg: Message) -> Result<(), Message> {
+        let Some(cell) = self.tasks.get(&id).map(Arc::clone) else {
+            return Err(msg);
+        };
+        let woke = {
+            let mut st = lock(&cell.state);
+            if !st.at.is_live() {
+                return Err(msg);
+            }
+            st.inbox.push_back(msg);
+            st.stats.messages += 1;
+            st.at == At::Blocked(Wait::Receive) && self.shared.wake(id, &mut st)
+        };
+        if woke {
+            self.policy.ready(id);
+        }
+        Ok(())
+    }
+
+    fn execute(&mut self, budget: u64) -> Execution {
+        self.fire_timers();
+        // The controller's runnable tasks enter the injector in the
+        // policy's order.
+        while let Some(id) = self.policy.pick() {
+            if let Some(cell) = self.tasks.get(&id) {
+                self.shared.injector.push(Arc::clone(cell));
+                self.shared.queued.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        self.shared.used.store(0, Ordering::SeqCst);
+        self.shared.slices.store(0, Ordering::SeqCst);
+        if budget > 0 && self.shared.queued.load(Ordering::SeqCst) > 0 {
+            if !self.locals.is_empty() {
+                self.start_workers();
+            }
+            self.shared.remaining.store(budget, Ordering::SeqCst);
+            self.shared.gate.open();
+            self.shared.gate.wait_quiet();
+            self.shared.remaining.store(0, Ordering::SeqCst);
+        }
+        self.forget_buried();
+        let in_flight = lock(&self.shared.jobs).in_flight;
+        Execution {
+            used: self.shared.used.load(Ordering::SeqCst),
+            slices: self.shared.slices.load(Ordering::SeqCst),
+            live: self.live(),
+            runnable: self.runnable(),
+            wakeable: in_flight > 0 || self.shared.next_deadline().is_some(),
+        }
+    }
+
+    fn wait(&mut self, timeout: Option<Duration>) {
+        self.fire_timers();
+        if self.runnable() > 0 {
+            return;
+        }
+        let shared = Arc::clone(&self.shared);
+        let clock = &shared.clock;
+        let until_timer = shared
+            .next_deadline()
+            .map(|d| d.saturating_sub(clock.now()));
+        let limit = match (until_timer, timeout) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let jobs = lock(&shared.jobs);
+        if jobs.in_flight > 0 {
+            let seen = jobs.finished;
+            let done = &shared.job_done;
+            let none_finished = |j: &mut Jobs| j.finished == seen;
+            // Poisoning is ignored here as everywhere (see `lock`).
+            match limit {
+                Some(d) => drop(done.wait_timeout_while(jobs, d, none_finished)),
+                None => drop(done.wait_while(jobs, none_finished)),
+            }
+        } else {
+            drop(jobs);
+            if let Some(d) = limit.filter(|_| until_timer.is_some()) {
+                clock.sleep(d);
+            }
+        }
+        self.fire_timers();
+    }
+
+    fn status(&self, id: TaskId) -> Option<TaskStatus> {
+        self.tasks.get(&id).map(|c| lock(&c.state).status.clone())
+    }
+
+    fn stats(&self, id: TaskId) -> Option<TaskStats> {
+        self.tasks.get(&id).map(|c| lock(&c.state).stats.clone())
+    }
+
+    fn name(&self, id: TaskId) -> Option<String> {
+        self.tasks.get(&id).map(|c| c.name.clone())
+    }
+
+    fn dead(&self) -> Vec<TaskId> {
+        lock(&self.shared.dead).iter().copied().collect()
+    }
+
+    fn release(&mut self, id: TaskId) -> Option<TaskStatus> {
+        let cell = self.tasks.get(&id)?;
+        if lock(&cell.state).at != At::Dead {
+            return None;
+        }
+        lock(&self.shared.dead).retain(|&d| d != id);
+        self.tasks
+            .remove(&id)
+            .map(|c| lock(&c.state).status.clone())
+    }
+
+    fn on_status(&mut self, callback: StatusCallback) {
+        *lock(&self.shared.callback) = Some(callback);
+    }
+
+    fn set_policy(&mut self, mut policy: Box<dyn Policy>) {
+        let order = self.policy.drain();
+        let mut ids: Vec<TaskId> = self
+            .tasks
+            .iter()
+            .filter(|(_, c)| lock(&c.state).at.is_live())
+            .map(|(&id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        for &id in &ids {
+            let priority = u32::try_from(self.tasks[&id].slice).unwrap_or(u32::MAX);
+            policy.insert(id, priority);
+        }
+        for id in order {
+            policy.ready(id);
+        }
+        self.policy = policy;
+    }
+
+    fn live(&self) -> usize {
+        self.tasks.len() - lock(&self.shared.dead).len()
+    }
+}
