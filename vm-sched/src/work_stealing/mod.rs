@@ -15,7 +15,11 @@
 //! time).
 //!
 //! A worker looks for a task in its own deque (FIFO), then takes a batch
-//! from the injector, then steals half of another worker's deque. A task
+//! from the injector, then steals half of another worker's deque; every
+//! [`INJECTOR_INTERVAL`]-th time it looks at the injector first, so that
+//! tasks there are not starved by the ones cycling through its deque. A
+//! panic in a task's code on a worker fails that task
+//! ([`End::Failed`](crate::End::Failed)) rather than the worker. A task
 //! that can go on after its slice goes back to the worker's own deque;
 //! a task made runnable by the controller (inserted, sent a message, its
 //! timer fired in `execute` or `wait`) enters the injector at the next
@@ -26,9 +30,12 @@
 //! # The budget
 //!
 //! `execute(budget)` puts `budget` units in a shared counter. Before a
-//! slice a worker reserves the task's slice, or what is left if less
-//! (none left: it parks); after the slice it gives back what the task did
-//! not use, or takes the overshoot. A task that keeps to its budget
+//! slice a worker reserves the task's slice, but no more than the
+//! worker's share of the budget (`budget / workers`, rounded up, so that
+//! one long slice cannot hold the whole budget while the other workers
+//! idle) nor more than what is left (none left: it parks); after the
+//! slice it gives back what the task did not use, or takes the
+//! overshoot. A task that keeps to its budget
 //! therefore never makes an `execute` use more than `budget` units in
 //! total, and when an `execute` returns with tasks still runnable, the
 //! budget was spent.
@@ -45,7 +52,10 @@
 //!    `execute` is open, clears one worker's `parked` flag and signals
 //!    its condition variable. (A worker pushing to its own deque after a
 //!    slice skips this when the deque holds only that task: it takes it
-//!    itself before it may park.)
+//!    itself before it may park.) A worker that takes a task and leaves
+//!    others in its deque (a batch it took, say) wakes one the same way,
+//!    so that no worker stays parked while tasks wait behind a long
+//!    slice.
 //! 2. A worker that finds nothing to run locks the gate, sets its flag
 //!    and raises the count and `sleepers`, and only then checks for work;
 //!    if there is some (and the gate is open) it undoes that and looks
@@ -126,6 +136,10 @@ use crate::round_robin::{DEFAULT_SLICE, MAX_SLICE};
 use crate::scheduler::{Execution, Policy, Scheduler, StatusCallback};
 use crate::task::{End, Message, Task, TaskId, TaskStats, TaskStatus};
 
+/// A worker looks at the injector before its own deque once every this
+/// many searches (see the module docs).
+pub const INJECTOR_INTERVAL: u64 = 8;
+
 /// N worker threads running tasks, stealing from each other (see the
 /// module docs).
 pub struct WorkStealing {
@@ -173,6 +187,7 @@ impl WorkStealing {
             stealers: locals.iter().map(Worker::stealer).collect(),
             queued: AtomicIsize::new(0),
             remaining: AtomicU64::new(0),
+            share: AtomicU64::new(0),
             used: AtomicU64::new(0),
             slices: AtomicU64::new(0),
             blocked: AtomicUsize::new(0),
@@ -424,6 +439,9 @@ impl Scheduler for WorkStealing {
                 self.start_workers();
             }
             self.shared.remaining.store(budget, Ordering::SeqCst);
+            let workers = self.workers() as u64;
+            let share = budget.div_ceil(workers);
+            self.shared.share.store(share, Ordering::SeqCst);
             self.shared.gate.open();
             self.shared.gate.wait_quiet();
             self.shared.remaining.store(0, Ordering::SeqCst);

@@ -157,6 +157,10 @@ pub(super) struct Shared {
     pub(super) queued: AtomicIsize,
     /// Units the current `execute` has not handed out yet.
     pub(super) remaining: AtomicU64,
+    /// The most one slice may reserve in the current `execute`: its
+    /// budget divided among the workers, so that a long slice does not
+    /// take the whole budget while the other workers idle.
+    pub(super) share: AtomicU64,
     /// Units and slices charged in the current `execute`.
     pub(super) used: AtomicU64,
     pub(super) slices: AtomicU64,
@@ -230,8 +234,10 @@ impl Shared {
         self.remaining.load(Ordering::SeqCst) > 0 && self.queued.load(Ordering::SeqCst) > 0
     }
 
-    /// Takes up to `want` units from the budget; 0 when it is spent.
+    /// Takes up to `want` units (and at most the share) from the budget;
+    /// 0 when it is spent.
     pub(super) fn reserve(&self, want: u64) -> u64 {
+        let want = want.min(self.share.load(Ordering::SeqCst)).max(1);
         let mut r = self.remaining.load(Ordering::SeqCst);
         loop {
             if r == 0 {

@@ -3,13 +3,15 @@
 //! puts it where its outcome says; and the gate where idle workers park
 //! (the protocol is in the parent module's docs).
 
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crossbeam_deque::{Steal, Worker};
 
 use super::shared::{lock, At, Cell, CellState, Counters, Shared, Wait};
-use crate::task::{Block, End, Job, Poll, TaskStatus};
+use crate::task::{Block, End, Job, Poll, Slice, TaskError, TaskStatus};
 
 /// Where idle workers park, and how they are woken.
 pub(super) struct Gate {
@@ -134,8 +136,11 @@ impl Gate {
 /// A worker thread's loop, until shutdown.
 pub(super) fn run(shared: &Arc<Shared>, index: usize, local: &Worker<Arc<Cell>>) {
     let counters = &shared.counters[index];
+    let mut searches: u64 = 0;
     loop {
-        match next(shared, index, local) {
+        searches = searches.wrapping_add(1);
+        let injector_first = searches % super::INJECTOR_INTERVAL == 0;
+        match next(shared, index, local, injector_first) {
             Some((cell, budget)) => run_slice(shared, index, local, cell, budget),
             None => {
                 if !shared.gate.park(index, || shared.has_work(), counters) {
@@ -148,12 +153,22 @@ pub(super) fn run(shared: &Arc<Shared>, index: usize, local: &Worker<Arc<Cell>>)
 
 /// The next task to run and the units reserved for it, or `None` when
 /// the budget is spent or no task is queued anywhere.
-fn next(shared: &Shared, index: usize, local: &Worker<Arc<Cell>>) -> Option<(Arc<Cell>, u64)> {
+fn next(
+    shared: &Shared,
+    index: usize,
+    local: &Worker<Arc<Cell>>,
+    injector_first: bool,
+) -> Option<(Arc<Cell>, u64)> {
     if shared.remaining.load(Ordering::SeqCst) == 0 {
         return None;
     }
-    let cell = find(shared, index, local)?;
+    let cell = find(shared, index, local, injector_first)?;
     shared.queued.fetch_sub(1, Ordering::SeqCst);
+    if !local.is_empty() {
+        // More tasks wait here (a batch just taken, or the deque's own):
+        // a parked worker could steal them while this one runs a slice.
+        shared.gate.notify_one();
+    }
     let budget = shared.reserve(cell.slice);
     if budget == 0 {
         // The budget ran out meanwhile: leave the task for the next
@@ -166,8 +181,19 @@ fn next(shared: &Shared, index: usize, local: &Worker<Arc<Cell>>) -> Option<(Arc
 }
 
 /// Pops from the own deque, else takes a batch from the injector, else
-/// steals half of another worker's deque.
-fn find(shared: &Shared, index: usize, local: &Worker<Arc<Cell>>) -> Option<Arc<Cell>> {
+/// steals half of another worker's deque. With `injector_first`, takes
+/// one task from the injector before all that.
+fn find(
+    shared: &Shared,
+    index: usize,
+    local: &Worker<Arc<Cell>>,
+    injector_first: bool,
+) -> Option<Arc<Cell>> {
+    if injector_first {
+        if let Steal::Success(cell) = shared.injector.steal() {
+            return Some(cell);
+        }
+    }
     if let Some(cell) = local.pop() {
         return Some(cell);
     }
@@ -231,13 +257,21 @@ fn run_slice(
         shared.settle(budget, 0);
         return;
     };
-    if let Some(out) = job_output {
-        task.job_done(out);
-    }
-    for msg in msgs {
-        task.receive(msg);
-    }
-    let slice = task.run(budget);
+    // A panic in the task's code fails the task instead of killing the
+    // worker thread (which would leave `execute` waiting for ever).
+    let ran = panic::catch_unwind(AssertUnwindSafe(|| {
+        if let Some(out) = job_output {
+            task.job_done(out);
+        }
+        for msg in msgs {
+            task.receive(msg);
+        }
+        task.run(budget)
+    }));
+    let slice = ran.unwrap_or_else(|p| Slice {
+        used: 0,
+        poll: Poll::Failed(TaskError::new(panic_text(&*p))),
+    });
     // A slice that reports nothing used still counts, so that an
     // `execute` always ends.
     let charged = slice.used.max(1);
@@ -328,5 +362,13 @@ fn outcome(shared: &Shared, cell: &Cell, st: &mut CellState, poll: Poll, accepts
             shared.set_status(id, st, TaskStatus::Blocking);
             after
         }
+    }
+}
+
+fn panic_text(p: &(dyn Any + Send)) -> String {
+    match (p.downcast_ref::<&str>(), p.downcast_ref::<String>()) {
+        (Some(s), _) => format!("task panicked: {s}"),
+        (_, Some(s)) => format!("task panicked: {s}"),
+        _ => "task panicked".to_string(),
     }
 }
