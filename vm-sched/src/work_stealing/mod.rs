@@ -18,27 +18,25 @@
 //! from the injector, then steals half of another worker's deque; every
 //! [`INJECTOR_INTERVAL`]-th time it looks at the injector first, so that
 //! tasks there are not starved by the ones cycling through its deque. A
-//! panic in a task's code on a worker fails that task
-//! ([`End::Failed`](crate::End::Failed)) rather than the worker. A task
-//! that can go on after its slice goes back to the worker's own deque;
-//! a task made runnable by the controller (inserted, sent a message, its
-//! timer fired in `execute` or `wait`) enters the injector at the next
-//! `execute`, in the order of the [`Policy`]; one made runnable by a
-//! finished job or by a timer a worker fires enters the injector at
-//! once.
+//! task that can go on after its slice goes back to the worker's own
+//! deque; a task made runnable by the controller (inserted, sent a
+//! message, its timer fired in `execute` or `wait`) enters the injector
+//! at the next `execute`, in the order of the [`Policy`]; one made
+//! runnable by a finished job or by a timer a worker fires enters the
+//! injector at once. A panic in a task's code on a worker fails that task
+//! ([`End::Failed`]) rather than the worker.
 //!
 //! # The budget
 //!
 //! `execute(budget)` puts `budget` units in a shared counter. Before a
-//! slice a worker reserves the task's slice, but no more than the
-//! worker's share of the budget (`budget / workers`, rounded up, so that
-//! one long slice cannot hold the whole budget while the other workers
-//! idle) nor more than what is left (none left: it parks); after the
-//! slice it gives back what the task did not use, or takes the
-//! overshoot. A task that keeps to its budget
-//! therefore never makes an `execute` use more than `budget` units in
-//! total, and when an `execute` returns with tasks still runnable, the
-//! budget was spent.
+//! slice a worker reserves the task's slice, but no more than a worker's
+//! share of the budget (`budget / workers`, rounded up, so that one long
+//! slice cannot hold the whole budget while the other workers idle) nor
+//! more than what is left (none left: it parks); after the slice it gives
+//! back what the task did not use, or takes the overshoot. A task that
+//! keeps to its budget therefore never makes an `execute` use more than
+//! `budget` units in total, and when an `execute` returns with tasks
+//! still runnable, the budget was spent.
 //!
 //! # Parking: the sleep and wake protocol
 //!
@@ -63,12 +61,13 @@
 //!    gate until the wait releases it, and sleeps until its flag is
 //!    cleared (a spurious wake-up leaves the flag set, and it waits
 //!    again).
-//! 3. Both `queued` and `sleepers` are sequentially consistent: a pusher
-//!    that read `sleepers == 0` raised `queued` before a parking worker
-//!    checked it, and that worker runs the task; a pusher that read a
-//!    sleeper locks the gate after that worker started waiting, and wakes
-//!    it (or another). So a task made runnable while every worker is
-//!    parked always wakes one.
+//! 3. Both `queued` and `sleepers` are sequentially consistent, and each
+//!    side writes its own before it reads the other's: if a pusher read
+//!    `sleepers == 0`, every worker that parks afterwards reads the
+//!    raised `queued` in step 2 and looks again instead; if it read a
+//!    sleeper, it takes the gate only after that worker released it by
+//!    waiting, and wakes it (or another). So a task made runnable while
+//!    every worker is parked always wakes one.
 //! 4. Budget given back after a slice needs no wake-up: the worker that
 //!    gives it back is not parked, and checks for work before it parks.
 //! 5. `execute` opens the gate and clears every flag, then waits until
