@@ -312,7 +312,7 @@ impl RoundRobin {
         for msg in e.inbox.drain(..) {
             task.receive(msg);
         }
-        let slice = task.run(e.slice.min(budget).max(1));
+        let slice = crate::task::guarded(|| task.run(e.slice.min(budget).max(1)));
         // A slice that reports nothing used still counts, so that an
         // `execute` always ends.
         let used = slice.used.max(1);

@@ -20,6 +20,8 @@ pub type Message = Box<dyn Any + Send>;
 /// another scheduler with its state intact.
 pub trait Task: Send {
     /// Runs for at most about `budget` units and reports what happened.
+    /// A panic here fails the task ("task panicked: ..."), on every
+    /// scheduler; the others go on.
     fn run(&mut self, budget: u64) -> Slice;
 
     /// Takes a message delivered to the task. The scheduler hands
@@ -120,17 +122,27 @@ impl Job {
     pub fn run(self) -> Message {
         match std::panic::catch_unwind(std::panic::AssertUnwindSafe(self.0)) {
             Ok(out) => out,
-            Err(p) => Box::new(TaskError::new(panic_text(&*p))),
+            Err(p) => Box::new(TaskError::new(panic_text("job", &*p))),
         }
     }
 }
 
-fn panic_text(p: &(dyn Any + Send)) -> String {
+/// "`what` panicked: message" for a caught panic.
+pub(crate) fn panic_text(what: &str, p: &(dyn Any + Send)) -> String {
     match (p.downcast_ref::<&str>(), p.downcast_ref::<String>()) {
-        (Some(s), _) => format!("job panicked: {s}"),
-        (_, Some(s)) => format!("job panicked: {s}"),
-        _ => "job panicked".to_string(),
+        (Some(s), _) => format!("{what} panicked: {s}"),
+        (_, Some(s)) => format!("{what} panicked: {s}"),
+        _ => format!("{what} panicked"),
     }
+}
+
+/// Runs a task's slice (`f`); a panic in the task's code fails the task
+/// instead of unwinding through the scheduler, on every scheduler alike.
+pub(crate) fn guarded(f: impl FnOnce() -> Slice) -> Slice {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|p| Slice {
+        used: 0,
+        poll: Poll::Failed(TaskError::new(panic_text("task", &*p))),
+    })
 }
 
 /// Why a task failed: a message and, for a Lua task, its traceback.

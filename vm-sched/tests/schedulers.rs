@@ -282,3 +282,31 @@ fn statuses_and_the_dead_list() {
         );
     }
 }
+
+/// A task that panics fails, on every scheduler, and the others go on.
+#[test]
+fn a_panicking_task_fails_everywhere() {
+    struct Panics;
+    impl vm_sched::Task for Panics {
+        fn run(&mut self, _budget: u64) -> vm_sched::Slice {
+            panic!("on purpose")
+        }
+        fn receive(&mut self, _msg: vm_sched::Message) {}
+    }
+    for (name, make) in schedulers() {
+        let log = Arc::new(Mutex::new(Log::default()));
+        let mut s = make();
+        let p = s.insert(Box::new(Panics), 0);
+        let ok = s.insert(Box::new(Script::new(0, vec![Step::Work(500)], &log)), 0);
+        s.run(1_000);
+        let Some(TaskStatus::Dead(End::Failed(e))) = s.status(p) else {
+            panic!("{name}: {:?}", s.status(p))
+        };
+        assert_eq!(e.message, "task panicked: on purpose", "{name}");
+        assert_eq!(
+            s.status(ok),
+            Some(TaskStatus::Dead(End::Finished)),
+            "{name}"
+        );
+    }
+}

@@ -380,7 +380,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
         for msg in e.inbox.drain(..) {
             task.receive(msg);
         }
-        let slice = task.run(e.slice.min(budget).max(1));
+        let slice = crate::task::guarded(|| task.run(e.slice.min(budget).max(1)));
         // A slice that reports nothing used still counts, so that an
         // `execute` always ends.
         let used = slice.used.max(1);

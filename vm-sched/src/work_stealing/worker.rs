@@ -3,15 +3,13 @@
 //! puts it where its outcome says; and the gate where idle workers park
 //! (the protocol is in the parent module's docs).
 
-use std::any::Any;
-use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 
 use crossbeam_deque::{Steal, Worker};
 
 use super::shared::{lock, At, Cell, CellState, Counters, Shared, Wait};
-use crate::task::{Block, End, Job, Poll, Slice, TaskError, TaskStatus};
+use crate::task::{Block, End, Job, Poll, TaskStatus};
 
 /// Where idle workers park, and how they are woken.
 pub(super) struct Gate {
@@ -259,7 +257,7 @@ fn run_slice(
     };
     // A panic in the task's code fails the task instead of killing the
     // worker thread (which would leave `execute` waiting for ever).
-    let ran = panic::catch_unwind(AssertUnwindSafe(|| {
+    let slice = crate::task::guarded(|| {
         if let Some(out) = job_output {
             task.job_done(out);
         }
@@ -267,10 +265,6 @@ fn run_slice(
             task.receive(msg);
         }
         task.run(budget)
-    }));
-    let slice = ran.unwrap_or_else(|p| Slice {
-        used: 0,
-        poll: Poll::Failed(TaskError::new(panic_text(&*p))),
     });
     // A slice that reports nothing used still counts, so that an
     // `execute` always ends.
@@ -362,13 +356,5 @@ fn outcome(shared: &Shared, cell: &Cell, st: &mut CellState, poll: Poll, accepts
             shared.set_status(id, st, TaskStatus::Blocking);
             after
         }
-    }
-}
-
-fn panic_text(p: &(dyn Any + Send)) -> String {
-    match (p.downcast_ref::<&str>(), p.downcast_ref::<String>()) {
-        (Some(s), _) => format!("task panicked: {s}"),
-        (_, Some(s)) => format!("task panicked: {s}"),
-        _ => "task panicked".to_string(),
     }
 }

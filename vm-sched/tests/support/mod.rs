@@ -5,7 +5,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use vm_sched::{Block, Job, ManualClock, Message, Poll, RoundRobin, Scheduler, Slice, Task};
+use vm_sched::{
+    Block, Job, ManualClock, Message, Poll, RoundRobin, Scheduler, Slice, Task, TickScheduler,
+    WorkStealing,
+};
 
 /// `VM_TEST_SCALE` (default 1): `cargo test` runs small, `cargo xtask
 /// fuzz` large.
@@ -22,9 +25,17 @@ pub(crate) type Make = fn() -> Box<dyn Scheduler>;
 /// Each scheduler under test, by name, made with a manual clock (sleeps
 /// pass at once, in order).
 pub(crate) fn schedulers() -> Vec<(&'static str, Make)> {
-    vec![("round-robin", || {
-        Box::new(RoundRobin::new().with_clock(ManualClock::new()))
-    })]
+    vec![
+        ("round-robin", || {
+            Box::new(RoundRobin::new().with_clock(ManualClock::new()))
+        }),
+        ("tick", || {
+            Box::new(TickScheduler::new().with_clock(ManualClock::new()))
+        }),
+        ("work-stealing", || {
+            Box::new(WorkStealing::new(2).with_clock(ManualClock::new()))
+        }),
+    ]
 }
 
 /// One step of a scripted task.
