@@ -1,22 +1,28 @@
 //! `vm run`: several Lua programs at once, each a task of a scheduler.
 //!
 //! ```text
-//! vm run [--sched rr] [--slice N] [--stats] [--instruction-limit N]
-//!        [--memory-limit BYTES] a.lua b.lua ...
+//! vm run [--sched rr|tick|ws] [--workers N] [--slice N] [--stats]
+//!        [--instruction-limit N] [--memory-limit BYTES] a.lua b.lua ...
 //! ```
 //! Each file runs in its own VM with the standard library, as a
 //! [`LuaTask`], N instructions per slice. A program that fails is reported
 //! when it fails, with its name and traceback, and the others go on; the
 //! exit status is 1 if any failed. `--instruction-limit` and
 //! `--memory-limit` apply to each program. `--stats` prints, on standard
-//! error at the end, each task's counters.
+//! error at the end, each task's counters (and each worker's, under
+//! work-stealing). The schedulers: round-robin (`rr`, the default: one
+//! thread, a fixed order), tick (`tick`) and work-stealing (`ws`,
+//! `--workers N` threads, by default one per core).
 //!
 //! (`vm run ...` is this command; a script named `run` is run with
 //! `vm ./run` or `vm -- run`.)
 
 use std::process::ExitCode;
 
-use vm_sched::{End, LuaTask, RoundRobin, Scheduler, TaskId, TaskStatus, DEFAULT_SLICE};
+use vm_sched::{
+    End, LuaTask, RoundRobin, Scheduler, TaskId, TaskStatus, TickScheduler, WorkStealing,
+    DEFAULT_SLICE,
+};
 
 use crate::{byte_count, count_arg, memory, MemoryLimit, PROGNAME};
 
@@ -24,6 +30,7 @@ use crate::{byte_count, count_arg, memory, MemoryLimit, PROGNAME};
 #[derive(Debug, Default, PartialEq)]
 struct RunOptions {
     sched: String,
+    workers: Option<u64>,
     slice: Option<u64>,
     stats: bool,
     instruction_limit: Option<u64>,
@@ -46,6 +53,10 @@ fn parse(argv: &[String]) -> Result<RunOptions, String> {
             }
             "--slice" => {
                 o.slice = Some(count_arg(argv, i + 1, a)?);
+                i += 1;
+            }
+            "--workers" => {
+                o.workers = Some(count_arg(argv, i + 1, a)?);
                 i += 1;
             }
             "--stats" => o.stats = true,
@@ -82,7 +93,8 @@ fn usage(msg: &str) {
     eprintln!(
         "usage: {PROGNAME} run [options] script...\n\
          Available options are:\n  \
-         --sched rr          the scheduler (round-robin)\n  \
+         --sched rr|tick|ws  the scheduler: round-robin (default), tick, work-stealing\n  \
+         --workers N         work-stealing's worker threads (default: one per core)\n  \
          --slice N           N instructions per slice (default {DEFAULT_SLICE})\n  \
          --stats             print each task's counters at the end\n  \
          --instruction-limit N  stop each program past N instructions\n  \
@@ -99,10 +111,28 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if o.workers.is_some() && o.sched != "ws" {
+        usage("'--workers' is for '--sched ws'");
+        return ExitCode::FAILURE;
+    }
+    let mut ws = None;
     let mut sched: Box<dyn Scheduler> = match o.sched.as_str() {
         "rr" => Box::new(RoundRobin::new()),
+        "tick" => Box::new(TickScheduler::new()),
+        "ws" => {
+            let s = match o.workers {
+                Some(n) => WorkStealing::new(usize::try_from(n).unwrap_or(usize::MAX)),
+                None => WorkStealing::default(),
+            };
+            // The statistics of the workers are read at the end.
+            let stats = s.stats_handle();
+            ws = Some(stats);
+            Box::new(s)
+        }
         other => {
-            usage(&format!("unknown scheduler '{other}' (available: rr)"));
+            usage(&format!(
+                "unknown scheduler '{other}' (available: rr, tick, ws)"
+            ));
             return ExitCode::FAILURE;
         }
     };
@@ -149,6 +179,9 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
         .any(|&id| matches!(sched.status(id), Some(TaskStatus::Dead(End::Failed(_)))));
     if o.stats {
         print_stats(sched.as_ref(), &tasks);
+        if let Some(workers) = ws {
+            print_worker_stats(&workers.get());
+        }
     }
     if failed {
         ExitCode::FAILURE
@@ -183,6 +216,17 @@ fn print_stats(sched: &dyn Scheduler, tasks: &[TaskId]) {
             stats.slices,
             stats.blocks
         );
+    }
+}
+
+/// Each worker's counters, as a table on standard error.
+fn print_worker_stats(workers: &[vm_sched::WorkerStats]) {
+    eprintln!(
+        "{:>6}  {:>8} {:>6} {:>6}",
+        "worker", "slices", "steals", "parks"
+    );
+    for (i, w) in workers.iter().enumerate() {
+        eprintln!("{:>6}  {:>8} {:>6} {:>6}", i, w.slices, w.steals, w.parks);
     }
 }
 

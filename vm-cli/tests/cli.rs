@@ -641,6 +641,43 @@ fn run_runs_several_programs_under_a_scheduler() {
         rows[4].contains("d.lua") && rows[4].contains("finished"),
         "{stderr}"
     );
+    // The other schedulers: the same results (work-stealing's order of
+    // lines between programs is its own), and per-worker counters.
+    for sched in ["tick", "ws"] {
+        let mut cmd = vm();
+        cmd.args(["run", "--sched", sched, "--slice", "1000", "--stats"]);
+        if sched == "ws" {
+            cmd.args(["--workers", "2"]);
+        }
+        let out = cmd
+            .args(["--instruction-limit", "1000000", &a, &b, &c, &d])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{sched}");
+        let mut lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
+        lines.sort();
+        assert_eq!(
+            lines,
+            ["a\t1", "a\t2", "a\t3", "b starts", "d\t1", "d\t2", "d\t3"],
+            "{sched}"
+        );
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("b.lua:2: boom\nstack traceback:"),
+            "{sched}: {stderr}"
+        );
+        assert!(
+            stderr.contains("c.lua:1: instruction limit exceeded"),
+            "{sched}: {stderr}"
+        );
+        assert_eq!(
+            stderr.contains("worker    slices"),
+            sched == "ws",
+            "{sched}: {stderr}"
+        );
+    }
+    let e = vm().args(["run", "--workers", "2", &a]).output().unwrap();
+    assert_eq!(e.status.code(), Some(1));
     // All programs succeeding: status 0; a missing file: 1.
     let ok = vm().args(["run", &a, &d]).output().unwrap();
     assert_eq!(ok.status.code(), Some(0));

@@ -52,4 +52,4 @@ pub use tick::{
     Injector, LocalTask, LocalTickScheduler, Stealer, TaskBuilder, Tick, TickScheduler, TickWaker,
     DEFAULT_TICK_SIZE,
 };
-pub use work_stealing::{WorkStealing, WorkerStats, INJECTOR_INTERVAL};
+pub use work_stealing::{WorkStealing, WorkerCounters, WorkerStats, INJECTOR_INTERVAL};

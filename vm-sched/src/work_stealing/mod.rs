@@ -166,6 +166,25 @@ pub struct WorkerStats {
     pub parks: u64,
 }
 
+/// The counters of a [`WorkStealing`]'s workers ([`WorkStealing::stats_handle`]).
+#[derive(Clone)]
+pub struct WorkerCounters(Arc<Shared>);
+
+impl WorkerCounters {
+    /// Each worker's counters now.
+    pub fn get(&self) -> Vec<WorkerStats> {
+        self.0
+            .counters
+            .iter()
+            .map(|c| WorkerStats {
+                slices: c.slices.load(Ordering::SeqCst),
+                steals: c.steals.load(Ordering::SeqCst),
+                parks: c.parks.load(Ordering::SeqCst),
+            })
+            .collect()
+    }
+}
+
 impl Default for WorkStealing {
     /// As many workers as the machine has cores.
     fn default() -> Self {
@@ -256,15 +275,13 @@ impl WorkStealing {
 
     /// Each worker's counters, in worker order.
     pub fn worker_stats(&self) -> Vec<WorkerStats> {
-        self.shared
-            .counters
-            .iter()
-            .map(|c| WorkerStats {
-                slices: c.slices.load(Ordering::SeqCst),
-                steals: c.steals.load(Ordering::SeqCst),
-                parks: c.parks.load(Ordering::SeqCst),
-            })
-            .collect()
+        self.stats_handle().get()
+    }
+
+    /// A handle on the workers' counters that stays readable after the
+    /// scheduler is boxed as a `dyn Scheduler` (or dropped).
+    pub fn stats_handle(&self) -> WorkerCounters {
+        WorkerCounters(Arc::clone(&self.shared))
     }
 
     fn slice_for(&self, priority: u32) -> u64 {
