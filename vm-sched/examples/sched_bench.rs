@@ -1,6 +1,7 @@
 //! Scheduler benchmarks (`cargo xtask bench` runs this): what slicing
 //! costs a CPU-bound Lua program under round-robin, against one
-//! unsliced run.
+//! unsliced run; work-stealing with 2 workers against 1 on 8 CPU-bound
+//! programs; the tick scheduler's cost per poll of an empty task.
 //!
 //! ```sh
 //! cargo run --release -p vm-sched --features vm --example sched_bench
@@ -8,7 +9,9 @@
 
 use std::time::Instant;
 
-use vm_sched::{LuaTask, RoundRobin, Scheduler};
+use vm_sched::{
+    LuaTask, Message, Poll, RoundRobin, Scheduler, Slice, Task, TickScheduler, WorkStealing,
+};
 
 /// A CPU-bound program: about 50 million instructions.
 const PROGRAM: &str = "local s = 0
@@ -72,4 +75,51 @@ fn main() {
         (sliced / whole - 1.0) * 100.0,
         (sliced - whole) / slices as f64 * 1e9
     );
+
+    // Work-stealing: 8 programs on 1 worker, then on 2.
+    let on = |workers: usize| {
+        best(3, || {
+            let mut ws = WorkStealing::new(workers);
+            for i in 0..8 {
+                let t =
+                    LuaTask::from_source(&format!("cpu{i}"), PROGRAM.as_bytes()).expect("compiles");
+                ws.insert(Box::new(t), 10_000);
+            }
+            ws.run(1_000_000);
+        })
+    };
+    let (one, two) = (on(1), on(2));
+    println!(
+        "work-stealing, 8 CPU-bound programs: {one:.3} s on 1 worker, {two:.3} s on 2: {:.2}x",
+        one / two
+    );
+    // Tick: polls of tasks that do nothing but ask to run again.
+    let polls = 1_000_000u64;
+    let mut tick = TickScheduler::new();
+    for _ in 0..256 {
+        tick.insert(Box::new(Empty), 1);
+    }
+    let t = Instant::now();
+    let mut polled = 0u64;
+    while polled < polls {
+        polled += tick.tick().polled as u64;
+    }
+    println!(
+        "tick: {:.0} ns per poll of an empty task ({polled} polls)",
+        t.elapsed().as_secs_f64() / polled as f64 * 1e9
+    );
+}
+
+/// A task that does nothing and can always go on.
+struct Empty;
+
+impl Task for Empty {
+    fn run(&mut self, _budget: u64) -> Slice {
+        Slice {
+            used: 1,
+            poll: Poll::Ready,
+        }
+    }
+
+    fn receive(&mut self, _msg: Message) {}
 }

@@ -8,7 +8,8 @@
 //! library property tests; and the API misuse tests (forged, stale and
 //! foreign handles at every entry point), so that they also run in the
 //! release build, where no debug assertion stands between a bad handle
-//! and an unchecked read.
+//! and an unchecked read; and the schedulers' model test and
+//! work-stealing stress test (20,000 tasks at the default scale).
 
 use crate::exec;
 
@@ -31,6 +32,8 @@ const TARGETS: &[&[&str]] = &[
     &["-p", "vm-stdlib", "--test", "format_props"],
     &["-p", "vm-stdlib", "--test", "pack_props"],
     &["-p", "vm-stdlib", "--test", "utf8_props"],
+    &["-p", "vm-sched", "--test", "schedulers"],
+    &["-p", "vm-sched", "--test", "work_stealing"],
 ];
 
 /// Runs every target at `scale`, in release mode (the sizes are large).

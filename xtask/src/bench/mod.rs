@@ -12,6 +12,10 @@
 //!    put them in `BENCHMARKS.md`.
 //!
 //! Adding a benchmark is dropping a deterministic `.lua` file in `bench/`.
+//!
+//! Without a filter, the schedulers' benchmarks run last
+//! (`vm-sched/examples/sched_bench.rs`: round-robin slices, work-stealing
+//! on 2 workers against 1, tick polls).
 
 mod measure;
 mod report;
@@ -64,6 +68,9 @@ pub(crate) fn run(options: &BenchOptions) -> Result<(), String> {
     }
 
     println!("\n{}\n{}", report::table(&rows), report::summary(&rows));
+    if options.filter.is_none() {
+        schedulers()?;
+    }
     if options.write {
         write_figures(&root.join("BENCHMARKS.md"), &context(options, &lua), &rows)?;
     }
@@ -77,6 +84,26 @@ pub(crate) fn run(options: &BenchOptions) -> Result<(), String> {
     } else {
         Err(format!("error: benchmark(s) failed: {}", failed.join(", ")))
     }
+}
+
+/// The schedulers' benchmarks (`vm-sched/examples/sched_bench.rs`): the
+/// cost of round-robin slices, work-stealing on 2 workers against 1, the
+/// cost of a tick poll. They measure vm alone, so they print their own
+/// figures.
+fn schedulers() -> Result<(), String> {
+    let args = [
+        "run",
+        "--release",
+        "-q",
+        "-p",
+        "vm-sched",
+        "--features",
+        "vm",
+        "--example",
+        "sched_bench",
+    ];
+    eprintln!("\nbench: schedulers");
+    exec::run_status(&mut exec::cargo(&args), &format!("cargo {}", args.join(" ")))
 }
 
 /// Runs one benchmark `runs` times under each interpreter, comparing every output with
