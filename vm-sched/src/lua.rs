@@ -7,21 +7,6 @@
 //! was raised. A native that offloads a job blocks the task: the job runs
 //! on the scheduler's blocking pool and its result is handed back
 //! ([`Vm::complete_offload`]) before the task's next slice.
-//!
-//! ```
-//! use vm_sched::{End, LuaTask, RoundRobin, Scheduler, TaskStatus};
-//!
-//! let mut rr = RoundRobin::new();
-//! let ok = LuaTask::from_source("sum", b"local s = 0 for i = 1, 1000 do s = s + i end").unwrap();
-//! let bad = LuaTask::from_source("bad", b"local t = nil\nreturn t.x").unwrap();
-//! let (ok, bad) = (rr.insert(Box::new(ok), 100), rr.insert(Box::new(bad), 100));
-//! rr.run(1_000);
-//! assert_eq!(rr.status(ok), Some(TaskStatus::Dead(End::Finished)));
-//! assert!(rr.stats(ok).unwrap().slices > 10);
-//! let Some(TaskStatus::Dead(End::Failed(e))) = rr.status(bad) else { panic!() };
-//! assert_eq!(e.message, "bad:2: attempt to index a nil value (local 't')");
-//! assert!(e.traceback.unwrap().starts_with("stack traceback:"));
-//! ```
 
 use std::collections::VecDeque;
 
@@ -30,7 +15,29 @@ use vm_core::{Function, JobResult, LuaError, Outcome, Vm};
 use crate::task::{Block, Job, Message, Poll, Slice, Task, TaskError};
 
 /// A Lua program run as a task: its own VM, its main thread driven one
-/// slice at a time.
+/// slice at a time under [`Vm::start`] and [`Vm::resume`], each slice the
+/// budget.
+///
+/// The program runs through vm-stdlib's `docall`, so an uncaught error
+/// makes the task fail with the message and the traceback taken where it
+/// was raised. A native that offloads a job blocks the task: the job runs
+/// on the scheduler's blocking pool and its result is handed back
+/// ([`Vm::complete_offload`]) before the task's next slice.
+///
+/// ```
+/// use vm_sched::{End, LuaTask, RoundRobin, Scheduler, TaskStatus};
+///
+/// let mut rr = RoundRobin::new();
+/// let ok = LuaTask::from_source("sum", b"local s = 0 for i = 1, 1000 do s = s + i end").unwrap();
+/// let bad = LuaTask::from_source("bad", b"local t = nil\nreturn t.x").unwrap();
+/// let (ok, bad) = (rr.insert(Box::new(ok), 100), rr.insert(Box::new(bad), 100));
+/// rr.run(1_000);
+/// assert_eq!(rr.status(ok), Some(TaskStatus::Dead(End::Finished)));
+/// assert!(rr.stats(ok).unwrap().slices > 10);
+/// let Some(TaskStatus::Dead(End::Failed(e))) = rr.status(bad) else { panic!() };
+/// assert_eq!(e.message, "bad:2: attempt to index a nil value (local 't')");
+/// assert!(e.traceback.unwrap().starts_with("stack traceback:"));
+/// ```
 pub struct LuaTask {
     vm: Box<Vm>,
     name: String,

@@ -8,31 +8,6 @@
 //! print, is the same on every run. Blocked tasks wait off the run queue:
 //! for a message, a timer (on the scheduler's [`Clock`]), or a job run on
 //! the [`BlockingPool`].
-//!
-//! ```
-//! use vm_sched::{Poll, RoundRobin, Scheduler, Slice, Task, Message, TaskStatus, End};
-//!
-//! /// Counts to `n`, one unit per step.
-//! struct Count { at: u64, n: u64 }
-//!
-//! impl Task for Count {
-//!     fn run(&mut self, budget: u64) -> Slice {
-//!         let steps = budget.min(self.n - self.at);
-//!         self.at += steps;
-//!         let poll = if self.at == self.n { Poll::Finished } else { Poll::Ready };
-//!         Slice { used: steps, poll }
-//!     }
-//!     fn receive(&mut self, _msg: Message) {}
-//! }
-//!
-//! let mut rr = RoundRobin::new();
-//! let a = rr.insert(Box::new(Count { at: 0, n: 250 }), 100);
-//! let b = rr.insert(Box::new(Count { at: 0, n: 100 }), 0); // the default slice
-//! rr.run(1_000);
-//! assert_eq!(rr.status(a), Some(TaskStatus::Dead(End::Finished)));
-//! assert_eq!(rr.stats(a).unwrap().slices, 3);
-//! assert_eq!(rr.stats(b).unwrap().used, 100);
-//! ```
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -53,7 +28,41 @@ pub const DEFAULT_SLICE: u64 = 10_000;
 /// The longest slice a priority may ask for, by default.
 pub const MAX_SLICE: u64 = 1_000_000;
 
-/// One thread running every task in turn (see the module docs).
+/// One thread running every task in turn, each for its slice (after the
+/// 1998 SchemeStation scheduler).
+///
+/// A task's priority is its slice length in units: 0, or more than
+/// [`RoundRobin::max_slice`], means the default slice. The order is the
+/// policy's ([`Fifo`] by default: fixed, no reordering), so with a fixed
+/// slice the interleaving of tasks, and the output of programs that
+/// print, is the same on every run. Blocked tasks wait off the run queue:
+/// for a message, a timer (on the scheduler's [`Clock`]), or a job run on
+/// the [`BlockingPool`].
+///
+/// ```
+/// use vm_sched::{End, Message, Poll, RoundRobin, Scheduler, Slice, Task, TaskStatus};
+///
+/// /// Counts to `n`, one unit per step.
+/// struct Count { at: u64, n: u64 }
+///
+/// impl Task for Count {
+///     fn run(&mut self, budget: u64) -> Slice {
+///         let steps = budget.min(self.n - self.at);
+///         self.at += steps;
+///         let poll = if self.at == self.n { Poll::Finished } else { Poll::Ready };
+///         Slice { used: steps, poll }
+///     }
+///     fn receive(&mut self, _msg: Message) {}
+/// }
+///
+/// let mut rr = RoundRobin::new();
+/// let a = rr.insert(Box::new(Count { at: 0, n: 250 }), 100);
+/// let b = rr.insert(Box::new(Count { at: 0, n: 100 }), 0); // the default slice
+/// rr.run(1_000);
+/// assert_eq!(rr.status(a), Some(TaskStatus::Dead(End::Finished)));
+/// assert_eq!(rr.stats(a).unwrap().slices, 3);
+/// assert_eq!(rr.stats(b).unwrap().used, 100);
+/// ```
 pub struct RoundRobin {
     tasks: HashMap<TaskId, Entry>,
     next_id: u64,

@@ -139,8 +139,36 @@ use crate::task::{End, Message, Task, TaskId, TaskStats, TaskStatus};
 /// many searches (see the module docs).
 pub const INJECTOR_INTERVAL: u64 = 8;
 
-/// N worker threads running tasks, stealing from each other (see the
-/// module docs).
+/// N worker threads running tasks, stealing from each other: a crossbeam
+/// deque per worker, a global injector; tasks move between workers
+/// between slices, and idle workers park (never spin). `execute(budget)`
+/// runs the workers until the budget is spent or nothing can run, and
+/// returns with every worker parked.
+///
+/// ```
+/// use vm_sched::{End, Message, Poll, Scheduler, Slice, Task, TaskStatus, WorkStealing};
+///
+/// /// Works `n` units, then finishes.
+/// struct Work(u64);
+///
+/// impl Task for Work {
+///     fn run(&mut self, budget: u64) -> Slice {
+///         let used = budget.min(self.0);
+///         self.0 -= used;
+///         Slice { used, poll: if self.0 == 0 { Poll::Finished } else { Poll::Ready } }
+///     }
+///     fn receive(&mut self, _msg: Message) {}
+/// }
+///
+/// let mut ws = WorkStealing::new(2);
+/// let ids: Vec<_> = (0..8).map(|_| ws.insert(Box::new(Work(50_000)), 1_000)).collect();
+/// ws.run(100_000);
+/// for id in ids {
+///     assert_eq!(ws.status(id), Some(TaskStatus::Dead(End::Finished)));
+/// }
+/// let slices: u64 = ws.worker_stats().iter().map(|w| w.slices).sum();
+/// assert_eq!(slices, 8 * 50);
+/// ```
 pub struct WorkStealing {
     shared: Arc<Shared>,
     /// Every task not released (live, or on the dead list).

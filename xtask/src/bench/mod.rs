@@ -103,7 +103,10 @@ fn schedulers() -> Result<(), String> {
         "sched_bench",
     ];
     eprintln!("\nbench: schedulers");
-    exec::run_status(&mut exec::cargo(&args), &format!("cargo {}", args.join(" ")))
+    exec::run_status(
+        &mut exec::cargo(&args),
+        &format!("cargo {}", args.join(" ")),
+    )
 }
 
 /// Runs one benchmark `runs` times under each interpreter, comparing every output with
