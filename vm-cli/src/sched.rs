@@ -14,10 +14,16 @@
 //! thread, a fixed order), tick (`tick`) and work-stealing (`ws`,
 //! `--workers N` threads, by default one per core).
 //!
+//! An interrupt (SIGINT, SIGTERM) stops the run between slices: the
+//! programs still running are reported as such (`--stats` prints the
+//! table as it stands), and the exit status is 130.
+//!
 //! (`vm run ...` is this command; a script named `run` is run with
 //! `vm ./run` or `vm -- run`.)
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use vm_sched::{
     End, LuaTask, RoundRobin, Scheduler, TaskId, TaskStatus, TickScheduler, WorkStealing,
@@ -173,7 +179,10 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
         vm.set_memory_limit(memory_limit.map(|b| usize::try_from(b).unwrap_or(usize::MAX)));
         tasks.push(sched.insert(Box::new(task), priority));
     }
-    sched.run(slice.saturating_mul(tasks.len().max(1) as u64));
+    let interrupted = run_until_done_or_interrupted(sched.as_mut(), slice, tasks.len());
+    if interrupted {
+        eprintln!("{PROGNAME}: interrupted");
+    }
     failed |= tasks
         .iter()
         .any(|&id| matches!(sched.status(id), Some(TaskStatus::Dead(End::Failed(_)))));
@@ -183,10 +192,48 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
             print_worker_stats(&workers.get());
         }
     }
-    if failed {
+    if interrupted {
+        ExitCode::from(130)
+    } else if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Set by the signal handler; read between executes.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_signal: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// Runs the scheduler until no task can run any more, or an interrupt
+/// comes (true then).
+fn run_until_done_or_interrupted(sched: &mut dyn Scheduler, slice: u64, tasks: usize) -> bool {
+    let handler = on_interrupt as extern "C" fn(libc::c_int);
+    // SAFETY: the handler only stores to an atomic, which is
+    // async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, handler as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
+    }
+    let budget = slice.saturating_mul(tasks.max(1) as u64);
+    loop {
+        let e = sched.execute(budget);
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return true;
+        }
+        if e.live == 0 {
+            return false;
+        }
+        if e.runnable == 0 {
+            if !e.wakeable {
+                return false;
+            }
+            // Bounded, so that an interrupt is seen.
+            sched.wait(Some(Duration::from_millis(100)));
+        }
     }
 }
 

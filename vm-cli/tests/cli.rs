@@ -689,3 +689,61 @@ fn run_runs_several_programs_under_a_scheduler() {
     assert!(text(&missing.stderr).contains("cannot open /nonexistent/x.lua"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// An interrupt stops `vm run` between slices: the table shows the
+/// runaway program still running, and the exit status is 130.
+#[test]
+fn run_stops_at_an_interrupt_and_reports() {
+    use std::io::{BufRead, BufReader};
+    let dir = std::env::temp_dir().join(format!("vm-run-int-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let looping = dir.join("loop.lua");
+    std::fs::write(
+        &looping,
+        "print('looping') io.stdout:flush() while true do end",
+    )
+    .unwrap();
+    let quick = dir.join("quick.lua");
+    std::fs::write(
+        &quick,
+        "local s = 0 for i = 1, 100 do s = s + i end print('quick done') io.stdout:flush()",
+    )
+    .unwrap();
+    for sched in ["rr", "ws"] {
+        let mut child = vm()
+            .args(["run", "--sched", sched, "--stats", "--slice", "1000"])
+            .arg(&looping)
+            .arg(&quick)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The runaway program has started and the other one is done:
+        // interrupt.
+        let mut seen = Vec::new();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        while seen.len() < 2 {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            seen.push(line);
+        }
+        seen.sort();
+        assert_eq!(seen, ["looping\n", "quick done\n"], "{sched}");
+        // SAFETY: a plain kill(2) of our own child.
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(130), "{sched}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("vm: interrupted"), "{sched}: {stderr}");
+        let row = |name: &str| {
+            stderr
+                .lines()
+                .find(|l| l.contains(name))
+                .unwrap_or_else(|| panic!("{sched}: no row for {name}: {stderr}"))
+                .to_string()
+        };
+        assert!(row("loop.lua").contains("running"), "{sched}: {stderr}");
+        assert!(row("quick.lua").contains("finished"), "{sched}: {stderr}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
