@@ -84,6 +84,24 @@ fn byte_count(argv: &[String], i: usize, name: &str) -> Result<u64, String> {
     }
 }
 
+/// The argument of `--memory-limit` at `argv[i]`: `none` or a byte count.
+fn memory_limit_arg(argv: &[String], i: usize, name: &str) -> Result<MemoryLimit, String> {
+    match argv.get(i).map(String::as_str) {
+        Some("none") => Ok(MemoryLimit::None),
+        _ => byte_count(argv, i, name).map(MemoryLimit::Bytes),
+    }
+}
+
+/// The heap limit a VM gets for `limit`.
+fn memory_limit_bytes(limit: MemoryLimit) -> Option<usize> {
+    let bytes = match limit {
+        MemoryLimit::Default => memory::default_limit(),
+        MemoryLimit::None => None,
+        MemoryLimit::Bytes(b) => Some(b),
+    };
+    bytes.map(|b| usize::try_from(b).unwrap_or(usize::MAX))
+}
+
 /// The positive integer argument of option `name` at `argv[i]`.
 fn count_arg(argv: &[String], i: usize, name: &str) -> Result<u64, String> {
     let n = argv.get(i).ok_or(format!("'{name}' needs argument"))?;
@@ -136,10 +154,7 @@ fn parse_args(argv: &[String]) -> Result<Options, String> {
                 i += 1;
             }
             "--memory-limit" => {
-                o.memory_limit = match argv.get(i + 1).map(String::as_str) {
-                    Some("none") => MemoryLimit::None,
-                    _ => MemoryLimit::Bytes(byte_count(argv, i + 1, a)?),
-                };
+                o.memory_limit = memory_limit_arg(argv, i + 1, a)?;
                 i += 1;
             }
             _ if a.starts_with("-e") => o.exec.push(a[2..].to_string()),
@@ -253,12 +268,7 @@ fn main() -> ExitCode {
     // `collectgarbage("incremental")` first reports "generational".
     vm.gc_set_generational(true);
     vm.set_instruction_limit(opts.instruction_limit);
-    let limit = match opts.memory_limit {
-        MemoryLimit::Default => memory::default_limit(),
-        MemoryLimit::None => None,
-        MemoryLimit::Bytes(b) => Some(b),
-    };
-    vm.set_memory_limit(limit.map(|b| usize::try_from(b).unwrap_or(usize::MAX)));
+    vm.set_memory_limit(memory_limit_bytes(opts.memory_limit));
     let mut ok = run_command(&mut vm, &opts, &argv);
     // The state is closed however the command ended, as `lua.c` closes
     // it: the remaining finalizers run (under the instruction limit too,

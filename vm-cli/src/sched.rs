@@ -30,7 +30,7 @@ use vm_sched::{
     DEFAULT_SLICE,
 };
 
-use crate::{byte_count, count_arg, memory, MemoryLimit, PROGNAME};
+use crate::{count_arg, memory_limit_arg, memory_limit_bytes, MemoryLimit, PROGNAME};
 
 /// What `vm run` is asked for.
 #[derive(Debug, Default, PartialEq)]
@@ -71,10 +71,7 @@ fn parse(argv: &[String]) -> Result<RunOptions, String> {
                 i += 1;
             }
             "--memory-limit" => {
-                o.memory_limit = match argv.get(i + 1).map(String::as_str) {
-                    Some("none") => MemoryLimit::None,
-                    _ => MemoryLimit::Bytes(byte_count(argv, i + 1, a)?),
-                };
+                o.memory_limit = memory_limit_arg(argv, i + 1, a)?;
                 i += 1;
             }
             "--" => {
@@ -148,11 +145,7 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
             eprintln!("{PROGNAME}: {e}");
         }
     }));
-    let memory_limit = match o.memory_limit {
-        MemoryLimit::Default => memory::default_limit(),
-        MemoryLimit::None => None,
-        MemoryLimit::Bytes(b) => Some(b),
-    };
+    let memory_limit = memory_limit_bytes(o.memory_limit);
     let slice = o.slice.unwrap_or(DEFAULT_SLICE);
     let priority = u32::try_from(slice).unwrap_or(0);
     let mut failed = false;
@@ -176,7 +169,7 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
         };
         let vm = task.vm();
         vm.set_instruction_limit(o.instruction_limit);
-        vm.set_memory_limit(memory_limit.map(|b| usize::try_from(b).unwrap_or(usize::MAX)));
+        vm.set_memory_limit(memory_limit);
         tasks.push(sched.insert(Box::new(task), priority));
     }
     let interrupted = run_until_done_or_interrupted(sched.as_mut(), slice, tasks.len());

@@ -36,6 +36,7 @@ mod round_robin;
 mod scheduler;
 mod task;
 mod tick;
+mod timers;
 mod work_stealing;
 
 pub use clock::{Clock, ManualClock, SystemClock};

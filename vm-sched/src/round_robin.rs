@@ -9,8 +9,7 @@
 //! for a message, a timer (on the scheduler's [`Clock`]), or a job run on
 //! the [`BlockingPool`].
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 
 use hashbrown::HashMap;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -21,6 +20,7 @@ use crate::policy::Fifo;
 use crate::pool::BlockingPool;
 use crate::scheduler::{Execution, Policy, Scheduler, StatusCallback};
 use crate::task::{Block, End, Message, Poll, Task, TaskId, TaskStats, TaskStatus};
+use crate::timers::Timers;
 
 /// The slice a task gets when its priority does not give one.
 pub const DEFAULT_SLICE: u64 = 10_000;
@@ -72,7 +72,7 @@ pub struct RoundRobin {
     /// Deadlines of sleeping and receiving tasks: (deadline, task, the
     /// task's wait generation when it was set); an entry whose generation
     /// is stale was cancelled.
-    timers: BinaryHeap<Reverse<(Duration, TaskId, u64)>>,
+    timers: Timers,
     clock: Box<dyn Clock>,
     pool: BlockingPool,
     /// Outputs of offloaded jobs, tagged with their task.
@@ -128,7 +128,7 @@ impl RoundRobin {
             policy: Box::new(Fifo::new()),
             default_slice: DEFAULT_SLICE,
             max_slice: MAX_SLICE,
-            timers: BinaryHeap::new(),
+            timers: Timers::default(),
             clock: Box::new(SystemClock::default()),
             pool: BlockingPool::default(),
             done_tx,
@@ -244,34 +244,24 @@ impl RoundRobin {
             return;
         }
         let now = self.clock.now();
-        while let Some(&Reverse((deadline, id, generation))) = self.timers.peek() {
-            if deadline > now {
-                break;
-            }
-            self.timers.pop();
-            let live = self
-                .tasks
-                .get(&id)
-                .is_some_and(|e| e.generation == generation);
-            if live {
-                self.wake(id);
+        loop {
+            let tasks = &self.tasks;
+            let due = self.timers.pop_due(now, |id, generation| {
+                tasks.get(&id).is_some_and(|e| e.generation == generation)
+            });
+            match due {
+                Some(id) => self.wake(id),
+                None => return,
             }
         }
     }
 
     /// The earliest pending deadline, if any.
     fn next_deadline(&mut self) -> Option<Duration> {
-        while let Some(&Reverse((deadline, id, generation))) = self.timers.peek() {
-            if self
-                .tasks
-                .get(&id)
-                .is_some_and(|e| e.generation == generation)
-            {
-                return Some(deadline);
-            }
-            self.timers.pop();
-        }
-        None
+        let tasks = &self.tasks;
+        self.timers.next_deadline(|id, generation| {
+            tasks.get(&id).is_some_and(|e| e.generation == generation)
+        })
     }
 
     fn block(&mut self, id: TaskId, block: Block) {
@@ -292,14 +282,12 @@ impl RoundRobin {
                     return;
                 }
                 if let Some(t) = timeout {
-                    self.timers
-                        .push(Reverse((now.saturating_add(t), id, generation)));
+                    self.timers.push(now.saturating_add(t), id, generation);
                 }
             }
             Block::Sleep(t) => {
                 e.wait = Wait::Sleep;
-                self.timers
-                    .push(Reverse((now.saturating_add(t), id, generation)));
+                self.timers.push(now.saturating_add(t), id, generation);
             }
             Block::Offload(job) => {
                 e.wait = Wait::Job;

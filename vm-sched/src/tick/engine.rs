@@ -9,8 +9,7 @@
 //! The policy holds the ids of runnable tasks; an id it picks that is no
 //! longer in `ready` was stolen, and is forgotten then.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -23,6 +22,7 @@ use crate::pool::BlockingPool;
 use crate::round_robin::{DEFAULT_SLICE, MAX_SLICE};
 use crate::scheduler::{Execution, Policy, StatusCallback};
 use crate::task::{Block, End, Job, Message, Poll, TaskId, TaskStats, TaskStatus};
+use crate::timers::Timers;
 
 /// Runnable tasks between slices, by id.
 pub(crate) type ReadyMap<T> = Arc<Mutex<BTreeMap<TaskId, Entry<T>>>>;
@@ -77,7 +77,7 @@ pub(crate) struct Core<T: ?Sized + TaskBox> {
     tick_size: usize,
     /// (deadline, task, the task's generation when set); a stale
     /// generation means cancelled.
-    timers: BinaryHeap<Reverse<(Duration, TaskId, u64)>>,
+    timers: Timers,
     clock: Box<dyn Clock>,
     pool: BlockingPool,
     jobs_in_flight: usize,
@@ -108,7 +108,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
             default_slice: DEFAULT_SLICE,
             max_slice: MAX_SLICE,
             tick_size: DEFAULT_TICK_SIZE,
-            timers: BinaryHeap::new(),
+            timers: Timers::default(),
             clock: Box::new(SystemClock::default()),
             pool: BlockingPool::default(),
             jobs_in_flight: 0,
@@ -288,19 +288,19 @@ impl<T: ?Sized + TaskBox> Core<T> {
 
     /// Wakes the tasks whose deadline has passed; returns how many.
     pub(crate) fn fire_timers(&mut self) -> usize {
+        if self.timers.is_empty() {
+            return 0;
+        }
         let now = self.clock.now();
         let mut woken = 0;
-        while let Some(&Reverse((deadline, id, generation))) = self.timers.peek() {
-            if deadline > now {
-                break;
-            }
-            self.timers.pop();
-            let current = self
-                .tasks
-                .get(&id)
-                .is_some_and(|e| e.generation == generation);
-            if current && self.wake(id) {
-                woken += 1;
+        loop {
+            let tasks = &self.tasks;
+            let due = self.timers.pop_due(now, |id, generation| {
+                tasks.get(&id).is_some_and(|e| e.generation == generation)
+            });
+            match due {
+                Some(id) => woken += usize::from(self.wake(id)),
+                None => break,
             }
         }
         self.counts.woken_internal += woken;
@@ -309,17 +309,10 @@ impl<T: ?Sized + TaskBox> Core<T> {
 
     /// The earliest pending deadline, if any.
     fn next_deadline(&mut self) -> Option<Duration> {
-        while let Some(&Reverse((deadline, id, generation))) = self.timers.peek() {
-            if self
-                .tasks
-                .get(&id)
-                .is_some_and(|e| e.generation == generation)
-            {
-                return Some(deadline);
-            }
-            self.timers.pop();
-        }
-        None
+        let tasks = &self.tasks;
+        self.timers.next_deadline(|id, generation| {
+            tasks.get(&id).is_some_and(|e| e.generation == generation)
+        })
     }
 
     /// Records what an owned task blocks on.
@@ -341,14 +334,12 @@ impl<T: ?Sized + TaskBox> Core<T> {
                     return;
                 }
                 if let Some(t) = timeout {
-                    self.timers
-                        .push(Reverse((now.saturating_add(t), id, generation)));
+                    self.timers.push(now.saturating_add(t), id, generation);
                 }
             }
             Block::Sleep(t) => {
                 e.wait = Wait::Sleep;
-                self.timers
-                    .push(Reverse((now.saturating_add(t), id, generation)));
+                self.timers.push(now.saturating_add(t), id, generation);
             }
             Block::Offload(job) => {
                 e.wait = Wait::Job;
