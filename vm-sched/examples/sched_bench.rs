@@ -13,13 +13,23 @@ use vm_sched::{
     LuaTask, Message, Poll, RoundRobin, Scheduler, Slice, Task, TickScheduler, WorkStealing,
 };
 
-/// A CPU-bound program: about 50 million instructions.
-const PROGRAM: &str = "local s = 0
-for i = 1, 5000000 do
+/// A CPU-bound program of `n` iterations, about 4.4 instructions each.
+fn program(n: u64) -> String {
+    format!(
+        "local s = 0
+for i = 1, {n} do
   local x = i % 7
   if x < 3 then s = s + x else s = s - 1 end
 end
-result = s";
+result = s"
+    )
+}
+
+/// The round-robin program: about 220 million instructions, long enough
+/// for steady timings.
+fn long_program() -> String {
+    program(50_000_000)
+}
 
 /// The best of `runs` timings of `f`, in seconds.
 fn best(runs: usize, mut f: impl FnMut()) -> f64 {
@@ -33,9 +43,9 @@ fn best(runs: usize, mut f: impl FnMut()) -> f64 {
 }
 
 /// Runs the program as one task under round-robin with `slice`.
-fn run_sliced(slice: u64) -> u64 {
+fn run_sliced(slice: u64, iterations: u64) -> u64 {
     let mut rr = RoundRobin::new().with_slices(slice, slice);
-    let task = LuaTask::from_source("cpu", PROGRAM.as_bytes()).expect("compiles");
+    let task = LuaTask::from_source("cpu", program(iterations).as_bytes()).expect("compiles");
     let id = rr.insert(Box::new(task), 0);
     // Each `execute` runs many slices, as a driver's would.
     rr.run(slice.saturating_mul(100));
@@ -47,27 +57,27 @@ fn main() {
     // callgrind).
     match std::env::args().nth(1).as_deref() {
         Some("whole") => {
-            run_sliced(u64::MAX);
+            run_sliced(u64::MAX, 5_000_000);
             return;
         }
         Some("sliced") => {
-            run_sliced(1_000);
+            run_sliced(1_000, 5_000_000);
             return;
         }
         _ => {}
     }
-    let runs = 5;
+    let runs = 3;
     // Unsliced: one slice as long as the whole run.
     let mut slices_one = 0;
     let whole = best(runs, || {
         let mut rr = RoundRobin::new().with_slices(u64::MAX, u64::MAX);
-        let task = LuaTask::from_source("cpu", PROGRAM.as_bytes()).expect("compiles");
+        let task = LuaTask::from_source("cpu", long_program().as_bytes()).expect("compiles");
         let id = rr.insert(Box::new(task), 0);
         rr.run(u64::MAX);
         slices_one = rr.stats(id).expect("a task").slices;
     });
     let mut slices = 0;
-    let sliced = best(runs, || slices = run_sliced(1_000));
+    let sliced = best(runs, || slices = run_sliced(1_000, 50_000_000));
     println!(
         "round-robin, slices of 1,000 instructions: {:.3} s ({slices} slices) against {:.3} s unsliced ({slices_one} slice): {:+.1}%, {:.0} ns per slice",
         sliced,
@@ -81,8 +91,8 @@ fn main() {
         best(3, || {
             let mut ws = WorkStealing::new(workers);
             for i in 0..8 {
-                let t =
-                    LuaTask::from_source(&format!("cpu{i}"), PROGRAM.as_bytes()).expect("compiles");
+                let t = LuaTask::from_source(&format!("cpu{i}"), program(5_000_000).as_bytes())
+                    .expect("compiles");
                 ws.insert(Box::new(t), 10_000);
             }
             ws.run(1_000_000);
