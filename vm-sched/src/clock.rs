@@ -56,7 +56,12 @@ impl ManualClock {
     /// Moves the time forward by `d`.
     pub fn advance(&self, d: Duration) {
         let n = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        self.nanos.fetch_add(n, Ordering::SeqCst);
+        // Saturates: a sleep of `Duration::MAX` ends, at the end of time.
+        let _ = self
+            .nanos
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |t| {
+                Some(t.saturating_add(n))
+            });
     }
 }
 

@@ -181,8 +181,16 @@ impl RoundRobin {
             return;
         }
         e.status = status.clone();
+        self.notify(id, &status);
+    }
+
+    /// Calls the status callback; one that panics is dropped, and the
+    /// scheduler goes on.
+    fn notify(&mut self, id: TaskId, status: &TaskStatus) {
         if let Some(cb) = self.callback.as_mut() {
-            cb(id, &status);
+            if crate::task::catching("status callback", || cb(id, status)).is_err() {
+                self.callback = None;
+            }
         }
     }
 
@@ -228,13 +236,19 @@ impl RoundRobin {
 
     fn job_arrived(&mut self, id: TaskId, out: Message) {
         self.jobs_in_flight -= 1;
-        if let Some(e) = self.tasks.get_mut(&id) {
-            if e.wait == Wait::Job {
-                if let Some(task) = e.task.as_mut() {
-                    task.job_done(out);
-                }
-                self.wake(id);
-            }
+        let Some(e) = self.tasks.get_mut(&id) else {
+            return;
+        };
+        if e.wait != Wait::Job {
+            return;
+        }
+        let handed = match e.task.as_mut() {
+            Some(task) => crate::task::catching("job_done", || task.job_done(out)),
+            None => Ok(()),
+        };
+        match handed {
+            Ok(()) => self.wake(id),
+            Err(err) => self.bury(id, End::Failed(err)),
         }
     }
 
@@ -306,16 +320,31 @@ impl RoundRobin {
         let Some(mut task) = e.task.take() else {
             return 0;
         };
-        for msg in e.inbox.drain(..) {
-            task.receive(msg);
-        }
-        let slice = crate::task::guarded(|| task.run(e.slice.min(budget).max(1)));
+        let inbox = std::mem::take(&mut e.inbox);
+        let slice = crate::task::guarded(|| {
+            for msg in inbox {
+                task.receive(msg);
+            }
+            task.run(e.slice.min(budget).max(1))
+        });
         // A slice that reports nothing used still counts, so that an
-        // `execute` always ends.
-        let used = slice.used.max(1);
-        e.stats.used += slice.used;
+        // `execute` always ends; what a task reports is trusted up to
+        // saturation.
+        let used = crate::task::charge(slice.used);
+        e.stats.used = e.stats.used.saturating_add(slice.used);
         e.stats.slices += 1;
-        let accepts = task.accepts_exceptions();
+        let (accepts, slice) =
+            match crate::task::catching("accepts_exceptions", || task.accepts_exceptions()) {
+                Ok(accepts) => (accepts, slice),
+                // The task is failed: its slice's outcome no longer counts.
+                Err(e) => (
+                    true,
+                    crate::Slice {
+                        used: slice.used,
+                        poll: Poll::Failed(e),
+                    },
+                ),
+            };
         e.task = Some(task);
         let kill_now = e.kill_pending && accepts;
         let runnable = matches!(slice.poll, Poll::Ready);
@@ -347,9 +376,19 @@ impl RoundRobin {
 
     fn kill_task(&mut self, id: TaskId) {
         if let Some(task) = self.tasks.get_mut(&id).and_then(|e| e.task.as_mut()) {
-            task.kill();
+            // Dead either way; a panic in its cleanup changes nothing.
+            let _ = crate::task::catching("kill", || task.kill());
         }
         self.bury(id, End::Killed);
+    }
+
+    /// Whether `id` can run now: a policy may hand back an id it was
+    /// never given, one it gave already, or one that died or blocked
+    /// since; those are skipped.
+    fn runnable(&self, id: TaskId) -> bool {
+        self.tasks.get(&id).is_some_and(|e| {
+            e.wait == Wait::None && e.task.is_some() && !matches!(e.status, TaskStatus::Dead(_))
+        })
     }
 
     fn is_live(&self, id: TaskId) -> bool {
@@ -378,9 +417,7 @@ impl Scheduler for RoundRobin {
         self.tasks.insert(id, entry);
         self.policy.insert(id, priority);
         self.policy.ready(id);
-        if let Some(cb) = self.callback.as_mut() {
-            cb(id, &TaskStatus::Virgin);
-        }
+        self.notify(id, &TaskStatus::Virgin);
         id
     }
 
@@ -440,11 +477,20 @@ impl Scheduler for RoundRobin {
         let mut report = Execution::default();
         self.collect_jobs();
         self.fire_timers();
-        while report.used < budget {
+        // A policy that keeps handing back ids that cannot run (stale,
+        // duplicated, made up) gets as many tries as there are tasks.
+        let mut misses = 0;
+        while report.used < budget && misses <= self.tasks.len() {
             let Some(id) = self.policy.pick() else {
                 break;
             };
-            report.used += self.run_slice(id, budget - report.used);
+            if !self.runnable(id) {
+                misses += 1;
+                continue;
+            }
+            misses = 0;
+            let used = self.run_slice(id, budget - report.used);
+            report.used = report.used.saturating_add(used);
             report.slices += 1;
             self.collect_jobs();
             self.fire_timers();

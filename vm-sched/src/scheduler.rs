@@ -68,14 +68,22 @@ pub trait Scheduler: Send {
     /// Live tasks (runnable or blocked).
     fn live(&self) -> usize;
 
-    /// Runs until no live task remains, `slice` units per `execute`,
-    /// waiting whenever every task is blocked. A task blocked on a
-    /// message that never comes would wait for ever; this returns once
-    /// nothing can wake anything.
+    /// Runs until no live task remains, `slice` units per `execute` (0
+    /// counts as 1), waiting whenever every task is blocked. A task
+    /// blocked on a message that never comes would wait for ever; this
+    /// returns once nothing can wake anything, or when runnable tasks are
+    /// not run (a policy that hands none out).
     fn run(&mut self, slice: u64) {
+        // A budget of 0 counts as 1: every round makes progress.
+        let slice = slice.max(1);
         loop {
             let e = self.execute(slice);
             if e.live == 0 {
+                return;
+            }
+            if e.slices == 0 && e.runnable > 0 && e.used == 0 {
+                // Runnable tasks that the policy does not hand out: no
+                // round will ever run them.
                 return;
             }
             if e.runnable == 0 {

@@ -136,6 +136,21 @@ pub(crate) fn panic_text(what: &str, p: &(dyn Any + Send)) -> String {
     }
 }
 
+/// Runs `f`, a call into a task's (or a callback's) code: a panic is the
+/// `Err` with its text ("`what` panicked: ..."), for the scheduler to
+/// fail the task with, instead of unwinding through the scheduler.
+pub(crate) fn catching<R>(what: &str, f: impl FnOnce() -> R) -> Result<R, TaskError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f))
+        .map_err(|p| TaskError::new(panic_text(what, &*p)))
+}
+
+/// What a slice that reported `used` units is charged: at least 1 (so
+/// that every `execute` ends) and at most 2^48 (no real slice comes near;
+/// a task reporting `u64::MAX` cannot overflow a scheduler's sums).
+pub(crate) fn charge(used: u64) -> u64 {
+    used.clamp(1, 1 << 48)
+}
+
 /// Runs a task's slice (`f`); a panic in the task's code fails the task
 /// instead of unwinding through the scheduler, on every scheduler alike.
 pub(crate) fn guarded(f: impl FnOnce() -> Slice) -> Slice {

@@ -10,6 +10,11 @@ use std::time::Duration;
 
 use crate::task::TaskId;
 
+/// The latest deadline: as far as a clock counting nanoseconds in a `u64`
+/// goes (584 years), where a [`ManualClock`](crate::ManualClock) that
+/// sleeps stops, so that a sleep of `Duration::MAX` ends there.
+pub(crate) const END_OF_TIME: Duration = Duration::from_nanos(u64::MAX);
+
 #[derive(Debug, Default)]
 pub(crate) struct Timers {
     heap: BinaryHeap<Reverse<(Duration, TaskId, u64)>>,
@@ -21,9 +26,10 @@ impl Timers {
     }
 
     /// Wakes `id` at `deadline` unless its wait generation moves past
-    /// `generation` first.
+    /// `generation` first. Deadlines past [`END_OF_TIME`] are due then.
     pub(crate) fn push(&mut self, deadline: Duration, id: TaskId, generation: u64) {
-        self.heap.push(Reverse((deadline, id, generation)));
+        self.heap
+            .push(Reverse((deadline.min(END_OF_TIME), id, generation)));
     }
 
     /// The next task due at `now` whose timer is still `current`.

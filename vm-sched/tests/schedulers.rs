@@ -310,3 +310,163 @@ fn a_panicking_task_fails_everywhere() {
         );
     }
 }
+
+/// What a hostile pass found: panics outside `run`, a misbehaving
+/// policy, a task that reports `u64::MAX` units, a sleep of
+/// `Duration::MAX`, a panicking status callback and a budget of 0 end
+/// well on every scheduler: no panic escapes, nothing hangs.
+#[test]
+fn hostile_tasks_policies_and_callbacks_end_well() {
+    use std::time::Duration;
+    use vm_sched::{Block, Job, Message, Policy, Poll, Slice, Task};
+
+    /// Panics in the method `at` names, once it is reached.
+    struct Bad {
+        at: &'static str,
+        step: u32,
+    }
+    impl Task for Bad {
+        fn run(&mut self, _budget: u64) -> Slice {
+            self.step += 1;
+            match (self.at, self.step) {
+                ("job_done", 1) => Slice {
+                    used: 1,
+                    poll: Poll::Blocked(Block::Offload(Job::new(|| Box::new(1u64) as Message))),
+                },
+                ("receive", 1) => Slice {
+                    used: 1,
+                    poll: Poll::Blocked(Block::Receive(None)),
+                },
+                ("huge", _) => Slice {
+                    used: u64::MAX,
+                    poll: if self.step > 3 {
+                        Poll::Finished
+                    } else {
+                        Poll::Ready
+                    },
+                },
+                ("sleep", 1) => Slice {
+                    used: 1,
+                    poll: Poll::Blocked(Block::Sleep(Duration::MAX)),
+                },
+                _ => Slice {
+                    used: 10,
+                    poll: if self.step > 5 {
+                        Poll::Finished
+                    } else {
+                        Poll::Ready
+                    },
+                },
+            }
+        }
+        fn receive(&mut self, _msg: Message) {
+            if self.at == "receive" {
+                panic!("receive");
+            }
+        }
+        fn job_done(&mut self, _out: Message) {
+            if self.at == "job_done" {
+                panic!("job_done");
+            }
+        }
+        fn accepts_exceptions(&self) -> bool {
+            if self.at == "accepts" {
+                panic!("accepts");
+            }
+            true
+        }
+        fn kill(&mut self) {
+            panic!("kill");
+        }
+    }
+
+    /// Hands out every id twice, and a made-up one in between.
+    #[derive(Default)]
+    struct Stutter(std::collections::VecDeque<TaskId>);
+    impl Policy for Stutter {
+        fn insert(&mut self, _id: TaskId, _priority: u32) {}
+        fn remove(&mut self, _id: TaskId) {}
+        fn ready(&mut self, id: TaskId) {
+            self.0.push_back(id);
+            self.0.push_back(id);
+        }
+        fn pick(&mut self) -> Option<TaskId> {
+            self.0.pop_front()
+        }
+        fn outcome(&mut self, _id: TaskId, _used: u64, _runnable: bool) {}
+        fn drain(&mut self) -> Vec<TaskId> {
+            self.0.drain(..).collect()
+        }
+    }
+
+    /// Never hands anything out.
+    struct Stuck;
+    impl Policy for Stuck {
+        fn insert(&mut self, _id: TaskId, _priority: u32) {}
+        fn remove(&mut self, _id: TaskId) {}
+        fn ready(&mut self, _id: TaskId) {}
+        fn pick(&mut self) -> Option<TaskId> {
+            None
+        }
+        fn outcome(&mut self, _id: TaskId, _used: u64, _runnable: bool) {}
+        fn drain(&mut self) -> Vec<TaskId> {
+            Vec::new()
+        }
+    }
+
+    for (name, make) in schedulers() {
+        let mut s = make();
+        s.on_status(Box::new(|_, _| panic!("a callback that panics")));
+        let ids: Vec<(&str, TaskId)> = ["receive", "job_done", "accepts", "huge", "sleep", "plain"]
+            .into_iter()
+            .map(|at| (at, s.insert(Box::new(Bad { at, step: 0 }), 0)))
+            .collect();
+        let (_, receiver) = ids[0];
+        s.deliver(receiver, Box::new(0u64)).unwrap();
+        s.run(0);
+        s.run(1_000);
+        for &(at, id) in &ids {
+            let status = s.status(id);
+            let expected_fail = matches!(at, "receive" | "job_done" | "accepts");
+            match status {
+                Some(TaskStatus::Dead(End::Failed(e))) if expected_fail => {
+                    assert!(e.message.contains("panicked"), "{name}: {at}: {e}");
+                }
+                Some(TaskStatus::Dead(End::Finished)) if !expected_fail => {}
+                other => panic!("{name}: {at}: {other:?}"),
+            }
+        }
+        // Kill whose cleanup panics: dead all the same.
+        let k = s.insert(
+            Box::new(Bad {
+                at: "plain",
+                step: 0,
+            }),
+            0,
+        );
+        assert!(s.kill(k), "{name}");
+        assert_eq!(s.status(k), Some(TaskStatus::Dead(End::Killed)), "{name}");
+        // A stuttering policy runs each task once per turn; a stuck one
+        // makes `run` return instead of spinning.
+        s.set_policy(Box::new(Stutter::default()));
+        let t = s.insert(
+            Box::new(Bad {
+                at: "plain",
+                step: 0,
+            }),
+            0,
+        );
+        s.run(1_000);
+        assert_eq!(s.status(t), Some(TaskStatus::Dead(End::Finished)), "{name}");
+        s.set_policy(Box::new(Stuck));
+        let u = s.insert(
+            Box::new(Bad {
+                at: "plain",
+                step: 0,
+            }),
+            0,
+        );
+        s.run(1_000);
+        assert_eq!(s.status(u), Some(TaskStatus::Virgin), "{name}");
+    }
+}

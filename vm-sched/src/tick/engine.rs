@@ -158,7 +158,10 @@ impl<T: ?Sized + TaskBox> Core<T> {
 
     fn notify(&mut self, id: TaskId, status: &TaskStatus) {
         if let Some(cb) = self.callback.as_mut() {
-            cb(id, status);
+            // A callback that panics is dropped: the scheduler goes on.
+            if crate::task::catching("status callback", || cb(id, status)).is_err() {
+                self.callback = None;
+            }
         }
     }
 
@@ -276,10 +279,13 @@ impl<T: ?Sized + TaskBox> Core<T> {
         self.jobs_in_flight -= 1;
         if let Some(e) = self.tasks.get_mut(&id) {
             if e.wait == Wait::Job {
-                if let Some(task) = e.task.as_mut() {
-                    task.job_done(out);
-                }
-                if self.wake(id) {
+                let handed = match e.task.as_mut() {
+                    Some(task) => crate::task::catching("job_done", || task.job_done(out)),
+                    None => Ok(()),
+                };
+                if let Err(err) = handed {
+                    self.bury(id, End::Failed(err));
+                } else if self.wake(id) {
                     self.counts.woken_internal += 1;
                 }
             }
@@ -368,16 +374,30 @@ impl<T: ?Sized + TaskBox> Core<T> {
             return None;
         };
         let mut task = e.task.take().expect("a runnable task is in its entry");
-        for msg in e.inbox.drain(..) {
-            task.receive(msg);
-        }
-        let slice = crate::task::guarded(|| task.run(e.slice.min(budget).max(1)));
+        let inbox = std::mem::take(&mut e.inbox);
+        let slice = crate::task::guarded(|| {
+            for msg in inbox {
+                task.receive(msg);
+            }
+            task.run(e.slice.min(budget).max(1))
+        });
         // A slice that reports nothing used still counts, so that an
         // `execute` always ends.
-        let used = slice.used.max(1);
-        e.stats.used += slice.used;
+        let used = crate::task::charge(slice.used);
+        e.stats.used = e.stats.used.saturating_add(slice.used);
         e.stats.slices += 1;
-        let accepts = task.accepts_exceptions();
+        let (accepts, slice) =
+            match crate::task::catching("accepts_exceptions", || task.accepts_exceptions()) {
+                Ok(accepts) => (accepts, slice),
+                // The task is failed: its slice's outcome no longer counts.
+                Err(e) => (
+                    true,
+                    crate::Slice {
+                        used: slice.used,
+                        poll: Poll::Failed(e),
+                    },
+                ),
+            };
         e.task = Some(task);
         let kill_now = e.kill_pending && accepts;
         self.tasks.insert(id, e);
@@ -447,7 +467,8 @@ impl<T: ?Sized + TaskBox> Core<T> {
             return;
         }
         if let Some(task) = self.tasks.get_mut(&id).and_then(|e| e.task.as_mut()) {
-            task.kill();
+            // Dead either way; a panic in its cleanup changes nothing.
+            let _ = crate::task::catching("kill", || task.kill());
         }
         self.bury(id, End::Killed);
     }
@@ -465,16 +486,24 @@ impl<T: ?Sized + TaskBox> Core<T> {
         let mut e = self.tasks.remove(&id)?;
         e.home.set(None);
         let mut task = e.task.take()?;
-        for msg in e.inbox.drain(..) {
-            task.receive(msg);
-        }
+        let inbox = std::mem::take(&mut e.inbox);
+        // The messages are the task's; one whose handing over panics is
+        // the task's business too (it comes back as it is).
+        let _ = crate::task::catching("receive", || {
+            inbox.into_iter().for_each(|m| task.receive(m))
+        });
         Some(task)
     }
 
     pub(crate) fn kill(&mut self, id: TaskId) -> bool {
         let Some(accepts) = self.with(id, |e| {
             let live = !matches!(e.status, TaskStatus::Dead(_));
-            live.then(|| e.task.as_ref().is_some_and(|t| t.accepts_exceptions()))
+            live.then(|| {
+                e.task.as_ref().is_none_or(|t| {
+                    crate::task::catching("accepts_exceptions", || t.accepts_exceptions())
+                        .unwrap_or(true)
+                })
+            })
         }) else {
             return false;
         };
@@ -524,15 +553,22 @@ impl<T: ?Sized + TaskBox> Core<T> {
             woken_internal: counts.woken_internal,
             ..Tick::default()
         };
-        let mut used = 0;
-        while tick.polled < self.tick_size && used < budget {
+        let mut used: u64 = 0;
+        // A policy that keeps handing back ids that cannot run gets as many
+        // tries as there are tasks.
+        let mut misses = 0;
+        while tick.polled < self.tick_size && used < budget && misses <= self.tasks.len() {
             let Some(id) = self.policy.pick() else {
                 break;
             };
-            if let Some((u, ended)) = self.run_slice(id, budget - used) {
-                tick.polled += 1;
-                tick.completed += usize::from(ended);
-                used += u;
+            match self.run_slice(id, budget - used) {
+                Some((u, ended)) => {
+                    misses = 0;
+                    tick.polled += 1;
+                    tick.completed += usize::from(ended);
+                    used = used.saturating_add(u);
+                }
+                None => misses += 1,
             }
         }
         tick.has_remaining = !lock(&self.ready).is_empty() || self.remote.pending();
@@ -544,7 +580,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
         self.fire_timers();
         while report.used < budget {
             let (tick, used) = self.tick(budget - report.used);
-            report.used += used;
+            report.used = report.used.saturating_add(used);
             report.slices += tick.polled as u64;
             self.fire_timers();
             if tick.polled == 0 {

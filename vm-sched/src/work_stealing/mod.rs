@@ -387,9 +387,7 @@ impl Scheduler for WorkStealing {
         self.tasks.insert(id, cell);
         self.policy.insert(id, priority);
         self.policy.ready(id);
-        if let Some(cb) = lock(&self.shared.callback).as_mut() {
-            cb(id, &TaskStatus::Virgin);
-        }
+        self.shared.notify(id, &TaskStatus::Virgin);
         id
     }
 
@@ -414,12 +412,15 @@ impl Scheduler for WorkStealing {
             st.at = At::Gone;
             st.generation += 1;
             let mut task = st.task.take().expect("no slice runs between executes");
-            if let Some(out) = st.job_output.take() {
-                task.job_done(out);
-            }
-            for msg in st.inbox.drain(..) {
-                task.receive(msg);
-            }
+            let (out, inbox) = (st.job_output.take(), std::mem::take(&mut st.inbox));
+            // What the task is owed goes to it; a panic there is the task's
+            // business (it comes back as it is).
+            let _ = crate::task::catching("receive", || {
+                if let Some(out) = out {
+                    task.job_done(out);
+                }
+                inbox.into_iter().for_each(|m| task.receive(m));
+            });
             task
         };
         self.policy.remove(id);
@@ -433,10 +434,13 @@ impl Scheduler for WorkStealing {
         };
         {
             let mut st = lock(&cell.state);
-            let accepts = st.task.as_ref().is_some_and(|t| t.accepts_exceptions());
+            let accepts = st.task.as_ref().is_none_or(|t| {
+                crate::task::catching("accepts_exceptions", || t.accepts_exceptions())
+                    .unwrap_or(true)
+            });
             if accepts {
                 if let Some(task) = st.task.as_mut() {
-                    task.kill();
+                    let _ = crate::task::catching("kill", || task.kill());
                 }
                 self.shared.bury(id, &mut st, End::Killed);
             } else {
@@ -470,10 +474,22 @@ impl Scheduler for WorkStealing {
         self.fire_timers();
         // The controller's runnable tasks enter the injector in the
         // policy's order.
-        while let Some(id) = self.policy.pick() {
-            if let Some(cell) = self.tasks.get(&id) {
-                self.shared.injector.push(Arc::clone(cell));
-                self.shared.queued.fetch_add(1, Ordering::SeqCst);
+        // A policy may hand back an id twice, or ids it was never given,
+        // for ever: each task enters once, and the picking stops after as
+        // many misses as there are tasks.
+        let mut entered = std::collections::HashSet::new();
+        let mut misses = 0;
+        while misses <= self.tasks.len() {
+            let Some(id) = self.policy.pick() else {
+                break;
+            };
+            match self.tasks.get(&id) {
+                Some(cell) if entered.insert(id) => {
+                    misses = 0;
+                    self.shared.injector.push(Arc::clone(cell));
+                    self.shared.queued.fetch_add(1, Ordering::SeqCst);
+                }
+                _ => misses += 1,
             }
         }
         self.shared.used.store(0, Ordering::SeqCst);

@@ -189,8 +189,17 @@ impl Shared {
             return;
         }
         st.status = status;
-        if let Some(cb) = lock(&self.callback).as_mut() {
-            cb(id, &st.status);
+        self.notify(id, &st.status);
+    }
+
+    /// Calls the status callback; one that panics is dropped, so that no
+    /// worker dies of it.
+    pub(super) fn notify(&self, id: TaskId, status: &TaskStatus) {
+        let mut callback = lock(&self.callback);
+        if let Some(cb) = callback.as_mut() {
+            if crate::task::catching("status callback", || cb(id, status)).is_err() {
+                *callback = None;
+            }
         }
     }
 
@@ -274,7 +283,11 @@ impl Shared {
 
     /// Sets a deadline for a task blocked under `generation`.
     pub(super) fn add_timer(&self, cell: Arc<Cell>, generation: u64, after: Duration) {
-        let deadline = self.clock.now().saturating_add(after);
+        let deadline = self
+            .clock
+            .now()
+            .saturating_add(after)
+            .min(crate::timers::END_OF_TIME);
         lock(&self.timers).push(Reverse(Timer {
             deadline,
             generation,

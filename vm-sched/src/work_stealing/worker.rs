@@ -268,23 +268,34 @@ fn run_slice(
     });
     // A slice that reports nothing used still counts, so that an
     // `execute` always ends.
-    let charged = slice.used.max(1);
+    let charged = crate::task::charge(slice.used);
     shared.settle(budget, charged);
     shared.used.fetch_add(charged, Ordering::SeqCst);
     shared.slices.fetch_add(1, Ordering::SeqCst);
     shared.counters[index]
         .slices
         .fetch_add(1, Ordering::Relaxed);
-    let accepts = task.accepts_exceptions();
+    let (accepts, slice) =
+        match crate::task::catching("accepts_exceptions", || task.accepts_exceptions()) {
+            Ok(accepts) => (accepts, slice),
+            // The task is failed: its slice's outcome no longer counts.
+            Err(e) => (
+                true,
+                crate::Slice {
+                    used: slice.used,
+                    poll: Poll::Failed(e),
+                },
+            ),
+        };
 
     let after = {
         let mut st = lock(&cell.state);
-        st.stats.used += slice.used;
+        st.stats.used = st.stats.used.saturating_add(slice.used);
         st.stats.slices += 1;
         st.task = Some(task);
         if st.kill_pending && accepts {
             if let Some(task) = st.task.as_mut() {
-                task.kill();
+                let _ = crate::task::catching("kill", || task.kill());
             }
             shared.bury(cell.id, &mut st, End::Killed);
             After::Nothing
