@@ -21,8 +21,11 @@
 //! (`vm run ...` is this command; a script named `run` is run with
 //! `vm ./run` or `vm -- run`.)
 
+use std::collections::HashMap;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use vm_sched::{
@@ -118,15 +121,21 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
         usage("'--workers' is for '--sched ws'");
         return ExitCode::FAILURE;
     }
+    // Every task gets exactly `--slice` instructions per slice: the
+    // schedulers' default and longest slice are set to it.
+    let slice = o.slice.unwrap_or(DEFAULT_SLICE);
     let mut ws = None;
+    let mut workers = 1;
     let mut sched: Box<dyn Scheduler> = match o.sched.as_str() {
-        "rr" => Box::new(RoundRobin::new()),
-        "tick" => Box::new(TickScheduler::new()),
+        "rr" => Box::new(RoundRobin::new().with_slices(slice, slice)),
+        "tick" => Box::new(TickScheduler::new().with_slices(slice, slice)),
         "ws" => {
             let s = match o.workers {
                 Some(n) => WorkStealing::new(usize::try_from(n).unwrap_or(usize::MAX)),
                 None => WorkStealing::default(),
-            };
+            }
+            .with_slices(slice, slice);
+            workers = s.workers();
             // The statistics of the workers are read at the end.
             let stats = s.stats_handle();
             ws = Some(stats);
@@ -139,15 +148,23 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Failures are reported as they happen.
-    sched.on_status(Box::new(|_, status| {
+    // Failures are reported as they happen, named by their program when
+    // the message does not say where it comes from.
+    let names: Arc<Mutex<HashMap<TaskId, String>>> = Arc::default();
+    let names_seen = Arc::clone(&names);
+    sched.on_status(Box::new(move |id, status| {
         if let TaskStatus::Dead(End::Failed(e)) = status {
-            eprintln!("{PROGNAME}: {e}");
+            let names = names_seen.lock().unwrap_or_else(PoisonError::into_inner);
+            let name = names.get(&id).map_or("?", String::as_str);
+            let text = if e.message.starts_with(&format!("{name}:")) {
+                e.to_string()
+            } else {
+                format!("{name}: {e}")
+            };
+            let _ = writeln!(std::io::stderr(), "{PROGNAME}: {text}");
         }
     }));
     let memory_limit = memory_limit_bytes(o.memory_limit);
-    let slice = o.slice.unwrap_or(DEFAULT_SLICE);
-    let priority = u32::try_from(slice).unwrap_or(0);
     let mut failed = false;
     let mut tasks: Vec<TaskId> = Vec::new();
     for file in &o.files {
@@ -170,9 +187,16 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
         let vm = task.vm();
         vm.set_instruction_limit(o.instruction_limit);
         vm.set_memory_limit(memory_limit);
-        tasks.push(sched.insert(Box::new(task), priority));
+        let id = sched.insert(Box::new(task), 0);
+        names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, file.clone());
+        tasks.push(id);
     }
-    let interrupted = run_until_done_or_interrupted(sched.as_mut(), slice, tasks.len());
+    // Each execute gives every task (or every worker) a slice.
+    let budget = slice.saturating_mul(tasks.len().max(workers).max(1) as u64);
+    let interrupted = run_until_done_or_interrupted(sched.as_mut(), budget);
     if interrupted {
         eprintln!("{PROGNAME}: interrupted");
     }
@@ -203,7 +227,7 @@ extern "C" fn on_interrupt(_signal: libc::c_int) {
 
 /// Runs the scheduler until no task can run any more, or an interrupt
 /// comes (true then).
-fn run_until_done_or_interrupted(sched: &mut dyn Scheduler, slice: u64, tasks: usize) -> bool {
+fn run_until_done_or_interrupted(sched: &mut dyn Scheduler, budget: u64) -> bool {
     let handler = on_interrupt as extern "C" fn(libc::c_int);
     // SAFETY: the handler only stores to an atomic, which is
     // async-signal-safe.
@@ -211,7 +235,6 @@ fn run_until_done_or_interrupted(sched: &mut dyn Scheduler, slice: u64, tasks: u
         libc::signal(libc::SIGINT, handler as libc::sighandler_t);
         libc::signal(libc::SIGTERM, handler as libc::sighandler_t);
     }
-    let budget = slice.saturating_mul(tasks.max(1) as u64);
     loop {
         let e = sched.execute(budget);
         if INTERRUPTED.load(Ordering::SeqCst) {
@@ -230,11 +253,18 @@ fn run_until_done_or_interrupted(sched: &mut dyn Scheduler, slice: u64, tasks: u
     }
 }
 
-/// Each task's counters, as a table on standard error.
+/// Each task's counters, as a table on standard error (write errors
+/// ignored: a closed pipe ends the table, not the command).
 fn print_stats(sched: &dyn Scheduler, tasks: &[TaskId]) {
-    eprintln!(
+    let _ = writeln!(
+        std::io::stderr(),
         "{:>4}  {:<24} {:<10} {:>14} {:>8} {:>6}",
-        "task", "name", "status", "instructions", "slices", "blocks"
+        "task",
+        "name",
+        "status",
+        "instructions",
+        "slices",
+        "blocks"
     );
     for &id in tasks {
         let status = match sched.status(id) {
@@ -247,7 +277,8 @@ fn print_stats(sched: &dyn Scheduler, tasks: &[TaskId]) {
         };
         let stats = sched.stats(id).unwrap_or_default();
         let name = sched.name(id).unwrap_or_default();
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "{:>4}  {:<24} {:<10} {:>14} {:>8} {:>6}",
             id.get(),
             name,
@@ -261,12 +292,19 @@ fn print_stats(sched: &dyn Scheduler, tasks: &[TaskId]) {
 
 /// Each worker's counters, as a table on standard error.
 fn print_worker_stats(workers: &[vm_sched::WorkerStats]) {
-    eprintln!(
+    let mut err = std::io::stderr();
+    // A closed standard error (`| head`) ends the table, not the command.
+    let _ = writeln!(
+        err,
         "{:>6}  {:>8} {:>6} {:>6}",
         "worker", "slices", "steals", "parks"
     );
     for (i, w) in workers.iter().enumerate() {
-        eprintln!("{:>6}  {:>8} {:>6} {:>6}", i, w.slices, w.steals, w.parks);
+        let _ = writeln!(
+            err,
+            "{:>6}  {:>8} {:>6} {:>6}",
+            i, w.slices, w.steals, w.parks
+        );
     }
 }
 

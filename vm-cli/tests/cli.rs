@@ -681,6 +681,29 @@ fn run_runs_several_programs_under_a_scheduler() {
     // All programs succeeding: status 0; a missing file: 1.
     let ok = vm().args(["run", &a, &d]).output().unwrap();
     assert_eq!(ok.status.code(), Some(0));
+    // `--slice` is exact, however long; a failure without a position
+    // is named by its program.
+    let long = vm()
+        .args(["run", "--slice", "2000000", "--stats", &a])
+        .output()
+        .unwrap();
+    let table = text(&long.stderr);
+    let row = table
+        .lines()
+        .find(|l| l.contains("a.lua"))
+        .unwrap_or_default();
+    assert_eq!(row.split_whitespace().nth(4), Some("1"), "{table}");
+    let m = write("m.lua", "local t = {} for i = 1, 1e8 do t[i] = i end");
+    let mem = vm()
+        .args(["run", "--memory-limit", "1M", &m, &a])
+        .output()
+        .unwrap();
+    assert_eq!(mem.status.code(), Some(1));
+    assert!(
+        text(&mem.stderr).contains(&format!("vm: {m}: not enough memory")),
+        "{}",
+        text(&mem.stderr)
+    );
     let missing = vm()
         .args(["run", &a, "/nonexistent/x.lua"])
         .output()

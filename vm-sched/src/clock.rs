@@ -39,9 +39,11 @@ impl Clock for SystemClock {
 }
 
 /// A clock that moves only when told to ([`ManualClock::advance`]) or
-/// when a scheduler waits on it: sleeping advances it at once, so a
-/// program of sleeping tasks runs without waiting and in the same order
-/// every time. Clones share the time.
+/// when a scheduler waits on it for a timer: sleeping advances it at
+/// once, so a program of sleeping tasks runs without waiting and in the
+/// same order every time. (A scheduler that may be woken from outside
+/// too, by a job in flight or a held waker, waits for that in real time
+/// first.) Clones share the time; it saturates at 584 years.
 #[derive(Clone, Debug, Default)]
 pub struct ManualClock {
     nanos: Arc<AtomicU64>,

@@ -101,7 +101,9 @@ impl LuaTask {
         })
     }
 
-    /// The task's VM (to read its globals after it ran, say).
+    /// The task's VM: to set it up before inserting the task, or to read
+    /// its globals after [`Scheduler::remove`](crate::Scheduler::remove)
+    /// gave the task back (a scheduler owns the tasks it runs).
     pub fn vm(&mut self) -> &mut Vm {
         &mut self.vm
     }

@@ -18,8 +18,9 @@ pub trait Scheduler: Send {
     /// Removes a live task and returns it with its state intact, for
     /// another scheduler to continue it: messages not handed over yet go
     /// to it first ([`Task::receive`]), and a job it offloaded is waited
-    /// for and handed over ([`Task::job_done`]). A blocked task reports
-    /// its block again when it next runs. `None` for a dead or unknown id.
+    /// for and handed over ([`Task::job_done`]): this blocks until the job
+    /// ends, however long it takes. A blocked task reports its block again
+    /// when it next runs. `None` for a dead or unknown id.
     fn remove(&mut self, id: TaskId) -> Option<Box<dyn Task>>;
 
     /// Ends a live task ([`Task::kill`]); it goes to the dead list. A task

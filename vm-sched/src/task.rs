@@ -9,8 +9,10 @@ use std::any::Any;
 use std::fmt;
 use std::time::Duration;
 
-/// A message between tasks: any value that can cross threads. Lua agents
-/// send deep copies of Lua values; a Rust task may send anything.
+/// A message between tasks: any value that can cross threads (agents, a
+/// later step, will send deep copies of Lua values). A task has no handle
+/// on its scheduler: the driver routes messages with
+/// [`Scheduler::deliver`](crate::Scheduler::deliver).
 pub type Message = Box<dyn Any + Send>;
 
 /// Something a scheduler runs, one slice at a time.
@@ -20,7 +22,8 @@ pub type Message = Box<dyn Any + Send>;
 /// another scheduler with its state intact.
 pub trait Task: Send {
     /// Runs for at most about `budget` units and reports what happened.
-    /// A panic here fails the task ("task panicked: ..."), on every
+    /// A panic here, or in any other method of the task, fails the task
+    /// ("task panicked: ...", "receive panicked: ...") on every
     /// scheduler; the others go on.
     fn run(&mut self, budget: u64) -> Slice;
 
@@ -222,7 +225,9 @@ pub enum TaskStatus {
     /// Waiting for a message, a timer or an offloaded job.
     Blocking,
     /// Ended: it finished, failed or was killed. A dead task stays on the
-    /// scheduler's dead list, with its statistics, until released.
+    /// scheduler's dead list, with its statistics and the task itself
+    /// (a Lua task's whole VM), until released
+    /// ([`Scheduler::release`](crate::Scheduler::release)).
     Dead(End),
 }
 

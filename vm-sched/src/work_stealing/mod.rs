@@ -143,7 +143,12 @@ pub const INJECTOR_INTERVAL: u64 = 8;
 /// deque per worker, a global injector; tasks move between workers
 /// between slices, and idle workers park (never spin). `execute(budget)`
 /// runs the workers until the budget is spent or nothing can run, and
-/// returns with every worker parked.
+/// returns with every worker parked; a slice gets at most its task's
+/// slice and a worker's share of the budget (`budget / workers`, so that
+/// one long slice cannot hold the whole budget while the others idle).
+/// The [`Policy`] orders the tasks as they enter the global injector at
+/// the start of an `execute`; inside it the order is the deques' and the
+/// stealing's, and `Policy::outcome` is not called.
 ///
 /// ```
 /// use vm_sched::{End, Message, Poll, Scheduler, Slice, Task, TaskStatus, WorkStealing};
