@@ -197,8 +197,50 @@ pub(crate) fn plain_error(vm: &mut Vm, msg: &str) -> LuaError {
 /// is converted, as `luaB_print` does. State: the index of the next
 /// argument, in the slot above the arguments; each argument is a phase.
 fn print(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    if let Some(line) = plain_line(vm, args)? {
+        let _ = std::io::stdout().lock().write_all(&line);
+        return Ok(Step::Return(0));
+    }
     vm.push(Value::Int(0));
     print_run(vm, args)
+}
+
+/// The longest line `print` builds before writing it.
+const PLAIN_LINE_MAX: usize = 1 << 16;
+
+/// The common case of `print`: arguments that are strings, numbers,
+/// booleans or nil, none with a `__tostring`, and a short line. It is
+/// written with one write, so that the lines of programs printing on
+/// several threads (a work-stealing scheduler's) do not mix. `None`: the
+/// general path, an argument at a time.
+fn plain_line(vm: &mut Vm, args: Args) -> LuaResult<Option<Vec<u8>>> {
+    let mut line = Vec::new();
+    for i in 1..=args.len() {
+        let v = vm.arg(args, i);
+        if !vm.metamethod(v, vm_core::Tm::ToString).is_nil() {
+            return Ok(None);
+        }
+        if i > 1 {
+            line.push(b'\t');
+        }
+        match v {
+            Value::Str(_) => {
+                let bytes = vm.str_bytes(v).unwrap_or_default();
+                if line.len() + bytes.len() > PLAIN_LINE_MAX {
+                    return Ok(None);
+                }
+                line.extend_from_slice(bytes);
+                // Written out: paid for as `io.write` pays.
+                vm.charge_scan(v)?;
+            }
+            Value::Int(_) | Value::Num(_) => line.extend_from_slice(vm.to_display(v).as_bytes()),
+            Value::Bool(b) => line.extend_from_slice(if b { b"true" } else { b"false" }),
+            Value::Nil => line.extend_from_slice(b"nil"),
+            _ => return Ok(None),
+        }
+    }
+    line.push(b'\n');
+    Ok(Some(line))
 }
 
 fn print_k(vm: &mut Vm, args: Args, _status: Status, ctx: i64) -> LuaResult<Step> {

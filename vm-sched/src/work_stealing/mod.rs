@@ -376,6 +376,7 @@ impl Scheduler for WorkStealing {
         self.next_id += 1;
         let cell = Arc::new(Cell {
             id,
+            priority,
             slice: self.slice_for(priority),
             name: task.name().to_string(),
             state: Mutex::new(CellState {
@@ -596,8 +597,7 @@ impl Scheduler for WorkStealing {
             .collect();
         ids.sort_unstable();
         for &id in &ids {
-            let priority = u32::try_from(self.tasks[&id].slice).unwrap_or(u32::MAX);
-            policy.insert(id, priority);
+            policy.insert(id, self.tasks[&id].priority);
         }
         for id in order {
             policy.ready(id);

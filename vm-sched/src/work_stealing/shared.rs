@@ -30,7 +30,8 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// One task and what the scheduler knows of it.
 pub(super) struct Cell {
     pub(super) id: TaskId,
-    /// Its slice in units (from the priority).
+    /// The priority it was inserted with, and the slice in units it gives.
+    pub(super) priority: u32,
     pub(super) slice: u64,
     /// Its name ([`Task::name`](crate::Task::name)), taken at insertion.
     pub(super) name: String,
