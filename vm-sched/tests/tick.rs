@@ -1034,3 +1034,26 @@ fn the_local_scheduler_runs_tasks_that_hold_an_rc() {
     assert_eq!(other.status(id2), Some(TaskStatus::Dead(End::Finished)));
     assert_eq!(seen.borrow()[4..], [2, 1, 1_009, 0]);
 }
+
+/// A `Stealer` that outlives its scheduler takes nothing (a hostile pass
+/// saw it hand out the dropped scheduler's tasks).
+#[test]
+fn a_stealer_outliving_its_scheduler_takes_nothing() {
+    struct Idle;
+    impl vm_sched::Task for Idle {
+        fn run(&mut self, _budget: u64) -> vm_sched::Slice {
+            vm_sched::Slice::ready(1)
+        }
+        fn receive(&mut self, _msg: vm_sched::Message) {}
+    }
+    let mut victim = vm_sched::TickScheduler::new();
+    for _ in 0..4 {
+        vm_sched::Scheduler::insert(&mut victim, Box::new(Idle), 0);
+    }
+    let stealer = victim.stealer();
+    assert_eq!(stealer.ready(), 4);
+    drop(victim);
+    assert_eq!(stealer.ready(), 0);
+    let mut thief = vm_sched::TickScheduler::new();
+    assert_eq!(thief.steal_from(&stealer), 0);
+}

@@ -90,6 +90,11 @@ pub(crate) struct Core<T: ?Sized + TaskBox> {
 impl<T: ?Sized + TaskBox> Drop for Core<T> {
     fn drop(&mut self) {
         self.remote.close();
+        // The runnable tasks go with the scheduler: a `Stealer` that
+        // outlives it finds nothing to take (the tasks are dropped here,
+        // taken out of the lock first, as a task's drop may be long).
+        let ready = std::mem::take(&mut *lock(&self.ready));
+        drop(ready);
     }
 }
 
@@ -462,15 +467,18 @@ impl<T: ?Sized + TaskBox> Core<T> {
         }
     }
 
-    fn kill_task(&mut self, id: TaskId) {
+    /// Kills `id`; false when it is not this scheduler's any more (a
+    /// `Stealer` took it meanwhile).
+    fn kill_task(&mut self, id: TaskId) -> bool {
         if !self.own(id) {
-            return;
+            return false;
         }
         if let Some(task) = self.tasks.get_mut(&id).and_then(|e| e.task.as_mut()) {
             // Dead either way; a panic in its cleanup changes nothing.
             let _ = crate::task::catching("kill", || task.kill());
         }
         self.bury(id, End::Killed);
+        true
     }
 
     pub(crate) fn remove(&mut self, id: TaskId) -> Option<Box<T>> {
@@ -509,10 +517,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
         };
         match accepts {
             None => false,
-            Some(true) => {
-                self.kill_task(id);
-                true
-            }
+            Some(true) => self.kill_task(id),
             Some(false) => {
                 self.with_mut(id, |e| e.kill_pending = true);
                 true
