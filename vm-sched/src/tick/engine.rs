@@ -98,6 +98,10 @@ impl<T: ?Sized + TaskBox> Drop for Core<T> {
     }
 }
 
+/// Ids that cannot run a tick skips, beyond the number of tasks, before
+/// it gives up on its policy (see `tick`).
+const STALE_MARGIN: usize = 4096;
+
 fn lock<M>(m: &Mutex<M>) -> MutexGuard<'_, M> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -559,10 +563,16 @@ impl<T: ?Sized + TaskBox> Core<T> {
             ..Tick::default()
         };
         let mut used: u64 = 0;
-        // A policy that keeps handing back ids that cannot run gets as many
-        // tries as there are tasks.
+        // Ids that cannot run are skipped: legitimately those of tasks a
+        // `Stealer` took (the policy still holds them; counting them
+        // tightly made two schedulers stealing from each other pass tasks
+        // back and forth without running them), or a misbehaving policy's,
+        // which gets the tasks' number plus a margin of tries per tick.
         let mut misses = 0;
-        while tick.polled < self.tick_size && used < budget && misses <= self.tasks.len() {
+        while tick.polled < self.tick_size
+            && used < budget
+            && misses <= self.tasks.len() + STALE_MARGIN
+        {
             let Some(id) = self.policy.pick() else {
                 break;
             };
