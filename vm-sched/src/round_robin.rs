@@ -321,30 +321,8 @@ impl RoundRobin {
             return 0;
         };
         let inbox = std::mem::take(&mut e.inbox);
-        let slice = crate::task::guarded(|| {
-            for msg in inbox {
-                task.receive(msg);
-            }
-            task.run(e.slice.min(budget).max(1))
-        });
-        // A slice that reports nothing used still counts, so that an
-        // `execute` always ends; what a task reports is trusted up to
-        // saturation.
-        let used = crate::task::charge(slice.used);
-        e.stats.used = e.stats.used.saturating_add(slice.used);
-        e.stats.slices += 1;
-        let (accepts, slice) =
-            match crate::task::catching("accepts_exceptions", || task.accepts_exceptions()) {
-                Ok(accepts) => (accepts, slice),
-                // The task is failed: its slice's outcome no longer counts.
-                Err(e) => (
-                    true,
-                    crate::Slice {
-                        used: slice.used,
-                        poll: Poll::Failed(e),
-                    },
-                ),
-            };
+        let (used, slice, accepts) =
+            crate::task::run_slice(&mut *task, inbox, e.slice.min(budget), &mut e.stats);
         e.task = Some(task);
         let kill_now = e.kill_pending && accepts;
         let runnable = matches!(slice.poll, Poll::Ready);

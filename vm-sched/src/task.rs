@@ -154,6 +154,42 @@ pub(crate) fn charge(used: u64) -> u64 {
     used.clamp(1, 1 << 48)
 }
 
+/// One slice of `task`, for the single-threaded schedulers: hands over
+/// the messages of `inbox`, runs the task for at most `slice` units, asks
+/// whether it accepts exceptions now, and counts the slice in `stats`. A
+/// panic in any of that fails the task. Returns the units to charge, the
+/// slice (failed if asking panicked) and whether it accepts exceptions.
+pub(crate) fn run_slice<T: crate::LocalTask + ?Sized>(
+    task: &mut T,
+    inbox: std::collections::VecDeque<Message>,
+    slice: u64,
+    stats: &mut TaskStats,
+) -> (u64, Slice, bool) {
+    let ran = guarded(|| {
+        for msg in inbox {
+            task.receive(msg);
+        }
+        task.run(slice.max(1))
+    });
+    // A slice that reports nothing used still counts, so that an
+    // `execute` always ends; what a task reports is trusted up to
+    // saturation.
+    stats.used = stats.used.saturating_add(ran.used);
+    stats.slices += 1;
+    match catching("accepts_exceptions", || task.accepts_exceptions()) {
+        Ok(accepts) => (charge(ran.used), ran, accepts),
+        // The task is failed: its slice's outcome no longer counts.
+        Err(e) => (
+            charge(ran.used),
+            Slice {
+                used: ran.used,
+                poll: Poll::Failed(e),
+            },
+            true,
+        ),
+    }
+}
+
 /// Runs a task's slice (`f`); a panic in the task's code fails the task
 /// instead of unwinding through the scheduler, on every scheduler alike.
 pub(crate) fn guarded(f: impl FnOnce() -> Slice) -> Slice {

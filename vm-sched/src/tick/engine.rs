@@ -384,29 +384,8 @@ impl<T: ?Sized + TaskBox> Core<T> {
         };
         let mut task = e.task.take().expect("a runnable task is in its entry");
         let inbox = std::mem::take(&mut e.inbox);
-        let slice = crate::task::guarded(|| {
-            for msg in inbox {
-                task.receive(msg);
-            }
-            task.run(e.slice.min(budget).max(1))
-        });
-        // A slice that reports nothing used still counts, so that an
-        // `execute` always ends.
-        let used = crate::task::charge(slice.used);
-        e.stats.used = e.stats.used.saturating_add(slice.used);
-        e.stats.slices += 1;
-        let (accepts, slice) =
-            match crate::task::catching("accepts_exceptions", || task.accepts_exceptions()) {
-                Ok(accepts) => (accepts, slice),
-                // The task is failed: its slice's outcome no longer counts.
-                Err(e) => (
-                    true,
-                    crate::Slice {
-                        used: slice.used,
-                        poll: Poll::Failed(e),
-                    },
-                ),
-            };
+        let (used, slice, accepts) =
+            crate::task::run_slice(&mut *task, inbox, e.slice.min(budget), &mut e.stats);
         e.task = Some(task);
         let kill_now = e.kill_pending && accepts;
         self.tasks.insert(id, e);
