@@ -346,7 +346,8 @@ fn run_command(vm: &mut Vm, opts: &Options, argv: &[String]) -> bool {
 mod tests {
     use super::*;
 
-    fn argv(s: &[&str]) -> Vec<String> {
+    /// An argument vector (shared with `sched`'s tests).
+    pub(crate) fn argv(s: &[&str]) -> Vec<String> {
         s.iter().map(|a| a.to_string()).collect()
     }
 

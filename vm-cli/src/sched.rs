@@ -311,10 +311,7 @@ fn print_worker_stats(workers: &[vm_sched::WorkerStats]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn argv(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| s.to_string()).collect()
-    }
+    use crate::tests::argv;
 
     #[test]
     fn options_parse() {

@@ -117,6 +117,26 @@ pub struct Execution {
     pub wakeable: bool,
 }
 
+/// Moves a scheduler's tasks from `old` to `new`: every live task
+/// (`(id, priority)`, inserted in id order) and the runnable ones in
+/// `old`'s order (what [`Scheduler::set_policy`] does).
+pub(crate) fn replace_policy(
+    old: &mut Box<dyn Policy>,
+    mut new: Box<dyn Policy>,
+    live: impl Iterator<Item = (TaskId, u32)>,
+) {
+    let order = old.drain();
+    let mut live: Vec<(TaskId, u32)> = live.collect();
+    live.sort_unstable();
+    for (id, priority) in live {
+        new.insert(id, priority);
+    }
+    for id in order {
+        new.ready(id);
+    }
+    *old = new;
+}
+
 /// The order in which runnable tasks get their slices: which one runs
 /// next, told of each task's arrival, departure and slice outcome
 /// (the SchemeStation scheduler's policy callbacks).

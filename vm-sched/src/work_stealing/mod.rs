@@ -587,22 +587,13 @@ impl Scheduler for WorkStealing {
         *lock(&self.shared.callback) = Some(callback);
     }
 
-    fn set_policy(&mut self, mut policy: Box<dyn Policy>) {
-        let order = self.policy.drain();
-        let mut ids: Vec<TaskId> = self
+    fn set_policy(&mut self, policy: Box<dyn Policy>) {
+        let live = self
             .tasks
             .iter()
             .filter(|(_, c)| lock(&c.state).at.is_live())
-            .map(|(&id, _)| id)
-            .collect();
-        ids.sort_unstable();
-        for &id in &ids {
-            policy.insert(id, self.tasks[&id].priority);
-        }
-        for id in order {
-            policy.ready(id);
-        }
-        self.policy = policy;
+            .map(|(&id, c)| (id, c.priority));
+        crate::scheduler::replace_policy(&mut self.policy, policy, live);
     }
 
     fn live(&self) -> usize {
