@@ -504,6 +504,21 @@ impl Vm {
         r
     }
 
+    /// One run of the interpreter on the running thread, anchored as
+    /// `run_anchored` anchors it, without the safe point and the checks
+    /// that it makes before (the caller made them): its frames may stop
+    /// at anything, which `run_anchored` then takes over.
+    #[inline]
+    pub(crate) fn execute_anchored(&mut self, anchor: ThreadRef, stop: usize) -> LuaResult<()> {
+        let outer = (self.anchor, self.anchor_stop);
+        (self.anchor, self.anchor_stop) = (anchor, stop);
+        self.set_exec_floor();
+        let r = self.execute();
+        (self.anchor, self.anchor_stop) = outer;
+        self.set_exec_floor();
+        r
+    }
+
     /// Recomputes `exec_floor` for the running thread.
     #[inline]
     pub(crate) fn set_exec_floor(&mut self) {

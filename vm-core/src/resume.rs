@@ -60,6 +60,9 @@ impl Vm {
     /// Makes `t` the running thread: the current one goes back to its arena
     /// slot, `t`'s state moves into `Vm::th`.
     pub(crate) fn switch_to(&mut self, t: ThreadRef) {
+        if t == self.cur {
+            return;
+        }
         assert!(self.heap.threads.contains_key(t), "switch to a dead thread");
         // SAFETY: just checked.
         unsafe { self.switch_to_live(t) }
@@ -514,8 +517,8 @@ impl Vm {
 
     /// Called before an instruction or a native start when the fuel is
     /// spent: true (and the loop must stop) when this run can be suspended.
-    #[cold]
-    #[inline(never)]
+    /// (A driver slicing a run comes here at every slice.)
+    #[inline]
     pub(crate) fn out_of_fuel(&mut self) -> bool {
         if self.n_ccalls == 0 && self.suspendable {
             self.suspend = Some(Suspend::OutOfFuel);
@@ -686,6 +689,22 @@ impl Vm {
             0
         };
         self.suspendable = true;
+        let raise = match raise {
+            // A driver slicing a long run comes here at every slice: go
+            // straight into the interpreter and, when it stops for the
+            // budget, straight back (`run_unprotected`'s loop takes over
+            // wherever it stopped for anything else).
+            None if self.heap.debt < self.gc.threshold => match self.execute_anchored(t, stop) {
+                Ok(()) if matches!(self.suspend, Some(Suspend::OutOfFuel)) => {
+                    self.suspendable = false;
+                    self.suspend = None;
+                    return Ok(self.park(t, Outcome::OutOfFuel));
+                }
+                Ok(()) => None,
+                Err(e) => Some(e),
+            },
+            raise => raise,
+        };
         let mut r = self.run_anchored_from(t, stop, raise);
         // An error leaving the main task runs its pending `__close`
         // handlers under the budget too (`closethread`), then leaves again.
@@ -704,14 +723,8 @@ impl Vm {
     fn drive_end(&mut self, t: ThreadRef, r: LuaResult<()>) -> LuaResult<Outcome> {
         let out = match r {
             Ok(()) => match self.suspend.take() {
-                Some(Suspend::OutOfFuel) => {
-                    self.parked.insert(t, self.cur);
-                    Ok(Outcome::OutOfFuel)
-                }
-                Some(Suspend::Offload(job)) => {
-                    self.parked.insert(t, self.cur);
-                    Ok(Outcome::Offload(job))
-                }
+                Some(Suspend::OutOfFuel) => return Ok(self.park(t, Outcome::OutOfFuel)),
+                Some(Suspend::Offload(job)) => return Ok(self.park(t, Outcome::Offload(job))),
                 Some(Suspend::Yield(n)) => Ok(Outcome::Yield(self.take_top(n))),
                 None => {
                     // The results run from the called function's slot (the
@@ -745,8 +758,7 @@ impl Vm {
                 }
             }
         };
-        // Statuses are already right: dead, suspended after a yield, or
-        // running at the top of a parked chain.
+        // Statuses are already right: dead, or suspended after a yield.
         self.switch_to(self.main);
         // No interpreter runs now: a stack left large by a deep run (or a
         // stack overflow) goes back, as PUC's `luaD_shrinkstack` does, and
@@ -761,11 +773,31 @@ impl Vm {
                 Ok(_) => self.run_finalizers(),
             }
         }
+        self.end_slice();
+        out.map_err(|e| self.escaped(e))
+    }
+
+    /// Parks the chain that driven thread `t` runs (its threads keep their
+    /// frames; the one running now stays running, at the top) and ends
+    /// the driven run with `out`.
+    fn park(&mut self, t: ThreadRef, out: Outcome) -> Outcome {
+        self.parked.insert(t, self.cur);
+        self.switch_to(self.main);
+        if self.th.frames.is_empty() {
+            // A coroutine was driven: the main thread is idle (`drive_end`).
+            self.th.shrink();
+            self.run_finalizers();
+        }
+        self.end_slice();
+        out
+    }
+
+    /// Records the fuel the driven run used and lifts its budget.
+    fn end_slice(&mut self) {
         let used = self.slice_fuel.saturating_sub(self.real_fuel());
         self.last_fuel_used = u64::try_from(used).unwrap_or(0);
         self.slice_fuel = i64::MAX;
         self.set_budget(i64::MAX);
-        out.map_err(|e| self.escaped(e))
     }
 
     /// Cancels a run: the call [`Vm::start`] left suspended on the main

@@ -689,6 +689,7 @@ impl Parked {
     }
 
     /// The top of `root`'s parked chain.
+    #[inline]
     pub(crate) fn get(&self, root: ThreadRef) -> Option<ThreadRef> {
         if root == self.main {
             self.main_top
@@ -697,6 +698,7 @@ impl Parked {
         }
     }
 
+    #[inline]
     pub(crate) fn remove(&mut self, root: ThreadRef) -> Option<ThreadRef> {
         if root == self.main {
             self.main_top.take()
@@ -705,6 +707,7 @@ impl Parked {
         }
     }
 
+    #[inline]
     pub(crate) fn insert(&mut self, root: ThreadRef, top: ThreadRef) {
         if root == self.main {
             self.main_top = Some(top);

@@ -1,11 +1,14 @@
 //! Scheduler benchmarks (`cargo xtask bench` runs this): what slicing
-//! costs a CPU-bound Lua program under round-robin, against one
-//! unsliced run; work-stealing with 2 workers against 1 on 8 CPU-bound
-//! programs; the tick scheduler's cost per poll of an empty task.
+//! costs CPU-bound Lua programs under round-robin, against one unsliced
+//! run; work-stealing with 2 workers against 1 on 8 CPU-bound programs;
+//! the tick scheduler's cost per poll of an empty task.
 //!
 //! ```sh
 //! cargo run --release -p vm-sched --features vm --example sched_bench
 //! ```
+//!
+//! `sched_bench whole` and `sched_bench sliced` run the tightest program
+//! once, unsliced or in slices of 1,000 (for callgrind).
 
 use std::time::Instant;
 
@@ -13,8 +16,10 @@ use vm_sched::{
     LuaTask, Message, Poll, RoundRobin, Scheduler, Slice, Task, TickScheduler, WorkStealing,
 };
 
-/// A CPU-bound program of `n` iterations, about 4.4 instructions each.
-fn program(n: u64) -> String {
+/// A CPU-bound loop of `n` iterations, about 4.4 instructions each: the
+/// tightest case for slicing (each slice's share of the interpreter's
+/// warm-up is largest).
+fn tight_loop(n: u64) -> String {
     format!(
         "local s = 0
 for i = 1, {n} do
@@ -25,10 +30,50 @@ result = s"
     )
 }
 
-/// The round-robin program: about 220 million instructions, long enough
-/// for steady timings.
-fn long_program() -> String {
-    program(50_000_000)
+/// The CPU-bound programs whose slicing is measured: the tight loop,
+/// calls, tables and strings.
+fn programs() -> Vec<(&'static str, String)> {
+    vec![
+        ("loop", tight_loop(5_000_000)),
+        (
+            "fib",
+            "local function fib(n) if n < 2 then return n end return fib(n - 1) + fib(n - 2) end
+result = fib(27)"
+                .into(),
+        ),
+        (
+            "tables",
+            "local t = {}
+for i = 1, 200000 do t[i] = {x = i, y = i * 2} end
+local s = 0
+for _ = 1, 10 do for i = 1, #t do local p = t[i] s = s + p.x + p.y end end
+result = s"
+                .into(),
+        ),
+        (
+            "strings",
+            "local parts = {}
+for i = 1, 200000 do parts[#parts + 1] = tostring(i) .. ',' end
+local n = 0
+for w in table.concat(parts):gmatch('%d+') do n = n + #w end
+result = n"
+                .into(),
+        ),
+    ]
+}
+
+/// Runs `source` as one task under round-robin with slices of `slice`:
+/// the seconds it took (the VM made and the program compiled before)
+/// and the slices it ran.
+fn run_sliced(source: &str, slice: u64) -> (f64, u64) {
+    let mut rr = RoundRobin::new().with_slices(slice, slice);
+    let task = LuaTask::from_source("cpu", source.as_bytes()).expect("compiles");
+    let id = rr.insert(Box::new(task), 0);
+    let t = Instant::now();
+    // Each `execute` runs many slices, as a driver's would.
+    rr.run(slice.saturating_mul(100));
+    let elapsed = t.elapsed().as_secs_f64();
+    (elapsed, rr.stats(id).expect("a task").slices)
 }
 
 /// The best of `runs` timings of `f`, in seconds.
@@ -42,56 +87,57 @@ fn best(runs: usize, mut f: impl FnMut()) -> f64 {
         .fold(f64::INFINITY, f64::min)
 }
 
-/// Runs the program as one task under round-robin with `slice`.
-fn run_sliced(slice: u64, iterations: u64) -> u64 {
-    let mut rr = RoundRobin::new().with_slices(slice, slice);
-    let task = LuaTask::from_source("cpu", program(iterations).as_bytes()).expect("compiles");
-    let id = rr.insert(Box::new(task), 0);
-    // Each `execute` runs many slices, as a driver's would.
-    rr.run(slice.saturating_mul(100));
-    rr.stats(id).expect("a task").slices
+fn round_robin() {
+    // Whole and sliced runs alternate, and each side keeps its best: the
+    // machine's speed drifts by more than the difference measured.
+    let rounds = 9;
+    let mut overheads = Vec::new();
+    for (name, source) in programs() {
+        let (mut whole, mut sliced, mut slices) = (f64::INFINITY, f64::INFINITY, 0);
+        for _ in 0..rounds {
+            whole = whole.min(run_sliced(&source, u64::MAX).0);
+            let (t, n) = run_sliced(&source, 1_000);
+            sliced = sliced.min(t);
+            slices = n;
+        }
+        let overhead = sliced / whole - 1.0;
+        overheads.push(overhead);
+        println!(
+            "round-robin, {name}: slices of 1,000 instructions {:.2} ms ({slices} slices) against {:.2} ms unsliced: {:+.1}%, {:.0} ns per slice",
+            sliced * 1e3,
+            whole * 1e3,
+            overhead * 100.0,
+            (sliced - whole) / slices as f64 * 1e9
+        );
+    }
+    let mean = overheads.iter().map(|o| (1.0 + o).ln()).sum::<f64>() / overheads.len() as f64;
+    println!(
+        "round-robin, geometric mean of the {} programs: {:+.1}%",
+        overheads.len(),
+        (mean.exp() - 1.0) * 100.0
+    );
 }
 
 fn main() {
-    // `sched_bench whole` or `sched_bench sliced` runs one side once (for
-    // callgrind).
     match std::env::args().nth(1).as_deref() {
         Some("whole") => {
-            run_sliced(u64::MAX, 5_000_000);
+            run_sliced(&tight_loop(5_000_000), u64::MAX);
             return;
         }
         Some("sliced") => {
-            run_sliced(1_000, 5_000_000);
+            run_sliced(&tight_loop(5_000_000), 1_000);
             return;
         }
         _ => {}
     }
-    let runs = 3;
-    // Unsliced: one slice as long as the whole run.
-    let mut slices_one = 0;
-    let whole = best(runs, || {
-        let mut rr = RoundRobin::new().with_slices(u64::MAX, u64::MAX);
-        let task = LuaTask::from_source("cpu", long_program().as_bytes()).expect("compiles");
-        let id = rr.insert(Box::new(task), 0);
-        rr.run(u64::MAX);
-        slices_one = rr.stats(id).expect("a task").slices;
-    });
-    let mut slices = 0;
-    let sliced = best(runs, || slices = run_sliced(1_000, 50_000_000));
-    println!(
-        "round-robin, slices of 1,000 instructions: {:.3} s ({slices} slices) against {:.3} s unsliced ({slices_one} slice): {:+.1}%, {:.0} ns per slice",
-        sliced,
-        whole,
-        (sliced / whole - 1.0) * 100.0,
-        (sliced - whole) / slices as f64 * 1e9
-    );
+    round_robin();
 
     // Work-stealing: 8 programs on 1 worker, then on 2.
     let on = |workers: usize| {
         best(3, || {
             let mut ws = WorkStealing::new(workers);
             for i in 0..8 {
-                let t = LuaTask::from_source(&format!("cpu{i}"), program(5_000_000).as_bytes())
+                let t = LuaTask::from_source(&format!("cpu{i}"), tight_loop(5_000_000).as_bytes())
                     .expect("compiles");
                 ws.insert(Box::new(t), 10_000);
             }

@@ -129,22 +129,27 @@ impl LuaTask {
 impl Task for LuaTask {
     fn run(&mut self, budget: u64) -> Slice {
         let main = self.vm.main_thread();
-        let out = match std::mem::replace(&mut self.state, State::Running) {
-            State::Ready { docall, f } => self.vm.start(docall.value(), &[f.value()], budget),
-            State::Running => self.vm.resume(main, &[], budget),
-            State::Broken(e) => {
-                self.state = State::Over;
-                return Slice {
-                    used: 0,
-                    poll: Poll::Failed(e),
-                };
-            }
-            State::Over => {
-                self.state = State::Over;
-                return Slice {
-                    used: 0,
-                    poll: Poll::Finished,
-                };
+        let out = if let State::Running = self.state {
+            // Every slice but the first.
+            self.vm.resume(main, &[], budget)
+        } else {
+            match std::mem::replace(&mut self.state, State::Running) {
+                State::Ready { docall, f } => self.vm.start(docall.value(), &[f.value()], budget),
+                State::Running => self.vm.resume(main, &[], budget),
+                State::Broken(e) => {
+                    self.state = State::Over;
+                    return Slice {
+                        used: 0,
+                        poll: Poll::Failed(e),
+                    };
+                }
+                State::Over => {
+                    self.state = State::Over;
+                    return Slice {
+                        used: 0,
+                        poll: Poll::Finished,
+                    };
+                }
             }
         };
         let used = self.vm.fuel_used();

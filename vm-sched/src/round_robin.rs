@@ -225,7 +225,14 @@ impl RoundRobin {
     }
 
     /// Hands over finished jobs' outputs and wakes their tasks.
+    #[inline]
     fn collect_jobs(&mut self) {
+        if self.jobs_in_flight > 0 {
+            self.collect_jobs_arrived();
+        }
+    }
+
+    fn collect_jobs_arrived(&mut self) {
         while self.jobs_in_flight > 0 {
             let Ok((id, out)) = self.done_rx.try_recv() else {
                 break;
@@ -253,10 +260,14 @@ impl RoundRobin {
     }
 
     /// Wakes the tasks whose deadline has passed.
+    #[inline]
     fn fire_timers(&mut self) {
-        if self.timers.is_empty() {
-            return;
+        if !self.timers.is_empty() {
+            self.fire_due_timers();
         }
+    }
+
+    fn fire_due_timers(&mut self) {
         let now = self.clock.now();
         loop {
             let tasks = &self.tasks;
@@ -320,9 +331,8 @@ impl RoundRobin {
         let Some(mut task) = e.task.take() else {
             return 0;
         };
-        let inbox = std::mem::take(&mut e.inbox);
         let (used, slice, accepts) =
-            crate::task::run_slice(&mut *task, inbox, e.slice.min(budget), &mut e.stats);
+            crate::task::run_slice(&mut *task, &mut e.inbox, e.slice.min(budget), &mut e.stats);
         e.task = Some(task);
         let kill_now = e.kill_pending && accepts;
         let runnable = matches!(slice.poll, Poll::Ready);

@@ -161,12 +161,12 @@ pub(crate) fn charge(used: u64) -> u64 {
 /// slice (failed if asking panicked) and whether it accepts exceptions.
 pub(crate) fn run_slice<T: crate::LocalTask + ?Sized>(
     task: &mut T,
-    inbox: std::collections::VecDeque<Message>,
+    inbox: &mut std::collections::VecDeque<Message>,
     slice: u64,
     stats: &mut TaskStats,
 ) -> (u64, Slice, bool) {
     let ran = guarded(|| {
-        for msg in inbox {
+        while let Some(msg) = inbox.pop_front() {
             task.receive(msg);
         }
         task.run(slice.max(1))

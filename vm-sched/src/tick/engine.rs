@@ -383,9 +383,8 @@ impl<T: ?Sized + TaskBox> Core<T> {
             return None;
         };
         let mut task = e.task.take().expect("a runnable task is in its entry");
-        let inbox = std::mem::take(&mut e.inbox);
         let (used, slice, accepts) =
-            crate::task::run_slice(&mut *task, inbox, e.slice.min(budget), &mut e.stats);
+            crate::task::run_slice(&mut *task, &mut e.inbox, e.slice.min(budget), &mut e.stats);
         e.task = Some(task);
         let kill_now = e.kill_pending && accepts;
         self.tasks.insert(id, e);
