@@ -194,8 +194,14 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
             .insert(id, file.clone());
         tasks.push(id);
     }
-    // Each execute gives every task (or every worker) a slice.
-    let budget = slice.saturating_mul(tasks.len().max(workers).max(1) as u64);
+    // Each execute gives every task (or every worker) a slice, and lasts
+    // a few milliseconds at least: an execute of work-stealing wakes every
+    // worker and waits for all to park again, which slices of a lone task
+    // should not pay every few slices. (Interrupts are seen between
+    // executes.)
+    let budget = slice
+        .saturating_mul(tasks.len().max(workers).max(1) as u64)
+        .max(EXECUTE_UNITS);
     let interrupted = run_until_done_or_interrupted(sched.as_mut(), budget);
     if interrupted {
         eprintln!("{PROGNAME}: interrupted");
@@ -217,6 +223,9 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
+
+/// The least budget of one `execute`: a few milliseconds of Lua.
+const EXECUTE_UNITS: u64 = 2_000_000;
 
 /// Set by the signal handler; read between executes.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
