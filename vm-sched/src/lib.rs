@@ -53,4 +53,6 @@ pub use tick::{
     Injector, LocalTask, LocalTickScheduler, Stealer, TaskBuilder, Tick, TickScheduler, TickWaker,
     DEFAULT_TICK_SIZE,
 };
-pub use work_stealing::{WorkStealing, WorkerCounters, WorkerStats, INJECTOR_INTERVAL};
+pub use work_stealing::{
+    WorkStealing, WorkerCounters, WorkerStats, INJECTOR_INTERVAL, MAX_WORKERS,
+};

@@ -79,6 +79,9 @@ pub struct RoundRobin {
     done_tx: Sender<(TaskId, Message)>,
     done_rx: Receiver<(TaskId, Message)>,
     jobs_in_flight: usize,
+    /// Live tasks that wait for a job (one whose task was killed
+    /// meanwhile wakes nobody).
+    job_waits: usize,
     /// Live tasks that wait for something (off the run queue).
     blocked: usize,
     /// Dead tasks, in the order they died.
@@ -134,6 +137,7 @@ impl RoundRobin {
             done_tx,
             done_rx,
             jobs_in_flight: 0,
+            job_waits: 0,
             blocked: 0,
             dead: VecDeque::new(),
             callback: None,
@@ -202,6 +206,9 @@ impl RoundRobin {
         if e.wait == Wait::None {
             return;
         }
+        if e.wait == Wait::Job {
+            self.job_waits -= 1;
+        }
         e.wait = Wait::None;
         e.generation += 1;
         self.blocked -= 1;
@@ -215,6 +222,9 @@ impl RoundRobin {
         if let Some(e) = self.tasks.get_mut(&id) {
             if e.wait != Wait::None {
                 self.blocked -= 1;
+            }
+            if e.wait == Wait::Job {
+                self.job_waits -= 1;
             }
             e.wait = Wait::None;
             e.generation += 1;
@@ -317,6 +327,7 @@ impl RoundRobin {
             Block::Offload(job) => {
                 e.wait = Wait::Job;
                 self.jobs_in_flight += 1;
+                self.job_waits += 1;
                 self.pool.spawn(job, (self.done_tx.clone(), id));
             }
         }
@@ -390,8 +401,9 @@ impl Scheduler for RoundRobin {
     fn insert(&mut self, task: Box<dyn Task>, priority: u32) -> TaskId {
         let id = TaskId(self.next_id);
         self.next_id += 1;
+        let (name, broken) = crate::task::name_of(&*task);
         let entry = Entry {
-            name: task.name().to_string(),
+            name,
             task: Some(task),
             priority,
             slice: self.slice_for(priority),
@@ -406,6 +418,9 @@ impl Scheduler for RoundRobin {
         self.policy.insert(id, priority);
         self.policy.ready(id);
         self.notify(id, &TaskStatus::Virgin);
+        if let Some(err) = broken {
+            self.bury(id, End::Failed(err));
+        }
         id
     }
 
@@ -420,15 +435,21 @@ impl Scheduler for RoundRobin {
                 Err(_) => break,
             }
         }
+        // Handing the job's output over may have failed it.
+        if !self.is_live(id) {
+            return None;
+        }
         self.policy.remove(id);
         let mut e = self.tasks.remove(&id)?;
         if e.wait != Wait::None {
             self.blocked -= 1;
         }
         let mut task = e.task.take()?;
-        for msg in e.inbox.drain(..) {
-            task.receive(msg);
-        }
+        // The messages are the task's; one whose handing over panics is
+        // the task's business too (it comes back as it is).
+        let _ = crate::task::catching("receive", || {
+            e.inbox.drain(..).for_each(|m| task.receive(m));
+        });
         Some(task)
     }
 
@@ -436,10 +457,10 @@ impl Scheduler for RoundRobin {
         if !self.is_live(id) {
             return false;
         }
-        let accepts = self.tasks[&id]
-            .task
-            .as_ref()
-            .is_some_and(|t| t.accepts_exceptions());
+        // A task that panics when asked is killed.
+        let accepts = self.tasks[&id].task.as_ref().is_none_or(|t| {
+            crate::task::catching("accepts_exceptions", || t.accepts_exceptions()).unwrap_or(true)
+        });
         if accepts {
             self.kill_task(id);
         } else if let Some(e) = self.tasks.get_mut(&id) {
@@ -485,7 +506,7 @@ impl Scheduler for RoundRobin {
         }
         report.live = self.live();
         report.runnable = report.live - self.blocked;
-        report.wakeable = self.jobs_in_flight > 0 || self.next_deadline().is_some();
+        report.wakeable = self.job_waits > 0 || self.next_deadline().is_some();
         report
     }
 
@@ -502,7 +523,9 @@ impl Scheduler for RoundRobin {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        if self.jobs_in_flight > 0 {
+        // (Only jobs a live task waits for: one whose task was killed wakes
+        // nobody.)
+        if self.job_waits > 0 {
             let r = match limit {
                 Some(d) => self.done_rx.recv_timeout(d),
                 None => self

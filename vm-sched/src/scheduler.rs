@@ -20,12 +20,15 @@ pub trait Scheduler: Send {
     /// to it first ([`Task::receive`]), and a job it offloaded is waited
     /// for and handed over ([`Task::job_done`]): this blocks until the job
     /// ends, however long it takes. A blocked task reports its block again
-    /// when it next runs. `None` for a dead or unknown id.
+    /// when it next runs. `None` for a dead or unknown id, and for a task
+    /// that failed meanwhile (its job's output made it panic, on schedulers
+    /// that hand it over as it arrives).
     fn remove(&mut self, id: TaskId) -> Option<Box<dyn Task>>;
 
     /// Ends a live task ([`Task::kill`]); it goes to the dead list. A task
-    /// that does not accept exceptions now is killed when it does again.
-    /// False for a dead or unknown id.
+    /// that does not accept exceptions now is killed at the end of the
+    /// first slice after which it does again (a blocked one, once woken:
+    /// nothing wakes it early). False for a dead or unknown id.
     fn kill(&mut self, id: TaskId) -> bool;
 
     /// Delivers a message to a live task (waking it if it waits for one).

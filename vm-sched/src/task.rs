@@ -147,6 +147,15 @@ pub(crate) fn catching<R>(what: &str, f: impl FnOnce() -> R) -> Result<R, TaskEr
         .map_err(|p| TaskError::new(panic_text(what, &*p)))
 }
 
+/// A task's name for its scheduler's records, and the failure a
+/// panicking `name` makes of it (the task is then failed at once).
+pub(crate) fn name_of<T: crate::LocalTask + ?Sized>(task: &T) -> (String, Option<TaskError>) {
+    match catching("name", || task.name().to_string()) {
+        Ok(name) => (name, None),
+        Err(e) => (String::new(), Some(e)),
+    }
+}
+
 /// What a slice that reported `used` units is charged: at least 1 (so
 /// that every `execute` ends) and at most 2^48 (no real slice comes near;
 /// a task reporting `u64::MAX` cannot overflow a scheduler's sums).

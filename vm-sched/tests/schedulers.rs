@@ -470,3 +470,178 @@ fn hostile_tasks_policies_and_callbacks_end_well() {
         assert_eq!(s.status(u), Some(TaskStatus::Virgin), "{name}");
     }
 }
+
+/// A task whose named method panics; it otherwise works `steps` slices
+/// of 10 units, or blocks on the job `job` gives it first.
+struct Touchy {
+    at: &'static str,
+    steps: u32,
+    job: Option<vm_sched::Job>,
+}
+
+impl Touchy {
+    fn new(at: &'static str) -> Touchy {
+        Touchy {
+            at,
+            steps: 3,
+            job: None,
+        }
+    }
+}
+
+impl vm_sched::Task for Touchy {
+    fn run(&mut self, _budget: u64) -> vm_sched::Slice {
+        use vm_sched::{Block, Poll, Slice};
+        if let Some(job) = self.job.take() {
+            return Slice {
+                used: 1,
+                poll: Poll::Blocked(Block::Offload(job)),
+            };
+        }
+        self.steps = self.steps.saturating_sub(1);
+        let poll = if self.steps == 0 {
+            Poll::Finished
+        } else {
+            Poll::Ready
+        };
+        Slice { used: 10, poll }
+    }
+    fn receive(&mut self, _msg: vm_sched::Message) {
+        assert_ne!(self.at, "receive", "receive panics");
+    }
+    fn job_done(&mut self, _out: vm_sched::Message) {
+        assert_ne!(self.at, "job_done", "job_done panics");
+    }
+    fn accepts_exceptions(&self) -> bool {
+        assert_ne!(self.at, "accepts", "accepts_exceptions panics");
+        true
+    }
+    fn name(&self) -> &str {
+        assert_ne!(self.at, "name", "name panics");
+        "touchy"
+    }
+}
+
+/// Found by a hostile review: panics in `name` (at insert), in
+/// `accepts_exceptions` (at kill) and in `receive` (at remove) escaped
+/// round-robin's API, and killing a task whose job was in flight left
+/// `run` waiting for that job. None of it escapes or waits now, on
+/// every scheduler.
+#[test]
+fn panics_at_insert_kill_and_remove_stay_in_the_task() {
+    for (name, make) in schedulers() {
+        let mut s = make();
+        // A task whose name panics is failed at once.
+        let nameless = s.insert(Box::new(Touchy::new("name")), 0);
+        let Some(TaskStatus::Dead(End::Failed(e))) = s.status(nameless) else {
+            panic!("{name}: {:?}", s.status(nameless))
+        };
+        assert!(e.message.contains("name panics"), "{name}: {e:?}");
+        // A task that panics when asked whether it accepts exceptions is
+        // killed.
+        let asked = s.insert(Box::new(Touchy::new("accepts")), 0);
+        assert!(s.kill(asked), "{name}");
+        assert_eq!(
+            s.status(asked),
+            Some(TaskStatus::Dead(End::Killed)),
+            "{name}"
+        );
+        // A task whose `receive` panics comes back from `remove` as it is.
+        let moving = s.insert(Box::new(Touchy::new("receive")), 0);
+        s.deliver(moving, Box::new(1u32)).expect("live");
+        let task = s.remove(moving).expect("a live task comes back");
+        assert_eq!(task.name(), "touchy", "{name}");
+        assert_eq!(s.status(moving), None, "{name}");
+        // The others still run to the end.
+        let ok = s.insert(Box::new(Touchy::new("none")), 0);
+        s.run(1_000);
+        assert_eq!(
+            s.status(ok),
+            Some(TaskStatus::Dead(End::Finished)),
+            "{name}"
+        );
+        assert_eq!(s.live(), 0, "{name}");
+    }
+}
+
+#[test]
+fn a_killed_tasks_job_wakes_nobody() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    for (name, make) in schedulers() {
+        let mut s = make();
+        let (release, held) = mpsc::channel::<()>();
+        let (done_tx, done) = mpsc::channel::<()>();
+        let job = vm_sched::Job::new(move || {
+            // Held until the test lets it go (or a minute passes, if a
+            // regression makes `run` wait for it).
+            let _ = held.recv_timeout(Duration::from_secs(60));
+            let _ = done_tx.send(());
+            Box::new(0u8) as vm_sched::Message
+        });
+        let blocked = s.insert(
+            Box::new(Touchy {
+                job: Some(job),
+                ..Touchy::new("none")
+            }),
+            0,
+        );
+        let e = s.execute(1_000);
+        assert_eq!(s.status(blocked), Some(TaskStatus::Blocking), "{name}");
+        assert!(e.wakeable, "{name}: its job can wake it");
+        assert!(s.kill(blocked), "{name}");
+        // A task waiting for a message nobody sends: nothing can wake it.
+        let waiting = s.insert(
+            Box::new(Script::new(0, vec![Step::Receive], &Default::default())),
+            0,
+        );
+        s.run(1_000);
+        let e = s.execute(1);
+        assert_eq!(s.status(waiting), Some(TaskStatus::Blocking), "{name}");
+        assert!(!e.wakeable, "{name}: the killed task's job wakes nobody");
+        assert!(
+            done.try_recv().is_err(),
+            "{name}: run returned before the job ended"
+        );
+        release.send(()).expect("the job waits");
+        done.recv().expect("the job ends");
+    }
+}
+
+#[test]
+fn a_remove_that_waits_for_a_job_whose_output_fails_the_task_returns_none() {
+    for (name, make) in schedulers() {
+        if name == "work-stealing" {
+            // Its tasks take a job's output at their next slice, or at
+            // `remove` (where a panic is the task's business): nothing
+            // fails while the scheduler waits.
+            continue;
+        }
+        let mut s = make();
+        let job = vm_sched::Job::new(|| Box::new(0u8) as vm_sched::Message);
+        let t = s.insert(
+            Box::new(Touchy {
+                job: Some(job),
+                ..Touchy::new("job_done")
+            }),
+            0,
+        );
+        let other = s.insert(Box::new(Touchy::new("none")), 0);
+        s.execute(1);
+        assert!(s.remove(t).is_none(), "{name}: it failed meanwhile");
+        assert!(
+            matches!(s.status(t), Some(TaskStatus::Dead(End::Failed(_)))),
+            "{name}: {:?}",
+            s.status(t)
+        );
+        s.run(1_000);
+        assert_eq!(
+            s.status(other),
+            Some(TaskStatus::Dead(End::Finished)),
+            "{name}"
+        );
+        assert_eq!(s.live(), 0, "{name}");
+        assert_eq!(s.release(t).map(|_| ()), Some(()), "{name}");
+        assert!(s.dead().iter().all(|&d| d != t), "{name}");
+    }
+}

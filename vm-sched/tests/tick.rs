@@ -1057,3 +1057,33 @@ fn a_stealer_outliving_its_scheduler_takes_nothing() {
     let mut thief = vm_sched::TickScheduler::new();
     assert_eq!(thief.steal_from(&stealer), 0);
 }
+
+/// The crate docs' run loop parked with `wait(None)` while the only task
+/// waited for a message nobody could send, and `wait` returned at once:
+/// the loop spun. `wakeable` says when parking would never end.
+#[test]
+fn wakeable_says_when_nothing_can_wake_a_blocked_task() {
+    struct Waits;
+    impl Task for Waits {
+        fn run(&mut self, _budget: u64) -> Slice {
+            Slice {
+                used: 1,
+                poll: Poll::Blocked(vm_sched::Block::Receive(None)),
+            }
+        }
+        fn receive(&mut self, _msg: Message) {}
+    }
+    let mut sched = TickScheduler::new();
+    let id = sched.insert(Box::new(Waits), 0);
+    assert!(sched.wakeable(), "it is runnable");
+    sched.tick();
+    let waker = sched.waker(id).expect("a live task");
+    assert!(sched.wakeable(), "a waker is held");
+    // A wake-up sent, then the waker dropped: the wake-up counts.
+    assert!(waker.wake());
+    drop(waker);
+    assert!(sched.wakeable(), "woken from outside");
+    sched.tick();
+    assert!(!sched.wakeable(), "nothing can wake it now");
+    assert_eq!(sched.live(), 1);
+}

@@ -846,3 +846,59 @@ fn sleepers_wake_on_the_manual_clock_in_deadline_order() {
     assert_eq!(*lock(&order), (0..n).rev().collect::<Vec<_>>());
     assert_eq!(clock.now(), Duration::from_secs(10));
 }
+
+/// `with_clock` and `with_pool` took the shared state by `Arc::get_mut`,
+/// so they panicked once a stats handle existed or the workers ran;
+/// a worker count past the machine's means panicked allocating them.
+#[test]
+fn configuring_at_any_time_and_absurd_worker_counts_do_not_panic() {
+    let ws = WorkStealing::new(2);
+    let handle = ws.stats_handle();
+    let clock = vm_sched::ManualClock::new();
+    let mut ws = ws
+        .with_clock(clock.clone())
+        .with_pool(vm_sched::BlockingPool::new(2));
+    ws.insert(
+        Box::new(SleepOnce {
+            slept: false,
+            nap: Duration::from_secs(3600),
+        }),
+        0,
+    );
+    ws.execute(10);
+    // After the workers started: the new clock times the sleep.
+    let clock2 = vm_sched::ManualClock::new();
+    let mut ws = ws.with_clock(clock2.clone());
+    ws.run(100);
+    assert_eq!(ws.live(), 0);
+    assert_eq!(clock2.now(), Duration::from_secs(3600));
+    assert!(handle.get().iter().map(|w| w.slices).sum::<u64>() >= 2);
+    assert_eq!(
+        WorkStealing::new(usize::MAX).workers(),
+        vm_sched::MAX_WORKERS
+    );
+    assert_eq!(WorkStealing::new(0).workers(), 1);
+}
+
+/// Sleeps once for `nap`, then finishes.
+struct SleepOnce {
+    slept: bool,
+    nap: Duration,
+}
+
+impl Task for SleepOnce {
+    fn run(&mut self, _budget: u64) -> Slice {
+        if self.slept {
+            return Slice {
+                used: 1,
+                poll: Poll::Finished,
+            };
+        }
+        self.slept = true;
+        Slice {
+            used: 1,
+            poll: Poll::Blocked(vm_sched::Block::Sleep(self.nap)),
+        }
+    }
+    fn receive(&mut self, _msg: Message) {}
+}

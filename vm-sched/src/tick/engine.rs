@@ -81,6 +81,9 @@ pub(crate) struct Core<T: ?Sized + TaskBox> {
     clock: Box<dyn Clock>,
     pool: BlockingPool,
     jobs_in_flight: usize,
+    /// Live tasks that wait for a job (one whose task was killed
+    /// meanwhile wakes nobody).
+    job_waits: usize,
     /// Dead tasks, in the order they died.
     dead: VecDeque<TaskId>,
     callback: Option<StatusCallback>,
@@ -121,6 +124,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
             clock: Box::new(SystemClock::default()),
             pool: BlockingPool::default(),
             jobs_in_flight: 0,
+            job_waits: 0,
             dead: VecDeque::new(),
             callback: None,
             counts: Counts::default(),
@@ -217,11 +221,16 @@ impl<T: ?Sized + TaskBox> Core<T> {
     /// Adds a task as runnable and returns its id.
     pub(crate) fn spawn(&mut self, task: Box<T>, options: &Options) -> TaskId {
         let id = self.fresh_id();
+        let mut broken = None;
         let entry = Entry {
-            name: options
-                .name
-                .clone()
-                .unwrap_or_else(|| task.name().to_string()),
+            name: match &options.name {
+                Some(name) => name.clone(),
+                None => {
+                    let (name, failed) = crate::task::name_of(&*task);
+                    broken = failed;
+                    name
+                }
+            },
             task: Some(task),
             priority: options.priority,
             slice: self.slice_for(options),
@@ -238,6 +247,11 @@ impl<T: ?Sized + TaskBox> Core<T> {
         self.policy.ready(id);
         self.counts.spawned += 1;
         self.notify(id, &TaskStatus::Virgin);
+        if let Some(err) = broken {
+            if self.own(id) {
+                self.bury(id, End::Failed(err));
+            }
+        }
         id
     }
 
@@ -256,6 +270,9 @@ impl<T: ?Sized + TaskBox> Core<T> {
         };
         if e.wait == Wait::None {
             return false;
+        }
+        if e.wait == Wait::Job {
+            self.job_waits -= 1;
         }
         e.wait = Wait::None;
         e.generation += 1;
@@ -359,6 +376,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
             Block::Offload(job) => {
                 e.wait = Wait::Job;
                 self.jobs_in_flight += 1;
+                self.job_waits += 1;
                 let remote = Arc::downgrade(&self.remote);
                 let job = Job::new(move || {
                     Remote::job_done(&remote, id, job.run());
@@ -425,6 +443,9 @@ impl<T: ?Sized + TaskBox> Core<T> {
     fn bury(&mut self, id: TaskId, end: End) {
         self.policy.remove(id);
         if let Some(e) = self.tasks.get_mut(&id) {
+            if e.wait == Wait::Job {
+                self.job_waits -= 1;
+            }
             e.wait = Wait::None;
             e.generation += 1;
             e.inbox.clear();
@@ -582,9 +603,20 @@ impl<T: ?Sized + TaskBox> Core<T> {
         }
         report.live = self.live();
         report.runnable = lock(&self.ready).len();
-        report.wakeable =
-            self.jobs_in_flight > 0 || self.next_deadline().is_some() || self.wakers_out();
+        report.wakeable = self.wakeable();
         report
+    }
+
+    /// Whether a task is runnable or can still be woken: by a job in
+    /// flight, a timer, or a waker or injector someone holds.
+    pub(crate) fn wakeable(&mut self) -> bool {
+        // Holders first: a waker sends its wake-up before it is dropped,
+        // so once it is gone, what it sent is there to take.
+        let held = self.wakers_out() || Arc::strong_count(&self.remote) > 1;
+        self.take_inbound();
+        held || !lock(&self.ready).is_empty()
+            || self.job_waits > 0
+            || self.next_deadline().is_some()
     }
 
     /// Whether some blocked task could be woken by a waker someone holds.
@@ -608,7 +640,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
         };
         // Other threads may send something: jobs, wakers, injectors.
         let injectors = Arc::strong_count(&self.remote) > 1;
-        if self.jobs_in_flight > 0 || self.wakers_out() || injectors {
+        if self.job_waits > 0 || self.wakers_out() || injectors {
             let arrived = self.remote.wait(limit);
             let timer_first = timeout.is_none_or(|t| Some(t) >= until_timer);
             if let (false, Some(d), true) = (arrived, deadline, timer_first) {

@@ -139,10 +139,12 @@ pub struct Tick {
 ///     if tick.has_remaining || fired > 0 {
 ///         continue;
 ///     }
-///     if sched.live() == 0 {
+///     // 3. Done when no task is left, or none can ever be woken (each
+///     //    waits for what nobody will send: parking would never end).
+///     if sched.live() == 0 || !sched.wakeable() {
 ///         break;
 ///     }
-///     // 3. Nothing to do: park until a waker, a job or the next timer
+///     // 4. Nothing to do: park until a waker, a job or the next timer
 ///     //    (a manual clock jumps to it).
 ///     sched.wait(None);
 /// }
@@ -232,6 +234,14 @@ impl TickScheduler {
     /// many (counted as internal wake-ups in the next tick).
     pub fn advance_timers(&mut self) -> usize {
         self.core.fire_timers()
+    }
+
+    /// Whether a task is runnable (a wake-up from another thread
+    /// included) or can still be woken: a job it waits for is in flight,
+    /// a timer is set, or someone holds a waker or an [`Injector`]. When
+    /// it says no, the live tasks wait for ever: a run loop stops.
+    pub fn wakeable(&mut self) -> bool {
+        self.core.wakeable()
     }
 
     /// A waker for a live task, to hand to whatever will wake it.
@@ -417,6 +427,12 @@ impl LocalTickScheduler {
     /// ([`TickScheduler::advance_timers`]).
     pub fn advance_timers(&mut self) -> usize {
         self.core.fire_timers()
+    }
+
+    /// Whether a blocked task can still be woken
+    /// ([`TickScheduler::wakeable`]).
+    pub fn wakeable(&mut self) -> bool {
+        self.core.wakeable()
     }
 
     /// A waker for a live task.

@@ -139,6 +139,10 @@ use crate::task::{End, Message, Task, TaskId, TaskStats, TaskStatus};
 /// many searches (see the module docs).
 pub const INJECTOR_INTERVAL: u64 = 8;
 
+/// The most worker threads a [`WorkStealing`] runs (more are asked for
+/// in vain: they would only wait for the cores).
+pub const MAX_WORKERS: usize = 1024;
+
 /// N worker threads running tasks, stealing from each other: a crossbeam
 /// deque per worker, a global injector; tasks move between workers
 /// between slices, and idle workers park (never spin). `execute(budget)`
@@ -227,11 +231,16 @@ impl Default for WorkStealing {
 }
 
 impl WorkStealing {
-    /// A scheduler with `workers` threads (at least one), the FIFO
-    /// policy, the system clock and its own blocking pool. The threads
-    /// start at the first [`execute`](Scheduler::execute).
+    /// A scheduler with `workers` threads (at least one, at most
+    /// [`MAX_WORKERS`]), the FIFO policy, the system clock and its own
+    /// blocking pool. The threads start at the first
+    /// [`execute`](Scheduler::execute).
+    ///
+    /// # Panics
+    /// That first `execute` panics if the OS refuses to start a thread,
+    /// as `std::thread::spawn` does.
     pub fn new(workers: usize) -> WorkStealing {
-        let workers = workers.max(1);
+        let workers = workers.clamp(1, MAX_WORKERS);
         let locals: Vec<Worker<Arc<Cell>>> = (0..workers).map(|_| Worker::new_fifo()).collect();
         let shared = Shared {
             injector: Injector::new(),
@@ -246,8 +255,9 @@ impl WorkStealing {
             timers: Mutex::new(BinaryHeap::new()),
             jobs: Mutex::new(Jobs::default()),
             job_done: Condvar::new(),
-            clock: Box::new(SystemClock::default()),
-            pool: BlockingPool::default(),
+            clock: Mutex::new(Arc::new(SystemClock::default())),
+            pool: Mutex::new(BlockingPool::default()),
+            job_waits: AtomicUsize::new(0),
             dead: Mutex::new(VecDeque::new()),
             buried: Mutex::new(Vec::new()),
             callback: Mutex::new(None),
@@ -266,21 +276,17 @@ impl WorkStealing {
     }
 
     /// Uses `clock` for timers (a [`ManualClock`](crate::ManualClock)
-    /// makes sleeping tasks deterministic).
-    ///
-    /// # Panics
-    /// After the first `execute`.
-    pub fn with_clock(mut self, clock: impl Clock + 'static) -> WorkStealing {
-        self.configure().clock = Box::new(clock);
+    /// makes sleeping tasks deterministic). Timers set already keep their
+    /// deadlines, read on the new clock.
+    pub fn with_clock(self, clock: impl Clock + 'static) -> WorkStealing {
+        *lock(&self.shared.clock) = Arc::new(clock);
         self
     }
 
-    /// Runs offloaded jobs on `pool` (shared with other schedulers).
-    ///
-    /// # Panics
-    /// After the first `execute`.
-    pub fn with_pool(mut self, pool: BlockingPool) -> WorkStealing {
-        self.configure().pool = pool;
+    /// Runs offloaded jobs on `pool` (shared with other schedulers); jobs
+    /// running already finish on the old one.
+    pub fn with_pool(self, pool: BlockingPool) -> WorkStealing {
+        *lock(&self.shared.pool) = pool;
         self
     }
 
@@ -289,11 +295,6 @@ impl WorkStealing {
         self.default_slice = default.max(1);
         self.max_slice = max.max(self.default_slice);
         self
-    }
-
-    fn configure(&mut self) -> &mut Shared {
-        Arc::get_mut(&mut self.shared)
-            .expect("a work-stealing scheduler is configured before it runs")
     }
 
     /// The longest slice a priority may ask for.
@@ -331,7 +332,9 @@ impl WorkStealing {
             let handle = std::thread::Builder::new()
                 .name(format!("vm-sched-worker-{index}"))
                 .spawn(move || worker::run(&shared, index, &local))
-                .expect("a worker thread starts");
+                // As `std::thread::spawn`: an OS that cannot start a
+                // thread leaves nothing to run the tasks on.
+                .expect("the OS refuses to start a worker thread");
             self.threads.push(handle);
         }
     }
@@ -374,11 +377,12 @@ impl Scheduler for WorkStealing {
     fn insert(&mut self, task: Box<dyn Task>, priority: u32) -> TaskId {
         let id = TaskId(self.next_id);
         self.next_id += 1;
+        let (name, broken) = crate::task::name_of(&*task);
         let cell = Arc::new(Cell {
             id,
             priority,
             slice: self.slice_for(priority),
-            name: task.name().to_string(),
+            name,
             state: Mutex::new(CellState {
                 task: Some(task),
                 at: At::Queued,
@@ -394,6 +398,12 @@ impl Scheduler for WorkStealing {
         self.policy.insert(id, priority);
         self.policy.ready(id);
         self.shared.notify(id, &TaskStatus::Virgin);
+        if let Some(err) = broken {
+            let cell = Arc::clone(&self.tasks[&id]);
+            self.shared
+                .bury(id, &mut lock(&cell.state), End::Failed(err));
+            self.forget_buried();
+        }
         id
     }
 
@@ -413,6 +423,7 @@ impl Scheduler for WorkStealing {
         let task = {
             let mut st = lock(&cell.state);
             if matches!(st.at, At::Blocked(_)) {
+                self.shared.leave_wait(&st);
                 self.shared.blocked.fetch_sub(1, Ordering::SeqCst);
             }
             st.at = At::Gone;
@@ -513,13 +524,13 @@ impl Scheduler for WorkStealing {
             self.shared.remaining.store(0, Ordering::SeqCst);
         }
         self.forget_buried();
-        let in_flight = lock(&self.shared.jobs).in_flight;
+        let job_waits = self.shared.job_waits.load(Ordering::SeqCst);
         Execution {
             used: self.shared.used.load(Ordering::SeqCst),
             slices: self.shared.slices.load(Ordering::SeqCst),
             live: self.live(),
             runnable: self.runnable(),
-            wakeable: in_flight > 0 || self.shared.next_deadline().is_some(),
+            wakeable: job_waits > 0 || self.shared.next_deadline().is_some(),
         }
     }
 
@@ -529,7 +540,7 @@ impl Scheduler for WorkStealing {
             return;
         }
         let shared = Arc::clone(&self.shared);
-        let clock = &shared.clock;
+        let clock = shared.clock();
         let until_timer = shared
             .next_deadline()
             .map(|d| d.saturating_sub(clock.now()));
@@ -538,7 +549,9 @@ impl Scheduler for WorkStealing {
             (a, b) => a.or(b),
         };
         let jobs = lock(&shared.jobs);
-        if jobs.in_flight > 0 {
+        // (Only jobs a live task waits for: one whose task was killed
+        // wakes nobody.)
+        if shared.job_waits.load(Ordering::SeqCst) > 0 {
             let seen = jobs.finished;
             let done = &shared.job_done;
             let none_finished = |j: &mut Jobs| j.finished == seen;

@@ -172,8 +172,13 @@ pub(super) struct Shared {
     pub(super) jobs: Mutex<Jobs>,
     /// Signalled (under `jobs`) whenever a job finishes.
     pub(super) job_done: Condvar,
-    pub(super) clock: Box<dyn Clock>,
-    pub(super) pool: BlockingPool,
+    /// Replaceable at any time ([`WorkStealing::with_clock`]), so behind
+    /// a lock; read on timer paths only.
+    pub(super) clock: Mutex<Arc<dyn Clock>>,
+    pub(super) pool: Mutex<BlockingPool>,
+    /// Live tasks blocked on a job: a job whose task was killed meanwhile
+    /// can wake nobody.
+    pub(super) job_waits: AtomicUsize,
     /// Dead tasks, in the order they died.
     pub(super) dead: Mutex<VecDeque<TaskId>>,
     /// Tasks that died since the controller last told its policy.
@@ -210,6 +215,7 @@ impl Shared {
         if !matches!(st.at, At::Blocked(_)) {
             return false;
         }
+        self.leave_wait(st);
         st.at = At::Queued;
         st.generation += 1;
         self.blocked.fetch_sub(1, Ordering::SeqCst);
@@ -217,9 +223,22 @@ impl Shared {
         true
     }
 
+    /// Bookkeeping of a blocked task that stops waiting.
+    pub(super) fn leave_wait(&self, st: &CellState) {
+        if st.at == At::Blocked(Wait::Job) {
+            self.job_waits.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// The clock timers read.
+    pub(super) fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&lock(&self.clock))
+    }
+
     /// Moves a task to the dead list.
     pub(super) fn bury(&self, id: TaskId, st: &mut CellState, end: End) {
         if matches!(st.at, At::Blocked(_)) {
+            self.leave_wait(st);
             self.blocked.fetch_sub(1, Ordering::SeqCst);
         }
         st.at = At::Dead;
@@ -285,7 +304,7 @@ impl Shared {
     /// Sets a deadline for a task blocked under `generation`.
     pub(super) fn add_timer(&self, cell: Arc<Cell>, generation: u64, after: Duration) {
         let deadline = self
-            .clock
+            .clock()
             .now()
             .saturating_add(after)
             .min(crate::timers::END_OF_TIME);
@@ -312,7 +331,7 @@ impl Shared {
         if timers.is_empty() {
             return woken;
         }
-        let now = self.clock.now();
+        let now = self.clock().now();
         while timers.peek().is_some_and(|t| t.0.deadline <= now) {
             let Some(Reverse(t)) = timers.pop() else {
                 break;
@@ -351,7 +370,7 @@ impl Shared {
         // The pool's reply channel is not used: the job hands its output
         // over itself, so nobody listens on it.
         let (tx, _) = std::sync::mpsc::channel();
-        self.pool.spawn(wrapped, (tx, ()));
+        lock(&self.pool).spawn(wrapped, (tx, ()));
     }
 
     fn job_finished(&self, cell: &Arc<Cell>, generation: u64, out: Message) {

@@ -364,6 +364,9 @@ fn outcome(shared: &Shared, cell: &Cell, st: &mut CellState, poll: Poll, accepts
             };
             st.at = At::Blocked(wait);
             shared.blocked.fetch_add(1, Ordering::SeqCst);
+            if wait == Wait::Job {
+                shared.job_waits.fetch_add(1, Ordering::SeqCst);
+            }
             shared.set_status(id, st, TaskStatus::Blocking);
             after
         }
