@@ -302,6 +302,7 @@ mod resume;
 mod state;
 mod table;
 pub mod tools;
+mod transfer;
 mod value;
 mod verify;
 mod vm;
@@ -325,4 +326,5 @@ pub use state::{
     Hook, HookEvent, HookFn, HookMask, HookStep, ThreadStatus, Tm, Vm, WarnHandler, MAX_CCALLS,
     MAX_STACK,
 };
+pub use transfer::Packet;
 pub use value::{LuaFnRef, NativeRef, StrRef, TableRef, ThreadRef, UserDataRef, Value};

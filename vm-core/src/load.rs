@@ -267,7 +267,7 @@ fn check_mode(mode: &str, binary: bool) -> Result<(), String> {
 }
 
 /// A binary chunk's prototype, verified.
-fn undump(chunk: &[u8], chunkname: &str, heap: &mut Heap) -> Result<Proto, String> {
+pub(crate) fn undump(chunk: &[u8], chunkname: &str, heap: &mut Heap) -> Result<Proto, String> {
     let proto = crate::dump::undump(chunk, chunkname, heap)?;
     crate::verify::verify(&proto)?;
     Ok(proto)

@@ -39,6 +39,7 @@ mod tests {
         "raw",
         "resume",
         "tools",
+        "transfer",
         "verify",
         "vm",
     ];

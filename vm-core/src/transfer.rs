@@ -1,0 +1,387 @@
+//! Values sent from one VM to another (agents' messages): a value graph
+//! copied out of a VM into a [`Packet`], a "linearized heap" that names
+//! nothing of the VM it came from, and rebuilt in another VM.
+//!
+//! Data flow: [`Vm::pack`] numbers every object reachable from the values
+//! it is given (tables, Lua functions, native closures, upvalue cells,
+//! prototypes, strings) in the order it meets them, and describes each by
+//! the numbers of what it refers to, so sharing and cycles survive.
+//! [`Vm::unpack`] makes every object of the packet first, empty, then
+//! fills them in, so a reference to an object not filled yet is just its
+//! handle. Both walk work lists: no Rust recursion per nesting level.
+//!
+//! What travels: nil, booleans, numbers, strings, tables (raw contents;
+//! metatables stay behind), Lua functions (the prototype, dumped as
+//! `string.dump` does, and copies of their upvalues, a cell shared by
+//! several closures shared again), and natives that have an identity
+//! ([`NativeFunction::id`](crate::NativeFunction)), by that identity, with
+//! copies of their upvalues. A coroutine, a userdata or a Rust closure
+//! ([`Vm::create_function`]) is refused. Every object arrives as a new
+//! one, natives included: a `math.floor` sent over is not the receiver's
+//! `math.floor` (`==` says false), though it does the same.
+
+use std::sync::Arc;
+
+use hashbrown::HashMap;
+use smallvec::SmallVec;
+
+use crate::error::LuaResult;
+use crate::func::{LuaClosure, Proto};
+use crate::heap::{NativeClosure, Upval};
+use crate::native::NativeFunction;
+use crate::state::Vm;
+use crate::table::Table;
+use crate::value::{LuaFnRef, NativeRef, StrRef, TableRef, UpvalRef, Value};
+
+impl Vm {
+    /// Copies `values`, and everything they refer to, into a packet that
+    /// another VM (or this one) can [`unpack`](Vm::unpack): tables keep
+    /// their sharing and cycles but not their metatables; Lua functions
+    /// travel as their prototype with copies of their upvalues; natives
+    /// by their identity.
+    ///
+    /// # Errors
+    /// A Lua error naming the first value that cannot travel (a
+    /// coroutine, a userdata, a native without identity such as a Rust
+    /// closure), or a bad handle; nothing is sent then.
+    pub fn pack(&mut self, values: &[Value]) -> LuaResult<Packet> {
+        self.check_all_owned("Vm::pack", values)?;
+        let mut packer = Packer::default();
+        let roots: Result<SmallVec<[Slot; 3]>, String> =
+            values.iter().map(|&v| packer.slot(self, v)).collect();
+        match roots.and_then(|roots| packer.drain(self).map(|()| roots)) {
+            Ok(roots) => Ok(packer.finish(roots)),
+            Err(what) => Err(self.api_error(&format!("cannot send {what}"))),
+        }
+    }
+
+    /// Rebuilds the values of `packet` in this VM, as new objects (one per
+    /// object of the packet).
+    ///
+    /// # Errors
+    /// "not enough memory" when the copy would pass the memory limit
+    /// (after a collection: call it where the values still needed are
+    /// reachable), or a native identity this VM has not registered.
+    pub fn unpack(&mut self, packet: &Packet) -> LuaResult<Vec<Value>> {
+        self.make_room(packet.bytes)?;
+        let natives = packet
+            .natives
+            .iter()
+            .map(|n| {
+                self.find_native(n.id).ok_or_else(|| {
+                    let msg = format!("cannot receive native '{}': not registered here", n.id);
+                    self.api_error(&msg)
+                })
+            })
+            .collect::<LuaResult<Vec<&'static NativeFunction>>>()?;
+        let strings: Vec<StrRef> = packet.strings.iter().map(|s| self.heap.intern(s)).collect();
+        let protos = packet
+            .protos
+            .iter()
+            .map(|bytes| {
+                crate::load::undump(bytes, "=(packet)", &mut self.heap)
+                    .map(Arc::new)
+                    .map_err(|e| self.api_error(&e))
+            })
+            .collect::<LuaResult<Vec<Arc<Proto>>>>()?;
+        // Every object first, empty: a reference to one is its handle.
+        let tables: Vec<TableRef> = packet
+            .tables
+            .iter()
+            .map(|t| {
+                self.heap.new_table(Table::with_capacity(
+                    t.array_len,
+                    t.entries.len() - t.array_len,
+                ))
+            })
+            .collect();
+        let cells: Vec<UpvalRef> = packet
+            .cells
+            .iter()
+            .map(|_| self.heap.new_upval(Upval::Closed(Value::Nil)))
+            .collect();
+        let lfns: Vec<LuaFnRef> = packet
+            .lfns
+            .iter()
+            .map(|f| {
+                let upvals = f.cells.iter().map(|&c| cells[c as usize]).collect();
+                let proto = Arc::clone(&protos[f.proto as usize]);
+                self.heap.new_lua_closure(LuaClosure { proto, upvals })
+            })
+            .collect();
+        let native_refs: Vec<NativeRef> = natives
+            .iter()
+            .zip(&packet.natives)
+            .map(|(&func, n)| {
+                self.heap.new_native(NativeClosure {
+                    func,
+                    upvals: vec![Value::Nil; n.upvals.len()],
+                    closure: None,
+                })
+            })
+            .collect();
+        let value = |s: Slot| match s {
+            Slot::Nil => Value::Nil,
+            Slot::Bool(b) => Value::Bool(b),
+            Slot::Int(i) => Value::Int(i),
+            Slot::Num(n) => Value::Num(n),
+            Slot::Str(i) => Value::Str(strings[i as usize]),
+            Slot::Table(i) => Value::Table(tables[i as usize]),
+            Slot::LuaFn(i) => Value::LuaFn(lfns[i as usize]),
+            Slot::Native(i) => Value::Native(native_refs[i as usize]),
+        };
+        // Then their contents.
+        for (t, node) in tables.iter().zip(&packet.tables) {
+            let table = &mut self.heap.tables[*t];
+            for &(k, v) in &node.entries {
+                // The keys were keys of a table already (no nil, no NaN).
+                let _ = table.set(value(k), value(v));
+            }
+            // Filled to its size: no growth to account for.
+            let _ = table.take_growth();
+        }
+        for (c, &v) in cells.iter().zip(&packet.cells) {
+            self.heap.upvals[*c] = Upval::Closed(value(v));
+        }
+        for (n, node) in native_refs.iter().zip(&packet.natives) {
+            let upvals = node.upvals.iter().map(|&s| value(s)).collect();
+            self.heap.natives[*n].upvals = upvals;
+        }
+        Ok(packet.roots.iter().map(|&s| value(s)).collect())
+    }
+}
+
+/// Values copied out of a VM ([`Vm::pack`]), to rebuild in another one
+/// ([`Vm::unpack`]): it names nothing of the VM it came from, and can go
+/// to another thread.
+#[derive(Clone, Debug, Default)]
+pub struct Packet {
+    roots: SmallVec<[Slot; 3]>,
+    strings: Vec<Box<[u8]>>,
+    tables: Vec<TableNode>,
+    lfns: Vec<FnNode>,
+    natives: Vec<NativeNode>,
+    /// Upvalue cells' values.
+    cells: Vec<Slot>,
+    /// Prototypes as binary chunks (`string.dump`'s format).
+    protos: Vec<Arc<[u8]>>,
+    /// About what unpacking allocates, for the memory limit.
+    bytes: usize,
+}
+
+impl Packet {
+    /// How many values it carries.
+    pub fn len(&self) -> usize {
+        self.roots.len()
+    }
+
+    /// Whether it carries no value.
+    pub fn is_empty(&self) -> bool {
+        self.roots.is_empty()
+    }
+}
+
+/// A value in a packet: immediate, or the number of an object.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Slot {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    Num(f64),
+    Str(u32),
+    Table(u32),
+    LuaFn(u32),
+    Native(u32),
+}
+
+#[derive(Clone, Debug, Default)]
+struct TableNode {
+    /// The entries of keys `1..=array_len` first, in order, then the rest.
+    entries: Vec<(Slot, Slot)>,
+    array_len: usize,
+}
+
+#[derive(Clone, Debug)]
+struct FnNode {
+    proto: u32,
+    cells: SmallVec<[u32; 4]>,
+}
+
+#[derive(Clone, Debug)]
+struct NativeNode {
+    id: &'static str,
+    upvals: Vec<Slot>,
+}
+
+/// An object met but not described yet.
+#[derive(Clone, Copy)]
+enum Pending {
+    Table(TableRef, u32),
+    LuaFn(LuaFnRef, u32),
+    Native(NativeRef, u32),
+    Cell(UpvalRef, u32),
+}
+
+/// The numbers given so far, and the packet being filled.
+#[derive(Default)]
+struct Packer {
+    packet: Packet,
+    strings: HashMap<StrRef, u32>,
+    tables: HashMap<TableRef, u32>,
+    lfns: HashMap<LuaFnRef, u32>,
+    natives: HashMap<NativeRef, u32>,
+    cells: HashMap<UpvalRef, u32>,
+    /// Prototypes by address (kept alive by their closures meanwhile).
+    protos: HashMap<*const Proto, u32>,
+    work: Vec<Pending>,
+}
+
+/// Numbers `k` in `map` if it is new: its number, and whether it is new.
+fn number<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u32>, k: K) -> (u32, bool) {
+    let n = map.len() as u32;
+    match map.entry(k) {
+        hashbrown::hash_map::Entry::Occupied(e) => (*e.get(), false),
+        hashbrown::hash_map::Entry::Vacant(e) => {
+            e.insert(n);
+            (n, true)
+        }
+    }
+}
+
+/// Per-object estimates of what unpacking allocates (the heap's own
+/// accounting is finer; this only decides whether to collect first).
+const OBJECT_BYTES: usize = 64;
+const SLOT_BYTES: usize = 32;
+
+impl Packer {
+    /// The slot of `v`, numbering it (and queueing its description) when
+    /// it is an object met for the first time; `Err` names what cannot
+    /// travel.
+    fn slot(&mut self, vm: &Vm, v: Value) -> Result<Slot, String> {
+        Ok(match v {
+            Value::Nil => Slot::Nil,
+            Value::Bool(b) => Slot::Bool(b),
+            Value::Int(i) => Slot::Int(i),
+            Value::Num(n) => Slot::Num(n),
+            Value::Str(s) => {
+                let (n, fresh) = number(&mut self.strings, s);
+                if fresh {
+                    let bytes: Box<[u8]> = vm.heap.str_bytes(s).into();
+                    self.packet.bytes += OBJECT_BYTES + bytes.len();
+                    self.packet.strings.push(bytes);
+                }
+                Slot::Str(n)
+            }
+            Value::Table(t) => {
+                let (n, fresh) = number(&mut self.tables, t);
+                if fresh {
+                    self.packet.tables.push(TableNode::default());
+                    self.work.push(Pending::Table(t, n));
+                }
+                Slot::Table(n)
+            }
+            Value::LuaFn(f) => {
+                let (n, fresh) = number(&mut self.lfns, f);
+                if fresh {
+                    self.packet.lfns.push(FnNode {
+                        proto: 0,
+                        cells: SmallVec::new(),
+                    });
+                    self.work.push(Pending::LuaFn(f, n));
+                }
+                Slot::LuaFn(n)
+            }
+            Value::Native(f) => {
+                let Some(func) = vm.native_function(v) else {
+                    return Err("a Rust closure (a native function without identity)".into());
+                };
+                let (n, fresh) = number(&mut self.natives, f);
+                if fresh {
+                    self.packet.natives.push(NativeNode {
+                        id: func.id,
+                        upvals: Vec::new(),
+                    });
+                    self.work.push(Pending::Native(f, n));
+                }
+                Slot::Native(n)
+            }
+            Value::Thread(_) => return Err("a thread (coroutine)".into()),
+            Value::UserData(_) => return Err("a userdata".into()),
+        })
+    }
+
+    /// Describes every object queued, and the ones they lead to.
+    fn drain(&mut self, vm: &Vm) -> Result<(), String> {
+        while let Some(p) = self.work.pop() {
+            match p {
+                Pending::Table(t, n) => {
+                    let table = &vm.heap.tables[t];
+                    let mut entries = Vec::with_capacity(table.positions());
+                    for (k, v) in table.iter() {
+                        entries.push((self.slot(vm, k)?, self.slot(vm, v)?));
+                    }
+                    // The keys 1, 2, ... that come first (the array part
+                    // without holes) make the copy's array part.
+                    let dense = entries
+                        .iter()
+                        .enumerate()
+                        .take_while(|&(i, &(k, _))| k == Slot::Int(i as i64 + 1))
+                        .count();
+                    self.packet.bytes += OBJECT_BYTES + entries.len() * SLOT_BYTES;
+                    self.packet.tables[n as usize] = TableNode {
+                        entries,
+                        array_len: dense,
+                    };
+                }
+                Pending::LuaFn(f, n) => {
+                    let closure = &vm.heap.lfns[f];
+                    let key = Arc::as_ptr(&closure.proto);
+                    let proto = match self.protos.get(&key) {
+                        Some(&i) => i,
+                        None => {
+                            let i = self.packet.protos.len() as u32;
+                            let bytes = crate::dump::dump(&closure.proto, &vm.heap, false);
+                            self.packet.bytes += OBJECT_BYTES + 4 * bytes.len();
+                            self.packet.protos.push(bytes.into());
+                            self.protos.insert(key, i);
+                            i
+                        }
+                    };
+                    let mut cells = SmallVec::with_capacity(closure.upvals.len());
+                    for &uv in closure.upvals.iter() {
+                        let (c, fresh) = number(&mut self.cells, uv);
+                        if fresh {
+                            self.packet.cells.push(Slot::Nil);
+                            self.work.push(Pending::Cell(uv, c));
+                        }
+                        cells.push(c);
+                    }
+                    self.packet.bytes += OBJECT_BYTES + cells.len() * SLOT_BYTES;
+                    self.packet.lfns[n as usize] = FnNode { proto, cells };
+                }
+                Pending::Native(f, n) => {
+                    let upvals = vm.heap.natives[f].upvals.clone();
+                    let slots = upvals
+                        .into_iter()
+                        .map(|v| self.slot(vm, v))
+                        .collect::<Result<Vec<Slot>, String>>()?;
+                    self.packet.bytes += OBJECT_BYTES + slots.len() * SLOT_BYTES;
+                    self.packet.natives[n as usize].upvals = slots;
+                }
+                Pending::Cell(uv, c) => {
+                    // SAFETY: `uv` is a cell of a live closure of this VM
+                    // (it was just read from one), so it is live.
+                    let v = unsafe { vm.upval_get(uv) };
+                    self.packet.bytes += SLOT_BYTES;
+                    self.packet.cells[c as usize] = self.slot(vm, v)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, roots: SmallVec<[Slot; 3]>) -> Packet {
+        self.packet.roots = roots;
+        self.packet
+    }
+}
