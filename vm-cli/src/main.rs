@@ -27,6 +27,20 @@
 //! (this is how exact resumption is checked from the command line). Jobs
 //! that natives offload run here, on the command's own thread.
 
+/// `eprintln!` that ignores write errors: a closed standard error (a
+/// pipe whose reader is gone) must not end the command with a panic.
+/// With `stdout` first, the same for standard output.
+macro_rules! say {
+    (stdout, $($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod memory;
 mod sched;
 
@@ -170,8 +184,8 @@ fn parse_args(argv: &[String]) -> Result<Options, String> {
 }
 
 fn usage(msg: &str) {
-    eprintln!("{PROGNAME}: {msg}");
-    eprintln!(
+    say!("{PROGNAME}: {msg}");
+    say!(
         "usage: {PROGNAME} [options] [script [args]]\n\
          Available options are:\n  \
          -e stat   execute string 'stat'\n  \
@@ -222,7 +236,7 @@ fn run(vm: &mut Vm, f: Value, args: &[Value], slice: u64) -> bool {
 fn report(vm: &mut Vm, e: &LuaError) {
     let msg = vm.error_to_string(e);
     let _ = std::io::stdout().flush();
-    eprintln!("{PROGNAME}: {msg}");
+    say!("{PROGNAME}: {msg}");
 }
 
 /// Loads a chunk; on a syntax error prints it and returns `None`.
@@ -261,7 +275,7 @@ fn main() -> ExitCode {
     };
     let mut vm = Vm::new();
     if let Err(e) = vm_stdlib::open_all(&mut vm) {
-        eprintln!("{PROGNAME}: {}", vm.error_to_string(&e));
+        say!("{PROGNAME}: {}", vm.error_to_string(&e));
         return ExitCode::FAILURE;
     }
     // `lua.c` switches the collector to generational mode at startup, so
@@ -275,7 +289,7 @@ fn main() -> ExitCode {
     // whose error there is only a warning, so it is reported here).
     vm.close();
     if ok && vm.instruction_limit_exceeded() {
-        eprintln!("{PROGNAME}: {}", vm_core::LIMIT_MESSAGE);
+        say!("{PROGNAME}: {}", vm_core::LIMIT_MESSAGE);
         ok = false;
     }
     let _ = std::io::stdout().flush();
@@ -290,14 +304,14 @@ fn main() -> ExitCode {
 /// script or standard input. False when something failed (reported).
 fn run_command(vm: &mut Vm, opts: &Options, argv: &[String]) -> bool {
     if opts.version {
-        println!("{VERSION}");
+        say!(stdout, "{VERSION}");
     }
     let script = opts.script;
     let slice = opts.slice.unwrap_or(u64::MAX);
     // Without a script, the interpreter's name is `arg[0]` and the options
     // follow at positive indices, as `lua.c` does.
     if let Err(e) = create_arg_table(vm, argv, script.unwrap_or(0)) {
-        eprintln!("{PROGNAME}: {}", vm.error_to_string(&e));
+        say!("{PROGNAME}: {}", vm.error_to_string(&e));
         return false;
     }
     for code in &opts.exec {
@@ -314,8 +328,8 @@ fn run_command(vm: &mut Vm, opts: &Options, argv: &[String]) -> bool {
             "-".to_string()
         }
         None if opts.exec.is_empty() && !opts.version => {
-            println!("{VERSION}");
-            eprintln!("{PROGNAME}: interactive mode is not available yet; pass a script or -e");
+            say!(stdout, "{VERSION}");
+            say!("{PROGNAME}: interactive mode is not available yet; pass a script or -e");
             return false;
         }
         None => return true,
@@ -329,7 +343,7 @@ fn run_command(vm: &mut Vm, opts: &Options, argv: &[String]) -> bool {
         }
     };
     if let Some(full) = opts.disasm {
-        print!("{}", vm.listing(f, full).unwrap_or_default());
+        let _ = std::io::stdout().write_all(vm.listing(f, full).unwrap_or_default().as_bytes());
         return true;
     }
     let script_args: Vec<Value> = match script {

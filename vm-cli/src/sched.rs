@@ -95,8 +95,8 @@ fn parse(argv: &[String]) -> Result<RunOptions, String> {
 }
 
 fn usage(msg: &str) {
-    eprintln!("{PROGNAME}: {msg}");
-    eprintln!(
+    say!("{PROGNAME}: {msg}");
+    say!(
         "usage: {PROGNAME} run [options] script...\n\
          Available options are:\n  \
          --sched rr|tick|ws  the scheduler: round-robin (default), tick, work-stealing\n  \
@@ -171,7 +171,7 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
         let source = match std::fs::read(file) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("{PROGNAME}: cannot open {file}: {e}");
+                say!("{PROGNAME}: cannot open {file}: {e}");
                 failed = true;
                 continue;
             }
@@ -179,7 +179,7 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
         let mut task = match LuaTask::from_source(file, &source) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("{PROGNAME}: {e}");
+                say!("{PROGNAME}: {e}");
                 failed = true;
                 continue;
             }
@@ -204,7 +204,7 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
         .max(EXECUTE_UNITS);
     let interrupted = run_until_done_or_interrupted(sched.as_mut(), budget);
     if interrupted {
-        eprintln!("{PROGNAME}: interrupted");
+        say!("{PROGNAME}: interrupted");
     }
     failed |= tasks
         .iter()

@@ -770,3 +770,51 @@ fn run_stops_at_an_interrupt_and_reports() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A pipe whose reader is already gone: writes to it fail (`EPIPE`).
+#[cfg(unix)]
+fn broken_pipe() -> Stdio {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) fills two new descriptors, which are ours: the
+    // read end is closed at once, the write end owned by the result.
+    unsafe {
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+        libc::close(fds[0]);
+        Stdio::from(OwnedFd::from_raw_fd(fds[1]))
+    }
+}
+
+/// Found by a hostile pass: messages to a standard error (or output)
+/// that is a closed pipe panicked ("failed printing to stderr", status
+/// 101); they are dropped, and the status is the one the command gives.
+#[test]
+#[cfg(unix)]
+fn a_closed_pipe_for_messages_is_not_a_panic() {
+    let dir = tempdir();
+    let fail = dir.join("fail.lua");
+    std::fs::write(&fail, "error('x')").unwrap();
+    let fail = fail.to_string_lossy().into_owned();
+    for args in [
+        &["run", "/nonexistent/missing.lua"][..],
+        &["run", "--slice", "abc", "x.lua"],
+        &["--badopt"],
+        &[&fail],
+        &["run", &fail],
+        &["run", "--stats", &fail],
+    ] {
+        let out = vm()
+            .args(args)
+            .stdin(Stdio::null())
+            .stderr(broken_pipe())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+    }
+    let out = vm()
+        .args(["-v", "-e", ""])
+        .stdout(broken_pipe())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
