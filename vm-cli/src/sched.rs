@@ -12,7 +12,8 @@
 //! error at the end, each task's counters (and each worker's, under
 //! work-stealing). The schedulers: round-robin (`rr`, the default: one
 //! thread, a fixed order), tick (`tick`) and work-stealing (`ws`,
-//! `--workers N` threads, by default one per core).
+//! `--workers N` threads, by default one per core, at most
+//! [`MAX_WORKERS`]).
 //!
 //! An interrupt (SIGINT, SIGTERM) stops the run between slices: the
 //! programs still running are reported as such (`--stats` prints the
@@ -47,6 +48,11 @@ struct RunOptions {
     files: Vec<String>,
 }
 
+/// The most worker threads `--workers` may ask for: each is a thread
+/// with its own stack, and far more than a machine's cores only slows
+/// the run down (a huge count exhausted memory or ran for ever).
+const MAX_WORKERS: u64 = 1024;
+
 fn parse(argv: &[String]) -> Result<RunOptions, String> {
     let mut o = RunOptions {
         sched: "rr".to_string(),
@@ -65,7 +71,11 @@ fn parse(argv: &[String]) -> Result<RunOptions, String> {
                 i += 1;
             }
             "--workers" => {
-                o.workers = Some(count_arg(argv, i + 1, a)?);
+                let n = count_arg(argv, i + 1, a)?;
+                if n > MAX_WORKERS {
+                    return Err(format!("'{a}' is at most {MAX_WORKERS}, got '{n}'"));
+                }
+                o.workers = Some(n);
                 i += 1;
             }
             "--stats" => o.stats = true,
@@ -100,7 +110,7 @@ fn usage(msg: &str) {
         "usage: {PROGNAME} run [options] script...\n\
          Available options are:\n  \
          --sched rr|tick|ws  the scheduler: round-robin (default), tick, work-stealing\n  \
-         --workers N         work-stealing's worker threads (default: one per core)\n  \
+         --workers N         work-stealing's threads (default: one per core; at most {MAX_WORKERS})\n  \
          --slice N           N instructions per slice (default {DEFAULT_SLICE})\n  \
          --stats             print each task's counters at the end\n  \
          --instruction-limit N  stop each program past N instructions\n  \
@@ -335,6 +345,21 @@ mod tests {
         assert!(parse(&argv(&["vm", "run"])).is_err());
         assert!(parse(&argv(&["vm", "run", "--slice", "0", "a.lua"])).is_err());
         assert!(parse(&argv(&["vm", "run", "--bogus", "a.lua"])).is_err());
+        let o = parse(&argv(&[
+            "vm",
+            "run",
+            "--sched",
+            "ws",
+            "--workers",
+            "1024",
+            "a",
+        ]))
+        .unwrap();
+        assert_eq!(o.workers, Some(MAX_WORKERS));
+        for huge in ["1025", "100000000", "4294967296", "18446744073709551615"] {
+            let e = parse(&argv(&["vm", "run", "--workers", huge, "a"])).unwrap_err();
+            assert_eq!(e, format!("'--workers' is at most 1024, got '{huge}'"));
+        }
         let o = parse(&argv(&["vm", "run", "--", "--odd.lua"])).unwrap();
         assert_eq!(o.files, ["--odd.lua"]);
     }

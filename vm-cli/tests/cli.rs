@@ -818,3 +818,36 @@ fn a_closed_pipe_for_messages_is_not_a_panic() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+/// Found by a hostile pass: a huge `--workers` panicked ("capacity
+/// overflow"), aborted on allocation or ran for ever; past 1024 it is a
+/// usage error, as other bad options are, and 1024 still runs.
+#[test]
+fn run_caps_the_worker_count() {
+    let dir = tempdir();
+    let script = dir.join("hi.lua");
+    std::fs::write(&script, "print('hi')").unwrap();
+    for huge in ["1025", "100000000", "4294967296", "18446744073709551615"] {
+        let out = vm()
+            .args(["run", "--sched", "ws", "--workers", huge])
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{huge}");
+        assert_eq!(text(&out.stdout), "", "{huge}");
+        let err = text(&out.stderr);
+        assert!(
+            err.starts_with(&format!(
+                "vm: '--workers' is at most 1024, got '{huge}'\nusage: vm run"
+            )),
+            "{err}"
+        );
+    }
+    let out = vm()
+        .args(["run", "--sched", "ws", "--workers", "1024"])
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hi\n");
+}
