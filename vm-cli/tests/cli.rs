@@ -851,3 +851,87 @@ fn run_caps_the_worker_count() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "hi\n");
 }
+
+/// Waits for `child` at most a generous minute; kills it and fails past
+/// that.
+fn wait_or_kill(child: &mut std::process::Child, what: &str) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after a minute");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Starts `vm run --stats --sched sched script` with standard input a
+/// pipe, and waits for the script's first line ("reading", printed just
+/// before it reads standard input).
+fn start_reading(sched: &str, script: &Path) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    let mut child = vm()
+        .args(["run", "--stats", "--sched", sched])
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.as_mut().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line, "reading\n", "{sched}");
+    child
+}
+
+fn interrupt(child: &std::process::Child) {
+    // SAFETY: a plain kill(2) of our own child.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+}
+
+/// Found by a hostile pass: a program blocked reading a pipe that never
+/// closes kept `vm run` running after an interrupt (the read resumes);
+/// a second interrupt ends the process at once, with status 130.
+#[test]
+fn a_second_interrupt_ends_a_blocked_run() {
+    use std::io::Read;
+    let dir = tempdir();
+    let script = dir.join("blocked.lua");
+    std::fs::write(
+        &script,
+        "print('reading') io.stdout:flush() io.read() print('read')",
+    )
+    .unwrap();
+    for sched in ["rr", "tick", "ws"] {
+        let mut child = start_reading(sched, &script);
+        // Standard input stays open (`child.stdin` is held) all along.
+        interrupt(&child);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        interrupt(&child);
+        let status = wait_or_kill(&mut child, sched);
+        assert_eq!(status.code(), Some(130), "{sched}");
+        let mut stdout = String::new();
+        let mut stderr = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        // The read never returned, and no table: the process just ended.
+        assert_eq!(stdout, "", "{sched}");
+        assert_eq!(stderr, "vm: interrupted\n", "{sched}");
+    }
+}
