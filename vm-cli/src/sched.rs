@@ -17,7 +17,8 @@
 //!
 //! An interrupt (SIGINT, SIGTERM) stops the run between slices: the
 //! programs still running are reported as such (`--stats` prints the
-//! table as it stands), and the exit status is 130. A program
+//! table as it stands), and the exit status is 130; if every program has
+//! ended by then, the run ends as if there had been none. A program
 //! blocked in a native call (`io.read` on a pipe, `os.execute`) goes on
 //! after the interrupt; a second one ends the process at once, with
 //! status 130 and no table.
@@ -261,7 +262,7 @@ extern "C" fn on_interrupt(_signal: libc::c_int) {
 }
 
 /// Runs the scheduler until no task can run any more, or an interrupt
-/// comes (true then).
+/// comes while some task is still live (true then).
 fn run_until_done_or_interrupted(sched: &mut dyn Scheduler, budget: u64) -> bool {
     let handler = on_interrupt as extern "C" fn(libc::c_int);
     // SAFETY: the handler only swaps an atomic, and on a second signal
@@ -272,11 +273,13 @@ fn run_until_done_or_interrupted(sched: &mut dyn Scheduler, budget: u64) -> bool
     }
     loop {
         let e = sched.execute(budget);
-        if INTERRUPTED.load(Ordering::SeqCst) {
-            return true;
-        }
+        // Every program ended within the execute the interrupt came in:
+        // the run is complete.
         if e.live == 0 {
             return false;
+        }
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return true;
         }
         if e.runnable == 0 {
             if !e.wakeable {

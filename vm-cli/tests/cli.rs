@@ -890,6 +890,25 @@ fn start_reading(sched: &str, script: &Path) -> std::process::Child {
     child
 }
 
+/// What an exited `child` left on its standard output and error.
+fn rest_of_output(child: &mut std::process::Child) -> (String, String) {
+    use std::io::Read;
+    let (mut stdout, mut stderr) = (String::new(), String::new());
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (stdout, stderr)
+}
+
 fn interrupt(child: &std::process::Child) {
     // SAFETY: a plain kill(2) of our own child.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
@@ -900,7 +919,6 @@ fn interrupt(child: &std::process::Child) {
 /// a second interrupt ends the process at once, with status 130.
 #[test]
 fn a_second_interrupt_ends_a_blocked_run() {
-    use std::io::Read;
     let dir = tempdir();
     let script = dir.join("blocked.lua");
     std::fs::write(
@@ -916,22 +934,42 @@ fn a_second_interrupt_ends_a_blocked_run() {
         interrupt(&child);
         let status = wait_or_kill(&mut child, sched);
         assert_eq!(status.code(), Some(130), "{sched}");
-        let mut stdout = String::new();
-        let mut stderr = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut stdout)
-            .unwrap();
-        child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut stderr)
-            .unwrap();
+        let (stdout, stderr) = rest_of_output(&mut child);
         // The read never returned, and no table: the process just ended.
         assert_eq!(stdout, "", "{sched}");
         assert_eq!(stderr, "vm: interrupted\n", "{sched}");
+    }
+}
+
+/// Found by a hostile pass: an interrupt during the last program's read,
+/// which then finished within the same execute, was reported as an
+/// interrupted run (status 130); with no program left it is a complete
+/// one.
+#[test]
+fn an_interrupt_after_every_program_ended_is_no_interruption() {
+    let dir = tempdir();
+    let script = dir.join("reads.lua");
+    std::fs::write(
+        &script,
+        "print('reading') io.stdout:flush() print('got', io.read())",
+    )
+    .unwrap();
+    for sched in ["rr", "tick", "ws"] {
+        let mut child = start_reading(sched, &script);
+        interrupt(&child);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"a line\n").unwrap();
+        drop(stdin);
+        let status = wait_or_kill(&mut child, sched);
+        let (stdout, stderr) = rest_of_output(&mut child);
+        assert_eq!(status.code(), Some(0), "{sched}: {stderr}");
+        assert_eq!(stdout, "got\ta line\n", "{sched}");
+        assert!(!stderr.contains("interrupted"), "{sched}: {stderr}");
+        let row = stderr.lines().find(|l| l.contains("reads.lua"));
+        assert!(
+            row.is_some_and(|r| r.contains("finished")),
+            "{sched}: {stderr}"
+        );
     }
 }
