@@ -4,10 +4,10 @@
 //! vm run [--sched rr|tick|ws] [--workers N] [--slice N] [--stats]
 //!        [--instruction-limit N] [--memory-limit BYTES] a.lua b.lua ...
 //! ```
-//! Each file runs in its own VM with the standard library, as a
-//! [`LuaTask`], N instructions per slice. A program that fails is reported
-//! when it fails, with its name and traceback, and the others go on; the
-//! exit status is 1 if any failed. `--instruction-limit` and
+//! Each file (`-`: standard input, named `stdin`) runs in its own VM
+//! with the standard library, as a [`LuaTask`], N instructions per slice.
+//! A program that fails is reported when it fails, with its name and
+//! traceback, and the others go on; the exit status is 1 if any failed. `--instruction-limit` and
 //! `--memory-limit` apply to each program. `--stats` prints, on standard
 //! error at the end, each task's counters (and each worker's, under
 //! work-stealing). The schedulers: round-robin (`rr`, the default: one
@@ -27,7 +27,7 @@
 //! `vm ./run` or `vm -- run`.)
 
 use std::collections::HashMap;
-use std::io::Write as _;
+use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -50,6 +50,8 @@ struct RunOptions {
     instruction_limit: Option<u64>,
     memory_limit: MemoryLimit,
     files: Vec<String>,
+    /// The index in `files` of `-`, standard input, if given.
+    stdin: Option<usize>,
 }
 
 /// The most worker threads `--workers` may ask for: each is a thread
@@ -91,11 +93,20 @@ fn parse(argv: &[String]) -> Result<RunOptions, String> {
                 o.memory_limit = memory_limit_arg(argv, i + 1, a)?;
                 i += 1;
             }
+            // As `lua -`: the script on standard input (read once, so
+            // given once). After `--`, `-` is a file's name, as in `lua.c`.
+            "-" => {
+                if o.stdin.is_some() {
+                    return Err("'-' (standard input) given twice".to_string());
+                }
+                o.stdin = Some(o.files.len());
+                o.files.push(a.to_string());
+            }
             "--" => {
                 o.files.extend(argv[i + 1..].iter().cloned());
                 break;
             }
-            _ if a.starts_with('-') && a != "-" => {
+            _ if a.starts_with('-') => {
                 return Err(format!("unrecognized option '{a}' for 'run'"));
             }
             _ => o.files.push(a.to_string()),
@@ -111,7 +122,7 @@ fn parse(argv: &[String]) -> Result<RunOptions, String> {
 fn usage(msg: &str) {
     say!("{PROGNAME}: {msg}");
     say!(
-        "usage: {PROGNAME} run [options] script...\n\
+        "usage: {PROGNAME} run [options] script... ('-': standard input)\n\
          Available options are:\n  \
          --sched rr|tick|ws  the scheduler: round-robin (default), tick, work-stealing\n  \
          --workers N         work-stealing's threads (default: one per core; at most {MAX_WORKERS})\n  \
@@ -181,16 +192,24 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
     let memory_limit = memory_limit_bytes(o.memory_limit);
     let mut failed = false;
     let mut tasks: Vec<TaskId> = Vec::new();
-    for file in &o.files {
-        let source = match std::fs::read(file) {
+    for (k, file) in o.files.iter().enumerate() {
+        // Standard input is named `stdin` in messages, as `lua -` names it.
+        let (name, read) = if o.stdin == Some(k) {
+            let mut source = Vec::new();
+            let read = std::io::stdin().read_to_end(&mut source);
+            ("stdin", read.map(|_| source).map_err(|e| ("read", e)))
+        } else {
+            (file.as_str(), std::fs::read(file).map_err(|e| ("open", e)))
+        };
+        let source = match read {
             Ok(s) => s,
-            Err(e) => {
-                say!("{PROGNAME}: cannot open {file}: {e}");
+            Err((what, e)) => {
+                say!("{PROGNAME}: cannot {what} {name}: {}", os_error_text(&e));
                 failed = true;
                 continue;
             }
         };
-        let mut task = match LuaTask::from_source(file, &source) {
+        let mut task = match LuaTask::from_source(name, &source) {
             Ok(t) => t,
             Err(e) => {
                 say!("{PROGNAME}: {e}");
@@ -205,7 +224,7 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
         names
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, file.clone());
+            .insert(id, name.to_string());
         tasks.push(id);
     }
     // Each execute gives every task (or every worker) a slice, and lasts
@@ -235,6 +254,16 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// An OS error as C's `strerror` words it, as `lua` reports it (Rust's
+/// `Display` adds " (os error N)").
+fn os_error_text(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text[..at].to_string(),
+        None => text,
     }
 }
 
@@ -381,5 +410,11 @@ mod tests {
         }
         let o = parse(&argv(&["vm", "run", "--", "--odd.lua"])).unwrap();
         assert_eq!(o.files, ["--odd.lua"]);
+        // `-` is standard input, once; after `--` a file named `-`.
+        let o = parse(&argv(&["vm", "run", "a.lua", "-", "b.lua"])).unwrap();
+        assert_eq!((o.files.len(), o.stdin), (3, Some(1)));
+        assert!(parse(&argv(&["vm", "run", "-", "a.lua", "-"])).is_err());
+        let o = parse(&argv(&["vm", "run", "-", "--", "-"])).unwrap();
+        assert_eq!((o.files, o.stdin), (vec!["-".into(), "-".into()], Some(0)));
     }
 }

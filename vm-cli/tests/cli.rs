@@ -973,3 +973,54 @@ fn an_interrupt_after_every_program_ended_is_no_interruption() {
         );
     }
 }
+
+/// `vm run -` runs standard input, as `vm -` and `lua -` do, named
+/// `stdin` in messages (it said "cannot open -"); only once.
+#[test]
+fn run_reads_a_program_from_standard_input() {
+    let dir = tempdir();
+    let file = dir.join("file.lua");
+    std::fs::write(&file, "print('from the file')").unwrap();
+    let run = |args: &[&str], stdin: &str| {
+        let mut cmd = vm();
+        cmd.arg("run").args(args);
+        run_with_stdin(cmd, stdin)
+    };
+    let file = file.to_string_lossy().into_owned();
+    let out = run(&["--stats", "-", &file], "print('from stdin')");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "from stdin\nfrom the file\n");
+    assert!(
+        text(&out.stderr).contains("   1  stdin "),
+        "{}",
+        text(&out.stderr)
+    );
+    // Errors name it `stdin`, as `lua -` does.
+    let out = run(&["-"], "local function f() error('x') end\nf()");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).starts_with("vm: stdin:1: x\nstack traceback:\n"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stderr).contains("\n\tstdin:2: in main chunk\n"));
+    let out = run(&["-"], "x = = 1");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "vm: stdin:1: unexpected symbol near '='\n"
+    );
+    // (Refused before standard input is read.)
+    let out = vm()
+        .args(["run", "-", &file, "-"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text(&out.stdout), "");
+    assert!(
+        text(&out.stderr).starts_with("vm: '-' (standard input) given twice\nusage: vm run"),
+        "{}",
+        text(&out.stderr)
+    );
+}
