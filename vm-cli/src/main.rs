@@ -262,7 +262,12 @@ fn create_arg_table(vm: &mut Vm, argv: &[String], script: usize) -> LuaResult<()
 }
 
 fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().collect();
+    // An argument that is not UTF-8 (`std::env::args` panicked on it) is
+    // taken with its invalid bytes replaced: a script of such a name
+    // cannot be opened, which is reported.
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if argv.get(1).map(String::as_str) == Some("run") {
         return sched::main(&argv);
     }

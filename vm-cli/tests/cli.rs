@@ -1024,3 +1024,26 @@ fn run_reads_a_program_from_standard_input() {
         text(&out.stderr)
     );
 }
+
+/// Found by a hostile pass: an argument that is not UTF-8 panicked
+/// (`std::env::args`); a script of that name cannot be opened, which is
+/// reported.
+#[test]
+#[cfg(unix)]
+fn an_argument_that_is_not_utf8_is_no_panic() {
+    use std::os::unix::ffi::OsStrExt;
+    let name = std::ffi::OsStr::from_bytes(b"/nonexistent/\xff.lua");
+    for run in [false, true] {
+        let mut cmd = vm();
+        if run {
+            cmd.arg("run");
+        }
+        let out = cmd.arg(name).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).starts_with("vm: cannot open /nonexistent/"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+}
