@@ -35,7 +35,7 @@ use std::time::Duration;
 
 use vm_sched::{
     End, LuaTask, RoundRobin, Scheduler, TaskId, TaskStatus, TickScheduler, WorkStealing,
-    DEFAULT_SLICE,
+    DEFAULT_SLICE, MAX_WORKERS,
 };
 
 use crate::{count_arg, memory_limit_arg, memory_limit_bytes, MemoryLimit, PROGNAME};
@@ -53,11 +53,6 @@ struct RunOptions {
     /// The index in `files` of `-`, standard input, if given.
     stdin: Option<usize>,
 }
-
-/// The most worker threads `--workers` may ask for: each is a thread
-/// with its own stack, and far more than a machine's cores only slows
-/// the run down (a huge count exhausted memory or ran for ever).
-const MAX_WORKERS: u64 = 1024;
 
 fn parse(argv: &[String]) -> Result<RunOptions, String> {
     let mut o = RunOptions {
@@ -78,7 +73,9 @@ fn parse(argv: &[String]) -> Result<RunOptions, String> {
             }
             "--workers" => {
                 let n = count_arg(argv, i + 1, a)?;
-                if n > MAX_WORKERS {
+                // (Work-stealing's own cap: far more threads than cores
+                // only slow the run down.)
+                if n > MAX_WORKERS as u64 {
                     return Err(format!("'{a}' is at most {MAX_WORKERS}, got '{n}'"));
                 }
                 o.workers = Some(n);
@@ -202,7 +199,12 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
             (file.as_str(), std::fs::read(file).map_err(|e| ("open", e)))
         };
         let source = match read {
-            Ok(s) => s,
+            // A byte order mark and a `#` first line are skipped, as `lua`
+            // skips them in a script.
+            Ok(mut s) => {
+                vm_stdlib::base::skip_file_header(&mut s);
+                s
+            }
             Err((what, e)) => {
                 say!("{PROGNAME}: cannot {what} {name}: {}", os_error_text(&e));
                 failed = true;
@@ -403,7 +405,7 @@ mod tests {
             "a",
         ]))
         .unwrap();
-        assert_eq!(o.workers, Some(MAX_WORKERS));
+        assert_eq!(o.workers, Some(MAX_WORKERS as u64));
         for huge in ["1025", "100000000", "4294967296", "18446744073709551615"] {
             let e = parse(&argv(&["vm", "run", "--workers", huge, "a"])).unwrap_err();
             assert_eq!(e, format!("'--workers' is at most 1024, got '{huge}'"));

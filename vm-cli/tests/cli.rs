@@ -170,6 +170,21 @@ fn script_headers_are_skipped() {
         let script = dir.join("header.lua");
         std::fs::write(&script, body).unwrap();
         let out = vm().arg(&script).output().unwrap();
+        // `vm run` reads its files the same way.
+        let run = vm()
+            .args(["run", "--sched", "tick"])
+            .arg(&script)
+            .output()
+            .unwrap();
+        if expected == "vm: " {
+            assert!(
+                text(&run.stderr).contains("header.lua:2: line"),
+                "{}",
+                text(&run.stderr)
+            );
+        } else {
+            assert_eq!(text(&run.stdout), expected, "{}", text(&run.stderr));
+        }
         let stdin = run_with_stdin(
             {
                 let mut c = vm();
