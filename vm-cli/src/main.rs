@@ -224,7 +224,11 @@ fn run(vm: &mut Vm, f: Value, args: &[Value], slice: u64) -> bool {
                     .complete_offload(main, result)
                     .and_then(|()| vm.resume(main, &[], slice));
             }
-            Ok(Outcome::Yield(_)) => unreachable!("the main thread cannot yield"),
+            // (The main thread cannot yield; a wait here has no one to end it.)
+            Ok(Outcome::Yield(_) | Outcome::Wait) => {
+                say!("{PROGNAME}: the program waits, and nothing can wake it");
+                return false;
+            }
             Err(e) => {
                 report(vm, &e);
                 return false;

@@ -423,6 +423,7 @@ impl Vm {
             // The driver loop calls the continuation of a started native
             // on top after its budget check.
             Step::Pause(_) => Ok(()),
+            Step::Wait(_) => self.wait_step(),
             Step::Offload(_) => match self.request_job.take() {
                 Some(job) => self.offload_step(job),
                 None => Err(self.request_error()),

@@ -351,6 +351,8 @@ pub enum Step {
     Offload(Request),
     /// Made by [`Vm::pausek`].
     Pause(Request),
+    /// Made by [`Vm::waitk`].
+    Wait(Request),
 }
 
 /// The value count of a request whose other operands are recorded on the
@@ -561,6 +563,20 @@ impl Vm {
     pub fn pausek(&mut self, k: &'static Continuation, ctx: i64) -> Step {
         self.set_continuation(Some(k), ctx);
         Step::Pause(Request(0))
+    }
+
+    /// Suspend the run until the driver resumes it, then continue in `k`
+    /// (with `Status::Ok` and the frame as it is): the driver learns that
+    /// the program waits for something the driver provides
+    /// ([`Outcome::Wait`](crate::Outcome::Wait)), such as a message, that
+    /// the native recorded where the driver looks. As with an offload,
+    /// the whole chain of coroutines being resumed is suspended. Where the
+    /// run cannot be suspended (inside a non-yieldable native call, or
+    /// outside any driver) it is the error "attempt to wait across a
+    /// C-call boundary".
+    pub fn waitk(&mut self, k: &'static Continuation, ctx: i64) -> Step {
+        self.set_continuation(Some(k), ctx);
+        Step::Wait(Request(0))
     }
 
     /// Run `job` outside the VM (it may block) and continue in `k` with its

@@ -54,6 +54,10 @@ pub enum Outcome {
     /// A native asked for blocking work: run the job, hand its result to
     /// [`Vm::complete_offload`], then resume the thread.
     Offload(Job),
+    /// A native waits for something the driver provides ([`Vm::waitk`]):
+    /// provide it (as that native's library says), then resume the thread
+    /// (with no arguments).
+    Wait,
 }
 
 impl Vm {
@@ -453,6 +457,16 @@ impl Vm {
         self.th.push(err);
     }
 
+    /// Applies a wait request (`Vm::waitk`) from the native frame on top.
+    pub(crate) fn wait_step(&mut self) -> LuaResult<()> {
+        if self.n_ccalls == 0 && self.suspendable {
+            self.suspend = Some(Suspend::Wait);
+            Ok(())
+        } else {
+            Err(self.rt_error("attempt to wait across a C-call boundary"))
+        }
+    }
+
     /// Applies an offload request (`Vm::offloadk`) from the native frame on top.
     pub(crate) fn offload_step(&mut self, job: Job) -> LuaResult<()> {
         let ci = self.th.frames.last_mut().expect("native frame");
@@ -725,6 +739,7 @@ impl Vm {
             Ok(()) => match self.suspend.take() {
                 Some(Suspend::OutOfFuel) => return Ok(self.park(t, Outcome::OutOfFuel)),
                 Some(Suspend::Offload(job)) => return Ok(self.park(t, Outcome::Offload(job))),
+                Some(Suspend::Wait) => return Ok(self.park(t, Outcome::Wait)),
                 Some(Suspend::Yield(n)) => Ok(Outcome::Yield(self.take_top(n))),
                 None => {
                     // The results run from the called function's slot (the
@@ -878,6 +893,7 @@ impl Vm {
         match self.drive_from(t, budget, Some(LuaError::handled(errv))) {
             Ok(Outcome::OutOfFuel) => Ok(Cancelled::Parked(Outcome::OutOfFuel)),
             Ok(Outcome::Offload(job)) => Ok(Cancelled::Parked(Outcome::Offload(job))),
+            Ok(Outcome::Wait) => Ok(Cancelled::Parked(Outcome::Wait)),
             Ok(_) => Ok(Cancelled::Closed(None)),
             Err(e) if e.0.value.raw_eq(errv) => Ok(Cancelled::Closed(None)),
             Err(e) => Ok(Cancelled::Closed(Some(e.0.value))),

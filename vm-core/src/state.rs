@@ -486,6 +486,8 @@ pub(crate) enum Suspend {
     Offload(Job),
     /// The driven thread yielded this many values to its driver.
     Yield(usize),
+    /// A native waits for what the driver provides (`Vm::waitk`).
+    Wait,
 }
 
 /// One Lua virtual machine: a heap, a registry and globals, and the running

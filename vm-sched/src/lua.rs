@@ -155,6 +155,9 @@ impl Task for LuaTask {
         let used = self.vm.fuel_used();
         let poll = match out {
             Ok(Outcome::OutOfFuel | Outcome::Yield(_)) => Poll::Ready,
+            // A native waits for a message (`Vm::waitk`): the next one
+            // delivered wakes the task.
+            Ok(Outcome::Wait) => Poll::Blocked(Block::Receive(None)),
             Ok(Outcome::Offload(job)) => {
                 let job = Job::new(move || Box::new(job.run()) as Message);
                 Poll::Blocked(Block::Offload(job))

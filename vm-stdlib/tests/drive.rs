@@ -23,6 +23,24 @@ static PANICS: NativeFunction = NativeFunction::new("panics", panics);
 static MISCOUNTS: NativeFunction = NativeFunction::new("miscounts", miscounts);
 static RESUME_K_STYLE: NativeFunction = NativeFunction::new("resume_k_style", resume_k_style);
 static TAGGED_K: Continuation = Continuation::new("tagged_k", tagged_k);
+static WAIT_FOR: NativeFunction = NativeFunction::new("wait_for", wait_for);
+static WAIT_K: Continuation = Continuation::new("wait_k", wait_k);
+
+/// `wait_for()`: waits until the driver has put a value in the global
+/// `GIVEN`, and returns it (an error if the driver resumed without one).
+fn wait_for(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+    Ok(vm.waitk(&WAIT_K, 0))
+}
+
+fn wait_k(vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    let v = vm.get_global("GIVEN");
+    if v.is_nil() {
+        return Err(vm.error("resumed with nothing given"));
+    }
+    vm.set_global("GIVEN", Value::Nil)?;
+    vm.push(v);
+    Ok(Step::Return(1))
+}
 
 /// `resume_k_style(co, ...)`: resumes `co` and reports through its
 /// continuation: "ok" or "error" followed by the values or the message.
@@ -189,6 +207,7 @@ fn new_vm() -> Box<Vm> {
             &RESUME_K_STYLE,
             &STALE_REQUEST,
             &PCALL_THEN_FAIL,
+            &WAIT_FOR,
         ],
     )
     .unwrap();
@@ -234,6 +253,7 @@ fn run_sliced(vm: &mut Vm, src: &str, budget: u64) -> (Vec<String>, usize) {
                 out = vm.resume(main, &[], budget);
             }
             Ok(Outcome::Yield(_)) => panic!("the main thread yielded"),
+            Ok(Outcome::Wait) => panic!("nothing waits here"),
             Err(e) => panic!("{e}"),
         }
     }
@@ -827,4 +847,51 @@ fn true_and_results_with_no_slot_below_the_values() {
     let got: Vec<String> = r.iter().map(|&v| text(&vm, v)).collect();
     // First resume: true, 3, "x" (3 values); second: the body returns 0.
     assert_eq!(got, ["Int(3)", "Bool(true)", "Int(0)", "Nil"]);
+}
+
+/// `Vm::waitk`: a native waits for what the driver provides, from the
+/// main thread or from inside coroutines (the whole chain is parked), and
+/// continues when resumed; where no driver can take the wait, it is an
+/// error.
+#[test]
+fn a_native_waits_for_its_driver() {
+    let mut vm = new_vm();
+    let f = vm
+        .load(
+            b"local a = wait_for()
+              local co = coroutine.wrap(function() return wait_for() * 2 end)
+              local b = co()
+              return a, b, coroutine.status(coroutine.create(print))",
+            "=wait",
+        )
+        .unwrap();
+    let main = vm.main_thread();
+    let mut out = vm.start(f, &[], 1_000);
+    let mut given = 0;
+    let results = loop {
+        match out {
+            Ok(Outcome::Wait) => {
+                given += 1;
+                // Parked: resuming without giving anything is the
+                // native's business (here an error) -- so give first.
+                vm.set_global("GIVEN", given * 10).unwrap();
+                out = vm.resume(main, &[], 1_000);
+            }
+            Ok(Outcome::OutOfFuel) => out = vm.resume(main, &[], 1_000),
+            Ok(Outcome::Return(v)) => break v,
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(given, 2);
+    assert!(
+        matches!(results[..2], [Value::Int(10), Value::Int(40)]),
+        "{results:?}"
+    );
+    // Outside a driver there is no one to wait for.
+    let e = vm.exec(b"return wait_for()", "=direct").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("attempt to wait across a C-call boundary"),
+        "{e}"
+    );
 }
