@@ -28,6 +28,8 @@
 //! a task, one slice of instructions at a time.
 
 mod clock;
+mod handle;
+mod inbox;
 #[cfg(feature = "vm")]
 mod lua;
 mod policy;
@@ -40,6 +42,7 @@ mod timers;
 mod work_stealing;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use handle::Handle;
 #[cfg(feature = "vm")]
 pub use lua::LuaTask;
 pub use policy::{Fifo, Weighted};

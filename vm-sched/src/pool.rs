@@ -6,14 +6,9 @@
 //! the next job before a new one starts); at the cap, jobs queue.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use crate::task::{Job, Message};
-
-/// Where a job's output goes, tagged with what the scheduler needs to
-/// find its task.
-pub(crate) type Reply<T> = (Sender<(T, Message)>, T);
 
 /// A pool of threads for blocking jobs. Clones share the pool.
 #[derive(Clone)]
@@ -57,13 +52,10 @@ impl BlockingPool {
         }
     }
 
-    /// Runs `job` on a pool thread and sends `(tag, output)` to `reply`.
-    pub(crate) fn spawn<T: Send + 'static>(&self, job: Job, reply: Reply<T>) {
-        let (tx, tag) = reply;
-        let work: Box<dyn FnOnce() + Send> = Box::new(move || {
-            // The scheduler may be gone; then nobody waits for the output.
-            let _ = tx.send((tag, job.run()));
-        });
+    /// Runs `job` on a pool thread and hands its output to `reply` there
+    /// (which takes it to the job's scheduler, if that is still there).
+    pub(crate) fn spawn(&self, job: Job, reply: impl FnOnce(Message) + Send + 'static) {
+        let work: Box<dyn FnOnce() + Send> = Box::new(move || reply(job.run()));
         let mut st = self.lock();
         st.queue.push_back(work);
         if st.idle > 0 {

@@ -12,10 +12,12 @@
 use std::collections::VecDeque;
 
 use hashbrown::HashMap;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::{Clock, SystemClock};
+use crate::handle::{Handle, Remote, Request};
+use crate::inbox::Inbox;
 use crate::policy::Fifo;
 use crate::pool::BlockingPool;
 use crate::scheduler::{Execution, Policy, Scheduler, StatusCallback};
@@ -65,7 +67,6 @@ pub const MAX_SLICE: u64 = 1_000_000;
 /// ```
 pub struct RoundRobin {
     tasks: HashMap<TaskId, Entry>,
-    next_id: u64,
     policy: Box<dyn Policy>,
     default_slice: u64,
     max_slice: u64,
@@ -75,9 +76,8 @@ pub struct RoundRobin {
     timers: Timers,
     clock: Box<dyn Clock>,
     pool: BlockingPool,
-    /// Outputs of offloaded jobs, tagged with their task.
-    done_tx: Sender<(TaskId, Message)>,
-    done_rx: Receiver<(TaskId, Message)>,
+    /// Offloaded jobs' outputs and handle requests; also gives task ids.
+    inbox: Arc<Inbox>,
     jobs_in_flight: usize,
     /// Live tasks that wait for a job (one whose task was killed
     /// meanwhile wakes nobody).
@@ -124,18 +124,15 @@ impl RoundRobin {
     /// A scheduler with the FIFO policy, the system clock and its own
     /// blocking pool.
     pub fn new() -> RoundRobin {
-        let (done_tx, done_rx) = mpsc::channel();
         RoundRobin {
             tasks: HashMap::new(),
-            next_id: 1,
             policy: Box::new(Fifo::new()),
             default_slice: DEFAULT_SLICE,
             max_slice: MAX_SLICE,
             timers: Timers::default(),
             clock: Box::new(SystemClock::default()),
             pool: BlockingPool::default(),
-            done_tx,
-            done_rx,
+            inbox: Inbox::new(),
             jobs_in_flight: 0,
             job_waits: 0,
             blocked: 0,
@@ -229,26 +226,42 @@ impl RoundRobin {
             e.wait = Wait::None;
             e.generation += 1;
             e.inbox.clear();
+            // A dead task's state goes now (a dead agent's VM), not when
+            // it is released.
+            crate::task::discard(e.task.take());
         }
         self.dead.push_back(id);
         self.set_status(id, TaskStatus::Dead(end));
     }
 
-    /// Hands over finished jobs' outputs and wakes their tasks.
+    /// Hands over finished jobs' outputs (waking their tasks) and
+    /// applies handle requests, in the order they came.
     #[inline]
     fn collect_jobs(&mut self) {
-        if self.jobs_in_flight > 0 {
-            self.collect_jobs_arrived();
+        if self.inbox.pending() {
+            self.take_inbound();
         }
     }
 
-    fn collect_jobs_arrived(&mut self) {
-        while self.jobs_in_flight > 0 {
-            let Ok((id, out)) = self.done_rx.try_recv() else {
-                break;
-            };
+    fn take_inbound(&mut self) {
+        let inbound = self.inbox.take();
+        for (id, out) in inbound.done {
             self.job_arrived(id, out);
         }
+        for request in inbound.requests {
+            match request {
+                Request::Spawn { id, task, priority } => self.insert_as(id, task, priority),
+                // To a dead or unknown task: dropped.
+                Request::Deliver { id, msg } => drop(self.deliver(id, msg)),
+                Request::Kill { id } => drop(self.kill(id)),
+            }
+        }
+    }
+
+    /// Whether a handle other than the scheduler's own holds the inbox: a
+    /// request may come.
+    fn handles_out(&self) -> bool {
+        Arc::strong_count(&self.inbox) > 1
     }
 
     fn job_arrived(&mut self, id: TaskId, out: Message) {
@@ -328,7 +341,13 @@ impl RoundRobin {
                 e.wait = Wait::Job;
                 self.jobs_in_flight += 1;
                 self.job_waits += 1;
-                self.pool.spawn(job, (self.done_tx.clone(), id));
+                // (The scheduler may be gone by then; nobody waits.)
+                let inbox = Arc::downgrade(&self.inbox);
+                self.pool.spawn(job, move |out| {
+                    if let Some(inbox) = inbox.upgrade() {
+                        inbox.job_done(id, out);
+                    }
+                });
             }
         }
         self.set_status(id, TaskStatus::Blocking);
@@ -397,10 +416,8 @@ impl RoundRobin {
     }
 }
 
-impl Scheduler for RoundRobin {
-    fn insert(&mut self, task: Box<dyn Task>, priority: u32) -> TaskId {
-        let id = TaskId(self.next_id);
-        self.next_id += 1;
+impl RoundRobin {
+    fn insert_as(&mut self, id: TaskId, task: Box<dyn Task>, priority: u32) {
         let (name, broken) = crate::task::name_of(&*task);
         let entry = Entry {
             name,
@@ -421,7 +438,27 @@ impl Scheduler for RoundRobin {
         if let Some(err) = broken {
             self.bury(id, End::Failed(err));
         }
+    }
+}
+
+impl Drop for RoundRobin {
+    fn drop(&mut self) {
+        // Handles' requests fail from now on.
+        self.inbox.close();
+    }
+}
+
+impl Scheduler for RoundRobin {
+    fn insert(&mut self, task: Box<dyn Task>, priority: u32) -> TaskId {
+        let id = self.inbox.new_id();
+        self.insert_as(id, task, priority);
         id
+    }
+
+    fn handle(&self) -> Handle {
+        Handle {
+            remote: Arc::clone(&self.inbox) as Arc<dyn Remote>,
+        }
     }
 
     fn remove(&mut self, id: TaskId) -> Option<Box<dyn Task>> {
@@ -430,10 +467,8 @@ impl Scheduler for RoundRobin {
         }
         // A job in flight is waited for: its output belongs to the task.
         while self.tasks.get(&id).is_some_and(|e| e.wait == Wait::Job) {
-            match self.done_rx.recv() {
-                Ok((job_id, out)) => self.job_arrived(job_id, out),
-                Err(_) => break,
-            }
+            self.inbox.wait(None);
+            self.take_inbound();
         }
         // Handing the job's output over may have failed it.
         if !self.is_live(id) {
@@ -506,7 +541,8 @@ impl Scheduler for RoundRobin {
         }
         report.live = self.live();
         report.runnable = report.live - self.blocked;
-        report.wakeable = self.job_waits > 0 || self.next_deadline().is_some();
+        report.wakeable =
+            self.job_waits > 0 || self.next_deadline().is_some() || self.handles_out();
         report
     }
 
@@ -525,20 +561,18 @@ impl Scheduler for RoundRobin {
         };
         // (Only jobs a live task waits for: one whose task was killed wakes
         // nobody.)
-        if self.job_waits > 0 {
-            let r = match limit {
-                Some(d) => self.done_rx.recv_timeout(d),
-                None => self
-                    .done_rx
-                    .recv()
-                    .map_err(|_| RecvTimeoutError::Disconnected),
-            };
-            if let Ok((id, out)) = r {
-                self.job_arrived(id, out);
+        if self.job_waits > 0 || self.handles_out() {
+            let arrived = self.inbox.wait(limit);
+            let timer_first = timeout.is_none_or(|t| Some(t) >= until_timer);
+            if let (false, Some(d), true) = (arrived, until_timer, timer_first) {
+                // Nothing came before the timer: its time has come (a
+                // manual clock is moved there).
+                self.clock.sleep(d);
             }
         } else if let Some(d) = limit.filter(|_| until_timer.is_some()) {
             self.clock.sleep(d);
         }
+        self.collect_jobs();
         self.fire_timers();
     }
 

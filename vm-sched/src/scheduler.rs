@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::handle::Handle;
 use crate::task::{Message, Task, TaskId, TaskStats, TaskStatus};
 
 /// Runs tasks for budgets. Object-safe: `Box<dyn Scheduler>` works, so a
@@ -14,6 +15,11 @@ pub trait Scheduler: Send {
     /// Inserts a task with a priority (what it means is the scheduler's:
     /// round-robin's is the slice length in units) and returns its id.
     fn insert(&mut self, task: Box<dyn Task>, priority: u32) -> TaskId;
+
+    /// A handle that spawns, messages and kills tasks from any thread,
+    /// and from inside this scheduler's own tasks' slices: what agents
+    /// use.
+    fn handle(&self) -> Handle;
 
     /// Removes a live task and returns it with its state intact, for
     /// another scheduler to continue it: messages not handed over yet go

@@ -156,6 +156,14 @@ pub(crate) fn name_of<T: crate::LocalTask + ?Sized>(task: &T) -> (String, Option
     }
 }
 
+/// Drops a dead task's state; a panic in its `Drop` is the task's own
+/// and changes nothing.
+pub(crate) fn discard<T: ?Sized>(task: Option<Box<T>>) {
+    if let Some(task) = task {
+        let _ = catching("drop", move || drop(task));
+    }
+}
+
 /// What a slice that reported `used` units is charged: at least 1 (so
 /// that every `execute` ends) and at most 2^48 (no real slice comes near;
 /// a task reporting `u64::MAX` cannot overflow a scheduler's sums).

@@ -645,3 +645,100 @@ fn a_remove_that_waits_for_a_job_whose_output_fails_the_task_returns_none() {
         assert!(s.dead().iter().all(|&d| d != t), "{name}");
     }
 }
+
+/// Passes numbers back and forth through a [`vm_sched::Handle`]: told its
+/// peer first, it answers each number `n` below `limit` with `n + 1`.
+struct Pinger {
+    handle: vm_sched::Handle,
+    peer: Option<TaskId>,
+    inbox: std::collections::VecDeque<u64>,
+    got: Arc<Mutex<Vec<u64>>>,
+    limit: u64,
+}
+
+impl vm_sched::Task for Pinger {
+    fn run(&mut self, _budget: u64) -> vm_sched::Slice {
+        use vm_sched::{Block, Poll, Slice};
+        let mut used = 1;
+        while let Some(n) = self.inbox.pop_front() {
+            used += 1;
+            self.got.lock().unwrap().push(n);
+            let peer = self.peer.expect("told its peer first");
+            if n + 1 < self.limit {
+                self.handle.deliver(peer, Box::new(n + 1)).expect("alive");
+            }
+            if n + 2 >= self.limit {
+                return Slice {
+                    used,
+                    poll: Poll::Finished,
+                };
+            }
+        }
+        Slice {
+            used,
+            poll: Poll::Blocked(Block::Receive(None)),
+        }
+    }
+    fn receive(&mut self, msg: vm_sched::Message) {
+        match msg.downcast::<TaskId>() {
+            Ok(peer) => self.peer = Some(*peer),
+            Err(msg) => self
+                .inbox
+                .push_back(*msg.downcast::<u64>().expect("a number")),
+        }
+    }
+}
+
+/// Handles message tasks from inside their slices and spawn them from
+/// other threads: a ping-pong of numbers loses, duplicates and reorders
+/// nothing, on every scheduler.
+#[test]
+fn handles_spawn_and_message_from_anywhere() {
+    let limit = 2_000 * u64::from(support::scale());
+    for (name, make) in schedulers() {
+        let mut s = make();
+        let handle = s.handle();
+        let (a_got, b_got) = (
+            Arc::new(Mutex::new(Vec::new())),
+            Arc::new(Mutex::new(Vec::new())),
+        );
+        let pinger = |got: &Arc<Mutex<Vec<u64>>>| Pinger {
+            handle: handle.clone(),
+            peer: None,
+            inbox: Default::default(),
+            got: Arc::clone(got),
+            limit,
+        };
+        let a = s.insert(Box::new(pinger(&a_got)), 0);
+        // B is spawned from another thread, and told its peer right away.
+        let b = {
+            let (h, b) = (handle.clone(), pinger(&b_got));
+            std::thread::spawn(move || {
+                let b = h
+                    .spawn(Box::new(b), 0)
+                    .ok()
+                    .expect("the scheduler is there");
+                h.deliver(b, Box::new(a)).expect("queued");
+                b
+            })
+            .join()
+            .unwrap()
+        };
+        s.deliver(a, Box::new(b)).expect("live");
+        s.deliver(a, Box::new(0u64)).expect("live");
+        drop(handle);
+        s.run(1_000);
+        let (a_got, b_got) = (a_got.lock().unwrap().clone(), b_got.lock().unwrap().clone());
+        let evens: Vec<u64> = (0..limit).step_by(2).collect();
+        let odds: Vec<u64> = (1..limit).step_by(2).collect();
+        assert_eq!(a_got, evens, "{name}");
+        assert_eq!(b_got, odds, "{name}");
+        assert_eq!(s.status(a), Some(TaskStatus::Dead(End::Finished)), "{name}");
+        assert_eq!(s.status(b), Some(TaskStatus::Dead(End::Finished)), "{name}");
+        // A handle of a dropped scheduler fails.
+        let handle = s.handle();
+        drop(s);
+        assert!(handle.deliver(a, Box::new(1u64)).is_err(), "{name}");
+        assert!(!handle.kill(a), "{name}");
+    }
+}

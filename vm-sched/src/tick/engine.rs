@@ -17,11 +17,12 @@ use super::local::TaskBox;
 use super::remote::{Home, Options, Remote};
 use super::{Tick, DEFAULT_TICK_SIZE};
 use crate::clock::{Clock, SystemClock};
+use crate::handle::Request;
 use crate::policy::Fifo;
 use crate::pool::BlockingPool;
 use crate::round_robin::{DEFAULT_SLICE, MAX_SLICE};
 use crate::scheduler::{Execution, Policy, StatusCallback};
-use crate::task::{Block, End, Job, Message, Poll, TaskId, TaskStats, TaskStatus};
+use crate::task::{Block, End, Message, Poll, TaskId, TaskStats, TaskStatus};
 use crate::timers::Timers;
 
 /// Runnable tasks between slices, by id.
@@ -70,7 +71,6 @@ pub(crate) struct Core<T: ?Sized + TaskBox> {
     /// Runnable tasks between slices (see the module docs).
     ready: ReadyMap<T>,
     pub(crate) remote: Arc<Remote>,
-    next_id: u64,
     policy: Box<dyn Policy>,
     default_slice: u64,
     max_slice: u64,
@@ -115,7 +115,6 @@ impl<T: ?Sized + TaskBox> Core<T> {
             tasks: HashMap::new(),
             ready: Arc::default(),
             remote: Arc::default(),
-            next_id: 1,
             policy: Box::new(Fifo::new()),
             default_slice: DEFAULT_SLICE,
             max_slice: MAX_SLICE,
@@ -164,9 +163,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
     }
 
     fn fresh_id(&mut self) -> TaskId {
-        let id = TaskId(self.next_id);
-        self.next_id += 1;
-        id
+        self.remote.new_id()
     }
 
     fn notify(&mut self, id: TaskId, status: &TaskStatus) {
@@ -221,6 +218,12 @@ impl<T: ?Sized + TaskBox> Core<T> {
     /// Adds a task as runnable and returns its id.
     pub(crate) fn spawn(&mut self, task: Box<T>, options: &Options) -> TaskId {
         let id = self.fresh_id();
+        self.spawn_as(id, task, options);
+        id
+    }
+
+    /// `spawn` under an id given already (a handle's).
+    fn spawn_as(&mut self, id: TaskId, task: Box<T>, options: &Options) {
         let mut broken = None;
         let entry = Entry {
             name: match &options.name {
@@ -252,7 +255,6 @@ impl<T: ?Sized + TaskBox> Core<T> {
                 self.bury(id, End::Failed(err));
             }
         }
-        id
     }
 
     /// A waker for a live task.
@@ -298,6 +300,20 @@ impl<T: ?Sized + TaskBox> Core<T> {
         }
         for (id, out) in inbound.done {
             self.job_arrived(id, out);
+        }
+        for request in inbound.requests {
+            match request {
+                Request::Spawn { id, task, priority } => {
+                    let options = Options {
+                        priority,
+                        ..Options::default()
+                    };
+                    self.spawn_as(id, T::from_send(task), &options);
+                }
+                // To a dead or unknown task: dropped.
+                Request::Deliver { id, msg } => drop(self.deliver(id, msg)),
+                Request::Kill { id } => drop(self.kill(id)),
+            }
         }
     }
 
@@ -377,16 +393,11 @@ impl<T: ?Sized + TaskBox> Core<T> {
                 e.wait = Wait::Job;
                 self.jobs_in_flight += 1;
                 self.job_waits += 1;
+                // The output goes through the remote queue, which wakes
+                // a parked scheduler.
                 let remote = Arc::downgrade(&self.remote);
-                let job = Job::new(move || {
-                    Remote::job_done(&remote, id, job.run());
-                    Box::new(())
-                });
-                // The pool's own reply channel is unused: the output
-                // went through the remote queue, which wakes a parked
-                // scheduler.
-                let (tx, _) = std::sync::mpsc::channel();
-                self.pool.spawn(job, (tx, ()));
+                self.pool
+                    .spawn(job, move |out| Remote::job_done(&remote, id, out));
             }
         }
         self.set_status(id, TaskStatus::Blocking);
@@ -449,6 +460,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
             e.wait = Wait::None;
             e.generation += 1;
             e.inbox.clear();
+            crate::task::discard(e.task.take());
             e.home.set(None);
         }
         self.dead.push_back(id);

@@ -297,6 +297,12 @@ impl TickScheduler {
 }
 
 impl Scheduler for TickScheduler {
+    fn handle(&self) -> crate::Handle {
+        crate::Handle {
+            remote: Arc::clone(&self.core.remote) as Arc<dyn crate::handle::Remote>,
+        }
+    }
+
     fn insert(&mut self, task: Box<dyn Task>, priority: u32) -> TaskId {
         let options = remote::Options {
             priority,

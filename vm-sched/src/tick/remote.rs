@@ -8,9 +8,11 @@
 //! notifies under the lock.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
+use crate::handle::Request;
 use crate::task::{Message, Task, TaskId};
 
 /// How a task is spawned: the [`TaskBuilder`](crate::TaskBuilder)'s
@@ -33,10 +35,21 @@ pub(crate) struct Spawn {
 
 /// The queue other threads fill. The scheduler holds the only strong
 /// reference besides its [`Injector`]s; wakers and jobs hold weak ones.
-#[derive(Default)]
 pub(crate) struct Remote {
     state: Mutex<Inbound>,
     signal: Condvar,
+    /// The next task id, for the scheduler and its handles alike.
+    ids: AtomicU64,
+}
+
+impl Default for Remote {
+    fn default() -> Self {
+        Remote {
+            state: Mutex::default(),
+            signal: Condvar::new(),
+            ids: AtomicU64::new(1),
+        }
+    }
 }
 
 /// What arrived since the scheduler last looked.
@@ -48,13 +61,18 @@ pub(crate) struct Inbound {
     pub(crate) injected: VecDeque<Spawn>,
     /// Offloaded jobs' outputs, tagged with their task.
     pub(crate) done: VecDeque<(TaskId, Message)>,
+    /// [`Handle`](crate::Handle) requests, in order.
+    pub(crate) requests: VecDeque<Request>,
     /// Set when the scheduler is dropped: nothing is taken any more.
     pub(crate) closed: bool,
 }
 
 impl Inbound {
     fn is_empty(&self) -> bool {
-        self.wakes.is_empty() && self.injected.is_empty() && self.done.is_empty()
+        self.wakes.is_empty()
+            && self.injected.is_empty()
+            && self.done.is_empty()
+            && self.requests.is_empty()
     }
 }
 
@@ -82,6 +100,7 @@ impl Remote {
             wakes: std::mem::take(&mut st.wakes),
             injected: std::mem::take(&mut st.injected),
             done: std::mem::take(&mut st.done),
+            requests: std::mem::take(&mut st.requests),
             closed: st.closed,
         }
     }
@@ -124,6 +143,27 @@ impl Remote {
         st.wakes.clear();
         st.injected.clear();
         st.done.clear();
+        st.requests.clear();
+    }
+
+    /// A fresh task id.
+    pub(crate) fn new_id(&self) -> TaskId {
+        TaskId(self.ids.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+impl crate::handle::Remote for Remote {
+    fn new_id(&self) -> TaskId {
+        Remote::new_id(self)
+    }
+
+    fn post(&self, request: Request) -> Result<(), Request> {
+        let mut request = Some(request);
+        if self.push(|st| st.requests.extend(request.take())) {
+            Ok(())
+        } else {
+            Err(request.take().expect("not pushed"))
+        }
     }
 }
 

@@ -129,6 +129,7 @@ use crossbeam_deque::{Injector, Worker};
 use self::shared::{lock, At, Cell, CellState, Counters, Jobs, Shared, Wait};
 use self::worker::Gate;
 use crate::clock::{Clock, SystemClock};
+use crate::handle::{Handle, Request};
 use crate::policy::Fifo;
 use crate::pool::BlockingPool;
 use crate::round_robin::{DEFAULT_SLICE, MAX_SLICE};
@@ -182,7 +183,8 @@ pub struct WorkStealing {
     shared: Arc<Shared>,
     /// Every task not released (live, or on the dead list).
     tasks: HashMap<TaskId, Arc<Cell>>,
-    next_id: u64,
+    /// Task ids and handle requests (see [`WsRemote`]).
+    remote: Arc<WsRemote>,
     /// Orders the tasks the controller makes runnable.
     policy: Box<dyn Policy>,
     default_slice: u64,
@@ -263,10 +265,14 @@ impl WorkStealing {
             callback: Mutex::new(None),
             counters: (0..workers).map(|_| Counters::default()).collect(),
         };
+        let shared = Arc::new(shared);
         WorkStealing {
-            shared: Arc::new(shared),
+            remote: Arc::new(WsRemote {
+                shared: Arc::clone(&shared),
+                ids: AtomicU64::new(1),
+            }),
+            shared,
             tasks: HashMap::new(),
-            next_id: 1,
             policy: Box::new(Fifo::new()),
             default_slice: DEFAULT_SLICE,
             max_slice: MAX_SLICE,
@@ -366,6 +372,11 @@ impl WorkStealing {
 
 impl Drop for WorkStealing {
     fn drop(&mut self) {
+        {
+            let mut jobs = lock(&self.shared.jobs);
+            jobs.closed = true;
+            jobs.requests.clear();
+        }
         self.shared.gate.shutdown();
         for t in self.threads.drain(..) {
             let _ = t.join();
@@ -373,10 +384,47 @@ impl Drop for WorkStealing {
     }
 }
 
-impl Scheduler for WorkStealing {
-    fn insert(&mut self, task: Box<dyn Task>, priority: u32) -> TaskId {
-        let id = TaskId(self.next_id);
-        self.next_id += 1;
+/// A work-stealing scheduler's side of its handles: requests go to the
+/// controller (the thread that calls `execute`), which applies them when
+/// an `execute` starts or ends and while it waits.
+struct WsRemote {
+    shared: Arc<Shared>,
+    ids: AtomicU64,
+}
+
+impl crate::handle::Remote for WsRemote {
+    fn new_id(&self) -> TaskId {
+        TaskId(self.ids.fetch_add(1, Ordering::Relaxed))
+    }
+
+    fn post(&self, request: Request) -> Result<(), Request> {
+        let mut jobs = lock(&self.shared.jobs);
+        if jobs.closed {
+            return Err(request);
+        }
+        jobs.requests.push_back(request);
+        self.shared.job_done.notify_all();
+        Ok(())
+    }
+}
+
+impl WorkStealing {
+    /// Applies the handles' requests, in order.
+    fn take_requests(&mut self) {
+        loop {
+            let Some(request) = lock(&self.shared.jobs).requests.pop_front() else {
+                return;
+            };
+            match request {
+                Request::Spawn { id, task, priority } => self.insert_as(id, task, priority),
+                // To a dead or unknown task: dropped.
+                Request::Deliver { id, msg } => drop(self.deliver(id, msg)),
+                Request::Kill { id } => drop(self.kill(id)),
+            }
+        }
+    }
+
+    fn insert_as(&mut self, id: TaskId, task: Box<dyn Task>, priority: u32) {
         let (name, broken) = crate::task::name_of(&*task);
         let cell = Arc::new(Cell {
             id,
@@ -404,7 +452,20 @@ impl Scheduler for WorkStealing {
                 .bury(id, &mut lock(&cell.state), End::Failed(err));
             self.forget_buried();
         }
+    }
+}
+
+impl Scheduler for WorkStealing {
+    fn insert(&mut self, task: Box<dyn Task>, priority: u32) -> TaskId {
+        let id = crate::handle::Remote::new_id(&*self.remote);
+        self.insert_as(id, task, priority);
         id
+    }
+
+    fn handle(&self) -> Handle {
+        Handle {
+            remote: Arc::clone(&self.remote) as Arc<dyn crate::handle::Remote>,
+        }
     }
 
     fn remove(&mut self, id: TaskId) -> Option<Box<dyn Task>> {
@@ -488,6 +549,7 @@ impl Scheduler for WorkStealing {
     }
 
     fn execute(&mut self, budget: u64) -> Execution {
+        self.take_requests();
         self.fire_timers();
         // The controller's runnable tasks enter the injector in the
         // policy's order.
@@ -523,14 +585,17 @@ impl Scheduler for WorkStealing {
             self.shared.gate.wait_quiet();
             self.shared.remaining.store(0, Ordering::SeqCst);
         }
+        self.take_requests();
         self.forget_buried();
         let job_waits = self.shared.job_waits.load(Ordering::SeqCst);
+        // A handle held elsewhere may still send a request.
+        let handles_out = Arc::strong_count(&self.remote) > 1;
         Execution {
             used: self.shared.used.load(Ordering::SeqCst),
             slices: self.shared.slices.load(Ordering::SeqCst),
             live: self.live(),
             runnable: self.runnable(),
-            wakeable: job_waits > 0 || self.shared.next_deadline().is_some(),
+            wakeable: job_waits > 0 || self.shared.next_deadline().is_some() || handles_out,
         }
     }
 
@@ -549,12 +614,13 @@ impl Scheduler for WorkStealing {
             (a, b) => a.or(b),
         };
         let jobs = lock(&shared.jobs);
+        let handles_out = Arc::strong_count(&self.remote) > 1;
         // (Only jobs a live task waits for: one whose task was killed
         // wakes nobody.)
-        if shared.job_waits.load(Ordering::SeqCst) > 0 {
+        if shared.job_waits.load(Ordering::SeqCst) > 0 || handles_out {
             let seen = jobs.finished;
             let done = &shared.job_done;
-            let none_finished = |j: &mut Jobs| j.finished == seen;
+            let none_finished = |j: &mut Jobs| j.finished == seen && j.requests.is_empty();
             // Poisoning is ignored here as everywhere (see `lock`).
             match limit {
                 Some(d) => drop(done.wait_timeout_while(jobs, d, none_finished)),
@@ -566,6 +632,7 @@ impl Scheduler for WorkStealing {
                 clock.sleep(d);
             }
         }
+        self.take_requests();
         self.fire_timers();
     }
 

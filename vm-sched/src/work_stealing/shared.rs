@@ -133,8 +133,12 @@ impl Ord for Timer {
 pub(super) struct Jobs {
     pub(super) in_flight: usize,
     /// Jobs finished so far: [`Scheduler::wait`](crate::Scheduler::wait)
-    /// waits for it to move.
+    /// waits for it to move, or for a handle's request.
     pub(super) finished: u64,
+    /// [`Handle`](crate::Handle) requests, in order, for the controller.
+    pub(super) requests: VecDeque<crate::handle::Request>,
+    /// Set when the scheduler is dropped: handles' requests fail.
+    pub(super) closed: bool,
 }
 
 /// One worker's counters (see [`WorkerStats`](super::WorkerStats)).
@@ -245,6 +249,7 @@ impl Shared {
         st.generation += 1;
         st.inbox.clear();
         st.job_output = None;
+        crate::task::discard(st.task.take());
         lock(&self.dead).push_back(id);
         lock(&self.buried).push(id);
         self.set_status(id, st, TaskStatus::Dead(end));
@@ -362,15 +367,7 @@ impl Shared {
     pub(super) fn offload(self: &Arc<Self>, cell: Arc<Cell>, generation: u64, job: Job) {
         lock(&self.jobs).in_flight += 1;
         let shared = Arc::clone(self);
-        let wrapped = Job::new(move || {
-            let out = job.run();
-            shared.job_finished(&cell, generation, out);
-            Box::new(())
-        });
-        // The pool's reply channel is not used: the job hands its output
-        // over itself, so nobody listens on it.
-        let (tx, _) = std::sync::mpsc::channel();
-        lock(&self.pool).spawn(wrapped, (tx, ()));
+        lock(&self.pool).spawn(job, move |out| shared.job_finished(&cell, generation, out));
     }
 
     fn job_finished(&self, cell: &Arc<Cell>, generation: u64, out: Message) {
