@@ -16,7 +16,10 @@
 //! several closures shared again), and natives that have an identity
 //! ([`NativeFunction::id`](crate::NativeFunction)), by that identity, with
 //! copies of their upvalues. A coroutine, a userdata or a Rust closure
-//! ([`Vm::create_function`]) is refused. Every object arrives as a new
+//! ([`Vm::create_function`]) is refused. The sender's globals table does
+//! not travel: the receiver's own arrives in its place, so a function's
+//! `_ENV` is the receiver's globals, as for a function `load`ed there.
+//! Every object arrives as a new
 //! one, natives included: a `math.floor` sent over is not the receiver's
 //! `math.floor` (`==` says false), though it does the same.
 
@@ -84,6 +87,7 @@ impl Vm {
                     .map_err(|e| self.api_error(&e))
             })
             .collect::<LuaResult<Vec<Arc<Proto>>>>()?;
+        let globals = self.globals_ref();
         // Every object first, empty: a reference to one is its handle.
         let tables: Vec<TableRef> = packet
             .tables
@@ -129,6 +133,7 @@ impl Vm {
             Slot::Table(i) => Value::Table(tables[i as usize]),
             Slot::LuaFn(i) => Value::LuaFn(lfns[i as usize]),
             Slot::Native(i) => Value::Native(native_refs[i as usize]),
+            Slot::Globals => Value::Table(globals),
         };
         // Then their contents.
         for (t, node) in tables.iter().zip(&packet.tables) {
@@ -170,6 +175,28 @@ pub struct Packet {
 }
 
 impl Packet {
+    /// A packet of plain values, made without a VM (what a scheduler
+    /// sends on a task's behalf, such as a monitor's notice).
+    pub fn from_values(values: impl IntoIterator<Item = crate::JobValue>) -> Packet {
+        use crate::JobValue;
+        let mut p = Packet::default();
+        for v in values {
+            let slot = match v {
+                JobValue::Nil => Slot::Nil,
+                JobValue::Bool(b) => Slot::Bool(b),
+                JobValue::Int(i) => Slot::Int(i),
+                JobValue::Num(n) => Slot::Num(n),
+                JobValue::Str(bytes) => {
+                    p.bytes += OBJECT_BYTES + bytes.len();
+                    p.strings.push(bytes.into_boxed_slice());
+                    Slot::Str(p.strings.len() as u32 - 1)
+                }
+            };
+            p.roots.push(slot);
+        }
+        p
+    }
+
     /// How many values it carries.
     pub fn len(&self) -> usize {
         self.roots.len()
@@ -192,6 +219,8 @@ enum Slot {
     Table(u32),
     LuaFn(u32),
     Native(u32),
+    /// The sender's globals table: the receiver's arrives in its place.
+    Globals,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -272,6 +301,7 @@ impl Packer {
                 }
                 Slot::Str(n)
             }
+            Value::Table(t) if t == vm.globals_ref() => Slot::Globals,
             Value::Table(t) => {
                 let (n, fresh) = number(&mut self.tables, t);
                 if fresh {

@@ -27,6 +27,8 @@
 //! With the `vm` feature, [`LuaTask`] runs a Lua program (its own VM) as
 //! a task, one slice of instructions at a time.
 
+#[cfg(feature = "vm")]
+mod agent;
 mod clock;
 mod handle;
 mod inbox;
@@ -41,6 +43,8 @@ mod tick;
 mod timers;
 mod work_stealing;
 
+#[cfg(feature = "vm")]
+pub use agent::{open_agent, AgentConfig, Agents};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use handle::Handle;
 #[cfg(feature = "vm")]

@@ -10,7 +10,11 @@
 
 use std::collections::VecDeque;
 
-use vm_core::{Function, JobResult, LuaError, Outcome, Vm};
+use std::sync::Arc;
+
+use vm_core::{Function, JobResult, LuaError, Outcome, Table, Value, Vm};
+
+use crate::agent::Ctx;
 
 use crate::task::{Block, Job, Message, Poll, Slice, Task, TaskError};
 
@@ -42,14 +46,21 @@ pub struct LuaTask {
     vm: Box<Vm>,
     name: String,
     state: State,
-    /// Messages delivered to it (Lua programs read their mailbox once
-    /// agents exist; until then they wait here, in order).
+    /// Messages delivered to it, in order (an agent's go to its
+    /// mailbox instead, where `agent.receive` takes them).
     inbox: VecDeque<Message>,
+    /// Set for an agent ([`Agents`](crate::Agents)).
+    agent: Option<Arc<Ctx>>,
 }
 
 enum State {
-    /// Not started: `docall` and the function it calls.
-    Ready { docall: Function, f: Function },
+    /// Not started: `docall`, the function it calls and the function's
+    /// arguments (in a table: `n`, then `1..=n`).
+    Ready {
+        docall: Function,
+        f: Function,
+        args: Option<Table>,
+    },
     /// Suspended between slices (out of fuel or waiting for a job).
     Running,
     /// A job's result could not be handed over: the next slice fails.
@@ -87,18 +98,49 @@ impl LuaTask {
     ///
     /// # Errors
     /// When `f` belongs to another VM.
-    pub fn new(mut vm: Box<Vm>, f: Function, name: &str) -> Result<LuaTask, TaskError> {
+    pub fn new(vm: Box<Vm>, f: Function, name: &str) -> Result<LuaTask, TaskError> {
+        LuaTask::with_args(vm, f, &[], name)
+    }
+
+    /// A task calling `f(args...)`, a function and values of `vm`.
+    ///
+    /// # Errors
+    /// When `f` or a value belongs to another VM.
+    pub fn with_args(
+        mut vm: Box<Vm>,
+        f: Function,
+        args: &[Value],
+        name: &str,
+    ) -> Result<LuaTask, TaskError> {
+        let err = |e: LuaError| TaskError::new(e.to_string());
         let docall = vm_stdlib::docall::docall(&mut vm)
             .and_then(|d| vm.from_value::<Function>(d))
-            .map_err(|e| TaskError::new(e.to_string()))?;
+            .map_err(err)?;
         // Checks that `f` is this VM's.
-        vm.to_value(&f).map_err(|e| TaskError::new(e.to_string()))?;
+        vm.to_value(&f).map_err(err)?;
+        let args = if args.is_empty() {
+            None
+        } else {
+            let t = vm.new_table();
+            vm.raw_set_str(t, "n", Value::Int(args.len() as i64))
+                .map_err(err)?;
+            for (i, &v) in args.iter().enumerate() {
+                vm.raw_set(t, Value::Int(i as i64 + 1), v).map_err(err)?;
+            }
+            Some(vm.from_value::<Table>(Value::Table(t)).map_err(err)?)
+        };
         Ok(LuaTask {
             vm,
             name: name.to_string(),
-            state: State::Ready { docall, f },
+            state: State::Ready { docall, f, args },
             inbox: VecDeque::new(),
+            agent: None,
         })
+    }
+
+    /// Makes the task the agent `ctx` describes.
+    pub(crate) fn set_agent(&mut self, ctx: Arc<Ctx>) {
+        self.agent = Some(ctx);
     }
 
     /// The task's VM: to set it up before inserting the task, or to read
@@ -134,7 +176,18 @@ impl Task for LuaTask {
             self.vm.resume(main, &[], budget)
         } else {
             match std::mem::replace(&mut self.state, State::Running) {
-                State::Ready { docall, f } => self.vm.start(docall.value(), &[f.value()], budget),
+                State::Ready { docall, f, args } => {
+                    let mut all = vec![f.value()];
+                    if let Some(t) = args {
+                        let t = t.raw();
+                        let n = match self.vm.raw_get_str(t, "n") {
+                            Value::Int(n) => n,
+                            _ => 0,
+                        };
+                        all.extend((1..=n).map(|i| self.vm.raw_get(t, Value::Int(i))));
+                    }
+                    self.vm.start(docall.value(), &all, budget)
+                }
                 State::Running => self.vm.resume(main, &[], budget),
                 State::Broken(e) => {
                     self.state = State::Over;
@@ -157,7 +210,9 @@ impl Task for LuaTask {
             Ok(Outcome::OutOfFuel | Outcome::Yield(_)) => Poll::Ready,
             // A native waits for a message (`Vm::waitk`): the next one
             // delivered wakes the task.
-            Ok(Outcome::Wait) => Poll::Blocked(Block::Receive(None)),
+            Ok(Outcome::Wait) => Poll::Blocked(Block::Receive(
+                self.agent.as_ref().and_then(|ctx| ctx.take_wait()),
+            )),
             Ok(Outcome::Offload(job)) => {
                 let job = Job::new(move || Box::new(job.run()) as Message);
                 Poll::Blocked(Block::Offload(job))
@@ -175,7 +230,16 @@ impl Task for LuaTask {
     }
 
     fn receive(&mut self, msg: Message) {
-        self.inbox.push_back(msg);
+        match &self.agent {
+            Some(ctx) => ctx.receive(msg),
+            None => self.inbox.push_back(msg),
+        }
+    }
+
+    fn inserted(&mut self, id: crate::TaskId, handle: &crate::Handle) {
+        if let Some(ctx) = &self.agent {
+            ctx.inserted(id, handle);
+        }
     }
 
     fn job_done(&mut self, output: Message) {

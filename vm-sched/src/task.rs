@@ -55,6 +55,14 @@ pub trait Task: Send {
     /// task that holds resources releases them here. The default does
     /// nothing; the task is dead afterwards either way.
     fn kill(&mut self) {}
+
+    /// Told, when a scheduler takes it (inserted, spawned through a
+    /// handle, stolen by another tick scheduler), its id there and a
+    /// handle on that scheduler: what a task that messages others (an
+    /// agent) keeps. The default ignores them.
+    fn inserted(&mut self, id: TaskId, handle: &crate::Handle) {
+        let _ = (id, handle);
+    }
 }
 
 /// What one slice of a task did.
@@ -154,6 +162,16 @@ pub(crate) fn name_of<T: crate::LocalTask + ?Sized>(task: &T) -> (String, Option
         Ok(name) => (name, None),
         Err(e) => (String::new(), Some(e)),
     }
+}
+
+/// Tells a task its id and its scheduler's handle ([`Task::inserted`]);
+/// the failure a panic there makes of it.
+pub(crate) fn admit<T: crate::LocalTask + ?Sized>(
+    task: &mut T,
+    id: TaskId,
+    handle: &crate::Handle,
+) -> Option<TaskError> {
+    catching("inserted", || task.inserted(id, handle)).err()
 }
 
 /// Drops a dead task's state; a panic in its `Drop` is the task's own

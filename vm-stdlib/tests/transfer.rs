@@ -77,6 +77,20 @@ fn functions_travel_with_copies_of_their_upvalues() {
 }
 
 #[test]
+fn the_globals_table_arrives_as_the_receivers() {
+    let (mut a, mut b) = (support::vm(), support::vm());
+    a.set_global("where", "sender").unwrap();
+    b.set_global("where", "receiver").unwrap();
+    let out = send(
+        &mut a,
+        "return function() return where end, {g = _G}",
+        &mut b,
+        "local f, t = ... return f(), t.g == _G",
+    );
+    assert_eq!(out, "receiver,true");
+}
+
+#[test]
 fn natives_travel_by_identity() {
     let (mut a, mut b) = (support::vm(), support::vm());
     let out = send(

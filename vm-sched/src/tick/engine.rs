@@ -223,14 +223,17 @@ impl<T: ?Sized + TaskBox> Core<T> {
     }
 
     /// `spawn` under an id given already (a handle's).
-    fn spawn_as(&mut self, id: TaskId, task: Box<T>, options: &Options) {
-        let mut broken = None;
+    fn spawn_as(&mut self, id: TaskId, mut task: Box<T>, options: &Options) {
+        let handle = crate::Handle {
+            remote: Arc::clone(&self.remote) as Arc<dyn crate::handle::Remote>,
+        };
+        let mut broken = crate::task::admit(&mut *task, id, &handle);
         let entry = Entry {
             name: match &options.name {
                 Some(name) => name.clone(),
                 None => {
                     let (name, failed) = crate::task::name_of(&*task);
-                    broken = failed;
+                    broken = broken.or(failed);
                     name
                 }
             },
@@ -738,14 +741,27 @@ impl<T: ?Sized + TaskBox> Core<T> {
                 .collect()
         };
         let n = taken.len();
-        for e in taken.into_iter().rev() {
+        let handle = crate::Handle {
+            remote: Arc::clone(&self.remote) as Arc<dyn crate::handle::Remote>,
+        };
+        for mut e in taken.into_iter().rev() {
             let id = self.fresh_id();
             e.home.set(Some((&self.remote, id)));
+            // It learns its new id and scheduler.
+            let broken = e
+                .task
+                .as_mut()
+                .and_then(|t| crate::task::admit(&mut **t, id, &handle));
             let (priority, status) = (e.priority, e.status.clone());
             lock(&self.ready).insert(id, e);
             self.policy.insert(id, priority);
             self.policy.ready(id);
             self.notify(id, &status);
+            if let Some(err) = broken {
+                if self.own(id) {
+                    self.bury(id, End::Failed(err));
+                }
+            }
         }
         n
     }

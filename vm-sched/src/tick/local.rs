@@ -2,7 +2,7 @@
 //! [`LocalTickScheduler`](crate::LocalTickScheduler), and the adapter
 //! that lets a `Send` task spawned from another thread run there.
 
-use crate::task::{Message, Slice, Task};
+use crate::task::{Message, Slice, Task, TaskId};
 
 /// A task that may hold values that cannot cross threads (an `Rc`, a
 /// whole VM): [`Task`] without `Send`. Every [`Task`] is a `LocalTask`;
@@ -33,6 +33,11 @@ pub trait LocalTask {
 
     /// Asked to stop ([`Task::kill`]).
     fn kill(&mut self) {}
+
+    /// Told its id and its scheduler's handle ([`Task::inserted`]).
+    fn inserted(&mut self, id: TaskId, handle: &crate::Handle) {
+        let _ = (id, handle);
+    }
 }
 
 impl<T: Task + ?Sized> LocalTask for T {
@@ -58,6 +63,10 @@ impl<T: Task + ?Sized> LocalTask for T {
 
     fn kill(&mut self) {
         Task::kill(self);
+    }
+
+    fn inserted(&mut self, id: TaskId, handle: &crate::Handle) {
+        Task::inserted(self, id, handle);
     }
 }
 
@@ -107,5 +116,9 @@ impl Task for SendTask {
 
     fn kill(&mut self) {
         Task::kill(&mut *self.0);
+    }
+
+    fn inserted(&mut self, id: TaskId, handle: &crate::Handle) {
+        Task::inserted(&mut *self.0, id, handle);
     }
 }

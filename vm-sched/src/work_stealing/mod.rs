@@ -424,8 +424,9 @@ impl WorkStealing {
         }
     }
 
-    fn insert_as(&mut self, id: TaskId, task: Box<dyn Task>, priority: u32) {
+    fn insert_as(&mut self, id: TaskId, mut task: Box<dyn Task>, priority: u32) {
         let (name, broken) = crate::task::name_of(&*task);
+        let broken = broken.or_else(|| crate::task::admit(&mut *task, id, &self.handle()));
         let cell = Arc::new(Cell {
             id,
             priority,

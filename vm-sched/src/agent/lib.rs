@@ -1,0 +1,228 @@
+//! The Lua `agent` library: `spawn`, `send`, `receive`, `self`,
+//! `status`, `kill` and `monitor`. Each function finds its agent's
+//! [`Ctx`] in the VM's registry.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use vm_core::{Args, Continuation, LuaResult, NativeFunction, NativeList, Status, Step, Value, Vm};
+
+use super::{locked, Ctx};
+use crate::task::{TaskId, TaskStatus};
+
+static SPAWN: NativeFunction = NativeFunction::new("spawn", spawn).with_id("agent.spawn");
+static SEND: NativeFunction = NativeFunction::new("send", send).with_id("agent.send");
+static RECEIVE: NativeFunction = NativeFunction::new("receive", receive).with_id("agent.receive");
+static SELF: NativeFunction = NativeFunction::new("self", self_id).with_id("agent.self");
+static STATUS: NativeFunction = NativeFunction::new("status", status).with_id("agent.status");
+static KILL: NativeFunction = NativeFunction::new("kill", kill).with_id("agent.kill");
+static MONITOR: NativeFunction = NativeFunction::new("monitor", monitor).with_id("agent.monitor");
+static RECEIVE_K: Continuation = Continuation::new("agent.receive_k", receive_k);
+
+/// The `agent` library's natives and continuation.
+pub(super) static NATIVES: NativeList = NativeList {
+    natives: &[&SPAWN, &SEND, &RECEIVE, &SELF, &STATUS, &KILL, &MONITOR],
+    continuations: &[&RECEIVE_K],
+};
+
+/// Where an agent's [`Ctx`] is kept in its VM's registry.
+const CTX_KEY: &str = "vm-sched.agent";
+
+/// Installs the `agent` table. Its functions work once the VM runs as an
+/// agent ([`Agents`](super::Agents)); elsewhere they raise "not an agent".
+///
+/// # Errors
+/// When the natives cannot be registered.
+pub fn open_agent(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&NATIVES)?;
+    let t = vm.new_table();
+    vm.register(
+        t,
+        &[&SPAWN, &SEND, &RECEIVE, &SELF, &STATUS, &KILL, &MONITOR],
+    )?;
+    vm.register_library("agent", t)
+}
+
+/// Makes `vm` the VM of the agent `ctx` describes.
+pub(crate) fn attach(vm: &mut Vm, ctx: Arc<Ctx>) -> LuaResult<()> {
+    let ud = vm.new_userdata(Box::new(ctx));
+    let registry = vm.registry();
+    vm.raw_set_str(registry, CTX_KEY, ud)
+}
+
+/// The running agent's context.
+fn ctx(vm: &mut Vm) -> LuaResult<Arc<Ctx>> {
+    let registry = vm.registry();
+    let ud = vm.raw_get_str(registry, CTX_KEY);
+    match vm.userdata_ref::<Arc<Ctx>>(ud) {
+        Some(ctx) => Ok(Arc::clone(ctx)),
+        None => Err(vm.error("not an agent (the agent library works in agents only)")),
+    }
+}
+
+/// An agent id argument.
+fn id_arg(vm: &mut Vm, args: Args, i: usize) -> LuaResult<TaskId> {
+    let n = vm.check_integer(args, i)?;
+    // Ids are positive; any other names no agent (sends are dropped).
+    Ok(TaskId(u64::try_from(n).unwrap_or(0)))
+}
+
+/// `agent.self()`: this agent's id.
+fn self_id(vm: &mut Vm, _args: Args) -> LuaResult<Step> {
+    let ctx = ctx(vm)?;
+    let id = ctx.id.load(Ordering::Relaxed);
+    vm.push(Value::Int(id as i64));
+    Ok(Step::Return(1))
+}
+
+/// `agent.send(id, ...)`: copies the values to agent `id`'s mailbox. To
+/// a dead or unknown agent the message is dropped.
+fn send(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let ctx = ctx(vm)?;
+    let to = id_arg(vm, args, 1)?;
+    let values: Vec<Value> = (2..=args.len()).map(|i| vm.arg(args, i)).collect();
+    let packet = match vm.pack(&values) {
+        Ok(p) => p,
+        Err(e) => {
+            let msg = vm.error_to_string(&e);
+            return Err(vm.error(&msg));
+        }
+    };
+    // A scheduler gone takes no message: the send does nothing, as to a
+    // dead agent.
+    let _ = locked(&ctx.handle).deliver(to, Box::new(packet));
+    Ok(Step::Return(0))
+}
+
+/// `agent.receive([timeout])`: the values of the oldest message, or nil
+/// once `timeout` seconds passed without one; waits (the agent, not the
+/// thread) until then.
+fn receive(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let ctx = ctx(vm)?;
+    let timeout = if vm.is_none_or_nil(args, 1) {
+        None
+    } else {
+        let secs = vm.check_float(args, 1)?;
+        Some(if secs > 0.0 {
+            Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
+        } else {
+            Duration::ZERO
+        })
+    };
+    if let Some(n) = take_message(vm, &ctx)? {
+        return Ok(Step::Return(n));
+    }
+    if timeout == Some(Duration::ZERO) {
+        vm.push(Value::Nil);
+        return Ok(Step::Return(1));
+    }
+    *locked(&ctx.waiting) = Some(timeout);
+    Ok(vm.waitk(&RECEIVE_K, 0))
+}
+
+/// After the wait: a message came, or the timeout passed.
+fn receive_k(vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
+    let ctx = ctx(vm)?;
+    *locked(&ctx.waiting) = None;
+    match take_message(vm, &ctx)? {
+        Some(n) => Ok(Step::Return(n)),
+        None => {
+            vm.push(Value::Nil);
+            Ok(Step::Return(1))
+        }
+    }
+}
+
+/// Pushes the values of the oldest message, if any; how many.
+fn take_message(vm: &mut Vm, ctx: &Ctx) -> LuaResult<Option<usize>> {
+    let Some(packet) = locked(&ctx.mailbox).pop_front() else {
+        return Ok(None);
+    };
+    let values = vm.unpack(&packet)?;
+    let n = values.len();
+    for v in values {
+        vm.push(v);
+    }
+    Ok(Some(n))
+}
+
+/// `agent.spawn(f_or_source, ...)`: a new agent running the function
+/// (copied as a message is) or the chunk, with the other arguments;
+/// returns its id.
+fn spawn(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let ctx = ctx(vm)?;
+    let what = vm.arg(args, 1);
+    let rest: Vec<Value> = (2..=args.len()).map(|i| vm.arg(args, i)).collect();
+    let (source, packet) = match what {
+        Value::Str(_) => (vm.str_bytes(what).map(<[u8]>::to_vec), vm.pack(&rest)),
+        Value::LuaFn(_) | Value::Native(_) => {
+            let mut all = vec![what];
+            all.extend_from_slice(&rest);
+            (None, vm.pack(&all))
+        }
+        _ => return Err(vm.type_error_arg(args, 1, "function or string")),
+    };
+    let packet = match packet {
+        Ok(p) => p,
+        Err(e) => {
+            let msg = vm.error_to_string(&e);
+            return Err(vm.error(&msg));
+        }
+    };
+    let task = ctx
+        .world
+        .spawned(source.as_deref(), &packet)
+        .map_err(|e| vm.error(&e.message))?;
+    let handle = locked(&ctx.handle).clone();
+    match handle.spawn(Box::new(task), 0) {
+        Ok(id) => {
+            // Known from now on (`status`, `monitor`), though the
+            // scheduler takes it between slices.
+            ctx.world.spawning(id);
+            vm.push(Value::Int(id.0 as i64));
+            Ok(Step::Return(1))
+        }
+        Err(_) => Err(vm.error("cannot spawn: the scheduler is gone")),
+    }
+}
+
+/// `agent.status(id)`: "running", "blocked", "finished" or "failed" (a
+/// killed agent counts as failed), or nil for an id that names no agent.
+fn status(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let ctx = ctx(vm)?;
+    let id = id_arg(vm, args, 1)?;
+    let word = match ctx.world.lock().statuses.get(&id) {
+        None => None,
+        Some(TaskStatus::Blocking) => Some("blocked"),
+        Some(TaskStatus::Dead(crate::End::Finished)) => Some("finished"),
+        Some(TaskStatus::Dead(_)) => Some("failed"),
+        Some(_) => Some("running"),
+    };
+    let v = match word {
+        Some(w) => vm.new_str(w.as_bytes()),
+        None => Value::Nil,
+    };
+    vm.push(v);
+    Ok(Step::Return(1))
+}
+
+/// `agent.kill(id)`: ends agent `id` (its `__close` handlers run).
+fn kill(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let ctx = ctx(vm)?;
+    let id = id_arg(vm, args, 1)?;
+    locked(&ctx.handle).kill(id);
+    Ok(Step::Return(0))
+}
+
+/// `agent.monitor(id)`: when agent `id` ends, this one receives
+/// `"down", id, reason` (`"normal"`, `"killed"`, or the error with its
+/// traceback; `"noproc"` at once for an id that names no agent).
+fn monitor(vm: &mut Vm, args: Args) -> LuaResult<Step> {
+    let ctx = ctx(vm)?;
+    let target = id_arg(vm, args, 1)?;
+    let me = TaskId(ctx.id.load(Ordering::Relaxed));
+    let handle = locked(&ctx.handle).clone();
+    ctx.world.monitor(me, target, &handle);
+    Ok(Step::Return(0))
+}

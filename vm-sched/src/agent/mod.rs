@@ -1,0 +1,299 @@
+//! Agents (the `vm` feature): Lua programs that share nothing but
+//! messages, as Erlang's processes do. Each agent is a [`LuaTask`] with
+//! its own VM (its own heap and globals) and a mailbox, on any
+//! scheduler; the Lua `agent` library (`lib.rs`) spawns, messages,
+//! watches and kills agents.
+//!
+//! Data flow: `agent.send` copies its values out of the sender's VM into
+//! a [`Packet`] ([`Vm::pack`]) and delivers it through the scheduler's
+//! [`Handle`]; the scheduler hands it to the receiver between slices
+//! ([`Task::receive`](crate::Task::receive)), into its mailbox, waking it
+//! if it waits in `agent.receive`, which rebuilds the values in the
+//! receiver's VM ([`Vm::unpack`]). Waiting is [`Vm::waitk`]: the agent's
+//! slice ends with [`Outcome::Wait`](vm_core::Outcome::Wait) and the task
+//! reports [`Block::Receive`](crate::Block::Receive) with the timeout
+//! given. Statuses and monitors are the [`Agents`]' own: its status
+//! callback on the scheduler records each task's status and sends the
+//! `"down"` notices.
+
+mod lib;
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use hashbrown::HashMap;
+use vm_core::{JobValue, Packet, Vm};
+
+use crate::handle::Handle;
+use crate::lua::LuaTask;
+use crate::scheduler::{Scheduler, StatusCallback};
+use crate::task::{End, TaskError, TaskId, TaskStatus};
+
+pub use lib::open_agent;
+
+/// What agents made by an [`Agents`] get.
+#[derive(Clone, Debug, Default)]
+pub struct AgentConfig {
+    /// The sandbox profile (`vm_stdlib::open_sandboxed`) instead of the
+    /// whole standard library.
+    pub sandboxed: bool,
+    /// Each agent's memory limit ([`Vm::set_memory_limit`]).
+    pub memory_limit: Option<usize>,
+    /// Each agent's instruction limit ([`Vm::set_instruction_limit`]).
+    pub instruction_limit: Option<u64>,
+}
+
+/// The agents of one scheduler: makes them, and keeps their statuses and
+/// monitors (through the scheduler's status callback). Clones share it.
+///
+/// ```
+/// use vm_sched::{AgentConfig, Agents, End, RoundRobin, Scheduler, TaskStatus};
+///
+/// let mut rr = RoundRobin::new();
+/// let agents = Agents::install(&mut rr, AgentConfig::default(), None);
+/// let main = agents
+///     .from_source(
+///         "main",
+///         b"local child = agent.spawn(function(parent)
+///               local n = agent.receive()
+///               agent.send(parent, n * 2)
+///           end, agent.self())
+///           agent.send(child, 21)
+///           result = agent.receive()",
+///     )
+///     .unwrap();
+/// let id = rr.insert(Box::new(main), 0);
+/// rr.run(10_000);
+/// assert_eq!(rr.status(id), Some(TaskStatus::Dead(End::Finished)));
+/// ```
+#[derive(Clone)]
+pub struct Agents {
+    world: Arc<World>,
+}
+
+/// What all agents of a scheduler share.
+pub(crate) struct World {
+    config: AgentConfig,
+    /// The scheduler's handle, for agents not inserted yet.
+    handle: Handle,
+    state: Mutex<WorldState>,
+}
+
+#[derive(Default)]
+struct WorldState {
+    /// Every task's status, as the scheduler last reported it.
+    statuses: HashMap<TaskId, TaskStatus>,
+    /// Per watched task, who watches it (`agent.monitor`).
+    monitors: HashMap<TaskId, Vec<TaskId>>,
+}
+
+impl Agents {
+    /// Makes `sched` a home for agents: its status callback becomes the
+    /// agents' (recording statuses, sending monitors' notices), then calls
+    /// `then`, if given.
+    pub fn install(
+        sched: &mut dyn Scheduler,
+        config: AgentConfig,
+        then: Option<StatusCallback>,
+    ) -> Agents {
+        let world = Arc::new(World {
+            config,
+            handle: sched.handle(),
+            state: Mutex::new(WorldState::default()),
+        });
+        let seen = Arc::clone(&world);
+        let mut then = then;
+        sched.on_status(Box::new(move |id, status| {
+            seen.status_changed(id, status);
+            if let Some(cb) = then.as_mut() {
+                cb(id, status);
+            }
+        }));
+        Agents { world }
+    }
+
+    /// An agent running the chunk `source` (named `name`, as `=name`), to
+    /// insert into the scheduler.
+    ///
+    /// # Errors
+    /// A syntax error in `source`, or a library that failed to open.
+    pub fn from_source(&self, name: &str, source: &[u8]) -> Result<LuaTask, TaskError> {
+        let mut vm = self.world.new_vm()?;
+        let fail = |vm: &mut Vm, e: vm_core::LuaError| TaskError::new(vm.error_to_string(&e));
+        let f = match vm.load(source, &format!("={name}")) {
+            Ok(f) => f,
+            Err(e) => return Err(fail(&mut vm, e)),
+        };
+        let f = vm
+            .from_value::<vm_core::Function>(f)
+            .map_err(|e| fail(&mut vm, e))?;
+        self.world.agent(vm, f, Vec::new(), name)
+    }
+
+    /// The status the scheduler last reported for task `id`.
+    pub fn status(&self, id: TaskId) -> Option<TaskStatus> {
+        self.world.lock().statuses.get(&id).cloned()
+    }
+}
+
+impl World {
+    fn lock(&self) -> MutexGuard<'_, WorldState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A VM with the configured libraries, `agent` included, and limits.
+    fn new_vm(&self) -> Result<Box<Vm>, TaskError> {
+        let mut vm = Vm::new();
+        let opened = if self.config.sandboxed {
+            vm_stdlib::open_sandboxed(&mut vm)
+        } else {
+            vm_stdlib::open_all(&mut vm)
+        };
+        if let Err(e) = opened.and_then(|()| open_agent(&mut vm)) {
+            return Err(TaskError::new(vm.error_to_string(&e)));
+        }
+        vm.set_memory_limit(self.config.memory_limit);
+        vm.set_instruction_limit(self.config.instruction_limit);
+        Ok(vm)
+    }
+
+    /// An agent calling `f(args...)` in `vm`, its mailbox empty.
+    fn agent(
+        self: &Arc<Self>,
+        mut vm: Box<Vm>,
+        f: vm_core::Function,
+        args: Vec<vm_core::Value>,
+        name: &str,
+    ) -> Result<LuaTask, TaskError> {
+        let ctx = Arc::new(Ctx {
+            world: Arc::clone(self),
+            id: AtomicU64::new(0),
+            handle: Mutex::new(self.handle.clone()),
+            mailbox: Mutex::new(VecDeque::new()),
+            waiting: Mutex::new(None),
+        });
+        lib::attach(&mut vm, Arc::clone(&ctx)).map_err(|e| TaskError::new(e.to_string()))?;
+        let mut task = LuaTask::with_args(vm, f, &args, name)?;
+        task.set_agent(ctx);
+        Ok(task)
+    }
+
+    /// An agent spawned by another: the chunk `source` with the packet's
+    /// values as arguments, or the packet's function with its other
+    /// values.
+    pub(crate) fn spawned(
+        self: &Arc<Self>,
+        source: Option<&[u8]>,
+        packet: &Packet,
+    ) -> Result<LuaTask, TaskError> {
+        let mut vm = self.new_vm()?;
+        let fail = |vm: &mut Vm, e: vm_core::LuaError| TaskError::new(vm.error_to_string(&e));
+        let mut values = vm.unpack(packet).map_err(|e| fail(&mut vm, e))?;
+        let f = match source {
+            Some(src) => vm.load(src, "=agent").map_err(|e| fail(&mut vm, e))?,
+            None => values.remove(0),
+        };
+        let f = vm
+            .from_value::<vm_core::Function>(f)
+            .map_err(|e| fail(&mut vm, e))?;
+        self.agent(vm, f, values, "agent")
+    }
+
+    /// Agent `id` was just spawned: it is virgin until the scheduler
+    /// says more.
+    pub(crate) fn spawning(&self, id: TaskId) {
+        self.lock().statuses.entry(id).or_insert(TaskStatus::Virgin);
+    }
+
+    /// The scheduler reported `status` for `id`.
+    fn status_changed(&self, id: TaskId, status: &TaskStatus) {
+        let watchers = {
+            let mut st = self.lock();
+            st.statuses.insert(id, status.clone());
+            match status {
+                TaskStatus::Dead(_) => st.monitors.remove(&id).unwrap_or_default(),
+                _ => Vec::new(),
+            }
+        };
+        if let TaskStatus::Dead(end) = status {
+            for w in watchers {
+                let _ = self.handle.deliver(w, Box::new(down(id, end)));
+            }
+        }
+    }
+
+    /// `watcher` watches `target`: told at once if it ended already.
+    fn monitor(&self, watcher: TaskId, target: TaskId, handle: &Handle) {
+        let ended = {
+            let mut st = self.lock();
+            match st.statuses.get(&target) {
+                Some(TaskStatus::Dead(end)) => Some(end.clone()),
+                None => Some(End::Failed(TaskError::new("noproc"))),
+                Some(_) => {
+                    st.monitors.entry(target).or_default().push(watcher);
+                    None
+                }
+            }
+        };
+        if let Some(end) = ended {
+            let _ = handle.deliver(watcher, Box::new(down(target, &end)));
+        }
+    }
+}
+
+/// A monitor's notice: `"down", id, reason`.
+fn down(id: TaskId, end: &End) -> Packet {
+    let reason = match end {
+        End::Finished => "normal".to_string(),
+        End::Killed => "killed".to_string(),
+        End::Failed(e) => match &e.traceback {
+            Some(tb) => format!("{}\n{tb}", e.message),
+            None => e.message.clone(),
+        },
+    };
+    Packet::from_values([
+        JobValue::Str(b"down".to_vec()),
+        JobValue::Int(id.0 as i64),
+        JobValue::Str(reason.into_bytes()),
+    ])
+}
+
+/// One agent's side: its id and scheduler (set when a scheduler takes
+/// it), its mailbox, and what `agent.receive` waits for. Shared by the
+/// task and its VM's `agent` library.
+pub(crate) struct Ctx {
+    world: Arc<World>,
+    /// 0 until a scheduler takes the agent.
+    id: AtomicU64,
+    handle: Mutex<Handle>,
+    mailbox: Mutex<VecDeque<Packet>>,
+    /// The timeout `agent.receive` waits with (`None`: for ever), while
+    /// it waits.
+    waiting: Mutex<Option<Option<Duration>>>,
+}
+
+fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Ctx {
+    /// A scheduler took the agent as `id`.
+    pub(crate) fn inserted(&self, id: TaskId, handle: &Handle) {
+        self.id.store(id.0, Ordering::Relaxed);
+        *locked(&self.handle) = handle.clone();
+    }
+
+    /// A message for the mailbox; anything but a packet is dropped.
+    pub(crate) fn receive(&self, msg: crate::Message) {
+        if let Ok(p) = msg.downcast::<Packet>() {
+            locked(&self.mailbox).push_back(*p);
+        }
+    }
+
+    /// How long the agent waits, once its slice ended waiting.
+    pub(crate) fn take_wait(&self) -> Option<Duration> {
+        locked(&self.waiting).take().flatten()
+    }
+}

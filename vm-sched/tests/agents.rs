@@ -1,0 +1,204 @@
+//! Agents: Lua programs that share nothing but messages, on every
+//! scheduler. Each test runs a main agent that reports through a Rust
+//! function `report(...)`, and checks what it reported.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use vm_sched::{AgentConfig, Agents, End, RoundRobin, TaskStatus, TickScheduler, WorkStealing};
+
+/// Each scheduler under test, made fresh.
+fn schedulers() -> Vec<(&'static str, support::Make)> {
+    vec![
+        ("round-robin", || Box::new(RoundRobin::new())),
+        ("tick", || Box::new(TickScheduler::new())),
+        ("work-stealing", || Box::new(WorkStealing::new(2))),
+    ]
+}
+
+/// Runs `src` as the main agent on a scheduler made by `make` (with
+/// `config` for every agent); returns what it reported, one line per
+/// `report` call (values joined by spaces), and its end.
+fn run_main(
+    make: support::Make,
+    config: AgentConfig,
+    src: &str,
+) -> (Vec<String>, Option<TaskStatus>) {
+    let mut sched = make();
+    let agents = Agents::install(&mut *sched, config, None);
+    let mut main = agents
+        .from_source("main", src.as_bytes())
+        .expect("compiles");
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
+    let report = main.vm().create_function(
+        "report",
+        move |vm, args: vm_core::Variadic<vm_core::Value>| {
+            let words: Vec<String> = args.iter().map(|&v| vm.to_display(v)).collect();
+            sink.lock().unwrap().push(words.join(" "));
+        },
+    );
+    main.vm().set_global("report", report).unwrap();
+    let id = sched.insert(Box::new(main), 0);
+    sched.run(10_000);
+    let out = lines.lock().unwrap().clone();
+    (out, sched.status(id))
+}
+
+fn finished() -> Option<TaskStatus> {
+    Some(TaskStatus::Dead(End::Finished))
+}
+
+#[test]
+fn a_ping_pong_loses_duplicates_and_reorders_nothing() {
+    let n = 2_000 * support::scale();
+    let src = format!(
+        "local echo = agent.spawn(function()
+           while true do
+             local from, k = agent.receive()
+             if k == nil then break end
+             agent.send(from, k)
+           end
+         end)
+         local ok = 0
+         for i = 1, {n} do
+           agent.send(echo, agent.self(), i)
+           local k = agent.receive()
+           if k == i then ok = ok + 1 end
+         end
+         agent.send(echo, agent.self())
+         report(ok)"
+    );
+    for (name, make) in schedulers() {
+        let (out, end) = run_main(make, AgentConfig::default(), &src);
+        assert_eq!(out, [n.to_string()], "{name}");
+        assert_eq!(end, finished(), "{name}");
+    }
+}
+
+#[test]
+fn spawned_agents_get_copies_of_functions_upvalues_and_arguments() {
+    let src = "local base = 100
+         local function fact(k) if k <= 1 then return 1 end return k * fact(k - 1) end
+         local me = agent.self()
+         agent.spawn(function(t, extra)
+           agent.send(me, fact(t.n) + base + extra, t.self == t)
+         end, (function() local t = {n = 5} t.self = t return t end)(), 1)
+         agent.spawn('local to, x = ... agent.send(to, x .. \"!\")', me, 'src')
+         local a, b = agent.receive()
+         local c = agent.receive()
+         local got = {tostring(a), tostring(b), c}
+         table.sort(got)
+         report(table.concat(got, ','))
+         base = 0";
+    for (name, make) in schedulers() {
+        let (out, end) = run_main(make, AgentConfig::default(), src);
+        assert_eq!(out, ["221,src!,true"], "{name}");
+        assert_eq!(end, finished(), "{name}");
+    }
+}
+
+#[test]
+fn receive_times_out_with_nil() {
+    let src = "report(agent.receive(0), agent.receive(0.01))";
+    for (name, make) in schedulers() {
+        let (out, end) = run_main(make, AgentConfig::default(), src);
+        assert_eq!(out, ["nil nil"], "{name}");
+        assert_eq!(end, finished(), "{name}");
+    }
+}
+
+#[test]
+fn monitors_statuses_and_kill() {
+    let src = "local me = agent.self()
+         local normal = agent.spawn(function() end)
+         local failing = agent.spawn(function() error('boom') end)
+         local looping = agent.spawn(function() while true do end end)
+         local waiting = agent.spawn(function() agent.receive() end)
+         agent.monitor(normal)
+         agent.monitor(failing)
+         agent.monitor(looping)
+         agent.monitor(123456)
+         local seen = {}
+         for _ = 1, 4 do
+           local what, id, reason = agent.receive()
+           seen[#seen + 1] = what .. ':' .. (id == normal and 'normal' or id == failing and 'failing'
+             or id == looping and 'looping' or tostring(id)) .. ':' .. reason:match('^[^\\n]*')
+           if #seen == 3 then
+             report('status', agent.status(looping), agent.status(waiting))
+             agent.kill(looping)
+           end
+         end
+         table.sort(seen)
+         report(table.concat(seen, ' '))
+         report('status', agent.status(normal), agent.status(failing), agent.status(looping), agent.status(-1))
+         agent.send(normal, 'to the dead: dropped')
+         agent.kill(waiting)";
+    for (name, make) in schedulers() {
+        let (out, end) = run_main(make, AgentConfig::default(), src);
+        assert_eq!(out.len(), 3, "{name}: {out:?}");
+        assert!(
+            out[0] == "status running blocked" || out[0] == "status running running",
+            "{name}: {out:?}"
+        );
+        assert_eq!(
+            out[1],
+            "down:123456:noproc down:failing:main:3: boom down:looping:killed down:normal:normal",
+            "{name}"
+        );
+        assert_eq!(out[2], "status finished failed failed nil", "{name}");
+        assert_eq!(end, finished(), "{name}");
+    }
+}
+
+#[test]
+fn a_memory_bomb_fails_alone() {
+    let config = AgentConfig {
+        memory_limit: Some(16 << 20),
+        ..AgentConfig::default()
+    };
+    let src = "local bomb = agent.spawn(function()
+           local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(100) .. i end
+         end)
+         agent.monitor(bomb)
+         local _, _, reason = agent.receive()
+         local ok = agent.spawn(function(to) agent.send(to, 'still here') end, agent.self())
+         report(reason:match('not enough memory') or reason, agent.receive())";
+    for (name, make) in schedulers() {
+        let (out, end) = run_main(make, config.clone(), src);
+        assert_eq!(out, ["not enough memory still here"], "{name}");
+        assert_eq!(end, finished(), "{name}");
+    }
+}
+
+#[test]
+fn what_cannot_travel_is_a_lua_error_and_sends_nothing() {
+    let src = "local ok, e = pcall(agent.send, agent.self(), 1, coroutine.create(print))
+         report(ok, e)
+         report(agent.receive(0))
+         local ok2, e2 = pcall(agent.spawn, 42)
+         report(ok2, (e2:gsub('^.-: ', '')))";
+    for (name, make) in schedulers() {
+        let (out, _) = run_main(make, AgentConfig::default(), src);
+        assert_eq!(
+            out,
+            [
+                // (Called by pcall: no Lua position, as PUC's luaL_error.)
+                "false cannot send a thread (coroutine)",
+                "nil",
+                "false bad argument #1 to 'agent.spawn' (function or string expected, got number)"
+            ],
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_library_outside_an_agent_says_so() {
+    let mut vm = vm_core::Vm::new();
+    vm_stdlib::open_all(&mut vm).unwrap();
+    vm_sched::open_agent(&mut vm).unwrap();
+    let e = vm.exec(b"return agent.self()", "=plain").unwrap_err();
+    assert!(e.to_string().contains("not an agent"), "{e}");
+}
