@@ -34,8 +34,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use vm_sched::{
-    End, LuaTask, RoundRobin, Scheduler, TaskId, TaskStatus, TickScheduler, WorkStealing,
-    DEFAULT_SLICE, MAX_WORKERS,
+    AgentConfig, Agents, End, RoundRobin, Scheduler, StatusCallback, TaskId, TaskStatus,
+    TickScheduler, WorkStealing, DEFAULT_SLICE, MAX_WORKERS,
 };
 
 use crate::{count_arg, memory_limit_arg, memory_limit_bytes, MemoryLimit, PROGNAME};
@@ -174,10 +174,14 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
     // the message does not say where it comes from.
     let names: Arc<Mutex<HashMap<TaskId, String>>> = Arc::default();
     let names_seen = Arc::clone(&names);
-    sched.on_status(Box::new(move |id, status| {
+    let report: StatusCallback = Box::new(move |id, status| {
         if let TaskStatus::Dead(End::Failed(e)) = status {
             let names = names_seen.lock().unwrap_or_else(PoisonError::into_inner);
-            let name = names.get(&id).map_or("?", String::as_str);
+            // An agent a program spawned is named by its id.
+            let name = names
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| format!("agent {}", id.get()));
             let text = if e.message.starts_with(&format!("{name}:")) {
                 e.to_string()
             } else {
@@ -185,8 +189,16 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
             };
             let _ = writeln!(std::io::stderr(), "{PROGNAME}: {text}");
         }
-    }));
+    });
+    // Every program is an agent, and so is every agent it spawns, each
+    // with the limits given.
     let memory_limit = memory_limit_bytes(o.memory_limit);
+    let config = AgentConfig {
+        sandboxed: false,
+        memory_limit,
+        instruction_limit: o.instruction_limit,
+    };
+    let agents = Agents::install(sched.as_mut(), config, Some(report));
     let mut failed = false;
     let mut tasks: Vec<TaskId> = Vec::new();
     for (k, file) in o.files.iter().enumerate() {
@@ -211,7 +223,7 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
                 continue;
             }
         };
-        let mut task = match LuaTask::from_source(name, &source) {
+        let task = match agents.from_source(name, &source) {
             Ok(t) => t,
             Err(e) => {
                 say!("{PROGNAME}: {e}");
@@ -219,9 +231,6 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
                 continue;
             }
         };
-        let vm = task.vm();
-        vm.set_instruction_limit(o.instruction_limit);
-        vm.set_memory_limit(memory_limit);
         let id = sched.insert(Box::new(task), 0);
         names
             .lock()

@@ -43,9 +43,37 @@ use crate::task::{Message, Task, TaskId};
 #[derive(Clone)]
 pub struct Handle {
     pub(crate) remote: Arc<dyn Remote>,
+    /// For a handle from [`Scheduler::handle`](crate::Scheduler::handle):
+    /// the scheduler's count of handles held outside its tasks, which
+    /// may send a request at any time (so tasks blocked on a message may
+    /// still be woken). Handles given to tasks do not count: a blocked
+    /// task cannot use its own.
+    pub(crate) _held: Option<Arc<()>>,
 }
 
 impl Handle {
+    /// A handle counted in `held` (see the field).
+    pub(crate) fn external(remote: Arc<dyn Remote>, held: &Arc<()>) -> Handle {
+        Handle {
+            remote,
+            _held: Some(Arc::clone(held)),
+        }
+    }
+
+    /// A handle for a task of the scheduler.
+    pub(crate) fn internal(remote: Arc<dyn Remote>) -> Handle {
+        Handle {
+            remote,
+            _held: None,
+        }
+    }
+
+    /// The same scheduler, not counted as held outside its tasks (what
+    /// the scheduler's own machinery keeps, such as agents' monitors).
+    pub(crate) fn to_internal(&self) -> Handle {
+        Handle::internal(Arc::clone(&self.remote))
+    }
+
     /// Spawns `task` with `priority` (as
     /// [`Scheduler::insert`](crate::Scheduler::insert) would, at the
     /// scheduler's next chance) and returns its id.

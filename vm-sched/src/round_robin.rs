@@ -78,6 +78,8 @@ pub struct RoundRobin {
     pool: BlockingPool,
     /// Offloaded jobs' outputs and handle requests; also gives task ids.
     inbox: Arc<Inbox>,
+    /// Counts the handles held outside the tasks (`Handle::held`).
+    held: Arc<()>,
     jobs_in_flight: usize,
     /// Live tasks that wait for a job (one whose task was killed
     /// meanwhile wakes nobody).
@@ -133,6 +135,7 @@ impl RoundRobin {
             clock: Box::new(SystemClock::default()),
             pool: BlockingPool::default(),
             inbox: Inbox::new(),
+            held: Arc::new(()),
             jobs_in_flight: 0,
             job_waits: 0,
             blocked: 0,
@@ -238,7 +241,8 @@ impl RoundRobin {
     /// applies handle requests, in the order they came.
     #[inline]
     fn collect_jobs(&mut self) {
-        if self.inbox.pending() {
+        // (Applying a request may queue more: a death's monitor notices.)
+        while self.inbox.pending() {
             self.take_inbound();
         }
     }
@@ -258,10 +262,9 @@ impl RoundRobin {
         }
     }
 
-    /// Whether a handle other than the scheduler's own holds the inbox: a
-    /// request may come.
+    /// Whether a handle is held outside the tasks: a request may come.
     fn handles_out(&self) -> bool {
-        Arc::strong_count(&self.inbox) > 1
+        Arc::strong_count(&self.held) > 1
     }
 
     fn job_arrived(&mut self, id: TaskId, out: Message) {
@@ -419,7 +422,8 @@ impl RoundRobin {
 impl RoundRobin {
     fn insert_as(&mut self, id: TaskId, mut task: Box<dyn Task>, priority: u32) {
         let (name, broken) = crate::task::name_of(&*task);
-        let broken = broken.or_else(|| crate::task::admit(&mut *task, id, &self.handle()));
+        let handle = Handle::internal(Arc::clone(&self.inbox) as Arc<dyn Remote>);
+        let broken = broken.or_else(|| crate::task::admit(&mut *task, id, &handle));
         let entry = Entry {
             name,
             task: Some(task),
@@ -457,9 +461,7 @@ impl Scheduler for RoundRobin {
     }
 
     fn handle(&self) -> Handle {
-        Handle {
-            remote: Arc::clone(&self.inbox) as Arc<dyn Remote>,
-        }
+        Handle::external(Arc::clone(&self.inbox) as Arc<dyn Remote>, &self.held)
     }
 
     fn remove(&mut self, id: TaskId) -> Option<Box<dyn Task>> {

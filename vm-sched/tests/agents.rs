@@ -202,3 +202,16 @@ fn the_library_outside_an_agent_says_so() {
     let e = vm.exec(b"return agent.self()", "=plain").unwrap_err();
     assert!(e.to_string().contains("not an agent"), "{e}");
 }
+
+/// Agents waiting for messages nobody can send end the run (they stay
+/// blocked): the handles agents hold do not count as senders while
+/// every agent waits.
+#[test]
+fn agents_that_all_wait_end_the_run() {
+    let src = "agent.spawn(function() agent.receive() end) report('waiting') agent.receive()";
+    for (name, make) in schedulers() {
+        let (out, end) = run_main(make, AgentConfig::default(), src);
+        assert_eq!(out, ["waiting"], "{name}");
+        assert_eq!(end, Some(TaskStatus::Blocking), "{name}");
+    }
+}

@@ -100,7 +100,9 @@ impl Agents {
     ) -> Agents {
         let world = Arc::new(World {
             config,
-            handle: sched.handle(),
+            // Not counted as held outside the tasks: a run whose agents
+            // all wait for messages nobody can send ends.
+            handle: sched.handle().to_internal(),
             state: Mutex::new(WorldState::default()),
         });
         let seen = Arc::clone(&world);

@@ -71,6 +71,9 @@ pub(crate) struct Core<T: ?Sized + TaskBox> {
     /// Runnable tasks between slices (see the module docs).
     ready: ReadyMap<T>,
     pub(crate) remote: Arc<Remote>,
+    /// Counts the injectors and handles held outside the tasks
+    /// (`Handle::held`): they may send at any time.
+    pub(crate) held: Arc<()>,
     policy: Box<dyn Policy>,
     default_slice: u64,
     max_slice: u64,
@@ -115,6 +118,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
             tasks: HashMap::new(),
             ready: Arc::default(),
             remote: Arc::default(),
+            held: Arc::new(()),
             policy: Box::new(Fifo::new()),
             default_slice: DEFAULT_SLICE,
             max_slice: MAX_SLICE,
@@ -224,9 +228,8 @@ impl<T: ?Sized + TaskBox> Core<T> {
 
     /// `spawn` under an id given already (a handle's).
     fn spawn_as(&mut self, id: TaskId, mut task: Box<T>, options: &Options) {
-        let handle = crate::Handle {
-            remote: Arc::clone(&self.remote) as Arc<dyn crate::handle::Remote>,
-        };
+        let handle =
+            crate::Handle::internal(Arc::clone(&self.remote) as Arc<dyn crate::handle::Remote>);
         let mut broken = crate::task::admit(&mut *task, id, &handle);
         let entry = Entry {
             name: match &options.name {
@@ -288,6 +291,13 @@ impl<T: ?Sized + TaskBox> Core<T> {
 
     /// Takes what other threads sent: spawns, wakes, jobs' outputs.
     fn take_inbound(&mut self) {
+        // (Applying a request may queue more: a death's monitor notices.)
+        while self.remote.pending() {
+            self.take_inbound_once();
+        }
+    }
+
+    fn take_inbound_once(&mut self) {
         let inbound = self.remote.take();
         for spawn in inbound.injected {
             self.spawn(T::from_send(spawn.task), &spawn.options);
@@ -627,7 +637,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
     pub(crate) fn wakeable(&mut self) -> bool {
         // Holders first: a waker sends its wake-up before it is dropped,
         // so once it is gone, what it sent is there to take.
-        let held = self.wakers_out() || Arc::strong_count(&self.remote) > 1;
+        let held = self.wakers_out() || Arc::strong_count(&self.held) > 1;
         self.take_inbound();
         held || !lock(&self.ready).is_empty()
             || self.job_waits > 0
@@ -654,7 +664,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
             (a, b) => a.or(b),
         };
         // Other threads may send something: jobs, wakers, injectors.
-        let injectors = Arc::strong_count(&self.remote) > 1;
+        let injectors = Arc::strong_count(&self.held) > 1;
         if self.job_waits > 0 || self.wakers_out() || injectors {
             let arrived = self.remote.wait(limit);
             let timer_first = timeout.is_none_or(|t| Some(t) >= until_timer);
@@ -741,9 +751,8 @@ impl<T: ?Sized + TaskBox> Core<T> {
                 .collect()
         };
         let n = taken.len();
-        let handle = crate::Handle {
-            remote: Arc::clone(&self.remote) as Arc<dyn crate::handle::Remote>,
-        };
+        let handle =
+            crate::Handle::internal(Arc::clone(&self.remote) as Arc<dyn crate::handle::Remote>);
         for mut e in taken.into_iter().rev() {
             let id = self.fresh_id();
             e.home.set(Some((&self.remote, id)));

@@ -253,6 +253,7 @@ impl TickScheduler {
     pub fn injector(&self) -> Injector {
         Injector {
             remote: Arc::clone(&self.core.remote),
+            _held: Arc::clone(&self.core.held),
         }
     }
 
@@ -298,9 +299,10 @@ impl TickScheduler {
 
 impl Scheduler for TickScheduler {
     fn handle(&self) -> crate::Handle {
-        crate::Handle {
-            remote: Arc::clone(&self.core.remote) as Arc<dyn crate::handle::Remote>,
-        }
+        crate::Handle::external(
+            Arc::clone(&self.core.remote) as Arc<dyn crate::handle::Remote>,
+            &self.core.held,
+        )
     }
 
     fn insert(&mut self, task: Box<dyn Task>, priority: u32) -> TaskId {
@@ -450,6 +452,7 @@ impl LocalTickScheduler {
     pub fn injector(&self) -> Injector {
         Injector {
             remote: Arc::clone(&self.core.remote),
+            _held: Arc::clone(&self.core.held),
         }
     }
 

@@ -262,6 +262,8 @@ impl std::fmt::Debug for TickWaker {
 #[derive(Clone)]
 pub struct Injector {
     pub(crate) remote: Arc<Remote>,
+    /// Counted while held: the scheduler may get a spawn at any time.
+    pub(crate) _held: Arc<()>,
 }
 
 impl Injector {

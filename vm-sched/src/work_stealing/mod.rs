@@ -185,6 +185,8 @@ pub struct WorkStealing {
     tasks: HashMap<TaskId, Arc<Cell>>,
     /// Task ids and handle requests (see [`WsRemote`]).
     remote: Arc<WsRemote>,
+    /// Counts the handles held outside the tasks (`Handle::held`).
+    held: Arc<()>,
     /// Orders the tasks the controller makes runnable.
     policy: Box<dyn Policy>,
     default_slice: u64,
@@ -272,6 +274,7 @@ impl WorkStealing {
                 ids: AtomicU64::new(1),
             }),
             shared,
+            held: Arc::new(()),
             tasks: HashMap::new(),
             policy: Box::new(Fifo::new()),
             default_slice: DEFAULT_SLICE,
@@ -426,7 +429,8 @@ impl WorkStealing {
 
     fn insert_as(&mut self, id: TaskId, mut task: Box<dyn Task>, priority: u32) {
         let (name, broken) = crate::task::name_of(&*task);
-        let broken = broken.or_else(|| crate::task::admit(&mut *task, id, &self.handle()));
+        let handle = Handle::internal(Arc::clone(&self.remote) as Arc<dyn crate::handle::Remote>);
+        let broken = broken.or_else(|| crate::task::admit(&mut *task, id, &handle));
         let cell = Arc::new(Cell {
             id,
             priority,
@@ -464,9 +468,10 @@ impl Scheduler for WorkStealing {
     }
 
     fn handle(&self) -> Handle {
-        Handle {
-            remote: Arc::clone(&self.remote) as Arc<dyn crate::handle::Remote>,
-        }
+        Handle::external(
+            Arc::clone(&self.remote) as Arc<dyn crate::handle::Remote>,
+            &self.held,
+        )
     }
 
     fn remove(&mut self, id: TaskId) -> Option<Box<dyn Task>> {
@@ -590,7 +595,7 @@ impl Scheduler for WorkStealing {
         self.forget_buried();
         let job_waits = self.shared.job_waits.load(Ordering::SeqCst);
         // A handle held elsewhere may still send a request.
-        let handles_out = Arc::strong_count(&self.remote) > 1;
+        let handles_out = Arc::strong_count(&self.held) > 1;
         Execution {
             used: self.shared.used.load(Ordering::SeqCst),
             slices: self.shared.slices.load(Ordering::SeqCst),
@@ -615,7 +620,7 @@ impl Scheduler for WorkStealing {
             (a, b) => a.or(b),
         };
         let jobs = lock(&shared.jobs);
-        let handles_out = Arc::strong_count(&self.remote) > 1;
+        let handles_out = Arc::strong_count(&self.held) > 1;
         // (Only jobs a live task waits for: one whose task was killed
         // wakes nobody.)
         if shared.job_waits.load(Ordering::SeqCst) > 0 || handles_out {
