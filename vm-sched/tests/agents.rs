@@ -215,3 +215,71 @@ fn agents_that_all_wait_end_the_run() {
         assert_eq!(end, Some(TaskStatus::Blocking), "{name}");
     }
 }
+
+/// An agent removed from one scheduler mid-run (waiting in `receive`)
+/// and inserted into another kind continues there with its state, its
+/// new id, and the new scheduler's agents; it finishes with the output
+/// an unmoved run gives.
+#[test]
+fn an_agent_moves_between_schedulers_mid_run() {
+    let kinds = schedulers();
+    for (from_name, from) in &kinds {
+        for (to_name, to) in &kinds {
+            if from_name == to_name {
+                continue;
+            }
+            let (mut a, mut b) = (from(), to());
+            let agents_a = Agents::install(&mut *a, AgentConfig::default(), None);
+            let agents_b = Agents::install(&mut *b, AgentConfig::default(), None);
+            let lines = Arc::new(Mutex::new(Vec::new()));
+            let sink = Arc::clone(&lines);
+            let mut mover = agents_a
+                .from_source(
+                    "mover",
+                    b"local before = agent.self()
+                      local acc = {}
+                      for i = 1, 3 do acc[i] = i * i end
+                      local from, word = agent.receive()
+                      agent.send(from, word .. ' ' .. table.concat(acc, ','), before ~= agent.self())",
+                )
+                .expect("compiles");
+            let report = mover.vm().create_function("report", move |_vm, s: String| {
+                sink.lock().unwrap().push(s);
+            });
+            mover.vm().set_global("report", report).unwrap();
+            let id = a.insert(Box::new(mover), 0);
+            a.run(1_000);
+            assert_eq!(a.status(id), Some(TaskStatus::Blocking), "{from_name}");
+            let task = a.remove(id).expect("a live task");
+            let moved = b.insert(task, 0);
+            let asker = agents_b
+                .from_source(
+                    "asker",
+                    format!(
+                        "agent.send({}, agent.self(), 'squares')
+                         local text = agent.receive()
+                         assert(text == 'squares 1,4,9', text)
+                         assert(agent.status({}) ~= nil)",
+                        moved.get(),
+                        moved.get()
+                    )
+                    .as_bytes(),
+                )
+                .expect("compiles");
+            let asker = b.insert(Box::new(asker), 0);
+            b.run(1_000);
+            let pair = format!("{from_name} -> {to_name}");
+            assert_eq!(
+                b.status(moved),
+                Some(TaskStatus::Dead(End::Finished)),
+                "{pair}"
+            );
+            assert_eq!(
+                b.status(asker),
+                Some(TaskStatus::Dead(End::Finished)),
+                "{pair}: {:?}",
+                b.status(asker)
+            );
+        }
+    }
+}

@@ -117,16 +117,25 @@ fn receive(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         vm.push(Value::Nil);
         return Ok(Step::Return(1));
     }
-    *locked(&ctx.waiting) = Some(timeout);
+    ctx.start_wait(timeout);
     Ok(vm.waitk(&RECEIVE_K, 0))
 }
 
 /// After the wait: a message came, or the timeout passed.
+/// (Or the agent moved to another scheduler: it waits again there,
+/// the timeout starting over.)
 fn receive_k(vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
     let ctx = ctx(vm)?;
     *locked(&ctx.waiting) = None;
-    match take_message(vm, &ctx)? {
-        Some(n) => Ok(Step::Return(n)),
+    if let Some(n) = take_message(vm, &ctx)? {
+        *locked(&ctx.wait_spec) = None;
+        return Ok(Step::Return(n));
+    }
+    match ctx.rewait() {
+        Some(timeout) => {
+            ctx.start_wait(timeout);
+            Ok(vm.waitk(&RECEIVE_K, 0))
+        }
         None => {
             vm.push(Value::Nil);
             Ok(Step::Return(1))
@@ -170,8 +179,8 @@ fn spawn(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             return Err(vm.error(&msg));
         }
     };
-    let task = ctx
-        .world
+    let world = ctx.world();
+    let task = world
         .spawned(source.as_deref(), &packet)
         .map_err(|e| vm.error(&e.message))?;
     let handle = locked(&ctx.handle).clone();
@@ -179,7 +188,7 @@ fn spawn(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         Ok(id) => {
             // Known from now on (`status`, `monitor`), though the
             // scheduler takes it between slices.
-            ctx.world.spawning(id);
+            world.spawning(id);
             vm.push(Value::Int(id.0 as i64));
             Ok(Step::Return(1))
         }
@@ -192,7 +201,7 @@ fn spawn(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 fn status(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let ctx = ctx(vm)?;
     let id = id_arg(vm, args, 1)?;
-    let word = match ctx.world.lock().statuses.get(&id) {
+    let word = match ctx.world().lock().statuses.get(&id) {
         None => None,
         Some(TaskStatus::Blocking) => Some("blocked"),
         Some(TaskStatus::Dead(crate::End::Finished)) => Some("finished"),
@@ -223,6 +232,6 @@ fn monitor(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let target = id_arg(vm, args, 1)?;
     let me = TaskId(ctx.id.load(Ordering::Relaxed));
     let handle = locked(&ctx.handle).clone();
-    ctx.world.monitor(me, target, &handle);
+    ctx.world().monitor(me, target, &handle);
     Ok(Step::Return(0))
 }

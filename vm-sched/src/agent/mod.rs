@@ -20,7 +20,7 @@ mod lib;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use hashbrown::HashMap;
@@ -105,6 +105,7 @@ impl Agents {
             handle: sched.handle().to_internal(),
             state: Mutex::new(WorldState::default()),
         });
+        worlds().insert(remote_key(&world.handle), Arc::downgrade(&world));
         let seen = Arc::clone(&world);
         let mut then = then;
         sched.on_status(Box::new(move |id, status| {
@@ -170,11 +171,13 @@ impl World {
         name: &str,
     ) -> Result<LuaTask, TaskError> {
         let ctx = Arc::new(Ctx {
-            world: Arc::clone(self),
+            world: Mutex::new(Arc::clone(self)),
             id: AtomicU64::new(0),
             handle: Mutex::new(self.handle.clone()),
             mailbox: Mutex::new(VecDeque::new()),
             waiting: Mutex::new(None),
+            wait_spec: Mutex::new(None),
+            moved: std::sync::atomic::AtomicBool::new(false),
         });
         lib::attach(&mut vm, Arc::clone(&ctx)).map_err(|e| TaskError::new(e.to_string()))?;
         let mut task = LuaTask::with_args(vm, f, &args, name)?;
@@ -245,6 +248,24 @@ impl World {
     }
 }
 
+/// Each scheduler's agents, by the address of its handles' queue: where
+/// an agent that moves to another scheduler finds its new agents.
+fn worlds() -> MutexGuard<'static, HashMap<usize, Weak<World>>> {
+    static WORLDS: std::sync::OnceLock<Mutex<HashMap<usize, Weak<World>>>> =
+        std::sync::OnceLock::new();
+    let mut w = locked(WORLDS.get_or_init(Default::default));
+    // Schedulers dropped since: their entries go.
+    if w.len() > 64 {
+        w.retain(|_, world| world.strong_count() > 0);
+    }
+    w
+}
+
+/// The key of `handle`'s scheduler in [`worlds`].
+fn remote_key(handle: &Handle) -> usize {
+    Arc::as_ptr(&handle.remote).cast::<()>() as usize
+}
+
 /// A monitor's notice: `"down", id, reason`.
 fn down(id: TaskId, end: &End) -> Packet {
     let reason = match end {
@@ -266,14 +287,20 @@ fn down(id: TaskId, end: &End) -> Packet {
 /// it), its mailbox, and what `agent.receive` waits for. Shared by the
 /// task and its VM's `agent` library.
 pub(crate) struct Ctx {
-    world: Arc<World>,
+    /// The agents of its scheduler (another one's once it moves there).
+    world: Mutex<Arc<World>>,
     /// 0 until a scheduler takes the agent.
     id: AtomicU64,
     handle: Mutex<Handle>,
     mailbox: Mutex<VecDeque<Packet>>,
-    /// The timeout `agent.receive` waits with (`None`: for ever), while
-    /// it waits.
+    /// The timeout `agent.receive` waits with (`None`: for ever), from
+    /// the wait until the task reports it.
     waiting: Mutex<Option<Option<Duration>>>,
+    /// The same, until the wait ends.
+    wait_spec: Mutex<Option<Option<Duration>>>,
+    /// Inserted into a scheduler while waiting: a resume without a
+    /// message is the move, not the timeout.
+    moved: std::sync::atomic::AtomicBool,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -281,10 +308,20 @@ fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Ctx {
-    /// A scheduler took the agent as `id`.
+    /// A scheduler took the agent as `id`: its id, handle and agents
+    /// are that scheduler's from now on (a scheduler without agents
+    /// installed leaves it with its old ones).
     pub(crate) fn inserted(&self, id: TaskId, handle: &Handle) {
         self.id.store(id.0, Ordering::Relaxed);
-        *locked(&self.handle) = handle.clone();
+        self.moved.store(true, Ordering::Relaxed);
+        *locked(&self.handle) = handle.to_internal();
+        if let Some(world) = worlds().get(&remote_key(handle)).and_then(Weak::upgrade) {
+            *locked(&self.world) = world;
+        }
+    }
+
+    pub(crate) fn world(&self) -> Arc<World> {
+        Arc::clone(&locked(&self.world))
     }
 
     /// A message for the mailbox; anything but a packet is dropped.
@@ -297,5 +334,23 @@ impl Ctx {
     /// How long the agent waits, once its slice ended waiting.
     pub(crate) fn take_wait(&self) -> Option<Duration> {
         locked(&self.waiting).take().flatten()
+    }
+
+    /// `agent.receive` starts waiting with `timeout`.
+    pub(crate) fn start_wait(&self, timeout: Option<Duration>) {
+        *locked(&self.waiting) = Some(timeout);
+        *locked(&self.wait_spec) = Some(timeout);
+        self.moved.store(false, Ordering::Relaxed);
+    }
+
+    /// The wait ended without a message: the timeout `receive` must wait
+    /// with again if the agent only moved, else `None` (it timed out).
+    pub(crate) fn rewait(&self) -> Option<Option<Duration>> {
+        let spec = locked(&self.wait_spec).take();
+        if self.moved.swap(false, Ordering::Relaxed) {
+            spec
+        } else {
+            None
+        }
     }
 }
