@@ -24,8 +24,38 @@
 //! Timers run on a [`Clock`]: the system's, or a [`ManualClock`] for
 //! deterministic runs.
 //!
+//! A [`Handle`] ([`Scheduler::handle`]) spawns, messages and kills tasks
+//! from any thread, and from inside a task's slice.
+//!
 //! With the `vm` feature, [`LuaTask`] runs a Lua program (its own VM) as
-//! a task, one slice of instructions at a time.
+//! a task, one slice of instructions at a time, and [`Agents`] makes such
+//! programs agents: isolated VMs with mailboxes and the Lua `agent`
+//! library (spawn, send, receive, self, status, kill, monitor), messages
+//! being deep copies ([`vm_core::Packet`]). From Rust:
+//!
+//! ```
+//! # #[cfg(feature = "vm")] {
+//! use vm_sched::{AgentConfig, Agents, End, Scheduler, TaskStatus, WorkStealing};
+//!
+//! let mut ws = WorkStealing::new(2);
+//! let agents = Agents::install(&mut ws, AgentConfig::default(), None);
+//! let sum = agents
+//!     .from_source(
+//!         "sum",
+//!         b"local me = agent.self()
+//!           for i = 1, 10 do
+//!             agent.spawn(function(to, k) agent.send(to, k * k) end, me, i)
+//!           end
+//!           local total = 0
+//!           for _ = 1, 10 do total = total + agent.receive() end
+//!           assert(total == 385)",
+//!     )
+//!     .unwrap();
+//! let id = ws.insert(Box::new(sum), 0);
+//! ws.run(100_000);
+//! assert_eq!(ws.status(id), Some(TaskStatus::Dead(End::Finished)));
+//! # }
+//! ```
 
 #[cfg(feature = "vm")]
 mod agent;
