@@ -1062,3 +1062,32 @@ fn an_argument_that_is_not_utf8_is_no_panic() {
         );
     }
 }
+
+/// The supervisor example (`examples/supervisor.lua`) runs as documented
+/// on every scheduler: a failing worker restarted through `agent.monitor`,
+/// the same output each time, the workers' failures reported.
+#[test]
+fn the_supervisor_example_restarts_its_worker() {
+    let script = workspace_root().join("examples/supervisor.lua");
+    for sched in ["rr", "tick", "ws"] {
+        let out = vm()
+            .args(["run", "--sched", sched])
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert_eq!(
+            text(&out.stdout),
+            "1 squared is 1\n2 squared is 4\nworker failed: cannot square -3\n\
+             4 squared is 16\nworker failed: cannot square -5\n6 squared is 36\n\
+             done, 2 restarts\n",
+            "{sched}: {}",
+            text(&out.stderr)
+        );
+        assert!(out.status.success(), "{sched}");
+        assert!(
+            text(&out.stderr).contains("cannot square -3\nstack traceback:"),
+            "{sched}: {}",
+            text(&out.stderr)
+        );
+    }
+}
