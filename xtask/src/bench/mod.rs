@@ -13,8 +13,9 @@
 //!
 //! Adding a benchmark is dropping a deterministic `.lua` file in `bench/`.
 //!
-//! Without a filter, the schedulers' benchmarks run last
-//! (`vm-sched/examples/sched_bench.rs`: round-robin slices, work-stealing
+//! Without a filter, the schedulers' and agents' benchmarks run last
+//! (`vm-sched/examples/agents_bench.rs`: round trips, spawns, idle agents'
+//! memory, skynet; `vm-sched/examples/sched_bench.rs`: round-robin slices, work-stealing
 //! on 2 workers against 1, tick polls).
 
 mod measure;
@@ -70,6 +71,7 @@ pub(crate) fn run(options: &BenchOptions) -> Result<(), String> {
     println!("\n{}\n{}", report::table(&rows), report::summary(&rows));
     if options.filter.is_none() {
         schedulers()?;
+        agents()?;
     }
     if options.write {
         write_figures(&root.join("BENCHMARKS.md"), &context(options, &lua), &rows)?;
@@ -103,6 +105,27 @@ fn schedulers() -> Result<(), String> {
         "sched_bench",
     ];
     eprintln!("\nbench: schedulers");
+    exec::run_status(
+        &mut exec::cargo(&args),
+        &format!("cargo {}", args.join(" ")),
+    )
+}
+
+/// The agents' benchmarks (`vm-sched/examples/agents_bench.rs`): message
+/// round trips, spawns, bytes per idle agent and skynet, per scheduler.
+fn agents() -> Result<(), String> {
+    let args = [
+        "run",
+        "--release",
+        "-q",
+        "-p",
+        "vm-sched",
+        "--features",
+        "vm",
+        "--example",
+        "agents_bench",
+    ];
+    eprintln!("\nbench: agents");
     exec::run_status(
         &mut exec::cargo(&args),
         &format!("cargo {}", args.join(" ")),
