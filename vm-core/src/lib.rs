@@ -262,7 +262,9 @@
 //!             let result = std::thread::spawn(move || job.run()).join().unwrap();
 //!             vm.complete_offload(main, result).unwrap();
 //!         }
-//!         Outcome::Yield(_) => unreachable!("the main thread does not yield"),
+//!         // (No native here waits for its driver, and the main thread
+//!         // does not yield.)
+//!         Outcome::Wait | Outcome::Yield(_) => unreachable!(),
 //!     }
 //!     slices += 1;
 //!     out = vm.resume(main, &[], 50);

@@ -266,6 +266,7 @@ impl WorkStealing {
             buried: Mutex::new(Vec::new()),
             callback: Mutex::new(None),
             counters: (0..workers).map(|_| Counters::default()).collect(),
+            directory: Mutex::new(hashbrown::HashMap::new()),
         };
         let shared = Arc::new(shared);
         WorkStealing {
@@ -387,9 +388,14 @@ impl Drop for WorkStealing {
     }
 }
 
-/// A work-stealing scheduler's side of its handles: requests go to the
-/// controller (the thread that calls `execute`), which applies them when
-/// an `execute` starts or ends and while it waits.
+/// A work-stealing scheduler's side of its handles. A message goes to its
+/// task at once, from whatever thread sends it (a worker running the
+/// sender, another thread), waking the task into the injector; other
+/// requests go to the controller (the thread that calls `execute`),
+/// which applies them when an `execute` starts or ends and while it
+/// waits. A message to a task the controller has not taken yet (its spawn
+/// is queued), or sent while requests wait there, queues behind them, so
+/// one sender's requests keep their order.
 struct WsRemote {
     shared: Arc<Shared>,
     ids: AtomicU64,
@@ -405,9 +411,49 @@ impl crate::handle::Remote for WsRemote {
         if jobs.closed {
             return Err(request);
         }
+        let request = match request {
+            Request::Deliver { id, msg } if jobs.requests.is_empty() && !shared::notifying() => {
+                let cell = lock(&self.shared.directory).get(&id).map(Arc::clone);
+                match cell {
+                    Some(cell) => {
+                        // Not under `jobs`: waking calls the status
+                        // callback, whose holder may be posting.
+                        drop(jobs);
+                        if self.deliver_now(&cell, msg) {
+                            // A waiting controller sees a task runnable.
+                            lock(&self.shared.jobs).finished += 1;
+                            self.shared.job_done.notify_all();
+                        }
+                        return Ok(());
+                    }
+                    None => Request::Deliver { id, msg },
+                }
+            }
+            other => other,
+        };
         jobs.requests.push_back(request);
         self.shared.job_done.notify_all();
         Ok(())
+    }
+}
+
+impl WsRemote {
+    /// Puts `msg` in `cell`'s inbox (dropped if the task is dead or gone)
+    /// and wakes the task if it waits for a message; true when it woke.
+    fn deliver_now(&self, cell: &Arc<Cell>, msg: Message) -> bool {
+        let woke = {
+            let mut st = lock(&cell.state);
+            if !st.at.is_live() {
+                return false;
+            }
+            st.inbox.push_back(msg);
+            st.stats.messages += 1;
+            st.at == At::Blocked(Wait::Receive) && self.shared.wake(cell.id, &mut st)
+        };
+        if woke {
+            self.shared.inject(Arc::clone(cell));
+        }
+        woke
     }
 }
 
@@ -447,6 +493,7 @@ impl WorkStealing {
                 kill_pending: false,
             }),
         });
+        lock(&self.shared.directory).insert(id, Arc::clone(&cell));
         self.tasks.insert(id, cell);
         self.policy.insert(id, priority);
         self.policy.ready(id);
@@ -509,6 +556,7 @@ impl Scheduler for WorkStealing {
         };
         self.policy.remove(id);
         self.tasks.remove(&id);
+        lock(&self.shared.directory).remove(&id);
         Some(task)
     }
 
@@ -664,6 +712,7 @@ impl Scheduler for WorkStealing {
             return None;
         }
         lock(&self.shared.dead).retain(|&d| d != id);
+        lock(&self.shared.directory).remove(&id);
         self.tasks
             .remove(&id)
             .map(|c| lock(&c.state).status.clone())

@@ -21,6 +21,19 @@ use crate::pool::BlockingPool;
 use crate::scheduler::StatusCallback;
 use crate::task::{End, Job, Message, TaskId, TaskStats, TaskStatus};
 
+thread_local! {
+    /// Set while this thread runs the status callback, which holds the
+    /// callback's lock (and a task's cell): a message the callback sends
+    /// then goes through the controller rather than to its task at once,
+    /// which may wake it and call the callback again.
+    static NOTIFYING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether this thread runs the status callback now.
+pub(super) fn notifying() -> bool {
+    NOTIFYING.get()
+}
+
 /// Locks `m`, ignoring poisoning: a panic elsewhere leaves the data as
 /// consistent as the panicking code left it, and the scheduler goes on.
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -189,6 +202,9 @@ pub(super) struct Shared {
     pub(super) buried: Mutex<Vec<TaskId>>,
     pub(super) callback: Mutex<Option<StatusCallback>>,
     pub(super) counters: Vec<Counters>,
+    /// Every task by id, for handles that deliver messages from any
+    /// thread (the controller keeps its own map too).
+    pub(super) directory: Mutex<hashbrown::HashMap<TaskId, Arc<Cell>>>,
 }
 
 impl Shared {
@@ -207,7 +223,10 @@ impl Shared {
     pub(super) fn notify(&self, id: TaskId, status: &TaskStatus) {
         let mut callback = lock(&self.callback);
         if let Some(cb) = callback.as_mut() {
-            if crate::task::catching("status callback", || cb(id, status)).is_err() {
+            NOTIFYING.set(true);
+            let called = crate::task::catching("status callback", || cb(id, status));
+            NOTIFYING.set(false);
+            if called.is_err() {
                 *callback = None;
             }
         }
