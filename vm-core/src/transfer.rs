@@ -43,18 +43,22 @@ impl Vm {
     /// travel as their prototype with copies of their upvalues; natives
     /// by their identity.
     ///
+    /// The copy counts against the VM's memory limit while it is made.
+    ///
     /// # Errors
     /// A Lua error naming the first value that cannot travel (a
     /// coroutine, a userdata, a native without identity such as a Rust
-    /// closure), or a bad handle; nothing is sent then.
+    /// closure), "not enough memory" when the copy would take the VM past
+    /// its memory limit, or a bad handle; nothing is sent then.
     pub fn pack(&mut self, values: &[Value]) -> LuaResult<Packet> {
         self.check_all_owned("Vm::pack", values)?;
         let mut packer = Packer::default();
-        let roots: Result<SmallVec<[Slot; 3]>, String> =
+        let roots: Result<SmallVec<[Slot; 3]>, Refused> =
             values.iter().map(|&v| packer.slot(self, v)).collect();
         match roots.and_then(|roots| packer.drain(self).map(|()| roots)) {
             Ok(roots) => Ok(packer.finish(roots)),
-            Err(what) => Err(self.api_error(&format!("cannot send {what}"))),
+            Err(Refused::Memory) => Err(self.memory_error()),
+            Err(Refused::Value(what)) => Err(self.api_error(&format!("cannot send {what}"))),
         }
     }
 
@@ -197,6 +201,12 @@ impl Packet {
         p
     }
 
+    /// About how many bytes it holds (what unpacking it allocates, as
+    /// [`Vm::unpack`] counts it against the memory limit).
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
     /// How many values it carries.
     pub fn len(&self) -> usize {
         self.roots.len()
@@ -240,6 +250,14 @@ struct FnNode {
 struct NativeNode {
     id: &'static str,
     upvals: Vec<Slot>,
+}
+
+/// Why a value cannot be packed.
+enum Refused {
+    /// What it is (it cannot travel).
+    Value(String),
+    /// The copy would pass the sender's memory limit.
+    Memory,
 }
 
 /// An object met but not described yet.
@@ -286,7 +304,7 @@ impl Packer {
     /// The slot of `v`, numbering it (and queueing its description) when
     /// it is an object met for the first time; `Err` names what cannot
     /// travel.
-    fn slot(&mut self, vm: &Vm, v: Value) -> Result<Slot, String> {
+    fn slot(&mut self, vm: &Vm, v: Value) -> Result<Slot, Refused> {
         Ok(match v {
             Value::Nil => Slot::Nil,
             Value::Bool(b) => Slot::Bool(b),
@@ -295,6 +313,10 @@ impl Packer {
             Value::Str(s) => {
                 let (n, fresh) = number(&mut self.strings, s);
                 if fresh {
+                    let len = vm.heap.str_bytes(s).len();
+                    if vm.heap.over_limit(self.packet.bytes.saturating_add(len)) {
+                        return Err(Refused::Memory);
+                    }
                     let bytes: Box<[u8]> = vm.heap.str_bytes(s).into();
                     self.packet.bytes += OBJECT_BYTES + bytes.len();
                     self.packet.strings.push(bytes);
@@ -323,7 +345,9 @@ impl Packer {
             }
             Value::Native(f) => {
                 let Some(func) = vm.native_function(v) else {
-                    return Err("a Rust closure (a native function without identity)".into());
+                    return Err(Refused::Value(
+                        "a Rust closure (a native function without identity)".into(),
+                    ));
                 };
                 let (n, fresh) = number(&mut self.natives, f);
                 if fresh {
@@ -335,14 +359,23 @@ impl Packer {
                 }
                 Slot::Native(n)
             }
-            Value::Thread(_) => return Err("a thread (coroutine)".into()),
-            Value::UserData(_) => return Err("a userdata".into()),
+            Value::Thread(_) => return Err(Refused::Value("a thread (coroutine)".into())),
+            Value::UserData(_) => return Err(Refused::Value("a userdata".into())),
         })
     }
 
     /// Describes every object queued, and the ones they lead to.
-    fn drain(&mut self, vm: &Vm) -> Result<(), String> {
+    fn drain(&mut self, vm: &Vm) -> Result<(), Refused> {
         while let Some(p) = self.work.pop() {
+            // The copy so far, and what the next object may add, must fit
+            // under the limit (checked before allocating for it).
+            let next = match p {
+                Pending::Table(t, _) => vm.heap.tables[t].positions() * SLOT_BYTES,
+                _ => OBJECT_BYTES,
+            };
+            if vm.heap.over_limit(self.packet.bytes.saturating_add(next)) {
+                return Err(Refused::Memory);
+            }
             match p {
                 Pending::Table(t, n) => {
                     let table = &vm.heap.tables[t];
@@ -394,7 +427,7 @@ impl Packer {
                     let slots = upvals
                         .into_iter()
                         .map(|v| self.slot(vm, v))
-                        .collect::<Result<Vec<Slot>, String>>()?;
+                        .collect::<Result<Vec<Slot>, Refused>>()?;
                     self.packet.bytes += OBJECT_BYTES + slots.len() * SLOT_BYTES;
                     self.packet.natives[n as usize].upvals = slots;
                 }

@@ -261,6 +261,9 @@ impl Task for LuaTask {
     }
 
     fn kill(&mut self) {
+        if let Some(ctx) = &self.agent {
+            ctx.killed.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
         if matches!(self.state, State::Running) {
             // Runs the program's pending `__close` handlers, bounded.
             let main = self.vm.main_thread();

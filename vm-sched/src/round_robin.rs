@@ -465,6 +465,8 @@ impl Scheduler for RoundRobin {
     }
 
     fn remove(&mut self, id: TaskId) -> Option<Box<dyn Task>> {
+        // Requests queued before (messages to it) are the task's.
+        self.collect_jobs();
         if !self.is_live(id) {
             return None;
         }

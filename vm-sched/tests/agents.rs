@@ -283,3 +283,114 @@ fn an_agent_moves_between_schedulers_mid_run() {
         }
     }
 }
+
+/// What a hostile review found: a receive that fails keeps its message,
+/// an endless timeout is for ever (the run ends), a message to oneself is
+/// there at once, a `__close` handler of a killed agent cannot wait but
+/// can catch that, a copy past the sender's memory limit is an error.
+#[test]
+fn receives_and_sends_at_the_edges() {
+    let config = AgentConfig {
+        memory_limit: Some(24 << 20),
+        ..AgentConfig::default()
+    };
+    let src = "local me = agent.self()
+         local r = agent.spawn(function(boss)
+           local hog = {} for i = 1, 1000000 do hog[i] = i end
+           local ok, e = pcall(agent.receive, 1)
+           hog = nil collectgarbage()
+           local big = agent.receive(1)
+           agent.send(boss, ok, (tostring(e):gsub('^.-: ', '')), #big, agent.receive(1))
+         end, me)
+         local big = {} for i = 1, 400000 do big[i] = i end
+         agent.send(r, big) agent.send(r, 'small')
+         big = nil collectgarbage()
+         report(agent.receive())
+         agent.send(me, 'to myself') report(agent.receive(0))
+         local huge = {} for i = 1, 700000 do huge[i] = i end
+         report(pcall(agent.send, me, huge))
+         huge = nil collectgarbage()
+         local k = agent.spawn(function(boss)
+           local guard <close> = setmetatable({}, {__close = function()
+             agent.send(boss, 'closing', pcall(agent.receive, 0.01))
+           end})
+           agent.send(boss, 'ready')
+           agent.receive()
+         end, me)
+         assert(agent.receive() == 'ready')
+         agent.kill(k)
+         local what, ok, e = agent.receive()
+         report(what, ok, (tostring(e):gsub('^.-: ', '')))
+         report('waiting for ever') agent.receive(math.huge)";
+    for (name, make) in schedulers() {
+        let (out, end) = run_main(make, config.clone(), src);
+        assert_eq!(
+            out,
+            [
+                "false not enough memory 400000 small",
+                "to myself",
+                "false not enough memory",
+                "closing false the agent is being killed",
+                "waiting for ever",
+            ],
+            "{name}"
+        );
+        assert_eq!(end, Some(TaskStatus::Blocking), "{name}");
+    }
+}
+
+/// Messages a handle delivered before a remove are the task's: they
+/// travel with it.
+#[test]
+fn a_remove_takes_the_messages_sent_before() {
+    for (name, make) in schedulers() {
+        let (mut a, mut b) = (make(), make());
+        let agents_a = Agents::install(&mut *a, AgentConfig::default(), None);
+        Agents::install(&mut *b, AgentConfig::default(), None);
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        let mut t = agents_a
+            .from_source("t", b"for _ = 1, 3 do report(agent.receive()) end")
+            .unwrap();
+        let report = t.vm().create_function("report", move |_vm, s: String| {
+            sink.lock().unwrap().push(s);
+        });
+        t.vm().set_global("report", report).unwrap();
+        let id = a.insert(Box::new(t), 0);
+        a.run(1_000);
+        let handle = a.handle();
+        for word in ["one", "two", "three"] {
+            let p = vm_core::Packet::from_values([vm_core::JobValue::Str(word.into())]);
+            handle.deliver(id, Box::new(p)).unwrap();
+        }
+        let task = a.remove(id).expect("live");
+        let moved = b.insert(task, 0);
+        b.run(1_000);
+        assert_eq!(*lines.lock().unwrap(), ["one", "two", "three"], "{name}");
+        assert_eq!(
+            b.status(moved),
+            Some(TaskStatus::Dead(End::Finished)),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn a_sandboxed_agent_spawns_no_binary_chunk() {
+    let config = AgentConfig {
+        sandboxed: true,
+        ..AgentConfig::default()
+    };
+    let src = "local ok, e = pcall(agent.spawn, string.dump(function() end)) report(ok, e)";
+    let (out, _) = run_main(schedulers()[0].1, config.clone(), src);
+    assert_eq!(out.len(), 1);
+    // (The sandbox has no string.dump: a binary chunk comes from outside.)
+    assert!(out[0].starts_with("false"), "{out:?}");
+    let mut rr = RoundRobin::new();
+    let agents = Agents::install(&mut rr, config, None);
+    let e = agents
+        .from_source("bin", b"\x1bLuaT\x00")
+        .err()
+        .expect("binary refused");
+    assert!(e.message.contains("binary"), "{e:?}");
+}

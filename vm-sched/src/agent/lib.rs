@@ -26,6 +26,9 @@ pub(super) static NATIVES: NativeList = NativeList {
     continuations: &[&RECEIVE_K],
 };
 
+/// A `receive` timeout this long or longer waits for ever.
+const FOR_EVER_SECS: u64 = 100 * 365 * 24 * 3600;
+
 /// Where an agent's [`Ctx`] is kept in its VM's registry.
 const CTX_KEY: &str = "vm-sched.agent";
 
@@ -89,9 +92,14 @@ fn send(vm: &mut Vm, args: Args) -> LuaResult<Step> {
             return Err(vm.error(&msg));
         }
     };
-    // A scheduler gone takes no message: the send does nothing, as to a
-    // dead agent.
-    let _ = locked(&ctx.handle).deliver(to, Box::new(packet));
+    if to.get() == ctx.id.load(Ordering::Relaxed) {
+        // To itself: in the mailbox at once, as in Erlang.
+        locked(&ctx.mailbox).push_back(packet);
+    } else {
+        // A scheduler gone takes no message: the send does nothing, as
+        // to a dead agent.
+        let _ = locked(&ctx.handle).deliver(to, Box::new(packet));
+    }
     Ok(Step::Return(0))
 }
 
@@ -104,14 +112,22 @@ fn receive(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         None
     } else {
         let secs = vm.check_float(args, 1)?;
-        Some(if secs > 0.0 {
-            Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX)
+        if secs > 0.0 {
+            // Past a century (`math.huge` too) is for ever: a run whose
+            // agents all wait so ends, rather than sleeping to then.
+            Duration::try_from_secs_f64(secs)
+                .ok()
+                .filter(|d| d.as_secs() < FOR_EVER_SECS)
         } else {
-            Duration::ZERO
-        })
+            Some(Duration::ZERO)
+        }
     };
     if let Some(n) = take_message(vm, &ctx)? {
         return Ok(Step::Return(n));
+    }
+    if ctx.killed.load(Ordering::Relaxed) {
+        // Its `__close` handlers run; nothing can come any more.
+        return Err(vm.error("cannot wait for a message: the agent is being killed"));
     }
     if timeout == Some(Duration::ZERO) {
         vm.push(Value::Nil);
@@ -144,11 +160,24 @@ fn receive_k(vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<
 }
 
 /// Pushes the values of the oldest message, if any; how many.
+/// A message that cannot be taken (not enough memory, too many values
+/// for the stack) stays first in the mailbox.
 fn take_message(vm: &mut Vm, ctx: &Ctx) -> LuaResult<Option<usize>> {
     let Some(packet) = locked(&ctx.mailbox).pop_front() else {
         return Ok(None);
     };
-    let values = vm.unpack(&packet)?;
+    let put_back = |packet| locked(&ctx.mailbox).push_front(packet);
+    if !vm.has_stack_room(packet.len()) {
+        put_back(packet);
+        return Err(vm.error("too many values in a message to receive"));
+    }
+    let values = match vm.unpack(&packet) {
+        Ok(values) => values,
+        Err(e) => {
+            put_back(packet);
+            return Err(e);
+        }
+    };
     let n = values.len();
     for v in values {
         vm.push(v);

@@ -125,7 +125,12 @@ impl Agents {
     pub fn from_source(&self, name: &str, source: &[u8]) -> Result<LuaTask, TaskError> {
         let mut vm = self.world.new_vm()?;
         let fail = |vm: &mut Vm, e: vm_core::LuaError| TaskError::new(vm.error_to_string(&e));
-        let f = match vm.load(source, &format!("={name}")) {
+        let mode = if self.world.config.sandboxed {
+            "t"
+        } else {
+            "bt"
+        };
+        let f = match vm.load_chunk(source, &format!("={name}"), mode, None) {
             Ok(f) => f,
             Err(e) => return Err(fail(&mut vm, e)),
         };
@@ -135,7 +140,9 @@ impl Agents {
         self.world.agent(vm, f, Vec::new(), name)
     }
 
-    /// The status the scheduler last reported for task `id`.
+    /// The status the scheduler last reported for task `id` (a failure
+    /// without its message: the scheduler's own
+    /// [`status`](Scheduler::status) has it).
     pub fn status(&self, id: TaskId) -> Option<TaskStatus> {
         self.world.lock().statuses.get(&id).cloned()
     }
@@ -178,6 +185,7 @@ impl World {
             waiting: Mutex::new(None),
             wait_spec: Mutex::new(None),
             moved: std::sync::atomic::AtomicBool::new(false),
+            killed: std::sync::atomic::AtomicBool::new(false),
         });
         lib::attach(&mut vm, Arc::clone(&ctx)).map_err(|e| TaskError::new(e.to_string()))?;
         let mut task = LuaTask::with_args(vm, f, &args, name)?;
@@ -197,7 +205,12 @@ impl World {
         let fail = |vm: &mut Vm, e: vm_core::LuaError| TaskError::new(vm.error_to_string(&e));
         let mut values = vm.unpack(packet).map_err(|e| fail(&mut vm, e))?;
         let f = match source {
-            Some(src) => vm.load(src, "=agent").map_err(|e| fail(&mut vm, e))?,
+            // Binary chunks only where the profile's `load` takes them.
+            Some(src) => {
+                let mode = if self.config.sandboxed { "t" } else { "bt" };
+                vm.load_chunk(src, "=agent", mode, None)
+                    .map_err(|e| fail(&mut vm, e))?
+            }
             None => values.remove(0),
         };
         let f = vm
@@ -216,7 +229,16 @@ impl World {
     fn status_changed(&self, id: TaskId, status: &TaskStatus) {
         let watchers = {
             let mut st = self.lock();
-            st.statuses.insert(id, status.clone());
+            // (A failure's message and traceback are not kept: a
+            // supervisor restarting a failing worker for ever would keep
+            // them all.)
+            let kept = match status {
+                TaskStatus::Dead(End::Failed(_)) => {
+                    TaskStatus::Dead(End::Failed(TaskError::new("")))
+                }
+                other => other.clone(),
+            };
+            st.statuses.insert(id, kept);
             match status {
                 TaskStatus::Dead(_) => st.monitors.remove(&id).unwrap_or_default(),
                 _ => Vec::new(),
@@ -301,6 +323,8 @@ pub(crate) struct Ctx {
     /// Inserted into a scheduler while waiting: a resume without a
     /// message is the move, not the timeout.
     moved: std::sync::atomic::AtomicBool,
+    /// Being killed: its `__close` handlers run, and cannot wait.
+    pub(crate) killed: std::sync::atomic::AtomicBool,
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {

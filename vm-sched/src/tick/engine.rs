@@ -510,6 +510,8 @@ impl<T: ?Sized + TaskBox> Core<T> {
     }
 
     pub(crate) fn remove(&mut self, id: TaskId) -> Option<Box<T>> {
+        // Requests queued before (messages to it) are the task's.
+        self.take_inbound();
         // A job in flight is waited for: its output belongs to the task.
         while self.tasks.get(&id).is_some_and(|e| e.wait == Wait::Job) {
             self.remote.wait(None);

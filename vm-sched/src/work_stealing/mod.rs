@@ -522,6 +522,8 @@ impl Scheduler for WorkStealing {
     }
 
     fn remove(&mut self, id: TaskId) -> Option<Box<dyn Task>> {
+        // Requests queued before (messages to it) are the task's.
+        self.take_requests();
         let cell = Arc::clone(self.live_cell(id)?);
         // A job in flight is waited for: its output belongs to the task.
         {
