@@ -194,9 +194,9 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
     // with the limits given.
     let memory_limit = memory_limit_bytes(o.memory_limit);
     let config = AgentConfig {
-        sandboxed: false,
         memory_limit,
         instruction_limit: o.instruction_limit,
+        ..AgentConfig::default()
     };
     let agents = Agents::install(sched.as_mut(), config, Some(report));
     let mut failed = false;

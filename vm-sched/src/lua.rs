@@ -170,6 +170,17 @@ impl LuaTask {
 
 impl Task for LuaTask {
     fn run(&mut self, budget: u64) -> Slice {
+        if let Some(ctx) = &self.agent {
+            if ctx.overflow.load(std::sync::atomic::Ordering::Relaxed) {
+                Task::kill(self);
+                return Slice {
+                    used: 0,
+                    poll: Poll::Failed(TaskError::new(
+                        "not enough memory (a message did not fit in the mailbox)",
+                    )),
+                };
+            }
+        }
         let main = self.vm.main_thread();
         let out = if let State::Running = self.state {
             // Every slice but the first.
@@ -231,7 +242,7 @@ impl Task for LuaTask {
 
     fn receive(&mut self, msg: Message) {
         match &self.agent {
-            Some(ctx) => ctx.receive(msg),
+            Some(ctx) => ctx.receive(msg, self.vm.memory_limit()),
             None => self.inbox.push_back(msg),
         }
     }

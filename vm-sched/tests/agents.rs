@@ -394,3 +394,35 @@ fn a_sandboxed_agent_spawns_no_binary_chunk() {
         .expect("binary refused");
     assert!(e.message.contains("binary"), "{e:?}");
 }
+
+/// A spawn bomb meets the agent limit as a catchable error; a mailbox
+/// flooded past its agent's memory limit fails that agent alone.
+#[test]
+fn spawn_bombs_and_floods_stop_at_the_limits() {
+    let config = AgentConfig {
+        max_agents: Some(50),
+        memory_limit: Some(8 << 20),
+        ..AgentConfig::default()
+    };
+    let src = "local sink = agent.spawn(function() for _ = 1, 1e8 do end agent.receive() end)
+         agent.monitor(sink)
+         local n, ok, e = 0, true, nil
+         while ok do
+           ok, e = pcall(agent.spawn, function() agent.receive() end)
+           if ok then n = n + 1 end
+         end
+         report(n, e)
+         local chunk = {} for i = 1, 20000 do chunk[i] = i end
+         for _ = 1, 30 do agent.send(sink, chunk) end
+         local what, id, reason = agent.receive()
+         report(what, id == sink, reason)";
+    for (name, make) in schedulers() {
+        let (out, _) = run_main(make, config.clone(), src);
+        assert_eq!(out.len(), 2, "{name}: {out:?}");
+        assert_eq!(out[0], "48 too many agents (the limit is 50)", "{name}");
+        assert_eq!(
+            out[1], "down true not enough memory (a message did not fit in the mailbox)",
+            "{name}"
+        );
+    }
+}

@@ -94,7 +94,7 @@ fn send(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     };
     if to.get() == ctx.id.load(Ordering::Relaxed) {
         // To itself: in the mailbox at once, as in Erlang.
-        locked(&ctx.mailbox).push_back(packet);
+        ctx.push(packet, vm.memory_limit());
     } else {
         // A scheduler gone takes no message: the send does nothing, as
         // to a dead agent.
@@ -163,10 +163,10 @@ fn receive_k(vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<
 /// A message that cannot be taken (not enough memory, too many values
 /// for the stack) stays first in the mailbox.
 fn take_message(vm: &mut Vm, ctx: &Ctx) -> LuaResult<Option<usize>> {
-    let Some(packet) = locked(&ctx.mailbox).pop_front() else {
+    let Some(packet) = ctx.pop() else {
         return Ok(None);
     };
-    let put_back = |packet| locked(&ctx.mailbox).push_front(packet);
+    let put_back = |packet| ctx.unpop(packet);
     if !vm.has_stack_room(packet.len()) {
         put_back(packet);
         return Err(vm.error("too many values in a message to receive"));
@@ -209,6 +209,9 @@ fn spawn(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         }
     };
     let world = ctx.world();
+    if let Err(max) = world.room_for_one() {
+        return Err(vm.error(&format!("too many agents (the limit is {max})")));
+    }
     let task = world
         .spawned(source.as_deref(), &packet)
         .map_err(|e| vm.error(&e.message))?;

@@ -43,6 +43,21 @@ pub struct AgentConfig {
     pub memory_limit: Option<usize>,
     /// Each agent's instruction limit ([`Vm::set_instruction_limit`]).
     pub instruction_limit: Option<u64>,
+    /// The most agents alive at once; `agent.spawn` past it is an error.
+    /// `None`: as many as half the machine's memory holds at 64 KB each.
+    pub max_agents: Option<usize>,
+}
+
+/// The default [`AgentConfig::max_agents`].
+fn default_max_agents() -> usize {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            let line = m.lines().find(|l| l.starts_with("MemTotal:"))?;
+            line.split_whitespace().nth(1)?.parse::<usize>().ok()
+        })
+        .map_or(8 << 30, |kb| kb.saturating_mul(1024));
+    (total / 2 / (64 << 10)).max(1_000)
 }
 
 /// The agents of one scheduler: makes them, and keeps their statuses and
@@ -85,6 +100,8 @@ pub(crate) struct World {
 struct WorldState {
     /// Every task's status, as the scheduler last reported it.
     statuses: HashMap<TaskId, TaskStatus>,
+    /// Tasks in `statuses` not dead yet.
+    live: usize,
     /// Per watched task, who watches it (`agent.monitor`).
     monitors: HashMap<TaskId, Vec<TaskId>>,
 }
@@ -182,6 +199,8 @@ impl World {
             id: AtomicU64::new(0),
             handle: Mutex::new(self.handle.clone()),
             mailbox: Mutex::new(VecDeque::new()),
+            mailbox_bytes: std::sync::atomic::AtomicUsize::new(0),
+            overflow: std::sync::atomic::AtomicBool::new(false),
             waiting: Mutex::new(None),
             wait_spec: Mutex::new(None),
             moved: std::sync::atomic::AtomicBool::new(false),
@@ -222,7 +241,21 @@ impl World {
     /// Agent `id` was just spawned: it is virgin until the scheduler
     /// says more.
     pub(crate) fn spawning(&self, id: TaskId) {
-        self.lock().statuses.entry(id).or_insert(TaskStatus::Virgin);
+        let mut st = self.lock();
+        if !st.statuses.contains_key(&id) {
+            st.statuses.insert(id, TaskStatus::Virgin);
+            st.live += 1;
+        }
+    }
+
+    /// Whether one more agent may be spawned: `Err` with the limit.
+    pub(crate) fn room_for_one(&self) -> Result<(), usize> {
+        let max = self.config.max_agents.unwrap_or_else(default_max_agents);
+        if self.lock().live < max {
+            Ok(())
+        } else {
+            Err(max)
+        }
     }
 
     /// The scheduler reported `status` for `id`.
@@ -238,7 +271,14 @@ impl World {
                 }
                 other => other.clone(),
             };
-            st.statuses.insert(id, kept);
+            let dead = matches!(status, TaskStatus::Dead(_));
+            match st.statuses.insert(id, kept) {
+                None if !dead => st.live += 1,
+                Some(was) if dead && !matches!(was, TaskStatus::Dead(_)) => {
+                    st.live = st.live.saturating_sub(1);
+                }
+                _ => {}
+            }
             match status {
                 TaskStatus::Dead(_) => st.monitors.remove(&id).unwrap_or_default(),
                 _ => Vec::new(),
@@ -315,6 +355,11 @@ pub(crate) struct Ctx {
     id: AtomicU64,
     handle: Mutex<Handle>,
     mailbox: Mutex<VecDeque<Packet>>,
+    /// Bytes of the packets in `mailbox`.
+    mailbox_bytes: std::sync::atomic::AtomicUsize,
+    /// A message came that the mailbox had no room for (past the agent's
+    /// memory limit): the agent fails.
+    pub(crate) overflow: std::sync::atomic::AtomicBool,
     /// The timeout `agent.receive` waits with (`None`: for ever), from
     /// the wait until the task reports it.
     waiting: Mutex<Option<Option<Duration>>>,
@@ -348,11 +393,38 @@ impl Ctx {
         Arc::clone(&locked(&self.world))
     }
 
-    /// A message for the mailbox; anything but a packet is dropped.
-    pub(crate) fn receive(&self, msg: crate::Message) {
+    /// A message for the mailbox; anything but a packet is dropped. The
+    /// mailbox counts against `limit` (the agent's memory limit): a
+    /// message past it is dropped and the agent fails, as an Erlang
+    /// process past its `max_heap_size` is killed.
+    pub(crate) fn receive(&self, msg: crate::Message, limit: Option<usize>) {
         if let Ok(p) = msg.downcast::<Packet>() {
-            locked(&self.mailbox).push_back(*p);
+            self.push(*p, limit);
         }
+    }
+
+    /// `receive`'s work, also for messages to itself.
+    pub(crate) fn push(&self, p: Packet, limit: Option<usize>) {
+        let held = self.mailbox_bytes.load(Ordering::Relaxed);
+        if limit.is_some_and(|l| held.saturating_add(p.bytes()) > l) {
+            self.overflow.store(true, Ordering::Relaxed);
+            return;
+        }
+        self.mailbox_bytes.fetch_add(p.bytes(), Ordering::Relaxed);
+        locked(&self.mailbox).push_back(p);
+    }
+
+    /// The oldest message, if any.
+    pub(crate) fn pop(&self) -> Option<Packet> {
+        let p = locked(&self.mailbox).pop_front()?;
+        self.mailbox_bytes.fetch_sub(p.bytes(), Ordering::Relaxed);
+        Some(p)
+    }
+
+    /// Puts back a message `pop` took and that could not be taken.
+    pub(crate) fn unpop(&self, p: Packet) {
+        self.mailbox_bytes.fetch_add(p.bytes(), Ordering::Relaxed);
+        locked(&self.mailbox).push_front(p);
     }
 
     /// How long the agent waits, once its slice ended waiting.
