@@ -64,6 +64,7 @@ mod handle;
 mod inbox;
 #[cfg(feature = "vm")]
 mod lua;
+mod mailroom;
 mod policy;
 mod pool;
 mod round_robin;

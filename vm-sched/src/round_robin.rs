@@ -5,7 +5,8 @@
 //! [`RoundRobin::max_slice`], means the default slice. The order is the
 //! policy's ([`Fifo`] by default: fixed, no reordering), so with a fixed
 //! slice the interleaving of tasks, and the output of programs that
-//! print, is the same on every run. Blocked tasks wait off the run queue:
+//! print, is the same on every run (a job offloaded to the blocking pool
+//! ends when its thread gets to it). Blocked tasks wait off the run queue:
 //! for a message, a timer (on the scheduler's [`Clock`]), or a job run on
 //! the [`BlockingPool`].
 
@@ -37,7 +38,8 @@ pub const MAX_SLICE: u64 = 1_000_000;
 /// [`RoundRobin::max_slice`], means the default slice. The order is the
 /// policy's ([`Fifo`] by default: fixed, no reordering), so with a fixed
 /// slice the interleaving of tasks, and the output of programs that
-/// print, is the same on every run. Blocked tasks wait off the run queue:
+/// print, is the same on every run (a job offloaded to the blocking pool
+/// ends when its thread gets to it). Blocked tasks wait off the run queue:
 /// for a message, a timer (on the scheduler's [`Clock`]), or a job run on
 /// the [`BlockingPool`].
 ///

@@ -2,17 +2,16 @@
 //! tasks to spawn ([`Injector`]) and offloaded jobs' outputs, all in one
 //! queue ([`Remote`]) that the scheduler empties at its next tick.
 //!
-//! One mutex guards the whole queue and one condition variable signals
-//! it, so a scheduler that parks ([`Remote::wait`]) after finding the
-//! queue empty cannot miss an arrival: every producer pushes and
-//! notifies under the lock.
+//! The queue is a [`Mailroom`]: a scheduler that parks
+//! ([`Remote::wait`]) after finding it empty cannot miss an arrival.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
 use crate::handle::Request;
+use crate::mailroom::{Contents, Mailroom};
 use crate::task::{Message, Task, TaskId};
 
 /// How a task is spawned: the [`TaskBuilder`](crate::TaskBuilder)'s
@@ -34,10 +33,10 @@ pub(crate) struct Spawn {
 }
 
 /// The queue other threads fill. The scheduler holds the only strong
-/// reference besides its [`Injector`]s; wakers and jobs hold weak ones.
+/// reference besides its [`Injector`]s and handles; wakers and jobs hold
+/// weak ones.
 pub(crate) struct Remote {
-    state: Mutex<Inbound>,
-    signal: Condvar,
+    room: Mailroom<Inbound>,
     /// The next task id, for the scheduler and its handles alike.
     ids: AtomicU64,
 }
@@ -45,8 +44,7 @@ pub(crate) struct Remote {
 impl Default for Remote {
     fn default() -> Self {
         Remote {
-            state: Mutex::default(),
-            signal: Condvar::new(),
+            room: Mailroom::default(),
             ids: AtomicU64::new(1),
         }
     }
@@ -63,11 +61,9 @@ pub(crate) struct Inbound {
     pub(crate) done: VecDeque<(TaskId, Message)>,
     /// [`Handle`](crate::Handle) requests, in order.
     pub(crate) requests: VecDeque<Request>,
-    /// Set when the scheduler is dropped: nothing is taken any more.
-    pub(crate) closed: bool,
 }
 
-impl Inbound {
+impl Contents for Inbound {
     fn is_empty(&self) -> bool {
         self.wakes.is_empty()
             && self.injected.is_empty()
@@ -77,56 +73,26 @@ impl Inbound {
 }
 
 impl Remote {
-    fn lock(&self) -> MutexGuard<'_, Inbound> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Pushes with `f` unless the scheduler is gone, and signals it.
     /// Returns whether it pushed.
     fn push(&self, f: impl FnOnce(&mut Inbound)) -> bool {
-        let mut st = self.lock();
-        if st.closed {
-            return false;
-        }
-        f(&mut st);
-        self.signal.notify_all();
-        true
+        self.room.push(f)
     }
 
     /// Everything that arrived, leaving the queue empty.
     pub(crate) fn take(&self) -> Inbound {
-        let mut st = self.lock();
-        Inbound {
-            wakes: std::mem::take(&mut st.wakes),
-            injected: std::mem::take(&mut st.injected),
-            done: std::mem::take(&mut st.done),
-            requests: std::mem::take(&mut st.requests),
-            closed: st.closed,
-        }
+        self.room.take()
     }
 
     /// Whether something waits to be taken.
     pub(crate) fn pending(&self) -> bool {
-        !self.lock().is_empty()
+        self.room.pending()
     }
 
     /// Blocks until something arrives or `timeout` passes; true when
     /// something waits to be taken.
     pub(crate) fn wait(&self, timeout: Option<Duration>) -> bool {
-        let st = self.lock();
-        let st = match timeout {
-            None => self
-                .signal
-                .wait_while(st, |s| s.is_empty())
-                .unwrap_or_else(PoisonError::into_inner),
-            Some(d) => {
-                self.signal
-                    .wait_timeout_while(st, d, |s| s.is_empty())
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0
-            }
-        };
-        !st.is_empty()
+        self.room.wait(timeout)
     }
 
     /// Hands over a job's output (called on a pool thread).
@@ -138,12 +104,7 @@ impl Remote {
 
     /// Stops taking anything (the scheduler is dropped).
     pub(crate) fn close(&self) {
-        let mut st = self.lock();
-        st.closed = true;
-        st.wakes.clear();
-        st.injected.clear();
-        st.done.clear();
-        st.requests.clear();
+        self.room.close();
     }
 
     /// A fresh task id.

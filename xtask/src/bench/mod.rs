@@ -88,32 +88,22 @@ pub(crate) fn run(options: &BenchOptions) -> Result<(), String> {
     }
 }
 
-/// The schedulers' benchmarks (`vm-sched/examples/sched_bench.rs`): the
+/// The schedulers' benchmarks (`vm-sched/examples/sched_bench.rs`: the
 /// cost of round-robin slices, work-stealing on 2 workers against 1, the
-/// cost of a tick poll. They measure vm alone, so they print their own
-/// figures.
+/// cost of a tick poll).
 fn schedulers() -> Result<(), String> {
-    let args = [
-        "run",
-        "--release",
-        "-q",
-        "-p",
-        "vm-sched",
-        "--features",
-        "vm",
-        "--example",
-        "sched_bench",
-    ];
-    eprintln!("\nbench: schedulers");
-    exec::run_status(
-        &mut exec::cargo(&args),
-        &format!("cargo {}", args.join(" ")),
-    )
+    vm_sched_example("schedulers", "sched_bench")
 }
 
-/// The agents' benchmarks (`vm-sched/examples/agents_bench.rs`): message
-/// round trips, spawns, bytes per idle agent and skynet, per scheduler.
+/// The agents' benchmarks (`vm-sched/examples/agents_bench.rs`: message
+/// round trips, spawns, bytes per idle agent and skynet, per scheduler).
 fn agents() -> Result<(), String> {
+    vm_sched_example("agents", "agents_bench")
+}
+
+/// Runs vm-sched's example `name` in release mode; it measures vm alone,
+/// so it prints its own figures.
+fn vm_sched_example(what: &str, name: &str) -> Result<(), String> {
     let args = [
         "run",
         "--release",
@@ -123,9 +113,9 @@ fn agents() -> Result<(), String> {
         "--features",
         "vm",
         "--example",
-        "agents_bench",
+        name,
     ];
-    eprintln!("\nbench: agents");
+    eprintln!("\nbench: {what}");
     exec::run_status(
         &mut exec::cargo(&args),
         &format!("cargo {}", args.join(" ")),
