@@ -429,6 +429,14 @@ impl Vm {
     /// "bad handle" if `t` names no table of this VM.
     pub fn register(&mut self, t: TableRef, funcs: &[&'static NativeFunction]) -> LuaResult<()> {
         self.check_table_ref("Vm::register", t)?;
+        // A library's table, new and empty, gets its room at once rather
+        // than growing (and rehashing) key by key.
+        let fresh = &mut self.heap.tables[t];
+        if fresh.positions() == 0 && fresh.metatable.is_none() {
+            let sized = Table::with_capacity(0, funcs.len());
+            self.heap.debt += sized.approx_bytes();
+            self.heap.tables[t] = sized;
+        }
         for f in funcs {
             let v = self.new_native(f);
             let k = self.heap.intern(f.name.as_bytes());
