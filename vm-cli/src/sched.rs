@@ -225,6 +225,13 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
         };
         let task = match agents.from_source(name, &source) {
             Ok(t) => t,
+            // (A syntax error names its chunk; a library that cannot open,
+            // under a tiny memory limit, does not.)
+            Err(e) if !e.message.starts_with(&format!("{name}:")) => {
+                say!("{PROGNAME}: {name}: {e}");
+                failed = true;
+                continue;
+            }
             Err(e) => {
                 say!("{PROGNAME}: {e}");
                 failed = true;
@@ -253,6 +260,18 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
     failed |= tasks
         .iter()
         .any(|&id| matches!(sched.status(id), Some(TaskStatus::Dead(End::Failed(_)))));
+    // Programs that wait for messages nothing can send any more: the run
+    // ended without them (a deadlock), which is no success either.
+    if !interrupted {
+        let names = names.lock().unwrap_or_else(PoisonError::into_inner);
+        for &id in &tasks {
+            if sched.status(id) == Some(TaskStatus::Blocking) {
+                let name = names.get(&id).map_or("?", String::as_str);
+                say!("{PROGNAME}: {name}: waits for a message that nothing can send");
+                failed = true;
+            }
+        }
+    }
     if o.stats {
         print_stats(sched.as_ref(), &tasks);
         if let Some(workers) = ws {

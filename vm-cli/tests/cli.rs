@@ -1091,3 +1091,26 @@ fn the_supervisor_example_restarts_its_worker() {
         );
     }
 }
+
+/// A program left waiting for a message nothing can send is reported,
+/// and the run is no success.
+#[test]
+fn vm_run_reports_a_program_left_waiting() {
+    let dir = tempdir();
+    let script = dir.join("waits.lua");
+    std::fs::write(&script, "print('waiting') print(agent.receive())").unwrap();
+    for sched in ["rr", "tick", "ws"] {
+        let out = vm()
+            .args(["run", "--sched", sched])
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert_eq!(text(&out.stdout), "waiting\n", "{sched}");
+        assert!(
+            text(&out.stderr).contains("waits.lua: waits for a message that nothing can send"),
+            "{sched}: {}",
+            text(&out.stderr)
+        );
+        assert_eq!(out.status.code(), Some(1), "{sched}");
+    }
+}

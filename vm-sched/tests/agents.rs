@@ -426,3 +426,34 @@ fn spawn_bombs_and_floods_stop_at_the_limits() {
         );
     }
 }
+
+/// Killing oneself ends the agent at once; a monitor of an id that names
+/// no agent reports that id.
+#[test]
+fn killing_oneself_is_at_once() {
+    let src = "local me = agent.self()
+         local k = agent.spawn(function(boss) agent.send(boss, 'before') agent.kill(agent.self()) agent.send(boss, 'after') end, me)
+         agent.monitor(k)
+         agent.monitor(-7)
+         local seen = {}
+         for _ = 1, 3 do
+           local a, b, c = agent.receive()
+           seen[#seen + 1] = table.concat({tostring(a), tostring(b), tostring(c)}, ' ')
+         end
+         table.sort(seen)
+         report(table.concat(seen, '; '))
+         report(agent.receive(0))";
+    for (name, make) in schedulers() {
+        let (out, end) = run_main(make, AgentConfig::default(), src);
+        let k = "2";
+        assert_eq!(
+            out,
+            [
+                format!("before nil nil; down -7 noproc; down {k} killed"),
+                "nil".to_string()
+            ],
+            "{name}"
+        );
+        assert_eq!(end, finished(), "{name}");
+    }
+}

@@ -19,11 +19,12 @@ static STATUS: NativeFunction = NativeFunction::new("status", status).with_id("a
 static KILL: NativeFunction = NativeFunction::new("kill", kill).with_id("agent.kill");
 static MONITOR: NativeFunction = NativeFunction::new("monitor", monitor).with_id("agent.monitor");
 static RECEIVE_K: Continuation = Continuation::new("agent.receive_k", receive_k);
+static KILLED_K: Continuation = Continuation::new("agent.killed_k", killed_k);
 
 /// The `agent` library's natives and continuation.
 pub(super) static NATIVES: NativeList = NativeList {
     natives: &[&SPAWN, &SEND, &RECEIVE, &SELF, &STATUS, &KILL, &MONITOR],
-    continuations: &[&RECEIVE_K],
+    continuations: &[&RECEIVE_K, &KILLED_K],
 };
 
 /// A `receive` timeout this long or longer waits for ever.
@@ -249,10 +250,21 @@ fn status(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 }
 
 /// `agent.kill(id)`: ends agent `id` (its `__close` handlers run).
+/// Killing itself takes effect at once: the agent waits for the kill,
+/// which its scheduler applies before it could run again.
 fn kill(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let ctx = ctx(vm)?;
     let id = id_arg(vm, args, 1)?;
-    locked(&ctx.handle).kill(id);
+    let alive = locked(&ctx.handle).kill(id);
+    if alive && id.get() == ctx.id.load(Ordering::Relaxed) {
+        return Ok(vm.waitk(&KILLED_K, 0));
+    }
+    Ok(Step::Return(0))
+}
+
+/// Only reached if the kill of itself did not take (a task that refuses
+/// exceptions just then): it goes on.
+fn killed_k(_vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
     Ok(Step::Return(0))
 }
 
@@ -261,9 +273,20 @@ fn kill(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// traceback; `"noproc"` at once for an id that names no agent).
 fn monitor(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let ctx = ctx(vm)?;
-    let target = id_arg(vm, args, 1)?;
+    let raw = vm.check_integer(args, 1)?;
     let me = TaskId(ctx.id.load(Ordering::Relaxed));
     let handle = locked(&ctx.handle).clone();
-    ctx.world().monitor(me, target, &handle);
+    match u64::try_from(raw) {
+        Ok(target) if target > 0 => ctx.world().monitor(me, TaskId(target), &handle),
+        // No agent has such an id: the notice names the id given.
+        _ => {
+            let notice = vm_core::Packet::from_values([
+                vm_core::JobValue::Str(b"down".to_vec()),
+                vm_core::JobValue::Int(raw),
+                vm_core::JobValue::Str(b"noproc".to_vec()),
+            ]);
+            ctx.push(notice, vm.memory_limit());
+        }
+    }
     Ok(Step::Return(0))
 }
