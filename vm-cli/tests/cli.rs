@@ -1063,6 +1063,14 @@ fn an_argument_that_is_not_utf8_is_no_panic() {
     }
 }
 
+/// `vm run --sched SCHED script`'s output.
+fn vm_run(sched: &str, script: &std::path::Path) -> Output {
+    vm().args(["run", "--sched", sched])
+        .arg(script)
+        .output()
+        .unwrap()
+}
+
 /// The supervisor example (`examples/supervisor.lua`) runs as documented
 /// on every scheduler: a failing worker restarted through `agent.monitor`,
 /// the same output each time, the workers' failures reported.
@@ -1070,11 +1078,7 @@ fn an_argument_that_is_not_utf8_is_no_panic() {
 fn the_supervisor_example_restarts_its_worker() {
     let script = workspace_root().join("examples/supervisor.lua");
     for sched in ["rr", "tick", "ws"] {
-        let out = vm()
-            .args(["run", "--sched", sched])
-            .arg(&script)
-            .output()
-            .unwrap();
+        let out = vm_run(sched, &script);
         assert_eq!(
             text(&out.stdout),
             "1 squared is 1\n2 squared is 4\nworker failed: cannot square -3\n\
@@ -1100,11 +1104,7 @@ fn vm_run_reports_a_program_left_waiting() {
     let script = dir.join("waits.lua");
     std::fs::write(&script, "print('waiting') print(agent.receive())").unwrap();
     for sched in ["rr", "tick", "ws"] {
-        let out = vm()
-            .args(["run", "--sched", sched])
-            .arg(&script)
-            .output()
-            .unwrap();
+        let out = vm_run(sched, &script);
         assert_eq!(text(&out.stdout), "waiting\n", "{sched}");
         assert!(
             text(&out.stderr).contains("waits.lua: waits for a message that nothing can send"),
