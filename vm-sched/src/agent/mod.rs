@@ -15,6 +15,12 @@
 //! given. Statuses and monitors are the [`Agents`]' own: its status
 //! callback on the scheduler records each task's status and sends the
 //! `"down"` notices.
+//!
+//! An agent removed from its scheduler and inserted into another takes
+//! that scheduler's id, handle and agents (their configuration for the
+//! agents it spawns, their statuses); monitors set on it where it was do
+//! not follow it, and messages sent to its old id after the move are
+//! dropped.
 
 mod lib;
 
@@ -109,7 +115,9 @@ struct WorldState {
 impl Agents {
     /// Makes `sched` a home for agents: its status callback becomes the
     /// agents' (recording statuses, sending monitors' notices), then calls
-    /// `then`, if given.
+    /// `then`, if given. Installing agents on a scheduler again replaces
+    /// the first ones: they no longer see statuses, and agents inserted
+    /// from then on belong to the new ones.
     pub fn install(
         sched: &mut dyn Scheduler,
         config: AgentConfig,
