@@ -130,7 +130,9 @@ impl Agents {
             handle: sched.handle().to_internal(),
             state: Mutex::new(WorldState::default()),
         });
-        worlds().insert(remote_key(&world.handle), Arc::downgrade(&world));
+        worlds()
+            .map
+            .insert(remote_key(&world.handle), Arc::downgrade(&world));
         let seen = Arc::clone(&world);
         let mut then = then;
         sched.on_status(Box::new(move |id, status| {
@@ -320,15 +322,24 @@ impl World {
 
 /// Each scheduler's agents, by the address of its handles' queue: where
 /// an agent that moves to another scheduler finds its new agents.
-fn worlds() -> MutexGuard<'static, HashMap<usize, Weak<World>>> {
-    static WORLDS: std::sync::OnceLock<Mutex<HashMap<usize, Weak<World>>>> =
-        std::sync::OnceLock::new();
+fn worlds() -> MutexGuard<'static, Worlds> {
+    static WORLDS: std::sync::OnceLock<Mutex<Worlds>> = std::sync::OnceLock::new();
     let mut w = locked(WORLDS.get_or_init(Default::default));
-    // Schedulers dropped since: their entries go.
-    if w.len() > 64 {
-        w.retain(|_, world| world.strong_count() > 0);
+    // Schedulers dropped since: their entries go, once the map doubled
+    // since it was last swept (so a sweep costs each entry O(1)).
+    if w.map.len() > 2 * w.swept.max(32) {
+        w.map.retain(|_, world| world.strong_count() > 0);
+        w.swept = w.map.len();
     }
     w
+}
+
+/// Each scheduler's agents ([`worlds`]).
+#[derive(Default)]
+struct Worlds {
+    map: HashMap<usize, Weak<World>>,
+    /// Entries after the last sweep.
+    swept: usize,
 }
 
 /// The key of `handle`'s scheduler in [`worlds`].
@@ -392,7 +403,11 @@ impl Ctx {
         self.id.store(id.0, Ordering::Relaxed);
         self.moved.store(true, Ordering::Relaxed);
         *locked(&self.handle) = handle.to_internal();
-        if let Some(world) = worlds().get(&remote_key(handle)).and_then(Weak::upgrade) {
+        let found = worlds()
+            .map
+            .get(&remote_key(handle))
+            .and_then(Weak::upgrade);
+        if let Some(world) = found {
             *locked(&self.world) = world;
         }
     }
