@@ -646,8 +646,13 @@ impl<T: ?Sized + TaskBox> Core<T> {
             || self.next_deadline().is_some()
     }
 
-    /// Whether some blocked task could be woken by a waker someone holds.
+    /// Whether some blocked task could be woken by a waker someone holds
+    /// (a look at each task only while some waker is alive: agents, a
+    /// million of them, use none).
     fn wakers_out(&self) -> bool {
+        if !super::remote::wakers_alive() {
+            return false;
+        }
         self.tasks.values().any(|e| {
             matches!(e.wait, Wait::Receive | Wait::Sleep) && Arc::strong_count(&e.home) > 1
         })

@@ -246,7 +246,7 @@ impl TickScheduler {
 
     /// A waker for a live task, to hand to whatever will wake it.
     pub fn waker(&self, id: TaskId) -> Option<TickWaker> {
-        self.core.home(id).map(|home| TickWaker { home })
+        self.core.home(id).map(TickWaker::new)
     }
 
     /// A handle to spawn tasks from other threads.
@@ -445,7 +445,7 @@ impl LocalTickScheduler {
 
     /// A waker for a live task.
     pub fn waker(&self, id: TaskId) -> Option<TickWaker> {
-        self.core.home(id).map(|home| TickWaker { home })
+        self.core.home(id).map(TickWaker::new)
     }
 
     /// A handle to spawn `Send` tasks from other threads.

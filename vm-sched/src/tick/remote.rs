@@ -164,12 +164,38 @@ impl Home {
 /// it false and blocks is woken by a wake made after the check. The
 /// waker follows the task when another scheduler steals it, and does
 /// nothing once the task is removed or dead.
-#[derive(Clone)]
 pub struct TickWaker {
-    pub(crate) home: Arc<Home>,
+    home: Arc<Home>,
+}
+
+/// Wakers alive in the process: while there are none, a scheduler knows
+/// no blocked task can be woken from outside without looking at each.
+static LIVE_WAKERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Whether any [`TickWaker`] is alive in the process.
+pub(crate) fn wakers_alive() -> bool {
+    LIVE_WAKERS.load(Ordering::SeqCst) > 0
+}
+
+impl Clone for TickWaker {
+    fn clone(&self) -> Self {
+        TickWaker::new(Arc::clone(&self.home))
+    }
+}
+
+impl Drop for TickWaker {
+    fn drop(&mut self) {
+        // After any wake it sent (pushed under the queue's lock).
+        LIVE_WAKERS.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl TickWaker {
+    pub(crate) fn new(home: Arc<Home>) -> TickWaker {
+        LIVE_WAKERS.fetch_add(1, Ordering::SeqCst);
+        TickWaker { home }
+    }
+
     /// Wakes the task (see the type's docs). False when it is gone
     /// (removed, dead, or its scheduler dropped): nobody will see the
     /// wake.
