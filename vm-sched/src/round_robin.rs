@@ -70,8 +70,7 @@ pub const MAX_SLICE: u64 = 1_000_000;
 pub struct RoundRobin {
     tasks: HashMap<TaskId, Entry>,
     policy: Box<dyn Policy>,
-    default_slice: u64,
-    max_slice: u64,
+    slices: crate::task::Slices,
     /// Deadlines of sleeping and receiving tasks: (deadline, task, the
     /// task's wait generation when it was set); an entry whose generation
     /// is stale was cancelled.
@@ -131,8 +130,7 @@ impl RoundRobin {
         RoundRobin {
             tasks: HashMap::new(),
             policy: Box::new(Fifo::new()),
-            default_slice: DEFAULT_SLICE,
-            max_slice: MAX_SLICE,
+            slices: crate::task::Slices::default(),
             timers: Timers::default(),
             clock: Box::new(SystemClock::default()),
             pool: BlockingPool::default(),
@@ -161,22 +159,17 @@ impl RoundRobin {
 
     /// Sets the default slice and the longest one a priority may ask for.
     pub fn with_slices(mut self, default: u64, max: u64) -> RoundRobin {
-        self.default_slice = default.max(1);
-        self.max_slice = max.max(self.default_slice);
+        self.slices = crate::task::Slices::new(default, max);
         self
     }
 
     /// The longest slice a priority may ask for.
     pub fn max_slice(&self) -> u64 {
-        self.max_slice
+        self.slices.max
     }
 
     fn slice_for(&self, priority: u32) -> u64 {
-        match u64::from(priority) {
-            0 => self.default_slice,
-            p if p > self.max_slice => self.default_slice,
-            p => p,
-        }
+        self.slices.of(priority)
     }
 
     fn set_status(&mut self, id: TaskId, status: TaskStatus) {

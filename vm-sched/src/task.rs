@@ -182,6 +182,40 @@ pub(crate) fn discard<T: ?Sized>(task: Option<Box<T>>) {
     }
 }
 
+/// The slice lengths a scheduler gives: a priority is the slice, in
+/// units, unless it is 0 or above the longest allowed (then the default).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Slices {
+    pub(crate) default: u64,
+    pub(crate) max: u64,
+}
+
+impl Default for Slices {
+    fn default() -> Self {
+        Slices::new(crate::DEFAULT_SLICE, crate::MAX_SLICE)
+    }
+}
+
+impl Slices {
+    /// A default of at least 1, and a longest slice not below it.
+    pub(crate) fn new(default: u64, max: u64) -> Slices {
+        let default = default.max(1);
+        Slices {
+            default,
+            max: max.max(default),
+        }
+    }
+
+    /// The slice `priority` gives.
+    pub(crate) fn of(self, priority: u32) -> u64 {
+        match u64::from(priority) {
+            0 => self.default,
+            p if p > self.max => self.default,
+            p => p,
+        }
+    }
+}
+
 /// What a slice that reported `used` units is charged: at least 1 (so
 /// that every `execute` ends) and at most 2^48 (no real slice comes near;
 /// a task reporting `u64::MAX` cannot overflow a scheduler's sums).

@@ -20,7 +20,6 @@ use crate::clock::{Clock, SystemClock};
 use crate::handle::Request;
 use crate::policy::Fifo;
 use crate::pool::BlockingPool;
-use crate::round_robin::{DEFAULT_SLICE, MAX_SLICE};
 use crate::scheduler::{Execution, Policy, StatusCallback};
 use crate::task::{Block, End, Message, Poll, TaskId, TaskStats, TaskStatus};
 use crate::timers::Timers;
@@ -75,8 +74,7 @@ pub(crate) struct Core<T: ?Sized + TaskBox> {
     /// (`Handle::held`): they may send at any time.
     pub(crate) held: Arc<()>,
     policy: Box<dyn Policy>,
-    default_slice: u64,
-    max_slice: u64,
+    slices: crate::task::Slices,
     tick_size: usize,
     /// (deadline, task, the task's generation when set); a stale
     /// generation means cancelled.
@@ -120,8 +118,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
             remote: Arc::default(),
             held: Arc::new(()),
             policy: Box::new(Fifo::new()),
-            default_slice: DEFAULT_SLICE,
-            max_slice: MAX_SLICE,
+            slices: crate::task::Slices::default(),
             tick_size: DEFAULT_TICK_SIZE,
             timers: Timers::default(),
             clock: Box::new(SystemClock::default()),
@@ -143,8 +140,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
     }
 
     pub(crate) fn set_slices(&mut self, default: u64, max: u64) {
-        self.default_slice = default.max(1);
-        self.max_slice = max.max(self.default_slice);
+        self.slices = crate::task::Slices::new(default, max);
     }
 
     pub(crate) fn set_tick_size(&mut self, n: usize) {
@@ -159,11 +155,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
         if let Some(b) = options.budget {
             return b.max(1);
         }
-        match u64::from(options.priority) {
-            0 => self.default_slice,
-            p if p > self.max_slice => self.default_slice,
-            p => p,
-        }
+        self.slices.of(options.priority)
     }
 
     fn fresh_id(&mut self) -> TaskId {

@@ -132,7 +132,6 @@ use crate::clock::{Clock, SystemClock};
 use crate::handle::{Handle, Request};
 use crate::policy::Fifo;
 use crate::pool::BlockingPool;
-use crate::round_robin::{DEFAULT_SLICE, MAX_SLICE};
 use crate::scheduler::{Execution, Policy, Scheduler, StatusCallback};
 use crate::task::{End, Message, Task, TaskId, TaskStats, TaskStatus};
 
@@ -189,8 +188,7 @@ pub struct WorkStealing {
     held: Arc<()>,
     /// Orders the tasks the controller makes runnable.
     policy: Box<dyn Policy>,
-    default_slice: u64,
-    max_slice: u64,
+    slices: crate::task::Slices,
     /// The workers' deques, until their threads start.
     locals: Vec<Worker<Arc<Cell>>>,
     threads: Vec<JoinHandle<()>>,
@@ -278,8 +276,7 @@ impl WorkStealing {
             held: Arc::new(()),
             tasks: HashMap::new(),
             policy: Box::new(Fifo::new()),
-            default_slice: DEFAULT_SLICE,
-            max_slice: MAX_SLICE,
+            slices: crate::task::Slices::default(),
             locals,
             threads: Vec::new(),
         }
@@ -302,14 +299,13 @@ impl WorkStealing {
 
     /// Sets the default slice and the longest one a priority may ask for.
     pub fn with_slices(mut self, default: u64, max: u64) -> WorkStealing {
-        self.default_slice = default.max(1);
-        self.max_slice = max.max(self.default_slice);
+        self.slices = crate::task::Slices::new(default, max);
         self
     }
 
     /// The longest slice a priority may ask for.
     pub fn max_slice(&self) -> u64 {
-        self.max_slice
+        self.slices.max
     }
 
     /// The number of worker threads.
@@ -329,11 +325,7 @@ impl WorkStealing {
     }
 
     fn slice_for(&self, priority: u32) -> u64 {
-        match u64::from(priority) {
-            0 => self.default_slice,
-            p if p > self.max_slice => self.default_slice,
-            p => p,
-        }
+        self.slices.of(priority)
     }
 
     fn start_workers(&mut self) {
