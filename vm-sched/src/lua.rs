@@ -222,7 +222,7 @@ impl Task for LuaTask {
             // A native waits for a message (`Vm::waitk`): the next one
             // delivered wakes the task.
             Ok(Outcome::Wait) => Poll::Blocked(Block::Receive(
-                self.agent.as_ref().and_then(|ctx| ctx.take_wait()),
+                self.agent.as_ref().and_then(|ctx| ctx.wait_timeout()),
             )),
             Ok(Outcome::Offload(job)) => {
                 let job = Job::new(move || Box::new(job.run()) as Message);

@@ -143,12 +143,11 @@ fn receive(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 /// the timeout starting over.)
 fn receive_k(vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<Step> {
     let ctx = ctx(vm)?;
-    *locked(&ctx.waiting) = None;
+    let again = ctx.end_wait();
     if let Some(n) = take_message(vm, &ctx)? {
-        *locked(&ctx.wait_spec) = None;
         return Ok(Step::Return(n));
     }
-    match ctx.rewait() {
+    match again {
         Some(timeout) => {
             ctx.start_wait(timeout);
             Ok(vm.waitk(&RECEIVE_K, 0))

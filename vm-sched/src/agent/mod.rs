@@ -211,8 +211,7 @@ impl World {
             mailbox: Mutex::new(VecDeque::new()),
             mailbox_bytes: std::sync::atomic::AtomicUsize::new(0),
             overflow: std::sync::atomic::AtomicBool::new(false),
-            waiting: Mutex::new(None),
-            wait_spec: Mutex::new(None),
+            wait: Mutex::new(None),
             moved: std::sync::atomic::AtomicBool::new(false),
             killed: std::sync::atomic::AtomicBool::new(false),
         });
@@ -379,11 +378,8 @@ pub(crate) struct Ctx {
     /// A message came that the mailbox had no room for (past the agent's
     /// memory limit): the agent fails.
     pub(crate) overflow: std::sync::atomic::AtomicBool,
-    /// The timeout `agent.receive` waits with (`None`: for ever), from
-    /// the wait until the task reports it.
-    waiting: Mutex<Option<Option<Duration>>>,
-    /// The same, until the wait ends.
-    wait_spec: Mutex<Option<Option<Duration>>>,
+    /// While `agent.receive` waits: its timeout (`None`: for ever).
+    wait: Mutex<Option<Option<Duration>>>,
     /// Inserted into a scheduler while waiting: a resume without a
     /// message is the move, not the timeout.
     moved: std::sync::atomic::AtomicBool,
@@ -451,23 +447,23 @@ impl Ctx {
     }
 
     /// How long the agent waits, once its slice ended waiting.
-    pub(crate) fn take_wait(&self) -> Option<Duration> {
-        locked(&self.waiting).take().flatten()
+    pub(crate) fn wait_timeout(&self) -> Option<Duration> {
+        locked(&self.wait).flatten()
     }
 
     /// `agent.receive` starts waiting with `timeout`.
     pub(crate) fn start_wait(&self, timeout: Option<Duration>) {
-        *locked(&self.waiting) = Some(timeout);
-        *locked(&self.wait_spec) = Some(timeout);
+        *locked(&self.wait) = Some(timeout);
         self.moved.store(false, Ordering::Relaxed);
     }
 
-    /// The wait ended without a message: the timeout `receive` must wait
-    /// with again if the agent only moved, else `None` (it timed out).
-    pub(crate) fn rewait(&self) -> Option<Option<Duration>> {
-        let spec = locked(&self.wait_spec).take();
+    /// The wait ends: the timeout `receive` must wait with again if it
+    /// ends without a message because the agent only moved (else it timed
+    /// out).
+    pub(crate) fn end_wait(&self) -> Option<Option<Duration>> {
+        let timeout = locked(&self.wait).take();
         if self.moved.swap(false, Ordering::Relaxed) {
-            spec
+            timeout
         } else {
             None
         }
