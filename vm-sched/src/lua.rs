@@ -138,6 +138,41 @@ impl LuaTask {
         })
     }
 
+    /// A slice of a task not running yet: its first (the call starts),
+    /// or, for one already over, the slice that says so (`Err`).
+    fn start(&mut self, budget: u64) -> Result<Result<Outcome, LuaError>, Slice> {
+        let ended = |poll| Err(Slice { used: 0, poll });
+        match std::mem::replace(&mut self.state, State::Running) {
+            State::Ready { docall, f, args } => {
+                let all = self.call_values(&f, args.as_ref());
+                Ok(self.vm.start(docall.value(), &all, budget))
+            }
+            State::Running => Ok(self.vm.resume(self.vm.main_thread(), &[], budget)),
+            State::Broken(e) => {
+                self.state = State::Over;
+                ended(Poll::Failed(e))
+            }
+            State::Over => {
+                self.state = State::Over;
+                ended(Poll::Finished)
+            }
+        }
+    }
+
+    /// `f` and the arguments kept for it (`n`, then `1..=n`).
+    fn call_values(&mut self, f: &Function, args: Option<&Table>) -> Vec<Value> {
+        let mut all = vec![f.value()];
+        if let Some(t) = args {
+            let t = t.raw();
+            let n = match self.vm.raw_get_str(t, "n") {
+                Value::Int(n) => n,
+                _ => 0,
+            };
+            all.extend((1..=n).map(|i| self.vm.raw_get(t, Value::Int(i))));
+        }
+        all
+    }
+
     /// Makes the task the agent `ctx` describes.
     pub(crate) fn set_agent(&mut self, ctx: Arc<Ctx>) {
         self.agent = Some(ctx);
@@ -182,39 +217,13 @@ impl Task for LuaTask {
             }
         }
         let main = self.vm.main_thread();
-        let out = if let State::Running = self.state {
-            // Every slice but the first.
-            self.vm.resume(main, &[], budget)
-        } else {
-            match std::mem::replace(&mut self.state, State::Running) {
-                State::Ready { docall, f, args } => {
-                    let mut all = vec![f.value()];
-                    if let Some(t) = args {
-                        let t = t.raw();
-                        let n = match self.vm.raw_get_str(t, "n") {
-                            Value::Int(n) => n,
-                            _ => 0,
-                        };
-                        all.extend((1..=n).map(|i| self.vm.raw_get(t, Value::Int(i))));
-                    }
-                    self.vm.start(docall.value(), &all, budget)
-                }
-                State::Running => self.vm.resume(main, &[], budget),
-                State::Broken(e) => {
-                    self.state = State::Over;
-                    return Slice {
-                        used: 0,
-                        poll: Poll::Failed(e),
-                    };
-                }
-                State::Over => {
-                    self.state = State::Over;
-                    return Slice {
-                        used: 0,
-                        poll: Poll::Finished,
-                    };
-                }
-            }
+        let out = match self.state {
+            // Every slice but the first (and no move of the state).
+            State::Running => self.vm.resume(main, &[], budget),
+            _ => match self.start(budget) {
+                Ok(out) => out,
+                Err(ended) => return ended,
+            },
         };
         let used = self.vm.fuel_used();
         let poll = match out {
