@@ -72,6 +72,7 @@ mod scheduler;
 mod task;
 mod tick;
 mod timers;
+mod wait;
 mod work_stealing;
 
 #[cfg(feature = "vm")]

@@ -24,6 +24,7 @@ use crate::pool::BlockingPool;
 use crate::scheduler::{Execution, Policy, Scheduler, StatusCallback};
 use crate::task::{Block, End, Message, Poll, Task, TaskId, TaskStats, TaskStatus};
 use crate::timers::Timers;
+use crate::wait::{Wait, Waits};
 
 /// The slice a task gets when its priority does not give one.
 pub const DEFAULT_SLICE: u64 = 10_000;
@@ -82,11 +83,8 @@ pub struct RoundRobin {
     /// Counts the handles held outside the tasks (`Handle::held`).
     held: Arc<()>,
     jobs_in_flight: usize,
-    /// Live tasks that wait for a job (one whose task was killed
-    /// meanwhile wakes nobody).
-    job_waits: usize,
-    /// Live tasks that wait for something (off the run queue).
-    blocked: usize,
+    /// Live tasks that wait (off the run queue), and for a job.
+    waits: Waits,
     /// Dead tasks, in the order they died.
     dead: VecDeque<TaskId>,
     callback: Option<StatusCallback>,
@@ -106,15 +104,6 @@ struct Entry {
     /// Bumped whenever `wait` changes, to cancel a pending timer.
     generation: u64,
     kill_pending: bool,
-}
-
-/// What a blocked task waits for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Wait {
-    None,
-    Receive,
-    Sleep,
-    Job,
 }
 
 impl Default for RoundRobin {
@@ -137,8 +126,7 @@ impl RoundRobin {
             inbox: Inbox::new(),
             held: Arc::new(()),
             jobs_in_flight: 0,
-            job_waits: 0,
-            blocked: 0,
+            waits: Waits::default(),
             dead: VecDeque::new(),
             callback: None,
         }
@@ -198,15 +186,10 @@ impl RoundRobin {
         let Some(e) = self.tasks.get_mut(&id) else {
             return;
         };
-        if e.wait == Wait::None {
+        if !self.waits.stop(&mut e.wait) {
             return;
         }
-        if e.wait == Wait::Job {
-            self.job_waits -= 1;
-        }
-        e.wait = Wait::None;
         e.generation += 1;
-        self.blocked -= 1;
         self.policy.ready(id);
         self.set_status(id, TaskStatus::Running);
     }
@@ -215,13 +198,7 @@ impl RoundRobin {
     fn bury(&mut self, id: TaskId, end: End) {
         self.policy.remove(id);
         if let Some(e) = self.tasks.get_mut(&id) {
-            if e.wait != Wait::None {
-                self.blocked -= 1;
-            }
-            if e.wait == Wait::Job {
-                self.job_waits -= 1;
-            }
-            e.wait = Wait::None;
+            self.waits.stop(&mut e.wait);
             e.generation += 1;
             e.inbox.clear();
             // A dead task's state goes now (a dead agent's VM), not when
@@ -317,11 +294,10 @@ impl RoundRobin {
         };
         e.stats.blocks += 1;
         e.generation += 1;
-        self.blocked += 1;
         let generation = e.generation;
         match block {
             Block::Receive(timeout) => {
-                e.wait = Wait::Receive;
+                self.waits.start(&mut e.wait, Wait::Receive);
                 if !e.inbox.is_empty() {
                     // A message came during the slice.
                     self.wake(id);
@@ -332,13 +308,12 @@ impl RoundRobin {
                 }
             }
             Block::Sleep(t) => {
-                e.wait = Wait::Sleep;
+                self.waits.start(&mut e.wait, Wait::Sleep);
                 self.timers.push(now.saturating_add(t), id, generation);
             }
             Block::Offload(job) => {
-                e.wait = Wait::Job;
+                self.waits.start(&mut e.wait, Wait::Job);
                 self.jobs_in_flight += 1;
-                self.job_waits += 1;
                 // (The scheduler may be gone by then; nobody waits.)
                 let inbox = Arc::downgrade(&self.inbox);
                 self.pool.spawn(job, move |out| {
@@ -476,9 +451,7 @@ impl Scheduler for RoundRobin {
         }
         self.policy.remove(id);
         let mut e = self.tasks.remove(&id)?;
-        if e.wait != Wait::None {
-            self.blocked -= 1;
-        }
+        self.waits.stop(&mut e.wait);
         let mut task = e.task.take()?;
         // The messages are the task's; one whose handing over panics is
         // the task's business too (it comes back as it is).
@@ -540,16 +513,16 @@ impl Scheduler for RoundRobin {
             self.fire_timers();
         }
         report.live = self.live();
-        report.runnable = report.live - self.blocked;
+        report.runnable = report.live - self.waits.blocked;
         report.wakeable =
-            self.job_waits > 0 || self.next_deadline().is_some() || self.handles_out();
+            self.waits.on_jobs > 0 || self.next_deadline().is_some() || self.handles_out();
         report
     }
 
     fn wait(&mut self, timeout: Option<Duration>) {
         self.collect_jobs();
         self.fire_timers();
-        if self.live() > self.blocked {
+        if self.live() > self.waits.blocked {
             return;
         }
         let until_timer = self
@@ -561,7 +534,7 @@ impl Scheduler for RoundRobin {
         };
         // (Only jobs a live task waits for: one whose task was killed wakes
         // nobody.)
-        if self.job_waits > 0 || self.handles_out() {
+        if self.waits.on_jobs > 0 || self.handles_out() {
             let arrived = self.inbox.wait(limit);
             let timer_first = timeout.is_none_or(|t| Some(t) >= until_timer);
             if let (false, Some(d), true) = (arrived, until_timer, timer_first) {

@@ -23,6 +23,7 @@ use crate::pool::BlockingPool;
 use crate::scheduler::{Execution, Policy, StatusCallback};
 use crate::task::{Block, End, Message, Poll, TaskId, TaskStats, TaskStatus};
 use crate::timers::Timers;
+use crate::wait::{Wait, Waits};
 
 /// Runnable tasks between slices, by id.
 pub(crate) type ReadyMap<T> = Arc<Mutex<BTreeMap<TaskId, Entry<T>>>>;
@@ -45,15 +46,6 @@ pub(crate) struct Entry<T: ?Sized> {
     kill_pending: bool,
     /// Where the task's wakers send their wakes.
     home: Arc<Home>,
-}
-
-/// What a blocked task waits for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Wait {
-    None,
-    Receive,
-    Sleep,
-    Job,
 }
 
 /// Wake-ups and spawns since the last tick, for its report.
@@ -82,9 +74,8 @@ pub(crate) struct Core<T: ?Sized + TaskBox> {
     clock: Box<dyn Clock>,
     pool: BlockingPool,
     jobs_in_flight: usize,
-    /// Live tasks that wait for a job (one whose task was killed
-    /// meanwhile wakes nobody).
-    job_waits: usize,
+    /// Live tasks that wait, and for a job.
+    waits: Waits,
     /// Dead tasks, in the order they died.
     dead: VecDeque<TaskId>,
     callback: Option<StatusCallback>,
@@ -124,7 +115,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
             clock: Box::new(SystemClock::default()),
             pool: BlockingPool::default(),
             jobs_in_flight: 0,
-            job_waits: 0,
+            waits: Waits::default(),
             dead: VecDeque::new(),
             callback: None,
             counts: Counts::default(),
@@ -268,13 +259,9 @@ impl<T: ?Sized + TaskBox> Core<T> {
         let Some(e) = self.tasks.get_mut(&id) else {
             return false;
         };
-        if e.wait == Wait::None {
+        if !self.waits.stop(&mut e.wait) {
             return false;
         }
-        if e.wait == Wait::Job {
-            self.job_waits -= 1;
-        }
-        e.wait = Wait::None;
         e.generation += 1;
         self.set_status(id, TaskStatus::Running);
         self.make_ready(id);
@@ -379,7 +366,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
         let generation = e.generation;
         match block {
             Block::Receive(timeout) => {
-                e.wait = Wait::Receive;
+                self.waits.start(&mut e.wait, Wait::Receive);
                 if !e.inbox.is_empty() {
                     // A message came during the slice.
                     self.wake(id);
@@ -391,13 +378,12 @@ impl<T: ?Sized + TaskBox> Core<T> {
                 }
             }
             Block::Sleep(t) => {
-                e.wait = Wait::Sleep;
+                self.waits.start(&mut e.wait, Wait::Sleep);
                 self.timers.push(now.saturating_add(t), id, generation);
             }
             Block::Offload(job) => {
-                e.wait = Wait::Job;
+                self.waits.start(&mut e.wait, Wait::Job);
                 self.jobs_in_flight += 1;
-                self.job_waits += 1;
                 // The output goes through the remote queue, which wakes
                 // a parked scheduler.
                 let remote = Arc::downgrade(&self.remote);
@@ -459,10 +445,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
     fn bury(&mut self, id: TaskId, end: End) {
         self.policy.remove(id);
         if let Some(e) = self.tasks.get_mut(&id) {
-            if e.wait == Wait::Job {
-                self.job_waits -= 1;
-            }
-            e.wait = Wait::None;
+            self.waits.stop(&mut e.wait);
             e.generation += 1;
             e.inbox.clear();
             crate::task::discard(e.task.take());
@@ -514,6 +497,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
         }
         self.policy.remove(id);
         let mut e = self.tasks.remove(&id)?;
+        self.waits.stop(&mut e.wait);
         e.home.set(None);
         let mut task = e.task.take()?;
         let inbox = std::mem::take(&mut e.inbox);
@@ -634,7 +618,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
         let held = self.wakers_out() || Arc::strong_count(&self.held) > 1;
         self.take_inbound();
         held || !lock(&self.ready).is_empty()
-            || self.job_waits > 0
+            || self.waits.on_jobs > 0
             || self.next_deadline().is_some()
     }
 
@@ -664,7 +648,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
         };
         // Other threads may send something: jobs, wakers, injectors.
         let injectors = Arc::strong_count(&self.held) > 1;
-        if self.job_waits > 0 || self.wakers_out() || injectors {
+        if self.waits.on_jobs > 0 || self.wakers_out() || injectors {
             let arrived = self.remote.wait(limit);
             let timer_first = timeout.is_none_or(|t| Some(t) >= until_timer);
             if let (false, Some(d), true) = (arrived, deadline, timer_first) {
