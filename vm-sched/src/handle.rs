@@ -110,6 +110,18 @@ impl Handle {
     }
 }
 
+impl Drop for Handle {
+    fn drop(&mut self) {
+        // The last handle held outside the tasks may be going: a scheduler
+        // waiting in case it sent something looks again (the count falls
+        // first).
+        if let Some(held) = self._held.take() {
+            drop(held);
+            self.remote.nudge();
+        }
+    }
+}
+
 impl std::fmt::Debug for Handle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Handle(..)")
@@ -123,6 +135,8 @@ pub(crate) trait Remote: Send + Sync {
     /// Queues `request` and wakes the scheduler if it waits; the request
     /// back when the scheduler is gone.
     fn post(&self, request: Request) -> Result<(), Request>;
+    /// Wakes the scheduler if it waits, to look again.
+    fn nudge(&self);
 }
 
 /// What a [`Handle`] asks of its scheduler.

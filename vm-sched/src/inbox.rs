@@ -76,6 +76,10 @@ impl Remote for Inbox {
         TaskId(self.ids.fetch_add(1, Ordering::Relaxed))
     }
 
+    fn nudge(&self) {
+        self.room.nudge();
+    }
+
     fn post(&self, request: Request) -> Result<(), Request> {
         let mut request = Some(request);
         if self.room.push(|st| st.requests.extend(request.take())) {

@@ -26,6 +26,9 @@ pub(crate) struct Mailroom<T> {
 
 struct State<T> {
     contents: T,
+    /// Something changed that the waiting scheduler must look at (a
+    /// handle or a waker gone), though nothing was pushed.
+    nudged: bool,
     /// Set when the scheduler is dropped: nothing is taken any more.
     closed: bool,
 }
@@ -35,6 +38,7 @@ impl<T: Contents> Default for Mailroom<T> {
         Mailroom {
             state: Mutex::new(State {
                 contents: T::default(),
+                nudged: false,
                 closed: false,
             }),
             signal: Condvar::new(),
@@ -61,6 +65,14 @@ impl<T: Contents> Mailroom<T> {
         true
     }
 
+    /// Wakes a scheduler waiting on the queue, to look again.
+    pub(crate) fn nudge(&self) {
+        let mut st = self.lock();
+        st.nudged = true;
+        self.pending.store(true, Ordering::Release);
+        self.signal.notify_all();
+    }
+
     /// Whether something waits to be taken (without locking).
     #[inline]
     pub(crate) fn pending(&self) -> bool {
@@ -71,6 +83,7 @@ impl<T: Contents> Mailroom<T> {
     pub(crate) fn take(&self) -> T {
         let mut st = self.lock();
         self.pending.store(false, Ordering::Relaxed);
+        st.nudged = false;
         std::mem::take(&mut st.contents)
     }
 
@@ -81,16 +94,16 @@ impl<T: Contents> Mailroom<T> {
         let st = match timeout {
             None => self
                 .signal
-                .wait_while(st, |s| s.contents.is_empty())
+                .wait_while(st, |s| s.contents.is_empty() && !s.nudged)
                 .unwrap_or_else(PoisonError::into_inner),
             Some(d) => {
                 self.signal
-                    .wait_timeout_while(st, d, |s| s.contents.is_empty())
+                    .wait_timeout_while(st, d, |s| s.contents.is_empty() && !s.nudged)
                     .unwrap_or_else(PoisonError::into_inner)
                     .0
             }
         };
-        !st.contents.is_empty()
+        !st.contents.is_empty() || st.nudged
     }
 
     /// Stops taking anything (the scheduler is dropped); what waits is

@@ -752,3 +752,71 @@ fn handles_spawn_and_message_from_anywhere() {
         assert!(!handle.kill(a), "{name}");
     }
 }
+
+/// Waits for a message for ever; counts its drops.
+struct Waiter {
+    handle: Option<(TaskId, vm_sched::Handle)>,
+    dropped: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl vm_sched::Task for Waiter {
+    fn run(&mut self, _budget: u64) -> vm_sched::Slice {
+        vm_sched::Slice {
+            used: 1,
+            poll: vm_sched::Poll::Blocked(vm_sched::Block::Receive(None)),
+        }
+    }
+    fn receive(&mut self, _msg: vm_sched::Message) {}
+    fn inserted(&mut self, id: TaskId, handle: &vm_sched::Handle) {
+        self.handle = Some((id, handle.clone()));
+    }
+    fn kill(&mut self) {
+        // Sends to itself from under the scheduler's locks.
+        if let Some((me, h)) = &self.handle {
+            let _ = h.deliver(*me, Box::new(()));
+        }
+    }
+}
+
+impl Drop for Waiter {
+    fn drop(&mut self) {
+        self.dropped
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// What a hostile pass found: a handle held outside the tasks and
+/// dropped unused left `run` waiting for ever; a task that sends to
+/// itself while killed deadlocked work-stealing; work-stealing never
+/// dropped tasks that keep their handle (a reference loop through its
+/// shared state).
+#[test]
+fn dropped_handles_self_sends_and_held_handles_end_well() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    for (name, make) in schedulers() {
+        let dropped = Arc::new(AtomicUsize::new(0));
+        let mut s = make();
+        let waiter = |dropped: &Arc<AtomicUsize>| Waiter {
+            handle: None,
+            dropped: Arc::clone(dropped),
+        };
+        let a = s.insert(Box::new(waiter(&dropped)), 0);
+        let b = s.insert(Box::new(waiter(&dropped)), 0);
+        s.execute(100);
+        // Dropped by another thread while `run` waits in case it sends.
+        let handle = s.handle();
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let dropper = std::thread::spawn(move || {
+            let _ = rx.recv();
+            drop(handle);
+        });
+        tx.send(()).unwrap();
+        s.run(100);
+        dropper.join().unwrap();
+        assert_eq!(s.status(a), Some(TaskStatus::Blocking), "{name}");
+        assert!(s.kill(a), "{name}");
+        assert_eq!(s.status(a), Some(TaskStatus::Dead(End::Killed)), "{name}");
+        drop(s);
+        assert_eq!(dropped.load(Ordering::SeqCst), 2, "{name}: {b:?} too");
+    }
+}

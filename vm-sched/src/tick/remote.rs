@@ -118,6 +118,10 @@ impl crate::handle::Remote for Remote {
         Remote::new_id(self)
     }
 
+    fn nudge(&self) {
+        self.room.nudge();
+    }
+
     fn post(&self, request: Request) -> Result<(), Request> {
         let mut request = Some(request);
         if self.push(|st| st.requests.extend(request.take())) {
@@ -165,7 +169,8 @@ impl Home {
 /// waker follows the task when another scheduler steals it, and does
 /// nothing once the task is removed or dead.
 pub struct TickWaker {
-    home: Arc<Home>,
+    /// `None` only while it is dropped.
+    home: Option<Arc<Home>>,
 }
 
 /// Wakers alive in the process: while there are none, a scheduler knows
@@ -179,21 +184,41 @@ pub(crate) fn wakers_alive() -> bool {
 
 impl Clone for TickWaker {
     fn clone(&self) -> Self {
-        TickWaker::new(Arc::clone(&self.home))
+        TickWaker::new(Arc::clone(self.home()))
     }
 }
 
 impl Drop for TickWaker {
     fn drop(&mut self) {
-        // After any wake it sent (pushed under the queue's lock).
+        let Some(home) = self.home.take() else {
+            return;
+        };
+        let remote = home
+            .place
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .and_then(|(remote, _)| remote.upgrade());
+        // The counts a waiting scheduler reads fall (after any wake this
+        // waker sent, pushed under the queue's lock), then it looks again.
+        drop(home);
         LIVE_WAKERS.fetch_sub(1, Ordering::SeqCst);
+        if let Some(remote) = remote {
+            remote.room.nudge();
+        }
     }
 }
 
 impl TickWaker {
     pub(crate) fn new(home: Arc<Home>) -> TickWaker {
         LIVE_WAKERS.fetch_add(1, Ordering::SeqCst);
-        TickWaker { home }
+        TickWaker { home: Some(home) }
+    }
+
+    fn home(&self) -> &Arc<Home> {
+        self.home
+            .as_ref()
+            .expect("a waker has its home until dropped")
     }
 
     /// Wakes the task (see the type's docs). False when it is gone
@@ -220,7 +245,7 @@ impl TickWaker {
     /// ```
     pub fn wake(&self) -> bool {
         let place = self
-            .home
+            .home()
             .place
             .lock()
             .unwrap_or_else(PoisonError::into_inner);

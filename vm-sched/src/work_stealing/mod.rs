@@ -377,6 +377,15 @@ impl Drop for WorkStealing {
         for t in self.threads.drain(..) {
             let _ = t.join();
         }
+        // Tasks hold handles, and handles the shared state, which holds the
+        // tasks (their cells, the callback's agents): the tasks and the
+        // callback go now, or nothing would ever be dropped.
+        *lock(&self.shared.callback) = None;
+        lock(&self.shared.directory).clear();
+        for cell in self.tasks.values() {
+            let task = lock(&cell.state).task.take();
+            crate::task::discard(task);
+        }
     }
 }
 
@@ -398,13 +407,21 @@ impl crate::handle::Remote for WsRemote {
         TaskId(self.ids.fetch_add(1, Ordering::Relaxed))
     }
 
+    fn nudge(&self) {
+        // A waiting controller wakes when the count moves.
+        lock(&self.shared.jobs).finished += 1;
+        self.shared.job_done.notify_all();
+    }
+
     fn post(&self, request: Request) -> Result<(), Request> {
         let mut jobs = lock(&self.shared.jobs);
         if jobs.closed {
             return Err(request);
         }
         let request = match request {
-            Request::Deliver { id, msg } if jobs.requests.is_empty() && !shared::notifying() => {
+            Request::Deliver { id, msg }
+                if jobs.requests.is_empty() && !jobs.applying && !shared::calling_out() =>
+            {
                 let cell = lock(&self.shared.directory).get(&id).map(Arc::clone);
                 match cell {
                     Some(cell) => {
@@ -451,11 +468,19 @@ impl WsRemote {
 
 impl WorkStealing {
     /// Applies the handles' requests, in order.
+    /// Applies the handles' requests queued now, in order (those queued
+    /// meanwhile wait for the next call: senders that never stop cannot
+    /// keep the controller here).
     fn take_requests(&mut self) {
-        loop {
-            let Some(request) = lock(&self.shared.jobs).requests.pop_front() else {
-                return;
-            };
+        let batch = {
+            let mut jobs = lock(&self.shared.jobs);
+            jobs.applying = !jobs.requests.is_empty();
+            std::mem::take(&mut jobs.requests)
+        };
+        if batch.is_empty() {
+            return;
+        }
+        for request in batch {
             match request {
                 Request::Spawn { id, task, priority } => self.insert_as(id, task, priority),
                 // To a dead or unknown task: dropped.
@@ -463,6 +488,7 @@ impl WorkStealing {
                 Request::Kill { id } => drop(self.kill(id)),
             }
         }
+        lock(&self.shared.jobs).applying = false;
     }
 
     fn insert_as(&mut self, id: TaskId, mut task: Box<dyn Task>, priority: u32) {
@@ -518,15 +544,20 @@ impl Scheduler for WorkStealing {
         self.take_requests();
         let cell = Arc::clone(self.live_cell(id)?);
         // A job in flight is waited for: its output belongs to the task.
-        {
-            let mut jobs = lock(&self.shared.jobs);
-            while lock(&cell.state).at == At::Blocked(Wait::Job) {
-                jobs = self
-                    .shared
-                    .job_done
-                    .wait(jobs)
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // (The cell is never locked under `jobs`: a status callback that
+        // sends takes them the other way round.)
+        loop {
+            let seen = lock(&self.shared.jobs).finished;
+            if lock(&cell.state).at != At::Blocked(Wait::Job) {
+                break;
             }
+            let jobs = lock(&self.shared.jobs);
+            drop(
+                self.shared
+                    .job_done
+                    .wait_while(jobs, |j| j.finished == seen)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            );
         }
         let task = {
             let mut st = lock(&cell.state);
@@ -540,11 +571,13 @@ impl Scheduler for WorkStealing {
             let (out, inbox) = (st.job_output.take(), std::mem::take(&mut st.inbox));
             // What the task is owed goes to it; a panic there is the task's
             // business (it comes back as it is).
-            let _ = crate::task::catching("receive", || {
-                if let Some(out) = out {
-                    task.job_done(out);
-                }
-                inbox.into_iter().for_each(|m| task.receive(m));
+            let _ = shared::call_out(|| {
+                crate::task::catching("receive", || {
+                    if let Some(out) = out {
+                        task.job_done(out);
+                    }
+                    inbox.into_iter().for_each(|m| task.receive(m));
+                })
             });
             task
         };
@@ -566,7 +599,7 @@ impl Scheduler for WorkStealing {
             });
             if accepts {
                 if let Some(task) = st.task.as_mut() {
-                    let _ = crate::task::catching("kill", || task.kill());
+                    let _ = shared::call_out(|| crate::task::catching("kill", || task.kill()));
                 }
                 self.shared.bury(id, &mut st, End::Killed);
             } else {
@@ -636,8 +669,10 @@ impl Scheduler for WorkStealing {
         self.take_requests();
         self.forget_buried();
         let job_waits = self.shared.job_waits.load(Ordering::SeqCst);
-        // A handle held elsewhere may still send a request.
-        let handles_out = Arc::strong_count(&self.held) > 1;
+        // A handle held elsewhere may still send a request, and requests
+        // queued while the last batch was applied wait for the next.
+        let handles_out =
+            Arc::strong_count(&self.held) > 1 || !lock(&self.shared.jobs).requests.is_empty();
         Execution {
             used: self.shared.used.load(Ordering::SeqCst),
             slices: self.shared.slices.load(Ordering::SeqCst),

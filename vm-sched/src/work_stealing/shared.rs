@@ -22,16 +22,25 @@ use crate::scheduler::StatusCallback;
 use crate::task::{End, Job, Message, TaskId, TaskStats, TaskStatus};
 
 thread_local! {
-    /// Set while this thread runs the status callback, which holds the
-    /// callback's lock (and a task's cell): a message the callback sends
-    /// then goes through the controller rather than to its task at once,
-    /// which may wake it and call the callback again.
-    static NOTIFYING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// Set while this thread runs code outside the scheduler (the status
+    /// callback, a task's `kill` or `receive`) with a task's cell, or the
+    /// callback's lock, held: a message sent from there goes through the
+    /// controller rather than to its task at once, which would lock a
+    /// cell (perhaps the same one) and call the callback.
+    static CALLING_OUT: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
-/// Whether this thread runs the status callback now.
-pub(super) fn notifying() -> bool {
-    NOTIFYING.get()
+/// Whether this thread runs code outside the scheduler under its locks.
+pub(super) fn calling_out() -> bool {
+    CALLING_OUT.get()
+}
+
+/// Runs `f` (code outside the scheduler) marked as [`calling_out`].
+pub(super) fn call_out<R>(f: impl FnOnce() -> R) -> R {
+    let outer = CALLING_OUT.replace(true);
+    let r = f();
+    CALLING_OUT.set(outer);
+    r
 }
 
 /// Locks `m`, ignoring poisoning: a panic elsewhere leaves the data as
@@ -152,6 +161,9 @@ pub(super) struct Jobs {
     pub(super) requests: VecDeque<crate::handle::Request>,
     /// Set when the scheduler is dropped: handles' requests fail.
     pub(super) closed: bool,
+    /// The controller applies a batch of requests it took: a message sent
+    /// meanwhile queues too, behind anything of its sender's in the batch.
+    pub(super) applying: bool,
 }
 
 /// One worker's counters (see [`WorkerStats`](super::WorkerStats)).
@@ -223,9 +235,7 @@ impl Shared {
     pub(super) fn notify(&self, id: TaskId, status: &TaskStatus) {
         let mut callback = lock(&self.callback);
         if let Some(cb) = callback.as_mut() {
-            NOTIFYING.set(true);
-            let called = crate::task::catching("status callback", || cb(id, status));
-            NOTIFYING.set(false);
+            let called = call_out(|| crate::task::catching("status callback", || cb(id, status)));
             if called.is_err() {
                 *callback = None;
             }
@@ -268,7 +278,7 @@ impl Shared {
         st.generation += 1;
         st.inbox.clear();
         st.job_output = None;
-        crate::task::discard(st.task.take());
+        call_out(|| crate::task::discard(st.task.take()));
         lock(&self.dead).push_back(id);
         lock(&self.buried).push(id);
         self.set_status(id, st, TaskStatus::Dead(end));

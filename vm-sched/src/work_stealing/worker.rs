@@ -295,7 +295,7 @@ fn run_slice(
         st.task = Some(task);
         if st.kill_pending && accepts {
             if let Some(task) = st.task.as_mut() {
-                let _ = crate::task::catching("kill", || task.kill());
+                let _ = super::shared::call_out(|| crate::task::catching("kill", || task.kill()));
             }
             shared.bury(cell.id, &mut st, End::Killed);
             After::Nothing
