@@ -260,6 +260,21 @@ impl Vm {
         }
     }
 
+    /// Whether `v` is one of the strings every VM of the process shares
+    /// (the standard library's names, metamethod and type names), which
+    /// cost a VM nothing: a library whose names are all shared adds no
+    /// string to the heap of a VM that opens it.
+    ///
+    /// ```
+    /// let mut vm = vm_core::Vm::new();
+    /// let print = vm.new_str(b"print");
+    /// let mine = vm.new_str(b"my_function");
+    /// assert!(vm.is_shared_string(print) && !vm.is_shared_string(mine));
+    /// ```
+    pub fn is_shared_string(&self, v: Value) -> bool {
+        matches!(v, Value::Str(s) if crate::names::index(s).is_some())
+    }
+
     /// Interns a string.
     pub fn new_str(&mut self, bytes: &[u8]) -> Value {
         Value::Str(self.heap.intern(bytes))
@@ -275,7 +290,7 @@ impl Vm {
     /// handle that names no string of this VM).
     pub fn str_bytes(&self, v: Value) -> Option<&[u8]> {
         match v {
-            Value::Str(s) => self.heap.strings.get(s).map(|s| s.as_bytes()),
+            Value::Str(s) => self.heap.try_str_bytes(s),
             _ => None,
         }
     }
@@ -769,6 +784,8 @@ impl Vm {
             Value::Native(r) => (3, r.data(), h.natives.generation(r)),
             Value::Thread(r) => (4, r.data(), h.threads.generation(r)),
             Value::UserData(r) => (5, r.data(), h.userdata.generation(r)),
+            // (A static string's slot index has its own top bit.)
+            Value::Str(r) if crate::names::is_static(r) => (7, r.data(), 0),
             Value::Str(r) => (6, r.data(), h.strings.generation(r)),
             _ => return format!("0x{:014x}", 0),
         };

@@ -21,6 +21,10 @@ use std::marker::PhantomData;
 
 use slotmap::{Key, KeyData};
 
+/// The most slots an arena holds: slot indices with the top bit set are
+/// static strings' handles (`names.rs`), which name no slot.
+pub(crate) const MAX_SLOTS: usize = 1 << 31;
+
 /// A slot map with versions starting at `base`.
 pub(crate) struct Arena<K, V> {
     slots: Vec<Slot<V>>,
@@ -83,8 +87,8 @@ impl<K: Key, V> Arena<K, V> {
     /// Puts `value` in a slot and returns its handle.
     ///
     /// # Panics
-    /// When the arena already holds 2^32 - 2 slots (the `slotmap` limit; a
-    /// heap that large is refused by the memory checks long before).
+    /// When the arena already holds `MAX_SLOTS` slots (a heap that large
+    /// is refused by the memory checks long before).
     pub(crate) fn insert(&mut self, value: V) -> K {
         let head = self.free_head as usize;
         self.len += 1;
@@ -97,7 +101,7 @@ impl<K: Key, V> Arena<K, V> {
             slot.state = State::Occupied(value);
             return join(head, slot.version);
         }
-        assert!(head < u32::MAX as usize - 1, "arena full");
+        assert!(head < MAX_SLOTS, "arena full");
         self.slots.push(Slot {
             version: self.base,
             state: State::Occupied(value),

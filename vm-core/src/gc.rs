@@ -119,7 +119,7 @@ impl Marker {
     fn mark(&mut self, v: Value) {
         match v {
             Value::Str(s) => {
-                self.strings.set(s);
+                self.mark_str(s);
             }
             Value::Table(t) => {
                 if self.tables.set(t) {
@@ -150,6 +150,13 @@ impl Marker {
         }
     }
 
+    /// Marks a string; true if it was not marked yet. Static strings
+    /// (`names.rs`) belong to no heap and are never swept.
+    #[inline]
+    fn mark_str(&mut self, s: crate::value::StrRef) -> bool {
+        !crate::names::is_static(s) && self.strings.set(s)
+    }
+
     /// Whether a value would survive (non-objects and strings always do:
     /// strings are values, not objects, for weak tables).
     fn is_live(&self, v: Value) -> bool {
@@ -171,7 +178,7 @@ impl Marker {
         }
         match v {
             // `is_live` calls every string live; its mark is what keeps it.
-            Value::Str(s) => self.strings.set(s),
+            Value::Str(s) => self.mark_str(s),
             _ if !self.is_live(v) => {
                 self.mark(v);
                 true
@@ -215,7 +222,7 @@ impl Marker {
 #[inline]
 fn mark_if_string(m: &mut Marker, v: Value) {
     if let Value::Str(s) = v {
-        m.strings.set(s);
+        m.mark_str(s);
     }
 }
 
@@ -277,9 +284,6 @@ impl Vm {
         m.mark(Value::Thread(self.main));
         for mt in self.type_mt.iter().flatten() {
             m.mark(Value::Table(*mt));
-        }
-        for s in self.names.all() {
-            m.mark(Value::Str(s));
         }
         for v in self.roots.values() {
             m.mark(*v);
@@ -425,7 +429,7 @@ impl Vm {
 
     /// What the `__mode` of metatable `mt` asks for.
     fn mode_of(&self, mt: TableRef) -> Weakness {
-        let mode = self.heap.tables[mt].get_str(self.names.tm[Tm::Mode as usize]);
+        let mode = self.heap.tables[mt].get_str(Tm::Mode.key());
         let Value::Str(s) = mode else {
             return Weakness::Strong;
         };

@@ -299,13 +299,16 @@ impl Heap {
         }
     }
 
-    /// The string with content `bytes` (of hash `hash`), if interned.
+    /// The string with content `bytes` (of hash `hash`), if interned: one
+    /// of this heap's or a static one (`names.rs`), which this heap's
+    /// intern table never holds.
     #[inline]
     fn interned(&self, hash: u64, bytes: &[u8]) -> Option<StrRef> {
         let strings = &self.strings;
-        self.intern
-            .find(hash, |&r| &*strings[r].bytes == bytes)
-            .copied()
+        match self.intern.find(hash, |&r| &*strings[r].bytes == bytes) {
+            Some(&r) => Some(r),
+            None => crate::names::find(bytes),
+        }
     }
 
     /// Adds a string known not to be interned yet.
@@ -329,7 +332,7 @@ impl Heap {
     pub(crate) fn owns(&self, v: Value) -> bool {
         match v {
             Value::Nil | Value::Bool(_) | Value::Int(_) | Value::Num(_) => true,
-            Value::Str(r) => self.strings.contains_key(r),
+            Value::Str(r) => self.strings.contains_key(r) || crate::names::index(r).is_some(),
             Value::Table(r) => self.tables.contains_key(r),
             Value::LuaFn(r) => self.lfns.contains_key(r),
             Value::Native(r) => self.natives.contains_key(r),
@@ -341,7 +344,20 @@ impl Heap {
     /// The bytes of a string.
     #[inline]
     pub(crate) fn str_bytes(&self, s: StrRef) -> &[u8] {
+        if crate::names::is_static(s) {
+            return crate::names::bytes(s);
+        }
         &self.strings[s].bytes
+    }
+
+    /// The bytes of a string, or `None` for a handle that names no string
+    /// of this heap (nor a static one).
+    #[inline]
+    pub(crate) fn try_str_bytes(&self, s: StrRef) -> Option<&[u8]> {
+        if crate::names::is_static(s) {
+            return crate::names::index(s).map(|_| crate::names::bytes(s));
+        }
+        self.strings.get(s).map(|s| s.as_bytes())
     }
 
     /// Allocates a table.

@@ -295,6 +295,7 @@ mod listing;
 mod load;
 mod meta;
 mod msgh;
+mod names;
 mod native;
 mod newstate;
 pub mod number;

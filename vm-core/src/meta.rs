@@ -65,7 +65,7 @@ impl Vm {
         let has_gc = match mt {
             None => false,
             Some(mt) => match self.heap.tables.get(mt) {
-                Some(m) => m.get_str(self.names.tm[Tm::Gc as usize]).truthy(),
+                Some(m) => m.get_str(Tm::Gc.key()).truthy(),
                 None => return Err(Value::Table(mt)),
             },
         };
@@ -101,7 +101,7 @@ impl Vm {
         if bit < 8 && t.flags & (1 << bit) != 0 {
             return Value::Nil;
         }
-        let v = t.get_str(self.names.tm[bit as usize]);
+        let v = t.get_str(event.key());
         if v.is_nil() && bit < 8 {
             t.flags |= 1 << bit;
         }
@@ -129,7 +129,7 @@ impl Vm {
     /// The length of `v`'s `__name`, if its metatable has a string there.
     pub(crate) fn type_name_len(&self, v: Value) -> Option<usize> {
         let mt = self.mt_of(v)?;
-        match self.heap.tables[mt].get_str(self.names.tm[Tm::Name as usize]) {
+        match self.heap.tables[mt].get_str(Tm::Name.key()) {
             Value::Str(s) => Some(self.heap.str_bytes(s).len()),
             _ => None,
         }
@@ -139,7 +139,7 @@ impl Vm {
     /// paid for by its bytes (a name can be as long as a string can).
     pub fn type_name_of(&mut self, v: Value) -> String {
         if let Some(mt) = self.metatable(v) {
-            if let Value::Str(s) = self.heap.tables[mt].get_str(self.names.tm[Tm::Name as usize]) {
+            if let Value::Str(s) = self.heap.tables[mt].get_str(Tm::Name.key()) {
                 let name = String::from_utf8_lossy(self.heap.str_bytes(s)).into_owned();
                 self.spend(name.len() as u64 / 32);
                 return name;

@@ -540,7 +540,7 @@ impl Vm {
         match v {
             Value::Str(s) => {
                 // (A bad handle has no bytes to scan.)
-                let units = self.heap.strings.get(s).map_or(0, |s| s.as_bytes().len()) / 32;
+                let units = self.heap.try_str_bytes(s).map_or(0, <[u8]>::len) / 32;
                 if units > 0 {
                     self.charge(units as u64)?;
                 }

@@ -12,7 +12,7 @@ use std::collections::{HashSet, VecDeque};
 use crate::arena::Arena;
 use crate::heap::{HashKeys, Heap};
 use crate::native::{NativeList, NativeRegistry};
-use crate::state::{GcParams, Handles, MetaNames, ThreadStatus, Vm};
+use crate::state::{GcParams, Handles, ThreadStatus, Vm};
 use crate::table::Table;
 use crate::value::Value;
 
@@ -56,7 +56,6 @@ impl Vm {
         let main = heap.threads.insert(Box::default());
         let registry = heap.new_table(Table::new());
         let globals = heap.new_table(Table::new());
-        let names = MetaNames::new(&mut heap);
         let roots_base = heap.tables.base();
         let mut vm = Vm {
             heap,
@@ -66,7 +65,6 @@ impl Vm {
             registry,
             globals,
             type_mt: [None; 9],
-            names,
             n_ccalls: 0,
             roots: Arena::with_base(roots_base),
             handles: Handles::new(),

@@ -39,7 +39,6 @@ use crate::value::{LuaFnRef, NativeRef, TableRef, ThreadRef, UpvalRef, Value};
 pub(crate) use self::handle::{Cell, Handles};
 pub(crate) use self::hook::{Active, Done, HookState, Redo, Stage};
 pub use self::hook::{Hook, HookEvent, HookFn, HookMask, HookStep};
-pub(crate) use self::meta::MetaNames;
 pub use self::meta::Tm;
 
 /// Maximum number of stack slots of one thread (`LUAI_MAXSTACK`).
@@ -520,7 +519,6 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     pub(crate) globals: TableRef,
     /// Metatables of non-table types, by `meta::type_index`.
     pub(crate) type_mt: [Option<TableRef>; 9],
-    pub(crate) names: MetaNames,
     /// Current depth of recursive native-to-Lua calls.
     pub(crate) n_ccalls: u32,
     /// Values rooted by the embedder (`Vm::root`), in an arena of the

@@ -341,3 +341,37 @@ fn every_native_reachable_in_the_sandbox_is_registered_there() {
         assert!(!found.contains(&id), "{id}");
     }
 }
+
+/// The names of the standard library (globals, library fields, the
+/// string metatable's events, file methods) are strings every VM shares
+/// (`Vm::is_shared_string`), so opening a library adds no string to a
+/// VM's heap.
+#[test]
+fn every_name_of_the_standard_library_is_a_shared_string() {
+    let mut vm = vm();
+    let names = vm
+        .exec(
+            b"local names, seen = {}, {}
+              local function walk(t)
+                if seen[t] then return end
+                seen[t] = true
+                for k, v in pairs(t) do
+                  if type(k) == 'string' then names[#names + 1] = k end
+                  if type(v) == 'table' then walk(v) end
+                end
+              end
+              walk(_G)
+              walk(getmetatable(''))
+              walk(getmetatable(io.stdout))
+              return table.unpack(names)",
+            "=names",
+        )
+        .unwrap();
+    assert!(names.len() > 150, "{}", names.len());
+    let missing: Vec<String> = names
+        .iter()
+        .filter(|&&n| !vm.is_shared_string(n))
+        .map(|&n| vm.to_display(n))
+        .collect();
+    assert!(missing.is_empty(), "not shared: {missing:?}");
+}

@@ -1,9 +1,7 @@
 //! The declarations of metamethods (`ltm.h`): the events (`Tm`) with
-//! their names, and the event names interned once per VM (`MetaNames`,
-//! `lstate.h`'s `tmname`). Lookups and the absent-metamethod cache are in
-//! `meta.rs`.
+//! their names, whose handles are static strings (`names.rs`; `lstate.h`'s
+//! `tmname`). Lookups and the absent-metamethod cache are in `meta.rs`.
 
-use crate::heap::Heap;
 use crate::value::StrRef;
 
 /// Metamethod events (`TMS`). The first eight are cached as "absent" bits
@@ -109,6 +107,13 @@ impl Tm {
         TM_NAMES[self as usize]
     }
 
+    /// The event's name as a string handle: a static string
+    /// (`names.rs`), the same in every VM.
+    #[inline(always)]
+    pub(crate) fn key(self) -> StrRef {
+        crate::names::handle(self as usize)
+    }
+
     /// The arithmetic event for an arithmetic operator.
     pub(crate) fn from_arith(op: crate::number::ArithOp) -> Tm {
         use crate::number::ArithOp as A;
@@ -128,23 +133,5 @@ impl Tm {
             A::Unm => Tm::Unm,
             A::BNot => Tm::BNot,
         }
-    }
-}
-
-/// Interned strings the runtime needs often, created once per VM and kept
-/// alive by the collector as roots.
-#[derive(Debug)]
-pub(crate) struct MetaNames {
-    pub(crate) tm: [StrRef; 29],
-}
-
-impl MetaNames {
-    pub(crate) fn new(heap: &mut Heap) -> Self {
-        let tm = TM_NAMES.map(|n| heap.intern(n.as_bytes()));
-        MetaNames { tm }
-    }
-
-    pub(crate) fn all(&self) -> impl Iterator<Item = StrRef> + '_ {
-        self.tm.iter().copied()
     }
 }
