@@ -283,7 +283,7 @@ fn main() -> ExitCode {
         }
     };
     let mut vm = Vm::new();
-    if let Err(e) = vm_stdlib::open_all(&mut vm) {
+    if let Err(e) = vm_stdlib::open_all_lazily(&mut vm) {
         say!("{PROGNAME}: {}", vm.error_to_string(&e));
         return ExitCode::FAILURE;
     }

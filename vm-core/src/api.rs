@@ -367,11 +367,7 @@ impl Vm {
 
     /// Creates a native function value.
     pub fn new_native(&mut self, f: &'static NativeFunction) -> Value {
-        Value::Native(self.heap.new_native(NativeClosure {
-            func: f,
-            upvals: Vec::new(),
-            closure: None,
-        }))
+        Value::Native(self.heap.new_light(f))
     }
 
     /// Creates a native closure with upvalues.
@@ -398,13 +394,26 @@ impl Vm {
     pub fn set_global<V: IntoLua>(&mut self, name: &str, v: V) -> LuaResult<()> {
         let v = self.to_value(v)?;
         let k = self.heap.intern(name.as_bytes());
-        self.raw_store(self.globals, Value::Str(k), v)
+        self.raw_set(self.globals, Value::Str(k), v)
     }
 
-    /// Reads global `name` (raw).
+    /// Sets global `name` as a library's opening does: unless the program
+    /// changed it while the library was waiting to be opened lazily
+    /// ([`Vm::open_lazily`]), when the program's value stays.
+    ///
+    /// # Errors
+    /// "bad handle" if `v` is not a value of this VM.
+    pub fn install_global(&mut self, name: &str, v: Value) -> LuaResult<()> {
+        self.check_all_owned("Vm::install_global", &[v])?;
+        let k = self.heap.intern(name.as_bytes());
+        self.provide(self.globals, Value::Str(k), v)
+    }
+
+    /// Reads global `name` (raw; a lazy global is made first, and nil if
+    /// that fails).
     pub fn get_global(&mut self, name: &str) -> Value {
         let k = self.heap.intern(name.as_bytes());
-        self.heap.tables[self.globals].get_str(k)
+        self.raw_get(self.globals, Value::Str(k))
     }
 
     /// The table of loaded modules (`registry._LOADED`, Lua's
@@ -431,9 +440,9 @@ impl Vm {
         self.check_table_ref("Vm::register_library", t)?;
         let loaded = self.loaded_table();
         let k = self.heap.intern(name.as_bytes());
-        self.raw_store(loaded, Value::Str(k), Value::Table(t))?;
+        self.provide(loaded, Value::Str(k), Value::Table(t))?;
         if name != "_G" {
-            self.set_global(name, Value::Table(t))?;
+            self.provide(self.globals, Value::Str(k), Value::Table(t))?;
         }
         Ok(())
     }
@@ -455,14 +464,25 @@ impl Vm {
         for f in funcs {
             let v = self.new_native(f);
             let k = self.heap.intern(f.name.as_bytes());
-            self.raw_store(t, Value::Str(k), v)?;
+            self.provide(t, Value::Str(k), v)?;
         }
         Ok(())
     }
 
     /// Raw `t[k]` (nil if `t` names no table of this VM: reads through a
-    /// bad handle find nothing, writes fail).
-    pub fn raw_get(&self, t: TableRef, k: Value) -> Value {
+    /// bad handle find nothing, writes fail). A lazy global is made first
+    /// (nil if that fails: [`Vm::open_lazily`]).
+    pub fn raw_get(&mut self, t: TableRef, k: Value) -> Value {
+        let v = self.heap.tables.get(t).map_or(Value::Nil, |tab| tab.get(k));
+        if v.is_nil() && self.is_lazy(t) && matches!(self.materialize(t, k), Ok(true)) {
+            return self.heap.tables[t].get(k);
+        }
+        v
+    }
+
+    /// Raw `t[k]` as the table stands, without `&mut`: a lazy global not
+    /// made yet reads nil ([`Vm::is_plain_table`] says when none can be).
+    pub fn raw_peek(&self, t: TableRef, k: Value) -> Value {
         self.heap.tables.get(t).map_or(Value::Nil, |tab| tab.get(k))
     }
 
@@ -474,11 +494,14 @@ impl Vm {
     pub fn raw_set(&mut self, t: TableRef, k: Value, v: Value) -> LuaResult<()> {
         self.check_table_ref("Vm::raw_set", t)?;
         self.check_all_owned("Vm::raw_set", &[k, v])?;
+        if self.is_lazy(t) && self.heap.tables[t].get(k).is_nil() {
+            self.lazy_write(t, k)?;
+        }
         self.raw_store(t, k, v)
     }
 
     /// `raw_set` of checked values.
-    fn raw_store(&mut self, t: TableRef, k: Value, v: Value) -> LuaResult<()> {
+    pub(crate) fn raw_store(&mut self, t: TableRef, k: Value, v: Value) -> LuaResult<()> {
         match self.heap.tables[t].set(k, v) {
             Ok(()) => {
                 let grown = self.heap.tables[t].take_growth();
@@ -519,6 +542,9 @@ impl Vm {
     /// "invalid key to 'next'" for a key not in the table.
     pub fn next(&mut self, t: TableRef, k: Value) -> LuaResult<Option<(Value, Value)>> {
         self.check_table_ref("Vm::next", t)?;
+        if self.is_lazy(t) {
+            self.materialize_all(t)?;
+        }
         match self.heap.tables[t].next_scanning(k) {
             Ok((r, skipped)) => {
                 // Stepping over removed keys is paid for: one unit every
@@ -560,7 +586,7 @@ impl Vm {
                 return Ok(Meta::Done(v));
             }
         }
-        match self.index_target(t, k) {
+        match self.index_target(t, k)? {
             IndexTarget::Value(v) => Ok(Meta::Done(v)),
             IndexTarget::Call(h, obj) => Ok(self.push_call(&[h, obj, k])),
             IndexTarget::NotIndexable(obj, _) => {
@@ -781,6 +807,8 @@ impl Vm {
         let (tag, index, generation) = match v {
             Value::Table(r) => (1u64, r.data(), h.tables.generation(r)),
             Value::LuaFn(r) => (2, r.data(), h.lfns.generation(r)),
+            // (A light native's slot index has its own top bit.)
+            Value::Native(r) if crate::light::is_light(r) => (3, r.data(), 0),
             Value::Native(r) => (3, r.data(), h.natives.generation(r)),
             Value::Thread(r) => (4, r.data(), h.threads.generation(r)),
             Value::UserData(r) => (5, r.data(), h.userdata.generation(r)),
@@ -884,9 +912,8 @@ impl Vm {
         match self.th.stack.get(args.base.wrapping_sub(1)) {
             Some(Value::Native(n)) => self
                 .heap
-                .natives
-                .get(*n)
-                .and_then(|n| n.upvals.get(i.wrapping_sub(1)))
+                .native_upvals(*n)
+                .get(i.wrapping_sub(1))
                 .copied()
                 .unwrap_or_default(),
             _ => Value::Nil,

@@ -289,10 +289,16 @@ impl Vm {
     /// keeps live.
     #[inline(always)]
     pub(crate) unsafe fn start_native(&mut self, n: NativeRef) -> Option<LuaResult<Step>> {
-        // SAFETY: the caller guarantees that `n` is live.
-        let nc = unsafe { crate::raw::live(&self.heap.natives, n) };
-        let (cost, f) = (i64::from(nc.func.cost), nc.func.func);
-        let closure = nc.closure.clone();
+        let (func, closure) = match crate::light::native(n) {
+            Some(func) => (func, None),
+            None => {
+                // SAFETY: the caller guarantees that `n` is live (and it
+                // is no light handle, which names no slot).
+                let nc = unsafe { crate::raw::live(&self.heap.natives, n) };
+                (nc.func, nc.closure.clone())
+            }
+        };
+        let (cost, f) = (i64::from(func.cost), func.func);
         // At or below the cost: the budget may be spent, or a hook holds
         // it back to see the call.
         if self.fuel <= cost {

@@ -502,7 +502,10 @@ impl Vm {
                 line_defined: -1,
                 last_line_defined: -1,
                 current_line: -1,
-                nups: self.heap.natives.get(n)?.upvals.len(),
+                nups: {
+                    self.heap.native_fn(n)?;
+                    self.heap.native_upvals(n).len()
+                },
                 nparams: 0,
                 is_vararg: true,
                 name: None,

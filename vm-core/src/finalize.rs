@@ -94,9 +94,8 @@ impl Vm {
         match self.th.frames[fi].kind {
             FrameKind::Native(n) => self
                 .heap
-                .natives
-                .get(n)
-                .is_some_and(|c| std::ptr::eq(c.func, &RUNNER)),
+                .native_fn(n)
+                .is_some_and(|f| std::ptr::eq(f, &RUNNER)),
             FrameKind::Lua(_) => false,
         }
     }

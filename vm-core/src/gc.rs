@@ -132,7 +132,8 @@ impl Marker {
                 }
             }
             Value::Native(n) => {
-                if self.natives.set(n) {
+                // (Light natives are values: nothing to mark.)
+                if !crate::light::is_light(n) && self.natives.set(n) {
                     self.gray.push(v);
                 }
             }
@@ -163,7 +164,7 @@ impl Marker {
         match v {
             Value::Table(t) => self.tables.get(t),
             Value::LuaFn(f) => self.lfns.get(f),
-            Value::Native(n) => self.natives.get(n),
+            Value::Native(n) => crate::light::is_light(n) || self.natives.get(n),
             Value::Thread(t) => self.threads.get(t),
             Value::UserData(u) => self.userdata.get(u),
             _ => true,
@@ -284,6 +285,9 @@ impl Vm {
         m.mark(Value::Thread(self.main));
         for mt in self.type_mt.iter().flatten() {
             m.mark(Value::Table(*mt));
+        }
+        for t in self.lazy_roots() {
+            m.mark(Value::Table(t));
         }
         for v in self.roots.values() {
             m.mark(*v);

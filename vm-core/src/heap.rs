@@ -335,7 +335,7 @@ impl Heap {
             Value::Str(r) => self.strings.contains_key(r) || crate::names::index(r).is_some(),
             Value::Table(r) => self.tables.contains_key(r),
             Value::LuaFn(r) => self.lfns.contains_key(r),
-            Value::Native(r) => self.natives.contains_key(r),
+            Value::Native(r) => self.natives.contains_key(r) || crate::light::native(r).is_some(),
             Value::Thread(r) => self.threads.contains_key(r),
             Value::UserData(r) => self.userdata.contains_key(r),
         }
@@ -377,6 +377,35 @@ impl Heap {
         );
         self.debt += lua_closure_cost(closure.upvals.len());
         self.lfns.insert(closure)
+    }
+
+    /// A native function with no upvalues as a value: light (no object,
+    /// `light.rs`), or an object if the process has too many light ones.
+    pub(crate) fn new_light(&mut self, f: &'static NativeFunction) -> NativeRef {
+        match crate::light::handle(f) {
+            Some(r) => r,
+            None => self.new_native(NativeClosure {
+                func: f,
+                upvals: Vec::new(),
+                closure: None,
+            }),
+        }
+    }
+
+    /// The function of native `n` (light or not), or `None` for a handle
+    /// that names none.
+    #[inline]
+    pub(crate) fn native_fn(&self, n: NativeRef) -> Option<&'static NativeFunction> {
+        if crate::light::is_light(n) {
+            return crate::light::native(n);
+        }
+        self.natives.get(n).map(|c| c.func)
+    }
+
+    /// The upvalues of native `n` (none for a light one or a bad handle).
+    #[inline]
+    pub(crate) fn native_upvals(&self, n: NativeRef) -> &[Value] {
+        self.natives.get(n).map_or(&[], |c| &c.upvals)
     }
 
     /// Allocates a native closure.

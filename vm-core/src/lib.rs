@@ -290,6 +290,8 @@ mod gc;
 mod handle;
 mod heap;
 mod hook;
+mod lazy;
+mod light;
 mod limit;
 mod listing;
 mod load;
@@ -326,8 +328,8 @@ pub use native::{
 };
 pub use resume::{Cancelled, Outcome};
 pub use state::{
-    Hook, HookEvent, HookFn, HookMask, HookStep, ThreadStatus, Tm, Vm, WarnHandler, MAX_CCALLS,
-    MAX_STACK,
+    Hook, HookEvent, HookFn, HookMask, HookStep, Lazy, ThreadStatus, Tm, Vm, WarnHandler,
+    MAX_CCALLS, MAX_STACK,
 };
 pub use transfer::Packet;
 pub use value::{LuaFnRef, NativeRef, StrRef, TableRef, ThreadRef, UserDataRef, Value};

@@ -28,7 +28,15 @@ impl Vm {
         if !self.owns(v) {
             return None;
         }
-        self.mt_of(v)
+        // (The lazy globals' sentinel is no metatable to the program.)
+        self.mt_of(v).filter(|&mt| !self.is_sentinel(mt))
+    }
+
+    /// Whether `v` is a table whose raw contents are all there is to it:
+    /// no metatable, and no lazy global still owed ([`Vm::open_lazily`]).
+    /// Natives read such a table directly (`gsub`'s replacement table).
+    pub fn is_plain_table(&self, v: Value) -> bool {
+        matches!(v, Value::Table(t) if self.heap.tables.get(t).is_some_and(|tab| tab.metatable.is_none()))
     }
 
     /// `metatable` of a value of this VM.
@@ -47,6 +55,11 @@ impl Vm {
     /// # Errors
     /// "bad handle" if `v` or `mt` is not of this VM.
     pub fn set_metatable(&mut self, v: Value, mt: Option<TableRef>) -> LuaResult<()> {
+        if let Value::Table(t) = v {
+            if self.is_lazy(t) {
+                self.materialize_all(t)?;
+            }
+        }
         // The checks are the lookups the store makes anyway (`setmetatable`
         // of every new object is hot in object-oriented code).
         self.try_set_mt(v, mt)
@@ -102,10 +115,35 @@ impl Vm {
             return Value::Nil;
         }
         let v = t.get_str(event.key());
-        if v.is_nil() && bit < 8 {
-            t.flags |= 1 << bit;
+        if v.is_nil() {
+            // (A metatable with a metatable: the lazy one of strings?)
+            if t.metatable.is_some() {
+                return self.tm_of_lazy(mt, event);
+            }
+            if bit < 8 {
+                t.flags |= 1 << bit;
+            }
         }
         v
+    }
+
+    /// `tm_of` missing in a metatable that has a metatable: if that is
+    /// the lazy state's sentinel, the library it is owed makes it and the
+    /// lookup is made again. A failure to make it (out of memory) reads
+    /// as an absent metamethod, not cached.
+    #[cold]
+    #[inline(never)]
+    fn tm_of_lazy(&mut self, mt: TableRef, event: Tm) -> Value {
+        let lazy = self.heap.tables[mt]
+            .metatable
+            .is_some_and(|m| self.is_sentinel(m));
+        if lazy && matches!(self.materialize(mt, Value::Str(event.key())), Ok(true)) {
+            return self.tm_of(mt, event);
+        }
+        if !lazy && (event as u8) < 8 {
+            self.heap.tables[mt].flags |= 1 << event as u8;
+        }
+        self.heap.tables[mt].get_str(event.key())
     }
 
     /// The metamethod for `event` of value `v`, or nil (also for a handle

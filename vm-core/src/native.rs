@@ -421,6 +421,7 @@ impl Vm {
     /// ([`Vm::create_function`]), which has no identity.
     pub fn native_function(&self, f: Value) -> Option<&'static NativeFunction> {
         match f {
+            Value::Native(r) if crate::light::is_light(r) => crate::light::native(r),
             Value::Native(r) => self
                 .heap
                 .natives

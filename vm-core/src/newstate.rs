@@ -96,6 +96,7 @@ impl Vm {
             request_thread: None,
             request_job: None,
             natives: NativeRegistry::new(&CORE_NATIVES),
+            lazy: None,
             unmovable: [],
         };
         vm.th.status = ThreadStatus::Running;

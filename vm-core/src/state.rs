@@ -24,6 +24,7 @@
 
 mod handle;
 mod hook;
+mod lazy;
 mod meta;
 
 use std::collections::{HashSet, VecDeque};
@@ -39,6 +40,8 @@ use crate::value::{LuaFnRef, NativeRef, TableRef, ThreadRef, UpvalRef, Value};
 pub(crate) use self::handle::{Cell, Handles};
 pub(crate) use self::hook::{Active, Done, HookState, Redo, Stage};
 pub use self::hook::{Hook, HookEvent, HookFn, HookMask, HookStep};
+pub use self::lazy::Lazy;
+pub(crate) use self::lazy::{LazyState, Owed, MAX_LAZY};
 pub use self::meta::Tm;
 
 /// Maximum number of stack slots of one thread (`LUAI_MAXSTACK`).
@@ -598,6 +601,8 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     pub(crate) request_job: Option<Job>,
     /// Natives and continuations by identity (`Vm::register_natives`).
     pub(crate) natives: NativeRegistry,
+    /// The lazy globals not made yet (`lazy.rs`).
+    pub(crate) lazy: Option<Box<LazyState>>,
     /// The unsized tail (see the type's documentation); always empty.
     #[allow(dead_code)]
     pub(crate) unmovable: Unmovable,

@@ -121,6 +121,9 @@ impl Vm {
             .iter()
             .zip(&packet.natives)
             .map(|(&func, n)| {
+                if n.upvals.is_empty() {
+                    return self.heap.new_light(func);
+                }
                 self.heap.new_native(NativeClosure {
                     func,
                     upvals: vec![Value::Nil; n.upvals.len()],
@@ -153,8 +156,10 @@ impl Vm {
             self.heap.upvals[*c] = Upval::Closed(value(v));
         }
         for (n, node) in native_refs.iter().zip(&packet.natives) {
-            let upvals = node.upvals.iter().map(|&s| value(s)).collect();
-            self.heap.natives[*n].upvals = upvals;
+            if !node.upvals.is_empty() {
+                let upvals = node.upvals.iter().map(|&s| value(s)).collect();
+                self.heap.natives[*n].upvals = upvals;
+            }
         }
         Ok(packet.roots.iter().map(|&s| value(s)).collect())
     }
@@ -423,7 +428,7 @@ impl Packer {
                     self.packet.lfns[n as usize] = FnNode { proto, cells };
                 }
                 Pending::Native(f, n) => {
-                    let upvals = vm.heap.natives[f].upvals.clone();
+                    let upvals = vm.heap.native_upvals(f).to_vec();
                     let slots = upvals
                         .into_iter()
                         .map(|v| self.slot(vm, v))

@@ -174,6 +174,10 @@ fn a_native_value_tells_its_native() {
     let lua = vm.load(b"return 1", "=lua").unwrap();
     assert!(vm.native_function(lua).is_none());
     assert!(vm.native_function(Value::Int(1)).is_none());
-    // Nor has a native of another VM.
-    assert!(Vm::new().native_function(f).is_none());
+    // Nor has a native closure of another VM; a native without upvalues
+    // is a value, not an object (as PUC's light C functions): the same
+    // in every VM.
+    assert!(Vm::new().native_function(g).is_none());
+    assert!(std::ptr::eq(Vm::new().native_function(f).unwrap(), &F));
+    assert!(Vm::new().owns(f));
 }

@@ -111,10 +111,8 @@ fn rooted_values_survive_collection() {
         vm.check_invariants().unwrap();
     }
     assert!(matches!(vm.rooted(root), Value::Table(r) if r == tr));
-    assert_eq!(
-        vm.str_bytes(vm.raw_get(tr, Value::Int(1))),
-        Some(&b"kept alive by a root"[..])
-    );
+    let kept = vm.raw_get(tr, Value::Int(1));
+    assert_eq!(vm.str_bytes(kept), Some(&b"kept alive by a root"[..]));
     let before = vm.object_count();
     vm.unroot(root);
     vm.full_gc();

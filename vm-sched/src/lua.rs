@@ -81,7 +81,7 @@ impl LuaTask {
     pub fn from_source(name: &str, source: &[u8]) -> Result<LuaTask, TaskError> {
         let mut vm = Vm::new();
         let fail = |vm: &mut Vm, e: LuaError| TaskError::new(vm.error_to_string(&e));
-        if let Err(e) = vm_stdlib::open_all(&mut vm) {
+        if let Err(e) = vm_stdlib::open_all_lazily(&mut vm) {
             return Err(fail(&mut vm, e));
         }
         let f = match vm.load(source, &format!("={name}")) {

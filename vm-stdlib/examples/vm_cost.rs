@@ -21,7 +21,7 @@ fn main() {
     let n = 2_000u64;
     let base: Open = vm_stdlib::base::open_base;
     // Each setup: its name and the libraries it opens, in order.
-    let setups: [(&str, &[Open]); 13] = [
+    let setups: [(&str, &[Open]); 15] = [
         ("bare VM", &[]),
         ("base", &[base]),
         ("base + string", &[base, vm_stdlib::string::open_string]),
@@ -38,6 +38,11 @@ fn main() {
         ("base + package", &[base, vm_stdlib::package::open_package]),
         ("sandbox profile", &[vm_stdlib::open_sandboxed]),
         ("every library", &[vm_stdlib::open_all]),
+        (
+            "sandbox profile, lazily",
+            &[vm_stdlib::open_sandboxed_lazily],
+        ),
+        ("every library, lazily", &[vm_stdlib::open_all_lazily]),
     ];
     // Each setup is measured in a process of its own (`vm_cost N`):
     // memory one frees stays mapped, and the next would reuse it.

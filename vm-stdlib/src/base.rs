@@ -16,7 +16,7 @@
 
 use std::io::Write;
 
-use vm_core::{Args, LuaError, LuaResult, Meta, Status, Step, Value, Vm};
+use vm_core::{Args, Lazy, LuaError, LuaResult, Meta, Status, Step, Value, Vm};
 
 use crate::chunkfile::{self, Loaded};
 use crate::resumable::{int_at, pause, set_int, PhaseLog};
@@ -68,18 +68,105 @@ natives! {
 /// Installs the base library into the globals.
 pub fn open_base(vm: &mut Vm) -> LuaResult<()> {
     vm.register_natives(&NATIVES)?;
-    install(vm)
+    install(vm, &LAZY)
 }
 
 /// Installs the base library of the sandbox profile: no `dofile` or
 /// `loadfile` (no file access), and a `load` of text chunks only.
 pub fn open_base_sandboxed(vm: &mut Vm) -> LuaResult<()> {
     vm.register_natives(&SANDBOX_NATIVES)?;
-    install(vm)?;
-    vm.set_global("dofile", Value::Nil)?;
-    vm.set_global("loadfile", Value::Nil)?;
-    let load = vm.new_native(&LOAD_TEXT);
-    vm.set_global("load", load)?;
+    install(vm, &SANDBOX_LAZY)
+}
+
+/// Installs the base library with its functions made on first use
+/// ([`Vm::open_lazily`]); `sandboxed` for the sandbox profile's.
+pub fn open_base_lazily(vm: &mut Vm, sandboxed: bool) -> LuaResult<()> {
+    let (natives, functions): (_, &'static [Lazy]) = if sandboxed {
+        (&SANDBOX_NATIVES, &SANDBOX_LAZY)
+    } else {
+        (&NATIVES, &LAZY)
+    };
+    vm.register_natives(natives)?;
+    install_values(vm)?;
+    vm.open_lazily(functions)
+}
+
+/// The globals of the base library that are functions, as `open_base`
+/// installs them and `open_base_lazily` makes them on first use.
+macro_rules! functions {
+    ($($extra:expr),*) => {
+        [
+            Lazy::Function(&PRINT),
+            Lazy::Function(&ASSERT),
+            Lazy::Function(&ERROR),
+            Lazy::Function(&PCALL),
+            Lazy::Function(&XPCALL),
+            Lazy::Function(&TYPE),
+            Lazy::Function(&TOSTRING),
+            Lazy::Function(&TONUMBER),
+            Lazy::Function(&SELECT),
+            Lazy::Function(&NEXT),
+            Lazy::Function(&RAWGET),
+            Lazy::Function(&RAWSET),
+            Lazy::Function(&RAWEQUAL),
+            Lazy::Function(&RAWLEN),
+            Lazy::Function(&SETMETATABLE),
+            Lazy::Function(&GETMETATABLE),
+            Lazy::Function(&COLLECTGARBAGE),
+            Lazy::Function(&WARN),
+            // `pairs` and `ipairs` return the same iterator functions
+            // every time: their upvalues.
+            Lazy::Global {
+                name: "pairs",
+                make: |vm| {
+                    let next = vm.new_native(&NEXT);
+                    vm.new_native_closure(&PAIRS, vec![next])
+                },
+            },
+            Lazy::Global {
+                name: "ipairs",
+                make: |vm| {
+                    let aux = vm.new_native(&IPAIRS_AUX);
+                    vm.new_native_closure(&IPAIRS, vec![aux])
+                },
+            },
+            $($extra),*
+        ]
+    };
+}
+
+/// The base library's functions.
+pub static LAZY: [Lazy; 23] = functions!(
+    Lazy::Function(&LOAD),
+    Lazy::Function(&LOADFILE),
+    Lazy::Function(&DOFILE)
+);
+
+/// The sandbox profile's base functions: a `load` of text chunks only, no
+/// `dofile` or `loadfile`.
+pub static SANDBOX_LAZY: [Lazy; 21] = functions!(Lazy::Function(&LOAD_TEXT));
+
+/// Installs `functions` at once, and the rest of the library.
+fn install(vm: &mut Vm, functions: &[Lazy]) -> LuaResult<()> {
+    for &f in functions {
+        let (name, v) = match f {
+            Lazy::Function(f) => (f.name, vm.new_native(f)),
+            Lazy::Global { name, make } => (name, make(vm)?),
+            Lazy::Library { .. } => unreachable!("the base library lists functions"),
+        };
+        vm.install_global(name, v)?;
+    }
+    install_values(vm)
+}
+
+/// The base library's globals that are not functions, and its warnings.
+fn install_values(vm: &mut Vm) -> LuaResult<()> {
+    let g = vm.globals_ref();
+    vm.install_global("_G", Value::Table(g))?;
+    vm.register_library("_G", g)?;
+    let v = vm.new_str(b"Lua 5.4");
+    vm.install_global("_VERSION", v)?;
+    vm.set_warn_handler(Some(stderr_warnings()));
     Ok(())
 }
 
@@ -123,51 +210,6 @@ pub static SANDBOX_NATIVES: vm_core::NativeList = vm_core::NativeList {
         &LOAD_STRING_K,
     ],
 };
-
-/// The globals of the base library (`dofile`, `loadfile` and `load` of
-/// any chunk included).
-fn install(vm: &mut Vm) -> LuaResult<()> {
-    let g = vm.globals_ref();
-    vm.register(
-        g,
-        &[
-            &PRINT,
-            &ASSERT,
-            &ERROR,
-            &PCALL,
-            &XPCALL,
-            &TYPE,
-            &TOSTRING,
-            &TONUMBER,
-            &SELECT,
-            &NEXT,
-            &RAWGET,
-            &RAWSET,
-            &RAWEQUAL,
-            &RAWLEN,
-            &SETMETATABLE,
-            &GETMETATABLE,
-            &COLLECTGARBAGE,
-            &LOAD,
-            &LOADFILE,
-            &DOFILE,
-            &WARN,
-        ],
-    )?;
-    // `pairs` and `ipairs` return the same iterator functions every time.
-    let next = vm.get_global("next");
-    let pairs = vm.new_native_closure(&PAIRS, vec![next])?;
-    vm.set_global("pairs", pairs)?;
-    let aux = vm.new_native(&IPAIRS_AUX);
-    let ipairs = vm.new_native_closure(&IPAIRS, vec![aux])?;
-    vm.set_global("ipairs", ipairs)?;
-    vm.set_global("_G", Value::Table(g))?;
-    vm.register_library("_G", g)?;
-    let v = vm.new_str(b"Lua 5.4");
-    vm.set_global("_VERSION", v)?;
-    vm.set_warn_handler(Some(stderr_warnings()));
-    Ok(())
-}
 
 /// The warning handler `luaL_newstate` installs: off until a `@on`
 /// control message, then `Lua warning: ...` lines on standard error; other

@@ -69,7 +69,6 @@ pub fn open_debug(vm: &mut Vm) -> LuaResult<()> {
             &DEBUG,
         ],
     )?;
-    vm.set_global("debug", Value::Table(t))?;
     vm.register_library("debug", t)?;
     Ok(())
 }

@@ -139,7 +139,6 @@ pub fn open_io(vm: &mut Vm) -> LuaResult<()> {
             _ => {}
         }
     }
-    vm.set_global("io", Value::Table(io))?;
     vm.register_library("io", io)?;
     Ok(())
 }

@@ -62,7 +62,7 @@ pub mod string;
 pub mod table;
 pub mod utf8;
 
-use vm_core::{LuaResult, Vm};
+use vm_core::{Lazy, LuaResult, Vm};
 
 /// A library: its name and the function that installs it.
 pub type Library = (&'static str, fn(&mut Vm) -> LuaResult<()>);
@@ -87,6 +87,108 @@ pub fn open_all(vm: &mut Vm) -> LuaResult<()> {
         open(vm)?;
     }
     Ok(())
+}
+
+/// A library made on first use (`Vm::open_lazily`).
+const fn lazy(name: &'static str, open: fn(&mut Vm) -> LuaResult<()>) -> Lazy {
+    Lazy::Library {
+        name,
+        globals: &[],
+        string_metatable: false,
+        open,
+    }
+}
+
+/// Every library but the base library, made on first use: what
+/// [`open_all_lazily`] installs.
+pub static LAZY_LIBRARIES: [Lazy; 9] = [
+    Lazy::Library {
+        name: "package",
+        globals: &["require"],
+        string_metatable: false,
+        open: package::open_package,
+    },
+    lazy("coroutine", coroutine::open_coroutine),
+    lazy("table", table::open_table),
+    Lazy::Library {
+        name: "string",
+        globals: &[],
+        string_metatable: true,
+        open: string::open_string,
+    },
+    lazy("math", math::open_math),
+    lazy("utf8", utf8::open_utf8),
+    lazy("io", io::open_io),
+    lazy("os", os::open_os),
+    lazy("debug", debug::open_debug),
+];
+
+/// The sandbox profile's libraries but the base library, made on first
+/// use: what [`open_sandboxed_lazily`] installs.
+pub static SANDBOX_LAZY_LIBRARIES: [Lazy; 6] = [
+    lazy("coroutine", coroutine::open_coroutine),
+    lazy("table", table::open_table),
+    Lazy::Library {
+        name: "string",
+        globals: &[],
+        string_metatable: true,
+        open: string::open_string,
+    },
+    lazy("math", math::open_math),
+    lazy("utf8", utf8::open_utf8),
+    lazy("os", os::open_os_sandboxed),
+];
+
+/// Every standard library, as [`open_all`] opens them, but each global
+/// made the first time a program touches it: a VM pays only for what it
+/// uses (an idle agent's VM, a few hundred bytes of library instead of
+/// tens of kilobytes). A program cannot tell the difference: reading a
+/// global in any way (`_G.x`, `rawget`, `next`, `require`, a method of a
+/// string) makes it first, and one that the program sets or removes
+/// before that stays as the program left it. The natives of every
+/// library are registered at once, so that values naming them can be
+/// received or restored before the library is opened.
+///
+/// ```
+/// let mut vm = vm_core::Vm::new();
+/// vm_stdlib::open_all_lazily(&mut vm).unwrap();
+/// let r = vm.exec(b"string = nil; return require('string').upper('x'), ('y'):upper()", "=doc").unwrap();
+/// assert_eq!(vm.to_display(r[0]), "X");
+/// assert_eq!(vm.to_display(r[1]), "Y");
+/// ```
+pub fn open_all_lazily(vm: &mut Vm) -> LuaResult<()> {
+    for list in [
+        &package::NATIVES,
+        &coroutine::NATIVES,
+        &table::NATIVES,
+        &string::NATIVES,
+        &math::NATIVES,
+        &utf8::NATIVES,
+        &io::NATIVES,
+        &os::NATIVES,
+        &debug::NATIVES,
+    ] {
+        vm.register_natives(list)?;
+    }
+    base::open_base_lazily(vm, false)?;
+    vm.open_lazily(&LAZY_LIBRARIES)
+}
+
+/// The sandbox profile ([`open_sandboxed`]), made on first use as
+/// [`open_all_lazily`] makes every library.
+pub fn open_sandboxed_lazily(vm: &mut Vm) -> LuaResult<()> {
+    for list in [
+        &coroutine::NATIVES,
+        &table::NATIVES,
+        &string::NATIVES,
+        &math::NATIVES,
+        &utf8::NATIVES,
+        &os::SANDBOX_NATIVES,
+    ] {
+        vm.register_natives(list)?;
+    }
+    base::open_base_lazily(vm, true)?;
+    vm.open_lazily(&SANDBOX_LAZY_LIBRARIES)
 }
 
 /// The libraries of the sandbox profile, in the order `open_sandboxed`

@@ -87,7 +87,6 @@ pub fn open_math(vm: &mut Vm) -> LuaResult<()> {
         let c = vm.new_native_closure(f, vec![Value::Table(state)])?;
         vm.raw_set_str(t, f.name, c)?;
     }
-    vm.set_global("math", Value::Table(t))?;
     vm.register_library("math", t)?;
     Ok(())
 }
@@ -443,7 +442,7 @@ impl Xoshiro {
     }
 
     /// The state kept in `t[1..=4]`.
-    fn load(vm: &Vm, t: TableRef) -> Self {
+    fn load(vm: &mut Vm, t: TableRef) -> Self {
         let mut s = [0u64; 4];
         for (i, w) in (1..).zip(s.iter_mut()) {
             if let Value::Int(x) = vm.raw_get(t, Value::Int(i)) {

@@ -89,7 +89,6 @@ pub static SANDBOX_NATIVES: vm_core::NativeList = vm_core::NativeList {
 fn install(vm: &mut Vm, funcs: &[&'static vm_core::NativeFunction]) -> LuaResult<()> {
     let t = vm.new_table();
     vm.register(t, funcs)?;
-    vm.set_global("os", Value::Table(t))?;
     vm.register_library("os", t)
 }
 

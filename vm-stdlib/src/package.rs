@@ -81,7 +81,7 @@ pub fn open_package(vm: &mut Vm) -> LuaResult<()> {
     vm.raw_set_str(t, "searchers", Value::Table(searchers))?;
     vm.register_library("package", t)?;
     let require = vm.new_native_closure(&REQUIRE, vec![Value::Table(t)])?;
-    vm.set_global("require", require)?;
+    vm.install_global("require", require)?;
     Ok(())
 }
 

@@ -57,7 +57,6 @@ pub fn open_utf8(vm: &mut Vm) -> LuaResult<()> {
     vm.raw_set_str(t, "codes", codes)?;
     let pattern = vm.new_str(CHARPATTERN);
     vm.raw_set_str(t, "charpattern", pattern)?;
-    vm.set_global("utf8", Value::Table(t))?;
     vm.register_library("utf8", t)?;
     Ok(())
 }

@@ -82,7 +82,7 @@ impl Lib {
             panic!("expected a table, got {t:?}")
         };
         (1..=self.vm.raw_len(t))
-            .map(|i| match self.vm.raw_get(t, Value::Int(i)) {
+            .map(|i| match self.vm.raw_peek(t, Value::Int(i)) {
                 Value::Int(n) => n,
                 v => panic!("expected an integer, got {v:?}"),
             })

@@ -11,8 +11,8 @@ mod tests {
     /// helpers those use. Each imports only modules of this list, as
     /// `lstate.h` declares its own fields.
     const DECLARATION_MODULES: &[&str] = &[
-        "alloc", "arena", "error", "func", "heap", "names", "native", "number", "opcodes", "state",
-        "table", "value",
+        "alloc", "arena", "error", "func", "heap", "light", "names", "native", "number", "opcodes",
+        "state", "table", "value",
     ];
 
     /// vm-core's behaviour modules: the code that works on the state (and
@@ -30,6 +30,7 @@ mod tests {
         "gc",
         "handle",
         "hook",
+        "lazy",
         "limit",
         "listing",
         "load",

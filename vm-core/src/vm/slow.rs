@@ -264,7 +264,7 @@ impl Vm {
         key: Value,
         src: Src,
     ) -> LuaResult<Option<Value>> {
-        match self.index_target(t, key) {
+        match self.index_target(t, key)? {
             IndexTarget::Value(v) => Ok(Some(v)),
             IndexTarget::Call(h, obj) => {
                 self.call_meta(fi, h, &[obj, key])?;
@@ -280,39 +280,48 @@ impl Vm {
     /// Follows `t[key]` through `__index` tables (`luaV_finishget`'s loop),
     /// for the interpreter and for `Vm::index`, which differ only in how
     /// they call an `__index` function and word their errors.
-    pub(crate) fn index_target(&mut self, t: Value, key: Value) -> IndexTarget {
+    ///
+    /// # Errors
+    /// A lazy global's making failed (`lazy.rs`).
+    pub(crate) fn index_target(&mut self, t: Value, key: Value) -> LuaResult<IndexTarget> {
         let mut t = t;
         for depth in 0..MAX_TAG_LOOP {
             let h = match t {
                 Value::Table(tr) => {
                     let v = self.heap.tables[tr].get(key);
                     if !v.is_nil() {
-                        return IndexTarget::Value(v);
+                        return Ok(IndexTarget::Value(v));
                     }
                     let Some(mt) = self.heap.tables[tr].metatable else {
-                        return IndexTarget::Value(Value::Nil);
+                        return Ok(IndexTarget::Value(Value::Nil));
                     };
+                    if self.is_sentinel(mt) {
+                        if self.materialize(tr, key)? {
+                            return Ok(IndexTarget::Value(self.heap.tables[tr].get(key)));
+                        }
+                        return Ok(IndexTarget::Value(Value::Nil));
+                    }
                     let h = self.tm_of(mt, Tm::Index);
                     if h.is_nil() {
-                        return IndexTarget::Value(Value::Nil);
+                        return Ok(IndexTarget::Value(Value::Nil));
                     }
                     h
                 }
                 _ => {
                     let h = self.tm_of_value(t, Tm::Index);
                     if h.is_nil() {
-                        return IndexTarget::NotIndexable(t, depth);
+                        return Ok(IndexTarget::NotIndexable(t, depth));
                     }
                     h
                 }
             };
             if is_callable(h) {
-                return IndexTarget::Call(h, t);
+                return Ok(IndexTarget::Call(h, t));
             }
             self.spend_hop(depth);
             t = h;
         }
-        IndexTarget::TooLong
+        Ok(IndexTarget::TooLong)
     }
 
     /// Pays for following a chain of `__index`/`__newindex` tables: a
@@ -372,6 +381,12 @@ impl Vm {
                     let tab = &self.heap.tables[tr];
                     let mt = tab.metatable;
                     let h = match mt {
+                        Some(mt) if self.is_sentinel(mt) => {
+                            if tab.get(key).is_nil() {
+                                self.lazy_write(tr, key)?;
+                            }
+                            Value::Nil
+                        }
                         Some(mt) if tab.get(key).is_nil() => self.tm_of(mt, Tm::NewIndex),
                         _ => Value::Nil,
                     };

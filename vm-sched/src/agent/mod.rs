@@ -184,9 +184,9 @@ impl World {
     fn new_vm(&self) -> Result<Box<Vm>, TaskError> {
         let mut vm = Vm::new();
         let opened = if self.config.sandboxed {
-            vm_stdlib::open_sandboxed(&mut vm)
+            vm_stdlib::open_sandboxed_lazily(&mut vm)
         } else {
-            vm_stdlib::open_all(&mut vm)
+            vm_stdlib::open_all_lazily(&mut vm)
         };
         if let Err(e) = opened.and_then(|()| open_agent(&mut vm)) {
             return Err(TaskError::new(vm.error_to_string(&e)));

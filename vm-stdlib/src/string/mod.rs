@@ -91,19 +91,21 @@ pub fn open_string(vm: &mut Vm) -> LuaResult<()> {
             &UPPER, &FORMAT, &PACK, &UNPACK, &PACKSIZE,
         ],
     )?;
-    vm.set_global("string", Value::Table(t))?;
     vm.register_library("string", t)?;
     set_string_metatable(vm, t)
 }
 
 /// The metatable of strings: `__index` is the string table, and the
-/// arithmetic events convert numeric strings (`stringmetamethods`).
+/// arithmetic events convert numeric strings (`stringmetamethods`). The
+/// VM gives the table to fill: the one it made lazily, if so, which the
+/// program may have replaced already (`Vm::library_metatable`).
 fn set_string_metatable(vm: &mut Vm, string: TableRef) -> LuaResult<()> {
-    let mt = vm.new_table();
-    vm.register(mt, &[&ADD, &SUB_MM, &MUL, &MOD, &POW, &DIV, &IDIV, &UNM])?;
-    vm.raw_set_str(mt, "__index", Value::Table(string))?;
     let any_string = vm.new_str(b"");
-    vm.set_metatable(any_string, Some(mt))
+    let Some(mt) = vm.library_metatable(any_string)? else {
+        return Ok(());
+    };
+    vm.register(mt, &[&ADD, &SUB_MM, &MUL, &MOD, &POW, &DIV, &IDIV, &UNM])?;
+    vm.raw_set_str(mt, "__index", Value::Table(string))
 }
 
 // ----- helpers -----
@@ -909,7 +911,7 @@ fn gsub_scan(
         _ => None,
     };
     let plain = match g.repl {
-        Replacement::Table(t @ Value::Table(tr)) if vm.metatable(t).is_none() => Some(tr),
+        Replacement::Table(t @ Value::Table(tr)) if vm.is_plain_table(t) => Some(tr),
         _ => None,
     };
     let mut ms = MatchState::new(src, pat);
@@ -1012,7 +1014,7 @@ fn plain_lookup(
         },
         CaptureValue::Position(p) => Value::Int(p),
     };
-    Some(vm.raw_get(t, key))
+    Some(vm.raw_peek(t, key))
 }
 
 /// Appends the replacement `v` of the match `st.pos..end` (a callback's

@@ -1,0 +1,345 @@
+//! Lazy globals: the standard library made piece by piece, the first time
+//! a program touches each piece, so that a VM (an agent) pays only for
+//! what it uses. A program cannot tell: every way of reaching a global
+//! (an access, `rawget`, `next`, `require`, the metatable of strings)
+//! makes it first, and a global the program sets or removes before it
+//! was made stays as the program left it.
+//!
+//! How: a table owed keys (the globals, `package.loaded`, the metatable
+//! of strings) gets a hidden, empty metatable (the sentinel, `LazyState`),
+//! so every fast path that misses a key or adds one takes its slow path,
+//! which asks this module first (`Vm::materialize`, `Vm::lazy_write`). A
+//! library opened lazily stores only what the program has not changed
+//! (`Vm::provide`). Only static names (`names.rs`) can be owed, so a
+//! lookup compares handles, never bytes, until a name matches.
+
+use crate::error::LuaResult;
+use crate::names;
+use crate::state::{Lazy, LazyState, Owed, Vm, MAX_LAZY};
+use crate::table::Table;
+use crate::value::{TableRef, Value};
+
+impl Vm {
+    /// Makes each of `entries` a global of this VM that is made the first
+    /// time a program touches it, as if it had been installed now. An
+    /// entry whose names are not all shared names
+    /// ([`Vm::is_shared_string`]), that is a global already, or past the
+    /// 64th of the VM's lazy entries is installed at once.
+    ///
+    /// ```
+    /// use vm_core::{Lazy, Vm};
+    /// static LAZY: [Lazy; 1] = [Lazy::Global {
+    ///     name: "_VERSION",
+    ///     make: |vm| Ok(vm.new_str(b"made on first use")),
+    /// }];
+    /// let mut vm = Vm::new();
+    /// vm.open_lazily(&LAZY).unwrap();
+    /// let r = vm.exec(b"return _VERSION", "=lazy").unwrap();
+    /// assert_eq!(vm.to_display(r[0]), "made on first use");
+    /// ```
+    ///
+    /// # Errors
+    /// "not enough memory", or an error of an entry installed at once.
+    pub fn open_lazily(&mut self, entries: &'static [Lazy]) -> LuaResult<()> {
+        let globals = self.globals;
+        if self.heap.tables[globals].metatable.is_some() && !self.is_lazy(globals) {
+            // The program's own metatable on the globals: nothing lazy.
+            for &e in entries {
+                self.make_now(e)?;
+            }
+            return Ok(());
+        }
+        let loaded = self.loaded_table();
+        let first = self.lazy_state().len();
+        self.lazy_state().lists.push(entries);
+        for (i, &e) in entries.iter().enumerate() {
+            let bit = first + i;
+            let statics = keys(e, true).all(|k| names::find(k.as_bytes()).is_some());
+            let present = names::find(e.name().as_bytes())
+                .is_some_and(|k| !self.heap.tables[globals].get_str(k).is_nil());
+            if bit >= MAX_LAZY || !statics || present {
+                self.make_now(e)?;
+                continue;
+            }
+            let lazy = self.lazy_state();
+            for k in keys(e, true).filter_map(|k| names::find(k.as_bytes())) {
+                let k = names::index(k).expect("static") as u32;
+                lazy.changed
+                    .retain(|&c| c != (globals, k) && c != (loaded, k));
+            }
+            self.owe(globals, bit, false);
+            if let Lazy::Library {
+                string_metatable, ..
+            } = e
+            {
+                self.owe(loaded, bit, false);
+                let strings = crate::meta::type_index(Value::Str(names::handle(0)));
+                if string_metatable && self.type_mt[strings].is_none() {
+                    let mt = self.heap.new_table(Table::new());
+                    self.type_mt[strings] = Some(mt);
+                    self.lazy_state().string_mt = Some((mt, false));
+                    self.owe(mt, bit, true);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The lazy state, made on first use with its sentinel.
+    fn lazy_state(&mut self) -> &mut LazyState {
+        if self.lazy.is_none() {
+            let sentinel = self.heap.new_table(Table::new());
+            self.lazy = Some(Box::new(LazyState {
+                sentinel,
+                lists: smallvec::SmallVec::new(),
+                owed: smallvec::SmallVec::new(),
+                changed: Vec::new(),
+                string_mt: None,
+            }));
+        }
+        self.lazy.as_mut().expect("made above")
+    }
+
+    /// Table `t` is owed entry `bit` (all its keys, with `every_key`).
+    fn owe(&mut self, t: TableRef, bit: usize, every_key: bool) {
+        let lazy = self.lazy_state();
+        let sentinel = lazy.sentinel;
+        match lazy.owed.iter_mut().find(|o| o.table == t) {
+            Some(o) => {
+                o.entries |= 1 << bit;
+                o.every_key |= every_key;
+            }
+            None => lazy.owed.push(Owed {
+                table: t,
+                entries: 1 << bit,
+                every_key,
+            }),
+        }
+        self.heap.tables[t].metatable = Some(sentinel);
+    }
+
+    /// Whether `mt` is the sentinel metatable (`LazyState`).
+    #[inline]
+    pub(crate) fn is_sentinel(&self, mt: TableRef) -> bool {
+        self.lazy.as_ref().is_some_and(|l| l.sentinel == mt)
+    }
+
+    /// Whether table `t` is owed keys.
+    #[inline]
+    pub(crate) fn is_lazy(&self, t: TableRef) -> bool {
+        match (&self.lazy, self.heap.tables.get(t)) {
+            (Some(lazy), Some(tab)) => tab.metatable == Some(lazy.sentinel),
+            _ => false,
+        }
+    }
+
+    /// The entry that makes key `key` of table `t`, if it is owed.
+    fn owed_entry(&self, t: TableRef, key: Value) -> Option<usize> {
+        let lazy = self.lazy.as_ref()?;
+        let owed = lazy.owed.iter().find(|o| o.table == t && o.entries != 0)?;
+        if owed.every_key {
+            return Some(owed.entries.trailing_zeros() as usize);
+        }
+        let k = static_key(key)?;
+        if lazy.changed.contains(&(t, k)) {
+            return None;
+        }
+        let name = names::NAMES[k as usize];
+        let in_globals = t == self.globals;
+        bits(owed.entries).find(|&bit| {
+            lazy.entry(bit)
+                .is_some_and(|e| keys(e, in_globals).any(|n| n == name))
+        })
+    }
+
+    /// Makes what key `key` of table `t` is owed, if it is: true when
+    /// something was made (look again).
+    ///
+    /// # Errors
+    /// An error of the making ("not enough memory").
+    pub(crate) fn materialize(&mut self, t: TableRef, key: Value) -> LuaResult<bool> {
+        match self.owed_entry(t, key) {
+            Some(bit) => self.make(bit).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
+    /// Makes every key owed of table `t` (before it is traversed or gets
+    /// a metatable).
+    ///
+    /// # Errors
+    /// As [`Vm::materialize`].
+    pub(crate) fn materialize_all(&mut self, t: TableRef) -> LuaResult<()> {
+        while let Some(bit) = self
+            .lazy
+            .as_ref()
+            .and_then(|l| l.owed.iter().find(|o| o.table == t && o.entries != 0))
+            .map(|o| o.entries.trailing_zeros() as usize)
+        {
+            self.make(bit)?;
+        }
+        Ok(())
+    }
+
+    /// The program stores into key `key` of lazy table `t`, which does
+    /// not hold it: an owed key is no longer owed (the program's value
+    /// wins over the library's); a table owed as a whole is made first.
+    ///
+    /// # Errors
+    /// As [`Vm::materialize`].
+    pub(crate) fn lazy_write(&mut self, t: TableRef, key: Value) -> LuaResult<()> {
+        let every_key = self
+            .lazy
+            .as_ref()
+            .and_then(|l| l.owed.iter().find(|o| o.table == t && o.entries != 0))
+            .is_some_and(|o| o.every_key);
+        if every_key {
+            return self.materialize_all(t);
+        }
+        if let (Some(_), Some(k)) = (self.owed_entry(t, key), static_key(key)) {
+            self.lazy_state().changed.push((t, k));
+        }
+        Ok(())
+    }
+
+    /// A library's store of `v` into key `key` of `t` (`register_library`,
+    /// `install_global`, `register`): made unless the program changed
+    /// that key while it was owed.
+    ///
+    /// # Errors
+    /// "not enough memory".
+    pub(crate) fn provide(&mut self, t: TableRef, key: Value, v: Value) -> LuaResult<()> {
+        if let (Some(lazy), Some(k)) = (&self.lazy, static_key(key)) {
+            if lazy.changed.contains(&(t, k)) {
+                return Ok(());
+            }
+        }
+        self.raw_store(t, key, v)
+    }
+
+    /// The metatable a library's opening fills for the values of `v`'s
+    /// type (the `string` library, for strings): the one made lazily for
+    /// it, or a new one set now; `None` when the program replaced the
+    /// one made lazily before the library was opened.
+    ///
+    /// # Errors
+    /// "bad argument" for a table or a userdata, which have metatables of
+    /// their own.
+    pub fn library_metatable(&mut self, v: Value) -> LuaResult<Option<TableRef>> {
+        if matches!(v, Value::Table(_) | Value::UserData(_)) {
+            return Err(self.rt_error(
+                "Vm::library_metatable: tables and userdata have metatables of their own",
+            ));
+        }
+        let index = crate::meta::type_index(v);
+        if index == crate::meta::type_index(Value::Str(names::handle(0))) {
+            if let Some(lazy) = &mut self.lazy {
+                if let Some((mt, filled)) = &mut lazy.string_mt {
+                    let ours = !*filled && self.type_mt[index] == Some(*mt);
+                    *filled = true;
+                    return Ok(ours.then_some(*mt));
+                }
+            }
+        }
+        let mt = self.heap.new_table(Table::new());
+        self.type_mt[index] = Some(mt);
+        Ok(Some(mt))
+    }
+
+    /// Makes entry `bit` and forgets what it owed.
+    fn make(&mut self, bit: usize) -> LuaResult<()> {
+        let Some(e) = self.lazy.as_ref().and_then(|l| l.entry(bit)) else {
+            return Ok(());
+        };
+        // Owed no more before it is made: the making looks its own names
+        // up (and a program's change to the metatable of strings may
+        // leave a key unprovided), so it must not be made twice.
+        let mut tables = smallvec::SmallVec::<[TableRef; 3]>::new();
+        if let Some(lazy) = &mut self.lazy {
+            for o in lazy.owed.iter_mut().filter(|o| o.entries & (1 << bit) != 0) {
+                o.entries &= !(1 << bit);
+                tables.push(o.table);
+            }
+        }
+        let made = self.make_now(e);
+        if made.is_err() {
+            // Owed again: the next look tries again.
+            if let Some(lazy) = &mut self.lazy {
+                for o in lazy.owed.iter_mut().filter(|o| tables.contains(&o.table)) {
+                    o.entries |= 1 << bit;
+                }
+            }
+            return made;
+        }
+        for t in tables {
+            self.settle(t);
+        }
+        Ok(())
+    }
+
+    /// Installs an entry (made lazily or at once).
+    fn make_now(&mut self, e: Lazy) -> LuaResult<()> {
+        match e {
+            Lazy::Function(f) => {
+                let v = self.new_native(f);
+                self.install_global(f.name, v)
+            }
+            Lazy::Global { name, make } => {
+                let v = make(self)?;
+                self.install_global(name, v)
+            }
+            Lazy::Library { open, .. } => open(self),
+        }
+    }
+
+    /// Gives table `t` its metatable back (none) once it is owed nothing.
+    fn settle(&mut self, t: TableRef) {
+        let Some(lazy) = &mut self.lazy else { return };
+        let Some(i) = lazy.owed.iter().position(|o| o.table == t) else {
+            return;
+        };
+        if lazy.owed[i].entries != 0 {
+            return;
+        }
+        lazy.owed.swap_remove(i);
+        let sentinel = lazy.sentinel;
+        if let Some(tab) = self.heap.tables.get_mut(t) {
+            if tab.metatable == Some(sentinel) {
+                tab.metatable = None;
+            }
+        }
+    }
+
+    /// The tables the lazy state refers to, for the collector.
+    pub(crate) fn lazy_roots(&self) -> impl Iterator<Item = TableRef> + '_ {
+        self.lazy.iter().flat_map(|l| {
+            std::iter::once(l.sentinel)
+                .chain(l.owed.iter().map(|o| o.table))
+                .chain(l.changed.iter().map(|c| c.0))
+                .chain(l.string_mt.map(|m| m.0))
+        })
+    }
+}
+
+/// The names an entry installs: its own, and with `globals` a library's
+/// other globals (those are not in `package.loaded`).
+fn keys(e: Lazy, globals: bool) -> impl Iterator<Item = &'static str> {
+    let more: &'static [&'static str] = match e {
+        Lazy::Library { globals: more, .. } if globals => more,
+        _ => &[],
+    };
+    std::iter::once(e.name()).chain(more.iter().copied())
+}
+
+/// The set bits of `mask`, lowest first.
+fn bits(mask: u64) -> impl Iterator<Item = usize> {
+    (0..64).filter(move |b| mask & (1 << b) != 0)
+}
+
+/// The static-name index of a key, if it is one.
+fn static_key(key: Value) -> Option<u32> {
+    match key {
+        Value::Str(s) => names::index(s).map(|i| i as u32),
+        _ => None,
+    }
+}

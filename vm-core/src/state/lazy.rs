@@ -1,0 +1,110 @@
+//! The declarations of lazy globals (`lazy.rs` has the behaviour): what
+//! a VM makes on first use ([`Lazy`]), and what it still owes
+//! (`LazyState`, declared in `Vm` as `lazy`).
+
+use crate::error::LuaResult;
+use crate::native::NativeFunction;
+use crate::state::Vm;
+use crate::value::{TableRef, Value};
+
+/// A global that a VM makes the first time a program touches it
+/// (`Vm::open_lazily`), so that a VM pays only for the libraries it
+/// uses.
+#[derive(Clone, Copy)]
+pub enum Lazy {
+    /// A global function: the native, with no upvalues, under its name.
+    Function(&'static NativeFunction),
+    /// A global value that `make` makes (a closure with upvalues).
+    Global {
+        /// The global's name.
+        name: &'static str,
+        /// Makes the value.
+        make: fn(&mut Vm) -> LuaResult<Value>,
+    },
+    /// A library: `open` installs it as if eagerly, through
+    /// `Vm::register_library`, `Vm::install_global` and
+    /// `Vm::library_metatable`, which store only what the program has not
+    /// changed meanwhile.
+    Library {
+        /// Its name: global `name` and `package.loaded[name]`.
+        name: &'static str,
+        /// The other globals it installs (`require` for `package`).
+        globals: &'static [&'static str],
+        /// Whether it fills the metatable of strings (`string`).
+        string_metatable: bool,
+        /// Installs it.
+        open: fn(&mut Vm) -> LuaResult<()>,
+    },
+}
+
+impl Lazy {
+    /// The global it makes (a library's name).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Lazy::Function(f) => f.name,
+            Lazy::Global { name, .. } | Lazy::Library { name, .. } => name,
+        }
+    }
+}
+
+impl std::fmt::Debug for Lazy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Lazy({})", self.name())
+    }
+}
+
+/// What a lazy table is owed, one bit per entry of `LazyState::lists`
+/// (in order, across the lists).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Owed {
+    /// The globals, `package.loaded`, or the metatable of strings.
+    pub(crate) table: TableRef,
+    /// The entries not made yet whose keys this table holds.
+    pub(crate) entries: u64,
+    /// Every key of the table is owed (the metatable of strings: its first
+    /// lookup opens `string`), not only the entries' names.
+    pub(crate) every_key: bool,
+}
+
+/// The most entries a VM makes lazily; those past it are made at once.
+pub(crate) const MAX_LAZY: usize = 64;
+
+/// What a VM still owes of its lazy globals.
+///
+/// Invariant: a table owed something has `sentinel` as its metatable, so
+/// the interpreter's fast paths take their slow paths (`index_target`,
+/// `newindex_target`) where a key is missing; that metatable is never
+/// shown to the program, and has no fields. A table owed nothing has its
+/// metatable back (none).
+#[derive(Debug)]
+pub(crate) struct LazyState {
+    pub(crate) sentinel: TableRef,
+    /// The entries (`Vm::open_lazily`'s lists, shared by every VM).
+    pub(crate) lists: smallvec::SmallVec<[&'static [Lazy]; 2]>,
+    pub(crate) owed: smallvec::SmallVec<[Owed; 3]>,
+    /// Keys (static-name indices) the program set or removed while they
+    /// were owed: an entry made later does not overwrite them.
+    pub(crate) changed: Vec<(TableRef, u32)>,
+    /// The metatable of strings made lazily, and whether its library has
+    /// filled it (`Vm::library_metatable`).
+    pub(crate) string_mt: Option<(TableRef, bool)>,
+}
+
+impl LazyState {
+    /// Entry `i`, counting across the lists.
+    pub(crate) fn entry(&self, i: usize) -> Option<Lazy> {
+        let mut i = i;
+        for list in &self.lists {
+            match list.get(i) {
+                Some(&e) => return Some(e),
+                None => i -= list.len(),
+            }
+        }
+        None
+    }
+
+    /// How many entries the lists hold.
+    pub(crate) fn len(&self) -> usize {
+        self.lists.iter().map(|l| l.len()).sum()
+    }
+}

@@ -1,0 +1,172 @@
+//! Libraries made on first use (`open_all_lazily`, `open_sandboxed_lazily`)
+//! behave as the same libraries installed at once (`open_all`,
+//! `open_sandboxed`): each program here, and each random sequence of
+//! reads, writes, traversals and `require`s of the globals, gives the same
+//! results in both.
+
+use proptest::prelude::*;
+use vm_core::Vm;
+
+/// `src`'s results (or its error) on a VM opened by `open`, as text.
+fn run(open: fn(&mut Vm) -> vm_core::LuaResult<()>, src: &str) -> String {
+    let mut vm = Vm::new();
+    open(&mut vm).unwrap();
+    match vm.exec(src.as_bytes(), "=t") {
+        Ok(r) => r
+            .iter()
+            .map(|v| {
+                // Functions and tables by type: their addresses differ.
+                if matches!(v, vm_core::Value::Str(_) | vm_core::Value::Int(_))
+                    || v.is_nil()
+                    || matches!(v, vm_core::Value::Bool(_))
+                {
+                    vm.to_display(*v)
+                } else {
+                    v.type_name().to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        Err(e) => format!("error: {}", vm.error_to_string(&e)),
+    }
+}
+
+/// `src` gives the same in both, and that is `want` (if given).
+fn same(src: &str, want: Option<&str>) {
+    let eager = run(vm_stdlib::open_all, src);
+    let lazy = run(vm_stdlib::open_all_lazily, src);
+    assert_eq!(lazy, eager, "lazily: {src}");
+    if let Some(want) = want {
+        assert_eq!(eager, want, "{src}");
+    }
+    let eager = run(vm_stdlib::open_sandboxed, src);
+    let lazy = run(vm_stdlib::open_sandboxed_lazily, src);
+    assert_eq!(lazy, eager, "sandboxed lazily: {src}");
+}
+
+#[test]
+fn every_way_of_reaching_a_global_makes_it_first() {
+    for (src, want) in [
+        ("return type(print), type(string.upper), math.pi > 3", Some("function,function,true")),
+        ("return rawget(_G, 'print') ~= nil, rawget(_G, 'table') ~= nil", Some("true,true")),
+        ("local n = 0 for k in pairs(_G) do n = n + 1 end return n", None),
+        ("local n = 0 for k in next, _G do n = n + 1 end return n", None),
+        ("local t = {} for k in pairs(_G) do t[#t+1] = k end table.sort(t) return table.concat(t, ' ')", None),
+        ("return getmetatable(_G), getmetatable(package and package.loaded or {})", Some("nil,nil")),
+        ("return getmetatable('').__index == string, ('x'):upper(), ('%d'):format(7)", Some("true,X,7")),
+        ("return '10' + 1, '3' * '4', -'2'", Some("11,12,-2")),
+        ("return package.loaded.string == string, package.loaded._G == _G", None),
+        ("return require('string') == string, require('table').concat({1, 2})", None),
+        ("local env = setmetatable({}, {__index = _G}) return type(env.print), type(env.os)", Some("function,table")),
+        ("return (string.gsub('print', '%a+', _G))", None),
+        ("return #_G, rawlen(_G)", Some("0,0")),
+        ("return load('return math.huge')() == math.huge", Some("true")),
+        ("return coroutine.wrap(function() return string.rep('a', 3) end)()", Some("aaa")),
+        ("collectgarbage() collectgarbage() return type(string), ('y'):rep(2)", Some("table,yy")),
+        ("return select('#', pairs({})), type(ipairs({}))", Some("3,function")),
+        ("return debug and debug.getmetatable(_G)", None),
+        ("return next({}), type(next(_G))", None),
+    ] {
+        same(src, want);
+    }
+}
+
+#[test]
+fn what_a_program_changes_before_use_stays_changed() {
+    for (src, want) in [
+        ("print = nil return print", Some("nil")),
+        ("print = nil print('x')", None),
+        (
+            "rawset(_G, 'print', nil) return print, rawget(_G, 'print')",
+            Some("nil,nil"),
+        ),
+        (
+            "string = nil return string, require('string').upper('x'), ('y'):upper()",
+            None,
+        ),
+        ("os = 5 return os, type(require('os'))", None),
+        ("package = nil return package, type(require)", None),
+        ("require = nil return require, type(package.loaded)", None),
+        ("math = 'mine' return math, package.loaded.math", None),
+        (
+            "package.loaded.table = nil return type(table), package.loaded.table",
+            None,
+        ),
+        (
+            "_G.type = function() return 'mine' end return type(1)",
+            Some("mine"),
+        ),
+        (
+            "pairs = nil return pcall(function() for k in pairs({}) do end end)",
+            None,
+        ),
+        (
+            "local g = _G _ENV = {} g.print = nil return g.print",
+            Some("nil"),
+        ),
+    ] {
+        same(src, want);
+    }
+}
+
+#[test]
+fn metatables_of_the_globals_and_of_strings() {
+    for (src, want) in [
+        ("setmetatable(_G, {__index = function(t, k) return k end}) return type(string), foo", Some("table,foo")),
+        ("setmetatable(_G, nil) return getmetatable(_G), type(print)", Some("nil,function")),
+        ("setmetatable(_G, {__newindex = function(t, k, v) rawset(t, k, v .. '!') end}) x = 'a' return x, type(io or os)", None),
+        ("debug.setmetatable('', nil) return pcall(function() return ('x'):upper() end)", None),
+        ("debug.setmetatable('', {__index = {upper = function() return 'mine' end}}) return ('x'):upper(), string.upper('x')", Some("mine,X")),
+        ("local mt = getmetatable('') mt.__index = {len = function() return 99 end} return ('abc'):len(), string.len('abc')", Some("99,3")),
+        ("local mt = getmetatable('') local n = 0 for k in pairs(mt) do n = n + 1 end return n", None),
+        ("return rawget(getmetatable(''), '__index') == string", Some("true")),
+        ("getmetatable('').__add = nil return pcall(function() return '1' + 1 end)", None),
+    ] {
+        same(src, want);
+    }
+}
+
+/// One step of a random program on the globals.
+fn step() -> impl Strategy<Value = String> {
+    let name = prop::sample::select(vec![
+        "print",
+        "string",
+        "require",
+        "package",
+        "os",
+        "pairs",
+        "next",
+        "math",
+        "x",
+        "type",
+        "coroutine",
+        "io",
+    ]);
+    (0..9usize, name).prop_map(|(op, n)| match op {
+        0 => format!("out[#out+1] = type({n})"),
+        1 => format!("{n} = 1"),
+        2 => format!("{n} = nil"),
+        3 => format!("out[#out+1] = type(rawget(_G, '{n}'))"),
+        4 => format!("rawset(_G, '{n}', nil)"),
+        5 => format!("out[#out+1] = type(package and package.loaded['{n}'])"),
+        6 => format!("out[#out+1] = tostring(pcall(require or error, '{n}'))"),
+        7 => "local n = 0 for k in next, _G do n = n + 1 end out[#out+1] = n".to_string(),
+        _ => "out[#out+1] = tostring(pcall(function() return ('s'):upper() end))".to_string(),
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_uses_of_the_globals_agree_with_eager_libraries(steps in prop::collection::vec(step(), 1..12)) {
+        // Saved first: the steps may remove any of these.
+        let src = format!(
+            "local out, type, tostring, pcall, error, rawget, rawset, next, concat = {{}}, type, tostring, pcall, error, rawget, rawset, next, table.concat\n{}\nreturn concat(out, ' ')",
+            steps.join("\n")
+        );
+        let eager = run(vm_stdlib::open_all, &src);
+        let lazy = run(vm_stdlib::open_all_lazily, &src);
+        prop_assert_eq!(lazy, eager, "{}", src);
+    }
+}
