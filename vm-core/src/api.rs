@@ -48,7 +48,11 @@ fn first_value(r: Vec<Value>) -> Value {
 /// its place and the same error when the native returns.
 impl Vm {
     /// Whether `v` belongs to this VM: an immediate value, or a handle that
-    /// names a live object of this VM's heap.
+    /// names a live object of this VM's heap. A native function without
+    /// upvalues ([`Vm::new_native`]) and a static string are values, not
+    /// objects, and belong to every VM, as a C function does to every
+    /// state in PUC Lua: an embedder that hands one to a VM gives that VM
+    /// the function, whatever its libraries.
     pub fn owns(&self, v: Value) -> bool {
         self.heap.owns(v)
     }
@@ -807,8 +811,17 @@ impl Vm {
         let (tag, index, generation) = match v {
             Value::Table(r) => (1u64, r.data(), h.tables.generation(r)),
             Value::LuaFn(r) => (2, r.data(), h.lfns.generation(r)),
-            // (A light native's slot index has its own top bit.)
-            Value::Native(r) if crate::light::is_light(r) => (3, r.data(), 0),
+            // A light native by its identity, not by its slot in the
+            // process's table, which depends on the order natives were
+            // first used in (by any VM, on any thread).
+            Value::Native(r) if crate::light::is_light(r) => {
+                let id = crate::light::native(r).map_or("", |f| f.id);
+                let hash = id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                    (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+                });
+                let index = (1 << 35) | (hash & ((1 << 35) - 1));
+                return format!("0x{:014x}", (3 << 52) | (index << 4));
+            }
             Value::Native(r) => (3, r.data(), h.natives.generation(r)),
             Value::Thread(r) => (4, r.data(), h.threads.generation(r)),
             Value::UserData(r) => (5, r.data(), h.userdata.generation(r)),

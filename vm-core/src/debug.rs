@@ -438,9 +438,11 @@ impl Vm {
                     });
                 }
             }
-            return None;
+            return self.owed_function_name(f).map(str::to_string);
         }
-        find(self.globals).map(text)
+        find(self.globals)
+            .map(text)
+            .or_else(|| self.owed_function_name(f).map(str::to_string))
     }
 }
 

@@ -23,7 +23,7 @@
 
 use std::sync::Arc;
 
-use crate::func::{FieldCache, LocVar, Proto, UpvalDesc};
+use crate::func::{LocVar, Proto, ProtoDraft, UpvalDesc};
 use crate::heap::Heap;
 use crate::opcodes::Op;
 use crate::value::Value;
@@ -355,8 +355,7 @@ impl Reader<'_, '_> {
         for u in &mut upvalues[..n] {
             u.name = self.string()?;
         }
-        let field_cache = FieldCache::new(code.len());
-        Ok(Proto {
+        Ok(ProtoDraft {
             source,
             line_defined,
             last_line_defined,
@@ -369,8 +368,8 @@ impl Reader<'_, '_> {
             protos,
             upvalues,
             locvars,
-            field_cache,
-        })
+        }
+        .into())
     }
 
     fn instruction(&mut self) -> Read<Op> {

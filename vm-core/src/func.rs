@@ -71,12 +71,14 @@ impl std::fmt::Debug for FieldCache {
     }
 }
 
-/// A compiled function.
+/// What a compiled function is made of, whatever VM runs it: code and
+/// debug information, shared (`Arc`) by every VM that has the function,
+/// since it names nothing of any VM.
 ///
 /// Invariant: `lines.len() == code.len()`; every register operand is below
-/// `max_stack`; `consts` holds only nil, booleans, numbers and strings.
-#[derive(Clone, Debug, Default)]
-pub struct Proto {
+/// `max_stack`.
+#[derive(Debug, Default)]
+pub struct Code {
     /// Chunk name as given to `load` (`@file.lua`, `=stdin`, or source text).
     pub source: Arc<str>,
     /// Line where the function starts (0 for the main chunk).
@@ -93,16 +95,117 @@ pub struct Proto {
     pub code: Vec<Op>,
     /// Source line of each instruction.
     pub lines: Vec<u32>,
-    /// Constants referenced by `K[...]` operands.
-    pub consts: Vec<Value>,
-    /// Nested function prototypes referenced by `CLOSURE`.
-    pub protos: Vec<Arc<Proto>>,
     /// Upvalue descriptions.
     pub upvalues: Vec<UpvalDesc>,
     /// Local variable debug information, in order of declaration.
     pub locvars: Vec<LocVar>,
     /// Lookup hints of the field instructions (see [`FieldCache`]).
     pub field_cache: FieldCache,
+}
+
+/// A compiled function in one VM: its shared [`Code`] (which `Deref`
+/// reaches, so `proto.code` is the instructions), and the parts that name
+/// the VM's objects: the constants (its strings) and the nested
+/// functions. A function sent to another VM shares its code and gets
+/// constants of its own (`transfer.rs`), so a million agents spawned with
+/// one function hold one copy of its code.
+///
+/// Invariant: `consts` holds only nil, booleans, numbers and strings of
+/// the VM (or static strings); `protos` are prototypes of the same VM.
+#[derive(Clone, Debug, Default)]
+pub struct Proto {
+    /// The code, shared.
+    pub shared: Arc<Code>,
+    /// Constants referenced by `K[...]` operands.
+    pub consts: Vec<Value>,
+    /// Nested function prototypes referenced by `CLOSURE`.
+    pub protos: Vec<Arc<Proto>>,
+    /// Copies of `Code::num_params`, `is_vararg` and `max_stack`, which
+    /// every call reads: here they cost no load through `shared` (1% of
+    /// the instructions of a call-heavy program).
+    pub num_params: u8,
+    /// See `num_params`.
+    pub is_vararg: bool,
+    /// See `num_params`.
+    pub max_stack: u8,
+}
+
+impl Proto {
+    /// A prototype of `shared` with these constants and nested
+    /// prototypes.
+    pub(crate) fn new(shared: Arc<Code>, consts: Vec<Value>, protos: Vec<Arc<Proto>>) -> Proto {
+        Proto {
+            num_params: shared.num_params,
+            is_vararg: shared.is_vararg,
+            max_stack: shared.max_stack,
+            shared,
+            consts,
+            protos,
+        }
+    }
+}
+
+impl std::ops::Deref for Proto {
+    type Target = Code;
+
+    #[inline(always)]
+    fn deref(&self) -> &Code {
+        &self.shared
+    }
+}
+
+/// A prototype being built (by the compiler, or read from a binary
+/// chunk): every field of [`Code`] and [`Proto`] in one place, to change
+/// freely until [`Proto::from`] seals it.
+#[derive(Debug, Default)]
+pub struct ProtoDraft {
+    /// See [`Code::source`].
+    pub source: Arc<str>,
+    /// See [`Code::line_defined`].
+    pub line_defined: u32,
+    /// See [`Code::last_line_defined`].
+    pub last_line_defined: u32,
+    /// See [`Code::num_params`].
+    pub num_params: u8,
+    /// See [`Code::is_vararg`].
+    pub is_vararg: bool,
+    /// See [`Code::max_stack`].
+    pub max_stack: u8,
+    /// See [`Code::code`].
+    pub code: Vec<Op>,
+    /// See [`Code::lines`].
+    pub lines: Vec<u32>,
+    /// See [`Proto::consts`].
+    pub consts: Vec<Value>,
+    /// See [`Proto::protos`].
+    pub protos: Vec<Arc<Proto>>,
+    /// See [`Code::upvalues`].
+    pub upvalues: Vec<UpvalDesc>,
+    /// See [`Code::locvars`].
+    pub locvars: Vec<LocVar>,
+}
+
+impl From<ProtoDraft> for Proto {
+    fn from(d: ProtoDraft) -> Proto {
+        let field_cache = FieldCache::new(d.code.len());
+        Proto::new(
+            Arc::new(Code {
+                source: d.source,
+                line_defined: d.line_defined,
+                last_line_defined: d.last_line_defined,
+                num_params: d.num_params,
+                is_vararg: d.is_vararg,
+                max_stack: d.max_stack,
+                code: d.code,
+                lines: d.lines,
+                upvalues: d.upvalues,
+                locvars: d.locvars,
+                field_cache,
+            }),
+            d.consts,
+            d.protos,
+        )
+    }
 }
 
 impl Proto {
@@ -125,8 +228,11 @@ impl Proto {
         .count()
             + self.upvalues.len()
             + self.locvars.len();
+        // (Two blocks, the `Proto` and its `Code`, each with an `Arc`'s
+        // counts and the allocator's rounding.)
         size_of::<Proto>()
-            + 32
+            + size_of::<Code>()
+            + 64
             + 24 * (blocks + 2)
             + self.code.len() * (size_of::<Op>() + size_of::<u32>() + size_of::<AtomicU32>())
             + self.consts.len() * size_of::<Value>()

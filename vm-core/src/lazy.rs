@@ -61,6 +61,11 @@ impl Vm {
                 self.make_now(e)?;
                 continue;
             }
+            let name = Value::Str(names::find(e.name().as_bytes()).expect("static"));
+            if self.owed_entry(globals, name).is_some() {
+                // Owed already (opened lazily twice): made once.
+                continue;
+            }
             let lazy = self.lazy_state();
             for k in keys(e, true).filter_map(|k| names::find(k.as_bytes())) {
                 let k = names::index(k).expect("static") as u32;
@@ -95,6 +100,7 @@ impl Vm {
                 owed: smallvec::SmallVec::new(),
                 changed: Vec::new(),
                 string_mt: None,
+                making: false,
             }));
         }
         self.lazy.as_mut().expect("made above")
@@ -210,8 +216,14 @@ impl Vm {
     /// "not enough memory".
     pub(crate) fn provide(&mut self, t: TableRef, key: Value, v: Value) -> LuaResult<()> {
         if let (Some(lazy), Some(k)) = (&self.lazy, static_key(key)) {
-            if lazy.changed.contains(&(t, k)) {
-                return Ok(());
+            if lazy.making {
+                if lazy.changed.contains(&(t, k)) {
+                    return Ok(());
+                }
+            } else if self.owed_entry(t, key).is_some() {
+                // The embedder installs its own (or opens a library at
+                // once): what is owed for that key is not made over it.
+                self.lazy_state().changed.push((t, k));
             }
         }
         self.raw_store(t, key, v)
@@ -219,8 +231,8 @@ impl Vm {
 
     /// The metatable a library's opening fills for the values of `v`'s
     /// type (the `string` library, for strings): the one made lazily for
-    /// it, or a new one set now; `None` when the program replaced the
-    /// one made lazily before the library was opened.
+    /// it while it is unfilled (whether or not the program has set
+    /// another meanwhile), else a new one, set now.
     ///
     /// # Errors
     /// "bad argument" for a table or a userdata, which have metatables of
@@ -234,10 +246,11 @@ impl Vm {
         let index = crate::meta::type_index(v);
         if index == crate::meta::type_index(Value::Str(names::handle(0))) {
             if let Some(lazy) = &mut self.lazy {
-                if let Some((mt, filled)) = &mut lazy.string_mt {
-                    let ours = !*filled && self.type_mt[index] == Some(*mt);
+                if let Some((mt, filled @ false)) = &mut lazy.string_mt {
+                    // The one made lazily, filled even if the program
+                    // set another meanwhile (it may put this one back).
                     *filled = true;
-                    return Ok(ours.then_some(*mt));
+                    return Ok(Some(*mt));
                 }
             }
         }
@@ -261,13 +274,23 @@ impl Vm {
                 tables.push(o.table);
             }
         }
+        // Made as if it had been at the start (when the eager libraries
+        // are): counted in the heap, but not refused by the memory limit,
+        // which the next allocation past it meets as usual. Only the
+        // allocator's refusal fails it.
+        let limit = self.heap.limit.take();
+        let filled = self.lazy.as_ref().and_then(|l| l.string_mt);
+        let was_making = std::mem::replace(&mut self.lazy_state().making, true);
         let made = self.make_now(e);
+        self.lazy_state().making = was_making;
+        self.heap.limit = limit;
         if made.is_err() {
-            // Owed again: the next look tries again.
+            // Owed again: the next look tries again, from the start.
             if let Some(lazy) = &mut self.lazy {
                 for o in lazy.owed.iter_mut().filter(|o| tables.contains(&o.table)) {
                     o.entries |= 1 << bit;
                 }
+                lazy.string_mt = filled;
             }
             return made;
         }
@@ -308,6 +331,20 @@ impl Vm {
                 tab.metatable = None;
             }
         }
+    }
+
+    /// The global name of function `f` if it is a native still owed as a
+    /// global (`pairs` returns `next` before `next` is made), for error
+    /// messages that name functions by their globals.
+    pub(crate) fn owed_function_name(&self, f: Value) -> Option<&'static str> {
+        let Value::Native(n) = f else { return None };
+        let native = crate::light::native(n)?;
+        let lazy = self.lazy.as_ref()?;
+        let owed = lazy.owed.iter().find(|o| o.table == self.globals)?;
+        bits(owed.entries).find_map(|bit| match lazy.entry(bit)? {
+            Lazy::Function(g) if std::ptr::eq(g, native) => Some(g.name),
+            _ => None,
+        })
     }
 
     /// The tables the lazy state refers to, for the collector.

@@ -122,10 +122,10 @@ mod tests {
 
     #[test]
     fn prototype_addresses_round_trip() {
-        let owner = Arc::new(Proto {
+        let owner = Arc::new(Proto::from(crate::func::ProtoDraft {
             num_params: 3,
-            ..Proto::default()
-        });
+            ..Default::default()
+        }));
         // SAFETY: `owner` lives until the end of the test, past every use.
         let p = unsafe { proto_at(proto_addr(&owner)) };
         assert_eq!(p.num_params, 3);

@@ -49,6 +49,12 @@ pub const MAX_STACK: usize = 1_000_000;
 /// Extra slots every frame may use above its registers (for metamethod
 /// calls and natives' pushes), like `LUA_MINSTACK`.
 pub(crate) const EXTRA_STACK: usize = 20;
+/// Slots a thread's stack starts with (`BASIC_STACK_SIZE`, twice
+/// `EXTRA_STACK`), and frames its frame list starts with: an agent
+/// blocked in `receive` holds three frames and a few registers, and a
+/// million agents hold a million of each.
+const BASIC_STACK: usize = 2 * EXTRA_STACK;
+const BASIC_FRAMES: usize = 4;
 /// Maximum nesting of recursive (non-yieldable) native-to-Lua calls
 /// (`LUAI_MAXCCALLS`).
 pub const MAX_CCALLS: u32 = 200;
@@ -281,7 +287,7 @@ impl Thread {
         // Headroom for amortised growth, but never past the stack limit
         // (`call::grow_stack` refuses frames beyond it).
         let limit = MAX_STACK + 2 * EXTRA_STACK;
-        let len = (end + end / 2).max(64).min(limit).max(end);
+        let len = (end + end / 2).max(BASIC_STACK).min(limit).max(end);
         if self
             .stack
             .try_reserve_exact(len - self.stack.len())
@@ -298,7 +304,7 @@ impl Thread {
     #[cold]
     #[inline(never)]
     pub(crate) fn try_grow_frames(&mut self) -> bool {
-        let more = self.frames.len().max(8);
+        let more = self.frames.len().max(BASIC_FRAMES);
         self.frames.try_reserve_exact(more).is_ok()
     }
 
@@ -330,12 +336,14 @@ impl Thread {
             .unwrap_or(0)
             .max(self.top)
             + 2 * EXTRA_STACK;
-        if self.stack.capacity() > 2 * used.max(64) {
-            self.stack.truncate(used.max(64).min(self.stack.len()));
-            self.stack.shrink_to(2 * used.max(64));
+        if self.stack.capacity() > 2 * used.max(BASIC_STACK) {
+            self.stack
+                .truncate(used.max(BASIC_STACK).min(self.stack.len()));
+            self.stack.shrink_to(2 * used.max(BASIC_STACK));
         }
-        if self.frames.capacity() > 2 * self.frames.len().max(8) {
-            self.frames.shrink_to(2 * self.frames.len().max(8));
+        if self.frames.capacity() > 2 * self.frames.len().max(BASIC_FRAMES) {
+            self.frames
+                .shrink_to(2 * self.frames.len().max(BASIC_FRAMES));
         }
         self.accounted = self.accounted.min(self.bytes());
     }

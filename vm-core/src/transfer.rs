@@ -11,17 +11,18 @@
 //! handle. Both walk work lists: no Rust recursion per nesting level.
 //!
 //! What travels: nil, booleans, numbers, strings, tables (raw contents;
-//! metatables stay behind), Lua functions (the prototype, dumped as
-//! `string.dump` does, and copies of their upvalues, a cell shared by
-//! several closures shared again), and natives that have an identity
+//! metatables stay behind), Lua functions (the prototype's code shared,
+//! not copied: `func::Code` names nothing of a VM; its constants and
+//! nested prototypes rebuilt in the receiver; and copies of their
+//! upvalues, a cell shared by several closures shared again), and natives that have an identity
 //! ([`NativeFunction::id`](crate::NativeFunction)), by that identity, with
 //! copies of their upvalues. A coroutine, a userdata or a Rust closure
 //! ([`Vm::create_function`]) is refused. The sender's globals table does
 //! not travel: the receiver's own arrives in its place, so a function's
 //! `_ENV` is the receiver's globals, as for a function `load`ed there.
 //! Every object arrives as a new
-//! one, natives included: a `math.floor` sent over is not the receiver's
-//! `math.floor` (`==` says false), though it does the same.
+//! one; a native without upvalues is a value, not an object (`light.rs`),
+//! so a `math.floor` sent over is the receiver's `math.floor`.
 
 use std::sync::Arc;
 
@@ -52,13 +53,22 @@ impl Vm {
     /// its memory limit, or a bad handle; nothing is sent then.
     pub fn pack(&mut self, values: &[Value]) -> LuaResult<Packet> {
         self.check_all_owned("Vm::pack", values)?;
-        let mut packer = Packer::default();
-        let roots: Result<SmallVec<[Slot; 3]>, Refused> =
-            values.iter().map(|&v| packer.slot(self, v)).collect();
-        match roots.and_then(|roots| packer.drain(self).map(|()| roots)) {
-            Ok(roots) => Ok(packer.finish(roots)),
-            Err(Refused::Memory) => Err(self.memory_error()),
-            Err(Refused::Value(what)) => Err(self.api_error(&format!("cannot send {what}"))),
+        loop {
+            let mut packer = Packer::default();
+            let roots: Result<SmallVec<[Slot; 3]>, Refused> =
+                values.iter().map(|&v| packer.slot(self, v)).collect();
+            return match roots.and_then(|roots| packer.drain(self).map(|()| roots)) {
+                Ok(roots) => Ok(packer.finish(roots)),
+                Err(Refused::Memory) => Err(self.memory_error()),
+                Err(Refused::Value(what)) => Err(self.api_error(&format!("cannot send {what}"))),
+                // A table owed lazy globals (`package.loaded`, the
+                // metatable of strings): made whole, then the copy again
+                // (there are at most three such tables).
+                Err(Refused::Lazy(t)) => {
+                    self.materialize_all(t)?;
+                    continue;
+                }
+            };
         }
     }
 
@@ -82,15 +92,7 @@ impl Vm {
             })
             .collect::<LuaResult<Vec<&'static NativeFunction>>>()?;
         let strings: Vec<StrRef> = packet.strings.iter().map(|s| self.heap.intern(s)).collect();
-        let protos = packet
-            .protos
-            .iter()
-            .map(|bytes| {
-                crate::load::undump(bytes, "=(packet)", &mut self.heap)
-                    .map(Arc::new)
-                    .map_err(|e| self.api_error(&e))
-            })
-            .collect::<LuaResult<Vec<Arc<Proto>>>>()?;
+        let protos = rebuild_protos(&packet.protos, &strings);
         let globals = self.globals_ref();
         // Every object first, empty: a reference to one is its handle.
         let tables: Vec<TableRef> = packet
@@ -177,8 +179,8 @@ pub struct Packet {
     natives: Vec<NativeNode>,
     /// Upvalue cells' values.
     cells: Vec<Slot>,
-    /// Prototypes as binary chunks (`string.dump`'s format).
-    protos: Vec<Arc<[u8]>>,
+    /// Prototypes: code shared, constants copied.
+    protos: Vec<ProtoNode>,
     /// About what unpacking allocates, for the memory limit.
     bytes: usize,
 }
@@ -251,6 +253,17 @@ struct FnNode {
     cells: SmallVec<[u32; 4]>,
 }
 
+/// A prototype: its code travels shared, its constants as slots (their
+/// strings the receiver's own), its nested prototypes by number.
+#[derive(Clone, Debug)]
+struct ProtoNode {
+    /// The sender's prototype, for its code (only `shared` is used on
+    /// the other side: its constants are the sender's).
+    proto: Arc<Proto>,
+    consts: Vec<Slot>,
+    protos: Vec<u32>,
+}
+
 #[derive(Clone, Debug)]
 struct NativeNode {
     id: &'static str,
@@ -263,6 +276,8 @@ enum Refused {
     Value(String),
     /// The copy would pass the sender's memory limit.
     Memory,
+    /// A table owed lazy globals, to make before it is copied.
+    Lazy(TableRef),
 }
 
 /// An object met but not described yet.
@@ -272,6 +287,7 @@ enum Pending {
     LuaFn(LuaFnRef, u32),
     Native(NativeRef, u32),
     Cell(UpvalRef, u32),
+    Proto(u32),
 }
 
 /// The numbers given so far, and the packet being filled.
@@ -382,6 +398,7 @@ impl Packer {
                 return Err(Refused::Memory);
             }
             match p {
+                Pending::Table(t, _) if vm.is_lazy(t) => return Err(Refused::Lazy(t)),
                 Pending::Table(t, n) => {
                     let table = &vm.heap.tables[t];
                     let mut entries = Vec::with_capacity(table.positions());
@@ -403,18 +420,7 @@ impl Packer {
                 }
                 Pending::LuaFn(f, n) => {
                     let closure = &vm.heap.lfns[f];
-                    let key = Arc::as_ptr(&closure.proto);
-                    let proto = match self.protos.get(&key) {
-                        Some(&i) => i,
-                        None => {
-                            let i = self.packet.protos.len() as u32;
-                            let bytes = crate::dump::dump(&closure.proto, &vm.heap, false);
-                            self.packet.bytes += OBJECT_BYTES + 4 * bytes.len();
-                            self.packet.protos.push(bytes.into());
-                            self.protos.insert(key, i);
-                            i
-                        }
-                    };
+                    let proto = self.proto(&closure.proto);
                     let mut cells = SmallVec::with_capacity(closure.upvals.len());
                     for &uv in closure.upvals.iter() {
                         let (c, fresh) = number(&mut self.cells, uv);
@@ -443,13 +449,87 @@ impl Packer {
                     self.packet.bytes += SLOT_BYTES;
                     self.packet.cells[c as usize] = self.slot(vm, v)?;
                 }
+                Pending::Proto(n) => {
+                    let proto = Arc::clone(&self.packet.protos[n as usize].proto);
+                    let consts = proto
+                        .consts
+                        .iter()
+                        .map(|&k| self.slot(vm, k))
+                        .collect::<Result<Vec<Slot>, Refused>>()?;
+                    let children = proto.protos.iter().map(|c| self.proto(c)).collect();
+                    let node = &mut self.packet.protos[n as usize];
+                    self.packet.bytes += OBJECT_BYTES + consts.len() * SLOT_BYTES;
+                    node.consts = consts;
+                    node.protos = children;
+                }
             }
         }
         Ok(())
+    }
+
+    /// The number of prototype `p`, numbering it (and queueing its
+    /// constants and nested prototypes) the first time.
+    fn proto(&mut self, p: &Arc<Proto>) -> u32 {
+        let (n, fresh) = number(&mut self.protos, Arc::as_ptr(p));
+        if fresh {
+            self.packet.protos.push(ProtoNode {
+                proto: Arc::clone(p),
+                consts: Vec::new(),
+                protos: Vec::new(),
+            });
+            self.work.push(Pending::Proto(n));
+        }
+        n
     }
 
     fn finish(mut self, roots: SmallVec<[Slot; 3]>) -> Packet {
         self.packet.roots = roots;
         self.packet
     }
+}
+
+/// The packet's prototypes in the receiver: each one's code shared with
+/// the sender's, with constants of the receiver (`strings`, already
+/// interned there) and nested prototypes rebuilt the same way, children
+/// before their parents (a work list, no recursion per nesting level).
+fn rebuild_protos(nodes: &[ProtoNode], strings: &[StrRef]) -> Vec<Arc<Proto>> {
+    let konst = |s: Slot| match s {
+        Slot::Bool(b) => Value::Bool(b),
+        Slot::Int(i) => Value::Int(i),
+        Slot::Num(n) => Value::Num(n),
+        Slot::Str(i) => Value::Str(strings[i as usize]),
+        // A constant is nil, a boolean, a number or a string.
+        _ => Value::Nil,
+    };
+    let mut built: Vec<Option<Arc<Proto>>> = vec![None; nodes.len()];
+    for root in 0..nodes.len() {
+        let mut todo = vec![root];
+        while let Some(&n) = todo.last() {
+            if built[n].is_some() {
+                todo.pop();
+                continue;
+            }
+            let node = &nodes[n];
+            let missing: Vec<usize> = node
+                .protos
+                .iter()
+                .map(|&c| c as usize)
+                .filter(|&c| built[c].is_none())
+                .collect();
+            if !missing.is_empty() {
+                todo.extend(missing);
+                continue;
+            }
+            todo.pop();
+            built[n] = Some(Arc::new(Proto::new(
+                Arc::clone(&node.proto.shared),
+                node.consts.iter().map(|&s| konst(s)).collect(),
+                node.protos
+                    .iter()
+                    .filter_map(|&c| built[c as usize].clone())
+                    .collect(),
+            )));
+        }
+    }
+    built.into_iter().flatten().collect()
 }

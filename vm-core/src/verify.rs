@@ -895,12 +895,16 @@ mod tests {
     use crate::value::Value;
 
     fn proto(code: Vec<Op>, max_stack: u8) -> Proto {
-        Proto {
+        draft(code, max_stack).into()
+    }
+
+    fn draft(code: Vec<Op>, max_stack: u8) -> crate::func::ProtoDraft {
+        crate::func::ProtoDraft {
             lines: vec![1; code.len()],
             code,
             max_stack,
             consts: vec![Value::Int(1)],
-            ..Proto::default()
+            ..Default::default()
         }
     }
 
@@ -1003,15 +1007,15 @@ mod tests {
 
     /// A prototype whose only child captures register `r`.
     fn capturing(code: Vec<Op>, max_stack: u8, r: u8) -> Proto {
-        let mut child = proto(vec![Op::Return0 {}], 1);
+        let mut child = draft(vec![Op::Return0 {}], 1);
         child.upvalues.push(crate::func::UpvalDesc {
             name: "x".into(),
             in_stack: true,
             index: r,
         });
-        let mut p = proto(code, max_stack);
-        p.protos.push(std::sync::Arc::new(child));
-        p
+        let mut p = draft(code, max_stack);
+        p.protos.push(std::sync::Arc::new(child.into()));
+        p.into()
     }
 
     #[test]
@@ -1285,14 +1289,14 @@ mod tests {
     #[test]
     fn closures_capture_only_what_their_parent_has() {
         for (in_stack, want) in [(true, "register 5"), (false, "upvalue 5")] {
-            let mut child = proto(vec![Op::Return0 {}], 1);
+            let mut child = draft(vec![Op::Return0 {}], 1);
             child.upvalues.push(crate::func::UpvalDesc {
                 name: "x".into(),
                 in_stack,
                 index: 5,
             });
             let mut p = proto(vec![Op::Closure { a: 0, bx: 0 }, Op::Return0 {}], 2);
-            p.protos.push(std::sync::Arc::new(child));
+            p.protos.push(std::sync::Arc::new(child.into()));
             let err = verify(&p).expect_err("out-of-range capture");
             assert!(err.contains(want), "{err}");
         }
@@ -1312,10 +1316,12 @@ mod tests {
             2,
         )));
         assert!(verify(&p).unwrap_err().contains("register 9"));
-        let mut q = proto(vec![Op::Return0 {}], 1);
+        let mut q = draft(vec![Op::Return0 {}], 1);
         q.lines = vec![1, 1];
-        assert!(verify(&q).unwrap_err().contains("line information"));
+        let bad: Proto = q.into();
+        assert!(verify(&bad).unwrap_err().contains("line information"));
+        let mut q = draft(vec![Op::Return0 {}], 1);
         q.lines.clear();
-        assert!(verify(&q).is_ok(), "stripped line information");
+        assert!(verify(&q.into()).is_ok(), "stripped line information");
     }
 }

@@ -66,6 +66,10 @@ fn every_way_of_reaching_a_global_makes_it_first() {
         ("return select('#', pairs({})), type(ipairs({}))", Some("3,function")),
         ("return debug and debug.getmetatable(_G)", None),
         ("return next({}), type(next(_G))", None),
+        // Functions named in errors by their globals, made or not.
+        ("local f = pairs({}) return select(2, pcall(f, 1))", None),
+        ("local f = ipairs({}) return select(2, pcall(f))", None),
+        ("return select(2, pcall(string.rep))", None),
     ] {
         same(src, want);
     }
@@ -121,8 +125,133 @@ fn metatables_of_the_globals_and_of_strings() {
         ("local mt = getmetatable('') local n = 0 for k in pairs(mt) do n = n + 1 end return n", None),
         ("return rawget(getmetatable(''), '__index') == string", Some("true")),
         ("getmetatable('').__add = nil return pcall(function() return '1' + 1 end)", None),
+        // The one made lazily is filled even while the program has set
+        // another: it may put it back.
+        ("local mt = debug.getmetatable('') debug.setmetatable('', nil) local u = string.upper('a') debug.setmetatable('', mt) return u, ('x'):upper(), '1' + 1", Some("A,X,2")),
+        ("local mt = getmetatable('') debug.setmetatable('', {__index = {hello = function() return 'hi' end}}) local h = ('x'):hello() debug.setmetatable('', mt) return h, ('x'):upper()", Some("hi,X")),
     ] {
         same(src, want);
+    }
+}
+
+/// What an embedder installs after opening the libraries lazily stays, as
+/// it would over libraries opened at once.
+#[test]
+fn an_embedders_globals_win_over_lazy_ones() {
+    static MINE: vm_core::NativeFunction = vm_core::NativeFunction::new("print", |vm, _| {
+        let s = vm.new_str(b"mine");
+        vm.push(s);
+        Ok(vm_core::Step::Return(1))
+    });
+    for open in [vm_stdlib::open_all, vm_stdlib::open_all_lazily] {
+        let mut vm = Vm::new();
+        open(&mut vm).unwrap();
+        let mine = vm.new_native(&MINE);
+        vm.install_global("print", mine).unwrap();
+        let r = vm
+            .exec(b"for k in pairs(_G) do end return print()", "=t")
+            .unwrap();
+        assert_eq!(vm.to_display(r[0]), "mine");
+        let r = vm.exec(b"print = nil return print", "=t").unwrap();
+        assert!(r[0].is_nil());
+        // A library opened at once over a lazy one, then removed.
+        vm_stdlib::debug::open_debug(&mut vm).unwrap();
+        let r = vm
+            .exec(b"debug = nil for k in pairs(_G) do end return debug", "=t")
+            .unwrap();
+        assert!(r[0].is_nil());
+        // An embedder's own `string` library; strings keep the standard
+        // methods, as when it replaces one opened at once.
+        let own = vm.new_table();
+        vm.register_library("string", own).unwrap();
+        let r = vm
+            .exec(
+                b"return string.upper, require('string').upper, ('x'):upper()",
+                "=t",
+            )
+            .unwrap();
+        assert!(r[0].is_nil() && r[1].is_nil(), "{:?}", r);
+        assert_eq!(vm.to_display(r[2]), "X");
+    }
+    // Opened lazily twice: one global, which the program's change keeps.
+    let mut vm = Vm::new();
+    vm_stdlib::open_all_lazily(&mut vm).unwrap();
+    vm_stdlib::open_all_lazily(&mut vm).unwrap();
+    let r = vm
+        .exec(
+            b"local p = print print = 5 for k in pairs(_G) do end return print",
+            "=t",
+        )
+        .unwrap();
+    assert_eq!(vm.to_display(r[0]), "5");
+}
+
+/// A library made lazily under a memory limit is made as the libraries
+/// opened at once were: before the program ran, not refused by the limit.
+/// A program that fills its memory then touches one sees what it sees
+/// with the libraries opened at once.
+#[test]
+fn a_library_is_made_whole_under_a_memory_limit() {
+    for touch in [
+        "('x'):len()",
+        "io.write('')",
+        "next(_G)",
+        "math.floor(1.5)",
+        "('x'):upper()",
+    ] {
+        let src = format!(
+            "local hold, n = {{}}, 0
+             local grow = function() n = n + 1 hold[n] = {{}} end
+             local pcall = pcall
+             while pcall(grow) do end
+             local ok = pcall(function() return {touch} end)
+             hold = nil collectgarbage()
+             return ok, ('x'):upper(), getmetatable('').__index == string,
+               package.loaded.io == io, package.loaded.string == string"
+        );
+        let mut shown = Vec::new();
+        for open in [vm_stdlib::open_all, vm_stdlib::open_all_lazily] {
+            let mut vm = Vm::new();
+            open(&mut vm).unwrap();
+            vm.set_memory_limit(Some(vm.memory_used() + 64 * 1024));
+            let r = vm
+                .exec(src.as_bytes(), "=t")
+                .unwrap_or_else(|e| panic!("{touch}: {}", vm.error_to_string(&e)));
+            shown.push(r.iter().map(|&v| vm.to_display(v)).collect::<Vec<_>>());
+        }
+        assert_eq!(shown[1], shown[0], "{touch}");
+        assert_eq!(shown[0][1..], ["X", "true", "true", "true"], "{touch}");
+    }
+}
+
+/// Tables owed lazy globals travel whole (`agent.send`): the copy holds
+/// what it holds when the libraries are opened at once.
+#[test]
+fn packing_a_table_owed_globals_makes_it_first() {
+    for open in [vm_stdlib::open_all, vm_stdlib::open_all_lazily] {
+        let mut vm = Vm::new();
+        open(&mut vm).unwrap();
+        let mt = vm.exec(b"return debug.getmetatable('')", "=t").unwrap()[0];
+        let packet = vm.pack(&[mt]).unwrap();
+        let mut other = Vm::new();
+        vm_stdlib::open_all(&mut other).unwrap();
+        let copy = other.unpack(&packet).unwrap()[0];
+        let mut n = 0;
+        let mut k = vm_core::Value::Nil;
+        let vm_core::Value::Table(t) = copy else {
+            panic!()
+        };
+        while let Some((key, _)) = other.next(t, k).unwrap() {
+            n += 1;
+            k = key;
+        }
+        assert_eq!(n, 9, "the metatable of strings: __index and eight events");
+        let loaded = vm.exec(b"return package.loaded", "=t").unwrap()[0];
+        let e = vm.pack(&[loaded]).unwrap_err();
+        assert!(
+            vm.error_to_string(&e).contains("userdata"),
+            "io's files cannot travel"
+        );
     }
 }
 

@@ -88,6 +88,9 @@ pub(crate) struct LazyState {
     /// The metatable of strings made lazily, and whether its library has
     /// filled it (`Vm::library_metatable`).
     pub(crate) string_mt: Option<(TableRef, bool)>,
+    /// An entry is being made: its stores are the library's, not an
+    /// embedder's (`Vm::provide`).
+    pub(crate) making: bool,
 }
 
 impl LazyState {

@@ -61,7 +61,7 @@ use std::mem;
 use std::sync::Arc;
 
 use super::{ast, Interner, SyntaxError};
-use crate::func::{Proto, UpvalDesc};
+use crate::func::{Proto, ProtoDraft, UpvalDesc};
 use crate::opcodes::Op;
 use crate::value::{StrRef, Value};
 use exp::ExpDesc;
@@ -195,7 +195,7 @@ impl MainGen {
     /// The prototypes being built (the main function's, and those of
     /// functions open around the statement being generated): their
     /// constants, and the prototypes finished inside them, are alive.
-    pub(crate) fn protos(&self) -> impl Iterator<Item = &Proto> {
+    pub(crate) fn protos(&self) -> impl Iterator<Item = &ProtoDraft> {
         let p = &self.parts;
         p.outer.iter().chain([&p.fs]).map(|fs| &fs.proto)
     }
@@ -379,7 +379,7 @@ impl<'i> Compiler<'i> {
             Some(parent) => mem::replace(&mut self.fs, parent),
             None => mem::replace(&mut self.fs, FuncState::new(self.source.clone(), 0, 0, 0)),
         };
-        Ok(done.proto)
+        Ok(done.proto.into())
     }
 
     /// Marks the current function variadic and emits its `VARARGPREP`.

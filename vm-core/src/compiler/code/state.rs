@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::{CResult, CompileError};
-use crate::func::Proto;
+use crate::func::ProtoDraft;
 use crate::number::float_to_int_exact;
 use crate::opcodes::Op;
 use crate::value::{StrRef, Value};
@@ -69,7 +69,7 @@ pub(super) struct BlockCnt {
 /// `free_reg` temporaries allocated and freed in stack order.
 pub(super) struct FuncState {
     /// The prototype being filled in.
-    pub(super) proto: Proto,
+    pub(super) proto: ProtoDraft,
     /// Open blocks, innermost last.
     pub(super) blocks: Vec<BlockCnt>,
     /// Index of this function's first local in the shared variable list.
@@ -106,12 +106,12 @@ impl FuncState {
         first_label: usize,
     ) -> Self {
         FuncState {
-            proto: Proto {
+            proto: ProtoDraft {
                 source,
                 line_defined,
                 // Registers 0 and 1 are always valid, as in PUC Lua.
                 max_stack: 2,
-                ..Proto::default()
+                ..ProtoDraft::default()
             },
             blocks: Vec::new(),
             first_local,
@@ -522,7 +522,6 @@ impl FuncState {
             return Err(self.error("control structure too long"));
         }
         debug_assert_eq!(self.proto.code.len(), self.proto.lines.len());
-        self.proto.field_cache = crate::func::FieldCache::new(self.proto.code.len());
         Ok(())
     }
 }
