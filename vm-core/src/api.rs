@@ -897,6 +897,29 @@ impl Vm {
         }
     }
 
+    /// Gives the VM the embedder's data (`lua_getextraspace`), in place of
+    /// what it had: what a driver keeps about the VM it runs (an agent's
+    /// context), which natives reach with [`Vm::extra`] without a lookup
+    /// in the registry or an object in the heap. Lua never sees it.
+    ///
+    /// ```
+    /// let mut vm = vm_core::Vm::new();
+    /// vm.set_extra(Some(Box::new(42u32)));
+    /// assert_eq!(vm.extra::<u32>(), Some(&42));
+    /// assert_eq!(vm.extra::<i64>(), None);
+    /// ```
+    pub fn set_extra(
+        &mut self,
+        data: Option<Box<dyn std::any::Any + Send>>,
+    ) -> Option<Box<dyn std::any::Any + Send>> {
+        std::mem::replace(&mut self.extra, data)
+    }
+
+    /// The embedder's data, if it is a `T` ([`Vm::set_extra`]).
+    pub fn extra<T: std::any::Any>(&self) -> Option<&T> {
+        self.extra.as_deref()?.downcast_ref()
+    }
+
     /// Installs the handler that receives warnings.
     pub fn set_warn_handler(&mut self, h: Option<crate::state::WarnHandler>) {
         self.warn_handler = h;

@@ -89,7 +89,7 @@ impl Vm {
             ci.flags |= TRACED;
         }
         // A hook that changes hooks still runs: keep what its end needs.
-        th.hook = HookState {
+        th.hook = crate::state::HookBox::new(HookState {
             hook,
             countdown: hook.map_or(0, |h| h.count),
             events_off: th.hook.events_off,
@@ -98,7 +98,7 @@ impl Vm {
             active: th.hook.active,
             done: th.hook.done,
             ..HookState::default()
-        };
+        });
         if t == cur {
             self.rewindow();
         }

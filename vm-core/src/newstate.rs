@@ -97,6 +97,7 @@ impl Vm {
             request_job: None,
             natives: NativeRegistry::new(&CORE_NATIVES),
             lazy: None,
+            extra: None,
             unmovable: [],
         };
         vm.th.status = ThreadStatus::Running;

@@ -276,7 +276,9 @@ impl Vm {
     /// `new_thread` of a value of this VM.
     pub(crate) fn make_thread(&mut self, f: Value) -> ThreadRef {
         let mut th = Box::<crate::state::Thread>::default();
-        th.hook = self.th.hook.inherited();
+        if self.th.hook.hook.is_some() {
+            th.hook = crate::state::HookBox::new(self.th.hook.inherited());
+        }
         th.push(f);
         let bytes = th.take_growth();
         self.heap.debt += bytes + crate::heap::THREAD_OVERHEAD;

@@ -38,7 +38,7 @@ use crate::native::{Continuation, Job, NativeRegistry};
 use crate::value::{LuaFnRef, NativeRef, TableRef, ThreadRef, UpvalRef, Value};
 
 pub(crate) use self::handle::{Cell, Handles};
-pub(crate) use self::hook::{Active, Done, HookState, Redo, Stage};
+pub(crate) use self::hook::{Active, Done, HookBox, HookState, Redo, Stage};
 pub use self::hook::{Hook, HookEvent, HookFn, HookMask, HookStep};
 pub use self::lazy::Lazy;
 pub(crate) use self::lazy::{LazyState, Owed, MAX_LAZY};
@@ -221,7 +221,7 @@ pub(crate) struct Thread {
     /// thread the driver resumed).
     pub(crate) depth: u32,
     /// The debug hook and its tracing state (`hook.rs`).
-    pub(crate) hook: HookState,
+    pub(crate) hook: HookBox,
     /// Bytes of stack and frame list already counted in the heap's debt.
     pub(crate) accounted: usize,
     /// While the thread is being cancelled (`Vm::cancel`): its frames
@@ -611,6 +611,8 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     pub(crate) natives: NativeRegistry,
     /// The lazy globals not made yet (`lazy.rs`).
     pub(crate) lazy: Option<Box<LazyState>>,
+    /// The embedder's data (`Vm::set_extra`, `lua_getextraspace`).
+    pub(crate) extra: Option<Box<dyn std::any::Any + Send>>,
     /// The unsized tail (see the type's documentation); always empty.
     #[allow(dead_code)]
     pub(crate) unmovable: Unmovable,

@@ -154,6 +154,20 @@ pub(crate) struct HookState {
 }
 
 impl HookState {
+    /// No hook, nothing traced: what a thread holds until a hook is set
+    /// (or a finalizer turns events off).
+    const NONE: HookState = HookState {
+        hook: None,
+        countdown: 0,
+        events_off: false,
+        last_frame: 0,
+        old_pc: None,
+        redo: None,
+        transfer: None,
+        active: None,
+        done: None,
+    };
+
     /// The state a new thread starts with: its creator's hook.
     pub(crate) fn inherited(&self) -> HookState {
         HookState {
@@ -164,5 +178,37 @@ impl HookState {
             countdown: self.hook.map_or(0, |h| h.count),
             ..HookState::default()
         }
+    }
+}
+
+/// A thread's `HookState`, in a box of its own only once it differs from
+/// `HookState::NONE`: most threads (a million idle agents, each with a
+/// main thread and its running copy) never have a hook, and the state is
+/// 176 bytes. Reads of a thread without one see `NONE`; the first write
+/// makes the box.
+#[derive(Debug, Default)]
+pub(crate) struct HookBox(Option<Box<HookState>>);
+
+impl HookBox {
+    /// A box holding `state`.
+    pub(crate) fn new(state: HookState) -> HookBox {
+        HookBox(Some(Box::new(state)))
+    }
+}
+
+impl std::ops::Deref for HookBox {
+    type Target = HookState;
+
+    #[inline]
+    fn deref(&self) -> &HookState {
+        static NONE: HookState = HookState::NONE;
+        self.0.as_deref().unwrap_or(&NONE)
+    }
+}
+
+impl std::ops::DerefMut for HookBox {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut HookState {
+        self.0.get_or_insert_with(|| Box::new(HookState::NONE))
     }
 }

@@ -1,6 +1,6 @@
 //! The Lua `agent` library: `spawn`, `send`, `receive`, `self`,
 //! `status`, `kill` and `monitor`. Each function finds its agent's
-//! [`Ctx`] in the VM's registry.
+//! [`Ctx`] in the VM's extra data (`Vm::extra`).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -30,9 +30,6 @@ pub(super) static NATIVES: NativeList = NativeList {
 /// A `receive` timeout this long or longer waits for ever.
 const FOR_EVER_SECS: u64 = 100 * 365 * 24 * 3600;
 
-/// Where an agent's [`Ctx`] is kept in its VM's registry.
-const CTX_KEY: &str = "vm-sched.agent";
-
 /// Installs the `agent` table. Its functions work once the VM runs as an
 /// agent ([`Agents`](super::Agents)); elsewhere they raise "not an agent".
 ///
@@ -48,18 +45,15 @@ pub fn open_agent(vm: &mut Vm) -> LuaResult<()> {
     vm.register_library("agent", t)
 }
 
-/// Makes `vm` the VM of the agent `ctx` describes.
-pub(crate) fn attach(vm: &mut Vm, ctx: Arc<Ctx>) -> LuaResult<()> {
-    let ud = vm.new_userdata(Box::new(ctx));
-    let registry = vm.registry();
-    vm.raw_set_str(registry, CTX_KEY, ud)
+/// Makes `vm` the VM of the agent `ctx` describes (its extra data,
+/// `Vm::set_extra`).
+pub(crate) fn attach(vm: &mut Vm, ctx: Arc<Ctx>) {
+    vm.set_extra(Some(Box::new(ctx)));
 }
 
 /// The running agent's context.
 fn ctx(vm: &mut Vm) -> LuaResult<Arc<Ctx>> {
-    let registry = vm.registry();
-    let ud = vm.raw_get_str(registry, CTX_KEY);
-    match vm.userdata_ref::<Arc<Ctx>>(ud) {
+    match vm.extra::<Arc<Ctx>>() {
         Some(ctx) => Ok(Arc::clone(ctx)),
         None => Err(vm.error("not an agent (the agent library works in agents only)")),
     }

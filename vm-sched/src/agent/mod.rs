@@ -215,7 +215,7 @@ impl World {
             moved: std::sync::atomic::AtomicBool::new(false),
             killed: std::sync::atomic::AtomicBool::new(false),
         });
-        lib::attach(&mut vm, Arc::clone(&ctx)).map_err(|e| TaskError::new(e.to_string()))?;
+        lib::attach(&mut vm, Arc::clone(&ctx));
         let mut task = LuaTask::with_args(vm, f, &args, name)?;
         task.set_agent(ctx);
         Ok(task)
