@@ -54,23 +54,31 @@ impl Vm {
         self.lazy_state().lists.push(entries);
         for (i, &e) in entries.iter().enumerate() {
             let bit = first + i;
-            let statics = keys(e, true).all(|k| names::find(k.as_bytes()).is_some());
-            let present = names::find(e.name().as_bytes())
-                .is_some_and(|k| !self.heap.tables[globals].get_str(k).is_nil());
-            if bit >= MAX_LAZY || !statics || present {
+            let mut names = keys(e, true).map(|k| names::find(k.as_bytes()));
+            let name = names.next().flatten();
+            let statics = name.is_some() && names.all(|k| k.is_some());
+            let present = name.is_some_and(|k| !self.heap.tables[globals].get_str(k).is_nil());
+            let (Some(name), true, false, true) = (name, statics, present, bit < MAX_LAZY) else {
                 self.make_now(e)?;
                 continue;
-            }
-            let name = Value::Str(names::find(e.name().as_bytes()).expect("static"));
-            if self.owed_entry(globals, name).is_some() {
+            };
+            let index = names::index(name).expect("static");
+            let lazy = self.lazy_state();
+            if lazy.owed_names[index / 64] & (1 << (index % 64)) != 0
+                && self.owed_entry(globals, Value::Str(name)).is_some()
+            {
                 // Owed already (opened lazily twice): made once.
                 continue;
             }
             let lazy = self.lazy_state();
             for k in keys(e, true).filter_map(|k| names::find(k.as_bytes())) {
-                let k = names::index(k).expect("static") as u32;
-                lazy.changed
-                    .retain(|&c| c != (globals, k) && c != (loaded, k));
+                let k = names::index(k).expect("static");
+                lazy.owed_names[k / 64] |= 1 << (k % 64);
+                if !lazy.changed.is_empty() {
+                    let k = k as u32;
+                    lazy.changed
+                        .retain(|&c| c != (globals, k) && c != (loaded, k));
+                }
             }
             self.owe(globals, bit, false);
             if let Lazy::Library {
@@ -101,6 +109,7 @@ impl Vm {
                 changed: Vec::new(),
                 string_mt: None,
                 making: false,
+                owed_names: [0; 8],
             }));
         }
         self.lazy.as_mut().expect("made above")
@@ -147,6 +156,9 @@ impl Vm {
             return Some(owed.entries.trailing_zeros() as usize);
         }
         let k = static_key(key)?;
+        if t == self.globals && lazy.owed_names[k as usize / 64] & (1 << (k % 64)) == 0 {
+            return None;
+        }
         if lazy.changed.contains(&(t, k)) {
             return None;
         }

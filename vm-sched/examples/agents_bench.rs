@@ -6,12 +6,13 @@
 //! on each scheduler.
 //!
 //! ```sh
-//! cargo run --release -p vm-sched --features vm --example agents_bench [LEAVES]
+//! cargo run --release -p vm-sched --features vm --example agents_bench [LEAVES [SCHEDULER]]
 //! ```
 //!
 //! LEAVES (a power of 10, default 10,000) sizes skynet; the full
-//! benchmark has 1,000,000 leaves (about 9 GB at the peak, over a minute
-//! a scheduler: run it alone).
+//! benchmark has 1,000,000 leaves. SCHEDULER (`rr`, `tick` or `ws`)
+//! runs on that one only, so that `/usr/bin/time -v` reports its peak
+//! memory.
 
 use std::time::Instant;
 
@@ -108,7 +109,11 @@ fn main() {
          assert(result == {expected}, result)",
         expected = leaves * (leaves - 1) / 2
     );
+    let only = std::env::args().nth(2);
     for (name, make) in schedulers() {
+        if only.as_deref().is_some_and(|o| !name.starts_with(o)) {
+            continue;
+        }
         let t = run(make, &round_trip);
         println!(
             "agents, {name}: message round trip {:.0} ns ({trips} trips)",

@@ -28,6 +28,8 @@ impl Policy for Fifo {
         self.queue.retain(|&t| t != id);
     }
 
+    fn ended(&mut self, _id: TaskId) {}
+
     fn ready(&mut self, id: TaskId) {
         self.queue.push_back(id);
     }

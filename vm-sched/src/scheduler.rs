@@ -157,6 +157,15 @@ pub trait Policy: Send {
     /// A task left (removed, dead): forget it, runnable or not.
     fn remove(&mut self, id: TaskId);
 
+    /// A task ended in the slice it was picked for: forget it, knowing it
+    /// is in no run queue (`pick` took it out). By default, `remove`; a
+    /// queue that can only find a task by searching skips the search
+    /// (every task ends once: a search each would make a million endings
+    /// quadratic).
+    fn ended(&mut self, id: TaskId) {
+        self.remove(id);
+    }
+
     /// A task can run (just inserted, woken, or its slice left it able to
     /// go on).
     fn ready(&mut self, id: TaskId);

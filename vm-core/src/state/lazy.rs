@@ -91,6 +91,10 @@ pub(crate) struct LazyState {
     /// An entry is being made: its stores are the library's, not an
     /// embedder's (`Vm::provide`).
     pub(crate) making: bool,
+    /// The static names (by index, `names.rs`) that entries give the
+    /// globals, made or not: a miss of any other global is no business of
+    /// the lazy state, told by one bit.
+    pub(crate) owed_names: [u64; 8],
 }
 
 impl LazyState {

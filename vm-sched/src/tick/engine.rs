@@ -430,11 +430,11 @@ impl<T: ?Sized + TaskBox> Core<T> {
                 false
             }
             Poll::Finished => {
-                self.bury(id, End::Finished);
+                self.bury_ended(id, End::Finished);
                 true
             }
             Poll::Failed(err) => {
-                self.bury(id, End::Failed(err));
+                self.bury_ended(id, End::Failed(err));
                 true
             }
         };
@@ -444,6 +444,18 @@ impl<T: ?Sized + TaskBox> Core<T> {
     /// Moves an owned task to the dead list.
     fn bury(&mut self, id: TaskId, end: End) {
         self.policy.remove(id);
+        self.lay_out(id, end);
+    }
+
+    /// Moves a task that ended in its slice to the dead list (the policy
+    /// has it in no queue).
+    fn bury_ended(&mut self, id: TaskId, end: End) {
+        self.policy.ended(id);
+        self.lay_out(id, end);
+    }
+
+    /// `bury` after the policy forgot the task.
+    fn lay_out(&mut self, id: TaskId, end: End) {
         if let Some(e) = self.tasks.get_mut(&id) {
             self.waits.stop(&mut e.wait);
             e.generation += 1;
