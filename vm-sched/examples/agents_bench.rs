@@ -34,7 +34,13 @@ fn schedulers() -> [(&'static str, Make); 3] {
 /// seconds from insertion to its end.
 fn run(make: Make, src: &str) -> f64 {
     let mut sched = make();
-    let agents = Agents::install(&mut *sched, AgentConfig::default(), None);
+    // Skynet's million leaves need more agents alive at once than the
+    // default limit allows (half the memory at 64 KB an agent).
+    let config = AgentConfig {
+        max_agents: Some(2_000_000),
+        ..AgentConfig::default()
+    };
+    let agents = Agents::install(&mut *sched, config, None);
     let main = agents
         .from_source("main", src.as_bytes())
         .expect("compiles");

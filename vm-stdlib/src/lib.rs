@@ -7,7 +7,9 @@
 //! registers its natives and continuations by identity (its module's
 //! `NATIVES`, such as [`base::NATIVES`]: `Vm::register_natives`), so that
 //! the VM can find them by name (`Vm::find_native`), as a snapshot's
-//! restore does. Today: `base`,
+//! restore does. [`open_all_lazily`] installs the same libraries made on
+//! first use (what the `vm` command, Lua tasks and agents use), so that
+//! a VM pays only for what its program touches. Today: `base`,
 //! `package` (`require` of Lua modules), `coroutine`, `string` (patterns,
 //! `format`, `pack`, `dump`), `table`, `math`, `utf8`, `io`, `os` and
 //! `debug` (hooks included).
