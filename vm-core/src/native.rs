@@ -207,7 +207,26 @@ impl Registered {
 /// a sandboxed VM does not find what only another VM registered.
 #[derive(Debug)]
 pub(crate) struct NativeRegistry {
-    lists: smallvec::SmallVec<[&'static NativeList; 16]>,
+    lists: smallvec::SmallVec<[Lists; 3]>,
+}
+
+/// What a VM registered at once: a list, or a group of them (a whole
+/// standard library, `Vm::register_native_lists`).
+#[derive(Clone, Copy, Debug)]
+enum Lists {
+    One(&'static NativeList),
+    Group(&'static [&'static NativeList]),
+}
+
+impl Lists {
+    fn iter(self) -> impl Iterator<Item = &'static NativeList> {
+        let (one, group): (Option<&'static NativeList>, &'static [&'static NativeList]) = match self
+        {
+            Lists::One(l) => (Some(l), &[]),
+            Lists::Group(g) => (None, g),
+        };
+        one.into_iter().chain(group.iter().copied())
+    }
 }
 
 /// Every identity any VM of the process registered, to what it names.
@@ -266,7 +285,7 @@ impl NativeRegistry {
     }
 
     fn add(&mut self, list: &'static NativeList) -> Result<(), (Registered, Registered)> {
-        if self.lists.iter().any(|&l| std::ptr::eq(l, list)) {
+        if self.holds(list) {
             return Ok(());
         }
         let known = {
@@ -281,8 +300,43 @@ impl NativeRegistry {
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .add(list)?;
         }
-        self.lists.push(list);
+        self.lists.push(Lists::One(list));
         Ok(())
+    }
+
+    /// `add` of every list of `group`, as one entry (one lookup of the
+    /// process-wide index once the group is known there).
+    fn add_group(
+        &mut self,
+        group: &'static [&'static NativeList],
+    ) -> Result<(), (Registered, Registered)> {
+        let key = group.as_ptr() as usize;
+        let known = index()
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .lists
+            .contains(&key);
+        if !known {
+            let mut index = index()
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            for &list in group {
+                if !index.lists.contains(&(std::ptr::from_ref(list) as usize)) {
+                    index.add(list)?;
+                }
+            }
+            index.lists.insert(key);
+        }
+        self.lists.push(Lists::Group(group));
+        Ok(())
+    }
+
+    /// Whether `list` is one of this VM's.
+    fn holds(&self, list: &'static NativeList) -> bool {
+        self.lists
+            .iter()
+            .flat_map(|l| l.iter())
+            .any(|l| std::ptr::eq(l, list))
     }
 
     /// What `id` names, if one of this VM's lists holds it.
@@ -292,10 +346,14 @@ impl NativeRegistry {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .by_id
             .get(id)?;
-        let held = self.lists.iter().any(|l| match found {
-            Registered::Native(f) => l.natives.iter().any(|&g| std::ptr::eq(f, g)),
-            Registered::Continuation(k) => l.continuations.iter().any(|&g| std::ptr::eq(k, g)),
-        });
+        let held = self
+            .lists
+            .iter()
+            .flat_map(|l| l.iter())
+            .any(|l| match found {
+                Registered::Native(f) => l.natives.iter().any(|&g| std::ptr::eq(f, g)),
+                Registered::Continuation(k) => l.continuations.iter().any(|&g| std::ptr::eq(k, g)),
+            });
         held.then_some(found)
     }
 }
@@ -378,7 +436,28 @@ impl Vm {
     /// one that saved it), or two entries of `list`: then nothing of
     /// `list` is registered.
     pub fn register_natives(&mut self, list: &'static NativeList) -> LuaResult<()> {
-        match self.natives.add(list) {
+        let added = self.natives.add(list);
+        self.registered(added)
+    }
+
+    /// [`Vm::register_natives`] of every list of `lists` at once (a whole
+    /// standard library): one entry in the VM, which a million agents
+    /// each with every library then pay once, not once a library.
+    ///
+    /// # Errors
+    /// As [`Vm::register_natives`]; the lists before the failing one stay
+    /// registered in the process, none in this VM.
+    pub fn register_native_lists(
+        &mut self,
+        lists: &'static [&'static NativeList],
+    ) -> LuaResult<()> {
+        let added = self.natives.add_group(lists);
+        self.registered(added)
+    }
+
+    /// The error of a registration that failed.
+    fn registered(&mut self, added: Result<(), (Registered, Registered)>) -> LuaResult<()> {
+        match added {
             Ok(()) => Ok(()),
             Err((old, new)) => {
                 let what = |r: Registered| match r {

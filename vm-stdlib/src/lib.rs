@@ -159,36 +159,41 @@ pub static SANDBOX_LAZY_LIBRARIES: [Lazy; 6] = [
 /// assert_eq!(vm.to_display(r[1]), "Y");
 /// ```
 pub fn open_all_lazily(vm: &mut Vm) -> LuaResult<()> {
-    for list in [
-        &package::NATIVES,
-        &coroutine::NATIVES,
-        &table::NATIVES,
-        &string::NATIVES,
-        &math::NATIVES,
-        &utf8::NATIVES,
-        &io::NATIVES,
-        &os::NATIVES,
-        &debug::NATIVES,
-    ] {
-        vm.register_natives(list)?;
-    }
+    vm.register_native_lists(&ALL_NATIVES)?;
     base::open_base_lazily(vm, false)?;
     vm.open_lazily(&LAZY_LIBRARIES)
 }
 
+/// Every library's natives (what [`open_all_lazily`] registers at once).
+pub static ALL_NATIVES: [&vm_core::NativeList; 10] = [
+    &base::NATIVES,
+    &package::NATIVES,
+    &coroutine::NATIVES,
+    &table::NATIVES,
+    &string::NATIVES,
+    &math::NATIVES,
+    &utf8::NATIVES,
+    &io::NATIVES,
+    &os::NATIVES,
+    &debug::NATIVES,
+];
+
+/// The sandbox profile's natives (what [`open_sandboxed_lazily`]
+/// registers at once).
+pub static SANDBOX_NATIVES: [&vm_core::NativeList; 7] = [
+    &base::SANDBOX_NATIVES,
+    &coroutine::NATIVES,
+    &table::NATIVES,
+    &string::NATIVES,
+    &math::NATIVES,
+    &utf8::NATIVES,
+    &os::SANDBOX_NATIVES,
+];
+
 /// The sandbox profile ([`open_sandboxed`]), made on first use as
 /// [`open_all_lazily`] makes every library.
 pub fn open_sandboxed_lazily(vm: &mut Vm) -> LuaResult<()> {
-    for list in [
-        &coroutine::NATIVES,
-        &table::NATIVES,
-        &string::NATIVES,
-        &math::NATIVES,
-        &utf8::NATIVES,
-        &os::SANDBOX_NATIVES,
-    ] {
-        vm.register_natives(list)?;
-    }
+    vm.register_native_lists(&SANDBOX_NATIVES)?;
     base::open_base_lazily(vm, true)?;
     vm.open_lazily(&SANDBOX_LAZY_LIBRARIES)
 }

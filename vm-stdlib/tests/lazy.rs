@@ -299,3 +299,22 @@ proptest! {
         prop_assert_eq!(lazy, eager, "{}", src);
     }
 }
+
+/// Lazily opened, a VM registers its profile's natives at once (one
+/// group), so that values naming them can arrive before the library is
+/// made; the sandbox's group holds nothing that reaches files.
+#[test]
+fn a_lazy_profile_registers_its_natives_and_no_others() {
+    let mut all = Vm::new();
+    vm_stdlib::open_all_lazily(&mut all).unwrap();
+    let mut sandbox = Vm::new();
+    vm_stdlib::open_sandboxed_lazily(&mut sandbox).unwrap();
+    for id in ["string.gsub", "table.sort", "math.floor", "base.print", "os.time"] {
+        assert!(all.find_native(id).is_some(), "{id}");
+        assert!(sandbox.find_native(id).is_some(), "{id}");
+    }
+    for id in ["io.open", "os.execute", "base.dofile", "debug.sethook", "package.loadlib"] {
+        assert!(all.find_native(id).is_some(), "{id}");
+        assert!(sandbox.find_native(id).is_none(), "sandboxed: {id}");
+    }
+}
