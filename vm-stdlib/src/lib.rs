@@ -101,6 +101,15 @@ const fn lazy(name: &'static str, open: fn(&mut Vm) -> LuaResult<()>) -> Lazy {
     }
 }
 
+/// The string library made on first use: it also fills the metatable of
+/// strings.
+const STRING: Lazy = Lazy::Library {
+    name: "string",
+    globals: &[],
+    string_metatable: true,
+    open: string::open_string,
+};
+
 /// Every library but the base library, made on first use: what
 /// [`open_all_lazily`] installs.
 pub static LAZY_LIBRARIES: [Lazy; 9] = [
@@ -112,12 +121,7 @@ pub static LAZY_LIBRARIES: [Lazy; 9] = [
     },
     lazy("coroutine", coroutine::open_coroutine),
     lazy("table", table::open_table),
-    Lazy::Library {
-        name: "string",
-        globals: &[],
-        string_metatable: true,
-        open: string::open_string,
-    },
+    STRING,
     lazy("math", math::open_math),
     lazy("utf8", utf8::open_utf8),
     lazy("io", io::open_io),
@@ -130,12 +134,7 @@ pub static LAZY_LIBRARIES: [Lazy; 9] = [
 pub static SANDBOX_LAZY_LIBRARIES: [Lazy; 6] = [
     lazy("coroutine", coroutine::open_coroutine),
     lazy("table", table::open_table),
-    Lazy::Library {
-        name: "string",
-        globals: &[],
-        string_metatable: true,
-        open: string::open_string,
-    },
+    STRING,
     lazy("math", math::open_math),
     lazy("utf8", utf8::open_utf8),
     lazy("os", os::open_os_sandboxed),

@@ -309,11 +309,23 @@ fn a_lazy_profile_registers_its_natives_and_no_others() {
     vm_stdlib::open_all_lazily(&mut all).unwrap();
     let mut sandbox = Vm::new();
     vm_stdlib::open_sandboxed_lazily(&mut sandbox).unwrap();
-    for id in ["string.gsub", "table.sort", "math.floor", "base.print", "os.time"] {
+    for id in [
+        "string.gsub",
+        "table.sort",
+        "math.floor",
+        "base.print",
+        "os.time",
+    ] {
         assert!(all.find_native(id).is_some(), "{id}");
         assert!(sandbox.find_native(id).is_some(), "{id}");
     }
-    for id in ["io.open", "os.execute", "base.dofile", "debug.sethook", "package.loadlib"] {
+    for id in [
+        "io.open",
+        "os.execute",
+        "base.dofile",
+        "debug.sethook",
+        "package.loadlib",
+    ] {
         assert!(all.find_native(id).is_some(), "{id}");
         assert!(sandbox.find_native(id).is_none(), "sandboxed: {id}");
     }

@@ -69,42 +69,11 @@ pub enum Tm {
     Pairs,
 }
 
-const TM_NAMES: [&str; 29] = [
-    "__index",
-    "__newindex",
-    "__gc",
-    "__mode",
-    "__len",
-    "__eq",
-    "__call",
-    "__close",
-    "__add",
-    "__sub",
-    "__mul",
-    "__mod",
-    "__pow",
-    "__div",
-    "__idiv",
-    "__band",
-    "__bor",
-    "__bxor",
-    "__shl",
-    "__shr",
-    "__unm",
-    "__bnot",
-    "__lt",
-    "__le",
-    "__concat",
-    "__tostring",
-    "__name",
-    "__metatable",
-    "__pairs",
-];
-
 impl Tm {
-    /// The event's name, e.g. `"__index"`.
+    /// The event's name, e.g. `"__index"` (the first static names are
+    /// the events', in this order: `names.rs`).
     pub fn name(self) -> &'static str {
-        TM_NAMES[self as usize]
+        crate::names::NAMES[self as usize]
     }
 
     /// The event's name as a string handle: a static string
