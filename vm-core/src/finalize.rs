@@ -44,10 +44,10 @@ fn runner_k(vm: &mut Vm, args: Args, status: Status, ctx: i64) -> LuaResult<Step
 /// Calls the next finalizer due, or ends the runner.
 fn next(vm: &mut Vm, args: Args, ctx: i64) -> LuaResult<Step> {
     vm.frame_truncate(args, 0);
-    while let Some(obj) = vm.tobefnz.pop_front() {
+    while let Some(obj) = vm.fin.tobefnz.pop_front() {
         if vm.instruction_limit_exceeded() {
             // Each would fail at its first instruction.
-            vm.tobefnz.clear();
+            vm.fin.tobefnz.clear();
             break;
         }
         let gc = vm.tm_of_value(obj, Tm::Gc);
@@ -68,7 +68,7 @@ impl Vm {
     /// (the interpreter must leave the frame for the driver loop).
     pub(crate) fn start_finalizers(&mut self) -> LuaResult<bool> {
         self.fin_due = false;
-        if self.gc.in_finalizers || self.tobefnz.is_empty() {
+        if self.gc.in_finalizers || self.fin.tobefnz.is_empty() {
             return Ok(false);
         }
         let func = self.th.top;

@@ -258,7 +258,7 @@ impl Vm {
         self.propagate_all(&mut m);
         self.clear_weak(&m, false);
         self.separate_finalizable(&mut m);
-        if !self.tobefnz.is_empty() && !self.gc.in_finalizers {
+        if !self.fin.tobefnz.is_empty() && !self.gc.in_finalizers {
             // The interpreter starts them at its next instruction.
             self.fin_due = true;
             self.rewindow();
@@ -312,7 +312,7 @@ impl Vm {
         if let Some(n) = self.hook_runner {
             m.mark(Value::Native(n));
         }
-        for &v in &self.tobefnz {
+        for &v in &self.fin.tobefnz {
             m.mark(v);
         }
         for (root, top) in self.parked.iter() {
@@ -535,18 +535,21 @@ impl Vm {
     /// Moves unreachable objects with finalizers to `tobefnz`, marking them
     /// (and what they reference) so they survive until finalized.
     fn separate_finalizable(&mut self, m: &mut Marker) {
+        if self.fin.finobj.is_empty() {
+            return;
+        }
         // Finalizers run in the reverse order of `setmetatable` calls.
-        let (live, dead): (Vec<Value>, Vec<Value>) = std::mem::take(&mut self.finobj)
+        let (live, dead): (Vec<Value>, Vec<Value>) = std::mem::take(&mut self.fin.finobj)
             .into_iter()
             .partition(|&v| m.is_live(v));
-        self.finobj = live;
+        self.fin.finobj = live;
         for v in &dead {
             if let Some(key) = fin_key(*v) {
-                self.finobj_keys.remove(&key);
+                self.fin.finobj_keys.remove(&key);
             }
         }
         for v in dead.into_iter().rev() {
-            self.tobefnz.push_back(v);
+            self.fin.tobefnz.push_back(v);
             m.mark(v);
         }
     }
@@ -625,7 +628,7 @@ impl Vm {
         }
         live += crate::func::protos_bytes(self.heap.lfns.values().map(|cl| &cl.proto));
         live += UPVAL_SIZE * self.heap.upvals.len();
-        live += THREAD_OVERHEAD * self.heap.threads.len() + FIN_OVERHEAD * self.finobj.len();
+        live += THREAD_OVERHEAD * self.heap.threads.len() + FIN_OVERHEAD * self.fin.finobj.len();
         live
     }
 
@@ -634,15 +637,15 @@ impl Vm {
     /// reported through `warn` and otherwise ignored, as in Lua 5.4. Once
     /// the instruction limit is exceeded, the finalizers left are dropped.
     pub fn run_finalizers(&mut self) {
-        if self.gc.in_finalizers || self.tobefnz.is_empty() {
+        if self.gc.in_finalizers || self.fin.tobefnz.is_empty() {
             return;
         }
         self.gc.in_finalizers = true;
-        while let Some(obj) = self.tobefnz.pop_front() {
+        while let Some(obj) = self.fin.tobefnz.pop_front() {
             if self.instruction_limit_exceeded() {
                 // Each would fail at its first instruction: a program
                 // stopped by the limit may leave millions.
-                self.tobefnz.clear();
+                self.fin.tobefnz.clear();
                 break;
             }
             let gc = self.tm_of_value(obj, Tm::Gc);
@@ -673,7 +676,7 @@ impl Vm {
     /// the collections the finalizers may make: on the stack, above its top
     /// as the call left it.
     pub(crate) fn run_finalizers_keeping(&mut self, kept: &[Value]) {
-        if self.gc.in_finalizers || self.tobefnz.is_empty() {
+        if self.gc.in_finalizers || self.fin.tobefnz.is_empty() {
             return;
         }
         let top = self.th.top;
@@ -686,9 +689,12 @@ impl Vm {
 
     /// Runs every pending and remaining finalizer (`lua_close`).
     pub fn close(&mut self) {
-        let all: Vec<Value> = std::mem::take(&mut self.finobj);
-        self.finobj_keys.clear();
-        self.tobefnz.extend(all);
+        if self.fin.finobj.is_empty() && self.fin.tobefnz.is_empty() {
+            return;
+        }
+        let all: Vec<Value> = std::mem::take(&mut self.fin.finobj);
+        self.fin.finobj_keys.clear();
+        self.fin.tobefnz.extend(all);
         self.run_finalizers();
     }
 }

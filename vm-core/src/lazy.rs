@@ -109,7 +109,7 @@ impl Vm {
                 changed: Vec::new(),
                 string_mt: None,
                 making: false,
-                owed_names: [0; 8],
+                owed_names: [0; 6],
             }));
         }
         self.lazy.as_mut().expect("made above")

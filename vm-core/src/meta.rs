@@ -96,9 +96,9 @@ impl Vm {
         }
         if has_gc {
             if let Some(key) = crate::state::fin_key(v) {
-                if self.finobj_keys.insert(key) {
+                if self.fin.finobj_keys.insert(key) {
                     self.heap.debt += crate::heap::FIN_OVERHEAD;
-                    self.finobj.push(v);
+                    self.fin.finobj.push(v);
                 }
             }
         }

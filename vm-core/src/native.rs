@@ -207,7 +207,7 @@ impl Registered {
 /// a sandboxed VM does not find what only another VM registered.
 #[derive(Debug)]
 pub(crate) struct NativeRegistry {
-    lists: smallvec::SmallVec<[Lists; 3]>,
+    lists: smallvec::SmallVec<[Lists; 4]>,
 }
 
 /// What a VM registered at once: a list, or a group of them (a whole

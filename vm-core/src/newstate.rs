@@ -7,8 +7,6 @@
 //! them (`finalize`, `hook`, `msgh`, `closethread`), which the state does
 //! not import (ARCHITECTURE.md, "Layering").
 
-use std::collections::{HashSet, VecDeque};
-
 use crate::arena::Arena;
 use crate::heap::{HashKeys, Heap};
 use crate::native::{NativeList, NativeRegistry};
@@ -71,9 +69,7 @@ impl Vm {
             scratch: Vec::new(),
             scratch_depth: 0,
             misuse: None,
-            finobj: Vec::new(),
-            finobj_keys: HashSet::new(),
-            tobefnz: VecDeque::new(),
+            fin: crate::state::FinBox::default(),
             gc: GcParams::default(),
             warn_handler: None,
             fuel: i64::MAX,

@@ -27,7 +27,7 @@ mod hook;
 mod lazy;
 mod meta;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use slotmap::Key;
 
@@ -464,6 +464,89 @@ impl GcParams {
     }
 }
 
+/// A VM's objects with finalizers (`lgc.c`'s `finobj` and `tobefnz`
+/// lists).
+#[derive(Debug, Default)]
+pub(crate) struct Finalizers {
+    /// Objects with `__gc` whose finalizer has not run yet.
+    pub(crate) finobj: Vec<Value>,
+    /// Identities of the objects in `finobj` (`fin_key`), for O(1)
+    /// membership checks in `setmetatable`.
+    pub(crate) finobj_keys: hashbrown::HashSet<(u8, u64), FinHash>,
+    /// Unreachable objects whose finalizers are due.
+    pub(crate) tobefnz: VecDeque<Value>,
+}
+
+impl Finalizers {
+    const NONE: Finalizers = Finalizers {
+        finobj: Vec::new(),
+        finobj_keys: hashbrown::HashSet::with_hasher(FinHash),
+        tobefnz: VecDeque::new(),
+    };
+}
+
+/// The hasher of `Finalizers::finobj_keys`: the keys are handles, spread
+/// already; a fixed mix keeps the set constructible in a `const`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FinHash;
+
+impl std::hash::BuildHasher for FinHash {
+    type Hasher = FinHasher;
+
+    fn build_hasher(&self) -> FinHasher {
+        FinHasher(0)
+    }
+}
+
+/// See `FinHash`.
+#[derive(Debug, Default)]
+pub(crate) struct FinHasher(u64);
+
+impl std::hash::Hasher for FinHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn write_u8(&mut self, n: u8) {
+        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        let m = u128::from(self.0 ^ n) * 0x9E37_79B9_7F4A_7C15;
+        self.0 = (m as u64) ^ ((m >> 64) as u64);
+    }
+}
+
+/// A VM's `Finalizers`, in a box of its own only once an object has a
+/// finalizer: most VMs (an idle agent's) never do, and the lists are 104
+/// bytes. Reads see empty lists until then; the first write makes the
+/// box.
+#[derive(Debug, Default)]
+pub(crate) struct FinBox(Option<Box<Finalizers>>);
+
+impl std::ops::Deref for FinBox {
+    type Target = Finalizers;
+
+    #[inline]
+    fn deref(&self) -> &Finalizers {
+        static NONE: Finalizers = Finalizers::NONE;
+        self.0.as_deref().unwrap_or(&NONE)
+    }
+}
+
+impl std::ops::DerefMut for FinBox {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut Finalizers {
+        self.0.get_or_insert_with(|| Box::new(Finalizers::NONE))
+    }
+}
+
 /// Identity of an object that can have a finalizer (tables and userdata):
 /// what `Vm::finobj_keys` holds (added by `meta.rs`'s `setmetatable`,
 /// removed by `gc.rs`).
@@ -547,13 +630,9 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     /// A "bad handle" error that a writer of a native's frame noted, for
     /// the native to raise when it returns (`Vm::take_misuse`).
     pub(crate) misuse: Option<LuaError>,
-    /// Objects with `__gc` whose finalizer has not run yet.
-    pub(crate) finobj: Vec<Value>,
-    /// Identities of the objects in `finobj` (`fin_key`), for O(1)
-    /// membership checks in `setmetatable`.
-    pub(crate) finobj_keys: HashSet<(u8, u64)>,
-    /// Unreachable objects whose finalizers are due.
-    pub(crate) tobefnz: VecDeque<Value>,
+    /// Objects with `__gc`, and those whose finalizers are due (`gc.rs`,
+    /// `finalize.rs`), in a box made when the first one comes.
+    pub(crate) fin: FinBox,
     /// Collector parameters and switches.
     pub(crate) gc: GcParams,
     /// Receives warnings (`warn`); none by default.

@@ -94,7 +94,7 @@ pub(crate) struct LazyState {
     /// The static names (by index, `names.rs`) that entries give the
     /// globals, made or not: a miss of any other global is no business of
     /// the lazy state, told by one bit.
-    pub(crate) owed_names: [u64; 8],
+    pub(crate) owed_names: [u64; 6],
 }
 
 impl LazyState {
