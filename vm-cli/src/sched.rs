@@ -223,7 +223,14 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
                 continue;
             }
         };
-        let task = match agents.from_source(name, &source) {
+        // A file's chunk is `@file` (its source for `debug.getinfo`), as
+        // `lua` names it; standard input's `=stdin`.
+        let chunk = if o.stdin == Some(k) {
+            "=stdin".to_string()
+        } else {
+            format!("@{name}")
+        };
+        let task = match agents.from_source(&chunk, &source) {
             Ok(t) => t,
             // (A syntax error names its chunk; a library that cannot open,
             // under a tiny memory limit, does not.)

@@ -1114,3 +1114,15 @@ fn vm_run_reports_a_program_left_waiting() {
         assert_eq!(out.status.code(), Some(1), "{sched}");
     }
 }
+
+/// `vm run` names a script's chunk `@file`, as `lua` does, so that
+/// `debug.getinfo(1, "S").source` tells a script where it is.
+#[test]
+fn vm_run_names_a_script_by_its_file() {
+    let dir = tempdir();
+    let script = dir.join("where.lua");
+    std::fs::write(&script, "print(debug.getinfo(1, 'S').source)").unwrap();
+    let out = vm_run("rr", &script);
+    assert_eq!(text(&out.stdout), format!("@{}\n", script.display()));
+    assert_eq!(out.status.code(), Some(0));
+}

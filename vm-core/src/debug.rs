@@ -438,11 +438,11 @@ impl Vm {
                     });
                 }
             }
-            return self.owed_function_name(f).map(str::to_string);
+            return self.owed_function_name(f);
         }
         find(self.globals)
             .map(text)
-            .or_else(|| self.owed_function_name(f).map(str::to_string))
+            .or_else(|| self.owed_function_name(f))
     }
 }
 

@@ -15,6 +15,7 @@
 
 use crate::error::LuaResult;
 use crate::names;
+use crate::native::NativeFunction;
 use crate::state::{Lazy, LazyState, Owed, Vm, MAX_LAZY};
 use crate::table::Table;
 use crate::value::{TableRef, Value};
@@ -345,18 +346,47 @@ impl Vm {
         }
     }
 
-    /// The global name of function `f` if it is a native still owed as a
-    /// global (`pairs` returns `next` before `next` is made), for error
-    /// messages that name functions by their globals.
-    pub(crate) fn owed_function_name(&self, f: Value) -> Option<&'static str> {
+    /// The global name of function `f` if it is a native still owed
+    /// (`pairs` returns `next` before `next` is made; a library's native
+    /// may arrive from another VM), for error messages that name
+    /// functions by their globals: `next`, `string.rep`.
+    pub(crate) fn owed_function_name(&self, f: Value) -> Option<String> {
         let Value::Native(n) = f else { return None };
         let native = crate::light::native(n)?;
+        let bit = self.owed_entry_of(native)?;
+        match self.lazy.as_ref()?.entry(bit)? {
+            Lazy::Function(g) => Some(g.name.to_string()),
+            Lazy::Library { name, .. } => Some(format!("{name}.{}", native.name)),
+            Lazy::Global { .. } => None,
+        }
+    }
+
+    /// The owed entry that makes native `f`: a global function, or a
+    /// library listing it.
+    fn owed_entry_of(&self, f: &'static NativeFunction) -> Option<usize> {
         let lazy = self.lazy.as_ref()?;
         let owed = lazy.owed.iter().find(|o| o.table == self.globals)?;
-        bits(owed.entries).find_map(|bit| match lazy.entry(bit)? {
-            Lazy::Function(g) if std::ptr::eq(g, native) => Some(g.name),
-            _ => None,
+        bits(owed.entries).find(|&bit| match lazy.entry(bit) {
+            Some(Lazy::Function(g)) => std::ptr::eq(g, f),
+            Some(Lazy::Library {
+                natives: Some(list),
+                ..
+            }) => list.natives.iter().any(|&g| std::ptr::eq(g, f)),
+            _ => false,
         })
+    }
+
+    /// Makes the library (or global) that native `f` belongs to, if it is
+    /// still owed: a native received from another VM finds its library's
+    /// state (`io`'s default output) as it would in an eager VM.
+    ///
+    /// # Errors
+    /// As [`Vm::materialize`].
+    pub(crate) fn make_owner_of(&mut self, f: &'static NativeFunction) -> LuaResult<()> {
+        match self.owed_entry_of(f) {
+            Some(bit) => self.make(bit),
+            None => Ok(()),
+        }
     }
 
     /// The tables the lazy state refers to, for the collector.

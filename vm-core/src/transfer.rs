@@ -91,8 +91,18 @@ impl Vm {
                 })
             })
             .collect::<LuaResult<Vec<&'static NativeFunction>>>()?;
+        // A native whose library is still owed (lazy) gets its library
+        // first: it may need its state.
+        if self.lazy.is_some() {
+            for &f in &natives {
+                self.make_owner_of(f)?;
+            }
+        }
         let strings: Vec<StrRef> = packet.strings.iter().map(|s| self.heap.intern(s)).collect();
         let protos = rebuild_protos(&packet.protos, &strings);
+        // Counted as `load` counts what it compiles (the shared code too:
+        // the collector counts it live in every VM that has it).
+        self.heap.debt += protos.iter().map(|p| p.own_bytes()).sum::<usize>();
         let globals = self.globals_ref();
         // Every object first, empty: a reference to one is its handle.
         let tables: Vec<TableRef> = packet
@@ -458,7 +468,7 @@ impl Packer {
                         .collect::<Result<Vec<Slot>, Refused>>()?;
                     let children = proto.protos.iter().map(|c| self.proto(c)).collect();
                     let node = &mut self.packet.protos[n as usize];
-                    self.packet.bytes += OBJECT_BYTES + consts.len() * SLOT_BYTES;
+                    self.packet.bytes += proto.own_bytes();
                     node.consts = consts;
                     node.protos = children;
                 }

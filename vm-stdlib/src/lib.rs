@@ -92,11 +92,16 @@ pub fn open_all(vm: &mut Vm) -> LuaResult<()> {
 }
 
 /// A library made on first use (`Vm::open_lazily`).
-const fn lazy(name: &'static str, open: fn(&mut Vm) -> LuaResult<()>) -> Lazy {
+const fn lazy(
+    name: &'static str,
+    natives: &'static vm_core::NativeList,
+    open: fn(&mut Vm) -> LuaResult<()>,
+) -> Lazy {
     Lazy::Library {
         name,
         globals: &[],
         string_metatable: false,
+        natives: Some(natives),
         open,
     }
 }
@@ -107,6 +112,7 @@ const STRING: Lazy = Lazy::Library {
     name: "string",
     globals: &[],
     string_metatable: true,
+    natives: Some(&string::NATIVES),
     open: string::open_string,
 };
 
@@ -117,27 +123,28 @@ pub static LAZY_LIBRARIES: [Lazy; 9] = [
         name: "package",
         globals: &["require"],
         string_metatable: false,
+        natives: Some(&package::NATIVES),
         open: package::open_package,
     },
-    lazy("coroutine", coroutine::open_coroutine),
-    lazy("table", table::open_table),
+    lazy("coroutine", &coroutine::NATIVES, coroutine::open_coroutine),
+    lazy("table", &table::NATIVES, table::open_table),
     STRING,
-    lazy("math", math::open_math),
-    lazy("utf8", utf8::open_utf8),
-    lazy("io", io::open_io),
-    lazy("os", os::open_os),
-    lazy("debug", debug::open_debug),
+    lazy("math", &math::NATIVES, math::open_math),
+    lazy("utf8", &utf8::NATIVES, utf8::open_utf8),
+    lazy("io", &io::NATIVES, io::open_io),
+    lazy("os", &os::NATIVES, os::open_os),
+    lazy("debug", &debug::NATIVES, debug::open_debug),
 ];
 
 /// The sandbox profile's libraries but the base library, made on first
 /// use: what [`open_sandboxed_lazily`] installs.
 pub static SANDBOX_LAZY_LIBRARIES: [Lazy; 6] = [
-    lazy("coroutine", coroutine::open_coroutine),
-    lazy("table", table::open_table),
+    lazy("coroutine", &coroutine::NATIVES, coroutine::open_coroutine),
+    lazy("table", &table::NATIVES, table::open_table),
     STRING,
-    lazy("math", math::open_math),
-    lazy("utf8", utf8::open_utf8),
-    lazy("os", os::open_os_sandboxed),
+    lazy("math", &math::NATIVES, math::open_math),
+    lazy("utf8", &utf8::NATIVES, utf8::open_utf8),
+    lazy("os", &os::SANDBOX_NATIVES, os::open_os_sandboxed),
 ];
 
 /// Every standard library, as [`open_all`] opens them, but each global

@@ -330,3 +330,59 @@ fn a_lazy_profile_registers_its_natives_and_no_others() {
         assert!(sandbox.find_native(id).is_none(), "sandboxed: {id}");
     }
 }
+
+/// A native received from another VM before its library was made there
+/// gets its library first (its state: `io`'s default output, the file
+/// metatable) and its name in errors.
+#[test]
+fn a_received_native_finds_its_library() {
+    let mut a = Vm::new();
+    vm_stdlib::open_all_lazily(&mut a).unwrap();
+    let fs = a
+        .exec(b"return io.output, io.type, string.rep, math.random", "=t")
+        .unwrap();
+    let packet = a.pack(&fs).unwrap();
+    let mut b = Vm::new();
+    vm_stdlib::open_all_lazily(&mut b).unwrap();
+    let fs = b.unpack(&packet).unwrap();
+    let f = b
+        .load(
+            b"local output, type, rep, random = ...
+              return type(output()), select(2, pcall(rep, 'a', 'b')), math.type(random(3))",
+            "=t",
+        )
+        .unwrap();
+    let r = b.call_value(f, &fs).unwrap();
+    let shown: Vec<String> = r.iter().map(|&v| b.to_display(v)).collect();
+    assert_eq!(shown[0], "file");
+    assert!(shown[1].contains("'string.rep'"), "{}", shown[1]);
+    assert_eq!(shown[2], "integer");
+}
+
+/// The functions a VM receives count in its heap as those it loads do.
+#[test]
+fn received_functions_count_in_the_receivers_heap() {
+    let mut a = Vm::new();
+    vm_stdlib::open_all_lazily(&mut a).unwrap();
+    let src: String = std::iter::once("return function() return {".to_string())
+        .chain((1..=3000).map(|i| format!("{i}.5,")))
+        .chain(std::iter::once("} end".to_string()))
+        .collect();
+    let f = a.exec(src.as_bytes(), "=big").unwrap();
+    let packet = a.pack(&f).unwrap();
+    let mut b = Vm::new();
+    vm_stdlib::open_all_lazily(&mut b).unwrap();
+    b.set_memory_limit(Some(4 << 20));
+    let before = b.memory_used();
+    let mut kept = Vec::new();
+    let failed = (0..1000).find_map(|_| match b.unpack(&packet) {
+        Ok(v) => {
+            kept.push(b.root(v[0]));
+            None
+        }
+        Err(e) => Some(b.error_to_string(&e)),
+    });
+    assert!(b.memory_used() > before + 3000 * 16, "counted");
+    let failed = failed.expect("a 4 MB limit holds fewer than 1,000 copies");
+    assert!(failed.contains("not enough memory"), "{failed}");
+}

@@ -32,6 +32,11 @@ pub enum Lazy {
         globals: &'static [&'static str],
         /// Whether it fills the metatable of strings (`string`).
         string_metatable: bool,
+        /// Its natives: one of them arriving from another VM (a message,
+        /// `Vm::unpack`) makes the library first, since they may need its
+        /// state (`io.write`, the default output), and is named by it in
+        /// errors.
+        natives: Option<&'static crate::native::NativeList>,
         /// Installs it.
         open: fn(&mut Vm) -> LuaResult<()>,
     },

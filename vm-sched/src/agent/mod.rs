@@ -144,8 +144,10 @@ impl Agents {
         Agents { world }
     }
 
-    /// An agent running the chunk `source` (named `name`, as `=name`), to
-    /// insert into the scheduler.
+    /// An agent running the chunk `source`, to insert into the scheduler.
+    /// `name` is its chunk name as Lua's are (`@path` for a file, which
+    /// `debug.getinfo` reports as its source, `=text` as it is), or a
+    /// plain name used as `=name`; the task is named without the prefix.
     ///
     /// # Errors
     /// A syntax error in `source`, or a library that failed to open.
@@ -157,7 +159,11 @@ impl Agents {
         } else {
             "bt"
         };
-        let f = match vm.load_chunk(source, &format!("={name}"), mode, None) {
+        let (chunk, name) = match name.strip_prefix(['@', '=']) {
+            Some(plain) => (name.to_string(), plain),
+            None => (format!("={name}"), name),
+        };
+        let f = match vm.load_chunk(source, &chunk, mode, None) {
             Ok(f) => f,
             Err(e) => return Err(fail(&mut vm, e)),
         };
