@@ -13,10 +13,13 @@
 //! (`Vm::provide`). Only static names (`names.rs`) can be owed, so a
 //! lookup compares handles, never bytes, until a name matches.
 
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
 use crate::error::LuaResult;
 use crate::names;
 use crate::native::NativeFunction;
-use crate::state::{Lazy, LazyState, Owed, Vm, MAX_LAZY};
+use crate::state::{Lazy, LazyState, Names, Owed, Vm, MAX_LAZY};
 use crate::table::Table;
 use crate::value::{TableRef, Value};
 
@@ -52,31 +55,31 @@ impl Vm {
         }
         let loaded = self.loaded_table();
         let first = self.lazy_state().len();
-        self.lazy_state().lists.push(entries);
-        for (i, &e) in entries.iter().enumerate() {
+        let resolved = resolve(entries);
+        self.lazy_state()
+            .lists
+            .push((entries, std::sync::Arc::clone(&resolved)));
+        for (i, (&e, names)) in entries.iter().zip(resolved.iter()).enumerate() {
             let bit = first + i;
-            let mut names = keys(e, true).map(|k| names::find(k.as_bytes()));
-            let name = names.next().flatten();
-            let statics = name.is_some() && names.all(|k| k.is_some());
-            let present = name.is_some_and(|k| !self.heap.tables[globals].get_str(k).is_nil());
-            let (Some(name), true, false, true) = (name, statics, present, bit < MAX_LAZY) else {
+            let Some((index, more)) = &names.0 else {
                 self.make_now(e)?;
                 continue;
             };
-            let index = names::index(name).expect("static");
+            let name = names::handle(*index as usize);
+            let present = !self.heap.tables[globals].get_str(name).is_nil();
+            if present || bit >= MAX_LAZY {
+                self.make_now(e)?;
+                continue;
+            }
             let lazy = self.lazy_state();
-            if lazy.owed_names[index / 64] & (1 << (index % 64)) != 0
-                && self.owed_entry(globals, Value::Str(name)).is_some()
-            {
+            if owed_name(lazy, *index) && self.owed_entry(globals, Value::Str(name)).is_some() {
                 // Owed already (opened lazily twice): made once.
                 continue;
             }
             let lazy = self.lazy_state();
-            for k in keys(e, true).filter_map(|k| names::find(k.as_bytes())) {
-                let k = names::index(k).expect("static");
-                lazy.owed_names[k / 64] |= 1 << (k % 64);
+            for &k in std::iter::once(index).chain(more) {
+                lazy.owed_names[k as usize / 64] |= 1 << (k % 64);
                 if !lazy.changed.is_empty() {
-                    let k = k as u32;
                     lazy.changed
                         .retain(|&c| c != (globals, k) && c != (loaded, k));
                 }
@@ -157,17 +160,16 @@ impl Vm {
             return Some(owed.entries.trailing_zeros() as usize);
         }
         let k = static_key(key)?;
-        if t == self.globals && lazy.owed_names[k as usize / 64] & (1 << (k % 64)) == 0 {
+        if t == self.globals && !owed_name(lazy, k) {
             return None;
         }
         if lazy.changed.contains(&(t, k)) {
             return None;
         }
-        let name = names::NAMES[k as usize];
         let in_globals = t == self.globals;
         bits(owed.entries).find(|&bit| {
             lazy.entry(bit)
-                .is_some_and(|e| keys(e, in_globals).any(|n| n == name))
+                .is_some_and(|(_, names)| names.has(k, in_globals))
         })
     }
 
@@ -274,7 +276,12 @@ impl Vm {
 
     /// Makes entry `bit` and forgets what it owed.
     fn make(&mut self, bit: usize) -> LuaResult<()> {
-        let Some(e) = self.lazy.as_ref().and_then(|l| l.entry(bit)) else {
+        let Some(e) = self
+            .lazy
+            .as_ref()
+            .and_then(|l| l.entry(bit))
+            .map(|(e, _)| e)
+        else {
             return Ok(());
         };
         // Owed no more before it is made: the making looks its own names
@@ -354,7 +361,7 @@ impl Vm {
         let Value::Native(n) = f else { return None };
         let native = crate::light::native(n)?;
         let bit = self.owed_entry_of(native)?;
-        match self.lazy.as_ref()?.entry(bit)? {
+        match self.lazy.as_ref()?.entry(bit)?.0 {
             Lazy::Function(g) => Some(g.name.to_string()),
             Lazy::Library { name, .. } => Some(format!("{name}.{}", native.name)),
             Lazy::Global { .. } => None,
@@ -366,7 +373,7 @@ impl Vm {
     fn owed_entry_of(&self, f: &'static NativeFunction) -> Option<usize> {
         let lazy = self.lazy.as_ref()?;
         let owed = lazy.owed.iter().find(|o| o.table == self.globals)?;
-        bits(owed.entries).find(|&bit| match lazy.entry(bit) {
+        bits(owed.entries).find(|&bit| match lazy.entry(bit).map(|(e, _)| e) {
             Some(Lazy::Function(g)) => std::ptr::eq(g, f),
             Some(Lazy::Library {
                 natives: Some(list),
@@ -400,14 +407,48 @@ impl Vm {
     }
 }
 
-/// The names an entry installs: its own, and with `globals` a library's
-/// other globals (those are not in `package.loaded`).
-fn keys(e: Lazy, globals: bool) -> impl Iterator<Item = &'static str> {
-    let more: &'static [&'static str] = match e {
-        Lazy::Library { globals: more, .. } if globals => more,
-        _ => &[],
+/// Whether static name `k` is one that entries give the globals.
+fn owed_name(lazy: &LazyState, k: u32) -> bool {
+    lazy.owed_names[k as usize / 64] & (1 << (k % 64)) != 0
+}
+
+/// The names of each entry of `list` as static-name indices, resolved
+/// once in the process (a VM is made for every agent: each would look up
+/// the same sixty names).
+fn resolve(list: &'static [Lazy]) -> Arc<[Names]> {
+    type Cache = RwLock<HashMap<usize, Arc<[Names]>>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let key = list.as_ptr() as usize;
+    let known = cache
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&key)
+        .cloned();
+    if let Some(names) = known {
+        return names;
+    }
+    let index = |s: &str| {
+        names::find(s.as_bytes())
+            .and_then(names::index)
+            .map(|i| i as u32)
     };
-    std::iter::once(e.name()).chain(more.iter().copied())
+    let names: Arc<[Names]> = list
+        .iter()
+        .map(|&e| {
+            let more: &'static [&'static str] = match e {
+                Lazy::Library { globals, .. } => globals,
+                _ => &[],
+            };
+            let more: Option<Vec<u32>> = more.iter().map(|g| index(g)).collect();
+            Names(index(e.name()).zip(more))
+        })
+        .collect();
+    cache
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key, Arc::clone(&names));
+    names
 }
 
 /// The set bits of `mask`, lowest first.

@@ -41,7 +41,7 @@ pub(crate) use self::handle::{Cell, Handles};
 pub(crate) use self::hook::{Active, Done, HookBox, HookState, Redo, Stage};
 pub use self::hook::{Hook, HookEvent, HookFn, HookMask, HookStep};
 pub use self::lazy::Lazy;
-pub(crate) use self::lazy::{LazyState, Owed, MAX_LAZY};
+pub(crate) use self::lazy::{LazyState, Names, Owed, MAX_LAZY};
 pub use self::meta::Tm;
 
 /// Maximum number of stack slots of one thread (`LUAI_MAXSTACK`).

@@ -84,8 +84,9 @@ pub(crate) const MAX_LAZY: usize = 64;
 #[derive(Debug)]
 pub(crate) struct LazyState {
     pub(crate) sentinel: TableRef,
-    /// The entries (`Vm::open_lazily`'s lists, shared by every VM).
-    pub(crate) lists: smallvec::SmallVec<[&'static [Lazy]; 2]>,
+    /// The entries (`Vm::open_lazily`'s lists, shared by every VM), each
+    /// with its names resolved (`Names`, made once in the process).
+    pub(crate) lists: smallvec::SmallVec<[LazyList; 2]>,
     pub(crate) owed: smallvec::SmallVec<[Owed; 3]>,
     /// Keys (static-name indices) the program set or removed while they
     /// were owed: an entry made later does not overwrite them.
@@ -103,13 +104,13 @@ pub(crate) struct LazyState {
 }
 
 impl LazyState {
-    /// Entry `i`, counting across the lists.
-    pub(crate) fn entry(&self, i: usize) -> Option<Lazy> {
+    /// Entry `i`, counting across the lists, with its names.
+    pub(crate) fn entry(&self, i: usize) -> Option<(Lazy, &Names)> {
         let mut i = i;
-        for list in &self.lists {
-            match list.get(i) {
-                Some(&e) => return Some(e),
-                None => i -= list.len(),
+        for (list, names) in &self.lists {
+            match (list.get(i), names.get(i)) {
+                (Some(&e), Some(n)) => return Some((e, n)),
+                _ => i -= list.len(),
             }
         }
         None
@@ -117,6 +118,26 @@ impl LazyState {
 
     /// How many entries the lists hold.
     pub(crate) fn len(&self) -> usize {
-        self.lists.iter().map(|l| l.len()).sum()
+        self.lists.iter().map(|(l, _)| l.len()).sum()
+    }
+}
+
+/// A list of entries and their names.
+pub(crate) type LazyList = (&'static [Lazy], std::sync::Arc<[Names]>);
+
+/// An entry's names as static-name indices (`names.rs`): its own, and a
+/// library's other globals. `None` when one of them is not static (the
+/// entry is then made at once).
+#[derive(Debug)]
+pub(crate) struct Names(pub(crate) Option<(u32, Vec<u32>)>);
+
+impl Names {
+    /// Whether `key` is one of the names, counting a library's other
+    /// globals only `in_globals`.
+    pub(crate) fn has(&self, key: u32, in_globals: bool) -> bool {
+        match &self.0 {
+            Some((name, more)) => *name == key || (in_globals && more.contains(&key)),
+            None => false,
+        }
     }
 }
