@@ -89,7 +89,7 @@ impl Vm {
             ci.flags |= TRACED;
         }
         // A hook that changes hooks still runs: keep what its end needs.
-        th.hook = crate::state::HookBox::new(HookState {
+        th.hook = crate::state::OnDemand::new(HookState {
             hook,
             countdown: hook.map_or(0, |h| h.count),
             events_off: th.hook.events_off,

@@ -276,17 +276,11 @@ impl Vm {
 
     /// Makes entry `bit` and forgets what it owed.
     fn make(&mut self, bit: usize) -> LuaResult<()> {
-        let Some(e) = self
-            .lazy
-            .as_ref()
-            .and_then(|l| l.entry(bit))
-            .map(|(e, _)| e)
-        else {
-            return Ok(());
-        };
         // Owed no more before it is made: the making looks its own names
         // up (and a program's change to the metatable of strings may
-        // leave a key unprovided), so it must not be made twice.
+        // leave a key unprovided), so it must not be made twice; and a
+        // bit naming no entry is cleared too, so no loop over what is
+        // owed can spin on it.
         let mut tables = smallvec::SmallVec::<[TableRef; 3]>::new();
         if let Some(lazy) = &mut self.lazy {
             for o in lazy.owed.iter_mut().filter(|o| o.entries & (1 << bit) != 0) {
@@ -294,6 +288,17 @@ impl Vm {
                 tables.push(o.table);
             }
         }
+        let Some(e) = self
+            .lazy
+            .as_ref()
+            .and_then(|l| l.entry(bit))
+            .map(|(e, _)| e)
+        else {
+            for t in tables {
+                self.settle(t);
+            }
+            return Ok(());
+        };
         // Made as if it had been at the start (when the eager libraries
         // are): counted in the heap, but not refused by the memory limit,
         // which the next allocation past it meets as usual. Only the

@@ -69,7 +69,7 @@ impl Vm {
             scratch: Vec::new(),
             scratch_depth: 0,
             misuse: None,
-            fin: crate::state::FinBox::default(),
+            fin: crate::state::OnDemand::default(),
             gc: GcParams::default(),
             warn_handler: None,
             fuel: i64::MAX,

@@ -277,7 +277,7 @@ impl Vm {
     pub(crate) fn make_thread(&mut self, f: Value) -> ThreadRef {
         let mut th = Box::<crate::state::Thread>::default();
         if self.th.hook.hook.is_some() {
-            th.hook = crate::state::HookBox::new(self.th.hook.inherited());
+            th.hook = crate::state::OnDemand::new(self.th.hook.inherited());
         }
         th.push(f);
         let bytes = th.take_growth();

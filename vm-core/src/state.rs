@@ -27,7 +27,7 @@ mod hook;
 mod lazy;
 mod meta;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 
 use slotmap::Key;
 
@@ -38,7 +38,7 @@ use crate::native::{Continuation, Job, NativeRegistry};
 use crate::value::{LuaFnRef, NativeRef, TableRef, ThreadRef, UpvalRef, Value};
 
 pub(crate) use self::handle::{Cell, Handles};
-pub(crate) use self::hook::{Active, Done, HookBox, HookState, Redo, Stage};
+pub(crate) use self::hook::{Active, Done, HookState, Redo, Stage};
 pub use self::hook::{Hook, HookEvent, HookFn, HookMask, HookStep};
 pub use self::lazy::Lazy;
 pub(crate) use self::lazy::{LazyState, Names, Owed, MAX_LAZY};
@@ -221,7 +221,7 @@ pub(crate) struct Thread {
     /// thread the driver resumed).
     pub(crate) depth: u32,
     /// The debug hook and its tracing state (`hook.rs`).
-    pub(crate) hook: HookBox,
+    pub(crate) hook: OnDemand<HookState>,
     /// Bytes of stack and frame list already counted in the heap's debt.
     pub(crate) accounted: usize,
     /// While the thread is being cancelled (`Vm::cancel`): its frames
@@ -472,78 +472,54 @@ pub(crate) struct Finalizers {
     pub(crate) finobj: Vec<Value>,
     /// Identities of the objects in `finobj` (`fin_key`), for O(1)
     /// membership checks in `setmetatable`.
-    pub(crate) finobj_keys: hashbrown::HashSet<(u8, u64), FinHash>,
+    pub(crate) finobj_keys: HashSet<(u8, u64)>,
     /// Unreachable objects whose finalizers are due.
     pub(crate) tobefnz: VecDeque<Value>,
 }
 
-impl Finalizers {
-    const NONE: Finalizers = Finalizers {
-        finobj: Vec::new(),
-        finobj_keys: hashbrown::HashSet::with_hasher(FinHash),
-        tobefnz: VecDeque::new(),
-    };
-}
-
-/// The hasher of `Finalizers::finobj_keys`: the keys are handles, spread
-/// already; a fixed mix keeps the set constructible in a `const`.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct FinHash;
-
-impl std::hash::BuildHasher for FinHash {
-    type Hasher = FinHasher;
-
-    fn build_hasher(&self) -> FinHasher {
-        FinHasher(0)
+impl Unused for Finalizers {
+    fn none() -> &'static Finalizers {
+        static NONE: std::sync::OnceLock<Finalizers> = std::sync::OnceLock::new();
+        NONE.get_or_init(Finalizers::default)
     }
 }
 
-/// See `FinHash`.
+/// A part of the state that most VMs or threads never use (a hook,
+/// finalizers), in a box made on the first write: a million idle agents
+/// then hold a pointer each, not the part. Reads before that see the
+/// type's empty one (`Unused::none`).
 #[derive(Debug, Default)]
-pub(crate) struct FinHasher(u64);
+pub(crate) struct OnDemand<T>(Option<Box<T>>);
 
-impl std::hash::Hasher for FinHasher {
-    fn finish(&self) -> u64 {
-        self.0
+/// A type kept `OnDemand`: its empty value, shared.
+pub(crate) trait Unused: Default + 'static {
+    /// The empty value every `OnDemand` without a box reads.
+    fn none() -> &'static Self;
+}
+
+impl<T: Unused> OnDemand<T> {
+    /// A box holding `value`.
+    pub(crate) fn new(value: T) -> OnDemand<T> {
+        OnDemand(Some(Box::new(value)))
     }
+}
 
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+impl<T: Unused> std::ops::Deref for OnDemand<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        match self.0.as_deref() {
+            Some(part) => part,
+            None => T::none(),
         }
     }
-
-    fn write_u8(&mut self, n: u8) {
-        self.0 = (self.0 ^ u64::from(n)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        let m = u128::from(self.0 ^ n) * 0x9E37_79B9_7F4A_7C15;
-        self.0 = (m as u64) ^ ((m >> 64) as u64);
-    }
 }
 
-/// A VM's `Finalizers`, in a box of its own only once an object has a
-/// finalizer: most VMs (an idle agent's) never do, and the lists are 104
-/// bytes. Reads see empty lists until then; the first write makes the
-/// box.
-#[derive(Debug, Default)]
-pub(crate) struct FinBox(Option<Box<Finalizers>>);
-
-impl std::ops::Deref for FinBox {
-    type Target = Finalizers;
-
+impl<T: Unused> std::ops::DerefMut for OnDemand<T> {
     #[inline]
-    fn deref(&self) -> &Finalizers {
-        static NONE: Finalizers = Finalizers::NONE;
-        self.0.as_deref().unwrap_or(&NONE)
-    }
-}
-
-impl std::ops::DerefMut for FinBox {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut Finalizers {
-        self.0.get_or_insert_with(|| Box::new(Finalizers::NONE))
+    fn deref_mut(&mut self) -> &mut T {
+        self.0.get_or_insert_with(Box::default)
     }
 }
 
@@ -632,7 +608,7 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     pub(crate) misuse: Option<LuaError>,
     /// Objects with `__gc`, and those whose finalizers are due (`gc.rs`,
     /// `finalize.rs`), in a box made when the first one comes.
-    pub(crate) fin: FinBox,
+    pub(crate) fin: OnDemand<Finalizers>,
     /// Collector parameters and switches.
     pub(crate) gc: GcParams,
     /// Receives warnings (`warn`); none by default.

@@ -181,34 +181,9 @@ impl HookState {
     }
 }
 
-/// A thread's `HookState`, in a box of its own only once it differs from
-/// `HookState::NONE`: most threads (a million idle agents, each with a
-/// main thread and its running copy) never have a hook, and the state is
-/// 176 bytes. Reads of a thread without one see `NONE`; the first write
-/// makes the box.
-#[derive(Debug, Default)]
-pub(crate) struct HookBox(Option<Box<HookState>>);
-
-impl HookBox {
-    /// A box holding `state`.
-    pub(crate) fn new(state: HookState) -> HookBox {
-        HookBox(Some(Box::new(state)))
-    }
-}
-
-impl std::ops::Deref for HookBox {
-    type Target = HookState;
-
-    #[inline]
-    fn deref(&self) -> &HookState {
+impl crate::state::Unused for HookState {
+    fn none() -> &'static HookState {
         static NONE: HookState = HookState::NONE;
-        self.0.as_deref().unwrap_or(&NONE)
-    }
-}
-
-impl std::ops::DerefMut for HookBox {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut HookState {
-        self.0.get_or_insert_with(|| Box::new(HookState::NONE))
+        &NONE
     }
 }
