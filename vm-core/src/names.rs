@@ -66,21 +66,56 @@ pub(crate) fn find(bytes: &[u8]) -> Option<StrRef> {
         return None;
     }
     let table = TABLE.get_or_init(build);
-    let hash = hash(bytes);
+    // Every string a VM makes that it did not have comes here: most are
+    // told apart by their length and first and last bytes (two bit
+    // tests), before any hashing.
+    let (first, last, len) = (bytes[0], bytes[bytes.len() - 1], bytes.len());
+    if !table.firsts[len].has(first) || !table.lasts[len].has(last) {
+        return None;
+    }
     table
-        .find(hash, |&i| NAMES[i as usize].as_bytes() == bytes)
+        .names
+        .find(hash(bytes), |&i| NAMES[i as usize].as_bytes() == bytes)
         .map(|&i| handle(i as usize))
 }
 
-/// The lookup table, made on first use.
-static TABLE: OnceLock<HashTable<u16>> = OnceLock::new();
+/// The lookup table, made on first use: the names by hash, and the
+/// bytes they start and end with, by length.
+struct Table {
+    names: HashTable<u16>,
+    firsts: [Bytes; MAX_LEN + 1],
+    lasts: [Bytes; MAX_LEN + 1],
+}
 
-fn build() -> HashTable<u16> {
-    let mut t = HashTable::with_capacity(NAMES.len());
+/// A set of bytes.
+#[derive(Clone, Copy, Default)]
+struct Bytes([u64; 4]);
+
+impl Bytes {
+    fn add(&mut self, b: u8) {
+        self.0[usize::from(b / 64)] |= 1 << (b % 64);
+    }
+
+    #[inline]
+    fn has(self, b: u8) -> bool {
+        self.0[usize::from(b / 64)] & (1 << (b % 64)) != 0
+    }
+}
+
+static TABLE: OnceLock<Table> = OnceLock::new();
+
+fn build() -> Table {
+    let mut t = Table {
+        names: HashTable::with_capacity(NAMES.len()),
+        firsts: [Bytes::default(); MAX_LEN + 1],
+        lasts: [Bytes::default(); MAX_LEN + 1],
+    };
     for (i, name) in NAMES.iter().enumerate() {
-        t.insert_unique(hash(name.as_bytes()), i as u16, |&j| {
-            hash(NAMES[j as usize].as_bytes())
-        });
+        let b = name.as_bytes();
+        t.firsts[b.len()].add(b[0]);
+        t.lasts[b.len()].add(b[b.len() - 1]);
+        t.names
+            .insert_unique(hash(b), i as u16, |&j| hash(NAMES[j as usize].as_bytes()));
     }
     t
 }
