@@ -13,13 +13,13 @@
 //! (`Vm::provide`). Only static names (`names.rs`) can be owed, so a
 //! lookup compares handles, never bytes, until a name matches.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use crate::error::LuaResult;
 use crate::names;
 use crate::native::NativeFunction;
-use crate::state::{Lazy, LazyState, Names, Owed, Vm, MAX_LAZY};
+use crate::state::{Lazy, LazyState, Names, Owed, Resolved, Vm, MAX_LAZY};
 use crate::table::Table;
 use crate::value::{TableRef, Value};
 
@@ -56,10 +56,13 @@ impl Vm {
         let loaded = self.loaded_table();
         let first = self.lazy_state().len();
         let resolved = resolve(entries);
+        if self.owe_list(entries, &resolved, loaded) {
+            return Ok(());
+        }
         self.lazy_state()
             .lists
             .push((entries, std::sync::Arc::clone(&resolved)));
-        for (i, (&e, names)) in entries.iter().zip(resolved.iter()).enumerate() {
+        for (i, (&e, names)) in entries.iter().zip(resolved.names.iter()).enumerate() {
             let bit = first + i;
             let Some((index, more)) = &names.0 else {
                 self.make_now(e)?;
@@ -84,22 +87,79 @@ impl Vm {
                         .retain(|&c| c != (globals, k) && c != (loaded, k));
                 }
             }
-            self.owe(globals, bit, false);
+            self.owe(globals, 1 << bit, false);
             if let Lazy::Library {
                 string_metatable, ..
             } = e
             {
-                self.owe(loaded, bit, false);
+                self.owe(loaded, 1 << bit, false);
                 let strings = crate::meta::type_index(Value::Str(names::handle(0)));
                 if string_metatable && self.type_mt[strings].is_none() {
                     let mt = self.heap.new_table(Table::new());
                     self.type_mt[strings] = Some(mt);
                     self.lazy_state().string_mt = Some((mt, false));
-                    self.owe(mt, bit, true);
+                    self.owe(mt, 1 << bit, true);
                 }
             }
         }
         Ok(())
+    }
+
+    /// Owes the whole list at once, as the loop of `open_lazily` would,
+    /// when nothing makes an entry differ: every name static, none a
+    /// global yet or owed already, room for every entry, no key changed.
+    /// False (nothing done) otherwise.
+    fn owe_list(
+        &mut self,
+        entries: &'static [Lazy],
+        resolved: &Arc<Resolved>,
+        loaded: TableRef,
+    ) -> bool {
+        let first = self.lazy_state().len();
+        let lazy = self.lazy_state();
+        let clash = |owed: &[u64; 6]| {
+            owed.iter()
+                .zip(&resolved.name_bits)
+                .any(|(a, b)| a & b != 0)
+        };
+        if !resolved.all_static
+            || first + entries.len() > MAX_LAZY
+            || !lazy.changed.is_empty()
+            || clash(&lazy.owed_names)
+        {
+            return false;
+        }
+        let present = self.heap.tables[self.globals].iter().any(|(k, _)| {
+            static_key(k)
+                .is_some_and(|k| resolved.name_bits[k as usize / 64] & (1 << (k % 64)) != 0)
+        });
+        if present {
+            return false;
+        }
+        let lazy = self.lazy_state();
+        for (owed, names) in lazy.owed_names.iter_mut().zip(&resolved.name_bits) {
+            *owed |= names;
+        }
+        lazy.lists.push((entries, Arc::clone(resolved)));
+        let every = if entries.len() == 64 {
+            u64::MAX
+        } else {
+            (1 << entries.len()) - 1
+        };
+        self.owe(self.globals, every << first, false);
+        if resolved.libraries != 0 {
+            self.owe(loaded, resolved.libraries << first, false);
+        }
+        if let Some(i) = resolved.string_metatable {
+            let strings = crate::meta::type_index(Value::Str(names::handle(0)));
+            if self.type_mt[strings].is_none() {
+                let mt = self.heap.new_table(Table::new());
+                self.type_mt[strings] = Some(mt);
+                self.lazy_state().string_mt = Some((mt, false));
+                self.owe(mt, 1 << (first + i), true);
+            }
+        }
+        true
     }
 
     /// The lazy state, made on first use with its sentinel.
@@ -119,18 +179,19 @@ impl Vm {
         self.lazy.as_mut().expect("made above")
     }
 
-    /// Table `t` is owed entry `bit` (all its keys, with `every_key`).
-    fn owe(&mut self, t: TableRef, bit: usize, every_key: bool) {
+    /// Table `t` is owed the entries of mask `entries` (all its keys,
+    /// with `every_key`).
+    fn owe(&mut self, t: TableRef, entries: u64, every_key: bool) {
         let lazy = self.lazy_state();
         let sentinel = lazy.sentinel;
         match lazy.owed.iter_mut().find(|o| o.table == t) {
             Some(o) => {
-                o.entries |= 1 << bit;
+                o.entries |= entries;
                 o.every_key |= every_key;
             }
             None => lazy.owed.push(Owed {
                 table: t,
-                entries: 1 << bit,
+                entries,
                 every_key,
             }),
         }
@@ -420,8 +481,8 @@ fn owed_name(lazy: &LazyState, k: u32) -> bool {
 /// The names of each entry of `list` as static-name indices, resolved
 /// once in the process (a VM is made for every agent: each would look up
 /// the same sixty names).
-fn resolve(list: &'static [Lazy]) -> Arc<[Names]> {
-    type Cache = RwLock<HashMap<usize, Arc<[Names]>>>;
+fn resolve(list: &'static [Lazy]) -> Arc<Resolved> {
+    type Cache = RwLock<HashMap<usize, Arc<Resolved>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let key = list.as_ptr() as usize;
@@ -430,15 +491,15 @@ fn resolve(list: &'static [Lazy]) -> Arc<[Names]> {
         .unwrap_or_else(PoisonError::into_inner)
         .get(&key)
         .cloned();
-    if let Some(names) = known {
-        return names;
+    if let Some(resolved) = known {
+        return resolved;
     }
     let index = |s: &str| {
         names::find(s.as_bytes())
             .and_then(names::index)
             .map(|i| i as u32)
     };
-    let names: Arc<[Names]> = list
+    let names: Box<[Names]> = list
         .iter()
         .map(|&e| {
             let more: &'static [&'static str] = match e {
@@ -449,11 +510,37 @@ fn resolve(list: &'static [Lazy]) -> Arc<[Names]> {
             Names(index(e.name()).zip(more))
         })
         .collect();
+    let mut name_bits = [0u64; 6];
+    for (name, more) in names.iter().filter_map(|n| n.0.as_ref()) {
+        for &k in std::iter::once(name).chain(more) {
+            name_bits[k as usize / 64] |= 1 << (k % 64);
+        }
+    }
+    let is_library = |e: &Lazy| matches!(e, Lazy::Library { .. });
+    let resolved = Arc::new(Resolved {
+        all_static: names.iter().all(|n| n.0.is_some()),
+        name_bits,
+        libraries: list
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| *i < 64 && is_library(e))
+            .fold(0, |m, (i, _)| m | 1 << i),
+        string_metatable: list.iter().position(|e| {
+            matches!(
+                e,
+                Lazy::Library {
+                    string_metatable: true,
+                    ..
+                }
+            )
+        }),
+        names,
+    });
     cache
         .write()
         .unwrap_or_else(PoisonError::into_inner)
-        .insert(key, Arc::clone(&names));
-    names
+        .insert(key, Arc::clone(&resolved));
+    resolved
 }
 
 /// The set bits of `mask`, lowest first.

@@ -10,7 +10,7 @@
 //! lock, and a handle past what it holds names nothing (`native`), so a
 //! forged handle is refused like a stale one.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 use std::sync::{OnceLock, RwLock};
 
 use slotmap::{Key, KeyData};

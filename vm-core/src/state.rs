@@ -2,7 +2,7 @@
 //! state plus the running thread), `Thread` (a `lua_State`: one value stack
 //! and one list of `CallInfo` frames), `CallInfo`, and the types of their
 //! fields. The submodules declare the larger ones: `hook` (`HookState` and
-//! the public hook types), `meta` (`Tm`, `MetaNames`) and `handle` (the
+//! the public hook types), `meta` (`Tm`) and `handle` (the
 //! owned handles' cells, `Handles`). `newstate.rs` makes a `Vm`.
 //!
 //! Architecture invariant: the running thread's `Thread` lives in `Vm::th`;
@@ -41,7 +41,7 @@ pub(crate) use self::handle::{Cell, Handles};
 pub(crate) use self::hook::{Active, Done, HookState, Redo, Stage};
 pub use self::hook::{Hook, HookEvent, HookFn, HookMask, HookStep};
 pub use self::lazy::Lazy;
-pub(crate) use self::lazy::{LazyState, Names, Owed, MAX_LAZY};
+pub(crate) use self::lazy::{LazyState, Names, Owed, Resolved, MAX_LAZY};
 pub use self::meta::Tm;
 
 /// Maximum number of stack slots of one thread (`LUAI_MAXSTACK`).

@@ -76,7 +76,7 @@ mod wait;
 mod work_stealing;
 
 #[cfg(feature = "vm")]
-pub use agent::{open_agent, AgentConfig, Agents};
+pub use agent::{open_agent, open_agent_lazily, AgentConfig, Agents};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use handle::Handle;
 #[cfg(feature = "vm")]

@@ -203,6 +203,56 @@ fn the_library_outside_an_agent_says_so() {
     assert!(e.to_string().contains("not an agent"), "{e}");
 }
 
+/// Every agent's `agent` library is made on first use, by whichever way
+/// the program reaches it first: `require`, `package.loaded`, a traversal
+/// of the globals, or one of its functions received in a message.
+#[test]
+fn the_agent_library_is_made_by_every_way_in() {
+    let src = "
+        local me = agent.self()
+        local child = agent.spawn(function(parent)
+          local f = agent.receive()
+          -- The received native made the library first: it works.
+          local ok, id = pcall(f)
+          agent.send(parent, 'received', ok, math.type(id), rawget(_G, 'agent') ~= nil)
+        end, me)
+        agent.send(child, agent.self)
+        agent.spawn(function(parent)
+          agent.send(parent, 'require', require('agent') == agent, package.loaded.agent == agent)
+        end, me)
+        agent.spawn(function(parent)
+          local spawn = package.loaded.agent.spawn
+          package.loaded.agent.send(parent, 'loaded', type(spawn))
+        end, me)
+        agent.spawn(function(parent)
+          local seen = false
+          for k in pairs(_G) do if k == 'agent' then seen = true end end
+          agent.send(parent, 'pairs', seen)
+        end, me)
+        agent.spawn(function(parent)
+          local a = agent
+          agent = 42
+          a.send(parent, 'replaced', agent, package.loaded.agent ~= nil)
+        end, me)
+        for _ = 1, 5 do report(agent.receive()) end";
+    for (name, make) in schedulers() {
+        let (mut out, end) = run_main(make, AgentConfig::default(), src);
+        out.sort();
+        assert_eq!(
+            out,
+            [
+                "loaded function",
+                "pairs true",
+                "received true integer true",
+                "replaced 42 true",
+                "require true true",
+            ],
+            "{name}"
+        );
+        assert_eq!(end, finished(), "{name}");
+    }
+}
+
 /// Agents waiting for messages nobody can send end the run (they stay
 /// blocked): the handles agents hold do not count as senders while
 /// every agent waits.

@@ -108,7 +108,7 @@ impl LazyState {
     pub(crate) fn entry(&self, i: usize) -> Option<(Lazy, &Names)> {
         let mut i = i;
         for (list, names) in &self.lists {
-            match (list.get(i), names.get(i)) {
+            match (list.get(i), names.names.get(i)) {
                 (Some(&e), Some(n)) => return Some((e, n)),
                 _ => i -= list.len(),
             }
@@ -123,7 +123,24 @@ impl LazyState {
 }
 
 /// A list of entries and their names.
-pub(crate) type LazyList = (&'static [Lazy], std::sync::Arc<[Names]>);
+pub(crate) type LazyList = (&'static [Lazy], std::sync::Arc<Resolved>);
+
+/// A list of entries resolved once in the process: each entry's names,
+/// and what a VM opening the whole list owes, so that a VM (an agent)
+/// owes it in a few stores rather than entry by entry.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    pub(crate) names: Box<[Names]>,
+    /// Every entry's names are static: the list can be owed at once.
+    pub(crate) all_static: bool,
+    /// The union of the entries' names, as `LazyState::owed_names`.
+    pub(crate) name_bits: [u64; 6],
+    /// The entries that are libraries (`package.loaded` holds them too),
+    /// by position in the list.
+    pub(crate) libraries: u64,
+    /// The first library that fills the metatable of strings.
+    pub(crate) string_metatable: Option<usize>,
+}
 
 /// An entry's names as static-name indices (`names.rs`): its own, and a
 /// library's other globals. `None` when one of them is not static (the

@@ -6,7 +6,9 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use vm_core::{Args, Continuation, LuaResult, NativeFunction, NativeList, Status, Step, Value, Vm};
+use vm_core::{
+    Args, Continuation, Lazy, LuaResult, NativeFunction, NativeList, Status, Step, Value, Vm,
+};
 
 use super::{locked, Ctx};
 use crate::task::{TaskId, TaskStatus};
@@ -37,6 +39,28 @@ const FOR_EVER_SECS: u64 = 100 * 365 * 24 * 3600;
 /// When the natives cannot be registered.
 pub fn open_agent(vm: &mut Vm) -> LuaResult<()> {
     vm.register_natives(&NATIVES)?;
+    install(vm)
+}
+
+/// [`open_agent`], made the first time a program touches `agent`
+/// (`Vm::open_lazily`), as every agent's VM opens it.
+///
+/// # Errors
+/// When the natives cannot be registered.
+pub fn open_agent_lazily(vm: &mut Vm) -> LuaResult<()> {
+    vm.register_natives(&NATIVES)?;
+    vm.open_lazily(&LAZY)
+}
+
+static LAZY: [Lazy; 1] = [Lazy::Library {
+    name: "agent",
+    globals: &[],
+    string_metatable: false,
+    natives: Some(&NATIVES),
+    open: install,
+}];
+
+fn install(vm: &mut Vm) -> LuaResult<()> {
     let t = vm.new_table();
     vm.register(
         t,

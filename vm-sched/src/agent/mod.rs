@@ -37,7 +37,7 @@ use crate::lua::LuaTask;
 use crate::scheduler::{Scheduler, StatusCallback};
 use crate::task::{End, TaskError, TaskId, TaskStatus};
 
-pub use lib::open_agent;
+pub use lib::{open_agent, open_agent_lazily};
 
 /// What agents made by an [`Agents`] get.
 #[derive(Clone, Debug, Default)]
@@ -54,8 +54,14 @@ pub struct AgentConfig {
     pub max_agents: Option<usize>,
 }
 
-/// The default [`AgentConfig::max_agents`].
+/// The default [`AgentConfig::max_agents`], read from the machine once
+/// in the process (every spawn asks).
 fn default_max_agents() -> usize {
+    static MAX: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MAX.get_or_init(max_agents_for_memory)
+}
+
+fn max_agents_for_memory() -> usize {
     let total = std::fs::read_to_string("/proc/meminfo")
         .ok()
         .and_then(|m| {
@@ -194,7 +200,7 @@ impl World {
         } else {
             vm_stdlib::open_all_lazily(&mut vm)
         };
-        if let Err(e) = opened.and_then(|()| open_agent(&mut vm)) {
+        if let Err(e) = opened.and_then(|()| open_agent_lazily(&mut vm)) {
             return Err(TaskError::new(vm.error_to_string(&e)));
         }
         vm.set_memory_limit(self.config.memory_limit);
