@@ -423,11 +423,14 @@ impl Vm {
     /// The table of loaded modules (`registry._LOADED`, Lua's
     /// `package.loaded`), created on first use.
     pub fn loaded_table(&mut self) -> TableRef {
-        let k = self.heap.intern(b"_LOADED");
+        let k = crate::names::name!("_LOADED");
         match self.heap.tables[self.registry].get_str(k) {
             Value::Table(t) => t,
             _ => {
-                let t = self.heap.new_table(crate::table::Table::new());
+                // `_G` and a first library.
+                let t = self
+                    .heap
+                    .new_table(crate::table::Table::with_capacity(0, 2));
                 self.heap.tables[self.registry].set_str(k, Value::Table(t));
                 t
             }
@@ -467,7 +470,11 @@ impl Vm {
         }
         for f in funcs {
             let v = self.new_native(f);
-            let k = self.heap.intern(f.name.as_bytes());
+            let k = match v {
+                Value::Native(n) => crate::light::static_name(n),
+                _ => None,
+            };
+            let k = k.unwrap_or_else(|| self.heap.intern(f.name.as_bytes()));
             self.provide(t, Value::Str(k), v)?;
         }
         Ok(())

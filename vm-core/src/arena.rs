@@ -71,6 +71,11 @@ impl<K: Key, V> Arena<K, V> {
         }
     }
 
+    /// Room for `n` more objects without growing.
+    pub(crate) fn reserve_exact(&mut self, n: usize) {
+        self.slots.reserve_exact(n);
+    }
+
     /// The version base, for another arena of the same VM.
     pub(crate) fn base(&self) -> u32 {
         self.base
@@ -102,6 +107,11 @@ impl<K: Key, V> Arena<K, V> {
             return join(head, slot.version);
         }
         assert!(head < MAX_SLOTS, "arena full");
+        if self.slots.len() == self.slots.capacity() {
+            // Doubling from one slot, not `Vec`'s four: a VM (an agent)
+            // starts with one thread, one closure, one upvalue.
+            self.slots.reserve_exact(self.slots.len().max(1));
+        }
         self.slots.push(Slot {
             version: self.base,
             state: State::Occupied(value),

@@ -16,7 +16,7 @@ use std::sync::{OnceLock, RwLock};
 use slotmap::{Key, KeyData};
 
 use crate::native::NativeFunction;
-use crate::value::NativeRef;
+use crate::value::{NativeRef, StrRef};
 
 /// The tag bit of a light native's slot index (as a static string's:
 /// `arena::MAX_SLOTS`).
@@ -30,9 +30,12 @@ const LIGHT_VERSION: u64 = 1;
 const SEGMENT: usize = 256;
 const SEGMENTS: usize = 1024;
 
-/// The natives by index, in segments made as they fill.
-static TABLE: [OnceLock<Box<[OnceLock<&'static NativeFunction>]>>; SEGMENTS] =
-    [const { OnceLock::new() }; SEGMENTS];
+/// The natives by index, in segments made as they fill, each with its
+/// name's static handle if it has one (`Vm::register` stores it as a key
+/// without looking the name up).
+static TABLE: [OnceLock<Box<[OnceLock<Light>]>>; SEGMENTS] = [const { OnceLock::new() }; SEGMENTS];
+
+type Light = (&'static NativeFunction, Option<StrRef>);
 
 /// The index of each native in `TABLE`, by address.
 fn indices() -> &'static RwLock<HashMap<usize, u32>> {
@@ -63,7 +66,8 @@ pub(crate) fn handle(f: &'static NativeFunction) -> Option<NativeRef> {
             if i as usize == next {
                 let segment = TABLE[next / SEGMENT]
                     .get_or_init(|| (0..SEGMENT).map(|_| OnceLock::new()).collect());
-                let _ = segment[next % SEGMENT].set(f);
+                let name = crate::names::find(f.name.as_bytes());
+                let _ = segment[next % SEGMENT].set((f, name));
             }
             i
         }
@@ -84,17 +88,23 @@ pub(crate) fn is_light(n: NativeRef) -> bool {
 /// VM's own native closure, or a forged one).
 #[inline]
 pub(crate) fn native(n: NativeRef) -> Option<&'static NativeFunction> {
+    entry(n).map(|e| e.0)
+}
+
+/// The static handle of the name of the native a light handle names, if
+/// that name is static (`names.rs`).
+pub(crate) fn static_name(n: NativeRef) -> Option<StrRef> {
+    entry(n)?.1
+}
+
+#[inline]
+fn entry(n: NativeRef) -> Option<&'static Light> {
     let ffi = n.data().as_ffi();
     if ffi & LIGHT_BIT == 0 || ffi >> 32 != LIGHT_VERSION {
         return None;
     }
     let i = (ffi & 0x7fff_ffff) as usize;
-    TABLE
-        .get(i / SEGMENT)?
-        .get()?
-        .get(i % SEGMENT)?
-        .get()
-        .copied()
+    TABLE.get(i / SEGMENT)?.get()?.get(i % SEGMENT)?.get()
 }
 
 #[cfg(test)]

@@ -140,6 +140,45 @@ fn hash(bytes: &[u8]) -> u64 {
 /// The longest static string (`find` looks no further).
 const MAX_LEN: usize = 16;
 
+/// The handle of static name `name`, found at compile time (a name not in
+/// `NAMES` does not compile): for the names the VM itself stores at
+/// every VM's start, which then cost no lookup.
+macro_rules! name {
+    ($name:literal) => {
+        $crate::names::handle({
+            const AT: usize = $crate::names::position($name);
+            AT
+        })
+    };
+}
+pub(crate) use name;
+
+/// Where `name` is in `NAMES` (at compile time; see `name!`).
+pub(crate) const fn position(name: &str) -> usize {
+    let mut i = 0;
+    while i < NAMES.len() {
+        if same(NAMES[i].as_bytes(), name.as_bytes()) {
+            return i;
+        }
+        i += 1;
+    }
+    panic!("not a static name")
+}
+
+const fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
 /// Every static string. The first 29 are the metamethod names in `Tm`
 /// order (`state/meta.rs`), so an event's name is `handle(tm as usize)`.
 /// A test checks there are no duplicates and none is longer than
@@ -454,6 +493,8 @@ mod tests {
         assert!(NAMES.len() <= 384, "LazyState::owed_names holds 384 bits");
         assert_eq!(find(b"not a name"), None);
         assert_eq!(find(b""), None);
+        assert_eq!(name!("_LOADED"), find(b"_LOADED").unwrap());
+        assert_eq!(name!("__index"), handle(0));
         assert_eq!(find(&[b'x'; 40]), None);
     }
 

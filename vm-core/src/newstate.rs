@@ -51,9 +51,15 @@ impl Vm {
     }
 
     fn with_heap(mut heap: Heap) -> Box<Vm> {
+        // The tables a VM with the standard library opened lazily makes
+        // at once: the registry, the globals, `package.loaded`, the lazy
+        // sentinel, the string metatable, and a first library.
+        heap.tables.reserve_exact(8);
         let main = heap.threads.insert(Box::default());
-        let registry = heap.new_table(Table::new());
-        let globals = heap.new_table(Table::new());
+        // Sized for what nearly every VM stores at once: the registry's
+        // main thread, globals and `_LOADED`; a library's first globals.
+        let registry = heap.new_table(Table::with_capacity(2, 1));
+        let globals = heap.new_table(Table::with_capacity(0, 4));
         let roots_base = heap.tables.base();
         let mut vm = Vm {
             heap,

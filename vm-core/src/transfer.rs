@@ -149,6 +149,7 @@ impl Vm {
             Slot::Int(i) => Value::Int(i),
             Slot::Num(n) => Value::Num(n),
             Slot::Str(i) => Value::Str(strings[i as usize]),
+            Slot::Static(s) => Value::Str(s),
             Slot::Table(i) => Value::Table(tables[i as usize]),
             Slot::LuaFn(i) => Value::LuaFn(lfns[i as usize]),
             Slot::Native(i) => Value::Native(native_refs[i as usize]),
@@ -207,11 +208,14 @@ impl Packet {
                 JobValue::Bool(b) => Slot::Bool(b),
                 JobValue::Int(i) => Slot::Int(i),
                 JobValue::Num(n) => Slot::Num(n),
-                JobValue::Str(bytes) => {
-                    p.bytes += OBJECT_BYTES + bytes.len();
-                    p.strings.push(bytes.into_boxed_slice());
-                    Slot::Str(p.strings.len() as u32 - 1)
-                }
+                JobValue::Str(bytes) => match crate::names::find(&bytes) {
+                    Some(s) => Slot::Static(s),
+                    None => {
+                        p.bytes += OBJECT_BYTES + bytes.len();
+                        p.strings.push(bytes.into_boxed_slice());
+                        Slot::Str(p.strings.len() as u32 - 1)
+                    }
+                },
             };
             p.roots.push(slot);
         }
@@ -243,6 +247,8 @@ enum Slot {
     Int(i64),
     Num(f64),
     Str(u32),
+    /// A static name (`names.rs`), valid in every VM of the process.
+    Static(StrRef),
     Table(u32),
     LuaFn(u32),
     Native(u32),
@@ -304,20 +310,55 @@ enum Pending {
 #[derive(Default)]
 struct Packer {
     packet: Packet,
-    strings: HashMap<StrRef, u32>,
-    tables: HashMap<TableRef, u32>,
-    lfns: HashMap<LuaFnRef, u32>,
-    natives: HashMap<NativeRef, u32>,
-    cells: HashMap<UpvalRef, u32>,
+    strings: Numbers<StrRef>,
+    tables: Numbers<TableRef>,
+    lfns: Numbers<LuaFnRef>,
+    natives: Numbers<NativeRef>,
+    cells: Numbers<UpvalRef>,
     /// Prototypes by address (kept alive by their closures meanwhile).
-    protos: HashMap<*const Proto, u32>,
+    protos: Numbers<*const Proto>,
     work: Vec<Pending>,
 }
 
-/// Numbers `k` in `map` if it is new: its number, and whether it is new.
-fn number<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u32>, k: K) -> (u32, bool) {
-    let n = map.len() as u32;
-    match map.entry(k) {
+/// Objects of one kind numbered in the order met: most messages hold a
+/// few, searched in line without allocating; a hash map takes over past
+/// `FEW`, so a large graph is numbered in linear time.
+struct Numbers<K> {
+    few: SmallVec<[K; FEW]>,
+    many: HashMap<K, u32>,
+}
+
+const FEW: usize = 8;
+
+impl<K> Default for Numbers<K> {
+    fn default() -> Self {
+        Numbers {
+            few: SmallVec::new(),
+            many: HashMap::new(),
+        }
+    }
+}
+
+/// Numbers `k` if it is new: its number, and whether it is new.
+fn number<K: std::hash::Hash + Eq + Copy>(map: &mut Numbers<K>, k: K) -> (u32, bool) {
+    if map.many.is_empty() {
+        if let Some(i) = map.few.iter().position(|&x| x == k) {
+            return (i as u32, false);
+        }
+        let n = map.few.len() as u32;
+        if map.few.len() < FEW {
+            map.few.push(k);
+            return (n, true);
+        }
+        map.many = map
+            .few
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| (k, i as u32))
+            .collect();
+    }
+    let n = map.many.len() as u32;
+    match map.many.entry(k) {
         hashbrown::hash_map::Entry::Occupied(e) => (*e.get(), false),
         hashbrown::hash_map::Entry::Vacant(e) => {
             e.insert(n);
@@ -341,6 +382,9 @@ impl Packer {
             Value::Bool(b) => Slot::Bool(b),
             Value::Int(i) => Slot::Int(i),
             Value::Num(n) => Slot::Num(n),
+            // A static name is the same handle in every VM: it travels
+            // as its index, with no copy and no interning at the other end.
+            Value::Str(s) if crate::names::index(s).is_some() => Slot::Static(s),
             Value::Str(s) => {
                 let (n, fresh) = number(&mut self.strings, s);
                 if fresh {
@@ -508,6 +552,7 @@ fn rebuild_protos(nodes: &[ProtoNode], strings: &[StrRef]) -> Vec<Arc<Proto>> {
         Slot::Int(i) => Value::Int(i),
         Slot::Num(n) => Value::Num(n),
         Slot::Str(i) => Value::Str(strings[i as usize]),
+        Slot::Static(s) => Value::Str(s),
         // A constant is nil, a boolean, a number or a string.
         _ => Value::Nil,
     };

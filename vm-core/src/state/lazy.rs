@@ -85,8 +85,9 @@ pub(crate) const MAX_LAZY: usize = 64;
 pub(crate) struct LazyState {
     pub(crate) sentinel: TableRef,
     /// The entries (`Vm::open_lazily`'s lists, shared by every VM), each
-    /// with its names resolved (`Names`, made once in the process).
-    pub(crate) lists: smallvec::SmallVec<[LazyList; 2]>,
+    /// with its names resolved (`Names`, made once in the process); an
+    /// agent opens three (base, the libraries, `agent`).
+    pub(crate) lists: smallvec::SmallVec<[LazyList; 3]>,
     pub(crate) owed: smallvec::SmallVec<[Owed; 3]>,
     /// Keys (static-name indices) the program set or removed while they
     /// were owed: an entry made later does not overwrite them.
