@@ -304,6 +304,13 @@ impl Vm {
         self.heap.new_table(Table::new())
     }
 
+    /// Creates an empty table with room for `narray` keys `1..=narray`
+    /// and `nhash` others (`lua_createtable`; hints above 2^20 are
+    /// capped).
+    pub fn new_table_with_capacity(&mut self, narray: usize, nhash: usize) -> TableRef {
+        self.heap.new_table(Table::with_capacity(narray, nhash))
+    }
+
     /// Creates a full userdata holding `data`, without a metatable
     /// (`lua_newuserdatauv`; give it one with [`Vm::set_metatable`], which
     /// registers a `__gc` there as a finalizer, as `setmetatable` does).

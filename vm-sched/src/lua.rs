@@ -8,11 +8,12 @@
 //! on the scheduler's blocking pool and its result is handed back
 //! ([`Vm::complete_offload`]) before the task's next slice.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use std::sync::Arc;
 
-use vm_core::{Function, JobResult, LuaError, Outcome, Table, Value, Vm};
+use vm_core::{Function, JobResult, LuaError, Outcome, RootId, Value, Vm};
 
 use crate::agent::Ctx;
 
@@ -44,7 +45,7 @@ use crate::task::{Block, Job, Message, Poll, Slice, Task, TaskError};
 /// ```
 pub struct LuaTask {
     vm: Box<Vm>,
-    name: String,
+    name: Cow<'static, str>,
     state: State,
     /// Messages delivered to it, in order (an agent's go to its
     /// mailbox instead, where `agent.receive` takes them).
@@ -54,13 +55,9 @@ pub struct LuaTask {
 }
 
 enum State {
-    /// Not started: `docall`, the function it calls and the function's
-    /// arguments (in a table: `n`, then `1..=n`).
-    Ready {
-        docall: Function,
-        f: Function,
-        args: Option<Table>,
-    },
+    /// Not started: the call, kept in one table's array part (`docall`,
+    /// the function it calls, then the `len - 2` arguments, nils kept).
+    Ready { call: RootId, len: usize },
     /// Suspended between slices (out of fuel or waiting for a job).
     Running,
     /// A job's result could not be handed over: the next slice fails.
@@ -113,26 +110,38 @@ impl LuaTask {
         name: &str,
     ) -> Result<LuaTask, TaskError> {
         let err = |e: LuaError| TaskError::new(e.to_string());
-        let docall = vm_stdlib::docall::docall(&mut vm)
-            .and_then(|d| vm.from_value::<Function>(d))
-            .map_err(err)?;
         // Checks that `f` is this VM's.
-        vm.to_value(&f).map_err(err)?;
-        let args = if args.is_empty() {
-            None
-        } else {
-            let t = vm.new_table();
-            vm.raw_set_str(t, "n", Value::Int(args.len() as i64))
-                .map_err(err)?;
-            for (i, &v) in args.iter().enumerate() {
-                vm.raw_set(t, Value::Int(i as i64 + 1), v).map_err(err)?;
-            }
-            Some(vm.from_value::<Table>(Value::Table(t)).map_err(err)?)
-        };
+        let f = vm.to_value(&f).map_err(err)?;
+        LuaTask::calling(vm, f, args, Cow::Owned(name.to_string()))
+    }
+
+    /// `with_args` of a function value (an agent's, made by this crate).
+    pub(crate) fn calling(
+        mut vm: Box<Vm>,
+        f: Value,
+        args: &[Value],
+        name: Cow<'static, str>,
+    ) -> Result<LuaTask, TaskError> {
+        let err = |e: LuaError| TaskError::new(e.to_string());
+        if !matches!(f, Value::LuaFn(_) | Value::Native(_)) {
+            return Err(TaskError::new(format!(
+                "a task calls a function, not a {}",
+                f.type_name()
+            )));
+        }
+        let docall = vm_stdlib::docall::docall(&mut vm).map_err(err)?;
+        let len = args.len() + 2;
+        let t = vm.new_table_with_capacity(len, 0);
+        for (i, &v) in [docall, f].iter().chain(args).enumerate() {
+            vm.raw_set(t, Value::Int(i as i64 + 1), v).map_err(err)?;
+        }
+        // Rooted rather than held by an owned handle, whose cells a VM
+        // keeps after they are released: an agent pays for one slot.
+        let call = vm.root(Value::Table(t)).map_err(err)?;
         Ok(LuaTask {
             vm,
-            name: name.to_string(),
-            state: State::Ready { docall, f, args },
+            name,
+            state: State::Ready { call, len },
             inbox: VecDeque::new(),
             agent: None,
         })
@@ -143,9 +152,19 @@ impl LuaTask {
     fn start(&mut self, budget: u64) -> Result<Result<Outcome, LuaError>, Slice> {
         let ended = |poll| Err(Slice { used: 0, poll });
         match std::mem::replace(&mut self.state, State::Running) {
-            State::Ready { docall, f, args } => {
-                let all = self.call_values(&f, args.as_ref());
-                Ok(self.vm.start(docall.value(), &all, budget))
+            State::Ready { call, len } => {
+                let t = self.vm.rooted(call);
+                self.vm.unroot(call);
+                let all: Vec<Value> = match t {
+                    Value::Table(t) => (1..=len as i64)
+                        .map(|i| self.vm.raw_get(t, Value::Int(i)))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let Some((&f, args)) = all.split_first() else {
+                    return ended(Poll::Failed(TaskError::new("the task's call was lost")));
+                };
+                Ok(self.vm.start(f, args, budget))
             }
             State::Running => Ok(self.vm.resume(self.vm.main_thread(), &[], budget)),
             State::Broken(e) => {
@@ -157,20 +176,6 @@ impl LuaTask {
                 ended(Poll::Finished)
             }
         }
-    }
-
-    /// `f` and the arguments kept for it (`n`, then `1..=n`).
-    fn call_values(&mut self, f: &Function, args: Option<&Table>) -> Vec<Value> {
-        let mut all = vec![f.value()];
-        if let Some(t) = args {
-            let t = t.raw();
-            let n = match self.vm.raw_get_str(t, "n") {
-                Value::Int(n) => n,
-                _ => 0,
-            };
-            all.extend((1..=n).map(|i| self.vm.raw_get(t, Value::Int(i))));
-        }
-        all
     }
 
     /// Makes the task the agent `ctx` describes.

@@ -24,6 +24,7 @@
 
 mod lib;
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
@@ -173,10 +174,8 @@ impl Agents {
             Ok(f) => f,
             Err(e) => return Err(fail(&mut vm, e)),
         };
-        let f = vm
-            .from_value::<vm_core::Function>(f)
-            .map_err(|e| fail(&mut vm, e))?;
-        self.world.agent(vm, f, Vec::new(), name)
+        self.world
+            .agent(vm, f, Vec::new(), Cow::Owned(name.to_string()))
     }
 
     /// The status the scheduler last reported for task `id` (a failure
@@ -212,9 +211,9 @@ impl World {
     fn agent(
         self: &Arc<Self>,
         mut vm: Box<Vm>,
-        f: vm_core::Function,
+        f: vm_core::Value,
         args: Vec<vm_core::Value>,
-        name: &str,
+        name: Cow<'static, str>,
     ) -> Result<LuaTask, TaskError> {
         let ctx = Arc::new(Ctx {
             world: Mutex::new(Arc::clone(self)),
@@ -228,7 +227,7 @@ impl World {
             killed: std::sync::atomic::AtomicBool::new(false),
         });
         lib::attach(&mut vm, Arc::clone(&ctx));
-        let mut task = LuaTask::with_args(vm, f, &args, name)?;
+        let mut task = LuaTask::calling(vm, f, &args, name)?;
         task.set_agent(ctx);
         Ok(task)
     }
@@ -253,10 +252,7 @@ impl World {
             }
             None => values.remove(0),
         };
-        let f = vm
-            .from_value::<vm_core::Function>(f)
-            .map_err(|e| fail(&mut vm, e))?;
-        self.agent(vm, f, values, "agent")
+        self.agent(vm, f, values, Cow::Borrowed("agent"))
     }
 
     /// Agent `id` was just spawned: it is virgin until the scheduler
