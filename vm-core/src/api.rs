@@ -1166,8 +1166,8 @@ impl Vm {
         }
         // The running thread's state is in `Vm::th`, its arena slot empty.
         match self.heap.threads.get(self.cur) {
-            Some(slot) if slot.stack.is_empty() && slot.frames.is_empty() => {}
-            _ => return Err("the running thread's arena slot is not a placeholder".into()),
+            Some(slot) if slot.is_running() => {}
+            _ => return Err("the running thread's arena slot is not empty".into()),
         }
         if self.suspend.is_some() || self.suspendable {
             return Err("a driver-level suspension outside a driven run".into());

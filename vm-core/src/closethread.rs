@@ -22,7 +22,7 @@
 
 use crate::error::LuaResult;
 use crate::native::{Args, Continuation, Deliver, NativeFunction, Status, Step};
-use crate::state::{ThreadStatus, Tm, Vm, HIDDEN, MULTRET, STARTED, YIELDED};
+use crate::state::{ThreadSlot, ThreadStatus, Tm, Vm, HIDDEN, MULTRET, STARTED, YIELDED};
 use crate::value::{ThreadRef, Value};
 
 impl Vm {
@@ -49,10 +49,15 @@ impl Vm {
         // (the top of a parked chain is, without being current) is refused
         // by `close_thread`.
         let pending = t != self.cur
-            && self.heap.threads.get(t).is_some_and(|th| {
-                matches!(th.status, ThreadStatus::Suspended | ThreadStatus::Dead)
-                    && !th.tbc.is_empty()
-            });
+            && self
+                .heap
+                .threads
+                .get(t)
+                .and_then(ThreadSlot::get)
+                .is_some_and(|th| {
+                    matches!(th.status, ThreadStatus::Suspended | ThreadStatus::Dead)
+                        && !th.tbc.is_empty()
+                });
         if !pending {
             let n = match self.close_thread(t)? {
                 None => {

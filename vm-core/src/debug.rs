@@ -778,11 +778,13 @@ impl Vm {
                     }
                     crate::heap::Upval::Open { thread, slot } => {
                         let stack = if thread == self.cur {
-                            &mut self.th.stack
+                            Some(&mut self.th.stack)
                         } else {
-                            &mut self.heap.threads[thread].stack
+                            self.heap.threads[thread].get_mut().map(|th| &mut th.stack)
                         };
-                        stack[slot] = v;
+                        if let Some(cell) = stack.and_then(|s| s.get_mut(slot)) {
+                            *cell = v;
+                        }
                     }
                 }
             }
@@ -839,11 +841,11 @@ impl Vm {
             crate::heap::Upval::Closed(v) => v,
             crate::heap::Upval::Open { thread, slot } => {
                 let stack = if thread == self.cur {
-                    &self.th.stack
+                    Some(&self.th.stack)
                 } else {
-                    &self.heap.threads[thread].stack
+                    self.heap.threads[thread].get().map(|th| &th.stack)
                 };
-                stack[slot]
+                stack.and_then(|s| s.get(slot)).copied().unwrap_or_default()
             }
         }
     }

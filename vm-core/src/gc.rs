@@ -377,7 +377,11 @@ impl Vm {
                     }
                 }
                 Value::Thread(t) => {
-                    let th = &mut self.heap.threads[t];
+                    // (The running thread's slot is empty: its state,
+                    // `Vm::th`, is marked with the roots.)
+                    let Some(th) = self.heap.threads[t].get_mut() else {
+                        continue;
+                    };
                     mark_stack(m, th);
                     if let Some(p) = th.parent {
                         m.mark(Value::Thread(p));
@@ -409,7 +413,9 @@ impl Vm {
                 let v = if thread == self.cur {
                     self.th.stack.get(slot).copied()
                 } else {
-                    self.heap.threads[thread].stack.get(slot).copied()
+                    self.heap.threads[thread]
+                        .get()
+                        .and_then(|th| th.stack.get(slot).copied())
                 };
                 m.mark(v.unwrap_or_default());
             }
@@ -599,7 +605,7 @@ impl Vm {
         let mut stacks = self.th.bytes();
         self.heap.threads.retain(|t, th| {
             let keep = m.threads.get(t);
-            if keep {
+            if let Some(th) = th.get_mut().filter(|_| keep) {
                 // Not running: no interpreter holds its stack.
                 th.shrink();
                 stacks += th.bytes();

@@ -18,7 +18,7 @@ use hashbrown::HashTable;
 use crate::error::LuaResult;
 use crate::func::LuaClosure;
 use crate::native::{Args, NativeFunction, Step};
-use crate::state::{Thread, Vm};
+use crate::state::{ThreadSlot, Vm};
 use crate::table::Table;
 use crate::value::{
     LuaFnRef, NativeRef, StrRef, TableRef, ThreadRef, UpvalRef, UserDataRef, Value,
@@ -110,7 +110,7 @@ pub(crate) struct Heap {
     pub(crate) lfns: Arena<LuaFnRef, LuaClosure>,
     pub(crate) natives: Arena<NativeRef, NativeClosure>,
     pub(crate) upvals: Arena<UpvalRef, Upval>,
-    pub(crate) threads: Arena<ThreadRef, Box<Thread>>,
+    pub(crate) threads: Arena<ThreadRef, ThreadSlot>,
     pub(crate) userdata: Arena<UserDataRef, UserData>,
     intern: HashTable<StrRef>,
     /// The keys of the string hash (`hash_bytes`).
@@ -495,7 +495,7 @@ impl Heap {
             doubling::<LuaClosure>(self.lfns.len(), self.lfns.capacity()),
             doubling::<NativeClosure>(self.natives.len(), self.natives.capacity()),
             doubling::<Upval>(self.upvals.len(), self.upvals.capacity()),
-            doubling::<Box<Thread>>(self.threads.len(), self.threads.capacity()),
+            doubling::<ThreadSlot>(self.threads.len(), self.threads.capacity()),
             doubling::<UserData>(self.userdata.len(), self.userdata.capacity()),
             doubling::<StrRef>(self.intern.len(), self.intern.capacity()),
         ];

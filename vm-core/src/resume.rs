@@ -21,7 +21,7 @@
 use crate::error::{LuaError, LuaResult};
 use crate::native::{Deliver, Job, JobResult, JobValue};
 use crate::state::{
-    Suspend, ThreadStatus, Vm, K_ERROR, K_YIELD, MULTRET, OFFLOADED, RETURNING, YIELDED,
+    Suspend, ThreadSlot, ThreadStatus, Vm, K_ERROR, K_YIELD, MULTRET, OFFLOADED, RETURNING, YIELDED,
 };
 use crate::value::{ThreadRef, Value};
 
@@ -83,20 +83,16 @@ impl Vm {
         if t == self.cur {
             return;
         }
-        // The running thread's slot holds an empty placeholder: it takes
-        // the running thread's state and `t`'s slot takes the placeholder.
-        // (Threads are boxed, so these are pointer swaps.)
-        // SAFETY: the running thread's slot stays occupied (by the
-        // placeholder) while it runs; the caller guarantees `t`.
+        // The running thread's slot is empty: it takes the running
+        // thread's state, and `t`'s slot is emptied. (Threads are boxed,
+        // so these are pointer moves.)
+        // SAFETY: the running thread's slot stays occupied (empty) while
+        // it runs; the caller guarantees `t`, which is not running.
         unsafe {
-            std::mem::swap(
-                &mut self.th,
-                crate::raw::live_mut(&mut self.heap.threads, self.cur),
-            );
-            std::mem::swap(
-                &mut self.th,
-                crate::raw::live_mut(&mut self.heap.threads, t),
-            );
+            let next = crate::raw::live_mut(&mut self.heap.threads, t).take();
+            debug_assert!(next.is_some(), "switch to the running thread's slot");
+            let prev = std::mem::replace(&mut self.th, next.unwrap_unchecked());
+            crate::raw::live_mut(&mut self.heap.threads, self.cur).put(prev);
         }
         self.cur = t;
         self.set_exec_floor();
@@ -137,7 +133,8 @@ impl Vm {
         }
         self.spend_moves(n);
         // SAFETY: `from` ran until this switch, so it is live.
-        let src = &unsafe { crate::raw::live(&self.heap.threads, from) }.stack[first..first + n];
+        let src = &unsafe { crate::raw::live(&self.heap.threads, from).idle_unchecked() }.stack
+            [first..first + n];
         // Few values: an element loop beats a `memcpy` call.
         for (d, s) in self.th.stack[at..at + n].iter_mut().zip(src) {
             *d = *s;
@@ -169,7 +166,8 @@ impl Vm {
         }
         self.spend_moves(n);
         // SAFETY: `from` ran until this switch, so it is live.
-        let src = &unsafe { crate::raw::live(&self.heap.threads, from) }.stack[first..first + n];
+        let src = &unsafe { crate::raw::live(&self.heap.threads, from).idle_unchecked() }.stack
+            [first..first + n];
         if with_true {
             // SAFETY (both): `pop_frame_with` asks for `i < total` (or
             // `i < n`), and `src` holds `n` values.
@@ -237,6 +235,7 @@ impl Vm {
         self.heap
             .threads
             .get(t)
+            .and_then(ThreadSlot::get)
             .map_or(ThreadStatus::Dead, |th| th.status)
     }
 
@@ -259,7 +258,13 @@ impl Vm {
         if t == self.cur {
             return self.is_yieldable();
         }
-        t != self.main && self.heap.threads.get(t).is_some_and(|th| th.nny == 0)
+        t != self.main
+            && self
+                .heap
+                .threads
+                .get(t)
+                .and_then(ThreadSlot::get)
+                .is_some_and(|th| th.nny == 0)
     }
 
     /// Creates a coroutine that will call `f` (`lua_newthread` plus pushing
@@ -283,7 +288,7 @@ impl Vm {
         let bytes = th.take_growth();
         self.heap.debt += bytes + crate::heap::THREAD_OVERHEAD;
         self.stack_bytes += bytes;
-        self.heap.threads.insert(th)
+        self.heap.threads.insert(ThreadSlot::new(th))
     }
 
     /// Applies a resume request (`Vm::resumek`) from the native frame on top: moves the

@@ -6,7 +6,7 @@
 //! owned handles' cells, `Handles`). `newstate.rs` makes a `Vm`.
 //!
 //! Architecture invariant: the running thread's `Thread` lives in `Vm::th`;
-//! its slot in the heap's thread arena holds an empty placeholder until the
+//! its slot in the heap's thread arena is empty (`ThreadSlot`) until the
 //! thread stops running. Everything else about a thread is in the arena.
 //!
 //! Architecture invariant (layering): the state declares its fields
@@ -199,6 +199,71 @@ impl CallInfo {
 /// `open_upvals` is sorted by slot and holds at most one cell per slot;
 /// `tbc` (slots of to-be-closed variables) is sorted.
 ///
+/// A thread's slot in the heap's arena: its state, boxed, or nothing for
+/// the running thread, whose state is in `Vm::th` (see the module
+/// invariant). Nothing, not an empty thread: a VM that never switches
+/// threads (an agent) boxes one thread, not two.
+#[derive(Debug, Default)]
+pub(crate) struct ThreadSlot(Option<Box<Thread>>);
+
+impl ThreadSlot {
+    /// The slot of a thread not running.
+    pub(crate) fn new(th: Box<Thread>) -> ThreadSlot {
+        ThreadSlot(Some(th))
+    }
+
+    /// The state of a thread not running (`None` for the running one).
+    #[inline]
+    pub(crate) fn get(&self) -> Option<&Thread> {
+        self.0.as_deref()
+    }
+
+    /// [`ThreadSlot::get`], to change it.
+    #[inline]
+    pub(crate) fn get_mut(&mut self) -> Option<&mut Thread> {
+        self.0.as_deref_mut()
+    }
+
+    /// The state of a thread known not to be running.
+    ///
+    /// # Safety
+    /// The slot is not the running thread's.
+    #[inline(always)]
+    pub(crate) unsafe fn idle_unchecked(&self) -> &Thread {
+        debug_assert!(self.0.is_some(), "the running thread's slot read as idle");
+        // SAFETY: only the running thread's slot is empty.
+        unsafe { self.0.as_deref().unwrap_unchecked() }
+    }
+
+    /// [`ThreadSlot::idle_unchecked`], to change it.
+    ///
+    /// # Safety
+    /// As for `idle_unchecked`.
+    #[inline(always)]
+    pub(crate) unsafe fn idle_unchecked_mut(&mut self) -> &mut Thread {
+        debug_assert!(self.0.is_some(), "the running thread's slot read as idle");
+        // SAFETY: only the running thread's slot is empty.
+        unsafe { self.0.as_deref_mut().unwrap_unchecked() }
+    }
+
+    /// Whether this is the running thread's (empty) slot.
+    pub(crate) fn is_running(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Takes the state out: the slot becomes the running thread's.
+    #[inline(always)]
+    pub(crate) fn take(&mut self) -> Option<Box<Thread>> {
+        self.0.take()
+    }
+
+    /// Puts a stopped thread's state back.
+    #[inline(always)]
+    pub(crate) fn put(&mut self, th: Box<Thread>) {
+        self.0 = Some(th);
+    }
+}
+
 /// Coroutine state: `status` (the running thread's is `Running`), `parent`
 /// (the thread that resumed this one, while it runs or is normal), `nny`
 /// (how many non-yieldable native-to-Lua calls are in progress on it).
@@ -724,7 +789,7 @@ impl Vm {
         if t == self.cur {
             Some(&self.th)
         } else {
-            self.heap.threads.get(t).map(|th| &**th)
+            self.heap.threads.get(t).and_then(ThreadSlot::get)
         }
     }
 
@@ -733,7 +798,7 @@ impl Vm {
         if t == self.cur {
             Some(&mut self.th)
         } else {
-            self.heap.threads.get_mut(t).map(|th| &mut **th)
+            self.heap.threads.get_mut(t).and_then(ThreadSlot::get_mut)
         }
     }
 }

@@ -1213,7 +1213,7 @@ impl Vm {
                 let stack = if thread == self.cur {
                     &self.th.stack
                 } else {
-                    &unsafe { crate::raw::live(&self.heap.threads, thread) }.stack
+                    &unsafe { crate::raw::live(&self.heap.threads, thread).idle_unchecked() }.stack
                 };
                 debug_assert!(slot < stack.len(), "an open upvalue beyond its stack");
                 *unsafe { stack.get_unchecked(slot) }
@@ -1236,7 +1236,10 @@ impl Vm {
                 let stack = if thread == self.cur {
                     &mut self.th.stack
                 } else {
-                    &mut unsafe { crate::raw::live_mut(&mut self.heap.threads, thread) }.stack
+                    &mut unsafe {
+                        crate::raw::live_mut(&mut self.heap.threads, thread).idle_unchecked_mut()
+                    }
+                    .stack
                 };
                 debug_assert!(slot < stack.len(), "an open upvalue beyond its stack");
                 *unsafe { stack.get_unchecked_mut(slot) } = v;
