@@ -306,9 +306,14 @@ impl Vm {
 
     /// Creates an empty table with room for `narray` keys `1..=narray`
     /// and `nhash` others (`lua_createtable`; hints above 2^20 are
-    /// capped).
-    pub fn new_table_with_capacity(&mut self, narray: usize, nhash: usize) -> TableRef {
-        self.heap.new_table(Table::with_capacity(narray, nhash))
+    /// capped). It never collects, so raw values held meanwhile stay
+    /// valid.
+    ///
+    /// # Errors
+    /// "not enough memory" when the room would pass the memory limit.
+    pub fn new_table_with_capacity(&mut self, narray: usize, nhash: usize) -> LuaResult<TableRef> {
+        self.reserve_memory(Table::room_bytes(narray, nhash))?;
+        Ok(self.heap.new_table(Table::with_capacity(narray, nhash)))
     }
 
     /// Creates a full userdata holding `data`, without a metatable

@@ -45,6 +45,9 @@ impl Vm {
     /// # Errors
     /// "not enough memory", or an error of an entry installed at once.
     pub fn open_lazily(&mut self, entries: &'static [Lazy]) -> LuaResult<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
         let globals = self.globals;
         if self.heap.tables[globals].metatable.is_some() && !self.is_lazy(globals) {
             // The program's own metatable on the globals: nothing lazy.
@@ -62,6 +65,7 @@ impl Vm {
         self.lazy_state()
             .lists
             .push((entries, std::sync::Arc::clone(&resolved)));
+        let strings = crate::meta::type_index(Value::Str(names::handle(0)));
         for (i, (&e, names)) in entries.iter().zip(resolved.names.iter()).enumerate() {
             let bit = first + i;
             let Some((index, more)) = &names.0 else {
@@ -69,14 +73,39 @@ impl Vm {
                 continue;
             };
             let name = names::handle(*index as usize);
-            let present = !self.heap.tables[globals].get_str(name).is_nil();
-            if present || bit >= MAX_LAZY {
-                self.make_now(e)?;
-                continue;
+            if owed_name(self.lazy_state(), *index) {
+                if let Some(old) = self.owed_entry(globals, Value::Str(name)) {
+                    let same = self
+                        .lazy
+                        .as_ref()
+                        .and_then(|l| l.entry(old))
+                        .is_some_and(|(o, _)| o.same(e));
+                    if same {
+                        // Opened lazily twice: made once.
+                        continue;
+                    }
+                    // Another entry under that name replaces it, as an
+                    // eager opening would: the first is made now, and
+                    // this one over it.
+                    self.make(old)?;
+                }
             }
-            let lazy = self.lazy_state();
-            if owed_name(lazy, *index) && self.owed_entry(globals, Value::Str(name)).is_some() {
-                // Owed already (opened lazily twice): made once.
+            let table = &self.heap.tables[globals];
+            let present = std::iter::once(index)
+                .chain(more)
+                .any(|&k| !table.get_str(names::handle(k as usize)).is_nil());
+            // A metatable of strings the embedder set is replaced at
+            // once, as an eager opening replaces it.
+            let ours = self.lazy.as_ref().and_then(|l| l.string_mt).map(|m| m.0);
+            let replaces_mt = matches!(
+                e,
+                Lazy::Library {
+                    string_metatable: true,
+                    ..
+                }
+            ) && self.type_mt[strings].is_some_and(|mt| Some(mt) != ours);
+            if present || replaces_mt || bit >= MAX_LAZY {
+                self.make_now(e)?;
                 continue;
             }
             let lazy = self.lazy_state();
@@ -93,7 +122,6 @@ impl Vm {
             } = e
             {
                 self.owe(loaded, 1 << bit, false);
-                let strings = crate::meta::type_index(Value::Str(names::handle(0)));
                 if string_metatable && self.type_mt[strings].is_none() {
                     let mt = self.heap.new_table(Table::new());
                     self.type_mt[strings] = Some(mt);
@@ -116,14 +144,17 @@ impl Vm {
         loaded: TableRef,
     ) -> bool {
         let first = self.lazy_state().len();
-        let lazy = self.lazy_state();
         let clash = |owed: &[u64; 6]| {
             owed.iter()
                 .zip(&resolved.name_bits)
                 .any(|(a, b)| a & b != 0)
         };
-        if !resolved.all_static
+        let strings = crate::meta::type_index(Value::Str(names::handle(0)));
+        let string_mt_set = self.type_mt[strings].is_some();
+        let lazy = self.lazy_state();
+        if !resolved.distinct
             || first + entries.len() > MAX_LAZY
+            || (resolved.string_metatable.is_some() && string_mt_set)
             || !lazy.changed.is_empty()
             || clash(&lazy.owed_names)
         {
@@ -151,13 +182,10 @@ impl Vm {
             self.owe(loaded, resolved.libraries << first, false);
         }
         if let Some(i) = resolved.string_metatable {
-            let strings = crate::meta::type_index(Value::Str(names::handle(0)));
-            if self.type_mt[strings].is_none() {
-                let mt = self.heap.new_table(Table::new());
-                self.type_mt[strings] = Some(mt);
-                self.lazy_state().string_mt = Some((mt, false));
-                self.owe(mt, 1 << (first + i), true);
-            }
+            let mt = self.heap.new_table(Table::new());
+            self.type_mt[strings] = Some(mt);
+            self.lazy_state().string_mt = Some((mt, false));
+            self.owe(mt, 1 << (first + i), true);
         }
         true
     }
@@ -482,10 +510,11 @@ fn owed_name(lazy: &LazyState, k: u32) -> bool {
 /// once in the process (a VM is made for every agent: each would look up
 /// the same sixty names).
 fn resolve(list: &'static [Lazy]) -> Arc<Resolved> {
-    type Cache = RwLock<HashMap<usize, Arc<Resolved>>>;
+    type Cache = RwLock<HashMap<(usize, usize), Arc<Resolved>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
-    let key = list.as_ptr() as usize;
+    // A list and its prefix start at the same address.
+    let key = (list.as_ptr() as usize, list.len());
     let known = cache
         .read()
         .unwrap_or_else(PoisonError::into_inner)
@@ -517,8 +546,14 @@ fn resolve(list: &'static [Lazy]) -> Arc<Resolved> {
         }
     }
     let is_library = |e: &Lazy| matches!(e, Lazy::Library { .. });
+    let count: usize = names
+        .iter()
+        .filter_map(|n| n.0.as_ref())
+        .map(|(_, more)| 1 + more.len())
+        .sum();
+    let union: u32 = name_bits.iter().map(|w| w.count_ones()).sum();
     let resolved = Arc::new(Resolved {
-        all_static: names.iter().all(|n| n.0.is_some()),
+        distinct: names.iter().all(|n| n.0.is_some()) && union as usize == count,
         name_bits,
         libraries: list
             .iter()

@@ -173,6 +173,13 @@ impl Table {
         }
     }
 
+    /// About the bytes `with_capacity(narray, nhash)` allocates.
+    pub(crate) fn room_bytes(narray: usize, nhash: usize) -> usize {
+        Table::with_capacity(0, 0).approx_bytes()
+            + narray.min(MAX_PREALLOC) * std::mem::size_of::<Value>()
+            + nhash.min(MAX_PREALLOC) * HashPart::BYTES_PER_ENTRY
+    }
+
     /// Raw get (`rawget`): the value of `key`, or nil when absent. Nil and
     /// NaN keys are never present, so they give nil.
     #[inline]
@@ -784,6 +791,10 @@ impl Clone for PositionHint {
 }
 
 impl HashPart {
+    /// About the bytes a key of `with_capacity` takes: its entry and its
+    /// index slots (the index is twice the rounded capacity).
+    const BYTES_PER_ENTRY: usize = std::mem::size_of::<Entry>() + 4 * std::mem::size_of::<u32>();
+
     /// An empty hash part with room for `n` entries (rounded up to a power
     /// of two).
     fn with_capacity(n: usize) -> Self {

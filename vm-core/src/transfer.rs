@@ -219,11 +219,13 @@ impl Packet {
             };
             p.roots.push(slot);
         }
+        p.bytes += held_bytes(p.roots.len());
         p
     }
 
-    /// About how many bytes it holds (what unpacking it allocates, as
-    /// [`Vm::unpack`] counts it against the memory limit).
+    /// About how many bytes it holds, itself and its values included
+    /// (what a mailbox charges for it; what unpacking allocates, as
+    /// [`Vm::unpack`] counts it against the memory limit). Never zero.
     pub fn bytes(&self) -> usize {
         self.bytes
     }
@@ -365,6 +367,13 @@ fn number<K: std::hash::Hash + Eq + Copy>(map: &mut Numbers<K>, k: K) -> (u32, b
             (n, true)
         }
     }
+}
+
+/// What a packet of `n` values holds beside its objects: itself (in a
+/// mailbox) and a slot a value. Never zero, so that a flood of messages
+/// without objects (numbers, static names) still fills a bounded mailbox.
+fn held_bytes(n: usize) -> usize {
+    std::mem::size_of::<Packet>() + n * SLOT_BYTES
 }
 
 /// Per-object estimates of what unpacking allocates (the heap's own
@@ -537,6 +546,7 @@ impl Packer {
     }
 
     fn finish(mut self, roots: SmallVec<[Slot; 3]>) -> Packet {
+        self.packet.bytes += held_bytes(roots.len());
         self.packet.roots = roots;
         self.packet
     }

@@ -264,3 +264,20 @@ fn a_payload_whose_drop_panics_does_not_stop_the_collector() {
     assert!(matches!(r[..], [Value::Int(42)]));
     vm.check_invariants().unwrap();
 }
+
+/// `new_table_with_capacity` (`lua_createtable`): huge hints are capped,
+/// and the room is refused past the memory limit, not allocated.
+#[test]
+fn sized_tables_meet_the_memory_limit() {
+    let mut vm = vm();
+    let t = vm.new_table_with_capacity(3, 2).unwrap();
+    vm.raw_set(t, Value::Int(3), Value::Int(7)).unwrap();
+    assert!(matches!(vm.raw_get(t, Value::Int(3)), Value::Int(7)));
+    vm.set_memory_limit(Some(256 << 10));
+    let e = vm
+        .new_table_with_capacity(usize::MAX, usize::MAX)
+        .unwrap_err();
+    assert!(vm.error_to_string(&e).contains("not enough memory"), "{e}");
+    assert!(vm.new_table_with_capacity(0, 0).is_ok());
+    vm.check_invariants().unwrap();
+}

@@ -31,7 +31,10 @@
 //! a task, one slice of instructions at a time, and [`Agents`] makes such
 //! programs agents: isolated VMs with mailboxes and the Lua `agent`
 //! library (spawn, send, receive, self, status, kill, monitor), messages
-//! being deep copies ([`vm_core::Packet`]). From Rust:
+//! being deep copies ([`vm_core::Packet`]). An agent's VM opens the
+//! standard library and `agent` lazily (each made on first use,
+//! [`open_agent_lazily`]), so an idle agent costs a few kilobytes. From
+//! Rust:
 //!
 //! ```
 //! # #[cfg(feature = "vm")] {

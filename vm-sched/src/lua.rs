@@ -131,7 +131,7 @@ impl LuaTask {
         }
         let docall = vm_stdlib::docall::docall(&mut vm).map_err(err)?;
         let len = args.len() + 2;
-        let t = vm.new_table_with_capacity(len, 0);
+        let t = vm.new_table_with_capacity(len, 0).map_err(err)?;
         for (i, &v) in [docall, f].iter().chain(args).enumerate() {
             vm.raw_set(t, Value::Int(i as i64 + 1), v).map_err(err)?;
         }

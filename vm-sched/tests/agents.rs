@@ -477,6 +477,50 @@ fn spawn_bombs_and_floods_stop_at_the_limits() {
     }
 }
 
+/// Messages that hold no object (numbers, booleans, library names, which
+/// travel as shared handles) still take room in a mailbox: a flood of
+/// them fails the agent that does not read them.
+#[test]
+fn a_flood_of_small_messages_fills_a_mailbox() {
+    let config = AgentConfig {
+        memory_limit: Some(1 << 20),
+        ..AgentConfig::default()
+    };
+    let src = "local sink = agent.spawn(function() for _ = 1, 1e9 do end agent.receive() end)
+         agent.monitor(sink)
+         for i = 1, 20000 do agent.send(sink, 'print', i, true, 'down') end
+         local what, id, reason = agent.receive()
+         report(what, id == sink, reason)";
+    for (name, make) in schedulers() {
+        let (out, _) = run_main(make, config.clone(), src);
+        assert_eq!(
+            out,
+            ["down true not enough memory (a message did not fit in the mailbox)"],
+            "{name}"
+        );
+    }
+}
+
+/// A chunk spawned with arguments, under a memory limit that its
+/// compilation meets (and collects at): the arguments arrive whole.
+#[test]
+fn a_spawned_chunk_compiled_short_of_memory_keeps_its_arguments() {
+    let config = AgentConfig {
+        memory_limit: Some(12 << 20),
+        ..AgentConfig::default()
+    };
+    let src = "local parts = {'local s, t = ... local x = 0 '}
+         for i = 0, 5999 do parts[#parts + 1] = ('x = x + %d * 2 + #tostring(%d) '):format(i, i) end
+         parts[#parts + 1] = 'agent.send(' .. agent.self() .. ', #s, #t[1])'
+         local ok, e = pcall(agent.spawn, table.concat(parts), string.rep('x', 3000000),
+                             {string.rep('y', 1000)})
+         report(ok, agent.receive(5))";
+    for (name, make) in schedulers() {
+        let (out, _) = run_main(make, config.clone(), src);
+        assert_eq!(out, ["true 3000000 1000"], "{name}");
+    }
+}
+
 /// Killing oneself ends the agent at once; a monitor of an id that names
 /// no agent reports that id.
 #[test]

@@ -186,6 +186,136 @@ fn an_embedders_globals_win_over_lazy_ones() {
     assert_eq!(vm.to_display(r[0]), "5");
 }
 
+/// Opening one profile over another gives what eager openings give: the
+/// later entry under a name wins (the sandbox's `load` and `os` over the
+/// whole library's), globals and string metatables set before an opening
+/// are replaced by it at once.
+#[test]
+fn a_later_opening_replaces_what_was_there_as_at_once() {
+    type Open = fn(&mut Vm) -> vm_core::LuaResult<()>;
+    let orders: [(&str, [Open; 2], [Open; 2]); 2] = [
+        (
+            "all then sandbox",
+            [vm_stdlib::open_all, vm_stdlib::open_sandboxed],
+            [vm_stdlib::open_all_lazily, vm_stdlib::open_sandboxed_lazily],
+        ),
+        (
+            "sandbox then all",
+            [vm_stdlib::open_sandboxed, vm_stdlib::open_all],
+            [vm_stdlib::open_sandboxed_lazily, vm_stdlib::open_all_lazily],
+        ),
+    ];
+    let src = "return os.execute ~= nil, type(dofile), \
+               pcall(load, string.dump(function() end)), \
+               (function() local r = require; local p = package; return r == require end)()";
+    for (name, eager, lazy) in orders {
+        let results: Vec<String> = [eager, lazy]
+            .iter()
+            .map(|opens| {
+                let mut vm = Vm::new();
+                for open in opens {
+                    open(&mut vm).unwrap();
+                }
+                let r = vm.exec(src.as_bytes(), "=t").unwrap();
+                r.iter()
+                    .map(|&v| vm.to_display(v))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect();
+        assert_eq!(results[1], results[0], "{name}");
+    }
+    // The sandbox over everything: no os.execute, text chunks only.
+    let mut vm = Vm::new();
+    vm_stdlib::open_all_lazily(&mut vm).unwrap();
+    vm_stdlib::open_sandboxed_lazily(&mut vm).unwrap();
+    let r = vm
+        .exec(
+            b"return os.execute, select(2, load(string.dump(function() end)))",
+            "=t",
+        )
+        .unwrap();
+    assert!(r[0].is_nil());
+    assert!(vm.to_display(r[1]).contains("mode is 't'"));
+
+    // An embedder's `require` and string metatable, set before opening.
+    for open in [vm_stdlib::open_all, vm_stdlib::open_all_lazily] {
+        let mut vm = Vm::new();
+        vm.exec(b"require = 1", "=t").unwrap();
+        let mt = vm.new_table();
+        let x = vm_core::Value::Str(vm.intern("x"));
+        vm.set_metatable(x, Some(mt)).unwrap();
+        open(&mut vm).unwrap();
+        let r = vm
+            .exec(
+                b"local r = require local p = package \
+                  return r == require, type(r), getmetatable('').__index == string",
+                "=t",
+            )
+            .unwrap();
+        let r: Vec<String> = r.iter().map(|&v| vm.to_display(v)).collect();
+        assert_eq!(r, ["true", "function", "true"]);
+    }
+}
+
+/// Lazy lists an embedder builds: two entries under one name (the later
+/// wins, and a global never changes by itself), a list and its prefix
+/// (each owes its own entries), an empty list (the globals stay plain).
+#[test]
+fn an_embedders_lazy_lists_owe_what_they_hold() {
+    use vm_core::{Lazy, NativeFunction, Step};
+    static FIRST: NativeFunction = NativeFunction::new("spawn", |vm, _| {
+        let s = vm.new_str(b"first");
+        vm.push(s);
+        Ok(Step::Return(1))
+    })
+    .with_id("lazy_test.first");
+    static SECOND: NativeFunction = NativeFunction::new("spawn", |vm, _| {
+        let s = vm.new_str(b"second");
+        vm.push(s);
+        Ok(Step::Return(1))
+    })
+    .with_id("lazy_test.second");
+    static SEND: NativeFunction = NativeFunction::new("send", |vm, _| {
+        let s = vm.new_str(b"send");
+        vm.push(s);
+        Ok(Step::Return(1))
+    })
+    .with_id("lazy_test.send");
+    static TWICE: [Lazy; 2] = [Lazy::Function(&FIRST), Lazy::Function(&SECOND)];
+    static LIST: [Lazy; 2] = [Lazy::Function(&FIRST), Lazy::Function(&SEND)];
+    static EMPTY: [Lazy; 0] = [];
+    let show = |vm: &mut Vm, src: &str| -> String {
+        let r = vm.exec(src.as_bytes(), "=t").unwrap();
+        r.iter()
+            .map(|&v| vm.to_display(v))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+
+    let mut vm = Vm::new();
+    vm_stdlib::open_all(&mut vm).unwrap();
+    vm.open_lazily(&TWICE).unwrap();
+    let src = "local a = spawn() for k in pairs(_G) do end return a, spawn()";
+    assert_eq!(show(&mut vm, src), "second,second");
+
+    // The prefix first, in one VM; then the whole list in another.
+    let mut a = Vm::new();
+    vm_stdlib::base::open_base(&mut a).unwrap();
+    a.open_lazily(&LIST[..1]).unwrap();
+    assert_eq!(show(&mut a, "return spawn(), send"), "first,nil");
+    let mut b = Vm::new();
+    vm_stdlib::base::open_base(&mut b).unwrap();
+    b.open_lazily(&LIST).unwrap();
+    assert_eq!(show(&mut b, "return spawn(), send()"), "first,send");
+    let src = "for k in pairs(_G) do end return send";
+    assert_eq!(show(&mut a, src), "nil");
+
+    let mut vm = Vm::new();
+    vm.open_lazily(&EMPTY).unwrap();
+    assert!(vm.is_plain_table(vm_core::Value::Table(vm.globals_ref())));
+}
+
 /// A library made lazily under a memory limit is made as the libraries
 /// opened at once were: before the program ran, not refused by the limit.
 /// A program that fills its memory then touches one sees what it sees

@@ -43,6 +43,23 @@ pub enum Lazy {
 }
 
 impl Lazy {
+    /// Whether `other` is the same entry (opening it twice makes it once).
+    pub(crate) fn same(self, other: Lazy) -> bool {
+        match (self, other) {
+            (Lazy::Function(f), Lazy::Function(g)) => std::ptr::eq(f, g),
+            (Lazy::Global { name, make }, Lazy::Global { name: n, make: m }) => {
+                name == n && make as usize == m as usize
+            }
+            (
+                Lazy::Library { name, open, .. },
+                Lazy::Library {
+                    name: n, open: o, ..
+                },
+            ) => name == n && open as usize == o as usize,
+            _ => false,
+        }
+    }
+
     /// The global it makes (a library's name).
     pub fn name(&self) -> &'static str {
         match self {
@@ -132,8 +149,9 @@ pub(crate) type LazyList = (&'static [Lazy], std::sync::Arc<Resolved>);
 #[derive(Debug)]
 pub(crate) struct Resolved {
     pub(crate) names: Box<[Names]>,
-    /// Every entry's names are static: the list can be owed at once.
-    pub(crate) all_static: bool,
+    /// Every entry's names are static and no two entries share one: the
+    /// list can be owed at once.
+    pub(crate) distinct: bool,
     /// The union of the entries' names, as `LazyState::owed_names`.
     pub(crate) name_bits: [u64; 6],
     /// The entries that are libraries (`package.loaded` holds them too),

@@ -242,13 +242,26 @@ impl World {
     ) -> Result<LuaTask, TaskError> {
         let mut vm = self.new_vm()?;
         let fail = |vm: &mut Vm, e: vm_core::LuaError| TaskError::new(vm.error_to_string(&e));
-        let mut values = vm.unpack(packet).map_err(|e| fail(&mut vm, e))?;
-        let f = match source {
+        // The chunk first, rooted while the arguments are unpacked: a
+        // compilation short of memory collects, which would free
+        // arguments not yet held by anything.
+        let chunk = match source {
             // Binary chunks only where the profile's `load` takes them.
             Some(src) => {
                 let mode = if self.config.sandboxed { "t" } else { "bt" };
-                vm.load_chunk(src, "=agent", mode, None)
-                    .map_err(|e| fail(&mut vm, e))?
+                let f = vm
+                    .load_chunk(src, "=agent", mode, None)
+                    .map_err(|e| fail(&mut vm, e))?;
+                Some(vm.root(f).map_err(|e| fail(&mut vm, e))?)
+            }
+            None => None,
+        };
+        let mut values = vm.unpack(packet).map_err(|e| fail(&mut vm, e))?;
+        let f = match chunk {
+            Some(id) => {
+                let f = vm.rooted(id);
+                vm.unroot(id);
+                f
             }
             None => values.remove(0),
         };
