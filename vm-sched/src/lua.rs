@@ -52,6 +52,8 @@ pub struct LuaTask {
     inbox: VecDeque<Message>,
     /// Set for an agent ([`Agents`](crate::Agents)).
     agent: Option<Arc<Ctx>>,
+    /// Spawned by another agent (`set_agent`).
+    spawned: bool,
 }
 
 enum State {
@@ -144,6 +146,7 @@ impl LuaTask {
             state: State::Ready { call, len },
             inbox: VecDeque::new(),
             agent: None,
+            spawned: false,
         })
     }
 
@@ -178,9 +181,12 @@ impl LuaTask {
         }
     }
 
-    /// Makes the task the agent `ctx` describes.
-    pub(crate) fn set_agent(&mut self, ctx: Arc<Ctx>) {
+    /// Makes the task the agent `ctx` describes; one `spawned` by
+    /// another is forgotten by its scheduler when it dies (its agents keep
+    /// how it ended).
+    pub(crate) fn set_agent(&mut self, ctx: Arc<Ctx>, spawned: bool) {
         self.agent = Some(ctx);
+        self.spawned = spawned;
     }
 
     /// The task's VM: to set it up before inserting the task, or to read
@@ -283,6 +289,10 @@ impl Task for LuaTask {
 
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn forgotten_when_dead(&self) -> bool {
+        self.spawned
     }
 
     fn kill(&mut self) {

@@ -209,16 +209,22 @@ impl RoundRobin {
 
     /// `bury` after the policy forgot the task.
     fn lay_out(&mut self, id: TaskId, end: End) {
+        let mut forgotten = false;
         if let Some(e) = self.tasks.get_mut(&id) {
             self.waits.stop(&mut e.wait);
             e.generation += 1;
             e.inbox.clear();
+            forgotten = crate::task::forgotten_when_dead(e.task.as_deref());
             // A dead task's state goes now (a dead agent's VM), not when
             // it is released.
             crate::task::discard(e.task.take());
         }
-        self.dead.push_back(id);
         self.set_status(id, TaskStatus::Dead(end));
+        if forgotten {
+            self.tasks.remove(&id);
+        } else {
+            self.dead.push_back(id);
+        }
     }
 
     /// Hands over finished jobs' outputs (waking their tasks) and

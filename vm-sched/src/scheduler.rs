@@ -62,7 +62,8 @@ pub trait Scheduler: Send {
     /// The name a task gave ([`Task::name`]), live or dead.
     fn name(&self, id: TaskId) -> Option<String>;
 
-    /// The ids on the dead list, in the order the tasks died.
+    /// The ids on the dead list, in the order the tasks died (a task
+    /// forgotten when dead, [`Task::forgotten_when_dead`], never is).
     fn dead(&self) -> Vec<TaskId>;
 
     /// Drops a dead task from the dead list, returning how it ended.

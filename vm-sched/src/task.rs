@@ -56,6 +56,15 @@ pub trait Task: Send {
     /// nothing; the task is dead afterwards either way.
     fn kill(&mut self) {}
 
+    /// True for a task whose end someone else keeps (an agent spawned by
+    /// an agent: its [`Agents`](crate::Agents) record how it ended): the
+    /// scheduler forgets it when it dies, as if it were released from
+    /// the dead list at once, so that a program that spawns tasks for
+    /// ever does not grow the dead list for ever. The default keeps it.
+    fn forgotten_when_dead(&self) -> bool {
+        false
+    }
+
     /// Told, when a scheduler takes it (inserted, spawned through a
     /// handle, stolen by another tick scheduler), its id there and a
     /// handle on that scheduler: what a task that messages others (an
@@ -172,6 +181,14 @@ pub(crate) fn admit<T: crate::LocalTask + ?Sized>(
     handle: &crate::Handle,
 ) -> Option<TaskError> {
     catching("inserted", || task.inserted(id, handle)).err()
+}
+
+/// Whether a dying task asks to be forgotten
+/// ([`Task::forgotten_when_dead`]); one that panics there is kept.
+pub(crate) fn forgotten_when_dead<T: crate::LocalTask + ?Sized>(task: Option<&T>) -> bool {
+    task.is_some_and(|t| {
+        catching("forgotten_when_dead", || t.forgotten_when_dead()).unwrap_or(false)
+    })
 }
 
 /// Drops a dead task's state; a panic in its `Drop` is the task's own

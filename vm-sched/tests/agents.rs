@@ -521,6 +521,50 @@ fn a_spawned_chunk_compiled_short_of_memory_keeps_its_arguments() {
     }
 }
 
+/// Agents spawned by agents are forgotten by the scheduler when they die
+/// (no dead-list entry: a program spawning for ever does not grow it),
+/// while their agents still say how each ended.
+#[test]
+fn the_dead_are_forgotten_but_their_ends_are_known() {
+    let src = "local ids = {}
+         for i = 1, 300 do
+           ids[i] = agent.spawn(function(i) if i % 3 == 0 then error('no') end end, i)
+           agent.monitor(ids[i])
+         end
+         for i = 1, 300 do agent.receive() end
+         local count = {}
+         for i = 1, 300 do
+           local s = agent.status(ids[i])
+           count[s] = (count[s] or 0) + 1
+         end
+         agent.monitor(ids[3])
+         local _, id, reason = agent.receive()
+         report(count.finished, count.failed, id == ids[3], reason ~= 'normal')";
+    for (name, make) in schedulers() {
+        let mut sched = make();
+        let agents = Agents::install(&mut *sched, AgentConfig::default(), None);
+        let mut main = agents.from_source("main", src.as_bytes()).unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        let report = main.vm().create_function(
+            "report",
+            move |vm, args: vm_core::Variadic<vm_core::Value>| {
+                let words: Vec<String> = args.iter().map(|&v| vm.to_display(v)).collect();
+                sink.lock().unwrap().push(words.join(" "));
+            },
+        );
+        main.vm().set_global("report", report).unwrap();
+        let id = sched.insert(Box::new(main), 0);
+        sched.run(10_000);
+        assert_eq!(*lines.lock().unwrap(), ["200 100 true true"], "{name}");
+        // Only the main agent, inserted by the embedder, is on the dead
+        // list; the spawned ones are known to their agents alone.
+        assert_eq!(sched.dead(), [id], "{name}");
+        assert_eq!(sched.status(id), finished(), "{name}");
+        assert_eq!(agents.status(id), finished(), "{name}");
+    }
+}
+
 /// Killing oneself ends the agent at once; a monitor of an id that names
 /// no agent reports that id.
 #[test]

@@ -251,7 +251,7 @@ fn spawn(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 fn status(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let ctx = ctx(vm)?;
     let id = id_arg(vm, args, 1)?;
-    let word = match ctx.world().lock().statuses.get(&id) {
+    let word = match ctx.world().status(id) {
         None => None,
         Some(TaskStatus::Blocking) => Some("blocked"),
         Some(TaskStatus::Dead(crate::End::Finished)) => Some("finished"),

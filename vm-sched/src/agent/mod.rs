@@ -111,12 +111,56 @@ pub(crate) struct World {
 
 #[derive(Default)]
 struct WorldState {
-    /// Every task's status, as the scheduler last reported it.
+    /// Every live task's status, as the scheduler last reported it.
     statuses: HashMap<TaskId, TaskStatus>,
+    /// How every dead task ended.
+    ended: Ended,
     /// Tasks in `statuses` not dead yet.
     live: usize,
     /// Per watched task, who watches it (`agent.monitor`).
     monitors: HashMap<TaskId, Vec<TaskId>>,
+}
+
+impl WorldState {
+    /// Task `id`'s status, live or dead.
+    fn status(&self, id: TaskId) -> Option<TaskStatus> {
+        match self.statuses.get(&id) {
+            Some(s) => Some(s.clone()),
+            None => self.ended.get(id).map(TaskStatus::Dead),
+        }
+    }
+}
+
+/// How dead tasks ended, two bits a task in blocks of 64 ids: a
+/// scheduler numbers its tasks in order, so a million agents that came
+/// and went take about a quarter of a megabyte, as an Erlang node keeps
+/// nothing of its dead processes. (A failure's message and traceback are
+/// not kept: a supervisor restarting a failing worker for ever would keep
+/// them all.)
+#[derive(Default)]
+struct Ended(HashMap<u64, [u64; 2]>);
+
+impl Ended {
+    fn insert(&mut self, id: TaskId, failed: bool) {
+        let block = self.0.entry(id.0 / 64).or_default();
+        let bit = 1 << (id.0 % 64);
+        block[0] |= bit;
+        if failed {
+            block[1] |= bit;
+        } else {
+            block[1] &= !bit;
+        }
+    }
+
+    fn get(&self, id: TaskId) -> Option<End> {
+        let block = self.0.get(&(id.0 / 64))?;
+        let bit = 1 << (id.0 % 64);
+        match (block[0] & bit != 0, block[1] & bit != 0) {
+            (false, _) => None,
+            (true, false) => Some(End::Finished),
+            (true, true) => Some(End::Failed(TaskError::new(""))),
+        }
+    }
 }
 
 impl Agents {
@@ -175,20 +219,25 @@ impl Agents {
             Err(e) => return Err(fail(&mut vm, e)),
         };
         self.world
-            .agent(vm, f, Vec::new(), Cow::Owned(name.to_string()))
+            .agent(vm, f, Vec::new(), Cow::Owned(name.to_string()), false)
     }
 
     /// The status the scheduler last reported for task `id` (a failure
     /// without its message: the scheduler's own
     /// [`status`](Scheduler::status) has it).
     pub fn status(&self, id: TaskId) -> Option<TaskStatus> {
-        self.world.lock().statuses.get(&id).cloned()
+        self.world.lock().status(id)
     }
 }
 
 impl World {
     fn lock(&self) -> MutexGuard<'_, WorldState> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Task `id`'s status, live or dead, as last reported.
+    pub(crate) fn status(&self, id: TaskId) -> Option<TaskStatus> {
+        self.lock().status(id)
     }
 
     /// A VM with the configured libraries, `agent` included, and limits.
@@ -214,6 +263,7 @@ impl World {
         f: vm_core::Value,
         args: Vec<vm_core::Value>,
         name: Cow<'static, str>,
+        spawned: bool,
     ) -> Result<LuaTask, TaskError> {
         let ctx = Arc::new(Ctx {
             world: Mutex::new(Arc::clone(self)),
@@ -228,7 +278,7 @@ impl World {
         });
         lib::attach(&mut vm, Arc::clone(&ctx));
         let mut task = LuaTask::calling(vm, f, &args, name)?;
-        task.set_agent(ctx);
+        task.set_agent(ctx, spawned);
         Ok(task)
     }
 
@@ -265,14 +315,14 @@ impl World {
             }
             None => values.remove(0),
         };
-        self.agent(vm, f, values, Cow::Borrowed("agent"))
+        self.agent(vm, f, values, Cow::Borrowed("agent"), true)
     }
 
     /// Agent `id` was just spawned: it is virgin until the scheduler
     /// says more.
     pub(crate) fn spawning(&self, id: TaskId) {
         let mut st = self.lock();
-        if !st.statuses.contains_key(&id) {
+        if st.status(id).is_none() {
             st.statuses.insert(id, TaskStatus::Virgin);
             st.live += 1;
         }
@@ -292,22 +342,18 @@ impl World {
     fn status_changed(&self, id: TaskId, status: &TaskStatus) {
         let watchers = {
             let mut st = self.lock();
-            // (A failure's message and traceback are not kept: a
-            // supervisor restarting a failing worker for ever would keep
-            // them all.)
-            let kept = match status {
-                TaskStatus::Dead(End::Failed(_)) => {
-                    TaskStatus::Dead(End::Failed(TaskError::new("")))
+            match status {
+                TaskStatus::Dead(end) => {
+                    if st.statuses.remove(&id).is_some() {
+                        st.live = st.live.saturating_sub(1);
+                    }
+                    st.ended.insert(id, !matches!(end, End::Finished));
                 }
-                other => other.clone(),
-            };
-            let dead = matches!(status, TaskStatus::Dead(_));
-            match st.statuses.insert(id, kept) {
-                None if !dead => st.live += 1,
-                Some(was) if dead && !matches!(was, TaskStatus::Dead(_)) => {
-                    st.live = st.live.saturating_sub(1);
+                other => {
+                    if st.statuses.insert(id, other.clone()).is_none() {
+                        st.live += 1;
+                    }
                 }
-                _ => {}
             }
             match status {
                 TaskStatus::Dead(_) => st.monitors.remove(&id).unwrap_or_default(),
@@ -325,8 +371,8 @@ impl World {
     fn monitor(&self, watcher: TaskId, target: TaskId, handle: &Handle) {
         let ended = {
             let mut st = self.lock();
-            match st.statuses.get(&target) {
-                Some(TaskStatus::Dead(end)) => Some(end.clone()),
+            match st.status(target) {
+                Some(TaskStatus::Dead(end)) => Some(end),
                 None => Some(End::Failed(TaskError::new("noproc"))),
                 Some(_) => {
                     st.monitors.entry(target).or_default().push(watcher);

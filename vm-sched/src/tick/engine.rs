@@ -456,15 +456,21 @@ impl<T: ?Sized + TaskBox> Core<T> {
 
     /// `bury` after the policy forgot the task.
     fn lay_out(&mut self, id: TaskId, end: End) {
+        let mut forgotten = false;
         if let Some(e) = self.tasks.get_mut(&id) {
             self.waits.stop(&mut e.wait);
             e.generation += 1;
             e.inbox.clear();
+            forgotten = crate::task::forgotten_when_dead(e.task.as_deref());
             crate::task::discard(e.task.take());
             e.home.set(None);
         }
-        self.dead.push_back(id);
         self.set_status(id, TaskStatus::Dead(end));
+        if forgotten {
+            self.tasks.remove(&id);
+        } else {
+            self.dead.push_back(id);
+        }
     }
 
     /// Takes a task's entry into `tasks`, wherever it was; false if it

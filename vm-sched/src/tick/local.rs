@@ -38,6 +38,11 @@ pub trait LocalTask {
     fn inserted(&mut self, id: TaskId, handle: &crate::Handle) {
         let _ = (id, handle);
     }
+
+    /// Forgotten when it dies ([`Task::forgotten_when_dead`]).
+    fn forgotten_when_dead(&self) -> bool {
+        false
+    }
 }
 
 impl<T: Task + ?Sized> LocalTask for T {
@@ -67,6 +72,10 @@ impl<T: Task + ?Sized> LocalTask for T {
 
     fn inserted(&mut self, id: TaskId, handle: &crate::Handle) {
         Task::inserted(self, id, handle);
+    }
+
+    fn forgotten_when_dead(&self) -> bool {
+        Task::forgotten_when_dead(self)
     }
 }
 

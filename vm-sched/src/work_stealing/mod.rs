@@ -348,11 +348,25 @@ impl WorkStealing {
         }
     }
 
-    /// Tells the policy of the tasks that died on the workers.
+    /// Tells the policy of the tasks that died on the workers, and
+    /// releases those to be forgotten (`Task::forgotten_when_dead`).
     fn forget_buried(&mut self) {
         let buried = std::mem::take(&mut *lock(&self.shared.buried));
-        for id in buried {
+        let mut forgotten = hashbrown::HashSet::new();
+        for (id, forget) in buried {
             self.policy.remove(id);
+            if forget {
+                forgotten.insert(id);
+            }
+        }
+        if forgotten.is_empty() {
+            return;
+        }
+        lock(&self.shared.dead).retain(|d| !forgotten.contains(d));
+        let mut directory = lock(&self.shared.directory);
+        for id in &forgotten {
+            directory.remove(id);
+            self.tasks.remove(id);
         }
     }
 

@@ -210,8 +210,9 @@ pub(super) struct Shared {
     pub(super) job_waits: AtomicUsize,
     /// Dead tasks, in the order they died.
     pub(super) dead: Mutex<VecDeque<TaskId>>,
-    /// Tasks that died since the controller last told its policy.
-    pub(super) buried: Mutex<Vec<TaskId>>,
+    /// Tasks that died since the controller last told its policy, and
+    /// whether each is to be forgotten (`Task::forgotten_when_dead`).
+    pub(super) buried: Mutex<Vec<(TaskId, bool)>>,
     pub(super) callback: Mutex<Option<StatusCallback>>,
     pub(super) counters: Vec<Counters>,
     /// Every task by id, for handles that deliver messages from any
@@ -278,9 +279,10 @@ impl Shared {
         st.generation += 1;
         st.inbox.clear();
         st.job_output = None;
+        let forgotten = crate::task::forgotten_when_dead(st.task.as_deref());
         call_out(|| crate::task::discard(st.task.take()));
         lock(&self.dead).push_back(id);
-        lock(&self.buried).push(id);
+        lock(&self.buried).push((id, forgotten));
         self.set_status(id, st, TaskStatus::Dead(end));
     }
 
