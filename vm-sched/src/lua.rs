@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 use std::sync::Arc;
 
-use vm_core::{Function, JobResult, LuaError, Outcome, RootId, Value, Vm};
+use vm_core::{Function, JobResult, LuaError, Outcome, Packet, RootId, Value, Vm};
 
 use crate::agent::Ctx;
 
@@ -44,7 +44,8 @@ use crate::task::{Block, Job, Message, Poll, Slice, Task, TaskError};
 /// assert!(e.traceback.unwrap().starts_with("stack traceback:"));
 /// ```
 pub struct LuaTask {
-    vm: Box<Vm>,
+    /// `None` only while an agent is unborn (`State::Unborn`).
+    vm: Option<Box<Vm>>,
     name: Cow<'static, str>,
     state: State,
     /// Messages delivered to it, in order (an agent's go to its
@@ -56,7 +57,12 @@ pub struct LuaTask {
     spawned: bool,
 }
 
-enum State {
+pub(crate) enum State {
+    /// An agent spawned with a function, its VM not made yet: the
+    /// function and its arguments as they were sent. It is born (`born`)
+    /// at its first slice, so that a million agents spawned before any
+    /// runs hold a message each, not a VM each.
+    Unborn(Packet),
     /// Not started: the call, kept in one table's array part (`docall`,
     /// the function it calls, then the `len - 2` arguments, nils kept).
     Ready { call: RootId, len: usize },
@@ -124,6 +130,32 @@ impl LuaTask {
         args: &[Value],
         name: Cow<'static, str>,
     ) -> Result<LuaTask, TaskError> {
+        let state = LuaTask::prepare(&mut vm, f, args)?;
+        Ok(LuaTask {
+            vm: Some(vm),
+            name,
+            state,
+            inbox: VecDeque::new(),
+            agent: None,
+            spawned: false,
+        })
+    }
+
+    /// An agent spawned with a function (`packet`: the function, then its
+    /// arguments), born at its first slice.
+    pub(crate) fn unborn(packet: Packet, ctx: Arc<Ctx>) -> LuaTask {
+        LuaTask {
+            vm: None,
+            name: Cow::Borrowed("agent"),
+            state: State::Unborn(packet),
+            inbox: VecDeque::new(),
+            agent: Some(ctx),
+            spawned: true,
+        }
+    }
+
+    /// The call `f(args...)` kept in `vm` until it starts.
+    fn prepare(vm: &mut Vm, f: Value, args: &[Value]) -> Result<State, TaskError> {
         let err = |e: LuaError| TaskError::new(e.to_string());
         if !matches!(f, Value::LuaFn(_) | Value::Native(_)) {
             return Err(TaskError::new(format!(
@@ -131,7 +163,7 @@ impl LuaTask {
                 f.type_name()
             )));
         }
-        let docall = vm_stdlib::docall::docall(&mut vm).map_err(err)?;
+        let docall = vm_stdlib::docall::docall(vm).map_err(err)?;
         let len = args.len() + 2;
         let t = vm.new_table_with_capacity(len, 0).map_err(err)?;
         for (i, &v) in [docall, f].iter().chain(args).enumerate() {
@@ -140,14 +172,31 @@ impl LuaTask {
         // Rooted rather than held by an owned handle, whose cells a VM
         // keeps after they are released: an agent pays for one slot.
         let call = vm.root(Value::Table(t)).map_err(err)?;
-        Ok(LuaTask {
-            vm,
-            name,
-            state: State::Ready { call, len },
-            inbox: VecDeque::new(),
-            agent: None,
-            spawned: false,
-        })
+        Ok(State::Ready { call, len })
+    }
+
+    /// The task's VM, made first for an unborn agent: its function's copy
+    /// and arguments unpacked there. A birth that fails (the arguments
+    /// past the memory limit) fails the agent at its first slice.
+    fn born(&mut self) -> &mut Vm {
+        if self.vm.is_none() {
+            let (vm, state) = match (std::mem::replace(&mut self.state, State::Over), &self.agent) {
+                (State::Unborn(packet), Some(ctx)) => ctx.world().birth(ctx, &packet),
+                (state, _) => (Vm::new(), state),
+            };
+            self.state = state;
+            self.vm = Some(vm);
+        }
+        self.vm.get_or_insert_with(Vm::new)
+    }
+
+    /// [`LuaTask::prepare`] of an agent's first call, made by its world.
+    pub(crate) fn prepare_agent(vm: &mut Vm, values: &mut Vec<Value>) -> Result<State, TaskError> {
+        if values.is_empty() {
+            return Err(TaskError::new("an agent needs a function"));
+        }
+        let f = values.remove(0);
+        LuaTask::prepare(vm, f, values)
     }
 
     /// A slice of a task not running yet: its first (the call starts),
@@ -156,20 +205,29 @@ impl LuaTask {
         let ended = |poll| Err(Slice { used: 0, poll });
         match std::mem::replace(&mut self.state, State::Running) {
             State::Ready { call, len } => {
-                let t = self.vm.rooted(call);
-                self.vm.unroot(call);
+                let vm = self.born();
+                let t = vm.rooted(call);
+                vm.unroot(call);
                 let all: Vec<Value> = match t {
                     Value::Table(t) => (1..=len as i64)
-                        .map(|i| self.vm.raw_get(t, Value::Int(i)))
+                        .map(|i| vm.raw_get(t, Value::Int(i)))
                         .collect(),
                     _ => Vec::new(),
                 };
                 let Some((&f, args)) = all.split_first() else {
                     return ended(Poll::Failed(TaskError::new("the task's call was lost")));
                 };
-                Ok(self.vm.start(f, args, budget))
+                Ok(vm.start(f, args, budget))
             }
-            State::Running => Ok(self.vm.resume(self.vm.main_thread(), &[], budget)),
+            State::Unborn(packet) => {
+                self.state = State::Unborn(packet);
+                self.born();
+                self.start(budget)
+            }
+            State::Running => {
+                let vm = self.born();
+                Ok(vm.resume(vm.main_thread(), &[], budget))
+            }
             State::Broken(e) => {
                 self.state = State::Over;
                 ended(Poll::Failed(e))
@@ -193,7 +251,7 @@ impl LuaTask {
     /// its globals after [`Scheduler::remove`](crate::Scheduler::remove)
     /// gave the task back (a scheduler owns the tasks it runs).
     pub fn vm(&mut self) -> &mut Vm {
-        &mut self.vm
+        self.born()
     }
 
     /// Messages delivered to the task, oldest first.
@@ -203,7 +261,7 @@ impl LuaTask {
 
     /// A failure: `docall`'s message with its traceback split off.
     fn failure(&mut self, e: &LuaError) -> TaskError {
-        let text = self.vm.error_to_string(e);
+        let text = self.born().error_to_string(e);
         match text.split_once("\nstack traceback:") {
             Some((msg, tb)) => TaskError {
                 message: msg.to_string(),
@@ -227,16 +285,18 @@ impl Task for LuaTask {
                 };
             }
         }
-        let main = self.vm.main_thread();
         let out = match self.state {
             // Every slice but the first (and no move of the state).
-            State::Running => self.vm.resume(main, &[], budget),
+            State::Running => {
+                let vm = self.born();
+                vm.resume(vm.main_thread(), &[], budget)
+            }
             _ => match self.start(budget) {
                 Ok(out) => out,
                 Err(ended) => return ended,
             },
         };
-        let used = self.vm.fuel_used();
+        let used = self.born().fuel_used();
         let poll = match out {
             Ok(Outcome::OutOfFuel | Outcome::Yield(_)) => Poll::Ready,
             // A native waits for a message (`Vm::waitk`): the next one
@@ -262,7 +322,13 @@ impl Task for LuaTask {
 
     fn receive(&mut self, msg: Message) {
         match &self.agent {
-            Some(ctx) => ctx.receive(msg, self.vm.memory_limit()),
+            Some(ctx) => {
+                let limit = match &self.vm {
+                    Some(vm) => vm.memory_limit(),
+                    None => ctx.world().memory_limit(),
+                };
+                ctx.receive(msg, limit);
+            }
             None => self.inbox.push_back(msg),
         }
     }
@@ -281,8 +347,9 @@ impl Task for LuaTask {
                 Err(_) => Err("the job's output is not a job result".to_string()),
             },
         };
-        let main = self.vm.main_thread();
-        if let Err(e) = self.vm.complete_offload(main, result) {
+        let vm = self.born();
+        let main = vm.main_thread();
+        if let Err(e) = vm.complete_offload(main, result) {
             self.state = State::Broken(TaskError::new(e.to_string()));
         }
     }
@@ -301,8 +368,9 @@ impl Task for LuaTask {
         }
         if matches!(self.state, State::Running) {
             // Runs the program's pending `__close` handlers, bounded.
-            let main = self.vm.main_thread();
-            let _ = self.vm.cancel(main, KILL_BUDGET);
+            let vm = self.born();
+            let main = vm.main_thread();
+            let _ = vm.cancel(main, KILL_BUDGET);
         }
         self.state = State::Over;
     }

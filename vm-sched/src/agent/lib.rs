@@ -231,7 +231,7 @@ fn spawn(vm: &mut Vm, args: Args) -> LuaResult<Step> {
         return Err(vm.error(&format!("too many agents (the limit is {max})")));
     }
     let task = world
-        .spawned(source.as_deref(), &packet)
+        .spawned(source.as_deref(), packet)
         .map_err(|e| vm.error(&e.message))?;
     let handle = locked(&ctx.handle).clone();
     match handle.spawn(Box::new(task), 0) {

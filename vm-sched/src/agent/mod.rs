@@ -16,6 +16,14 @@
 //! callback on the scheduler records each task's status and sends the
 //! `"down"` notices.
 //!
+//! An agent spawned with a function is unborn until its first slice: it
+//! holds the packet of its function and arguments, and gets its VM then
+//! (`LuaTask::born`), so that agents spawned faster than they run (a
+//! skynet tree) cost a message each, not a VM each. An argument that
+//! cannot be unpacked then (past the memory limit) fails the agent, not
+//! its spawner. A chunk of source is compiled at the spawn, so that its
+//! syntax errors reach the spawner.
+//!
 //! An agent removed from its scheduler and inserted into another takes
 //! that scheduler's id, handle and agents (their configuration for the
 //! agents it spawns, their statuses); monitors set on it where it was do
@@ -265,7 +273,16 @@ impl World {
         name: Cow<'static, str>,
         spawned: bool,
     ) -> Result<LuaTask, TaskError> {
-        let ctx = Arc::new(Ctx {
+        let ctx = self.new_ctx();
+        lib::attach(&mut vm, Arc::clone(&ctx));
+        let mut task = LuaTask::calling(vm, f, &args, name)?;
+        task.set_agent(ctx, spawned);
+        Ok(task)
+    }
+
+    /// A new agent's context, its mailbox empty.
+    fn new_ctx(self: &Arc<Self>) -> Arc<Ctx> {
+        Arc::new(Ctx {
             world: Mutex::new(Arc::clone(self)),
             id: AtomicU64::new(0),
             handle: Mutex::new(self.handle.clone()),
@@ -275,11 +292,31 @@ impl World {
             wait: Mutex::new(None),
             moved: std::sync::atomic::AtomicBool::new(false),
             killed: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Each agent's memory limit.
+    pub(crate) fn memory_limit(&self) -> Option<usize> {
+        self.config.memory_limit
+    }
+
+    /// The VM of an unborn agent (`LuaTask::unborn`), with its first call
+    /// ready: the packet's function with its other values; or a bare VM
+    /// and the failure that ends the agent at once.
+    pub(crate) fn birth(&self, ctx: &Arc<Ctx>, packet: &Packet) -> (Box<Vm>, crate::lua::State) {
+        let made = self.new_vm().map(|mut vm| {
+            lib::attach(&mut vm, Arc::clone(ctx));
+            let state = match vm.unpack(packet) {
+                Ok(mut values) => LuaTask::prepare_agent(&mut vm, &mut values),
+                Err(e) => Err(TaskError::new(vm.error_to_string(&e))),
+            };
+            (vm, state)
         });
-        lib::attach(&mut vm, Arc::clone(&ctx));
-        let mut task = LuaTask::calling(vm, f, &args, name)?;
-        task.set_agent(ctx, spawned);
-        Ok(task)
+        match made {
+            Ok((vm, Ok(state))) => (vm, state),
+            Ok((vm, Err(e))) => (vm, crate::lua::State::Broken(e)),
+            Err(e) => (Vm::new(), crate::lua::State::Broken(e)),
+        }
     }
 
     /// An agent spawned by another: the chunk `source` with the packet's
@@ -288,8 +325,12 @@ impl World {
     pub(crate) fn spawned(
         self: &Arc<Self>,
         source: Option<&[u8]>,
-        packet: &Packet,
+        packet: Packet,
     ) -> Result<LuaTask, TaskError> {
+        if source.is_none() {
+            // A function: the agent gets its VM when it first runs.
+            return Ok(LuaTask::unborn(packet, self.new_ctx()));
+        }
         let mut vm = self.new_vm()?;
         let fail = |vm: &mut Vm, e: vm_core::LuaError| TaskError::new(vm.error_to_string(&e));
         // The chunk first, rooted while the arguments are unpacked: a
@@ -306,7 +347,7 @@ impl World {
             }
             None => None,
         };
-        let mut values = vm.unpack(packet).map_err(|e| fail(&mut vm, e))?;
+        let mut values = vm.unpack(&packet).map_err(|e| fail(&mut vm, e))?;
         let f = match chunk {
             Some(id) => {
                 let f = vm.rooted(id);
