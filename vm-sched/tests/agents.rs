@@ -26,7 +26,20 @@ fn run_main(
     src: &str,
 ) -> (Vec<String>, Option<TaskStatus>) {
     let mut sched = make();
-    let agents = Agents::install(&mut *sched, config, None);
+    let (_, id, lines) = insert_main(&mut *sched, config, src);
+    sched.run(10_000);
+    let out = lines.lock().unwrap().clone();
+    (out, sched.status(id))
+}
+
+/// Inserts `src` as the main agent of new agents on `sched`, with a Rust
+/// function `report(...)` that adds a line to the lines returned.
+fn insert_main(
+    sched: &mut dyn vm_sched::Scheduler,
+    config: AgentConfig,
+    src: &str,
+) -> (Agents, vm_sched::TaskId, Arc<Mutex<Vec<String>>>) {
+    let agents = Agents::install(sched, config, None);
     let mut main = agents
         .from_source("main", src.as_bytes())
         .expect("compiles");
@@ -41,9 +54,20 @@ fn run_main(
     );
     main.vm().set_global("report", report).unwrap();
     let id = sched.insert(Box::new(main), 0);
-    sched.run(10_000);
-    let out = lines.lock().unwrap().clone();
-    (out, sched.status(id))
+    (agents, id, lines)
+}
+
+/// `src` reports `want` on every scheduler, each agent under memory
+/// limit `limit`.
+fn reports_under_limit(limit: usize, src: &str, want: &[&str]) {
+    let config = AgentConfig {
+        memory_limit: Some(limit),
+        ..AgentConfig::default()
+    };
+    for (name, make) in schedulers() {
+        let (out, _) = run_main(make, config.clone(), src);
+        assert_eq!(out, want, "{name}");
+    }
 }
 
 fn finished() -> Option<TaskStatus> {
@@ -482,43 +506,26 @@ fn spawn_bombs_and_floods_stop_at_the_limits() {
 /// them fails the agent that does not read them.
 #[test]
 fn a_flood_of_small_messages_fills_a_mailbox() {
-    let config = AgentConfig {
-        memory_limit: Some(1 << 20),
-        ..AgentConfig::default()
-    };
     let src = "local sink = agent.spawn(function() for _ = 1, 1e9 do end agent.receive() end)
          agent.monitor(sink)
          for i = 1, 20000 do agent.send(sink, 'print', i, true, 'down') end
          local what, id, reason = agent.receive()
          report(what, id == sink, reason)";
-    for (name, make) in schedulers() {
-        let (out, _) = run_main(make, config.clone(), src);
-        assert_eq!(
-            out,
-            ["down true not enough memory (a message did not fit in the mailbox)"],
-            "{name}"
-        );
-    }
+    let want = "down true not enough memory (a message did not fit in the mailbox)";
+    reports_under_limit(1 << 20, src, &[want]);
 }
 
 /// A chunk spawned with arguments, under a memory limit that its
 /// compilation meets (and collects at): the arguments arrive whole.
 #[test]
 fn a_spawned_chunk_compiled_short_of_memory_keeps_its_arguments() {
-    let config = AgentConfig {
-        memory_limit: Some(12 << 20),
-        ..AgentConfig::default()
-    };
     let src = "local parts = {'local s, t = ... local x = 0 '}
          for i = 0, 5999 do parts[#parts + 1] = ('x = x + %d * 2 + #tostring(%d) '):format(i, i) end
          parts[#parts + 1] = 'agent.send(' .. agent.self() .. ', #s, #t[1])'
          local ok, e = pcall(agent.spawn, table.concat(parts), string.rep('x', 3000000),
                              {string.rep('y', 1000)})
          report(ok, agent.receive(5))";
-    for (name, make) in schedulers() {
-        let (out, _) = run_main(make, config.clone(), src);
-        assert_eq!(out, ["true 3000000 1000"], "{name}");
-    }
+    reports_under_limit(12 << 20, src, &["true 3000000 1000"]);
 }
 
 /// Agents spawned by agents are forgotten by the scheduler when they die
@@ -542,19 +549,7 @@ fn the_dead_are_forgotten_but_their_ends_are_known() {
          report(count.finished, count.failed, id == ids[3], reason ~= 'normal')";
     for (name, make) in schedulers() {
         let mut sched = make();
-        let agents = Agents::install(&mut *sched, AgentConfig::default(), None);
-        let mut main = agents.from_source("main", src.as_bytes()).unwrap();
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&lines);
-        let report = main.vm().create_function(
-            "report",
-            move |vm, args: vm_core::Variadic<vm_core::Value>| {
-                let words: Vec<String> = args.iter().map(|&v| vm.to_display(v)).collect();
-                sink.lock().unwrap().push(words.join(" "));
-            },
-        );
-        main.vm().set_global("report", report).unwrap();
-        let id = sched.insert(Box::new(main), 0);
+        let (agents, id, lines) = insert_main(&mut *sched, AgentConfig::default(), src);
         sched.run(10_000);
         assert_eq!(*lines.lock().unwrap(), ["200 100 true true"], "{name}");
         // Only the main agent, inserted by the embedder, is on the dead
