@@ -119,8 +119,9 @@ pub(crate) struct World {
 
 #[derive(Default)]
 struct WorldState {
-    /// Every live task's status, as the scheduler last reported it.
-    statuses: HashMap<TaskId, TaskStatus>,
+    /// Every live task's status, as the scheduler last reported it (one
+    /// byte each: a million live agents' statuses stay a small map).
+    statuses: HashMap<TaskId, Live>,
     /// How every dead task ended.
     ended: Ended,
     /// Tasks in `statuses` not dead yet.
@@ -133,8 +134,39 @@ impl WorldState {
     /// Task `id`'s status, live or dead.
     fn status(&self, id: TaskId) -> Option<TaskStatus> {
         match self.statuses.get(&id) {
-            Some(s) => Some(s.clone()),
+            Some(s) => Some(s.status()),
             None => self.ended.get(id).map(TaskStatus::Dead),
+        }
+    }
+}
+
+/// A live task's status ([`TaskStatus`] without `Dead`), in a byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Live {
+    Virgin,
+    Running,
+    RunningWithoutExceptions,
+    Blocking,
+}
+
+impl Live {
+    /// `status` if it is a live one.
+    fn of(status: &TaskStatus) -> Option<Live> {
+        match status {
+            TaskStatus::Virgin => Some(Live::Virgin),
+            TaskStatus::Running => Some(Live::Running),
+            TaskStatus::RunningWithoutExceptions => Some(Live::RunningWithoutExceptions),
+            TaskStatus::Blocking => Some(Live::Blocking),
+            TaskStatus::Dead(_) => None,
+        }
+    }
+
+    fn status(self) -> TaskStatus {
+        match self {
+            Live::Virgin => TaskStatus::Virgin,
+            Live::Running => TaskStatus::Running,
+            Live::RunningWithoutExceptions => TaskStatus::RunningWithoutExceptions,
+            Live::Blocking => TaskStatus::Blocking,
         }
     }
 }
@@ -364,7 +396,7 @@ impl World {
     pub(crate) fn spawning(&self, id: TaskId) {
         let mut st = self.lock();
         if st.status(id).is_none() {
-            st.statuses.insert(id, TaskStatus::Virgin);
+            st.statuses.insert(id, Live::Virgin);
             st.live += 1;
         }
     }
@@ -383,18 +415,19 @@ impl World {
     fn status_changed(&self, id: TaskId, status: &TaskStatus) {
         let watchers = {
             let mut st = self.lock();
-            match status {
-                TaskStatus::Dead(end) => {
+            match (status, Live::of(status)) {
+                (_, Some(live)) => {
+                    if st.statuses.insert(id, live).is_none() {
+                        st.live += 1;
+                    }
+                }
+                (TaskStatus::Dead(end), None) => {
                     if st.statuses.remove(&id).is_some() {
                         st.live = st.live.saturating_sub(1);
                     }
                     st.ended.insert(id, !matches!(end, End::Finished));
                 }
-                other => {
-                    if st.statuses.insert(id, other.clone()).is_none() {
-                        st.live += 1;
-                    }
-                }
+                (_, None) => {}
             }
             match status {
                 TaskStatus::Dead(_) => st.monitors.remove(&id).unwrap_or_default(),
