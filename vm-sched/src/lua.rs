@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use vm_core::{Function, JobResult, LuaError, Outcome, Packet, RootId, Value, Vm};
 
-use crate::agent::Ctx;
+use crate::agent::{Ctx, World};
 
 use crate::task::{Block, Job, Message, Poll, Slice, Task, TaskError};
 
@@ -62,7 +62,7 @@ pub(crate) enum State {
     /// function and its arguments as they were sent. It is born (`born`)
     /// at its first slice, so that a million agents spawned before any
     /// runs hold a message each, not a VM each.
-    Unborn(Packet),
+    Unborn(Packet, Arc<World>),
     /// Not started: the call, kept in one table's array part (`docall`,
     /// the function it calls, then the `len - 2` arguments, nils kept).
     Ready { call: RootId, len: usize },
@@ -147,7 +147,7 @@ impl LuaTask {
         LuaTask {
             vm: None,
             name: Cow::Borrowed("agent"),
-            state: State::Unborn(packet),
+            state: State::Unborn(packet, ctx.world()),
             inbox: VecDeque::new(),
             agent: Some(ctx),
             spawned: true,
@@ -181,7 +181,9 @@ impl LuaTask {
     fn born(&mut self) -> &mut Vm {
         if self.vm.is_none() {
             let (vm, state) = match (std::mem::replace(&mut self.state, State::Over), &self.agent) {
-                (State::Unborn(packet), Some(ctx)) => ctx.world().birth(ctx, &packet),
+                // Born as its spawner made it (profile, limits), wherever
+                // it moved meanwhile.
+                (State::Unborn(packet, world), Some(ctx)) => world.birth(ctx, &packet),
                 (state, _) => (Vm::new(), state),
             };
             self.state = state;
@@ -219,8 +221,8 @@ impl LuaTask {
                 };
                 Ok(vm.start(f, args, budget))
             }
-            State::Unborn(packet) => {
-                self.state = State::Unborn(packet);
+            State::Unborn(packet, world) => {
+                self.state = State::Unborn(packet, world);
                 self.born();
                 self.start(budget)
             }
@@ -323,9 +325,10 @@ impl Task for LuaTask {
     fn receive(&mut self, msg: Message) {
         match &self.agent {
             Some(ctx) => {
-                let limit = match &self.vm {
-                    Some(vm) => vm.memory_limit(),
-                    None => ctx.world().memory_limit(),
+                let limit = match (&self.vm, &self.state) {
+                    (Some(vm), _) => vm.memory_limit(),
+                    (None, State::Unborn(_, world)) => world.memory_limit(),
+                    (None, _) => ctx.world().memory_limit(),
                 };
                 ctx.receive(msg, limit);
             }
@@ -335,7 +338,11 @@ impl Task for LuaTask {
 
     fn inserted(&mut self, id: crate::TaskId, handle: &crate::Handle) {
         if let Some(ctx) = &self.agent {
-            ctx.inserted(id, handle);
+            if !ctx.inserted(id, handle) {
+                // Moved away from the agents that spawned it: its new
+                // scheduler keeps its end, as any task's.
+                self.spawned = false;
+            }
         }
     }
 

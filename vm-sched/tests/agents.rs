@@ -6,7 +6,10 @@ mod support;
 
 use std::sync::{Arc, Mutex};
 
-use vm_sched::{AgentConfig, Agents, End, RoundRobin, TaskStatus, TickScheduler, WorkStealing};
+use vm_sched::{
+    AgentConfig, Agents, End, RoundRobin, Scheduler, TaskId, TaskStatus, TickScheduler,
+    WorkStealing,
+};
 
 /// Each scheduler under test, made fresh.
 fn schedulers() -> Vec<(&'static str, support::Make)> {
@@ -591,4 +594,133 @@ fn killing_oneself_is_at_once() {
         );
         assert_eq!(end, finished(), "{name}");
     }
+}
+
+/// Every (id, status) a scheduler reported.
+type StatusLog = Arc<Mutex<Vec<(TaskId, TaskStatus)>>>;
+
+/// Records every (id, status) a scheduler reports.
+fn install_logged(s: &mut dyn Scheduler, config: AgentConfig) -> (Agents, StatusLog) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&log);
+    let a = Agents::install(
+        s,
+        config,
+        Some(Box::new(move |id, st: &TaskStatus| {
+            sink.lock().unwrap().push((id, st.clone()))
+        })),
+    );
+    (a, log)
+}
+
+/// Agents not run yet (unborn) that another tick scheduler steals are
+/// born as their spawner's agents make them: sandboxed.
+#[test]
+fn a_stolen_unborn_agent_is_born_in_its_spawners_sandbox() {
+    let mut a = TickScheduler::new().with_tick_size(1);
+    let (agents_a, _) = install_logged(
+        &mut a,
+        AgentConfig {
+            sandboxed: true,
+            ..AgentConfig::default()
+        },
+    );
+    let main = agents_a
+        .from_source(
+            "main",
+            b"
+        for i = 1, 4 do agent.spawn(function() error('io=' .. tostring(io ~= nil), 0) end) end
+        for i = 1, 1e10 do end",
+        )
+        .unwrap();
+    let mid = a.insert(Box::new(main), 0);
+    a.tick(); // main spawns 4 children (requests)
+    a.tick(); // children taken (Virgin), main polled again
+    let mut b = TickScheduler::new();
+    let (_agents_b, log_b) = install_logged(&mut b, AgentConfig::default());
+    assert!(b.steal_from(&a.stealer()) > 0);
+    b.run(10_000);
+    a.kill(mid);
+    let ends: Vec<String> = log_b
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|(_, s)| match s {
+            TaskStatus::Dead(End::Failed(e)) => Some(e.message.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(!ends.is_empty());
+    assert!(
+        ends.iter().all(|m| m == "io=false"),
+        "sandboxed agents born outside the sandbox: {ends:?}"
+    );
+}
+
+/// A spawned agent that the embedder moves into another scheduler is kept
+/// there at its death, as any task is (only its spawner's scheduler
+/// forgets it).
+#[test]
+fn a_moved_spawned_agent_keeps_its_end() {
+    let mut a = RoundRobin::new();
+    let (agents_a, log_a) = install_logged(&mut a, AgentConfig::default());
+    let main = agents_a
+        .from_source(
+            "main",
+            b"agent.spawn(function() agent.receive() error('child fails') end) agent.receive()",
+        )
+        .unwrap();
+    a.insert(Box::new(main), 0);
+    a.run(10_000);
+    let child = log_a
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(i, _)| *i)
+        .find(|i| i.get() == 2)
+        .unwrap();
+    let task = a.remove(child).expect("live child");
+    let mut b = RoundRobin::new(); // no agents installed: the embedder keeps ends itself
+    let nid = b.insert(task, 0);
+    b.deliver(
+        nid,
+        Box::new(vm_core::Packet::from_values([vm_core::JobValue::Int(1)])),
+    )
+    .unwrap();
+    b.run(10_000);
+    assert_eq!(b.live(), 0);
+    assert!(
+        matches!(b.status(nid), Some(TaskStatus::Dead(End::Failed(_)))),
+        "B.status {:?}, B.dead {:?}",
+        b.status(nid),
+        b.dead()
+    );
+}
+
+/// A killed agent, monitored after its death: the reason is `killed`.
+#[test]
+fn a_killed_agents_reason_outlives_it() {
+    let mut a = RoundRobin::new();
+    let (agents, _) = install_logged(&mut a, AgentConfig::default());
+    let mut main = agents
+        .from_source(
+            "main",
+            b"
+        local k = agent.spawn(function() agent.receive() end)
+        agent.kill(k)
+        agent.receive(0.01)
+        agent.monitor(k)
+        local _, _, reason = agent.receive()
+        assert(reason == 'killed', ('reason %q'):format(reason))",
+        )
+        .unwrap();
+    let _ = main.vm();
+    let id = a.insert(Box::new(main), 0);
+    a.run(10_000);
+    assert_eq!(
+        a.status(id),
+        Some(TaskStatus::Dead(End::Finished)),
+        "{:?}",
+        a.status(id)
+    );
 }

@@ -173,22 +173,29 @@ impl Live {
 
 /// How dead tasks ended, two bits a task in blocks of 64 ids: a
 /// scheduler numbers its tasks in order, so a million agents that came
-/// and went take about a quarter of a megabyte, as an Erlang node keeps
-/// nothing of its dead processes. (A failure's message and traceback are
-/// not kept: a supervisor restarting a failing worker for ever would keep
-/// them all.)
+/// and went take about a megabyte, where each kept its status before.
+/// (A failure's message and traceback are not kept: a supervisor
+/// restarting a failing worker for ever would keep them all.)
 #[derive(Default)]
 struct Ended(HashMap<u64, [u64; 2]>);
 
 impl Ended {
-    fn insert(&mut self, id: TaskId, failed: bool) {
+    /// Bits (low, high) a task: finished (1, 0), failed (0, 1), killed
+    /// (1, 1); none ended (0, 0).
+    fn insert(&mut self, id: TaskId, end: &End) {
         let block = self.0.entry(id.0 / 64).or_default();
         let bit = 1 << (id.0 % 64);
-        block[0] |= bit;
-        if failed {
-            block[1] |= bit;
-        } else {
-            block[1] &= !bit;
+        let (low, high) = match end {
+            End::Finished => (true, false),
+            End::Failed(_) => (false, true),
+            End::Killed => (true, true),
+        };
+        for (word, set) in block.iter_mut().zip([low, high]) {
+            if set {
+                *word |= bit;
+            } else {
+                *word &= !bit;
+            }
         }
     }
 
@@ -196,9 +203,10 @@ impl Ended {
         let block = self.0.get(&(id.0 / 64))?;
         let bit = 1 << (id.0 % 64);
         match (block[0] & bit != 0, block[1] & bit != 0) {
-            (false, _) => None,
+            (false, false) => None,
             (true, false) => Some(End::Finished),
-            (true, true) => Some(End::Failed(TaskError::new(""))),
+            (false, true) => Some(End::Failed(TaskError::new(""))),
+            (true, true) => Some(End::Killed),
         }
     }
 }
@@ -425,7 +433,7 @@ impl World {
                     if st.statuses.remove(&id).is_some() {
                         st.live = st.live.saturating_sub(1);
                     }
-                    st.ended.insert(id, !matches!(end, End::Finished));
+                    st.ended.insert(id, end);
                 }
                 (_, None) => {}
             }
@@ -536,7 +544,10 @@ impl Ctx {
     /// A scheduler took the agent as `id`: its id, handle and agents
     /// are that scheduler's from now on (a scheduler without agents
     /// installed leaves it with its old ones).
-    pub(crate) fn inserted(&self, id: TaskId, handle: &Handle) {
+    /// The agent was inserted into a scheduler (spawned, moved, stolen):
+    /// false when that scheduler's agents are not the ones it had (a
+    /// move), or it has none.
+    pub(crate) fn inserted(&self, id: TaskId, handle: &Handle) -> bool {
         self.id.store(id.0, Ordering::Relaxed);
         self.moved.store(true, Ordering::Relaxed);
         *locked(&self.handle) = handle.to_internal();
@@ -544,8 +555,14 @@ impl Ctx {
             .map
             .get(&remote_key(handle))
             .and_then(Weak::upgrade);
-        if let Some(world) = found {
-            *locked(&self.world) = world;
+        let mut world = locked(&self.world);
+        match found {
+            Some(w) if Arc::ptr_eq(&w, &world) => true,
+            Some(w) => {
+                *world = w;
+                false
+            }
+            None => false,
         }
     }
 

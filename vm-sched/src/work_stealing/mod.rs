@@ -262,6 +262,7 @@ impl WorkStealing {
             job_waits: AtomicUsize::new(0),
             dead: Mutex::new(VecDeque::new()),
             buried: Mutex::new(Vec::new()),
+            forgotten: AtomicUsize::new(0),
             callback: Mutex::new(None),
             counters: (0..workers).map(|_| Counters::default()).collect(),
             directory: Mutex::new(hashbrown::HashMap::new()),
@@ -352,21 +353,13 @@ impl WorkStealing {
     /// releases those to be forgotten (`Task::forgotten_when_dead`).
     fn forget_buried(&mut self) {
         let buried = std::mem::take(&mut *lock(&self.shared.buried));
-        let mut forgotten = hashbrown::HashSet::new();
         for (id, forget) in buried {
             self.policy.remove(id);
             if forget {
-                forgotten.insert(id);
+                lock(&self.shared.directory).remove(&id);
+                self.tasks.remove(&id);
+                self.shared.forgotten.fetch_sub(1, Ordering::SeqCst);
             }
-        }
-        if forgotten.is_empty() {
-            return;
-        }
-        lock(&self.shared.dead).retain(|d| !forgotten.contains(d));
-        let mut directory = lock(&self.shared.directory);
-        for id in &forgotten {
-            directory.remove(id);
-            self.tasks.remove(id);
         }
     }
 
@@ -775,6 +768,11 @@ impl Scheduler for WorkStealing {
     }
 
     fn live(&self) -> usize {
-        self.tasks.len() - lock(&self.shared.dead).len()
+        // (Saturating: a task forgotten but not yet dropped from the map
+        // may have been released meanwhile.)
+        self.tasks
+            .len()
+            .saturating_sub(lock(&self.shared.dead).len())
+            .saturating_sub(self.shared.forgotten.load(Ordering::SeqCst))
     }
 }

@@ -213,6 +213,9 @@ pub(super) struct Shared {
     /// Tasks that died since the controller last told its policy, and
     /// whether each is to be forgotten (`Task::forgotten_when_dead`).
     pub(super) buried: Mutex<Vec<(TaskId, bool)>>,
+    /// Of those, the ones to be forgotten: dead, but still in the
+    /// controller's map.
+    pub(super) forgotten: AtomicUsize,
     pub(super) callback: Mutex<Option<StatusCallback>>,
     pub(super) counters: Vec<Counters>,
     /// Every task by id, for handles that deliver messages from any
@@ -281,7 +284,12 @@ impl Shared {
         st.job_output = None;
         let forgotten = crate::task::forgotten_when_dead(st.task.as_deref());
         call_out(|| crate::task::discard(st.task.take()));
-        lock(&self.dead).push_back(id);
+        if forgotten {
+            // Not on the dead list: the controller drops it from its map.
+            self.forgotten.fetch_add(1, Ordering::SeqCst);
+        } else {
+            lock(&self.dead).push_back(id);
+        }
         lock(&self.buried).push((id, forgotten));
         self.set_status(id, st, TaskStatus::Dead(end));
     }
