@@ -457,7 +457,15 @@ impl World {
                 Some(TaskStatus::Dead(end)) => Some(end),
                 None => Some(End::Failed(TaskError::new("noproc"))),
                 Some(_) => {
-                    st.monitors.entry(target).or_default().push(watcher);
+                    let mut list = st.monitors.remove(&target).unwrap_or_default();
+                    list.push(watcher);
+                    // A long-lived agent watched by short-lived ones: its
+                    // list drops the dead watchers whenever it doubles, so
+                    // it stays within twice the live ones.
+                    if list.len() >= 64 && list.len().is_power_of_two() {
+                        list.retain(|w| st.statuses.contains_key(w));
+                    }
+                    st.monitors.insert(target, list);
                     None
                 }
             }
@@ -625,5 +633,33 @@ impl Ctx {
         } else {
             None
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RoundRobin;
+
+    /// A long-lived agent watched by many short-lived ones keeps a list
+    /// within twice its live watchers.
+    #[test]
+    fn monitor_lists_drop_dead_watchers() {
+        let mut rr = RoundRobin::new();
+        let agents = Agents::install(&mut rr, AgentConfig::default(), None);
+        let src = b"local server = agent.spawn(function() agent.receive() end)
+            local me = agent.self()
+            for i = 1, 1000 do
+              agent.spawn(function(s) agent.monitor(s) agent.send(me, i) end, server)
+            end
+            for i = 1, 1000 do agent.receive() end";
+        let main = agents.from_source("main", src).unwrap();
+        let id = rr.insert(Box::new(main), 0);
+        rr.run(10_000);
+        assert_eq!(rr.status(id), Some(TaskStatus::Dead(End::Finished)));
+        let st = agents.world.lock();
+        let watched: Vec<usize> = st.monitors.values().map(Vec::len).collect();
+        assert_eq!(watched.len(), 1, "the server is watched");
+        assert!(watched[0] < 128, "{watched:?} watchers kept");
     }
 }
