@@ -724,3 +724,57 @@ fn a_killed_agents_reason_outlives_it() {
         a.status(id)
     );
 }
+
+/// An agent moved to another scheduler leaves its first agents: it no
+/// longer counts toward their agent limit or reads as running there, and
+/// their monitors of it are told `"down", id, "moved"`.
+#[test]
+fn a_moved_agent_leaves_its_first_agents() {
+    let mut a = RoundRobin::new();
+    let config = AgentConfig {
+        max_agents: Some(2),
+        ..AgentConfig::default()
+    };
+    let (agents, log) = install_logged(&mut a, config);
+    let src = "local child = agent.spawn(function() agent.receive() end)
+         agent.monitor(child)
+         report(pcall(agent.spawn, function() end))
+         local what, id, reason = agent.receive()
+         report(what, id == child, reason, agent.status(child))
+         -- Room again: the child no longer counts here.
+         report(pcall(agent.spawn, function() end))";
+    let mut main = agents.from_source("main", src.as_bytes()).unwrap();
+    let lines = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&lines);
+    let report = main.vm().create_function(
+        "report",
+        move |vm, args: vm_core::Variadic<vm_core::Value>| {
+            let words: Vec<String> = args.iter().map(|&v| vm.to_display(v)).collect();
+            sink.lock().unwrap().push(words.join(" "));
+        },
+    );
+    main.vm().set_global("report", report).unwrap();
+    let main = a.insert(Box::new(main), 0);
+    a.run(10_000);
+    let child = log
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(id, _)| *id)
+        .find(|&id| id != main)
+        .expect("the child");
+    let task = a.remove(child).expect("the child waits");
+    let mut b = TickScheduler::new();
+    let _others = Agents::install(&mut b, AgentConfig::default(), None);
+    b.insert(task, 0);
+    a.run(10_000);
+    let out = lines.lock().unwrap().clone();
+    assert_eq!(
+        out,
+        [
+            "false too many agents (the limit is 2)",
+            "down true moved nil",
+            "true 3"
+        ]
+    );
+}

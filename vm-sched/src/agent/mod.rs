@@ -26,9 +26,11 @@
 //!
 //! An agent removed from its scheduler and inserted into another takes
 //! that scheduler's id, handle and agents (their configuration for the
-//! agents it spawns, their statuses); monitors set on it where it was do
-//! not follow it, and messages sent to its old id after the move are
-//! dropped.
+//! agents it spawns, their statuses); it leaves its first agents (it no
+//! longer counts toward their limit, `agent.status` of its old id is nil
+//! there), monitors set on it there do not follow it (they are told
+//! `"down", id, "moved"`), and messages sent to its old id after the move
+//! are dropped.
 
 mod lib;
 
@@ -449,6 +451,27 @@ impl World {
         }
     }
 
+    /// Agent `id` left for another scheduler: it no longer counts here
+    /// (`max_agents`, `agent.status`), and its watchers here are told
+    /// (`"down", id, "moved"`), since their monitors do not follow it.
+    fn departed(&self, id: TaskId) {
+        let watchers = {
+            let mut st = self.lock();
+            if st.statuses.remove(&id).is_some() {
+                st.live = st.live.saturating_sub(1);
+            }
+            st.monitors.remove(&id).unwrap_or_default()
+        };
+        for w in watchers {
+            let notice = Packet::from_values([
+                JobValue::Str(b"down".to_vec()),
+                JobValue::Int(id.0 as i64),
+                JobValue::Str(b"moved".to_vec()),
+            ]);
+            let _ = self.handle.deliver(w, Box::new(notice));
+        }
+    }
+
     /// `watcher` watches `target`: told at once if it ended already.
     fn monitor(&self, watcher: TaskId, target: TaskId, handle: &Handle) {
         let ended = {
@@ -556,22 +579,27 @@ impl Ctx {
     /// false when that scheduler's agents are not the ones it had (a
     /// move), or it has none.
     pub(crate) fn inserted(&self, id: TaskId, handle: &Handle) -> bool {
-        self.id.store(id.0, Ordering::Relaxed);
+        let old_id = TaskId(self.id.swap(id.0, Ordering::Relaxed));
         self.moved.store(true, Ordering::Relaxed);
         *locked(&self.handle) = handle.to_internal();
         let found = worlds()
             .map
             .get(&remote_key(handle))
             .and_then(Weak::upgrade);
-        let mut world = locked(&self.world);
-        match found {
-            Some(w) if Arc::ptr_eq(&w, &world) => true,
-            Some(w) => {
-                *world = w;
-                false
+        let left = {
+            let mut world = locked(&self.world);
+            match found {
+                Some(w) if Arc::ptr_eq(&w, &world) => return true,
+                Some(w) => std::mem::replace(&mut *world, w),
+                None => Arc::clone(&world),
             }
-            None => false,
+        };
+        // (Id 0 names no task: the first insertion of an agent made
+        // outside any scheduler.)
+        if old_id.0 != 0 {
+            left.departed(old_id);
         }
+        false
     }
 
     pub(crate) fn world(&self) -> Arc<World> {
