@@ -46,6 +46,14 @@ fn insert_main(
     let mut main = agents
         .from_source("main", src.as_bytes())
         .expect("compiles");
+    let lines = add_report(&mut main);
+    let id = sched.insert(Box::new(main), 0);
+    (agents, id, lines)
+}
+
+/// Gives `main` a Rust function `report(...)` that adds a line (its
+/// values joined by spaces) to the lines returned.
+fn add_report(main: &mut vm_sched::LuaTask) -> Arc<Mutex<Vec<String>>> {
     let lines = Arc::new(Mutex::new(Vec::new()));
     let sink = Arc::clone(&lines);
     let report = main.vm().create_function(
@@ -56,8 +64,7 @@ fn insert_main(
         },
     );
     main.vm().set_global("report", report).unwrap();
-    let id = sched.insert(Box::new(main), 0);
-    (agents, id, lines)
+    lines
 }
 
 /// `src` reports `want` on every scheduler, each agent under memory
@@ -744,16 +751,7 @@ fn a_moved_agent_leaves_its_first_agents() {
          -- Room again: the child no longer counts here.
          report(pcall(agent.spawn, function() end))";
     let mut main = agents.from_source("main", src.as_bytes()).unwrap();
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&lines);
-    let report = main.vm().create_function(
-        "report",
-        move |vm, args: vm_core::Variadic<vm_core::Value>| {
-            let words: Vec<String> = args.iter().map(|&v| vm.to_display(v)).collect();
-            sink.lock().unwrap().push(words.join(" "));
-        },
-    );
-    main.vm().set_global("report", report).unwrap();
+    let lines = add_report(&mut main);
     let main = a.insert(Box::new(main), 0);
     a.run(10_000);
     let child = log
