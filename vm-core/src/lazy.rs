@@ -123,10 +123,7 @@ impl Vm {
             {
                 self.owe(loaded, 1 << bit, false);
                 if string_metatable && self.type_mt[strings].is_none() {
-                    let mt = self.heap.new_table(Table::new());
-                    self.type_mt[strings] = Some(mt);
-                    self.lazy_state().string_mt = Some((mt, false));
-                    self.owe(mt, 1 << bit, true);
+                    self.owe_string_metatable(bit);
                 }
             }
         }
@@ -182,12 +179,19 @@ impl Vm {
             self.owe(loaded, resolved.libraries << first, false);
         }
         if let Some(i) = resolved.string_metatable {
-            let mt = self.heap.new_table(Table::new());
-            self.type_mt[strings] = Some(mt);
-            self.lazy_state().string_mt = Some((mt, false));
-            self.owe(mt, 1 << (first + i), true);
+            self.owe_string_metatable(first + i);
         }
         true
+    }
+
+    /// Gives strings an empty metatable owed every key of entry `bit`
+    /// (the `string` library), filled on its first lookup.
+    fn owe_string_metatable(&mut self, bit: usize) {
+        let strings = crate::meta::type_index(Value::Str(names::handle(0)));
+        let mt = self.heap.new_table(Table::new());
+        self.type_mt[strings] = Some(mt);
+        self.lazy_state().string_mt = Some((mt, false));
+        self.owe(mt, 1 << bit, true);
     }
 
     /// The lazy state, made on first use with its sentinel.
