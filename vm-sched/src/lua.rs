@@ -179,26 +179,30 @@ impl LuaTask {
     /// and arguments unpacked there. A birth that fails (the arguments
     /// past the memory limit) fails the agent at its first slice.
     fn born(&mut self) -> &mut Vm {
-        if self.vm.is_none() {
-            let (vm, state) = match (std::mem::replace(&mut self.state, State::Over), &self.agent) {
-                // Born as its spawner made it (profile, limits), wherever
-                // it moved meanwhile.
-                (State::Unborn(packet, world), Some(ctx)) => world.birth(ctx, &packet),
-                (state, _) => (Vm::new(), state),
-            };
-            self.state = state;
-            self.vm = Some(vm);
-        }
-        self.vm.get_or_insert_with(Vm::new)
+        let vm = match self.vm.take() {
+            Some(vm) => vm,
+            None => {
+                let state = std::mem::replace(&mut self.state, State::Over);
+                let (vm, state) = match (state, &self.agent) {
+                    // Born as its spawner made it (profile, limits),
+                    // wherever it moved meanwhile.
+                    (State::Unborn(packet, world), Some(ctx)) => world.birth(ctx, &packet),
+                    (state, _) => (Vm::new(), state),
+                };
+                self.state = state;
+                vm
+            }
+        };
+        self.vm.insert(vm)
     }
 
-    /// [`LuaTask::prepare`] of an agent's first call, made by its world.
-    pub(crate) fn prepare_agent(vm: &mut Vm, values: &mut Vec<Value>) -> Result<State, TaskError> {
-        if values.is_empty() {
-            return Err(TaskError::new("an agent needs a function"));
+    /// [`LuaTask::prepare`] of an agent's first call (the function, then
+    /// its arguments), made by its world.
+    pub(crate) fn prepare_agent(vm: &mut Vm, values: &[Value]) -> Result<State, TaskError> {
+        match values.split_first() {
+            Some((&f, args)) => LuaTask::prepare(vm, f, args),
+            None => Err(TaskError::new("an agent needs a function")),
         }
-        let f = values.remove(0);
-        LuaTask::prepare(vm, f, values)
     }
 
     /// A slice of a task not running yet: its first (the call starts),

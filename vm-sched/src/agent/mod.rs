@@ -349,7 +349,7 @@ impl World {
         let made = self.new_vm().map(|mut vm| {
             lib::attach(&mut vm, Arc::clone(ctx));
             let state = match vm.unpack(packet) {
-                Ok(mut values) => LuaTask::prepare_agent(&mut vm, &mut values),
+                Ok(values) => LuaTask::prepare_agent(&mut vm, &values),
                 Err(e) => Err(TaskError::new(vm.error_to_string(&e))),
             };
             (vm, state)
