@@ -61,8 +61,10 @@ pub(crate) enum State {
     /// An agent spawned with a function, its VM not made yet: the
     /// function and its arguments as they were sent. It is born (`born`)
     /// at its first slice, so that a million agents spawned before any
-    /// runs hold a message each, not a VM each.
-    Unborn(Packet, Arc<World>),
+    /// runs hold a message each, not a VM each. Boxed: a packet is
+    /// twice the size of the task's other states, which a born agent
+    /// would carry for ever.
+    Unborn(Box<(Packet, Arc<World>)>),
     /// Not started: the call, kept in one table's array part (`docall`,
     /// the function it calls, then the `len - 2` arguments, nils kept).
     Ready { call: RootId, len: usize },
@@ -147,7 +149,7 @@ impl LuaTask {
         LuaTask {
             vm: None,
             name: Cow::Borrowed("agent"),
-            state: State::Unborn(packet, ctx.world()),
+            state: State::Unborn(Box::new((packet, ctx.world()))),
             inbox: VecDeque::new(),
             agent: Some(ctx),
             spawned: true,
@@ -157,13 +159,7 @@ impl LuaTask {
     /// The call `f(args...)` kept in `vm` until it starts.
     fn prepare(vm: &mut Vm, f: Value, args: &[Value]) -> Result<State, TaskError> {
         let err = |e: LuaError| TaskError::new(e.to_string());
-        if !matches!(f, Value::LuaFn(_) | Value::Native(_)) {
-            return Err(TaskError::new(format!(
-                "a task calls a function, not a {}",
-                f.type_name()
-            )));
-        }
-        let docall = vm_stdlib::docall::docall(vm).map_err(err)?;
+        let docall = LuaTask::caller(vm, f)?;
         let len = args.len() + 2;
         let t = vm.new_table_with_capacity(len, 0).map_err(err)?;
         for (i, &v) in [docall, f].iter().chain(args).enumerate() {
@@ -175,34 +171,58 @@ impl LuaTask {
         Ok(State::Ready { call, len })
     }
 
-    /// The task's VM, made first for an unborn agent: its function's copy
-    /// and arguments unpacked there. A birth that fails (the arguments
-    /// past the memory limit) fails the agent at its first slice.
-    fn born(&mut self) -> &mut Vm {
-        let vm = match self.vm.take() {
-            Some(vm) => vm,
-            None => {
-                let state = std::mem::replace(&mut self.state, State::Over);
-                let (vm, state) = match (state, &self.agent) {
-                    // Born as its spawner made it (profile, limits),
-                    // wherever it moved meanwhile.
-                    (State::Unborn(packet, world), Some(ctx)) => world.birth(ctx, &packet),
-                    (state, _) => (Vm::new(), state),
-                };
-                self.state = state;
-                vm
-            }
-        };
-        self.vm.insert(vm)
+    /// The native that calls a task's function `f` (`docall`: errors get
+    /// their traceback), once `f` is known to be one.
+    fn caller(vm: &mut Vm, f: Value) -> Result<Value, TaskError> {
+        if !matches!(f, Value::LuaFn(_) | Value::Native(_)) {
+            return Err(TaskError::new(format!(
+                "a task calls a function, not a {}",
+                f.type_name()
+            )));
+        }
+        vm_stdlib::docall::docall(vm).map_err(|e| TaskError::new(e.to_string()))
     }
 
-    /// [`LuaTask::prepare`] of an agent's first call (the function, then
-    /// its arguments), made by its world.
-    pub(crate) fn prepare_agent(vm: &mut Vm, values: &[Value]) -> Result<State, TaskError> {
-        match values.split_first() {
-            Some((&f, args)) => LuaTask::prepare(vm, f, args),
-            None => Err(TaskError::new("an agent needs a function")),
+    /// The task's VM, made first for an unborn agent: its function's copy
+    /// and arguments unpacked there, kept until its first slice (an
+    /// embedder looks at the VM before it runs). A birth that fails (the
+    /// arguments past the memory limit) fails the agent at its first
+    /// slice.
+    fn born(&mut self) -> &mut Vm {
+        if let Some(first) = self.birth() {
+            let vm = self.vm.get_or_insert_with(Vm::new);
+            self.state = match first {
+                Ok(values) => match values.split_first() {
+                    Some((&f, args)) => LuaTask::prepare(vm, f, args).unwrap_or_else(State::Broken),
+                    None => State::Broken(TaskError::new("an agent needs a function")),
+                },
+                Err(e) => State::Broken(e),
+            };
         }
+        self.vm.get_or_insert_with(Vm::new)
+    }
+
+    /// Gives an unborn agent its VM, made as its spawner made it
+    /// (profile, limits), wherever it moved meanwhile, with the packet's
+    /// values unpacked there (`None`: the task has its VM). Nothing can
+    /// collect the values before the first slice uses them, which spares
+    /// an agent born there the rooted table `prepare` keeps.
+    fn birth(&mut self) -> Option<Result<Vec<Value>, TaskError>> {
+        if self.vm.is_some() {
+            return None;
+        }
+        let state = std::mem::replace(&mut self.state, State::Over);
+        let (vm, first) = match (state, &self.agent) {
+            (State::Unborn(unborn), Some(ctx)) => unborn.1.birth(ctx, &unborn.0),
+            // Not reached: only an unborn agent has no VM.
+            (state, _) => {
+                self.state = state;
+                self.vm = Some(Vm::new());
+                return None;
+            }
+        };
+        self.vm = Some(vm);
+        Some(first)
     }
 
     /// A slice of a task not running yet: its first (the call starts),
@@ -225,10 +245,24 @@ impl LuaTask {
                 };
                 Ok(vm.start(f, args, budget))
             }
-            State::Unborn(packet, world) => {
-                self.state = State::Unborn(packet, world);
-                self.born();
-                self.start(budget)
+            unborn @ State::Unborn(_) => {
+                self.state = unborn;
+                let first = self.birth().unwrap_or_else(|| Ok(Vec::new()));
+                let vm = self.vm.get_or_insert_with(Vm::new);
+                let caller = first.and_then(|values| match values.split_first() {
+                    Some((&f, _)) => LuaTask::caller(vm, f).map(|docall| (docall, values)),
+                    None => Err(TaskError::new("an agent needs a function")),
+                });
+                match caller {
+                    Ok((docall, values)) => {
+                        self.state = State::Running;
+                        Ok(vm.start(docall, &values, budget))
+                    }
+                    Err(e) => {
+                        self.state = State::Over;
+                        ended(Poll::Failed(e))
+                    }
+                }
             }
             State::Running => {
                 let vm = self.born();
@@ -331,7 +365,7 @@ impl Task for LuaTask {
             Some(ctx) => {
                 let limit = match (&self.vm, &self.state) {
                     (Some(vm), _) => vm.memory_limit(),
-                    (None, State::Unborn(_, world)) => world.memory_limit(),
+                    (None, State::Unborn(unborn)) => unborn.1.memory_limit(),
                     (None, _) => ctx.world().memory_limit(),
                 };
                 ctx.receive(msg, limit);

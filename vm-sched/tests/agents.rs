@@ -111,6 +111,32 @@ fn a_ping_pong_loses_duplicates_and_reorders_nothing() {
     }
 }
 
+/// An agent spawned with a function is born at its first slice; a
+/// first slice that runs out of budget (or waits) goes on at the next.
+#[test]
+fn an_agent_preempted_in_its_first_slice_goes_on() {
+    let src = "local me = agent.self()
+         for k = 1, 3 do
+           agent.spawn(function(n)
+             local s = 0
+             for i = 1, n do s = s + i end
+             agent.send(me, k, s)
+           end, 50000 * k)
+         end
+         local got = {}
+         for _ = 1, 3 do
+           local k, s = agent.receive()
+           got[k] = s
+         end
+         report(got[1], got[2], got[3])";
+    let want = ["1250025000 5000050000 11250075000"];
+    for (name, make) in schedulers() {
+        let (out, end) = run_main(make, AgentConfig::default(), src);
+        assert_eq!(out, want, "{name}");
+        assert_eq!(end, finished(), "{name}");
+    }
+}
+
 #[test]
 fn spawned_agents_get_copies_of_functions_upvalues_and_arguments() {
     let src = "local base = 100

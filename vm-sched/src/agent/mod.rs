@@ -342,22 +342,24 @@ impl World {
         self.config.memory_limit
     }
 
-    /// The VM of an unborn agent (`LuaTask::unborn`), with its first call
-    /// ready: the packet's function with its other values; or a bare VM
-    /// and the failure that ends the agent at once.
-    pub(crate) fn birth(&self, ctx: &Arc<Ctx>, packet: &Packet) -> (Box<Vm>, crate::lua::State) {
-        let made = self.new_vm().map(|mut vm| {
-            lib::attach(&mut vm, Arc::clone(ctx));
-            let state = match vm.unpack(packet) {
-                Ok(values) => LuaTask::prepare_agent(&mut vm, &values),
-                Err(e) => Err(TaskError::new(vm.error_to_string(&e))),
-            };
-            (vm, state)
-        });
-        match made {
-            Ok((vm, Ok(state))) => (vm, state),
-            Ok((vm, Err(e))) => (vm, crate::lua::State::Broken(e)),
-            Err(e) => (Vm::new(), crate::lua::State::Broken(e)),
+    /// The VM of an unborn agent (`LuaTask::unborn`) and the packet's
+    /// values unpacked there (its function, then that function's
+    /// arguments); or the failure that ends the agent at once, with a
+    /// bare VM.
+    pub(crate) fn birth(
+        &self,
+        ctx: &Arc<Ctx>,
+        packet: &Packet,
+    ) -> (Box<Vm>, Result<Vec<vm_core::Value>, TaskError>) {
+        match self.new_vm() {
+            Ok(mut vm) => {
+                lib::attach(&mut vm, Arc::clone(ctx));
+                let values = vm
+                    .unpack(packet)
+                    .map_err(|e| TaskError::new(vm.error_to_string(&e)));
+                (vm, values)
+            }
+            Err(e) => (Vm::new(), Err(e)),
         }
     }
 
