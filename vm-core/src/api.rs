@@ -894,19 +894,28 @@ impl Vm {
 
     /// `root` of a value of this VM.
     pub(crate) fn root_value(&mut self, v: Value) -> RootId {
-        RootId(self.roots.insert(v))
+        let base = self.heap.tables.base();
+        let roots = self
+            .roots
+            .get_or_insert_with(|| Box::new(crate::arena::Arena::with_base(base)));
+        RootId(roots.insert(v))
     }
 
     /// The value behind a root (nil once released, or for another VM's
     /// root).
     pub fn rooted(&self, id: RootId) -> Value {
-        self.roots.get(id.0).copied().unwrap_or_default()
+        self.roots
+            .as_ref()
+            .and_then(|roots| roots.get(id.0).copied())
+            .unwrap_or_default()
     }
 
     /// Releases a root (nothing for one released already, or another
     /// VM's).
     pub fn unroot(&mut self, id: RootId) {
-        self.roots.remove(id.0);
+        if let Some(roots) = &mut self.roots {
+            roots.remove(id.0);
+        }
     }
 
     /// Emits a warning (`lua_warning`) through the warning handler, if any.

@@ -819,7 +819,7 @@ impl Vm {
             if let Err(e) = self.call_value(h, &[v, errv]) {
                 errv = e.0.value;
                 raised = Some(e.0.value);
-                if let Some(slot) = self.roots.get_mut(root.0) {
+                if let Some(slot) = self.roots.as_mut().and_then(|r| r.get_mut(root.0)) {
                     *slot = errv;
                 }
             }

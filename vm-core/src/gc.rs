@@ -283,13 +283,13 @@ impl Vm {
         m.mark(Value::Table(self.globals));
         m.mark(Value::Thread(self.cur));
         m.mark(Value::Thread(self.main));
-        for mt in self.type_mt.iter().flatten() {
-            m.mark(Value::Table(*mt));
+        for mt in self.type_mt.iter() {
+            m.mark(Value::Table(mt));
         }
         for t in self.lazy_roots() {
             m.mark(Value::Table(t));
         }
-        for v in self.roots.values() {
+        for v in self.roots.iter().flat_map(|roots| roots.values()) {
             m.mark(*v);
         }
         // A handle only ever holds a value its VM owned when it was made,

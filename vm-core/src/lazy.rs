@@ -62,9 +62,7 @@ impl Vm {
         if self.owe_list(entries, &resolved, loaded) {
             return Ok(());
         }
-        self.lazy_state()
-            .lists
-            .push((entries, std::sync::Arc::clone(&resolved)));
+        self.lazy_state().lists.push(Arc::clone(&resolved));
         let strings = crate::meta::type_index(Value::Str(names::handle(0)));
         for (i, (&e, names)) in entries.iter().zip(resolved.names.iter()).enumerate() {
             let bit = first + i;
@@ -103,14 +101,13 @@ impl Vm {
                     string_metatable: true,
                     ..
                 }
-            ) && self.type_mt[strings].is_some_and(|mt| Some(mt) != ours);
+            ) && self.type_mt.get(strings).is_some_and(|mt| Some(mt) != ours);
             if present || replaces_mt || bit >= MAX_LAZY {
                 self.make_now(e)?;
                 continue;
             }
             let lazy = self.lazy_state();
             for &k in std::iter::once(index).chain(more) {
-                lazy.owed_names[k as usize / 64] |= 1 << (k % 64);
                 if !lazy.changed.is_empty() {
                     lazy.changed
                         .retain(|&c| c != (globals, k) && c != (loaded, k));
@@ -122,7 +119,7 @@ impl Vm {
             } = e
             {
                 self.owe(loaded, 1 << bit, false);
-                if string_metatable && self.type_mt[strings].is_none() {
+                if string_metatable && self.type_mt.get(strings).is_none() {
                     self.owe_string_metatable(bit);
                 }
             }
@@ -141,19 +138,22 @@ impl Vm {
         loaded: TableRef,
     ) -> bool {
         let first = self.lazy_state().len();
-        let clash = |owed: &[u64; 6]| {
-            owed.iter()
-                .zip(&resolved.name_bits)
-                .any(|(a, b)| a & b != 0)
+        let clash = |lazy: &LazyState| {
+            lazy.lists.iter().any(|owed| {
+                owed.name_bits
+                    .iter()
+                    .zip(&resolved.name_bits)
+                    .any(|(a, b)| a & b != 0)
+            })
         };
         let strings = crate::meta::type_index(Value::Str(names::handle(0)));
-        let string_mt_set = self.type_mt[strings].is_some();
+        let string_mt_set = self.type_mt.get(strings).is_some();
         let lazy = self.lazy_state();
         if !resolved.distinct
             || first + entries.len() > MAX_LAZY
             || (resolved.string_metatable.is_some() && string_mt_set)
             || !lazy.changed.is_empty()
-            || clash(&lazy.owed_names)
+            || clash(lazy)
         {
             return false;
         }
@@ -164,11 +164,7 @@ impl Vm {
         if present {
             return false;
         }
-        let lazy = self.lazy_state();
-        for (owed, names) in lazy.owed_names.iter_mut().zip(&resolved.name_bits) {
-            *owed |= names;
-        }
-        lazy.lists.push((entries, Arc::clone(resolved)));
+        self.lazy_state().lists.push(Arc::clone(resolved));
         let every = if entries.len() == 64 {
             u64::MAX
         } else {
@@ -189,7 +185,7 @@ impl Vm {
     fn owe_string_metatable(&mut self, bit: usize) {
         let strings = crate::meta::type_index(Value::Str(names::handle(0)));
         let mt = self.heap.new_table(Table::new());
-        self.type_mt[strings] = Some(mt);
+        self.type_mt.set(strings, Some(mt));
         self.lazy_state().string_mt = Some((mt, false));
         self.owe(mt, 1 << bit, true);
     }
@@ -202,10 +198,9 @@ impl Vm {
                 sentinel,
                 lists: smallvec::SmallVec::new(),
                 owed: smallvec::SmallVec::new(),
-                changed: Vec::new(),
+                changed: thin_vec::ThinVec::new(),
                 string_mt: None,
                 making: false,
-                owed_names: [0; 6],
             }));
         }
         self.lazy.as_mut().expect("made above")
@@ -363,7 +358,7 @@ impl Vm {
             }
         }
         let mt = self.heap.new_table(Table::new());
-        self.type_mt[index] = Some(mt);
+        self.type_mt.set(index, Some(mt));
         Ok(Some(mt))
     }
 
@@ -505,9 +500,13 @@ impl Vm {
     }
 }
 
-/// Whether static name `k` is one that entries give the globals.
+/// Whether static name `k` is one that the lists' entries give the
+/// globals, made or not: a miss of any other global is no business of
+/// the lazy state.
 fn owed_name(lazy: &LazyState, k: u32) -> bool {
-    lazy.owed_names[k as usize / 64] & (1 << (k % 64)) != 0
+    lazy.lists
+        .iter()
+        .any(|list| list.name_bits[k as usize / 64] & (1 << (k % 64)) != 0)
 }
 
 /// The names of each entry of `list` as static-name indices, resolved
@@ -557,6 +556,7 @@ fn resolve(list: &'static [Lazy]) -> Arc<Resolved> {
         .sum();
     let union: u32 = name_bits.iter().map(|w| w.count_ones()).sum();
     let resolved = Arc::new(Resolved {
+        entries: list,
         distinct: names.iter().all(|n| n.0.is_some()) && union as usize == count,
         name_bits,
         libraries: list

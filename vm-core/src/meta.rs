@@ -3,12 +3,14 @@
 //! events (`Tm`) and their names are declared in `state/meta.rs`.
 
 use crate::error::LuaResult;
-use crate::state::{Tm, Vm};
+use crate::state::{Tm, TypeMetatables, Vm};
 use crate::value::{TableRef, Value};
 
 /// Index of a value's type in `Vm::type_mt` (tables and userdata carry
 /// their own metatables).
 pub(crate) fn type_index(v: Value) -> usize {
+    // `TypeMetatables` keeps strings' apart.
+    const _: () = assert!(TypeMetatables::STRING == 3);
     match v {
         Value::Nil => 0,
         Value::Bool(_) => 1,
@@ -45,7 +47,7 @@ impl Vm {
         match v {
             Value::Table(t) => self.heap.tables[t].metatable,
             Value::UserData(u) => self.heap.userdata[u].metatable,
-            _ => self.type_mt[type_index(v)],
+            _ => self.type_mt.get(type_index(v)),
         }
     }
 
@@ -92,7 +94,7 @@ impl Vm {
                 None => return Err(v),
             },
             _ if !self.owns(v) => return Err(v),
-            _ => self.type_mt[type_index(v)] = mt,
+            _ => self.type_mt.set(type_index(v), mt),
         }
         if has_gc {
             if let Some(key) = crate::state::fin_key(v) {

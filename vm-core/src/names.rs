@@ -490,7 +490,7 @@ mod tests {
             assert_eq!(bytes(s), name.as_bytes());
             assert!(is_static(s));
         }
-        assert!(NAMES.len() <= 384, "LazyState::owed_names holds 384 bits");
+        assert!(NAMES.len() <= 384, "Resolved::name_bits holds 384 bits");
         assert_eq!(find(b"not a name"), None);
         assert_eq!(find(b""), None);
         assert_eq!(name!("_LOADED"), find(b"_LOADED").unwrap());

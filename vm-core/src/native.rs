@@ -207,6 +207,7 @@ impl Registered {
 /// a sandboxed VM does not find what only another VM registered.
 #[derive(Debug)]
 pub(crate) struct NativeRegistry {
+    /// An agent registers four (the standard library is one group).
     lists: smallvec::SmallVec<[Lists; 4]>,
 }
 

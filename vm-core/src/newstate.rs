@@ -7,10 +7,9 @@
 //! them (`finalize`, `hook`, `msgh`, `closethread`), which the state does
 //! not import (ARCHITECTURE.md, "Layering").
 
-use crate::arena::Arena;
 use crate::heap::{HashKeys, Heap};
 use crate::native::{NativeList, NativeRegistry};
-use crate::state::{GcParams, Handles, ThreadStatus, Vm};
+use crate::state::{GcParams, Handles, ThreadStatus, TypeMetatables, Vm};
 use crate::table::Table;
 use crate::value::Value;
 
@@ -54,13 +53,12 @@ impl Vm {
         // The tables a VM with the standard library opened lazily makes
         // at once: the registry, the globals, `package.loaded`, the lazy
         // sentinel, the string metatable, and a first library.
-        heap.tables.reserve_exact(8);
+        heap.tables.reserve_exact(6);
         let main = heap.threads.insert(crate::state::ThreadSlot::default());
         // Sized for what nearly every VM stores at once: the registry's
         // main thread, globals and `_LOADED`; a library's first globals.
         let registry = heap.new_table(Table::with_capacity(2, 1));
         let globals = heap.new_table(Table::with_capacity(0, 4));
-        let roots_base = heap.tables.base();
         let mut vm = Vm {
             heap,
             th: Box::default(),
@@ -68,11 +66,11 @@ impl Vm {
             main,
             registry,
             globals,
-            type_mt: [None; 9],
+            type_mt: TypeMetatables::default(),
             n_ccalls: 0,
-            roots: Arena::with_base(roots_base),
+            roots: None,
             handles: Handles::new(),
-            scratch: Vec::new(),
+            scratch: thin_vec::ThinVec::new(),
             scratch_depth: 0,
             misuse: None,
             fin: crate::state::OnDemand::default(),

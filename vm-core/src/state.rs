@@ -43,18 +43,19 @@ pub use self::hook::{Hook, HookEvent, HookFn, HookMask, HookStep};
 pub use self::lazy::Lazy;
 pub(crate) use self::lazy::{LazyState, Names, Owed, Resolved, MAX_LAZY};
 pub use self::meta::Tm;
+pub(crate) use self::meta::TypeMetatables;
 
 /// Maximum number of stack slots of one thread (`LUAI_MAXSTACK`).
 pub const MAX_STACK: usize = 1_000_000;
 /// Extra slots every frame may use above its registers (for metamethod
 /// calls and natives' pushes), like `LUA_MINSTACK`.
 pub(crate) const EXTRA_STACK: usize = 20;
-/// Slots a thread's stack starts with (`BASIC_STACK_SIZE`, twice
-/// `EXTRA_STACK`), and frames its frame list starts with: an agent
-/// blocked in `receive` holds three frames and a few registers, and a
-/// million agents hold a million of each.
-const BASIC_STACK: usize = 2 * EXTRA_STACK;
-const BASIC_FRAMES: usize = 4;
+/// Slots a thread's stack starts with (PUC's `BASIC_STACK_SIZE` is 40),
+/// and frames its frame list starts with: an agent blocked in `receive`
+/// holds three frames and a few registers below the native's
+/// `EXTRA_STACK`, and a million agents hold a million of each.
+const BASIC_STACK: usize = 32;
+const BASIC_FRAMES: usize = 3;
 /// Maximum nesting of recursive (non-yieldable) native-to-Lua calls
 /// (`LUAI_MAXCCALLS`).
 pub const MAX_CCALLS: u32 = 200;
@@ -653,12 +654,13 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     pub(crate) registry: TableRef,
     pub(crate) globals: TableRef,
     /// Metatables of non-table types, by `meta::type_index`.
-    pub(crate) type_mt: [Option<TableRef>; 9],
+    pub(crate) type_mt: TypeMetatables,
     /// Current depth of recursive native-to-Lua calls.
     pub(crate) n_ccalls: u32,
     /// Values rooted by the embedder (`Vm::root`), in an arena of the
-    /// heap's version base (a `RootId` of another VM names nothing).
-    pub(crate) roots: Arena<RootKey, Value>,
+    /// heap's version base (a `RootId` of another VM names nothing), made
+    /// at the first root: most agents never root anything.
+    pub(crate) roots: Option<Box<Arena<RootKey, Value>>>,
     /// The cells of the owned handles given out (`handle.rs`), marked
     /// at every collection while Rust holds them.
     pub(crate) handles: Handles,
@@ -666,7 +668,7 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     /// (a `FromLua` or `IntoLua` impl, Lua it calls) may collect
     /// (`Vm::with_scratch`), marked by the collector; `scratch_depth`
     /// counts the scopes open, outside of which nothing is kept.
-    pub(crate) scratch: Vec<Value>,
+    pub(crate) scratch: thin_vec::ThinVec<Value>,
     pub(crate) scratch_depth: u32,
     /// A "bad handle" error that a writer of a native's frame noted, for
     /// the native to raise when it returns (`Vm::take_misuse`).
@@ -811,7 +813,8 @@ impl Vm {
 pub(crate) struct Parked {
     main: ThreadRef,
     main_top: Option<ThreadRef>,
-    others: hashbrown::HashMap<ThreadRef, ThreadRef>,
+    /// Made when a coroutine's chain is first parked.
+    others: Option<Box<hashbrown::HashMap<ThreadRef, ThreadRef>>>,
 }
 
 impl Parked {
@@ -819,7 +822,7 @@ impl Parked {
         Parked {
             main,
             main_top: None,
-            others: hashbrown::HashMap::new(),
+            others: None,
         }
     }
 
@@ -829,7 +832,7 @@ impl Parked {
         if root == self.main {
             self.main_top
         } else {
-            self.others.get(&root).copied()
+            self.others.as_ref()?.get(&root).copied()
         }
     }
 
@@ -838,7 +841,7 @@ impl Parked {
         if root == self.main {
             self.main_top.take()
         } else {
-            self.others.remove(&root)
+            self.others.as_mut()?.remove(&root)
         }
     }
 
@@ -847,14 +850,20 @@ impl Parked {
         if root == self.main {
             self.main_top = Some(top);
         } else {
-            self.others.insert(root, top);
+            self.others
+                .get_or_insert_with(Box::default)
+                .insert(root, top);
         }
     }
 
     /// Every (root, top) pair.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (ThreadRef, ThreadRef)> + '_ {
         let main = self.main_top.map(|top| (self.main, top));
-        main.into_iter()
-            .chain(self.others.iter().map(|(&root, &top)| (root, top)))
+        main.into_iter().chain(
+            self.others
+                .iter()
+                .flat_map(|m| m.iter())
+                .map(|(&root, &top)| (root, top)),
+        )
     }
 }

@@ -25,7 +25,8 @@ pub(crate) struct VmId(u64);
 pub(crate) struct Handles {
     /// The VM's identity, which its cells carry.
     pub(crate) id: VmId,
-    cells: Vec<Weak<Cell>>,
+    /// A `ThinVec`: one word in every VM, most of which give out none.
+    cells: thin_vec::ThinVec<Weak<Cell>>,
     /// `cells.len()` after dead cells were last dropped: the list is
     /// pruned when it doubles, so it stays within twice the live handles
     /// plus what one collection cycle makes.
@@ -37,7 +38,7 @@ impl Handles {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Handles {
             id: VmId(NEXT.fetch_add(1, Ordering::Relaxed)),
-            cells: Vec::new(),
+            cells: thin_vec::ThinVec::new(),
             pruned_len: 0,
         }
     }

@@ -102,33 +102,29 @@ pub(crate) const MAX_LAZY: usize = 64;
 pub(crate) struct LazyState {
     pub(crate) sentinel: TableRef,
     /// The entries (`Vm::open_lazily`'s lists, shared by every VM), each
-    /// with its names resolved (`Names`, made once in the process); an
+    /// with its names resolved (`Resolved`, made once in the process); an
     /// agent opens three (base, the libraries, `agent`).
-    pub(crate) lists: smallvec::SmallVec<[LazyList; 3]>,
+    pub(crate) lists: smallvec::SmallVec<[std::sync::Arc<Resolved>; 3]>,
     pub(crate) owed: smallvec::SmallVec<[Owed; 3]>,
     /// Keys (static-name indices) the program set or removed while they
     /// were owed: an entry made later does not overwrite them.
-    pub(crate) changed: Vec<(TableRef, u32)>,
+    pub(crate) changed: thin_vec::ThinVec<(TableRef, u32)>,
     /// The metatable of strings made lazily, and whether its library has
     /// filled it (`Vm::library_metatable`).
     pub(crate) string_mt: Option<(TableRef, bool)>,
     /// An entry is being made: its stores are the library's, not an
     /// embedder's (`Vm::provide`).
     pub(crate) making: bool,
-    /// The static names (by index, `names.rs`) that entries give the
-    /// globals, made or not: a miss of any other global is no business of
-    /// the lazy state, told by one bit.
-    pub(crate) owed_names: [u64; 6],
 }
 
 impl LazyState {
     /// Entry `i`, counting across the lists, with its names.
     pub(crate) fn entry(&self, i: usize) -> Option<(Lazy, &Names)> {
         let mut i = i;
-        for (list, names) in &self.lists {
-            match (list.get(i), names.names.get(i)) {
+        for list in &self.lists {
+            match (list.entries.get(i), list.names.get(i)) {
                 (Some(&e), Some(n)) => return Some((e, n)),
-                _ => i -= list.len(),
+                _ => i -= list.entries.len(),
             }
         }
         None
@@ -136,23 +132,23 @@ impl LazyState {
 
     /// How many entries the lists hold.
     pub(crate) fn len(&self) -> usize {
-        self.lists.iter().map(|(l, _)| l.len()).sum()
+        self.lists.iter().map(|l| l.entries.len()).sum()
     }
 }
-
-/// A list of entries and their names.
-pub(crate) type LazyList = (&'static [Lazy], std::sync::Arc<Resolved>);
 
 /// A list of entries resolved once in the process: each entry's names,
 /// and what a VM opening the whole list owes, so that a VM (an agent)
 /// owes it in a few stores rather than entry by entry.
 #[derive(Debug)]
 pub(crate) struct Resolved {
+    /// The list.
+    pub(crate) entries: &'static [Lazy],
     pub(crate) names: Box<[Names]>,
     /// Every entry's names are static and no two entries share one: the
     /// list can be owed at once.
     pub(crate) distinct: bool,
-    /// The union of the entries' names, as `LazyState::owed_names`.
+    /// The union of the entries' names (static-name indices, `names.rs`),
+    /// one bit each.
     pub(crate) name_bits: [u64; 6],
     /// The entries that are libraries (`package.loaded` holds them too),
     /// by position in the list.

@@ -1,8 +1,9 @@
 //! The declarations of metamethods (`ltm.h`): the events (`Tm`) with
 //! their names, whose handles are static strings (`names.rs`; `lstate.h`'s
-//! `tmname`). Lookups and the absent-metamethod cache are in `meta.rs`.
+//! `tmname`), and the metatables of types (`TypeMetatables`). Lookups and
+//! the absent-metamethod cache are in `meta.rs`.
 
-use crate::value::StrRef;
+use crate::value::{StrRef, TableRef};
 
 /// Metamethod events (`TMS`). The first eight are cached as "absent" bits
 /// in a metatable's `flags` (`fasttm`).
@@ -102,5 +103,47 @@ impl Tm {
             A::Unm => Tm::Unm,
             A::BNot => Tm::BNot,
         }
+    }
+}
+
+/// Metatables of the types that share one (`G(L)->mt`): strings' in line,
+/// read by every method call on a string; the others, which few programs
+/// set (`debug.setmetatable`), in a box made for the first.
+#[derive(Debug, Default)]
+pub(crate) struct TypeMetatables {
+    string: Option<TableRef>,
+    others: Option<Box<[Option<TableRef>; 8]>>,
+}
+
+impl TypeMetatables {
+    /// `type_index` of strings.
+    pub(crate) const STRING: usize = 3;
+
+    /// The metatable of the type at `index` (`type_index`).
+    #[inline]
+    pub(crate) fn get(&self, index: usize) -> Option<TableRef> {
+        if index == Self::STRING {
+            self.string
+        } else {
+            self.others.as_ref()?.get(index).copied().flatten()
+        }
+    }
+
+    pub(crate) fn set(&mut self, index: usize, mt: Option<TableRef>) {
+        if index == Self::STRING {
+            self.string = mt;
+        } else if let Some(slot) = match &mut self.others {
+            Some(all) => all.get_mut(index),
+            None if mt.is_none() => None,
+            None => self.others.insert(Box::default()).get_mut(index),
+        } {
+            *slot = mt;
+        }
+    }
+
+    /// Every metatable set.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = TableRef> + '_ {
+        let others = self.others.iter().flat_map(|all| all.iter().flatten());
+        self.string.into_iter().chain(others.copied())
     }
 }
