@@ -47,14 +47,16 @@ pub(crate) use self::meta::TypeMetatables;
 
 /// Maximum number of stack slots of one thread (`LUAI_MAXSTACK`).
 pub const MAX_STACK: usize = 1_000_000;
-/// Extra slots every frame may use above its registers (for metamethod
-/// calls and natives' pushes), like `LUA_MINSTACK`.
-pub(crate) const EXTRA_STACK: usize = 20;
+/// Slots every frame keeps above its registers (PUC's `EXTRA_STACK`), for
+/// a metamethod's call and a native's first pushes. Only a reserve: every
+/// push past it is checked and grows the stack (natives have no unchecked
+/// pushes to guarantee `LUA_MINSTACK` for), so it is as small as PUC's.
+pub(crate) const EXTRA_STACK: usize = 5;
 /// Slots a thread's stack starts with (PUC's `BASIC_STACK_SIZE` is 40),
 /// and frames its frame list starts with: an agent blocked in `receive`
-/// holds three frames and a few registers below the native's
-/// `EXTRA_STACK`, and a million agents hold a million of each.
-const BASIC_STACK: usize = 32;
+/// holds three frames and 13 slots with their reserves, and a million
+/// agents hold a million of each.
+const BASIC_STACK: usize = 16;
 const BASIC_FRAMES: usize = 3;
 /// Maximum nesting of recursive (non-yieldable) native-to-Lua calls
 /// (`LUAI_MAXCCALLS`).

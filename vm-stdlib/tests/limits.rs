@@ -1277,7 +1277,7 @@ fn the_limit_counts_what_objects_really_cost() {
             "short strings" => 115,
             "empty tables" => 88,
             "tables with finalizers" => 140,
-            _ => 728,
+            _ => 472,
         } + 16;
         assert!(
             n <= LIMIT * 11 / 10 / real,
