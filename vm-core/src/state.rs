@@ -278,7 +278,8 @@ pub(crate) struct Thread {
     pub(crate) top: usize,
     pub(crate) frames: Vec<CallInfo>,
     pub(crate) open_upvals: Vec<(usize, UpvalRef)>,
-    pub(crate) tbc: Vec<usize>,
+    /// A `ThinVec` (one word): few threads have to-be-closed variables.
+    pub(crate) tbc: thin_vec::ThinVec<usize>,
     pub(crate) status: ThreadStatus,
     pub(crate) parent: Option<ThreadRef>,
     pub(crate) nny: u32,

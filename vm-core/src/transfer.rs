@@ -586,6 +586,18 @@ fn rebuild_protos(nodes: &[ProtoNode], strings: &[StrRef]) -> Vec<Arc<Proto>> {
                 continue;
             }
             todo.pop();
+            // Constants that name nothing of the sender's heap (numbers,
+            // static names) and shared children: the sender's prototype
+            // serves every VM as it is, as its code does.
+            let own = node.consts.iter().any(|s| matches!(s, Slot::Str(_)))
+                || node.protos.iter().any(|&c| {
+                    let (child, theirs) = (&built[c as usize], &nodes[c as usize].proto);
+                    !child.as_ref().is_some_and(|p| Arc::ptr_eq(p, theirs))
+                });
+            if !own {
+                built[n] = Some(Arc::clone(&node.proto));
+                continue;
+            }
             built[n] = Some(Arc::new(Proto::new(
                 Arc::clone(&node.proto.shared),
                 node.consts.iter().map(|&s| konst(s)).collect(),

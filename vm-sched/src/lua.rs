@@ -49,8 +49,9 @@ pub struct LuaTask {
     name: Cow<'static, str>,
     state: State,
     /// Messages delivered to it, in order (an agent's go to its
-    /// mailbox instead, where `agent.receive` takes them).
-    inbox: VecDeque<Message>,
+    /// mailbox instead, where `agent.receive` takes them): made for the
+    /// first.
+    inbox: crate::task::Pending,
     /// Set for an agent ([`Agents`](crate::Agents)).
     agent: Option<Arc<Ctx>>,
     /// Spawned by another agent (`set_agent`).
@@ -71,7 +72,7 @@ pub(crate) enum State {
     /// Suspended between slices (out of fuel or waiting for a job).
     Running,
     /// A job's result could not be handed over: the next slice fails.
-    Broken(TaskError),
+    Broken(Box<TaskError>),
     /// Finished or failed.
     Over,
 }
@@ -137,7 +138,7 @@ impl LuaTask {
             vm: Some(vm),
             name,
             state,
-            inbox: VecDeque::new(),
+            inbox: crate::task::Pending::default(),
             agent: None,
             spawned: false,
         })
@@ -150,7 +151,7 @@ impl LuaTask {
             vm: None,
             name: Cow::Borrowed("agent"),
             state: State::Unborn(Box::new((packet, ctx.world()))),
-            inbox: VecDeque::new(),
+            inbox: crate::task::Pending::default(),
             agent: Some(ctx),
             spawned: true,
         }
@@ -193,10 +194,12 @@ impl LuaTask {
             let vm = self.vm.get_or_insert_with(Vm::new);
             self.state = match first {
                 Ok(values) => match values.split_first() {
-                    Some((&f, args)) => LuaTask::prepare(vm, f, args).unwrap_or_else(State::Broken),
-                    None => State::Broken(TaskError::new("an agent needs a function")),
+                    Some((&f, args)) => {
+                        LuaTask::prepare(vm, f, args).unwrap_or_else(|e| State::Broken(Box::new(e)))
+                    }
+                    None => State::Broken(Box::new(TaskError::new("an agent needs a function"))),
                 },
-                Err(e) => State::Broken(e),
+                Err(e) => State::Broken(Box::new(e)),
             };
         }
         self.vm.get_or_insert_with(Vm::new)
@@ -270,7 +273,7 @@ impl LuaTask {
             }
             State::Broken(e) => {
                 self.state = State::Over;
-                ended(Poll::Failed(e))
+                ended(Poll::Failed(*e))
             }
             State::Over => {
                 self.state = State::Over;
@@ -296,7 +299,7 @@ impl LuaTask {
 
     /// Messages delivered to the task, oldest first.
     pub fn messages(&mut self) -> &mut VecDeque<Message> {
-        &mut self.inbox
+        self.inbox.queue()
     }
 
     /// A failure: `docall`'s message with its traceback split off.
@@ -370,7 +373,7 @@ impl Task for LuaTask {
                 };
                 ctx.receive(msg, limit);
             }
-            None => self.inbox.push_back(msg),
+            None => self.messages().push_back(msg),
         }
     }
 
@@ -395,7 +398,7 @@ impl Task for LuaTask {
         let vm = self.born();
         let main = vm.main_thread();
         if let Err(e) = vm.complete_offload(main, result) {
-            self.state = State::Broken(TaskError::new(e.to_string()));
+            self.state = State::Broken(Box::new(TaskError::new(e.to_string())));
         }
     }
 

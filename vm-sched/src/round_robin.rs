@@ -93,13 +93,13 @@ pub struct RoundRobin {
 struct Entry {
     /// `None` only while the task runs (taken out of the map's entry).
     task: Option<Box<dyn Task>>,
-    name: String,
+    name: Arc<str>,
     /// The priority it was inserted with, and the slice it gives.
     priority: u32,
     slice: u64,
     status: TaskStatus,
     stats: TaskStats,
-    inbox: VecDeque<Message>,
+    inbox: crate::task::Pending,
     wait: Wait,
     /// Bumped whenever `wait` changes, to cancel a pending timer.
     generation: u64,
@@ -419,7 +419,7 @@ impl RoundRobin {
             slice: self.slice_for(priority),
             status: TaskStatus::Virgin,
             stats: TaskStats::default(),
-            inbox: VecDeque::new(),
+            inbox: crate::task::Pending::default(),
             wait: Wait::None,
             generation: 0,
             kill_pending: false,
@@ -474,7 +474,7 @@ impl Scheduler for RoundRobin {
         // The messages are the task's; one whose handing over panics is
         // the task's business too (it comes back as it is).
         let _ = crate::task::catching("receive", || {
-            e.inbox.drain(..).for_each(|m| task.receive(m));
+            e.inbox.take().into_iter().for_each(|m| task.receive(m));
         });
         Some(task)
     }
@@ -576,7 +576,7 @@ impl Scheduler for RoundRobin {
     }
 
     fn name(&self, id: TaskId) -> Option<String> {
-        self.tasks.get(&id).map(|e| e.name.clone())
+        self.tasks.get(&id).map(|e| e.name.to_string())
     }
 
     fn dead(&self) -> Vec<TaskId> {

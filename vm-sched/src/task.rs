@@ -7,6 +7,7 @@
 
 use std::any::Any;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// A message between tasks: any value that can cross threads (agents, a
@@ -166,10 +167,21 @@ pub(crate) fn catching<R>(what: &str, f: impl FnOnce() -> R) -> Result<R, TaskEr
 
 /// A task's name for its scheduler's records, and the failure a
 /// panicking `name` makes of it (the task is then failed at once).
-pub(crate) fn name_of<T: crate::LocalTask + ?Sized>(task: &T) -> (String, Option<TaskError>) {
-    match catching("name", || task.name().to_string()) {
+/// Shared with the task inserted before when it has the same name (a
+/// million agents are all "agent"): one allocation, not one a task.
+pub(crate) fn name_of<T: crate::LocalTask + ?Sized>(task: &T) -> (Arc<str>, Option<TaskError>) {
+    thread_local! {
+        static LAST: std::cell::RefCell<Option<Arc<str>>> = const { std::cell::RefCell::new(None) };
+    }
+    match catching("name", || {
+        let name = task.name();
+        LAST.with_borrow_mut(|last| match last {
+            Some(same) if **same == *name => Arc::clone(same),
+            _ => Arc::clone(last.insert(Arc::from(name))),
+        })
+    }) {
         Ok(name) => (name, None),
-        Err(e) => (String::new(), Some(e)),
+        Err(e) => (Arc::from(""), Some(e)),
     }
 }
 
@@ -240,6 +252,52 @@ pub(crate) fn charge(used: u64) -> u64 {
     used.clamp(1, 1 << 48)
 }
 
+/// Messages a scheduler holds for a task until its next slice, in order:
+/// a queue made for the first (most tasks, agents among them, get their
+/// messages elsewhere or between slices), so that a million tasks do not
+/// each carry an empty queue in their entries.
+#[derive(Debug, Default)]
+#[allow(clippy::box_collection)] // The point: one word while empty.
+pub(crate) struct Pending(Option<Box<std::collections::VecDeque<Message>>>);
+
+impl Pending {
+    pub(crate) fn push_back(&mut self, msg: Message) {
+        self.queue().push_back(msg);
+    }
+
+    /// The queue, made if it was not.
+    pub(crate) fn queue(&mut self) -> &mut std::collections::VecDeque<Message> {
+        self.0.get_or_insert_with(Box::default)
+    }
+
+    pub(crate) fn pop_front(&mut self) -> Option<Message> {
+        self.0.as_mut()?.pop_front()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|q| q.is_empty())
+    }
+
+    /// Drops the messages (and the queue).
+    pub(crate) fn clear(&mut self) {
+        self.0 = None;
+    }
+
+    /// Takes every message, oldest first.
+    pub(crate) fn take(&mut self) -> std::collections::VecDeque<Message> {
+        self.0.take().map(|q| *q).unwrap_or_default()
+    }
+}
+
+impl Extend<Message> for Pending {
+    fn extend<I: IntoIterator<Item = Message>>(&mut self, msgs: I) {
+        let mut msgs = msgs.into_iter().peekable();
+        if msgs.peek().is_some() {
+            self.0.get_or_insert_with(Box::default).extend(msgs);
+        }
+    }
+}
+
 /// One slice of `task`, for the single-threaded schedulers: hands over
 /// the messages of `inbox`, runs the task for at most `slice` units, asks
 /// whether it accepts exceptions now, and counts the slice in `stats`. A
@@ -247,7 +305,7 @@ pub(crate) fn charge(used: u64) -> u64 {
 /// slice (failed if asking panicked) and whether it accepts exceptions.
 pub(crate) fn run_slice<T: crate::LocalTask + ?Sized>(
     task: &mut T,
-    inbox: &mut std::collections::VecDeque<Message>,
+    inbox: &mut Pending,
     slice: u64,
     stats: &mut TaskStats,
 ) -> (u64, Slice, bool) {

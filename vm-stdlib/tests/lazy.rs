@@ -5,7 +5,7 @@
 //! results in both.
 
 use proptest::prelude::*;
-use vm_core::Vm;
+use vm_core::{Value, Vm};
 
 /// `src`'s results (or its error) on a VM opened by `open`, as text.
 fn run(open: fn(&mut Vm) -> vm_core::LuaResult<()>, src: &str) -> String {
@@ -489,17 +489,24 @@ fn a_received_native_finds_its_library() {
     assert_eq!(shown[2], "integer");
 }
 
-/// The functions a VM receives count in its heap as those it loads do.
-#[test]
-fn received_functions_count_in_the_receivers_heap() {
+/// A function of `n` constants made by `konst(i)`, packed by a VM with
+/// the standard library.
+fn packed_function(n: usize, konst: impl Fn(usize) -> String) -> vm_core::Packet {
     let mut a = Vm::new();
     vm_stdlib::open_all_lazily(&mut a).unwrap();
     let src: String = std::iter::once("return function() return {".to_string())
-        .chain((1..=3000).map(|i| format!("{i}.5,")))
+        .chain((1..=n).map(|i| format!("{},", konst(i))))
         .chain(std::iter::once("} end".to_string()))
         .collect();
     let f = a.exec(src.as_bytes(), "=big").unwrap();
-    let packet = a.pack(&f).unwrap();
+    a.pack(&f).unwrap()
+}
+
+/// The functions a VM receives count in its heap as those it loads do:
+/// the constants a copy makes its own (strings of the sender's heap).
+#[test]
+fn received_functions_count_in_the_receivers_heap() {
+    let packet = packed_function(3000, |i| format!("'k{i}'"));
     let mut b = Vm::new();
     vm_stdlib::open_all_lazily(&mut b).unwrap();
     b.set_memory_limit(Some(4 << 20));
@@ -515,4 +522,28 @@ fn received_functions_count_in_the_receivers_heap() {
     assert!(b.memory_used() > before + 3000 * 16, "counted");
     let failed = failed.expect("a 4 MB limit holds fewer than 1,000 copies");
     assert!(failed.contains("not enough memory"), "{failed}");
+}
+
+/// A function whose constants name nothing of its sender's heap (numbers,
+/// the standard library's names) is shared, not copied: a thousand copies
+/// fit where a thousand copies of its constants would not, and each works.
+#[test]
+fn received_functions_share_what_no_heap_owns() {
+    let packet = packed_function(3000, |i| format!("{i}.5"));
+    let mut b = Vm::new();
+    vm_stdlib::open_all_lazily(&mut b).unwrap();
+    b.set_memory_limit(Some(4 << 20));
+    let mut kept = Vec::new();
+    for _ in 0..1000 {
+        let v = b.unpack(&packet).expect("a shared copy fits");
+        kept.push(b.root(v[0]).unwrap());
+    }
+    b.full_gc();
+    assert!(b.memory_used() < 4 << 20);
+    let last = b.rooted(*kept.last().unwrap());
+    let r = b.call_value(last, &[]).unwrap();
+    let Value::Table(t) = r[0] else {
+        panic!("a table")
+    };
+    assert!(matches!(b.raw_get(t, Value::Int(3000)), Value::Num(x) if x == 3000.5));
 }

@@ -32,14 +32,14 @@ pub(crate) type ReadyMap<T> = Arc<Mutex<BTreeMap<TaskId, Entry<T>>>>;
 pub(crate) struct Entry<T: ?Sized> {
     /// `None` only while the task runs.
     task: Option<Box<T>>,
-    name: String,
+    name: Arc<str>,
     priority: u32,
     /// Units per poll.
     slice: u64,
     status: TaskStatus,
     stats: TaskStats,
     /// Messages not handed over yet.
-    inbox: VecDeque<Message>,
+    inbox: crate::task::Pending,
     wait: Wait,
     /// Bumped whenever `wait` changes, to cancel a pending timer.
     generation: u64,
@@ -216,7 +216,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
         let mut broken = crate::task::admit(&mut *task, id, &handle);
         let entry = Entry {
             name: match &options.name {
-                Some(name) => name.clone(),
+                Some(name) => Arc::from(name.as_str()),
                 None => {
                     let (name, failed) = crate::task::name_of(&*task);
                     broken = broken.or(failed);
@@ -228,7 +228,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
             slice: self.slice_for(options),
             status: TaskStatus::Virgin,
             stats: TaskStats::default(),
-            inbox: VecDeque::new(),
+            inbox: crate::task::Pending::default(),
             wait: Wait::None,
             generation: 0,
             kill_pending: false,
@@ -518,7 +518,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
         self.waits.stop(&mut e.wait);
         e.home.set(None);
         let mut task = e.task.take()?;
-        let inbox = std::mem::take(&mut e.inbox);
+        let inbox = e.inbox.take();
         // The messages are the task's; one whose handing over panics is
         // the task's business too (it comes back as it is).
         let _ = crate::task::catching("receive", || {
@@ -693,7 +693,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
     }
 
     pub(crate) fn name(&self, id: TaskId) -> Option<String> {
-        self.with(id, |e| e.name.clone())
+        self.with(id, |e| e.name.to_string())
     }
 
     pub(crate) fn dead(&self) -> Vec<TaskId> {

@@ -512,7 +512,7 @@ impl WorkStealing {
                 at: At::Queued,
                 status: TaskStatus::Virgin,
                 stats: TaskStats::default(),
-                inbox: VecDeque::new(),
+                inbox: crate::task::Pending::default(),
                 job_output: None,
                 generation: 0,
                 kill_pending: false,
@@ -575,7 +575,7 @@ impl Scheduler for WorkStealing {
             st.at = At::Gone;
             st.generation += 1;
             let mut task = st.task.take().expect("no slice runs between executes");
-            let (out, inbox) = (st.job_output.take(), std::mem::take(&mut st.inbox));
+            let (out, inbox) = (st.job_output.take(), st.inbox.take());
             // What the task is owed goes to it; a panic there is the task's
             // business (it comes back as it is).
             let _ = shared::call_out(|| {
@@ -735,7 +735,7 @@ impl Scheduler for WorkStealing {
     }
 
     fn name(&self, id: TaskId) -> Option<String> {
-        self.tasks.get(&id).map(|c| c.name.clone())
+        self.tasks.get(&id).map(|c| c.name.to_string())
     }
 
     fn dead(&self) -> Vec<TaskId> {

@@ -56,7 +56,7 @@ pub(super) struct Cell {
     pub(super) priority: u32,
     pub(super) slice: u64,
     /// Its name ([`Task::name`](crate::Task::name)), taken at insertion.
-    pub(super) name: String,
+    pub(super) name: Arc<str>,
     pub(super) state: Mutex<CellState>,
 }
 
@@ -68,7 +68,7 @@ pub(super) struct CellState {
     pub(super) status: TaskStatus,
     pub(super) stats: TaskStats,
     /// Messages not handed over yet, in delivery order.
-    pub(super) inbox: VecDeque<Message>,
+    pub(super) inbox: crate::task::Pending,
     /// The output of the job it offloaded, handed over before its next
     /// slice (or on removal).
     pub(super) job_output: Option<Message>,

@@ -244,7 +244,7 @@ fn run_slice(
         if st.at == At::Queued {
             st.at = At::Running;
             let task = st.task.take().expect("a queued task is in its cell");
-            let msgs: Vec<_> = st.inbox.drain(..).collect();
+            let msgs = st.inbox.take();
             Some((task, msgs, st.job_output.take()))
         } else {
             // A stale entry: the task died or was removed.
