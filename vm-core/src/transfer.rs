@@ -90,7 +90,7 @@ impl Vm {
                     self.api_error(&msg)
                 })
             })
-            .collect::<LuaResult<Vec<&'static NativeFunction>>>()?;
+            .collect::<LuaResult<Few<&'static NativeFunction>>>()?;
         // A native whose library is still owed (lazy) gets its library
         // first: it may need its state.
         if self.lazy.is_some() {
@@ -98,14 +98,14 @@ impl Vm {
                 self.make_owner_of(f)?;
             }
         }
-        let strings: Vec<StrRef> = packet.strings.iter().map(|s| self.heap.intern(s)).collect();
+        let strings: Few<StrRef> = packet.strings.iter().map(|s| self.heap.intern(s)).collect();
         let protos = rebuild_protos(&packet.protos, &strings);
         // Counted as `load` counts what it compiles (the shared code too:
         // the collector counts it live in every VM that has it).
         self.heap.debt += protos.iter().map(|p| p.own_bytes()).sum::<usize>();
         let globals = self.globals_ref();
         // Every object first, empty: a reference to one is its handle.
-        let tables: Vec<TableRef> = packet
+        let tables: Few<TableRef> = packet
             .tables
             .iter()
             .map(|t| {
@@ -115,12 +115,12 @@ impl Vm {
                 ))
             })
             .collect();
-        let cells: Vec<UpvalRef> = packet
+        let cells: Few<UpvalRef> = packet
             .cells
             .iter()
             .map(|_| self.heap.new_upval(Upval::Closed(Value::Nil)))
             .collect();
-        let lfns: Vec<LuaFnRef> = packet
+        let lfns: Few<LuaFnRef> = packet
             .lfns
             .iter()
             .map(|f| {
@@ -129,7 +129,7 @@ impl Vm {
                 self.heap.new_lua_closure(LuaClosure { proto, upvals })
             })
             .collect();
-        let native_refs: Vec<NativeRef> = natives
+        let native_refs: Few<NativeRef> = natives
             .iter()
             .zip(&packet.natives)
             .map(|(&func, n)| {
@@ -556,7 +556,11 @@ impl Packer {
 /// the sender's, with constants of the receiver (`strings`, already
 /// interned there) and nested prototypes rebuilt the same way, children
 /// before their parents (a work list, no recursion per nesting level).
-fn rebuild_protos(nodes: &[ProtoNode], strings: &[StrRef]) -> Vec<Arc<Proto>> {
+/// The objects of a kind a packet holds, while it is unpacked: most
+/// messages hold a few, which need no allocation.
+type Few<T> = SmallVec<[T; 4]>;
+
+fn rebuild_protos(nodes: &[ProtoNode], strings: &[StrRef]) -> Few<Arc<Proto>> {
     let konst = |s: Slot| match s {
         Slot::Bool(b) => Value::Bool(b),
         Slot::Int(i) => Value::Int(i),
@@ -566,23 +570,24 @@ fn rebuild_protos(nodes: &[ProtoNode], strings: &[StrRef]) -> Vec<Arc<Proto>> {
         // A constant is nil, a boolean, a number or a string.
         _ => Value::Nil,
     };
-    let mut built: Vec<Option<Arc<Proto>>> = vec![None; nodes.len()];
+    let mut built: Few<Option<Arc<Proto>>> = smallvec::smallvec![None; nodes.len()];
+    let mut todo: Few<usize> = SmallVec::new();
     for root in 0..nodes.len() {
-        let mut todo = vec![root];
+        todo.push(root);
         while let Some(&n) = todo.last() {
             if built[n].is_some() {
                 todo.pop();
                 continue;
             }
             let node = &nodes[n];
-            let missing: Vec<usize> = node
-                .protos
-                .iter()
-                .map(|&c| c as usize)
-                .filter(|&c| built[c].is_none())
-                .collect();
-            if !missing.is_empty() {
-                todo.extend(missing);
+            let before = todo.len();
+            todo.extend(
+                node.protos
+                    .iter()
+                    .map(|&c| c as usize)
+                    .filter(|&c| built[c].is_none()),
+            );
+            if todo.len() > before {
                 continue;
             }
             todo.pop();
