@@ -3,6 +3,7 @@
 //! rooting values. The argument checks and positioned errors built on it
 //! are in `auxlib.rs`, as `lauxlib.c` is built on `lapi.c`.
 
+use crate::arena::Arena;
 use crate::convert::IntoLua;
 use crate::error::{LuaError, LuaResult};
 use crate::heap::{NativeClosure, Upval};
@@ -828,8 +829,8 @@ impl Vm {
         use slotmap::Key;
         let h = &self.heap;
         let (tag, index, generation) = match v {
-            Value::Table(r) => (1u64, r.data(), h.tables.generation(r)),
-            Value::LuaFn(r) => (2, r.data(), h.lfns.generation(r)),
+            Value::Table(r) => (1u64, r.data(), h.tables.generation(h.base, r)),
+            Value::LuaFn(r) => (2, r.data(), h.lfns.generation(h.base, r)),
             // A light native by its identity, not by its slot in the
             // process's table, which depends on the order natives were
             // first used in (by any VM, on any thread).
@@ -841,12 +842,12 @@ impl Vm {
                 let index = (1 << 35) | (hash & ((1 << 35) - 1));
                 return format!("0x{:014x}", (3 << 52) | (index << 4));
             }
-            Value::Native(r) => (3, r.data(), h.natives.generation(r)),
-            Value::Thread(r) => (4, r.data(), h.threads.generation(r)),
-            Value::UserData(r) => (5, r.data(), h.userdata.generation(r)),
+            Value::Native(r) => (3, r.data(), h.natives.generation(h.base, r)),
+            Value::Thread(r) => (4, r.data(), h.threads.generation(h.base, r)),
+            Value::UserData(r) => (5, r.data(), h.userdata.generation(h.base, r)),
             // (A static string's slot index has its own top bit.)
             Value::Str(r) if crate::names::is_static(r) => (7, r.data(), 0),
-            Value::Str(r) => (6, r.data(), h.strings.generation(r)),
+            Value::Str(r) => (6, r.data(), h.strings.generation(h.base, r)),
             _ => return format!("0x{:014x}", 0),
         };
         let index = index.as_ffi() & 0xffff_ffff;
@@ -894,11 +895,8 @@ impl Vm {
 
     /// `root` of a value of this VM.
     pub(crate) fn root_value(&mut self, v: Value) -> RootId {
-        let base = self.heap.tables.base();
-        let roots = self
-            .roots
-            .get_or_insert_with(|| Box::new(crate::arena::Arena::with_base(base)));
-        RootId(roots.insert(v))
+        let roots = self.roots.get_or_insert_with(|| Box::new(Arena::new()));
+        RootId(roots.insert(self.heap.base, v))
     }
 
     /// The value behind a root (nil once released, or for another VM's

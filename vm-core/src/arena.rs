@@ -25,15 +25,21 @@ use slotmap::{Key, KeyData};
 /// static strings' handles (`names.rs`), which name no slot.
 pub(crate) const MAX_SLOTS: usize = 1 << 31;
 
-/// A slot map with versions starting at `base`.
+/// A slot map whose versions start at a base its owner keeps (`Heap::base`,
+/// the same for every arena of a VM: one word less in each of them) and
+/// passes to `insert` and `generation`.
 pub(crate) struct Arena<K, V> {
     slots: Vec<Slot<V>>,
     /// The first vacant slot, or `slots.len()` when none is.
     free_head: u32,
     len: u32,
-    /// The (odd) version of a slot's first object.
-    base: u32,
     _key: PhantomData<fn(K) -> K>,
+}
+
+/// The (odd) version of a slot's first object, from a VM's base.
+#[inline]
+pub(crate) fn first_version(base: u32) -> u32 {
+    base | 1
 }
 
 struct Slot<V> {
@@ -60,13 +66,12 @@ fn join<K: Key>(index: usize, version: u32) -> K {
 }
 
 impl<K: Key, V> Arena<K, V> {
-    /// An empty arena whose slots' first version is `base` (made odd).
-    pub(crate) fn with_base(base: u32) -> Self {
+    /// An empty arena.
+    pub(crate) fn new() -> Self {
         Arena {
             slots: Vec::new(),
             free_head: 0,
             len: 0,
-            base: base | 1,
             _key: PhantomData,
         }
     }
@@ -76,17 +81,12 @@ impl<K: Key, V> Arena<K, V> {
         self.slots.reserve_exact(n);
     }
 
-    /// The version base, for another arena of the same VM.
-    pub(crate) fn base(&self) -> u32 {
-        self.base
-    }
-
     /// How many times the slot of `key` was filled before `key`'s object:
     /// the same for every VM, whatever its base (object addresses that
     /// `tostring` prints do not depend on it).
-    pub(crate) fn generation(&self, key: K) -> u32 {
+    pub(crate) fn generation(&self, base: u32, key: K) -> u32 {
         let (_, version) = split(key.data());
-        version.wrapping_sub(self.base) / 2
+        version.wrapping_sub(first_version(base)) / 2
     }
 
     /// Puts `value` in a slot and returns its handle.
@@ -94,7 +94,7 @@ impl<K: Key, V> Arena<K, V> {
     /// # Panics
     /// When the arena already holds `MAX_SLOTS` slots (a heap that large
     /// is refused by the memory checks long before).
-    pub(crate) fn insert(&mut self, value: V) -> K {
+    pub(crate) fn insert(&mut self, base: u32, value: V) -> K {
         let head = self.free_head as usize;
         self.len += 1;
         if let Some(slot) = self.slots.get_mut(head) {
@@ -112,12 +112,13 @@ impl<K: Key, V> Arena<K, V> {
             // starts with one thread, one closure, one upvalue.
             self.slots.reserve_exact(self.slots.len().max(1));
         }
+        let version = first_version(base);
         self.slots.push(Slot {
-            version: self.base,
+            version,
             state: State::Occupied(value),
         });
         self.free_head = self.slots.len() as u32;
-        join(head, self.base)
+        join(head, version)
     }
 
     /// Removes the object `key` names, if it is there.
@@ -314,10 +315,11 @@ mod tests {
 
     #[test]
     fn stale_and_foreign_keys_miss() {
-        let mut a: Arena<TableRef, &str> = Arena::with_base(1);
-        let mut b: Arena<TableRef, &str> = Arena::with_base(0x9e37_79b9);
-        let ka = a.insert("a");
-        let kb = b.insert("b");
+        let (base_a, base_b) = (1, 0x9e37_79b9);
+        let mut a: Arena<TableRef, &str> = Arena::new();
+        let mut b: Arena<TableRef, &str> = Arena::new();
+        let ka = a.insert(base_a, "a");
+        let kb = b.insert(base_b, "b");
         assert_eq!(a.get(ka), Some(&"a"));
         assert_eq!(b.get(kb), Some(&"b"));
         // Same slot, other VM's version.
@@ -325,18 +327,18 @@ mod tests {
         assert_eq!(b.get(ka), None);
         assert_eq!(a.remove(ka), Some("a"));
         assert_eq!(a.get(ka), None);
-        let ka2 = a.insert("a2");
+        let ka2 = a.insert(base_a, "a2");
         assert_ne!(ka, ka2);
         assert_eq!(a.get(ka), None);
-        assert_eq!(a.generation(ka), 0);
-        assert_eq!(a.generation(ka2), 1);
+        assert_eq!(a.generation(base_a, ka), 0);
+        assert_eq!(a.generation(base_a, ka2), 1);
         assert_eq!(a.get(TableRef::default()), None);
     }
 
     #[test]
     fn retain_iterates_and_frees_in_slot_order() {
-        let mut a: Arena<TableRef, u32> = Arena::with_base(7);
-        let keys: Vec<TableRef> = (0..10).map(|i| a.insert(i)).collect();
+        let mut a: Arena<TableRef, u32> = Arena::new();
+        let keys: Vec<TableRef> = (0..10).map(|i| a.insert(7, i)).collect();
         a.retain(|_, v| *v % 2 == 0);
         assert_eq!(a.len(), 5);
         assert_eq!(a.values().copied().collect::<Vec<_>>(), [0, 2, 4, 6, 8]);
@@ -344,7 +346,7 @@ mod tests {
             assert_eq!(a.contains_key(*k), i % 2 == 0);
         }
         // Freed slots are reused, last freed first, with a new version.
-        let k = a.insert(42);
+        let k = a.insert(7, 42);
         assert_eq!(k.data().as_ffi() & 0xffff_ffff, 9);
         assert!(!a.contains_key(keys[9]));
         assert_eq!(a[k], 42);

@@ -113,6 +113,8 @@ pub(crate) struct Heap {
     pub(crate) threads: Arena<ThreadRef, ThreadSlot>,
     pub(crate) userdata: Arena<UserDataRef, UserData>,
     intern: HashTable<StrRef>,
+    /// The version base of every arena (see `arena`).
+    pub(crate) base: u32,
     /// The keys of the string hash (`hash_bytes`).
     keys: HashKeys,
     /// Bytes allocated since the last collection (approximate).
@@ -143,14 +145,15 @@ impl Heap {
         let n = HEAPS.fetch_add(1, Ordering::Relaxed);
         let base = n.wrapping_mul(0x9E37_79B9) | 1;
         Heap {
-            strings: Arena::with_base(base),
-            tables: Arena::with_base(base),
-            lfns: Arena::with_base(base),
-            natives: Arena::with_base(base),
-            upvals: Arena::with_base(base),
-            threads: Arena::with_base(base),
-            userdata: Arena::with_base(base),
+            strings: Arena::new(),
+            tables: Arena::new(),
+            lfns: Arena::new(),
+            natives: Arena::new(),
+            upvals: Arena::new(),
+            threads: Arena::new(),
+            userdata: Arena::new(),
             intern: HashTable::default(),
+            base,
             keys,
             debt: 0,
             live: 0,
@@ -315,7 +318,7 @@ impl Heap {
     #[inline]
     fn insert_str(&mut self, hash: u64, bytes: Box<[u8]>) -> StrRef {
         self.debt += str_cost(bytes.len());
-        let r = self.strings.insert(LuaStr { bytes, hash });
+        let r = self.strings.insert(self.base, LuaStr { bytes, hash });
         let strings = &self.strings;
         self.intern.insert_unique(hash, r, |&r| strings[r].hash);
         r
@@ -363,7 +366,7 @@ impl Heap {
     /// Allocates a table.
     pub(crate) fn new_table(&mut self, table: Table) -> TableRef {
         self.debt += table.approx_bytes() + TABLE_OVERHEAD;
-        self.tables.insert(table)
+        self.tables.insert(self.base, table)
     }
 
     /// Allocates a Lua closure.
@@ -376,7 +379,7 @@ impl Heap {
             "a closure has one upvalue cell per upvalue of its prototype"
         );
         self.debt += lua_closure_cost(closure.upvals.len());
-        self.lfns.insert(closure)
+        self.lfns.insert(self.base, closure)
     }
 
     /// A native function with no upvalues as a value: light (no object,
@@ -411,19 +414,19 @@ impl Heap {
     /// Allocates a native closure.
     pub(crate) fn new_native(&mut self, closure: NativeClosure) -> NativeRef {
         self.debt += native_cost(closure.upvals.len());
-        self.natives.insert(closure)
+        self.natives.insert(self.base, closure)
     }
 
     /// Allocates an upvalue cell.
     pub(crate) fn new_upval(&mut self, uv: Upval) -> UpvalRef {
         self.debt += UPVAL_SIZE;
-        self.upvals.insert(uv)
+        self.upvals.insert(self.base, uv)
     }
 
     /// Allocates a userdata.
     pub(crate) fn new_userdata(&mut self, ud: UserData) -> UserDataRef {
         self.debt += userdata_cost(&ud);
-        self.userdata.insert(ud)
+        self.userdata.insert(self.base, ud)
     }
 
     /// Removes a string from the arena and the intern table (collector only).

@@ -54,7 +54,9 @@ impl Vm {
         // at once: the registry, the globals, `package.loaded`, the lazy
         // sentinel, the string metatable, and a first library.
         heap.tables.reserve_exact(6);
-        let main = heap.threads.insert(crate::state::ThreadSlot::default());
+        let main = heap
+            .threads
+            .insert(heap.base, crate::state::ThreadSlot::default());
         // Sized for what nearly every VM stores at once: the registry's
         // main thread, globals and `_LOADED`; a library's first globals.
         let registry = heap.new_table(Table::with_capacity(2, 1));

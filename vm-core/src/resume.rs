@@ -288,7 +288,9 @@ impl Vm {
         let bytes = th.take_growth();
         self.heap.debt += bytes + crate::heap::THREAD_OVERHEAD;
         self.stack_bytes += bytes;
-        self.heap.threads.insert(ThreadSlot::new(th))
+        self.heap
+            .threads
+            .insert(self.heap.base, ThreadSlot::new(th))
     }
 
     /// Applies a resume request (`Vm::resumek`) from the native frame on top: moves the
