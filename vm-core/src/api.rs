@@ -97,8 +97,9 @@ impl Vm {
     /// first misuse wins), or for the next driver call outside natives.
     #[cold]
     fn note_misuse(&mut self, e: LuaError) {
-        if self.misuse.is_none() {
-            self.misuse = Some(e);
+        let rare = self.rare();
+        if rare.misuse.is_none() {
+            rare.misuse = Some(e);
         }
     }
 
@@ -144,7 +145,7 @@ impl Vm {
     /// The error kept by `owned_or_nil`, if any.
     #[inline]
     pub(crate) fn take_misuse(&mut self) -> LuaResult<()> {
-        match self.misuse.take() {
+        match self.take_noted_misuse() {
             None => Ok(()),
             Some(e) => Err(e),
         }

@@ -341,7 +341,7 @@ impl Vm {
             Ok(()) => {
                 let step = out.unwrap_or_else(|| unreachable!("the native returned"));
                 // A bad handle it wrote to its frame (as nil).
-                match (self.misuse.take(), step) {
+                match (self.take_noted_misuse(), step) {
                     (Some(e), _) => Err(e),
                     (None, Err(e)) if !self.owns(e.0.value) => {
                         Err(self.bad_handle("an error raised by a native", e.0.value))
@@ -421,7 +421,7 @@ impl Vm {
             }
             Step::Resume(Request(nargs)) => {
                 self.frame_values(nargs)?;
-                match self.request_thread.take() {
+                match self.rare.as_mut().and_then(|r| r.request_thread.take()) {
                     Some(thread) => self.resume_step(thread, nargs),
                     None => Err(self.request_error()),
                 }
@@ -430,7 +430,7 @@ impl Vm {
             // on top after its budget check.
             Step::Pause(_) => Ok(()),
             Step::Wait(_) => self.wait_step(),
-            Step::Offload(_) => match self.request_job.take() {
+            Step::Offload(_) => match self.rare.as_mut().and_then(|r| r.request_job.take()) {
                 Some(job) => self.offload_step(job),
                 None => Err(self.request_error()),
             },

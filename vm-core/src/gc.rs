@@ -296,21 +296,25 @@ impl Vm {
         // and marked since; the check keeps a bug elsewhere from becoming
         // a collector panic.
         let heap = &self.heap;
-        self.handles.mark(|v| {
-            if heap.owns(v) {
-                m.mark(v);
-            }
-        });
+        if let Some(rare) = &mut self.rare {
+            rare.handles.mark(|v| {
+                if heap.owns(v) {
+                    m.mark(v);
+                }
+            });
+        }
         for &v in &self.scratch {
             m.mark(v);
         }
         // A misuse noted by a native's frame writer waits there for the
         // native to return, across the collections its next pushes make.
-        if let Some(e) = &self.misuse {
-            m.mark(e.0.value);
-        }
-        if let Some(n) = self.hook_runner {
-            m.mark(Value::Native(n));
+        if let Some(rare) = &self.rare {
+            if let Some(e) = &rare.misuse {
+                m.mark(e.0.value);
+            }
+            if let Some(n) = rare.hook_runner {
+                m.mark(Value::Native(n));
+            }
         }
         for &v in &self.fin.tobefnz {
             m.mark(v);

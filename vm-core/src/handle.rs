@@ -134,7 +134,7 @@ impl PartialEq for Held {
 impl Held {
     fn checked(&self, vm: &mut Vm, what: &str) -> LuaResult<Value> {
         let v = self.cell.value;
-        if self.cell.vm != vm.handles.id {
+        if vm.rare.as_ref().map(|r| r.handles.id) != Some(self.cell.vm) {
             return Err(vm.api_error(&format!(
                 "{what} used with another VM than the one it belongs to"
             )));
@@ -658,7 +658,7 @@ impl Vm {
     /// A handle on `v`, an object of this VM.
     pub(crate) fn hold(&mut self, v: Value) -> Held {
         Held {
-            cell: self.handles.hold(v),
+            cell: self.rare().handles.hold(v),
         }
     }
 

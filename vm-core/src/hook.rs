@@ -441,13 +441,13 @@ impl Vm {
         });
         self.th.nny += 1;
         let func = self.th.top;
-        let runner = match self.hook_runner {
+        let runner = match self.rare.as_ref().and_then(|r| r.hook_runner) {
             Some(n) => n,
             None => {
                 let Value::Native(n) = self.new_native(&RUNNER) else {
                     unreachable!("new_native makes a native")
                 };
-                *self.hook_runner.insert(n)
+                *self.rare().hook_runner.insert(n)
             }
         };
         self.th.push(Value::Native(runner));

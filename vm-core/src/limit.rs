@@ -79,13 +79,17 @@ impl Vm {
     /// short grace lets message handlers run; every other instruction
     /// fails again, but for message handlers); setting a new limit re-arms it.
     pub fn set_instruction_limit(&mut self, limit: Option<u64>) {
-        self.limit = limit.map(|n| InstructionLimit {
+        let limit = limit.map(|n| InstructionLimit {
             mark: self
                 .real_fuel()
                 .saturating_sub(i64::try_from(n).unwrap_or(i64::MAX)),
             grace: 0,
             exceeded: false,
         });
+        // No box for a VM that never had a limit.
+        if limit.is_some() || self.rare.is_some() {
+            self.rare().limit = limit;
+        }
         self.rewindow();
     }
 
@@ -93,12 +97,12 @@ impl Vm {
     /// limit was set, even where nothing reports it: caught by a `pcall`,
     /// or turned into a warning in a finalizer that [`Vm::close`] ran.
     pub fn instruction_limit_exceeded(&self) -> bool {
-        self.limit.is_some_and(|l| l.exceeded)
+        self.instruction_limit().is_some_and(|l| l.exceeded)
     }
 
     /// The fuel left before the instruction limit (`None` without one).
     pub fn instruction_limit_left(&self) -> Option<u64> {
-        self.limit
+        self.instruction_limit()
             .map(|l| u64::try_from(self.real_fuel().saturating_sub(l.mark)).unwrap_or(0))
     }
 
@@ -106,7 +110,7 @@ impl Vm {
     /// the distance from the real budget `real` to the limit's mark.
     #[inline]
     pub(crate) fn limit_distance(&self, real: i64) -> i64 {
-        match self.limit {
+        match self.instruction_limit() {
             Some(l) => real.saturating_sub(l.mark),
             None => i64::MAX,
         }
@@ -116,8 +120,9 @@ impl Vm {
     /// the limit's mark moves by the same amount, so what is left of the
     /// limit is unchanged.
     pub(crate) fn set_budget(&mut self, real: i64) {
-        if let Some(l) = &mut self.limit {
-            let left = (self.fuel + self.fuel_reserve).saturating_sub(l.mark);
+        let fuel = self.fuel + self.fuel_reserve;
+        if let Some(l) = self.instruction_limit_mut() {
+            let left = fuel.saturating_sub(l.mark);
             l.mark = real.saturating_sub(left);
         }
         self.set_fuel(real);
@@ -127,7 +132,7 @@ impl Vm {
     /// past it. Called on the budget's slow paths only.
     #[inline]
     pub(crate) fn check_limit(&mut self, cost: i64) -> LuaResult<()> {
-        match self.limit {
+        match self.instruction_limit() {
             Some(l) if self.real_fuel().saturating_sub(cost) < l.mark => Err(self.limit_exceeded()),
             _ => Ok(()),
         }
@@ -142,7 +147,7 @@ impl Vm {
         // units unspent. Either way every later instruction fails too, and
         // a message handler's grace starts from here.
         let real = self.real_fuel();
-        if let Some(l) = &mut self.limit {
+        if let Some(l) = self.instruction_limit_mut() {
             l.mark = real;
             l.exceeded = true;
         }
@@ -158,7 +163,7 @@ impl Vm {
     /// mark, stays right when a driver resets the budget meanwhile.
     pub(crate) fn grant_handler_grace(&mut self) -> i64 {
         let real = self.real_fuel();
-        let Some(l) = self.limit.as_mut() else {
+        let Some(l) = self.instruction_limit_mut() else {
             return 0;
         };
         let floor = (l.mark + l.grace).saturating_sub(LIMIT_GRACE);
@@ -172,7 +177,7 @@ impl Vm {
 
     /// Ends a grace of `moved` units (`grant_handler_grace`).
     pub(crate) fn end_handler_grace(&mut self, moved: i64) {
-        if let Some(l) = &mut self.limit {
+        if let Some(l) = self.instruction_limit_mut() {
             l.mark += moved;
             l.grace -= moved;
             self.rewindow();

@@ -589,7 +589,7 @@ impl Vm {
         if let Some(ci) = self.th.frames.last_mut() {
             ci.aux = deliver as u32;
         }
-        self.request_thread = Some(thread);
+        self.rare().request_thread = Some(thread);
         Step::Resume(Request(nargs))
     }
 
@@ -668,7 +668,7 @@ impl Vm {
     /// place.
     pub fn offloadk(&mut self, job: Job, k: &'static Continuation, ctx: i64) -> Step {
         self.set_continuation(Some(k), ctx);
-        self.request_job = Some(job);
+        self.rare().request_job = Some(job);
         Step::Offload(Request(0))
     }
 }

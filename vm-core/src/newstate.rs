@@ -9,7 +9,7 @@
 
 use crate::heap::{HashKeys, Heap};
 use crate::native::{NativeList, NativeRegistry};
-use crate::state::{GcParams, Handles, ThreadStatus, TypeMetatables, Vm};
+use crate::state::{GcParams, ThreadStatus, TypeMetatables, Vm};
 use crate::table::Table;
 use crate::value::Value;
 
@@ -71,21 +71,18 @@ impl Vm {
             type_mt: TypeMetatables::default(),
             n_ccalls: 0,
             roots: None,
-            handles: Handles::new(),
+            rare: None,
             scratch: thin_vec::ThinVec::new(),
             scratch_depth: 0,
-            misuse: None,
             fin: crate::state::OnDemand::default(),
             gc: GcParams::default(),
             warn_handler: None,
             fuel: i64::MAX,
             fuel_reserve: 0,
-            limit: None,
             stack_bytes: 0,
             starting_handler: false,
             fin_due: false,
             hooks_seen: false,
-            hook_runner: None,
             slice_fuel: i64::MAX,
             last_fuel_used: 0,
             suspend: None,
@@ -95,8 +92,6 @@ impl Vm {
             main_task: None,
             parked: crate::state::Parked::new(main),
             suspendable: false,
-            request_thread: None,
-            request_job: None,
             natives: NativeRegistry::new(&CORE_NATIVES),
             lazy: None,
             extra: None,

@@ -664,18 +664,14 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     /// heap's version base (a `RootId` of another VM names nothing), made
     /// at the first root: most agents never root anything.
     pub(crate) roots: Option<Box<Arena<RootKey, Value>>>,
-    /// The cells of the owned handles given out (`handle.rs`), marked
-    /// at every collection while Rust holds them.
-    pub(crate) handles: Handles,
     /// Values the conversions of the handle layer hold while user code
     /// (a `FromLua` or `IntoLua` impl, Lua it calls) may collect
     /// (`Vm::with_scratch`), marked by the collector; `scratch_depth`
     /// counts the scopes open, outside of which nothing is kept.
     pub(crate) scratch: thin_vec::ThinVec<Value>,
     pub(crate) scratch_depth: u32,
-    /// A "bad handle" error that a writer of a native's frame noted, for
-    /// the native to raise when it returns (`Vm::take_misuse`).
-    pub(crate) misuse: Option<LuaError>,
+    /// What few VMs use, boxed at first use (`Rare`).
+    pub(crate) rare: Option<Box<Rare>>,
     /// Objects with `__gc`, and those whose finalizers are due (`gc.rs`,
     /// `finalize.rs`), in a box made when the first one comes.
     pub(crate) fin: OnDemand<Finalizers>,
@@ -697,14 +693,9 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     /// A message handler's trampoline is being pushed (`msgh.rs`): it may
     /// use the error-handling stack space.
     pub(crate) starting_handler: bool,
-    /// The hard instruction limit, if any (`limit.rs`).
-    pub(crate) limit: Option<InstructionLimit>,
     /// Some thread has had a hook: thread switches and native returns
     /// then look for one.
     pub(crate) hooks_seen: bool,
-    /// The native closure every hook's runner frame calls (`hook.rs`),
-    /// made once.
-    pub(crate) hook_runner: Option<NativeRef>,
     /// The budget the current `start`/`resume` began with.
     pub(crate) slice_fuel: i64,
     /// Fuel the last `start`/`resume` used (`Vm::fuel_used`).
@@ -728,10 +719,6 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     /// True while a driver runs a thread (`Vm::start`/`Vm::resume`): the
     /// base run may then be suspended.
     pub(crate) suspendable: bool,
-    /// The operands of the last `Vm::resumek` / `Vm::offloadk` that do not
-    /// fit in a `Step` (its single word is the value count).
-    pub(crate) request_thread: Option<ThreadRef>,
-    pub(crate) request_job: Option<Job>,
     /// Natives and continuations by identity (`Vm::register_natives`).
     pub(crate) natives: NativeRegistry,
     /// The lazy globals not made yet (`lazy.rs`).
@@ -805,6 +792,52 @@ impl Vm {
         } else {
             self.heap.threads.get_mut(t).and_then(ThreadSlot::get_mut)
         }
+    }
+}
+
+/// The parts of a `Vm` that few VMs use, in a box made at first use: a
+/// million agents carry one word for them.
+#[derive(Default)]
+pub(crate) struct Rare {
+    /// The cells of the owned handles given out (`handle.rs`), marked
+    /// at every collection while Rust holds them.
+    pub(crate) handles: Handles,
+    /// A "bad handle" error that a writer of a native's frame noted, for
+    /// the native to raise when it returns (`Vm::take_misuse`).
+    pub(crate) misuse: Option<LuaError>,
+    /// The hard instruction limit, if any (`limit.rs`).
+    pub(crate) limit: Option<InstructionLimit>,
+    /// The native closure every hook's runner frame calls (`hook.rs`),
+    /// made once.
+    pub(crate) hook_runner: Option<NativeRef>,
+    /// The operands of the last `Vm::resumek` / `Vm::offloadk` that do not
+    /// fit in a `Step` (its single word is the value count).
+    pub(crate) request_thread: Option<ThreadRef>,
+    pub(crate) request_job: Option<Job>,
+}
+
+impl Vm {
+    /// The rare parts, made if they were not.
+    pub(crate) fn rare(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
+    }
+
+    /// The instruction limit, if any.
+    #[inline]
+    pub(crate) fn instruction_limit(&self) -> Option<InstructionLimit> {
+        self.rare.as_ref().and_then(|r| r.limit)
+    }
+
+    /// The instruction limit, to change it.
+    #[inline]
+    pub(crate) fn instruction_limit_mut(&mut self) -> Option<&mut InstructionLimit> {
+        self.rare.as_mut().and_then(|r| r.limit.as_mut())
+    }
+
+    /// The misuse noted, taken.
+    #[inline]
+    pub(crate) fn take_noted_misuse(&mut self) -> Option<LuaError> {
+        self.rare.as_mut().and_then(|r| r.misuse.take())
     }
 }
 

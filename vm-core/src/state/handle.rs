@@ -33,8 +33,9 @@ pub(crate) struct Handles {
     pruned_len: usize,
 }
 
-impl Handles {
-    pub(crate) fn new() -> Handles {
+impl Default for Handles {
+    /// The cells of a VM that gave out none yet, with a new identity.
+    fn default() -> Handles {
         static NEXT: AtomicU64 = AtomicU64::new(1);
         Handles {
             id: VmId(NEXT.fetch_add(1, Ordering::Relaxed)),
@@ -42,7 +43,9 @@ impl Handles {
             pruned_len: 0,
         }
     }
+}
 
+impl Handles {
     /// A new cell holding `value`, listed.
     pub(crate) fn hold(&mut self, value: Value) -> Arc<Cell> {
         if self.cells.len() >= self.pruned_len.saturating_mul(2).max(64) {
