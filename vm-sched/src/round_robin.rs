@@ -97,7 +97,7 @@ struct Entry {
     /// The priority it was inserted with, and the slice it gives.
     priority: u32,
     slice: u64,
-    status: TaskStatus,
+    status: crate::task::KeptStatus,
     stats: TaskStats,
     inbox: crate::task::Pending,
     wait: Wait,
@@ -164,10 +164,10 @@ impl RoundRobin {
         let Some(e) = self.tasks.get_mut(&id) else {
             return;
         };
-        if e.status == status {
+        if e.status.is(&status) {
             return;
         }
-        e.status = status.clone();
+        e.status = crate::task::KeptStatus::new(status.clone());
         self.notify(id, &status);
     }
 
@@ -372,7 +372,7 @@ impl RoundRobin {
                 };
                 // The common case, a running task that goes on, costs no
                 // second lookup.
-                if e.status != status {
+                if !e.status.is(&status) {
                     self.set_status(id, status);
                 }
             }
@@ -395,15 +395,13 @@ impl RoundRobin {
     /// never given, one it gave already, or one that died or blocked
     /// since; those are skipped.
     fn runnable(&self, id: TaskId) -> bool {
-        self.tasks.get(&id).is_some_and(|e| {
-            e.wait == Wait::None && e.task.is_some() && !matches!(e.status, TaskStatus::Dead(_))
-        })
+        self.tasks
+            .get(&id)
+            .is_some_and(|e| e.wait == Wait::None && e.task.is_some() && !e.status.is_dead())
     }
 
     fn is_live(&self, id: TaskId) -> bool {
-        self.tasks
-            .get(&id)
-            .is_some_and(|e| !matches!(e.status, TaskStatus::Dead(_)))
+        self.tasks.get(&id).is_some_and(|e| !e.status.is_dead())
     }
 }
 
@@ -417,7 +415,7 @@ impl RoundRobin {
             task: Some(task),
             priority,
             slice: self.slice_for(priority),
-            status: TaskStatus::Virgin,
+            status: crate::task::KeptStatus::Virgin,
             stats: TaskStats::default(),
             inbox: crate::task::Pending::default(),
             wait: Wait::None,
@@ -568,7 +566,7 @@ impl Scheduler for RoundRobin {
     }
 
     fn status(&self, id: TaskId) -> Option<TaskStatus> {
-        self.tasks.get(&id).map(|e| e.status.clone())
+        self.tasks.get(&id).map(|e| e.status.get())
     }
 
     fn stats(&self, id: TaskId) -> Option<TaskStats> {
@@ -588,7 +586,7 @@ impl Scheduler for RoundRobin {
             return None;
         }
         self.dead.retain(|&d| d != id);
-        self.tasks.remove(&id).map(|e| e.status)
+        self.tasks.remove(&id).map(|e| e.status.get())
     }
 
     fn on_status(&mut self, callback: StatusCallback) {
@@ -599,7 +597,7 @@ impl Scheduler for RoundRobin {
         let live = self
             .tasks
             .iter()
-            .filter(|(_, e)| !matches!(e.status, TaskStatus::Dead(_)))
+            .filter(|(_, e)| !e.status.is_dead())
             .map(|(&id, e)| (id, e.priority));
         crate::scheduler::replace_policy(&mut self.policy, policy, live);
     }

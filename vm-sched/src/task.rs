@@ -422,6 +422,55 @@ pub enum End {
     Killed,
 }
 
+/// A task's status as a scheduler keeps it in its entry: how a task ended
+/// boxed, since a failure's message and traceback (48 bytes) would make
+/// every live task's entry that much larger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum KeptStatus {
+    Virgin,
+    Running,
+    RunningWithoutExceptions,
+    Blocking,
+    Dead(Box<End>),
+}
+
+impl KeptStatus {
+    pub(crate) fn new(status: TaskStatus) -> KeptStatus {
+        match status {
+            TaskStatus::Virgin => KeptStatus::Virgin,
+            TaskStatus::Running => KeptStatus::Running,
+            TaskStatus::RunningWithoutExceptions => KeptStatus::RunningWithoutExceptions,
+            TaskStatus::Blocking => KeptStatus::Blocking,
+            TaskStatus::Dead(end) => KeptStatus::Dead(Box::new(end)),
+        }
+    }
+
+    pub(crate) fn get(&self) -> TaskStatus {
+        match self {
+            KeptStatus::Virgin => TaskStatus::Virgin,
+            KeptStatus::Running => TaskStatus::Running,
+            KeptStatus::RunningWithoutExceptions => TaskStatus::RunningWithoutExceptions,
+            KeptStatus::Blocking => TaskStatus::Blocking,
+            KeptStatus::Dead(end) => TaskStatus::Dead((**end).clone()),
+        }
+    }
+
+    pub(crate) fn is(&self, status: &TaskStatus) -> bool {
+        match (self, status) {
+            (KeptStatus::Virgin, TaskStatus::Virgin)
+            | (KeptStatus::Running, TaskStatus::Running)
+            | (KeptStatus::RunningWithoutExceptions, TaskStatus::RunningWithoutExceptions)
+            | (KeptStatus::Blocking, TaskStatus::Blocking) => true,
+            (KeptStatus::Dead(end), TaskStatus::Dead(other)) => **end == *other,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn is_dead(&self) -> bool {
+        matches!(self, KeptStatus::Dead(_))
+    }
+}
+
 /// A task's counters.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TaskStats {

@@ -36,7 +36,7 @@ pub(crate) struct Entry<T: ?Sized> {
     priority: u32,
     /// Units per poll.
     slice: u64,
-    status: TaskStatus,
+    status: crate::task::KeptStatus,
     stats: TaskStats,
     /// Messages not handed over yet.
     inbox: crate::task::Pending,
@@ -180,8 +180,8 @@ impl<T: ?Sized + TaskBox> Core<T> {
 
     fn set_status(&mut self, id: TaskId, status: TaskStatus) {
         let changed = self.with_mut(id, |e| {
-            let changed = e.status != status;
-            e.status = status.clone();
+            let changed = !e.status.is(&status);
+            e.status = crate::task::KeptStatus::new(status.clone());
             changed
         });
         if changed == Some(true) {
@@ -198,8 +198,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
     }
 
     fn is_live(&self, id: TaskId) -> bool {
-        self.with(id, |e| !matches!(e.status, TaskStatus::Dead(_)))
-            .unwrap_or(false)
+        self.with(id, |e| !e.status.is_dead()).unwrap_or(false)
     }
 
     /// Adds a task as runnable and returns its id.
@@ -226,7 +225,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
             task: Some(task),
             priority: options.priority,
             slice: self.slice_for(options),
-            status: TaskStatus::Virgin,
+            status: crate::task::KeptStatus::Virgin,
             stats: TaskStats::default(),
             inbox: crate::task::Pending::default(),
             wait: Wait::None,
@@ -248,10 +247,8 @@ impl<T: ?Sized + TaskBox> Core<T> {
 
     /// A waker for a live task.
     pub(crate) fn home(&self, id: TaskId) -> Option<Arc<Home>> {
-        self.with(id, |e| {
-            (!matches!(e.status, TaskStatus::Dead(_))).then(|| Arc::clone(&e.home))
-        })
-        .flatten()
+        self.with(id, |e| (!e.status.is_dead()).then(|| Arc::clone(&e.home)))
+            .flatten()
     }
 
     /// Makes a blocked task runnable; false if it was not blocked.
@@ -529,7 +526,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
 
     pub(crate) fn kill(&mut self, id: TaskId) -> bool {
         let Some(accepts) = self.with(id, |e| {
-            let live = !matches!(e.status, TaskStatus::Dead(_));
+            let live = !e.status.is_dead();
             live.then(|| {
                 e.task.as_ref().is_none_or(|t| {
                     crate::task::catching("accepts_exceptions", || t.accepts_exceptions())
@@ -552,7 +549,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
     pub(crate) fn deliver(&mut self, id: TaskId, msg: Message) -> Result<(), Message> {
         let mut msg = Some(msg);
         let waits = self.with_mut(id, |e| {
-            if matches!(e.status, TaskStatus::Dead(_)) {
+            if e.status.is_dead() {
                 return None;
             }
             e.inbox.extend(msg.take());
@@ -685,7 +682,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
     }
 
     pub(crate) fn status(&self, id: TaskId) -> Option<TaskStatus> {
-        self.with(id, |e| e.status.clone())
+        self.with(id, |e| e.status.get())
     }
 
     pub(crate) fn stats(&self, id: TaskId) -> Option<TaskStats> {
@@ -705,7 +702,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
             return None;
         }
         self.dead.retain(|&d| d != id);
-        self.tasks.remove(&id).map(|e| e.status)
+        self.tasks.remove(&id).map(|e| e.status.get())
     }
 
     pub(crate) fn on_status(&mut self, callback: StatusCallback) {
@@ -718,7 +715,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
         let mut live: Vec<(TaskId, u32)> = self
             .tasks
             .iter()
-            .filter(|(_, e)| !matches!(e.status, TaskStatus::Dead(_)))
+            .filter(|(_, e)| !e.status.is_dead())
             .chain(ready.iter())
             .map(|(&id, e)| (id, e.priority))
             .collect();
@@ -762,7 +759,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
                 .task
                 .as_mut()
                 .and_then(|t| crate::task::admit(&mut **t, id, &handle));
-            let (priority, status) = (e.priority, e.status.clone());
+            let (priority, status) = (e.priority, e.status.get());
             lock(&self.ready).insert(id, e);
             self.policy.insert(id, priority);
             self.policy.ready(id);

@@ -510,7 +510,7 @@ impl WorkStealing {
             state: Mutex::new(CellState {
                 task: Some(task),
                 at: At::Queued,
-                status: TaskStatus::Virgin,
+                status: crate::task::KeptStatus::Virgin,
                 stats: TaskStats::default(),
                 inbox: crate::task::Pending::default(),
                 job_output: None,
@@ -727,7 +727,7 @@ impl Scheduler for WorkStealing {
     }
 
     fn status(&self, id: TaskId) -> Option<TaskStatus> {
-        self.tasks.get(&id).map(|c| lock(&c.state).status.clone())
+        self.tasks.get(&id).map(|c| lock(&c.state).status.get())
     }
 
     fn stats(&self, id: TaskId) -> Option<TaskStats> {
@@ -749,9 +749,7 @@ impl Scheduler for WorkStealing {
         }
         lock(&self.shared.dead).retain(|&d| d != id);
         lock(&self.shared.directory).remove(&id);
-        self.tasks
-            .remove(&id)
-            .map(|c| lock(&c.state).status.clone())
+        self.tasks.remove(&id).map(|c| lock(&c.state).status.get())
     }
 
     fn on_status(&mut self, callback: StatusCallback) {

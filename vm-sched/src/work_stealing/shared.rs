@@ -65,7 +65,7 @@ pub(super) struct CellState {
     /// The task: `None` while a worker runs its slice, and once removed.
     pub(super) task: Option<Box<dyn crate::Task>>,
     pub(super) at: At,
-    pub(super) status: TaskStatus,
+    pub(super) status: crate::task::KeptStatus,
     pub(super) stats: TaskStats,
     /// Messages not handed over yet, in delivery order.
     pub(super) inbox: crate::task::Pending,
@@ -227,11 +227,11 @@ impl Shared {
     /// Changes a task's status and calls the callback (with the cell
     /// locked, so a task's statuses are reported in order).
     pub(super) fn set_status(&self, id: TaskId, st: &mut CellState, status: TaskStatus) {
-        if st.status == status {
+        if st.status.is(&status) {
             return;
         }
-        st.status = status;
-        self.notify(id, &st.status);
+        self.notify(id, &status);
+        st.status = crate::task::KeptStatus::new(status);
     }
 
     /// Calls the status callback; one that panics is dropped, so that no
