@@ -929,17 +929,24 @@ impl Vm {
     /// context), which natives reach with [`Vm::extra`] without a lookup
     /// in the registry or an object in the heap. Lua never sees it.
     ///
+    /// Shared (an `Arc`), so that data the driver holds anyway (an agent's
+    /// context) costs the VM no box of its own.
+    ///
     /// ```
+    /// use std::sync::Arc;
     /// let mut vm = vm_core::Vm::new();
-    /// vm.set_extra(Some(Box::new(42u32)));
+    /// vm.set_extra(Some(Arc::new(42u32)));
     /// assert_eq!(vm.extra::<u32>(), Some(&42));
     /// assert_eq!(vm.extra::<i64>(), None);
+    /// assert_eq!(vm.extra_shared::<u32>().as_deref(), Some(&42));
     /// ```
-    pub fn set_extra(
-        &mut self,
-        data: Option<Box<dyn std::any::Any + Send>>,
-    ) -> Option<Box<dyn std::any::Any + Send>> {
+    pub fn set_extra(&mut self, data: Option<crate::Extra>) -> Option<crate::Extra> {
         std::mem::replace(&mut self.extra, data)
+    }
+
+    /// The embedder's data, shared, if it is a `T` ([`Vm::set_extra`]).
+    pub fn extra_shared<T: std::any::Any + Send + Sync>(&self) -> Option<std::sync::Arc<T>> {
+        std::sync::Arc::clone(self.extra.as_ref()?).downcast().ok()
     }
 
     /// The embedder's data, if it is a `T` ([`Vm::set_extra`]).

@@ -328,7 +328,7 @@ pub use native::{
 };
 pub use resume::{Cancelled, Outcome};
 pub use state::{
-    Hook, HookEvent, HookFn, HookMask, HookStep, Lazy, ThreadStatus, Tm, Vm, WarnHandler,
+    Extra, Hook, HookEvent, HookFn, HookMask, HookStep, Lazy, ThreadStatus, Tm, Vm, WarnHandler,
     MAX_CCALLS, MAX_STACK,
 };
 pub use transfer::Packet;

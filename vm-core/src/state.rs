@@ -325,6 +325,9 @@ impl ThreadStatus {
     }
 }
 
+/// An embedder's data kept by a VM ([`Vm::set_extra`]).
+pub type Extra = std::sync::Arc<dyn std::any::Any + Send + Sync>;
+
 /// Receives warnings emitted with `warn` (the text of one warning).
 pub type WarnHandler = Box<dyn FnMut(&str) + Send>;
 
@@ -724,7 +727,7 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     /// The lazy globals not made yet (`lazy.rs`).
     pub(crate) lazy: Option<Box<LazyState>>,
     /// The embedder's data (`Vm::set_extra`, `lua_getextraspace`).
-    pub(crate) extra: Option<Box<dyn std::any::Any + Send>>,
+    pub(crate) extra: Option<Extra>,
     /// The unsized tail (see the type's documentation); always empty.
     #[allow(dead_code)]
     pub(crate) unmovable: Unmovable,

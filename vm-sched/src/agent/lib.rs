@@ -72,13 +72,13 @@ fn install(vm: &mut Vm) -> LuaResult<()> {
 /// Makes `vm` the VM of the agent `ctx` describes (its extra data,
 /// `Vm::set_extra`).
 pub(crate) fn attach(vm: &mut Vm, ctx: Arc<Ctx>) {
-    vm.set_extra(Some(Box::new(ctx)));
+    vm.set_extra(Some(ctx));
 }
 
 /// The running agent's context.
 fn ctx(vm: &mut Vm) -> LuaResult<Arc<Ctx>> {
-    match vm.extra::<Arc<Ctx>>() {
-        Some(ctx) => Ok(Arc::clone(ctx)),
+    match vm.extra_shared::<Ctx>() {
+        Some(ctx) => Ok(ctx),
         None => Err(vm.error("not an agent (the agent library works in agents only)")),
     }
 }
