@@ -200,15 +200,82 @@ impl Registered {
 }
 
 /// The natives and continuations a VM has registered
-/// (`Vm::register_natives`): the lists themselves, a dozen pointers, so
-/// that a VM costs no map of its own (a process may run a million agents,
-/// each with the standard library). Identities are looked up in the
-/// process-wide `INDEX`, then checked to belong to one of the VM's lists:
-/// a sandboxed VM does not find what only another VM registered.
+/// (`Vm::register_natives`): the lists themselves, so that a VM costs no
+/// map of its own (a process may run a million agents, each with the
+/// standard library). Identities are looked up in the process-wide
+/// `INDEX`, then checked to belong to one of the VM's lists: a sandboxed
+/// VM does not find what only another VM registered.
 #[derive(Debug)]
 pub(crate) struct NativeRegistry {
-    /// An agent registers four (the standard library is one group).
-    lists: smallvec::SmallVec<[Lists; 4]>,
+    /// The lists, last registered first, as a chain shared by every VM
+    /// that registered the same lists in the same order (`Chain`): one
+    /// word a VM.
+    chain: &'static Chain,
+}
+
+/// A VM's lists (`NativeRegistry`): `lists`, registered after those of
+/// `prev`. Made once in the process for each sequence of registrations
+/// (`Chain::then`), and kept for the process's life: programs register
+/// their lists in a few orders (an agent: vm-core's, the standard
+/// library, `docall`'s, the `agent` library's).
+#[derive(Debug)]
+struct Chain {
+    lists: Lists,
+    prev: Option<&'static Chain>,
+}
+
+impl Chain {
+    /// The chain of `prev`'s lists and then `lists`.
+    fn then(prev: Option<&'static Chain>, lists: Lists) -> &'static Chain {
+        type Recent = [Option<((usize, usize, bool), &'static Chain)>; 4];
+        thread_local! {
+            // The last steps taken on this thread: each VM made here
+            // (an agent) registers the same lists, which then costs no
+            // lock.
+            static RECENT: std::cell::Cell<Recent> = const { std::cell::Cell::new([None; 4]) };
+        }
+        let key = (
+            prev.map_or(0, |p| std::ptr::from_ref(p) as usize),
+            lists.addr(),
+            matches!(lists, Lists::Group(_)),
+        );
+        let mut recent = RECENT.get();
+        if let Some((_, chain)) = recent.iter().flatten().find(|(k, _)| *k == key) {
+            return chain;
+        }
+        let chain = Chain::find_or_make(key, prev, lists);
+        recent.rotate_right(1);
+        recent[0] = Some((key, chain));
+        RECENT.set(recent);
+        chain
+    }
+
+    fn find_or_make(
+        key: (usize, usize, bool),
+        prev: Option<&'static Chain>,
+        lists: Lists,
+    ) -> &'static Chain {
+        type Chains = hashbrown::HashMap<(usize, usize, bool), &'static Chain>;
+        static CHAINS: std::sync::OnceLock<std::sync::RwLock<Chains>> = std::sync::OnceLock::new();
+        let chains = CHAINS.get_or_init(Default::default);
+        let known = chains
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .copied();
+        known.unwrap_or_else(|| {
+            *chains
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .entry(key)
+                .or_insert_with(|| Box::leak(Box::new(Chain { lists, prev })))
+        })
+    }
+
+    /// Every list, last registered first.
+    fn iter(&'static self) -> impl Iterator<Item = &'static NativeList> {
+        std::iter::successors(Some(self), |c| c.prev).flat_map(|c| c.lists.iter())
+    }
 }
 
 /// What a VM registered at once: a list, or a group of them (a whole
@@ -220,6 +287,14 @@ enum Lists {
 }
 
 impl Lists {
+    /// The list's or the group's address.
+    fn addr(self) -> usize {
+        match self {
+            Lists::One(l) => std::ptr::from_ref(l) as usize,
+            Lists::Group(g) => g.as_ptr() as usize,
+        }
+    }
+
     fn iter(self) -> impl Iterator<Item = &'static NativeList> {
         let (one, group): (Option<&'static NativeList>, &'static [&'static NativeList]) = match self
         {
@@ -273,35 +348,39 @@ impl Index {
     }
 }
 
+/// Adds `list` to the process-wide index unless it is there already.
+fn index_list(list: &'static NativeList) -> Result<(), (Registered, Registered)> {
+    let known = index()
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .lists
+        .contains(&(std::ptr::from_ref(list) as usize));
+    if known {
+        return Ok(());
+    }
+    index()
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .add(list)
+}
+
 impl NativeRegistry {
     /// A registry holding `core`, vm-core's own natives
     /// (`newstate::CORE_NATIVES`).
     pub(crate) fn new(core: &'static NativeList) -> Self {
-        let mut r = NativeRegistry {
-            lists: smallvec::SmallVec::new(),
-        };
-        let added = r.add(core);
+        let added = index_list(core);
         debug_assert!(added.is_ok(), "vm-core's natives have unique ids");
-        r
+        NativeRegistry {
+            chain: Chain::then(None, Lists::One(core)),
+        }
     }
 
     fn add(&mut self, list: &'static NativeList) -> Result<(), (Registered, Registered)> {
         if self.holds(list) {
             return Ok(());
         }
-        let known = {
-            let index = index()
-                .read()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            index.lists.contains(&(std::ptr::from_ref(list) as usize))
-        };
-        if !known {
-            index()
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .add(list)?;
-        }
-        self.lists.push(Lists::One(list));
+        index_list(list)?;
+        self.chain = Chain::then(Some(self.chain), Lists::One(list));
         Ok(())
     }
 
@@ -328,16 +407,13 @@ impl NativeRegistry {
             }
             index.lists.insert(key);
         }
-        self.lists.push(Lists::Group(group));
+        self.chain = Chain::then(Some(self.chain), Lists::Group(group));
         Ok(())
     }
 
     /// Whether `list` is one of this VM's.
     fn holds(&self, list: &'static NativeList) -> bool {
-        self.lists
-            .iter()
-            .flat_map(|l| l.iter())
-            .any(|l| std::ptr::eq(l, list))
+        self.chain.iter().any(|l| std::ptr::eq(l, list))
     }
 
     /// What `id` names, if one of this VM's lists holds it.
@@ -347,14 +423,10 @@ impl NativeRegistry {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .by_id
             .get(id)?;
-        let held = self
-            .lists
-            .iter()
-            .flat_map(|l| l.iter())
-            .any(|l| match found {
-                Registered::Native(f) => l.natives.iter().any(|&g| std::ptr::eq(f, g)),
-                Registered::Continuation(k) => l.continuations.iter().any(|&g| std::ptr::eq(k, g)),
-            });
+        let held = self.chain.iter().any(|l| match found {
+            Registered::Native(f) => l.natives.iter().any(|&g| std::ptr::eq(f, g)),
+            Registered::Continuation(k) => l.continuations.iter().any(|&g| std::ptr::eq(k, g)),
+        });
         held.then_some(found)
     }
 }
