@@ -331,7 +331,7 @@ impl World {
             mailbox: Mutex::new(VecDeque::new()),
             mailbox_bytes: std::sync::atomic::AtomicUsize::new(0),
             overflow: std::sync::atomic::AtomicBool::new(false),
-            wait: Mutex::new(None),
+            wait: Wait::default(),
             moved: std::sync::atomic::AtomicBool::new(false),
             killed: std::sync::atomic::AtomicBool::new(false),
         })
@@ -560,13 +560,57 @@ pub(crate) struct Ctx {
     /// A message came that the mailbox had no room for (past the agent's
     /// memory limit): the agent fails.
     pub(crate) overflow: std::sync::atomic::AtomicBool,
-    /// While `agent.receive` waits: its timeout (`None`: for ever).
-    wait: Mutex<Option<Option<Duration>>>,
+    wait: Wait,
     /// Inserted into a scheduler while waiting: a resume without a
     /// message is the move, not the timeout.
     moved: std::sync::atomic::AtomicBool,
     /// Being killed: its `__close` handlers run, and cannot wait.
     pub(crate) killed: std::sync::atomic::AtomicBool,
+}
+
+/// While `agent.receive` waits: its timeout, `None` for ever (the whole
+/// `None` when it does not wait), in one word: a timeout past 584 years
+/// waits for ever.
+#[derive(Debug)]
+struct Wait(AtomicU64);
+
+impl Default for Wait {
+    fn default() -> Self {
+        Wait(AtomicU64::new(Wait::IDLE))
+    }
+}
+
+impl Wait {
+    const IDLE: u64 = u64::MAX;
+    const FOREVER: u64 = u64::MAX - 1;
+
+    fn get(&self) -> Option<Option<Duration>> {
+        Wait::decode(self.0.load(Ordering::Relaxed))
+    }
+
+    fn take(&self) -> Option<Option<Duration>> {
+        Wait::decode(self.0.swap(Wait::IDLE, Ordering::Relaxed))
+    }
+
+    fn decode(word: u64) -> Option<Option<Duration>> {
+        match word {
+            Wait::IDLE => None,
+            Wait::FOREVER => Some(None),
+            nanos => Some(Some(Duration::from_nanos(nanos))),
+        }
+    }
+
+    fn set(&self, wait: Option<Option<Duration>>) {
+        let word = match wait {
+            None => Wait::IDLE,
+            Some(None) => Wait::FOREVER,
+            Some(Some(d)) => u64::try_from(d.as_nanos())
+                .ok()
+                .filter(|&n| n < Wait::FOREVER)
+                .unwrap_or(Wait::FOREVER),
+        };
+        self.0.store(word, Ordering::Relaxed);
+    }
 }
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -644,12 +688,12 @@ impl Ctx {
 
     /// How long the agent waits, once its slice ended waiting.
     pub(crate) fn wait_timeout(&self) -> Option<Duration> {
-        locked(&self.wait).flatten()
+        self.wait.get().flatten()
     }
 
     /// `agent.receive` starts waiting with `timeout`.
     pub(crate) fn start_wait(&self, timeout: Option<Duration>) {
-        *locked(&self.wait) = Some(timeout);
+        self.wait.set(Some(timeout));
         self.moved.store(false, Ordering::Relaxed);
     }
 
@@ -657,7 +701,7 @@ impl Ctx {
     /// ends without a message because the agent only moved (else it timed
     /// out).
     pub(crate) fn end_wait(&self) -> Option<Option<Duration>> {
-        let timeout = locked(&self.wait).take();
+        let timeout = self.wait.take();
         if self.moved.swap(false, Ordering::Relaxed) {
             timeout
         } else {
