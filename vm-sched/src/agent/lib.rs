@@ -266,9 +266,11 @@ fn status(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     Ok(Step::Return(1))
 }
 
-/// `agent.kill(id)`: ends agent `id` (its `__close` handlers run).
-/// Killing itself takes effect at once: the agent waits for the kill,
-/// which its scheduler applies before it could run again.
+/// `agent.kill(id)`: ends agent `id` (its `__close` handlers run). The
+/// scheduler applies a kill between slices, as it delivers messages:
+/// until then `agent.status(id)` still says what it said. Killing itself
+/// takes effect at once: the agent waits for the kill, which its
+/// scheduler applies before it could run again.
 fn kill(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let ctx = ctx(vm)?;
     let id = id_arg(vm, args, 1)?;
@@ -287,7 +289,8 @@ fn killed_k(_vm: &mut Vm, _args: Args, _status: Status, _ctx: i64) -> LuaResult<
 
 /// `agent.monitor(id)`: when agent `id` ends, this one receives
 /// `"down", id, reason` (`"normal"`, `"killed"`, or the error with its
-/// traceback; `"noproc"` at once for an id that names no agent).
+/// traceback; `"noproc"` for an id that names no agent, sent at once and
+/// delivered, as every message, between slices).
 fn monitor(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let ctx = ctx(vm)?;
     let raw = vm.check_integer(args, 1)?;
