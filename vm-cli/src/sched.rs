@@ -2,13 +2,17 @@
 //!
 //! ```text
 //! vm run [--sched rr|tick|ws] [--workers N] [--slice N] [--stats]
-//!        [--instruction-limit N] [--memory-limit BYTES] a.lua b.lua ...
+//!        [--instruction-limit N] [--memory-limit BYTES] [--max-agents N]
+//!        a.lua b.lua ...
 //! ```
 //! Each file (`-`: standard input, named `stdin`) runs in its own VM
 //! with the standard library, as a [`LuaTask`], N instructions per slice.
 //! A program that fails is reported when it fails, with its name and
 //! traceback, and the others go on; the exit status is 1 if any failed. `--instruction-limit` and
-//! `--memory-limit` apply to each program. `--stats` prints, on standard
+//! `--memory-limit` apply to each program (each agent); `--max-agents`
+//! caps the agents alive at once (`agent.spawn` past it is an error; by
+//! default as many as half the machine's memory holds at 8 KB each).
+//! `--stats` prints, on standard
 //! error at the end, each task's counters (and each worker's, under
 //! work-stealing). The schedulers: round-robin (`rr`, the default: one
 //! thread, a fixed order), tick (`tick`) and work-stealing (`ws`,
@@ -49,6 +53,7 @@ struct RunOptions {
     stats: bool,
     instruction_limit: Option<u64>,
     memory_limit: MemoryLimit,
+    max_agents: Option<u64>,
     files: Vec<String>,
     /// The index in `files` of `-`, standard input, if given.
     stdin: Option<usize>,
@@ -90,6 +95,10 @@ fn parse(argv: &[String]) -> Result<RunOptions, String> {
                 o.memory_limit = memory_limit_arg(argv, i + 1, a)?;
                 i += 1;
             }
+            "--max-agents" => {
+                o.max_agents = Some(count_arg(argv, i + 1, a)?);
+                i += 1;
+            }
             // As `lua -`: the script on standard input (read once, so
             // given once). After `--`, `-` is a file's name, as in `lua.c`.
             "-" => {
@@ -126,7 +135,8 @@ fn usage(msg: &str) {
          --slice N           N instructions per slice (default {DEFAULT_SLICE})\n  \
          --stats             print each task's counters at the end\n  \
          --instruction-limit N  stop each program past N instructions\n  \
-         --memory-limit BYTES   stop each program past BYTES of heap"
+         --memory-limit BYTES   stop each program past BYTES of heap\n  \
+         --max-agents N         at most N agents alive at once"
     );
 }
 
@@ -196,6 +206,9 @@ pub(crate) fn main(argv: &[String]) -> ExitCode {
     let config = AgentConfig {
         memory_limit,
         instruction_limit: o.instruction_limit,
+        max_agents: o
+            .max_agents
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..AgentConfig::default()
     };
     let agents = Agents::install(sched.as_mut(), config, Some(report));
@@ -445,6 +458,10 @@ mod tests {
             let e = parse(&argv(&["vm", "run", "--workers", huge, "a"])).unwrap_err();
             assert_eq!(e, format!("'--workers' is at most 1024, got '{huge}'"));
         }
+        let o = parse(&argv(&["vm", "run", "--max-agents", "3", "a"])).unwrap();
+        assert_eq!(o.max_agents, Some(3));
+        assert!(parse(&argv(&["vm", "run", "--max-agents", "0", "a"])).is_err());
+        assert!(parse(&argv(&["vm", "run", "--max-agents", "-1", "a"])).is_err());
         let o = parse(&argv(&["vm", "run", "--", "--odd.lua"])).unwrap();
         assert_eq!(o.files, ["--odd.lua"]);
         // `-` is standard input, once; after `--` a file named `-`.

@@ -1126,3 +1126,39 @@ fn vm_run_names_a_script_by_its_file() {
     assert_eq!(text(&out.stdout), format!("@{}\n", script.display()));
     assert_eq!(out.status.code(), Some(0));
 }
+
+/// `vm run --max-agents N` caps the agents alive at once: the spawn past
+/// it is a Lua error the program can catch, and an agent that ended makes
+/// room for another.
+#[test]
+fn vm_run_caps_the_agents_alive_at_once() {
+    let dir = tempdir();
+    let script = dir.join("cap.lua");
+    std::fs::write(
+        &script,
+        "local waiting = {}
+         for i = 1, 2 do waiting[i] = agent.spawn(function() agent.receive() end) end
+         print(pcall(agent.spawn, function() end))
+         agent.monitor(waiting[1])
+         agent.kill(waiting[1])
+         print(agent.receive())
+         print(type(agent.spawn(function() end)))
+         agent.kill(waiting[2])",
+    )
+    .unwrap();
+    for sched in ["rr", "tick", "ws"] {
+        let out = vm()
+            .args(["run", "--sched", sched, "--max-agents", "3"])
+            .arg(&script)
+            .output()
+            .unwrap();
+        let stdout = text(&out.stdout);
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines.len(), 3, "{sched}: {stdout}{}", text(&out.stderr));
+        assert!(lines[0].starts_with("false\t"), "{sched}: {stdout}");
+        assert!(lines[0].contains("3"), "{sched}: the limit named: {stdout}");
+        assert_eq!(lines[1], format!("down\t{}\tkilled", 2), "{sched}");
+        assert_eq!(lines[2], "number", "{sched}");
+        assert_eq!(out.status.code(), Some(0), "{sched}: {}", text(&out.stderr));
+    }
+}

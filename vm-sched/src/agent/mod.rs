@@ -61,7 +61,9 @@ pub struct AgentConfig {
     /// Each agent's instruction limit ([`Vm::set_instruction_limit`]).
     pub instruction_limit: Option<u64>,
     /// The most agents alive at once; `agent.spawn` past it is an error.
-    /// `None`: as many as half the machine's memory holds at 64 KB each.
+    /// `None`: as many as half the machine's memory holds at 8 KB each
+    /// (an idle agent takes about 3.5 KB: room for a million on a machine
+    /// of 16 GB).
     pub max_agents: Option<usize>,
 }
 
@@ -80,7 +82,7 @@ fn max_agents_for_memory() -> usize {
             line.split_whitespace().nth(1)?.parse::<usize>().ok()
         })
         .map_or(8 << 30, |kb| kb.saturating_mul(1024));
-    (total / 2 / (64 << 10)).max(1_000)
+    (total / 2 / (8 << 10)).max(1_000)
 }
 
 /// The agents of one scheduler: makes them, and keeps their statuses and
