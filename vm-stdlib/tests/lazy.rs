@@ -502,14 +502,20 @@ fn packed_function(n: usize, konst: impl Fn(usize) -> String) -> vm_core::Packet
     a.pack(&f).unwrap()
 }
 
+/// A VM with the standard library and a 4 MB memory limit.
+fn receiver() -> Box<Vm> {
+    let mut b = Vm::new();
+    vm_stdlib::open_all_lazily(&mut b).unwrap();
+    b.set_memory_limit(Some(4 << 20));
+    b
+}
+
 /// The functions a VM receives count in its heap as those it loads do:
 /// the constants a copy makes its own (strings of the sender's heap).
 #[test]
 fn received_functions_count_in_the_receivers_heap() {
     let packet = packed_function(3000, |i| format!("'k{i}'"));
-    let mut b = Vm::new();
-    vm_stdlib::open_all_lazily(&mut b).unwrap();
-    b.set_memory_limit(Some(4 << 20));
+    let mut b = receiver();
     let before = b.memory_used();
     let mut kept = Vec::new();
     let failed = (0..1000).find_map(|_| match b.unpack(&packet) {
@@ -530,9 +536,7 @@ fn received_functions_count_in_the_receivers_heap() {
 #[test]
 fn received_functions_share_what_no_heap_owns() {
     let packet = packed_function(3000, |i| format!("{i}.5"));
-    let mut b = Vm::new();
-    vm_stdlib::open_all_lazily(&mut b).unwrap();
-    b.set_memory_limit(Some(4 << 20));
+    let mut b = receiver();
     let mut kept = Vec::new();
     for _ in 0..1000 {
         let v = b.unpack(&packet).expect("a shared copy fits");
