@@ -396,9 +396,11 @@ impl Thread {
 
     /// Gives back the stack and frame space beyond what the frames use
     /// (`luaD_shrinkstack`): every frame keeps its extent and
-    /// `EXTRA_STACK` twice over. Only where a growth could happen too (a
-    /// collection, the end of a run): the interpreter re-derives its
-    /// register window after both.
+    /// `EXTRA_STACK` twice over, and twice that is left. Only a list four
+    /// times too large shrinks: a run that grew its stack a little (an
+    /// agent's, which ends and is dropped) costs no reallocation. Only
+    /// where a growth could happen too (a collection, the end of a run):
+    /// the interpreter re-derives its register window after both.
     pub(crate) fn shrink(&mut self) {
         let used = self
             .frames
@@ -408,12 +410,12 @@ impl Thread {
             .unwrap_or(0)
             .max(self.top)
             + 2 * EXTRA_STACK;
-        if self.stack.capacity() > 2 * used.max(BASIC_STACK) {
+        if self.stack.capacity() > 4 * used.max(BASIC_STACK) {
             self.stack
                 .truncate(used.max(BASIC_STACK).min(self.stack.len()));
             self.stack.shrink_to(2 * used.max(BASIC_STACK));
         }
-        if self.frames.capacity() > 2 * self.frames.len().max(BASIC_FRAMES) {
+        if self.frames.capacity() > 4 * self.frames.len().max(BASIC_FRAMES) {
             self.frames
                 .shrink_to(2 * self.frames.len().max(BASIC_FRAMES));
         }
