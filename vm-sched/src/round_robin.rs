@@ -69,7 +69,9 @@ pub const MAX_SLICE: u64 = 1_000_000;
 /// assert_eq!(rr.stats(b).unwrap().used, 100);
 /// ```
 pub struct RoundRobin {
-    tasks: HashMap<TaskId, Entry>,
+    /// Boxed: a map of a million entries keeps twice as many buckets,
+    /// each holding a pointer rather than a whole entry.
+    tasks: HashMap<TaskId, Box<Entry>>,
     policy: Box<dyn Policy>,
     slices: crate::task::Slices,
     /// Deadlines of sleeping and receiving tasks: (deadline, task, the
@@ -422,7 +424,7 @@ impl RoundRobin {
             generation: 0,
             kill_pending: false,
         };
-        self.tasks.insert(id, entry);
+        self.tasks.insert(id, Box::new(entry));
         self.policy.insert(id, priority);
         self.policy.ready(id);
         self.notify(id, &TaskStatus::Virgin);
