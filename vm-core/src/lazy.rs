@@ -113,12 +113,12 @@ impl Vm {
                         .retain(|&c| c != (globals, k) && c != (loaded, k));
                 }
             }
-            self.owe(globals, 1 << bit, false);
+            self.owe(globals, 1 << bit);
             if let Lazy::Library {
                 string_metatable, ..
             } = e
             {
-                self.owe(loaded, 1 << bit, false);
+                self.owe(loaded, 1 << bit);
                 if string_metatable && self.type_mt.get(strings).is_none() {
                     self.owe_string_metatable(bit);
                 }
@@ -170,9 +170,9 @@ impl Vm {
         } else {
             (1 << entries.len()) - 1
         };
-        self.owe(self.globals, every << first, false);
+        self.owe(self.globals, every << first);
         if resolved.libraries != 0 {
-            self.owe(loaded, resolved.libraries << first, false);
+            self.owe(loaded, resolved.libraries << first);
         }
         if let Some(i) = resolved.string_metatable {
             self.owe_string_metatable(first + i);
@@ -187,7 +187,7 @@ impl Vm {
         let mt = self.heap.new_table(Table::new());
         self.type_mt.set(strings, Some(mt));
         self.lazy_state().string_mt = Some((mt, false));
-        self.owe(mt, 1 << bit, true);
+        self.owe(mt, 1 << bit);
     }
 
     /// The lazy state, made on first use with its sentinel.
@@ -206,21 +206,14 @@ impl Vm {
         self.lazy.as_mut().expect("made above")
     }
 
-    /// Table `t` is owed the entries of mask `entries` (all its keys,
-    /// with `every_key`).
-    fn owe(&mut self, t: TableRef, entries: u64, every_key: bool) {
+    /// Table `t` is owed the entries of mask `entries` (all its keys, if
+    /// it is the metatable of strings made lazily: `LazyState::every_key`).
+    fn owe(&mut self, t: TableRef, entries: u64) {
         let lazy = self.lazy_state();
         let sentinel = lazy.sentinel;
         match lazy.owed.iter_mut().find(|o| o.table == t) {
-            Some(o) => {
-                o.entries |= entries;
-                o.every_key |= every_key;
-            }
-            None => lazy.owed.push(Owed {
-                table: t,
-                entries,
-                every_key,
-            }),
+            Some(o) => o.entries |= entries,
+            None => lazy.owed.push(Owed { table: t, entries }),
         }
         self.heap.tables[t].metatable = Some(sentinel);
     }
@@ -244,7 +237,7 @@ impl Vm {
     fn owed_entry(&self, t: TableRef, key: Value) -> Option<usize> {
         let lazy = self.lazy.as_ref()?;
         let owed = lazy.owed.iter().find(|o| o.table == t && o.entries != 0)?;
-        if owed.every_key {
+        if lazy.every_key(t) {
             return Some(owed.entries.trailing_zeros() as usize);
         }
         let k = static_key(key)?;
@@ -297,11 +290,9 @@ impl Vm {
     /// # Errors
     /// As [`Vm::materialize`].
     pub(crate) fn lazy_write(&mut self, t: TableRef, key: Value) -> LuaResult<()> {
-        let every_key = self
-            .lazy
-            .as_ref()
-            .and_then(|l| l.owed.iter().find(|o| o.table == t && o.entries != 0))
-            .is_some_and(|o| o.every_key);
+        let every_key = self.lazy.as_ref().is_some_and(|l| {
+            l.every_key(t) && l.owed.iter().any(|o| o.table == t && o.entries != 0)
+        });
         if every_key {
             return self.materialize_all(t);
         }

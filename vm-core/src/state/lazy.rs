@@ -83,9 +83,6 @@ pub(crate) struct Owed {
     pub(crate) table: TableRef,
     /// The entries not made yet whose keys this table holds.
     pub(crate) entries: u64,
-    /// Every key of the table is owed (the metatable of strings: its first
-    /// lookup opens `string`), not only the entries' names.
-    pub(crate) every_key: bool,
 }
 
 /// The most entries a VM makes lazily; those past it are made at once.
@@ -128,6 +125,12 @@ impl LazyState {
             }
         }
         None
+    }
+
+    /// Whether every key of `t` is owed, not only the entries' names: the
+    /// metatable of strings made lazily, whose first lookup opens `string`.
+    pub(crate) fn every_key(&self, t: TableRef) -> bool {
+        self.string_mt.is_some_and(|(mt, _)| mt == t)
     }
 
     /// How many entries the lists hold.
