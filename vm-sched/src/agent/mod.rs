@@ -123,9 +123,8 @@ pub(crate) struct World {
 
 #[derive(Default)]
 struct WorldState {
-    /// Every live task's status, as the scheduler last reported it (one
-    /// byte each: a million live agents' statuses stay a small map).
-    statuses: HashMap<TaskId, Live>,
+    /// Every live task's status, as the scheduler last reported it.
+    statuses: LiveMap,
     /// How every dead task ended.
     ended: Ended,
     /// Tasks in `statuses` not dead yet.
@@ -137,7 +136,7 @@ struct WorldState {
 impl WorldState {
     /// Task `id`'s status, live or dead.
     fn status(&self, id: TaskId) -> Option<TaskStatus> {
-        match self.statuses.get(&id) {
+        match self.statuses.get(id) {
             Some(s) => Some(s.status()),
             None => self.ended.get(id).map(TaskStatus::Dead),
         }
@@ -146,6 +145,7 @@ impl WorldState {
 
 /// A live task's status ([`TaskStatus`] without `Dead`), in a byte.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 enum Live {
     Virgin,
     Running,
@@ -154,6 +154,17 @@ enum Live {
 }
 
 impl Live {
+    /// A `LiveMap` byte's status (0: none).
+    fn from_byte(byte: u8) -> Option<Live> {
+        match byte {
+            1 => Some(Live::Virgin),
+            2 => Some(Live::Running),
+            3 => Some(Live::RunningWithoutExceptions),
+            4 => Some(Live::Blocking),
+            _ => None,
+        }
+    }
+
     /// `status` if it is a live one.
     fn of(status: &TaskStatus) -> Option<Live> {
         match status {
@@ -172,6 +183,61 @@ impl Live {
             Live::RunningWithoutExceptions => TaskStatus::RunningWithoutExceptions,
             Live::Blocking => TaskStatus::Blocking,
         }
+    }
+}
+
+/// Live tasks' statuses, a byte a task in blocks of 64 ids (as `Ended`):
+/// a scheduler numbers its tasks in order, so a million live agents take
+/// about a megabyte, where a map of ids took 36.
+#[derive(Default)]
+struct LiveMap(HashMap<u64, Box<LiveBlock>>);
+
+/// 64 ids' statuses (0: none; else a `Live` plus one) and how many of
+/// them are there.
+struct LiveBlock {
+    bytes: [u8; 64],
+    count: u8,
+}
+
+impl LiveMap {
+    fn get(&self, id: TaskId) -> Option<Live> {
+        let block = self.0.get(&(id.0 / 64))?;
+        Live::from_byte(block.bytes[(id.0 % 64) as usize])
+    }
+
+    fn contains(&self, id: TaskId) -> bool {
+        self.get(id).is_some()
+    }
+
+    /// Sets `id`'s status; the one it had.
+    fn insert(&mut self, id: TaskId, live: Live) -> Option<Live> {
+        let block = self.0.entry(id.0 / 64).or_insert_with(|| {
+            Box::new(LiveBlock {
+                bytes: [0; 64],
+                count: 0,
+            })
+        });
+        let byte = &mut block.bytes[(id.0 % 64) as usize];
+        let old = Live::from_byte(*byte);
+        *byte = live as u8 + 1;
+        if old.is_none() {
+            block.count += 1;
+        }
+        old
+    }
+
+    /// Forgets `id`; the status it had.
+    fn remove(&mut self, id: TaskId) -> Option<Live> {
+        let key = id.0 / 64;
+        let block = self.0.get_mut(&key)?;
+        let byte = &mut block.bytes[(id.0 % 64) as usize];
+        let old = Live::from_byte(*byte)?;
+        *byte = 0;
+        block.count -= 1;
+        if block.count == 0 {
+            self.0.remove(&key);
+        }
+        Some(old)
     }
 }
 
@@ -436,7 +502,7 @@ impl World {
                     }
                 }
                 (TaskStatus::Dead(end), None) => {
-                    if st.statuses.remove(&id).is_some() {
+                    if st.statuses.remove(id).is_some() {
                         st.live = st.live.saturating_sub(1);
                     }
                     st.ended.insert(id, end);
@@ -461,7 +527,7 @@ impl World {
     fn departed(&self, id: TaskId) {
         let watchers = {
             let mut st = self.lock();
-            if st.statuses.remove(&id).is_some() {
+            if st.statuses.remove(id).is_some() {
                 st.live = st.live.saturating_sub(1);
             }
             st.monitors.remove(&id).unwrap_or_default()
@@ -490,7 +556,7 @@ impl World {
                     // list drops the dead watchers whenever it doubles, so
                     // it stays within twice the live ones.
                     if list.len() >= 64 && list.len().is_power_of_two() {
-                        list.retain(|w| st.statuses.contains_key(w));
+                        list.retain(|&w| st.statuses.contains(w));
                     }
                     st.monitors.insert(target, list);
                     None
@@ -716,6 +782,33 @@ impl Ctx {
 mod tests {
     use super::*;
     use crate::RoundRobin;
+
+    /// Live statuses by id: set, changed, removed; a block goes when its
+    /// last id does.
+    #[test]
+    fn live_statuses_in_blocks() {
+        let mut m = LiveMap::default();
+        assert_eq!(m.insert(TaskId(3), Live::Virgin), None);
+        assert_eq!(m.insert(TaskId(3), Live::Blocking), Some(Live::Virgin));
+        assert_eq!(m.insert(TaskId(64), Live::Running), None);
+        assert_eq!(m.get(TaskId(3)), Some(Live::Blocking));
+        assert_eq!(m.get(TaskId(4)), None);
+        assert_eq!(m.0.len(), 2);
+        assert_eq!(m.remove(TaskId(3)), Some(Live::Blocking));
+        assert_eq!(m.remove(TaskId(3)), None);
+        assert!(!m.contains(TaskId(3)));
+        assert_eq!(m.0.len(), 1, "the first block went with its last id");
+        for live in [
+            Live::Virgin,
+            Live::Running,
+            Live::RunningWithoutExceptions,
+            Live::Blocking,
+        ] {
+            m.insert(TaskId(100), live);
+            assert_eq!(m.get(TaskId(100)), Some(live));
+            assert_eq!(Live::of(&live.status()), Some(live));
+        }
+    }
 
     /// A long-lived agent watched by many short-lived ones keeps a list
     /// within twice its live watchers.
