@@ -618,12 +618,12 @@ impl Vm {
             _ => {
                 self.th.top = level + 1;
                 let at = self.th.frames.len() - 1;
-                if self.th.cancel_depth.is_some_and(|d| at < d) {
+                if self.th.cancel_depth.is_some_and(|d| at < d as usize) {
                     // A cancelled run's protected call has closed its
                     // variables: the error goes on below it.
                     let err = self.th.stack[level];
                     self.unwind_frames(at);
-                    self.th.cancel_depth = Some(at);
+                    self.th.cancel_depth = Some(at as u32);
                     return Err(LuaError::handled(err));
                 }
                 let top = self.th.frames.last_mut().expect("protected frame");
@@ -673,7 +673,7 @@ impl Vm {
     fn recover(&mut self, mut err: LuaError, anchor: ThreadRef, stop: usize) -> LuaResult<()> {
         loop {
             let floor = if self.cur == anchor { stop } else { 0 };
-            let cancelled = self.th.cancel_depth;
+            let cancelled = self.th.cancel_depth.map(|d| d as usize);
             if let Some(p) = self
                 .th
                 .frames
@@ -703,7 +703,7 @@ impl Vm {
                     top.flags |= CLOSING;
                     if own {
                         // The handlers' frames are not the run's.
-                        self.th.cancel_depth = Some(p + 1);
+                        self.th.cancel_depth = Some(p as u32 + 1);
                     }
                     return Ok(());
                 }

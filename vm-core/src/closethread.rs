@@ -141,7 +141,7 @@ impl Vm {
         self.close_upvals(func);
         if let Some(d) = self.th.cancel_depth {
             // The closer and the handlers it calls are not the run's.
-            self.th.cancel_depth = Some(d.min(depth));
+            self.th.cancel_depth = Some(d.min(depth as u32));
         }
         self.th.top = self.closing_top(func);
         let closer = self.new_native(&MAIN_CLOSER);

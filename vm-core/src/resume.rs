@@ -877,7 +877,7 @@ impl Vm {
         // Mark the chain, from its innermost thread down to `t`.
         let (main, mut at) = (self.main, top);
         while let Some(th) = self.thread_mut(at) {
-            th.cancel_depth = Some(th.frames.len());
+            th.cancel_depth = Some(th.frames.len() as u32);
             if at != main {
                 th.nny += 1;
             }

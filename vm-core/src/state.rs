@@ -296,7 +296,7 @@ pub(crate) struct Thread {
     /// While the thread is being cancelled (`Vm::cancel`): its frames
     /// below this index are the cancelled run's, whose protected calls
     /// close their variables but do not catch the error.
-    pub(crate) cancel_depth: Option<usize>,
+    pub(crate) cancel_depth: Option<u32>,
 }
 
 /// A coroutine's status, as `coroutine.status` reports it.
