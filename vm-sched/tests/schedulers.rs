@@ -43,7 +43,13 @@ fn action() -> impl Strategy<Value = Action> {
 /// Where each task lives: (scheduler 0 or 1, its id there).
 type Places = Vec<(usize, TaskId)>;
 
-fn check_model(make: support::Make, scripts: &[Vec<Step>], actions: &[Action], priorities: &[u32]) {
+fn check_model(
+    name: &str,
+    make: support::Make,
+    scripts: &[Vec<Step>],
+    actions: &[Action],
+    priorities: &[u32],
+) {
     let log = Arc::new(Mutex::new(Log::default()));
     let mut scheds = [make(), make()];
     let mut places: Places = Vec::new();
@@ -101,10 +107,14 @@ fn check_model(make: support::Make, scripts: &[Vec<Step>], actions: &[Action], p
     let log = log.lock().unwrap();
     let mut finished = log.finished.clone();
     finished.sort_unstable();
+    let statuses: Vec<_> = places
+        .iter()
+        .map(|&(s, id)| (s, scheds[s].status(id)))
+        .collect();
     assert_eq!(
         finished,
         (0..n).collect::<Vec<_>>(),
-        "each task finishes once"
+        "{name}: each task finishes once; statuses {statuses:?}; scripts {scripts:?}"
     );
     for (i, steps) in scripts.iter().enumerate() {
         let expected: Vec<u64> = (0..wanted[i]).map(|k| (i * 1000 + k) as u64).collect();
@@ -140,8 +150,8 @@ proptest! {
         actions in prop::collection::vec(action(), 0..40),
         priorities in prop::collection::vec(0u32..3000, 1..4),
     ) {
-        for (_name, make) in schedulers() {
-            check_model(make, &scripts, &actions, &priorities);
+        for (name, make) in schedulers() {
+            check_model(name, make, &scripts, &actions, &priorities);
         }
     }
 }

@@ -74,6 +74,16 @@
 //!    all workers are parked, and closes the gate under the same lock: a
 //!    task made runnable after that waits, queued, for the next
 //!    `execute`.
+//! 6. A task woken off the controller's thread (a job's output, a timer
+//!    a worker fires, a message sent from a worker) is queued before it
+//!    stops counting as blocked or as waiting for a job
+//!    (`Shared::unblocked`): the controller, which reads those counts
+//!    after an `execute` without the task's lock, never sees it neither
+//!    waiting nor queued, and so never takes a run for over (nothing
+//!    runnable, nothing to wait for) while it is in between. An `execute`
+//!    whose round ran nothing while something is queued by its end goes
+//!    round again, so that it reports no runnable task it had no chance
+//!    to run.
 //!
 //! # Policies and priorities
 //!
@@ -344,8 +354,9 @@ impl WorkStealing {
 
     /// Fires the due timers; the woken tasks go to the policy.
     fn fire_timers(&mut self) {
-        for cell in self.shared.fire_timers(false) {
+        for (cell, wait) in self.shared.fire_timers(false) {
             self.policy.ready(cell.id);
+            self.shared.unblocked(wait);
         }
     }
 
@@ -464,12 +475,16 @@ impl WsRemote {
             }
             st.inbox.push_back(msg);
             st.stats.messages += 1;
-            st.at == At::Blocked(Wait::Receive) && self.shared.wake(cell.id, &mut st)
+            if st.at == At::Blocked(Wait::Receive) {
+                self.shared.wake(cell.id, &mut st)
+            } else {
+                None
+            }
         };
-        if woke {
-            self.shared.inject(Arc::clone(cell));
+        if let Some(wait) = woke {
+            self.shared.inject_woken(Arc::clone(cell), wait);
         }
-        woke
+        woke.is_some()
     }
 }
 
@@ -628,10 +643,15 @@ impl Scheduler for WorkStealing {
             }
             st.inbox.push_back(msg);
             st.stats.messages += 1;
-            st.at == At::Blocked(Wait::Receive) && self.shared.wake(id, &mut st)
+            if st.at == At::Blocked(Wait::Receive) {
+                self.shared.wake(id, &mut st)
+            } else {
+                None
+            }
         };
-        if woke {
+        if let Some(wait) = woke {
             self.policy.ready(id);
+            self.shared.unblocked(wait);
         }
         Ok(())
     }
@@ -661,20 +681,33 @@ impl Scheduler for WorkStealing {
         }
         self.shared.used.store(0, Ordering::SeqCst);
         self.shared.slices.store(0, Ordering::SeqCst);
-        if budget > 0 && self.shared.queued.load(Ordering::SeqCst) > 0 {
-            if !self.locals.is_empty() {
-                self.start_workers();
+        // A task woken off this thread (a job's output) is queued before
+        // it stops counting as blocked (`Shared::unblocked`), possibly
+        // after this round looked: a round that ran nothing while
+        // something is queued now goes again, so that no execute reports
+        // runnable tasks it had no chance to run.
+        loop {
+            if budget > 0 && self.shared.queued.load(Ordering::SeqCst) > 0 {
+                if !self.locals.is_empty() {
+                    self.start_workers();
+                }
+                self.shared.remaining.store(budget, Ordering::SeqCst);
+                let workers = self.workers() as u64;
+                let share = budget.div_ceil(workers);
+                self.shared.share.store(share, Ordering::SeqCst);
+                self.shared.gate.open();
+                self.shared.gate.wait_quiet();
+                self.shared.remaining.store(0, Ordering::SeqCst);
             }
-            self.shared.remaining.store(budget, Ordering::SeqCst);
-            let workers = self.workers() as u64;
-            let share = budget.div_ceil(workers);
-            self.shared.share.store(share, Ordering::SeqCst);
-            self.shared.gate.open();
-            self.shared.gate.wait_quiet();
-            self.shared.remaining.store(0, Ordering::SeqCst);
+            self.take_requests();
+            self.forget_buried();
+            if budget == 0
+                || self.shared.slices.load(Ordering::SeqCst) > 0
+                || self.shared.queued.load(Ordering::SeqCst) <= 0
+            {
+                break;
+            }
         }
-        self.take_requests();
-        self.forget_buried();
         let job_waits = self.shared.job_waits.load(Ordering::SeqCst);
         // A handle held elsewhere may still send a request, and requests
         // queued while the last batch was applied wait for the next.

@@ -246,18 +246,36 @@ impl Shared {
         }
     }
 
-    /// Makes a blocked task runnable; true when it was blocked (the
-    /// caller then queues it, once).
-    pub(super) fn wake(&self, id: TaskId, st: &mut CellState) -> bool {
-        if !matches!(st.at, At::Blocked(_)) {
-            return false;
-        }
-        self.leave_wait(st);
+    /// Makes a blocked task runnable: what it waited for, when it was
+    /// blocked (the caller then queues it, once, and calls `unblocked`
+    /// with it).
+    pub(super) fn wake(&self, id: TaskId, st: &mut CellState) -> Option<Wait> {
+        let At::Blocked(wait) = st.at else {
+            return None;
+        };
         st.at = At::Queued;
         st.generation += 1;
-        self.blocked.fetch_sub(1, Ordering::SeqCst);
         self.set_status(id, st, TaskStatus::Running);
-        true
+        Some(wait)
+    }
+
+    /// A task woken (`wake`) from `wait` was queued: it no longer counts
+    /// as blocked, nor as waiting for a job. Only after the queueing, so
+    /// that the controller, which reads these counts between executes
+    /// without the task's lock, never sees a task woken off its thread (a
+    /// job's output, a message from a worker) as neither blocked nor
+    /// queued: `Scheduler::run` would take the run for over.
+    pub(super) fn unblocked(&self, wait: Wait) {
+        if wait == Wait::Job {
+            self.job_waits.fetch_sub(1, Ordering::SeqCst);
+        }
+        self.blocked.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// `inject` of a task `wake` woke from `wait`, then `unblocked`.
+    pub(super) fn inject_woken(&self, cell: Arc<Cell>, wait: Wait) {
+        self.inject(cell);
+        self.unblocked(wait);
     }
 
     /// Bookkeeping of a blocked task that stops waiting.
@@ -362,7 +380,7 @@ impl Shared {
     /// Wakes the tasks whose deadline has passed and returns them (the
     /// caller queues them). With `try_only`, gives up if another thread
     /// holds the timers.
-    pub(super) fn fire_timers(&self, try_only: bool) -> Vec<Arc<Cell>> {
+    pub(super) fn fire_timers(&self, try_only: bool) -> Vec<(Arc<Cell>, Wait)> {
         let mut timers = if try_only {
             match self.timers.try_lock() {
                 Ok(t) => t,
@@ -381,9 +399,12 @@ impl Shared {
                 break;
             };
             let mut st = lock(&t.cell.state);
-            if st.generation == t.generation && self.wake(t.cell.id, &mut st) {
+            if st.generation != t.generation {
+                continue;
+            }
+            if let Some(wait) = self.wake(t.cell.id, &mut st) {
                 drop(st);
-                woken.push(t.cell);
+                woken.push((t.cell, wait));
             }
         }
         woken
@@ -417,11 +438,11 @@ impl Shared {
                 self.wake(cell.id, &mut st)
             } else {
                 // Killed meanwhile: nobody wants the output.
-                false
+                None
             }
         };
-        if woke {
-            self.inject(Arc::clone(cell));
+        if let Some(wait) = woke {
+            self.inject_woken(Arc::clone(cell), wait);
         }
         let mut jobs = lock(&self.jobs);
         jobs.in_flight -= 1;

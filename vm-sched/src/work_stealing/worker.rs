@@ -317,8 +317,8 @@ fn run_slice(
         After::Timer(generation, after) => shared.add_timer(Arc::clone(&cell), generation, after),
         After::Offload(generation, job) => shared.offload(Arc::clone(&cell), generation, job),
     }
-    for woken in shared.fire_timers(true) {
-        shared.inject(woken);
+    for (woken, wait) in shared.fire_timers(true) {
+        shared.inject_woken(woken, wait);
     }
 }
 
