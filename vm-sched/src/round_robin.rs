@@ -417,7 +417,7 @@ impl RoundRobin {
             task: Some(task),
             priority,
             slice: self.slice_for(priority),
-            status: crate::task::KeptStatus::Virgin,
+            status: crate::task::KeptStatus::VIRGIN,
             stats: TaskStats::default(),
             inbox: crate::task::Pending::default(),
             wait: Wait::None,

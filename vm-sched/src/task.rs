@@ -422,47 +422,71 @@ pub enum End {
     Killed,
 }
 
+/// A live task's status ([`TaskStatus`] without `Dead`), in a byte: what
+/// the schedulers' entries (`KeptStatus`) and the agents' status map keep.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub(crate) enum LiveStatus {
+    Virgin,
+    Running,
+    RunningWithoutExceptions,
+    Blocking,
+}
+
+impl LiveStatus {
+    /// `status` if it is a live one.
+    pub(crate) fn of(status: &TaskStatus) -> Option<LiveStatus> {
+        match status {
+            TaskStatus::Virgin => Some(LiveStatus::Virgin),
+            TaskStatus::Running => Some(LiveStatus::Running),
+            TaskStatus::RunningWithoutExceptions => Some(LiveStatus::RunningWithoutExceptions),
+            TaskStatus::Blocking => Some(LiveStatus::Blocking),
+            TaskStatus::Dead(_) => None,
+        }
+    }
+
+    pub(crate) fn status(self) -> TaskStatus {
+        match self {
+            LiveStatus::Virgin => TaskStatus::Virgin,
+            LiveStatus::Running => TaskStatus::Running,
+            LiveStatus::RunningWithoutExceptions => TaskStatus::RunningWithoutExceptions,
+            LiveStatus::Blocking => TaskStatus::Blocking,
+        }
+    }
+}
+
 /// A task's status as a scheduler keeps it in its entry: how a task ended
 /// boxed, since a failure's message and traceback (48 bytes) would make
 /// every live task's entry that much larger.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum KeptStatus {
-    Virgin,
-    Running,
-    RunningWithoutExceptions,
-    Blocking,
+    Live(LiveStatus),
     Dead(Box<End>),
 }
 
 impl KeptStatus {
+    pub(crate) const VIRGIN: KeptStatus = KeptStatus::Live(LiveStatus::Virgin);
+
     pub(crate) fn new(status: TaskStatus) -> KeptStatus {
         match status {
-            TaskStatus::Virgin => KeptStatus::Virgin,
-            TaskStatus::Running => KeptStatus::Running,
-            TaskStatus::RunningWithoutExceptions => KeptStatus::RunningWithoutExceptions,
-            TaskStatus::Blocking => KeptStatus::Blocking,
             TaskStatus::Dead(end) => KeptStatus::Dead(Box::new(end)),
+            // (Every other status is a live one.)
+            live => KeptStatus::Live(LiveStatus::of(&live).unwrap_or(LiveStatus::Virgin)),
         }
     }
 
     pub(crate) fn get(&self) -> TaskStatus {
         match self {
-            KeptStatus::Virgin => TaskStatus::Virgin,
-            KeptStatus::Running => TaskStatus::Running,
-            KeptStatus::RunningWithoutExceptions => TaskStatus::RunningWithoutExceptions,
-            KeptStatus::Blocking => TaskStatus::Blocking,
+            KeptStatus::Live(live) => live.status(),
             KeptStatus::Dead(end) => TaskStatus::Dead((**end).clone()),
         }
     }
 
     pub(crate) fn is(&self, status: &TaskStatus) -> bool {
         match (self, status) {
-            (KeptStatus::Virgin, TaskStatus::Virgin)
-            | (KeptStatus::Running, TaskStatus::Running)
-            | (KeptStatus::RunningWithoutExceptions, TaskStatus::RunningWithoutExceptions)
-            | (KeptStatus::Blocking, TaskStatus::Blocking) => true,
+            (KeptStatus::Live(live), status) => LiveStatus::of(status) == Some(*live),
             (KeptStatus::Dead(end), TaskStatus::Dead(other)) => **end == *other,
-            _ => false,
+            (KeptStatus::Dead(_), _) => false,
         }
     }
 

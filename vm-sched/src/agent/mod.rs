@@ -46,7 +46,7 @@ use vm_core::{JobValue, Packet, Vm};
 use crate::handle::Handle;
 use crate::lua::LuaTask;
 use crate::scheduler::{Scheduler, StatusCallback};
-use crate::task::{End, TaskError, TaskId, TaskStatus};
+use crate::task::{End, LiveStatus as Live, TaskError, TaskId, TaskStatus};
 
 pub use lib::{open_agent, open_agent_lazily};
 
@@ -143,49 +143,6 @@ impl WorldState {
     }
 }
 
-/// A live task's status ([`TaskStatus`] without `Dead`), in a byte.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
-enum Live {
-    Virgin,
-    Running,
-    RunningWithoutExceptions,
-    Blocking,
-}
-
-impl Live {
-    /// A `LiveMap` byte's status (0: none).
-    fn from_byte(byte: u8) -> Option<Live> {
-        match byte {
-            1 => Some(Live::Virgin),
-            2 => Some(Live::Running),
-            3 => Some(Live::RunningWithoutExceptions),
-            4 => Some(Live::Blocking),
-            _ => None,
-        }
-    }
-
-    /// `status` if it is a live one.
-    fn of(status: &TaskStatus) -> Option<Live> {
-        match status {
-            TaskStatus::Virgin => Some(Live::Virgin),
-            TaskStatus::Running => Some(Live::Running),
-            TaskStatus::RunningWithoutExceptions => Some(Live::RunningWithoutExceptions),
-            TaskStatus::Blocking => Some(Live::Blocking),
-            TaskStatus::Dead(_) => None,
-        }
-    }
-
-    fn status(self) -> TaskStatus {
-        match self {
-            Live::Virgin => TaskStatus::Virgin,
-            Live::Running => TaskStatus::Running,
-            Live::RunningWithoutExceptions => TaskStatus::RunningWithoutExceptions,
-            Live::Blocking => TaskStatus::Blocking,
-        }
-    }
-}
-
 /// Live tasks' statuses, a byte a task in blocks of 64 ids (as `Ended`):
 /// a scheduler numbers its tasks in order, so a million live agents take
 /// about a megabyte, where a map of ids took 36.
@@ -202,7 +159,18 @@ struct LiveBlock {
 impl LiveMap {
     fn get(&self, id: TaskId) -> Option<Live> {
         let block = self.0.get(&(id.0 / 64))?;
-        Live::from_byte(block.bytes[(id.0 % 64) as usize])
+        LiveMap::decode(block.bytes[(id.0 % 64) as usize])
+    }
+
+    /// A byte's status (0: none; else a `Live` plus one).
+    fn decode(byte: u8) -> Option<Live> {
+        match byte {
+            1 => Some(Live::Virgin),
+            2 => Some(Live::Running),
+            3 => Some(Live::RunningWithoutExceptions),
+            4 => Some(Live::Blocking),
+            _ => None,
+        }
     }
 
     fn contains(&self, id: TaskId) -> bool {
@@ -218,7 +186,7 @@ impl LiveMap {
             })
         });
         let byte = &mut block.bytes[(id.0 % 64) as usize];
-        let old = Live::from_byte(*byte);
+        let old = LiveMap::decode(*byte);
         *byte = live as u8 + 1;
         if old.is_none() {
             block.count += 1;
@@ -231,7 +199,7 @@ impl LiveMap {
         let key = id.0 / 64;
         let block = self.0.get_mut(&key)?;
         let byte = &mut block.bytes[(id.0 % 64) as usize];
-        let old = Live::from_byte(*byte)?;
+        let old = LiveMap::decode(*byte)?;
         *byte = 0;
         block.count -= 1;
         if block.count == 0 {

@@ -225,7 +225,7 @@ impl<T: ?Sized + TaskBox> Core<T> {
             task: Some(task),
             priority: options.priority,
             slice: self.slice_for(options),
-            status: crate::task::KeptStatus::Virgin,
+            status: crate::task::KeptStatus::VIRGIN,
             stats: TaskStats::default(),
             inbox: crate::task::Pending::default(),
             wait: Wait::None,

@@ -525,7 +525,7 @@ impl WorkStealing {
             state: Mutex::new(CellState {
                 task: Some(task),
                 at: At::Queued,
-                status: crate::task::KeptStatus::Virgin,
+                status: crate::task::KeptStatus::VIRGIN,
                 stats: TaskStats::default(),
                 inbox: crate::task::Pending::default(),
                 job_output: None,
