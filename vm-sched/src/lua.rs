@@ -159,11 +159,20 @@ impl LuaTask {
 
     /// The call `f(args...)` kept in `vm` until it starts.
     fn prepare(vm: &mut Vm, f: Value, args: &[Value]) -> Result<State, TaskError> {
-        let err = |e: LuaError| TaskError::new(e.to_string());
         let docall = LuaTask::caller(vm, f)?;
-        let len = args.len() + 2;
+        let mut call = Vec::with_capacity(args.len() + 1);
+        call.push(f);
+        call.extend_from_slice(args);
+        LuaTask::prepare_call(vm, docall, &call)
+    }
+
+    /// [`LuaTask::prepare`] of `docall` called with `call` (the function,
+    /// then its arguments).
+    fn prepare_call(vm: &mut Vm, docall: Value, call: &[Value]) -> Result<State, TaskError> {
+        let err = |e: LuaError| TaskError::new(e.to_string());
+        let len = call.len() + 1;
         let t = vm.new_table_with_capacity(len, 0).map_err(err)?;
-        for (i, &v) in [docall, f].iter().chain(args).enumerate() {
+        for (i, &v) in std::iter::once(&docall).chain(call).enumerate() {
             vm.raw_set(t, Value::Int(i as i64 + 1), v).map_err(err)?;
         }
         // Rooted rather than held by an owned handle, whose cells a VM
@@ -190,16 +199,14 @@ impl LuaTask {
     /// arguments past the memory limit) fails the agent at its first
     /// slice.
     fn born(&mut self) -> &mut Vm {
-        if let Some(first) = self.birth() {
-            let vm = self.vm.get_or_insert_with(Vm::new);
-            self.state = match first {
-                Ok(values) => match values.split_first() {
-                    Some((&f, args)) => {
-                        LuaTask::prepare(vm, f, args).unwrap_or_else(|e| State::Broken(Box::new(e)))
-                    }
-                    None => State::Broken(Box::new(TaskError::new("an agent needs a function"))),
+        if matches!(self.state, State::Unborn(_)) {
+            self.state = match std::mem::replace(&mut self.state, State::Over) {
+                State::Unborn(unborn) => match self.birth(*unborn) {
+                    Ok((vm, docall, values)) => LuaTask::prepare_call(vm, docall, &values)
+                        .unwrap_or_else(|e| State::Broken(Box::new(e))),
+                    Err(e) => State::Broken(Box::new(e)),
                 },
-                Err(e) => State::Broken(Box::new(e)),
+                other => other,
             };
         }
         self.vm.get_or_insert_with(Vm::new)
@@ -207,25 +214,28 @@ impl LuaTask {
 
     /// Gives an unborn agent its VM, made as its spawner made it
     /// (profile, limits), wherever it moved meanwhile, with the packet's
-    /// values unpacked there (`None`: the task has its VM). Nothing can
-    /// collect the values before the first slice uses them, which spares
-    /// an agent born there the rooted table `prepare` keeps.
-    fn birth(&mut self) -> Option<Result<Vec<Value>, TaskError>> {
-        if self.vm.is_some() {
-            return None;
-        }
-        let state = std::mem::replace(&mut self.state, State::Over);
-        let (vm, first) = match (state, &self.agent) {
-            (State::Unborn(unborn), Some(ctx)) => unborn.1.birth(ctx, &unborn.0),
-            // Not reached: only an unborn agent has no VM.
-            (state, _) => {
-                self.state = state;
-                self.vm = Some(Vm::new());
-                return None;
-            }
+    /// values unpacked there (its function, then that function's
+    /// arguments) and the native that calls it. Nothing can collect the
+    /// values before the first slice uses them, which spares an agent
+    /// born there the rooted table `prepare` keeps.
+    fn birth(
+        &mut self,
+        (packet, world): (Packet, Arc<World>),
+    ) -> Result<(&mut Vm, Value, Vec<Value>), TaskError> {
+        let (vm, values) = match &self.agent {
+            Some(ctx) => world.birth(ctx, &packet),
+            None => (
+                Vm::new(),
+                Err(TaskError::new("an agent without its context")),
+            ),
         };
-        self.vm = Some(vm);
-        Some(first)
+        let vm = self.vm.insert(vm);
+        let values = values?;
+        let Some(&f) = values.first() else {
+            return Err(TaskError::new("an agent needs a function"));
+        };
+        let docall = LuaTask::caller(vm, f)?;
+        Ok((vm, docall, values))
     }
 
     /// A slice of a task not running yet: its first (the call starts),
@@ -248,25 +258,14 @@ impl LuaTask {
                 };
                 Ok(vm.start(f, args, budget))
             }
-            unborn @ State::Unborn(_) => {
-                self.state = unborn;
-                let first = self.birth().unwrap_or_else(|| Ok(Vec::new()));
-                let vm = self.vm.get_or_insert_with(Vm::new);
-                let caller = first.and_then(|values| match values.split_first() {
-                    Some((&f, _)) => LuaTask::caller(vm, f).map(|docall| (docall, values)),
-                    None => Err(TaskError::new("an agent needs a function")),
-                });
-                match caller {
-                    Ok((docall, values)) => {
-                        self.state = State::Running;
-                        Ok(vm.start(docall, &values, budget))
-                    }
-                    Err(e) => {
-                        self.state = State::Over;
-                        ended(Poll::Failed(e))
-                    }
+            State::Unborn(unborn) => match self.birth(*unborn) {
+                // (The state is `Running` already.)
+                Ok((vm, docall, values)) => Ok(vm.start(docall, &values, budget)),
+                Err(e) => {
+                    self.state = State::Over;
+                    ended(Poll::Failed(e))
                 }
-            }
+            },
             State::Running => {
                 let vm = self.born();
                 Ok(vm.resume(vm.main_thread(), &[], budget))
