@@ -60,7 +60,7 @@ pub struct LuaTask {
 
 pub(crate) enum State {
     /// An agent spawned with a function, its VM not made yet: the
-    /// function and its arguments as they were sent. It is born (`born`)
+    /// function and its arguments as they were sent. It is born (`birth`)
     /// at its first slice, so that a million agents spawned before any
     /// runs hold a message each, not a VM each. Boxed: a packet is
     /// twice the size of the task's other states, which a born agent
@@ -159,20 +159,11 @@ impl LuaTask {
 
     /// The call `f(args...)` kept in `vm` until it starts.
     fn prepare(vm: &mut Vm, f: Value, args: &[Value]) -> Result<State, TaskError> {
-        let docall = LuaTask::caller(vm, f)?;
-        let mut call = Vec::with_capacity(args.len() + 1);
-        call.push(f);
-        call.extend_from_slice(args);
-        LuaTask::prepare_call(vm, docall, &call)
-    }
-
-    /// [`LuaTask::prepare`] of `docall` called with `call` (the function,
-    /// then its arguments).
-    fn prepare_call(vm: &mut Vm, docall: Value, call: &[Value]) -> Result<State, TaskError> {
         let err = |e: LuaError| TaskError::new(e.to_string());
-        let len = call.len() + 1;
+        let docall = LuaTask::caller(vm, f)?;
+        let len = args.len() + 2;
         let t = vm.new_table_with_capacity(len, 0).map_err(err)?;
-        for (i, &v) in std::iter::once(&docall).chain(call).enumerate() {
+        for (i, &v) in [docall, f].iter().chain(args).enumerate() {
             vm.raw_set(t, Value::Int(i as i64 + 1), v).map_err(err)?;
         }
         // Rooted rather than held by an owned handle, whose cells a VM
@@ -191,25 +182,6 @@ impl LuaTask {
             )));
         }
         vm_stdlib::docall::docall(vm).map_err(|e| TaskError::new(e.to_string()))
-    }
-
-    /// The task's VM, made first for an unborn agent: its function's copy
-    /// and arguments unpacked there, kept until its first slice (an
-    /// embedder looks at the VM before it runs). A birth that fails (the
-    /// arguments past the memory limit) fails the agent at its first
-    /// slice.
-    fn born(&mut self) -> &mut Vm {
-        if matches!(self.state, State::Unborn(_)) {
-            self.state = match std::mem::replace(&mut self.state, State::Over) {
-                State::Unborn(unborn) => match self.birth(*unborn) {
-                    Ok((vm, docall, values)) => LuaTask::prepare_call(vm, docall, &values)
-                        .unwrap_or_else(|e| State::Broken(Box::new(e))),
-                    Err(e) => State::Broken(Box::new(e)),
-                },
-                other => other,
-            };
-        }
-        self.vm.get_or_insert_with(Vm::new)
     }
 
     /// Gives an unborn agent its VM, made as its spawner made it
@@ -244,7 +216,7 @@ impl LuaTask {
         let ended = |poll| Err(Slice { used: 0, poll });
         match std::mem::replace(&mut self.state, State::Running) {
             State::Ready { call, len } => {
-                let vm = self.born();
+                let vm = self.vm();
                 let t = vm.rooted(call);
                 vm.unroot(call);
                 let all: Vec<Value> = match t {
@@ -267,7 +239,7 @@ impl LuaTask {
                 }
             },
             State::Running => {
-                let vm = self.born();
+                let vm = self.vm();
                 Ok(vm.resume(vm.main_thread(), &[], budget))
             }
             State::Broken(e) => {
@@ -293,7 +265,11 @@ impl LuaTask {
     /// its globals after [`Scheduler::remove`](crate::Scheduler::remove)
     /// gave the task back (a scheduler owns the tasks it runs).
     pub fn vm(&mut self) -> &mut Vm {
-        self.born()
+        // Only an unborn agent has no VM, and only its first slice
+        // (`start`) reaches it: an agent spawned by another is its
+        // scheduler's alone. (A bare VM here would be replaced by the
+        // birth, and nothing would be lost.)
+        self.vm.get_or_insert_with(Vm::new)
     }
 
     /// Messages delivered to the task, oldest first.
@@ -303,7 +279,7 @@ impl LuaTask {
 
     /// A failure: `docall`'s message with its traceback split off.
     fn failure(&mut self, e: &LuaError) -> TaskError {
-        let text = self.born().error_to_string(e);
+        let text = self.vm().error_to_string(e);
         match text.split_once("\nstack traceback:") {
             Some((msg, tb)) => TaskError {
                 message: msg.to_string(),
@@ -330,7 +306,7 @@ impl Task for LuaTask {
         let out = match self.state {
             // Every slice but the first (and no move of the state).
             State::Running => {
-                let vm = self.born();
+                let vm = self.vm();
                 vm.resume(vm.main_thread(), &[], budget)
             }
             _ => match self.start(budget) {
@@ -338,7 +314,7 @@ impl Task for LuaTask {
                 Err(ended) => return ended,
             },
         };
-        let used = self.born().fuel_used();
+        let used = self.vm().fuel_used();
         let poll = match out {
             Ok(Outcome::OutOfFuel | Outcome::Yield(_)) => Poll::Ready,
             // A native waits for a message (`Vm::waitk`): the next one
@@ -394,7 +370,7 @@ impl Task for LuaTask {
                 Err(_) => Err("the job's output is not a job result".to_string()),
             },
         };
-        let vm = self.born();
+        let vm = self.vm();
         let main = vm.main_thread();
         if let Err(e) = vm.complete_offload(main, result) {
             self.state = State::Broken(Box::new(TaskError::new(e.to_string())));
@@ -415,7 +391,7 @@ impl Task for LuaTask {
         }
         if matches!(self.state, State::Running) {
             // Runs the program's pending `__close` handlers, bounded.
-            let vm = self.born();
+            let vm = self.vm();
             let main = vm.main_thread();
             let _ = vm.cancel(main, KILL_BUDGET);
         }
