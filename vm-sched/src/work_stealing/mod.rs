@@ -468,23 +468,13 @@ impl WsRemote {
     /// Puts `msg` in `cell`'s inbox (dropped if the task is dead or gone)
     /// and wakes the task if it waits for a message; true when it woke.
     fn deliver_now(&self, cell: &Arc<Cell>, msg: Message) -> bool {
-        let woke = {
-            let mut st = lock(&cell.state);
-            if !st.at.is_live() {
-                return false;
+        match self.shared.put_message(cell, msg) {
+            Ok(Some(wait)) => {
+                self.shared.inject_woken(Arc::clone(cell), wait);
+                true
             }
-            st.inbox.push_back(msg);
-            st.stats.messages += 1;
-            if st.at == At::Blocked(Wait::Receive) {
-                self.shared.wake(cell.id, &mut st)
-            } else {
-                None
-            }
-        };
-        if let Some(wait) = woke {
-            self.shared.inject_woken(Arc::clone(cell), wait);
+            _ => false,
         }
-        woke.is_some()
     }
 }
 
@@ -636,20 +626,7 @@ impl Scheduler for WorkStealing {
         let Some(cell) = self.tasks.get(&id).map(Arc::clone) else {
             return Err(msg);
         };
-        let woke = {
-            let mut st = lock(&cell.state);
-            if !st.at.is_live() {
-                return Err(msg);
-            }
-            st.inbox.push_back(msg);
-            st.stats.messages += 1;
-            if st.at == At::Blocked(Wait::Receive) {
-                self.shared.wake(id, &mut st)
-            } else {
-                None
-            }
-        };
-        if let Some(wait) = woke {
+        if let Some(wait) = self.shared.put_message(&cell, msg)? {
             self.policy.ready(id);
             self.shared.unblocked(wait);
         }

@@ -259,6 +259,24 @@ impl Shared {
         Some(wait)
     }
 
+    /// Puts `msg` in `cell`'s inbox (`Err` with it if the task is dead or
+    /// gone) and wakes the task if it waits for a message: what it waited
+    /// for, when it woke (the caller then queues it and calls
+    /// `unblocked`).
+    pub(super) fn put_message(&self, cell: &Cell, msg: Message) -> Result<Option<Wait>, Message> {
+        let mut st = lock(&cell.state);
+        if !st.at.is_live() {
+            return Err(msg);
+        }
+        st.inbox.push_back(msg);
+        st.stats.messages += 1;
+        Ok(if st.at == At::Blocked(Wait::Receive) {
+            self.wake(cell.id, &mut st)
+        } else {
+            None
+        })
+    }
+
     /// A task woken (`wake`) from `wait` was queued: it no longer counts
     /// as blocked, nor as waiting for a job. Only after the queueing, so
     /// that the controller, which reads these counts between executes
