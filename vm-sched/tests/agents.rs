@@ -646,6 +646,16 @@ fn install_logged(s: &mut dyn Scheduler, config: AgentConfig) -> (Agents, Status
     (a, log)
 }
 
+/// The first id in `log` that `pick` takes.
+fn logged_id(log: &StatusLog, pick: impl Fn(TaskId) -> bool) -> TaskId {
+    log.lock()
+        .unwrap()
+        .iter()
+        .map(|(id, _)| *id)
+        .find(|&id| pick(id))
+        .expect("a logged task")
+}
+
 /// Agents not run yet (unborn) that another tick scheduler steals are
 /// born as their spawner's agents make them: sandboxed.
 #[test]
@@ -705,13 +715,7 @@ fn a_moved_spawned_agent_keeps_its_end() {
         .unwrap();
     a.insert(Box::new(main), 0);
     a.run(10_000);
-    let child = log_a
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(i, _)| *i)
-        .find(|i| i.get() == 2)
-        .unwrap();
+    let child = logged_id(&log_a, |id| id.get() == 2);
     let task = a.remove(child).expect("live child");
     let mut b = RoundRobin::new(); // no agents installed: the embedder keeps ends itself
     let nid = b.insert(task, 0);
@@ -780,13 +784,7 @@ fn a_moved_agent_leaves_its_first_agents() {
     let lines = add_report(&mut main);
     let main = a.insert(Box::new(main), 0);
     a.run(10_000);
-    let child = log
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(id, _)| *id)
-        .find(|&id| id != main)
-        .expect("the child");
+    let child = logged_id(&log, |id| id != main);
     let task = a.remove(child).expect("the child waits");
     let mut b = TickScheduler::new();
     let _others = Agents::install(&mut b, AgentConfig::default(), None);
