@@ -127,8 +127,6 @@ struct WorldState {
     statuses: LiveMap,
     /// How every dead task ended.
     ended: Ended,
-    /// Tasks in `statuses` not dead yet.
-    live: usize,
     /// Per watched task, who watches it (`agent.monitor`).
     monitors: HashMap<TaskId, Vec<TaskId>>,
 }
@@ -147,7 +145,11 @@ impl WorldState {
 /// a scheduler numbers its tasks in order, so a million live agents take
 /// about a megabyte, where a map of ids took 36.
 #[derive(Default)]
-struct LiveMap(HashMap<u64, Box<LiveBlock>>);
+struct LiveMap {
+    blocks: HashMap<u64, Box<LiveBlock>>,
+    /// Ids with a status: the live agents `max_agents` counts.
+    len: usize,
+}
 
 /// 64 ids' statuses (0: none; else a `Live` plus one) and how many of
 /// them are there.
@@ -158,7 +160,7 @@ struct LiveBlock {
 
 impl LiveMap {
     fn get(&self, id: TaskId) -> Option<Live> {
-        let block = self.0.get(&(id.0 / 64))?;
+        let block = self.blocks.get(&(id.0 / 64))?;
         LiveMap::decode(block.bytes[(id.0 % 64) as usize])
     }
 
@@ -173,13 +175,17 @@ impl LiveMap {
         }
     }
 
+    fn len(&self) -> usize {
+        self.len
+    }
+
     fn contains(&self, id: TaskId) -> bool {
         self.get(id).is_some()
     }
 
     /// Sets `id`'s status; the one it had.
     fn insert(&mut self, id: TaskId, live: Live) -> Option<Live> {
-        let block = self.0.entry(id.0 / 64).or_insert_with(|| {
+        let block = self.blocks.entry(id.0 / 64).or_insert_with(|| {
             Box::new(LiveBlock {
                 bytes: [0; 64],
                 count: 0,
@@ -190,6 +196,7 @@ impl LiveMap {
         *byte = live as u8 + 1;
         if old.is_none() {
             block.count += 1;
+            self.len += 1;
         }
         old
     }
@@ -197,13 +204,14 @@ impl LiveMap {
     /// Forgets `id`; the status it had.
     fn remove(&mut self, id: TaskId) -> Option<Live> {
         let key = id.0 / 64;
-        let block = self.0.get_mut(&key)?;
+        let block = self.blocks.get_mut(&key)?;
         let byte = &mut block.bytes[(id.0 % 64) as usize];
         let old = LiveMap::decode(*byte)?;
         *byte = 0;
         block.count -= 1;
+        self.len -= 1;
         if block.count == 0 {
-            self.0.remove(&key);
+            self.blocks.remove(&key);
         }
         Some(old)
     }
@@ -445,14 +453,13 @@ impl World {
         let mut st = self.lock();
         if st.status(id).is_none() {
             st.statuses.insert(id, Live::Virgin);
-            st.live += 1;
         }
     }
 
     /// Whether one more agent may be spawned: `Err` with the limit.
     pub(crate) fn room_for_one(&self) -> Result<(), usize> {
         let max = self.config.max_agents.unwrap_or_else(default_max_agents);
-        if self.lock().live < max {
+        if self.lock().statuses.len() < max {
             Ok(())
         } else {
             Err(max)
@@ -465,14 +472,10 @@ impl World {
             let mut st = self.lock();
             match (status, Live::of(status)) {
                 (_, Some(live)) => {
-                    if st.statuses.insert(id, live).is_none() {
-                        st.live += 1;
-                    }
+                    st.statuses.insert(id, live);
                 }
                 (TaskStatus::Dead(end), None) => {
-                    if st.statuses.remove(id).is_some() {
-                        st.live = st.live.saturating_sub(1);
-                    }
+                    st.statuses.remove(id);
                     st.ended.insert(id, end);
                 }
                 (_, None) => {}
@@ -495,9 +498,7 @@ impl World {
     fn departed(&self, id: TaskId) {
         let watchers = {
             let mut st = self.lock();
-            if st.statuses.remove(id).is_some() {
-                st.live = st.live.saturating_sub(1);
-            }
+            st.statuses.remove(id);
             st.monitors.remove(&id).unwrap_or_default()
         };
         for w in watchers {
@@ -761,11 +762,15 @@ mod tests {
         assert_eq!(m.insert(TaskId(64), Live::Running), None);
         assert_eq!(m.get(TaskId(3)), Some(Live::Blocking));
         assert_eq!(m.get(TaskId(4)), None);
-        assert_eq!(m.0.len(), 2);
+        assert_eq!((m.blocks.len(), m.len()), (2, 2));
         assert_eq!(m.remove(TaskId(3)), Some(Live::Blocking));
         assert_eq!(m.remove(TaskId(3)), None);
         assert!(!m.contains(TaskId(3)));
-        assert_eq!(m.0.len(), 1, "the first block went with its last id");
+        assert_eq!(
+            (m.blocks.len(), m.len()),
+            (1, 1),
+            "the first block went with its last id"
+        );
         for live in [
             Live::Virgin,
             Live::Running,
