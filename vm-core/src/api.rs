@@ -423,7 +423,7 @@ impl Vm {
     /// "bad handle" if `v` is not a value of this VM.
     pub fn install_global(&mut self, name: &str, v: Value) -> LuaResult<()> {
         self.check_all_owned("Vm::install_global", &[v])?;
-        let k = self.heap.intern(name.as_bytes());
+        let k = self.heap.intern_name(name.as_bytes());
         self.provide(self.globals, Value::Str(k), v)
     }
 
@@ -460,7 +460,7 @@ impl Vm {
     pub fn register_library(&mut self, name: &str, t: TableRef) -> LuaResult<()> {
         self.check_table_ref("Vm::register_library", t)?;
         let loaded = self.loaded_table();
-        let k = self.heap.intern(name.as_bytes());
+        let k = self.heap.intern_name(name.as_bytes());
         self.provide(loaded, Value::Str(k), Value::Table(t))?;
         if name != "_G" {
             self.provide(self.globals, Value::Str(k), Value::Table(t))?;
@@ -476,8 +476,22 @@ impl Vm {
         self.check_table_ref("Vm::register", t)?;
         // A library's table, new and empty, gets its room at once rather
         // than growing (and rehashing) key by key.
-        let fresh = &mut self.heap.tables[t];
+        let fresh = &self.heap.tables[t];
         if fresh.positions() == 0 && fresh.metatable.is_none() {
+            // Not a lazy table (those have the sentinel metatable), nor
+            // one the lazy state remembers a change of: nothing for
+            // `provide` to weigh, so a whole template may stand in.
+            let remembered = self
+                .lazy
+                .as_ref()
+                .is_some_and(|l| l.changed.iter().any(|c| c.0 == t));
+            if !remembered {
+                if let Some(made) = crate::light::library(funcs) {
+                    self.heap.debt += made.approx_bytes();
+                    self.heap.tables[t] = made;
+                    return Ok(());
+                }
+            }
             let sized = Table::with_capacity(0, funcs.len());
             self.heap.debt += sized.approx_bytes();
             self.heap.tables[t] = sized;

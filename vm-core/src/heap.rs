@@ -291,6 +291,15 @@ impl Heap {
         }
     }
 
+    /// [`Heap::intern`] of a name a library installs: most are static
+    /// (`names.rs`), found without hashing the bytes for this heap.
+    pub(crate) fn intern_name(&mut self, bytes: &[u8]) -> StrRef {
+        match crate::names::find(bytes) {
+            Some(r) => r,
+            None => self.intern(bytes),
+        }
+    }
+
     /// [`Heap::intern`] of a buffer: a new string takes the buffer (shrunk
     /// to its length) instead of a copy, so a large result is never held
     /// twice.

@@ -11,12 +11,14 @@
 //! forged handle is refused like a stale one.
 
 use hashbrown::HashMap;
+use std::cell::RefCell;
 use std::sync::{OnceLock, RwLock};
 
 use slotmap::{Key, KeyData};
 
 use crate::native::NativeFunction;
-use crate::value::{NativeRef, StrRef};
+use crate::table::Table;
+use crate::value::{NativeRef, StrRef, Value};
 
 /// The tag bit of a light native's slot index (as a static string's:
 /// `arena::MAX_SLOTS`).
@@ -107,6 +109,58 @@ fn entry(n: NativeRef) -> Option<&'static Light> {
     TABLE.get(i / SEGMENT)?.get()?.get(i % SEGMENT)?.get()
 }
 
+/// Most distinct lists [`library`] keeps a table for, per thread (the
+/// standard library and an agent's have about fifteen; an embedder
+/// registering lists made on the fly gets no template past this).
+const LIBRARIES: usize = 64;
+
+/// The table `Vm::register` makes of `funcs` in a fresh table, when
+/// every one is a light native whose name is static: then the table is
+/// the same in every VM (keys and values are process-wide handles, and a
+/// table hashes handles, not VM state), so it is built once per thread
+/// and cloned, one allocation, where each VM of an agent would insert
+/// every key again. `None` when a native is not light or its name not
+/// static.
+pub(crate) fn library(funcs: &[&'static NativeFunction]) -> Option<Table> {
+    thread_local! {
+        static MADE: RefCell<Vec<Template>> = const { RefCell::new(Vec::new()) };
+    }
+    // By content, not by the slice's address: a list built on the
+    // stack may sit where another was.
+    let addrs = || funcs.iter().map(|&f| std::ptr::from_ref(f) as usize);
+    MADE.with_borrow_mut(|made| {
+        if let Some((_, table)) = made
+            .iter()
+            .find(|(list, _)| list.iter().copied().eq(addrs()))
+        {
+            return table.clone();
+        }
+        let table = build(funcs);
+        if made.len() < LIBRARIES {
+            made.push((addrs().collect(), table.clone()));
+        }
+        table
+    })
+}
+
+/// A list of natives (their addresses) and the table [`library`] makes
+/// of it.
+type Template = (Box<[usize]>, Option<Table>);
+
+/// The table of [`library`], if every native is light with a static
+/// name.
+fn build(funcs: &[&'static NativeFunction]) -> Option<Table> {
+    let mut table = Table::with_capacity(0, funcs.len());
+    for &f in funcs {
+        let n = handle(f)?;
+        table
+            .set(Value::Str(static_name(n)?), Value::Native(n))
+            .ok()?;
+    }
+    table.take_growth();
+    Some(table)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,6 +183,39 @@ mod tests {
         assert!(is_light(a) && is_light(b));
         assert!(std::ptr::eq(native(a).unwrap(), &A));
         assert!(std::ptr::eq(native(b).unwrap(), &B));
+    }
+
+    static PRINT: NativeFunction = NativeFunction::new("print", nothing).with_id("test.print");
+    static TYPE: NativeFunction = NativeFunction::new("type", nothing).with_id("test.type");
+
+    /// Library tables made from templates hold their own list's natives,
+    /// also when two lists are built at the same place on the stack, and
+    /// a list with a name that is not static is registered key by key.
+    #[test]
+    fn library_tables_hold_their_own_lists() {
+        let mut vm = Vm::new();
+        let lists: [&[&'static NativeFunction]; 4] =
+            [&[&PRINT], &[&TYPE], &[&PRINT, &TYPE], &[&PRINT, &A]];
+        for round in 0..2 {
+            for list in lists {
+                let on_stack: Vec<&'static NativeFunction> = list.to_vec();
+                let t = vm.new_table();
+                vm.register(t, &on_stack).unwrap();
+                for f in list {
+                    let got = vm.raw_get_str(t, f.name);
+                    let want = vm.new_native(f);
+                    assert!(got.raw_eq(want), "round {round}, {}", f.name);
+                }
+                assert_eq!(vm.raw_len(t), 0);
+                let mut keys = 0;
+                let mut k = Value::Nil;
+                while let Some((next, _)) = vm.next(t, k).unwrap() {
+                    keys += 1;
+                    k = next;
+                }
+                assert_eq!(keys, list.len());
+            }
+        }
     }
 
     #[test]
