@@ -438,6 +438,14 @@ impl Vm {
                     });
                 }
             }
+            // `_G` owed to the loaded modules (not made yet) is there all
+            // the same for the program.
+            let g = Value::Str(crate::names::name!("_G"));
+            if self.owed_entry(loaded, g).is_some() {
+                if let Some(field) = find(self.globals) {
+                    return Some(text(field));
+                }
+            }
             return self.owed_function_name(f);
         }
         find(self.globals)

@@ -234,7 +234,7 @@ impl Vm {
     }
 
     /// The entry that makes key `key` of table `t`, if it is owed.
-    fn owed_entry(&self, t: TableRef, key: Value) -> Option<usize> {
+    pub(crate) fn owed_entry(&self, t: TableRef, key: Value) -> Option<usize> {
         let lazy = self.lazy.as_ref()?;
         let owed = lazy.owed.iter().find(|o| o.table == t && o.entries != 0)?;
         if lazy.every_key(t) {
@@ -248,10 +248,21 @@ impl Vm {
             return None;
         }
         let in_globals = t == self.globals;
-        bits(owed.entries).find(|&bit| {
-            lazy.entry(bit)
-                .is_some_and(|(_, names)| names.has(k, in_globals))
-        })
+        // List by list, skipping a list none of whose names is `k` (one
+        // bit test), then its owed entries in order.
+        let mut first = 0;
+        for list in &lazy.lists {
+            let len = list.entries.len().min(64);
+            let owed_here = owed.entries.checked_shr(first as u32).unwrap_or(0)
+                & u64::MAX.checked_shr(64 - len as u32).unwrap_or(0);
+            if owed_here != 0 && list.name_bits[k as usize / 64] & (1 << (k % 64)) != 0 {
+                if let Some(i) = bits(owed_here).find(|&i| list.names[i].has(k, in_globals)) {
+                    return Some(first + i);
+                }
+            }
+            first += list.entries.len();
+        }
+        None
     }
 
     /// Makes what key `key` of table `t` is owed, if it is: true when
@@ -574,8 +585,12 @@ fn resolve(list: &'static [Lazy]) -> Arc<Resolved> {
 }
 
 /// The set bits of `mask`, lowest first.
-fn bits(mask: u64) -> impl Iterator<Item = usize> {
-    (0..64).filter(move |b| mask & (1 << b) != 0)
+fn bits(mut mask: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        let bit = mask.trailing_zeros() as usize;
+        mask &= mask.wrapping_sub(1);
+        (bit < 64).then_some(bit)
+    })
 }
 
 /// The static-name index of a key, if it is one.

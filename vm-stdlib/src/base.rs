@@ -87,7 +87,7 @@ pub fn open_base_lazily(vm: &mut Vm, sandboxed: bool) -> LuaResult<()> {
         (&NATIVES, &LAZY)
     };
     vm.register_natives(natives)?;
-    install_values(vm)?;
+    vm.set_warn_handler(Some(stderr_warnings()));
     vm.open_lazily(functions)
 }
 
@@ -130,13 +130,26 @@ macro_rules! functions {
                     vm.new_native_closure(&IPAIRS, vec![aux])
                 },
             },
+            // The values: made on first use too (most agents never read
+            // them), `_G` as a library (`package.loaded._G`).
+            Lazy::Library {
+                name: "_G",
+                globals: &[],
+                string_metatable: false,
+                natives: None,
+                open: open_globals,
+            },
+            Lazy::Global {
+                name: "_VERSION",
+                make: |vm| Ok(vm.new_str(b"Lua 5.4")),
+            },
             $($extra),*
         ]
     };
 }
 
 /// The base library's functions.
-pub static LAZY: [Lazy; 23] = functions!(
+pub static LAZY: [Lazy; 25] = functions!(
     Lazy::Function(&LOAD),
     Lazy::Function(&LOADFILE),
     Lazy::Function(&DOFILE)
@@ -144,30 +157,32 @@ pub static LAZY: [Lazy; 23] = functions!(
 
 /// The sandbox profile's base functions: a `load` of text chunks only, no
 /// `dofile` or `loadfile`.
-pub static SANDBOX_LAZY: [Lazy; 21] = functions!(Lazy::Function(&LOAD_TEXT));
+pub static SANDBOX_LAZY: [Lazy; 23] = functions!(Lazy::Function(&LOAD_TEXT));
 
-/// Installs `functions` at once, and the rest of the library.
-fn install(vm: &mut Vm, functions: &[Lazy]) -> LuaResult<()> {
-    for &f in functions {
-        let (name, v) = match f {
-            Lazy::Function(f) => (f.name, vm.new_native(f)),
-            Lazy::Global { name, make } => (name, make(vm)?),
-            Lazy::Library { .. } => unreachable!("the base library lists functions"),
-        };
-        vm.install_global(name, v)?;
+/// Installs `globals` at once, and the warning handler.
+fn install(vm: &mut Vm, globals: &[Lazy]) -> LuaResult<()> {
+    for &g in globals {
+        match g {
+            Lazy::Function(f) => {
+                let v = vm.new_native(f);
+                vm.install_global(f.name, v)?;
+            }
+            Lazy::Global { name, make } => {
+                let v = make(vm)?;
+                vm.install_global(name, v)?;
+            }
+            Lazy::Library { open, .. } => open(vm)?,
+        }
     }
-    install_values(vm)
-}
-
-/// The base library's globals that are not functions, and its warnings.
-fn install_values(vm: &mut Vm) -> LuaResult<()> {
-    let g = vm.globals_ref();
-    vm.install_global("_G", Value::Table(g))?;
-    vm.register_library("_G", g)?;
-    let v = vm.new_str(b"Lua 5.4");
-    vm.install_global("_VERSION", v)?;
     vm.set_warn_handler(Some(stderr_warnings()));
     Ok(())
+}
+
+/// `_G`: the globals, as a global and as `package.loaded._G`.
+fn open_globals(vm: &mut Vm) -> LuaResult<()> {
+    let g = vm.globals_ref();
+    vm.install_global("_G", Value::Table(g))?;
+    vm.register_library("_G", g)
 }
 
 /// The natives and continuations of the sandbox profile's base library
