@@ -933,8 +933,21 @@ impl Vm {
 
     /// Emits a warning (`lua_warning`) through the warning handler, if any.
     pub fn warn(&mut self, msg: &str) {
+        use crate::state::WarnStderr;
         if let Some(h) = self.warn_handler.as_mut() {
             h(msg);
+            return;
+        }
+        match (msg, self.warn_stderr) {
+            (_, WarnStderr::None) => {}
+            ("@on", _) => self.warn_stderr = WarnStderr::On,
+            ("@off", _) => self.warn_stderr = WarnStderr::Off,
+            (m, _) if m.starts_with('@') => {}
+            (m, WarnStderr::On) => {
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "Lua warning: {m}");
+            }
+            (_, WarnStderr::Off) => {}
         }
     }
 
@@ -968,9 +981,29 @@ impl Vm {
         self.extra.as_deref()?.downcast_ref()
     }
 
-    /// Installs the handler that receives warnings.
+    /// Installs the handler that receives warnings (`None`: warnings are
+    /// dropped). It replaces [`Vm::warn_to_stderr`]'s.
     pub fn set_warn_handler(&mut self, h: Option<crate::state::WarnHandler>) {
         self.warn_handler = h;
+        self.warn_stderr = crate::state::WarnStderr::None;
+    }
+
+    /// Installs the warning handler `luaL_newstate` installs (the base
+    /// library does): off until a `@on` control message, then one
+    /// `Lua warning: ...` line on standard error per warning; `@off`
+    /// turns it off again and other messages starting with `@` are
+    /// controls, ignored. It replaces a handler set before.
+    ///
+    /// ```
+    /// let mut vm = vm_core::Vm::new();
+    /// vm.warn_to_stderr();
+    /// vm.warn("not shown: warnings start off");
+    /// vm.warn("@on");
+    /// vm.warn("shown on standard error");
+    /// ```
+    pub fn warn_to_stderr(&mut self) {
+        self.warn_handler = None;
+        self.warn_stderr = crate::state::WarnStderr::Off;
     }
 
     // ----- native-side helpers -----

@@ -10,7 +10,7 @@
 use std::any::Any;
 use std::fmt;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::arena::Arena;
 use hashbrown::HashTable;
@@ -115,8 +115,8 @@ pub(crate) struct Heap {
     intern: HashTable<StrRef>,
     /// The version base of every arena (see `arena`).
     pub(crate) base: u32,
-    /// The keys of the string hash (`hash_bytes`).
-    keys: HashKeys,
+    /// The keys of the string hash (`hash_bytes`), shared.
+    keys: Arc<HashKeys>,
     /// Bytes allocated since the last collection (approximate).
     pub(crate) debt: usize,
     /// Bytes found live by the last collection (approximate).
@@ -134,13 +134,16 @@ impl Default for Heap {
     /// its own, spread over the version space by a multiplicative hash of
     /// a process-wide count, and the same for the same order of creation.
     fn default() -> Self {
-        Heap::with_keys(HashKeys::random())
+        static SHARED: OnceLock<Arc<HashKeys>> = OnceLock::new();
+        Heap::with_keys(Arc::clone(
+            SHARED.get_or_init(|| Arc::new(HashKeys::random())),
+        ))
     }
 }
 
 impl Heap {
     /// An empty heap (see `Default`) whose string hash has `keys`.
-    pub(crate) fn with_keys(keys: HashKeys) -> Self {
+    pub(crate) fn with_keys(keys: Arc<HashKeys>) -> Self {
         static HEAPS: AtomicU32 = AtomicU32::new(0);
         let n = HEAPS.fetch_add(1, Ordering::Relaxed);
         let base = n.wrapping_mul(0x9E37_79B9) | 1;
@@ -212,11 +215,13 @@ pub(crate) fn str_cost(len: usize) -> usize {
     STR_OVERHEAD + (len.saturating_add(8 + 15) & !15)
 }
 
-/// The secret the string hash is keyed with, per VM: random by default,
-/// so that a program cannot choose strings that all land in one bucket of
-/// the intern table (which every string creation probes), or fixed for
-/// a run that must be replayed exactly (`Vm::with_hash_seed`). Nothing a
-/// program sees depends on it: tables order their keys by insertion.
+/// The secret the string hash is keyed with: random by default, drawn
+/// once per process and shared by its VMs (an agent's VM does not pay
+/// for keys of its own), so that a program cannot choose strings that all
+/// land in one bucket of the intern table (which every string creation
+/// probes); or fixed for a VM whose run must be replayed exactly
+/// (`Vm::with_hash_seed`). Nothing a program sees depends on it: tables
+/// order their keys by insertion, and no program can read a hash.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct HashKeys([u64; 4]);
 

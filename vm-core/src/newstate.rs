@@ -46,7 +46,9 @@ impl Vm {
     /// their keys by insertion); a fixed seed only gives up the
     /// protection against strings chosen to collide.
     pub fn with_hash_seed(seed: u64) -> Box<Vm> {
-        Vm::with_heap(Heap::with_keys(HashKeys::from_seed(seed)))
+        Vm::with_heap(Heap::with_keys(std::sync::Arc::new(HashKeys::from_seed(
+            seed,
+        ))))
     }
 
     fn with_heap(mut heap: Heap) -> Box<Vm> {
@@ -58,9 +60,10 @@ impl Vm {
             .threads
             .insert(heap.base, crate::state::ThreadSlot::default());
         // Sized for what nearly every VM stores at once: the registry's
-        // main thread, globals and `_LOADED`; a library's first globals.
+        // main thread, globals and `_LOADED`; one global (an agent's
+        // `agent`: the standard library's are made on first use).
         let registry = heap.new_table(Table::with_capacity(2, 1));
-        let globals = heap.new_table(Table::with_capacity(0, 4));
+        let globals = heap.new_table(Table::with_capacity(0, 1));
         let mut vm = Vm {
             heap,
             th: Box::default(),
@@ -77,6 +80,7 @@ impl Vm {
             fin: crate::state::OnDemand::default(),
             gc: GcParams::default(),
             warn_handler: None,
+            warn_stderr: crate::state::WarnStderr::None,
             fuel: i64::MAX,
             fuel_reserve: 0,
             stack_bytes: 0,

@@ -331,6 +331,20 @@ pub type Extra = std::sync::Arc<dyn std::any::Any + Send + Sync>;
 /// Receives warnings emitted with `warn` (the text of one warning).
 pub type WarnHandler = Box<dyn FnMut(&str) + Send>;
 
+/// The built-in warning handler's state (`Vm::warn_to_stderr`): a byte in
+/// the VM rather than a boxed closure, since every VM opening the base
+/// library has it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum WarnStderr {
+    /// No built-in handler: warnings go to `warn_handler`, if any.
+    #[default]
+    None,
+    /// Installed, off until a `@on` control message.
+    Off,
+    /// Installed and on.
+    On,
+}
+
 impl Thread {
     /// Makes the slots below `end` exist.
     #[inline]
@@ -684,6 +698,9 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     pub(crate) gc: GcParams,
     /// Receives warnings (`warn`); none by default.
     pub(crate) warn_handler: Option<WarnHandler>,
+    /// Where warnings go without a handler: nowhere, or standard error
+    /// (`Vm::warn_to_stderr`), on or off.
+    pub(crate) warn_stderr: WarnStderr,
     /// Instruction budget left in the current `start`/`resume`.
     pub(crate) fuel: i64,
     /// Budget held back from `fuel` while the running thread's hook traps

@@ -87,7 +87,7 @@ pub fn open_base_lazily(vm: &mut Vm, sandboxed: bool) -> LuaResult<()> {
         (&NATIVES, &LAZY)
     };
     vm.register_natives(natives)?;
-    vm.set_warn_handler(Some(stderr_warnings()));
+    vm.warn_to_stderr();
     vm.open_lazily(functions)
 }
 
@@ -174,7 +174,7 @@ fn install(vm: &mut Vm, globals: &[Lazy]) -> LuaResult<()> {
             Lazy::Library { open, .. } => open(vm)?,
         }
     }
-    vm.set_warn_handler(Some(stderr_warnings()));
+    vm.warn_to_stderr();
     Ok(())
 }
 
@@ -225,23 +225,6 @@ pub static SANDBOX_NATIVES: vm_core::NativeList = vm_core::NativeList {
         &LOAD_STRING_K,
     ],
 };
-
-/// The warning handler `luaL_newstate` installs: off until a `@on`
-/// control message, then `Lua warning: ...` lines on standard error; other
-/// messages starting with `@` are controls and ignored. (Replace it with
-/// `Vm::set_warn_handler` after opening the libraries.)
-fn stderr_warnings() -> vm_core::WarnHandler {
-    let mut on = false;
-    Box::new(move |msg: &str| match msg {
-        "@on" => on = true,
-        "@off" => on = false,
-        m if m.starts_with('@') => {}
-        m if on => {
-            let _ = writeln!(std::io::stderr(), "Lua warning: {m}");
-        }
-        _ => {}
-    })
-}
 
 /// An error whose value is `msg` as is, without a position (`lua_error`
 /// of a pushed string).
