@@ -81,6 +81,15 @@ impl<K: Key, V> Arena<K, V> {
         self.slots.reserve_exact(n);
     }
 
+    /// Room for `n` more objects at once when no slot is vacant (a batch
+    /// about to be made, such as a message's objects), rather than
+    /// doubling from one slot to the next.
+    pub(crate) fn reserve_batch(&mut self, n: usize) {
+        if self.free_head as usize >= self.slots.len() {
+            self.slots.reserve_exact(n);
+        }
+    }
+
     /// How many times the slot of `key` was filled before `key`'s object:
     /// the same for every VM, whatever its base (object addresses that
     /// `tostring` prints do not depend on it).

@@ -55,7 +55,7 @@ impl Vm {
         self.check_all_owned("Vm::pack", values)?;
         loop {
             let mut packer = Packer::default();
-            let roots: Result<SmallVec<[Slot; 3]>, Refused> =
+            let roots: Result<SmallVec<[Slot; ROOTS]>, Refused> =
                 values.iter().map(|&v| packer.slot(self, v)).collect();
             return match roots.and_then(|roots| packer.drain(self).map(|()| roots)) {
                 Ok(roots) => Ok(packer.finish(roots)),
@@ -81,7 +81,16 @@ impl Vm {
     /// reachable), or a native identity this VM has not registered.
     pub fn unpack(&mut self, packet: &Packet) -> LuaResult<Vec<Value>> {
         self.make_room(packet.bytes)?;
-        let natives = packet
+        let Some(objects) = packet.objects.as_deref() else {
+            // Plain values: nothing to make.
+            let globals = self.globals_ref();
+            return Ok(packet
+                .roots
+                .iter()
+                .map(|&s| plain_value(s, globals))
+                .collect());
+        };
+        let natives = objects
             .natives
             .iter()
             .map(|n| {
@@ -98,14 +107,17 @@ impl Vm {
                 self.make_owner_of(f)?;
             }
         }
-        let strings: Few<StrRef> = packet.strings.iter().map(|s| self.heap.intern(s)).collect();
-        let protos = rebuild_protos(&packet.protos, &strings);
+        let strings: Few<StrRef> = objects.strings().map(|s| self.heap.intern(s)).collect();
+        let protos = rebuild_protos(&objects.protos, &strings);
         // Counted as `load` counts what it compiles (the shared code too:
         // the collector counts it live in every VM that has it).
         self.heap.debt += protos.iter().map(|p| p.own_bytes()).sum::<usize>();
         let globals = self.globals_ref();
         // Every object first, empty: a reference to one is its handle.
-        let tables: Few<TableRef> = packet
+        self.heap.tables.reserve_batch(objects.tables.len());
+        self.heap.upvals.reserve_batch(objects.cells.len());
+        self.heap.lfns.reserve_batch(objects.lfns.len());
+        let tables: Few<TableRef> = objects
             .tables
             .iter()
             .map(|t| {
@@ -115,12 +127,12 @@ impl Vm {
                 ))
             })
             .collect();
-        let cells: Few<UpvalRef> = packet
+        let cells: Few<UpvalRef> = objects
             .cells
             .iter()
             .map(|_| self.heap.new_upval(Upval::Closed(Value::Nil)))
             .collect();
-        let lfns: Few<LuaFnRef> = packet
+        let lfns: Few<LuaFnRef> = objects
             .lfns
             .iter()
             .map(|f| {
@@ -131,7 +143,7 @@ impl Vm {
             .collect();
         let native_refs: Few<NativeRef> = natives
             .iter()
-            .zip(&packet.natives)
+            .zip(&objects.natives)
             .map(|(&func, n)| {
                 if n.upvals.is_empty() {
                     return self.heap.new_light(func);
@@ -156,7 +168,7 @@ impl Vm {
             Slot::Globals => Value::Table(globals),
         };
         // Then their contents.
-        for (t, node) in tables.iter().zip(&packet.tables) {
+        for (t, node) in tables.iter().zip(&objects.tables) {
             let table = &mut self.heap.tables[*t];
             for &(k, v) in &node.entries {
                 // The keys were keys of a table already (no nil, no NaN).
@@ -165,10 +177,10 @@ impl Vm {
             // Filled to its size: no growth to account for.
             let _ = table.take_growth();
         }
-        for (c, &v) in cells.iter().zip(&packet.cells) {
+        for (c, &v) in cells.iter().zip(&objects.cells) {
             self.heap.upvals[*c] = Upval::Closed(value(v));
         }
-        for (n, node) in native_refs.iter().zip(&packet.natives) {
+        for (n, node) in native_refs.iter().zip(&objects.natives) {
             if !node.upvals.is_empty() {
                 let upvals = node.upvals.iter().map(|&s| value(s)).collect();
                 self.heap.natives[*n].upvals = upvals;
@@ -178,22 +190,69 @@ impl Vm {
     }
 }
 
+/// The value of a slot that names no object (all a packet without
+/// objects holds; nil for one that would).
+fn plain_value(s: Slot, globals: TableRef) -> Value {
+    match s {
+        Slot::Bool(b) => Value::Bool(b),
+        Slot::Int(i) => Value::Int(i),
+        Slot::Num(n) => Value::Num(n),
+        Slot::Static(s) => Value::Str(s),
+        Slot::Globals => Value::Table(globals),
+        Slot::Nil | Slot::Str(_) | Slot::Table(_) | Slot::LuaFn(_) | Slot::Native(_) => Value::Nil,
+    }
+}
+
 /// Values copied out of a VM ([`Vm::pack`]), to rebuild in another one
 /// ([`Vm::unpack`]): it names nothing of the VM it came from, and can go
 /// to another thread.
 #[derive(Clone, Debug, Default)]
 pub struct Packet {
-    roots: SmallVec<[Slot; 3]>,
-    strings: Vec<Box<[u8]>>,
-    tables: Vec<TableNode>,
-    lfns: Vec<FnNode>,
-    natives: Vec<NativeNode>,
-    /// Upvalue cells' values.
-    cells: Vec<Slot>,
-    /// Prototypes: code shared, constants copied.
-    protos: Vec<ProtoNode>,
+    /// The values sent.
+    roots: SmallVec<[Slot; ROOTS]>,
+    /// What they refer to, if anything: a message of numbers and static
+    /// names carries no box at all.
+    objects: Option<Box<Objects>>,
     /// About what unpacking allocates, for the memory limit.
     bytes: usize,
+}
+
+/// Values a packet holds without a box: a spawn of a function with three
+/// arguments (skynet's), or any message of up to four values.
+const ROOTS: usize = 4;
+
+/// The objects of a packet, numbered by kind in the order met. Most
+/// packets hold a few (one function, its cells and prototype, a string
+/// or two): they sit in the box itself, one allocation for all.
+#[derive(Clone, Debug, Default)]
+struct Objects {
+    /// Every string's bytes, back to back; `ends[i]` ends string `i`.
+    text: Vec<u8>,
+    ends: SmallVec<[u32; 2]>,
+    tables: SmallVec<[TableNode; 1]>,
+    lfns: SmallVec<[FnNode; 1]>,
+    natives: Vec<NativeNode>,
+    /// Upvalue cells' values.
+    cells: SmallVec<[Slot; 2]>,
+    /// Prototypes: code shared, constants copied.
+    protos: SmallVec<[ProtoNode; 1]>,
+}
+
+impl Objects {
+    /// The strings, in order.
+    fn strings(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(a, b)| &self.text[a as usize..b as usize])
+    }
+
+    /// Adds a string; its number.
+    fn push_string(&mut self, bytes: &[u8]) -> u32 {
+        self.text.extend_from_slice(bytes);
+        self.ends.push(self.text.len() as u32);
+        self.ends.len() as u32 - 1
+    }
 }
 
 impl Packet {
@@ -212,8 +271,11 @@ impl Packet {
                     Some(s) => Slot::Static(s),
                     None => {
                         p.bytes += OBJECT_BYTES + bytes.len();
-                        p.strings.push(bytes.into_boxed_slice());
-                        Slot::Str(p.strings.len() as u32 - 1)
+                        Slot::Str(
+                            p.objects
+                                .get_or_insert_with(Default::default)
+                                .push_string(&bytes),
+                        )
                     }
                 },
             };
@@ -312,6 +374,7 @@ enum Pending {
 #[derive(Default)]
 struct Packer {
     packet: Packet,
+    objects: Objects,
     strings: Numbers<StrRef>,
     tables: Numbers<TableRef>,
     lfns: Numbers<LuaFnRef>,
@@ -319,7 +382,7 @@ struct Packer {
     cells: Numbers<UpvalRef>,
     /// Prototypes by address (kept alive by their closures meanwhile).
     protos: Numbers<*const Proto>,
-    work: Vec<Pending>,
+    work: SmallVec<[Pending; 8]>,
 }
 
 /// Objects of one kind numbered in the order met: most messages hold a
@@ -401,9 +464,8 @@ impl Packer {
                     if vm.heap.over_limit(self.packet.bytes.saturating_add(len)) {
                         return Err(Refused::Memory);
                     }
-                    let bytes: Box<[u8]> = vm.heap.str_bytes(s).into();
-                    self.packet.bytes += OBJECT_BYTES + bytes.len();
-                    self.packet.strings.push(bytes);
+                    self.packet.bytes += OBJECT_BYTES + len;
+                    self.objects.push_string(vm.heap.str_bytes(s));
                 }
                 Slot::Str(n)
             }
@@ -411,7 +473,7 @@ impl Packer {
             Value::Table(t) => {
                 let (n, fresh) = number(&mut self.tables, t);
                 if fresh {
-                    self.packet.tables.push(TableNode::default());
+                    self.objects.tables.push(TableNode::default());
                     self.work.push(Pending::Table(t, n));
                 }
                 Slot::Table(n)
@@ -419,7 +481,7 @@ impl Packer {
             Value::LuaFn(f) => {
                 let (n, fresh) = number(&mut self.lfns, f);
                 if fresh {
-                    self.packet.lfns.push(FnNode {
+                    self.objects.lfns.push(FnNode {
                         proto: 0,
                         cells: SmallVec::new(),
                     });
@@ -435,7 +497,7 @@ impl Packer {
                 };
                 let (n, fresh) = number(&mut self.natives, f);
                 if fresh {
-                    self.packet.natives.push(NativeNode {
+                    self.objects.natives.push(NativeNode {
                         id: func.id,
                         upvals: Vec::new(),
                     });
@@ -476,7 +538,7 @@ impl Packer {
                         .take_while(|&(i, &(k, _))| k == Slot::Int(i as i64 + 1))
                         .count();
                     self.packet.bytes += OBJECT_BYTES + entries.len() * SLOT_BYTES;
-                    self.packet.tables[n as usize] = TableNode {
+                    self.objects.tables[n as usize] = TableNode {
                         entries,
                         array_len: dense,
                     };
@@ -488,13 +550,13 @@ impl Packer {
                     for &uv in closure.upvals.iter() {
                         let (c, fresh) = number(&mut self.cells, uv);
                         if fresh {
-                            self.packet.cells.push(Slot::Nil);
+                            self.objects.cells.push(Slot::Nil);
                             self.work.push(Pending::Cell(uv, c));
                         }
                         cells.push(c);
                     }
                     self.packet.bytes += OBJECT_BYTES + cells.len() * SLOT_BYTES;
-                    self.packet.lfns[n as usize] = FnNode { proto, cells };
+                    self.objects.lfns[n as usize] = FnNode { proto, cells };
                 }
                 Pending::Native(f, n) => {
                     let upvals = vm.heap.native_upvals(f).to_vec();
@@ -503,24 +565,24 @@ impl Packer {
                         .map(|v| self.slot(vm, v))
                         .collect::<Result<Vec<Slot>, Refused>>()?;
                     self.packet.bytes += OBJECT_BYTES + slots.len() * SLOT_BYTES;
-                    self.packet.natives[n as usize].upvals = slots;
+                    self.objects.natives[n as usize].upvals = slots;
                 }
                 Pending::Cell(uv, c) => {
                     // SAFETY: `uv` is a cell of a live closure of this VM
                     // (it was just read from one), so it is live.
                     let v = unsafe { vm.upval_get(uv) };
                     self.packet.bytes += SLOT_BYTES;
-                    self.packet.cells[c as usize] = self.slot(vm, v)?;
+                    self.objects.cells[c as usize] = self.slot(vm, v)?;
                 }
                 Pending::Proto(n) => {
-                    let proto = Arc::clone(&self.packet.protos[n as usize].proto);
+                    let proto = Arc::clone(&self.objects.protos[n as usize].proto);
                     let consts = proto
                         .consts
                         .iter()
                         .map(|&k| self.slot(vm, k))
                         .collect::<Result<Vec<Slot>, Refused>>()?;
                     let children = proto.protos.iter().map(|c| self.proto(c)).collect();
-                    let node = &mut self.packet.protos[n as usize];
+                    let node = &mut self.objects.protos[n as usize];
                     self.packet.bytes += proto.own_bytes();
                     node.consts = consts;
                     node.protos = children;
@@ -535,7 +597,7 @@ impl Packer {
     fn proto(&mut self, p: &Arc<Proto>) -> u32 {
         let (n, fresh) = number(&mut self.protos, Arc::as_ptr(p));
         if fresh {
-            self.packet.protos.push(ProtoNode {
+            self.objects.protos.push(ProtoNode {
                 proto: Arc::clone(p),
                 consts: Vec::new(),
                 protos: Vec::new(),
@@ -545,9 +607,16 @@ impl Packer {
         n
     }
 
-    fn finish(mut self, roots: SmallVec<[Slot; 3]>) -> Packet {
+    fn finish(mut self, roots: SmallVec<[Slot; ROOTS]>) -> Packet {
         self.packet.bytes += held_bytes(roots.len());
         self.packet.roots = roots;
+        let none = self.objects.ends.is_empty()
+            && self.objects.tables.is_empty()
+            && self.objects.lfns.is_empty()
+            && self.objects.natives.is_empty();
+        if !none {
+            self.packet.objects = Some(Box::new(self.objects));
+        }
         self.packet
     }
 }
