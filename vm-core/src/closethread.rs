@@ -127,7 +127,7 @@ impl Vm {
     /// that runs them and then raises the final error, and answers true.
     pub(crate) fn start_closing(&mut self, err: Value) -> bool {
         let (func, depth) = if self.cur == self.main {
-            match self.main_task {
+            match self.main_task() {
                 Some(task) => task,
                 None => return false,
             }

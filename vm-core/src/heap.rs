@@ -121,8 +121,9 @@ pub(crate) struct Heap {
     pub(crate) debt: usize,
     /// Bytes found live by the last collection (approximate).
     pub(crate) live: usize,
-    /// The memory limit (`Vm::set_memory_limit`); `None`: no limit.
-    pub(crate) limit: Option<usize>,
+    /// The memory limit (`Vm::set_memory_limit`); `usize::MAX`: none
+    /// (no heap reaches it: one word, not an `Option`, in every VM).
+    limit: usize,
     /// The allocator refused a table room for a new key since the last
     /// memory error: the store that needed it must fail.
     pub(crate) refused: bool,
@@ -160,7 +161,7 @@ impl Heap {
             keys,
             debt: 0,
             live: 0,
-            limit: None,
+            limit: usize::MAX,
             refused: false,
         }
     }
@@ -469,13 +470,24 @@ impl Heap {
         self.live + self.debt
     }
 
+    /// The memory limit, if any.
+    #[inline]
+    pub(crate) fn limit(&self) -> Option<usize> {
+        Some(self.limit).filter(|&l| l != usize::MAX)
+    }
+
+    /// Sets the memory limit (`None`, or `usize::MAX`: none).
+    pub(crate) fn set_limit(&mut self, limit: Option<usize>) {
+        self.limit = limit.unwrap_or(usize::MAX);
+    }
+
     /// Whether `extra` more bytes would take the heap past its limit, or
     /// an allocation was refused.
     #[inline]
     pub(crate) fn over_limit(&self, extra: usize) -> bool {
         self.refused
             || self
-                .limit
+                .limit()
                 .is_some_and(|l| self.approx_bytes().saturating_add(extra) > l)
     }
 

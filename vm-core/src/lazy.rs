@@ -393,12 +393,13 @@ impl Vm {
         // are): counted in the heap, but not refused by the memory limit,
         // which the next allocation past it meets as usual. Only the
         // allocator's refusal fails it.
-        let limit = self.heap.limit.take();
+        let limit = self.heap.limit();
+        self.heap.set_limit(None);
         let filled = self.lazy.as_ref().and_then(|l| l.string_mt);
         let was_making = std::mem::replace(&mut self.lazy_state().making, true);
         let made = self.make_now(e);
         self.lazy_state().making = was_making;
-        self.heap.limit = limit;
+        self.heap.set_limit(limit);
         if made.is_err() {
             // Owed again: the next look tries again, from the start.
             if let Some(lazy) = &mut self.lazy {

@@ -193,18 +193,18 @@ impl Vm {
         r
     }
 
-    /// Limits the memory this VM's heap may use (`None`: no limit, the
-    /// default), in the units of [`Vm::memory_used`]. Past it, allocations
+    /// Limits the memory this VM's heap may use (`None`, or `usize::MAX`,
+    /// which no heap reaches: no limit, the default), in the units of [`Vm::memory_used`]. Past it, allocations
     /// made by Lua code raise "not enough memory"; a limit below what is
     /// in use takes effect at the next allocation.
     pub fn set_memory_limit(&mut self, bytes: Option<usize>) {
-        self.heap.limit = bytes;
+        self.heap.set_limit(bytes);
         self.cap_threshold();
     }
 
     /// The memory limit, if any.
     pub fn memory_limit(&self) -> Option<usize> {
-        self.heap.limit
+        self.heap.limit()
     }
 
     /// Fails with "not enough memory" when `bytes` more would take the heap
@@ -241,7 +241,7 @@ impl Vm {
         // collects at each failure, as PUC's emergency collection does:
         // it may have let data go, and only a collection can tell; the
         // instruction limit bounds it, `collection_failed`.)
-        let margin = self.heap.limit.map_or(0, |l| l / 64);
+        let margin = self.heap.limit().map_or(0, |l| l / 64);
         if self.heap.over_limit(bytes.saturating_add(margin)) {
             return Err(self.collection_failed());
         }
@@ -251,7 +251,7 @@ impl Vm {
     /// How far past the limit the graces of caught "not enough memory"
     /// errors may take the heap, all together (`cap_threshold`).
     fn ceiling(&self) -> usize {
-        self.heap.limit.map_or(usize::MAX, |limit| {
+        self.heap.limit().map_or(usize::MAX, |limit| {
             limit.saturating_add(limit / 16).saturating_add(ERROR_GRACE)
         })
     }
@@ -296,7 +296,7 @@ impl Vm {
     /// Keeps the collector's threshold under the memory limit, so that a
     /// safe point collects before the limit is reached.
     pub(crate) fn cap_threshold(&mut self) {
-        if let Some(limit) = self.heap.limit {
+        if let Some(limit) = self.heap.limit() {
             let live = self.heap.live;
             // Collect when half the room is used, so that garbage made
             // between two safe points rarely reaches the limit; but not
@@ -366,7 +366,7 @@ impl Vm {
     pub(crate) fn stack_grew(&mut self, bytes: usize) -> LuaResult<()> {
         self.heap.debt += bytes;
         self.stack_bytes += bytes;
-        if self.heap.limit.is_some() {
+        if self.heap.limit().is_some() {
             return self.memory_breach();
         }
         if self.stack_bytes > STACK_CAP {

@@ -221,7 +221,7 @@ impl Vm {
     /// (plus `held`, what the chunk's loader holds already and the heap
     /// counts), or `COMPILE_CAP` without a limit.
     fn compile_budget(&self, held: usize) -> usize {
-        match self.heap.limit {
+        match self.heap.limit() {
             Some(limit) => limit
                 .saturating_sub(self.heap.approx_bytes())
                 .saturating_add(held),
@@ -232,7 +232,7 @@ impl Vm {
     /// After a compilation that ran out of memory under a limit: collects,
     /// and says whether that freed enough for another try to be worth it.
     fn retry_compile<T>(&mut self, compiled: &Result<T, String>) -> bool {
-        if self.heap.limit.is_none() || !matches!(compiled, Err(e) if e == MEMORY_MESSAGE) {
+        if self.heap.limit().is_none() || !matches!(compiled, Err(e) if e == MEMORY_MESSAGE) {
             return false;
         }
         let before = self.heap.approx_bytes();

@@ -781,17 +781,20 @@ pub type JobResult = Result<Vec<JobValue>, String>;
 
 /// Blocking work requested by a native (`Vm::offloadk`). It owns its
 /// inputs and touches no VM state, so the driver may run it on any thread.
-pub struct Job(Box<dyn FnOnce() -> JobResult + Send>);
+///
+/// One word (the work boxed twice): a VM holds one while it waits for
+/// the driver (`Suspend::Offload`), and every VM carries that slot.
+pub struct Job(Box<Box<dyn FnOnce() -> JobResult + Send>>);
 
 impl Job {
     /// Wraps the work.
     pub fn new(f: impl FnOnce() -> JobResult + Send + 'static) -> Job {
-        Job(Box::new(f))
+        Job(Box::new(Box::new(f)))
     }
 
     /// Runs the work (a panic inside it becomes an error message).
     pub fn run(self) -> JobResult {
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(self.0)) {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(*self.0)) {
             Ok(r) => r,
             Err(p) => Err(format!("job {}", panic_message(&*p))),
         }

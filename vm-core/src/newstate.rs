@@ -93,7 +93,7 @@ impl Vm {
             anchor: main,
             anchor_stop: 0,
             exec_floor: 0,
-            main_task: None,
+            main_call: None,
             parked: crate::state::Parked::new(main),
             suspendable: false,
             natives: NativeRegistry::new(&CORE_NATIVES),

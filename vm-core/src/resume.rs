@@ -555,6 +555,20 @@ impl Vm {
 
     // ----- driver API -----
 
+    /// The call `Vm::start` runs on the main thread (`Vm::main_call`, kept
+    /// in 32 bits: a stack slot and a frame depth): its function slot and
+    /// the frame depth below it.
+    pub(crate) fn main_task(&self) -> Option<(usize, usize)> {
+        self.main_call.map(|(f, d)| (f as usize, d as usize))
+    }
+
+    /// [`Vm::main_task`], taken.
+    pub(crate) fn take_main_task(&mut self) -> Option<(usize, usize)> {
+        let task = self.main_task();
+        self.main_call = None;
+        task
+    }
+
     /// Runs `f(args...)` on the main thread with an instruction budget
     /// (one unit per VM instruction dispatched, natives their declared
     /// cost; a comparison and the jump it takes are one dispatch, as PUC
@@ -574,16 +588,16 @@ impl Vm {
         self.take_misuse()?;
         self.check_owned("Vm::start", f)?;
         self.check_all_owned("Vm::start", args)?;
-        if self.main_task.is_some() {
+        if self.main_call.is_some() {
             return Err(self.api_error("the main thread is running a suspended call"));
         }
         let func = self.th.top;
         let depth = self.th.frames.len();
         self.th.push(f);
         self.push_all(args);
-        self.main_task = Some((func, depth));
+        self.main_call = Some((func as u32, depth as u32));
         if let Err(e) = self.precall(func, MULTRET) {
-            self.main_task = None;
+            self.main_call = None;
             self.th.top = func;
             return Err(self.escaped(e));
         }
@@ -707,7 +721,7 @@ impl Vm {
         self.slice_fuel = budget;
         self.set_budget(budget);
         let stop = if t == self.main {
-            self.main_task.map_or(0, |(_, depth)| depth)
+            self.main_task().map_or(0, |(_, depth)| depth)
         } else {
             0
         };
@@ -754,7 +768,7 @@ impl Vm {
                     // The results run from the called function's slot (the
                     // main task's, or a coroutine's slot 0) to the top.
                     let first = if t == self.main {
-                        self.main_task.take().expect("main task").0
+                        self.take_main_task().expect("main task").0
                     } else {
                         self.th.status = ThreadStatus::Dead;
                         0
@@ -769,7 +783,7 @@ impl Vm {
                     Err(e)
                 } else if t == self.main {
                     self.th.cancel_depth = None;
-                    let (func, depth) = self.main_task.take().expect("main task");
+                    let (func, depth) = self.take_main_task().expect("main task");
                     self.unwind_frames(depth);
                     let v = self.close_on_error(func, e.0.value);
                     self.th.top = func;
@@ -917,7 +931,7 @@ impl Vm {
             self.switch_to(at);
             let parent = self.th.parent.take();
             if at == self.main {
-                let (func, depth) = self.main_task.take().expect("a parked main call");
+                let (func, depth) = self.take_main_task().expect("a parked main call");
                 self.unwind_frames(depth);
                 self.close_upvals(func);
                 self.th.tbc.retain(|&s| s < func);

@@ -735,7 +735,7 @@ pub struct Vm<Unmovable: ?Sized = [()]> {
     pub(crate) exec_floor: usize,
     /// The call `Vm::start` runs on the main thread: its function slot and
     /// the frame depth below it.
-    pub(crate) main_task: Option<(usize, usize)>,
+    pub(crate) main_call: Option<(u32, u32)>,
     /// Chains suspended by their driver, kept alive by the collector.
     pub(crate) parked: Parked,
     /// True while a driver runs a thread (`Vm::start`/`Vm::resume`): the
