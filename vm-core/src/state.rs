@@ -278,7 +278,7 @@ pub(crate) struct Thread {
     pub(crate) stack: Vec<Value>,
     pub(crate) top: usize,
     pub(crate) frames: Vec<CallInfo>,
-    pub(crate) open_upvals: Vec<(usize, UpvalRef)>,
+    pub(crate) open_upvals: thin_vec::ThinVec<(usize, UpvalRef)>,
     /// A `ThinVec` (one word): few threads have to-be-closed variables.
     pub(crate) tbc: thin_vec::ThinVec<usize>,
     pub(crate) status: ThreadStatus,

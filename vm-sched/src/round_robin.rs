@@ -96,15 +96,18 @@ struct Entry {
     /// `None` only while the task runs (taken out of the map's entry).
     task: Option<Box<dyn Task>>,
     name: Arc<str>,
-    /// The priority it was inserted with, and the slice it gives.
+    /// The priority it was inserted with (its slice is the priority's,
+    /// `Slices::of`, looked up at each slice rather than kept: an entry
+    /// is smaller by a word in every agent).
     priority: u32,
-    slice: u64,
     status: crate::task::KeptStatus,
     stats: TaskStats,
     inbox: crate::task::Pending,
     wait: Wait,
     /// Bumped whenever `wait` changes, to cancel a pending timer.
-    generation: u64,
+    /// (32 bits: a stale timer would need four billion waits of its task
+    /// to match again; an entry is smaller by a word in every agent.)
+    generation: u32,
     kill_pending: bool,
 }
 
@@ -158,10 +161,6 @@ impl RoundRobin {
         self.slices.max
     }
 
-    fn slice_for(&self, priority: u32) -> u64 {
-        self.slices.of(priority)
-    }
-
     fn set_status(&mut self, id: TaskId, status: TaskStatus) {
         let Some(e) = self.tasks.get_mut(&id) else {
             return;
@@ -191,7 +190,7 @@ impl RoundRobin {
         if !self.waits.stop(&mut e.wait) {
             return;
         }
-        e.generation += 1;
+        e.generation = e.generation.wrapping_add(1);
         self.policy.ready(id);
         self.set_status(id, TaskStatus::Running);
     }
@@ -214,7 +213,7 @@ impl RoundRobin {
         let mut forgotten = false;
         if let Some(e) = self.tasks.get_mut(&id) {
             self.waits.stop(&mut e.wait);
-            e.generation += 1;
+            e.generation = e.generation.wrapping_add(1);
             e.inbox.clear();
             forgotten = crate::task::forgotten_when_dead(e.task.as_deref());
             // A dead task's state goes now (a dead agent's VM), not when
@@ -290,7 +289,9 @@ impl RoundRobin {
         loop {
             let tasks = &self.tasks;
             let due = self.timers.pop_due(now, |id, generation| {
-                tasks.get(&id).is_some_and(|e| e.generation == generation)
+                tasks
+                    .get(&id)
+                    .is_some_and(|e| u64::from(e.generation) == generation)
             });
             match due {
                 Some(id) => self.wake(id),
@@ -303,7 +304,9 @@ impl RoundRobin {
     fn next_deadline(&mut self) -> Option<Duration> {
         let tasks = &self.tasks;
         self.timers.next_deadline(|id, generation| {
-            tasks.get(&id).is_some_and(|e| e.generation == generation)
+            tasks
+                .get(&id)
+                .is_some_and(|e| u64::from(e.generation) == generation)
         })
     }
 
@@ -313,8 +316,8 @@ impl RoundRobin {
             return;
         };
         e.stats.blocks += 1;
-        e.generation += 1;
-        let generation = e.generation;
+        e.generation = e.generation.wrapping_add(1);
+        let generation = u64::from(e.generation);
         match block {
             Block::Receive(timeout) => {
                 self.waits.start(&mut e.wait, Wait::Receive);
@@ -348,14 +351,16 @@ impl RoundRobin {
 
     /// Runs one slice of `id` with at most `budget` units.
     fn run_slice(&mut self, id: TaskId, budget: u64) -> u64 {
+        let slices = self.slices;
         let Some(e) = self.tasks.get_mut(&id) else {
             return 0;
         };
         let Some(mut task) = e.task.take() else {
             return 0;
         };
+        let want = slices.of(e.priority).min(budget);
         let (used, slice, accepts) =
-            crate::task::run_slice(&mut *task, &mut e.inbox, e.slice.min(budget), &mut e.stats);
+            crate::task::run_slice(&mut *task, &mut e.inbox, want, &mut e.stats);
         e.task = Some(task);
         let kill_now = e.kill_pending && accepts;
         let runnable = matches!(slice.poll, Poll::Ready);
@@ -416,7 +421,6 @@ impl RoundRobin {
             name,
             task: Some(task),
             priority,
-            slice: self.slice_for(priority),
             status: crate::task::KeptStatus::VIRGIN,
             stats: TaskStats::default(),
             inbox: crate::task::Pending::default(),
