@@ -441,10 +441,11 @@ impl Vm {
         match self.heap.tables[self.registry].get_str(k) {
             Value::Table(t) => t,
             _ => {
-                // `_G` and a first library.
+                // A first library (`_G` is made on first use: an agent's
+                // first is `agent`).
                 let t = self
                     .heap
-                    .new_table(crate::table::Table::with_capacity(0, 2));
+                    .new_table(crate::table::Table::with_capacity(0, 1));
                 self.heap.tables[self.registry].set_str(k, Value::Table(t));
                 t
             }

@@ -8,7 +8,6 @@
 //! on the scheduler's blocking pool and its result is handed back
 //! ([`Vm::complete_offload`]) before the task's next slice.
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 
 use std::sync::Arc;
@@ -46,7 +45,7 @@ use crate::task::{Block, Job, Message, Poll, Slice, Task, TaskError};
 pub struct LuaTask {
     /// `None` only while an agent is unborn (`State::Unborn`).
     vm: Option<Box<Vm>>,
-    name: Cow<'static, str>,
+    name: Arc<str>,
     state: State,
     /// Messages delivered to it, in order (an agent's go to its
     /// mailbox instead, where `agent.receive` takes them): made for the
@@ -56,6 +55,12 @@ pub struct LuaTask {
     agent: Option<Arc<Ctx>>,
     /// Spawned by another agent (`set_agent`).
     spawned: bool,
+}
+
+/// The name every agent spawned by another has, shared.
+pub(crate) fn agent_name() -> Arc<str> {
+    static NAME: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+    Arc::clone(NAME.get_or_init(|| Arc::from("agent")))
 }
 
 pub(crate) enum State {
@@ -68,7 +73,7 @@ pub(crate) enum State {
     Unborn(Box<(Packet, Arc<World>)>),
     /// Not started: the call, kept in one table's array part (`docall`,
     /// the function it calls, then the `len - 2` arguments, nils kept).
-    Ready { call: RootId, len: usize },
+    Ready { call: RootId, len: u32 },
     /// Suspended between slices (out of fuel or waiting for a job).
     Running,
     /// A job's result could not be handed over: the next slice fails.
@@ -123,7 +128,7 @@ impl LuaTask {
         let err = |e: LuaError| TaskError::new(e.to_string());
         // Checks that `f` is this VM's.
         let f = vm.to_value(&f).map_err(err)?;
-        LuaTask::calling(vm, f, args, Cow::Owned(name.to_string()))
+        LuaTask::calling(vm, f, args, Arc::from(name))
     }
 
     /// `with_args` of a function value (an agent's, made by this crate).
@@ -131,7 +136,7 @@ impl LuaTask {
         mut vm: Box<Vm>,
         f: Value,
         args: &[Value],
-        name: Cow<'static, str>,
+        name: Arc<str>,
     ) -> Result<LuaTask, TaskError> {
         let state = LuaTask::prepare(&mut vm, f, args)?;
         Ok(LuaTask {
@@ -149,7 +154,7 @@ impl LuaTask {
     pub(crate) fn unborn(packet: Packet, ctx: Arc<Ctx>) -> LuaTask {
         LuaTask {
             vm: None,
-            name: Cow::Borrowed("agent"),
+            name: agent_name(),
             state: State::Unborn(Box::new((packet, ctx.world()))),
             inbox: crate::task::Pending::default(),
             agent: Some(ctx),
@@ -161,8 +166,9 @@ impl LuaTask {
     fn prepare(vm: &mut Vm, f: Value, args: &[Value]) -> Result<State, TaskError> {
         let err = |e: LuaError| TaskError::new(e.to_string());
         let docall = LuaTask::caller(vm, f)?;
-        let len = args.len() + 2;
-        let t = vm.new_table_with_capacity(len, 0).map_err(err)?;
+        let len = u32::try_from(args.len() + 2)
+            .map_err(|_| TaskError::new("too many arguments for a task"))?;
+        let t = vm.new_table_with_capacity(len as usize, 0).map_err(err)?;
         for (i, &v) in [docall, f].iter().chain(args).enumerate() {
             vm.raw_set(t, Value::Int(i as i64 + 1), v).map_err(err)?;
         }
@@ -220,7 +226,7 @@ impl LuaTask {
                 let t = vm.rooted(call);
                 vm.unroot(call);
                 let all: Vec<Value> = match t {
-                    Value::Table(t) => (1..=len as i64)
+                    Value::Table(t) => (1..=i64::from(len))
                         .map(|i| vm.raw_get(t, Value::Int(i)))
                         .collect(),
                     _ => Vec::new(),

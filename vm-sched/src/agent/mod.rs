@@ -34,7 +34,6 @@
 
 mod lib;
 
-use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
@@ -312,8 +311,7 @@ impl Agents {
             Ok(f) => f,
             Err(e) => return Err(fail(&mut vm, e)),
         };
-        self.world
-            .agent(vm, f, Vec::new(), Cow::Owned(name.to_string()), false)
+        self.world.agent(vm, f, Vec::new(), Arc::from(name), false)
     }
 
     /// The status the scheduler last reported for task `id` (a failure
@@ -356,7 +354,7 @@ impl World {
         mut vm: Box<Vm>,
         f: vm_core::Value,
         args: Vec<vm_core::Value>,
-        name: Cow<'static, str>,
+        name: Arc<str>,
         spawned: bool,
     ) -> Result<LuaTask, TaskError> {
         let ctx = self.new_ctx();
@@ -444,7 +442,7 @@ impl World {
             }
             None => values.remove(0),
         };
-        self.agent(vm, f, values, Cow::Borrowed("agent"), true)
+        self.agent(vm, f, values, crate::lua::agent_name(), true)
     }
 
     /// Agent `id` was just spawned: it is virgin until the scheduler
