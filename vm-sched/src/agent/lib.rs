@@ -10,7 +10,7 @@ use vm_core::{
     Args, Continuation, Lazy, LuaResult, NativeFunction, NativeList, Status, Step, Value, Vm,
 };
 
-use super::{locked, Ctx};
+use super::Ctx;
 use crate::task::{TaskId, TaskStatus};
 
 static SPAWN: NativeFunction = NativeFunction::new("spawn", spawn).with_id("agent.spawn");
@@ -117,7 +117,7 @@ fn send(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     } else {
         // A scheduler gone takes no message: the send does nothing, as
         // to a dead agent.
-        let _ = locked(&ctx.handle).deliver(to, Box::new(packet));
+        let _ = ctx.handle().deliver(to, Box::new(packet));
     }
     Ok(Step::Return(0))
 }
@@ -233,7 +233,7 @@ fn spawn(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let task = world
         .spawned(source.as_deref(), packet)
         .map_err(|e| vm.error(&e.message))?;
-    let handle = locked(&ctx.handle).clone();
+    let handle = ctx.handle();
     match handle.spawn(Box::new(task), 0) {
         Ok(id) => {
             // Known from now on (`status`, `monitor`), though the
@@ -274,7 +274,7 @@ fn status(vm: &mut Vm, args: Args) -> LuaResult<Step> {
 fn kill(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let ctx = ctx(vm)?;
     let id = id_arg(vm, args, 1)?;
-    let alive = locked(&ctx.handle).kill(id);
+    let alive = ctx.handle().kill(id);
     if alive && id.get() == ctx.id.load(Ordering::Relaxed) {
         return Ok(vm.waitk(&KILLED_K, 0));
     }
@@ -295,7 +295,7 @@ fn monitor(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     let ctx = ctx(vm)?;
     let raw = vm.check_integer(args, 1)?;
     let me = TaskId(ctx.id.load(Ordering::Relaxed));
-    let handle = locked(&ctx.handle).clone();
+    let handle = ctx.handle();
     match u64::try_from(raw) {
         Ok(target) if target > 0 => ctx.world().monitor(me, TaskId(target), &handle),
         // No agent has such an id: the notice names the id given.

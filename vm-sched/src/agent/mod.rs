@@ -367,9 +367,11 @@ impl World {
     /// A new agent's context, its mailbox empty.
     fn new_ctx(self: &Arc<Self>) -> Arc<Ctx> {
         Arc::new(Ctx {
-            world: Mutex::new(Arc::clone(self)),
+            home: Mutex::new(Home {
+                world: Arc::clone(self),
+                remote: Arc::clone(&self.handle.remote),
+            }),
             id: AtomicU64::new(0),
-            handle: Mutex::new(self.handle.clone()),
             mailbox: Mutex::new(VecDeque::new()),
             mailbox_bytes: std::sync::atomic::AtomicUsize::new(0),
             overflow: std::sync::atomic::AtomicBool::new(false),
@@ -584,11 +586,11 @@ fn down(id: TaskId, end: &End) -> Packet {
 /// it), its mailbox, and what `agent.receive` waits for. Shared by the
 /// task and its VM's `agent` library.
 pub(crate) struct Ctx {
-    /// The agents of its scheduler (another one's once it moves there).
-    world: Mutex<Arc<World>>,
+    /// Its scheduler's agents and its handle's remote end (another
+    /// scheduler's once it moves there), changed together.
+    home: Mutex<Home>,
     /// 0 until a scheduler takes the agent.
     id: AtomicU64,
-    handle: Mutex<Handle>,
     mailbox: Mutex<VecDeque<Packet>>,
     /// Bytes of the packets in `mailbox`.
     mailbox_bytes: std::sync::atomic::AtomicUsize,
@@ -601,6 +603,14 @@ pub(crate) struct Ctx {
     moved: std::sync::atomic::AtomicBool,
     /// Being killed: its `__close` handlers run, and cannot wait.
     pub(crate) killed: std::sync::atomic::AtomicBool,
+}
+
+/// Where an agent lives: its scheduler's agents, and the remote end of
+/// that scheduler's handles (a `Handle` without the count of handles held
+/// outside tasks, which an agent's never is: a word less in every agent).
+struct Home {
+    world: Arc<World>,
+    remote: Arc<dyn crate::handle::Remote>,
 }
 
 /// While `agent.receive` waits: its timeout, `None` for ever (the whole
@@ -662,17 +672,17 @@ impl Ctx {
     pub(crate) fn inserted(&self, id: TaskId, handle: &Handle) -> bool {
         let old_id = TaskId(self.id.swap(id.0, Ordering::Relaxed));
         self.moved.store(true, Ordering::Relaxed);
-        *locked(&self.handle) = handle.to_internal();
         let found = worlds()
             .map
             .get(&remote_key(handle))
             .and_then(Weak::upgrade);
         let left = {
-            let mut world = locked(&self.world);
+            let mut home = locked(&self.home);
+            home.remote = Arc::clone(&handle.remote);
             match found {
-                Some(w) if Arc::ptr_eq(&w, &world) => return true,
-                Some(w) => std::mem::replace(&mut *world, w),
-                None => Arc::clone(&world),
+                Some(w) if Arc::ptr_eq(&w, &home.world) => return true,
+                Some(w) => std::mem::replace(&mut home.world, w),
+                None => Arc::clone(&home.world),
             }
         };
         // (Id 0 names no task: the first insertion of an agent made
@@ -684,7 +694,12 @@ impl Ctx {
     }
 
     pub(crate) fn world(&self) -> Arc<World> {
-        Arc::clone(&locked(&self.world))
+        Arc::clone(&locked(&self.home).world)
+    }
+
+    /// A handle of its scheduler (not counted as held outside its tasks).
+    pub(crate) fn handle(&self) -> Handle {
+        Handle::internal(Arc::clone(&locked(&self.home).remote))
     }
 
     /// A message for the mailbox; anything but a packet is dropped. The
