@@ -211,16 +211,19 @@ impl RoundRobin {
     /// `bury` after the policy forgot the task.
     fn lay_out(&mut self, id: TaskId, end: End) {
         let mut forgotten = false;
+        let mut task = None;
         if let Some(e) = self.tasks.get_mut(&id) {
             self.waits.stop(&mut e.wait);
             e.generation = e.generation.wrapping_add(1);
             e.inbox.clear();
             forgotten = crate::task::forgotten_when_dead(e.task.as_deref());
-            // A dead task's state goes now (a dead agent's VM), not when
-            // it is released.
-            crate::task::discard(e.task.take());
+            task = e.task.take();
         }
         self.set_status(id, TaskStatus::Dead(end));
+        // A dead task's state goes now (a dead agent's VM), not when it
+        // is released; after its end is reported, so that what its drop
+        // does (an agent's context) knows it ended.
+        crate::task::discard(task);
         if forgotten {
             self.tasks.remove(&id);
         } else {

@@ -800,3 +800,40 @@ fn a_moved_agent_leaves_its_first_agents() {
         ]
     );
 }
+
+/// An agent removed from its scheduler and dropped, not inserted into
+/// another, ends as far as its agents know: it fails with "dropped", no
+/// longer counts toward their limit, and their monitors of it are told.
+#[test]
+fn a_removed_and_dropped_agent_ends_for_its_agents() {
+    let mut a = RoundRobin::new();
+    let config = AgentConfig {
+        max_agents: Some(2),
+        ..AgentConfig::default()
+    };
+    let (agents, log) = install_logged(&mut a, config);
+    let src = "local child = agent.spawn(function() agent.receive() end)
+         agent.monitor(child)
+         report(pcall(agent.spawn, function() end))
+         local what, id, reason = agent.receive()
+         report(what, id == child, reason, agent.status(child))
+         -- Room again: the child no longer counts.
+         report(pcall(agent.spawn, function() end))";
+    let mut main = agents.from_source("main", src.as_bytes()).unwrap();
+    let lines = add_report(&mut main);
+    let main = a.insert(Box::new(main), 0);
+    a.run(10_000);
+    let child = logged_id(&log, |id| id != main);
+    let task = a.remove(child).expect("the child waits");
+    drop(task);
+    a.run(10_000);
+    let out = lines.lock().unwrap().clone();
+    assert_eq!(
+        out,
+        [
+            "false too many agents (the limit is 2)",
+            "down true dropped failed",
+            "true 3"
+        ]
+    );
+}

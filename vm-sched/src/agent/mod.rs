@@ -492,6 +492,18 @@ impl World {
         }
     }
 
+    /// Agent `id` was dropped while counted live here (removed from its
+    /// scheduler and never inserted into another): it ends, failed with
+    /// "dropped", so that it no longer counts toward `max_agents`,
+    /// `agent.status` says "failed", and its watchers are told.
+    fn dropped(&self, id: TaskId) {
+        let live = self.lock().statuses.contains(id);
+        if live {
+            let end = End::Failed(TaskError::new("dropped"));
+            self.status_changed(id, &TaskStatus::Dead(end));
+        }
+    }
+
     /// Agent `id` left for another scheduler: it no longer counts here
     /// (`max_agents`, `agent.status`), and its watchers here are told
     /// (`"down", id, "moved"`), since their monitors do not follow it.
@@ -660,6 +672,27 @@ impl Wait {
 
 fn locked<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Drop for Ctx {
+    /// The last of an agent (its task and VM) goes: if its scheduler's
+    /// agents still count it live, it was removed and dropped rather than
+    /// ended (`World::dropped`). An agent that ended was recorded so by
+    /// its scheduler's report, and one that moved counts in its new home.
+    fn drop(&mut self) {
+        let id = TaskId(*self.id.get_mut());
+        if id.0 == 0 {
+            return;
+        }
+        let world = Arc::clone(
+            &self
+                .home
+                .get_mut()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .world,
+        );
+        world.dropped(id);
+    }
 }
 
 impl Ctx {

@@ -454,15 +454,18 @@ impl<T: ?Sized + TaskBox> Core<T> {
     /// `bury` after the policy forgot the task.
     fn lay_out(&mut self, id: TaskId, end: End) {
         let mut forgotten = false;
+        let mut task = None;
         if let Some(e) = self.tasks.get_mut(&id) {
             self.waits.stop(&mut e.wait);
             e.generation += 1;
             e.inbox.clear();
             forgotten = crate::task::forgotten_when_dead(e.task.as_deref());
-            crate::task::discard(e.task.take());
+            task = e.task.take();
             e.home.set(None);
         }
         self.set_status(id, TaskStatus::Dead(end));
+        // Dropped after its end is reported (see round-robin's `lay_out`).
+        crate::task::discard(task);
         if forgotten {
             self.tasks.remove(&id);
         } else {

@@ -319,7 +319,7 @@ impl Shared {
         st.inbox.clear();
         st.job_output = None;
         let forgotten = crate::task::forgotten_when_dead(st.task.as_deref());
-        call_out(|| crate::task::discard(st.task.take()));
+        let task = st.task.take();
         if forgotten {
             // Not on the dead list: the controller drops it from its map.
             self.forgotten.fetch_add(1, Ordering::SeqCst);
@@ -328,6 +328,8 @@ impl Shared {
         }
         lock(&self.buried).push((id, forgotten));
         self.set_status(id, st, TaskStatus::Dead(end));
+        // Dropped after its end is reported (see round-robin's `lay_out`).
+        call_out(|| crate::task::discard(task));
     }
 
     /// Puts a runnable task in the injector and wakes a parked worker
