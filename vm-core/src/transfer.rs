@@ -390,7 +390,9 @@ struct Packer {
 /// `FEW`, so a large graph is numbered in linear time.
 struct Numbers<K> {
     few: SmallVec<[K; FEW]>,
-    many: HashMap<K, u32>,
+    /// Made when `few` overflows (most packets never need it, and a
+    /// hash map's hasher costs something to set up even empty).
+    many: Option<Box<HashMap<K, u32>>>,
 }
 
 const FEW: usize = 8;
@@ -399,31 +401,30 @@ impl<K> Default for Numbers<K> {
     fn default() -> Self {
         Numbers {
             few: SmallVec::new(),
-            many: HashMap::new(),
+            many: None,
         }
     }
 }
 
 /// Numbers `k` if it is new: its number, and whether it is new.
 fn number<K: std::hash::Hash + Eq + Copy>(map: &mut Numbers<K>, k: K) -> (u32, bool) {
-    if map.many.is_empty() {
-        if let Some(i) = map.few.iter().position(|&x| x == k) {
-            return (i as u32, false);
+    let many = match &mut map.many {
+        Some(many) => many,
+        None => {
+            if let Some(i) = map.few.iter().position(|&x| x == k) {
+                return (i as u32, false);
+            }
+            let n = map.few.len() as u32;
+            if map.few.len() < FEW {
+                map.few.push(k);
+                return (n, true);
+            }
+            let few = map.few.iter().enumerate().map(|(i, &k)| (k, i as u32));
+            map.many.insert(Box::new(few.collect()))
         }
-        let n = map.few.len() as u32;
-        if map.few.len() < FEW {
-            map.few.push(k);
-            return (n, true);
-        }
-        map.many = map
-            .few
-            .iter()
-            .enumerate()
-            .map(|(i, &k)| (k, i as u32))
-            .collect();
-    }
-    let n = map.many.len() as u32;
-    match map.many.entry(k) {
+    };
+    let n = many.len() as u32;
+    match many.entry(k) {
         hashbrown::hash_map::Entry::Occupied(e) => (*e.get(), false),
         hashbrown::hash_map::Entry::Vacant(e) => {
             e.insert(n);
