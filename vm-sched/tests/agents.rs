@@ -762,11 +762,12 @@ fn a_killed_agents_reason_outlives_it() {
     );
 }
 
-/// An agent moved to another scheduler leaves its first agents: it no
-/// longer counts toward their agent limit or reads as running there, and
-/// their monitors of it are told `"down", id, "moved"`.
-#[test]
-fn a_moved_agent_leaves_its_first_agents() {
+/// A round-robin scheduler that allows two agents, whose main agent
+/// spawns a child (which waits in `receive`), monitors it, reports a
+/// spawn refused for want of room, then what its monitor is told and a
+/// spawn once the child has left: the scheduler, the report's lines, and
+/// the child, removed from the scheduler.
+fn main_with_a_removed_child() -> (RoundRobin, Arc<Mutex<Vec<String>>>, Box<dyn vm_sched::Task>) {
     let mut a = RoundRobin::new();
     let config = AgentConfig {
         max_agents: Some(2),
@@ -786,6 +787,15 @@ fn a_moved_agent_leaves_its_first_agents() {
     a.run(10_000);
     let child = logged_id(&log, |id| id != main);
     let task = a.remove(child).expect("the child waits");
+    (a, lines, task)
+}
+
+/// An agent moved to another scheduler leaves its first agents: it no
+/// longer counts toward their agent limit or reads as running there, and
+/// their monitors of it are told `"down", id, "moved"`.
+#[test]
+fn a_moved_agent_leaves_its_first_agents() {
+    let (mut a, lines, task) = main_with_a_removed_child();
     let mut b = TickScheduler::new();
     let _others = Agents::install(&mut b, AgentConfig::default(), None);
     b.insert(task, 0);
@@ -806,25 +816,7 @@ fn a_moved_agent_leaves_its_first_agents() {
 /// longer counts toward their limit, and their monitors of it are told.
 #[test]
 fn a_removed_and_dropped_agent_ends_for_its_agents() {
-    let mut a = RoundRobin::new();
-    let config = AgentConfig {
-        max_agents: Some(2),
-        ..AgentConfig::default()
-    };
-    let (agents, log) = install_logged(&mut a, config);
-    let src = "local child = agent.spawn(function() agent.receive() end)
-         agent.monitor(child)
-         report(pcall(agent.spawn, function() end))
-         local what, id, reason = agent.receive()
-         report(what, id == child, reason, agent.status(child))
-         -- Room again: the child no longer counts.
-         report(pcall(agent.spawn, function() end))";
-    let mut main = agents.from_source("main", src.as_bytes()).unwrap();
-    let lines = add_report(&mut main);
-    let main = a.insert(Box::new(main), 0);
-    a.run(10_000);
-    let child = logged_id(&log, |id| id != main);
-    let task = a.remove(child).expect("the child waits");
+    let (mut a, lines, task) = main_with_a_removed_child();
     drop(task);
     a.run(10_000);
     let out = lines.lock().unwrap().clone();
