@@ -226,9 +226,10 @@ const ROOTS: usize = 4;
 /// or two): they sit in the box itself, one allocation for all.
 #[derive(Clone, Debug, Default)]
 struct Objects {
-    /// Every string's bytes, back to back; `ends[i]` ends string `i`.
+    /// Every string's bytes, back to back; `ends[i]` ends string `i`
+    /// (a `usize`: a message may carry more than 4 GB of strings).
     text: Vec<u8>,
-    ends: SmallVec<[u32; 2]>,
+    ends: SmallVec<[usize; 2]>,
     tables: SmallVec<[TableNode; 1]>,
     lfns: SmallVec<[FnNode; 1]>,
     natives: Vec<NativeNode>,
@@ -244,13 +245,13 @@ impl Objects {
         let starts = std::iter::once(0).chain(self.ends.iter().copied());
         starts
             .zip(self.ends.iter().copied())
-            .map(|(a, b)| &self.text[a as usize..b as usize])
+            .map(|(a, b)| &self.text[a..b])
     }
 
     /// Adds a string; its number.
     fn push_string(&mut self, bytes: &[u8]) -> u32 {
         self.text.extend_from_slice(bytes);
-        self.ends.push(self.text.len() as u32);
+        self.ends.push(self.text.len());
         self.ends.len() as u32 - 1
     }
 }

@@ -829,3 +829,63 @@ fn a_removed_and_dropped_agent_ends_for_its_agents() {
         ]
     );
 }
+
+/// An agent moved into a scheduler without agents, where it gets the id
+/// of an agent of its first scheduler, ends there without touching that
+/// agent: its first scheduler's agents lost it when it moved.
+#[test]
+fn a_moved_agent_ending_elsewhere_leaves_its_old_id_alone() {
+    let mut a = RoundRobin::new();
+    let (agents, log) = install_logged(&mut a, AgentConfig::default());
+    // A watcher of main passes on what its monitor tells it.
+    let src = "local me = agent.self()
+         agent.spawn(function() agent.monitor(me) agent.send(me, 'told', agent.receive()) end)
+         agent.spawn(function() agent.receive() end)
+         report(agent.receive())";
+    let mut main = agents.from_source("main", src.as_bytes()).unwrap();
+    let lines = add_report(&mut main);
+    let main = a.insert(Box::new(main), 0);
+    a.run(10_000);
+    let child = logged_id(&log, |id| id.get() == 3);
+    let task = a.remove(child).expect("the child waits");
+    let mut b = RoundRobin::new(); // no agents installed
+    let moved = b.insert(task, 0);
+    assert_eq!(
+        moved, main,
+        "the test needs the child to get main's id in b"
+    );
+    b.deliver(
+        moved,
+        Box::new(vm_core::Packet::from_values([vm_core::JobValue::Int(1)])),
+    )
+    .unwrap();
+    b.run(10_000);
+    assert_eq!(b.status(moved), Some(TaskStatus::Dead(End::Finished)));
+    a.run(10_000);
+    a.deliver(
+        main,
+        Box::new(vm_core::Packet::from_values([vm_core::JobValue::Int(2)])),
+    )
+    .unwrap();
+    a.run(10_000);
+    assert_eq!(*lines.lock().unwrap(), ["2"]);
+}
+
+/// An agent removed and inserted again into its scheduler, under a new
+/// id, leaves its old id: the old id no longer reads as live and its
+/// watchers are told it moved.
+#[test]
+fn an_agent_reinserted_into_its_scheduler_leaves_its_old_id() {
+    let (mut a, lines, task) = main_with_a_removed_child();
+    a.insert(task, 0);
+    a.run(10_000);
+    let out = lines.lock().unwrap().clone();
+    assert_eq!(
+        out,
+        [
+            "false too many agents (the limit is 2)",
+            "down true moved nil",
+            "false too many agents (the limit is 2)"
+        ]
+    );
+}

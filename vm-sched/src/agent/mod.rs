@@ -681,27 +681,27 @@ impl Drop for Ctx {
     /// its scheduler's report, and one that moved counts in its new home.
     fn drop(&mut self) {
         let id = TaskId(*self.id.get_mut());
-        if id.0 == 0 {
-            return;
+        let home = self
+            .home
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Its id names an agent of its world only while it is in that
+        // world's scheduler: one moved into a scheduler without agents
+        // keeps its old world, which has another agent under that id.
+        let in_world = Arc::as_ptr(&home.remote).cast::<()>()
+            == Arc::as_ptr(&home.world.handle.remote).cast::<()>();
+        if id.0 != 0 && in_world {
+            Arc::clone(&home.world).dropped(id);
         }
-        let world = Arc::clone(
-            &self
-                .home
-                .get_mut()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .world,
-        );
-        world.dropped(id);
     }
 }
 
 impl Ctx {
     /// A scheduler took the agent as `id`: its id, handle and agents
     /// are that scheduler's from now on (a scheduler without agents
-    /// installed leaves it with its old ones).
-    /// The agent was inserted into a scheduler (spawned, moved, stolen):
-    /// false when that scheduler's agents are not the ones it had (a
-    /// move), or it has none.
+    /// installed leaves it with its old ones, for its configuration, but
+    /// it no longer counts there). False when that scheduler's agents
+    /// are not the ones it had (a move), or it has none.
     pub(crate) fn inserted(&self, id: TaskId, handle: &Handle) -> bool {
         let old_id = TaskId(self.id.swap(id.0, Ordering::Relaxed));
         self.moved.store(true, Ordering::Relaxed);
@@ -709,21 +709,22 @@ impl Ctx {
             .map
             .get(&remote_key(handle))
             .and_then(Weak::upgrade);
-        let left = {
+        let (left, same) = {
             let mut home = locked(&self.home);
             home.remote = Arc::clone(&handle.remote);
             match found {
-                Some(w) if Arc::ptr_eq(&w, &home.world) => return true,
-                Some(w) => std::mem::replace(&mut home.world, w),
-                None => Arc::clone(&home.world),
+                Some(w) if Arc::ptr_eq(&w, &home.world) => (Arc::clone(&w), true),
+                Some(w) => (std::mem::replace(&mut home.world, w), false),
+                None => (Arc::clone(&home.world), false),
             }
         };
-        // (Id 0 names no task: the first insertion of an agent made
-        // outside any scheduler.)
-        if old_id.0 != 0 {
+        // Its old id there is gone, also when it comes back to the same
+        // scheduler under a new one. (Id 0 names no task: the first
+        // insertion of an agent made outside any scheduler.)
+        if old_id.0 != 0 && old_id != id {
             left.departed(old_id);
         }
-        false
+        same
     }
 
     pub(crate) fn world(&self) -> Arc<World> {
