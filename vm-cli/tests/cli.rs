@@ -1162,3 +1162,20 @@ fn vm_run_caps_the_agents_alive_at_once() {
         assert_eq!(out.status.code(), Some(0), "{sched}: {}", text(&out.stderr));
     }
 }
+
+/// `warn` as `lua` has it: off until `@on`; a control message is a
+/// single argument starting with `@` (one of several pieces is text,
+/// however it starts); each warning a `Lua warning: ` line on stderr.
+#[test]
+fn warnings_follow_luas_controls() {
+    let script = r#"warn("hidden") warn("@o", "n") warn("still hidden")
+        warn("@on") warn("a", "b", "c") warn("@off", "x") warn("@unknown")
+        warn("@off") warn("hidden again")"#;
+    let out = vm().args(["-e", script]).output().expect("run vm");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stderr),
+        "Lua warning: abc\nLua warning: @offx\n",
+        "(lua5.4 prints these two lines)"
+    );
+}

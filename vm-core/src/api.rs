@@ -932,8 +932,21 @@ impl Vm {
         }
     }
 
-    /// Emits a warning (`lua_warning`) through the warning handler, if any.
+    /// Emits a warning (`lua_warning` of one piece) through the warning
+    /// handler, if any. For [`Vm::warn_to_stderr`]'s handler a message
+    /// starting with `@` is a control message.
     pub fn warn(&mut self, msg: &str) {
+        self.emit_warning(msg, true);
+    }
+
+    /// Emits a warning made of several pieces (Lua's `warn` with more than
+    /// one argument): never a control message, even when it starts with
+    /// `@`, as in PUC Lua.
+    pub fn warn_pieces(&mut self, msg: &str) {
+        self.emit_warning(msg, false);
+    }
+
+    fn emit_warning(&mut self, msg: &str, may_be_control: bool) {
         use crate::state::WarnStderr;
         if let Some(h) = self.warn_handler.as_mut() {
             h(msg);
@@ -941,9 +954,9 @@ impl Vm {
         }
         match (msg, self.warn_stderr) {
             (_, WarnStderr::None) => {}
-            ("@on", _) => self.warn_stderr = WarnStderr::On,
-            ("@off", _) => self.warn_stderr = WarnStderr::Off,
-            (m, _) if m.starts_with('@') => {}
+            ("@on", _) if may_be_control => self.warn_stderr = WarnStderr::On,
+            ("@off", _) if may_be_control => self.warn_stderr = WarnStderr::Off,
+            (m, _) if may_be_control && m.starts_with('@') => {}
             (m, WarnStderr::On) => {
                 use std::io::Write;
                 let _ = writeln!(std::io::stderr(), "Lua warning: {m}");

@@ -1020,7 +1020,12 @@ fn warn(vm: &mut Vm, args: Args) -> LuaResult<Step> {
     for s in parts {
         msg.extend_from_slice(vm.str_bytes(s).unwrap_or_default());
     }
-    vm.warn(&String::from_utf8_lossy(&msg));
+    let msg = String::from_utf8_lossy(&msg);
+    if args.len() > 1 {
+        vm.warn_pieces(&msg);
+    } else {
+        vm.warn(&msg);
+    }
     Ok(Step::Return(0))
 }
 
