@@ -889,3 +889,36 @@ fn an_agent_reinserted_into_its_scheduler_leaves_its_old_id() {
         ]
     );
 }
+
+/// On work-stealing, a monitor's notice sent while the controller applies
+/// a kill is delivered at once: the watcher waiting with a timeout gets
+/// it without the controller first sleeping until that timeout (on a
+/// manual clock, no time passes). It used to sleep to the next timer
+/// every time the notice queued behind the batch.
+#[test]
+fn a_kills_notice_reaches_a_timed_receive_without_a_sleep() {
+    let clock = vm_sched::ManualClock::new();
+    let mut ws = WorkStealing::new(2).with_clock(clock.clone());
+    let agents = Agents::install(&mut ws, AgentConfig::default(), None);
+    let src = "for i = 1, 500 do
+           local id = agent.spawn(function() agent.receive() end)
+           agent.monitor(id)
+           agent.kill(id)
+           local what, who, reason = agent.receive(3)
+           assert(what == 'down' and who == id and reason == 'killed', i)
+         end";
+    let main = agents.from_source("main", src.as_bytes()).unwrap();
+    let id = ws.insert(Box::new(main), 0);
+    ws.run(100_000);
+    assert_eq!(
+        ws.status(id),
+        Some(TaskStatus::Dead(End::Finished)),
+        "{:?}",
+        ws.status(id)
+    );
+    assert!(
+        vm_sched::Clock::now(&clock) < std::time::Duration::from_secs(3),
+        "the controller slept to a timer: {:?}",
+        vm_sched::Clock::now(&clock)
+    );
+}

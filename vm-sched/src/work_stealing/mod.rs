@@ -717,7 +717,12 @@ impl Scheduler for WorkStealing {
         let handles_out = Arc::strong_count(&self.held) > 1;
         // (Only jobs a live task waits for: one whose task was killed
         // wakes nobody.)
-        if shared.job_waits.load(Ordering::SeqCst) > 0 || handles_out {
+        if !jobs.requests.is_empty() {
+            // Requests queued while the last batch was applied (a
+            // monitor's notice sent from the status callback of a kill):
+            // applied now, not after a sleep until the next timer.
+            drop(jobs);
+        } else if shared.job_waits.load(Ordering::SeqCst) > 0 || handles_out {
             let seen = jobs.finished;
             let done = &shared.job_done;
             let none_finished = |j: &mut Jobs| j.finished == seen && j.requests.is_empty();
