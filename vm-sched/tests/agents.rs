@@ -762,12 +762,15 @@ fn a_killed_agents_reason_outlives_it() {
     );
 }
 
-/// A round-robin scheduler that allows two agents, whose main agent
+/// What a main agent reports when its child is removed from their
+/// scheduler and given to `then` (whose result is kept until the
+/// scheduler has run again). The scheduler allows two agents; main
 /// spawns a child (which waits in `receive`), monitors it, reports a
-/// spawn refused for want of room, then what its monitor is told and a
-/// spawn once the child has left: the scheduler, the report's lines, and
-/// the child, removed from the scheduler.
-fn main_with_a_removed_child() -> (RoundRobin, Arc<Mutex<Vec<String>>>, Box<dyn vm_sched::Task>) {
+/// spawn refused for want of room, then what its monitor is told and
+/// another spawn.
+fn reports_after_removing_the_child<R>(
+    then: impl FnOnce(&mut RoundRobin, Box<dyn vm_sched::Task>) -> R,
+) -> Vec<String> {
     let mut a = RoundRobin::new();
     let config = AgentConfig {
         max_agents: Some(2),
@@ -787,7 +790,11 @@ fn main_with_a_removed_child() -> (RoundRobin, Arc<Mutex<Vec<String>>>, Box<dyn 
     a.run(10_000);
     let child = logged_id(&log, |id| id != main);
     let task = a.remove(child).expect("the child waits");
-    (a, lines, task)
+    let kept = then(&mut a, task);
+    a.run(10_000);
+    drop(kept);
+    let out = lines.lock().unwrap().clone();
+    out
 }
 
 /// An agent moved to another scheduler leaves its first agents: it no
@@ -795,12 +802,12 @@ fn main_with_a_removed_child() -> (RoundRobin, Arc<Mutex<Vec<String>>>, Box<dyn 
 /// their monitors of it are told `"down", id, "moved"`.
 #[test]
 fn a_moved_agent_leaves_its_first_agents() {
-    let (mut a, lines, task) = main_with_a_removed_child();
-    let mut b = TickScheduler::new();
-    let _others = Agents::install(&mut b, AgentConfig::default(), None);
-    b.insert(task, 0);
-    a.run(10_000);
-    let out = lines.lock().unwrap().clone();
+    let out = reports_after_removing_the_child(|_, task| {
+        let mut b = TickScheduler::new();
+        let others = Agents::install(&mut b, AgentConfig::default(), None);
+        b.insert(task, 0);
+        (b, others)
+    });
     assert_eq!(
         out,
         [
@@ -816,10 +823,7 @@ fn a_moved_agent_leaves_its_first_agents() {
 /// longer counts toward their limit, and their monitors of it are told.
 #[test]
 fn a_removed_and_dropped_agent_ends_for_its_agents() {
-    let (mut a, lines, task) = main_with_a_removed_child();
-    drop(task);
-    a.run(10_000);
-    let out = lines.lock().unwrap().clone();
+    let out = reports_after_removing_the_child(|_, task| drop(task));
     assert_eq!(
         out,
         [
@@ -876,10 +880,9 @@ fn a_moved_agent_ending_elsewhere_leaves_its_old_id_alone() {
 /// watchers are told it moved.
 #[test]
 fn an_agent_reinserted_into_its_scheduler_leaves_its_old_id() {
-    let (mut a, lines, task) = main_with_a_removed_child();
-    a.insert(task, 0);
-    a.run(10_000);
-    let out = lines.lock().unwrap().clone();
+    let out = reports_after_removing_the_child(|a, task| {
+        a.insert(task, 0);
+    });
     assert_eq!(
         out,
         [
